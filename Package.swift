@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Targets run lowest first: system libraries, the C shims and ABI header, then pure-Swift core,
+// then the edges (store, plugin host, HTTP), then the server that wires them and the CLI.
+let package = Package(
+    name: "layeron",
+    products: [
+        .executable(name: "layeron", targets: ["layeron"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "CShims", dependencies: ["CMicroHTTPD", "CCurl"]),
+        .target(name: "CLayeronPlugin"),
+        .target(name: "LayeronCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "LayeronCore", dependencies: ["LayeronCrypto"]),
+        .target(name: "LayeronStore", dependencies: ["CSQLite", "LayeronCore"]),
+        .target(name: "LayeronPluginHost", dependencies: ["CLayeronPlugin", "LayeronCore"]),
+        .target(name: "LayeronHTTP", dependencies: ["CMicroHTTPD", "CCurl", "CShims"]),
+        .target(name: "LayeronServer", dependencies: [
+            "LayeronCore", "LayeronCrypto", "LayeronStore", "LayeronPluginHost", "LayeronHTTP",
+        ]),
+        .executableTarget(name: "layeron", dependencies: ["LayeronServer", "LayeronCore", "LayeronCrypto", "LayeronHTTP", "LayeronPluginHost"]),
+        .testTarget(name: "LayeronCoreTests", dependencies: ["LayeronCore", "LayeronCrypto"]),
+        .testTarget(name: "LayeronStoreTests", dependencies: ["LayeronStore", "LayeronCore"]),
+        .testTarget(name: "LayeronIntegrationTests", dependencies: ["LayeronCore", "LayeronCrypto"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

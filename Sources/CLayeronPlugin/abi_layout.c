@@ -1,0 +1,17 @@
+/*
+ * Compile-time guard on the v1 layout for LP64 targets: if an edit to plugin.h moves a field or
+ * changes a size, this file stops compiling. Released plugins depend on these exact offsets.
+ */
+#include <stddef.h>
+#include "layeron/plugin.h"
+
+#if defined(__LP64__)
+_Static_assert(sizeof(layeron_bytes) == 16, "layeron_bytes layout is frozen");
+_Static_assert(sizeof(layeron_header) == 32, "layeron_header layout is frozen");
+_Static_assert(offsetof(layeron_event, body) == 104, "layeron_event layout is frozen");
+_Static_assert(sizeof(layeron_event) == 200, "layeron_event layout is frozen");
+_Static_assert(offsetof(layeron_host, emit) == 64, "layeron_host layout is frozen");
+_Static_assert(sizeof(layeron_host) == 136, "layeron_host layout is frozen");
+_Static_assert(offsetof(layeron_plugin_descriptor, init) == 48, "descriptor layout is frozen");
+_Static_assert(sizeof(layeron_plugin_descriptor) == 128, "descriptor layout is frozen");
+#endif

@@ -1,0 +1,191 @@
+/*
+ * Layeron Webhooks plugin ABI, version 1.
+ *
+ * This header is the whole contract between the Layeron host and a handler plugin. A plugin is a
+ * shared library that exports one symbol, `layeron_plugin_entry`, and is written in any language that
+ * can export a C function. Once released, version 1 of this header never changes incompatibly:
+ *
+ *   - Every struct that crosses the boundary starts with `struct_size`. A side that reads a struct
+ *     checks `struct_size` before touching a field that a later minor version appended; fields are only
+ *     ever appended, never reordered or removed.
+ *   - Reserved fields are zero today. A later version may give them a meaning where zero keeps the old
+ *     behaviour.
+ *   - A breaking change would be ABI version 2 with a new entry symbol; a v2 host would keep loading v1
+ *     plugins.
+ *
+ * Memory: nothing is ever freed across the boundary. Whatever the host passes is borrowed for the
+ * duration of the call that received it; copy what must outlive the call. Whatever the plugin hands to
+ * the host (result messages, response bodies) is copied by the host before the host function returns.
+ * The descriptor and the strings it points to belong to the plugin and must stay valid until the
+ * library is unloaded (static storage is the usual choice).
+ *
+ * Strings are UTF-8 and are passed as pointer + length (`layeron_bytes`); they are not NUL-terminated
+ * unless stated. Bodies may contain NUL bytes.
+ */
+#ifndef LAYERON_PLUGIN_H
+#define LAYERON_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The ABI version this header describes. The host passes its own to the entry function. */
+#define LAYERON_PLUGIN_ABI_VERSION 1u
+
+/* The symbol every plugin exports, as a string for dlsym. */
+#define LAYERON_PLUGIN_ENTRY_SYMBOL "layeron_plugin_entry"
+
+/* Return codes of plugin functions and host services. */
+typedef int32_t layeron_status;
+#define LAYERON_OK 0          /* the event was handled; or: the call succeeded */
+#define LAYERON_RETRY 1       /* transient failure: the host schedules another attempt */
+#define LAYERON_ERROR 2       /* permanent failure: the host records it and does not retry by itself */
+#define LAYERON_UNSUPPORTED 3 /* host service: this host does not offer the service (yet) */
+#define LAYERON_INVALID 4     /* host service: an argument was rejected (unknown name, bad JSON, …) */
+
+/* Log levels for `layeron_host.log`. */
+typedef int32_t layeron_log_level;
+#define LAYERON_LOG_DEBUG 0
+#define LAYERON_LOG_INFO 1
+#define LAYERON_LOG_WARN 2
+#define LAYERON_LOG_ERROR 3
+
+/* A borrowed byte string: `len` bytes at `ptr`. `ptr` may be NULL only when `len` is 0. */
+typedef struct layeron_bytes {
+    const uint8_t *ptr;
+    uint64_t len;
+} layeron_bytes;
+
+/* One HTTP header as received. Names are lower-case. Borrowed like the event that holds it. */
+typedef struct layeron_header {
+    layeron_bytes name;
+    layeron_bytes value;
+} layeron_header;
+
+/* Flags in `layeron_event.flags`. */
+#define LAYERON_EVENT_REPLAY (1u << 0) /* this attempt was started by an operator's replay */
+
+/*
+ * One event handed to a handler. The host owns it and everything it points to; all of it is valid
+ * until the handler returns and not a moment longer.
+ */
+typedef struct layeron_event {
+    uint32_t struct_size;           /* sizeof(layeron_event) as the host compiled it */
+    uint32_t flags;                 /* LAYERON_EVENT_* bits */
+    layeron_bytes id;               /* our event id, "whevt_…" */
+    layeron_bytes webhook;          /* the configured webhook's name, e.g. "stripe" */
+    layeron_bytes provider;         /* "stripe", "custom", … */
+    layeron_bytes type;             /* the event type, e.g. "invoice.paid"; may be empty */
+    layeron_bytes provider_event_id;/* the provider's own id (Stripe's evt_…); may be empty */
+    const layeron_header *headers;  /* `header_count` headers, in the order received */
+    uint64_t header_count;
+    layeron_bytes body;             /* the raw request body, exactly as signed */
+    int64_t received_at_ms;         /* when the request arrived, Unix epoch milliseconds */
+    uint32_t attempt;               /* 1 for the first attempt, 2 for the next, … (replays count too) */
+    uint32_t reserved0;
+    void *reserved[8];
+} layeron_event;
+
+/* Opaque, host-owned result of one call. The plugin fills it only through the host's result_* calls. */
+typedef struct layeron_result layeron_result;
+
+/*
+ * Services the host offers to a plugin. One table per loaded plugin version; the pointer passed to
+ * `init` stays valid until `shutdown` returns, so a plugin may keep it in its instance.
+ *
+ * Threading: every function here may be called from any thread, concurrently, except that the
+ * result_* functions must only be called on a result during the call that received it.
+ */
+typedef struct layeron_host {
+    uint32_t struct_size;  /* sizeof(layeron_host) as the host compiled it */
+    uint32_t abi_version;  /* LAYERON_PLUGIN_ABI_VERSION of the host */
+    void *host_data;       /* the host's own; plugins pass the table back and never read this */
+
+    /* Writes one line to the server log under the plugin's name. `message` is copied. */
+    void (*log)(const struct layeron_host *host, layeron_log_level level, layeron_bytes message);
+
+    /* A human-readable message for the attempt record (why it failed, or a note). Copied. */
+    void (*result_set_message)(layeron_result *result, layeron_bytes message);
+    /* With LAYERON_RETRY: ask for the next attempt no sooner than this many milliseconds. */
+    void (*result_set_retry_after_ms)(layeron_result *result, uint64_t delay_ms);
+    /* For webhooks with respond "after-handler": the HTTP status to answer the provider with. */
+    void (*result_set_http_status)(layeron_result *result, uint32_t status);
+    /* For respond "after-handler": adds one response header. Name and value are copied. */
+    void (*result_add_http_header)(layeron_result *result, layeron_bytes name, layeron_bytes value);
+    /* For respond "after-handler": the response body. Copied. */
+    void (*result_set_http_body)(layeron_result *result, layeron_bytes body);
+
+    /*
+     * Emits an outbound webhook event to the named destination (config "outbound"), committed before
+     * this returns. `payload` is JSON; `idempotency_key` may be empty. Returns LAYERON_OK, or
+     * LAYERON_INVALID for an unknown destination or bad payload, or LAYERON_UNSUPPORTED when this host
+     * has no outbound delivery configured.
+     */
+    layeron_status (*emit)(const struct layeron_host *host, layeron_bytes destination,
+                           layeron_bytes type, layeron_bytes payload, layeron_bytes idempotency_key);
+
+    void *reserved[8];
+} layeron_host;
+
+/*
+ * Handles one event. `instance` is what `init` produced. Returns LAYERON_OK, LAYERON_RETRY or
+ * LAYERON_ERROR; any other value is recorded as LAYERON_ERROR. Must not keep `event` or `result`.
+ */
+typedef layeron_status (*layeron_handle_fn)(void *instance, const layeron_event *event,
+                                            layeron_result *result);
+
+/* A named handler; config refers to it as "PLUGIN.HANDLER". Names are [a-z0-9_]+, NUL-terminated. */
+typedef struct layeron_handler {
+    const char *name;
+    layeron_handle_fn handle;
+    void *reserved[2];
+} layeron_handler;
+
+/* Flags in `layeron_plugin_descriptor.flags`. */
+#define LAYERON_PLUGIN_CONCURRENT (1u << 0) /* handlers may run on several threads at once */
+
+/*
+ * What a plugin is. Returned by the entry function; owned by the plugin; must stay valid and unchanged
+ * until the library is unloaded.
+ */
+typedef struct layeron_plugin_descriptor {
+    uint32_t struct_size;   /* sizeof(layeron_plugin_descriptor) as the plugin compiled it */
+    uint32_t abi_version;   /* LAYERON_PLUGIN_ABI_VERSION the plugin was built against */
+    const char *name;       /* the plugin's name, [a-z0-9_]+, NUL-terminated; unique per host */
+    const char *version;    /* free-form version, e.g. "1.4.2", NUL-terminated */
+    const char *description;/* one line, NUL-terminated; may be NULL */
+    uint32_t flags;         /* LAYERON_PLUGIN_* bits; without CONCURRENT the host serialises calls */
+    uint32_t handler_count;
+    const layeron_handler *handlers;
+
+    /*
+     * Creates an instance. `config_json` is this plugin's object from config "plugins.config.NAME"
+     * ("{}" when absent), borrowed for the call. On failure return LAYERON_ERROR and say why with
+     * host->result_set_message(error, …); the plugin is then refused and `shutdown` is not called.
+     * May be NULL when the plugin needs no instance (handlers then receive NULL).
+     */
+    layeron_status (*init)(const layeron_host *host, layeron_bytes config_json,
+                           layeron_result *error, void **instance_out);
+
+    /* Destroys an instance after its last call has returned. May be NULL. */
+    void (*shutdown)(void *instance);
+
+    void *reserved[8];
+} layeron_plugin_descriptor;
+
+/*
+ * The entry symbol. The host calls it once per load, before anything else, with its ABI version and
+ * its services. Return NULL to refuse a host you cannot work with. Must not call host services other
+ * than `log`.
+ */
+typedef const layeron_plugin_descriptor *(*layeron_plugin_entry_fn)(uint32_t host_abi_version,
+                                                                     const layeron_host *host);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LAYERON_PLUGIN_H */

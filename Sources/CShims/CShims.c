@@ -1,0 +1,45 @@
+#include "CShims.h"
+
+struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *cls,
+                                     layeron_mhd_uri_callback uri_callback,
+                                     MHD_AccessHandlerCallback handler,
+                                     MHD_RequestCompletedCallback completed) {
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (options->address->sa_family == AF_INET6) {
+        flags |= MHD_USE_IPv6;
+    }
+    return MHD_start_daemon(flags, 0, NULL, NULL, handler, cls,
+                            MHD_OPTION_SOCK_ADDR, options->address,
+                            MHD_OPTION_THREAD_POOL_SIZE, options->thread_pool_size,
+                            MHD_OPTION_CONNECTION_TIMEOUT, options->connection_timeout_s,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, options->connection_memory_limit,
+                            MHD_OPTION_CONNECTION_LIMIT, options->connection_limit,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, cls,
+                            MHD_OPTION_URI_LOG_CALLBACK, uri_callback, cls,
+                            MHD_OPTION_END);
+}
+
+uint16_t layeron_mhd_bound_port(struct MHD_Daemon *daemon) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info == NULL ? 0 : info->port;
+}
+
+CURLcode layeron_curl_set_long(CURL *curl, CURLoption option, long value) {
+    return curl_easy_setopt(curl, option, value);
+}
+
+CURLcode layeron_curl_set_string(CURL *curl, CURLoption option, const char *value) {
+    return curl_easy_setopt(curl, option, value);
+}
+
+CURLcode layeron_curl_set_pointer(CURL *curl, CURLoption option, void *value) {
+    return curl_easy_setopt(curl, option, value);
+}
+
+CURLcode layeron_curl_set_write_function(CURL *curl, size_t (*function)(char *, size_t, size_t, void *)) {
+    return curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, function);
+}
+
+CURLcode layeron_curl_get_response_code(CURL *curl, long *code) {
+    return curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
+}

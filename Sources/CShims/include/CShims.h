@@ -1,0 +1,42 @@
+/* The few C calls Swift cannot make directly because they are variadic. */
+#ifndef LAYERON_CSHIMS_H
+#define LAYERON_CSHIMS_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <microhttpd.h>
+#include <curl/curl.h>
+
+/* Limits and threading a listener starts with. */
+typedef struct layeron_mhd_options {
+    const struct sockaddr *address;     /* IPv4 or IPv6 address to bind, port 0 for any free port */
+    unsigned int thread_pool_size;      /* worker threads, each with its own epoll loop */
+    unsigned int connection_timeout_s;  /* idle connections are closed after this many seconds */
+    size_t connection_memory_limit;     /* per-connection buffer for headers and parsing */
+    unsigned int connection_limit;      /* concurrent connections across the pool */
+} layeron_mhd_options;
+
+/* Called with the raw request URI (path and query, as sent) before headers are parsed; what it
+   returns becomes the request's initial context pointer. */
+typedef void *(*layeron_mhd_uri_callback)(void *cls, const char *uri, struct MHD_Connection *connection);
+
+/* Starts a daemon with MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL and the given options.
+   All callbacks receive `cls`. */
+struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *cls,
+                                     layeron_mhd_uri_callback uri_callback,
+                                     MHD_AccessHandlerCallback handler,
+                                     MHD_RequestCompletedCallback completed);
+
+/* The port the daemon is bound to (resolves port 0), or 0 when unknown. */
+uint16_t layeron_mhd_bound_port(struct MHD_Daemon *daemon);
+
+CURLcode layeron_curl_set_long(CURL *curl, CURLoption option, long value);
+CURLcode layeron_curl_set_string(CURL *curl, CURLoption option, const char *value);
+CURLcode layeron_curl_set_pointer(CURL *curl, CURLoption option, void *value);
+CURLcode layeron_curl_set_write_function(CURL *curl, size_t (*function)(char *, size_t, size_t, void *));
+CURLcode layeron_curl_get_response_code(CURL *curl, long *code);
+
+#endif

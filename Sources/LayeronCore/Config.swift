@@ -1,0 +1,69 @@
+/// The whole of `config/layeron.json`, validated: every value here is one the server can run with.
+public struct ServerConfig: Sendable {
+    public var listen: ListenAddress
+    public var admin: AdminConfig
+    public var database: String
+    public var plugins: PluginsConfig
+    public var limits: Limits
+    public var webhooks: [WebhookConfig]
+
+    /// Every secret reference the config names, each with the place that names it.
+    public var secretReferences: [(owner: String, reference: SecretReference)] {
+        var refs: [(String, SecretReference)] = []
+        if let token = admin.token { refs.append(("admin.token", token)) }
+        for webhook in webhooks {
+            for ref in webhook.secrets { refs.append(("webhook \(webhook.name)", ref)) }
+        }
+        return refs
+    }
+}
+
+public struct AdminConfig: Sendable {
+    public var listen: ListenAddress
+    /// Nil only when the admin listener is on loopback; a non-loopback listener without a token is refused.
+    public var token: SecretReference?
+}
+
+public struct PluginsConfig: Sendable {
+    public var dir: String
+    /// Per-plugin config objects, handed to each plugin's `init` as JSON.
+    public var config: [String: JSONValue]
+}
+
+/// Limits on every public request, so a slow or huge client cannot hold resources.
+public struct Limits: Sendable {
+    public var maxBodyBytes: Int
+    public var connectionTimeout: TimeSpan
+
+    public static let defaults = Limits(maxBodyBytes: 1 << 20, connectionTimeout: .seconds(30))
+}
+
+/// When the provider gets its answer.
+public enum RespondMode: String, Sendable {
+    /// 2xx as soon as the event is committed; the handler runs afterwards.
+    case afterRecord = "after-record"
+    /// Wait for the handler and answer with its outcome.
+    case afterHandler = "after-handler"
+}
+
+public struct DedupeConfig: Sendable {
+    public var key: DedupeKeyTemplate
+    public var ttl: TimeSpan
+}
+
+/// One inbound webhook endpoint.
+public struct WebhookConfig: Sendable {
+    public var name: String
+    public var provider: String
+    public var path: String
+    public var host: HostPattern?
+    public var scheme: SignatureScheme
+    /// Several during a rotation: any one may verify.
+    public var secrets: [SecretReference]
+    public var eventID: FieldSource?
+    public var eventType: FieldSource?
+    public var dedupe: DedupeConfig?
+    public var routes: HandlerRoutes
+    public var respond: RespondMode
+    public var retry: RetryPolicy
+}

@@ -1,0 +1,95 @@
+/// Turns config JSON into a `ServerConfig`, or into every issue found in it.
+public enum ConfigLoader {
+    /// Parses and validates `text`; `file` names the file in error messages.
+    public static func load(text: [UInt8], file: String) throws(ConfigError) -> ServerConfig {
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(text)
+        } catch {
+            throw .syntax(file: file, error)
+        }
+        let reader = ConfigReader()
+        let config = parse(json, reader: reader)
+        if let config, reader.issues.isEmpty { return config }
+        throw .invalid(file: file, issues: reader.issues)
+    }
+
+    private static let topKeys: Set<String> = ["listen", "admin", "database", "plugins", "limits", "webhooks"]
+
+    private static func parse(_ json: JSONValue, reader: ConfigReader) -> ServerConfig? {
+        guard let top = reader.object(json, at: "", known: topKeys) else { return nil }
+        let listen = top.listenAddress("listen") ?? ListenAddress(host: "127.0.0.1", port: 8080)
+
+        var admin = AdminConfig(listen: ListenAddress(host: "127.0.0.1", port: 9090), token: nil)
+        if let raw = top.raw("admin"), let view = reader.object(raw, at: "admin", known: ["listen", "token"]) {
+            admin.listen = view.listenAddress("listen") ?? admin.listen
+            admin.token = view.secretReferences("token", required: false).first
+        }
+        if admin.token == nil, !admin.listen.isLoopback {
+            reader.report("admin.token", "is required when admin.listen (\(admin.listen)) is not a loopback address")
+        }
+
+        let database = top.string("database") ?? "data/layeron.db"
+
+        var plugins = PluginsConfig(dir: "plugins", config: [:])
+        if let raw = top.raw("plugins"), let view = reader.object(raw, at: "plugins", known: ["dir", "config"]) {
+            plugins.dir = view.string("dir") ?? plugins.dir
+            if let rawConfig = view.raw("config"), let cfg = reader.object(rawConfig, at: "plugins.config", known: Set(rawConfig.objectKeys)) {
+                for (name, value) in cfg.members {
+                    guard case .object = value else {
+                        reader.report("plugins.config.\(name)", "expected an object, found \(value.kindName)")
+                        continue
+                    }
+                    plugins.config[name] = value
+                }
+            }
+        }
+
+        var limits = Limits.defaults
+        if let raw = top.raw("limits"), let view = reader.object(raw, at: "limits", known: ["maxBodyBytes", "connectionTimeout"]) {
+            limits.maxBodyBytes = view.integer("maxBodyBytes", range: 1...(256 << 20)) ?? limits.maxBodyBytes
+            limits.connectionTimeout = view.duration("connectionTimeout") ?? limits.connectionTimeout
+        }
+
+        var webhooks: [WebhookConfig] = []
+        if let raw = top.raw("webhooks") {
+            if case let .array(items) = raw {
+                for (i, item) in items.enumerated() {
+                    if let webhook = WebhookConfigParser.parse(item, at: "webhooks[\(i)]", reader: reader) {
+                        webhooks.append(webhook)
+                    }
+                }
+            } else {
+                reader.report("webhooks", "expected an array of webhooks, found \(raw.kindName)")
+            }
+        }
+        checkUnique(webhooks, reader: reader)
+        return ServerConfig(listen: listen, admin: admin, database: database, plugins: plugins,
+                            limits: limits, webhooks: webhooks)
+    }
+
+    private static func checkUnique(_ webhooks: [WebhookConfig], reader: ConfigReader) {
+        var names: [String: Int] = [:]
+        var routes: [String: Int] = [:]
+        for (i, webhook) in webhooks.enumerated() {
+            if let first = names[webhook.name] {
+                reader.report("webhooks[\(i)].name", "duplicate webhook name \"\(webhook.name)\" (also webhooks[\(first)])")
+            } else {
+                names[webhook.name] = i
+            }
+            let route = "\(webhook.host?.description ?? "*") \(webhook.path)"
+            if let first = routes[route] {
+                reader.report("webhooks[\(i)].path", "webhooks[\(first)] already serves \(webhook.path) on host \(webhook.host?.description ?? "(any)")")
+            } else {
+                routes[route] = i
+            }
+        }
+    }
+}
+
+extension JSONValue {
+    var objectKeys: [String] {
+        if case let .object(members) = self { return members.map(\.0) }
+        return []
+    }
+}

@@ -1,0 +1,100 @@
+/// Reads one JSON object of the config, collecting issues under its key path instead of stopping at
+/// the first, so that `layeron check` can list every mistake at once.
+final class ConfigReader {
+    private(set) var issues: [ConfigIssue] = []
+
+    func report(_ keyPath: String, _ message: String) {
+        issues.append(ConfigIssue(keyPath, message))
+    }
+
+    /// The members of `value` as an object, reporting any member not in `known`.
+    func object(_ value: JSONValue, at path: String, known: Set<String>) -> ObjectView? {
+        guard case let .object(members) = value else {
+            report(path, "expected an object, found \(value.kindName)")
+            return nil
+        }
+        for (key, _) in members where !known.contains(key) {
+            report(join(path, key), "unknown key; expected one of: \(known.sorted().joined(separator: ", "))")
+        }
+        return ObjectView(reader: self, path: path, members: members)
+    }
+
+    func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+}
+
+/// Typed access to the members of one config object.
+struct ObjectView {
+    let reader: ConfigReader
+    let path: String
+    let members: [(String, JSONValue)]
+
+    func keyPath(_ key: String) -> String { reader.join(path, key) }
+
+    func raw(_ key: String) -> JSONValue? { members.first(where: { $0.0 == key })?.1 }
+
+    func string(_ key: String, required: Bool = false) -> String? {
+        guard let value = raw(key) else {
+            if required { reader.report(keyPath(key), "is required") }
+            return nil
+        }
+        guard case let .string(s) = value else {
+            reader.report(keyPath(key), "expected a string, found \(value.kindName)")
+            return nil
+        }
+        return s
+    }
+
+    func integer(_ key: String, range: ClosedRange<Int>) -> Int? {
+        guard let value = raw(key) else { return nil }
+        guard case let .number(n) = value, n == n.rounded(), Double(range.lowerBound) <= n, n <= Double(range.upperBound) else {
+            reader.report(keyPath(key), "expected a whole number from \(range.lowerBound) to \(range.upperBound), found \(value.serialized())")
+            return nil
+        }
+        return Int(n)
+    }
+
+    func duration(_ key: String) -> TimeSpan? {
+        guard let text = string(key) else { return nil }
+        guard let span = TimeSpan(parsing: text) else {
+            reader.report(keyPath(key), "invalid duration \"\(text)\"; expected a number and a unit, like \"30s\", \"5m\", \"2h\" or \"7d\"")
+            return nil
+        }
+        return span
+    }
+
+    func listenAddress(_ key: String) -> ListenAddress? {
+        guard let text = string(key) else { return nil }
+        guard let address = ListenAddress(parsing: text) else {
+            reader.report(keyPath(key), "invalid address \"\(text)\"; expected HOST:PORT, like \"127.0.0.1:8080\"")
+            return nil
+        }
+        return address
+    }
+
+    /// `{"secret": "NAME"}` or a list of them.
+    func secretReferences(_ key: String, required: Bool) -> [SecretReference] {
+        guard let value = raw(key) else {
+            if required { reader.report(keyPath(key), "is required: a secret reference like {\"secret\": \"NAME\"}") }
+            return []
+        }
+        if case let .array(items) = value {
+            if items.isEmpty { reader.report(keyPath(key), "the list of secret references is empty") }
+            return items.enumerated().compactMap { secretReference(items[$0.offset], at: "\(keyPath(key))[\($0.offset)]") }
+        }
+        return secretReference(value, at: keyPath(key)).map { [$0] } ?? []
+    }
+
+    private func secretReference(_ value: JSONValue, at path: String) -> SecretReference? {
+        if case .string = value {
+            reader.report(path, "secrets are never written in config; use a reference like {\"secret\": \"NAME\"} and set its value with `layeron secrets set NAME`")
+            return nil
+        }
+        guard let view = reader.object(value, at: path, known: ["secret"]),
+              let name = view.string("secret", required: true) else { return nil }
+        guard SecretReference.isValidName(name) else {
+            reader.report(view.keyPath("secret"), "invalid secret name \"\(name)\"; use letters, digits and _ (like STRIPE_WEBHOOK_SECRET)")
+            return nil
+        }
+        return SecretReference(name: name)
+    }
+}

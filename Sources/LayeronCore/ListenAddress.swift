@@ -1,0 +1,39 @@
+/// `HOST:PORT` for a listener; IPv6 hosts are written in brackets (`[::1]:8080`). Port 0 asks the
+/// kernel for a free port.
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public let host: String
+    public let port: UInt16
+
+    public init(host: String, port: UInt16) {
+        self.host = host
+        self.port = port
+    }
+
+    public init?(parsing text: String) {
+        var hostPart: Substring
+        var portPart: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            hostPart = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            portPart = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            hostPart = text[..<colon]
+            portPart = text[text.index(after: colon)...]
+            if hostPart.contains(":") { return nil }
+        }
+        if hostPart == "localhost" { hostPart = "127.0.0.1" }
+        guard !hostPart.isEmpty, let port = UInt16(portPart) else { return nil }
+        self.host = String(hostPart)
+        self.port = port
+    }
+
+    public var isIPv6: Bool { host.contains(":") }
+
+    /// True for 127.0.0.0/8 and ::1: only processes on this machine can reach it.
+    public var isLoopback: Bool { host.hasPrefix("127.") || host == "::1" }
+
+    public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

@@ -1,0 +1,55 @@
+/// A named secret (`{"secret": "STRIPE_WEBHOOK_SECRET"}`). Config never holds a value, only this name;
+/// the value is resolved per environment at start and never printed.
+public struct SecretReference: Sendable, Hashable, CustomStringConvertible {
+    public let name: String
+
+    public init(name: String) { self.name = name }
+
+    public var description: String { name }
+
+    /// Names are environment-variable style so that the fallback to the environment works.
+    public static func isValidName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        func isLetter(_ c: UInt8) -> Bool { (c | 0x20) >= UInt8(ascii: "a") && (c | 0x20) <= UInt8(ascii: "z") }
+        func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+        guard let first = bytes.first, isLetter(first) || first == UInt8(ascii: "_") else { return false }
+        return bytes.allSatisfy { isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "_") }
+    }
+}
+
+/// A secret's bytes. Its description never shows the value, so it cannot leak through logging.
+public struct SecretValue: Sendable, Hashable, CustomStringConvertible {
+    public let bytes: [UInt8]
+
+    public init(_ text: String) { self.bytes = Array(text.utf8) }
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+    public var description: String { "<redacted>" }
+}
+
+/// Where secret values come from. The server composes a store lookup with the process environment.
+public protocol SecretResolver: Sendable {
+    func resolve(_ reference: SecretReference) -> SecretValue?
+}
+
+/// Resolves references from a fixed dictionary (environment variables, or tests).
+public struct DictionarySecretResolver: SecretResolver {
+    public let values: [String: String]
+    public init(_ values: [String: String]) { self.values = values }
+    public func resolve(_ reference: SecretReference) -> SecretValue? {
+        values[reference.name].map(SecretValue.init)
+    }
+}
+
+/// Tries resolvers in order: the first that knows the name wins.
+public struct ChainedSecretResolver: SecretResolver {
+    public let resolvers: [any SecretResolver]
+    public init(_ resolvers: [any SecretResolver]) { self.resolvers = resolvers }
+    public func resolve(_ reference: SecretReference) -> SecretValue? {
+        for resolver in resolvers {
+            if let value = resolver.resolve(reference) { return value }
+        }
+        return nil
+    }
+}

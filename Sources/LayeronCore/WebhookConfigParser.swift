@@ -1,0 +1,227 @@
+import LayeronCrypto
+
+/// Parses one entry of `webhooks`.
+enum WebhookConfigParser {
+    static let keys: Set<String> = [
+        "name", "provider", "path", "host", "secret", "signature", "tolerance", "dedupe", "handler", "on",
+        "respond", "event", "retry",
+    ]
+    static let signatureKeys: Set<String> = [
+        "header", "algorithm", "encoding", "prefix", "format", "secret", "signedPayload", "timestamp", "id",
+    ]
+
+    static func parse(_ value: JSONValue, at path: String, reader: ConfigReader) -> WebhookConfig? {
+        guard let view = reader.object(value, at: path, known: keys) else { return nil }
+        let issuesBefore = reader.issues.count
+
+        let name = view.string("name", required: true) ?? ""
+        if !name.isEmpty, !isSlug(name) {
+            reader.report(view.keyPath("name"), "\"\(name)\" is not a lowercase slug (a-z, 0-9 and -, starting with a letter or digit)")
+        }
+        let provider = view.string("provider", required: true) ?? ""
+        let routePath = view.string("path") ?? "/webhooks/\(name)"
+        if !routePath.hasPrefix("/") || routePath.contains("?") || routePath.contains(" ") {
+            reader.report(view.keyPath("path"), "\"\(routePath)\" must start with / and hold no query or spaces")
+        }
+        var host: HostPattern?
+        if let text = view.string("host") {
+            host = HostPattern(parsing: text)
+            if host == nil { reader.report(view.keyPath("host"), "\"\(text)\" is not a host name or *.domain pattern") }
+        }
+        let tolerance = view.duration("tolerance")
+
+        var scheme: SignatureScheme?
+        var secrets: [SecretReference] = []
+        var eventID: FieldSource?
+        var eventType: FieldSource?
+        var dedupeDefault: DedupeKeyTemplate?
+
+        if provider == "custom" {
+            if view.raw("secret") != nil {
+                reader.report(view.keyPath("secret"), "a custom provider takes its secret inside \"signature\"")
+            }
+            if let raw = view.raw("signature") {
+                (scheme, secrets) = parseCustomSignature(raw, at: view.keyPath("signature"), tolerance: tolerance, reader: reader)
+            } else {
+                reader.report(view.keyPath("signature"), "is required for provider \"custom\": {header, algorithm, encoding, secret, signedPayload}")
+            }
+            eventType = .body(["type"])
+        } else if let preset = ProviderPreset.all[provider] {
+            if view.raw("signature") != nil {
+                reader.report(view.keyPath("signature"), "provider \"\(provider)\" has its own signature scheme; use provider \"custom\" to describe one")
+            }
+            scheme = preset.scheme(tolerance?.seconds)
+            secrets = view.secretReferences("secret", required: true)
+            eventID = preset.eventID
+            eventType = preset.eventType
+            dedupeDefault = preset.dedupeKey
+        } else if !provider.isEmpty {
+            reader.report(view.keyPath("provider"), "unknown provider \"\(provider)\"; expected one of: \(ProviderPreset.knownNames.joined(separator: ", "))")
+        }
+
+        if let raw = view.raw("event"), let ev = reader.object(raw, at: view.keyPath("event"), known: ["id", "type"]) {
+            eventID = fieldSource(ev, "id", reader: reader) ?? eventID
+            eventType = fieldSource(ev, "type", reader: reader) ?? eventType
+        }
+
+        var dedupe = dedupeDefault.map { DedupeConfig(key: $0, ttl: .seconds(7 * 86_400)) }
+        if let raw = view.raw("dedupe"), let dd = reader.object(raw, at: view.keyPath("dedupe"), known: ["key", "ttl"]) {
+            let ttl = dd.duration("ttl") ?? .seconds(7 * 86_400)
+            if let keyText = dd.string("key") {
+                if let key = DedupeKeyTemplate(parsing: keyText) {
+                    dedupe = DedupeConfig(key: key, ttl: ttl)
+                } else {
+                    reader.report(dd.keyPath("key"), "\"\(keyText)\" is not a dedupe key; expected body.<path>, header.<name> or a template like \"{header.x-id}:{body.id}\"")
+                }
+            } else if let existing = dedupe {
+                dedupe = DedupeConfig(key: existing.key, ttl: ttl)
+            } else {
+                reader.report(dd.keyPath("key"), "is required: provider \"\(provider)\" has no default dedupe key")
+            }
+        }
+
+        let routes = parseRoutes(view, reader: reader)
+
+        var respond = RespondMode.afterRecord
+        if let text = view.string("respond") {
+            if let mode = RespondMode(rawValue: text) {
+                respond = mode
+            } else {
+                reader.report(view.keyPath("respond"), "unknown value \"\(text)\"; expected \"after-record\" or \"after-handler\"")
+            }
+        }
+
+        var retry = RetryPolicy.defaults
+        if let raw = view.raw("retry"), let rv = reader.object(raw, at: view.keyPath("retry"), known: ["attempts", "initial", "max"]) {
+            retry.attempts = rv.integer("attempts", range: 1...100) ?? retry.attempts
+            retry.initial = rv.duration("initial") ?? retry.initial
+            retry.maximum = rv.duration("max") ?? retry.maximum
+            if retry.maximum < retry.initial {
+                reader.report(rv.keyPath("max"), "\(retry.maximum) is shorter than initial (\(retry.initial))")
+            }
+        }
+
+        guard reader.issues.count == issuesBefore, let scheme else { return nil }
+        return WebhookConfig(name: name, provider: provider, path: routePath, host: host, scheme: scheme,
+                             secrets: secrets, eventID: eventID, eventType: eventType, dedupe: dedupe,
+                             routes: routes, respond: respond, retry: retry)
+    }
+
+    static func isSlug(_ s: String) -> Bool {
+        guard let first = s.utf8.first, first != UInt8(ascii: "-") else { return false }
+        return s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
+    }
+
+    private static func fieldSource(_ view: ObjectView, _ key: String, reader: ConfigReader) -> FieldSource? {
+        guard let text = view.string(key) else { return nil }
+        guard let source = FieldSource(parsing: text) else {
+            reader.report(view.keyPath(key), "\"\(text)\" is not a field; expected body.<path> or header.<name>")
+            return nil
+        }
+        return source
+    }
+
+    private static func parseRoutes(_ view: ObjectView, reader: ConfigReader) -> HandlerRoutes {
+        var fallback: HandlerReference?
+        if let text = view.string("handler") {
+            fallback = handlerReference(text, at: view.keyPath("handler"), reader: reader)
+        }
+        var rules: [(pattern: EventTypePattern, handler: HandlerReference)] = []
+        if let raw = view.raw("on") {
+            if case let .object(members) = raw {
+                for (type, target) in members {
+                    let keyPath = "\(view.keyPath("on")).\(type)"
+                    guard case let .string(text) = target else {
+                        reader.report(keyPath, "expected a handler reference PLUGIN.HANDLER, found \(target.kindName)")
+                        continue
+                    }
+                    if let handler = handlerReference(text, at: keyPath, reader: reader) {
+                        rules.append((EventTypePattern(parsing: type), handler))
+                    }
+                }
+            } else {
+                reader.report(view.keyPath("on"), "expected an object mapping event types to handlers, found \(raw.kindName)")
+            }
+        }
+        return HandlerRoutes(rules: rules, fallback: fallback)
+    }
+
+    private static func handlerReference(_ text: String, at keyPath: String, reader: ConfigReader) -> HandlerReference? {
+        guard let ref = HandlerReference(parsing: text) else {
+            reader.report(keyPath, "\"\(text)\" is not a handler reference; expected PLUGIN.HANDLER like \"billing.fulfill_checkout\"")
+            return nil
+        }
+        return ref
+    }
+
+    private static func parseCustomSignature(_ raw: JSONValue, at path: String, tolerance: TimeSpan?,
+                                             reader: ConfigReader) -> (SignatureScheme?, [SecretReference]) {
+        guard let view = reader.object(raw, at: path, known: signatureKeys) else { return (nil, []) }
+        let before = reader.issues.count
+        let header = view.string("header", required: true) ?? ""
+        let secrets = view.secretReferences("secret", required: true)
+
+        var algorithm = HashAlgorithm.sha256
+        if let text = view.string("algorithm", required: true) {
+            let known = ["hmac-sha1": HashAlgorithm.sha1, "hmac-sha256": .sha256, "hmac-sha512": .sha512]
+            if let a = known[text] {
+                algorithm = a
+            } else {
+                reader.report(view.keyPath("algorithm"), "unknown algorithm \"\(text)\"; expected one of: \(known.keys.sorted().joined(separator: ", "))")
+            }
+        }
+        var encoding = ByteEncoding.hex
+        if let text = view.string("encoding") {
+            if let e = ByteEncoding(rawValue: text) {
+                encoding = e
+            } else {
+                reader.report(view.keyPath("encoding"), "unknown encoding \"\(text)\"; expected hex, base64 or base64url")
+            }
+        }
+        var format = SignatureHeaderFormat.whole(prefix: view.string("prefix") ?? "")
+        if let text = view.string("format") {
+            do throws(SchemeDefinitionError) {
+                format = try SignatureHeaderFormat(parsingFormat: text)
+            } catch {
+                reader.report(view.keyPath("format"), error.description)
+            }
+        }
+        var payload = SignedPayloadTemplate.rawBody
+        if let text = view.string("signedPayload") {
+            do throws(SchemeDefinitionError) {
+                payload = try SignedPayloadTemplate(parsing: text)
+            } catch {
+                reader.report(view.keyPath("signedPayload"), error.description)
+            }
+        }
+        var timestamp: TimestampSource?
+        if let text = view.string("timestamp") {
+            if text == "format" {
+                timestamp = .formatField
+            } else if text.hasPrefix("header."), text.count > 7 {
+                timestamp = .header(String(text.dropFirst(7)).lowercased())
+            } else {
+                reader.report(view.keyPath("timestamp"), "\"\(text)\" is not a timestamp source; expected \"format\" or header.<name>")
+            }
+        } else if case let .fields(_, keys) = format, keys.values.contains(.timestamp) {
+            timestamp = .formatField
+        }
+        if payload.usesTimestamp, timestamp == nil {
+            reader.report(view.keyPath("signedPayload"), "uses {timestamp} but nothing provides one; add a {timestamp} field to \"format\" or set \"timestamp\": \"header.<name>\"")
+        }
+        if timestamp == .formatField, case .whole = format {
+            reader.report(view.keyPath("timestamp"), "\"format\" needs a \"format\" with a {timestamp} field")
+        }
+        let idHeader = view.string("id").map { $0.hasPrefix("header.") ? String($0.dropFirst(7)) : $0 }
+        var formatHasID = false
+        if case let .fields(_, keys) = format { formatHasID = keys.values.contains(.id) }
+        if payload.usesID, idHeader == nil, !formatHasID {
+            reader.report(view.keyPath("signedPayload"), "uses {id} but nothing provides one; set \"id\": \"header.<name>\"")
+        }
+        guard reader.issues.count == before else { return (nil, secrets) }
+        let toleranceSeconds = timestamp == nil ? 0 : (tolerance?.seconds ?? 300)
+        return (SignatureScheme(header: header, format: format, algorithm: algorithm, encoding: encoding,
+                                payload: payload, timestamp: timestamp, idHeader: idHeader,
+                                toleranceSeconds: toleranceSeconds), secrets)
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// Text encodings of binary signatures and keys.
+public enum ByteEncoding: String, Sendable, CaseIterable {
+    case hex, base64, base64url
+
+    public func encode(_ bytes: [UInt8]) -> String {
+        switch self {
+        case .hex:
+            let digits = Array("0123456789abcdef".utf8)
+            var out = [UInt8]()
+            out.reserveCapacity(bytes.count * 2)
+            for b in bytes {
+                out.append(digits[Int(b >> 4)])
+                out.append(digits[Int(b & 0x0f)])
+            }
+            return String(decoding: out, as: UTF8.self)
+        case .base64:
+            return Data(bytes).base64EncodedString()
+        case .base64url:
+            return Data(bytes).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+    }
+
+    /// The bytes `text` encodes, or nil when it is not valid in this encoding.
+    public func decode(_ text: Substring) -> [UInt8]? {
+        switch self {
+        case .hex:
+            let utf8 = Array(text.utf8)
+            guard utf8.count % 2 == 0 else { return nil }
+            var out = [UInt8]()
+            out.reserveCapacity(utf8.count / 2)
+            var i = 0
+            while i < utf8.count {
+                guard let hi = Self.nibble(utf8[i]), let lo = Self.nibble(utf8[i + 1]) else { return nil }
+                out.append(hi << 4 | lo)
+                i += 2
+            }
+            return out
+        case .base64:
+            return Data(base64Encoded: String(text)).map { [UInt8]($0) }
+        case .base64url:
+            var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            while s.utf8.count % 4 != 0 { s.append("=") }
+            return Data(base64Encoded: s).map { [UInt8]($0) }
+        }
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}

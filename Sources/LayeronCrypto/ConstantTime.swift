@@ -1,0 +1,14 @@
+import COpenSSL
+
+/// Comparison whose running time does not depend on where two byte strings differ, so a caller
+/// guessing a signature learns nothing from response timing.
+public enum ConstantTime {
+    /// True when `a` and `b` are equal. Lengths are public (signature lengths are fixed by the scheme).
+    public static func equals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        if a.isEmpty { return true }
+        return a.withUnsafeBytes { pa in
+            b.withUnsafeBytes { pb in CRYPTO_memcmp(pa.baseAddress, pb.baseAddress, a.count) == 0 }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+/// One request as libmicrohttpd parsed it.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The path as sent, without the query.
+    public var path: String
+    /// The query string as sent, without `?`; empty when none.
+    public var rawQuery: String
+    /// Query arguments, percent-decoded by libmicrohttpd.
+    public var query: [(name: String, value: String)]
+    /// Header names lower-cased, in arrival order.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public func header(_ name: String) -> String? {
+        let lower = name.lowercased()
+        return headers.first(where: { $0.name == lower })?.value
+    }
+
+    public func queryValue(_ name: String) -> String? {
+        query.first(where: { $0.name == name })?.value
+    }
+}
+
+/// The answer to a request.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON body with the right content type.
+    public static func json(_ status: Int, _ text: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(text.utf8))
+    }
+
+    public static func text(_ status: Int, _ text: String, contentType: String = "text/plain; charset=utf-8") -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", contentType)], body: Array(text.utf8))
+    }
+}
+
+/// Who answers requests. Called on libmicrohttpd's worker threads; may block for a short while (a
+/// group commit) but never for a handler's full run.
+public typealias HTTPRequestHandler = @Sendable (HTTPRequest) -> HTTPResponse

@@ -1,0 +1,186 @@
+import CMicroHTTPD
+import CShims
+import Foundation
+
+/// Why a listener could not start.
+public enum HTTPServerError: Error, CustomStringConvertible {
+    case invalidAddress(String)
+    case startFailed(String)
+
+    public var description: String {
+        switch self {
+        case let .invalidAddress(a): return "cannot listen on \(a): not an IPv4 or IPv6 address"
+        case let .startFailed(a): return "cannot listen on \(a): the address is in use or not available"
+        }
+    }
+}
+
+/// Limits every listener enforces, so no client can hold memory or threads for long.
+public struct HTTPServerLimits: Sendable {
+    public var maxBodyBytes: Int
+    public var connectionTimeoutSeconds: UInt32
+    public var threads: UInt32
+    public var maxConnections: UInt32
+
+    public init(maxBodyBytes: Int, connectionTimeoutSeconds: UInt32, threads: UInt32, maxConnections: UInt32 = 1024) {
+        self.maxBodyBytes = maxBodyBytes
+        self.connectionTimeoutSeconds = connectionTimeoutSeconds
+        self.threads = threads
+        self.maxConnections = maxConnections
+    }
+}
+
+/// One libmicrohttpd daemon (its own worker threads, each with an epoll loop) answering with `handler`.
+public final class HTTPServer: @unchecked Sendable {
+    public let host: String
+    public private(set) var port: UInt16
+    fileprivate let limits: HTTPServerLimits
+    fileprivate let handler: HTTPRequestHandler
+    private var daemon: OpaquePointer?
+
+    public init(host: String, port: UInt16, limits: HTTPServerLimits, handler: @escaping HTTPRequestHandler) {
+        self.host = host
+        self.port = port
+        self.limits = limits
+        self.handler = handler
+    }
+
+    /// Binds and starts serving; afterwards `port` is the bound port (port 0 resolved).
+    public func start() throws(HTTPServerError) {
+        let display = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        var storage = sockaddr_storage()
+        let isIPv6 = host.contains(":")
+        if isIPv6 {
+            var a = sockaddr_in6()
+            a.sin6_family = sa_family_t(AF_INET6)
+            a.sin6_port = port.bigEndian
+            guard inet_pton(AF_INET6, host, &a.sin6_addr) == 1 else { throw .invalidAddress(display) }
+            withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
+        } else {
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET)
+            a.sin_port = port.bigEndian
+            guard inet_pton(AF_INET, host, &a.sin_addr) == 1 else { throw .invalidAddress(display) }
+            withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
+        }
+        let cls = Unmanaged.passUnretained(self).toOpaque()
+        let started: OpaquePointer? = withUnsafePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                var options = layeron_mhd_options(
+                    address: address, thread_pool_size: max(1, limits.threads),
+                    connection_timeout_s: limits.connectionTimeoutSeconds,
+                    connection_memory_limit: 64 * 1024, connection_limit: limits.maxConnections)
+                return layeron_mhd_start(&options, cls, uriCallback, accessCallback, completedCallback)
+            }
+        }
+        guard let started else { throw .startFailed(display) }
+        daemon = started
+        port = layeron_mhd_bound_port(started)
+    }
+
+    /// Stops accepting and waits for the worker threads to finish their current requests.
+    public func stop() {
+        if let daemon {
+            MHD_stop_daemon(daemon)
+            self.daemon = nil
+        }
+    }
+
+    public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Per-request state libmicrohttpd keeps for us between the calls of one request.
+private final class RequestState {
+    let rawURI: String
+    var started = false
+    var body: [UInt8] = []
+    var tooLarge = false
+    init(rawURI: String) { self.rawURI = rawURI }
+}
+
+private final class PairCollector {
+    var pairs: [(name: String, value: String)] = []
+    let lowercase: Bool
+    init(lowercase: Bool) { self.lowercase = lowercase }
+}
+
+private func collect(_ connection: OpaquePointer?, kind: MHD_ValueKind, lowercase: Bool) -> [(name: String, value: String)] {
+    let collector = PairCollector(lowercase: lowercase)
+    withExtendedLifetime(collector) {
+        _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
+            guard let cls, let key else { return .YES }
+            let c = Unmanaged<PairCollector>.fromOpaque(cls).takeUnretainedValue()
+            let name = String(cString: key)
+            c.pairs.append((c.lowercase ? name.lowercased() : name, value.map { String(cString: $0) } ?? ""))
+            return .YES
+        }, Unmanaged.passUnretained(collector).toOpaque())
+    }
+    return collector.pairs
+}
+
+private func send(_ response: HTTPResponse, on connection: OpaquePointer?) -> MHD_Result {
+    let mhdResponse = response.body.withUnsafeBytes { raw in
+        MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress),
+                                        .RESPMEM_MUST_COPY)
+    }
+    guard let mhdResponse else { return .NO }
+    for (name, value) in response.headers { MHD_add_response_header(mhdResponse, name, value) }
+    let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+    MHD_destroy_response(mhdResponse)
+    return result
+}
+
+private let uriCallback: layeron_mhd_uri_callback = { _, uri, _ in
+    let state = RequestState(rawURI: uri.map { String(cString: $0) } ?? "/")
+    return Unmanaged.passRetained(state).toOpaque()
+}
+
+private let completedCallback: MHD_RequestCompletedCallback = { _, _, context, _ in
+    guard let context, let pointer = context.pointee else { return }
+    Unmanaged<RequestState>.fromOpaque(pointer).release()
+    context.pointee = nil
+}
+
+private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, context in
+    guard let cls, let context, let pointer = context.pointee, let uploadSize else { return .NO }
+    let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+    let state = Unmanaged<RequestState>.fromOpaque(pointer).takeUnretainedValue()
+
+    if !state.started {
+        state.started = true
+        if let length = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
+           let declared = Int(String(cString: length)), declared > server.limits.maxBodyBytes {
+            state.tooLarge = true
+        }
+        return .YES
+    }
+    if uploadSize.pointee > 0 {
+        let count = uploadSize.pointee
+        if !state.tooLarge, let uploadData {
+            if state.body.count + count > server.limits.maxBodyBytes {
+                state.tooLarge = true
+                state.body = []
+            } else {
+                uploadData.withMemoryRebound(to: UInt8.self, capacity: count) {
+                    state.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: count))
+                }
+            }
+        }
+        uploadSize.pointee = 0
+        return .YES
+    }
+    if state.tooLarge {
+        return send(.json(413, "{\"error\":\"request body exceeds the limit of \(server.limits.maxBodyBytes) bytes\"}"), on: connection)
+    }
+    let raw = state.rawURI
+    let rawQuery = raw.firstIndex(of: "?").map { String(raw[raw.index(after: $0)...]) } ?? ""
+    let request = HTTPRequest(
+        method: method.map { String(cString: $0) } ?? "GET",
+        path: url.map { String(cString: $0) } ?? "/",
+        rawQuery: rawQuery,
+        query: collect(connection, kind: .GET_ARGUMENT_KIND, lowercase: false),
+        headers: collect(connection, kind: .HEADER_KIND, lowercase: true),
+        body: state.body)
+    state.body = []
+    return send(server.handler(request), on: connection)
+}

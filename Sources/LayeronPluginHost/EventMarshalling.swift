@@ -1,0 +1,45 @@
+import CLayeronPlugin
+
+/// Lays a `HandlerEvent` out as a borrowed `layeron_event`: every string and the body go into one
+/// arena allocated for the call, so the C view costs one allocation and is freed when the call returns.
+enum EventMarshalling {
+    static func withCEvent<T>(_ event: HandlerEvent, _ body: (UnsafePointer<layeron_event>) -> T) -> T {
+        let strings = [event.id, event.webhook, event.provider, event.type, event.providerEventID]
+        var total = event.body.count
+        for s in strings { total += s.utf8.count }
+        for h in event.headers { total += h.name.utf8.count + h.value.utf8.count }
+
+        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 8)
+        defer { arena.deallocate() }
+        var offset = 0
+        func place<C: Collection>(_ bytes: C) -> layeron_bytes where C.Element == UInt8 {
+            let start = arena.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self)
+            let count = bytes.count
+            UnsafeMutableRawBufferPointer(rebasing: arena[offset..<(offset + count)]).copyBytes(from: bytes)
+            offset += count
+            return layeron_bytes(ptr: count == 0 ? nil : UnsafePointer(start), len: UInt64(count))
+        }
+
+        var headers: [layeron_header] = []
+        headers.reserveCapacity(event.headers.count)
+        for h in event.headers {
+            headers.append(layeron_header(name: place(h.name.utf8), value: place(h.value.utf8)))
+        }
+        var cEvent = layeron_event()
+        cEvent.struct_size = UInt32(MemoryLayout<layeron_event>.size)
+        cEvent.flags = event.replay ? LAYERON_EVENT_REPLAY : 0
+        cEvent.id = place(event.id.utf8)
+        cEvent.webhook = place(event.webhook.utf8)
+        cEvent.provider = place(event.provider.utf8)
+        cEvent.type = place(event.type.utf8)
+        cEvent.provider_event_id = place(event.providerEventID.utf8)
+        cEvent.body = place(event.body)
+        cEvent.header_count = UInt64(headers.count)
+        cEvent.received_at_ms = event.receivedAtMilliseconds
+        cEvent.attempt = event.attempt
+        return headers.withUnsafeBufferPointer { headerBuffer in
+            cEvent.headers = headerBuffer.baseAddress
+            return withUnsafePointer(to: &cEvent) { body($0) }
+        }
+    }
+}

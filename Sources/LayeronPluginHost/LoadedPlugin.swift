@@ -1,0 +1,193 @@
+import CLayeronPlugin
+import Foundation
+import LayeronCore
+
+let hostABIVersion: UInt32 = LAYERON_PLUGIN_ABI_VERSION
+
+/// An exported symbol a plugin may define (its value is never read) to ask never to be `dlclose`d:
+/// runtimes such as Swift's register metadata that cannot be torn down.
+let noUnloadSymbol = "layeron_plugin_no_unload"
+
+/// One loaded version of a plugin: the mapped private copy, its descriptor and its instance.
+public final class LoadedPlugin: @unchecked Sendable {
+    public let name: String
+    public let version: String
+    public let summary: String
+    /// The file in the plugins folder this version was loaded from.
+    public let file: String
+    public let abiVersion: UInt32
+    public let handlerNames: [String]
+    public let concurrent: Bool
+    public let loadedAt: Date
+    /// False for plugins that asked to stay mapped after shutdown.
+    public let unloadable: Bool
+
+    private let library: UnsafeMutableRawPointer
+    private let table: UnsafeMutablePointer<layeron_host>
+    private let instance: UnsafeMutableRawPointer?
+    private let handlers: [String: layeron_handle_fn]
+    private let shutdownFunction: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
+    /// Serialises calls into plugins that did not declare LAYERON_PLUGIN_CONCURRENT.
+    private let serialCallLock = NSLock()
+
+    /// Copies `file` to a private path, maps it, checks the ABI and initialises it with `config`.
+    public static func load(file: String, privateDirectory: String, config: JSONValue?, logger: Logger,
+                            emitter: (any OutboundEmitter)?) throws(PluginLoadError) -> LoadedPlugin {
+        let copy = try PrivateCopy.make(of: file, in: privateDirectory)
+        guard let library = dlopen(copy, RTLD_NOW | RTLD_LOCAL) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
+            try? FileManager.default.removeItem(atPath: copy)
+            throw .dlopenFailed(file: file, reason: reason)
+        }
+        // The mapping outlives the file; removing the copy leaves nothing behind if we crash.
+        try? FileManager.default.removeItem(atPath: copy)
+        var keepMapped = false
+        defer { if !keepMapped { dlclose(library) } }
+
+        guard let entrySymbol = dlsym(library, LAYERON_PLUGIN_ENTRY_SYMBOL) else { throw .missingEntry(file: file) }
+        let entry = unsafeBitCast(entrySymbol, to: layeron_plugin_entry_fn.self)
+        let context = HostContext(pluginFile: file, logger: logger, emitter: emitter)
+        let table = HostServices.makeTable(context: context)
+        var tableOwned = true
+        defer { if tableOwned { HostServices.release(table) } }
+
+        guard let descriptor = entry(hostABIVersion, table) else { throw .entryRefused(file: file) }
+        let d = descriptor.pointee
+        guard d.struct_size >= UInt32(MemoryLayout<layeron_plugin_descriptor>.size) else {
+            throw .invalidDescriptor(file: file, reason: "struct_size \(d.struct_size) is smaller than the v1 descriptor (\(MemoryLayout<layeron_plugin_descriptor>.size))")
+        }
+        guard d.abi_version == hostABIVersion else { throw .abiMismatch(file: file, pluginABI: d.abi_version) }
+        guard let namePointer = d.name else { throw .invalidDescriptor(file: file, reason: "name is NULL") }
+        let name = String(cString: namePointer)
+        guard HandlerReference.isValidName(name) else {
+            throw .invalidDescriptor(file: file, reason: "name \"\(name)\" must be [a-z0-9_]+")
+        }
+        context.pluginName = name
+        var handlers: [String: layeron_handle_fn] = [:]
+        var handlerNames: [String] = []
+        if d.handler_count > 0 {
+            guard let list = d.handlers else { throw .invalidDescriptor(file: file, reason: "handler_count is \(d.handler_count) but handlers is NULL") }
+            for i in 0..<Int(d.handler_count) {
+                let h = list[i]
+                guard let hName = h.name, let fn = h.handle else {
+                    throw .invalidDescriptor(file: file, reason: "handler \(i) has a NULL name or function")
+                }
+                let handlerName = String(cString: hName)
+                guard HandlerReference.isValidName(handlerName) else {
+                    throw .invalidDescriptor(file: file, reason: "handler name \"\(handlerName)\" must be [a-z0-9_]+")
+                }
+                guard handlers[handlerName] == nil else {
+                    throw .invalidDescriptor(file: file, reason: "handler \"\(handlerName)\" is declared twice")
+                }
+                handlers[handlerName] = fn
+                handlerNames.append(handlerName)
+            }
+        }
+
+        var instance: UnsafeMutableRawPointer?
+        if let initFunction = d.`init` {
+            let configText = Array((config ?? .object([])).serialized().utf8)
+            let collector = ResultCollector()
+            let status = configText.withUnsafeBufferPointer { buffer in
+                collector.withResultPointer { result in
+                    initFunction(table, layeron_bytes(ptr: buffer.baseAddress, len: UInt64(buffer.count)), result, &instance)
+                }
+            }
+            guard status == LAYERON_OK else {
+                throw .initFailed(file: file, plugin: name, message: collector.message ?? "init returned \(status)")
+            }
+        }
+
+        keepMapped = true
+        tableOwned = false
+        return LoadedPlugin(
+            name: name, version: d.version.map { String(cString: $0) } ?? "0", summary: d.description.map { String(cString: $0) } ?? "",
+            file: file, abiVersion: d.abi_version, handlerNames: handlerNames,
+            concurrent: d.flags & LAYERON_PLUGIN_CONCURRENT != 0, unloadable: dlsym(library, noUnloadSymbol) == nil,
+            library: library, table: table, instance: instance, handlers: handlers, shutdownFunction: d.shutdown)
+    }
+
+    private init(name: String, version: String, summary: String, file: String, abiVersion: UInt32, handlerNames: [String],
+                 concurrent: Bool, unloadable: Bool, library: UnsafeMutableRawPointer, table: UnsafeMutablePointer<layeron_host>,
+                 instance: UnsafeMutableRawPointer?, handlers: [String: layeron_handle_fn],
+                 shutdownFunction: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) {
+        self.name = name
+        self.version = version
+        self.summary = summary
+        self.file = file
+        self.abiVersion = abiVersion
+        self.handlerNames = handlerNames
+        self.concurrent = concurrent
+        self.unloadable = unloadable
+        self.loadedAt = Date()
+        self.library = library
+        self.table = table
+        self.instance = instance
+        self.handlers = handlers
+        self.shutdownFunction = shutdownFunction
+    }
+
+    public func hasHandler(_ handler: String) -> Bool { handlers[handler] != nil }
+
+    /// Calls `handler` with `event`; nil when this plugin has no such handler.
+    public func call(_ handler: String, _ event: HandlerEvent) -> HandlerOutcome? {
+        guard let function = handlers[handler] else { return nil }
+        if !concurrent { serialCallLock.lock() }
+        defer { if !concurrent { serialCallLock.unlock() } }
+        let collector = ResultCollector()
+        let status = EventMarshalling.withCEvent(event) { cEvent in
+            collector.withResultPointer { result in function(instance, cEvent, result) }
+        }
+        let verdict: HandlerVerdict = switch status {
+        case LAYERON_OK: .ok
+        case LAYERON_RETRY: .retry
+        default: .error
+        }
+        var outcome = HandlerOutcome(verdict: verdict, message: collector.message, plugin: name, pluginVersion: version)
+        if status != LAYERON_OK, status != LAYERON_RETRY, status != LAYERON_ERROR, outcome.message == nil {
+            outcome.message = "handler returned unknown status \(status)"
+        }
+        outcome.retryAfterMilliseconds = collector.retryAfterMilliseconds
+        outcome.httpStatus = collector.httpStatus
+        outcome.httpHeaders = collector.httpHeaders
+        outcome.httpBody = collector.httpBody
+        return outcome
+    }
+
+    /// Shuts the instance down and unmaps the library. Only after the last call has returned.
+    func shutdown() {
+        shutdownFunction?(instance)
+        HostServices.release(table)
+        if unloadable { dlclose(library) }
+    }
+}
+
+/// Private copies give every load a fresh path and inode, so `dlopen` never hands back an image it
+/// already mapped, and a user overwriting the dropped file in place never touches mapped code.
+enum PrivateCopy {
+    private static let counter = Counter()
+
+    static func make(of file: String, in directory: String) throws(PluginLoadError) -> String {
+        let base = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let destination = "\(directory)/\(getpid())-\(counter.next())-\(base).so"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: file, toPath: destination)
+        } catch {
+            throw .copyFailed(file: file, reason: "\(error.localizedDescription)")
+        }
+        return destination
+    }
+
+    final class Counter: @unchecked Sendable {
+        /// Guards `value`.
+        private let lock = NSLock()
+        private var value = 0
+        func next() -> Int {
+            lock.lock()
+            defer { lock.unlock() }
+            value += 1
+            return value
+        }
+    }
+}

@@ -1,0 +1,33 @@
+/// Why a plugin file was refused. Each message names the file and what to fix.
+public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
+    case copyFailed(file: String, reason: String)
+    case dlopenFailed(file: String, reason: String)
+    case missingEntry(file: String)
+    case entryRefused(file: String)
+    case abiMismatch(file: String, pluginABI: UInt32)
+    case invalidDescriptor(file: String, reason: String)
+    case initFailed(file: String, plugin: String, message: String)
+    case nameTaken(file: String, plugin: String, heldBy: String)
+
+    public var description: String {
+        switch self {
+        case let .copyFailed(file, reason): return "\(file): cannot make a private copy to load: \(reason)"
+        case let .dlopenFailed(file, reason): return "\(file): not a loadable shared library: \(reason)"
+        case let .missingEntry(file): return "\(file): does not export layeron_plugin_entry (build it against layeron/plugin.h)"
+        case let .entryRefused(file): return "\(file): layeron_plugin_entry returned NULL: the plugin refused this host's ABI version \(hostABIVersion)"
+        case let .abiMismatch(file, abi): return "\(file): built for plugin ABI version \(abi), this host speaks version \(hostABIVersion)"
+        case let .invalidDescriptor(file, reason): return "\(file): invalid plugin descriptor: \(reason)"
+        case let .initFailed(file, plugin, message): return "\(file): plugin \(plugin) failed to initialise: \(message)"
+        case let .nameTaken(file, plugin, heldBy): return "\(file): plugin name \"\(plugin)\" is already held by \(heldBy)"
+        }
+    }
+
+    public var file: String {
+        switch self {
+        case let .copyFailed(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .entryRefused(file),
+             let .abiMismatch(file, _), let .invalidDescriptor(file, _), let .initFailed(file, _, _),
+             let .nameTaken(file, _, _):
+            return file
+        }
+    }
+}

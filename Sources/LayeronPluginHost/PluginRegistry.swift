@@ -1,0 +1,173 @@
+import Foundation
+import LayeronCore
+
+/// What `GET /admin/plugins` and `layeron plugins list` show for one plugin file.
+public struct PluginStatus: Sendable {
+    public enum State: String, Sendable { case active, failed }
+    public var name: String?
+    public var version: String?
+    public var file: String
+    public var state: State
+    public var abiVersion: UInt32?
+    public var handlers: [String]
+    public var loadedAt: Date?
+    public var error: String?
+}
+
+/// The live version of every plugin. Calls take a lease on the version they start with; a swap
+/// installs the new version at once and shuts the old one down when its last lease ends, so a reload
+/// never cuts a running call short and never makes a caller wait.
+public final class PluginRegistry: @unchecked Sendable {
+    private final class Version {
+        let plugin: LoadedPlugin
+        var leases = 0
+        var retired = false
+        init(_ plugin: LoadedPlugin) { self.plugin = plugin }
+    }
+
+    /// Guards `active`, `failures` and the lease counts of every `Version`.
+    private let lock = NSLock()
+    private var active: [String: Version] = [:]
+    private var failures: [String: (error: PluginLoadError, at: Date)] = [:]
+
+    private let privateDirectory: String
+    private let logger: Logger
+    private let emitter: (any OutboundEmitter)?
+    private let configs: @Sendable () -> [String: JSONValue]
+
+    /// `configs` is read at each load, so a reloaded config reaches the next plugin version.
+    public init(privateDirectory: String, logger: Logger, emitter: (any OutboundEmitter)? = nil,
+                configs: @escaping @Sendable () -> [String: JSONValue]) {
+        self.privateDirectory = privateDirectory
+        self.logger = logger
+        self.emitter = emitter
+        self.configs = configs
+    }
+
+    /// Loads every `.so` in `directory`; failures are recorded, not thrown.
+    public func loadDirectory(_ directory: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names.sorted() where name.hasSuffix(".so") {
+            load(file: "\(directory)/\(name)")
+        }
+    }
+
+    /// Loads `file` and swaps it in for the version of the same plugin it replaces. On failure the
+    /// serving version stays and the reason is kept for the admin API.
+    @discardableResult
+    public func load(file: String) -> Result<LoadedPlugin, PluginLoadError> {
+        let probeName = peekName(file: file)
+        let config = probeName.flatMap { configs()[$0] }
+        let plugin: LoadedPlugin
+        do {
+            plugin = try LoadedPlugin.load(file: file, privateDirectory: privateDirectory,
+                                           config: config, logger: logger, emitter: emitter)
+        } catch {
+            lock.lock()
+            failures[file] = (error, Date())
+            lock.unlock()
+            logger.error("plugin refused: \(error)", [("file", file)])
+            return .failure(error)
+        }
+
+        lock.lock()
+        if let holder = active[plugin.name], holder.plugin.file != file {
+            let error = PluginLoadError.nameTaken(file: file, plugin: plugin.name, heldBy: holder.plugin.file)
+            failures[file] = (error, Date())
+            lock.unlock()
+            plugin.shutdown()
+            logger.error("plugin refused: \(error)", [("file", file)])
+            return .failure(error)
+        }
+        let previous = active[plugin.name]
+        active[plugin.name] = Version(plugin)
+        failures[file] = nil
+        // A file that now declares another name gives its old name up.
+        let stale = active.filter { $0.value.plugin.file == file && $0.key != plugin.name }
+        for (name, _) in stale { active[name] = nil }
+        let retiredNow = ([previous].compactMap { $0 } + stale.map(\.value)).filter(retireLocked)
+        lock.unlock()
+        retiredNow.forEach { $0.plugin.shutdown() }
+        logger.info("plugin loaded", [("plugin", plugin.name), ("version", plugin.version), ("file", file)])
+        return .success(plugin)
+    }
+
+    /// Retires the plugin loaded from `file` (the file was removed).
+    public func unload(file: String) {
+        lock.lock()
+        failures[file] = nil
+        let gone = active.filter { $0.value.plugin.file == file }
+        for (name, _) in gone { active[name] = nil }
+        let retiredNow = gone.map(\.value).filter(retireLocked)
+        lock.unlock()
+        retiredNow.forEach { $0.plugin.shutdown() }
+        for (name, _) in gone { logger.info("plugin retired", [("plugin", name), ("file", file)]) }
+    }
+
+    /// Runs `body` on the live version of `reference`'s plugin, holding it for the duration.
+    /// Nil when no live plugin has that handler.
+    public func withHandler<T>(_ reference: HandlerReference, _ body: (LoadedPlugin) -> T) -> T? {
+        lock.lock()
+        guard let version = active[reference.plugin], version.plugin.hasHandler(reference.handler) else {
+            lock.unlock()
+            return nil
+        }
+        version.leases += 1
+        lock.unlock()
+        defer {
+            lock.lock()
+            version.leases -= 1
+            let finished = version.retired && version.leases == 0
+            lock.unlock()
+            if finished { version.plugin.shutdown() }
+        }
+        return body(version.plugin)
+    }
+
+    public func isAvailable(_ reference: HandlerReference) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return active[reference.plugin]?.plugin.hasHandler(reference.handler) ?? false
+    }
+
+    /// Every plugin file, live or refused, sorted by file.
+    public func statuses() -> [PluginStatus] {
+        lock.lock()
+        defer { lock.unlock() }
+        var out = active.values.map { v in
+            PluginStatus(name: v.plugin.name, version: v.plugin.version, file: v.plugin.file, state: .active,
+                         abiVersion: v.plugin.abiVersion, handlers: v.plugin.handlerNames,
+                         loadedAt: v.plugin.loadedAt, error: nil)
+        }
+        for (file, failure) in failures {
+            out.append(PluginStatus(name: nil, version: nil, file: file, state: .failed, abiVersion: nil,
+                                    handlers: [], loadedAt: failure.at, error: failure.error.description))
+        }
+        return out.sorted { ($0.file, $0.state.rawValue) < ($1.file, $1.state.rawValue) }
+    }
+
+    /// Shuts every version down once its calls end.
+    public func shutdownAll() {
+        lock.lock()
+        let all = Array(active.values)
+        active.removeAll()
+        let retiredNow = all.filter(retireLocked)
+        lock.unlock()
+        retiredNow.forEach { $0.plugin.shutdown() }
+    }
+
+    /// Marks a version retired; true when no call holds it, so the caller shuts it down now.
+    private func retireLocked(_ version: Version) -> Bool {
+        version.retired = true
+        return version.leases == 0
+    }
+
+    /// The plugin name a file held last time, so its config can be passed to `init` before the new
+    /// version has told us its name. Plugins named by file stem are the common case.
+    private func peekName(file: String) -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let held = active.values.first(where: { $0.plugin.file == file }) { return held.plugin.name }
+        return ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+    }
+}

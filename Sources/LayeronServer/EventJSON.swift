@@ -1,0 +1,74 @@
+import LayeronCore
+import LayeronCrypto
+import LayeronPluginHost
+import LayeronStore
+
+/// The admin API's JSON shapes for events, attempts and plugins (fields as in CONTRACT.md).
+enum EventJSON {
+    static func summary(_ e: StoredEvent) -> [(String, JSONValue)] {
+        [
+            ("id", .string(e.id)),
+            ("webhook", .string(e.webhook)),
+            ("direction", .string(e.direction.rawValue)),
+            ("provider", .string(e.provider)),
+            ("type", .string(e.type)),
+            ("status", .string(e.status.rawValue)),
+            ("received_at", .string(WallClock.rfc3339(milliseconds: e.receivedAt))),
+            ("provider_event_id", .optional(e.providerEventID)),
+            ("dedupe_key", .optional(e.dedupeKey)),
+            ("duplicates", .int(e.duplicates)),
+            ("attempt_count", .int(e.attemptCount)),
+            ("handler", .optional(e.handler)),
+            ("next_attempt_at", e.nextAttemptAt.map { .string(WallClock.rfc3339(milliseconds: $0)) } ?? .null),
+        ]
+    }
+
+    static func detail(_ e: StoredEvent, attempts: [AttemptRecord]) -> JSONValue {
+        var members = summary(e)
+        members.append(("headers", .object(e.headers.map { ($0.name, .string($0.value)) })))
+        members.append(("body", String(validating: e.body, as: UTF8.self).map(JSONValue.string) ?? .null))
+        members.append(("body_base64", .string(ByteEncoding.base64.encode(e.body))))
+        members.append(("attempts", .array(attempts.map(attempt))))
+        return .object(members)
+    }
+
+    static func attempt(_ a: AttemptRecord) -> JSONValue {
+        .object([
+            ("n", .int(a.n)),
+            ("started_at", .string(WallClock.rfc3339(milliseconds: a.startedAt))),
+            ("finished_at", a.finishedAt.map { .string(WallClock.rfc3339(milliseconds: $0)) } ?? .null),
+            ("duration_ms", a.finishedAt.map { .int($0 - a.startedAt) } ?? .null),
+            ("outcome", .optional(a.outcome?.rawValue)),
+            ("error", .optional(a.error)),
+            ("replay", .bool(a.replay)),
+            ("plugin", .optional(a.plugin)),
+            ("plugin_version", .optional(a.pluginVersion)),
+        ])
+    }
+
+    static func plugin(_ p: PluginStatus) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("name", .optional(p.name)),
+            ("version", .optional(p.version)),
+            ("file", .string(p.file)),
+            ("state", .string(p.state.rawValue)),
+            ("abi_version", p.abiVersion.map { .int(Int64($0)) } ?? .null),
+            ("handlers", .array(p.handlers.map(JSONValue.string))),
+            ("loaded_at", p.loadedAt.map { .string(WallClock.rfc3339(milliseconds: Int64($0.timeIntervalSince1970 * 1000))) } ?? .null),
+        ]
+        if let error = p.error { members.append(("error", .string(error))) }
+        return .object(members)
+    }
+
+    /// Cursors are opaque to clients: the row number behind them may change shape later.
+    static func cursor(afterSeq seq: Int64) -> String {
+        ByteEncoding.base64url.encode(Array("s\(seq)".utf8))
+    }
+
+    static func seq(fromCursor cursor: String) -> Int64? {
+        guard let bytes = ByteEncoding.base64url.decode(Substring(cursor)) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard text.hasPrefix("s") else { return nil }
+        return Int64(text.dropFirst())
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import LayeronCore
+import LayeronHTTP
+import LayeronStore
+
+/// The public listener's request path: route, verify, extract, dedupe and record, then acknowledge.
+/// The provider gets its 2xx only after the event (or its duplicate count) is committed.
+final class InboundPipeline: Sendable {
+    private let snapshots: SnapshotHolder
+    private let store: EventStore
+    private let dispatcher: Dispatcher
+    private let metrics: Metrics
+    private let logger: Logger
+
+    init(snapshots: SnapshotHolder, store: EventStore, dispatcher: Dispatcher, metrics: Metrics, logger: Logger) {
+        self.snapshots = snapshots
+        self.store = store
+        self.dispatcher = dispatcher
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func handle(_ http: HTTPRequest) -> HTTPResponse {
+        let snapshot = snapshots.snapshot
+        let host = Self.hostWithoutPort(http.header("host") ?? "")
+        guard case let .webhook(index) = snapshot.router.match(host: host, path: http.path) else {
+            return error(404, "no webhook is configured at \(http.path)")
+        }
+        let webhook = snapshot.config.webhooks[index]
+        let response = handle(http, webhook: webhook, host: host, snapshot: snapshot)
+        metrics.countRequest(webhook: webhook.name, status: response.status)
+        return response
+    }
+
+    private func handle(_ http: HTTPRequest, webhook: WebhookConfig, host: String, snapshot: RuntimeSnapshot) -> HTTPResponse {
+        guard http.method == "POST" else {
+            var response = error(405, "webhooks are delivered with POST")
+            response.headers.append(("Allow", "POST"))
+            return response
+        }
+        let request = InboundRequest(method: http.method, path: http.path, query: http.rawQuery, host: host,
+                                     headers: http.headers, body: http.body)
+        let receivedAt = WallClock.nowMilliseconds()
+        let url = "https://\(host)\(http.path)\(http.rawQuery.isEmpty ? "" : "?" + http.rawQuery)"
+        let secrets = snapshot.webhookSecrets[webhook.name] ?? []
+        if case let .failure(failure) = webhook.scheme.verify(request, url: url, secrets: secrets, now: receivedAt / 1000) {
+            metrics.countRejection(webhook: webhook.name, reason: failure.code)
+            logger.info("signature rejected: \(failure)", [("webhook", webhook.name)])
+            return error(400, "invalid signature: \(failure)")
+        }
+
+        let fields = EventFields.extract(from: request, webhook: webhook)
+        let handler = webhook.routes.handler(for: fields.type)
+        let event = NewEvent(
+            id: EventID.make(nowMilliseconds: receivedAt), webhook: webhook.name, direction: .inbound,
+            provider: webhook.provider, type: fields.type, providerEventID: fields.providerEventID,
+            dedupeKey: fields.dedupeKey, dedupeExpiresAt: webhook.dedupe.map { receivedAt + $0.ttl.milliseconds },
+            receivedAt: receivedAt, headers: http.headers, body: http.body, handler: handler?.description)
+
+        let result: AppendResult
+        do {
+            result = try store.append(event)
+        } catch {
+            logger.error("cannot record event: \(error)", [("webhook", webhook.name), ("event", event.id)])
+            // Not acknowledged, so the provider retries: nothing is lost.
+            return self.error(503, "the event could not be recorded; retry later")
+        }
+        metrics.observeCommit(seconds: Double(WallClock.nowMilliseconds() - receivedAt) / 1000)
+
+        switch result {
+        case let .duplicate(originalID, _):
+            metrics.countDuplicate(webhook: webhook.name)
+            logger.debug("duplicate folded", [("event", originalID), ("webhook", webhook.name)])
+            return .json(200, JSONValue.object([("id", .string(originalID)), ("duplicate", .bool(true))]).serialized())
+        case let .recorded(seq):
+            logger.debug("event recorded", [("event", event.id), ("webhook", webhook.name), ("type", fields.type)])
+            if handler != nil {
+                dispatcher.submit(StoredEvent(
+                    seq: seq, id: event.id, webhook: event.webhook, direction: .inbound, provider: event.provider,
+                    type: event.type, providerEventID: event.providerEventID, dedupeKey: event.dedupeKey,
+                    status: .pending, receivedAt: receivedAt, duplicates: 0, attemptCount: 0,
+                    handler: event.handler, nextAttemptAt: receivedAt, headers: event.headers, body: event.body))
+            }
+            return .json(200, JSONValue.object([("id", .string(event.id))]).serialized())
+        }
+    }
+
+    private func error(_ status: Int, _ message: String) -> HTTPResponse {
+        .json(status, JSONValue.object([("error", .string(message))]).serialized())
+    }
+
+    static func hostWithoutPort(_ header: String) -> String {
+        var host = Substring(header.lowercased())
+        if host.hasPrefix("[") {
+            if let close = host.firstIndex(of: "]") { host = host[host.index(after: host.startIndex)..<close] }
+        } else if let colon = host.lastIndex(of: ":") {
+            host = host[..<colon]
+        }
+        return String(host)
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import LayeronCore
+
+/// Writes log lines to standard error: one JSON object a line for machines, or plain text for a
+/// terminal. One lock keeps lines from interleaving.
+public final class LogWriter: @unchecked Sendable {
+    public enum Format: String, Sendable { case json, text }
+
+    /// Guards writes to standard error.
+    private let lock = NSLock()
+    private let format: Format
+
+    public init(format: Format) { self.format = format }
+
+    public func logger(minimum: LogLevel) -> Logger {
+        Logger(minimum: minimum) { [self] level, message, fields in write(level, message, fields) }
+    }
+
+    private func write(_ level: LogLevel, _ message: String, _ fields: [(String, String)]) {
+        let time = WallClock.rfc3339(milliseconds: WallClock.nowMilliseconds())
+        var line: String
+        switch format {
+        case .json:
+            var members: [(String, JSONValue)] = [("time", .string(time)), ("level", .string(level.name)), ("msg", .string(message))]
+            members += fields.map { ($0.0, .string($0.1)) }
+            line = JSONValue.object(members).serialized()
+        case .text:
+            line = "\(time) \(level.name.uppercased()) \(message)"
+            for (key, value) in fields { line += " \(key)=\(value)" }
+        }
+        line += "\n"
+        lock.lock()
+        FileHandle.standardError.write(Data(line.utf8))
+        lock.unlock()
+    }
+}

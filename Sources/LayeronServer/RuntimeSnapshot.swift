@@ -1,0 +1,70 @@
+import Foundation
+import LayeronCore
+
+/// Why the server cannot run with a config: a secret reference resolves nowhere.
+public struct SecretResolutionError: Error, CustomStringConvertible {
+    public let missing: [(owner: String, reference: SecretReference)]
+    public let environment: String
+
+    public var description: String {
+        missing.map { "\($0.owner): secret \($0.reference.name) is not set for environment \(environment); set it with `layeron secrets set \($0.reference.name) --env \(environment)` or the environment variable \($0.reference.name)" }
+            .joined(separator: "\n")
+    }
+}
+
+/// Everything a request needs from config, resolved and immutable. A reload builds a new one and
+/// swaps it in; a request keeps the snapshot it started with.
+final class RuntimeSnapshot: Sendable {
+    let config: ServerConfig
+    let router: WebhookRouter
+    /// Secret values per webhook, in reference order.
+    let webhookSecrets: [String: [SecretValue]]
+    let adminToken: SecretValue?
+
+    init(config: ServerConfig, resolver: any SecretResolver, environment: String) throws(SecretResolutionError) {
+        var missing: [(String, SecretReference)] = []
+        var secrets: [String: [SecretValue]] = [:]
+        for webhook in config.webhooks {
+            var values: [SecretValue] = []
+            for ref in webhook.secrets {
+                if let value = resolver.resolve(ref) { values.append(value) } else { missing.append(("webhook \(webhook.name)", ref)) }
+            }
+            secrets[webhook.name] = values
+        }
+        var token: SecretValue?
+        if let ref = config.admin.token {
+            token = resolver.resolve(ref)
+            if token == nil { missing.append(("admin.token", ref)) }
+        }
+        guard missing.isEmpty else { throw SecretResolutionError(missing: missing, environment: environment) }
+        self.config = config
+        self.router = WebhookRouter(config.webhooks)
+        self.webhookSecrets = secrets
+        self.adminToken = token
+    }
+
+    func webhook(named name: String) -> WebhookConfig? {
+        config.webhooks.first(where: { $0.name == name })
+    }
+}
+
+/// The current snapshot, swapped whole on reload.
+final class SnapshotHolder: @unchecked Sendable {
+    /// Guards `current`.
+    private let lock = NSLock()
+    private var current: RuntimeSnapshot
+
+    init(_ snapshot: RuntimeSnapshot) { current = snapshot }
+
+    var snapshot: RuntimeSnapshot {
+        lock.lock()
+        defer { lock.unlock() }
+        return current
+    }
+
+    func swap(_ snapshot: RuntimeSnapshot) {
+        lock.lock()
+        current = snapshot
+        lock.unlock()
+    }
+}

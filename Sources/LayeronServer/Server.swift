@@ -1,0 +1,144 @@
+import Foundation
+import LayeronCore
+import LayeronHTTP
+import LayeronPluginHost
+import LayeronStore
+
+/// How `layeron serve` was asked to run; flags override the config file.
+public struct ServeOptions: Sendable {
+    public var configPath: String
+    public var listen: ListenAddress?
+    public var adminListen: ListenAddress?
+    public var database: String?
+    public var environment: String
+    public var workers: Int
+    public var httpThreads: Int
+
+    public init(configPath: String, listen: ListenAddress? = nil, adminListen: ListenAddress? = nil,
+                database: String? = nil, environment: String, workers: Int = 4, httpThreads: Int = 8) {
+        self.configPath = configPath
+        self.listen = listen
+        self.adminListen = adminListen
+        self.database = database
+        self.environment = environment
+        self.workers = workers
+        self.httpThreads = httpThreads
+    }
+}
+
+/// Why `serve` could not start, in words the operator can act on.
+public enum ServeError: Error, CustomStringConvertible {
+    case config(ConfigError)
+    case secrets(SecretResolutionError)
+    case store(String, SQLiteError)
+    case listen(HTTPServerError)
+
+    public var description: String {
+        switch self {
+        case let .config(e): return e.description
+        case let .secrets(e): return e.description
+        case let .store(path, e): return "cannot open the database \(path): \(e)"
+        case let .listen(e): return e.description
+        }
+    }
+}
+
+/// Reads and validates a config file.
+public func loadConfig(path: String) throws(ConfigError) -> ServerConfig {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw .unreadable(file: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
+    }
+    return try ConfigLoader.load(text: [UInt8](data), file: path)
+}
+
+/// A running server: the public and admin listeners, the store, the plugins and the dispatcher.
+public final class Server: @unchecked Sendable {
+    public let publicAddress: String
+    public let adminAddress: String
+    private let publicListener: HTTPServer
+    private let adminListener: HTTPServer
+    private let store: EventStore
+    private let plugins: PluginRegistry
+    private let dispatcher: Dispatcher
+    private let logger: Logger
+
+    public static func start(options: ServeOptions, resolver: any SecretResolver, logger: Logger) throws(ServeError) -> Server {
+        var config: ServerConfig
+        do { config = try loadConfig(path: options.configPath) } catch { throw .config(error) }
+        if let listen = options.listen { config.listen = listen }
+        if let admin = options.adminListen { config.admin.listen = admin }
+        if let database = options.database { config.database = database }
+        if config.admin.token == nil, !config.admin.listen.isLoopback {
+            throw .config(.invalid(file: options.configPath, issues: [ConfigIssue("admin.token", "is required when the admin listener (\(config.admin.listen)) is not on loopback")]))
+        }
+        if config.admin.token == nil {
+            logger.warn("the admin API has no token: anyone on this machine can use it; set admin.token in the config")
+        }
+
+        let snapshot: RuntimeSnapshot
+        do {
+            snapshot = try RuntimeSnapshot(config: config, resolver: resolver, environment: options.environment)
+        } catch {
+            throw .secrets(error)
+        }
+        let snapshots = SnapshotHolder(snapshot)
+
+        let store: EventStore
+        do { store = try EventStore(path: config.database) } catch { throw .store(config.database, error) }
+
+        let privateDirectory = NSTemporaryDirectory() + "layeron-plugins-\(getpid())"
+        let plugins = PluginRegistry(privateDirectory: privateDirectory, logger: logger,
+                                     configs: { snapshots.snapshot.config.plugins.config })
+        plugins.loadDirectory(config.plugins.dir)
+        for webhook in config.webhooks {
+            for handler in webhook.routes.allHandlers where !plugins.isAvailable(handler) {
+                logger.warn("handler \(handler) is not provided by any loaded plugin; its events stay pending until it is", [("webhook", webhook.name)])
+            }
+        }
+
+        let metrics = Metrics()
+        let dispatcher = Dispatcher(store: store, plugins: plugins, snapshots: snapshots, metrics: metrics, logger: logger)
+        let pipeline = InboundPipeline(snapshots: snapshots, store: store, dispatcher: dispatcher, metrics: metrics, logger: logger)
+        let admin = AdminAPI(snapshots: snapshots, store: store, dispatcher: dispatcher, plugins: plugins, metrics: metrics)
+
+        let publicLimits = HTTPServerLimits(maxBodyBytes: config.limits.maxBodyBytes,
+                                            connectionTimeoutSeconds: UInt32(max(1, config.limits.connectionTimeout.seconds)),
+                                            threads: UInt32(options.httpThreads))
+        let adminLimits = HTTPServerLimits(maxBodyBytes: 1 << 20, connectionTimeoutSeconds: 30, threads: 2)
+        let publicListener = HTTPServer(host: config.listen.host, port: config.listen.port, limits: publicLimits) { pipeline.handle($0) }
+        let adminListener = HTTPServer(host: config.admin.listen.host, port: config.admin.listen.port, limits: adminLimits) { admin.handle($0) }
+        do {
+            try publicListener.start()
+            try adminListener.start()
+        } catch {
+            publicListener.stop()
+            store.close()
+            throw .listen(error)
+        }
+        dispatcher.start(workers: options.workers)
+        return Server(publicListener: publicListener, adminListener: adminListener, store: store, plugins: plugins,
+                      dispatcher: dispatcher, logger: logger)
+    }
+
+    private init(publicListener: HTTPServer, adminListener: HTTPServer, store: EventStore, plugins: PluginRegistry,
+                 dispatcher: Dispatcher, logger: Logger) {
+        self.publicListener = publicListener
+        self.adminListener = adminListener
+        self.store = store
+        self.plugins = plugins
+        self.dispatcher = dispatcher
+        self.logger = logger
+        self.publicAddress = publicListener.address
+        self.adminAddress = adminListener.address
+    }
+
+    /// Drains: stop accepting, let running handlers finish, commit and close the store.
+    public func stop() {
+        publicListener.stop()
+        adminListener.stop()
+        dispatcher.stop()
+        plugins.shutdownAll()
+        store.close()
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,143 @@
+/// Where an event is in its life.
+public enum EventStatus: String, Sendable, CaseIterable {
+    case pending, processed, failed, ignored
+}
+
+public enum EventDirection: String, Sendable, CaseIterable {
+    case inbound, outbound
+}
+
+public enum AttemptOutcome: String, Sendable {
+    case ok, retry, error
+}
+
+/// An event about to be recorded.
+public struct NewEvent: Sendable {
+    public var id: String
+    public var webhook: String
+    public var direction: EventDirection
+    public var provider: String
+    public var type: String
+    public var providerEventID: String?
+    public var dedupeKey: String?
+    /// When the dedupe key stops folding retries into this event, Unix ms.
+    public var dedupeExpiresAt: Int64?
+    public var receivedAt: Int64
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    /// Nil when no handler matched: the event is recorded as `ignored`.
+    public var handler: String?
+
+    public init(id: String, webhook: String, direction: EventDirection, provider: String, type: String,
+                providerEventID: String?, dedupeKey: String?, dedupeExpiresAt: Int64?, receivedAt: Int64,
+                headers: [(name: String, value: String)], body: [UInt8], handler: String?) {
+        self.id = id
+        self.webhook = webhook
+        self.direction = direction
+        self.provider = provider
+        self.type = type
+        self.providerEventID = providerEventID
+        self.dedupeKey = dedupeKey
+        self.dedupeExpiresAt = dedupeExpiresAt
+        self.receivedAt = receivedAt
+        self.headers = headers
+        self.body = body
+        self.handler = handler
+    }
+}
+
+/// The outcome of `EventStore.append`.
+public enum AppendResult: Sendable, Equatable {
+    /// Committed as a new event with this row number.
+    case recorded(seq: Int64)
+    /// The dedupe key matched a live event: nothing new was stored and its `duplicates` went up.
+    case duplicate(ofID: String, seq: Int64)
+}
+
+/// An event as stored.
+public struct StoredEvent: Sendable {
+    public var seq: Int64
+    public var id: String
+    public var webhook: String
+    public var direction: EventDirection
+    public var provider: String
+    public var type: String
+    public var providerEventID: String?
+    public var dedupeKey: String?
+    public var status: EventStatus
+    public var receivedAt: Int64
+    public var duplicates: Int64
+    public var attemptCount: Int64
+    public var handler: String?
+    public var nextAttemptAt: Int64?
+    /// Loaded only for the single-event view and for handler calls.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(seq: Int64, id: String, webhook: String, direction: EventDirection, provider: String, type: String,
+                providerEventID: String?, dedupeKey: String?, status: EventStatus, receivedAt: Int64,
+                duplicates: Int64, attemptCount: Int64, handler: String?, nextAttemptAt: Int64?,
+                headers: [(name: String, value: String)], body: [UInt8]) {
+        self.seq = seq
+        self.id = id
+        self.webhook = webhook
+        self.direction = direction
+        self.provider = provider
+        self.type = type
+        self.providerEventID = providerEventID
+        self.dedupeKey = dedupeKey
+        self.status = status
+        self.receivedAt = receivedAt
+        self.duplicates = duplicates
+        self.attemptCount = attemptCount
+        self.handler = handler
+        self.nextAttemptAt = nextAttemptAt
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// One handler attempt.
+public struct AttemptRecord: Sendable {
+    public var n: Int64
+    public var startedAt: Int64
+    public var finishedAt: Int64?
+    public var outcome: AttemptOutcome?
+    public var error: String?
+    public var replay: Bool
+    public var plugin: String?
+    public var pluginVersion: String?
+
+    public init(n: Int64, startedAt: Int64, finishedAt: Int64?, outcome: AttemptOutcome?, error: String?,
+                replay: Bool, plugin: String?, pluginVersion: String?) {
+        self.n = n
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.outcome = outcome
+        self.error = error
+        self.replay = replay
+        self.plugin = plugin
+        self.pluginVersion = pluginVersion
+    }
+}
+
+/// Filters of the admin event list. Every field narrows; nil means "any".
+public struct EventQuery: Sendable {
+    public var webhook: String?
+    public var direction: EventDirection?
+    public var status: EventStatus?
+    public var type: String?
+    /// Only events older than this row (the cursor of the previous page).
+    public var beforeSeq: Int64?
+    public var limit: Int
+
+    public init(webhook: String? = nil, direction: EventDirection? = nil, status: EventStatus? = nil,
+                type: String? = nil, beforeSeq: Int64? = nil, limit: Int = 25) {
+        self.webhook = webhook
+        self.direction = direction
+        self.status = status
+        self.type = type
+        self.beforeSeq = beforeSeq
+        self.limit = limit
+    }
+}

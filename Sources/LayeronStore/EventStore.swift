@@ -1,0 +1,241 @@
+import CSQLite
+import Foundation
+import LayeronCore
+
+/// How hard a commit pushes data to disk.
+public enum Durability: String, Sendable {
+    /// WAL with `synchronous=NORMAL`: survives a process crash; a power loss may drop the last commits.
+    case normal
+    /// `synchronous=FULL`: every commit is fsynced.
+    case fsync
+}
+
+/// The events database: one writer thread with group commit, a small pool of read connections.
+public final class EventStore: @unchecked Sendable {
+    private let writer: GroupCommitWriter
+    private let readers: ReaderPool
+    public let path: String
+
+    public init(path: String, durability: Durability = .normal, readers readerCount: Int = 2) throws(SQLiteError) {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let connection = try SQLiteConnection(path: path)
+        try connection.execute("PRAGMA journal_mode=WAL")
+        try connection.execute("PRAGMA synchronous=\(durability == .fsync ? "FULL" : "NORMAL")")
+        try connection.execute("PRAGMA foreign_keys=OFF")
+        try Migrations.migrate(connection)
+        let version = try connection.statement("PRAGMA user_version")
+        _ = try version.step()
+        if version.int(0) > Int64(Migrations.steps.count) {
+            throw SQLiteError(code: SQLITE_ERROR, message: "\(path) has schema version \(version.int(0)), newer than this build knows (\(Migrations.steps.count)); upgrade layeron")
+        }
+        version.reset()
+        writer = GroupCommitWriter(connection: connection)
+        readers = try ReaderPool(path: path, count: readerCount)
+    }
+
+    /// Commits what is queued and closes the connections.
+    public func close() {
+        writer.stop()
+    }
+
+    // MARK: Writes
+
+    /// Records an inbound event, or folds it into a live event with the same dedupe key. Returns once
+    /// the result is committed: the caller may then acknowledge the provider.
+    public func append(_ event: NewEvent) throws(SQLiteError) -> AppendResult {
+        let box = ResultBox<AppendResult>()
+        try writer.perform { (db) throws(SQLiteError) in
+            box.value = try Self.insert(event, into: db)
+        }
+        return box.value!
+    }
+
+    private static func insert(_ event: NewEvent, into db: SQLiteConnection) throws(SQLiteError) -> AppendResult {
+        if let key = event.dedupeKey, event.dedupeExpiresAt != nil {
+            let find = try db.statement("SELECT d.event_seq, e.id FROM dedupe d JOIN events e ON e.seq = d.event_seq WHERE d.webhook = ?1 AND d.key = ?2 AND d.expires_at > ?3")
+            find.bind(1, event.webhook).bind(2, key).bind(3, event.receivedAt)
+            if try find.step() {
+                let seq = find.int(0)
+                let id = find.string(1) ?? ""
+                find.reset()
+                try db.statement("UPDATE events SET duplicates = duplicates + 1 WHERE seq = ?1").bind(1, seq).run()
+                return .duplicate(ofID: id, seq: seq)
+            }
+            find.reset()
+        }
+        let insert = try db.statement("""
+            INSERT INTO events (id, webhook, direction, provider, type, provider_event_id, dedupe_key, status,
+                                received_at, headers, body, handler, next_attempt_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            """)
+        insert.bind(1, event.id).bind(2, event.webhook).bind(3, event.direction.rawValue).bind(4, event.provider)
+            .bind(5, event.type).bind(6, event.providerEventID).bind(7, event.dedupeKey)
+            .bind(8, (event.handler == nil ? EventStatus.ignored : .pending).rawValue)
+            .bind(9, event.receivedAt).bind(10, HeaderCoding.encode(event.headers)).bind(11, blob: event.body)
+            .bind(12, event.handler).bind(13, event.handler == nil ? nil : event.receivedAt)
+        try insert.run()
+        let seq = db.lastInsertRowID
+        if let key = event.dedupeKey, let expires = event.dedupeExpiresAt {
+            try db.statement("INSERT OR REPLACE INTO dedupe (webhook, key, event_seq, expires_at) VALUES (?1, ?2, ?3, ?4)")
+                .bind(1, event.webhook).bind(2, key).bind(3, seq).bind(4, expires).run()
+        }
+        return .recorded(seq: seq)
+    }
+
+    /// Records that attempt `n` started, before the handler runs, so that an attempt cut off by a crash
+    /// is visible after the restart. Does not wait for the commit.
+    public func startAttempt(seq: Int64, attempt: AttemptRecord) {
+        writer.enqueue { (db) throws(SQLiteError) in
+            try db.statement("""
+                INSERT OR REPLACE INTO attempts (event_seq, n, started_at, finished_at, outcome, error, replay, plugin, plugin_version)
+                VALUES (?1, ?2, ?3, NULL, NULL, NULL, ?4, ?5, ?6)
+                """)
+                .bind(1, seq).bind(2, attempt.n).bind(3, attempt.startedAt).bind(4, attempt.replay ? 1 : 0)
+                .bind(5, attempt.plugin).bind(6, attempt.pluginVersion).run()
+            try db.statement("UPDATE events SET attempt_count = MAX(attempt_count, ?2) WHERE seq = ?1")
+                .bind(1, seq).bind(2, attempt.n).run()
+        }
+    }
+
+    /// Records how attempt `n` ended and what the event's status and next attempt become.
+    /// `wait` makes the call return only once committed.
+    public func finishAttempt(seq: Int64, attempt: AttemptRecord, status: EventStatus, nextAttemptAt: Int64?,
+                              wait: Bool = false) throws(SQLiteError) {
+        let work: GroupCommitWriter.Work = { (db) throws(SQLiteError) in
+            try db.statement("""
+                INSERT OR REPLACE INTO attempts (event_seq, n, started_at, finished_at, outcome, error, replay, plugin, plugin_version)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                """)
+                .bind(1, seq).bind(2, attempt.n).bind(3, attempt.startedAt).bind(4, attempt.finishedAt)
+                .bind(5, attempt.outcome?.rawValue).bind(6, attempt.error).bind(7, attempt.replay ? 1 : 0)
+                .bind(8, attempt.plugin).bind(9, attempt.pluginVersion).run()
+            try db.statement("UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4) WHERE seq = ?1")
+                .bind(1, seq).bind(2, status.rawValue).bind(3, nextAttemptAt).bind(4, attempt.n).run()
+        }
+        if wait { try writer.perform(work) } else { writer.enqueue(work) }
+    }
+
+    /// Schedules an event for another run at `at` (a replay), keeping its status until it runs.
+    public func schedule(seq: Int64, at: Int64) throws(SQLiteError) {
+        try writer.perform { (db) throws(SQLiteError) in
+            try db.statement("UPDATE events SET next_attempt_at = ?2 WHERE seq = ?1").bind(1, seq).bind(2, at).run()
+        }
+    }
+
+    // MARK: Reads
+
+    private static let summaryColumns = """
+        seq, id, webhook, direction, provider, type, provider_event_id, dedupe_key, status, received_at,
+        duplicates, attempt_count, handler, next_attempt_at
+        """
+
+    /// One event with headers and body, by our id.
+    public func event(id: String) throws(SQLiteError) -> StoredEvent? {
+        try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.statement("SELECT \(Self.summaryColumns), headers, body FROM events WHERE id = ?1")
+            stmt.bind(1, id)
+            defer { stmt.reset() }
+            return try stmt.step() ? Self.row(stmt, full: true) : nil
+        }
+    }
+
+    /// One event with headers and body, by row number.
+    public func event(seq: Int64) throws(SQLiteError) -> StoredEvent? {
+        try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.statement("SELECT \(Self.summaryColumns), headers, body FROM events WHERE seq = ?1")
+            stmt.bind(1, seq)
+            defer { stmt.reset() }
+            return try stmt.step() ? Self.row(stmt, full: true) : nil
+        }
+    }
+
+    public func attempts(seq: Int64) throws(SQLiteError) -> [AttemptRecord] {
+        try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.statement("SELECT n, started_at, finished_at, outcome, error, replay, plugin, plugin_version FROM attempts WHERE event_seq = ?1 ORDER BY n")
+            stmt.bind(1, seq)
+            defer { stmt.reset() }
+            var out: [AttemptRecord] = []
+            while try stmt.step() {
+                out.append(AttemptRecord(n: stmt.int(0), startedAt: stmt.int(1), finishedAt: stmt.optionalInt(2),
+                                         outcome: stmt.string(3).flatMap(AttemptOutcome.init(rawValue:)),
+                                         error: stmt.string(4), replay: stmt.int(5) != 0,
+                                         plugin: stmt.string(6), pluginVersion: stmt.string(7)))
+            }
+            return out
+        }
+    }
+
+    /// Events newest first, without headers and body.
+    public func list(_ query: EventQuery) throws(SQLiteError) -> [StoredEvent] {
+        var conditions: [String] = []
+        var binds: [String?] = []
+        func add(_ sql: String, _ value: String) {
+            binds.append(value)
+            conditions.append(sql.replacingOccurrences(of: "?", with: "?\(binds.count)"))
+        }
+        if let webhook = query.webhook { add("webhook = ?", webhook) }
+        if let direction = query.direction { add("direction = ?", direction.rawValue) }
+        if let status = query.status { add("status = ?", status.rawValue) }
+        if let type = query.type { add("type = ?", type) }
+        if let before = query.beforeSeq { conditions.append("seq < \(before)") }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = "SELECT \(Self.summaryColumns) FROM events \(whereClause) ORDER BY seq DESC LIMIT \(max(1, query.limit))"
+        return try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.statement(sql)
+            for (i, value) in binds.enumerated() { stmt.bind(Int32(i + 1), value) }
+            defer { stmt.reset() }
+            var out: [StoredEvent] = []
+            while try stmt.step() { out.append(Self.row(stmt, full: false)) }
+            return out
+        }
+    }
+
+    /// Rows due for an attempt at `now`, oldest due first.
+    public func dueEvents(now: Int64, limit: Int) throws(SQLiteError) -> [Int64] {
+        try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.statement("SELECT seq FROM events WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2")
+            stmt.bind(1, now).bind(2, Int64(limit))
+            defer { stmt.reset() }
+            var out: [Int64] = []
+            while try stmt.step() { out.append(stmt.int(0)) }
+            return out
+        }
+    }
+
+    private static func row(_ stmt: Statement, full: Bool) -> StoredEvent {
+        StoredEvent(seq: stmt.int(0), id: stmt.string(1) ?? "", webhook: stmt.string(2) ?? "",
+                    direction: EventDirection(rawValue: stmt.string(3) ?? "") ?? .inbound,
+                    provider: stmt.string(4) ?? "", type: stmt.string(5) ?? "",
+                    providerEventID: stmt.string(6), dedupeKey: stmt.string(7),
+                    status: EventStatus(rawValue: stmt.string(8) ?? "") ?? .pending,
+                    receivedAt: stmt.int(9), duplicates: stmt.int(10), attemptCount: stmt.int(11),
+                    handler: stmt.string(12), nextAttemptAt: stmt.optionalInt(13),
+                    headers: full ? HeaderCoding.decode(stmt.string(14) ?? "[]") : [],
+                    body: full ? stmt.blob(15) : [])
+    }
+}
+
+/// Passes a value out of a writer job; the writer's completion orders the accesses.
+final class ResultBox<T>: @unchecked Sendable {
+    var value: T?
+}
+
+/// Headers are stored as a JSON array of `[name, value]` pairs, keeping order and repeats.
+enum HeaderCoding {
+    static func encode(_ headers: [(name: String, value: String)]) -> String {
+        JSONValue.array(headers.map { .array([.string($0.name), .string($0.value)]) }).serialized()
+    }
+
+    static func decode(_ text: String) -> [(name: String, value: String)] {
+        guard case let .array(items)? = try? JSONParser.parse(text) else { return [] }
+        return items.compactMap { item in
+            guard case let .array(pair) = item, pair.count == 2,
+                  let name = pair[0].stringValue, let value = pair[1].stringValue else { return nil }
+            return (name, value)
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+
+/// The one thread that writes to SQLite. Callers queue jobs; the thread takes everything queued,
+/// runs it in a single transaction (each job in its own savepoint, so one failing job does not undo
+/// the others) and commits once. Requests that wait for durability therefore share commits, and the
+/// commit rate no longer bounds the request rate.
+final class GroupCommitWriter: @unchecked Sendable {
+    typealias Work = (SQLiteConnection) throws(SQLiteError) -> Void
+
+    private final class Job {
+        let work: Work
+        let done: ((SQLiteError?) -> Void)?
+        init(work: @escaping Work, done: ((SQLiteError?) -> Void)?) {
+            self.work = work
+            self.done = done
+        }
+    }
+
+    /// Guards `queue` and `stopping`.
+    private let queueCondition = NSCondition()
+    private var queue: [Job] = []
+    private var stopping = false
+    private let stopped = DispatchSemaphore(value: 0)
+    private let connection: SQLiteConnection
+    private let maxBatch = 1024
+
+    init(connection: SQLiteConnection) {
+        self.connection = connection
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "layeron-store-writer"
+        thread.start()
+    }
+
+    /// Queues `work` and returns at once; it commits with the next batch.
+    func enqueue(_ work: @escaping Work) {
+        push(Job(work: work, done: nil))
+    }
+
+    /// Queues `work` and waits until its batch has committed (or failed).
+    func perform(_ work: @escaping Work) throws(SQLiteError) {
+        let finished = DispatchSemaphore(value: 0)
+        let box = ErrorBox()
+        push(Job(work: work, done: { error in
+            box.error = error
+            finished.signal()
+        }))
+        finished.wait()
+        if let error = box.error { throw error }
+    }
+
+    /// Commits what is queued, then stops the thread.
+    func stop() {
+        queueCondition.lock()
+        stopping = true
+        queueCondition.signal()
+        queueCondition.unlock()
+        stopped.wait()
+    }
+
+    private func push(_ job: Job) {
+        queueCondition.lock()
+        let rejected = stopping
+        if !rejected { queue.append(job) }
+        queueCondition.signal()
+        queueCondition.unlock()
+        if rejected { job.done?(SQLiteError(code: 21, message: "the store is closed")) }
+    }
+
+    private func loop() {
+        while true {
+            queueCondition.lock()
+            while queue.isEmpty && !stopping { queueCondition.wait() }
+            if queue.isEmpty && stopping {
+                queueCondition.unlock()
+                stopped.signal()
+                return
+            }
+            let batch: [Job]
+            if queue.count <= maxBatch {
+                batch = queue
+                queue.removeAll(keepingCapacity: true)
+            } else {
+                batch = Array(queue.prefix(maxBatch))
+                queue.removeFirst(maxBatch)
+            }
+            queueCondition.unlock()
+            commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [Job]) {
+        var errors = [SQLiteError?](repeating: nil, count: batch.count)
+        do throws(SQLiteError) {
+            try connection.execute("BEGIN IMMEDIATE")
+            for (i, job) in batch.enumerated() {
+                try connection.execute("SAVEPOINT job")
+                do throws(SQLiteError) {
+                    try job.work(connection)
+                    try connection.execute("RELEASE job")
+                } catch {
+                    errors[i] = error
+                    try connection.execute("ROLLBACK TO job")
+                    try connection.execute("RELEASE job")
+                }
+            }
+            try connection.execute("COMMIT")
+        } catch {
+            try? connection.execute("ROLLBACK")
+            for i in errors.indices { errors[i] = error }
+        }
+        for (i, job) in batch.enumerated() { job.done?(errors[i]) }
+    }
+}
+
+/// Carries an error from the writer thread to the waiting caller; the semaphore orders the accesses.
+private final class ErrorBox: @unchecked Sendable {
+    var error: SQLiteError?
+}

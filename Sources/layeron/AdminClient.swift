@@ -1,0 +1,88 @@
+import Foundation
+import LayeronCore
+import LayeronHTTP
+import LayeronServer
+
+/// Talks to a running server's admin API for the `events` and `plugins` commands.
+/// Exit codes scripts can rely on: 0 ok, 1 the server refused (404, 409, …), 2 usage,
+/// 3 the server is unreachable, 4 the token is missing or wrong.
+struct AdminClient {
+    enum Failure: Error {
+        case unreachable(String)
+        case unauthorized
+        case refused(status: Int, message: String)
+
+        var exitCode: Int32 {
+            switch self {
+            case .unreachable: return 3
+            case .unauthorized: return 4
+            case .refused: return 1
+            }
+        }
+
+        var message: String {
+            switch self {
+            case let .unreachable(reason): return "cannot reach the admin API: \(reason)"
+            case .unauthorized: return "the admin API refused the token: set LAYERON_ADMIN_TOKEN to the server's admin token"
+            case let .refused(status, message): return "the server answered \(status): \(message)"
+            }
+        }
+    }
+
+    let baseURL: String
+    let token: String?
+
+    /// `--admin`, then LAYERON_ADMIN_URL, then the admin address in the config file.
+    init(_ args: Arguments) {
+        let env = ProcessEnvironment.variables
+        if let url = args.value("admin") ?? env["LAYERON_ADMIN_URL"] {
+            baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+        } else if let config = try? loadConfig(path: ProcessEnvironment.configPath(args)) {
+            baseURL = "http://\(config.admin.listen)"
+        } else {
+            baseURL = "http://127.0.0.1:9090"
+        }
+        token = env["LAYERON_ADMIN_TOKEN"]
+    }
+
+    func get(_ path: String) throws(Failure) -> JSONValue { try send("GET", path) }
+    func post(_ path: String) throws(Failure) -> JSONValue { try send("POST", path) }
+
+    private func send(_ method: String, _ path: String) throws(Failure) -> JSONValue {
+        var headers: [(String, String)] = [("Accept", "application/json")]
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        let response: (status: Int, body: [UInt8])
+        do {
+            response = try HTTPClient.request(method: method, url: baseURL + path, headers: headers,
+                                              body: method == "POST" ? [] : nil, timeoutSeconds: 30)
+        } catch {
+            throw .unreachable(error.description)
+        }
+        let json = (try? JSONParser.parse(response.body)) ?? .null
+        if response.status == 401 { throw .unauthorized }
+        guard (200..<300).contains(response.status) else {
+            throw .refused(status: response.status, message: json["error"]?.stringValue ?? String(decoding: response.body, as: UTF8.self))
+        }
+        return json
+    }
+}
+
+/// Percent-encodes a query value.
+func queryEscape(_ text: String) -> String {
+    var allowed = CharacterSet.alphanumerics
+    allowed.insert(charactersIn: "-._~*")
+    return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+}
+
+/// Prints rows under a header with columns padded to the widest cell.
+func printTable(_ header: [String], _ rows: [[String]]) {
+    var widths = header.map(\.count)
+    for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { i, cell in
+            i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }
+    print(line(header))
+    for row in rows { print(line(row)) }
+}

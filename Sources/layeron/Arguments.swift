@@ -1,0 +1,45 @@
+/// A usage mistake on the command line; the CLI prints it with the command's usage and exits 2.
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+/// Flags (`--name value`, `--name=value`, or bare `--switch`) and positional words of one command.
+struct Arguments {
+    private(set) var positional: [String] = []
+    private var values: [String: String] = [:]
+    private var switches: Set<String> = []
+
+    /// `switchNames` are the flags that take no value.
+    init(_ words: [String], switchNames: Set<String> = []) throws(UsageError) {
+        var i = 0
+        while i < words.count {
+            let word = words[i]
+            if word.hasPrefix("--") {
+                let body = String(word.dropFirst(2))
+                if let eq = body.firstIndex(of: "=") {
+                    values[String(body[..<eq])] = String(body[body.index(after: eq)...])
+                } else if switchNames.contains(body) {
+                    switches.insert(body)
+                } else {
+                    guard i + 1 < words.count else { throw UsageError("--\(body) needs a value") }
+                    values[body] = words[i + 1]
+                    i += 1
+                }
+            } else {
+                positional.append(word)
+            }
+            i += 1
+        }
+    }
+
+    func value(_ name: String) -> String? { values[name] }
+    func has(_ name: String) -> Bool { switches.contains(name) }
+
+    /// Refuses flags the command does not know, so a typo is not silently ignored.
+    func only(_ known: Set<String>) throws(UsageError) {
+        for name in Set(values.keys).union(switches) where !known.contains(name) {
+            throw UsageError("unknown option --\(name)")
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import LayeronCore
+
+/// `layeron events list|show|replay`: the admin API from a terminal.
+enum EventsCommand {
+    static let usage = """
+        layeron events list [--webhook N] [--direction inbound|outbound] [--status S] [--type T] [--limit N] [--json] [--admin URL]
+          layeron events show ID [--json] [--admin URL]
+          layeron events replay ID [--admin URL]
+        """
+
+    static func run(_ words: [String]) throws(UsageError) -> Int32 {
+        guard let sub = words.first else { throw UsageError("events needs list, show or replay") }
+        let args = try Arguments(Array(words.dropFirst()), switchNames: ["json"])
+        let client = AdminClient(args)
+        do {
+            switch sub {
+            case "list":
+                try args.only(["webhook", "direction", "status", "type", "limit", "json", "admin", "config", "cursor"])
+                var query: [String] = []
+                for name in ["webhook", "direction", "status", "type", "limit", "cursor"] {
+                    if let value = args.value(name) { query.append("\(name)=\(queryEscape(value))") }
+                }
+                let json = try client.get("/admin/events" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+                if args.has("json") {
+                    print(json.serialized())
+                } else {
+                    printEvents(json)
+                }
+            case "show":
+                try args.only(["json", "admin", "config"])
+                guard let id = args.positional.first else { throw UsageError("events show needs an event id") }
+                let json = try client.get("/admin/events/\(queryEscape(id))")
+                if args.has("json") { print(json.serialized()) } else { printEvent(json) }
+            case "replay":
+                try args.only(["admin", "config", "json"])
+                guard let id = args.positional.first else { throw UsageError("events replay needs an event id") }
+                let json = try client.post("/admin/events/\(queryEscape(id))/replay")
+                if args.has("json") { print(json.serialized()) } else { print("replay queued for \(json["event"]?["id"]?.stringValue ?? id)") }
+            default:
+                throw UsageError("unknown events command \(sub); expected list, show or replay")
+            }
+        } catch let failure as AdminClient.Failure {
+            FileHandle.standardError.write(Data("layeron events \(sub): \(failure.message)\n".utf8))
+            return failure.exitCode
+        } catch let usage as UsageError {
+            throw usage
+        } catch {
+            return 1
+        }
+        return 0
+    }
+
+    private static func printEvents(_ json: JSONValue) {
+        guard case let .array(events)? = json["events"] else { return }
+        let now = Date().timeIntervalSince1970
+        let rows = events.map { e in
+            [e["id"]?.stringValue ?? "", e["webhook"]?.stringValue ?? "", e["type"]?.stringValue ?? "",
+             e["status"]?.stringValue ?? "", e["attempt_count"]?.scalarText ?? "0",
+             age(e["received_at"]?.stringValue, now: now)]
+        }
+        printTable(["ID", "WEBHOOK", "TYPE", "STATUS", "ATTEMPTS", "AGE"], rows)
+        if let cursor = json["next_cursor"]?.stringValue { print("more: --cursor \(cursor)") }
+    }
+
+    private static func printEvent(_ e: JSONValue) {
+        for key in ["id", "webhook", "direction", "provider", "type", "status", "received_at", "provider_event_id", "dedupe_key", "duplicates"] {
+            print("\(key.padding(toLength: 18, withPad: " ", startingAt: 0))\(e[key]?.scalarText ?? "-")")
+        }
+        if case let .array(attempts)? = e["attempts"], !attempts.isEmpty {
+            print("attempts:")
+            printTable(["N", "STARTED", "OUTCOME", "REPLAY", "PLUGIN", "ERROR"], attempts.map { a in
+                [a["n"]?.scalarText ?? "", a["started_at"]?.stringValue ?? "", a["outcome"]?.stringValue ?? "running",
+                 a["replay"]?.scalarText ?? "", "\(a["plugin"]?.stringValue ?? "") \(a["plugin_version"]?.stringValue ?? "")",
+                 a["error"]?.stringValue ?? ""]
+            })
+        }
+        if let body = e["body"]?.stringValue { print("body:\n\(body)") }
+    }
+
+    private static func age(_ rfc3339: String?, now: TimeInterval) -> String {
+        guard let text = rfc3339 else { return "" }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard let date = formatter.date(from: text) else { return "" }
+        let seconds = max(0, Int(now - date.timeIntervalSince1970))
+        switch seconds {
+        case ..<60: return "\(seconds)s"
+        case ..<3600: return "\(seconds / 60)m"
+        case ..<86_400: return "\(seconds / 3600)h"
+        default: return "\(seconds / 86_400)d"
+        }
+    }
+}

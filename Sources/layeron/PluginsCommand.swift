@@ -1,0 +1,32 @@
+import Foundation
+import LayeronCore
+
+/// `layeron plugins list`: the running server's plugins, live or refused.
+enum PluginsCommand {
+    static let usage = "layeron plugins list [--json] [--admin URL]"
+
+    static func run(_ words: [String]) throws(UsageError) -> Int32 {
+        guard words.first == "list" else { throw UsageError("plugins needs list") }
+        let args = try Arguments(Array(words.dropFirst()), switchNames: ["json"])
+        try args.only(["json", "admin", "config"])
+        do {
+            let json = try AdminClient(args).get("/admin/plugins")
+            if args.has("json") {
+                print(json.serialized())
+                return 0
+            }
+            guard case let .array(plugins)? = json["plugins"] else { return 0 }
+            printTable(["NAME", "VERSION", "ABI", "STATE", "HANDLERS", "FILE"], plugins.map { p in
+                let handlers: String
+                if case let .array(list)? = p["handlers"] { handlers = list.compactMap(\.stringValue).joined(separator: ",") } else { handlers = "" }
+                return [p["name"]?.stringValue ?? "-", p["version"]?.stringValue ?? "-", p["abi_version"]?.scalarText ?? "-",
+                        p["state"]?.stringValue ?? "", handlers, p["file"]?.stringValue ?? ""]
+            })
+            for p in plugins { if let error = p["error"]?.stringValue { print("error: \(error)") } }
+            return 0
+        } catch {
+            FileHandle.standardError.write(Data("layeron plugins list: \(error.message)\n".utf8))
+            return error.exitCode
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import LayeronCore
+import LayeronServer
+
+/// `layeron serve`: runs until SIGTERM or SIGINT, then drains.
+enum ServeCommand {
+    static let usage = "layeron serve [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT] [--database FILE] [--env ENV] [--log-level debug|info|warn|error] [--log-format text|json] [--workers N]"
+
+    static func run(_ words: [String]) throws(UsageError) -> Int32 {
+        let args = try Arguments(words)
+        try args.only(["config", "listen", "admin-listen", "database", "env", "log-level", "log-format", "workers"])
+        var options = ServeOptions(configPath: ProcessEnvironment.configPath(args),
+                                   environment: ProcessEnvironment.environmentName(args))
+        options.listen = try address(args, "listen")
+        options.adminListen = try address(args, "admin-listen")
+        options.database = args.value("database")
+        if let text = args.value("workers") {
+            guard let n = Int(text), (1...256).contains(n) else { throw UsageError("--workers takes a number from 1 to 256") }
+            options.workers = n
+        }
+        let levelName = args.value("log-level") ?? ProcessEnvironment.variables["LAYERON_LOG_LEVEL"] ?? "info"
+        guard let level = LogLevel(name: levelName) else { throw UsageError("--log-level takes debug, info, warn or error") }
+        let formatName = args.value("log-format") ?? (isatty(STDERR_FILENO) == 1 ? "text" : "json")
+        guard let format = LogWriter.Format(rawValue: formatName) else { throw UsageError("--log-format takes text or json") }
+        let logger = LogWriter(format: format).logger(minimum: level)
+
+        // Handle signals on a queue rather than in a signal handler, so draining can take locks.
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        let stop = DispatchSemaphore(value: 0)
+        let sources = [SIGTERM, SIGINT].map { sig in
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            return source
+        }
+
+        let server: Server
+        do {
+            server = try Server.start(options: options, resolver: ProcessEnvironment.secretResolver, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("layeron serve: \(error)\n".utf8))
+            return 1
+        }
+        // Written unbuffered: tests and scripts read these lines to learn the ports.
+        FileHandle.standardOutput.write(Data("listening on \(server.publicAddress)\nadmin listening on \(server.adminAddress)\n".utf8))
+        stop.wait()
+        logger.info("draining")
+        server.stop()
+        withExtendedLifetime(sources) {}
+        return 0
+    }
+
+    private static func address(_ args: Arguments, _ name: String) throws(UsageError) -> ListenAddress? {
+        guard let text = args.value(name) else { return nil }
+        guard let address = ListenAddress(parsing: text) else { throw UsageError("--\(name) takes HOST:PORT, like 127.0.0.1:8080") }
+        return address
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import LayeronCore
+import LayeronCrypto
+import LayeronServer
+
+/// `layeron verify`: checks one saved request against a provider's scheme or a configured webhook and
+/// says which rule failed. Exit 0 valid, 1 invalid, 2 usage or config errors.
+enum VerifyCommand {
+    static let usage = """
+        layeron verify --provider P --secret S [--now UNIX] [--tolerance SEC] [--url URL]  < request.json
+          layeron verify --config FILE --webhook NAME [--now UNIX] [--env ENV]            < request.json
+        """
+
+    static func run(_ words: [String]) throws(UsageError) -> Int32 {
+        let args = try Arguments(words)
+        try args.only(["provider", "secret", "now", "tolerance", "url", "config", "webhook", "env"])
+        let input = FileHandle.standardInput.readDataToEndOfFile()
+        let saved = try SavedRequest(parsing: [UInt8](input))
+        let now: Int64
+        if let text = args.value("now") {
+            guard let value = Int64(text) else { throw UsageError("--now takes a Unix time in seconds") }
+            now = value
+        } else {
+            now = Int64(Date().timeIntervalSince1970)
+        }
+        let url = args.value("url") ?? saved.url
+
+        let scheme: SignatureScheme
+        let secrets: [SecretValue]
+        if let webhookName = args.value("webhook") {
+            guard args.value("provider") == nil, args.value("secret") == nil else {
+                throw UsageError("--webhook takes its provider and secret from --config; drop --provider and --secret")
+            }
+            let path = ProcessEnvironment.configPath(args)
+            let config: ServerConfig
+            do { config = try loadConfig(path: path) } catch {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                return 2
+            }
+            guard let webhook = config.webhooks.first(where: { $0.name == webhookName }) else {
+                FileHandle.standardError.write(Data("\(path): no webhook named \(webhookName); configured: \(config.webhooks.map(\.name).joined(separator: ", "))\n".utf8))
+                return 2
+            }
+            var values: [SecretValue] = []
+            for ref in webhook.secrets {
+                guard let value = ProcessEnvironment.secretResolver.resolve(ref) else {
+                    FileHandle.standardError.write(Data("webhook \(webhookName): secret \(ref.name) is not set for environment \(ProcessEnvironment.environmentName(args))\n".utf8))
+                    return 2
+                }
+                values.append(value)
+            }
+            scheme = webhook.scheme
+            secrets = values
+        } else {
+            guard let provider = args.value("provider") else { throw UsageError("give --provider P --secret S, or --config FILE --webhook NAME") }
+            guard provider != "custom" else { throw UsageError("--provider custom needs a scheme from config: use --config FILE --webhook NAME") }
+            guard let preset = ProviderPreset.all[provider] else {
+                throw UsageError("unknown provider \(provider); expected one of: \(ProviderPreset.all.keys.sorted().joined(separator: ", "))")
+            }
+            guard let secret = args.value("secret") else { throw UsageError("--provider needs --secret S") }
+            var tolerance: Int64?
+            if let text = args.value("tolerance") {
+                guard let value = Int64(text), value >= 0 else { throw UsageError("--tolerance takes seconds") }
+                tolerance = value
+            }
+            scheme = preset.scheme(tolerance)
+            secrets = [SecretValue(secret)]
+        }
+
+        switch scheme.verify(saved.request(url: url), url: url, secrets: secrets, now: now) {
+        case .success:
+            print("valid")
+            return 0
+        case let .failure(failure):
+            print("invalid: \(failure)")
+            return 1
+        }
+    }
+}
+
+/// The request file `verify` reads: `{"method", "url", "headers": {…}, "body_base64"}`.
+struct SavedRequest {
+    let method: String
+    let url: String
+    let headers: [(name: String, value: String)]
+    let body: [UInt8]
+
+    init(parsing bytes: [UInt8]) throws(UsageError) {
+        let json: JSONValue
+        do { json = try JSONParser.parse(bytes) } catch { throw UsageError("standard input is not a request JSON: \(error)") }
+        method = json["method"]?.stringValue ?? "POST"
+        url = json["url"]?.stringValue ?? "https://localhost/"
+        var headers: [(String, String)] = []
+        if case let .object(members)? = json["headers"] {
+            for (name, value) in members {
+                guard let text = value.scalarText else { throw UsageError("header \(name) must be a string") }
+                headers.append((name.lowercased(), text))
+            }
+        }
+        self.headers = headers
+        if let encoded = json["body_base64"]?.stringValue {
+            guard let decoded = ByteEncoding.base64.decode(Substring(encoded)) else { throw UsageError("body_base64 is not valid base64") }
+            body = decoded
+        } else {
+            body = Array((json["body"]?.stringValue ?? "").utf8)
+        }
+    }
+
+    func request(url: String) -> InboundRequest {
+        let afterScheme = url.range(of: "://").map { url[$0.upperBound...] } ?? Substring(url)
+        let slash = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
+        let host = String(afterScheme[..<slash]).lowercased()
+        let pathAndQuery = afterScheme[slash...]
+        let question = pathAndQuery.firstIndex(of: "?")
+        let path = String(question.map { pathAndQuery[..<$0] } ?? pathAndQuery)
+        let query = question.map { String(pathAndQuery[pathAndQuery.index(after: $0)...]) } ?? ""
+        return InboundRequest(method: method, path: path.isEmpty ? "/" : path, query: query, host: host,
+                              headers: headers, body: body)
+    }
+}
