@@ -198,7 +198,7 @@ public struct SignatureScheme: Sendable, Hashable {
                 switch keys[key] {
                 case .signature:
                     // An undecodable candidate cannot match; others may still.
-                    if let decoded = encoding.decode(value) { candidates.append(decoded) }
+                    if let decoded = encoding.decode(value), !decoded.isEmpty { candidates.append(decoded) }
                 case .timestamp: timestampText = String(value)
                 case .id: idText = String(value)
                 case nil: continue

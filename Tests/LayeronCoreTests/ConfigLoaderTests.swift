@@ -1,0 +1,96 @@
+import LayeronCore
+import XCTest
+
+final class ConfigLoaderTests: XCTestCase {
+    private func issues(_ text: String) -> [String] {
+        do {
+            _ = try ConfigLoader.load(text: Array(text.utf8), file: "test.json")
+            return []
+        } catch {
+            return error.description.split(separator: "\n").map(String.init)
+        }
+    }
+
+    private func webhooks(_ items: String) -> String { #"{"webhooks": [\#(items)]}"# }
+    private let stripe = #"{"name": "stripe", "provider": "stripe", "secret": {"secret": "S"}, "handler": "billing.x"}"#
+
+    func testTheShippedExampleLoads() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/layeron.json")
+        let config = try ConfigLoader.load(text: [UInt8](try Data(contentsOf: url)), file: url.path)
+        XCTAssertEqual(config.webhooks.map(\.name), ["stripe", "vendor"])
+        XCTAssertEqual(config.webhooks[0].routes.handler(for: "invoice.paid")?.description, "billing.mark_invoice_paid")
+        XCTAssertNil(config.webhooks[0].routes.handler(for: "customer.created"))
+        XCTAssertEqual(config.webhooks[1].dedupe?.ttl, .seconds(7 * 86_400))
+        XCTAssertEqual(config.admin.token, SecretReference(name: "LAYERON_ADMIN_TOKEN"))
+    }
+
+    func testDefaultPathIsWebhooksName() throws {
+        let config = try ConfigLoader.load(text: Array(webhooks(stripe).utf8), file: "t.json")
+        XCTAssertEqual(config.webhooks[0].path, "/webhooks/stripe")
+        XCTAssertEqual(config.listen.description, "127.0.0.1:8080")
+    }
+
+    func testDuplicateNamesNameTheKey() {
+        XCTAssertEqual(issues(webhooks("\(stripe), \(stripe.replacingOccurrences(of: "\"provider\"", with: "\"path\": \"/other\", \"provider\""))")),
+                       [#"test.json: webhooks[1].name: duplicate webhook name "stripe" (also webhooks[0])"#])
+    }
+
+    func testSameHostAndPathTwiceIsAnError() {
+        let a = #"{"name": "a", "provider": "stripe", "path": "/x", "secret": {"secret": "S"}}"#
+        let b = #"{"name": "b", "provider": "stripe", "path": "/x", "secret": {"secret": "S"}}"#
+        XCTAssertEqual(issues(webhooks("\(a), \(b)")).first?.hasPrefix("test.json: webhooks[1].path: webhooks[0] already serves /x"), true)
+        let c = #"{"name": "c", "provider": "stripe", "path": "/x", "host": "a.example.com", "secret": {"secret": "S"}}"#
+        XCTAssertEqual(issues(webhooks("\(a), \(c)")), [])
+    }
+
+    func testMissingSecretNamesTheKey() {
+        XCTAssertEqual(issues(webhooks(#"{"name": "s", "provider": "stripe"}"#)),
+                       [#"test.json: webhooks[0].secret: is required: a secret reference like {"secret": "NAME"}"#])
+    }
+
+    func testLiteralSecretIsRefused() {
+        XCTAssertEqual(issues(webhooks(#"{"name": "s", "provider": "stripe", "secret": "whsec_abc"}"#)).first?.hasPrefix("test.json: webhooks[0].secret: secrets are never written in config"), true)
+    }
+
+    func testUnknownProviderListsTheKnownOnes() {
+        let found = issues(webhooks(#"{"name": "s", "provider": "stripey", "secret": {"secret": "S"}}"#))
+        XCTAssertEqual(found.count, 1)
+        XCTAssertTrue(found[0].hasPrefix(#"test.json: webhooks[0].provider: unknown provider "stripey"; expected one of: "#), found[0])
+        XCTAssertTrue(found[0].contains("custom"))
+    }
+
+    func testBadDurationNamesTheKey() {
+        XCTAssertEqual(issues(webhooks(#"{"name": "s", "provider": "stripe", "secret": {"secret": "S"}, "dedupe": {"ttl": "7 days"}}"#)),
+                       [#"test.json: webhooks[0].dedupe.ttl: invalid duration "7 days"; expected a number and a unit, like "30s", "5m", "2h" or "7d""#])
+    }
+
+    func testNamesMustBeSlugs() {
+        XCTAssertEqual(issues(webhooks(#"{"name": "Stripe Live", "provider": "stripe", "secret": {"secret": "S"}}"#)).first?.hasPrefix(#"test.json: webhooks[0].name: "Stripe Live" is not a lowercase slug"#), true)
+    }
+
+    func testSyntaxErrorsGiveTheOffset() {
+        XCTAssertEqual(issues(#"{"webhooks": [}"#), ["test.json: invalid JSON at byte 14: unexpected character '}'"])
+    }
+
+    func testUnknownKeysAreReported() {
+        XCTAssertEqual(issues(#"{"listen": "127.0.0.1:1", "lisen": "x"}"#).first?.hasPrefix("test.json: lisen: unknown key"), true)
+    }
+
+    func testNonLoopbackAdminNeedsAToken() {
+        XCTAssertEqual(issues(#"{"admin": {"listen": "0.0.0.0:9090"}}"#),
+                       ["test.json: admin.token: is required when admin.listen (0.0.0.0:9090) is not a loopback address"])
+    }
+
+    func testCustomSchemeProblemsAreFoundAtLoad() {
+        let custom = #"{"name": "v", "provider": "custom", "signature": {"header": "x-sig", "algorithm": "hmac-md5", "secret": {"secret": "V"}, "signedPayload": "{timestamp}.{bodyy}"}}"#
+        let found = issues(webhooks(custom))
+        XCTAssertTrue(found.contains { $0.hasPrefix(#"test.json: webhooks[0].signature.algorithm: unknown algorithm "hmac-md5""#) }, "\(found)")
+        XCTAssertTrue(found.contains { $0.hasPrefix("test.json: webhooks[0].signature.signedPayload: unknown placeholder {bodyy}") }, "\(found)")
+    }
+
+    func testBadHandlerReference() {
+        XCTAssertEqual(issues(webhooks(#"{"name": "s", "provider": "stripe", "secret": {"secret": "S"}, "on": {"invoice.paid": "billing"}}"#)),
+                       [#"test.json: webhooks[0].on.invoice.paid: "billing" is not a handler reference; expected PLUGIN.HANDLER like "billing.fulfill_checkout""#])
+    }
+}

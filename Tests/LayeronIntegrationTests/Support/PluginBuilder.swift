@@ -1,0 +1,33 @@
+import Foundation
+
+/// Compiles plugin sources with `cc` during the test, as a user would.
+enum PluginBuilder {
+    static var headerDirectory: String {
+        TestServer.packageRoot.appendingPathComponent("Sources/CLayeronPlugin/include").path
+    }
+
+    static func examplePath(_ name: String) -> String {
+        TestServer.packageRoot.appendingPathComponent("plugins/examples/\(name)/\(name).c").path
+    }
+
+    /// Builds C `source` into `output` with `-D` `defines`; throws with the compiler's output.
+    static func buildC(source: String, output: String, defines: [String] = []) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["cc", "-shared", "-fPIC", "-O1", "-I", headerDirectory] + defines.map { "-D\($0)" } + ["-o", output, source]
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestFailure("cc failed for \(source): \(text)") }
+    }
+
+    /// Builds to a temporary name and renames into place, as a careful deploy would.
+    static func install(source: String, into directory: String, name: String, defines: [String] = []) throws {
+        let temporary = "\(directory)/.\(name).tmp"
+        try buildC(source: source, output: temporary, defines: defines)
+        guard rename(temporary, "\(directory)/\(name)") == 0 else { throw TestFailure("rename failed") }
+    }
+}

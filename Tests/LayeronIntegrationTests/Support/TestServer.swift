@@ -1,0 +1,152 @@
+import Foundation
+import LayeronCore
+import LayeronHTTP
+import XCTest
+
+/// The real `layeron` binary, started on port 0 with a config, database and plugins folder in a
+/// fresh temporary directory. The addresses come from the `listening on` lines it prints.
+final class TestServer: @unchecked Sendable {
+    let directory: URL
+    let configPath: String
+    let databasePath: String
+    let pluginsDir: String
+    private(set) var publicURL = ""
+    private(set) var adminURL = ""
+    let adminToken = "test-admin-token"
+    private var process: Process?
+    private let stdoutPipe = Pipe()
+    private let logLock = NSLock()
+    private var logData = Data()
+    var environment: [String: String]
+
+    /// `config` receives this server's directory, plugins folder and database path.
+    init(environment: [String: String] = [:]) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-it-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        pluginsDir = directory.appendingPathComponent("plugins").path
+        try FileManager.default.createDirectory(atPath: pluginsDir, withIntermediateDirectories: true)
+        configPath = directory.appendingPathComponent("layeron.json").path
+        databasePath = directory.appendingPathComponent("data/layeron.db").path
+        self.environment = environment
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    func writeConfig(_ text: String) throws {
+        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts `layeron serve` and waits for both listening lines.
+    func start(extraArguments: [String] = [], timeout: TimeInterval = 20) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestServer.binaryPath)
+        process.arguments = ["serve", "--config", configPath, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                             "--database", databasePath, "--log-format", "json", "--log-level", "debug"] + extraArguments
+        var env = ProcessInfo.processInfo.environment
+        env["LAYERON_ADMIN_TOKEN"] = adminToken
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.currentDirectoryURL = directory
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stdoutPipe
+        stdoutPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.logLock.lock()
+            self.logData.append(data)
+            self.logLock.unlock()
+        }
+        try process.run()
+        self.process = process
+
+        var buffer = ""
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline, publicURL.isEmpty || adminURL.isEmpty {
+            let chunk = stdout.fileHandleForReading.availableData
+            if chunk.isEmpty {
+                if !process.isRunning { break }
+                continue
+            }
+            buffer += String(decoding: chunk, as: UTF8.self)
+            for line in buffer.split(separator: "\n") {
+                if line.hasPrefix("listening on ") { publicURL = "http://" + line.dropFirst("listening on ".count) }
+                if line.hasPrefix("admin listening on ") { adminURL = "http://" + line.dropFirst("admin listening on ".count) }
+            }
+        }
+        guard !publicURL.isEmpty, !adminURL.isEmpty else {
+            throw TestFailure("server did not start: \(logs)")
+        }
+    }
+
+    var logs: String {
+        logLock.lock()
+        defer { logLock.unlock() }
+        return String(decoding: logData, as: UTF8.self)
+    }
+
+    var isRunning: Bool { process?.isRunning ?? false }
+
+    /// SIGTERM and wait: the graceful drain.
+    func stop() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// SIGKILL: the crash.
+    func kill() {
+        guard let process, process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    static var binaryPath: String {
+        if let path = ProcessInfo.processInfo.environment["LAYERON_BINARY"] { return path }
+        // The test bundle sits beside the products SwiftPM built.
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidate = bundle.appendingPathComponent("layeron").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        return packageRoot.appendingPathComponent(".build/debug/layeron").path
+    }
+
+    static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    // MARK: HTTP
+
+    func post(_ path: String, headers: [(String, String)] = [], body: [UInt8]) throws -> (status: Int, body: String) {
+        let r = try HTTPClient.request(method: "POST", url: publicURL + path, headers: headers, body: body)
+        return (r.status, String(decoding: r.body, as: UTF8.self))
+    }
+
+    func admin(_ method: String, _ path: String, token: String? = nil, authorized: Bool = true) throws -> (status: Int, json: JSONValue, text: String) {
+        var headers: [(String, String)] = []
+        if authorized { headers.append(("Authorization", "Bearer \(token ?? adminToken)")) }
+        let r = try HTTPClient.request(method: method, url: adminURL + path, headers: headers, body: method == "POST" ? [] : nil)
+        let text = String(decoding: r.body, as: UTF8.self)
+        return (r.status, (try? JSONParser.parse(r.body)) ?? .null, text)
+    }
+
+    /// Polls until `condition` holds or `timeout` passes.
+    func waitUntil(timeout: TimeInterval = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(20_000)
+        }
+        return try condition()
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import LayeronCore
+import LayeronStore
+import XCTest
+
+final class EventStoreTests: XCTestCase {
+    var directory: URL!
+    var store: EventStore!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-store-\(UUID().uuidString)")
+        store = try EventStore(path: directory.appendingPathComponent("events.db").path)
+    }
+
+    override func tearDown() {
+        store.close()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func event(_ n: Int, key: String? = nil, at: Int64 = 1_000, handler: String? = "p.h") -> NewEvent {
+        NewEvent(id: EventID.make(nowMilliseconds: at), webhook: "w", direction: .inbound, provider: "stripe",
+                 type: n % 2 == 0 ? "even" : "odd", providerEventID: "evt_\(n)", dedupeKey: key,
+                 dedupeExpiresAt: key == nil ? nil : at + 10_000, receivedAt: at,
+                 headers: [("x-n", String(n))], body: Array("body \(n)".utf8), handler: handler)
+    }
+
+    func testConcurrentAppendsAllCommitAndDuplicatesFoldOnce() throws {
+        let results = ResultsBox()
+        // 20 copies of one key among 180 unique events.
+        let events = (0..<200).map { i in i < 20 ? event(i, key: "same") : event(i, key: "k\(i)") }
+        let store = self.store!
+        DispatchQueue.concurrentPerform(iterations: 200) { i in
+            results.add(try? store.append(events[i]))
+        }
+        let all = results.values
+        XCTAssertEqual(all.count, 200)
+        let recorded = all.filter { if case .recorded = $0 { true } else { false } }
+        XCTAssertEqual(recorded.count, 181)
+        let listed = try store.list(EventQuery(limit: 1000))
+        XCTAssertEqual(listed.count, 181)
+        let original = try XCTUnwrap(listed.first { $0.dedupeKey == "same" })
+        XCTAssertEqual(original.duplicates, 19)
+    }
+
+    func testExpiredDedupeKeyRecordsAgain() throws {
+        _ = try store.append(event(1, key: "k", at: 1_000))
+        XCTAssertEqual(try store.append(event(2, key: "k", at: 5_000)), .duplicate(ofID: try store.list(EventQuery()).first!.id, seq: 1))
+        guard case .recorded = try store.append(event(3, key: "k", at: 20_000)) else { return XCTFail("expired key folded") }
+    }
+
+    func testKeysetPagesHaveNoGapsOrRepeats() throws {
+        for i in 0..<55 { _ = try store.append(event(i)) }
+        var seen: [String] = []
+        var cursor: Int64?
+        repeat {
+            let page = try store.list(EventQuery(beforeSeq: cursor, limit: 10))
+            seen += page.map(\.id)
+            cursor = page.count == 10 ? page.last!.seq : nil
+        } while cursor != nil
+        XCTAssertEqual(seen.count, 55)
+        XCTAssertEqual(Set(seen).count, 55)
+        XCTAssertEqual(try store.list(EventQuery(type: "even", limit: 100)).count, 28)
+    }
+
+    func testAttemptsAndStatus() throws {
+        guard case let .recorded(seq) = try store.append(event(1)) else { return XCTFail() }
+        store.startAttempt(seq: seq, attempt: AttemptRecord(n: 1, startedAt: 10, finishedAt: nil, outcome: nil, error: nil, replay: false, plugin: "p", pluginVersion: "1"))
+        try store.finishAttempt(seq: seq, attempt: AttemptRecord(n: 1, startedAt: 10, finishedAt: 20, outcome: .retry, error: "busy", replay: false, plugin: "p", pluginVersion: "1"),
+                                status: .pending, nextAttemptAt: 500, wait: true)
+        XCTAssertEqual(try store.dueEvents(now: 499, limit: 10), [])
+        XCTAssertEqual(try store.dueEvents(now: 500, limit: 10), [seq])
+        let attempts = try store.attempts(seq: seq)
+        XCTAssertEqual(attempts.count, 1)
+        XCTAssertEqual(attempts[0].outcome, .retry)
+        XCTAssertEqual(attempts[0].error, "busy")
+        let stored = try XCTUnwrap(try store.event(seq: seq))
+        XCTAssertEqual(stored.attemptCount, 1)
+        XCTAssertEqual(stored.body, Array("body 1".utf8))
+        XCTAssertEqual(stored.headers.first?.value, "1")
+    }
+
+    func testIgnoredWhenNoHandler() throws {
+        _ = try store.append(event(1, handler: nil))
+        XCTAssertEqual(try store.list(EventQuery()).first?.status, .ignored)
+        XCTAssertEqual(try store.dueEvents(now: .max, limit: 10), [])
+    }
+
+    func testReopenKeepsData() throws {
+        _ = try store.append(event(1))
+        store.close()
+        store = try EventStore(path: directory.appendingPathComponent("events.db").path)
+        XCTAssertEqual(try store.list(EventQuery()).count, 1)
+    }
+}
+
+private final class ResultsBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var values: [AppendResult] = []
+    func add(_ r: AppendResult?) {
+        lock.lock()
+        if let r { values.append(r) }
+        lock.unlock()
+    }
+}
