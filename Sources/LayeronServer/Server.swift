@@ -61,13 +61,13 @@ public final class Server: @unchecked Sendable {
     private let plugins: PluginRegistry
     private let dispatcher: Dispatcher
     private let logger: Logger
+    private let snapshots: SnapshotHolder
+    private let options: ServeOptions
+    private let resolver: any SecretResolver
 
     public static func start(options: ServeOptions, resolver: any SecretResolver, logger: Logger) throws(ServeError) -> Server {
-        var config: ServerConfig
-        do { config = try loadConfig(path: options.configPath) } catch { throw .config(error) }
-        if let listen = options.listen { config.listen = listen }
-        if let admin = options.adminListen { config.admin.listen = admin }
-        if let database = options.database { config.database = database }
+        let config: ServerConfig
+        do { config = try effectiveConfig(options) } catch { throw .config(error) }
         if config.admin.token == nil, !config.admin.listen.isLoopback {
             throw .config(.invalid(file: options.configPath, issues: [ConfigIssue("admin.token", "is required when the admin listener (\(config.admin.listen)) is not on loopback")]))
         }
@@ -117,11 +117,50 @@ public final class Server: @unchecked Sendable {
         }
         dispatcher.start(workers: options.workers)
         return Server(publicListener: publicListener, adminListener: adminListener, store: store, plugins: plugins,
-                      dispatcher: dispatcher, logger: logger)
+                      dispatcher: dispatcher, logger: logger, snapshots: snapshots, options: options, resolver: resolver)
+    }
+
+    /// The config file with the command line's overrides applied.
+    private static func effectiveConfig(_ options: ServeOptions) throws(ConfigError) -> ServerConfig {
+        var config = try loadConfig(path: options.configPath)
+        if let listen = options.listen { config.listen = listen }
+        if let admin = options.adminListen { config.admin.listen = admin }
+        if let database = options.database { config.database = database }
+        return config
+    }
+
+    /// Re-reads the config file and every secret, and swaps webhooks, routes and secrets in at once.
+    /// A config that does not load, or whose secrets do not resolve, is refused and the running one
+    /// stays. Listener addresses and the database path need a restart; a change to them is reported.
+    @discardableResult
+    public func reload() -> Result<Void, ServeError> {
+        let config: ServerConfig
+        do { config = try Self.effectiveConfig(options) } catch {
+            logger.error("config reload refused, keeping the running config: \(error)")
+            return .failure(.config(error))
+        }
+        let snapshot: RuntimeSnapshot
+        do {
+            snapshot = try RuntimeSnapshot(config: config, resolver: resolver, environment: options.environment)
+        } catch {
+            logger.error("config reload refused, keeping the running config: \(error)")
+            return .failure(.secrets(error))
+        }
+        let old = snapshots.snapshot.config
+        if old.listen != config.listen || old.admin.listen != config.admin.listen || old.database != config.database {
+            logger.warn("listen addresses and the database path change only on restart")
+        }
+        snapshots.swap(snapshot)
+        logger.info("config reloaded", [("webhooks", config.webhooks.map(\.name).joined(separator: ","))])
+        return .success(())
     }
 
     private init(publicListener: HTTPServer, adminListener: HTTPServer, store: EventStore, plugins: PluginRegistry,
-                 dispatcher: Dispatcher, logger: Logger) {
+                 dispatcher: Dispatcher, logger: Logger, snapshots: SnapshotHolder, options: ServeOptions,
+                 resolver: any SecretResolver) {
+        self.snapshots = snapshots
+        self.options = options
+        self.resolver = resolver
         self.publicListener = publicListener
         self.adminListener = adminListener
         self.store = store

@@ -45,7 +45,12 @@ enum ServeCommand {
         }
         // Written unbuffered: tests and scripts read these lines to learn the ports.
         FileHandle.standardOutput.write(Data("listening on \(server.publicAddress)\nadmin listening on \(server.adminAddress)\n".utf8))
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        signal(SIGHUP, SIG_IGN)
+        hangup.setEventHandler { server.reload() }
+        hangup.resume()
         stop.wait()
+        hangup.cancel()
         logger.info("draining")
         server.stop()
         withExtendedLifetime(sources) {}
