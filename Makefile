@@ -35,7 +35,7 @@ run: release plugins
 
 test: deps plugins
 	swift build --build-tests
-	swift test --skip-build
+	swift test --skip-build --disable-swift-testing
 
 clean:
 	rm -rf .build data plugins/*.so
