@@ -17,7 +17,7 @@ let package = Package(
         .target(name: "CLayeronPlugin"),
         .target(name: "LayeronCrypto", dependencies: ["COpenSSL"]),
         .target(name: "LayeronCore", dependencies: ["LayeronCrypto"]),
-        .target(name: "LayeronStore", dependencies: ["CSQLite", "LayeronCore"]),
+        .target(name: "LayeronStore", dependencies: ["CSQLite", "LayeronCore", "LayeronCrypto"]),
         .target(name: "LayeronPluginHost", dependencies: ["CLayeronPlugin", "LayeronCore"]),
         .target(name: "LayeronHTTP", dependencies: ["CMicroHTTPD", "CCurl", "CShims"]),
         .target(name: "LayeronServer", dependencies: [

@@ -4,7 +4,7 @@ struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *c
                                      layeron_mhd_uri_callback uri_callback,
                                      MHD_AccessHandlerCallback handler,
                                      MHD_RequestCompletedCallback completed) {
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (options->address->sa_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }

@@ -5,6 +5,8 @@ public struct ServerConfig: Sendable {
     public var database: String
     public var plugins: PluginsConfig
     public var limits: Limits
+    /// Handler worker threads shared by all webhooks.
+    public var workers: Int
     public var webhooks: [WebhookConfig]
 
     /// Every secret reference the config names, each with the place that names it.
@@ -46,6 +48,19 @@ public enum RespondMode: String, Sendable {
     case afterHandler = "after-handler"
 }
 
+/// What happens to an event no handler matches.
+public enum UnhandledPolicy: String, Sendable {
+    /// Recorded as `ignored` and answered 2xx, so the provider does not disable the endpoint.
+    case ignore
+    /// Recorded as `ignored` and answered 422.
+    case reject
+}
+
+/// Events sharing a key run one at a time, in arrival order (`"ordering": "per-key"`).
+public struct OrderingConfig: Sendable {
+    public var key: FieldSource
+}
+
 public struct DedupeConfig: Sendable {
     public var key: DedupeKeyTemplate
     public var ttl: TimeSpan
@@ -66,4 +81,10 @@ public struct WebhookConfig: Sendable {
     public var routes: HandlerRoutes
     public var respond: RespondMode
     public var retry: RetryPolicy
+    public var unhandled: UnhandledPolicy
+    /// How long `after-handler` waits for the handler before answering 503.
+    public var timeout: TimeSpan
+    /// At most this many of this webhook's handlers run at once; nil for no cap beyond the pool.
+    public var concurrency: Int?
+    public var ordering: OrderingConfig?
 }

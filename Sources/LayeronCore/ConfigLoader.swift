@@ -14,7 +14,7 @@ public enum ConfigLoader {
         throw .invalid(file: file, issues: reader.issues)
     }
 
-    private static let topKeys: Set<String> = ["listen", "admin", "database", "plugins", "limits", "webhooks"]
+    private static let topKeys: Set<String> = ["listen", "admin", "database", "plugins", "limits", "workers", "webhooks"]
 
     private static func parse(_ json: JSONValue, reader: ConfigReader) -> ServerConfig? {
         guard let top = reader.object(json, at: "", known: topKeys) else { return nil }
@@ -51,6 +51,8 @@ public enum ConfigLoader {
             limits.connectionTimeout = view.duration("connectionTimeout") ?? limits.connectionTimeout
         }
 
+        let workers = top.integer("workers", range: 1...256) ?? 4
+
         var webhooks: [WebhookConfig] = []
         if let raw = top.raw("webhooks") {
             if case let .array(items) = raw {
@@ -65,7 +67,7 @@ public enum ConfigLoader {
         }
         checkUnique(webhooks, reader: reader)
         return ServerConfig(listen: listen, admin: admin, database: database, plugins: plugins,
-                            limits: limits, webhooks: webhooks)
+                            limits: limits, workers: workers, webhooks: webhooks)
     }
 
     private static func checkUnique(_ webhooks: [WebhookConfig], reader: ConfigReader) {

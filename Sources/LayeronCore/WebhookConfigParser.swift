@@ -4,7 +4,7 @@ import LayeronCrypto
 enum WebhookConfigParser {
     static let keys: Set<String> = [
         "name", "provider", "path", "host", "secret", "signature", "tolerance", "dedupe", "handler", "on",
-        "respond", "event", "retry",
+        "respond", "event", "retry", "unhandled", "timeout", "concurrency", "ordering", "orderingKey",
     ]
     static let signatureKeys: Set<String> = [
         "header", "algorithm", "encoding", "prefix", "format", "secret", "signedPayload", "timestamp", "id",
@@ -91,20 +91,65 @@ enum WebhookConfigParser {
             }
         }
 
-        var retry = RetryPolicy.defaults
-        if let raw = view.raw("retry"), let rv = reader.object(raw, at: view.keyPath("retry"), known: ["attempts", "initial", "max"]) {
-            retry.attempts = rv.integer("attempts", range: 1...100) ?? retry.attempts
-            retry.initial = rv.duration("initial") ?? retry.initial
-            retry.maximum = rv.duration("max") ?? retry.maximum
-            if retry.maximum < retry.initial {
-                reader.report(rv.keyPath("max"), "\(retry.maximum) is shorter than initial (\(retry.initial))")
+        let retry = view.raw("retry").map { parseRetry($0, at: view.keyPath("retry"), reader: reader) } ?? .defaults
+
+        var unhandled = UnhandledPolicy.ignore
+        if let text = view.string("unhandled") {
+            if let policy = UnhandledPolicy(rawValue: text) {
+                unhandled = policy
+            } else {
+                reader.report(view.keyPath("unhandled"), "unknown value \"\(text)\"; expected \"ignore\" or \"reject\"")
             }
+        }
+        let timeout = view.duration("timeout") ?? .seconds(10)
+        if timeout.milliseconds == 0 { reader.report(view.keyPath("timeout"), "must be longer than zero") }
+        let concurrency = view.integer("concurrency", range: 1...1024)
+
+        var ordering: OrderingConfig?
+        if let text = view.string("ordering") {
+            if text == "per-key" {
+                if let key = fieldSource(view, "orderingKey", reader: reader) {
+                    ordering = OrderingConfig(key: key)
+                } else if view.raw("orderingKey") == nil {
+                    reader.report(view.keyPath("orderingKey"), "is required with \"ordering\": \"per-key\": the field events are ordered by, like \"body.data.object.customer\"")
+                }
+            } else if text != "none" {
+                reader.report(view.keyPath("ordering"), "unknown value \"\(text)\"; expected \"per-key\" or \"none\"")
+            }
+        } else if view.raw("orderingKey") != nil {
+            reader.report(view.keyPath("orderingKey"), "only applies with \"ordering\": \"per-key\"")
         }
 
         guard reader.issues.count == issuesBefore, let scheme else { return nil }
         return WebhookConfig(name: name, provider: provider, path: routePath, host: host, scheme: scheme,
                              secrets: secrets, eventID: eventID, eventType: eventType, dedupe: dedupe,
-                             routes: routes, respond: respond, retry: retry)
+                             routes: routes, respond: respond, retry: retry, unhandled: unhandled,
+                             timeout: timeout, concurrency: concurrency, ordering: ordering)
+    }
+
+    private static func parseRetry(_ raw: JSONValue, at path: String, reader: ConfigReader) -> RetryPolicy {
+        var retry = RetryPolicy.defaults
+        guard let rv = reader.object(raw, at: path, known: ["attempts", "initial", "max", "backoff", "jitter"]) else { return retry }
+        retry.attempts = rv.integer("attempts", range: 1...100) ?? retry.attempts
+        retry.initial = rv.duration("initial") ?? retry.initial
+        retry.maximum = rv.duration("max") ?? retry.maximum
+        if retry.maximum < retry.initial {
+            reader.report(rv.keyPath("max"), "\(retry.maximum) is shorter than initial (\(retry.initial))")
+        }
+        if let text = rv.string("backoff") {
+            if let backoff = RetryPolicy.Backoff(rawValue: text) {
+                retry.backoff = backoff
+            } else {
+                reader.report(rv.keyPath("backoff"), "unknown backoff \"\(text)\"; expected \"exponential\" or \"fixed\"")
+            }
+        }
+        switch rv.raw("jitter") {
+        case nil: break
+        case let .bool(on)?: retry.jitter = on ? RetryPolicy.defaults.jitter : 0
+        case let .number(n)? where (0...1).contains(n): retry.jitter = n
+        case let other?: reader.report(rv.keyPath("jitter"), "expected true, false or a fraction from 0 to 1, found \(other.serialized())")
+        }
+        return retry
     }
 
     static func isSlug(_ s: String) -> Bool {

@@ -43,6 +43,14 @@ public struct HTTPResponse: Sendable {
     }
 }
 
+/// How a request is answered: at once, or later from another thread. A `later` reply suspends the
+/// connection, so the worker thread serves other connections while a handler runs.
+public enum HTTPReply: Sendable {
+    case now(HTTPResponse)
+    /// `start` receives the function to call, exactly once, with the response.
+    case later(_ start: @Sendable (_ respond: @escaping @Sendable (HTTPResponse) -> Void) -> Void)
+}
+
 /// Who answers requests. Called on libmicrohttpd's worker threads; may block for a short while (a
-/// group commit) but never for a handler's full run.
-public typealias HTTPRequestHandler = @Sendable (HTTPRequest) -> HTTPResponse
+/// group commit) but never for a handler's full run: slow work answers with `.later`.
+public typealias HTTPRequestHandler = @Sendable (HTTPRequest) -> HTTPReply

@@ -37,6 +37,9 @@ public final class HTTPServer: @unchecked Sendable {
     fileprivate let limits: HTTPServerLimits
     fileprivate let handler: HTTPRequestHandler
     private var daemon: OpaquePointer?
+    /// Counts connections suspended for a `.later` reply; stopping waits for them to be answered,
+    /// since libmicrohttpd must not be stopped with suspended connections.
+    fileprivate let suspended = SuspendedCount()
 
     public init(host: String, port: UInt16, limits: HTTPServerLimits, handler: @escaping HTTPRequestHandler) {
         self.host = host
@@ -81,6 +84,8 @@ public final class HTTPServer: @unchecked Sendable {
     /// Stops accepting and waits for the worker threads to finish their current requests.
     public func stop() {
         if let daemon {
+            _ = MHD_quiesce_daemon(daemon)
+            suspended.waitForZero(timeoutSeconds: 30)
             MHD_stop_daemon(daemon)
             self.daemon = nil
         }
@@ -90,12 +95,61 @@ public final class HTTPServer: @unchecked Sendable {
 }
 
 /// Per-request state libmicrohttpd keeps for us between the calls of one request.
-private final class RequestState {
+private final class RequestState: @unchecked Sendable {
     let rawURI: String
     var started = false
     var body: [UInt8] = []
     var tooLarge = false
+    var deferred = false
+    /// Guards `ready`, which a handler's thread fills while the connection is suspended.
+    private let readyLock = NSLock()
+    private var ready: HTTPResponse?
     init(rawURI: String) { self.rawURI = rawURI }
+
+    func fulfil(_ response: HTTPResponse) {
+        readyLock.lock()
+        ready = response
+        readyLock.unlock()
+    }
+
+    func takeReady() -> HTTPResponse? {
+        readyLock.lock()
+        defer { readyLock.unlock() }
+        let r = ready
+        ready = nil
+        return r
+    }
+}
+
+/// A connection handle passed to the thread that resumes it; libmicrohttpd allows resuming from any thread.
+private struct ConnectionHandle: @unchecked Sendable {
+    let pointer: OpaquePointer?
+}
+
+final class SuspendedCount: @unchecked Sendable {
+    /// Guards `count`.
+    private let condition = NSCondition()
+    private var count = 0
+
+    func increment() {
+        condition.lock()
+        count += 1
+        condition.unlock()
+    }
+
+    func decrement() {
+        condition.lock()
+        count -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func waitForZero(timeoutSeconds: Double) {
+        let deadline = Date(timeIntervalSinceNow: timeoutSeconds)
+        condition.lock()
+        while count > 0, condition.wait(until: deadline) {}
+        condition.unlock()
+    }
 }
 
 private final class PairCollector {
@@ -169,6 +223,11 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         uploadSize.pointee = 0
         return .YES
     }
+    if state.deferred {
+        // Resumed: the handler's response is ready.
+        guard let response = state.takeReady() else { return .YES }
+        return send(response, on: connection)
+    }
     if state.tooLarge {
         return send(.json(413, "{\"error\":\"request body exceeds the limit of \(server.limits.maxBodyBytes) bytes\"}"), on: connection)
     }
@@ -182,5 +241,20 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         headers: collect(connection, kind: .HEADER_KIND, lowercase: true),
         body: state.body)
     state.body = []
-    return send(server.handler(request), on: connection)
+    switch server.handler(request) {
+    case let .now(response):
+        return send(response, on: connection)
+    case let .later(start):
+        state.deferred = true
+        server.suspended.increment()
+        MHD_suspend_connection(connection)
+        let handle = ConnectionHandle(pointer: connection)
+        let counter = server.suspended
+        start { response in
+            state.fulfil(response)
+            MHD_resume_connection(handle.pointer)
+            counter.decrement()
+        }
+        return .YES
+    }
 }

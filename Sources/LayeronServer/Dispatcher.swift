@@ -1,5 +1,6 @@
 import Foundation
 import LayeronCore
+import LayeronCrypto
 import LayeronPluginHost
 import LayeronStore
 
@@ -8,6 +9,7 @@ import LayeronStore
 /// just received, so a full queue, a crash or a restart loses nothing: the scheduler finds every due
 /// event in the store again.
 final class Dispatcher: @unchecked Sendable {
+    /// What a worker runs next.
     enum Job {
         /// A new event, handed over by the pipeline right after its commit.
         case fresh(StoredEvent)
@@ -15,6 +17,15 @@ final class Dispatcher: @unchecked Sendable {
         case due(seq: Int64)
         /// An operator's replay: runs whatever the status.
         case replay(seq: Int64)
+        /// An `after-handler` event whose provider is waiting for the outcome: runs first.
+        case waited(StoredEvent, done: @Sendable (AttemptResult) -> Void)
+    }
+
+    /// What one attempt came to, for the pipeline to answer the provider with.
+    struct AttemptResult: Sendable {
+        var outcome: HandlerOutcome
+        var status: EventStatus
+        var nextAttemptAt: Int64?
     }
 
     private let store: EventStore
@@ -24,13 +35,15 @@ final class Dispatcher: @unchecked Sendable {
     private let logger: Logger
     private let maxQueued = 10_000
 
-    /// Guards `queue`, `inFlight` and `stopping`.
+    /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `perWebhook` and `stopping`.
     private let queueCondition = NSCondition()
+    private var urgent: [Job] = []
     private var queue: [Job] = []
     private var queueHead = 0
     private var inFlight: Set<Int64> = []
+    /// Queued or running events per webhook, for each webhook's `concurrency` cap.
+    private var perWebhook: [String: Int] = [:]
     private var stopping = false
-    private var threads: [Thread] = []
     private let finished = DispatchGroup()
 
     init(store: EventStore, plugins: PluginRegistry, snapshots: SnapshotHolder, metrics: Metrics, logger: Logger) {
@@ -43,36 +56,58 @@ final class Dispatcher: @unchecked Sendable {
 
     func start(workers: Int) {
         for i in 0..<max(1, workers) {
-            finished.enter()
-            let thread = Thread { [self] in
-                workerLoop()
-                finished.leave()
-            }
-            thread.name = "layeron-worker-\(i)"
-            thread.start()
+            spawn("layeron-worker-\(i)") { $0.workerLoop() }
         }
-        finished.enter()
-        let scheduler = Thread { [self] in
-            schedulerLoop()
-            finished.leave()
-        }
-        scheduler.name = "layeron-scheduler"
-        scheduler.start()
+        spawn("layeron-scheduler") { $0.schedulerLoop() }
     }
 
-    /// Stops taking jobs and waits for running handlers to finish; queued events stay due in the store.
+    private func spawn(_ name: String, _ body: @escaping @Sendable (Dispatcher) -> Void) {
+        finished.enter()
+        let thread = Thread { [self] in
+            body(self)
+            finished.leave()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Stops taking jobs and waits for running handlers to finish. Queued events stay due in the store;
+    /// a provider still waiting on an `after-handler` event is answered with a retry.
     func stop() {
         queueCondition.lock()
         stopping = true
+        let abandoned = urgent
+        urgent.removeAll()
         queueCondition.broadcast()
         queueCondition.unlock()
+        for case let .waited(event, done) in abandoned {
+            done(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
+                               status: .pending, nextAttemptAt: event.nextAttemptAt))
+        }
         finished.wait()
     }
 
-    /// Hands a just-committed event to the workers. When the queue is full the event simply waits in
-    /// the store for the scheduler.
+    /// Hands a just-committed event to the workers. When the queue or the webhook's cap is full the
+    /// event simply waits in the store for the scheduler.
     func submit(_ event: StoredEvent) {
-        enqueue(.fresh(event), seq: event.seq)
+        queueCondition.lock()
+        defer { queueCondition.unlock() }
+        _ = admitLocked(seq: event.seq, webhook: event.webhook, job: .fresh(event))
+    }
+
+    /// Runs `event` ahead of the queue and reports the attempt's result.
+    func submitWaited(_ event: StoredEvent, done: @escaping @Sendable (AttemptResult) -> Void) {
+        queueCondition.lock()
+        if stopping {
+            queueCondition.unlock()
+            done(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
+                               status: .pending, nextAttemptAt: event.nextAttemptAt))
+            return
+        }
+        inFlight.insert(event.seq)
+        urgent.append(.waited(event, done: done))
+        queueCondition.signal()
+        queueCondition.unlock()
     }
 
     func replay(seq: Int64) {
@@ -82,20 +117,32 @@ final class Dispatcher: @unchecked Sendable {
         queueCondition.unlock()
     }
 
-    private func enqueue(_ job: Job, seq: Int64) {
+    var queueDepth: Int {
         queueCondition.lock()
         defer { queueCondition.unlock() }
-        guard !stopping, queue.count - queueHead < maxQueued, !inFlight.contains(seq) else { return }
+        return queue.count - queueHead + urgent.count
+    }
+
+    /// Queues a job unless the event is already queued or running, the queue is full, or its webhook
+    /// is at its concurrency cap. Caller holds `queueCondition`.
+    private func admitLocked(seq: Int64, webhook: String, job: Job) -> Bool {
+        guard !stopping, queue.count - queueHead < maxQueued, !inFlight.contains(seq) else { return false }
+        if let cap = snapshots.snapshot.webhook(named: webhook)?.concurrency, perWebhook[webhook, default: 0] >= cap {
+            return false
+        }
         inFlight.insert(seq)
+        perWebhook[webhook, default: 0] += 1
         queue.append(job)
         queueCondition.signal()
+        return true
     }
 
     private func nextJob() -> Job? {
         queueCondition.lock()
         defer { queueCondition.unlock() }
-        while queueHead == queue.count && !stopping { queueCondition.wait() }
+        while urgent.isEmpty && queueHead == queue.count && !stopping { queueCondition.wait() }
         if stopping { return nil }
+        if !urgent.isEmpty { return urgent.removeFirst() }
         let job = queue[queueHead]
         queueHead += 1
         if queueHead > 1024 && queueHead * 2 > queue.count {
@@ -105,45 +152,61 @@ final class Dispatcher: @unchecked Sendable {
         return job
     }
 
-    private func done(_ seq: Int64) {
+    private func release(_ seq: Int64, webhook: String?) {
         queueCondition.lock()
         inFlight.remove(seq)
+        if let webhook, let n = perWebhook[webhook] { perWebhook[webhook] = n > 1 ? n - 1 : nil }
         queueCondition.unlock()
-    }
-
-    var queueDepth: Int {
-        queueCondition.lock()
-        defer { queueCondition.unlock() }
-        return queue.count - queueHead
     }
 
     private func workerLoop() {
         while let job = nextJob() {
             switch job {
             case let .fresh(event):
-                run(event, replay: false)
-                done(event.seq)
+                runIfInOrder(event)
+                release(event.seq, webhook: event.webhook)
             case let .due(seq):
                 // The scheduler's read may predate a worker's commit: re-read and re-check.
-                if let event = try? store.event(seq: seq), event.status == .pending,
-                   let due = event.nextAttemptAt, due <= WallClock.nowMilliseconds() {
-                    run(event, replay: false)
+                let event = try? store.event(seq: seq)
+                if let event, event.status == .pending, let due = event.nextAttemptAt, due <= WallClock.nowMilliseconds() {
+                    runIfInOrder(event)
                 }
-                done(seq)
+                release(seq, webhook: event?.webhook)
             case let .replay(seq):
                 if let event = try? store.event(seq: seq) { run(event, replay: true) }
+            case let .waited(event, done):
+                let result = run(event, replay: false)
+                release(event.seq, webhook: nil)
+                done(result ?? AttemptResult(outcome: HandlerOutcome(verdict: .error, message: "no handler", plugin: "", pluginVersion: ""),
+                                             status: .ignored, nextAttemptAt: nil))
             }
         }
     }
 
+    /// With `ordering: per-key`, an event waits while an earlier event with its key is pending; it is
+    /// rescheduled for when that one is next due, so blocked events do not spin.
+    private func runIfInOrder(_ event: StoredEvent) {
+        if let key = event.orderingKey,
+           let blocker = try? store.earlierPending(webhook: event.webhook, orderingKey: key, before: event.seq) {
+            let now = WallClock.nowMilliseconds()
+            try? store.schedule(seq: event.seq, at: max(now + 200, blocker ?? now + 200))
+            return
+        }
+        run(event, replay: false)
+    }
+
     private func schedulerLoop() {
+        var lastSweep: Int64 = 0
         while true {
             queueCondition.lock()
             let stop = stopping
             queueCondition.unlock()
             if stop { return }
-            if let due = try? store.dueEvents(now: WallClock.nowMilliseconds(), limit: 256) {
-                for seq in due { enqueue(.due(seq: seq), seq: seq) }
+            let now = WallClock.nowMilliseconds()
+            scheduleDue(now: now)
+            if now - lastSweep > 60_000 {
+                lastSweep = now
+                _ = try? store.sweepExpiredDedupeKeys(now: now)
             }
             queueCondition.lock()
             if !stopping { _ = queueCondition.wait(until: Date(timeIntervalSinceNow: 0.25)) }
@@ -151,10 +214,38 @@ final class Dispatcher: @unchecked Sendable {
         }
     }
 
+    /// Each webhook is asked for its own due events, so one webhook's backlog cannot starve another's.
+    private func scheduleDue(now: Int64) {
+        let webhooks = snapshots.snapshot.config.webhooks
+        for webhook in webhooks {
+            queueCondition.lock()
+            let running = perWebhook[webhook.name, default: 0]
+            queueCondition.unlock()
+            let room = min(256, (webhook.concurrency ?? Int.max) - running)
+            guard room > 0, let due = try? store.dueEvents(now: now, limit: room, webhook: webhook.name) else { continue }
+            enqueueDue(due, webhook: webhook.name)
+        }
+        // Events of webhooks that are no longer configured still run (their handler may still exist).
+        let configured = Set(webhooks.map(\.name))
+        if let due = try? store.dueEvents(now: now, limit: 64) {
+            for seq in due {
+                guard let event = try? store.event(seq: seq), !configured.contains(event.webhook) else { continue }
+                enqueueDue([seq], webhook: event.webhook)
+            }
+        }
+    }
+
+    private func enqueueDue(_ seqs: [Int64], webhook: String) {
+        queueCondition.lock()
+        defer { queueCondition.unlock() }
+        for seq in seqs { _ = admitLocked(seq: seq, webhook: webhook, job: .due(seq: seq)) }
+    }
+
     /// One attempt: call the handler, record the outcome, schedule the next attempt or settle the status.
     @discardableResult
-    func run(_ event: StoredEvent, replay: Bool) -> HandlerOutcome? {
+    private func run(_ event: StoredEvent, replay: Bool) -> AttemptResult? {
         guard let handlerText = event.handler, let handler = HandlerReference(parsing: handlerText) else { return nil }
+        let webhook = snapshots.snapshot.webhook(named: event.webhook)
         let n = event.attemptCount + 1
         let startedAt = WallClock.nowMilliseconds()
         let handlerEvent = HandlerEvent(
@@ -171,8 +262,8 @@ final class Dispatcher: @unchecked Sendable {
         } ?? HandlerOutcome(verdict: .retry, message: "handler \(handler) is not loaded", plugin: handler.plugin, pluginVersion: "")
         let finishedAt = WallClock.nowMilliseconds()
 
-        let policy = snapshots.snapshot.webhook(named: event.webhook)?.retry ?? .defaults
-        let status: EventStatus
+        let policy = webhook?.retry ?? .defaults
+        var status: EventStatus
         var next: Int64?
         let recorded: AttemptOutcome
         switch outcome.verdict {
@@ -184,18 +275,29 @@ final class Dispatcher: @unchecked Sendable {
             recorded = .error
         case .retry:
             recorded = .retry
-            if let delay = policy.delay(afterAttempt: Int(n), requestedMilliseconds: outcome.retryAfterMilliseconds) {
+            let jitter = Double(SecureRandom.bytes(1)[0]) / 256
+            if let delay = policy.delay(afterAttempt: Int(n), requestedMilliseconds: outcome.retryAfterMilliseconds, random: jitter) {
                 status = .pending
                 next = finishedAt + delay.milliseconds
             } else {
                 status = .failed
             }
         }
+        // A replay of a settled event never sends it back into the retry schedule.
+        if replay, event.status != .pending, status == .pending {
+            status = event.status == .processed ? .processed : .failed
+            next = nil
+        }
+        var response: StoredResponse?
+        if webhook?.respond == .afterHandler {
+            response = InboundResponses.forOutcome(outcome, nextAttemptAt: next, now: finishedAt)
+        }
         let attempt = AttemptRecord(n: n, startedAt: startedAt, finishedAt: finishedAt, outcome: recorded,
                                     error: outcome.message, replay: replay, plugin: outcome.plugin,
                                     pluginVersion: outcome.pluginVersion.isEmpty ? nil : outcome.pluginVersion)
         do {
-            try store.finishAttempt(seq: event.seq, attempt: attempt, status: status, nextAttemptAt: next, wait: true)
+            try store.finishAttempt(seq: event.seq, attempt: attempt, status: status, nextAttemptAt: next,
+                                    response: response, wait: true)
         } catch {
             logger.error("cannot record attempt: \(error)", [("event", event.id)])
         }
@@ -206,6 +308,6 @@ final class Dispatcher: @unchecked Sendable {
         case .retry: logger.warn("handler asked for a retry: \(outcome.message ?? "")", fields)
         case .error: logger.warn("handler failed: \(outcome.message ?? "")", fields)
         }
-        return outcome
+        return AttemptResult(outcome: outcome, status: status, nextAttemptAt: next)
     }
 }

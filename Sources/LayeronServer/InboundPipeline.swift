@@ -20,23 +20,33 @@ final class InboundPipeline: Sendable {
         self.logger = logger
     }
 
-    func handle(_ http: HTTPRequest) -> HTTPResponse {
+    func handle(_ http: HTTPRequest) -> HTTPReply {
         let snapshot = snapshots.snapshot
         let host = Self.hostWithoutPort(http.header("host") ?? "")
         guard case let .webhook(index) = snapshot.router.match(host: host, path: http.path) else {
-            return error(404, "no webhook is configured at \(http.path)")
+            return .now(InboundResponses.error(404, "no webhook is configured at \(http.path)"))
         }
         let webhook = snapshot.config.webhooks[index]
-        let response = handle(http, webhook: webhook, host: host, snapshot: snapshot)
-        metrics.countRequest(webhook: webhook.name, status: response.status)
-        return response
+        let metrics = self.metrics
+        switch handle(http, webhook: webhook, host: host, snapshot: snapshot) {
+        case let .now(response):
+            metrics.countRequest(webhook: webhook.name, status: response.status)
+            return .now(response)
+        case let .later(start):
+            return .later { respond in
+                start { response in
+                    metrics.countRequest(webhook: webhook.name, status: response.status)
+                    respond(response)
+                }
+            }
+        }
     }
 
-    private func handle(_ http: HTTPRequest, webhook: WebhookConfig, host: String, snapshot: RuntimeSnapshot) -> HTTPResponse {
+    private func handle(_ http: HTTPRequest, webhook: WebhookConfig, host: String, snapshot: RuntimeSnapshot) -> HTTPReply {
         guard http.method == "POST" else {
-            var response = error(405, "webhooks are delivered with POST")
+            var response = InboundResponses.error(405, "webhooks are delivered with POST")
             response.headers.append(("Allow", "POST"))
-            return response
+            return .now(response)
         }
         let request = InboundRequest(method: http.method, path: http.path, query: http.rawQuery, host: host,
                                      headers: http.headers, body: http.body)
@@ -46,7 +56,7 @@ final class InboundPipeline: Sendable {
         if case let .failure(failure) = webhook.scheme.verify(request, url: url, secrets: secrets, now: receivedAt / 1000) {
             metrics.countRejection(webhook: webhook.name, reason: failure.code)
             logger.info("signature rejected: \(failure)", [("webhook", webhook.name)])
-            return error(400, "invalid signature: \(failure)")
+            return .now(InboundResponses.error(400, "invalid signature: \(failure)"))
         }
 
         let fields = EventFields.extract(from: request, webhook: webhook)
@@ -55,7 +65,8 @@ final class InboundPipeline: Sendable {
             id: EventID.make(nowMilliseconds: receivedAt), webhook: webhook.name, direction: .inbound,
             provider: webhook.provider, type: fields.type, providerEventID: fields.providerEventID,
             dedupeKey: fields.dedupeKey, dedupeExpiresAt: webhook.dedupe.map { receivedAt + $0.ttl.milliseconds },
-            receivedAt: receivedAt, headers: http.headers, body: http.body, handler: handler?.description)
+            receivedAt: receivedAt, headers: http.headers, body: http.body, handler: handler?.description,
+            orderingKey: fields.orderingKey)
 
         let result: AppendResult
         do {
@@ -63,30 +74,50 @@ final class InboundPipeline: Sendable {
         } catch {
             logger.error("cannot record event: \(error)", [("webhook", webhook.name), ("event", event.id)])
             // Not acknowledged, so the provider retries: nothing is lost.
-            return self.error(503, "the event could not be recorded; retry later")
+            return .now(InboundResponses.error(503, "the event could not be recorded; retry later"))
         }
         metrics.observeCommit(seconds: Double(WallClock.nowMilliseconds() - receivedAt) / 1000)
 
+        let seq: Int64
         switch result {
-        case let .duplicate(originalID, _):
+        case let .duplicate(originalID, _, status, response):
             metrics.countDuplicate(webhook: webhook.name)
             logger.debug("duplicate folded", [("event", originalID), ("webhook", webhook.name)])
-            return .json(200, JSONValue.object([("id", .string(originalID)), ("duplicate", .bool(true))]).serialized())
-        case let .recorded(seq):
-            logger.debug("event recorded", [("event", event.id), ("webhook", webhook.name), ("type", fields.type)])
-            if handler != nil {
-                dispatcher.submit(StoredEvent(
-                    seq: seq, id: event.id, webhook: event.webhook, direction: .inbound, provider: event.provider,
-                    type: event.type, providerEventID: event.providerEventID, dedupeKey: event.dedupeKey,
-                    status: .pending, receivedAt: receivedAt, duplicates: 0, attemptCount: 0,
-                    handler: event.handler, nextAttemptAt: receivedAt, headers: event.headers, body: event.body))
-            }
-            return .json(200, JSONValue.object([("id", .string(event.id))]).serialized())
+            return .now(InboundResponses.forDuplicate(ofID: originalID, status: status, response: response, respond: webhook.respond))
+        case let .recorded(s):
+            seq = s
         }
-    }
-
-    private func error(_ status: Int, _ message: String) -> HTTPResponse {
-        .json(status, JSONValue.object([("error", .string(message))]).serialized())
+        logger.debug("event recorded", [("event", event.id), ("webhook", webhook.name), ("type", fields.type)])
+        guard handler != nil else {
+            if webhook.unhandled == .reject {
+                return .now(InboundResponses.error(422, "no handler for event type \"\(fields.type)\" (recorded as \(event.id), status ignored)"))
+            }
+            return .now(InboundResponses.accepted(id: event.id))
+        }
+        let stored = StoredEvent(
+            seq: seq, id: event.id, webhook: event.webhook, direction: .inbound, provider: event.provider,
+            type: event.type, providerEventID: event.providerEventID, dedupeKey: event.dedupeKey,
+            status: .pending, receivedAt: receivedAt, duplicates: 0, attemptCount: 0,
+            handler: event.handler, nextAttemptAt: receivedAt, orderingKey: event.orderingKey,
+            headers: event.headers, body: event.body)
+        guard webhook.respond == .afterHandler else {
+            dispatcher.submit(stored)
+            return .now(InboundResponses.accepted(id: event.id))
+        }
+        return .later { [dispatcher] respond in
+            // Whichever comes first answers: the handler's outcome or the timeout. A handler that
+            // finishes after the timeout still records its attempt; the provider's retry then gets
+            // the recorded outcome through dedupe.
+            let once = AnswerOnce(respond)
+            dispatcher.submitWaited(stored) { result in
+                once.answer(InboundResponses.http(InboundResponses.forOutcome(
+                    result.outcome, nextAttemptAt: result.nextAttemptAt, now: WallClock.nowMilliseconds(), eventID: event.id)))
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(webhook.timeout.milliseconds))) {
+                once.answer(HTTPResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "5")],
+                                         body: Array(JSONValue.object([("id", .string(event.id)), ("error", .string("the handler did not finish within \(webhook.timeout)"))]).serialized().utf8)))
+            }
+        }
     }
 
     static func hostWithoutPort(_ header: String) -> String {
@@ -97,5 +128,22 @@ final class InboundPipeline: Sendable {
             host = host[..<colon]
         }
         return String(host)
+    }
+}
+
+/// Lets the first of several racing answers through and drops the rest.
+private final class AnswerOnce: @unchecked Sendable {
+    /// Guards `respond`.
+    private let lock = NSLock()
+    private var respond: (@Sendable (HTTPResponse) -> Void)?
+
+    init(_ respond: @escaping @Sendable (HTTPResponse) -> Void) { self.respond = respond }
+
+    func answer(_ response: HTTPResponse) {
+        lock.lock()
+        let r = respond
+        respond = nil
+        lock.unlock()
+        r?(response)
     }
 }

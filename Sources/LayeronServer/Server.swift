@@ -11,11 +11,12 @@ public struct ServeOptions: Sendable {
     public var adminListen: ListenAddress?
     public var database: String?
     public var environment: String
-    public var workers: Int
+    /// Overrides the config's `workers`.
+    public var workers: Int?
     public var httpThreads: Int
 
     public init(configPath: String, listen: ListenAddress? = nil, adminListen: ListenAddress? = nil,
-                database: String? = nil, environment: String, workers: Int = 4, httpThreads: Int = 8) {
+                database: String? = nil, environment: String, workers: Int? = nil, httpThreads: Int = 8) {
         self.configPath = configPath
         self.listen = listen
         self.adminListen = adminListen
@@ -106,7 +107,7 @@ public final class Server: @unchecked Sendable {
                                             threads: UInt32(options.httpThreads))
         let adminLimits = HTTPServerLimits(maxBodyBytes: 1 << 20, connectionTimeoutSeconds: 30, threads: 2)
         let publicListener = HTTPServer(host: config.listen.host, port: config.listen.port, limits: publicLimits) { pipeline.handle($0) }
-        let adminListener = HTTPServer(host: config.admin.listen.host, port: config.admin.listen.port, limits: adminLimits) { admin.handle($0) }
+        let adminListener = HTTPServer(host: config.admin.listen.host, port: config.admin.listen.port, limits: adminLimits) { .now(admin.handle($0)) }
         do {
             try publicListener.start()
             try adminListener.start()
@@ -115,7 +116,13 @@ public final class Server: @unchecked Sendable {
             store.close()
             throw .listen(error)
         }
-        dispatcher.start(workers: options.workers)
+        do {
+            let interrupted = try store.recoverInterruptedAttempts(now: WallClock.nowMilliseconds())
+            if interrupted > 0 { logger.warn("\(interrupted) handler attempt(s) were cut off by the last stop; their events run again") }
+        } catch {
+            logger.error("cannot mark interrupted attempts: \(error)")
+        }
+        dispatcher.start(workers: options.workers ?? config.workers)
         return Server(publicListener: publicListener, adminListener: adminListener, store: store, plugins: plugins,
                       dispatcher: dispatcher, logger: logger, snapshots: snapshots, options: options, resolver: resolver)
     }

@@ -27,10 +27,12 @@ public struct NewEvent: Sendable {
     public var body: [UInt8]
     /// Nil when no handler matched: the event is recorded as `ignored`.
     public var handler: String?
+    public var orderingKey: String?
 
     public init(id: String, webhook: String, direction: EventDirection, provider: String, type: String,
                 providerEventID: String?, dedupeKey: String?, dedupeExpiresAt: Int64?, receivedAt: Int64,
-                headers: [(name: String, value: String)], body: [UInt8], handler: String?) {
+                headers: [(name: String, value: String)], body: [UInt8], handler: String?, orderingKey: String? = nil) {
+        self.orderingKey = orderingKey
         self.id = id
         self.webhook = webhook
         self.direction = direction
@@ -51,7 +53,25 @@ public enum AppendResult: Sendable, Equatable {
     /// Committed as a new event with this row number.
     case recorded(seq: Int64)
     /// The dedupe key matched a live event: nothing new was stored and its `duplicates` went up.
-    case duplicate(ofID: String, seq: Int64)
+    /// `status` and `response` are the original's, so the duplicate can be answered the same way.
+    case duplicate(ofID: String, seq: Int64, status: EventStatus, response: StoredResponse?)
+}
+
+/// The HTTP answer an `after-handler` event got, kept so its duplicates get the same one.
+public struct StoredResponse: Sendable, Equatable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public static func == (a: StoredResponse, b: StoredResponse) -> Bool {
+        a.status == b.status && a.body == b.body && a.headers.elementsEqual(b.headers, by: { $0 == $1 })
+    }
 }
 
 /// An event as stored.
@@ -70,14 +90,19 @@ public struct StoredEvent: Sendable {
     public var attemptCount: Int64
     public var handler: String?
     public var nextAttemptAt: Int64?
+    public var orderingKey: String?
     /// Loaded only for the single-event view and for handler calls.
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    public var response: StoredResponse?
 
     public init(seq: Int64, id: String, webhook: String, direction: EventDirection, provider: String, type: String,
                 providerEventID: String?, dedupeKey: String?, status: EventStatus, receivedAt: Int64,
                 duplicates: Int64, attemptCount: Int64, handler: String?, nextAttemptAt: Int64?,
-                headers: [(name: String, value: String)], body: [UInt8]) {
+                orderingKey: String? = nil, headers: [(name: String, value: String)], body: [UInt8],
+                response: StoredResponse? = nil) {
+        self.orderingKey = orderingKey
+        self.response = response
         self.seq = seq
         self.id = id
         self.webhook = webhook

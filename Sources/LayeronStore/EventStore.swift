@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import LayeronCore
+import LayeronCrypto
 
 /// How hard a commit pushes data to disk.
 public enum Durability: String, Sendable {
@@ -56,27 +57,30 @@ public final class EventStore: @unchecked Sendable {
 
     private static func insert(_ event: NewEvent, into db: SQLiteConnection) throws(SQLiteError) -> AppendResult {
         if let key = event.dedupeKey, event.dedupeExpiresAt != nil {
-            let find = try db.statement("SELECT d.event_seq, e.id FROM dedupe d JOIN events e ON e.seq = d.event_seq WHERE d.webhook = ?1 AND d.key = ?2 AND d.expires_at > ?3")
+            let find = try db.statement("SELECT d.event_seq, e.id, e.status, e.response FROM dedupe d JOIN events e ON e.seq = d.event_seq WHERE d.webhook = ?1 AND d.key = ?2 AND d.expires_at > ?3")
             find.bind(1, event.webhook).bind(2, key).bind(3, event.receivedAt)
             if try find.step() {
                 let seq = find.int(0)
                 let id = find.string(1) ?? ""
+                let status = EventStatus(rawValue: find.string(2) ?? "") ?? .pending
+                let response = find.string(3).flatMap(ResponseCoding.decode)
                 find.reset()
                 try db.statement("UPDATE events SET duplicates = duplicates + 1 WHERE seq = ?1").bind(1, seq).run()
-                return .duplicate(ofID: id, seq: seq)
+                return .duplicate(ofID: id, seq: seq, status: status, response: response)
             }
             find.reset()
         }
         let insert = try db.statement("""
             INSERT INTO events (id, webhook, direction, provider, type, provider_event_id, dedupe_key, status,
-                                received_at, headers, body, handler, next_attempt_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                                received_at, headers, body, handler, next_attempt_at, ordering_key)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
             """)
         insert.bind(1, event.id).bind(2, event.webhook).bind(3, event.direction.rawValue).bind(4, event.provider)
             .bind(5, event.type).bind(6, event.providerEventID).bind(7, event.dedupeKey)
             .bind(8, (event.handler == nil ? EventStatus.ignored : .pending).rawValue)
             .bind(9, event.receivedAt).bind(10, HeaderCoding.encode(event.headers)).bind(11, blob: event.body)
             .bind(12, event.handler).bind(13, event.handler == nil ? nil : event.receivedAt)
+            .bind(14, event.orderingKey)
         try insert.run()
         let seq = db.lastInsertRowID
         if let key = event.dedupeKey, let expires = event.dedupeExpiresAt {
@@ -104,7 +108,7 @@ public final class EventStore: @unchecked Sendable {
     /// Records how attempt `n` ended and what the event's status and next attempt become.
     /// `wait` makes the call return only once committed.
     public func finishAttempt(seq: Int64, attempt: AttemptRecord, status: EventStatus, nextAttemptAt: Int64?,
-                              wait: Bool = false) throws(SQLiteError) {
+                              response: StoredResponse? = nil, wait: Bool = false) throws(SQLiteError) {
         let work: GroupCommitWriter.Work = { (db) throws(SQLiteError) in
             try db.statement("""
                 INSERT OR REPLACE INTO attempts (event_seq, n, started_at, finished_at, outcome, error, replay, plugin, plugin_version)
@@ -113,8 +117,9 @@ public final class EventStore: @unchecked Sendable {
                 .bind(1, seq).bind(2, attempt.n).bind(3, attempt.startedAt).bind(4, attempt.finishedAt)
                 .bind(5, attempt.outcome?.rawValue).bind(6, attempt.error).bind(7, attempt.replay ? 1 : 0)
                 .bind(8, attempt.plugin).bind(9, attempt.pluginVersion).run()
-            try db.statement("UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4) WHERE seq = ?1")
-                .bind(1, seq).bind(2, status.rawValue).bind(3, nextAttemptAt).bind(4, attempt.n).run()
+            try db.statement("UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4), response = COALESCE(?5, response) WHERE seq = ?1")
+                .bind(1, seq).bind(2, status.rawValue).bind(3, nextAttemptAt).bind(4, attempt.n)
+                .bind(5, response.map(ResponseCoding.encode)).run()
         }
         if wait { try writer.perform(work) } else { writer.enqueue(work) }
     }
@@ -126,17 +131,55 @@ public final class EventStore: @unchecked Sendable {
         }
     }
 
+    /// Closes the attempts a previous process started and never finished (it crashed or was killed),
+    /// so they read as interrupted; their events are still due and run again. Call before dispatching.
+    public func recoverInterruptedAttempts(now: Int64) throws(SQLiteError) -> Int {
+        let box = ResultBox<Int>()
+        try writer.perform { (db) throws(SQLiteError) in
+            try db.statement("""
+                UPDATE attempts SET finished_at = ?1, outcome = 'retry',
+                    error = 'interrupted: the server stopped while this attempt ran; it will run again'
+                WHERE outcome IS NULL
+                """).bind(1, now).run()
+            box.value = db.changes
+        }
+        return box.value ?? 0
+    }
+
+    /// Deletes up to `batch` dedupe keys that expired before `now`; small batches keep each write
+    /// short, so sweeping never stalls ingestion. Returns how many went.
+    public func sweepExpiredDedupeKeys(now: Int64, batch: Int = 500) throws(SQLiteError) -> Int {
+        let box = ResultBox<Int>()
+        try writer.perform { (db) throws(SQLiteError) in
+            try db.statement("DELETE FROM dedupe WHERE rowid IN (SELECT rowid FROM dedupe WHERE expires_at <= ?1 LIMIT ?2)")
+                .bind(1, now).bind(2, Int64(batch)).run()
+            box.value = db.changes
+        }
+        return box.value ?? 0
+    }
+
     // MARK: Reads
+
+    /// The next attempt time of the oldest earlier event with the same ordering key that is still
+    /// pending (`seq` must wait for it), or nil when nothing is ahead of `seq`.
+    public func earlierPending(webhook: String, orderingKey: String, before seq: Int64) throws(SQLiteError) -> Int64?? {
+        try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.statement("SELECT next_attempt_at FROM events WHERE webhook = ?1 AND ordering_key = ?2 AND status = 'pending' AND seq < ?3 ORDER BY seq LIMIT 1")
+            stmt.bind(1, webhook).bind(2, orderingKey).bind(3, seq)
+            defer { stmt.reset() }
+            return try stmt.step() ? .some(stmt.optionalInt(0)) : nil
+        }
+    }
 
     private static let summaryColumns = """
         seq, id, webhook, direction, provider, type, provider_event_id, dedupe_key, status, received_at,
-        duplicates, attempt_count, handler, next_attempt_at
+        duplicates, attempt_count, handler, next_attempt_at, ordering_key
         """
 
     /// One event with headers and body, by our id.
     public func event(id: String) throws(SQLiteError) -> StoredEvent? {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement("SELECT \(Self.summaryColumns), headers, body FROM events WHERE id = ?1")
+            let stmt = try db.statement("SELECT \(Self.summaryColumns), headers, body, response FROM events WHERE id = ?1")
             stmt.bind(1, id)
             defer { stmt.reset() }
             return try stmt.step() ? Self.row(stmt, full: true) : nil
@@ -146,7 +189,7 @@ public final class EventStore: @unchecked Sendable {
     /// One event with headers and body, by row number.
     public func event(seq: Int64) throws(SQLiteError) -> StoredEvent? {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement("SELECT \(Self.summaryColumns), headers, body FROM events WHERE seq = ?1")
+            let stmt = try db.statement("SELECT \(Self.summaryColumns), headers, body, response FROM events WHERE seq = ?1")
             stmt.bind(1, seq)
             defer { stmt.reset() }
             return try stmt.step() ? Self.row(stmt, full: true) : nil
@@ -194,10 +237,16 @@ public final class EventStore: @unchecked Sendable {
         }
     }
 
-    /// Rows due for an attempt at `now`, oldest due first.
-    public func dueEvents(now: Int64, limit: Int) throws(SQLiteError) -> [Int64] {
+    /// Rows due for an attempt at `now`, oldest due first; only `webhook`'s when given.
+    public func dueEvents(now: Int64, limit: Int, webhook: String? = nil) throws(SQLiteError) -> [Int64] {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement("SELECT seq FROM events WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2")
+            let stmt: Statement
+            if let webhook {
+                stmt = try db.statement("SELECT seq FROM events WHERE webhook = ?3 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2")
+                stmt.bind(3, webhook)
+            } else {
+                stmt = try db.statement("SELECT seq FROM events WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2")
+            }
             stmt.bind(1, now).bind(2, Int64(limit))
             defer { stmt.reset() }
             var out: [Int64] = []
@@ -213,15 +262,33 @@ public final class EventStore: @unchecked Sendable {
                     providerEventID: stmt.string(6), dedupeKey: stmt.string(7),
                     status: EventStatus(rawValue: stmt.string(8) ?? "") ?? .pending,
                     receivedAt: stmt.int(9), duplicates: stmt.int(10), attemptCount: stmt.int(11),
-                    handler: stmt.string(12), nextAttemptAt: stmt.optionalInt(13),
-                    headers: full ? HeaderCoding.decode(stmt.string(14) ?? "[]") : [],
-                    body: full ? stmt.blob(15) : [])
+                    handler: stmt.string(12), nextAttemptAt: stmt.optionalInt(13), orderingKey: stmt.string(14),
+                    headers: full ? HeaderCoding.decode(stmt.string(15) ?? "[]") : [],
+                    body: full ? stmt.blob(16) : [],
+                    response: full ? stmt.string(17).flatMap(ResponseCoding.decode) : nil)
     }
 }
 
 /// Passes a value out of a writer job; the writer's completion orders the accesses.
 final class ResultBox<T>: @unchecked Sendable {
     var value: T?
+}
+
+/// A stored response is a JSON object: status, headers as `[name, value]` pairs, body in base64.
+enum ResponseCoding {
+    static func encode(_ r: StoredResponse) -> String {
+        JSONValue.object([
+            ("status", .int(Int64(r.status))),
+            ("headers", .array(r.headers.map { .array([.string($0.name), .string($0.value)]) })),
+            ("body_base64", .string(ByteEncoding.base64.encode(r.body))),
+        ]).serialized()
+    }
+
+    static func decode(_ text: String) -> StoredResponse? {
+        guard let json = try? JSONParser.parse(text), case let .number(status)? = json["status"] else { return nil }
+        return StoredResponse(status: Int(status), headers: HeaderCoding.decode(json["headers"]?.serialized() ?? "[]"),
+                              body: json["body_base64"]?.stringValue.flatMap { ByteEncoding.base64.decode(Substring($0)) } ?? [])
+    }
 }
 
 /// Headers are stored as a JSON array of `[name, value]` pairs, keeping order and repeats.

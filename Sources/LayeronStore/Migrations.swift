@@ -42,6 +42,14 @@ enum Migrations {
             PRIMARY KEY (webhook, key)
         ) WITHOUT ROWID;
         """,
+        """
+        ALTER TABLE events ADD COLUMN response TEXT;       -- after-handler answer, replayed to duplicates
+        ALTER TABLE events ADD COLUMN ordering_key TEXT;   -- ordering "per-key": one at a time per key
+        CREATE INDEX events_ordering ON events(webhook, ordering_key, seq)
+            WHERE ordering_key IS NOT NULL AND status = 'pending';
+        CREATE INDEX dedupe_expiry ON dedupe(expires_at);
+        CREATE INDEX events_due_by_webhook ON events(webhook, next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+        """,
     ]
 
     static func migrate(_ db: SQLiteConnection) throws(SQLiteError) {

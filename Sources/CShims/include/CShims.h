@@ -23,7 +23,7 @@ typedef struct layeron_mhd_options {
    returns becomes the request's initial context pointer. */
 typedef void *(*layeron_mhd_uri_callback)(void *cls, const char *uri, struct MHD_Connection *connection);
 
-/* Starts a daemon with MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL and the given options.
+/* Starts a daemon with MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME.
    All callbacks receive `cls`. */
 struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *cls,
                                      layeron_mhd_uri_callback uri_callback,

@@ -31,3 +31,10 @@ enum PluginBuilder {
         guard rename(temporary, "\(directory)/\(name)") == 0 else { throw TestFailure("rename failed") }
     }
 }
+
+extension PluginBuilder {
+    /// A test-only plugin source under `Tests/Fixtures/plugins/`.
+    static func fixturePath(_ name: String) -> String {
+        TestServer.packageRoot.appendingPathComponent("Tests/Fixtures/plugins/\(name).c").path
+    }
+}

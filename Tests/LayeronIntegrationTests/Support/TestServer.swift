@@ -14,7 +14,6 @@ final class TestServer: @unchecked Sendable {
     private(set) var adminURL = ""
     let adminToken = "test-admin-token"
     private var process: Process?
-    private let stdoutPipe = Pipe()
     private let logLock = NSLock()
     private var logData = Data()
     var environment: [String: String]
@@ -53,9 +52,12 @@ final class TestServer: @unchecked Sendable {
         process.environment = env
         process.currentDirectoryURL = directory
         let stdout = Pipe()
+        let stderr = Pipe()
         process.standardOutput = stdout
-        process.standardError = stdoutPipe
-        stdoutPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+        process.standardError = stderr
+        publicURL = ""
+        adminURL = ""
+        stderr.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             guard let self, !data.isEmpty else { return }
             self.logLock.lock()

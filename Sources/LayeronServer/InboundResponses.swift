@@ -1,0 +1,56 @@
+import LayeronCore
+import LayeronHTTP
+import LayeronPluginHost
+import LayeronStore
+
+/// The HTTP answers the public listener gives, in one place so that an event and its duplicates are
+/// answered alike.
+enum InboundResponses {
+    static func error(_ status: Int, _ message: String) -> HTTPResponse {
+        .json(status, JSONValue.object([("error", .string(message))]).serialized())
+    }
+
+    static func accepted(id: String) -> HTTPResponse {
+        .json(200, JSONValue.object([("id", .string(id))]).serialized())
+    }
+
+    /// `after-handler`: ok → 200 or what the plugin set; retry → 503 with Retry-After; error, or a retry
+    /// with no attempts left → 500.
+    static func forOutcome(_ outcome: HandlerOutcome, nextAttemptAt: Int64?, now: Int64, eventID: String? = nil) -> StoredResponse {
+        switch outcome.verdict {
+        case .ok:
+            let status = outcome.httpStatus.map(Int.init).flatMap { (200...599).contains($0) ? $0 : nil } ?? 200
+            if let body = outcome.httpBody {
+                let hasType = outcome.httpHeaders.contains { $0.name.lowercased() == "content-type" }
+                let headers = hasType ? outcome.httpHeaders : [("Content-Type", "application/json")] + outcome.httpHeaders
+                return StoredResponse(status: status, headers: headers, body: body)
+            }
+            return StoredResponse(status: status, headers: [("Content-Type", "application/json")] + outcome.httpHeaders,
+                                  body: Array(JSONValue.object([("id", .optional(eventID))]).serialized().utf8))
+        case .retry where nextAttemptAt != nil:
+            let seconds = max(1, ((nextAttemptAt ?? now) - now + 999) / 1000)
+            return StoredResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", String(seconds))],
+                                  body: Array(JSONValue.object([("error", .string("the handler asked for a retry")), ("retry_after", .int(seconds))]).serialized().utf8))
+        case .retry, .error:
+            return StoredResponse(status: 500, headers: [("Content-Type", "application/json")],
+                                  body: Array(JSONValue.object([("error", .string("the handler failed"))]).serialized().utf8))
+        }
+    }
+
+    /// The answer to a retry of an event already recorded. `after-record` webhooks always answer 200;
+    /// `after-handler` ones answer what the original got, or 503 while its first attempt still runs.
+    static func forDuplicate(ofID id: String, status: EventStatus, response: StoredResponse?, respond: RespondMode) -> HTTPResponse {
+        if respond == .afterHandler {
+            if let response { return HTTPResponse(status: response.status, headers: response.headers, body: response.body) }
+            if status == .pending {
+                return HTTPResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "5")],
+                                    body: Array(JSONValue.object([("id", .string(id)), ("duplicate", .bool(true)), ("error", .string("the original is still being handled"))]).serialized().utf8))
+            }
+        }
+        return .json(200, JSONValue.object([("id", .string(id)), ("duplicate", .bool(true))]).serialized())
+    }
+
+    static func http(_ r: StoredResponse) -> HTTPResponse {
+        HTTPResponse(status: r.status, headers: r.headers, body: r.body)
+    }
+}

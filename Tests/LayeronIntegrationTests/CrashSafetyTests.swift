@@ -1,0 +1,130 @@
+import Foundation
+import LayeronCore
+import XCTest
+
+/// At-least-once across a SIGKILL under load, and a clean drain on SIGTERM.
+final class CrashSafetyTests: XCTestCase {
+    let secret = "crash-secret"
+    var server: TestServer!
+    var output: String { server.path("handled.log") }
+
+    override func setUpWithError() throws {
+        server = try TestServer(environment: ["HOOK_SECRET": secret])
+        try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "behaviours.so")
+        try server.writeConfig("""
+            {
+              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "workers": 2,
+              "plugins": { "dir": "\(server.pluginsDir)", "config": { "behaviours": { "output": "\(output)", "sleep_ms": 5 } } },
+              "webhooks": [
+                {"name": "load", "provider": "custom",
+                 "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "encoding": "hex", "secret": {"secret": "HOOK_SECRET"}},
+                 "event": {"id": "body.id", "type": "body.type"}, "dedupe": {"key": "body.id"},
+                 "handler": "behaviours.slow"}
+              ]
+            }
+            """)
+        try server.start()
+    }
+
+    override func tearDown() {
+        server.stop()
+        server = nil
+    }
+
+    /// Sends unique events from `clients` threads until `stop` is set; returns the ids answered 2xx.
+    private func load(clients: Int, stop: StopFlag, prefix: String) -> AcceptedIDs {
+        let accepted = AcceptedIDs()
+        let server = self.server!
+        let secret = self.secret
+        for client in 0..<clients {
+            Thread.detachNewThread {
+                var n = 0
+                while !stop.isSet && n < 5000 {
+                    n += 1
+                    let body = Array(#"{"id": "\#(prefix)-\#(client)-\#(n)", "type": "load"}"#.utf8)
+                    guard let r = try? server.post("/webhooks/load", headers: [("x-sig", Signing.hmacHex(body: body, secret: secret))], body: body) else {
+                        continue
+                    }
+                    if (200..<300).contains(r.status), let id = try? JSONParser.parse(r.body)["id"]?.stringValue { accepted.add(id) }
+                }
+                accepted.finish()
+            }
+        }
+        return accepted
+    }
+
+    func testEverythingAcknowledgedSurvivesSIGKILLAndIsProcessed() throws {
+        let stop = StopFlag()
+        let accepted = load(clients: 4, stop: stop, prefix: "k")
+        usleep(1_200_000)
+        server.kill()
+        stop.set()
+        accepted.waitForClients(4)
+        let ids = accepted.ids
+        XCTAssertGreaterThan(ids.count, 20, "too little load reached the server to test anything")
+
+        try server.start()
+        let store = try StoreReader(path: server.databasePath)
+        let done = try server.waitUntil(timeout: 60) {
+            try store.count("SELECT COUNT(*) FROM events WHERE status != 'processed'") == 0
+        }
+        let unprocessed = try store.count("SELECT COUNT(*) FROM events WHERE status != 'processed'")
+        XCTAssertTrue(done, "events still unprocessed: \(unprocessed)")
+        let stored = Set(try store.rows("SELECT id FROM events").compactMap { $0[0] })
+        let lost = Set(ids).subtracting(stored)
+        XCTAssertTrue(lost.isEmpty, "\(lost.count) acknowledged events were lost")
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts WHERE outcome IS NULL"), 0)
+        // Attempts cut off by the kill say so.
+        let interrupted = try store.count("SELECT COUNT(*) FROM attempts WHERE error LIKE 'interrupted:%'")
+        let handled = Set(((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) })
+        XCTAssertTrue(Set(ids).isSubset(of: handled), "some acknowledged events never reached the handler")
+        print("SIGKILL test: \(ids.count) acknowledged, \(stored.count) stored, \(interrupted) interrupted attempts")
+    }
+
+    func testSIGTERMDrainsRunningHandlersAndKeepsTheRestDue() throws {
+        let stop = StopFlag()
+        let accepted = load(clients: 2, stop: stop, prefix: "t")
+        usleep(600_000)
+        stop.set()
+        accepted.waitForClients(2)
+        let start = Date()
+        server.stop()
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10)
+        XCTAssertFalse(server.isRunning)
+        let store = try StoreReader(path: server.databasePath)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts WHERE outcome IS NULL"), 0, "a drain left an attempt running")
+
+        try server.start()
+        XCTAssertTrue(try server.waitUntil(timeout: 60) {
+            try store.count("SELECT COUNT(*) FROM events WHERE status != 'processed'") == 0
+        })
+        XCTAssertEqual(Set(try store.rows("SELECT id FROM events").compactMap { $0[0] }), Set(accepted.ids))
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts WHERE error LIKE 'interrupted:%'"), 0)
+    }
+}
+
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    func set() { lock.lock(); value = true; lock.unlock() }
+}
+
+final class AcceptedIDs: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var list: [String] = []
+    private var finished = 0
+
+    func add(_ id: String) { condition.lock(); list.append(id); condition.unlock() }
+    func finish() { condition.lock(); finished += 1; condition.broadcast(); condition.unlock() }
+
+    func waitForClients(_ n: Int) {
+        condition.lock()
+        let deadline = Date(timeIntervalSinceNow: 30)
+        while finished < n, condition.wait(until: deadline) {}
+        condition.unlock()
+    }
+
+    var ids: [String] { condition.lock(); defer { condition.unlock() }; return list }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import LayeronCore
+import XCTest
+
+/// Issue 5 against the real server: type routing, unhandled events, dedupe, response control,
+/// retries, ordering and concurrency caps.
+final class InboundHandlingTests: XCTestCase {
+    let secret = "vendor-secret"
+    var server: TestServer!
+    var output: String { server.path("handled.log") }
+
+    override func setUpWithError() throws {
+        server = try TestServer(environment: ["HOOK_SECRET": secret])
+        try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "behaviours.so")
+        func hook(_ name: String, _ extra: String) -> String {
+            """
+            {"name": "\(name)", "provider": "custom",
+             "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "encoding": "hex", "secret": {"secret": "HOOK_SECRET"}},
+             "event": {"id": "body.id", "type": "body.type"}, "dedupe": {"key": "body.id", "ttl": "1h"},
+             \(extra)}
+            """
+        }
+        try server.writeConfig("""
+            {
+              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "workers": 4,
+              "plugins": { "dir": "\(server.pluginsDir)",
+                           "config": { "behaviours": { "output": "\(output)", "fail_times": 2, "sleep_ms": 300 } } },
+              "webhooks": [
+                \(hook("routed", #""on": {"invoice.paid": "behaviours.ok", "invoice.*": "behaviours.flaky", "customer.deleted": "behaviours.always_error"}"#)),
+                \(hook("strict", #""unhandled": "reject", "on": {"known": "behaviours.ok"}"#)),
+                \(hook("challenge", #""respond": "after-handler", "handler": "behaviours.respond""#)),
+                \(hook("slowpoke", #""respond": "after-handler", "timeout": "50ms", "handler": "behaviours.slow""#)),
+                \(hook("doomed", #""handler": "behaviours.always_retry", "retry": {"attempts": 3, "initial": "50ms", "max": "100ms", "jitter": false}"#)),
+                \(hook("ordered", #""handler": "behaviours.flaky", "ordering": "per-key", "orderingKey": "body.customer""#)),
+                \(hook("capped", #""handler": "behaviours.slow", "concurrency": 1"#))
+              ]
+            }
+            """)
+        try server.start()
+    }
+
+    override func tearDown() {
+        server.stop()
+        server = nil
+    }
+
+    @discardableResult
+    private func send(_ webhook: String, _ json: String) throws -> (status: Int, body: String) {
+        let body = Array(json.utf8)
+        return try server.post("/webhooks/\(webhook)", headers: [("x-sig", Signing.hmacHex(body: body, secret: secret))], body: body)
+    }
+
+    private func lines() -> [String] {
+        ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    private func event(_ id: String) throws -> JSONValue {
+        try server.admin("GET", "/admin/events/\(id)").json
+    }
+
+    private func waitForStatus(_ id: String, _ status: String, timeout: TimeInterval = 10) throws -> JSONValue {
+        let reached = try server.waitUntil(timeout: timeout) { try event(id)["status"]?.stringValue == status }
+        let last = try event(id)
+        XCTAssertTrue(reached, "\(id) never became \(status): \(last.serialized())")
+        return last
+    }
+
+    private func id(of response: (status: Int, body: String)) throws -> String {
+        try XCTUnwrap(try JSONParser.parse(response.body)["id"]?.stringValue, response.body)
+    }
+
+    private func attempts(_ json: JSONValue) -> [JSONValue] {
+        if case let .array(a)? = json["attempts"] { return a }
+        return []
+    }
+
+    func testTypeRoutingPicksTheMostSpecificPattern() throws {
+        let paid = try id(of: try send("routed", #"{"id": "e1", "type": "invoice.paid"}"#))
+        let created = try id(of: try send("routed", #"{"id": "e2", "type": "invoice.created"}"#))
+        let deleted = try id(of: try send("routed", #"{"id": "e3", "type": "customer.deleted"}"#))
+        XCTAssertEqual(try waitForStatus(paid, "processed")["handler"]?.stringValue, "behaviours.ok")
+        // invoice.* → flaky: fails twice (retry after 50 ms), then succeeds: three attempts recorded.
+        let flaky = try waitForStatus(created, "processed")
+        XCTAssertEqual(flaky["handler"]?.stringValue, "behaviours.flaky")
+        XCTAssertEqual(attempts(flaky).map { $0["outcome"]?.stringValue }, ["retry", "retry", "ok"])
+        XCTAssertEqual(attempts(flaky)[0]["error"]?.stringValue, "flaky: not yet")
+        XCTAssertNotNil(attempts(flaky)[0]["duration_ms"]?.scalarText)
+        let failed = try waitForStatus(deleted, "failed")
+        XCTAssertEqual(attempts(failed).map { $0["outcome"]?.stringValue }, ["error"])
+        XCTAssertEqual(attempts(failed)[0]["error"]?.stringValue, "permanent: bad payload")
+    }
+
+    func testUnhandledEventsAreIgnoredOrRejected() throws {
+        let ignored = try send("routed", #"{"id": "u1", "type": "charge.refunded"}"#)
+        XCTAssertEqual(ignored.status, 200)
+        XCTAssertEqual(try event(try id(of: ignored))["status"]?.stringValue, "ignored")
+
+        let rejected = try send("strict", #"{"id": "u2", "type": "mystery"}"#)
+        XCTAssertEqual(rejected.status, 422, rejected.body)
+        let list = try server.admin("GET", "/admin/events?webhook=strict&status=ignored")
+        guard case let .array(events)? = list.json["events"] else { return XCTFail(list.text) }
+        XCTAssertEqual(events.count, 1)
+        XCTAssertEqual(events[0]["type"]?.stringValue, "mystery")
+        usleep(200_000)
+        XCTAssertTrue(lines().isEmpty, "\(lines())")
+    }
+
+    func testSequentialDuplicatesRunOnce() throws {
+        let first = try send("routed", #"{"id": "d1", "type": "invoice.paid"}"#)
+        let second = try send("routed", #"{"id": "d1", "type": "invoice.paid"}"#)
+        XCTAssertEqual(second.status, 200)
+        XCTAssertEqual(try id(of: second), try id(of: first))
+        let e = try waitForStatus(try id(of: first), "processed")
+        XCTAssertEqual(e["duplicates"]?.scalarText, "1")
+        usleep(200_000)
+        XCTAssertEqual(lines().count, 1)
+    }
+
+    func testConcurrentCopiesRunTheHandlerExactlyOnce() throws {
+        let copies = 12
+        let statuses = StatusBox()
+        let server = self.server!
+        let body = Array(#"{"id": "c1", "type": "invoice.paid"}"#.utf8)
+        let signature = Signing.hmacHex(body: body, secret: secret)
+        DispatchQueue.concurrentPerform(iterations: copies) { _ in
+            let r = try? server.post("/webhooks/routed", headers: [("x-sig", signature)], body: body)
+            statuses.add(r?.status ?? -1, r.flatMap { try? JSONParser.parse($0.body)["id"]?.stringValue })
+        }
+        XCTAssertEqual(statuses.statuses, Array(repeating: 200, count: copies))
+        XCTAssertEqual(Set(statuses.ids).count, 1)
+        let e = try waitForStatus(statuses.ids[0], "processed")
+        XCTAssertEqual(e["duplicates"]?.scalarText, String(copies - 1))
+        usleep(300_000)
+        XCTAssertEqual(lines().count, 1, "\(lines())")
+        XCTAssertEqual(try StoreReader(path: server.databasePath).count("SELECT COUNT(*) FROM events"), 1)
+    }
+
+    func testDedupeWindowSurvivesARestart() throws {
+        let first = try id(of: try send("routed", #"{"id": "r1", "type": "invoice.paid"}"#))
+        _ = try waitForStatus(first, "processed")
+        server.stop()
+        try server.start()
+        let again = try send("routed", #"{"id": "r1", "type": "invoice.paid"}"#)
+        XCTAssertEqual(try id(of: again), first)
+        XCTAssertTrue(again.body.contains("\"duplicate\":true"), again.body)
+        XCTAssertEqual(try event(first)["duplicates"]?.scalarText, "1")
+    }
+
+    func testAfterHandlerAnswersWithThePluginsResponse() throws {
+        let challenge = #"{"id": "h1", "type": "url_verification", "challenge": "abc123"}"#
+        let response = try send("challenge", challenge)
+        XCTAssertEqual(response.status, 201)
+        XCTAssertEqual(response.body, challenge)
+        // The provider's retry gets the same answer, without running the handler again.
+        let retry = try send("challenge", challenge)
+        XCTAssertEqual(retry.status, 201)
+        XCTAssertEqual(retry.body, challenge)
+        usleep(200_000)
+        XCTAssertEqual(lines().filter { $0.hasPrefix("respond ") }.count, 1)
+    }
+
+    func testAfterHandlerTimeoutAnswersRetryLater() throws {
+        let start = Date()
+        let response = try send("slowpoke", #"{"id": "t1", "type": "slow"}"#)
+        XCTAssertEqual(response.status, 503, response.body)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 0.3 + 5, "the answer waited for the slow handler")
+        XCTAssertTrue(response.body.contains("did not finish within 50ms"), response.body)
+        // The handler still finishes and records its attempt; the provider's retry then gets 200.
+        let id = try self.id(of: response)
+        _ = try waitForStatus(id, "processed")
+        XCTAssertEqual(try send("slowpoke", #"{"id": "t1", "type": "slow"}"#).status, 200)
+    }
+
+    func testAlwaysFailingEventFailsAfterTheConfiguredAttempts() throws {
+        let id = try self.id(of: try send("doomed", #"{"id": "f1", "type": "x"}"#))
+        let failed = try waitForStatus(id, "failed")
+        XCTAssertEqual(attempts(failed).map { $0["outcome"]?.stringValue }, ["retry", "retry", "retry"])
+        XCTAssertEqual(failed["next_attempt_at"], .null)
+        usleep(400_000)
+        XCTAssertEqual(lines().filter { $0.hasPrefix("always_retry") }.count, 3)
+    }
+
+    func testPerKeyOrderingRunsOneKeyAtATimeInArrivalOrder() throws {
+        let a = try id(of: try send("ordered", #"{"id": "o1", "type": "t", "customer": "cus_1"}"#))
+        let b = try id(of: try send("ordered", #"{"id": "o2", "type": "t", "customer": "cus_1"}"#))
+        let c = try id(of: try send("ordered", #"{"id": "o3", "type": "t", "customer": "cus_2"}"#))
+        for id in [a, b, c] { _ = try waitForStatus(id, "processed") }
+        let forKey1 = lines().filter { $0.contains(a) || $0.contains(b) }
+        // a fails twice then succeeds; b must not start before a's last attempt.
+        XCTAssertEqual(forKey1.map { $0.contains(a) ? "a" : "b" }, ["a", "a", "a", "b", "b", "b"], "\(forKey1)")
+    }
+
+    func testConcurrencyCapRunsOneAtATime() throws {
+        let start = Date()
+        let ids = try (1...4).map { try id(of: try send("capped", #"{"id": "cap\#($0)", "type": "t"}"#)) }
+        for id in ids { _ = try waitForStatus(id, "processed", timeout: 20) }
+        // Four 300 ms handlers one at a time take at least 1.2 s; unconstrained they would overlap.
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(start), 1.2)
+    }
+}
+
+private final class StatusBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var statuses: [Int] = []
+    private(set) var ids: [String] = []
+    func add(_ status: Int, _ id: String?) {
+        lock.lock()
+        statuses.append(status)
+        if let id { ids.append(id) }
+        lock.unlock()
+    }
+}
