@@ -22,10 +22,11 @@ let package = Package(
         .target(name: "LayeronHTTP", dependencies: ["CMicroHTTPD", "CCurl", "CShims"]),
         .target(name: "LayeronServer", dependencies: [
             "LayeronCore", "LayeronCrypto", "LayeronStore", "LayeronPluginHost", "LayeronHTTP",
-        ]),
+        ], resources: [.embedInCode("admin-api.yaml")]),
         .executableTarget(name: "layeron", dependencies: ["LayeronServer", "LayeronCore", "LayeronCrypto", "LayeronHTTP", "LayeronPluginHost"]),
         .testTarget(name: "LayeronCoreTests", dependencies: ["LayeronCore", "LayeronCrypto"]),
         .testTarget(name: "LayeronStoreTests", dependencies: ["LayeronStore", "LayeronCore"]),
+        .testTarget(name: "LayeronServerTests", dependencies: ["LayeronServer"]),
         .testTarget(name: "LayeronIntegrationTests", dependencies: ["LayeronCore", "LayeronCrypto", "LayeronHTTP", "CSQLite"]),
     ],
     swiftLanguageModes: [.v6]

@@ -12,7 +12,8 @@ public struct ServerConfig: Sendable {
     /// Every secret reference the config names, each with the place that names it.
     public var secretReferences: [(owner: String, reference: SecretReference)] {
         var refs: [(String, SecretReference)] = []
-        if let token = admin.token { refs.append(("admin.token", token)) }
+        for token in admin.listenerTokens { refs.append(("admin token \(token.name)", token.secret)) }
+        if let mount = admin.mount { refs.append(("admin.mount.token", mount.token.secret)) }
         for webhook in webhooks {
             for ref in webhook.secrets { refs.append(("webhook \(webhook.name)", ref)) }
         }
@@ -22,8 +23,54 @@ public struct ServerConfig: Sendable {
 
 public struct AdminConfig: Sendable {
     public var listen: ListenAddress
-    /// Nil only when the admin listener is on loopback; a non-loopback listener without a token is refused.
+    /// The operator's token, with every scope. Nil only when the admin listener is on loopback and no
+    /// other token is configured; a non-loopback listener without a token is refused.
     public var token: SecretReference?
+    /// Further named tokens, each limited to a scope (support tools that may only read, say).
+    public var tokens: [AdminToken]
+    /// The admin routes exposed on the public listener under a path prefix, for an app's own screens.
+    public var mount: AdminMount?
+    /// Events older than this are deleted, in small batches.
+    public var retention: TimeSpan
+
+    public init(listen: ListenAddress, token: SecretReference?, tokens: [AdminToken] = [], mount: AdminMount? = nil,
+                retention: TimeSpan = .seconds(30 * 86_400)) {
+        self.listen = listen
+        self.token = token
+        self.tokens = tokens
+        self.mount = mount
+        self.retention = retention
+    }
+
+    /// Every token that opens the admin listener, the operator's first.
+    public var listenerTokens: [AdminToken] {
+        (token.map { [AdminToken(name: "admin", secret: $0, scope: .replay)] } ?? []) + tokens
+    }
+}
+
+/// What a token may do. `replay` includes `read`.
+public enum AdminScope: String, Sendable, Comparable {
+    case read, replay
+
+    public static func < (a: AdminScope, b: AdminScope) -> Bool { a == .read && b == .replay }
+}
+
+public struct AdminToken: Sendable {
+    public var name: String
+    public var secret: SecretReference
+    public var scope: AdminScope
+
+    public init(name: String, secret: SecretReference, scope: AdminScope) {
+        self.name = name
+        self.secret = secret
+        self.scope = scope
+    }
+}
+
+public struct AdminMount: Sendable {
+    /// Prefix on the public listener, e.g. `/_layeron`: `/_layeron/admin/events` lists events.
+    public var path: String
+    public var token: AdminToken
 }
 
 public struct PluginsConfig: Sendable {

@@ -21,11 +21,18 @@ public enum ConfigLoader {
         let listen = top.listenAddress("listen") ?? ListenAddress(host: "127.0.0.1", port: 8080)
 
         var admin = AdminConfig(listen: ListenAddress(host: "127.0.0.1", port: 9090), token: nil)
-        if let raw = top.raw("admin"), let view = reader.object(raw, at: "admin", known: ["listen", "token"]) {
+        if let raw = top.raw("admin"), let view = reader.object(raw, at: "admin", known: ["listen", "token", "tokens", "mount", "retention"]) {
             admin.listen = view.listenAddress("listen") ?? admin.listen
             admin.token = view.secretReferences("token", required: false).first
+            admin.retention = view.duration("retention") ?? admin.retention
+            if let rawTokens = view.raw("tokens") {
+                admin.tokens = AdminConfigParser.tokens(rawTokens, at: "admin.tokens", reader: reader)
+            }
+            if let rawMount = view.raw("mount") {
+                admin.mount = AdminConfigParser.mount(rawMount, at: "admin.mount", reader: reader)
+            }
         }
-        if admin.token == nil, !admin.listen.isLoopback {
+        if admin.listenerTokens.isEmpty, !admin.listen.isLoopback {
             reader.report("admin.token", "is required when admin.listen (\(admin.listen)) is not a loopback address")
         }
 

@@ -5,13 +5,20 @@ import LayeronHTTP
 import LayeronPluginHost
 import LayeronStore
 
-/// The admin listener: events, replay, plugins, health and metrics, behind a bearer token.
+/// The admin API: events, replay, plugins, webhooks, health and metrics, behind bearer tokens with
+/// scopes. Served on the admin listener, and (its mountable routes) under the public mount.
 final class AdminAPI: Sendable {
-    private let snapshots: SnapshotHolder
-    private let store: EventStore
-    private let dispatcher: Dispatcher
-    private let plugins: PluginRegistry
-    private let metrics: Metrics
+    enum Listener {
+        case admin
+        /// The public listener's mount: only mountable routes, only the mount's token.
+        case mount
+    }
+
+    let snapshots: SnapshotHolder
+    let store: EventStore
+    let dispatcher: Dispatcher
+    let plugins: PluginRegistry
+    let metrics: Metrics
 
     init(snapshots: SnapshotHolder, store: EventStore, dispatcher: Dispatcher, plugins: PluginRegistry, metrics: Metrics) {
         self.snapshots = snapshots
@@ -21,126 +28,110 @@ final class AdminAPI: Sendable {
         self.metrics = metrics
     }
 
-    func handle(_ request: HTTPRequest) -> HTTPResponse {
-        if request.path == "/healthz" {
-            return request.method == "GET" ? .json(200, "{\"status\":\"ok\"}") : methodNotAllowed("GET")
+    func handle(_ request: HTTPRequest, on listener: Listener = .admin) -> HTTPResponse {
+        let route: AdminRoute
+        let params: [String: String]
+        switch AdminRoute.resolve(method: request.method, path: request.path, mounted: listener == .mount) {
+        case .notFound:
+            return AdminResponses.error(404, "no admin route \(request.path)")
+        case let .wrongMethod(allowed):
+            var response = AdminResponses.error(405, "method not allowed; use \(allowed.joined(separator: ", "))")
+            response.headers.append(("Allow", allowed.joined(separator: ", ")))
+            return response
+        case let .found(r, p):
+            route = r
+            params = p
         }
-        guard authorized(request) else {
-            return HTTPResponse(status: 401, headers: [("Content-Type", "application/json"), ("WWW-Authenticate", "Bearer")],
-                                body: Array("{\"error\":\"missing or wrong bearer token\"}".utf8))
+        if let needed = route.scope {
+            switch authorize(request, listener: listener) {
+            case nil:
+                return HTTPResponse(status: 401, headers: [("Content-Type", "application/json"), ("WWW-Authenticate", "Bearer")],
+                                    body: Array("{\"error\":\"missing or wrong bearer token\"}".utf8))
+            case let scope? where scope < needed:
+                return AdminResponses.error(403, "this token's scope is \(scope.rawValue); \(request.method) \(route.path) needs \(needed.rawValue)")
+            default:
+                break
+            }
         }
-        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true)
-        switch (request.method, parts.count) {
-        case (_, 1) where parts[0] == "metrics":
-            guard request.method == "GET" else { return methodNotAllowed("GET") }
-            return .text(200, renderMetrics(), contentType: "text/plain; version=0.0.4")
-        case (_, 2) where parts == ["admin", "events"]:
-            guard request.method == "GET" else { return methodNotAllowed("GET") }
-            return listEvents(request)
-        case (_, 2) where parts == ["admin", "plugins"]:
-            guard request.method == "GET" else { return methodNotAllowed("GET") }
+        switch route.endpoint {
+        case .health: return .json(200, "{\"status\":\"ok\"}")
+        case .metrics: return .text(200, renderMetrics(), contentType: "text/plain; version=0.0.4")
+        case .openAPI: return HTTPResponse(status: 200, headers: [("Content-Type", "application/yaml")], body: PackageResources.admin_api_yaml)
+        case .listEvents: return listEvents(request)
+        case .showEvent: return showEvent(params["id"] ?? "")
+        case .replayEvent: return replay(params["id"] ?? "", request)
+        case .bulkReplay: return bulkReplay(request)
+        case .purgeEvents: return purge(request)
+        case .listPlugins:
             return .json(200, JSONValue.object([("plugins", .array(plugins.statuses().map(EventJSON.plugin)))]).serialized())
-        case (_, 3) where parts[0] == "admin" && parts[1] == "events":
-            guard request.method == "GET" else { return methodNotAllowed("GET") }
-            return showEvent(String(parts[2]))
-        case (_, 4) where parts[0] == "admin" && parts[1] == "events" && parts[3] == "replay":
-            guard request.method == "POST" else { return methodNotAllowed("POST") }
-            return replay(String(parts[2]))
-        default:
-            return error(404, "no admin route \(request.method) \(request.path)")
+        case .listWebhooks: return listWebhooks()
         }
     }
 
-    /// Compares in constant time; a loopback-only admin listener may run without a token.
-    private func authorized(_ request: HTTPRequest) -> Bool {
-        guard let token = snapshots.snapshot.adminToken else { return true }
-        guard let header = request.header("authorization"), header.hasPrefix("Bearer ") else { return false }
-        return ConstantTime.equals(Array(header.utf8.dropFirst(7)), token.bytes)
+    /// The scope of the presented token, or nil when it matches none. Every configured token is
+    /// compared in constant time, and all of them are always compared, so timing reveals nothing.
+    /// An admin listener on loopback with no token configured is open (the config refuses that
+    /// anywhere else).
+    private func authorize(_ request: HTTPRequest, listener: Listener) -> AdminScope? {
+        let snapshot = snapshots.snapshot
+        let tokens: [(token: AdminToken, value: SecretValue)]
+        switch listener {
+        case .admin:
+            tokens = snapshot.adminTokens
+            if tokens.isEmpty { return .replay }
+        case .mount:
+            guard let mount = snapshot.mountToken else { return nil }
+            tokens = [mount]
+        }
+        guard let header = request.header("authorization"), header.hasPrefix("Bearer ") else { return nil }
+        let presented = Array(header.utf8.dropFirst(7))
+        var granted: AdminScope?
+        for (token, value) in tokens where ConstantTime.equals(presented, value.bytes) {
+            granted = max(granted ?? token.scope, token.scope)
+        }
+        return granted
     }
 
-    private func listEvents(_ request: HTTPRequest) -> HTTPResponse {
-        let known: Set<String> = ["webhook", "direction", "status", "type", "limit", "cursor"]
-        if let unknown = request.query.first(where: { !known.contains($0.name) }) {
-            return error(400, "unknown parameter \(unknown.name); expected one of: \(known.sorted().joined(separator: ", "))")
-        }
-        var query = EventQuery()
-        query.webhook = request.queryValue("webhook").flatMap { $0.isEmpty ? nil : $0 }
-        query.type = request.queryValue("type").flatMap { $0.isEmpty ? nil : $0 }
-        if let text = request.queryValue("direction"), !text.isEmpty {
-            guard let direction = EventDirection(rawValue: text) else {
-                return error(400, "invalid direction \"\(text)\"; expected inbound or outbound")
-            }
-            query.direction = direction
-        }
-        if let text = request.queryValue("status"), !text.isEmpty {
-            guard let status = EventStatus(rawValue: text) else {
-                return error(400, "invalid status \"\(text)\"; expected one of: \(EventStatus.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            query.status = status
-        }
-        if let text = request.queryValue("limit"), !text.isEmpty {
-            guard let limit = Int(text), (1...1000).contains(limit) else {
-                return error(400, "invalid limit \"\(text)\"; expected a whole number from 1 to 1000")
-            }
-            query.limit = limit
-        }
-        if let text = request.queryValue("cursor"), !text.isEmpty {
-            guard let seq = EventJSON.seq(fromCursor: text) else { return error(400, "invalid cursor \"\(text)\"") }
-            query.beforeSeq = seq
-        }
-        let pageSize = query.limit
-        query.limit = pageSize + 1
-        do {
-            let rows = try store.list(query)
-            let page = rows.prefix(pageSize)
-            let next: JSONValue = rows.count > pageSize ? .string(EventJSON.cursor(afterSeq: page.last!.seq)) : .null
-            let body = JSONValue.object([
-                ("events", .array(page.map { .object(EventJSON.summary($0)) })),
-                ("next_cursor", next),
+    private func listWebhooks() -> HTTPResponse {
+        let config = snapshots.snapshot.config
+        let counters = metrics.webhookCounters()
+        let items: [JSONValue] = config.webhooks.map { w in
+            let c = counters[w.name] ?? WebhookCounters()
+            return .object([
+                ("name", .string(w.name)),
+                ("provider", .string(w.provider)),
+                ("path", .string(w.path)),
+                ("host", .optional(w.host?.description)),
+                ("respond", .string(w.respond.rawValue)),
+                ("handlers", .object(w.routes.rules.map { ($0.pattern.description, .string($0.handler.description)) }
+                                     + (w.routes.fallback.map { [("*default*", JSONValue.string($0.description))] } ?? []))),
+                ("handlers_available", .bool(w.routes.allHandlers.allSatisfy(plugins.isAvailable))),
+                ("counters", .object([
+                    ("requests", .int(Int64(c.requests))),
+                    ("accepted", .int(Int64(c.accepted))),
+                    ("rejected_signatures", .int(Int64(c.rejections))),
+                    ("duplicates", .int(Int64(c.duplicates))),
+                ])),
             ])
-            return .json(200, body.serialized())
-        } catch {
-            return self.error(500, "cannot read events: \(error)")
         }
-    }
-
-    private func showEvent(_ id: String) -> HTTPResponse {
-        do {
-            guard let event = try store.event(id: id) else { return error(404, "no event \(id)") }
-            return .json(200, EventJSON.detail(event, attempts: try store.attempts(seq: event.seq)).serialized())
-        } catch {
-            return self.error(500, "cannot read event: \(error)")
-        }
-    }
-
-    private func replay(_ id: String) -> HTTPResponse {
-        do {
-            guard let event = try store.event(id: id) else { return error(404, "no event \(id)") }
-            guard event.handler != nil else {
-                return error(409, "event \(id) matched no handler (status ignored); there is nothing to replay it through")
-            }
-            dispatcher.replay(seq: event.seq)
-            return .json(202, JSONValue.object([("event", .object(EventJSON.summary(event)))]).serialized())
-        } catch {
-            return self.error(500, "cannot read event: \(error)")
-        }
+        return .json(200, JSONValue.object([("webhooks", .array(items))]).serialized())
     }
 
     private func renderMetrics() -> String {
-        metrics.render(gauges: [
+        let statuses = plugins.statuses()
+        let queue = (try? store.queueCounts(now: WallClock.nowMilliseconds())) ?? (due: 0, scheduled: 0)
+        return metrics.render(gauges: [
             ("layeron_dispatch_queue_depth", "Events queued in memory for a worker.", Double(dispatcher.queueDepth)),
-            ("layeron_plugins_active", "Plugin versions serving.", Double(plugins.statuses().filter { $0.state == .active }.count)),
-            ("layeron_plugins_failed", "Plugin files refused.", Double(plugins.statuses().filter { $0.state == .failed }.count)),
+            ("layeron_events_due", "Pending events whose attempt is due now.", Double(queue.due)),
+            ("layeron_events_retry_scheduled", "Pending events waiting for a later retry.", Double(queue.scheduled)),
+            ("layeron_plugins_active", "Plugin versions serving.", Double(statuses.filter { $0.state == .active }.count)),
+            ("layeron_plugins_failed", "Plugin files refused.", Double(statuses.filter { $0.state == .failed }.count)),
         ])
     }
+}
 
-    private func methodNotAllowed(_ allowed: String) -> HTTPResponse {
-        var response = error(405, "method not allowed; use \(allowed)")
-        response.headers.append(("Allow", allowed))
-        return response
-    }
-
-    private func error(_ status: Int, _ message: String) -> HTTPResponse {
+enum AdminResponses {
+    static func error(_ status: Int, _ message: String) -> HTTPResponse {
         .json(status, JSONValue.object([("error", .string(message))]).serialized())
     }
 }

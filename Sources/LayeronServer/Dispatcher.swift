@@ -40,7 +40,10 @@ final class Dispatcher: @unchecked Sendable {
     private var urgent: [Job] = []
     private var queue: [Job] = []
     private var queueHead = 0
-    private var inFlight: Set<Int64> = []
+    /// Events queued or running, with the time after which a run is presumed stalled. A stalled run
+    /// does not strand its event: the scheduler may hand it to another worker after the lease.
+    private var inFlight: [Int64: Int64] = [:]
+    private let leaseMilliseconds: Int64 = 5 * 60_000
     /// Queued or running events per webhook, for each webhook's `concurrency` cap.
     private var perWebhook: [String: Int] = [:]
     private var stopping = false
@@ -104,7 +107,7 @@ final class Dispatcher: @unchecked Sendable {
                                status: .pending, nextAttemptAt: event.nextAttemptAt))
             return
         }
-        inFlight.insert(event.seq)
+        inFlight[event.seq] = WallClock.nowMilliseconds() + leaseMilliseconds
         urgent.append(.waited(event, done: done))
         queueCondition.signal()
         queueCondition.unlock()
@@ -126,11 +129,16 @@ final class Dispatcher: @unchecked Sendable {
     /// Queues a job unless the event is already queued or running, the queue is full, or its webhook
     /// is at its concurrency cap. Caller holds `queueCondition`.
     private func admitLocked(seq: Int64, webhook: String, job: Job) -> Bool {
-        guard !stopping, queue.count - queueHead < maxQueued, !inFlight.contains(seq) else { return false }
+        guard !stopping, queue.count - queueHead < maxQueued else { return false }
+        let now = WallClock.nowMilliseconds()
+        if let lease = inFlight[seq] {
+            guard lease < now else { return false }
+            logger.warn("an attempt ran past its \(leaseMilliseconds / 60_000)-minute lease; handing the event to another worker", [("seq", String(seq))])
+        }
         if let cap = snapshots.snapshot.webhook(named: webhook)?.concurrency, perWebhook[webhook, default: 0] >= cap {
             return false
         }
-        inFlight.insert(seq)
+        inFlight[seq] = now + leaseMilliseconds
         perWebhook[webhook, default: 0] += 1
         queue.append(job)
         queueCondition.signal()
@@ -154,7 +162,7 @@ final class Dispatcher: @unchecked Sendable {
 
     private func release(_ seq: Int64, webhook: String?) {
         queueCondition.lock()
-        inFlight.remove(seq)
+        inFlight[seq] = nil
         if let webhook, let n = perWebhook[webhook] { perWebhook[webhook] = n > 1 ? n - 1 : nil }
         queueCondition.unlock()
     }
@@ -196,7 +204,6 @@ final class Dispatcher: @unchecked Sendable {
     }
 
     private func schedulerLoop() {
-        var lastSweep: Int64 = 0
         while true {
             queueCondition.lock()
             let stop = stopping
@@ -204,10 +211,7 @@ final class Dispatcher: @unchecked Sendable {
             if stop { return }
             let now = WallClock.nowMilliseconds()
             scheduleDue(now: now)
-            if now - lastSweep > 60_000 {
-                lastSweep = now
-                _ = try? store.sweepExpiredDedupeKeys(now: now)
-            }
+            scheduleReplays(now: now)
             queueCondition.lock()
             if !stopping { _ = queueCondition.wait(until: Date(timeIntervalSinceNow: 0.25)) }
             queueCondition.unlock()
@@ -232,6 +236,15 @@ final class Dispatcher: @unchecked Sendable {
                 guard let event = try? store.event(seq: seq), !configured.contains(event.webhook) else { continue }
                 enqueueDue([seq], webhook: event.webhook)
             }
+        }
+    }
+
+    /// Replays an operator scheduled for later (`?at=`, bulk replays) run through the normal replay path.
+    private func scheduleReplays(now: Int64) {
+        guard let due = try? store.dueReplays(now: now, limit: 64) else { return }
+        for seq in due {
+            try? store.scheduleReplay(seq: seq, at: nil)
+            replay(seq: seq)
         }
     }
 
@@ -302,6 +315,7 @@ final class Dispatcher: @unchecked Sendable {
             logger.error("cannot record attempt: \(error)", [("event", event.id)])
         }
         metrics.countAttempt(plugin: handler.plugin, outcome: recorded.rawValue, seconds: Double(finishedAt - startedAt) / 1000)
+        if recorded == .ok, !replay { metrics.observeEndToEnd(seconds: Double(finishedAt - event.receivedAt) / 1000) }
         let fields = [("event", event.id), ("handler", handler.description), ("attempt", String(n))]
         switch recorded {
         case .ok: logger.debug("handler ok", fields)

@@ -20,6 +20,8 @@ final class Metrics: @unchecked Sendable {
     /// Guards every table below.
     private let lock = NSLock()
     private var requests: [String: UInt64] = [:]
+    private var perWebhook: [String: WebhookCounters] = [:]
+    private var endToEndSeconds = Histogram()
     private var rejections: [String: UInt64] = [:]
     private var duplicates: [String: UInt64] = [:]
     private var attempts: [String: UInt64] = [:]
@@ -27,15 +29,38 @@ final class Metrics: @unchecked Sendable {
     private var commitSeconds = Histogram()
 
     func countRequest(webhook: String, status: Int) {
-        bump(&requests, "webhook=\"\(webhook)\",code=\"\(status)\"")
+        lock.lock()
+        requests["webhook=\"\(webhook)\",code=\"\(status)\"", default: 0] += 1
+        perWebhook[webhook, default: WebhookCounters()].requests += 1
+        if (200..<300).contains(status) { perWebhook[webhook, default: WebhookCounters()].accepted += 1 }
+        lock.unlock()
     }
 
     func countRejection(webhook: String, reason: String) {
-        bump(&rejections, "webhook=\"\(webhook)\",reason=\"\(reason)\"")
+        lock.lock()
+        rejections["webhook=\"\(webhook)\",reason=\"\(reason)\"", default: 0] += 1
+        perWebhook[webhook, default: WebhookCounters()].rejections += 1
+        lock.unlock()
     }
 
     func countDuplicate(webhook: String) {
-        bump(&duplicates, "webhook=\"\(webhook)\"")
+        lock.lock()
+        duplicates["webhook=\"\(webhook)\"", default: 0] += 1
+        perWebhook[webhook, default: WebhookCounters()].duplicates += 1
+        lock.unlock()
+    }
+
+    /// From receipt to a handler's successful finish, first attempts and retries alike.
+    func observeEndToEnd(seconds: Double) {
+        lock.lock()
+        endToEndSeconds.observe(seconds)
+        lock.unlock()
+    }
+
+    func webhookCounters() -> [String: WebhookCounters] {
+        lock.lock()
+        defer { lock.unlock() }
+        return perWebhook
     }
 
     func countAttempt(plugin: String, outcome: String, seconds: Double) {
@@ -48,12 +73,6 @@ final class Metrics: @unchecked Sendable {
     func observeCommit(seconds: Double) {
         lock.lock()
         commitSeconds.observe(seconds)
-        lock.unlock()
-    }
-
-    private func bump(_ table: inout [String: UInt64], _ labels: String) {
-        lock.lock()
-        table[labels, default: 0] += 1
         lock.unlock()
     }
 
@@ -83,9 +102,19 @@ final class Metrics: @unchecked Sendable {
         for (labels, h) in handlerSeconds.sorted(by: { $0.key < $1.key }) { histogram("layeron_handler_duration_seconds", labels, h) }
         out += "# HELP layeron_store_append_seconds Time from append to commit of an inbound event.\n# TYPE layeron_store_append_seconds histogram\n"
         histogram("layeron_store_append_seconds", "", commitSeconds)
+        out += "# HELP layeron_event_end_to_end_seconds From receipt to the handler's successful finish.\n# TYPE layeron_event_end_to_end_seconds histogram\n"
+        histogram("layeron_event_end_to_end_seconds", "", endToEndSeconds)
         for gauge in gauges {
             out += "# HELP \(gauge.name) \(gauge.help)\n# TYPE \(gauge.name) gauge\n\(gauge.name) \(gauge.value)\n"
         }
         return out
     }
+}
+
+/// Per-webhook counts since start, for `GET /admin/webhooks`.
+struct WebhookCounters: Sendable {
+    var requests: UInt64 = 0
+    var accepted: UInt64 = 0
+    var rejections: UInt64 = 0
+    var duplicates: UInt64 = 0
 }

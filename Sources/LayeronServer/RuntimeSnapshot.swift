@@ -19,7 +19,9 @@ final class RuntimeSnapshot: Sendable {
     let router: WebhookRouter
     /// Secret values per webhook, in reference order.
     let webhookSecrets: [String: [SecretValue]]
-    let adminToken: SecretValue?
+    /// The admin listener's tokens with their values; empty means an open loopback listener.
+    let adminTokens: [(token: AdminToken, value: SecretValue)]
+    let mountToken: (token: AdminToken, value: SecretValue)?
 
     init(config: ServerConfig, resolver: any SecretResolver, environment: String) throws(SecretResolutionError) {
         var missing: [(String, SecretReference)] = []
@@ -31,16 +33,20 @@ final class RuntimeSnapshot: Sendable {
             }
             secrets[webhook.name] = values
         }
-        var token: SecretValue?
-        if let ref = config.admin.token {
-            token = resolver.resolve(ref)
-            if token == nil { missing.append(("admin.token", ref)) }
+        var tokens: [(AdminToken, SecretValue)] = []
+        for token in config.admin.listenerTokens {
+            if let value = resolver.resolve(token.secret) { tokens.append((token, value)) } else { missing.append(("admin token \(token.name)", token.secret)) }
+        }
+        var mount: (AdminToken, SecretValue)?
+        if let m = config.admin.mount {
+            if let value = resolver.resolve(m.token.secret) { mount = (m.token, value) } else { missing.append(("admin.mount.token", m.token.secret)) }
         }
         guard missing.isEmpty else { throw SecretResolutionError(missing: missing, environment: environment) }
         self.config = config
         self.router = WebhookRouter(config.webhooks)
         self.webhookSecrets = secrets
-        self.adminToken = token
+        self.adminTokens = tokens
+        self.mountToken = mount
     }
 
     func webhook(named name: String) -> WebhookConfig? {

@@ -61,6 +61,7 @@ public final class Server: @unchecked Sendable {
     private let store: EventStore
     private let plugins: PluginRegistry
     private let dispatcher: Dispatcher
+    private let maintenance: Maintenance
     private let logger: Logger
     private let snapshots: SnapshotHolder
     private let options: ServeOptions
@@ -69,10 +70,10 @@ public final class Server: @unchecked Sendable {
     public static func start(options: ServeOptions, resolver: any SecretResolver, logger: Logger) throws(ServeError) -> Server {
         let config: ServerConfig
         do { config = try effectiveConfig(options) } catch { throw .config(error) }
-        if config.admin.token == nil, !config.admin.listen.isLoopback {
+        if config.admin.listenerTokens.isEmpty, !config.admin.listen.isLoopback {
             throw .config(.invalid(file: options.configPath, issues: [ConfigIssue("admin.token", "is required when the admin listener (\(config.admin.listen)) is not on loopback")]))
         }
-        if config.admin.token == nil {
+        if config.admin.listenerTokens.isEmpty {
             logger.warn("the admin API has no token: anyone on this machine can use it; set admin.token in the config")
         }
 
@@ -106,7 +107,15 @@ public final class Server: @unchecked Sendable {
                                             connectionTimeoutSeconds: UInt32(max(1, config.limits.connectionTimeout.seconds)),
                                             threads: UInt32(options.httpThreads))
         let adminLimits = HTTPServerLimits(maxBodyBytes: 1 << 20, connectionTimeoutSeconds: 30, threads: 2)
-        let publicListener = HTTPServer(host: config.listen.host, port: config.listen.port, limits: publicLimits) { pipeline.handle($0) }
+        let publicListener = HTTPServer(host: config.listen.host, port: config.listen.port, limits: publicLimits) { request in
+            // The admin mount shares the public port under its own prefix and token.
+            if let mount = snapshots.snapshot.config.admin.mount, request.path.hasPrefix(mount.path + "/") {
+                var inner = request
+                inner.path = String(request.path.dropFirst(mount.path.count))
+                return .now(admin.handle(inner, on: .mount))
+            }
+            return pipeline.handle(request)
+        }
         let adminListener = HTTPServer(host: config.admin.listen.host, port: config.admin.listen.port, limits: adminLimits) { .now(admin.handle($0)) }
         do {
             try publicListener.start()
@@ -123,8 +132,11 @@ public final class Server: @unchecked Sendable {
             logger.error("cannot mark interrupted attempts: \(error)")
         }
         dispatcher.start(workers: options.workers ?? config.workers)
+        let maintenance = Maintenance(store: store, snapshots: snapshots, logger: logger)
+        maintenance.start()
         return Server(publicListener: publicListener, adminListener: adminListener, store: store, plugins: plugins,
-                      dispatcher: dispatcher, logger: logger, snapshots: snapshots, options: options, resolver: resolver)
+                      dispatcher: dispatcher, maintenance: maintenance, logger: logger, snapshots: snapshots,
+                      options: options, resolver: resolver)
     }
 
     /// The config file with the command line's overrides applied.
@@ -163,8 +175,9 @@ public final class Server: @unchecked Sendable {
     }
 
     private init(publicListener: HTTPServer, adminListener: HTTPServer, store: EventStore, plugins: PluginRegistry,
-                 dispatcher: Dispatcher, logger: Logger, snapshots: SnapshotHolder, options: ServeOptions,
-                 resolver: any SecretResolver) {
+                 dispatcher: Dispatcher, maintenance: Maintenance, logger: Logger, snapshots: SnapshotHolder,
+                 options: ServeOptions, resolver: any SecretResolver) {
+        self.maintenance = maintenance
         self.snapshots = snapshots
         self.options = options
         self.resolver = resolver
@@ -183,6 +196,7 @@ public final class Server: @unchecked Sendable {
         publicListener.stop()
         adminListener.stop()
         dispatcher.stop()
+        maintenance.stop()
         plugins.shutdownAll()
         store.close()
         logger.info("stopped")

@@ -152,16 +152,28 @@ public struct EventQuery: Sendable {
     public var direction: EventDirection?
     public var status: EventStatus?
     public var type: String?
+    /// Types starting with this (`invoice.` for `invoice.*`).
+    public var typePrefix: String?
+    /// Received at or after / before, Unix ms.
+    public var since: Int64?
+    public var until: Int64?
+    /// The dedupe key or the provider's event id.
+    public var search: String?
     /// Only events older than this row (the cursor of the previous page).
     public var beforeSeq: Int64?
     public var limit: Int
 
     public init(webhook: String? = nil, direction: EventDirection? = nil, status: EventStatus? = nil,
-                type: String? = nil, beforeSeq: Int64? = nil, limit: Int = 25) {
+                type: String? = nil, typePrefix: String? = nil, since: Int64? = nil, until: Int64? = nil,
+                search: String? = nil, beforeSeq: Int64? = nil, limit: Int = 25) {
         self.webhook = webhook
         self.direction = direction
         self.status = status
         self.type = type
+        self.typePrefix = typePrefix
+        self.since = since
+        self.until = until
+        self.search = search
         self.beforeSeq = beforeSeq
         self.limit = limit
     }

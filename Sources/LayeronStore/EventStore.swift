@@ -215,25 +215,89 @@ public final class EventStore: @unchecked Sendable {
     /// Events newest first, without headers and body.
     public func list(_ query: EventQuery) throws(SQLiteError) -> [StoredEvent] {
         var conditions: [String] = []
-        var binds: [String?] = []
-        func add(_ sql: String, _ value: String) {
-            binds.append(value)
-            conditions.append(sql.replacingOccurrences(of: "?", with: "?\(binds.count)"))
+        var texts: [String] = []
+        var numbers: [Int64] = []
+        func text(_ sql: String, _ value: String) {
+            texts.append(value)
+            conditions.append(sql.replacingOccurrences(of: "?", with: "?\(texts.count)"))
         }
-        if let webhook = query.webhook { add("webhook = ?", webhook) }
-        if let direction = query.direction { add("direction = ?", direction.rawValue) }
-        if let status = query.status { add("status = ?", status.rawValue) }
-        if let type = query.type { add("type = ?", type) }
-        if let before = query.beforeSeq { conditions.append("seq < \(before)") }
+        func number(_ sql: String, _ value: Int64) {
+            numbers.append(value)
+            conditions.append(sql.replacingOccurrences(of: "?", with: "?\(100 + numbers.count)"))
+        }
+        if let webhook = query.webhook { text("webhook = ?", webhook) }
+        if let direction = query.direction { text("direction = ?", direction.rawValue) }
+        if let status = query.status { text("status = ?", status.rawValue) }
+        if let type = query.type { text("type = ?", type) }
+        if let prefix = query.typePrefix {
+            // A range instead of LIKE: exact bytes, and the type index can serve it.
+            text("type >= ?", prefix)
+            text("type < ?", prefix + "\u{10FFFF}")
+        }
+        if let search = query.search {
+            texts.append(search)
+            conditions.append("(dedupe_key = ?\(texts.count) OR provider_event_id = ?\(texts.count) OR id = ?\(texts.count))")
+        }
+        if let since = query.since { number("received_at >= ?", since) }
+        if let until = query.until { number("received_at < ?", until) }
+        if let before = query.beforeSeq { number("seq < ?", before) }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let sql = "SELECT \(Self.summaryColumns) FROM events \(whereClause) ORDER BY seq DESC LIMIT \(max(1, query.limit))"
         return try readers.with { (db) throws(SQLiteError) in
             let stmt = try db.statement(sql)
-            for (i, value) in binds.enumerated() { stmt.bind(Int32(i + 1), value) }
+            for (i, value) in texts.enumerated() { stmt.bind(Int32(i + 1), value) }
+            for (i, value) in numbers.enumerated() { stmt.bind(Int32(101 + i), value) }
             defer { stmt.reset() }
             var out: [StoredEvent] = []
             while try stmt.step() { out.append(Self.row(stmt, full: false)) }
             return out
+        }
+    }
+
+    /// Events whose scheduled replay (`POST …/replay?at=`) is due.
+    public func dueReplays(now: Int64, limit: Int) throws(SQLiteError) -> [Int64] {
+        try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.statement("SELECT seq FROM events WHERE replay_at IS NOT NULL AND replay_at <= ?1 ORDER BY replay_at LIMIT ?2")
+            stmt.bind(1, now).bind(2, Int64(limit))
+            defer { stmt.reset() }
+            var out: [Int64] = []
+            while try stmt.step() { out.append(stmt.int(0)) }
+            return out
+        }
+    }
+
+    /// Schedules an operator's replay for `at` (nil clears it).
+    public func scheduleReplay(seq: Int64, at: Int64?) throws(SQLiteError) {
+        try writer.perform { (db) throws(SQLiteError) in
+            try db.statement("UPDATE events SET replay_at = ?2 WHERE seq = ?1").bind(1, seq).bind(2, at).run()
+        }
+    }
+
+    /// Deletes up to `batch` events received before `before` (Unix ms) with their attempts. Small
+    /// batches keep each transaction short so ingestion never waits long behind one. Dedupe keys of
+    /// purged events no longer match (the lookup joins the event) and are swept when they expire.
+    public func purge(before: Int64, batch: Int = 500) throws(SQLiteError) -> Int {
+        let box = ResultBox<Int>()
+        try writer.perform { (db) throws(SQLiteError) in
+            try db.execute("CREATE TEMP TABLE IF NOT EXISTS purge_batch (seq INTEGER PRIMARY KEY)")
+            try db.execute("DELETE FROM purge_batch")
+            try db.statement("INSERT INTO purge_batch SELECT seq FROM events WHERE received_at < ?1 ORDER BY received_at LIMIT ?2")
+                .bind(1, before).bind(2, Int64(batch)).run()
+            try db.execute("DELETE FROM attempts WHERE event_seq IN (SELECT seq FROM purge_batch)")
+            try db.execute("DELETE FROM events WHERE seq IN (SELECT seq FROM purge_batch)")
+            box.value = db.changes
+        }
+        return box.value ?? 0
+    }
+
+    /// Counts for the metrics page: events waiting for their first or next attempt.
+    public func queueCounts(now: Int64) throws(SQLiteError) -> (due: Int64, scheduled: Int64) {
+        try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.statement("SELECT COALESCE(SUM(next_attempt_at <= ?1), 0), COALESCE(SUM(next_attempt_at > ?1), 0) FROM events WHERE next_attempt_at IS NOT NULL")
+            stmt.bind(1, now)
+            defer { stmt.reset() }
+            _ = try stmt.step()
+            return (stmt.int(0), stmt.int(1))
         }
     }
 

@@ -50,6 +50,18 @@ enum Migrations {
         CREATE INDEX dedupe_expiry ON dedupe(expires_at);
         CREATE INDEX events_due_by_webhook ON events(webhook, next_attempt_at) WHERE next_attempt_at IS NOT NULL;
         """,
+        """
+        -- Admin list filters: each walks an index in row order, so pages stay fast on millions of rows.
+        CREATE INDEX events_by_webhook ON events(webhook, seq);
+        CREATE INDEX events_by_type ON events(type, seq);
+        CREATE INDEX events_unsettled ON events(status, seq) WHERE status != 'processed';
+        CREATE INDEX events_outbound ON events(seq) WHERE direction = 'outbound';
+        CREATE INDEX events_by_received ON events(received_at);
+        CREATE INDEX events_by_dedupe_key ON events(dedupe_key) WHERE dedupe_key IS NOT NULL;
+        CREATE INDEX events_by_provider_id ON events(provider_event_id) WHERE provider_event_id IS NOT NULL;
+        ALTER TABLE events ADD COLUMN replay_at INTEGER;  -- an operator's replay scheduled for later
+        CREATE INDEX events_replay_due ON events(replay_at) WHERE replay_at IS NOT NULL;
+        """,
     ]
 
     static func migrate(_ db: SQLiteConnection) throws(SQLiteError) {

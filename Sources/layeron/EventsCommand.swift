@@ -4,21 +4,22 @@ import LayeronCore
 /// `layeron events list|show|replay`: the admin API from a terminal.
 enum EventsCommand {
     static let usage = """
-        layeron events list [--webhook N] [--direction inbound|outbound] [--status S] [--type T] [--limit N] [--json] [--admin URL]
+        layeron events list [--webhook N] [--direction inbound|outbound] [--status S] [--type T] [--since T] [--until T] [--q KEY] [--limit N] [--cursor C] [--json] [--admin URL]
           layeron events show ID [--json] [--admin URL]
-          layeron events replay ID [--admin URL]
+          layeron events replay ID [--force] [--at RFC3339] [--json] [--admin URL]
+          layeron events purge --before RFC3339 [--admin URL]
         """
 
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
-        guard let sub = words.first else { throw UsageError("events needs list, show or replay") }
-        let args = try Arguments(Array(words.dropFirst()), switchNames: ["json"])
+        guard let sub = words.first else { throw UsageError("events needs list, show, replay or purge") }
+        let args = try Arguments(Array(words.dropFirst()), switchNames: ["json", "force"])
         let client = AdminClient(args)
         do {
             switch sub {
             case "list":
-                try args.only(["webhook", "direction", "status", "type", "limit", "json", "admin", "config", "cursor"])
+                try args.only(["webhook", "direction", "status", "type", "since", "until", "q", "limit", "json", "admin", "config", "cursor"])
                 var query: [String] = []
-                for name in ["webhook", "direction", "status", "type", "limit", "cursor"] {
+                for name in ["webhook", "direction", "status", "type", "since", "until", "q", "limit", "cursor"] {
                     if let value = args.value(name) { query.append("\(name)=\(queryEscape(value))") }
                 }
                 let json = try client.get("/admin/events" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
@@ -33,12 +34,20 @@ enum EventsCommand {
                 let json = try client.get("/admin/events/\(queryEscape(id))")
                 if args.has("json") { print(json.serialized()) } else { printEvent(json) }
             case "replay":
-                try args.only(["admin", "config", "json"])
+                try args.only(["admin", "config", "json", "force", "at"])
                 guard let id = args.positional.first else { throw UsageError("events replay needs an event id") }
-                let json = try client.post("/admin/events/\(queryEscape(id))/replay")
+                var query: [String] = []
+                if args.has("force") { query.append("force=true") }
+                if let at = args.value("at") { query.append("at=\(queryEscape(at))") }
+                let json = try client.post("/admin/events/\(queryEscape(id))/replay" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
                 if args.has("json") { print(json.serialized()) } else { print("replay queued for \(json["event"]?["id"]?.stringValue ?? id)") }
+            case "purge":
+                try args.only(["admin", "config", "before", "json"])
+                guard let before = args.value("before") else { throw UsageError("events purge needs --before RFC3339") }
+                let json = try client.post("/admin/events/purge?before=\(queryEscape(before))")
+                if args.has("json") { print(json.serialized()) } else { print("deleted \(json["deleted"]?.scalarText ?? "0") events received before \(before)") }
             default:
-                throw UsageError("unknown events command \(sub); expected list, show or replay")
+                throw UsageError("unknown events command \(sub); expected list, show, replay or purge")
             }
         } catch let failure as AdminClient.Failure {
             FileHandle.standardError.write(Data("layeron events \(sub): \(failure.message)\n".utf8))

@@ -1,0 +1,243 @@
+import Foundation
+import LayeronCore
+import LayeronHTTP
+import LayeronStore
+
+/// The event routes of the admin API: list, show, replay (one, scheduled, or in bulk) and purge.
+extension AdminAPI {
+    /// Bulk replays run at most this many per second, so a support click cannot flood a handler.
+    static let bulkReplaysPerSecond: Int64 = 20
+    static let bulkReplayLimit = 1000
+
+    func listEvents(_ request: HTTPRequest) -> HTTPResponse {
+        let params = AdminParameters(request.query)
+        var query: EventQuery
+        do throws(AdminParameterError) {
+            try params.only(["webhook", "direction", "status", "type", "since", "until", "q", "limit", "cursor"])
+            query = try params.eventQuery()
+            query.limit = try params.integer("limit", in: 1...1000) ?? 25
+            if let cursor = params["cursor"] {
+                guard let seq = EventJSON.seq(fromCursor: cursor) else { throw AdminParameterError("invalid cursor \"\(cursor)\": pass next_cursor from the previous page unchanged") }
+                query.beforeSeq = seq
+            }
+        } catch {
+            return AdminResponses.error(400, error.description)
+        }
+        let pageSize = query.limit
+        query.limit = pageSize + 1
+        do {
+            let rows = try store.list(query)
+            let page = rows.prefix(pageSize)
+            let next: JSONValue = rows.count > pageSize ? .string(EventJSON.cursor(afterSeq: page.last!.seq)) : .null
+            return .json(200, JSONValue.object([
+                ("events", .array(page.map { .object(EventJSON.summary($0)) })),
+                ("next_cursor", next),
+            ]).serialized())
+        } catch {
+            return AdminResponses.error(500, "cannot read events: \(error)")
+        }
+    }
+
+    func showEvent(_ id: String) -> HTTPResponse {
+        do {
+            guard let event = try store.event(id: id) else { return AdminResponses.error(404, "no event \(id)") }
+            return .json(200, EventJSON.detail(event, attempts: try store.attempts(seq: event.seq)).serialized())
+        } catch {
+            return AdminResponses.error(500, "cannot read event: \(error)")
+        }
+    }
+
+    /// Replays now, or at `?at=`. A processed event needs `?force=true`, so that a stray click cannot
+    /// fulfil an order twice.
+    func replay(_ id: String, _ request: HTTPRequest) -> HTTPResponse {
+        let params = AdminParameters(request.query)
+        let force: Bool
+        let at: Int64?
+        do throws(AdminParameterError) {
+            try params.only(["force", "at"])
+            force = try params.boolean("force") ?? false
+            at = try params.time("at")
+        } catch {
+            return AdminResponses.error(400, error.description)
+        }
+        do {
+            guard let event = try store.event(id: id) else { return AdminResponses.error(404, "no event \(id)") }
+            guard event.handler != nil else {
+                return AdminResponses.error(409, "event \(id) matched no handler (status ignored); there is nothing to replay it through")
+            }
+            if event.status == .processed, !force {
+                return AdminResponses.error(409, "event \(id) was already processed; replaying it runs its handler again: add ?force=true to confirm")
+            }
+            if let at, at > WallClock.nowMilliseconds() {
+                try store.scheduleReplay(seq: event.seq, at: at)
+            } else {
+                dispatcher.replay(seq: event.seq)
+            }
+            var summary = EventJSON.summary(event)
+            summary.append(("replay_at", .string(WallClock.rfc3339(milliseconds: at ?? WallClock.nowMilliseconds()))))
+            return .json(202, JSONValue.object([("event", .object(summary))]).serialized())
+        } catch {
+            return AdminResponses.error(500, "cannot replay: \(error)")
+        }
+    }
+
+    /// `POST /admin/events/replay` with a filter body; queues at most `bulkReplayLimit` events, spaced
+    /// `bulkReplaysPerSecond` apart, and says how many.
+    func bulkReplay(_ request: HTTPRequest) -> HTTPResponse {
+        let body: JSONValue
+        do { body = request.body.isEmpty ? .object([]) : try JSONParser.parse(request.body) } catch {
+            return AdminResponses.error(400, "the body is not JSON: \(error)")
+        }
+        guard case let .object(members) = body else { return AdminResponses.error(400, "the body must be a JSON object of filters") }
+        let params = AdminParameters(members.compactMap { key, value in value.scalarText.map { (key, $0) } })
+        var query: EventQuery
+        let force: Bool
+        do throws(AdminParameterError) {
+            try params.only(["webhook", "direction", "status", "type", "since", "until", "q", "limit", "force"])
+            query = try params.eventQuery()
+            query.limit = try params.integer("limit", in: 1...Self.bulkReplayLimit) ?? 100
+            force = try params.boolean("force") ?? false
+        } catch {
+            return AdminResponses.error(400, error.description)
+        }
+        do {
+            let events = try store.list(query)
+            var queued: [String] = []
+            var skipped = 0
+            let start = WallClock.nowMilliseconds()
+            for event in events {
+                guard event.handler != nil, force || event.status != .processed else {
+                    skipped += 1
+                    continue
+                }
+                try store.scheduleReplay(seq: event.seq, at: start + Int64(queued.count) * 1000 / Self.bulkReplaysPerSecond)
+                queued.append(event.id)
+            }
+            return .json(202, JSONValue.object([
+                ("queued", .int(Int64(queued.count))),
+                ("skipped", .int(Int64(skipped))),
+                ("ids", .array(queued.map(JSONValue.string))),
+            ]).serialized())
+        } catch {
+            return AdminResponses.error(500, "cannot replay: \(error)")
+        }
+    }
+
+    /// `POST /admin/events/purge?before=RFC3339`: deletes older events now, in batches.
+    func purge(_ request: HTTPRequest) -> HTTPResponse {
+        let params = AdminParameters(request.query)
+        let before: Int64
+        do throws(AdminParameterError) {
+            try params.only(["before"])
+            guard let t = try params.time("before") else { throw AdminParameterError("before is required: an RFC 3339 time such as 2026-01-01T00:00:00Z") }
+            before = t
+        } catch {
+            return AdminResponses.error(400, error.description)
+        }
+        var deleted = 0
+        do {
+            while true {
+                let n = try store.purge(before: before)
+                deleted += n
+                if n == 0 { break }
+            }
+        } catch {
+            return AdminResponses.error(500, "purge stopped after \(deleted) events: \(error)")
+        }
+        return .json(200, JSONValue.object([("deleted", .int(Int64(deleted)))]).serialized())
+    }
+}
+
+/// A query parameter that cannot be used, named in the message.
+struct AdminParameterError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+/// Typed access to query parameters (or a filter body), with 400-ready messages naming the parameter.
+struct AdminParameters {
+    private let pairs: [(name: String, value: String)]
+
+    init(_ pairs: [(name: String, value: String)]) { self.pairs = pairs }
+
+    subscript(name: String) -> String? {
+        pairs.last(where: { $0.name == name }).flatMap { $0.value.isEmpty ? nil : $0.value }
+    }
+
+    func only(_ known: Set<String>) throws(AdminParameterError) {
+        if let unknown = pairs.first(where: { !known.contains($0.name) }) {
+            throw AdminParameterError("unknown parameter \(unknown.name); expected one of: \(known.sorted().joined(separator: ", "))")
+        }
+    }
+
+    func integer(_ name: String, in range: ClosedRange<Int>) throws(AdminParameterError) -> Int? {
+        guard let text = self[name] else { return nil }
+        guard let n = Int(text), range.contains(n) else {
+            throw AdminParameterError("invalid \(name) \"\(text)\"; expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return n
+    }
+
+    func boolean(_ name: String) throws(AdminParameterError) -> Bool? {
+        guard let text = self[name] else { return nil }
+        switch text {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw AdminParameterError("invalid \(name) \"\(text)\"; expected true or false")
+        }
+    }
+
+    func time(_ name: String) throws(AdminParameterError) -> Int64? {
+        guard let text = self[name] else { return nil }
+        guard let ms = RFC3339.parse(text) else {
+            throw AdminParameterError("invalid \(name) \"\(text)\"; expected an RFC 3339 time such as 2026-12-04T17:00:00Z")
+        }
+        return ms
+    }
+
+    /// The filters shared by the list and the bulk replay.
+    func eventQuery() throws(AdminParameterError) -> EventQuery {
+        var query = EventQuery()
+        query.webhook = self["webhook"]
+        if let text = self["direction"] {
+            guard let d = EventDirection(rawValue: text) else { throw AdminParameterError("invalid direction \"\(text)\"; expected inbound or outbound") }
+            query.direction = d
+        }
+        if let text = self["status"] {
+            guard let s = EventStatus(rawValue: text) else {
+                throw AdminParameterError("invalid status \"\(text)\"; expected one of: \(EventStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            query.status = s
+        }
+        if let text = self["type"] {
+            if text == "*" {
+                query.type = nil
+            } else if text.hasSuffix(".*") {
+                query.typePrefix = String(text.dropLast())
+            } else if text.contains("*") {
+                throw AdminParameterError("invalid type \"\(text)\"; a pattern may only end in .* (like invoice.*)")
+            } else {
+                query.type = text
+            }
+        }
+        query.since = try time("since")
+        query.until = try time("until")
+        if let since = query.since, let until = query.until, until <= since {
+            throw AdminParameterError("until must be later than since")
+        }
+        query.search = self["q"]
+        return query
+    }
+}
+
+/// RFC 3339 timestamps, with or without fractional seconds.
+enum RFC3339 {
+    static func parse(_ text: String) -> Int64? {
+        let withFraction = ISO8601DateFormatter()
+        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let plain = ISO8601DateFormatter()
+        plain.formatOptions = [.withInternetDateTime]
+        guard let date = withFraction.date(from: text) ?? plain.date(from: text) else { return nil }
+        return Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+}

@@ -1,0 +1,67 @@
+import LayeronCore
+
+/// Every admin route, as data: dispatch walks this table, and a test checks that the OpenAPI spec
+/// describes each entry, so a route cannot ship undocumented.
+struct AdminRoute: Sendable {
+    enum Endpoint: Sendable {
+        case health, metrics, openAPI
+        case listEvents, showEvent, replayEvent, bulkReplay, purgeEvents
+        case listPlugins, listWebhooks
+    }
+
+    let method: String
+    /// Segments, `{id}` for a parameter: `/admin/events/{id}/replay`.
+    let path: String
+    let endpoint: Endpoint
+    /// Nil when no token is needed.
+    let scope: AdminScope?
+    /// Also served under the public listener's admin mount.
+    let mountable: Bool
+
+    static let all: [AdminRoute] = [
+        AdminRoute(method: "GET", path: "/healthz", endpoint: .health, scope: nil, mountable: false),
+        AdminRoute(method: "GET", path: "/metrics", endpoint: .metrics, scope: .read, mountable: false),
+        AdminRoute(method: "GET", path: "/admin/openapi.yaml", endpoint: .openAPI, scope: .read, mountable: true),
+        AdminRoute(method: "GET", path: "/admin/events", endpoint: .listEvents, scope: .read, mountable: true),
+        AdminRoute(method: "POST", path: "/admin/events/replay", endpoint: .bulkReplay, scope: .replay, mountable: true),
+        AdminRoute(method: "POST", path: "/admin/events/purge", endpoint: .purgeEvents, scope: .replay, mountable: false),
+        AdminRoute(method: "GET", path: "/admin/events/{id}", endpoint: .showEvent, scope: .read, mountable: true),
+        AdminRoute(method: "POST", path: "/admin/events/{id}/replay", endpoint: .replayEvent, scope: .replay, mountable: true),
+        AdminRoute(method: "GET", path: "/admin/plugins", endpoint: .listPlugins, scope: .read, mountable: false),
+        AdminRoute(method: "GET", path: "/admin/webhooks", endpoint: .listWebhooks, scope: .read, mountable: false),
+    ]
+
+    /// The parameters when `path` fits this route's shape, else nil.
+    func match(_ path: String) -> [String: String]? {
+        let pattern = self.path.split(separator: "/")
+        let parts = path.split(separator: "/")
+        guard pattern.count == parts.count else { return nil }
+        var params: [String: String] = [:]
+        for (p, part) in zip(pattern, parts) {
+            if p.hasPrefix("{") && p.hasSuffix("}") {
+                params[String(p.dropFirst().dropLast())] = String(part)
+            } else if p != part {
+                return nil
+            }
+        }
+        return params
+    }
+
+    enum Resolution {
+        case found(AdminRoute, [String: String])
+        case wrongMethod(allowed: [String])
+        case notFound
+    }
+
+    /// Literal routes win over parameter routes (`/admin/events/replay` is not an event id).
+    static func resolve(method: String, path: String, mounted: Bool) -> Resolution {
+        let candidates = all.filter { !mounted || $0.mountable }
+        var allowed: [String] = []
+        for route in candidates {
+            guard let params = route.match(path) else { continue }
+            if route.method == method { return .found(route, params) }
+            allowed.append(route.method)
+        }
+        return allowed.isEmpty ? .notFound : .wrongMethod(allowed: allowed)
+    }
+}
