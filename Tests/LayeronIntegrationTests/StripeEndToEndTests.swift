@@ -103,7 +103,7 @@ final class StripeEndToEndTests: XCTestCase {
 
     func testRoutingErrorsAndLimits() throws {
         XCTAssertEqual(try server.post("/webhooks/nope", body: Array("{}".utf8)).status, 404)
-        let get = try HTTPClientShortcut.get(server.publicURL + "/webhooks/stripe")
+        let get: Int = try HTTPClientShortcut.get(server.publicURL + "/webhooks/stripe")
         XCTAssertEqual(get, 405)
         let big = [UInt8](repeating: UInt8(ascii: "a"), count: (1 << 20) + 10)
         XCTAssertEqual(try server.post("/webhooks/stripe", headers: [("Stripe-Signature", "t=1,v1=00")], body: big).status, 413)

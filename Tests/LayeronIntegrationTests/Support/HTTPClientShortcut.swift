@@ -1,8 +1,23 @@
+import LayeronCore
 import LayeronHTTP
 
 enum HTTPClientShortcut {
-    /// The status of a plain GET.
+    static func get(_ url: String, token: String? = nil) throws -> (status: Int, text: String) {
+        try send("GET", url, token: token, body: nil)
+    }
+
     static func get(_ url: String) throws -> Int {
-        try HTTPClient.request(method: "GET", url: url).status
+        try send("GET", url, token: nil, body: nil).status
+    }
+
+    static func post(_ url: String, token: String?, body: [UInt8]) throws -> (status: Int, text: String, json: JSONValue) {
+        let r = try send("POST", url, token: token, body: body)
+        return (r.status, r.text, (try? JSONParser.parse(r.text)) ?? .null)
+    }
+
+    private static func send(_ method: String, _ url: String, token: String?, body: [UInt8]?) throws -> (status: Int, text: String) {
+        let headers = token.map { [("Authorization", "Bearer \($0)")] } ?? []
+        let r = try HTTPClient.request(method: method, url: url, headers: headers, body: body)
+        return (r.status, String(decoding: r.body, as: UTF8.self))
     }
 }

@@ -1,0 +1,283 @@
+import Foundation
+import LayeronCore
+import XCTest
+
+/// Issue 7 against the real server: filters, pagination, errors, replay rules, scopes, the mount,
+/// retention, metrics and the CLI.
+final class AdminAPITests: XCTestCase {
+    let secret = "admin-test-secret"
+    var server: TestServer!
+    var output: String { server.path("handled.log") }
+
+    override func setUpWithError() throws {
+        server = try TestServer(environment: ["HOOK_SECRET": secret, "READER_TOKEN": "reader-token", "APP_TOKEN": "app-token"])
+        try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "behaviours.so")
+        try writeConfig(retention: "30d")
+        try server.start()
+    }
+
+    override func tearDown() {
+        server.stop()
+        server = nil
+    }
+
+    private func writeConfig(retention: String) throws {
+        func hook(_ name: String, _ extra: String) -> String {
+            """
+            {"name": "\(name)", "provider": "custom",
+             "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "encoding": "hex", "secret": {"secret": "HOOK_SECRET"}},
+             "event": {"id": "body.id", "type": "body.type"}, "dedupe": {"key": "body.id"}, \(extra)}
+            """
+        }
+        try server.writeConfig("""
+            {
+              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" }, "retention": "\(retention)",
+                         "tokens": [ { "name": "support", "token": { "secret": "READER_TOKEN" }, "scope": "read" } ],
+                         "mount": { "path": "/_layeron", "token": { "secret": "APP_TOKEN" } } },
+              "plugins": { "dir": "\(server.pluginsDir)", "config": { "behaviours": { "output": "\(output)" } } },
+              "webhooks": [
+                \(hook("shop", #""on": {"order.*": "behaviours.ok", "order.refunded": "behaviours.always_error"}"#)),
+                \(hook("crm", #""handler": "behaviours.ok""#))
+              ]
+            }
+            """)
+    }
+
+    @discardableResult
+    private func send(_ webhook: String, id: String, type: String) throws -> String {
+        let body = Array(#"{"id": "\#(id)", "type": "\#(type)"}"#.utf8)
+        let r = try server.post("/webhooks/\(webhook)", headers: [("x-sig", Signing.hmacHex(body: body, secret: secret))], body: body)
+        XCTAssertEqual(r.status, 200, r.body)
+        return try XCTUnwrap(try JSONParser.parse(r.body)["id"]?.stringValue)
+    }
+
+    private func ids(_ path: String, token: String? = nil) throws -> [String] {
+        let r = try server.admin("GET", path, token: token)
+        XCTAssertEqual(r.status, 200, r.text)
+        guard case let .array(events)? = r.json["events"] else { return [] }
+        return events.compactMap { $0["id"]?.stringValue }
+    }
+
+    private func settle() throws {
+        let store = try StoreReader(path: server.databasePath)
+        XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM events WHERE status = 'pending'") == 0 })
+    }
+
+    func testFiltersAndTheirCombinations() throws {
+        let a = try send("shop", id: "a", type: "order.created")
+        let b = try send("shop", id: "b", type: "order.refunded")
+        let c = try send("shop", id: "c", type: "customer.created")
+        let d = try send("crm", id: "d", type: "contact.created")
+        try settle()
+        XCTAssertEqual(try ids("/admin/events"), [d, c, b, a])
+        XCTAssertEqual(try ids("/admin/events?webhook=shop"), [c, b, a])
+        XCTAssertEqual(try ids("/admin/events?status=failed"), [b])
+        XCTAssertEqual(try ids("/admin/events?status=ignored"), [c])
+        XCTAssertEqual(try ids("/admin/events?type=order.*"), [b, a])
+        XCTAssertEqual(try ids("/admin/events?type=order.created"), [a])
+        XCTAssertEqual(try ids("/admin/events?webhook=shop&status=processed&type=order.*"), [a])
+        XCTAssertEqual(try ids("/admin/events?direction=inbound&webhook=crm"), [d])
+        XCTAssertEqual(try ids("/admin/events?direction=outbound"), [])
+        XCTAssertEqual(try ids("/admin/events?q=b"), [b])
+        XCTAssertEqual(try ids("/admin/events?q=\(a)"), [a])
+        let future = WallClockForTests.rfc3339(Date().addingTimeInterval(3600))
+        let past = WallClockForTests.rfc3339(Date().addingTimeInterval(-3600))
+        XCTAssertEqual(try ids("/admin/events?since=\(future)"), [])
+        XCTAssertEqual(try ids("/admin/events?since=\(past)&until=\(future)&webhook=crm"), [d])
+        XCTAssertEqual(try ids("/admin/events?until=\(past)"), [])
+    }
+
+    func testPaginationHasNoGapsOrRepeatsWhileEventsArrive() throws {
+        var sent: [String] = []
+        for i in 0..<23 { sent.append(try send("crm", id: "p\(i)", type: "contact.updated")) }
+        var seen: [String] = []
+        var cursor: String?
+        var page = 0
+        repeat {
+            let r = try server.admin("GET", "/admin/events?webhook=crm&limit=5" + (cursor.map { "&cursor=\($0)" } ?? ""))
+            XCTAssertEqual(r.status, 200, r.text)
+            guard case let .array(events)? = r.json["events"] else { return XCTFail(r.text) }
+            seen += events.compactMap { $0["id"]?.stringValue }
+            cursor = r.json["next_cursor"]?.stringValue
+            // New events keep arriving between pages; they are newer than every cursor, so they do
+            // not shift the pages being read.
+            try send("crm", id: "late\(page)", type: "contact.updated")
+            page += 1
+        } while cursor != nil && page < 20
+        XCTAssertEqual(seen, sent.reversed())
+    }
+
+    func testInvalidParametersAndUnknownIds() throws {
+        for (query, named) in [("limit=0", "limit"), ("limit=1001", "limit"), ("status=done", "status"), ("direction=up", "direction"),
+                               ("since=yesterday", "since"), ("cursor=%21%21", "cursor"), ("colour=red", "colour"), ("type=or*der", "type")] {
+            let r = try server.admin("GET", "/admin/events?\(query)")
+            XCTAssertEqual(r.status, 400, query)
+            XCTAssertTrue(r.json["error"]?.stringValue?.contains(named) == true, "\(query): \(r.text)")
+        }
+        XCTAssertEqual(try server.admin("GET", "/admin/events/whevt_01M911DDCN149CAQ6BY66CX4DC").status, 404)
+        XCTAssertEqual(try server.admin("POST", "/admin/events/whevt_01M911DDCN149CAQ6BY66CX4DC/replay").status, 404)
+        XCTAssertEqual(try server.admin("GET", "/admin/nothing").status, 404)
+        XCTAssertEqual(try server.admin("DELETE", "/admin/events").status, 405)
+    }
+
+    func testReplayOfAProcessedEventNeedsForce() throws {
+        let a = try send("shop", id: "f1", type: "order.created")
+        try settle()
+        let refused = try server.admin("POST", "/admin/events/\(a)/replay")
+        XCTAssertEqual(refused.status, 409)
+        XCTAssertTrue(refused.text.contains("force=true"), refused.text)
+        XCTAssertEqual(try server.admin("POST", "/admin/events/\(a)/replay?force=true").status, 202)
+        let failed = try send("shop", id: "f2", type: "order.refunded")
+        try settle()
+        XCTAssertEqual(try server.admin("POST", "/admin/events/\(failed)/replay").status, 202)
+        let ignored = try send("shop", id: "f3", type: "customer.created")
+        XCTAssertEqual(try server.admin("POST", "/admin/events/\(ignored)/replay").status, 409)
+        XCTAssertTrue(try server.waitUntil {
+            if case let .array(attempts)? = try server.admin("GET", "/admin/events/\(a)").json["attempts"] { return attempts.count == 2 }
+            return false
+        })
+    }
+
+    func testScheduledReplayRunsAtItsTime() throws {
+        let a = try send("crm", id: "s1", type: "contact.created")
+        try settle()
+        let at = WallClockForTests.rfc3339(Date().addingTimeInterval(1.5))
+        let r = try server.admin("POST", "/admin/events/\(a)/replay?force=true&at=\(at)")
+        XCTAssertEqual(r.status, 202, r.text)
+        usleep(500_000)
+        func attemptCount() throws -> Int {
+            if case let .array(list)? = try server.admin("GET", "/admin/events/\(a)").json["attempts"] { return list.count }
+            return 0
+        }
+        XCTAssertEqual(try attemptCount(), 1, "the replay ran before its time")
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try attemptCount() == 2 })
+    }
+
+    func testBulkReplayQueuesWhatTheFilterSelects() throws {
+        for i in 0..<3 { try send("shop", id: "bf\(i)", type: "order.refunded") }
+        try send("shop", id: "bok", type: "order.created")
+        try settle()
+        let body = Array(#"{"webhook": "shop", "status": "failed"}"#.utf8)
+        let r = try HTTPClientShortcut.post(server.adminURL + "/admin/events/replay", token: server.adminToken, body: body)
+        XCTAssertEqual(r.status, 202, r.text)
+        XCTAssertEqual(r.json["queued"]?.scalarText, "3")
+        let store = try StoreReader(path: server.databasePath)
+        XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM attempts WHERE replay = 1") == 3 })
+        let bad = try HTTPClientShortcut.post(server.adminURL + "/admin/events/replay", token: server.adminToken, body: Array(#"{"limit": 5000}"#.utf8))
+        XCTAssertEqual(bad.status, 400)
+    }
+
+    func testTokenScopesAndTheMount() throws {
+        let a = try send("crm", id: "t1", type: "contact.created")
+        try settle()
+        XCTAssertEqual(try server.admin("GET", "/admin/events", token: "reader-token").status, 200)
+        XCTAssertEqual(try server.admin("POST", "/admin/events/\(a)/replay?force=true", token: "reader-token").status, 403)
+        XCTAssertEqual(try server.admin("GET", "/admin/events", token: "app-token").status, 401, "the mount token must not open the admin listener")
+
+        let mounted = server.publicURL + "/_layeron"
+        XCTAssertEqual(try HTTPClientShortcut.get(mounted + "/admin/events", token: "app-token").status, 200)
+        XCTAssertEqual(try HTTPClientShortcut.get(mounted + "/admin/events/\(a)", token: "app-token").status, 200)
+        XCTAssertEqual(try HTTPClientShortcut.post(mounted + "/admin/events/\(a)/replay?force=true", token: "app-token", body: []).status, 202)
+        XCTAssertEqual(try HTTPClientShortcut.get(mounted + "/admin/events", token: server.adminToken).status, 401)
+        XCTAssertEqual(try HTTPClientShortcut.get(mounted + "/admin/plugins", token: "app-token").status, 404)
+        XCTAssertEqual(try HTTPClientShortcut.get(mounted + "/admin/events", token: nil).status, 401)
+    }
+
+    func testOpenAPIWebhooksAndPlugins() throws {
+        let spec = try server.admin("GET", "/admin/openapi.yaml")
+        XCTAssertEqual(spec.status, 200)
+        XCTAssertTrue(spec.text.hasPrefix("openapi: 3"))
+        try send("shop", id: "w1", type: "order.created")
+        let webhooks = try server.admin("GET", "/admin/webhooks")
+        guard case let .array(list)? = webhooks.json["webhooks"] else { return XCTFail(webhooks.text) }
+        XCTAssertEqual(list.map { $0["name"]?.stringValue }, ["shop", "crm"])
+        XCTAssertEqual(list[0]["path"]?.stringValue, "/webhooks/shop")
+        XCTAssertEqual(list[0]["counters"]?["accepted"]?.scalarText, "1")
+        XCTAssertEqual(list[0]["handlers"]?["order.*"]?.stringValue, "behaviours.ok")
+        let plugins = try server.admin("GET", "/admin/plugins")
+        XCTAssertEqual(plugins.json["plugins"].flatMap { if case let .array(p) = $0 { p.first } else { nil } }?["name"]?.stringValue, "behaviours")
+    }
+
+    func testMetricsMoveAsEventsArrive() throws {
+        let before = try server.admin("GET", "/metrics").text
+        XCTAssertFalse(before.contains(#"layeron_requests_total{webhook="crm",code="200"}"#))
+        try send("crm", id: "m1", type: "contact.created")
+        try send("crm", id: "m1", type: "contact.created")
+        let body = Array("{}".utf8)
+        _ = try server.post("/webhooks/crm", headers: [("x-sig", "00")], body: body)
+        try settle()
+        XCTAssertTrue(try server.waitUntil {
+            try server.admin("GET", "/metrics").text.contains(#"layeron_handler_attempts_total{plugin="behaviours",outcome="ok"} 1"#)
+        })
+        let after = try server.admin("GET", "/metrics").text
+        XCTAssertTrue(after.contains(#"layeron_requests_total{webhook="crm",code="200"} 2"#), after)
+        XCTAssertTrue(after.contains(#"layeron_requests_total{webhook="crm",code="400"} 1"#), after)
+        XCTAssertTrue(after.contains(#"layeron_duplicates_total{webhook="crm"} 1"#), after)
+        XCTAssertTrue(after.contains(#"layeron_signature_rejections_total{webhook="crm",reason="mismatch"} 1"#), after)
+        XCTAssertTrue(after.contains("layeron_event_end_to_end_seconds_count 1"), after)
+        XCTAssertTrue(after.contains("layeron_events_due 0"), after)
+        XCTAssertFalse(after.contains(secret))
+    }
+
+    func testRetentionDeletesExactlyWhatIsPastTheWindow() throws {
+        let old = try send("crm", id: "old", type: "contact.created")
+        try settle()
+        usleep(2_200_000)
+        server.stop()
+        try writeConfig(retention: "2s")
+        try server.start()
+        let fresh = try send("crm", id: "new", type: "contact.created")
+        let store = try StoreReader(path: server.databasePath)
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try store.count("SELECT COUNT(*) FROM events WHERE id = '\(old)'") == 0 })
+        XCTAssertEqual(try ids("/admin/events"), [fresh])
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts a LEFT JOIN events e ON e.seq = a.event_seq WHERE e.seq IS NULL"), 0)
+    }
+
+    func testPurgeOnDemandFromTheCLI() throws {
+        let a = try send("crm", id: "cli1", type: "contact.created")
+        try settle()
+        let before = WallClockForTests.rfc3339(Date().addingTimeInterval(1))
+        usleep(1_100_000)
+        let b = try send("crm", id: "cli2", type: "contact.created")
+        let purge = try CLI.run(["events", "purge", "--before", before, "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertEqual(purge.status, 0, purge.stderr)
+        XCTAssertTrue(purge.stdout.contains("deleted 1 events"), purge.stdout)
+        XCTAssertEqual(try ids("/admin/events"), [b])
+        XCTAssertFalse(try ids("/admin/events").contains(a))
+    }
+
+    func testCLIListShowReplayAndExitCodes() throws {
+        let a = try send("shop", id: "c1", type: "order.created")
+        try settle()
+        let table = try CLI.run(["events", "list", "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertEqual(table.status, 0, table.stderr)
+        let lines = table.stdout.split(separator: "\n")
+        XCTAssertTrue(lines.first?.hasPrefix("ID") == true && lines.first?.contains("STATUS") == true, table.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix(a) && $0.contains("processed") && $0.contains("order.created") }, table.stdout)
+
+        let json = try CLI.run(["events", "list", "--json", "--webhook", "shop", "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertEqual(json.status, 0)
+        XCTAssertEqual(try JSONParser.parse(json.stdout)["events"].flatMap { if case let .array(e) = $0 { e.first } else { nil } }?["id"]?.stringValue, a)
+
+        let show = try CLI.run(["events", "show", a, "--json", "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertEqual(try JSONParser.parse(show.stdout)["status"]?.stringValue, "processed")
+        XCTAssertEqual(try CLI.run(["events", "replay", a, "--admin", server.adminURL], token: server.adminToken).status, 1)
+        XCTAssertEqual(try CLI.run(["events", "replay", a, "--force", "--admin", server.adminURL], token: server.adminToken).status, 0)
+        XCTAssertEqual(try CLI.run(["events", "show", "whevt_01M911DDCN149CAQ6BY66CX4DC", "--admin", server.adminURL], token: server.adminToken).status, 1)
+        let wrongToken = try CLI.run(["events", "list", "--admin", server.adminURL], token: "nope")
+        XCTAssertEqual(wrongToken.status, 4)
+        XCTAssertTrue(wrongToken.stderr.contains("token"), wrongToken.stderr)
+        XCTAssertEqual(try CLI.run(["events", "list", "--admin", "http://127.0.0.1:1"], token: server.adminToken).status, 3)
+        XCTAssertEqual(try CLI.run(["events", "list", "--bogus", "--admin", server.adminURL], token: server.adminToken).status, 2)
+        let plugins = try CLI.run(["plugins", "list", "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertTrue(plugins.stdout.contains("behaviours") && plugins.stdout.contains("active"), plugins.stdout)
+    }
+}
+
+enum WallClockForTests {
+    static func rfc3339(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: date)
+    }
+}
