@@ -16,7 +16,7 @@ enum EventsCommand {
         do {
             switch sub {
             case "list":
-                try args.only(["webhook", "direction", "status", "type", "limit", "json", "admin", "config", "cursor"])
+                try args.only(["webhook", "direction", "status", "type", "limit", "json", "admin", "config", "database", "env", "cursor"])
                 var query: [String] = []
                 for name in ["webhook", "direction", "status", "type", "limit", "cursor"] {
                     if let value = args.value(name) { query.append("\(name)=\(queryEscape(value))") }
@@ -28,12 +28,12 @@ enum EventsCommand {
                     printEvents(json)
                 }
             case "show":
-                try args.only(["json", "admin", "config"])
+                try args.only(["json", "admin", "config", "database", "env"])
                 guard let id = args.positional.first else { throw UsageError("events show needs an event id") }
                 let json = try client.get("/admin/events/\(queryEscape(id))")
                 if args.has("json") { print(json.serialized()) } else { printEvent(json) }
             case "replay":
-                try args.only(["admin", "config", "json"])
+                try args.only(["admin", "config", "database", "env", "json"])
                 guard let id = args.positional.first else { throw UsageError("events replay needs an event id") }
                 let json = try client.post("/admin/events/\(queryEscape(id))/replay")
                 if args.has("json") { print(json.serialized()) } else { print("replay queued for \(json["event"]?["id"]?.stringValue ?? id)") }
