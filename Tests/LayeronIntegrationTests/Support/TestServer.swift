@@ -18,6 +18,13 @@ final class TestServer: @unchecked Sendable {
     private let logLock = NSLock()
     private var logData = Data()
     var environment: [String: String]
+    /// Variables dropped from the inherited environment, so a test sees no stray secrets.
+    var removedVariables: Set<String> = []
+    /// False to start without LAYERON_ADMIN_TOKEN, as `make run` on a fresh machine does.
+    var setsAdminToken = true
+    /// `--admin-listen`; nil to use the config's `admin.listen`.
+    var adminListen: String? = "127.0.0.1:0"
+    private var outputData = Data()
 
     /// `config` receives this server's directory, plugins folder and database path.
     init(environment: [String: String] = [:]) throws {
@@ -45,10 +52,10 @@ final class TestServer: @unchecked Sendable {
     func start(extraArguments: [String] = [], timeout: TimeInterval = 20) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestServer.binaryPath)
-        process.arguments = ["serve", "--config", configPath, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-                             "--database", databasePath, "--log-format", "json", "--log-level", "debug"] + extraArguments
-        var env = ProcessInfo.processInfo.environment
-        env["LAYERON_ADMIN_TOKEN"] = adminToken
+        process.arguments = ["serve", "--config", configPath, "--listen", "127.0.0.1:0"] + (adminListen.map { ["--admin-listen", $0] } ?? [])
+            + ["--database", databasePath, "--log-format", "json", "--log-level", "debug"] + extraArguments
+        var env = ProcessInfo.processInfo.environment.filter { !removedVariables.contains($0.key) }
+        if setsAdminToken { env["LAYERON_ADMIN_TOKEN"] = adminToken }
         for (k, v) in environment { env[k] = v }
         process.environment = env
         process.currentDirectoryURL = directory
@@ -79,9 +86,32 @@ final class TestServer: @unchecked Sendable {
                 if line.hasPrefix("admin listening on ") { adminURL = "http://" + line.dropFirst("admin listening on ".count) }
             }
         }
+        logLock.lock()
+        outputData.append(Data(buffer.utf8))
+        logLock.unlock()
+        stdout.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.logLock.lock()
+            self.outputData.append(data)
+            self.logLock.unlock()
+        }
         guard !publicURL.isEmpty, !adminURL.isEmpty else {
             throw TestFailure("server did not start: \(logs)")
         }
+    }
+
+    /// Everything the server printed on standard output.
+    var output: String {
+        logLock.lock()
+        defer { logLock.unlock() }
+        return String(decoding: outputData, as: UTF8.self)
+    }
+
+    /// SIGHUP: reload config and secrets.
+    func hangUp() {
+        guard let process, process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGHUP)
     }
 
     var logs: String {
