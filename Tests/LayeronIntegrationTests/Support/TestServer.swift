@@ -14,7 +14,6 @@ final class TestServer: @unchecked Sendable {
     private(set) var adminURL = ""
     let adminToken = "test-admin-token"
     private var process: Process?
-    private let stdoutPipe = Pipe()
     private let logLock = NSLock()
     private var logData = Data()
     var environment: [String: String]
@@ -61,14 +60,10 @@ final class TestServer: @unchecked Sendable {
         process.currentDirectoryURL = directory
         let stdout = Pipe()
         process.standardOutput = stdout
-        process.standardError = stdoutPipe
-        stdoutPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.logLock.lock()
-            self.logData.append(data)
-            self.logLock.unlock()
-        }
+        // A fresh pipe per start: Process closes the parent's copy of the write end, so one cannot be reused.
+        let stderr = Pipe()
+        process.standardError = stderr
+        capture(stderr.fileHandleForReading, output: false)
         try process.run()
         self.process = process
 
@@ -89,15 +84,28 @@ final class TestServer: @unchecked Sendable {
         logLock.lock()
         outputData.append(Data(buffer.utf8))
         logLock.unlock()
-        stdout.fileHandleForReading.readabilityHandler = { [weak self] handle in
+        capture(stdout.fileHandleForReading, output: true)
+        guard !publicURL.isEmpty, !adminURL.isEmpty else {
+            if !process.isRunning {
+                // The handler may not have run yet for the last lines: read the rest here.
+                stderr.fileHandleForReading.readabilityHandler = nil
+                let rest = stderr.fileHandleForReading.readDataToEndOfFile()
+                logLock.lock()
+                logData.append(rest)
+                logLock.unlock()
+            }
+            throw TestFailure("server did not start: \(logs)")
+        }
+    }
+
+    /// Appends what `handle` delivers to the stdout buffer (`output`) or the log buffer, under `logLock`.
+    private func capture(_ handle: FileHandle, output: Bool) {
+        handle.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             guard let self, !data.isEmpty else { return }
             self.logLock.lock()
-            self.outputData.append(data)
+            if output { self.outputData.append(data) } else { self.logData.append(data) }
             self.logLock.unlock()
-        }
-        guard !publicURL.isEmpty, !adminURL.isEmpty else {
-            throw TestFailure("server did not start: \(logs)")
         }
     }
 
