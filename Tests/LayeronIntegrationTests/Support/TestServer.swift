@@ -49,6 +49,8 @@ final class TestServer: @unchecked Sendable {
 
     /// Starts `layeron serve` and waits for both listening lines.
     func start(extraArguments: [String] = [], timeout: TimeInterval = 20) throws {
+        publicURL = ""
+        adminURL = ""
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestServer.binaryPath)
         process.arguments = ["serve", "--config", configPath, "--listen", "127.0.0.1:0"] + (adminListen.map { ["--admin-listen", $0] } ?? [])
