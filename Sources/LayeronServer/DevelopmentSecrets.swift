@@ -9,14 +9,17 @@ import LayeronStore
 /// reads the secret with `layeron secrets get` at the moment it is pasted.
 public enum DevelopmentSecrets {
     /// Saves a random value for every reference in `config` that neither the store nor the environment
-    /// knows, and returns their names in config order.
+    /// knows, and returns their names in config order. The store is read directly, not through a
+    /// resolver that forgives failures: a value that does not decrypt stops the start instead of
+    /// looking missing and being replaced.
     static func generateMissing(config: ServerConfig, store: SecretStore,
-                                resolver: any SecretResolver) throws(SecretStoreError) -> [String] {
-        let view = resolver.current()
+                                variables: [String: String]) throws(SecretStoreError) -> [String] {
+        let now = WallClock.nowMilliseconds()
+        let stored = try store.allValues(environment: SecretsSetup.development, now: now)
         var created: [String] = []
-        for (_, reference) in config.secretReferences where !created.contains(reference.name) && view.resolveAll(reference).isEmpty {
-            try store.set(reference.name, environment: SecretsSetup.development, value: randomValue(),
-                          now: WallClock.nowMilliseconds())
+        for (_, reference) in config.secretReferences
+        where !created.contains(reference.name) && stored[reference.name] == nil && variables[reference.name] == nil {
+            try store.set(reference.name, environment: SecretsSetup.development, value: randomValue(), now: now)
             created.append(reference.name)
         }
         return created

@@ -86,7 +86,7 @@ public struct ServeSecrets: Sendable {
             let resolver = SecretsSetup.resolver(store: store, environment: options.environment, variables: variables, logger: logger)
             var created: [String] = []
             if options.environment == SecretsSetup.development {
-                created = try DevelopmentSecrets.generateMissing(config: config, store: store, resolver: resolver)
+                created = try DevelopmentSecrets.generateMissing(config: config, store: store, variables: variables)
             }
             return ServeSecrets(store: store, keySource: source, resolver: resolver, config: config, created: created)
         } catch {

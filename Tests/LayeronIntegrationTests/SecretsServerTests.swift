@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import LayeronCore
 import XCTest
@@ -102,5 +103,26 @@ final class SecretsServerTests: XCTestCase {
         XCTAssertEqual(try server.stripeStatus(signedWith: "prod_value"), 200)
         XCTAssertEqual(try server.stripeStatus(signedWith: "dev_value"), 400, "development's value must not verify in production")
         XCTAssertFalse(server.output.contains("send a signed test event"), "only development prints the example")
+    }
+
+    func testAValueMovedToAnotherNameStopsTheStartInsteadOfBeingReplaced() throws {
+        let server = try TestServer()
+        server.removedVariables = secretVariables
+        try server.writeStripeConfig()
+        let set = try server.secrets(["set", "SOME_OTHER_SECRET"], stdin: "moved_value")
+        XCTAssertEqual(set.status, 0, set.stderr)
+        var db: OpaquePointer?
+        XCTAssertEqual(sqlite3_open(server.path("data/secrets.db"), &db), SQLITE_OK)
+        XCTAssertEqual(sqlite3_exec(db, "UPDATE secret_versions SET name = 'STRIPE_WEBHOOK_SECRET'", nil, nil, nil), SQLITE_OK)
+        sqlite3_close(db)
+
+        XCTAssertThrowsError(try server.start(timeout: 10)) { error in
+            XCTAssertTrue("\(error)".contains("secret STRIPE_WEBHOOK_SECRET (environment development, version 1)"), "\(error)")
+            XCTAssertTrue("\(error)".contains("does not decrypt"), "\(error)")
+            XCTAssertFalse("\(error)".contains("moved_value"))
+        }
+        let get = try server.secrets(["get", "STRIPE_WEBHOOK_SECRET"])
+        XCTAssertEqual(get.status, 1, "the moved value must not open under its new name")
+        XCTAssertTrue(get.stderr.contains("does not decrypt"), get.stderr)
     }
 }
