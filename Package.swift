@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "LayeronServer", dependencies: [
             "LayeronCore", "LayeronCrypto", "LayeronStore", "LayeronPluginHost", "LayeronHTTP",
         ], resources: [.embedInCode("admin-api.yaml")]),
-        .executableTarget(name: "layeron", dependencies: ["LayeronServer", "LayeronCore", "LayeronCrypto", "LayeronHTTP", "LayeronPluginHost"]),
+        .executableTarget(name: "layeron", dependencies: ["LayeronServer", "LayeronCore", "LayeronCrypto", "LayeronHTTP", "LayeronPluginHost", "LayeronStore"]),
         .testTarget(name: "LayeronCoreTests", dependencies: ["LayeronCore", "LayeronCrypto"]),
         .testTarget(name: "LayeronStoreTests", dependencies: ["LayeronStore", "LayeronCore"]),
         .testTarget(name: "LayeronServerTests", dependencies: ["LayeronServer"]),

@@ -31,6 +31,19 @@ public struct SecretValue: Sendable, Hashable, CustomStringConvertible {
 /// Where secret values come from. The server composes a store lookup with the process environment.
 public protocol SecretResolver: Sendable {
     func resolve(_ reference: SecretReference) -> SecretValue?
+    /// Every value that may verify now, the primary first: more than one while a rotation's grace runs.
+    func resolveAll(_ reference: SecretReference) -> [SecretValue]
+    /// The values as they are now, fixed. A snapshot resolves all its references through one such
+    /// view, so a reload never mixes two states of a store that changes underneath it.
+    func current() -> any SecretResolver
+}
+
+extension SecretResolver {
+    public func resolveAll(_ reference: SecretReference) -> [SecretValue] {
+        resolve(reference).map { [$0] } ?? []
+    }
+
+    public func current() -> any SecretResolver { self }
 }
 
 /// Resolves references from a fixed dictionary (environment variables, or tests).
@@ -42,14 +55,29 @@ public struct DictionarySecretResolver: SecretResolver {
     }
 }
 
-/// Tries resolvers in order: the first that knows the name wins.
+/// Values read once, several per name during a rotation (primary first).
+public struct FixedSecretResolver: SecretResolver {
+    public let values: [String: [SecretValue]]
+    public init(_ values: [String: [SecretValue]]) { self.values = values }
+    public func resolve(_ reference: SecretReference) -> SecretValue? { values[reference.name]?.first }
+    public func resolveAll(_ reference: SecretReference) -> [SecretValue] { values[reference.name] ?? [] }
+}
+
+/// Tries resolvers in order: the first that knows the name wins, with all the values it knows.
 public struct ChainedSecretResolver: SecretResolver {
     public let resolvers: [any SecretResolver]
     public init(_ resolvers: [any SecretResolver]) { self.resolvers = resolvers }
     public func resolve(_ reference: SecretReference) -> SecretValue? {
-        for resolver in resolvers {
-            if let value = resolver.resolve(reference) { return value }
-        }
-        return nil
+        resolveAll(reference).first
     }
+
+    public func resolveAll(_ reference: SecretReference) -> [SecretValue] {
+        for resolver in resolvers {
+            let values = resolver.resolveAll(reference)
+            if !values.isEmpty { return values }
+        }
+        return []
+    }
+
+    public func current() -> any SecretResolver { ChainedSecretResolver(resolvers.map { $0.current() }) }
 }

@@ -55,7 +55,7 @@ final class InboundPipeline: Sendable {
         let secrets = snapshot.webhookSecrets[webhook.name] ?? []
         if case let .failure(failure) = webhook.scheme.verify(request, url: url, secrets: secrets, now: receivedAt / 1000) {
             metrics.countRejection(webhook: webhook.name, reason: failure.code)
-            logger.info("signature rejected: \(failure)", [("webhook", webhook.name)])
+            logger.info("signature rejected: \(failure)", [("webhook", webhook.name), ("secrets", webhook.secrets.map(\.name).joined(separator: ","))])
             return .now(InboundResponses.error(400, "invalid signature: \(failure)"))
         }
 

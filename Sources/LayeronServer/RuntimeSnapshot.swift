@@ -17,19 +17,22 @@ public struct SecretResolutionError: Error, CustomStringConvertible {
 final class RuntimeSnapshot: Sendable {
     let config: ServerConfig
     let router: WebhookRouter
-    /// Secret values per webhook, in reference order.
+    /// Secret values per webhook, in reference order; a reference in a rotation's grace adds its old value too.
     let webhookSecrets: [String: [SecretValue]]
     /// The admin listener's tokens with their values; empty means an open loopback listener.
     let adminTokens: [(token: AdminToken, value: SecretValue)]
     let mountToken: (token: AdminToken, value: SecretValue)?
 
     init(config: ServerConfig, resolver: any SecretResolver, environment: String) throws(SecretResolutionError) {
+        let resolver = resolver.current()
         var missing: [(String, SecretReference)] = []
         var secrets: [String: [SecretValue]] = [:]
         for webhook in config.webhooks {
             var values: [SecretValue] = []
             for ref in webhook.secrets {
-                if let value = resolver.resolve(ref) { values.append(value) } else { missing.append(("webhook \(webhook.name)", ref)) }
+                let resolved = resolver.resolveAll(ref)
+                if resolved.isEmpty { missing.append(("webhook \(webhook.name)", ref)) }
+                values += resolved
             }
             secrets[webhook.name] = values
         }

@@ -140,7 +140,7 @@ public final class Server: @unchecked Sendable {
     }
 
     /// The config file with the command line's overrides applied.
-    private static func effectiveConfig(_ options: ServeOptions) throws(ConfigError) -> ServerConfig {
+    static func effectiveConfig(_ options: ServeOptions) throws(ConfigError) -> ServerConfig {
         var config = try loadConfig(path: options.configPath)
         if let listen = options.listen { config.listen = listen }
         if let admin = options.adminListen { config.admin.listen = admin }

@@ -1,15 +1,15 @@
 import Foundation
 
 /// Wall-clock time in the units the store and the ABI use.
-enum WallClock {
-    static func nowMilliseconds() -> Int64 {
+public enum WallClock {
+    public static func nowMilliseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
     /// RFC 3339 in UTC with milliseconds: `2026-12-04T17:11:27.123Z`.
-    static func rfc3339(milliseconds: Int64) -> String {
+    public static func rfc3339(milliseconds: Int64) -> String {
         var seconds = time_t(milliseconds / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)

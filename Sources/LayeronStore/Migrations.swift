@@ -64,7 +64,8 @@ enum Migrations {
         """,
     ]
 
-    static func migrate(_ db: SQLiteConnection) throws(SQLiteError) {
+    /// Runs the `steps` (the events schema unless told otherwise) that `db` has not run yet.
+    static func migrate(_ db: SQLiteConnection, steps: [String] = Migrations.steps) throws(SQLiteError) {
         let version = try db.statement("PRAGMA user_version")
         _ = try version.step()
         let current = Int(version.int(0))

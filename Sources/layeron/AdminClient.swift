@@ -23,7 +23,7 @@ struct AdminClient {
         var message: String {
             switch self {
             case let .unreachable(reason): return "cannot reach the admin API: \(reason)"
-            case .unauthorized: return "the admin API refused the token: set LAYERON_ADMIN_TOKEN to the server's admin token"
+            case .unauthorized: return "the admin API refused the token: set LAYERON_ADMIN_TOKEN to the server's admin token, or run on the server's machine with its config (--config) so the token is read from its secrets store"
             case let .refused(status, message): return "the server answered \(status): \(message)"
             }
         }
@@ -32,17 +32,35 @@ struct AdminClient {
     let baseURL: String
     let token: String?
 
-    /// `--admin`, then LAYERON_ADMIN_URL, then the admin address in the config file.
+    /// The URL is `--admin`, then LAYERON_ADMIN_URL, then the config's `admin.listen`. With an explicit
+    /// URL the token is LAYERON_ADMIN_TOKEN when set; otherwise it is the config's `admin.token`
+    /// reference resolved the way `serve` resolves it (the store for the current environment, then the
+    /// environment variable), so on a development machine nothing needs to be exported.
     init(_ args: Arguments) {
         let env = ProcessEnvironment.variables
+        let config = try? loadConfig(path: ProcessEnvironment.configPath(args))
+        let configured = {
+            config.flatMap { ProcessEnvironment.secretResolver(args).resolve($0.admin.token ?? SecretReference(name: "LAYERON_ADMIN_TOKEN"))?.text }
+        }
         if let url = args.value("admin") ?? env["LAYERON_ADMIN_URL"] {
             baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
-        } else if let config = try? loadConfig(path: ProcessEnvironment.configPath(args)) {
-            baseURL = "http://\(config.admin.listen)"
+            token = env["LAYERON_ADMIN_TOKEN"] ?? configured()
+        } else if let config {
+            baseURL = "http://\(Self.reachable(config.admin.listen))"
+            token = configured()
         } else {
             baseURL = "http://127.0.0.1:9090"
+            token = env["LAYERON_ADMIN_TOKEN"]
         }
-        token = env["LAYERON_ADMIN_TOKEN"]
+    }
+
+    /// A listener on every address is reached on loopback.
+    private static func reachable(_ address: ListenAddress) -> ListenAddress {
+        switch address.host {
+        case "0.0.0.0": return ListenAddress(host: "127.0.0.1", port: address.port)
+        case "::": return ListenAddress(host: "::1", port: address.port)
+        default: return address
+        }
     }
 
     func get(_ path: String) throws(Failure) -> JSONValue { try send("GET", path) }

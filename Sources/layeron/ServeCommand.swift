@@ -37,24 +37,54 @@ enum ServeCommand {
         }
 
         let server: Server
+        let secrets: ServeSecrets
         do {
-            server = try Server.start(options: options, resolver: ProcessEnvironment.secretResolver, logger: logger)
+            secrets = try ServeSecrets.prepare(options: options, variables: ProcessEnvironment.variables, logger: logger)
+            logger.info("secrets store open", [("file", secrets.store.path), ("environment", options.environment),
+                                               ("master_key", secrets.keySource.description)])
+            server = try Server.start(options: options, resolver: secrets.resolver, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("layeron serve: \(error)\n".utf8))
             return 1
         }
         // Written unbuffered: tests and scripts read these lines to learn the ports.
-        FileHandle.standardOutput.write(Data("listening on \(server.publicAddress)\nadmin listening on \(server.adminAddress)\n".utf8))
+        var lines = ["listening on \(server.publicAddress)", "admin listening on \(server.adminAddress)"]
+        if options.environment == SecretsSetup.development {
+            lines += DevelopmentSecrets.banner(created: secrets.created, config: secrets.config, publicAddress: server.publicAddress,
+                                               command: CommandLine.arguments[0], secretsArguments: storeArguments(args),
+                                               adminArguments: adminArguments(args, server))
+        }
+        FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         signal(SIGHUP, SIG_IGN)
         hangup.setEventHandler { server.reload() }
         hangup.resume()
+        let watcher = SecretStoreWatcher(store: secrets.store, environment: options.environment, logger: logger) { server.reload() }
+        watcher.start()
         stop.wait()
+        watcher.stop()
         hangup.cancel()
         logger.info("draining")
         server.stop()
         withExtendedLifetime(sources) {}
         return 0
+    }
+
+    /// The flags a follow-up `secrets get` needs to open the same store as this server.
+    private static func storeArguments(_ args: Arguments) -> [String] {
+        var out: [String] = []
+        if let config = args.value("config"), config != ProcessEnvironment.defaultConfigPath { out += ["--config", config] }
+        if let database = args.value("database") { out += ["--database", database] }
+        return out
+    }
+
+    /// The flags a follow-up `events list` needs: the config and store (for the admin address and token), and
+    /// the admin URL only when `--admin-listen` moved the listener away from the config's address.
+    private static func adminArguments(_ args: Arguments, _ server: Server) -> [String] {
+        var out: [String] = []
+        out += storeArguments(args)
+        if args.value("admin-listen") != nil { out += ["--admin", "http://\(server.adminAddress)"] }
+        return out
     }
 
     private static func address(_ args: Arguments, _ name: String) throws(UsageError) -> ListenAddress? {

@@ -13,7 +13,7 @@ enum VerifyCommand {
 
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
         let args = try Arguments(words)
-        try args.only(["provider", "secret", "now", "tolerance", "url", "config", "webhook", "env"])
+        try args.only(["provider", "secret", "now", "tolerance", "url", "config", "webhook", "env", "database"])
         let input = FileHandle.standardInput.readDataToEndOfFile()
         let saved = try SavedRequest(parsing: [UInt8](input))
         let now: Int64
@@ -42,12 +42,14 @@ enum VerifyCommand {
                 return 2
             }
             var values: [SecretValue] = []
+            let resolver = ProcessEnvironment.secretResolver(args).current()
             for ref in webhook.secrets {
-                guard let value = ProcessEnvironment.secretResolver.resolve(ref) else {
+                let resolved = resolver.resolveAll(ref)
+                guard !resolved.isEmpty else {
                     FileHandle.standardError.write(Data("webhook \(webhookName): secret \(ref.name) is not set for environment \(ProcessEnvironment.environmentName(args))\n".utf8))
                     return 2
                 }
-                values.append(value)
+                values += resolved
             }
             scheme = webhook.scheme
             secrets = values

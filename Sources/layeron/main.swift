@@ -8,6 +8,7 @@ let usage = """
       \(VerifyCommand.usage)
       \(EventsCommand.usage)
       \(PluginsCommand.usage)
+      \(SecretsCommand.usage)
     """
 
 let words = Array(CommandLine.arguments.dropFirst())
@@ -19,6 +20,7 @@ do {
     case "verify": status = try VerifyCommand.run(Array(words.dropFirst()))
     case "events": status = try EventsCommand.run(Array(words.dropFirst()))
     case "plugins": status = try PluginsCommand.run(Array(words.dropFirst()))
+    case "secrets": status = try SecretsCommand.run(Array(words.dropFirst()))
     case "help", "--help", "-h":
         print(usage)
         status = 0

@@ -17,6 +17,13 @@ final class TestServer: @unchecked Sendable {
     private let logLock = NSLock()
     private var logData = Data()
     var environment: [String: String]
+    /// Variables dropped from the inherited environment, so a test sees no stray secrets.
+    var removedVariables: Set<String> = []
+    /// False to start without LAYERON_ADMIN_TOKEN, as `make run` on a fresh machine does.
+    var setsAdminToken = true
+    /// `--admin-listen`; nil to use the config's `admin.listen`.
+    var adminListen: String? = "127.0.0.1:0"
+    private var outputData = Data()
 
     /// `config` receives this server's directory, plugins folder and database path.
     init(environment: [String: String] = [:]) throws {
@@ -42,28 +49,23 @@ final class TestServer: @unchecked Sendable {
 
     /// Starts `layeron serve` and waits for both listening lines.
     func start(extraArguments: [String] = [], timeout: TimeInterval = 20) throws {
+        publicURL = ""
+        adminURL = ""
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestServer.binaryPath)
-        process.arguments = ["serve", "--config", configPath, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-                             "--database", databasePath, "--log-format", "json", "--log-level", "debug"] + extraArguments
-        var env = ProcessInfo.processInfo.environment
-        env["LAYERON_ADMIN_TOKEN"] = adminToken
+        process.arguments = ["serve", "--config", configPath, "--listen", "127.0.0.1:0"] + (adminListen.map { ["--admin-listen", $0] } ?? [])
+            + ["--database", databasePath, "--log-format", "json", "--log-level", "debug"] + extraArguments
+        var env = ProcessInfo.processInfo.environment.filter { !removedVariables.contains($0.key) }
+        if setsAdminToken { env["LAYERON_ADMIN_TOKEN"] = adminToken }
         for (k, v) in environment { env[k] = v }
         process.environment = env
         process.currentDirectoryURL = directory
         let stdout = Pipe()
-        let stderr = Pipe()
         process.standardOutput = stdout
+        // A fresh pipe per start: Process closes the parent's copy of the write end, so one cannot be reused.
+        let stderr = Pipe()
         process.standardError = stderr
-        publicURL = ""
-        adminURL = ""
-        stderr.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.logLock.lock()
-            self.logData.append(data)
-            self.logLock.unlock()
-        }
+        capture(stderr.fileHandleForReading, output: false)
         try process.run()
         self.process = process
 
@@ -81,9 +83,45 @@ final class TestServer: @unchecked Sendable {
                 if line.hasPrefix("admin listening on ") { adminURL = "http://" + line.dropFirst("admin listening on ".count) }
             }
         }
+        logLock.lock()
+        outputData.append(Data(buffer.utf8))
+        logLock.unlock()
+        capture(stdout.fileHandleForReading, output: true)
         guard !publicURL.isEmpty, !adminURL.isEmpty else {
+            if !process.isRunning {
+                // The handler may not have run yet for the last lines: read the rest here.
+                stderr.fileHandleForReading.readabilityHandler = nil
+                let rest = stderr.fileHandleForReading.readDataToEndOfFile()
+                logLock.lock()
+                logData.append(rest)
+                logLock.unlock()
+            }
             throw TestFailure("server did not start: \(logs)")
         }
+    }
+
+    /// Appends what `handle` delivers to the stdout buffer (`output`) or the log buffer, under `logLock`.
+    private func capture(_ handle: FileHandle, output: Bool) {
+        handle.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.logLock.lock()
+            if output { self.outputData.append(data) } else { self.logData.append(data) }
+            self.logLock.unlock()
+        }
+    }
+
+    /// Everything the server printed on standard output.
+    var output: String {
+        logLock.lock()
+        defer { logLock.unlock() }
+        return String(decoding: outputData, as: UTF8.self)
+    }
+
+    /// SIGHUP: reload config and secrets.
+    func hangUp() {
+        guard let process, process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGHUP)
     }
 
     var logs: String {

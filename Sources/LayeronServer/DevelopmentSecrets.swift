@@ -1,0 +1,76 @@
+import Foundation
+import LayeronCore
+import LayeronCrypto
+import LayeronStore
+
+/// What `make run` needs to work with no environment variables: in the development environment only,
+/// every secret reference that resolves nowhere gets a random value saved in the store, and `serve`
+/// prints the names it created and a signed `curl` example. Values are never printed: the example
+/// reads the secret with `layeron secrets get` at the moment it is pasted.
+public enum DevelopmentSecrets {
+    /// Saves a random value for every reference in `config` that neither the store nor the environment
+    /// knows, and returns their names in config order. The store is read directly, not through a
+    /// resolver that forgives failures: a value that does not decrypt stops the start instead of
+    /// looking missing and being replaced.
+    static func generateMissing(config: ServerConfig, store: SecretStore,
+                                variables: [String: String]) throws(SecretStoreError) -> [String] {
+        let now = WallClock.nowMilliseconds()
+        let stored = try store.allValues(environment: SecretsSetup.development, now: now)
+        var created: [String] = []
+        for (_, reference) in config.secretReferences
+        where !created.contains(reference.name) && stored[reference.name] == nil && variables[reference.name] == nil {
+            try store.set(reference.name, environment: SecretsSetup.development, value: randomValue(), now: now)
+            created.append(reference.name)
+        }
+        return created
+    }
+
+    /// 32 random bytes in hex: strong as an HMAC key or a bearer token, and inert in a shell.
+    static func randomValue() -> SecretValue {
+        SecretValue(ByteEncoding.hex.encode(SecureRandom.bytes(32)))
+    }
+
+    /// The terminal lines after the `listening on` lines: the created names, then a signed `curl` for
+    /// the first Stripe webhook and the `events list` to run after it. `command` is how this binary
+    /// was invoked; `secretsArguments` and `adminArguments` are the flags the follow-up commands need
+    /// to find the same store and the same admin listener.
+    public static func banner(created: [String], config: ServerConfig, publicAddress: String, command: String,
+                              secretsArguments: [String], adminArguments: [String]) -> [String] {
+        var lines: [String] = []
+        let secrets = { (words: [String]) in ([command, "secrets"] + words + secretsArguments).map(shellQuoted).joined(separator: " ") }
+        if !created.isEmpty {
+            lines.append("development secrets created with random values (environment development): \(created.joined(separator: ", "))")
+            lines.append("  list them with `\(secrets(["list"]))`; replace one with `\(secrets(["set", "NAME"])) < file`")
+        }
+        guard let stripe = config.webhooks.first(where: { $0.provider == "stripe" }), let reference = stripe.secrets.first else {
+            return lines
+        }
+        let get = secrets(["get", reference.name])
+        var curl = "curl -s -X POST \(shellQuoted("http://\(reachable(publicAddress))\(stripe.path)"))"
+        if case let .exact(host)? = stripe.host { curl += " -H \(shellQuoted("Host: \(host)"))" }
+        curl += #" -H "Stripe-Signature: t=$t,v1=$sig" -d "$body"; echo"#
+        lines += [
+            "send a signed test event to webhook \(stripe.name) (paste these lines; the secret is read when they run, never printed):",
+            #"  t=$(date +%s); body=$(printf '{"id":"evt_dev_%s","type":"checkout.session.completed","data":{"object":{}}}' "$t")"#,
+            #"  sig=$(printf '%s' "$t.$body" | openssl dgst -sha256 -hmac "$("# + get + #")" | sed 's/^.* //')"#,
+            "  \(curl)",
+            "then list it:",
+            "  " + ([command, "events", "list"] + adminArguments).map(shellQuoted).joined(separator: " "),
+        ]
+        return lines
+    }
+
+    /// A wildcard listener is reached on loopback.
+    private static func reachable(_ address: String) -> String {
+        if address.hasPrefix("0.0.0.0:") { return "127.0.0.1" + address.dropFirst("0.0.0.0".count) }
+        if address.hasPrefix("[::]:") { return "[::1]" + address.dropFirst("[::]".count) }
+        return address
+    }
+
+    /// Leaves plain words alone and single-quotes anything a shell would treat specially.
+    static func shellQuoted(_ word: String) -> String {
+        let plain = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,")
+        if !word.isEmpty, word.unicodeScalars.allSatisfy(plain.contains) { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
+    }
+}

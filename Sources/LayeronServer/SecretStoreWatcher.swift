@@ -1,0 +1,88 @@
+import Foundation
+import LayeronCore
+import LayeronStore
+
+/// Tells a running server to rebuild its snapshot when the secrets store changes or a rotation's
+/// grace ends. It polls: once a second it compares the store file's inode, size, mtime and ctime
+/// (nanoseconds), and checks the clock against the next grace end the store holds. A poll costs one
+/// `stat`, needs no inotify descriptor, and also sees a file replaced by a rename or restored from a
+/// backup; a change is seen within `interval`. The store keeps a rollback journal (not WAL) so that
+/// every commit touches the main file.
+public final class SecretStoreWatcher: @unchecked Sendable {
+    private let store: SecretStore
+    private let environment: String
+    private let logger: Logger
+    private let onChange: @Sendable () -> Void
+    /// Owns `signature` and `graceEnd`: the timer fires on it and nothing else touches them.
+    private let queue = DispatchQueue(label: "layeron.secrets-watcher")
+    private let timer: DispatchSourceTimer
+    private var signature: FileSignature?
+    private var graceEnd: Int64?
+
+    public init(store: SecretStore, environment: String, interval: TimeInterval = 1, logger: Logger,
+                onChange: @escaping @Sendable () -> Void) {
+        self.store = store
+        self.environment = environment
+        self.logger = logger
+        self.onChange = onChange
+        timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(100))
+    }
+
+    /// Starts from the store as the server loaded it.
+    public func start() {
+        queue.sync {
+            signature = FileSignature(path: store.path)
+            graceEnd = nextGraceEnd(after: WallClock.nowMilliseconds())
+        }
+        timer.setEventHandler { [weak self] in self?.tick() }
+        timer.resume()
+    }
+
+    public func stop() {
+        timer.cancel()
+    }
+
+    private func tick() {
+        let now = WallClock.nowMilliseconds()
+        let current = FileSignature(path: store.path)
+        if current != signature {
+            signature = current
+            logger.info("secrets store changed; reloading", [("file", store.path)])
+        } else if let end = graceEnd, now >= end {
+            logger.info("a rotation's grace ended; reloading without the old value")
+        } else {
+            return
+        }
+        onChange()
+        graceEnd = nextGraceEnd(after: now)
+    }
+
+    private func nextGraceEnd(after now: Int64) -> Int64? {
+        do {
+            return try store.nextGraceEnd(environment: environment, after: now)
+        } catch {
+            logger.error("cannot read the secrets store: \(error)")
+            return nil
+        }
+    }
+}
+
+/// What `stat` says about a file, enough to tell that it changed.
+private struct FileSignature: Equatable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let modified: [Int]
+    let changed: [Int]
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modified = [info.st_mtim.tv_sec, info.st_mtim.tv_nsec]
+        changed = [info.st_ctim.tv_sec, info.st_ctim.tv_nsec]
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import LayeronCore
+import LayeronStore
+
+/// Why `serve` or a `secrets` command could not get at its secrets.
+public enum SecretsSetupError: Error, CustomStringConvertible {
+    case config(ConfigError)
+    case store(SecretStoreError)
+
+    public var description: String {
+        switch self {
+        case let .config(error): return error.description
+        case let .store(error): return error.description
+        }
+    }
+}
+
+/// Where secrets come from for one environment: the encrypted store beside the database, then the
+/// process environment. The CLI and `serve` both open the store through here, so they always agree
+/// on the file and the key.
+public enum SecretsSetup {
+    /// The environment in which missing secrets are generated and a master key is created on first use.
+    public static let development = "development"
+
+    /// Opens the store beside `database`, creating the file when it is missing, and in development
+    /// the master key file too.
+    public static func openStore(database: String, environment: String,
+                                 variables: [String: String]) throws(SecretStoreError) -> (store: SecretStore, keySource: MasterKey.Source) {
+        try open(database: database, environment: environment, variables: variables, createKey: true)
+    }
+
+    /// Opens the store only when its file exists, and never creates a key: a command that only reads
+    /// (the admin client looking for its token) leaves no files behind.
+    public static func openExistingStore(database: String, environment: String,
+                                         variables: [String: String]) throws(SecretStoreError) -> SecretStore? {
+        guard FileManager.default.fileExists(atPath: SecretStore.path(besideDatabase: database)) else { return nil }
+        return try open(database: database, environment: environment, variables: variables, createKey: false).store
+    }
+
+    private static func open(database: String, environment: String, variables: [String: String],
+                             createKey: Bool) throws(SecretStoreError) -> (store: SecretStore, keySource: MasterKey.Source) {
+        let developmentFile = environment == development ? SecretStore.keyFile(besideDatabase: database) : nil
+        let (key, source) = try MasterKey.load(variables: variables, developmentFile: developmentFile,
+                                               create: createKey, environment: environment)
+        return (try SecretStore(path: SecretStore.path(besideDatabase: database), key: key), source)
+    }
+
+    /// The store (if there is one) then the environment variables: the contract's resolution order.
+    public static func resolver(store: SecretStore?, environment: String, variables: [String: String],
+                                logger: Logger) -> any SecretResolver {
+        var chain: [any SecretResolver] = []
+        if let store {
+            chain.append(SecretStoreResolver(store: store, environment: environment) { error in
+                logger.error("cannot read the secrets store: \(error)")
+            })
+        }
+        chain.append(DictionarySecretResolver(variables))
+        return ChainedSecretResolver(chain)
+    }
+
+    /// The config `serve` would run, with the command line's overrides (the database path decides
+    /// where the store lives).
+    public static func effectiveConfig(_ options: ServeOptions) throws(ConfigError) -> ServerConfig {
+        try Server.effectiveConfig(options)
+    }
+}
+
+/// What `serve` starts with: the store, the resolver chain, and (in development) the names of the
+/// references it just gave random values.
+public struct ServeSecrets: Sendable {
+    public let store: SecretStore
+    public let keySource: MasterKey.Source
+    public let resolver: any SecretResolver
+    public let config: ServerConfig
+    public let created: [String]
+
+    /// Opens the store for `options.environment`; outside development a missing key is an error.
+    /// In development every reference that resolves nowhere gets a random value saved in the store.
+    public static func prepare(options: ServeOptions, variables: [String: String],
+                               logger: Logger) throws(SecretsSetupError) -> ServeSecrets {
+        let config: ServerConfig
+        do { config = try SecretsSetup.effectiveConfig(options) } catch { throw .config(error) }
+        do {
+            let (store, source) = try SecretsSetup.openStore(database: config.database, environment: options.environment,
+                                                             variables: variables)
+            let resolver = SecretsSetup.resolver(store: store, environment: options.environment, variables: variables, logger: logger)
+            var created: [String] = []
+            if options.environment == SecretsSetup.development {
+                created = try DevelopmentSecrets.generateMissing(config: config, store: store, variables: variables)
+            }
+            return ServeSecrets(store: store, keySource: source, resolver: resolver, config: config, created: created)
+        } catch {
+            throw .store(error)
+        }
+    }
+}

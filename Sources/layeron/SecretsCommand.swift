@@ -1,0 +1,157 @@
+import Foundation
+import LayeronCore
+import LayeronServer
+import LayeronStore
+
+/// `layeron secrets set|rotate|rm|list|get`: the encrypted store beside the database. Values come in
+/// on standard input, never as arguments (other users on the machine can read a process's argv),
+/// and only `get` ever writes one out. Exit 0 ok, 1 the store refused, 2 usage.
+enum SecretsCommand {
+    static let usage = """
+        layeron secrets set NAME [--env ENV] [--config FILE] [--database FILE]              < value
+          layeron secrets rotate NAME --grace 24h [--env ENV] [--config FILE] [--database FILE] < new value
+          layeron secrets rm NAME [--env ENV] [--config FILE] [--database FILE]
+          layeron secrets list [--env ENV] [--json] [--config FILE] [--database FILE]
+          layeron secrets get NAME [--env ENV] [--config FILE] [--database FILE]   # writes the value to stdout
+        """
+
+    /// The longest value accepted: far above any provider's signing secret or token.
+    static let maxValueBytes = 64 * 1024
+
+    static func run(_ words: [String]) throws(UsageError) -> Int32 {
+        guard let sub = words.first else { throw UsageError("secrets needs set, rotate, rm, list or get") }
+        let args = try Arguments(Array(words.dropFirst()), switchNames: ["json"])
+        let environment = ProcessEnvironment.environmentName(args)
+        guard SecretStore.isValidEnvironment(environment) else { throw UsageError("--env takes letters, digits, - and _ (like production)") }
+        let common: Set<String> = ["env", "config", "database"]
+        do {
+            switch sub {
+            case "set":
+                try args.only(common)
+                let name = try self.name(args, sub)
+                let value = try readValue(for: name)
+                let version = try openStore(args, environment).set(name, environment: environment, value: value, now: WallClock.nowMilliseconds())
+                print("set \(name) for environment \(environment) (version \(version)); a running server uses it within a second")
+            case "rotate":
+                try args.only(common.union(["grace"]))
+                let name = try self.name(args, sub)
+                guard let text = args.value("grace"), let grace = TimeSpan(parsing: text) else {
+                    throw UsageError("secrets rotate needs --grace DURATION (like 24h): how long the old value keeps verifying")
+                }
+                let value = try readValue(for: name)
+                let result = try openStore(args, environment).rotate(name, environment: environment, value: value, grace: grace,
+                                                                     now: WallClock.nowMilliseconds())
+                print("rotated \(name) for environment \(environment): version \(result.version) is primary; the previous value verifies until \(WallClock.rfc3339(milliseconds: result.graceEndsAt))")
+            case "rm":
+                try args.only(common)
+                let name = try self.name(args, sub)
+                guard let store = try existingStore(args, environment) else { throw SecretStoreError.notFound(name: name, environment: environment) }
+                try store.remove(name, environment: environment, now: WallClock.nowMilliseconds())
+                print("removed \(name) from environment \(environment)")
+            case "list":
+                try args.only(common.union(["json"]))
+                let listings = try existingStore(args, environment)?.list(now: WallClock.nowMilliseconds()) ?? []
+                printListings(listings.filter { args.value("env") == nil || $0.environment == environment }, json: args.has("json"))
+            case "get":
+                try args.only(common)
+                let name = try self.name(args, sub)
+                guard let value = try existingStore(args, environment)?.values(name, environment: environment, now: WallClock.nowMilliseconds()).first else {
+                    throw SecretStoreError.notFound(name: name, environment: environment)
+                }
+                var bytes = value.bytes
+                if isatty(STDOUT_FILENO) == 1 { bytes.append(UInt8(ascii: "\n")) }
+                FileHandle.standardOutput.write(Data(bytes))
+            default:
+                throw UsageError("unknown secrets command \(sub); expected set, rotate, rm, list or get")
+            }
+        } catch let error as SecretStoreError {
+            FileHandle.standardError.write(Data("layeron secrets \(sub): \(error)\n".utf8))
+            return 1
+        } catch let error as UsageError {
+            throw error
+        } catch {
+            FileHandle.standardError.write(Data("layeron secrets \(sub): \(error)\n".utf8))
+            return 1
+        }
+        return 0
+    }
+
+    /// The one positional word. A second one is refused without echoing it: it is most likely a value
+    /// typed on the command line, which is exactly what must not be printed or kept.
+    private static func name(_ args: Arguments, _ sub: String) throws(UsageError) -> String {
+        guard let name = args.positional.first else { throw UsageError("secrets \(sub) needs a NAME") }
+        guard args.positional.count == 1 else {
+            throw UsageError("secrets \(sub) takes only NAME; the value is read from standard input, never from the command line (other users can see arguments)")
+        }
+        guard SecretReference.isValidName(name) else {
+            throw UsageError("that secret name is not valid; use letters, digits and _ (like STRIPE_WEBHOOK_SECRET)")
+        }
+        return name
+    }
+
+    private static func database(_ args: Arguments) throws(UsageError) -> String {
+        guard let database = ProcessEnvironment.databasePath(args) else {
+            throw UsageError("cannot find the database: \(ProcessEnvironment.configPath(args)) does not load; give --config FILE or --database FILE")
+        }
+        return database
+    }
+
+    private static func openStore(_ args: Arguments, _ environment: String) throws -> SecretStore {
+        try SecretsSetup.openStore(database: try database(args), environment: environment, variables: ProcessEnvironment.variables).store
+    }
+
+    private static func existingStore(_ args: Arguments, _ environment: String) throws -> SecretStore? {
+        try SecretsSetup.openExistingStore(database: try database(args), environment: environment, variables: ProcessEnvironment.variables)
+    }
+
+    /// Standard input up to its end, without one trailing newline (what `echo` and editors add). On a
+    /// terminal it prompts on standard error and switches echo off, so the value is not shown.
+    private static func readValue(for name: String) throws(UsageError) -> SecretValue {
+        var bytes: [UInt8]
+        if isatty(STDIN_FILENO) == 1 {
+            FileHandle.standardError.write(Data("value for \(name) (not shown): ".utf8))
+            bytes = TerminalInput.readLineWithoutEcho()
+            FileHandle.standardError.write(Data("\n".utf8))
+        } else {
+            bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+            if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        }
+        guard !bytes.isEmpty else { throw UsageError("no value on standard input; pipe it in, like: printf '%s' \"$VALUE\" | layeron secrets set \(name)") }
+        guard bytes.count <= maxValueBytes else { throw UsageError("the value is longer than \(maxValueBytes) bytes") }
+        return SecretValue(bytes: bytes)
+    }
+
+    private static func printListings(_ listings: [SecretListing], json: Bool) {
+        if json {
+            print(JSONValue.object([("secrets", .array(listings.map { l in
+                .object([("name", .string(l.name)), ("environment", .string(l.environment)), ("version", .number(Double(l.version))),
+                         ("values", .number(Double(l.liveValues))), ("updated_at", .string(WallClock.rfc3339(milliseconds: l.updatedAt))),
+                         ("grace_ends_at", l.graceEndsAt.map { .string(WallClock.rfc3339(milliseconds: $0)) } ?? .null)])
+            }))]).serialized())
+            return
+        }
+        printTable(["NAME", "ENVIRONMENT", "VERSION", "VALUES", "UPDATED", "GRACE UNTIL"], listings.map { l in
+            [l.name, l.environment, String(l.version), String(l.liveValues), WallClock.rfc3339(milliseconds: l.updatedAt),
+             l.graceEndsAt.map { WallClock.rfc3339(milliseconds: $0) } ?? "-"]
+        })
+    }
+}
+
+/// Reads one line from the terminal with echo off, restoring the terminal's settings afterwards.
+enum TerminalInput {
+    static func readLineWithoutEcho() -> [UInt8] {
+        var saved = termios()
+        let haveSettings = tcgetattr(STDIN_FILENO, &saved) == 0
+        if haveSettings {
+            var quiet = saved
+            quiet.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet)
+        }
+        defer { if haveSettings { tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) } }
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while read(STDIN_FILENO, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
+        return line
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import LayeronCore
+import XCTest
+
+/// What a newcomer does after `make run`: no environment variables, paste the printed `curl`, then
+/// `layeron events list`. The printed lines name the secrets that were created, never their values.
+final class SecretsDevelopmentFlowTests: XCTestCase {
+    func testMakeRunThenThePrintedCurlThenEventsListJustWorks() throws {
+        let server = try TestServer()
+        server.removedVariables = secretVariables
+        server.setsAdminToken = false
+        server.adminListen = nil
+        let billingLog = server.path("data/billing.log")
+        try PluginBuilder.install(source: PluginBuilder.examplePath("billing"), into: server.pluginsDir, name: "billing.so")
+        try server.writeConfig("""
+            {
+              "admin": { "listen": "127.0.0.1:\(try Self.freePort())", "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "database": "data/layeron.db",
+              "plugins": { "dir": "\(server.pluginsDir)", "config": { "billing": { "output": "\(billingLog)" } } },
+              "webhooks": [
+                { "name": "stripe", "provider": "stripe", "path": "/webhooks/stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" },
+                  "on": { "checkout.session.completed": "billing.fulfill_checkout" } },
+                { "name": "vendor", "provider": "custom", "path": "/webhooks/vendor",
+                  "signature": { "header": "x-vendor-signature", "algorithm": "hmac-sha256", "encoding": "hex",
+                                 "secret": { "secret": "VENDOR_WEBHOOK_SECRET" }, "signedPayload": "rawBody" },
+                  "handler": "billing.fulfill_checkout" }
+              ]
+            }
+            """)
+        try server.start()
+        defer { server.stop() }
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.output.contains("then list it:\n  ") && server.output.hasSuffix("\n") }, server.output)
+        let lines = server.output.split(separator: "\n").map(String.init)
+        let created = try XCTUnwrap(lines.first { $0.hasPrefix("development secrets created") }, server.output)
+        for name in ["LAYERON_ADMIN_TOKEN", "STRIPE_WEBHOOK_SECRET", "VENDOR_WEBHOOK_SECRET"] {
+            XCTAssertTrue(created.contains(name), created)
+        }
+
+        let example = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("send a signed test event") })
+        let listAt = try XCTUnwrap(lines.firstIndex(of: "then list it:"))
+        let paste = lines[(example + 1)..<listAt].joined(separator: "\n")
+        XCTAssertTrue(paste.contains("curl") && paste.contains("secrets get STRIPE_WEBHOOK_SECRET"), paste)
+        let sent = try CommandRun.bash(paste, removing: secretVariables, directory: server.directory.path)
+        XCTAssertEqual(sent.status, 0, sent.stderr)
+        let id = try XCTUnwrap(try JSONParser.parse(Array(sent.stdout.utf8))["id"]?.stringValue, sent.stdout + sent.stderr)
+
+        let list = lines[listAt + 1].trimmingCharacters(in: .whitespaces)
+        XCTAssertFalse(list.contains("--admin"), "the admin address comes from the config: \(list)")
+        let listed = try CommandRun.bash(list, removing: secretVariables, directory: server.directory.path)
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        XCTAssertTrue(listed.stdout.contains(id) && listed.stdout.contains("checkout.session.completed"), listed.stdout)
+
+        var values: [String] = []
+        for name in ["LAYERON_ADMIN_TOKEN", "STRIPE_WEBHOOK_SECRET", "VENDOR_WEBHOOK_SECRET"] {
+            let get = try server.secrets(["get", name])
+            XCTAssertEqual(get.status, 0, get.stderr)
+            XCTAssertEqual(get.stdout.count, 64, "a generated value is 32 random bytes in hex")
+            values.append(get.stdout)
+        }
+        XCTAssertEqual(Set(values).count, 3)
+        for value in values {
+            XCTAssertFalse(server.output.contains(value), "serve printed a secret value")
+            XCTAssertFalse(server.logs.contains(value), "a log line holds a secret value")
+            XCTAssertFalse(sent.stdout.contains(value) || listed.stdout.contains(value) || listed.stderr.contains(value))
+        }
+        for file in ["data/master.key", "data/secrets.db"] {
+            let mode = (try FileManager.default.attributesOfItem(atPath: server.path(file))[.posixPermissions] as? NSNumber)?.intValue
+            XCTAssertEqual(mode, 0o600, file)
+        }
+
+        // A second start keeps the values it made and creates nothing.
+        server.stop()
+        try server.start()
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.output.components(separatedBy: "then list it:").count == 3 }, server.output)
+        XCTAssertEqual(server.output.components(separatedBy: "development secrets created").count, 2, server.output)
+        XCTAssertEqual(try server.secrets(["get", "STRIPE_WEBHOOK_SECRET"]).stdout, values[1])
+    }
+
+    /// A port nothing listens on right now, for a config that names its admin address.
+    static func freePort() throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw TestFailure("bind failed") }
+        return UInt16(bigEndian: address.sin_port)
+    }
+}

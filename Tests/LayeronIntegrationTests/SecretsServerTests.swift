@@ -1,0 +1,128 @@
+import CSQLite
+import Foundation
+import LayeronCore
+import XCTest
+
+/// Every environment variable that could hand a test server a secret or a key it was not given.
+let secretVariables: Set<String> = ["STRIPE_WEBHOOK_SECRET", "VENDOR_WEBHOOK_SECRET", "LAYERON_ADMIN_TOKEN", "LAYERON_MASTER_KEY",
+                                    "LAYERON_MASTER_KEY_FILE", "LAYERON_ENV", "LAYERON_CONFIG", "LAYERON_ADMIN_URL"]
+
+extension TestServer {
+    /// `layeron secrets …` against this server's config and database, the value (if any) on stdin.
+    @discardableResult
+    func secrets(_ words: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> CommandRun {
+        let run = try CommandRun.layeron(["secrets"] + words + ["--config", configPath, "--database", databasePath], stdin: stdin,
+                                         environment: environment, removing: secretVariables, directory: directory.path)
+        return run
+    }
+
+    /// Posts a fresh Stripe event signed with `secret` and returns the status.
+    func stripeStatus(signedWith secret: String) throws -> Int {
+        let body = Array(#"{"id":"evt_\#(UUID().uuidString)","type":"invoice.paid","data":{"object":{}}}"#.utf8)
+        return try post("/webhooks/stripe", headers: [("Stripe-Signature", Signing.stripeHeader(body: body, secret: secret))], body: body).status
+    }
+
+    func writeStripeConfig() throws {
+        try writeConfig("""
+            {
+              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "plugins": { "dir": "\(pluginsDir)" },
+              "webhooks": [ { "name": "stripe", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" },
+                              "handler": "billing.fulfill_checkout" } ]
+            }
+            """)
+    }
+}
+
+/// The running server and the store: a set and a rotation land without a restart, and environments
+/// other than development refuse to start without a key or with a reference that resolves nowhere.
+final class SecretsServerTests: XCTestCase {
+    func testRunningServerPicksUpASetAndARotationAndTheGraceEnds() throws {
+        let server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": "env_value"])
+        server.removedVariables = secretVariables
+        try server.writeStripeConfig()
+        try server.start()
+        defer { server.stop() }
+        XCTAssertEqual(try server.stripeStatus(signedWith: "env_value"), 200, "the environment variable is the fallback")
+
+        let set = try server.secrets(["set", "STRIPE_WEBHOOK_SECRET"], stdin: "store_v1\n")
+        XCTAssertEqual(set.status, 0, set.stderr)
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.stripeStatus(signedWith: "store_v1") == 200 }, server.logs)
+        XCTAssertEqual(try server.stripeStatus(signedWith: "env_value"), 400, "the store comes before the environment")
+
+        let rotate = try server.secrets(["rotate", "STRIPE_WEBHOOK_SECRET", "--grace", "6s"], stdin: "store_v2")
+        XCTAssertEqual(rotate.status, 0, rotate.stderr)
+        let rotatedAt = Date()
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.stripeStatus(signedWith: "store_v2") == 200 }, server.logs)
+        let old = try server.stripeStatus(signedWith: "store_v1")
+        if Date().timeIntervalSince(rotatedAt) < 5.5 {
+            XCTAssertEqual(old, 200, "inside the grace the old value still verifies")
+        }
+        XCTAssertTrue(try server.waitUntil(timeout: 15) { try server.stripeStatus(signedWith: "store_v1") == 400 }, server.logs)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(rotatedAt), 5.5, "the old value stopped verifying before its grace ended")
+        XCTAssertEqual(try server.stripeStatus(signedWith: "store_v2"), 200)
+        XCTAssertTrue(server.logs.contains("secrets store changed; reloading"), server.logs)
+        XCTAssertTrue(server.logs.contains("a rotation's grace ended"), server.logs)
+
+        let removed = try server.secrets(["rm", "STRIPE_WEBHOOK_SECRET"])
+        XCTAssertEqual(removed.status, 0, removed.stderr)
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.stripeStatus(signedWith: "env_value") == 200 },
+                      "after rm the environment variable resolves again")
+    }
+
+    func testProductionNeedsAKeyAndEveryReferenceAndKeepsItsValuesApart() throws {
+        let server = try TestServer()
+        server.removedVariables = secretVariables
+        server.environment = ["LAYERON_ENV": "production"]
+        try server.writeStripeConfig()
+        XCTAssertThrowsError(try server.start(timeout: 10)) { error in
+            XCTAssertTrue("\(error)".contains("environment production needs a master key"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: server.path("data/master.key")), "only development makes a key")
+
+        let key = String(repeating: "5a", count: 32)
+        server.environment["LAYERON_MASTER_KEY"] = key
+        XCTAssertThrowsError(try server.start(timeout: 10)) { error in
+            XCTAssertTrue("\(error)".contains("webhook stripe: secret STRIPE_WEBHOOK_SECRET is not set for environment production"), "\(error)")
+        }
+
+        for (environment, value) in [("production", "prod_value"), ("development", "dev_value")] {
+            let run = try server.secrets(["set", "STRIPE_WEBHOOK_SECRET", "--env", environment], stdin: value,
+                                         environment: ["LAYERON_MASTER_KEY": key])
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        let withoutKey = try server.secrets(["list", "--env", "production"])
+        XCTAssertEqual(withoutKey.status, 1)
+        XCTAssertTrue(withoutKey.stderr.contains("LAYERON_MASTER_KEY"), withoutKey.stderr)
+        let wrongKey = try server.secrets(["list"], environment: ["LAYERON_MASTER_KEY": String(repeating: "77", count: 32)])
+        XCTAssertEqual(wrongKey.status, 1)
+        XCTAssertTrue(wrongKey.stderr.contains("the master key does not open"), wrongKey.stderr)
+
+        try server.start()
+        defer { server.stop() }
+        XCTAssertEqual(try server.stripeStatus(signedWith: "prod_value"), 200)
+        XCTAssertEqual(try server.stripeStatus(signedWith: "dev_value"), 400, "development's value must not verify in production")
+        XCTAssertFalse(server.output.contains("send a signed test event"), "only development prints the example")
+    }
+
+    func testAValueMovedToAnotherNameStopsTheStartInsteadOfBeingReplaced() throws {
+        let server = try TestServer()
+        server.removedVariables = secretVariables
+        try server.writeStripeConfig()
+        let set = try server.secrets(["set", "SOME_OTHER_SECRET"], stdin: "moved_value")
+        XCTAssertEqual(set.status, 0, set.stderr)
+        var db: OpaquePointer?
+        XCTAssertEqual(sqlite3_open(server.path("data/secrets.db"), &db), SQLITE_OK)
+        XCTAssertEqual(sqlite3_exec(db, "UPDATE secret_versions SET name = 'STRIPE_WEBHOOK_SECRET'", nil, nil, nil), SQLITE_OK)
+        sqlite3_close(db)
+
+        XCTAssertThrowsError(try server.start(timeout: 10)) { error in
+            XCTAssertTrue("\(error)".contains("secret STRIPE_WEBHOOK_SECRET (environment development, version 1)"), "\(error)")
+            XCTAssertTrue("\(error)".contains("does not decrypt"), "\(error)")
+            XCTAssertFalse("\(error)".contains("moved_value"))
+        }
+        let get = try server.secrets(["get", "STRIPE_WEBHOOK_SECRET"])
+        XCTAssertEqual(get.status, 1, "the moved value must not open under its new name")
+        XCTAssertTrue(get.stderr.contains("does not decrypt"), get.stderr)
+    }
+}
