@@ -64,6 +64,8 @@ public final class Server: @unchecked Sendable {
     private let snapshots: SnapshotHolder
     private let options: ServeOptions
     private let resolver: any SecretResolver
+    /// Set once in `start`, before the server is handed out.
+    private var watchers: ReloadWatchers?
 
     public static func start(options: ServeOptions, resolver: any SecretResolver, logger: Logger) throws(ServeError) -> Server {
         let config: ServerConfig
@@ -116,8 +118,11 @@ public final class Server: @unchecked Sendable {
             throw .listen(error)
         }
         dispatcher.start(workers: options.workers)
-        return Server(publicListener: publicListener, adminListener: adminListener, store: store, plugins: plugins,
-                      dispatcher: dispatcher, logger: logger, snapshots: snapshots, options: options, resolver: resolver)
+        let server = Server(publicListener: publicListener, adminListener: adminListener, store: store, plugins: plugins,
+                            dispatcher: dispatcher, logger: logger, snapshots: snapshots, options: options, resolver: resolver)
+        server.watchers = ReloadWatchers(pluginsDirectory: config.plugins.dir, registry: plugins, configPath: options.configPath,
+                                         logger: logger) { [weak server] in server?.reload() }
+        return server
     }
 
     /// The config file with the command line's overrides applied.
@@ -173,6 +178,7 @@ public final class Server: @unchecked Sendable {
 
     /// Drains: stop accepting, let running handlers finish, commit and close the store.
     public func stop() {
+        watchers?.stop()
         publicListener.stop()
         adminListener.stop()
         dispatcher.stop()
