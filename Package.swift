@@ -7,6 +7,9 @@ let package = Package(
     name: "layeron",
     products: [
         .executable(name: "layeron", targets: ["layeron"]),
+        .library(name: "LayeronPluginKit", targets: ["LayeronPluginKit"]),
+        // The Swift example plugin; `make plugins` copies libAuditPlugin.so to plugins/audit.so.
+        .library(name: "AuditPlugin", type: .dynamic, targets: ["AuditPlugin"]),
     ],
     targets: [
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
@@ -23,6 +26,8 @@ let package = Package(
         .target(name: "LayeronServer", dependencies: [
             "LayeronCore", "LayeronCrypto", "LayeronStore", "LayeronPluginHost", "LayeronHTTP",
         ]),
+        .target(name: "LayeronPluginKit", dependencies: ["CLayeronPlugin"]),
+        .target(name: "AuditPlugin", dependencies: ["LayeronPluginKit"], path: "plugins/examples/audit"),
         .executableTarget(name: "layeron", dependencies: ["LayeronServer", "LayeronCore", "LayeronCrypto", "LayeronHTTP", "LayeronPluginHost"]),
         .testTarget(name: "LayeronCoreTests", dependencies: ["LayeronCore", "LayeronCrypto"]),
         .testTarget(name: "LayeronStoreTests", dependencies: ["LayeronStore", "LayeronCore"]),
