@@ -121,18 +121,24 @@ final class Dispatcher: @unchecked Sendable {
         while let job = nextJob() {
             switch job {
             case let .fresh(event):
-                run(event, replay: false)
+                // Between the commit and this hand-over the scheduler may already have found the
+                // event in the store and run it: re-check like a due event, or it runs twice.
+                runIfStillDue(seq: event.seq)
                 done(event.seq)
             case let .due(seq):
-                // The scheduler's read may predate a worker's commit: re-read and re-check.
-                if let event = try? store.event(seq: seq), event.status == .pending,
-                   let due = event.nextAttemptAt, due <= WallClock.nowMilliseconds() {
-                    run(event, replay: false)
-                }
+                runIfStillDue(seq: seq)
                 done(seq)
             case let .replay(seq):
                 if let event = try? store.event(seq: seq) { run(event, replay: true) }
             }
+        }
+    }
+
+    /// The scheduler's read may predate a worker's commit: re-read and re-check before running.
+    private func runIfStillDue(seq: Int64) {
+        if let event = try? store.event(seq: seq), event.status == .pending,
+           let due = event.nextAttemptAt, due <= WallClock.nowMilliseconds() {
+            run(event, replay: false)
         }
     }
 
