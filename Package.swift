@@ -31,6 +31,7 @@ let package = Package(
         .executableTarget(name: "layeron", dependencies: ["LayeronServer", "LayeronCore", "LayeronCrypto", "LayeronHTTP", "LayeronPluginHost"]),
         .testTarget(name: "LayeronCoreTests", dependencies: ["LayeronCore", "LayeronCrypto"]),
         .testTarget(name: "LayeronStoreTests", dependencies: ["LayeronStore", "LayeronCore"]),
+        .testTarget(name: "LayeronPluginHostTests", dependencies: ["LayeronPluginHost", "LayeronCore"]),
         .testTarget(name: "LayeronIntegrationTests", dependencies: ["LayeronCore", "LayeronCrypto", "LayeronHTTP", "CSQLite"]),
     ],
     swiftLanguageModes: [.v6]

@@ -18,11 +18,12 @@ final class PluginExamplesTests: XCTestCase {
         server = nil
     }
 
-    /// Routes one Stripe event type to `handler` and gives `plugin` an output file.
-    private func start(handler: String, plugin: String) throws {
+    /// Routes one Stripe event type to `handler` and gives each of `plugins` an output file.
+    private func start(handler: String, plugins: [String]) throws {
+        let configs = plugins.map { name in "\"\(name)\": { \"output\": \"\(server.path(name + ".log"))\" }" }.joined(separator: ", ")
         try server.writeConfig("""
             {
-              "plugins": { "dir": "\(server.pluginsDir)", "config": { "\(plugin)": { "output": "\(server.path("\(plugin).log"))" } } },
+              "plugins": { "dir": "\(server.pluginsDir)", "config": { \(configs) } },
               "webhooks": [ { "name": "stripe", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" },
                               "on": { "invoice.paid": "\(handler)" } } ]
             }
@@ -46,7 +47,7 @@ final class PluginExamplesTests: XCTestCase {
 
     func testCExampleHandlesARealEvent() throws {
         try PluginBuilder.install(source: PluginBuilder.examplePath("billing"), into: server.pluginsDir, name: "billing.so")
-        try start(handler: "billing.mark_invoice_paid", plugin: "billing")
+        try start(handler: "billing.mark_invoice_paid", plugins: ["billing"])
         let (id, attempt) = try handleOneEvent()
         XCTAssertEqual(attempt["plugin"]?.stringValue, "billing")
         XCTAssertEqual(attempt["plugin_version"]?.stringValue, "1.0.0")
@@ -56,7 +57,7 @@ final class PluginExamplesTests: XCTestCase {
     func testSwiftExampleBuiltWithSwiftPMHandlesARealEvent() throws {
         let library = try PluginBuilder.buildSwiftExample()
         try PluginBuilder.landByRename(library, into: server.pluginsDir, name: "audit.so")
-        try start(handler: "audit.record", plugin: "audit")
+        try start(handler: "audit.record", plugins: ["audit"])
         let (id, attempt) = try handleOneEvent()
         XCTAssertEqual(attempt["outcome"]?.stringValue, "ok")
         XCTAssertEqual(attempt["plugin"]?.stringValue, "audit")
@@ -65,13 +66,22 @@ final class PluginExamplesTests: XCTestCase {
         let expectedBytes = try XCTUnwrap(server.event(id)["body"]?.stringValue).utf8.count
         XCTAssertEqual(lines("audit"), ["record \(id) invoice.paid version=1.0.0 attempt=1 replay=0 bytes=\(expectedBytes)"])
         XCTAssertTrue(server.logs.contains("audit 1.0.0 ready"), "the kit's host.log reaches the server log")
+
+        // Swapping a Swift plugin retires the old image without dlclose; the new one serves.
+        try PluginBuilder.landByRename(library, into: server.pluginsDir, name: "audit.so")
+        XCTAssertTrue(server.waitUntil(timeout: 3) { server.logs.components(separatedBy: "audit 1.0.0 ready").count == 3 }, server.logs)
+        let again = try server.postStripe(type: "invoice.paid", providerID: "evt_example_2", secret: secret)
+        let second = try XCTUnwrap(again.id)
+        XCTAssertTrue(try server.waitUntil { try server.event(second)["status"]?.stringValue == "processed" }, server.logs)
+        XCTAssertEqual(lines("audit").count, 2)
+        XCTAssertTrue(server.isRunning)
     }
 
     func testRustExampleBuiltWithRustcHandlesARealEvent() throws {
         let library = server.path("ledger.so")
         guard try PluginBuilder.buildRustExample(output: library) else { throw XCTSkip("rustc is not installed") }
         try PluginBuilder.landByRename(library, into: server.pluginsDir, name: "ledger.so")
-        try start(handler: "ledger.record", plugin: "ledger")
+        try start(handler: "ledger.record", plugins: [])
         let (id, attempt) = try handleOneEvent()
         XCTAssertEqual(attempt["outcome"]?.stringValue, "ok")
         XCTAssertEqual(attempt["plugin_version"]?.stringValue, "1.0.0")
@@ -86,7 +96,7 @@ final class PluginExamplesTests: XCTestCase {
         try PluginBuilder.install(source: PluginBuilder.examplePath("billing"), into: server.pluginsDir, name: "billing.so",
                                   defines: [#"BILLING_VERSION="3.1.4""#])
         try PluginBuilder.landByRename(try PluginBuilder.buildSwiftExample(), into: server.pluginsDir, name: "audit.so")
-        try start(handler: "billing.mark_invoice_paid", plugin: "audit")
+        try start(handler: "billing.mark_invoice_paid", plugins: ["billing", "audit"])
 
         let check = try server.runCLI(["check", "--config", server.configPath])
         XCTAssertEqual(check.status, 0, check.output)
