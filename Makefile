@@ -21,13 +21,22 @@ build: deps
 release: deps
 	swift build -c release --product layeron
 
-# Builds every C example under plugins/examples/<name>/<name>.c into plugins/<name>.so.
+# Builds every example into plugins/: each C example plugins/examples/<name>/<name>.c with cc, the
+# Swift example (plugins/examples/audit) as the SwiftPM dynamic library product AuditPlugin, and the
+# Rust example (plugins/examples/ledger) with plain rustc when rustc is installed (skipped otherwise).
 plugins: deps
 	@for p in $(C_PLUGINS); do \
 		if [ -f plugins/examples/$$p/$$p.c ]; then \
 			echo "cc plugins/$$p.so"; cc $(PLUGIN_CFLAGS) -o plugins/$$p.so plugins/examples/$$p/$$p.c || exit 1; \
 		fi; \
 	done
+	swift build --product AuditPlugin
+	@bin=$$(swift build --product AuditPlugin --show-bin-path) && cp "$$bin/libAuditPlugin.so" plugins/.audit.so.tmp && mv plugins/.audit.so.tmp plugins/audit.so
+	@if command -v rustc >/dev/null 2>&1; then \
+		echo "rustc plugins/ledger.so"; rustc --edition 2021 --crate-type cdylib -O -o plugins/ledger.so plugins/examples/ledger/ledger.rs || exit 1; \
+	else \
+		echo "rustc not found: skipping the Rust example plugins/ledger.so (apt-get install rustc to build it)"; \
+	fi
 
 run: release plugins
 	@mkdir -p data

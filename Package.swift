@@ -7,6 +7,9 @@ let package = Package(
     name: "layeron",
     products: [
         .executable(name: "layeron", targets: ["layeron"]),
+        .library(name: "LayeronPluginKit", targets: ["LayeronPluginKit"]),
+        // The Swift example plugin; `make plugins` copies libAuditPlugin.so to plugins/audit.so.
+        .library(name: "AuditPlugin", type: .dynamic, targets: ["AuditPlugin"]),
     ],
     targets: [
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
@@ -23,10 +26,13 @@ let package = Package(
         .target(name: "LayeronServer", dependencies: [
             "LayeronCore", "LayeronCrypto", "LayeronStore", "LayeronPluginHost", "LayeronHTTP",
         ], resources: [.embedInCode("admin-api.yaml")]),
+        .target(name: "LayeronPluginKit", dependencies: ["CLayeronPlugin"]),
+        .target(name: "AuditPlugin", dependencies: ["LayeronPluginKit"], path: "plugins/examples/audit"),
         .executableTarget(name: "layeron", dependencies: ["LayeronServer", "LayeronCore", "LayeronCrypto", "LayeronHTTP", "LayeronPluginHost", "LayeronStore"]),
         .testTarget(name: "LayeronCoreTests", dependencies: ["LayeronCore", "LayeronCrypto"]),
         .testTarget(name: "LayeronStoreTests", dependencies: ["LayeronStore", "LayeronCore"]),
         .testTarget(name: "LayeronServerTests", dependencies: ["LayeronServer"]),
+        .testTarget(name: "LayeronPluginHostTests", dependencies: ["LayeronPluginHost", "LayeronCore"]),
         .testTarget(name: "LayeronIntegrationTests", dependencies: ["LayeronCore", "LayeronCrypto", "LayeronHTTP", "CSQLite"]),
     ],
     swiftLanguageModes: [.v6]

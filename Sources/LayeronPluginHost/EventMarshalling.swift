@@ -3,8 +3,9 @@ import CLayeronPlugin
 /// Lays a `HandlerEvent` out as a borrowed `layeron_event`: every string and the body go into one
 /// arena allocated for the call, so the C view costs one allocation and is freed when the call returns.
 enum EventMarshalling {
-    static func withCEvent<T>(_ event: HandlerEvent, _ body: (UnsafePointer<layeron_event>) -> T) -> T {
-        let strings = [event.id, event.webhook, event.provider, event.type, event.providerEventID]
+    /// `handler` is the handler name being called, passed along so one C function can serve several.
+    static func withCEvent<T>(_ event: HandlerEvent, handler: String, _ body: (UnsafePointer<layeron_event>) -> T) -> T {
+        let strings = [event.id, event.webhook, event.provider, event.type, event.providerEventID, handler]
         var total = event.body.count
         for s in strings { total += s.utf8.count }
         for h in event.headers { total += h.name.utf8.count + h.value.utf8.count }
@@ -27,12 +28,14 @@ enum EventMarshalling {
         }
         var cEvent = layeron_event()
         cEvent.struct_size = UInt32(MemoryLayout<layeron_event>.size)
+        cEvent.abi_version = LAYERON_PLUGIN_ABI_VERSION
         cEvent.flags = event.replay ? LAYERON_EVENT_REPLAY : 0
         cEvent.id = place(event.id.utf8)
         cEvent.webhook = place(event.webhook.utf8)
         cEvent.provider = place(event.provider.utf8)
         cEvent.type = place(event.type.utf8)
         cEvent.provider_event_id = place(event.providerEventID.utf8)
+        cEvent.handler = place(handler.utf8)
         cEvent.body = place(event.body)
         cEvent.header_count = UInt64(headers.count)
         cEvent.received_at_ms = event.receivedAtMilliseconds

@@ -6,7 +6,7 @@ let hostABIVersion: UInt32 = LAYERON_PLUGIN_ABI_VERSION
 
 /// An exported symbol a plugin may define (its value is never read) to ask never to be `dlclose`d:
 /// runtimes such as Swift's register metadata that cannot be torn down.
-let noUnloadSymbol = "layeron_plugin_no_unload"
+let noUnloadSymbol = LAYERON_PLUGIN_NO_UNLOAD_SYMBOL
 
 /// One loaded version of a plugin: the mapped private copy, its descriptor and its instance.
 public final class LoadedPlugin: @unchecked Sendable {
@@ -41,8 +41,11 @@ public final class LoadedPlugin: @unchecked Sendable {
         }
         // The mapping outlives the file; removing the copy leaves nothing behind if we crash.
         try? FileManager.default.removeItem(atPath: copy)
+        // Asked before anything runs: a runtime that cannot be unloaded must stay mapped even when
+        // the plugin is refused after its entry function ran.
+        let unloadable = dlsym(library, noUnloadSymbol) == nil
         var keepMapped = false
-        defer { if !keepMapped { dlclose(library) } }
+        defer { if !keepMapped && unloadable { dlclose(library) } }
 
         guard let entrySymbol = dlsym(library, LAYERON_PLUGIN_ENTRY_SYMBOL) else { throw .missingEntry(file: file) }
         let entry = unsafeBitCast(entrySymbol, to: layeron_plugin_entry_fn.self)
@@ -103,7 +106,7 @@ public final class LoadedPlugin: @unchecked Sendable {
         return LoadedPlugin(
             name: name, version: d.version.map { String(cString: $0) } ?? "0", summary: d.description.map { String(cString: $0) } ?? "",
             file: file, abiVersion: d.abi_version, handlerNames: handlerNames,
-            concurrent: d.flags & LAYERON_PLUGIN_CONCURRENT != 0, unloadable: dlsym(library, noUnloadSymbol) == nil,
+            concurrent: d.flags & LAYERON_PLUGIN_CONCURRENT != 0, unloadable: unloadable,
             library: library, table: table, instance: instance, handlers: handlers, shutdownFunction: d.shutdown)
     }
 
@@ -135,7 +138,7 @@ public final class LoadedPlugin: @unchecked Sendable {
         if !concurrent { serialCallLock.lock() }
         defer { if !concurrent { serialCallLock.unlock() } }
         let collector = ResultCollector()
-        let status = EventMarshalling.withCEvent(event) { cEvent in
+        let status = EventMarshalling.withCEvent(event, handler: handler) { cEvent in
             collector.withResultPointer { result in function(instance, cEvent, result) }
         }
         let verdict: HandlerVerdict = switch status {

@@ -46,10 +46,23 @@ public final class PluginRegistry: @unchecked Sendable {
 
     /// Loads every `.so` in `directory`; failures are recorded, not thrown.
     public func loadDirectory(_ directory: String) {
+        for file in Self.pluginFiles(in: directory) { load(file: file) }
+    }
+
+    /// Brings the registry in line with `directory` after changes were missed: files that are gone
+    /// are retired and every file present is loaded again.
+    public func reconcile(directory: String) {
+        let present = Set(Self.pluginFiles(in: directory))
+        lock.lock()
+        let known = Set(active.values.map(\.plugin.file)).union(failures.keys)
+        lock.unlock()
+        for file in known.subtracting(present).sorted() { unload(file: file) }
+        for file in present.sorted() { load(file: file) }
+    }
+
+    private static func pluginFiles(in directory: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        for name in names.sorted() where name.hasSuffix(".so") {
-            load(file: "\(directory)/\(name)")
-        }
+        return names.sorted().filter(PluginFolderWatcher.isPluginFile).map { "\(directory)/\($0)" }
     }
 
     /// Loads `file` and swaps it in for the version of the same plugin it replaces. On failure the

@@ -12,7 +12,7 @@ final class Dispatcher: @unchecked Sendable {
     /// What a worker runs next.
     enum Job {
         /// A new event, handed over by the pipeline right after its commit.
-        case fresh(StoredEvent)
+        case fresh(seq: Int64, webhook: String)
         /// An event the scheduler found due in the store.
         case due(seq: Int64)
         /// An operator's replay: runs whatever the status.
@@ -95,7 +95,7 @@ final class Dispatcher: @unchecked Sendable {
     func submit(_ event: StoredEvent) {
         queueCondition.lock()
         defer { queueCondition.unlock() }
-        _ = admitLocked(seq: event.seq, webhook: event.webhook, job: .fresh(event))
+        _ = admitLocked(seq: event.seq, webhook: event.webhook, job: .fresh(seq: event.seq, webhook: event.webhook))
     }
 
     /// Runs `event` ahead of the queue and reports the attempt's result.
@@ -170,16 +170,14 @@ final class Dispatcher: @unchecked Sendable {
     private func workerLoop() {
         while let job = nextJob() {
             switch job {
-            case let .fresh(event):
-                runIfInOrder(event)
-                release(event.seq, webhook: event.webhook)
+            case let .fresh(seq, webhook):
+                // Between the commit and this hand-over the scheduler may already have found the
+                // event in the store and run it: re-check like a due event, or it runs twice.
+                _ = runIfStillDue(seq: seq)
+                release(seq, webhook: webhook)
             case let .due(seq):
-                // The scheduler's read may predate a worker's commit: re-read and re-check.
-                let event = try? store.event(seq: seq)
-                if let event, event.status == .pending, let due = event.nextAttemptAt, due <= WallClock.nowMilliseconds() {
-                    runIfInOrder(event)
-                }
-                release(seq, webhook: event?.webhook)
+                let current = runIfStillDue(seq: seq)
+                release(seq, webhook: current?.webhook)
             case let .replay(seq):
                 if let event = try? store.event(seq: seq) { run(event, replay: true) }
             case let .waited(event, done):
@@ -189,6 +187,16 @@ final class Dispatcher: @unchecked Sendable {
                                              status: .ignored, nextAttemptAt: nil))
             }
         }
+    }
+
+    /// The scheduler's read may predate a worker's commit: re-read and re-check before running.
+    /// Returns the event as re-read (nil when it is gone).
+    private func runIfStillDue(seq: Int64) -> StoredEvent? {
+        guard let event = try? store.event(seq: seq) else { return nil }
+        if event.status == .pending, let due = event.nextAttemptAt, due <= WallClock.nowMilliseconds() {
+            runIfInOrder(event)
+        }
+        return event
     }
 
     /// With `ordering: per-key`, an event waits while an earlier event with its key is pending; it is

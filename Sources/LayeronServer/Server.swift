@@ -66,6 +66,8 @@ public final class Server: @unchecked Sendable {
     private let snapshots: SnapshotHolder
     private let options: ServeOptions
     private let resolver: any SecretResolver
+    /// Set once in `start`, before the server is handed out.
+    private var watchers: ReloadWatchers?
 
     public static func start(options: ServeOptions, resolver: any SecretResolver, logger: Logger) throws(ServeError) -> Server {
         let config: ServerConfig
@@ -134,9 +136,12 @@ public final class Server: @unchecked Sendable {
         dispatcher.start(workers: options.workers ?? config.workers)
         let maintenance = Maintenance(store: store, snapshots: snapshots, logger: logger)
         maintenance.start()
-        return Server(publicListener: publicListener, adminListener: adminListener, store: store, plugins: plugins,
-                      dispatcher: dispatcher, maintenance: maintenance, logger: logger, snapshots: snapshots,
-                      options: options, resolver: resolver)
+        let server = Server(publicListener: publicListener, adminListener: adminListener, store: store, plugins: plugins,
+                            dispatcher: dispatcher, maintenance: maintenance, logger: logger, snapshots: snapshots,
+                            options: options, resolver: resolver)
+        server.watchers = ReloadWatchers(pluginsDirectory: config.plugins.dir, registry: plugins, configPath: options.configPath,
+                                         logger: logger) { [weak server] in server?.reload() }
+        return server
     }
 
     /// The config file with the command line's overrides applied.
@@ -193,6 +198,7 @@ public final class Server: @unchecked Sendable {
 
     /// Drains: stop accepting, let running handlers finish, commit and close the store.
     public func stop() {
+        watchers?.stop()
         publicListener.stop()
         adminListener.stop()
         dispatcher.stop()

@@ -12,16 +12,28 @@ enum PluginBuilder {
 
     /// Builds C `source` into `output` with `-D` `defines`; throws with the compiler's output.
     static func buildC(source: String, output: String, defines: [String] = []) throws {
+        try run(["cc", "-shared", "-fPIC", "-O1", "-I", headerDirectory] + defines.map { "-D\($0)" } + ["-o", output, source])
+    }
+
+    /// Runs a tool found on PATH; returns its standard output, throws with all its output on failure.
+    @discardableResult
+    static func run(_ arguments: [String], in directory: URL? = nil) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["cc", "-shared", "-fPIC", "-O1", "-I", headerDirectory] + defines.map { "-D\($0)" } + ["-o", output, source]
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         let pipe = Pipe()
-        process.standardError = pipe
+        let errors = Pipe()
+        process.standardError = errors
         process.standardOutput = pipe
         try process.run()
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestFailure("cc failed for \(source): \(text)") }
+        guard process.terminationStatus == 0 else {
+            throw TestFailure("\(arguments.joined(separator: " ")) failed: \(text)\(errorText)")
+        }
+        return text
     }
 
     /// Builds to a temporary name and renames into place, as a careful deploy would.

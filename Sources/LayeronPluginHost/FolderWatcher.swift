@@ -1,0 +1,146 @@
+import Foundation
+import LayeronCore
+
+/// Why a folder cannot be watched.
+public enum FolderWatchError: Error, CustomStringConvertible, Sendable {
+    case cannotWatch(directory: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .cannotWatch(directory, reason):
+            return "cannot watch \(directory) for changes: \(reason); hot reload is off until the server restarts with the folder in place"
+        }
+    }
+}
+
+/// What changed in a watched folder during one debounce window.
+public struct FolderChanges: Sendable, Equatable {
+    /// Names (not paths) of entries that were written, moved in, moved out or removed.
+    public var names: Set<String>
+    /// The kernel queue overflowed: changes were lost, so the listener should rescan the folder.
+    public var overflowed: Bool
+}
+
+/// Watches one folder, not its files, with inotify: a file that is replaced by a rename or removed and
+/// created again is still seen, which a watch on the file itself would lose. Reacts to finished
+/// writes (`IN_CLOSE_WRITE`, never to the half-written states before it), renames into and out of the
+/// folder, and removals. Events are debounced: `onChange` runs on the watcher's own thread once the
+/// folder has been quiet for `debounce`, or at the latest after five debounce periods of steady change.
+/// This is the only type that touches inotify.
+public final class FolderWatcher: @unchecked Sendable {
+    public let directory: String
+    private let inotify: Int32
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    private let debounceNanoseconds: UInt64
+    private let onChange: @Sendable (FolderChanges) -> Void
+    private let logger: Logger
+    private let finished = DispatchSemaphore(value: 0)
+    /// Guards `stopped`.
+    private let stopLock = NSLock()
+    private var stopped = false
+
+    private static let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+
+    public init(directory: String, debounceMilliseconds: UInt64 = 100, logger: Logger,
+                onChange: @escaping @Sendable (FolderChanges) -> Void) throws(FolderWatchError) {
+        let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        guard fd >= 0 else { throw .cannotWatch(directory: directory, reason: String(cString: strerror(errno))) }
+        guard inotify_add_watch(fd, directory, Self.mask) >= 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw .cannotWatch(directory: directory, reason: reason)
+        }
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw .cannotWatch(directory: directory, reason: reason)
+        }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        self.directory = directory
+        self.inotify = fd
+        self.wakeRead = ends[0]
+        self.wakeWrite = ends[1]
+        self.debounceNanoseconds = debounceMilliseconds * 1_000_000
+        self.onChange = onChange
+        self.logger = logger
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "layeron-watch"
+        thread.start()
+    }
+
+    /// Stops the thread (a change being delivered finishes first) and closes the descriptors.
+    public func stop() {
+        stopLock.lock()
+        let already = stopped
+        stopped = true
+        stopLock.unlock()
+        guard !already else { return }
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+        finished.wait()
+        close(inotify)
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    private func run() {
+        var pending = FolderChanges(names: [], overflowed: false)
+        var firstAt: UInt64 = 0
+        var lastAt: UInt64 = 0
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            var timeout: Int32 = -1
+            if !pending.names.isEmpty || pending.overflowed {
+                let now = DispatchTime.now().uptimeNanoseconds
+                let due = min(lastAt + debounceNanoseconds, firstAt + 5 * debounceNanoseconds)
+                if now >= due {
+                    onChange(pending)
+                    pending = FolderChanges(names: [], overflowed: false)
+                    continue
+                }
+                timeout = Int32((due - now) / 1_000_000) + 1
+            }
+            var fds = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&fds, 2, timeout)
+            if ready < 0 && errno != EINTR { logger.error("watching \(directory) failed: \(String(cString: strerror(errno)))"); return }
+            if fds[1].revents != 0 { return }
+            guard fds[0].revents != 0 else { continue }
+            let count = buffer.withUnsafeMutableBytes { read(inotify, $0.baseAddress, $0.count) }
+            guard count > 0 else { continue }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if pending.names.isEmpty && !pending.overflowed { firstAt = now }
+            lastAt = now
+            if !parse(buffer[0..<count], into: &pending) {
+                logger.warn("the watched folder \(directory) was removed or moved; hot reload is off until restart")
+                if !pending.names.isEmpty { onChange(pending) }
+                return
+            }
+        }
+    }
+
+    /// Adds the names in a buffer of `inotify_event` records; false once the folder itself is gone.
+    private func parse(_ bytes: ArraySlice<UInt8>, into changes: inout FolderChanges) -> Bool {
+        let headerSize = MemoryLayout<inotify_event>.size
+        var folderGone = false
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset + headerSize <= raw.count {
+                let mask = raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
+                let length = Int(raw.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
+                let nameBytes = raw[(offset + headerSize)..<min(raw.count, offset + headerSize + length)]
+                let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
+                if mask & UInt32(IN_Q_OVERFLOW) != 0 { changes.overflowed = true }
+                if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED) != 0 { folderGone = true }
+                if !name.isEmpty { changes.names.insert(name) }
+                offset += headerSize + length
+            }
+        }
+        return !folderGone
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import LayeronCore
+
+/// Hot reload of the plugins folder: every `.so` that lands (written and closed, or renamed in) is
+/// loaded from a private copy and swapped in; every `.so` that goes away is retired. Names starting
+/// with a dot are skipped, so `cp x .billing.so.tmp && mv .billing.so.tmp billing.so` loads once.
+public final class PluginFolderWatcher: Sendable {
+    private let watcher: FolderWatcher
+
+    public init(directory: String, registry: PluginRegistry, logger: Logger,
+                debounceMilliseconds: UInt64 = 100) throws(FolderWatchError) {
+        watcher = try FolderWatcher(directory: directory, debounceMilliseconds: debounceMilliseconds, logger: logger) { changes in
+            if changes.overflowed {
+                logger.warn("plugin folder changes were lost (inotify queue overflow); rescanning \(directory)")
+                registry.reconcile(directory: directory)
+                return
+            }
+            for name in changes.names.sorted() where Self.isPluginFile(name) {
+                let file = "\(directory)/\(name)"
+                if Self.isRegularFile(file) { registry.load(file: file) } else { registry.unload(file: file) }
+            }
+        }
+    }
+
+    public func stop() { watcher.stop() }
+
+    static func isPluginFile(_ name: String) -> Bool {
+        name.hasSuffix(".so") && !name.hasPrefix(".")
+    }
+
+    static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import LayeronCore
+import LayeronPluginHost
+
+/// The running server's hot reloads: the plugins folder (new versions swap in, removed files retire)
+/// and the config file (watched through its folder, so editors that save by renaming a new file over
+/// the old one are seen too). A folder that cannot be watched is logged and the server runs on; SIGHUP
+/// still reloads the config.
+final class ReloadWatchers: Sendable {
+    private let pluginFolder: PluginFolderWatcher?
+    private let configFolder: FolderWatcher?
+
+    init(pluginsDirectory: String, registry: PluginRegistry, configPath: String, logger: Logger,
+         reloadConfig: @escaping @Sendable () -> Void) {
+        do {
+            pluginFolder = try PluginFolderWatcher(directory: pluginsDirectory, registry: registry, logger: logger)
+        } catch {
+            logger.warn("plugin hot reload is off: \(error)")
+            pluginFolder = nil
+        }
+        let configName = (configPath as NSString).lastPathComponent
+        let configDirectory = (configPath as NSString).deletingLastPathComponent
+        do {
+            configFolder = try FolderWatcher(directory: configDirectory.isEmpty ? "." : configDirectory, logger: logger) { changes in
+                if changes.overflowed || changes.names.contains(configName) { reloadConfig() }
+            }
+        } catch {
+            logger.warn("config reload on file change is off (SIGHUP still reloads): \(error)")
+            configFolder = nil
+        }
+    }
+
+    func stop() {
+        pluginFolder?.stop()
+        configFolder?.stop()
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import LayeronCore
+import XCTest
+
+/// Config changes take effect without a restart when the file changes; a broken change is refused
+/// and the running config stays.
+final class ConfigReloadTests: XCTestCase {
+    let stripeSecret = "whsec_config_reload"
+    let vendorSecret = "vendor_config_reload"
+    var server: TestServer!
+
+    override func setUpWithError() throws {
+        server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": stripeSecret, "VENDOR_WEBHOOK_SECRET": vendorSecret])
+        try server.writeConfig(config(webhooks: [stripe, vendor(path: "/webhooks/vendor")]))
+        try server.start()
+    }
+
+    override func tearDown() {
+        server.stop()
+        server = nil
+    }
+
+    private let stripe = #"{ "name": "stripe", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" } }"#
+
+    private func vendor(name: String = "vendor", path: String) -> String {
+        """
+        { "name": "\(name)", "provider": "custom", "path": "\(path)",
+          "signature": { "header": "x-vendor-signature", "algorithm": "hmac-sha256", "encoding": "hex",
+                         "secret": { "secret": "VENDOR_WEBHOOK_SECRET" }, "signedPayload": "rawBody" } }
+        """
+    }
+
+    private func config(webhooks: [String]) -> String {
+        #"{ "plugins": { "dir": "\#(server.pluginsDir)" }, "webhooks": [ \#(webhooks.joined(separator: ", ")) ] }"#
+    }
+
+    private func postVendor(_ path: String) throws -> Int {
+        let body = Array(#"{"event_id":"v1","type":"thing.happened"}"#.utf8)
+        return try server.post(path, headers: [("X-Vendor-Signature", Signing.hmacHex(body: body, secret: vendorSecret))], body: body).status
+    }
+
+    func testAChangedConfigFileAddsAWebhookAndRemovesAnotherWithoutARestart() throws {
+        XCTAssertEqual(try postVendor("/webhooks/vendor"), 200)
+        XCTAssertEqual(try postVendor("/webhooks/partner"), 404)
+
+        try server.writeConfig(config(webhooks: [stripe, vendor(name: "partner", path: "/webhooks/partner")]))
+        XCTAssertTrue(try server.waitUntil(timeout: 3) { try postVendor("/webhooks/partner") == 200 }, server.logs)
+        XCTAssertEqual(try postVendor("/webhooks/vendor"), 404, "the removed webhook is gone")
+        XCTAssertEqual(try server.postStripe(type: "invoice.paid", providerID: "evt_kept", secret: stripeSecret).status, 200,
+                       "the unchanged webhook keeps working")
+        XCTAssertTrue(server.isRunning)
+        XCTAssertTrue(server.logs.contains("config reloaded"))
+
+        let store = try StoreReader(path: server.databasePath)
+        XCTAssertEqual(try store.rows("SELECT webhook FROM events ORDER BY seq").map { $0[0] }, ["vendor", "partner", "stripe"],
+                       "one database across the reload")
+    }
+
+    func testAnInvalidChangeIsRefusedWithItsErrorsAndTheRunningConfigStays() throws {
+        try server.writeConfig(config(webhooks: [stripe, vendor(path: "/webhooks/vendor"),
+                                                 #"{ "name": "broken", "provider": "nosuchprovider", "path": "/webhooks/broken" }"#]))
+        XCTAssertTrue(server.waitUntil(timeout: 3) { server.logs.contains("config reload refused") }, server.logs)
+        XCTAssertTrue(server.logs.contains("nosuchprovider"), "the refusal names the bad value: \(server.logs)")
+        XCTAssertEqual(try postVendor("/webhooks/vendor"), 200, "the running config stays")
+        XCTAssertEqual(try postVendor("/webhooks/broken"), 404)
+
+        try "{ not json".write(toFile: server.configPath, atomically: true, encoding: .utf8)
+        XCTAssertTrue(server.waitUntil(timeout: 3) {
+            server.logs.components(separatedBy: "config reload refused").count >= 3
+        }, server.logs)
+        XCTAssertEqual(try postVendor("/webhooks/vendor"), 200)
+        XCTAssertTrue(server.isRunning)
+    }
+}

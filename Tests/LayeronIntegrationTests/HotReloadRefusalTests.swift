@@ -1,0 +1,123 @@
+import Foundation
+import LayeronCore
+import XCTest
+
+/// Files that must be refused while the serving version keeps serving, and a plugin that leaves and
+/// comes back while its events wait.
+final class HotReloadRefusalTests: XCTestCase {
+    let secret = "whsec_refusal_secret"
+    var server: TestServer!
+    var output: String { server.path("billing.log") }
+
+    override func setUpWithError() throws {
+        server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": secret])
+        try PluginBuilder.install(source: PluginBuilder.examplePath("billing"), into: server.pluginsDir, name: "billing.so")
+        try server.writeConfig("""
+            {
+              "plugins": { "dir": "\(server.pluginsDir)", "config": { "billing": { "output": "\(output)" } } },
+              "webhooks": [ { "name": "stripe", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" },
+                              "retry": { "attempts": 50, "initial": "200ms", "max": "200ms" },
+                              "on": { "invoice.paid": "billing.mark_invoice_paid" } } ]
+            }
+            """)
+        try server.start()
+    }
+
+    override func tearDown() {
+        server.stop()
+        server = nil
+    }
+
+    /// A plugin named "billing" whose descriptor or init is wrong in one way.
+    private func billingImpostor(abiVersion: String = "LAYERON_PLUGIN_ABI_VERSION", initBody: String = "return LAYERON_OK;") -> String {
+        """
+        #include <layeron/plugin.h>
+        static layeron_status handle(void *i, const layeron_event *e, layeron_result *r) { (void)i; (void)e; (void)r; return LAYERON_OK; }
+        static layeron_status start(const layeron_host *host, layeron_bytes config, layeron_result *error, void **out) {
+            (void)config; (void)out; static const char m[] = "cannot reach the ledger database";
+            layeron_bytes message = { (const uint8_t *)m, sizeof m - 1 }; (void)message; (void)host; (void)error;
+            \(initBody)
+        }
+        static const layeron_handler handlers[] = { { "mark_invoice_paid", handle, { 0 } } };
+        static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = \(abiVersion), .name = "billing",
+            .version = "9.9.9", .handler_count = 1, .handlers = handlers, .init = start };
+        const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
+        """
+    }
+
+    /// Lands `file` over billing.so, waits for the refusal and checks that 1.0.0 still runs events.
+    private func assertRefused(_ file: String, because reason: String, _ n: Int) throws {
+        try PluginBuilder.landByRename(file, into: server.pluginsDir, name: "billing.so")
+        let billing = "\(server.pluginsDir)/billing.so"
+        var error: String?
+        XCTAssertTrue(try server.waitUntil(timeout: 3) {
+            error = try server.failure(for: billing)
+            return error?.contains(reason) ?? false
+        }, "expected a refusal containing \"\(reason)\", got \(error ?? "none"): \(server.pluginsDump)")
+        XCTAssertEqual(try server.activeVersion(of: "billing"), "1.0.0", "the serving version keeps serving")
+        XCTAssertTrue(server.logs.contains("plugin refused"), "the refusal is in the log")
+
+        let sent = try server.postStripe(type: "invoice.paid", providerID: "evt_refused_\(n)", secret: secret)
+        XCTAssertEqual(sent.status, 200)
+        let id = try XCTUnwrap(sent.id)
+        XCTAssertTrue(try server.waitUntil { try server.event(id)["status"]?.stringValue == "processed" })
+        XCTAssertEqual(try server.attempts(id).first?["plugin_version"]?.stringValue, "1.0.0")
+    }
+
+    func testBrokenWrongABIInitFailureMissingEntryAndTakenNameAreRefusedWhileTheOldVersionServes() throws {
+        let broken = server.path("broken.so")
+        try Data("this is not an ELF file".utf8).write(to: URL(fileURLWithPath: broken))
+        try assertRefused(broken, because: "not a loadable shared library", 1)
+
+        let wrongABI = server.path("wrong-abi.so")
+        try PluginBuilder.buildC(text: billingImpostor(abiVersion: "99u"), output: wrongABI)
+        try assertRefused(wrongABI, because: "built for plugin ABI version 99, this host speaks version 1", 2)
+
+        let initFails = server.path("init-fails.so")
+        try PluginBuilder.buildC(text: billingImpostor(initBody: "host->result_set_message(error, message); return LAYERON_ERROR;"), output: initFails)
+        try assertRefused(initFails, because: "plugin billing failed to initialise: cannot reach the ledger database", 3)
+
+        let noEntry = server.path("no-entry.so")
+        try PluginBuilder.buildC(text: "int not_a_plugin(void) { return 0; }\n", output: noEntry)
+        try assertRefused(noEntry, because: "does not export layeron_plugin_entry", 4)
+
+        // A second file that claims the name "billing" is refused; billing.so itself stays 1.0.0.
+        let impostor = server.path("impostor.so")
+        try PluginBuilder.buildC(text: billingImpostor(), output: impostor)
+        try PluginBuilder.landByRename(impostor, into: server.pluginsDir, name: "billing_copy.so")
+        XCTAssertTrue(try server.waitUntil(timeout: 3) {
+            try server.failure(for: "\(server.pluginsDir)/billing_copy.so")?.contains("plugin name \"billing\" is already held by \(server.pluginsDir)/billing.so") ?? false
+        }, "\(server.pluginsDump)")
+        XCTAssertEqual(try server.activeVersion(of: "billing"), "1.0.0")
+
+        // A good build clears the refusal.
+        try PluginBuilder.install(source: PluginBuilder.examplePath("billing"), into: server.pluginsDir, name: "billing.so",
+                                  defines: [#"BILLING_VERSION="1.1.0""#])
+        XCTAssertTrue(try server.waitUntil(timeout: 3) { try server.activeVersion(of: "billing") == "1.1.0" })
+        XCTAssertNil(try server.failure(for: "\(server.pluginsDir)/billing.so"))
+        XCTAssertTrue(server.isRunning)
+    }
+
+    func testRemovedPluginRetiresAndItsEventsWaitUntilItReturns() throws {
+        XCTAssertEqual(unlink("\(server.pluginsDir)/billing.so"), 0)
+        XCTAssertTrue(try server.waitUntil(timeout: 3) { try server.activeVersion(of: "billing") == nil }, "\(server.pluginsDump)")
+        XCTAssertTrue(server.logs.contains("plugin retired"))
+
+        let sent = try server.postStripe(type: "invoice.paid", providerID: "evt_waiting", secret: secret)
+        XCTAssertEqual(sent.status, 200, "events are acknowledged while their handler is away")
+        let id = try XCTUnwrap(sent.id)
+        XCTAssertTrue(try server.waitUntil(timeout: 3) { try server.attempts(id).count >= 2 })
+        XCTAssertEqual(try server.event(id)["status"]?.stringValue, "pending")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output), "nothing ran it")
+
+        try PluginBuilder.install(source: PluginBuilder.examplePath("billing"), into: server.pluginsDir, name: "billing.so",
+                                  defines: [#"BILLING_VERSION="1.2.0""#])
+        XCTAssertTrue(try server.waitUntil(timeout: 5) { try server.event(id)["status"]?.stringValue == "processed" }, server.logs)
+        let attempts = try server.attempts(id)
+        XCTAssertEqual(attempts.last?["plugin_version"]?.stringValue, "1.2.0")
+        XCTAssertEqual(attempts.filter { $0["outcome"]?.stringValue == "ok" }.count, 1)
+        let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 1)
+        XCTAssertTrue(lines[0].hasPrefix("mark_invoice_paid \(id) invoice.paid version=1.2.0"), String(lines[0]))
+    }
+}

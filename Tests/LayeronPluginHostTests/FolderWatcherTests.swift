@@ -1,0 +1,68 @@
+import Foundation
+import LayeronCore
+import LayeronPluginHost
+import XCTest
+
+/// The inotify edge on its own: what it reports for the ways files land in and leave a folder.
+final class FolderWatcherTests: XCTestCase {
+    private var directory: String!
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "layeron-watch-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Collects what the watcher delivers.
+    private final class Deliveries: @unchecked Sendable {
+        /// Guards `all`.
+        private let lock = NSLock()
+        private var all: [FolderChanges] = []
+        func add(_ c: FolderChanges) { lock.lock(); all.append(c); lock.unlock() }
+        var snapshot: [FolderChanges] { lock.lock(); defer { lock.unlock() }; return all }
+    }
+
+    private func waitFor(_ deliveries: Deliveries, count: Int) -> [FolderChanges] {
+        let deadline = Date().addingTimeInterval(3)
+        while deliveries.snapshot.count < count && Date() < deadline { usleep(10_000) }
+        return deliveries.snapshot
+    }
+
+    /// Writes in place with plain POSIX calls (Foundation's writers add temporary files of their own).
+    private func write(_ name: String) throws {
+        let fd = open("\(directory!)/\(name)", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        _ = Glibc.write(fd, name, name.utf8.count)
+        close(fd)
+    }
+
+    func testWritesRenamesAndRemovalsAreReportedOncePerQuietPeriod() throws {
+        let deliveries = Deliveries()
+        let watcher = try FolderWatcher(directory: directory, debounceMilliseconds: 50, logger: .discard) { deliveries.add($0) }
+        defer { watcher.stop() }
+
+        // Several writes in quick succession: one delivery naming both files.
+        try write("a.so")
+        try write("b.so")
+        let first = waitFor(deliveries, count: 1)
+        XCTAssertEqual(first.first?.names, ["a.so", "b.so"])
+        usleep(150_000)
+        XCTAssertEqual(deliveries.snapshot.count, 1, "debounced into one delivery")
+
+        XCTAssertEqual(rename("\(directory!)/a.so", "\(directory!)/c.so"), 0)
+        XCTAssertEqual(waitFor(deliveries, count: 2).last?.names, ["a.so", "c.so"])
+
+        XCTAssertEqual(unlink("\(directory!)/b.so"), 0)
+        XCTAssertEqual(waitFor(deliveries, count: 3).last?.names, ["b.so"])
+        XCTAssertEqual(deliveries.snapshot.map(\.overflowed), [false, false, false])
+    }
+
+    func testAFolderThatDoesNotExistIsAnErrorNamingIt() {
+        XCTAssertThrowsError(try FolderWatcher(directory: directory + "/missing", logger: .discard) { _ in }) { error in
+            XCTAssertTrue("\(error)".contains("\(directory!)/missing"), "\(error)")
+        }
+    }
+}
