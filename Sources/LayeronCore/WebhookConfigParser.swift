@@ -2,10 +2,10 @@ import LayeronCrypto
 
 /// Parses one entry of `webhooks`.
 enum WebhookConfigParser {
-    static let keys: Set<String> = [
+    static let keys: Set<String> = Set([
         "name", "provider", "path", "host", "secret", "signature", "tolerance", "dedupe", "handler", "on",
         "respond", "event", "retry",
-    ]
+    ]).union(SignatureConfigParser.webhookKeys)
 
     static func parse(_ value: JSONValue, at path: String, reader: ConfigReader) -> WebhookConfig? {
         guard let view = reader.object(value, at: path, known: keys) else { return nil }
@@ -38,7 +38,7 @@ enum WebhookConfigParser {
                 reader.report(view.keyPath("secret"), "a custom provider takes its secret inside \"signature\"")
             }
             if let raw = view.raw("signature") {
-                (scheme, secrets) = SignatureConfigParser.parseCustomSignature(raw, at: view.keyPath("signature"), tolerance: tolerance, reader: reader)
+                (scheme, secrets) = SignatureConfigParser.parseCustomSignature(raw, at: view.keyPath("signature"), webhook: view, tolerance: tolerance, reader: reader)
             } else {
                 reader.report(view.keyPath("signature"), "is required for provider \"custom\": {header, algorithm, encoding, secret, signedPayload}")
             }
@@ -47,8 +47,7 @@ enum WebhookConfigParser {
             if view.raw("signature") != nil {
                 reader.report(view.keyPath("signature"), "provider \"\(provider)\" has its own signature scheme; use provider \"custom\" to describe one")
             }
-            scheme = preset.scheme(tolerance?.seconds)
-            secrets = view.secretReferences("secret", required: true)
+            (scheme, secrets) = SignatureConfigParser.parsePreset(preset, webhook: view, tolerance: tolerance, reader: reader)
             eventID = preset.eventID
             eventType = preset.eventType
             dedupeDefault = preset.dedupeKey

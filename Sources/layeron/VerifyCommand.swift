@@ -14,8 +14,11 @@ enum VerifyCommand {
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
         let args = try Arguments(words)
         try args.only(["provider", "secret", "now", "tolerance", "url", "config", "webhook", "env"])
-        let input = FileHandle.standardInput.readDataToEndOfFile()
-        let saved = try SavedRequest(parsing: [UInt8](input))
+        var tolerance: Int64?
+        if let text = args.value("tolerance") {
+            guard let value = Int64(text), value >= 0 else { throw UsageError("--tolerance takes whole seconds, like 300") }
+            tolerance = value
+        }
         let now: Int64
         if let text = args.value("now") {
             guard let value = Int64(text) else { throw UsageError("--now takes a Unix time in seconds") }
@@ -23,13 +26,12 @@ enum VerifyCommand {
         } else {
             now = Int64(Date().timeIntervalSince1970)
         }
-        let url = args.value("url") ?? saved.url
 
-        let scheme: SignatureScheme
+        var scheme: SignatureScheme
         let secrets: [SecretValue]
         if let webhookName = args.value("webhook") {
-            guard args.value("provider") == nil, args.value("secret") == nil else {
-                throw UsageError("--webhook takes its provider and secret from --config; drop --provider and --secret")
+            guard args.value("secret") == nil else {
+                throw UsageError("--webhook takes its secrets from --config and the secrets store; drop --secret")
             }
             let path = ProcessEnvironment.configPath(args)
             let config: ServerConfig
@@ -41,6 +43,9 @@ enum VerifyCommand {
                 FileHandle.standardError.write(Data("\(path): no webhook named \(webhookName); configured: \(config.webhooks.map(\.name).joined(separator: ", "))\n".utf8))
                 return 2
             }
+            if let provider = args.value("provider"), provider != webhook.provider {
+                throw UsageError("webhook \(webhookName) is configured with provider \(webhook.provider), not \(provider)")
+            }
             var values: [SecretValue] = []
             for ref in webhook.secrets {
                 guard let value = ProcessEnvironment.secretResolver.resolve(ref) else {
@@ -49,24 +54,40 @@ enum VerifyCommand {
                 }
                 values.append(value)
             }
-            scheme = webhook.scheme
+            scheme = webhook.scheme.withTolerance(tolerance)
             secrets = values
         } else {
             guard let provider = args.value("provider") else { throw UsageError("give --provider P --secret S, or --config FILE --webhook NAME") }
             guard provider != "custom" else { throw UsageError("--provider custom needs a scheme from config: use --config FILE --webhook NAME") }
             guard let preset = ProviderPreset.all[provider] else {
-                throw UsageError("unknown provider \(provider); expected one of: \(ProviderPreset.all.keys.sorted().joined(separator: ", "))")
+                throw UsageError("unknown provider \(provider); expected one of: \(ProviderPreset.list.map(\.name).joined(separator: ", "))")
             }
             guard let secret = args.value("secret") else { throw UsageError("--provider needs --secret S") }
-            var tolerance: Int64?
-            if let text = args.value("tolerance") {
-                guard let value = Int64(text), value >= 0 else { throw UsageError("--tolerance takes seconds") }
-                tolerance = value
-            }
             scheme = preset.scheme(tolerance)
-            secrets = [SecretValue(secret)]
+            if let kind = scheme.algorithm.publicKeyKind {
+                do throws(PublicKeyError) {
+                    scheme.publicKeys = [try PublicKey(text: secret, expected: kind)]
+                } catch {
+                    throw UsageError("--secret for \(provider) is its public key, and this one \(error)")
+                }
+                secrets = []
+            } else {
+                secrets = [SecretValue(secret)]
+            }
         }
 
+        let input = FileHandle.standardInput.readDataToEndOfFile()
+        let saved = try SavedRequest(parsing: [UInt8](input))
+        var url = saved.url
+        if let override = args.value("url") {
+            // --url names the exact URL the provider signed, so it wins over the webhook's "url".
+            url = override
+            scheme.publicURL = nil
+        }
+        return report(scheme, saved, url: url, secrets: secrets, now: now)
+    }
+
+    private static func report(_ scheme: SignatureScheme, _ saved: SavedRequest, url: String, secrets: [SecretValue], now: Int64) -> Int32 {
         switch scheme.verify(saved.request(url: url), url: url, secrets: secrets, now: now) {
         case .success:
             print("valid")
