@@ -63,11 +63,14 @@ public struct TimestampRule: Sendable, Hashable {
         }
     }
 
-    func check(_ text: String, now: Int64) -> VerificationFailure? {
+    /// Nil when `text` is a timestamp of this unit within tolerance of `now`, else why not.
+    public func check(_ text: String, now: Int64) -> VerificationFailure? {
         switch unixSeconds(text) {
         case let .failure(failure): return failure
         case let .success(ts):
-            let skew = ts > now ? ts - now : now - ts
+            // A hostile timestamp near Int64.min/max must not overflow: saturate instead.
+            let (difference, overflow) = ts > now ? ts.subtractingReportingOverflow(now) : now.subtractingReportingOverflow(ts)
+            let skew = overflow ? Int64.max : difference
             return skew > toleranceSeconds ? .timestampOutsideTolerance(skewSeconds: skew, toleranceSeconds: toleranceSeconds) : nil
         }
     }
