@@ -77,7 +77,8 @@ enum VerifyCommand {
         }
 
         let input = FileHandle.standardInput.readDataToEndOfFile()
-        let saved = try SavedRequest(parsing: [UInt8](input))
+        let saved: SavedRequest
+        do { saved = try SavedRequest(parsing: [UInt8](input)) } catch { throw UsageError("standard input: \(error)") }
         var url = saved.url
         if let override = args.value("url") {
             // --url names the exact URL the provider signed, so it wins over the webhook's "url".
@@ -88,7 +89,7 @@ enum VerifyCommand {
     }
 
     private static func report(_ scheme: SignatureScheme, _ saved: SavedRequest, url: String, secrets: [SecretValue], now: Int64) -> Int32 {
-        switch scheme.verify(saved.request(url: url), url: url, secrets: secrets, now: now) {
+        switch scheme.verify(saved.inbound(url: url), url: url, secrets: secrets, now: now) {
         case .success:
             print("valid")
             return 0
@@ -96,46 +97,5 @@ enum VerifyCommand {
             print("invalid: \(failure)")
             return 1
         }
-    }
-}
-
-/// The request file `verify` reads: `{"method", "url", "headers": {…}, "body_base64"}`.
-struct SavedRequest {
-    let method: String
-    let url: String
-    let headers: [(name: String, value: String)]
-    let body: [UInt8]
-
-    init(parsing bytes: [UInt8]) throws(UsageError) {
-        let json: JSONValue
-        do { json = try JSONParser.parse(bytes) } catch { throw UsageError("standard input is not a request JSON: \(error)") }
-        method = json["method"]?.stringValue ?? "POST"
-        url = json["url"]?.stringValue ?? "https://localhost/"
-        var headers: [(String, String)] = []
-        if case let .object(members)? = json["headers"] {
-            for (name, value) in members {
-                guard let text = value.scalarText else { throw UsageError("header \(name) must be a string") }
-                headers.append((name.lowercased(), text))
-            }
-        }
-        self.headers = headers
-        if let encoded = json["body_base64"]?.stringValue {
-            guard let decoded = ByteEncoding.base64.decode(Substring(encoded)) else { throw UsageError("body_base64 is not valid base64") }
-            body = decoded
-        } else {
-            body = Array((json["body"]?.stringValue ?? "").utf8)
-        }
-    }
-
-    func request(url: String) -> InboundRequest {
-        let afterScheme = url.range(of: "://").map { url[$0.upperBound...] } ?? Substring(url)
-        let slash = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
-        let host = String(afterScheme[..<slash]).lowercased()
-        let pathAndQuery = afterScheme[slash...]
-        let question = pathAndQuery.firstIndex(of: "?")
-        let path = String(question.map { pathAndQuery[..<$0] } ?? pathAndQuery)
-        let query = question.map { String(pathAndQuery[pathAndQuery.index(after: $0)...]) } ?? ""
-        return InboundRequest(method: method, path: path.isEmpty ? "/" : path, query: query, host: host,
-                              headers: headers, body: body)
     }
 }

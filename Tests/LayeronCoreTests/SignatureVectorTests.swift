@@ -23,10 +23,10 @@ final class SignatureVectorTests: XCTestCase {
             for entry in cases {
                 let name = entry["name"]?.stringValue ?? "?"
                 names.insert(name)
-                let request = try SignatureVectors.Request(try XCTUnwrap(entry["request"]))
+                let request = try SignatureVectors.request(entry["request"])
                 let secrets = SignatureVectors.strings(entry["secrets"]).map(SecretValue.init)
                 let now = Int64(try XCTUnwrap(entry["now"]?.scalarText).flatMap(Int64.init) ?? 0)
-                let result = preset.scheme(nil).verify(request.inbound, url: request.url, secrets: secrets, now: now)
+                let result = preset.scheme(nil).verify(request.inbound(url: request.url), url: request.url, secrets: secrets, now: now)
                 XCTAssertEqual(SignatureVectors.outcome(result), entry["expect"]?.stringValue,
                                "\(preset.name)/\(name) (confirmed by \(entry["confirmed_by"]?.stringValue ?? "?"))")
                 checked += 1
@@ -60,9 +60,9 @@ final class SignatureVectorTests: XCTestCase {
             let secrets = SignatureVectors.strings(scheme["secrets"]).map(SecretValue.init)
             guard case let .array(cases)? = scheme["cases"] else { continue }
             for entry in cases {
-                let request = try SignatureVectors.Request(try XCTUnwrap(entry["request"]))
+                let request = try SignatureVectors.request(entry["request"])
                 let now = Int64(entry["now"]?.scalarText ?? "") ?? 0
-                let result = webhook.scheme.verify(request.inbound, url: request.url, secrets: secrets, now: now)
+                let result = webhook.scheme.verify(request.inbound(url: request.url), url: request.url, secrets: secrets, now: now)
                 XCTAssertEqual(SignatureVectors.outcome(result), entry["expect"]?.stringValue, "\(name)/\(entry["name"]?.stringValue ?? "?")")
             }
         }

@@ -23,39 +23,9 @@ enum SignatureVectors {
         return out
     }()
 
-    /// One saved request: `{"method", "url", "headers", "body_base64" | "body_sha256"}`.
-    struct Request {
-        let url: String
-        let inbound: InboundRequest
-
-        init(_ json: JSONValue) throws {
-            let url = json["url"]?.stringValue ?? ""
-            self.url = url
-            var headers: [(name: String, value: String)] = []
-            if case let .object(members)? = json["headers"] {
-                for (name, value) in members { headers.append((name.lowercased(), value.stringValue ?? "")) }
-            }
-            let body = try Self.body(json)
-            let afterScheme = url.range(of: "://").map { url[$0.upperBound...] } ?? Substring(url)
-            let slash = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
-            let pathAndQuery = afterScheme[slash...]
-            let question = pathAndQuery.firstIndex(of: "?")
-            inbound = InboundRequest(
-                method: json["method"]?.stringValue ?? "POST",
-                path: String(question.map { pathAndQuery[..<$0] } ?? pathAndQuery),
-                query: question.map { String(pathAndQuery[pathAndQuery.index(after: $0)...]) } ?? "",
-                host: String(afterScheme[..<slash]), headers: headers, body: body)
-        }
-
-        private static func body(_ json: JSONValue) throws -> [UInt8] {
-            if let encoded = json["body_base64"]?.stringValue {
-                return try XCTUnwrap(ByteEncoding.base64.decode(Substring(encoded)))
-            }
-            let digest = try XCTUnwrap(json["body_sha256"]?.stringValue)
-            let body = try XCTUnwrap(sharedBodies[digest], "bodies.json has no \(digest)")
-            XCTAssertEqual(ByteEncoding.hex.encode(Digest.hash(.sha256, body)), digest)
-            return body
-        }
+    /// One saved request of a vector, its large body looked up in `bodies.json`.
+    static func request(_ json: JSONValue?) throws -> SavedRequest {
+        try SavedRequest(try XCTUnwrap(json), sharedBodies: sharedBodies)
     }
 
     /// `"valid"` or the failure's stable code.

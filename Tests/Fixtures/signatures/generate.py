@@ -373,6 +373,7 @@ PROVIDERS = [
 JSON_BODY = b'{"id":"evt_1","type":"test.event","event_id":"e_1","data":{"amount":1200}}'
 NON_ASCII = '{"id":"evt_2","type":"test.event","text":"h\u00e9llo \u2713 \u65e5\u672c \U0001f600"}'.encode()
 BINARY = bytes(range(256)) * 4
+BODY_1200 = b'{"id":"evt_4","type":"bench.event","pad":"' + b"y" * (1200 - 46) + b'"}'
 LARGE = b'{"id":"evt_3","type":"test.large","pad":"' + b"x" * (256 * 1024 - 45) + b'"}'
 
 
@@ -418,6 +419,7 @@ def hmac_cases(p):
     c = Collector(p.name, p.sdk)
     s = p.secret
     c.add("valid", p.build(JSON_BODY, s), [s], "valid")
+    c.add("valid_1200_bytes", p.build(BODY_1200, s), [s], "valid")
     tampered = p.build(JSON_BODY, s)
     tampered["body"] = JSON_BODY.replace(b"1200", b"9999")
     c.add("tampered_body", tampered, [s], "valid" if p.token else "mismatch")
@@ -468,6 +470,7 @@ def twilio_cases():
     params = [("To", "+15005550006"), ("From", "+15551234567"), ("Body", "Hello world & more"), ("MessageSid", "SM123")]
     c = Collector("twilio", (version("twilio"), sdk_twilio))
     c.add("valid", form(params, token), [token], "valid")
+    c.add("valid_1200_bytes", form(params + [("Pad", "y" * 1080)], token), [token], "valid")
     t = form(params, token)
     t["body"] = t["body"].replace(b"Hello", b"Howdy")
     c.add("tampered_body", t, [token], "mismatch")
@@ -514,6 +517,7 @@ def mailgun_cases():
 
     c = Collector("mailgun", None)
     c.add("valid", build(key), [key], "valid")
+    c.add("valid_1200_bytes", build(key, text="y" * 1060), [key], "valid")
     t = build(key)
     t["body"] = t["body"].replace(b"a8ce0e", b"b8ce0e")
     c.add("tampered_body", t, [key], "mismatch")
@@ -541,6 +545,7 @@ def linear_cases():
 
     c = Collector("linear", None)
     c.add("valid", build(secret), [secret], "valid")
+    c.add("valid_1200_bytes", build(secret, pad="y" * 1080), [secret], "valid")
     t = build(secret)
     t["body"] = t["body"].replace(b"create", b"remove")
     c.add("tampered_body", t, [secret], "mismatch")
@@ -569,6 +574,7 @@ def postmark_cases():
 
     c = Collector("postmark", None)
     c.add("valid", build(creds), [creds], "valid")
+    c.add("valid_1200_bytes", build(creds, BODY_1200), [creds], "valid")
     c.add("tampered_body", build(creds, JSON_BODY.replace(b"1200", b"9999")), [creds], "valid")
     c.add("wrong_secret", build(wrong), [creds], "mismatch")
     c.add("rotation_second_secret_verifies", build(creds), [wrong, creds], "valid")
@@ -592,6 +598,7 @@ def asymmetric_cases(name, header, ts_header, sign, public, wrong_public, encodi
 
     c = Collector(name, sdk)
     c.add("valid", build(JSON_BODY), [public], "valid")
+    c.add("valid_1200_bytes", build(BODY_1200), [public], "valid")
     t = build(JSON_BODY)
     t["body"] = JSON_BODY.replace(b"1200", b"9999")
     c.add("tampered_body", t, [public], "mismatch")
@@ -664,6 +671,7 @@ def custom_cases():
     # RSA-SHA256 over "{timestamp}.{body}", base64url, timestamp in ms in its own header.
     ts_ms = str(NOW * 1000)
     sig = rsa_key.sign(f"{ts_ms}.".encode() + JSON_BODY, padding.PKCS1v15(), hashes.SHA256())
+    sig_1200 = rsa_key.sign(f"{ts_ms}.".encode() + BODY_1200, padding.PKCS1v15(), hashes.SHA256())
     out.append({"name": "rsa-sha256-ms-timestamp",
                 "signature": {"header": "x-vendor-signature", "algorithm": "rsa-sha256", "encoding": "base64url",
                               "publicKey": rsa_pem, "signedPayload": "{timestamp}.{body}",
@@ -671,6 +679,8 @@ def custom_cases():
                 "cases": [
                     {"name": "valid", "expect": "valid", "now": NOW, "confirmed_by": lib,
                      "request": request({"x-vendor-signature": enc("base64url", sig), "x-vendor-time": ts_ms})},
+                    {"name": "valid_1200_bytes", "expect": "valid", "now": NOW, "confirmed_by": lib,
+                     "request": request({"x-vendor-signature": enc("base64url", sig_1200), "x-vendor-time": ts_ms}, BODY_1200)},
                     {"name": "tampered_body", "expect": "mismatch", "now": NOW, "confirmed_by": lib,
                      "request": request({"x-vendor-signature": enc("base64url", sig), "x-vendor-time": ts_ms}, JSON_BODY + b" ")},
                     {"name": "stale_timestamp", "expect": "timestamp", "now": NOW + 301, "confirmed_by": lib,
