@@ -46,5 +46,9 @@ test: deps plugins
 	swift build --build-tests
 	swift test --skip-build --disable-swift-testing
 
+# Verification time per ~1.2 KB request for every signature scheme, beside a bare SHA-256.
+bench: deps
+	swift run -c release signature-bench Tests/Fixtures/signatures
+
 clean:
 	rm -rf .build data plugins/*.so

@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "LayeronPluginKit", dependencies: ["CLayeronPlugin"]),
         .target(name: "AuditPlugin", dependencies: ["LayeronPluginKit"], path: "plugins/examples/audit"),
         .executableTarget(name: "layeron", dependencies: ["LayeronServer", "LayeronCore", "LayeronCrypto", "LayeronHTTP", "LayeronPluginHost", "LayeronStore"]),
+        .executableTarget(name: "signature-bench", dependencies: ["LayeronCore", "LayeronCrypto"], path: "Benchmarks/SignatureBench"),
         .testTarget(name: "LayeronCoreTests", dependencies: ["LayeronCore", "LayeronCrypto"]),
         .testTarget(name: "LayeronStoreTests", dependencies: ["LayeronStore", "LayeronCore"]),
         .testTarget(name: "LayeronServerTests", dependencies: ["LayeronServer"]),

@@ -53,10 +53,17 @@ final class InboundPipeline: Sendable {
         let receivedAt = WallClock.nowMilliseconds()
         let url = "https://\(host)\(http.path)\(http.rawQuery.isEmpty ? "" : "?" + http.rawQuery)"
         let secrets = snapshot.webhookSecrets[webhook.name] ?? []
-        if case let .failure(failure) = webhook.scheme.verify(request, url: url, secrets: secrets, now: receivedAt / 1000) {
+        let verified: VerifiedSignature
+        switch webhook.scheme.verify(request, url: url, secrets: secrets, now: receivedAt / 1000) {
+        case let .success(v): verified = v
+        case let .failure(failure):
             metrics.countRejection(webhook: webhook.name, reason: failure.code)
             logger.info("signature rejected: \(failure)", [("webhook", webhook.name), ("secrets", webhook.secrets.map(\.name).joined(separator: ","))])
             return .now(InboundResponses.error(400, "invalid signature: \(failure)"))
+        }
+        // Provider handshakes (Zoom url_validation, Slack url_verification, …) are answered, not recorded.
+        if let challenge = webhook.scheme.challenge?.response(to: request, secret: verified.secretIndex.map { secrets[$0] }) {
+            return .now(HTTPResponse(status: 200, headers: [("Content-Type", challenge.contentType)], body: challenge.body))
         }
 
         let fields = EventFields.extract(from: request, webhook: webhook)

@@ -14,8 +14,11 @@ enum VerifyCommand {
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
         let args = try Arguments(words)
         try args.only(["provider", "secret", "now", "tolerance", "url", "config", "webhook", "env", "database"])
-        let input = FileHandle.standardInput.readDataToEndOfFile()
-        let saved = try SavedRequest(parsing: [UInt8](input))
+        var tolerance: Int64?
+        if let text = args.value("tolerance") {
+            guard let value = Int64(text), value >= 0 else { throw UsageError("--tolerance takes whole seconds, like 300") }
+            tolerance = value
+        }
         let now: Int64
         if let text = args.value("now") {
             guard let value = Int64(text) else { throw UsageError("--now takes a Unix time in seconds") }
@@ -23,13 +26,12 @@ enum VerifyCommand {
         } else {
             now = Int64(Date().timeIntervalSince1970)
         }
-        let url = args.value("url") ?? saved.url
 
-        let scheme: SignatureScheme
+        var scheme: SignatureScheme
         let secrets: [SecretValue]
         if let webhookName = args.value("webhook") {
-            guard args.value("provider") == nil, args.value("secret") == nil else {
-                throw UsageError("--webhook takes its provider and secret from --config; drop --provider and --secret")
+            guard args.value("secret") == nil else {
+                throw UsageError("--webhook takes its secrets from --config and the secrets store; drop --secret")
             }
             let path = ProcessEnvironment.configPath(args)
             let config: ServerConfig
@@ -41,6 +43,9 @@ enum VerifyCommand {
                 FileHandle.standardError.write(Data("\(path): no webhook named \(webhookName); configured: \(config.webhooks.map(\.name).joined(separator: ", "))\n".utf8))
                 return 2
             }
+            if let provider = args.value("provider"), provider != webhook.provider {
+                throw UsageError("webhook \(webhookName) is configured with provider \(webhook.provider), not \(provider)")
+            }
             var values: [SecretValue] = []
             let resolver = ProcessEnvironment.secretResolver(args).current()
             for ref in webhook.secrets {
@@ -51,25 +56,42 @@ enum VerifyCommand {
                 }
                 values += resolved
             }
-            scheme = webhook.scheme
+            scheme = webhook.scheme.withTolerance(tolerance)
             secrets = values
         } else {
             guard let provider = args.value("provider") else { throw UsageError("give --provider P --secret S, or --config FILE --webhook NAME") }
             guard provider != "custom" else { throw UsageError("--provider custom needs a scheme from config: use --config FILE --webhook NAME") }
             guard let preset = ProviderPreset.all[provider] else {
-                throw UsageError("unknown provider \(provider); expected one of: \(ProviderPreset.all.keys.sorted().joined(separator: ", "))")
+                throw UsageError("unknown provider \(provider); expected one of: \(ProviderPreset.list.map(\.name).joined(separator: ", "))")
             }
             guard let secret = args.value("secret") else { throw UsageError("--provider needs --secret S") }
-            var tolerance: Int64?
-            if let text = args.value("tolerance") {
-                guard let value = Int64(text), value >= 0 else { throw UsageError("--tolerance takes seconds") }
-                tolerance = value
-            }
             scheme = preset.scheme(tolerance)
-            secrets = [SecretValue(secret)]
+            if let kind = scheme.algorithm.publicKeyKind {
+                do throws(PublicKeyError) {
+                    scheme.publicKeys = [try PublicKey(text: secret, expected: kind)]
+                } catch {
+                    throw UsageError("--secret for \(provider) is its public key, and this one \(error)")
+                }
+                secrets = []
+            } else {
+                secrets = [SecretValue(secret)]
+            }
         }
 
-        switch scheme.verify(saved.request(url: url), url: url, secrets: secrets, now: now) {
+        let input = FileHandle.standardInput.readDataToEndOfFile()
+        let saved: SavedRequest
+        do { saved = try SavedRequest(parsing: [UInt8](input)) } catch { throw UsageError("standard input: \(error)") }
+        var url = saved.url
+        if let override = args.value("url") {
+            // --url names the exact URL the provider signed, so it wins over the webhook's "url".
+            url = override
+            scheme.publicURL = nil
+        }
+        return report(scheme, saved, url: url, secrets: secrets, now: now)
+    }
+
+    private static func report(_ scheme: SignatureScheme, _ saved: SavedRequest, url: String, secrets: [SecretValue], now: Int64) -> Int32 {
+        switch scheme.verify(saved.inbound(url: url), url: url, secrets: secrets, now: now) {
         case .success:
             print("valid")
             return 0
@@ -77,46 +99,5 @@ enum VerifyCommand {
             print("invalid: \(failure)")
             return 1
         }
-    }
-}
-
-/// The request file `verify` reads: `{"method", "url", "headers": {…}, "body_base64"}`.
-struct SavedRequest {
-    let method: String
-    let url: String
-    let headers: [(name: String, value: String)]
-    let body: [UInt8]
-
-    init(parsing bytes: [UInt8]) throws(UsageError) {
-        let json: JSONValue
-        do { json = try JSONParser.parse(bytes) } catch { throw UsageError("standard input is not a request JSON: \(error)") }
-        method = json["method"]?.stringValue ?? "POST"
-        url = json["url"]?.stringValue ?? "https://localhost/"
-        var headers: [(String, String)] = []
-        if case let .object(members)? = json["headers"] {
-            for (name, value) in members {
-                guard let text = value.scalarText else { throw UsageError("header \(name) must be a string") }
-                headers.append((name.lowercased(), text))
-            }
-        }
-        self.headers = headers
-        if let encoded = json["body_base64"]?.stringValue {
-            guard let decoded = ByteEncoding.base64.decode(Substring(encoded)) else { throw UsageError("body_base64 is not valid base64") }
-            body = decoded
-        } else {
-            body = Array((json["body"]?.stringValue ?? "").utf8)
-        }
-    }
-
-    func request(url: String) -> InboundRequest {
-        let afterScheme = url.range(of: "://").map { url[$0.upperBound...] } ?? Substring(url)
-        let slash = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
-        let host = String(afterScheme[..<slash]).lowercased()
-        let pathAndQuery = afterScheme[slash...]
-        let question = pathAndQuery.firstIndex(of: "?")
-        let path = String(question.map { pathAndQuery[..<$0] } ?? pathAndQuery)
-        let query = question.map { String(pathAndQuery[pathAndQuery.index(after: $0)...]) } ?? ""
-        return InboundRequest(method: method, path: path.isEmpty ? "/" : path, query: query, host: host,
-                              headers: headers, body: body)
     }
 }

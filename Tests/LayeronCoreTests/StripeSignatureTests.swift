@@ -12,13 +12,13 @@ final class StripeSignatureTests: XCTestCase {
         return ByteEncoding.hex.encode(mac)
     }
 
-    private func verify(header: String?, body: [UInt8]? = nil, secrets: [SecretValue]? = nil) -> Result<Void, VerificationFailure> {
+    private func verify(header: String?, body: [UInt8]? = nil, secrets: [SecretValue]? = nil) -> Result<VerifiedSignature, VerificationFailure> {
         let headers = header.map { [("stripe-signature", $0)] } ?? []
         let request = InboundRequest(method: "POST", path: "/webhooks/stripe", headers: headers, body: body ?? self.body)
         return SignatureScheme.stripe().verify(request, url: "https://example.com/webhooks/stripe", secrets: secrets ?? [secret], now: now)
     }
 
-    private func failure(_ result: Result<Void, VerificationFailure>) -> VerificationFailure? {
+    private func failure(_ result: Result<VerifiedSignature, VerificationFailure>) -> VerificationFailure? {
         if case let .failure(f) = result { return f }
         return nil
     }
@@ -71,7 +71,7 @@ final class StripeSignatureTests: XCTestCase {
         XCTAssertEqual(failure(verify(header: ""))?.code, "malformed_header")
         XCTAssertEqual(failure(verify(header: "garbage"))?.code, "malformed_header")
         XCTAssertEqual(failure(verify(header: "v1=\(sign(body, timestamp: now))")), .missingTimestamp)
-        XCTAssertEqual(failure(verify(header: "t=abc,v1=\(sign(body, timestamp: now))"))?.code, "malformed_header")
+        XCTAssertEqual(failure(verify(header: "t=abc,v1=\(sign(body, timestamp: now))"))?.code, "malformed_timestamp")
         XCTAssertEqual(failure(verify(header: "t=\(now),v1=zz")), .malformedHeader("stripe-signature", reason: "no hex signature field"))
         XCTAssertEqual(failure(verify(header: "t=\(now),v1=\(String(repeating: "a", count: 10_000))")), .signatureMismatch)
         XCTAssertEqual(failure(verify(header: ",,,=,=,t=,v1=")), .malformedHeader("stripe-signature", reason: "no hex signature field"))
@@ -83,8 +83,8 @@ final class CustomHMACSchemeTests: XCTestCase {
         let body = Array("payload".utf8)
         let mac = HMAC.authenticate(.sha256, key: Array("s3cret".utf8), message: body)
         for encoding in [ByteEncoding.hex, .base64] {
-            let scheme = SignatureScheme(header: "X-Sig", format: .whole(prefix: "sha256="), algorithm: .sha256,
-                                         encoding: encoding, payload: .rawBody)
+            let scheme = SignatureScheme(header: "X-Sig", format: .whole(prefix: "sha256="), algorithm: .hmac(.sha256),
+                                         encoding: SignatureEncoding(rawValue: encoding.rawValue) ?? .hex, payload: .rawBody)
             let request = InboundRequest(method: "POST", path: "/", headers: [("x-sig", "sha256=" + encoding.encode(mac))], body: body)
             if case let .failure(f) = scheme.verify(request, url: "", secrets: [SecretValue("s3cret")], now: 0) {
                 XCTFail("\(encoding): \(f)")

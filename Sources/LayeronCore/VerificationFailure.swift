@@ -1,0 +1,53 @@
+/// Why a request's signature was refused. Messages name the rule that failed and never a secret.
+public enum VerificationFailure: Error, Equatable, CustomStringConvertible, Sendable {
+    case missingHeader(String)
+    case malformedHeader(String, reason: String)
+    case missingTimestamp
+    case malformedTimestamp(String)
+    case timestampOutsideTolerance(skewSeconds: Int64, toleranceSeconds: Int64)
+    case missingID
+    case signatureMismatch
+    /// Twilio's `bodySHA256` query parameter does not match the body.
+    case bodyDigestMismatch
+    /// A configured secret or public key cannot be used with this scheme (for example a Standard
+    /// Webhooks secret that is not base64); an operator problem, not the sender's.
+    case unusableKey(String)
+
+    public var description: String {
+        switch self {
+        case let .missingHeader(name): return "missing signature header \(name)"
+        case let .malformedHeader(name, reason): return "malformed \(name) header: \(reason)"
+        case .missingTimestamp: return "no timestamp in the signature"
+        case let .malformedTimestamp(reason): return "malformed timestamp: \(reason)"
+        case let .timestampOutsideTolerance(skew, tolerance):
+            return "timestamp outside tolerance (\(skew) s > \(tolerance) s)"
+        case .missingID: return "no message id for the signed payload"
+        case .signatureMismatch: return "no signature matches"
+        case .bodyDigestMismatch: return "bodySHA256 does not match the body"
+        case let .unusableKey(reason): return "configured key unusable: \(reason)"
+        }
+    }
+
+    /// A short stable label for metrics.
+    public var code: String {
+        switch self {
+        case .missingHeader: return "missing_header"
+        case .malformedHeader: return "malformed_header"
+        case .missingTimestamp: return "missing_timestamp"
+        case .malformedTimestamp: return "malformed_timestamp"
+        case .timestampOutsideTolerance: return "timestamp"
+        case .missingID: return "missing_id"
+        case .signatureMismatch: return "mismatch"
+        case .bodyDigestMismatch: return "body_digest"
+        case .unusableKey: return "key"
+        }
+    }
+}
+
+/// A scheme definition that cannot work, found when config is loaded.
+public enum SchemeDefinitionError: Error, CustomStringConvertible, Equatable {
+    case invalid(String)
+    public var description: String {
+        switch self { case let .invalid(s): return s }
+    }
+}

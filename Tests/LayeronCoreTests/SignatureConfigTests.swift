@@ -1,0 +1,126 @@
+import LayeronCore
+import LayeronCrypto
+import XCTest
+
+/// Custom schemes and preset options that cannot work are refused at load, naming the key.
+final class SignatureConfigTests: XCTestCase {
+    private func issues(_ webhook: String) -> [String] {
+        do {
+            _ = try ConfigLoader.load(text: Array(#"{"webhooks": [\#(webhook)]}"#.utf8), file: "t.json")
+            return []
+        } catch {
+            return error.description.split(separator: "\n").map(String.init)
+        }
+    }
+
+    private func custom(_ signature: String) -> [String] {
+        issues(#"{"name": "v", "provider": "custom", "signature": \#(signature)}"#)
+    }
+
+    private func assertIssue(_ found: [String], _ prefix: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertTrue(found.contains { $0.hasPrefix(prefix) }, "no issue starting \(prefix) in \(found)", file: file, line: line)
+    }
+
+    func testUnknownAlgorithmListsTheKnownOnes() {
+        assertIssue(custom(#"{"header": "x", "algorithm": "hmac-md5", "secret": {"secret": "S"}}"#),
+                    "t.json: webhooks[0].signature.algorithm: unknown algorithm \"hmac-md5\"; expected one of: ecdsa-p256-sha256, ed25519, hmac-sha1")
+    }
+
+    func testTemplateNamingAFieldNothingProvidesIsRefused() {
+        assertIssue(custom(#"{"header": "x", "algorithm": "hmac-sha256", "secret": {"secret": "S"}, "signedPayload": "{timestamp}.{body}"}"#),
+                    "t.json: webhooks[0].signature.signedPayload: uses {timestamp} but nothing provides one")
+        assertIssue(custom(#"{"header": "x", "algorithm": "hmac-sha256", "secret": {"secret": "S"}, "signedPayload": "{id}.{body}"}"#),
+                    "t.json: webhooks[0].signature.signedPayload: uses {id} but nothing provides one")
+        assertIssue(custom(#"{"header": "x", "algorithm": "hmac-sha256", "secret": {"secret": "S"}, "timestamp": "format"}"#),
+                    "t.json: webhooks[0].signature.timestamp: \"format\" needs a \"format\" with a {timestamp} field")
+    }
+
+    func testInvalidPublicKeysAreRefusedAtLoad() {
+        assertIssue(custom(#"{"header": "x", "algorithm": "ed25519", "publicKey": "abcd"}"#),
+                    "t.json: webhooks[0].signature.publicKey: not a valid Ed25519 public key")
+        // A valid Ed25519 key where an ECDSA P-256 key is expected.
+        let ed = "302a300506032b6570032100" + String(repeating: "11", count: 32)
+        assertIssue(custom(#"{"header": "x", "algorithm": "ecdsa-p256-sha256", "publicKey": "\#(ed)"}"#),
+                    "t.json: webhooks[0].signature.publicKey: not a valid ECDSA P-256 public key: is a ed25519 key")
+        assertIssue(issues(#"{"name": "d", "provider": "discord", "publicKey": "zz"}"#),
+                    "t.json: webhooks[0].publicKey: not a valid Ed25519 public key")
+        assertIssue(custom(#"{"header": "x", "algorithm": "rsa-sha256"}"#),
+                    "t.json: webhooks[0].signature.publicKey: is required for rsa-sha256")
+        assertIssue(custom(#"{"header": "x", "algorithm": "hmac-sha256", "secret": {"secret": "S"}, "publicKey": "ab"}"#),
+                    "t.json: webhooks[0].signature.publicKey: hmac-sha256 uses a shared secret")
+    }
+
+    func testFormatsAndOptionsAreChecked() {
+        assertIssue(custom(#"{"header": "x", "algorithm": "hmac-sha256", "secret": {"secret": "S"}, "format": "t={timestamp},v1={sig}"}"#),
+                    "t.json: webhooks[0].signature.format: format field \"v1={sig}\": unknown role {sig}")
+        assertIssue(custom(#"{"header": "x", "algorithm": "hmac-sha256", "secret": {"secret": "S"}, "encoding": "base32"}"#),
+                    "t.json: webhooks[0].signature.encoding: unknown encoding \"base32\"")
+        assertIssue(custom(#"{"header": "x", "algorithm": "hmac-sha256", "secret": {"secret": "S"}, "timestamp": {"from": "header.x-t", "unit": "minutes"}}"#),
+                    "t.json: webhooks[0].signature.timestamp.unit: unknown unit \"minutes\"")
+        assertIssue(issues(#"{"name": "t", "provider": "twilio", "secret": {"secret": "S"}, "url": "example.com/x?y=1"}"#),
+                    "t.json: webhooks[0].url: \"example.com/x?y=1\" must be an http(s) URL without a query")
+    }
+
+    func testStandardWebhooksCustomSchemeLoadsAndVerifies() throws {
+        let text = #"""
+        {"webhooks": [{"name": "sw", "provider": "custom", "tolerance": "2m",
+          "signature": {"header": "webhook-signature", "algorithm": "hmac-sha256", "encoding": "base64",
+                        "format": "v1,{signature}", "separator": " ", "secretEncoding": "whsec",
+                        "secret": [{"secret": "OLD"}, {"secret": "NEW"}], "signedPayload": "{id}.{timestamp}.{body}",
+                        "timestamp": "header.webhook-timestamp", "id": "header.webhook-id"}}]}
+        """#
+        let webhook = try XCTUnwrap(try ConfigLoader.load(text: Array(text.utf8), file: "t.json").webhooks.first)
+        XCTAssertEqual(webhook.scheme, ProviderPreset.all["standard-webhooks"]?.scheme(120))
+        XCTAssertEqual(webhook.secrets.map(\.name), ["OLD", "NEW"])
+    }
+
+    func testPresetToleranceOverrideApplies() {
+        XCTAssertEqual(ProviderPreset.all["slack"]?.scheme(30).timestamp?.toleranceSeconds, 30)
+        XCTAssertEqual(ProviderPreset.all["slack"]?.scheme(nil).timestamp?.toleranceSeconds, 300)
+        XCTAssertNil(ProviderPreset.all["github"]?.scheme(30).timestamp)
+    }
+
+    func testRFC3339Timestamps() {
+        let rule = TimestampRule(.formatField, unit: .rfc3339, toleranceSeconds: 0)
+        XCTAssertNil(rule.check("2023-11-14T22:13:20Z", now: 1_700_000_000))
+        XCTAssertNil(rule.check("2023-11-14T22:13:20.634234626Z", now: 1_700_000_000))
+        XCTAssertNil(rule.check("2023-11-15T00:13:20+02:00", now: 1_700_000_000))
+        XCTAssertEqual(rule.check("2023-11-14T22:13:21Z", now: 1_700_000_000), .timestampOutsideTolerance(skewSeconds: 1, toleranceSeconds: 0))
+        for bad in ["", "2023-11-14", "2023-13-14T22:13:20Z", "2023-11-14T22:13:20", "2023-11-14T22:13:20Zjunk", "１７０"] {
+            XCTAssertEqual(rule.check(bad, now: 0)?.code, "malformed_timestamp", bad)
+        }
+    }
+
+    func testPublicURLOverrideIsSignedWithTheRequestQuery() throws {
+        let text = #"{"webhooks": [{"name": "sq", "provider": "square", "secret": {"secret": "S"}, "url": "https://public.example.com/hooks/square"}]}"#
+        let scheme = try XCTUnwrap(try ConfigLoader.load(text: Array(text.utf8), file: "t.json").webhooks.first).scheme
+        let body = Array(#"{"event_id":"1"}"#.utf8)
+        let signed = Array("https://public.example.com/hooks/square?a=1".utf8) + body
+        let signature = ByteEncoding.base64.encode(HMAC.authenticate(.sha256, key: Array("key".utf8), message: signed))
+        let request = InboundRequest(method: "POST", path: "/webhooks/sq", query: "a=1", host: "127.0.0.1",
+                                     headers: [("x-square-hmacsha256-signature", signature)], body: body)
+        guard case .success = scheme.verify(request, url: "https://127.0.0.1/webhooks/sq?a=1", secrets: [SecretValue("key")], now: 0) else {
+            return XCTFail("the configured public URL was not the one verified")
+        }
+    }
+
+    /// Headers an attacker controls never trap: every one ends in a typed failure.
+    func testHostileHeadersNeverTrap() {
+        let hostile = ["", " ", "=", ",", ";", "v1,", "t=,v1=", "t=99999999999999999999,v1=00", "sha256=", "v0=",
+                       String(repeating: "v1=", count: 5000), "t=1,v1=" + String(repeating: "f", count: 100_001),
+                       "\u{0}\u{1}\u{7f}", "é=ü,∑=∂", "t=-9223372036854775808,v1=aa", "ts=1;h1=zz;h1="]
+        let request = { (value: String) in
+            InboundRequest(method: "POST", path: "/", headers: ProviderPreset.list.flatMap { preset -> [(name: String, value: String)] in
+                guard case let .header(name) = preset.baseScheme.signature else { return [] }
+                return [(name, value)]
+            } + [("x-slack-request-timestamp", value), ("webhook-timestamp", value), ("webhook-id", value)], body: Array(value.utf8))
+        }
+        for preset in ProviderPreset.list {
+            for value in hostile {
+                if case .success = preset.baseScheme.verify(request(value), url: "https://h/", secrets: [SecretValue("k")], now: 1_700_000_000) {
+                    XCTFail("\(preset.name) accepted \(value.prefix(20))")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import LayeronCore
+import LayeronCrypto
+import XCTest
+
+/// Built-in provider schemes through the real server, and `layeron verify` run as a process.
+final class SignatureProvidersTests: XCTestCase {
+    let githubSecret = "gh-webhook-secret"
+    let swKey = Array("standard-webhooks-integration-key".utf8)
+    var swSecret: String { "whsec_" + ByteEncoding.base64.encode(swKey) }
+    let zoomSecret = "zoom-secret-token"
+    var server: TestServer!
+
+    override func setUpWithError() throws {
+        server = try TestServer(environment: ["GH_SECRET": githubSecret, "SW_SECRET": swSecret, "ZOOM_SECRET": zoomSecret])
+        try server.writeConfig("""
+            {
+              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "plugins": { "dir": "\(server.pluginsDir)" },
+              "webhooks": [
+                { "name": "gh", "provider": "github", "secret": { "secret": "GH_SECRET" } },
+                { "name": "sw", "provider": "standard-webhooks", "secret": [{ "secret": "GH_SECRET" }, { "secret": "SW_SECRET" }] },
+                { "name": "zoom", "provider": "zoom", "secret": { "secret": "ZOOM_SECRET" } }
+              ]
+            }
+            """)
+        try server.start()
+    }
+
+    override func tearDown() {
+        server.stop()
+        server = nil
+    }
+
+    private func standardWebhooksHeaders(_ body: [UInt8], id: String, timestamp: Int64) -> [(String, String)] {
+        let mac = HMAC.authenticate(.sha256, key: swKey, message: Array("\(id).\(timestamp).".utf8) + body)
+        return [("webhook-id", id), ("webhook-timestamp", "\(timestamp)"), ("webhook-signature", "v1,AAAA v1,\(ByteEncoding.base64.encode(mac))")]
+    }
+
+    func testGitHubEventsAreVerifiedTypedAndDeduplicatedByDelivery() throws {
+        let body = Array(#"{"action":"opened","number":7}"#.utf8)
+        let headers = [("X-Hub-Signature-256", "sha256=" + Signing.hmacHex(body: body, secret: githubSecret)),
+                       ("X-GitHub-Event", "pull_request"), ("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")]
+        let first = try server.post("/webhooks/gh", headers: headers, body: body)
+        XCTAssertEqual(first.status, 200, first.body)
+        let retry = try server.post("/webhooks/gh", headers: headers, body: body)
+        XCTAssertEqual(try JSONParser.parse(Array(retry.body.utf8))["duplicate"], .bool(true), retry.body)
+
+        let bad = try server.post("/webhooks/gh", headers: [("X-Hub-Signature-256", "sha256=" + Signing.hmacHex(body: body, secret: "wrong"))], body: body)
+        XCTAssertEqual(bad.status, 400)
+        XCTAssertTrue(bad.body.contains("invalid signature: no signature matches"), bad.body)
+        XCTAssertFalse(bad.body.contains(githubSecret))
+
+        let store = try StoreReader(path: server.databasePath)
+        let rows = try store.rows("SELECT type, dedupe_key, duplicates FROM events WHERE webhook = 'gh'")
+        XCTAssertEqual(rows.count, 1)
+        XCTAssertEqual(rows.first?[0], "pull_request")
+        XCTAssertEqual(rows.first?[1], "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+        XCTAssertEqual(rows.first?[2], "1")
+    }
+
+    func testStandardWebhooksRotationRejectionsAndMetrics() throws {
+        let now = Int64(Date().timeIntervalSince1970)
+        let body = Array(#"{"type":"invoice.paid","data":{"n":"\#u{00e9}\#u{2713}"}}"#.utf8)
+        let ok = try server.post("/webhooks/sw", headers: standardWebhooksHeaders(body, id: "msg_1", timestamp: now), body: body)
+        XCTAssertEqual(ok.status, 200, ok.body)
+
+        let tampered = try server.post("/webhooks/sw", headers: standardWebhooksHeaders(body, id: "msg_2", timestamp: now), body: body + [0x20])
+        XCTAssertEqual(tampered.status, 400, tampered.body)
+        let stale = try server.post("/webhooks/sw", headers: standardWebhooksHeaders(body, id: "msg_3", timestamp: now - 3600), body: body)
+        XCTAssertEqual(stale.status, 400)
+        XCTAssertTrue(stale.body.contains("timestamp outside tolerance"), stale.body)
+        let missing = try server.post("/webhooks/sw", headers: [("webhook-id", "msg_4")], body: body)
+        XCTAssertTrue(missing.body.contains("missing signature header webhook-signature"), missing.body)
+
+        let metrics = try server.admin("GET", "/metrics").text
+        for reason in ["mismatch", "timestamp", "missing_header"] {
+            XCTAssertTrue(metrics.contains(#"layeron_signature_rejections_total{webhook="sw",reason="\#(reason)"} 1"#), metrics)
+        }
+        let store = try StoreReader(path: server.databasePath)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM events WHERE webhook = 'sw'"), 1, "a rejected body was stored")
+        XCTAssertEqual(try store.rows("SELECT type, dedupe_key FROM events WHERE webhook = 'sw'").first ?? [], ["invoice.paid", "msg_1"])
+    }
+
+    func testZoomURLValidationIsAnsweredAndNotRecorded() throws {
+        let now = Int64(Date().timeIntervalSince1970)
+        let body = Array(#"{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1,"event":"endpoint.url_validation"}"#.utf8)
+        let mac = HMAC.authenticate(.sha256, key: Array(zoomSecret.utf8), message: Array("v0:\(now):".utf8) + body)
+        let response = try server.post("/webhooks/zoom", headers: [("x-zm-signature", "v0=" + ByteEncoding.hex.encode(mac)),
+                                                                 ("x-zm-request-timestamp", "\(now)")], body: body)
+        XCTAssertEqual(response.status, 200, response.body)
+        let expected = ByteEncoding.hex.encode(HMAC.authenticate(.sha256, key: Array(zoomSecret.utf8), message: Array("qgg8vlvZRS6UYooatFL8Aw".utf8)))
+        XCTAssertEqual(try JSONParser.parse(Array(response.body.utf8))["encryptedToken"]?.stringValue, expected)
+        XCTAssertEqual(try StoreReader(path: server.databasePath).count("SELECT COUNT(*) FROM events WHERE webhook = 'zoom'"), 0)
+
+        let unsigned = try server.post("/webhooks/zoom", body: body)
+        XCTAssertEqual(unsigned.status, 400, "an unsigned challenge must not be answered")
+    }
+
+    // MARK: layeron verify
+
+    private func verify(_ arguments: [String], request: String) throws -> (status: Int32, output: String) {
+        let file = server.path("request-\(UUID().uuidString).json")
+        try request.write(toFile: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestServer.binaryPath)
+        process.arguments = ["verify"] + arguments
+        var env = ProcessInfo.processInfo.environment
+        env["GH_SECRET"] = githubSecret
+        env["SW_SECRET"] = swSecret
+        env["ZOOM_SECRET"] = zoomSecret
+        process.environment = env
+        process.currentDirectoryURL = server.directory
+        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: file))
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    private func savedRequest(headers: [(String, String)], body: [UInt8]) -> String {
+        let headerJSON = JSONValue.object(headers.map { ($0.0, .string($0.1)) })
+        return JSONValue.object([("method", .string("POST")), ("url", .string("https://hooks.example.com/webhooks/x")),
+                                 ("headers", headerJSON), ("body_base64", .string(ByteEncoding.base64.encode(body)))]).serialized()
+    }
+
+    func testVerifyCommandForProvidersAndConfiguredWebhooks() throws {
+        let body = Array(#"{"zen":"Keep it logically awesome."}"#.utf8)
+        let github = savedRequest(headers: [("X-Hub-Signature-256", "sha256=" + Signing.hmacHex(body: body, secret: githubSecret))], body: body)
+        XCTAssertEqual(try verify(["--provider", "github", "--secret", githubSecret], request: github).output, "valid")
+        let wrong = try verify(["--provider", "github", "--secret", "nope"], request: github)
+        XCTAssertEqual(wrong.status, 1)
+        XCTAssertEqual(wrong.output, "invalid: no signature matches")
+
+        let sw = savedRequest(headers: standardWebhooksHeaders(body, id: "msg_9", timestamp: 1_700_000_000), body: body)
+        XCTAssertEqual(try verify(["--config", server.configPath, "--webhook", "sw", "--now", "1700000100"], request: sw).status, 0)
+        XCTAssertEqual(try verify(["--provider", "standard-webhooks", "--secret", swSecret, "--now", "1700000100"], request: sw).output, "valid")
+        let stale = try verify(["--provider", "standard-webhooks", "--secret", swSecret, "--now", "1700000412"], request: sw)
+        XCTAssertEqual(stale.status, 1)
+        XCTAssertEqual(stale.output, "invalid: timestamp outside tolerance (412 s > 300 s)")
+        XCTAssertEqual(try verify(["--provider", "standard-webhooks", "--secret", swSecret, "--now", "1700000412", "--tolerance", "600"], request: sw).output, "valid")
+
+        let custom = try verify(["--provider", "custom", "--secret", "x"], request: github)
+        XCTAssertEqual(custom.status, 2)
+        XCTAssertTrue(custom.output.contains("--provider custom needs a scheme from config"), custom.output)
+        XCTAssertEqual(try verify(["--provider", "nosuch", "--secret", "x"], request: github).status, 2)
+        XCTAssertEqual(try verify(["--provider", "discord", "--secret", "not-a-key"], request: github).status, 2)
+        XCTAssertEqual(try verify(["--config", server.configPath, "--webhook", "nosuch"], request: github).status, 2)
+    }
+}
