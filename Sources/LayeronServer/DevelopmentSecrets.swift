@@ -16,18 +16,23 @@ public enum DevelopmentSecrets {
                                 variables: [String: String]) throws(SecretStoreError) -> [String] {
         let now = WallClock.nowMilliseconds()
         let stored = try store.allValues(environment: SecretsSetup.development, now: now)
+        let webhookSecrets = Set(config.webhooks.flatMap { $0.secrets.map(\.name) })
         var created: [String] = []
         for (_, reference) in config.secretReferences
         where !created.contains(reference.name) && stored[reference.name] == nil && variables[reference.name] == nil {
-            try store.set(reference.name, environment: SecretsSetup.development, value: randomValue(), now: now)
+            let value = randomValue(webhookSecret: webhookSecrets.contains(reference.name))
+            try store.set(reference.name, environment: SecretsSetup.development, value: value, now: now)
             created.append(reference.name)
         }
         return created
     }
 
-    /// 32 random bytes in hex: strong as an HMAC key or a bearer token, and inert in a shell.
-    static func randomValue() -> SecretValue {
-        SecretValue(ByteEncoding.hex.encode(SecureRandom.bytes(32)))
+    /// 32 random bytes. Webhook secrets take the `whsec_<base64>` form: Stripe keys HMAC with the whole
+    /// string, and Standard Webhooks/Svix-style providers decode the base64 after the prefix, so one
+    /// form works for every scheme. Other values (admin tokens) are hex, inert in a shell.
+    static func randomValue(webhookSecret: Bool) -> SecretValue {
+        let bytes = SecureRandom.bytes(32)
+        return SecretValue(webhookSecret ? "whsec_" + ByteEncoding.base64.encode(bytes) : ByteEncoding.hex.encode(bytes))
     }
 
     /// The terminal lines after the `listening on` lines: the created names, then a signed `curl` for
