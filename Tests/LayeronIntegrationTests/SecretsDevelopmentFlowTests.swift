@@ -54,7 +54,11 @@ final class SecretsDevelopmentFlowTests: XCTestCase {
         for name in ["LAYERON_ADMIN_TOKEN", "STRIPE_WEBHOOK_SECRET", "VENDOR_WEBHOOK_SECRET"] {
             let get = try server.secrets(["get", name])
             XCTAssertEqual(get.status, 0, get.stderr)
-            XCTAssertEqual(get.stdout.count, 64, "a generated value is 32 random bytes in hex")
+            if name == "LAYERON_ADMIN_TOKEN" {
+                XCTAssertEqual(get.stdout.count, 64, "an admin token is 32 random bytes in hex")
+            } else {
+                XCTAssertTrue(get.stdout.hasPrefix("whsec_") && get.stdout.count == 50, "a webhook secret is whsec_ and 32 random bytes in base64: \(get.stdout.count) characters")
+            }
             values.append(get.stdout)
         }
         XCTAssertEqual(Set(values).count, 3)
