@@ -48,6 +48,9 @@ final class Dispatcher: @unchecked Sendable {
     private var perWebhook: [String: Int] = [:]
     private var stopping = false
     private let finished = DispatchGroup()
+    /// Paces the scheduler between passes; guards `schedulerStopping`.
+    private let schedulerPause = NSCondition()
+    private var schedulerStopping = false
 
     init(store: EventStore, plugins: PluginRegistry, snapshots: SnapshotHolder, metrics: Metrics, logger: Logger) {
         self.store = store
@@ -83,6 +86,10 @@ final class Dispatcher: @unchecked Sendable {
         urgent.removeAll()
         queueCondition.broadcast()
         queueCondition.unlock()
+        schedulerPause.lock()
+        schedulerStopping = true
+        schedulerPause.broadcast()
+        schedulerPause.unlock()
         for case let .waited(event, done) in abandoned {
             done(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
                                status: .pending, nextAttemptAt: event.nextAttemptAt))
@@ -220,9 +227,11 @@ final class Dispatcher: @unchecked Sendable {
             let now = WallClock.nowMilliseconds()
             scheduleDue(now: now)
             scheduleReplays(now: now)
-            queueCondition.lock()
-            if !stopping { _ = queueCondition.wait(until: Date(timeIntervalSinceNow: 0.25)) }
-            queueCondition.unlock()
+            // Its own condition: sharing `queueCondition` would let the scheduler swallow a `signal`
+            // meant for an idle worker, leaving a queued event unrun until the next arrival.
+            schedulerPause.lock()
+            if !schedulerStopping { _ = schedulerPause.wait(until: Date(timeIntervalSinceNow: 0.25)) }
+            schedulerPause.unlock()
         }
     }
 
