@@ -23,8 +23,9 @@ let package = Package(
         .target(name: "LayeronStore", dependencies: ["CSQLite", "LayeronCore", "LayeronCrypto"]),
         .target(name: "LayeronPluginHost", dependencies: ["CLayeronPlugin", "LayeronCore"]),
         .target(name: "LayeronHTTP", dependencies: ["CMicroHTTPD", "CCurl", "CShims"]),
+        .target(name: "LayeronOutbound", dependencies: ["CCurl", "CShims", "LayeronCore", "LayeronCrypto"]),
         .target(name: "LayeronServer", dependencies: [
-            "LayeronCore", "LayeronCrypto", "LayeronStore", "LayeronPluginHost", "LayeronHTTP",
+            "LayeronCore", "LayeronCrypto", "LayeronStore", "LayeronPluginHost", "LayeronHTTP", "LayeronOutbound",
         ], resources: [.embedInCode("admin-api.yaml")]),
         .target(name: "LayeronPluginKit", dependencies: ["CLayeronPlugin"]),
         .target(name: "AuditPlugin", dependencies: ["LayeronPluginKit"], path: "plugins/examples/audit"),
@@ -33,6 +34,7 @@ let package = Package(
         .testTarget(name: "LayeronCoreTests", dependencies: ["LayeronCore", "LayeronCrypto"]),
         .testTarget(name: "LayeronStoreTests", dependencies: ["LayeronStore", "LayeronCore"]),
         .testTarget(name: "LayeronServerTests", dependencies: ["LayeronServer"]),
+        .testTarget(name: "LayeronOutboundTests", dependencies: ["LayeronOutbound", "LayeronCore"]),
         .testTarget(name: "LayeronPluginHostTests", dependencies: ["LayeronPluginHost", "LayeronCore"]),
         .testTarget(name: "LayeronIntegrationTests", dependencies: ["LayeronCore", "LayeronCrypto", "LayeronHTTP", "CSQLite"]),
     ],

@@ -43,3 +43,15 @@ CURLcode layeron_curl_set_write_function(CURL *curl, size_t (*function)(char *, 
 CURLcode layeron_curl_get_response_code(CURL *curl, long *code) {
     return curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
 }
+
+CURLcode layeron_curl_set_header_function(CURL *curl, size_t (*function)(char *, size_t, size_t, void *)) {
+    return curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, function);
+}
+
+CURLcode layeron_curl_set_opensocket_function(CURL *curl, layeron_curl_opensocket_fn function) {
+    return curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, function);
+}
+
+CURLMcode layeron_curl_multi_set_long(CURLM *multi, CURLMoption option, long value) {
+    return curl_multi_setopt(multi, option, value);
+}

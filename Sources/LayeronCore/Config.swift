@@ -8,6 +8,8 @@ public struct ServerConfig: Sendable {
     /// Handler worker threads shared by all webhooks.
     public var workers: Int
     public var webhooks: [WebhookConfig]
+    /// Destinations outbound events are delivered to.
+    public var outbound: [OutboundDestination] = []
 
     /// Every secret reference the config names, each with the place that names it.
     public var secretReferences: [(owner: String, reference: SecretReference)] {
@@ -16,6 +18,9 @@ public struct ServerConfig: Sendable {
         if let mount = admin.mount { refs.append(("admin.mount.token", mount.token.secret)) }
         for webhook in webhooks {
             for ref in webhook.secrets { refs.append(("webhook \(webhook.name)", ref)) }
+        }
+        for destination in outbound {
+            for ref in destination.secrets { refs.append(("outbound \(destination.name)", ref)) }
         }
         return refs
     }

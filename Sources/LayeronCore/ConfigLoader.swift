@@ -14,7 +14,7 @@ public enum ConfigLoader {
         throw .invalid(file: file, issues: reader.issues)
     }
 
-    private static let topKeys: Set<String> = ["listen", "admin", "database", "plugins", "limits", "workers", "webhooks"]
+    private static let topKeys: Set<String> = ["listen", "admin", "database", "plugins", "limits", "workers", "webhooks", "outbound"]
 
     private static func parse(_ json: JSONValue, reader: ConfigReader) -> ServerConfig? {
         guard let top = reader.object(json, at: "", known: topKeys) else { return nil }
@@ -73,8 +73,9 @@ public enum ConfigLoader {
             }
         }
         checkUnique(webhooks, reader: reader)
+        let outbound = top.raw("outbound").map { OutboundConfigParser.parse($0, reader: reader, webhooks: webhooks) } ?? []
         return ServerConfig(listen: listen, admin: admin, database: database, plugins: plugins,
-                            limits: limits, workers: workers, webhooks: webhooks)
+                            limits: limits, workers: workers, webhooks: webhooks, outbound: outbound)
     }
 
     private static func checkUnique(_ webhooks: [WebhookConfig], reader: ConfigReader) {

@@ -17,13 +17,15 @@ final class AdminAPI: Sendable {
     let snapshots: SnapshotHolder
     let store: EventStore
     let dispatcher: Dispatcher
+    let outbound: OutboundService
     let plugins: PluginRegistry
     let metrics: Metrics
 
-    init(snapshots: SnapshotHolder, store: EventStore, dispatcher: Dispatcher, plugins: PluginRegistry, metrics: Metrics) {
+    init(snapshots: SnapshotHolder, store: EventStore, dispatcher: Dispatcher, outbound: OutboundService, plugins: PluginRegistry, metrics: Metrics) {
         self.snapshots = snapshots
         self.store = store
         self.dispatcher = dispatcher
+        self.outbound = outbound
         self.plugins = plugins
         self.metrics = metrics
     }
@@ -65,6 +67,9 @@ final class AdminAPI: Sendable {
         case .listPlugins:
             return .json(200, JSONValue.object([("plugins", .array(plugins.statuses().map(EventJSON.plugin)))]).serialized())
         case .listWebhooks: return listWebhooks()
+        case .listOutbound: return listOutbound()
+        case .emitOutbound: return emitOutbound(params["name"] ?? "", request)
+        case .enableOutbound: return enableOutbound(params["name"] ?? "")
         }
     }
 

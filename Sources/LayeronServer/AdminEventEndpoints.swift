@@ -41,7 +41,8 @@ extension AdminAPI {
     func showEvent(_ id: String) -> HTTPResponse {
         do {
             guard let event = try store.event(id: id) else { return AdminResponses.error(404, "no event \(id)") }
-            return .json(200, EventJSON.detail(event, attempts: try store.attempts(seq: event.seq)).serialized())
+            let deliveries = event.direction == .outbound ? try store.deliveries(seq: event.seq) : [:]
+            return .json(200, EventJSON.detail(event, attempts: try store.attempts(seq: event.seq), deliveries: deliveries).serialized())
         } catch {
             return AdminResponses.error(500, "cannot read event: \(error)")
         }
@@ -62,14 +63,23 @@ extension AdminAPI {
         }
         do {
             guard let event = try store.event(id: id) else { return AdminResponses.error(404, "no event \(id)") }
-            guard event.handler != nil else {
-                return AdminResponses.error(409, "event \(id) matched no handler (status ignored); there is nothing to replay it through")
-            }
-            if event.status == .processed, !force {
-                return AdminResponses.error(409, "event \(id) was already processed; replaying it runs its handler again: add ?force=true to confirm")
+            if event.direction == .outbound {
+                if let refusal = outboundReplayRefusal(event) { return AdminResponses.error(409, refusal) }
+                if event.status == .processed, !force {
+                    return AdminResponses.error(409, "event \(id) was already delivered; replaying it sends it to \(event.webhook) again: add ?force=true to confirm")
+                }
+            } else {
+                guard event.handler != nil else {
+                    return AdminResponses.error(409, "event \(id) matched no handler (status ignored); there is nothing to replay it through")
+                }
+                if event.status == .processed, !force {
+                    return AdminResponses.error(409, "event \(id) was already processed; replaying it runs its handler again: add ?force=true to confirm")
+                }
             }
             if let at, at > WallClock.nowMilliseconds() {
                 try store.scheduleReplay(seq: event.seq, at: at)
+            } else if event.direction == .outbound {
+                outbound.replay(seq: event.seq)
             } else {
                 dispatcher.replay(seq: event.seq)
             }
@@ -106,7 +116,8 @@ extension AdminAPI {
             var skipped = 0
             let start = WallClock.nowMilliseconds()
             for event in events {
-                guard event.handler != nil, force || event.status != .processed else {
+                let replayable = event.direction == .outbound ? outboundReplayRefusal(event) == nil : event.handler != nil
+                guard replayable, force || event.status != .processed else {
                     skipped += 1
                     continue
                 }

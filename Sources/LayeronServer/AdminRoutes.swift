@@ -7,6 +7,7 @@ struct AdminRoute: Sendable {
         case health, metrics, openAPI
         case listEvents, showEvent, replayEvent, bulkReplay, purgeEvents
         case listPlugins, listWebhooks
+        case listOutbound, emitOutbound, enableOutbound
     }
 
     let method: String
@@ -29,6 +30,9 @@ struct AdminRoute: Sendable {
         AdminRoute(method: "POST", path: "/admin/events/{id}/replay", endpoint: .replayEvent, scope: .replay, mountable: true),
         AdminRoute(method: "GET", path: "/admin/plugins", endpoint: .listPlugins, scope: .read, mountable: false),
         AdminRoute(method: "GET", path: "/admin/webhooks", endpoint: .listWebhooks, scope: .read, mountable: false),
+        AdminRoute(method: "GET", path: "/admin/outbound", endpoint: .listOutbound, scope: .read, mountable: false),
+        AdminRoute(method: "POST", path: "/admin/outbound/{name}/events", endpoint: .emitOutbound, scope: .replay, mountable: false),
+        AdminRoute(method: "POST", path: "/admin/outbound/{name}/enable", endpoint: .enableOutbound, scope: .replay, mountable: false),
     ]
 
     /// The parameters when `path` fits this route's shape, else nil.

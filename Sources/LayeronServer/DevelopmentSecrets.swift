@@ -16,7 +16,7 @@ public enum DevelopmentSecrets {
                                 variables: [String: String]) throws(SecretStoreError) -> [String] {
         let now = WallClock.nowMilliseconds()
         let stored = try store.allValues(environment: SecretsSetup.development, now: now)
-        let webhookSecrets = Set(config.webhooks.flatMap { $0.secrets.map(\.name) })
+        let webhookSecrets = Set(config.webhooks.flatMap { $0.secrets.map(\.name) } + config.outbound.flatMap { $0.secrets.map(\.name) })
         var created: [String] = []
         for (_, reference) in config.secretReferences
         where !created.contains(reference.name) && stored[reference.name] == nil && variables[reference.name] == nil {

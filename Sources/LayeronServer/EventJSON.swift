@@ -23,17 +23,18 @@ enum EventJSON {
         ]
     }
 
-    static func detail(_ e: StoredEvent, attempts: [AttemptRecord]) -> JSONValue {
+    /// `deliveries` holds what an outbound event's attempts got back, by attempt number.
+    static func detail(_ e: StoredEvent, attempts: [AttemptRecord], deliveries: [Int64: DeliveryRecord] = [:]) -> JSONValue {
         var members = summary(e)
         members.append(("headers", .object(e.headers.map { ($0.name, .string($0.value)) })))
         members.append(("body", String(validating: e.body, as: UTF8.self).map(JSONValue.string) ?? .null))
         members.append(("body_base64", .string(ByteEncoding.base64.encode(e.body))))
-        members.append(("attempts", .array(attempts.map(attempt))))
+        members.append(("attempts", .array(attempts.map { attempt($0, delivery: deliveries[$0.n]) })))
         return .object(members)
     }
 
-    static func attempt(_ a: AttemptRecord) -> JSONValue {
-        .object([
+    static func attempt(_ a: AttemptRecord, delivery: DeliveryRecord? = nil) -> JSONValue {
+        var members: [(String, JSONValue)] = [
             ("n", .int(a.n)),
             ("started_at", .string(WallClock.rfc3339(milliseconds: a.startedAt))),
             ("finished_at", a.finishedAt.map { .string(WallClock.rfc3339(milliseconds: $0)) } ?? .null),
@@ -43,7 +44,18 @@ enum EventJSON {
             ("replay", .bool(a.replay)),
             ("plugin", .optional(a.plugin)),
             ("plugin_version", .optional(a.pluginVersion)),
-        ])
+        ]
+        if let d = delivery {
+            members += [
+                ("status_code", d.statusCode.map { .int(Int64($0)) } ?? .null),
+                ("latency_ms", .int(d.latencyMilliseconds)),
+                ("response_headers", .object(d.responseHeaders.map { ($0.name, .string($0.value)) })),
+                ("response_body", String(validating: d.responseBody, as: UTF8.self).map(JSONValue.string) ?? .null),
+                ("response_body_base64", .string(ByteEncoding.base64.encode(d.responseBody))),
+                ("transport_error", .optional(d.transportError)),
+            ]
+        }
+        return .object(members)
     }
 
     static func plugin(_ p: PluginStatus) -> JSONValue {

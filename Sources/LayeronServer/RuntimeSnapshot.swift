@@ -19,6 +19,8 @@ final class RuntimeSnapshot: Sendable {
     let router: WebhookRouter
     /// Secret values per webhook, in reference order; a reference in a rotation's grace adds its old value too.
     let webhookSecrets: [String: [SecretValue]]
+    /// Signing secrets per outbound destination, every active value (all of them sign).
+    let outboundSecrets: [String: [SecretValue]]
     /// The admin listener's tokens with their values; empty means an open loopback listener.
     let adminTokens: [(token: AdminToken, value: SecretValue)]
     let mountToken: (token: AdminToken, value: SecretValue)?
@@ -36,6 +38,16 @@ final class RuntimeSnapshot: Sendable {
             }
             secrets[webhook.name] = values
         }
+        var outbound: [String: [SecretValue]] = [:]
+        for destination in config.outbound {
+            var values: [SecretValue] = []
+            for ref in destination.secrets {
+                let resolved = resolver.resolveAll(ref)
+                if resolved.isEmpty { missing.append(("outbound \(destination.name)", ref)) }
+                values += resolved
+            }
+            outbound[destination.name] = values
+        }
         var tokens: [(AdminToken, SecretValue)] = []
         for token in config.admin.listenerTokens {
             if let value = resolver.resolve(token.secret) { tokens.append((token, value)) } else { missing.append(("admin token \(token.name)", token.secret)) }
@@ -48,6 +60,7 @@ final class RuntimeSnapshot: Sendable {
         self.config = config
         self.router = WebhookRouter(config.webhooks)
         self.webhookSecrets = secrets
+        self.outboundSecrets = outbound
         self.adminTokens = tokens
         self.mountToken = mount
     }

@@ -1,6 +1,7 @@
 import Foundation
 import LayeronCore
 import LayeronHTTP
+import LayeronOutbound
 import LayeronPluginHost
 import LayeronStore
 
@@ -61,6 +62,7 @@ public final class Server: @unchecked Sendable {
     private let store: EventStore
     private let plugins: PluginRegistry
     private let dispatcher: Dispatcher
+    private let outbound: OutboundService
     private let maintenance: Maintenance
     private let logger: Logger
     private let snapshots: SnapshotHolder
@@ -90,8 +92,9 @@ public final class Server: @unchecked Sendable {
         let store: EventStore
         do { store = try EventStore(path: config.database) } catch { throw .store(config.database, error) }
 
+        let outbound = OutboundService(store: store, snapshots: snapshots, logger: logger)
         let privateDirectory = NSTemporaryDirectory() + "layeron-plugins-\(getpid())"
-        let plugins = PluginRegistry(privateDirectory: privateDirectory, logger: logger,
+        let plugins = PluginRegistry(privateDirectory: privateDirectory, logger: logger, emitter: outbound,
                                      configs: { snapshots.snapshot.config.plugins.config })
         plugins.loadDirectory(config.plugins.dir)
         for webhook in config.webhooks {
@@ -103,7 +106,7 @@ public final class Server: @unchecked Sendable {
         let metrics = Metrics()
         let dispatcher = Dispatcher(store: store, plugins: plugins, snapshots: snapshots, metrics: metrics, logger: logger)
         let pipeline = InboundPipeline(snapshots: snapshots, store: store, dispatcher: dispatcher, metrics: metrics, logger: logger)
-        let admin = AdminAPI(snapshots: snapshots, store: store, dispatcher: dispatcher, plugins: plugins, metrics: metrics)
+        let admin = AdminAPI(snapshots: snapshots, store: store, dispatcher: dispatcher, outbound: outbound, plugins: plugins, metrics: metrics)
 
         let publicLimits = HTTPServerLimits(maxBodyBytes: config.limits.maxBodyBytes,
                                             connectionTimeoutSeconds: UInt32(max(1, config.limits.connectionTimeout.seconds)),
@@ -134,10 +137,11 @@ public final class Server: @unchecked Sendable {
             logger.error("cannot mark interrupted attempts: \(error)")
         }
         dispatcher.start(workers: options.workers ?? config.workers)
+        outbound.start()
         let maintenance = Maintenance(store: store, snapshots: snapshots, logger: logger)
         maintenance.start()
         let server = Server(publicListener: publicListener, adminListener: adminListener, store: store, plugins: plugins,
-                            dispatcher: dispatcher, maintenance: maintenance, logger: logger, snapshots: snapshots,
+                            dispatcher: dispatcher, outbound: outbound, maintenance: maintenance, logger: logger, snapshots: snapshots,
                             options: options, resolver: resolver)
         server.watchers = ReloadWatchers(pluginsDirectory: config.plugins.dir, registry: plugins, configPath: options.configPath,
                                          logger: logger) { [weak server] in server?.reload() }
@@ -180,7 +184,7 @@ public final class Server: @unchecked Sendable {
     }
 
     private init(publicListener: HTTPServer, adminListener: HTTPServer, store: EventStore, plugins: PluginRegistry,
-                 dispatcher: Dispatcher, maintenance: Maintenance, logger: Logger, snapshots: SnapshotHolder,
+                 dispatcher: Dispatcher, outbound: OutboundService, maintenance: Maintenance, logger: Logger, snapshots: SnapshotHolder,
                  options: ServeOptions, resolver: any SecretResolver) {
         self.maintenance = maintenance
         self.snapshots = snapshots
@@ -191,6 +195,7 @@ public final class Server: @unchecked Sendable {
         self.store = store
         self.plugins = plugins
         self.dispatcher = dispatcher
+        self.outbound = outbound
         self.logger = logger
         self.publicAddress = publicListener.address
         self.adminAddress = adminListener.address
@@ -202,6 +207,7 @@ public final class Server: @unchecked Sendable {
         publicListener.stop()
         adminListener.stop()
         dispatcher.stop()
+        outbound.stop()
         maintenance.stop()
         plugins.shutdownAll()
         store.close()

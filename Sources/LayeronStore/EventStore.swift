@@ -13,8 +13,8 @@ public enum Durability: String, Sendable {
 
 /// The events database: one writer thread with group commit, a small pool of read connections.
 public final class EventStore: @unchecked Sendable {
-    private let writer: GroupCommitWriter
-    private let readers: ReaderPool
+    let writer: GroupCommitWriter
+    let readers: ReaderPool
     public let path: String
 
     public init(path: String, durability: Durability = .normal, readers readerCount: Int = 2) throws(SQLiteError) {
@@ -254,10 +254,11 @@ public final class EventStore: @unchecked Sendable {
         }
     }
 
-    /// Events whose scheduled replay (`POST …/replay?at=`) is due.
+    /// Inbound events whose scheduled replay (`POST …/replay?at=`) is due; outbound ones are the
+    /// delivery scheduler's (`dueOutboundReplays`).
     public func dueReplays(now: Int64, limit: Int) throws(SQLiteError) -> [Int64] {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement("SELECT seq FROM events WHERE replay_at IS NOT NULL AND replay_at <= ?1 ORDER BY replay_at LIMIT ?2")
+            let stmt = try db.statement("SELECT seq FROM events WHERE replay_at IS NOT NULL AND replay_at <= ?1 AND direction = 'inbound' ORDER BY replay_at LIMIT ?2")
             stmt.bind(1, now).bind(2, Int64(limit))
             defer { stmt.reset() }
             var out: [Int64] = []
@@ -301,15 +302,16 @@ public final class EventStore: @unchecked Sendable {
         }
     }
 
-    /// Rows due for an attempt at `now`, oldest due first; only `webhook`'s when given.
+    /// Inbound rows due for an attempt at `now`, oldest due first; only `webhook`'s when given.
+    /// Outbound rows are the delivery scheduler's (`dueDeliveries`).
     public func dueEvents(now: Int64, limit: Int, webhook: String? = nil) throws(SQLiteError) -> [Int64] {
         try readers.with { (db) throws(SQLiteError) in
             let stmt: Statement
             if let webhook {
-                stmt = try db.statement("SELECT seq FROM events WHERE webhook = ?3 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2")
+                stmt = try db.statement("SELECT seq FROM events WHERE webhook = ?3 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 AND direction = 'inbound' ORDER BY next_attempt_at LIMIT ?2")
                 stmt.bind(3, webhook)
             } else {
-                stmt = try db.statement("SELECT seq FROM events WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2")
+                stmt = try db.statement("SELECT seq FROM events WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 AND direction = 'inbound' ORDER BY next_attempt_at LIMIT ?2")
             }
             stmt.bind(1, now).bind(2, Int64(limit))
             defer { stmt.reset() }

@@ -62,6 +62,20 @@ enum Migrations {
         ALTER TABLE events ADD COLUMN replay_at INTEGER;  -- an operator's replay scheduled for later
         CREATE INDEX events_replay_due ON events(replay_at) WHERE replay_at IS NOT NULL;
         """,
+        """
+        -- Outbound deliveries: what each attempt got back. Idempotency keys of emitted events live in
+        -- the dedupe table under the destination's name (config keeps those apart from webhook names).
+        ALTER TABLE attempts ADD COLUMN status_code INTEGER;       -- the receiver's HTTP status; NULL on a transport error
+        ALTER TABLE attempts ADD COLUMN latency_ms INTEGER;
+        ALTER TABLE attempts ADD COLUMN response_headers TEXT;     -- JSON array of [name, value], at most 8 KB
+        ALTER TABLE attempts ADD COLUMN response_body BLOB;        -- the first 4 KB of the answer
+        ALTER TABLE attempts ADD COLUMN transport_error TEXT;      -- refused address, DNS, connect, TLS, timeout
+        CREATE TABLE outbound_destinations (
+            name            TEXT PRIMARY KEY,
+            disabled_at     INTEGER,                   -- Unix ms; set when the receiver answered 410 Gone
+            disabled_reason TEXT
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// Runs the `steps` (the events schema unless told otherwise) that `db` has not run yet.

@@ -39,4 +39,10 @@ CURLcode layeron_curl_set_pointer(CURL *curl, CURLoption option, void *value);
 CURLcode layeron_curl_set_write_function(CURL *curl, size_t (*function)(char *, size_t, size_t, void *));
 CURLcode layeron_curl_get_response_code(CURL *curl, long *code);
 
+/* For outbound deliveries on the multi interface. */
+typedef curl_socket_t (*layeron_curl_opensocket_fn)(void *clientp, curlsocktype purpose, struct curl_sockaddr *address);
+CURLcode layeron_curl_set_header_function(CURL *curl, size_t (*function)(char *, size_t, size_t, void *));
+CURLcode layeron_curl_set_opensocket_function(CURL *curl, layeron_curl_opensocket_fn function);
+CURLMcode layeron_curl_multi_set_long(CURLM *multi, CURLMoption option, long value);
+
 #endif

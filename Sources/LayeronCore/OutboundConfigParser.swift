@@ -1,0 +1,166 @@
+/// Parses the top-level `"outbound"` list: the destinations outbound events are delivered to.
+enum OutboundConfigParser {
+    static let keys: Set<String> = [
+        "name", "url", "secret", "events", "headers", "timeout", "retry", "rate", "concurrency", "allow_private", "signatures",
+    ]
+
+    /// Headers the delivery sets itself; a destination may not override them.
+    static let reservedHeaders: Set<String> = [
+        "content-type", "content-length", "host", "webhook-id", "webhook-timestamp", "webhook-signature", "x-hub-signature-256",
+    ]
+
+    static func parse(_ raw: JSONValue, reader: ConfigReader, webhooks: [WebhookConfig]) -> [OutboundDestination] {
+        guard case let .array(items) = raw else {
+            reader.report("outbound", "expected an array of destinations like {\"name\", \"url\", \"secret\"}, found \(raw.kindName)")
+            return []
+        }
+        var out: [OutboundDestination] = []
+        var seen: [String: Int] = [:]
+        let inbound = Set(webhooks.map(\.name))
+        for (i, item) in items.enumerated() {
+            let path = "outbound[\(i)]"
+            guard let destination = parseOne(item, at: path, reader: reader) else { continue }
+            if let first = seen[destination.name] {
+                reader.report("\(path).name", "duplicate destination name \"\(destination.name)\" (also outbound[\(first)])")
+            } else if inbound.contains(destination.name) {
+                reader.report("\(path).name", "\"\(destination.name)\" is already an inbound webhook's name; events of both directions are listed by name, so pick another")
+            }
+            seen[destination.name] = seen[destination.name] ?? i
+            out.append(destination)
+        }
+        return out
+    }
+
+    private static func parseOne(_ value: JSONValue, at path: String, reader: ConfigReader) -> OutboundDestination? {
+        guard let view = reader.object(value, at: path, known: keys) else { return nil }
+        let issuesBefore = reader.issues.count
+        let name = view.string("name", required: true) ?? ""
+        if !name.isEmpty, !WebhookConfigParser.isSlug(name) {
+            reader.report(view.keyPath("name"), "\"\(name)\" is not a lowercase slug (a-z, 0-9 and -, starting with a letter or digit)")
+        }
+        let url = view.string("url", required: true) ?? ""
+        if !url.isEmpty, !isDeliverableURL(url) {
+            reader.report(view.keyPath("url"), "\"\(url)\" is not an http:// or https:// URL with a host")
+        }
+        let secrets = view.secretReferences("secret", required: true)
+        var destination = OutboundDestination(name: name, url: url, secrets: secrets)
+        if let raw = view.raw("events") {
+            destination.events = patterns(raw, at: view.keyPath("events"), reader: reader)
+        }
+        if let raw = view.raw("headers") {
+            destination.headers = headers(raw, at: view.keyPath("headers"), reader: reader)
+        }
+        destination.timeout = view.duration("timeout") ?? destination.timeout
+        if destination.timeout.milliseconds == 0 { reader.report(view.keyPath("timeout"), "must be longer than zero") }
+        if let raw = view.raw("retry") {
+            destination.schedule = schedule(raw, at: view.keyPath("retry"), reader: reader)
+        }
+        if let text = view.string("rate") {
+            if let rate = RateCap(parsing: text) {
+                destination.rate = rate
+            } else {
+                reader.report(view.keyPath("rate"), "invalid rate \"\(text)\"; expected a count per second, minute or hour, like \"50/s\" or \"600/m\"")
+            }
+        }
+        destination.concurrency = view.integer("concurrency", range: 1...1024) ?? destination.concurrency
+        switch view.raw("allow_private") {
+        case nil: break
+        case let .bool(on)?: destination.allowPrivate = on
+        case let other?: reader.report(view.keyPath("allow_private"), "expected true or false, found \(other.kindName)")
+        }
+        if let raw = view.raw("signatures") {
+            destination.extraSignatures = extraSignatures(raw, at: view.keyPath("signatures"), reader: reader)
+        }
+        guard reader.issues.count == issuesBefore else { return nil }
+        return destination
+    }
+
+    static func isDeliverableURL(_ url: String) -> Bool {
+        let lower = url.lowercased()
+        guard let rest = ["https://", "http://"].first(where: lower.hasPrefix).map({ lower.dropFirst($0.count) }) else { return false }
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        return !authority.isEmpty && !authority.contains("@") && !url.contains(" ")
+    }
+
+    private static func patterns(_ raw: JSONValue, at path: String, reader: ConfigReader) -> [EventTypePattern] {
+        guard case let .array(items) = raw else {
+            reader.report(path, "expected an array of event types like [\"order.*\"], found \(raw.kindName)")
+            return []
+        }
+        return items.enumerated().compactMap { i, item in
+            guard case let .string(text) = item, !text.isEmpty else {
+                reader.report("\(path)[\(i)]", "expected an event type or pattern like \"order.*\", found \(item.serialized())")
+                return nil
+            }
+            if text.dropLast(text.hasSuffix(".*") ? 2 : 0).contains("*"), text != "*" {
+                reader.report("\(path)[\(i)]", "invalid pattern \"\(text)\"; a pattern may only end in .* (like order.*) or be *")
+                return nil
+            }
+            return EventTypePattern(parsing: text)
+        }
+    }
+
+    private static func headers(_ raw: JSONValue, at path: String, reader: ConfigReader) -> [(name: String, value: String)] {
+        guard case let .object(members) = raw else {
+            reader.report(path, "expected an object of header names and values, found \(raw.kindName)")
+            return []
+        }
+        var out: [(name: String, value: String)] = []
+        for (name, value) in members {
+            let keyPath = "\(path).\(name)"
+            guard case let .string(text) = value else {
+                reader.report(keyPath, "expected a string, found \(value.kindName)")
+                continue
+            }
+            if name.isEmpty || !name.utf8.allSatisfy(isTokenByte) {
+                reader.report(keyPath, "\"\(name)\" is not a valid header name")
+            } else if reservedHeaders.contains(name.lowercased()) {
+                reader.report(keyPath, "\(name) is set by the delivery itself and cannot be configured")
+            } else if text.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) {
+                reader.report(keyPath, "the value holds a line break or NUL")
+            } else {
+                out.append((name, text))
+            }
+        }
+        return out
+    }
+
+    private static func isTokenByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A) || Array("!#$%&'*+-.^_`|~".utf8).contains(b)
+    }
+
+    private static func schedule(_ raw: JSONValue, at path: String, reader: ConfigReader) -> DeliverySchedule {
+        guard let view = reader.object(raw, at: path, known: ["schedule"]) else { return .standard }
+        guard let list = view.raw("schedule") else {
+            reader.report(view.keyPath("schedule"), "is required: the waits between attempts, like [\"5s\", \"5m\", \"30m\"]")
+            return .standard
+        }
+        guard case let .array(items) = list, items.count <= 50 else {
+            reader.report(view.keyPath("schedule"), "expected an array of at most 50 durations like [\"5s\", \"5m\"], found \(list.serialized())")
+            return .standard
+        }
+        var delays: [TimeSpan] = []
+        for (i, item) in items.enumerated() {
+            guard case let .string(text) = item, let span = TimeSpan(parsing: text) else {
+                reader.report("\(view.keyPath("schedule"))[\(i)]", "invalid duration \(item.serialized()); expected a number and a unit, like \"5s\" or \"2h\"")
+                continue
+            }
+            delays.append(span)
+        }
+        return DeliverySchedule(delays: delays)
+    }
+
+    private static func extraSignatures(_ raw: JSONValue, at path: String, reader: ConfigReader) -> [ExtraSignatureScheme] {
+        guard case let .array(items) = raw else {
+            reader.report(path, "expected an array of scheme names like [\"github\"], found \(raw.kindName)")
+            return []
+        }
+        return items.enumerated().compactMap { i, item in
+            guard let text = item.stringValue, let scheme = ExtraSignatureScheme(rawValue: text) else {
+                reader.report("\(path)[\(i)]", "unknown signature scheme \(item.serialized()); expected one of: \(ExtraSignatureScheme.allCases.map(\.rawValue).joined(separator: ", "))")
+                return nil
+            }
+            return scheme
+        }
+    }
+}

@@ -1,0 +1,242 @@
+import CCurl
+import CShims
+import Foundation
+import LayeronCore
+
+/// Outbound HTTP on libcurl's multi interface: one thread drives every transfer, so many deliveries
+/// are in flight at once without a thread each; connections stay in the multi handle's cache and are
+/// reused across deliveries, and HTTP/2 is negotiated over TLS when the receiver offers it (several
+/// deliveries then share one connection). Caps on concurrency and rate are the caller's business:
+/// this engine sends what it is given.
+public final class DeliveryEngine: @unchecked Sendable {
+    /// One running transfer; owns its easy handle and header list until the transfer ends.
+    private final class Transfer {
+        let request: DeliveryRequest
+        let completion: @Sendable (DeliveryResult) -> Void
+        let startedAt: UInt64
+        var easy: UnsafeMutableRawPointer?
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        var body: [UInt8] = []
+        var headers: [(name: String, value: String)] = []
+        var headerBytes = 0
+        /// Set by the socket callback when the guard refused the resolved address.
+        var refusal: String?
+        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+
+        init(request: DeliveryRequest, completion: @escaping @Sendable (DeliveryResult) -> Void) {
+            self.request = request
+            self.completion = completion
+            startedAt = DispatchTime.now().uptimeNanoseconds
+        }
+    }
+
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    private let multi: UnsafeMutableRawPointer
+    private let userAgent: String
+    /// Guards `pending` and `stopping`.
+    private let pendingLock = NSLock()
+    private var pending: [Transfer] = []
+    private var stopping = false
+    /// Only the engine thread touches `running`.
+    private var running: [UInt: Transfer] = [:]
+    private let stopped = DispatchSemaphore(value: 0)
+    private var started = false
+
+    public init(userAgent: String) {
+        _ = Self.globalInit
+        multi = curl_multi_init()!
+        self.userAgent = userAgent
+        _ = layeron_curl_multi_set_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
+        _ = layeron_curl_multi_set_long(multi, CURLMOPT_MAXCONNECTS, 256)
+    }
+
+    deinit { curl_multi_cleanup(multi) }
+
+    public func start() {
+        started = true
+        let thread = Thread { [self] in loop() }
+        thread.name = "layeron-outbound-curl"
+        thread.start()
+    }
+
+    /// Queues `request`; `completion` runs on the engine thread when the transfer ends, and must
+    /// return quickly (it holds up every other transfer).
+    public func submit(_ request: DeliveryRequest, completion: @escaping @Sendable (DeliveryResult) -> Void) {
+        pendingLock.lock()
+        let refused = stopping
+        if !refused { pending.append(Transfer(request: request, completion: completion)) }
+        pendingLock.unlock()
+        if refused {
+            completion(DeliveryResult(status: nil, headers: [], bodySnippet: [], transportError: "the server is shutting down", latencyMilliseconds: 0))
+            return
+        }
+        curl_multi_wakeup(multi)
+    }
+
+    /// Aborts what is in flight (each completion hears "the server is shutting down") and stops the thread.
+    public func stop() {
+        pendingLock.lock()
+        stopping = true
+        pendingLock.unlock()
+        guard started else { return }
+        curl_multi_wakeup(multi)
+        stopped.wait()
+    }
+
+    private func loop() {
+        var stillRunning: Int32 = 0
+        while true {
+            pendingLock.lock()
+            let stop = stopping
+            let fresh = pending
+            pending.removeAll()
+            pendingLock.unlock()
+            if stop {
+                for transfer in fresh { finish(transfer, code: CURLE_ABORTED_BY_CALLBACK, shutdown: true) }
+                for transfer in running.values { finish(transfer, code: CURLE_ABORTED_BY_CALLBACK, shutdown: true) }
+                running.removeAll()
+                stopped.signal()
+                return
+            }
+            for transfer in fresh { add(transfer) }
+            _ = curl_multi_perform(multi, &stillRunning)
+            var left: Int32 = 0
+            while let message = curl_multi_info_read(multi, &left) {
+                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
+                      let transfer = running.removeValue(forKey: UInt(bitPattern: easy)) else { continue }
+                finish(transfer, code: message.pointee.data.result, shutdown: false)
+            }
+            _ = curl_multi_poll(multi, nil, 0, 1000, nil)
+        }
+    }
+
+    private func add(_ transfer: Transfer) {
+        guard let easy = curl_easy_init() else {
+            transfer.completion(DeliveryResult(status: nil, headers: [], bodySnippet: [], transportError: "libcurl failed to initialise", latencyMilliseconds: 0))
+            return
+        }
+        transfer.easy = easy
+        let request = transfer.request
+        // An empty Expect stops libcurl's 100-continue round trip on larger bodies.
+        for (name, value) in request.headers + [("Expect", "")] {
+            transfer.headerList = curl_slist_append(transfer.headerList, value.isEmpty ? "\(name):" : "\(name): \(value)")
+        }
+        let user = Unmanaged.passUnretained(transfer).toOpaque()
+        _ = layeron_curl_set_string(easy, CURLOPT_URL, request.url)
+        _ = layeron_curl_set_long(easy, CURLOPT_POST, 1)
+        _ = layeron_curl_set_long(easy, CURLOPT_POSTFIELDSIZE, request.body.count)
+        request.body.withUnsafeBufferPointer { buffer in
+            // COPYPOSTFIELDS copies now, so the body need not outlive this call.
+            _ = layeron_curl_set_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!))
+        }
+        _ = layeron_curl_set_pointer(easy, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(transfer.headerList))
+        _ = layeron_curl_set_long(easy, CURLOPT_TIMEOUT_MS, Int(clamping: request.timeoutMilliseconds))
+        _ = layeron_curl_set_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(clamping: min(request.timeoutMilliseconds, 10_000)))
+        _ = layeron_curl_set_long(easy, CURLOPT_NOSIGNAL, 1)
+        // Redirects are answers, not instructions: a 3xx is recorded and retried, never followed, so
+        // no redirect can lead a delivery to an address the guard would refuse.
+        _ = layeron_curl_set_long(easy, CURLOPT_FOLLOWLOCATION, 0)
+        _ = layeron_curl_set_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
+        // No proxy from the environment: the guard checks the address connected to, which must be the receiver's.
+        _ = layeron_curl_set_string(easy, CURLOPT_PROXY, "")
+        _ = layeron_curl_set_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
+        _ = layeron_curl_set_string(easy, CURLOPT_USERAGENT, userAgent)
+        transfer.errorBuffer.withUnsafeMutableBufferPointer { buffer in
+            _ = layeron_curl_set_pointer(easy, CURLOPT_ERRORBUFFER, buffer.baseAddress)
+        }
+        _ = layeron_curl_set_write_function(easy) { data, size, count, user in
+            guard let data, let user else { return 0 }
+            let transfer = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
+            let room = DeliveryLimits.bodyBytes - transfer.body.count
+            if room > 0 {
+                data.withMemoryRebound(to: UInt8.self, capacity: size * count) {
+                    transfer.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: min(room, size * count)))
+                }
+            }
+            return size * count
+        }
+        _ = layeron_curl_set_pointer(easy, CURLOPT_WRITEDATA, user)
+        _ = layeron_curl_set_header_function(easy) { data, size, count, user in
+            guard let data, let user else { return 0 }
+            let transfer = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
+            let line = data.withMemoryRebound(to: UInt8.self, capacity: size * count) {
+                String(decoding: UnsafeBufferPointer(start: $0, count: size * count), as: UTF8.self)
+            }
+            if line.hasPrefix("HTTP/") {
+                // A new response (after a 1xx): only the final one's headers are kept.
+                transfer.headers.removeAll()
+                transfer.headerBytes = 0
+            } else if let colon = line.firstIndex(of: ":"), transfer.headerBytes + line.utf8.count <= DeliveryLimits.headerBytes {
+                transfer.headerBytes += line.utf8.count
+                transfer.headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)))
+            }
+            return size * count
+        }
+        _ = layeron_curl_set_pointer(easy, CURLOPT_HEADERDATA, user)
+        if !request.allowPrivate {
+            _ = layeron_curl_set_opensocket_function(easy) { user, _, address in
+                guard let user, let address else { return CURL_SOCKET_BAD }
+                let transfer = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
+                if let refusal = DeliveryEngine.refusal(address) {
+                    transfer.refusal = refusal
+                    return CURL_SOCKET_BAD
+                }
+                return socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
+            }
+            _ = layeron_curl_set_pointer(easy, CURLOPT_OPENSOCKETDATA, user)
+        }
+        running[UInt(bitPattern: easy)] = transfer
+        curl_multi_add_handle(multi, easy)
+    }
+
+    /// The guard's reason to refuse the address libcurl is about to connect to, with the address.
+    private static func refusal(_ address: UnsafeMutablePointer<curl_sockaddr>) -> String? {
+        let family = address.pointee.family
+        let raw = UnsafeRawPointer(address) + MemoryLayout<curl_sockaddr>.offset(of: \curl_sockaddr.addr)!
+        var bytes: [UInt8]
+        switch family {
+        case AF_INET:
+            var a = raw.loadUnaligned(as: sockaddr_in.self).sin_addr
+            bytes = withUnsafeBytes(of: &a) { Array($0) }
+        case AF_INET6:
+            var a = raw.loadUnaligned(as: sockaddr_in6.self).sin6_addr
+            bytes = withUnsafeBytes(of: &a) { Array($0) }
+        default:
+            return "refused to connect: address family \(family) is not IPv4 or IPv6"
+        }
+        guard let reason = AddressGuard.refusal(bytes) else { return nil }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        _ = bytes.withUnsafeBytes { inet_ntop(family, $0.baseAddress, &text, socklen_t(text.count)) }
+        let printable = text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return "refused to connect to \(printable): \(reason) (the destination does not set \"allow_private\": true)"
+    }
+
+    private func finish(_ transfer: Transfer, code: CURLcode, shutdown: Bool) {
+        let latency = Int64((DispatchTime.now().uptimeNanoseconds - transfer.startedAt) / 1_000_000)
+        var status: Int?
+        var error: String?
+        if let easy = transfer.easy {
+            if code == CURLE_OK {
+                var value = 0
+                _ = layeron_curl_get_response_code(easy, &value)
+                status = value
+            } else if shutdown {
+                error = "the server is shutting down"
+            } else if let refusal = transfer.refusal {
+                error = refusal
+            } else {
+                let detail = transfer.errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+                error = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : "\(String(cString: curl_easy_strerror(code))): \(detail)"
+            }
+            curl_multi_remove_handle(multi, easy)
+            curl_easy_cleanup(easy)
+        } else {
+            error = "the server is shutting down"
+        }
+        curl_slist_free_all(transfer.headerList)
+        transfer.headerList = nil
+        transfer.completion(DeliveryResult(status: status, headers: transfer.headers, bodySnippet: transfer.body,
+                                           transportError: error, latencyMilliseconds: latency))
+    }
+}

@@ -1,0 +1,44 @@
+import LayeronCore
+import LayeronOutbound
+import LayeronStore
+
+/// What one delivery attempt means for its event: the rules of retries, `Retry-After` and 410 Gone,
+/// kept apart from the I/O so that they read in one place.
+struct OutboundOutcome: Equatable {
+    var outcome: AttemptOutcome
+    var status: EventStatus
+    var nextAttemptAt: Int64?
+    var message: String?
+    var disablesDestination = false
+
+    static func decide(_ result: DeliveryResult, schedule: DeliverySchedule, scheduledAttempt: Int, replay: Bool,
+                       previousStatus: EventStatus, previousNextAttempt: Int64?, finishedAt: Int64) -> OutboundOutcome {
+        if result.isSuccess {
+            return OutboundOutcome(outcome: .ok, status: .processed, nextAttemptAt: nil, message: nil)
+        }
+        let message = result.transportError ?? "the receiver answered \(result.status ?? 0)"
+        if result.status == 410 {
+            return OutboundOutcome(outcome: .error, status: .failed, nextAttemptAt: nil,
+                                   message: message + " (Gone): the destination is disabled", disablesDestination: true)
+        }
+        if result.transportError == "the server is shutting down" {
+            // Cut off by a stop: due again at once, so the next start sends it.
+            return OutboundOutcome(outcome: .retry, status: previousStatus, nextAttemptAt: previousNextAttempt ?? finishedAt,
+                                   message: "interrupted: the server stopped during this delivery; it will run again")
+        }
+        // A replay is one extra try: it never moves the event's own schedule.
+        if replay {
+            return OutboundOutcome(outcome: .error, status: previousStatus, nextAttemptAt: previousNextAttempt, message: message)
+        }
+        var retryAfter: TimeSpan?
+        if result.status == 429 || result.status == 503, let header = result.header("retry-after") {
+            retryAfter = RetryAfter.parse(header, nowMilliseconds: finishedAt)
+        }
+        guard let delay = schedule.delay(afterAttempt: scheduledAttempt, retryAfter: retryAfter) else {
+            return OutboundOutcome(outcome: .error, status: .failed, nextAttemptAt: nil,
+                                   message: message + " (attempt \(scheduledAttempt) of \(schedule.attempts), the last)")
+        }
+        return OutboundOutcome(outcome: .retry, status: .pending, nextAttemptAt: finishedAt + delay.milliseconds,
+                               message: message + (retryAfter != nil ? " (Retry-After \(delay))" : ""))
+    }
+}

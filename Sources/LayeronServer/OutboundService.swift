@@ -1,0 +1,301 @@
+import Foundation
+import LayeronCore
+import LayeronOutbound
+import LayeronPluginHost
+import LayeronStore
+
+/// Outbound webhooks: records emitted events, and delivers them to their destinations with the
+/// Standard Webhooks signature, each destination's concurrency and rate caps, and its retry schedule.
+/// The store is the source of truth for what is due (`next_attempt_at`), as for inbound events, so a
+/// restart resumes every schedule; the scheduler is only woken early by an emit or a finished attempt.
+final class OutboundService: OutboundEmitter, @unchecked Sendable {
+    /// What an emit came to.
+    enum EmitOutcome {
+        /// Committed (or, for a repeated idempotency key, the first event with that key).
+        case recorded(StoredEvent, duplicate: Bool)
+        /// Not recorded: an HTTP status and a message naming what to fix.
+        case refused(status: Int, message: String)
+    }
+
+    /// An idempotency key returns the first event for this long.
+    static let idempotencyWindow = TimeSpan.seconds(86_400)
+
+    private let store: EventStore
+    private let snapshots: SnapshotHolder
+    private let logger: Logger
+    private let engine: DeliveryEngine
+
+    /// Guards `inFlight`, `perDestination`, `limiters`, `disabled` and `stopping`.
+    private let stateCondition = NSCondition()
+    private var inFlight: Set<Int64> = []
+    private var perDestination: [String: Int] = [:]
+    private var limiters: [String: RateLimiter] = [:]
+    private var disabled: [String: DisabledDestination] = [:]
+    private var stopping = false
+    private var wakeRequested = false
+
+    /// Records attempts off the libcurl thread, waiting for each commit before the event may be picked again.
+    private let recorder = DispatchQueue(label: "layeron-outbound-recorder", attributes: .concurrent)
+    private let recording = DispatchGroup()
+    private let schedulerDone = DispatchSemaphore(value: 0)
+
+    init(store: EventStore, snapshots: SnapshotHolder, logger: Logger) {
+        self.store = store
+        self.snapshots = snapshots
+        self.logger = logger
+        engine = DeliveryEngine(userAgent: "layeron-webhooks/1 (+https://www.standardwebhooks.com)")
+        disabled = (try? store.disabledDestinations()) ?? [:]
+    }
+
+    func start() {
+        engine.start()
+        let thread = Thread { [self] in
+            schedulerLoop()
+            schedulerDone.signal()
+        }
+        thread.name = "layeron-outbound-scheduler"
+        thread.start()
+    }
+
+    /// Stops scheduling, aborts deliveries in flight (recorded as interrupted; they run again after a
+    /// restart) and waits until every attempt is recorded.
+    func stop() {
+        stateCondition.lock()
+        stopping = true
+        stateCondition.broadcast()
+        stateCondition.unlock()
+        schedulerDone.wait()
+        engine.stop()
+        recording.wait()
+    }
+
+    // MARK: Emitting
+
+    /// Records an event for `destinationName`; returns once it is committed.
+    func emit(destinationName: String, type: String, payload: [UInt8], idempotencyKey: String?) -> EmitOutcome {
+        let destinations = snapshots.snapshot.config.outbound
+        guard let destination = destinations.first(where: { $0.name == destinationName }) else {
+            let known = destinations.map(\.name).joined(separator: ", ")
+            return .refused(status: 404, message: "no outbound destination \"\(destinationName)\"; configured: \(known.isEmpty ? "none" : known)")
+        }
+        if let off = disabledState(destinationName) {
+            return .refused(status: 409, message: "outbound destination \(destinationName) is disabled since \(WallClock.rfc3339(milliseconds: off.at)) (\(off.reason)); enable it with POST /admin/outbound/\(destinationName)/enable")
+        }
+        if type.isEmpty || type.utf8.count > 200 || type.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) {
+            return .refused(status: 400, message: "type must be 1 to 200 printable characters without spaces, like \"order.paid\"")
+        }
+        if let key = idempotencyKey, key.isEmpty || key.utf8.count > 255 {
+            return .refused(status: 400, message: "idempotency_key must be 1 to 255 bytes")
+        }
+        guard (try? JSONParser.parse(payload)) != nil else {
+            return .refused(status: 400, message: "payload is not JSON")
+        }
+        let now = WallClock.nowMilliseconds()
+        // The Standard Webhooks envelope; the payload's own bytes are kept as given.
+        let body = Array("{\"type\":\(JSONValue.string(type).serialized()),\"timestamp\":\"\(WallClock.rfc3339(milliseconds: now))\",\"data\":".utf8)
+            + payload + Array("}".utf8)
+        let event = NewEvent(id: EventID.make(nowMilliseconds: now), webhook: destinationName, direction: .outbound,
+                             provider: "standard-webhooks", type: type, providerEventID: nil, dedupeKey: idempotencyKey,
+                             dedupeExpiresAt: idempotencyKey.map { _ in now + Self.idempotencyWindow.milliseconds },
+                             receivedAt: now, headers: [("content-type", "application/json")] + destination.headers,
+                             body: body, handler: nil)
+        do {
+            let result = try store.appendOutbound(event, deliver: destination.subscribes(to: type))
+            let seq: Int64
+            let duplicate: Bool
+            switch result {
+            case let .recorded(s): (seq, duplicate) = (s, false)
+            case let .duplicate(_, s, _, _): (seq, duplicate) = (s, true)
+            }
+            guard let stored = try store.event(seq: seq) else { return .refused(status: 500, message: "the event vanished after its commit") }
+            if !duplicate { wake() }
+            return .recorded(stored, duplicate: duplicate)
+        } catch {
+            return .refused(status: 503, message: "cannot record the event: \(error)")
+        }
+    }
+
+    /// The plugin ABI's `emit`: the same path as the admin route.
+    func emit(destination: String, type: String, payload: [UInt8], idempotencyKey: String?) -> EmitResult {
+        switch emit(destinationName: destination, type: type, payload: payload, idempotencyKey: idempotencyKey) {
+        case .recorded: return .emitted
+        case let .refused(_, message): return .invalid(message)
+        }
+    }
+
+    // MARK: Destinations
+
+    func disabledState(_ name: String) -> DisabledDestination? {
+        stateCondition.lock()
+        defer { stateCondition.unlock() }
+        return disabled[name]
+    }
+
+    func enable(_ name: String) throws(SQLiteError) {
+        try store.enableDestination(name)
+        stateCondition.lock()
+        disabled[name] = nil
+        stateCondition.unlock()
+        wake()
+    }
+
+    func inFlightCount(_ name: String) -> Int {
+        stateCondition.lock()
+        defer { stateCondition.unlock() }
+        return perDestination[name, default: 0]
+    }
+
+    // MARK: Scheduling
+
+    /// Sends `seq` again now, outside its schedule and caps; recorded as a replay attempt.
+    func replay(seq: Int64) {
+        guard let event = try? store.event(seq: seq),
+              let destination = snapshots.snapshot.config.outbound.first(where: { $0.name == event.webhook }) else { return }
+        stateCondition.lock()
+        let admitted = !stopping && inFlight.insert(seq).inserted
+        if admitted { perDestination[destination.name, default: 0] += 1 }
+        stateCondition.unlock()
+        if admitted { deliver(event, to: destination, replay: true, scheduledSoFar: 0) }
+    }
+
+    private func wake() {
+        stateCondition.lock()
+        wakeRequested = true
+        stateCondition.signal()
+        stateCondition.unlock()
+    }
+
+    private func schedulerLoop() {
+        while true {
+            stateCondition.lock()
+            if !stopping && !wakeRequested { _ = stateCondition.wait(until: Date(timeIntervalSinceNow: 0.25)) }
+            wakeRequested = false
+            let stop = stopping
+            stateCondition.unlock()
+            if stop { return }
+            let now = WallClock.nowMilliseconds()
+            for destination in snapshots.snapshot.config.outbound { scheduleDue(destination, now: now) }
+            if let replays = try? store.dueOutboundReplays(now: now, limit: 64) {
+                for seq in replays {
+                    try? store.scheduleReplay(seq: seq, at: nil)
+                    replay(seq: seq)
+                }
+            }
+        }
+    }
+
+    /// Starts as many due deliveries of `destination` as its concurrency and rate allow.
+    private func scheduleDue(_ destination: OutboundDestination, now: Int64) {
+        stateCondition.lock()
+        var room = disabled[destination.name] == nil ? destination.concurrency - perDestination[destination.name, default: 0] : 0
+        if let cap = destination.rate {
+            if limiters[destination.name]?.cap != cap { limiters[destination.name] = RateLimiter(cap: cap, nowMilliseconds: now) }
+            room = min(room, limiters[destination.name]!.available(nowMilliseconds: now))
+        }
+        stateCondition.unlock()
+        guard room > 0, let due = try? store.dueDeliveries(destination: destination.name, now: now, limit: min(room + 16, 512)) else { return }
+        var started = 0
+        for seq in due where started < room {
+            stateCondition.lock()
+            let admitted = !stopping && !inFlight.contains(seq)
+                && (destination.rate == nil || limiters[destination.name]!.take(nowMilliseconds: now))
+            if admitted {
+                inFlight.insert(seq)
+                perDestination[destination.name, default: 0] += 1
+            }
+            stateCondition.unlock()
+            guard admitted else { continue }
+            started += 1
+            // Re-read: the list may predate the commit of an attempt that just settled this event.
+            guard let event = try? store.event(seq: seq), event.status == .pending, let at = event.nextAttemptAt, at <= now,
+                  let done = try? store.scheduledAttempts(seq: seq) else {
+                release(seq, destination: destination.name)
+                continue
+            }
+            deliver(event, to: destination, replay: false, scheduledSoFar: done)
+        }
+    }
+
+    private func release(_ seq: Int64, destination: String) {
+        stateCondition.lock()
+        inFlight.remove(seq)
+        if let n = perDestination[destination] { perDestination[destination] = n > 1 ? n - 1 : nil }
+        wakeRequested = true
+        stateCondition.signal()
+        stateCondition.unlock()
+    }
+
+    // MARK: Delivering
+
+    /// One attempt: sign, record its start, hand it to libcurl; the answer is recorded in `settle`.
+    private func deliver(_ event: StoredEvent, to destination: OutboundDestination, replay: Bool, scheduledSoFar: Int) {
+        let n = event.attemptCount + 1
+        let startedAt = WallClock.nowMilliseconds()
+        let secrets = snapshots.snapshot.outboundSecrets[destination.name] ?? []
+        store.startAttempt(seq: event.seq, attempt: AttemptRecord(n: n, startedAt: startedAt, finishedAt: nil, outcome: nil,
+                                                                  error: nil, replay: replay, plugin: nil, pluginVersion: nil))
+        let context = AttemptContext(event: event, destination: destination, n: n, startedAt: startedAt, replay: replay,
+                                     scheduledAttempt: scheduledSoFar + 1)
+        let signature: [(name: String, value: String)]
+        do {
+            signature = try OutboundSigner.headers(id: event.id, timestamp: startedAt / 1000, body: event.body,
+                                                   secrets: secrets, extra: destination.extraSignatures)
+        } catch {
+            settle(context, DeliveryResult(status: nil, headers: [], bodySnippet: [], transportError: "cannot sign: \(error)", latencyMilliseconds: 0))
+            return
+        }
+        let request = DeliveryRequest(url: destination.url,
+                                      headers: [("Content-Type", "application/json")] + destination.headers + signature,
+                                      body: event.body, timeoutMilliseconds: destination.timeout.milliseconds,
+                                      allowPrivate: destination.allowPrivate)
+        recording.enter()
+        engine.submit(request) { [self] result in
+            recorder.async { [self] in
+                settle(context, result)
+                recording.leave()
+            }
+        }
+    }
+
+    private struct AttemptContext: Sendable {
+        let event: StoredEvent
+        let destination: OutboundDestination
+        let n: Int64
+        let startedAt: Int64
+        let replay: Bool
+        /// This attempt's place in the destination's schedule (replays do not take one).
+        let scheduledAttempt: Int
+    }
+
+    /// Records what the attempt got and what happens next; only then may the event be picked again.
+    private func settle(_ context: AttemptContext, _ result: DeliveryResult) {
+        let finishedAt = WallClock.nowMilliseconds()
+        let event = context.event
+        let decision = OutboundOutcome.decide(result, schedule: context.destination.schedule, scheduledAttempt: context.scheduledAttempt,
+                                              replay: context.replay, previousStatus: event.status,
+                                              previousNextAttempt: event.nextAttemptAt, finishedAt: finishedAt)
+        let attempt = AttemptRecord(n: context.n, startedAt: context.startedAt, finishedAt: finishedAt, outcome: decision.outcome,
+                                    error: decision.message, replay: context.replay, plugin: nil, pluginVersion: nil)
+        let delivery = DeliveryRecord(statusCode: result.status, latencyMilliseconds: result.latencyMilliseconds,
+                                      responseHeaders: result.headers, responseBody: result.bodySnippet, transportError: result.transportError)
+        do {
+            try store.finishDelivery(seq: event.seq, attempt: attempt, delivery: delivery, status: decision.status, nextAttemptAt: decision.nextAttemptAt)
+            if decision.disablesDestination {
+                let reason = "the receiver answered 410 Gone to event \(event.id)"
+                try store.disableDestination(context.destination.name, at: finishedAt, reason: reason)
+                stateCondition.lock()
+                disabled[context.destination.name] = DisabledDestination(name: context.destination.name, at: finishedAt, reason: reason)
+                stateCondition.unlock()
+                logger.warn("outbound destination disabled: \(reason)", [("destination", context.destination.name)])
+            }
+        } catch {
+            logger.error("cannot record delivery attempt: \(error)", [("event", event.id)])
+        }
+        let fields = [("event", event.id), ("destination", context.destination.name), ("attempt", String(context.n))]
+        switch decision.outcome {
+        case .ok: logger.debug("delivered", fields)
+        case .retry, .error: logger.warn("delivery failed: \(decision.message ?? "")", fields)
+        }
+        release(event.seq, destination: context.destination.name)
+    }
+}

@@ -1,0 +1,178 @@
+import LayeronCore
+
+/// What one outbound delivery attempt got back, beside its `AttemptRecord`.
+public struct DeliveryRecord: Sendable {
+    public var statusCode: Int?
+    public var latencyMilliseconds: Int64
+    public var responseHeaders: [(name: String, value: String)]
+    public var responseBody: [UInt8]
+    public var transportError: String?
+
+    public init(statusCode: Int?, latencyMilliseconds: Int64, responseHeaders: [(name: String, value: String)],
+                responseBody: [UInt8], transportError: String?) {
+        self.statusCode = statusCode
+        self.latencyMilliseconds = latencyMilliseconds
+        self.responseHeaders = responseHeaders
+        self.responseBody = responseBody
+        self.transportError = transportError
+    }
+}
+
+/// A destination the receiver told to go away (410 Gone); deliveries stop until an operator enables it.
+public struct DisabledDestination: Sendable {
+    public var name: String
+    public var at: Int64
+    public var reason: String
+
+    public init(name: String, at: Int64, reason: String) {
+        self.name = name
+        self.at = at
+        self.reason = reason
+    }
+}
+
+/// Outbound events: emitted ones are recorded like inbound events (`direction = 'outbound'`), with the
+/// delivery schedule in `next_attempt_at`, so the same list, detail and replay serve both directions.
+extension EventStore {
+    /// Records an emitted event, due at once unless `deliver` is false (the destination does not
+    /// subscribe to its type: recorded as ignored). An idempotency key (`event.dedupeKey`) seen before
+    /// on this destination returns the first event instead. Returns once committed.
+    public func appendOutbound(_ event: NewEvent, deliver: Bool) throws(SQLiteError) -> AppendResult {
+        let box = ResultBox<AppendResult>()
+        try writer.perform { (db) throws(SQLiteError) in
+            if let key = event.dedupeKey {
+                let find = try db.statement("SELECT d.event_seq, e.id, e.status FROM dedupe d JOIN events e ON e.seq = d.event_seq WHERE d.webhook = ?1 AND d.key = ?2 AND d.expires_at > ?3")
+                find.bind(1, event.webhook).bind(2, key).bind(3, event.receivedAt)
+                if try find.step() {
+                    let seq = find.int(0)
+                    let id = find.string(1) ?? ""
+                    let status = EventStatus(rawValue: find.string(2) ?? "") ?? .pending
+                    find.reset()
+                    try db.statement("UPDATE events SET duplicates = duplicates + 1 WHERE seq = ?1").bind(1, seq).run()
+                    box.value = .duplicate(ofID: id, seq: seq, status: status, response: nil)
+                    return
+                }
+                find.reset()
+            }
+            try db.statement("""
+                INSERT INTO events (id, webhook, direction, provider, type, provider_event_id, dedupe_key, status,
+                                    received_at, headers, body, handler, next_attempt_at)
+                VALUES (?1, ?2, 'outbound', ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, NULL, ?10)
+                """)
+                .bind(1, event.id).bind(2, event.webhook).bind(3, event.provider).bind(4, event.type).bind(5, event.dedupeKey)
+                .bind(6, (deliver ? EventStatus.pending : .ignored).rawValue).bind(7, event.receivedAt)
+                .bind(8, HeaderCoding.encode(event.headers)).bind(9, blob: event.body)
+                .bind(10, deliver ? event.receivedAt : nil)
+                .run()
+            let seq = db.lastInsertRowID
+            if let key = event.dedupeKey, let expires = event.dedupeExpiresAt {
+                try db.statement("INSERT OR REPLACE INTO dedupe (webhook, key, event_seq, expires_at) VALUES (?1, ?2, ?3, ?4)")
+                    .bind(1, event.webhook).bind(2, key).bind(3, seq).bind(4, expires).run()
+            }
+            box.value = .recorded(seq: seq)
+        }
+        return box.value!
+    }
+
+    /// Records how a delivery attempt ended and what the event's status and next attempt become.
+    /// Returns once committed, so the event is not picked again on its stale schedule.
+    public func finishDelivery(seq: Int64, attempt: AttemptRecord, delivery: DeliveryRecord, status: EventStatus,
+                               nextAttemptAt: Int64?) throws(SQLiteError) {
+        try writer.perform { (db) throws(SQLiteError) in
+            try db.statement("""
+                INSERT OR REPLACE INTO attempts (event_seq, n, started_at, finished_at, outcome, error, replay, plugin, plugin_version,
+                                                 status_code, latency_ms, response_headers, response_body, transport_error)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?8, ?9, ?10, ?11, ?12)
+                """)
+                .bind(1, seq).bind(2, attempt.n).bind(3, attempt.startedAt).bind(4, attempt.finishedAt)
+                .bind(5, attempt.outcome?.rawValue).bind(6, attempt.error).bind(7, attempt.replay ? 1 : 0)
+                .bind(8, delivery.statusCode.map(Int64.init)).bind(9, delivery.latencyMilliseconds)
+                .bind(10, HeaderCoding.encode(delivery.responseHeaders)).bind(11, blob: delivery.responseBody)
+                .bind(12, delivery.transportError).run()
+            try db.statement("UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4) WHERE seq = ?1")
+                .bind(1, seq).bind(2, status.rawValue).bind(3, nextAttemptAt).bind(4, attempt.n).run()
+        }
+    }
+
+    /// The delivery fields of an outbound event's attempts, by attempt number.
+    public func deliveries(seq: Int64) throws(SQLiteError) -> [Int64: DeliveryRecord] {
+        try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.statement("SELECT n, status_code, latency_ms, response_headers, response_body, transport_error FROM attempts WHERE event_seq = ?1 AND latency_ms IS NOT NULL")
+            stmt.bind(1, seq)
+            defer { stmt.reset() }
+            var out: [Int64: DeliveryRecord] = [:]
+            while try stmt.step() {
+                out[stmt.int(0)] = DeliveryRecord(statusCode: stmt.optionalInt(1).map { Int($0) }, latencyMilliseconds: stmt.int(2),
+                                                  responseHeaders: HeaderCoding.decode(stmt.string(3) ?? "[]"),
+                                                  responseBody: stmt.blob(4), transportError: stmt.string(5))
+            }
+            return out
+        }
+    }
+
+    /// How many attempts of the event's own schedule have run (replays are extra and do not count).
+    public func scheduledAttempts(seq: Int64) throws(SQLiteError) -> Int {
+        try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.statement("SELECT COUNT(*) FROM attempts WHERE event_seq = ?1 AND replay = 0")
+            stmt.bind(1, seq)
+            defer { stmt.reset() }
+            _ = try stmt.step()
+            return Int(stmt.int(0))
+        }
+    }
+
+    /// `destination`'s pending events due at `now`, oldest due first.
+    public func dueDeliveries(destination: String, now: Int64, limit: Int) throws(SQLiteError) -> [Int64] {
+        try seqs("SELECT seq FROM events WHERE webhook = ?3 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 AND direction = 'outbound' AND status = 'pending' ORDER BY next_attempt_at LIMIT ?2",
+                 now: now, limit: limit, text: destination)
+    }
+
+    /// Outbound events whose scheduled replay (`POST …/replay?at=`, bulk replays) is due.
+    public func dueOutboundReplays(now: Int64, limit: Int) throws(SQLiteError) -> [Int64] {
+        try seqs("SELECT seq FROM events WHERE replay_at IS NOT NULL AND replay_at <= ?1 AND direction = 'outbound' ORDER BY replay_at LIMIT ?2",
+                 now: now, limit: limit, text: nil)
+    }
+
+    private func seqs(_ sql: String, now: Int64, limit: Int, text: String?) throws(SQLiteError) -> [Int64] {
+        try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.statement(sql)
+            stmt.bind(1, now).bind(2, Int64(limit))
+            if let text { stmt.bind(3, text) }
+            defer { stmt.reset() }
+            var out: [Int64] = []
+            while try stmt.step() { out.append(stmt.int(0)) }
+            return out
+        }
+    }
+
+    /// Disables `destination` (its receiver answered 410 Gone) and fails its other pending events, so
+    /// nothing more is sent until an operator enables it again. Returns once committed.
+    public func disableDestination(_ destination: String, at: Int64, reason: String) throws(SQLiteError) {
+        try writer.perform { (db) throws(SQLiteError) in
+            try db.statement("INSERT OR REPLACE INTO outbound_destinations (name, disabled_at, disabled_reason) VALUES (?1, ?2, ?3)")
+                .bind(1, destination).bind(2, at).bind(3, reason).run()
+            try db.statement("UPDATE events SET status = 'failed', next_attempt_at = NULL WHERE webhook = ?1 AND direction = 'outbound' AND status = 'pending'")
+                .bind(1, destination).run()
+        }
+    }
+
+    /// Lets deliveries to `destination` run again; events it failed while disabled stay failed (replay them).
+    public func enableDestination(_ destination: String) throws(SQLiteError) {
+        try writer.perform { (db) throws(SQLiteError) in
+            try db.statement("DELETE FROM outbound_destinations WHERE name = ?1").bind(1, destination).run()
+        }
+    }
+
+    public func disabledDestinations() throws(SQLiteError) -> [String: DisabledDestination] {
+        try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.statement("SELECT name, disabled_at, disabled_reason FROM outbound_destinations WHERE disabled_at IS NOT NULL")
+            defer { stmt.reset() }
+            var out: [String: DisabledDestination] = [:]
+            while try stmt.step() {
+                let name = stmt.string(0) ?? ""
+                out[name] = DisabledDestination(name: name, at: stmt.int(1), reason: stmt.string(2) ?? "")
+            }
+            return out
+        }
+    }
+}

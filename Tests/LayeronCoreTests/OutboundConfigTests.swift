@@ -1,0 +1,66 @@
+import LayeronCore
+import XCTest
+
+final class OutboundConfigTests: XCTestCase {
+    private func load(_ outbound: String, webhooks: String = "[]") throws(ConfigError) -> ServerConfig {
+        try ConfigLoader.load(text: Array(#"{"webhooks": \#(webhooks), "outbound": [\#(outbound)]}"#.utf8), file: "t.json")
+    }
+
+    private func issues(_ outbound: String, webhooks: String = "[]") -> [String] {
+        do {
+            _ = try load(outbound, webhooks: webhooks)
+            return []
+        } catch {
+            return error.description.split(separator: "\n").map(String.init)
+        }
+    }
+
+    func testFullDestinationParses() throws {
+        let config = try load(#"""
+            {"name": "partners", "url": "https://partners.example.com/hooks", "secret": {"secret": "PARTNERS_SECRET"},
+             "events": ["order.*", "refund.created"], "headers": {"X-Tenant": "acme"}, "timeout": "15s",
+             "retry": {"schedule": ["5s", "5m"]}, "rate": "50/s", "concurrency": 20, "allow_private": false,
+             "signatures": ["github"]}
+            """#)
+        let d = try XCTUnwrap(config.outbound.first)
+        XCTAssertEqual(d.name, "partners")
+        XCTAssertEqual(d.secrets, [SecretReference(name: "PARTNERS_SECRET")])
+        XCTAssertTrue(d.subscribes(to: "order.paid"))
+        XCTAssertTrue(d.subscribes(to: "refund.created"))
+        XCTAssertFalse(d.subscribes(to: "customer.created"))
+        XCTAssertEqual(d.headers.map(\.name), ["X-Tenant"])
+        XCTAssertEqual(d.schedule, DeliverySchedule(delays: [.seconds(5), .seconds(300)]))
+        XCTAssertEqual(d.rate, RateCap(count: 50, per: .seconds(1)))
+        XCTAssertEqual(d.concurrency, 20)
+        XCTAssertEqual(d.extraSignatures, [.github])
+        XCTAssertTrue(config.secretReferences.contains { $0.owner == "outbound partners" && $0.reference.name == "PARTNERS_SECRET" })
+    }
+
+    func testDefaultsFollowTheSvixSchedule() throws {
+        let d = try XCTUnwrap(try load(#"{"name": "p", "url": "http://x.test/", "secret": {"secret": "S"}}"#).outbound.first)
+        XCTAssertEqual(d.schedule, .standard)
+        XCTAssertEqual(d.schedule.delays.map(\.description), ["5s", "5m", "30m", "2h", "5h", "10h", "10h"])
+        XCTAssertEqual(d.timeout, .seconds(15))
+        XCTAssertNil(d.rate)
+        XCTAssertFalse(d.allowPrivate)
+        XCTAssertTrue(d.subscribes(to: "anything"))
+    }
+
+    func testMistakesNameTheKey() {
+        XCTAssertEqual(issues(#"{"name": "p", "url": "ftp://x", "secret": {"secret": "S"}, "rate": "fast", "signatures": ["svix"]}"#), [
+            #"t.json: outbound[0].url: "ftp://x" is not an http:// or https:// URL with a host"#,
+            #"t.json: outbound[0].rate: invalid rate "fast"; expected a count per second, minute or hour, like "50/s" or "600/m""#,
+            #"t.json: outbound[0].signatures[0]: unknown signature scheme "svix"; expected one of: github"#,
+        ])
+        XCTAssertEqual(issues(#"{"name": "p", "url": "https://x", "secret": "raw", "headers": {"webhook-id": "x"}, "retry": {"schedule": ["soon"]}}"#), [
+            #"t.json: outbound[0].secret: secrets are never written in config; use a reference like {"secret": "NAME"} and set its value with `layeron secrets set NAME`"#,
+            "t.json: outbound[0].headers.webhook-id: webhook-id is set by the delivery itself and cannot be configured",
+            #"t.json: outbound[0].retry.schedule[0]: invalid duration "soon"; expected a number and a unit, like "5s" or "2h""#,
+        ])
+        let p = #"{"name": "p", "url": "https://x", "secret": {"secret": "S"}}"#
+        XCTAssertEqual(issues("\(p), \(p)"), [#"t.json: outbound[1].name: duplicate destination name "p" (also outbound[0])"#])
+        XCTAssertEqual(issues(p, webhooks: #"[{"name": "p", "provider": "stripe", "secret": {"secret": "S"}}]"#),
+                       [#"t.json: outbound[0].name: "p" is already an inbound webhook's name; events of both directions are listed by name, so pick another"#])
+        XCTAssertEqual(issues(#"{"name": "p", "url": "https://x", "secret": {"secret": "S"}, "allowPrivate": true}"#).count, 1)
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import LayeronCore
+import LayeronCrypto
+import XCTest
+
+/// Outbound deliveries through the real server: to its own inbound Standard Webhooks endpoint (our
+/// verifier checks the signature end to end) and to scripted loopback receivers.
+final class OutboundDeliveryTests: XCTestCase {
+    private var harness: OutboundHarness!
+
+    override func tearDown() {
+        harness?.server.stop()
+        harness = nil
+    }
+
+    func testSignedDeliveryIsVerifiedByOurOwnInboundEndpointAndCarriesEveryHeader() throws {
+        let mirror = try ScriptedReceiver(replies: [])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "mirror", "url": "\#(mirror.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "signatures": ["github"], "headers": { "X-Tenant": "acme" } }"#,
+            #"{ "name": "wrong", "url": "http://127.0.0.1:PORT/webhooks/sw-in", "secret": { "secret": "WRONG_SECRET" }, "allow_private": true }"#,
+        ])
+        try harness.server.writeConfig(String(contentsOfFile: harness.server.configPath, encoding: .utf8).replacingOccurrences(of: "PORT", with: "\(harness.port)"))
+        try harness.start()
+
+        let id = try harness.emittedID("partners", payload: #"{"order":42,"total":"9.99"}"#)
+        let delivered = try harness.waitForAttempts(id, count: 1, status: "processed")
+        XCTAssertEqual(delivered["direction"], .string("outbound"))
+        XCTAssertEqual(delivered["webhook"], .string("partners"))
+        let attempt = try harness.attempts(id)[0]
+        XCTAssertEqual(attempt["status_code"], .number(200), attempt.serialized())
+        XCTAssertEqual(attempt["outcome"], .string("ok"))
+        XCTAssertEqual(attempt["transport_error"], .null)
+        XCTAssertNotNil(attempt["latency_ms"]?.scalarText)
+        XCTAssertTrue(attempt["response_body"]?.stringValue?.contains("\"id\":\"whevt_") == true, attempt.serialized())
+        // Our inbound verifier accepted it and recorded the same event id as the provider's.
+        let store = try StoreReader(path: harness.server.databasePath)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM events WHERE webhook = 'sw-in' AND direction = 'inbound' AND provider_event_id = '\(id)' AND type = 'order.paid'"), 1)
+
+        // A destination with another secret is refused by the same verifier: the check is real.
+        let wrong = try harness.emittedID("wrong")
+        let refused = try harness.waitForAttempts(wrong, count: 1)
+        XCTAssertEqual(try harness.attempts(wrong)[0]["status_code"], .number(400), refused.serialized())
+        XCTAssertEqual(refused["status"], .string("pending"), "a 400 is retried on the schedule")
+
+        let mirrored = try harness.emittedID("mirror", payload: #"{"order":7}"#)
+        _ = try harness.waitForAttempts(mirrored, count: 1, status: "processed")
+        let request = try XCTUnwrap(mirror.received.first)
+        XCTAssertEqual(request.header("webhook-id"), mirrored)
+        let timestamp = try XCTUnwrap(request.header("webhook-timestamp").flatMap { Int64($0) })
+        XCTAssertLessThan(abs(timestamp - Int64(Date().timeIntervalSince1970)), 30)
+        let mac = HMAC.authenticate(.sha256, key: OutboundHarness.key, message: Array("\(mirrored).\(timestamp).".utf8) + request.body)
+        XCTAssertEqual(request.header("webhook-signature"), "v1," + ByteEncoding.base64.encode(mac))
+        let github = HMAC.authenticate(.sha256, key: Array(OutboundHarness.secret.utf8), message: request.body)
+        XCTAssertEqual(request.header("x-hub-signature-256"), "sha256=" + ByteEncoding.hex.encode(github))
+        XCTAssertEqual(request.header("x-tenant"), "acme")
+        XCTAssertEqual(request.header("content-type"), "application/json")
+        let body = try JSONParser.parse(request.body)
+        XCTAssertEqual(body["type"], .string("order.paid"))
+        XCTAssertEqual(body["data"], .object([("order", .number(7))]))
+        XCTAssertNotNil(body["timestamp"]?.stringValue.flatMap(RFC3339Probe.parse))
+
+        let listed = try harness.server.admin("GET", "/admin/events?direction=outbound").json
+        guard case let .array(events)? = listed["events"] else { return XCTFail(listed.serialized()) }
+        XCTAssertEqual(Set(events.compactMap { $0["id"]?.stringValue }), [id, wrong, mirrored])
+    }
+
+    func testReceiverFailingTwiceThenSucceedingRecordsThreeAttempts() throws {
+        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 500), ScriptedReceiver.Reply(status: 502)])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "flaky", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "retry": { "schedule": ["1s", "1s", "1h"] } }"#,
+        ])
+        try harness.start()
+        let id = try harness.emittedID("flaky")
+        let event = try harness.waitForAttempts(id, count: 3, status: "processed")
+        let attempts = try harness.attempts(id)
+        XCTAssertEqual(attempts.map { $0["status_code"] }, [.number(500), .number(502), .number(200)], event.serialized())
+        XCTAssertEqual(attempts.map { $0["outcome"] }, [.string("retry"), .string("retry"), .string("ok")])
+        XCTAssertEqual(attempts[0]["response_body"], .string("scripted answer 500"))
+        XCTAssertEqual(attempts[0]["response_headers"]?["Content-Type"], .string("text/plain"))
+        XCTAssertEqual(attempts[0]["error"], .string("the receiver answered 500"))
+        XCTAssertEqual(receiver.received.count, 3)
+        XCTAssertEqual(Set(receiver.received.compactMap { $0.header("webhook-id") }), [id], "every retry carries the same webhook-id")
+    }
+
+    func testGoneDisablesTheDestinationUntilEnabled() throws {
+        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 410)])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "gone", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "retry": { "schedule": ["1s"] } }"#,
+        ])
+        try harness.start()
+        let id = try harness.emittedID("gone")
+        _ = try harness.waitForAttempts(id, count: 1, status: "failed")
+        XCTAssertEqual(try harness.attempts(id)[0]["status_code"], .number(410))
+        XCTAssertEqual(try harness.attempts(id)[0]["outcome"], .string("error"))
+        let listed = try harness.server.admin("GET", "/admin/outbound").json
+        guard case let .array(destinations)? = listed["destinations"] else { return XCTFail(listed.serialized()) }
+        let gone = try XCTUnwrap(destinations.first { $0["name"] == .string("gone") })
+        XCTAssertEqual(gone["state"], .string("disabled"))
+        XCTAssertTrue(gone["disabled_reason"]?.stringValue?.contains(id) == true, gone.serialized())
+
+        let refused = try harness.emit("gone")
+        XCTAssertEqual(refused.status, 409, refused.json.serialized())
+        XCTAssertTrue(refused.json["error"]?.stringValue?.contains("POST /admin/outbound/gone/enable") == true)
+        // The disabled state is in SQLite, not only in memory.
+        let store = try StoreReader(path: harness.server.databasePath)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM outbound_destinations WHERE name = 'gone' AND disabled_at IS NOT NULL"), 1)
+
+        XCTAssertEqual(try harness.server.admin("POST", "/admin/outbound/gone/enable").status, 200)
+        let again = try harness.emittedID("gone")
+        _ = try harness.waitForAttempts(again, count: 1, status: "processed")
+        XCTAssertEqual(receiver.received.count, 2)
+    }
+
+    func testRetryAfterOn429And503IsHonoured() throws {
+        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 503, headers: [("Retry-After", "2")])])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "busy", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "retry": { "schedule": ["0s"] } }"#,
+        ])
+        try harness.start()
+        let id = try harness.emittedID("busy")
+        _ = try harness.waitForAttempts(id, count: 2, status: "processed")
+        let times = receiver.received.map(\.at)
+        XCTAssertEqual(times.count, 2)
+        XCTAssertGreaterThanOrEqual(times[1].timeIntervalSince(times[0]), 1.9, "the schedule said 0s; Retry-After said 2 s")
+        XCTAssertTrue(try harness.attempts(id)[0]["error"]?.stringValue?.contains("Retry-After 2s") == true)
+    }
+
+    func testAttemptTimesOutAndRecordsTheTransportError() throws {
+        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 200, delayMilliseconds: 3000)])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "slow", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "timeout": "1s", "retry": { "schedule": ["1h"] } }"#,
+        ])
+        try harness.start()
+        let id = try harness.emittedID("slow")
+        let event = try harness.waitForAttempts(id, count: 1)
+        let attempt = try harness.attempts(id)[0]
+        XCTAssertEqual(event["status"], .string("pending"))
+        XCTAssertEqual(attempt["status_code"], .null)
+        XCTAssertEqual(attempt["outcome"], .string("retry"))
+        XCTAssertTrue(attempt["transport_error"]?.stringValue?.lowercased().contains("timeout") == true, attempt.serialized())
+        let latency = try XCTUnwrap(attempt["latency_ms"]?.scalarText.flatMap { Int($0) })
+        XCTAssertTrue((900...2500).contains(latency), "latency \(latency) ms for a 1 s timeout")
+    }
+
+    func testPrivateAddressesAreRefusedAtConnectTimeWithoutAllowPrivate() throws {
+        let receiver = try ScriptedReceiver(replies: [])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "literal", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" } }"#,
+            #"{ "name": "named", "url": "http://localhost:\#(receiver.port)/hook", "secret": { "secret": "SW_SECRET" } }"#,
+        ])
+        try harness.start()
+        for destination in ["literal", "named"] {
+            let id = try harness.emittedID(destination)
+            _ = try harness.waitForAttempts(id, count: 1)
+            let attempt = try harness.attempts(id)[0]
+            XCTAssertEqual(attempt["status_code"], .null, destination)
+            let error = attempt["transport_error"]?.stringValue ?? ""
+            XCTAssertTrue(error.contains("loopback") && error.contains("allow_private"), "\(destination): \(attempt.serialized())")
+        }
+        XCTAssertEqual(receiver.received.count, 0, "no byte may reach a refused address")
+    }
+
+    func testIdempotencyKeyReturnsTheFirstEvent() throws {
+        harness = try OutboundHarness()
+        try harness.start()
+        let first = try harness.emit("partners", payload: #"{"order":1}"#, key: "order-1-paid")
+        XCTAssertEqual(first.status, 202)
+        XCTAssertEqual(first.json["duplicate"], .bool(false))
+        let second = try harness.emit("partners", payload: #"{"order":1,"again":true}"#, key: "order-1-paid")
+        XCTAssertEqual(second.status, 202)
+        XCTAssertEqual(second.json["duplicate"], .bool(true))
+        XCTAssertEqual(second.json["event"]?["id"], first.json["event"]?["id"])
+        let other = try harness.emit("partners", key: "order-2-paid")
+        XCTAssertNotEqual(other.json["event"]?["id"], first.json["event"]?["id"])
+        let store = try StoreReader(path: harness.server.databasePath)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM events WHERE direction = 'outbound' AND dedupe_key = 'order-1-paid'"), 1)
+        let id = try XCTUnwrap(first.json["event"]?["id"]?.stringValue)
+        _ = try harness.waitForAttempts(id, count: 1, status: "processed")
+        XCTAssertEqual(try harness.attempts(id).count, 1)
+
+        XCTAssertEqual(try harness.emit("nosuch").status, 404)
+        XCTAssertEqual(try harness.emit("partners", type: "").status, 400)
+        XCTAssertEqual(try harness.emit("partners", payload: "[").status, 400)
+    }
+}
+
+/// RFC 3339 as the envelope writes it.
+enum RFC3339Probe {
+    static func parse(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+}

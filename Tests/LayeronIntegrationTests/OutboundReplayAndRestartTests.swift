@@ -1,0 +1,98 @@
+import Foundation
+import LayeronCore
+import XCTest
+
+/// Outbound replays through the delivery path, retries that survive a restart, and a plugin that
+/// emits while it handles an inbound event.
+final class OutboundReplayAndRestartTests: XCTestCase {
+    private var harness: OutboundHarness!
+
+    override func tearDown() {
+        harness?.server.stop()
+        harness = nil
+    }
+
+    func testReplayResendsThroughTheDeliveryPathAndIsRecorded() throws {
+        harness = try OutboundHarness()
+        try harness.start()
+        let id = try harness.emittedID("partners")
+        _ = try harness.waitForAttempts(id, count: 1, status: "processed")
+
+        let unforced = try harness.server.admin("POST", "/admin/events/\(id)/replay")
+        XCTAssertEqual(unforced.status, 409, unforced.text)
+        XCTAssertTrue(unforced.text.contains("force=true"))
+        XCTAssertEqual(try harness.server.admin("POST", "/admin/events/\(id)/replay?force=true").status, 202)
+        _ = try harness.waitForAttempts(id, count: 2, status: "processed")
+        let attempts = try harness.attempts(id)
+        XCTAssertEqual(attempts.map { $0["replay"] }, [.bool(false), .bool(true)])
+        XCTAssertEqual(attempts[1]["status_code"], .number(200))
+        // The replay reached our inbound endpoint with the same webhook-id: folded into the first as a duplicate.
+        let store = try StoreReader(path: harness.server.databasePath)
+        XCTAssertEqual(try store.rows("SELECT duplicates FROM events WHERE webhook = 'sw-in' AND provider_event_id = '\(id)'").first?.first, "1")
+
+        // Bulk replay of outbound events goes the same way.
+        let bulk = try HTTPClientShortcut.post(harness.server.adminURL + "/admin/events/replay", token: harness.server.adminToken,
+                                               body: Array(#"{"direction":"outbound","force":true}"#.utf8))
+        XCTAssertEqual(bulk.json["queued"], .number(1), bulk.text)
+        _ = try harness.waitForAttempts(id, count: 3, status: "processed")
+        XCTAssertEqual(try harness.attempts(id)[2]["replay"], .bool(true))
+        // Inbound dispatch never ran the outbound event: no inbound handler attempt exists for it.
+        XCTAssertTrue(try harness.attempts(id).allSatisfy { $0["plugin"] == .null })
+    }
+
+    func testRetriesResumeAfterARestart() throws {
+        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 503)])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "later", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "retry": { "schedule": ["3s"] } }"#,
+        ])
+        try harness.start()
+        let id = try harness.emittedID("later")
+        let first = try harness.waitForAttempts(id, count: 1)
+        XCTAssertEqual(first["status"], .string("pending"))
+        XCTAssertNotEqual(first["next_attempt_at"], .null)
+        harness.server.kill()
+        XCTAssertEqual(receiver.received.count, 1)
+
+        try harness.start()
+        let done = try harness.waitForAttempts(id, count: 2, status: "processed")
+        let attempts = try harness.attempts(id)
+        XCTAssertEqual(attempts.map { $0["status_code"] }, [.number(503), .number(200)], done.serialized())
+        XCTAssertEqual(receiver.received.count, 2)
+        XCTAssertGreaterThanOrEqual(receiver.received[1].at.timeIntervalSince(receiver.received[0].at), 2.9, "the schedule's wait is kept across the restart")
+    }
+
+    func testPluginEmitsWhileHandlingAnInboundEvent() throws {
+        let vendorSecret = "vendor-relay-secret"
+        harness = try OutboundHarness(webhooks: """
+            ,
+                { "name": "shop", "provider": "custom", "path": "/webhooks/shop", "handler": "emitter.relay",
+                  "signature": { "header": "x-shop-signature", "algorithm": "hmac-sha256", "encoding": "hex",
+                                 "secret": { "secret": "SHOP_SECRET" }, "signedPayload": "rawBody" } }
+            """)
+        harness.server.environment["SHOP_SECRET"] = vendorSecret
+        try PluginBuilder.install(source: PluginBuilder.fixturePath("emitter"), into: harness.server.pluginsDir, name: "emitter.so")
+        try harness.start()
+
+        let body = Array(#"{"type":"payment.succeeded","amount":1200}"#.utf8)
+        let answer = try harness.server.post("/webhooks/shop", headers: [("x-shop-signature", Signing.hmacHex(body: body, secret: vendorSecret))], body: body)
+        XCTAssertEqual(answer.status, 200, answer.body)
+        let inboundID = try XCTUnwrap(try JSONParser.parse(Array(answer.body.utf8))["id"]?.stringValue, answer.body)
+
+        var outboundID: String?
+        XCTAssertTrue(try harness.server.waitUntil(timeout: 15) {
+            let listed = try harness.server.admin("GET", "/admin/events?direction=outbound").json
+            guard case let .array(events)? = listed["events"], let first = events.first else { return false }
+            outboundID = first["id"]?.stringValue
+            return first["dedupe_key"] == .string(inboundID) && first["status"] == .string("processed")
+        }, harness.server.logs.suffix(3000).description)
+        let id = try XCTUnwrap(outboundID)
+        let outbound = try harness.event(id)
+        XCTAssertEqual(outbound["type"], .string("order.paid"))
+        XCTAssertEqual(try JSONParser.parse(Array(outbound["body"]?.stringValue?.utf8 ?? "".utf8))["data"]?["amount"], .number(1200))
+        let inbound = try harness.event(inboundID)
+        XCTAssertEqual(inbound["status"], .string("processed"), inbound.serialized())
+        // And our own inbound endpoint verified the relayed delivery.
+        let store = try StoreReader(path: harness.server.databasePath)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM events WHERE webhook = 'sw-in' AND provider_event_id = '\(id)'"), 1)
+    }
+}

@@ -1,0 +1,36 @@
+import LayeronCore
+@testable import LayeronOutbound
+import XCTest
+
+final class RetryAfterAndRateTests: XCTestCase {
+    func testRetryAfterSecondsAndDates() {
+        XCTAssertEqual(RetryAfter.parse("120", nowMilliseconds: 0), .seconds(120))
+        XCTAssertEqual(RetryAfter.parse(" 3 ", nowMilliseconds: 0), .seconds(3))
+        // Wed, 21 Oct 2015 07:28:00 GMT is 1445412480.
+        XCTAssertEqual(RetryAfter.parse("Wed, 21 Oct 2015 07:28:00 GMT", nowMilliseconds: 1_445_412_470_000), .seconds(10))
+        XCTAssertEqual(RetryAfter.parse("Wed, 21 Oct 2015 07:28:00 GMT", nowMilliseconds: 1_445_412_490_000), .seconds(0))
+        XCTAssertNil(RetryAfter.parse("soon", nowMilliseconds: 0))
+        XCTAssertNil(RetryAfter.parse("-5", nowMilliseconds: 0))
+        XCTAssertNil(RetryAfter.parse("", nowMilliseconds: 0))
+    }
+
+    func testScheduleUsesRetryAfterCappedAndNeverAddsAttempts() {
+        let schedule = DeliverySchedule(delays: [.seconds(5), .seconds(60)])
+        XCTAssertEqual(schedule.attempts, 3)
+        XCTAssertEqual(schedule.delay(afterAttempt: 1), .seconds(5))
+        XCTAssertEqual(schedule.delay(afterAttempt: 2, retryAfter: .seconds(2)), .seconds(2))
+        XCTAssertEqual(schedule.delay(afterAttempt: 1, retryAfter: .seconds(10_000_000)), DeliverySchedule.maximumRetryAfter)
+        XCTAssertNil(schedule.delay(afterAttempt: 3, retryAfter: .seconds(1)))
+        XCTAssertEqual(DeliverySchedule.standard.attempts, 8)
+    }
+
+    func testTokenBucketBurstsThenRefillsEvenly() {
+        var limiter = RateLimiter(cap: RateCap(count: 4, per: .seconds(1)), nowMilliseconds: 0)
+        XCTAssertEqual(limiter.available(nowMilliseconds: 0), 4)
+        for _ in 0..<4 { XCTAssertTrue(limiter.take(nowMilliseconds: 0)) }
+        XCTAssertFalse(limiter.take(nowMilliseconds: 0))
+        XCTAssertFalse(limiter.take(nowMilliseconds: 200))
+        XCTAssertTrue(limiter.take(nowMilliseconds: 250))
+        XCTAssertEqual(limiter.available(nowMilliseconds: 10_000), 4)
+    }
+}
