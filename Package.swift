@@ -24,6 +24,9 @@ let package = Package(
             "LayeronCore", "LayeronCrypto", "LayeronStore", "LayeronPluginHost", "LayeronHTTP",
         ], resources: [.embedInCode("admin-api.yaml")]),
         .executableTarget(name: "layeron", dependencies: ["LayeronServer", "LayeronCore", "LayeronCrypto", "LayeronHTTP", "LayeronPluginHost"]),
+        // Microbenchmarks for `make bench` (verification per scheme, handler calls through the ABI).
+        .executableTarget(name: "layeron-bench", dependencies: ["LayeronCore", "LayeronCrypto", "LayeronPluginHost"],
+                          path: "bench/Sources/layeron-bench"),
         .testTarget(name: "LayeronCoreTests", dependencies: ["LayeronCore", "LayeronCrypto"]),
         .testTarget(name: "LayeronStoreTests", dependencies: ["LayeronStore", "LayeronCore"]),
         .testTarget(name: "LayeronServerTests", dependencies: ["LayeronServer"]),
