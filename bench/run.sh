@@ -7,7 +7,9 @@
 # Knobs (environment): BENCH_DURATION seconds per load run (10), BENCH_RATE expected requests/s per
 # wrk process, to size the unique-id request files (15000), BENCH_SEED_ROWS events in the large store
 # (1000000), BENCH_CALLGRIND_REQUESTS (2000), BENCH_BINARY (.build/release/layeron),
-# BENCH_COMPARE_BINARY another layeron build to run the ingest scenario with as well (before/after).
+# BENCH_COMPARE_BINARY another layeron build to run the ingest scenario with as well (before/after),
+# BENCH_ONLY a space-separated subset of: ceiling variants large callgrind micro (nginx and ingest
+# always run; a short development loop is BENCH_ONLY=none BENCH_DURATION=5).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +38,7 @@ cleanup() {
 trap cleanup EXIT
 
 say() { echo "bench: $*" >&2; }
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 record() { echo "$1" >> "$RESULTS"; }
 
 mkdir -p "$RUN/plugins" "$RUN/data" "$BENCH/results"
@@ -124,10 +127,12 @@ kill "$(cat "$RUN/nginx/nginx.pid")"
 NGINX_STARTED=""
 say "nginx: $(tail -1 "$RESULTS")"
 
-say "raw SQLite insert ceiling of our schema"
-start_server "$RUN/data/ceiling.db"
-stop_server "$RUN/data/ceiling.db"
-record "{\"name\":\"store_ceiling\",$("$RUN/storebench" ceiling "$RUN/data/ceiling.db" 200000 | sed 's/^{//')"
+if want ceiling; then
+    say "raw SQLite insert ceiling of our schema"
+    start_server "$RUN/data/ceiling.db"
+    stop_server "$RUN/data/ceiling.db"
+    record "{\"name\":\"store_ceiling\",$("$RUN/storebench" ceiling "$RUN/data/ceiling.db" 200000 | sed 's/^{//')"
+fi
 
 say "ingest: unique events, no-op handler, empty store"
 make_files unique "$count"
@@ -139,6 +144,7 @@ if [ -n "$COMPARE_BINARY" ]; then
     ingest ingest_compare unique /webhooks/stripe "$COMPARE_BINARY"
 fi
 
+if want variants; then
 say "ingest: 1 ms handler"
 make_files slow "$count" --path /webhooks/stripe-slow
 ingest slow_handler slow /webhooks/stripe-slow
@@ -150,7 +156,9 @@ ingest duplicates_10 dup /webhooks/stripe
 say "ingest: 10% bad signatures"
 make_files bad "$count" --bad 0.1
 ingest bad_signatures_10 bad /webhooks/stripe
+fi
 
+if want large; then
 say "large store: seeding $SEED_ROWS events"
 start_server "$RUN/data/large.db"
 stop_server "$RUN/data/large.db"
@@ -173,7 +181,9 @@ stop_server "$RUN/data/large.db"
 say "large store: ingest with $SEED_ROWS events stored"
 make_files unique "$count"
 ingest ingest_large_store unique /webhooks/stripe "$BINARY" "$RUN/data/large.db"
+fi
 
+if want callgrind; then
 say "callgrind: instructions for $CALLGRIND_REQUESTS requests"
 make_files callgrind "$((CALLGRIND_REQUESTS + 200))"
 (cd "$RUN" && LAYERON_ENV=bench STRIPE_WEBHOOK_SECRET="$SECRET" LAYERON_ADMIN_TOKEN="$TOKEN" \
@@ -192,11 +202,14 @@ kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || true
 SERVER_PID=""
 record "$(python3 "$BENCH/summarize.py" callgrind "$CALLGRIND_REQUESTS" "$RUN/callgrind.sent" "$RUN"/callgrind.out*)"
+fi
 
+if want micro; then
 say "microbenchmarks"
 (cd "$ROOT" && swift build -c release --product layeron-bench 2>&1 | grep -E "error" >&2 || true)
 record "{\"name\":\"verify\",$("$ROOT/.build/release/layeron-bench" verify | sed 's/^{//')"
 record "{\"name\":\"abi_call\",$("$ROOT/.build/release/layeron-bench" abi "$RUN/plugins/bench.so" | sed 's/^{//')"
+fi
 
 python3 "$BENCH/summarize.py" report "$RESULTS" "$BENCH/results/$STAMP.json" "$BENCH/results/latest.md" \
     "duration=$DURATION" "connections=$CONNECTIONS" "processes=$PROCESSES" "commit=$(cd "$ROOT" && git rev-parse --short HEAD)"

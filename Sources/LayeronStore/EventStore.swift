@@ -55,6 +55,18 @@ public final class EventStore: @unchecked Sendable {
         return box.value!
     }
 
+    /// Records like `append(_:)` without holding the caller's thread: `completion` runs on the writer
+    /// thread once the batch holding the event has committed. HTTP threads use this, so every
+    /// connection waiting for durability can join the same batch, not only one per HTTP thread.
+    public func append(_ event: NewEvent, completion: @escaping @Sendable (Result<AppendResult, SQLiteError>) -> Void) {
+        let box = ResultBox<AppendResult>()
+        writer.enqueue({ (db) throws(SQLiteError) in
+            box.value = try Self.insert(event, into: db)
+        }, done: { error in
+            if let error { completion(.failure(error)) } else { completion(.success(box.value!)) }
+        })
+    }
+
     private static func insert(_ event: NewEvent, into db: SQLiteConnection) throws(SQLiteError) -> AppendResult {
         if let key = event.dedupeKey, event.dedupeExpiresAt != nil {
             let find = try db.statement("SELECT d.event_seq, e.id, e.status, e.response FROM dedupe d JOIN events e ON e.seq = d.event_seq WHERE d.webhook = ?1 AND d.key = ?2 AND d.expires_at > ?3")
