@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: Layeron's throughput, latency and memory against the machine's own ceilings, measured
 # in one invocation so that the ratios hold even when the absolute figures move with machine load.
-# See docs/performance.md for what each figure means. Expects a release build (.build/release) and
+# See docs/performance.md for what each figure means. Expects the release products layeron and
+# layeron-bench (.build/release) and
 # wrk, nginx, valgrind and sqlite3 on PATH (the Makefile's bench target installs them).
 #
 # Knobs (environment): BENCH_DURATION seconds per load run (10), BENCH_RATE expected requests/s per
@@ -206,7 +207,6 @@ fi
 
 if want micro; then
 say "microbenchmarks"
-(cd "$ROOT" && swift build -c release --product layeron-bench 2>&1 | grep -E "error" >&2 || true)
 record "{\"name\":\"verify\",$("$ROOT/.build/release/layeron-bench" verify | sed 's/^{//')"
 record "{\"name\":\"abi_call\",$("$ROOT/.build/release/layeron-bench" abi "$RUN/plugins/bench.so" | sed 's/^{//')"
 fi

@@ -3,14 +3,6 @@ import Foundation
 import LayeronCore
 import LayeronCrypto
 
-/// How hard a commit pushes data to disk.
-public enum Durability: String, Sendable {
-    /// WAL with `synchronous=NORMAL`: survives a process crash; a power loss may drop the last commits.
-    case normal
-    /// `synchronous=FULL`: every commit is fsynced.
-    case fsync
-}
-
 /// The events database: one writer thread with group commit, a small pool of read connections.
 public final class EventStore: @unchecked Sendable {
     private let writer: GroupCommitWriter
