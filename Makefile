@@ -6,14 +6,17 @@ C_PLUGINS := $(notdir $(wildcard plugins/examples/*))
 
 .PHONY: deps build release plugins run test bench clean
 
-# Installs the Debian packages that are missing (apt-get update first, as a fresh machine needs).
-deps:
-	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# $(call apt_install,PACKAGES) installs those of PACKAGES that are missing (apt-get update first, as a
+# fresh machine needs).
+apt_install = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+
+deps:
+	@$(call apt_install,$(DEBIAN_PACKAGES))
 
 build: deps
 	swift build
@@ -46,9 +49,15 @@ test: deps plugins
 	swift build --build-tests
 	swift test --skip-build --disable-swift-testing
 
-# Verification time per ~1.2 KB request for every signature scheme, beside a bare SHA-256.
+BENCH_PACKAGES := wrk nginx-light valgrind sqlite3 python3
+
+# Benchmarks (never part of `make test`): release build, then bench/run.sh, which writes
+# bench/results/<timestamp>.json and bench/results/latest.md. See docs/performance.md.
 bench: deps
-	swift run -c release signature-bench Tests/Fixtures/signatures
+	@$(call apt_install,$(BENCH_PACKAGES))
+	swift build -c release --product layeron
+	swift build -c release --product layeron-bench
+	bench/run.sh
 
 clean:
 	rm -rf .build data plugins/*.so

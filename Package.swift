@@ -30,7 +30,9 @@ let package = Package(
         .target(name: "LayeronPluginKit", dependencies: ["CLayeronPlugin"]),
         .target(name: "AuditPlugin", dependencies: ["LayeronPluginKit"], path: "plugins/examples/audit"),
         .executableTarget(name: "layeron", dependencies: ["LayeronServer", "LayeronCore", "LayeronCrypto", "LayeronHTTP", "LayeronPluginHost", "LayeronStore"]),
-        .executableTarget(name: "signature-bench", dependencies: ["LayeronCore", "LayeronCrypto"], path: "Benchmarks/SignatureBench"),
+        // Microbenchmarks for `make bench` (verification per scheme, handler calls through the ABI).
+        .executableTarget(name: "layeron-bench", dependencies: ["LayeronCore", "LayeronCrypto", "LayeronPluginHost"],
+                          path: "bench/Sources/layeron-bench"),
         .testTarget(name: "LayeronCoreTests", dependencies: ["LayeronCore", "LayeronCrypto"]),
         .testTarget(name: "LayeronStoreTests", dependencies: ["LayeronStore", "LayeronCore"]),
         .testTarget(name: "LayeronServerTests", dependencies: ["LayeronServer"]),

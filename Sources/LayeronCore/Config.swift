@@ -3,6 +3,8 @@ public struct ServerConfig: Sendable {
     public var listen: ListenAddress
     public var admin: AdminConfig
     public var database: String
+    /// How hard each commit pushes the events to disk (`"durability"`).
+    public var durability: Durability
     public var plugins: PluginsConfig
     public var limits: Limits
     /// Handler worker threads shared by all webhooks.
@@ -24,6 +26,16 @@ public struct ServerConfig: Sendable {
         }
         return refs
     }
+}
+
+/// How hard a commit pushes data to disk (`"durability"` in the config).
+public enum Durability: String, Sendable {
+    /// WAL with `synchronous=NORMAL`, the default: a commit survives a crash of the process; a power
+    /// loss or kernel crash may drop the last commits before the next checkpoint. Providers then
+    /// retry the events they got no 2xx for only if the loss happened before the answer.
+    case normal
+    /// `synchronous=FULL`: every commit is fsynced before the provider gets its 2xx.
+    case fsync
 }
 
 public struct AdminConfig: Sendable {

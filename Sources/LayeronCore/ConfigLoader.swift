@@ -14,7 +14,7 @@ public enum ConfigLoader {
         throw .invalid(file: file, issues: reader.issues)
     }
 
-    private static let topKeys: Set<String> = ["listen", "admin", "database", "plugins", "limits", "workers", "webhooks", "outbound"]
+    private static let topKeys: Set<String> = ["listen", "admin", "database", "durability", "plugins", "limits", "workers", "webhooks", "outbound"]
 
     private static func parse(_ json: JSONValue, reader: ConfigReader) -> ServerConfig? {
         guard let top = reader.object(json, at: "", known: topKeys) else { return nil }
@@ -37,6 +37,14 @@ public enum ConfigLoader {
         }
 
         let database = top.string("database") ?? "data/layeron.db"
+        var durability = Durability.normal
+        if let text = top.string("durability") {
+            if let value = Durability(rawValue: text) {
+                durability = value
+            } else {
+                reader.report("durability", "\"\(text)\" is not a durability; expected \"normal\" (survives a process crash) or \"fsync\" (every commit fsynced)")
+            }
+        }
 
         var plugins = PluginsConfig(dir: "plugins", config: [:])
         if let raw = top.raw("plugins"), let view = reader.object(raw, at: "plugins", known: ["dir", "config"]) {
@@ -74,7 +82,7 @@ public enum ConfigLoader {
         }
         checkUnique(webhooks, reader: reader)
         let outbound = top.raw("outbound").map { OutboundConfigParser.parse($0, reader: reader, webhooks: webhooks) } ?? []
-        return ServerConfig(listen: listen, admin: admin, database: database, plugins: plugins,
+        return ServerConfig(listen: listen, admin: admin, database: database, durability: durability, plugins: plugins,
                             limits: limits, workers: workers, webhooks: webhooks, outbound: outbound)
     }
 

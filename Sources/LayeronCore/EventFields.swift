@@ -13,15 +13,24 @@ public struct EventFields: Sendable, Equatable {
     }
 
     /// Extracts the fields `webhook` names. A body that is not JSON yields an empty type rather than a
-    /// failure: the event is still recorded, and a catch-all handler can still take it.
+    /// failure: the event is still recorded, and a catch-all handler can still take it. Only the body
+    /// members the fields name are built; the rest of the event is checked and skipped.
     public static func extract(from request: InboundRequest, webhook: WebhookConfig) -> EventFields {
-        let needsBody = [webhook.eventID, webhook.eventType, webhook.ordering?.key].contains { if case .body? = $0 { true } else { false } }
-            || webhook.dedupe?.key.parts.contains { if case .field(.body) = $0 { true } else { false } } == true
-        let body = needsBody ? try? JSONParser.parse(request.body) : nil
+        let paths = bodyPaths(of: webhook)
+        let body = paths.isEmpty ? nil : try? JSONParser.parse(request.body, keepingPaths: paths)
         return EventFields(
             providerEventID: webhook.eventID?.value(in: request, body: body),
             type: webhook.eventType?.value(in: request, body: body) ?? "",
             dedupeKey: webhook.dedupe?.key.key(in: request, body: body),
             orderingKey: webhook.ordering?.key.value(in: request, body: body))
+    }
+
+    /// Every body path the webhook reads: event id, type, ordering key and the dedupe key's parts.
+    static func bodyPaths(of webhook: WebhookConfig) -> [[String]] {
+        var sources = [webhook.eventID, webhook.eventType, webhook.ordering?.key].compactMap { $0 }
+        for part in webhook.dedupe?.key.parts ?? [] {
+            if case let .field(source) = part { sources.append(source) }
+        }
+        return sources.compactMap { if case let .body(path) = $0 { path } else { nil } }
     }
 }

@@ -14,11 +14,25 @@ public struct JSONParser {
     private static let maxDepth = 512
 
     public static func parse(_ data: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+        try document(data) { (parser) throws(JSONSyntaxError) in try parser.parseValue() }
+    }
+
+    /// Parses `data` as strictly as `parse`, but builds only the members on `paths` (each a list of
+    /// object keys from the root, like `["data", "object", "id"]`); everything else is checked and
+    /// skipped without allocating. The result is the document pruned to those members, so a webhook
+    /// body yields its id, type and dedupe key without a tree of the whole event.
+    public static func parse(_ data: [UInt8], keepingPaths paths: [[String]]) throws(JSONSyntaxError) -> JSONValue {
+        try document(data) { (parser) throws(JSONSyntaxError) in
+            try parser.parseKeeping(paths.map { $0[...] }) ?? .null
+        }
+    }
+
+    private static func document(_ data: [UInt8], _ root: (inout JSONParser) throws(JSONSyntaxError) -> JSONValue) throws(JSONSyntaxError) -> JSONValue {
         let result: Result<JSONValue, JSONSyntaxError> = data.withUnsafeBufferPointer { buffer in
             var parser = JSONParser(bytes: buffer)
             do throws(JSONSyntaxError) {
                 parser.skipWhitespace()
-                let value = try parser.parseValue()
+                let value = try root(&parser)
                 parser.skipWhitespace()
                 guard parser.index == buffer.count else { throw parser.error("unexpected data after the value") }
                 return .success(value)
@@ -80,14 +94,26 @@ public struct JSONParser {
     }
 
     private mutating func parseObject() throws(JSONSyntaxError) -> JSONValue {
+        var members: [(String, JSONValue)] = []
+        try walkObject { (parser, key) throws(JSONSyntaxError) in members.append((key, try parser.parseValue())) }
+        return .object(members)
+    }
+
+    private mutating func parseArray() throws(JSONSyntaxError) -> JSONValue {
+        var elements: [JSONValue] = []
+        try walkArray { (parser) throws(JSONSyntaxError) in elements.append(try parser.parseValue()) }
+        return .array(elements)
+    }
+
+    /// The object grammar once, for building and for skipping: `member` consumes each member's value.
+    private mutating func walkObject(_ member: (inout JSONParser, String) throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var members: [(String, JSONValue)] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(members)
+            return
         }
         while true {
             skipWhitespace()
@@ -97,37 +123,96 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            members.append((key, try parseValue()))
+            try member(&self, key)
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+            if bytes[index] == UInt8(ascii: "}") { index += 1; return }
             throw error("expected ',' or '}'")
         }
     }
 
-    private mutating func parseArray() throws(JSONSyntaxError) -> JSONValue {
+    private mutating func walkArray(_ element: (inout JSONParser) throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var elements: [JSONValue] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1
-            return .array(elements)
+            return
         }
         while true {
             skipWhitespace()
-            elements.append(try parseValue())
+            try element(&self)
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements) }
+            if bytes[index] == UInt8(ascii: "]") { index += 1; return }
             throw error("expected ',' or ']'")
         }
     }
 
+    /// Builds the value at the cursor pruned to `paths`; nil when no path runs through it (skipped).
+    private mutating func parseKeeping(_ paths: [ArraySlice<String>]) throws(JSONSyntaxError) -> JSONValue? {
+        if paths.contains(where: \.isEmpty) { return try parseValue() }
+        guard !paths.isEmpty, index < bytes.count, bytes[index] == UInt8(ascii: "{") else {
+            try skipValue()
+            return nil
+        }
+        var members: [(String, JSONValue)] = []
+        try walkObject { (parser, key) throws(JSONSyntaxError) in
+            // The first of repeated keys wins, as in `JSONValue.subscript`.
+            guard paths.contains(where: { $0.first == key }), !members.contains(where: { $0.0 == key }) else {
+                try parser.skipValue()
+                return
+            }
+            if let value = try parser.parseKeeping(paths.filter { $0.first == key }.map { $0.dropFirst() }) {
+                members.append((key, value))
+            }
+        }
+        return .object(members)
+    }
+
+    /// Checks the value at the cursor and steps over it without building it.
+    private mutating func skipValue() throws(JSONSyntaxError) {
+        guard index < bytes.count else { throw error("unexpected end of input") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"): try walkObject { (parser, _) throws(JSONSyntaxError) in try parser.skipValue() }
+        case UInt8(ascii: "["): try walkArray { (parser) throws(JSONSyntaxError) in try parser.skipValue() }
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try scanNumber()
+        default: _ = try parseValue()
+        }
+    }
+
+    /// Plain ASCII strings are stepped over in place; escapes and UTF-8 take the full parse, which
+    /// checks them.
+    private mutating func skipString() throws(JSONSyntaxError) {
+        let start = index
+        index += 1
+        while index < bytes.count {
+            let c = bytes[index]
+            if c == UInt8(ascii: "\"") {
+                index += 1
+                return
+            }
+            if c == UInt8(ascii: "\\") || c >= 0x80 { break }
+            if c < 0x20 { throw error("control character in string") }
+            index += 1
+        }
+        index = start
+        _ = try parseString()
+    }
+
     private mutating func parseNumber() throws(JSONSyntaxError) -> JSONValue {
+        let start = try scanNumber()
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        guard let value = Double(text) else { throw error("invalid number") }
+        return .number(value)
+    }
+
+    /// Steps over a number's grammar and returns where it started.
+    private mutating func scanNumber() throws(JSONSyntaxError) -> Int {
         let start = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         guard index < bytes.count else { throw error("incomplete number") }
@@ -149,9 +234,7 @@ public struct JSONParser {
             guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid exponent") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        guard let value = Double(text) else { throw error("invalid number") }
-        return .number(value)
+        return start
     }
 
     private func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }

@@ -34,6 +34,12 @@ extension JSONValue {
 
     static func writeString(_ s: String, into out: inout String) {
         out += "\""
+        // Most strings (header values, ids) need no escape: append them whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

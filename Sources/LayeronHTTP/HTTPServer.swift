@@ -72,7 +72,7 @@ public final class HTTPServer: @unchecked Sendable {
                 var options = layeron_mhd_options(
                     address: address, thread_pool_size: max(1, limits.threads),
                     connection_timeout_s: limits.connectionTimeoutSeconds,
-                    connection_memory_limit: 64 * 1024, connection_limit: limits.maxConnections)
+                    connection_memory_limit: 32 * 1024, connection_limit: limits.maxConnections)
                 return layeron_mhd_start(&options, cls, uriCallback, accessCallback, completedCallback)
             }
         }

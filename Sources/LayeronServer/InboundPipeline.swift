@@ -75,16 +75,31 @@ final class InboundPipeline: Sendable {
             receivedAt: receivedAt, headers: http.headers, body: http.body, handler: handler?.description,
             orderingKey: fields.orderingKey)
 
-        let result: AppendResult
-        do {
-            result = try store.append(event)
-        } catch {
-            logger.error("cannot record event: \(error)", [("webhook", webhook.name), ("event", event.id)])
-            // Not acknowledged, so the provider retries: nothing is lost.
-            return .now(InboundResponses.error(503, "the event could not be recorded; retry later"))
+        // The HTTP thread does not wait for the commit: the connection is suspended and resumed by
+        // the writer's completion, so all waiting connections share one group commit.
+        return .later { [self] respond in
+            store.append(event) { [self] outcome in
+                switch outcome {
+                case let .failure(error):
+                    logger.error("cannot record event: \(error)", [("webhook", webhook.name), ("event", event.id)])
+                    // Not acknowledged, so the provider retries: nothing is lost.
+                    respond(InboundResponses.error(503, "the event could not be recorded; retry later"))
+                case let .success(result):
+                    metrics.observeCommit(seconds: Double(WallClock.nowMilliseconds() - receivedAt) / 1000)
+                    switch recorded(result, event: event, webhook: webhook, handler: handler, fields: fields) {
+                    case let .now(response): respond(response)
+                    case let .later(start): start(respond)
+                    }
+                }
+            }
         }
-        metrics.observeCommit(seconds: Double(WallClock.nowMilliseconds() - receivedAt) / 1000)
+    }
 
+    /// What a committed append is answered with: a duplicate's original answer, or an acknowledgement
+    /// once the event is handed to the dispatcher (after-handler: the handler's outcome).
+    private func recorded(_ result: AppendResult, event: NewEvent, webhook: WebhookConfig, handler: HandlerReference?,
+                          fields: EventFields) -> HTTPReply {
+        let receivedAt = event.receivedAt
         let seq: Int64
         switch result {
         case let .duplicate(originalID, _, status, response):

@@ -90,7 +90,7 @@ public final class Server: @unchecked Sendable {
         let snapshots = SnapshotHolder(snapshot)
 
         let store: EventStore
-        do { store = try EventStore(path: config.database) } catch { throw .store(config.database, error) }
+        do { store = try EventStore(path: config.database, durability: config.durability) } catch { throw .store(config.database, error) }
 
         let outbound = OutboundService(store: store, snapshots: snapshots, logger: logger)
         let privateDirectory = NSTemporaryDirectory() + "layeron-plugins-\(getpid())"
@@ -175,8 +175,9 @@ public final class Server: @unchecked Sendable {
             return .failure(.secrets(error))
         }
         let old = snapshots.snapshot.config
-        if old.listen != config.listen || old.admin.listen != config.admin.listen || old.database != config.database {
-            logger.warn("listen addresses and the database path change only on restart")
+        if old.listen != config.listen || old.admin.listen != config.admin.listen || old.database != config.database
+            || old.durability != config.durability {
+            logger.warn("listen addresses, the database path and durability change only on restart")
         }
         snapshots.swap(snapshot)
         logger.info("config reloaded", [("webhooks", config.webhooks.map(\.name).joined(separator: ","))])

@@ -3,14 +3,6 @@ import Foundation
 import LayeronCore
 import LayeronCrypto
 
-/// How hard a commit pushes data to disk.
-public enum Durability: String, Sendable {
-    /// WAL with `synchronous=NORMAL`: survives a process crash; a power loss may drop the last commits.
-    case normal
-    /// `synchronous=FULL`: every commit is fsynced.
-    case fsync
-}
-
 /// The events database: one writer thread with group commit, a small pool of read connections.
 public final class EventStore: @unchecked Sendable {
     let writer: GroupCommitWriter
@@ -53,6 +45,18 @@ public final class EventStore: @unchecked Sendable {
             box.value = try Self.insert(event, into: db)
         }
         return box.value!
+    }
+
+    /// Records like `append(_:)` without holding the caller's thread: `completion` runs on the writer
+    /// thread once the batch holding the event has committed. HTTP threads use this, so every
+    /// connection waiting for durability can join the same batch, not only one per HTTP thread.
+    public func append(_ event: NewEvent, completion: @escaping @Sendable (Result<AppendResult, SQLiteError>) -> Void) {
+        let box = ResultBox<AppendResult>()
+        writer.enqueue({ (db) throws(SQLiteError) in
+            box.value = try Self.insert(event, into: db)
+        }, done: { error in
+            if let error { completion(.failure(error)) } else { completion(.success(box.value!)) }
+        })
     }
 
     private static func insert(_ event: NewEvent, into db: SQLiteConnection) throws(SQLiteError) -> AppendResult {

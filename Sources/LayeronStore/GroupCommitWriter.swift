@@ -36,6 +36,12 @@ final class GroupCommitWriter: @unchecked Sendable {
         push(Job(work: work, done: nil))
     }
 
+    /// Queues `work` and returns at once; `done` runs on the writer thread once its batch has
+    /// committed (nil) or failed, so it must be short: it hands the result on and returns.
+    func enqueue(_ work: @escaping Work, done: @escaping @Sendable (SQLiteError?) -> Void) {
+        push(Job(work: work, done: done))
+    }
+
     /// Queues `work` and waits until its batch has committed (or failed).
     func perform(_ work: @escaping Work) throws(SQLiteError) {
         let finished = DispatchSemaphore(value: 0)
@@ -91,19 +97,19 @@ final class GroupCommitWriter: @unchecked Sendable {
     private func commit(_ batch: [Job]) {
         var errors = [SQLiteError?](repeating: nil, count: batch.count)
         do throws(SQLiteError) {
-            try connection.execute("BEGIN IMMEDIATE")
+            try connection.run("BEGIN IMMEDIATE")
             for (i, job) in batch.enumerated() {
-                try connection.execute("SAVEPOINT job")
+                try connection.run("SAVEPOINT job")
                 do throws(SQLiteError) {
                     try job.work(connection)
-                    try connection.execute("RELEASE job")
+                    try connection.run("RELEASE job")
                 } catch {
                     errors[i] = error
-                    try connection.execute("ROLLBACK TO job")
-                    try connection.execute("RELEASE job")
+                    try connection.run("ROLLBACK TO job")
+                    try connection.run("RELEASE job")
                 }
             }
-            try connection.execute("COMMIT")
+            try connection.run("COMMIT")
         } catch {
             try? connection.execute("ROLLBACK")
             for i in errors.indices { errors[i] = error }

@@ -44,6 +44,12 @@ final class SQLiteConnection {
         }
     }
 
+    /// Runs a statement without results through the statement cache (transaction control on the
+    /// writer's hot path), so it is not re-parsed as `execute` would.
+    func run(_ sql: String) throws(SQLiteError) {
+        try statement(sql).run()
+    }
+
     /// A prepared statement, cached by its SQL text: the hot path never re-parses SQL.
     func statement(_ sql: String) throws(SQLiteError) -> Statement {
         if let cached = statements[sql] {

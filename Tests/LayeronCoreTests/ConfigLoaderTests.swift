@@ -31,6 +31,14 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(config.listen.description, "127.0.0.1:8080")
     }
 
+    func testDurabilityDefaultsToNormalAndAcceptsFsync() throws {
+        XCTAssertEqual(try ConfigLoader.load(text: Array(webhooks(stripe).utf8), file: "t.json").durability, .normal)
+        let fsync = #"{"durability": "fsync", "webhooks": [\#(stripe)]}"#
+        XCTAssertEqual(try ConfigLoader.load(text: Array(fsync.utf8), file: "t.json").durability, .fsync)
+        XCTAssertEqual(issues(#"{"durability": "full"}"#),
+                       [#"test.json: durability: "full" is not a durability; expected "normal" (survives a process crash) or "fsync" (every commit fsynced)"#])
+    }
+
     func testDuplicateNamesNameTheKey() {
         XCTAssertEqual(issues(webhooks("\(stripe), \(stripe.replacingOccurrences(of: "\"provider\"", with: "\"path\": \"/other\", \"provider\""))")),
                        [#"test.json: webhooks[1].name: duplicate webhook name "stripe" (also webhooks[0])"#])

@@ -21,4 +21,27 @@ final class JSONParserTests: XCTestCase {
         XCTAssertEqual(value["n"]?.scalarText, "42")
         XCTAssertEqual(value["s"]?.scalarText, "evt_1")
     }
+
+    /// The webhook path's parse: only the named members are built, the rest is still checked.
+    func testPrunedParseKeepsOnlyTheNamedPaths() throws {
+        let text = #"{"id":"evt_1","skip":{"deep":[1,{"x":"\u00e9"},null,true,-2.5e3]},"type":"a.b","data":{"object":{"id":7,"other":"y"}},"id":"second"}"#
+        let pruned = try JSONParser.parse(Array(text.utf8), keepingPaths: [["id"], ["type"], ["data", "object", "id"], ["missing"]])
+        XCTAssertEqual(pruned, .object([("id", "evt_1"), ("type", "a.b"), ("data", .object([("object", .object([("id", 7)]))]))]))
+        let full = try JSONParser.parse(text)
+        for path in [["id"], ["type"], ["data", "object", "id"]] {
+            XCTAssertEqual(pruned.value(atPath: path.map { Substring($0) }), full.value(atPath: path.map { Substring($0) }))
+        }
+    }
+
+    func testPrunedParseRejectsWhatTheFullParseRejects() {
+        for bad in ["", "{", #"{"id":"a","x":[1,]}"#, #"{"x":{"a" 1},"id":"a"}"#, #"{"x":01}"#, #"{"x":"\u{01}"}"#,
+                    #"{"x":"\ud800"}"#, #"{"x":tru}"#, #"{"id":"a"} x"#, #"{"x":"\q"}"#] {
+            XCTAssertThrowsError(try JSONParser.parse(Array(bad.utf8), keepingPaths: [["id"]]), bad)
+            XCTAssertThrowsError(try JSONParser.parse(bad), bad)
+        }
+        let invalidUTF8: [UInt8] = Array(#"{"x":""#.utf8) + [0xFF] + Array(#"","id":"a"}"#.utf8)
+        XCTAssertThrowsError(try JSONParser.parse(invalidUTF8, keepingPaths: [["id"]]))
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        XCTAssertThrowsError(try JSONParser.parse(Array(#"{"x":\#(deep)}"#.utf8), keepingPaths: [["id"]]))
+    }
 }

@@ -42,6 +42,32 @@ final class EventStoreTests: XCTestCase {
         XCTAssertEqual(original.duplicates, 19)
     }
 
+    /// The HTTP path's append: completions arrive once committed, many appends share a batch, and a
+    /// duplicate queued in the same batch as its original still folds into it.
+    func testAsynchronousAppendsCompleteAfterTheirCommit() throws {
+        let results = ResultsBox()
+        let finished = DispatchGroup()
+        for i in 0..<300 {
+            finished.enter()
+            store.append(event(i, key: i < 10 ? "same" : "k\(i)")) { outcome in
+                results.add(try? outcome.get())
+                finished.leave()
+            }
+        }
+        XCTAssertEqual(finished.wait(timeout: .now() + 30), .success)
+        let recorded = results.values.filter { if case .recorded = $0 { true } else { false } }
+        XCTAssertEqual(recorded.count, 291)
+        XCTAssertEqual(try store.list(EventQuery(limit: 1000)).count, 291)
+        XCTAssertEqual(try store.list(EventQuery(search: "same")).first?.duplicates, 9)
+    }
+
+    func testFsyncDurabilityOpensAndRecords() throws {
+        let fsynced = try EventStore(path: directory.appendingPathComponent("fsync.db").path, durability: .fsync)
+        defer { fsynced.close() }
+        guard case .recorded = try fsynced.append(event(1)) else { return XCTFail("not recorded") }
+        XCTAssertEqual(try fsynced.list(EventQuery()).count, 1)
+    }
+
     func testExpiredDedupeKeyRecordsAgain() throws {
         _ = try store.append(event(1, key: "k", at: 1_000))
         XCTAssertEqual(try store.append(event(2, key: "k", at: 5_000)), .duplicate(ofID: try store.list(EventQuery()).first!.id, seq: 1, status: .pending, response: nil))

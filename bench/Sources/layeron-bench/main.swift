@@ -1,0 +1,28 @@
+import Foundation
+
+/// `layeron-bench`: in-process microbenchmarks that `make bench` runs beside the HTTP load.
+///   layeron-bench verify [DIR]    ns per verification of every scheme's committed 1.2 KB vector (DIR defaults
+///                                 to Tests/Fixtures/signatures), beside a bare SHA-256
+///   layeron-bench abi PLUGIN.so   ns per handler call through the C ABI, beside a direct Swift call
+/// Each prints one JSON object on standard output.
+let arguments = CommandLine.arguments.dropFirst()
+switch arguments.first {
+case "verify":
+    let fixtures = arguments.count > 1 ? arguments[arguments.startIndex + 1] : "Tests/Fixtures/signatures"
+    do {
+        print(try VerificationBenchmark.run(fixtures: fixtures).serialized())
+    } catch {
+        FileHandle.standardError.write(Data("layeron-bench verify: \(error)\n".utf8))
+        exit(1)
+    }
+case "abi" where arguments.count == 2:
+    do {
+        print(try ABICallBenchmark.run(plugin: arguments[arguments.startIndex + 1]).serialized())
+    } catch {
+        FileHandle.standardError.write(Data("layeron-bench abi: \(error)\n".utf8))
+        exit(1)
+    }
+default:
+    FileHandle.standardError.write(Data("usage: layeron-bench verify [DIR] | layeron-bench abi PLUGIN.so\n".utf8))
+    exit(2)
+}

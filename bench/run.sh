@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# `make bench`: Layeron's throughput, latency and memory against the machine's own ceilings, measured
+# in one invocation so that the ratios hold even when the absolute figures move with machine load.
+# See docs/performance.md for what each figure means. Expects the release products layeron and
+# layeron-bench (.build/release) and
+# wrk, nginx, valgrind and sqlite3 on PATH (the Makefile's bench target installs them).
+#
+# Knobs (environment): BENCH_DURATION seconds per load run (10), BENCH_RATE expected requests/s per
+# wrk process, to size the unique-id request files (15000), BENCH_SEED_ROWS events in the large store
+# (1000000), BENCH_CALLGRIND_REQUESTS (2000), BENCH_BINARY (.build/release/layeron),
+# BENCH_COMPARE_BINARY another layeron build to run the ingest scenario with as well (before/after),
+# BENCH_ONLY a space-separated subset of: ceiling variants large callgrind micro (nginx and ingest
+# always run; a short development loop is BENCH_ONLY=none BENCH_DURATION=5).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH="$ROOT/bench"
+DURATION=${BENCH_DURATION:-10}
+RATE=${BENCH_RATE:-15000}
+SEED_ROWS=${BENCH_SEED_ROWS:-1000000}
+CALLGRIND_REQUESTS=${BENCH_CALLGRIND_REQUESTS:-2000}
+BINARY=${BENCH_BINARY:-$ROOT/.build/release/layeron}
+COMPARE_BINARY=${BENCH_COMPARE_BINARY:-}
+CONNECTIONS=64
+PROCESSES=2   # one wrk -t1 per core, each with its own request file (see BENCHMARKING.md)
+SECRET="whsec_bench_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+TOKEN="bench-admin-token"
+RUN=$(mktemp -d /tmp/layeron-bench.XXXXXX)
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RESULTS="$RUN/results.jsonl"
+SERVER_PID=""
+NGINX_STARTED=""
+
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    [ -n "$NGINX_STARTED" ] && [ -f "$RUN/nginx/nginx.pid" ] && kill "$(cat "$RUN/nginx/nginx.pid")" 2>/dev/null
+    rm -rf "$RUN"
+}
+trap cleanup EXIT
+
+say() { echo "bench: $*" >&2; }
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+record() { echo "$1" >> "$RESULTS"; }
+
+mkdir -p "$RUN/plugins" "$RUN/data" "$BENCH/results"
+cc -shared -fPIC -O2 -Wall -Wextra -Werror -I "$ROOT/Sources/CLayeronPlugin/include" -o "$RUN/plugins/bench.so" "$BENCH/plugins/bench.c"
+cc -O2 -Wall -Wextra -o "$RUN/storebench" "$BENCH/store/storebench.c" -lsqlite3
+cp "$BENCH/layeron-bench.json" "$RUN/layeron.json"
+
+# make_files NAME COUNT ARGS...: one request file per wrk process, ids unique across files.
+make_files() {
+    local name=$1 count=$2
+    shift 2
+    for p in $(seq 1 $PROCESSES); do
+        python3 "$BENCH/make_requests.py" --out "$RUN/$name.$p" --count "$count" --secret "$SECRET" --salt "$name$p$STAMP" "$@" &
+    done
+    wait
+}
+
+# load NAME URL FILES: the wrk processes started together; prints the summed JSON.
+load() {
+    local name=$1 url=$2 files=$3
+    local pids=()
+    for p in $(seq 1 $PROCESSES); do
+        wrk -t1 -c$((CONNECTIONS / PROCESSES)) -d"${DURATION}s" --timeout 10s -s "$BENCH/wrk/walk.lua" "$url" -- "$RUN/$files.$p" > "$RUN/wrk.$name.$p" 2>&1 &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    python3 "$BENCH/summarize.py" wrk "$name" "$RUN"/wrk."$name".*
+}
+
+# start_server DATABASE [BINARY]: sets SERVER_PID, PUBLIC and ADMIN.
+start_server() {
+    local database=$1 binary=${2:-$BINARY}
+    (cd "$RUN" && LAYERON_ENV=bench STRIPE_WEBHOOK_SECRET="$SECRET" LAYERON_ADMIN_TOKEN="$TOKEN" \
+        exec "$binary" serve --config "$RUN/layeron.json" --database "$database" --log-level warn --log-format json \
+        > "$RUN/server.out" 2> "$RUN/server.err") &
+    SERVER_PID=$!
+    for _ in $(seq 1 200); do
+        if grep -q "^admin listening on" "$RUN/server.out" 2>/dev/null; then break; fi
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RUN/server.err" >&2; exit 1; }
+        sleep 0.1
+    done
+    PUBLIC=$(sed -n 's/^listening on //p' "$RUN/server.out")
+    ADMIN=$(sed -n 's/^admin listening on //p' "$RUN/server.out")
+    [ -n "$PUBLIC" ] || { say "the server did not start"; cat "$RUN/server.err" >&2; exit 1; }
+}
+
+# stop_server DATABASE: waits (bounded) for handlers to catch up, reads peak RSS, stops, checks the store.
+stop_server() {
+    local database=$1
+    for _ in $(seq 1 100); do
+        [ "$(sqlite3 "$database" "SELECT COUNT(*) FROM events WHERE status = 'pending'")" = 0 ] && break
+        sleep 0.2
+    done
+    RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+    kill -TERM "$SERVER_PID"
+    wait "$SERVER_PID" || true
+    SERVER_PID=""
+    STORE=$(sqlite3 "$database" "SELECT COUNT(*), COALESCE(SUM(duplicates), 0), COALESCE(SUM(status = 'processed'), 0), COALESCE(SUM(status = 'pending'), 0) FROM events")
+}
+
+# ingest NAME FILES PATH [BINARY] [DATABASE]: one run against the server; records wrk + store + RSS.
+ingest() {
+    local name=$1 files=$2 path=$3 binary=${4:-$BINARY} database=${5:-$RUN/data/$1.db}
+    start_server "$database" "$binary"
+    local before
+    before=$(sqlite3 "$database" "SELECT COUNT(*), COALESCE(SUM(duplicates), 0) FROM events")
+    local result
+    result=$(load "$name" "http://$PUBLIC$path" "$files")
+    stop_server "$database"
+    record "$(python3 "$BENCH/summarize.py" ingest "$result" "$STORE" "$before" "$RSS_KB")"
+    say "$name: $(tail -1 "$RESULTS")"
+}
+
+count=$((RATE * DURATION))
+
+say "nginx return 200 (the HTTP ceiling)"
+mkdir -p "$RUN/nginx"
+NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sed "s/@PORT@/$NGINX_PORT/" "$BENCH/nginx.conf" > "$RUN/nginx/nginx.conf"
+make_files unique "$count"
+nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -e "$RUN/nginx/nginx-error.log"
+NGINX_STARTED=1
+sleep 0.5
+record "$(load nginx "http://127.0.0.1:$NGINX_PORT/webhooks/stripe" unique)"
+kill "$(cat "$RUN/nginx/nginx.pid")"
+NGINX_STARTED=""
+say "nginx: $(tail -1 "$RESULTS")"
+
+if want ceiling; then
+    say "raw SQLite insert ceiling of our schema"
+    start_server "$RUN/data/ceiling.db"
+    stop_server "$RUN/data/ceiling.db"
+    record "{\"name\":\"store_ceiling\",$("$RUN/storebench" ceiling "$RUN/data/ceiling.db" 200000 | sed 's/^{//')"
+fi
+
+say "ingest: unique events, no-op handler, empty store"
+make_files unique "$count"
+ingest ingest unique /webhooks/stripe
+
+if [ -n "$COMPARE_BINARY" ]; then
+    say "ingest with $COMPARE_BINARY (before/after)"
+    make_files unique "$count"
+    ingest ingest_compare unique /webhooks/stripe "$COMPARE_BINARY"
+fi
+
+if want variants; then
+say "ingest: 1 ms handler"
+make_files slow "$count" --path /webhooks/stripe-slow
+ingest slow_handler slow /webhooks/stripe-slow
+
+say "ingest: 10% duplicates"
+make_files dup "$count" --duplicates 0.1
+ingest duplicates_10 dup /webhooks/stripe
+
+say "ingest: 10% bad signatures"
+make_files bad "$count" --bad 0.1
+ingest bad_signatures_10 bad /webhooks/stripe
+fi
+
+if want large; then
+say "large store: seeding $SEED_ROWS events"
+start_server "$RUN/data/large.db"
+stop_server "$RUN/data/large.db"
+record "{\"name\":\"seed\",$("$RUN/storebench" seed "$RUN/data/large.db" "$SEED_ROWS" | sed 's/^{//')"
+sqlite3 "$RUN/data/large.db" "ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);" > /dev/null
+
+say "large store: admin queries"
+start_server "$RUN/data/large.db"
+deep=$(python3 -c "import base64; print(base64.urlsafe_b64encode(b's$((SEED_ROWS / 20))').decode().rstrip('='))")
+for query in "all=" "webhook=webhook=stripe-slow" "status=status=failed" "type=type=charge.refunded" \
+             "type_prefix=type=invoice.*" "direction=direction=outbound" "q=q=evt_seeds000000500000" \
+             "since=since=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)" "deep_page=cursor=$deep" "deep_page_filtered=webhook=stripe%26cursor=$deep"; do
+    label=${query%%=*}
+    args=${query#*=}
+    python3 "$BENCH/make_requests.py" --out "$RUN/admin_$label.1" --count 1 --get "/admin/events?${args//%26/\&}" --token "$TOKEN"
+    wrk -t1 -c1 -d2s -s "$BENCH/wrk/walk.lua" "http://$ADMIN" -- "$RUN/admin_$label.1" > "$RUN/wrk.admin_$label.1" 2>&1
+    record "$(python3 "$BENCH/summarize.py" wrk "admin_$label" "$RUN/wrk.admin_$label.1")"
+done
+stop_server "$RUN/data/large.db"
+say "large store: ingest with $SEED_ROWS events stored"
+make_files unique "$count"
+ingest ingest_large_store unique /webhooks/stripe "$BINARY" "$RUN/data/large.db"
+fi
+
+if want callgrind; then
+say "callgrind: instructions for $CALLGRIND_REQUESTS requests"
+make_files callgrind "$((CALLGRIND_REQUESTS + 200))"
+(cd "$RUN" && LAYERON_ENV=bench STRIPE_WEBHOOK_SECRET="$SECRET" LAYERON_ADMIN_TOKEN="$TOKEN" \
+    exec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$RUN/callgrind.out" \
+    "$BINARY" serve --config "$RUN/layeron.json" --database "$RUN/data/callgrind.db" --log-level warn --log-format json \
+    > "$RUN/server.out" 2> "$RUN/callgrind.err") &
+SERVER_PID=$!
+for _ in $(seq 1 600); do grep -q "^admin listening on" "$RUN/server.out" 2>/dev/null && break; sleep 0.1; done
+PUBLIC=$(sed -n 's/^listening on //p' "$RUN/server.out")
+python3 "$BENCH/send_requests.py" "$PUBLIC" "$RUN/callgrind.1" 0 200 > /dev/null
+callgrind_control -i on "$SERVER_PID" > /dev/null
+python3 "$BENCH/send_requests.py" "$PUBLIC" "$RUN/callgrind.1" 200 "$CALLGRIND_REQUESTS" > "$RUN/callgrind.sent"
+sleep 1
+callgrind_control -i off "$SERVER_PID" > /dev/null
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" || true
+SERVER_PID=""
+record "$(python3 "$BENCH/summarize.py" callgrind "$CALLGRIND_REQUESTS" "$RUN/callgrind.sent" "$RUN"/callgrind.out*)"
+fi
+
+if want micro; then
+say "microbenchmarks"
+record "{\"name\":\"verify\",$("$ROOT/.build/release/layeron-bench" verify "$ROOT/Tests/Fixtures/signatures" | sed 's/^{//')"
+record "{\"name\":\"abi_call\",$("$ROOT/.build/release/layeron-bench" abi "$RUN/plugins/bench.so" | sed 's/^{//')"
+fi
+
+python3 "$BENCH/summarize.py" report "$RESULTS" "$BENCH/results/$STAMP.json" "$BENCH/results/latest.md" \
+    "duration=$DURATION" "connections=$CONNECTIONS" "processes=$PROCESSES" "commit=$(cd "$ROOT" && git rev-parse --short HEAD)"
+cat "$BENCH/results/latest.md"

@@ -1,0 +1,135 @@
+/*
+ * Raw SQLite against Layeron's own schema, with no server in the way.
+ *
+ *   storebench ceiling DB ROWS   inserts ROWS inbound events shaped like the server's (1.2 KB body,
+ *                                headers JSON, a dedupe row each) in transactions of 256, WAL and
+ *                                synchronous=NORMAL, and prints {"rows":…,"seconds":…,"rows_per_s":…}.
+ *                                That rate is the ceiling the server's ingestion is compared with.
+ *   storebench seed DB ROWS      fills a store quickly for the large-store figures: the same rows,
+ *                                received over the last 7 days, mostly processed, a few failed or
+ *                                ignored, several webhooks and types, so every admin filter has work.
+ *
+ * DB must already carry the schema (bench/run.sh starts the server on it once). The statements are
+ * the ones EventStore.insert runs.
+ */
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+static const char *INSERT_EVENT =
+    "INSERT INTO events (id, webhook, direction, provider, type, provider_event_id, dedupe_key, status, "
+    "received_at, headers, body, handler, next_attempt_at, ordering_key) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+static const char *INSERT_DEDUPE =
+    "INSERT OR REPLACE INTO dedupe (webhook, key, event_seq, expires_at) VALUES (?1, ?2, ?3, ?4)";
+static const char *HEADERS =
+    "[[\"host\",\"localhost\"],[\"user-agent\",\"Stripe/1.0 (+https://stripe.com/docs/webhooks)\"],"
+    "[\"content-type\",\"application/json; charset=utf-8\"],[\"accept\",\"*/*; q=0.5, application/xml\"],"
+    "[\"cache-control\",\"no-cache\"],[\"stripe-signature\",\"t=1700000000,v1=9cdce058866825ebe65f6d1ff48c290f"
+    "48231d92bc2752e44709c0c008f5e94a\"],[\"content-length\",\"1200\"]]";
+static const char *TYPES[] = { "invoice.paid", "invoice.payment_failed", "checkout.session.completed",
+                               "customer.subscription.updated", "charge.refunded" };
+static const char *WEBHOOKS[] = { "stripe", "stripe", "stripe", "stripe-slow", "vendor" };
+
+static double now_seconds(void) {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+static void check(int rc, sqlite3 *db, const char *what) {
+    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        fprintf(stderr, "storebench: %s: %s\n", what, sqlite3_errmsg(db));
+        exit(1);
+    }
+}
+
+/* A ULID-shaped id as EventID.make builds it: 48-bit milliseconds, then 80 random bits, Crockford base 32. */
+static void event_id(char out[33], int64_t ms, uint64_t *rng) {
+    static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    uint8_t v[16];
+    for (int i = 0; i < 6; i++) v[i] = (uint8_t)(ms >> (8 * (5 - i)));
+    for (int i = 6; i < 16; i++) {
+        *rng = *rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        v[i] = (uint8_t)(*rng >> 56);
+    }
+    memcpy(out, "whevt_", 6);
+    int bit = -2;
+    for (int g = 0; g < 26; g++) {
+        int group = 0;
+        for (int b = 0; b < 5; b++, bit++) {
+            group <<= 1;
+            if (bit >= 0) group |= (v[bit / 8] >> (7 - bit % 8)) & 1;
+        }
+        out[6 + g] = alphabet[group];
+    }
+    out[32] = '\0';
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4 || (strcmp(argv[1], "ceiling") != 0 && strcmp(argv[1], "seed") != 0)) {
+        fprintf(stderr, "usage: storebench ceiling|seed DB ROWS\n");
+        return 2;
+    }
+    int seed = strcmp(argv[1], "seed") == 0;
+    long rows = atol(argv[3]);
+    sqlite3 *db;
+    check(sqlite3_open(argv[2], &db), db, "open");
+    check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL, NULL), db, "pragma");
+    sqlite3_stmt *event, *dedupe;
+    check(sqlite3_prepare_v2(db, INSERT_EVENT, -1, &event, NULL), db, "prepare events");
+    check(sqlite3_prepare_v2(db, INSERT_DEDUPE, -1, &dedupe, NULL), db, "prepare dedupe");
+
+    char body[1300];
+    memset(body, 'x', sizeof body);
+    int64_t now_ms = (int64_t)(now_seconds() * 1000);
+    int64_t week_ms = 7LL * 86400 * 1000;
+    uint64_t rng = 42;
+    char id[33], provider_id[40];
+    double start = now_seconds();
+    for (long n = 0; n < rows; n++) {
+        if (n % 256 == 0) check(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), db, "begin");
+        int64_t received = seed ? now_ms - week_ms + (week_ms * n) / rows : now_ms + n / 1000;
+        event_id(id, received, &rng);
+        snprintf(provider_id, sizeof provider_id, "evt_seed%s%012ld", seed ? "s" : "c", n);
+        int kind = (int)(n % 5);
+        const char *status = seed ? (n % 50 == 7 ? "failed" : n % 100 == 3 ? "ignored" : "processed") : "pending";
+        int blen = snprintf(body, sizeof body, "{\"id\":\"%s\",\"type\":\"%s\",\"data\":{}", provider_id,
+                            seed ? TYPES[kind] : "invoice.paid");
+        body[blen] = 'x';
+        memcpy(body + 1198, "}", 1);
+        const char *webhook = seed ? WEBHOOKS[kind] : "stripe";
+        sqlite3_bind_text(event, 1, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(event, 2, webhook, -1, SQLITE_STATIC);
+        sqlite3_bind_text(event, 3, "inbound", -1, SQLITE_STATIC);
+        sqlite3_bind_text(event, 4, "stripe", -1, SQLITE_STATIC);
+        sqlite3_bind_text(event, 5, seed ? TYPES[kind] : "invoice.paid", -1, SQLITE_STATIC);
+        sqlite3_bind_text(event, 6, provider_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(event, 7, provider_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(event, 8, status, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(event, 9, received);
+        sqlite3_bind_text(event, 10, HEADERS, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(event, 11, body, 1199, SQLITE_TRANSIENT);
+        sqlite3_bind_text(event, 12, "bench.noop", -1, SQLITE_STATIC);
+        if (seed) sqlite3_bind_null(event, 13); else sqlite3_bind_int64(event, 13, received);
+        sqlite3_bind_null(event, 14);
+        check(sqlite3_step(event), db, "insert event");
+        sqlite3_reset(event);
+        sqlite3_bind_text(dedupe, 1, webhook, -1, SQLITE_STATIC);
+        sqlite3_bind_text(dedupe, 2, provider_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(dedupe, 3, sqlite3_last_insert_rowid(db));
+        sqlite3_bind_int64(dedupe, 4, received + week_ms);
+        check(sqlite3_step(dedupe), db, "insert dedupe");
+        sqlite3_reset(dedupe);
+        if (n % 256 == 255 || n == rows - 1) check(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), db, "commit");
+    }
+    double seconds = now_seconds() - start;
+    sqlite3_finalize(event);
+    sqlite3_finalize(dedupe);
+    sqlite3_close(db);
+    printf("{\"rows\":%ld,\"seconds\":%.3f,\"rows_per_s\":%.0f}\n", rows, seconds, rows / seconds);
+    return 0;
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Turns the raw outputs of bench/run.sh into result records, and the records into the report.
+
+  summarize.py wrk NAME WRK_OUTPUT...          sums one-line JSON from each wrk -t1 process
+  summarize.py ingest WRK_JSON STORE BEFORE RSS_KB
+                                               adds the store check and peak RSS to a load run
+  summarize.py callgrind COUNT SENT_JSON CALLGRIND_OUT...
+  summarize.py report RESULTS_JSONL OUT_JSON OUT_MD key=value...
+"""
+import json
+import sys
+
+
+def wrk(name, paths):
+    runs = []
+    for path in paths:
+        with open(path) as f:
+            lines = [l for l in f if l.startswith("WRKJSON ")]
+        if not lines:
+            sys.exit("bench: no wrk result in %s:\n%s" % (path, open(path).read()))
+        runs.append(json.loads(lines[-1][len("WRKJSON "):]))
+    requests = sum(r["requests"] for r in runs)
+    seconds = max(r["duration_us"] for r in runs) / 1e6
+    errors = sum(r["connect_errors"] + r["read_errors"] + r["write_errors"] + r["timeouts"] for r in runs)
+    return {
+        "name": name, "requests": requests, "seconds": round(seconds, 2),
+        "requests_per_s": round(sum(r["requests"] / (r["duration_us"] / 1e6) for r in runs)),
+        "non_2xx": sum(r["status_errors"] for r in runs), "socket_errors": errors,
+        # Percentiles do not add across processes: the median of each is averaged, the tail is the worst.
+        "p50_ms": round(sum(r["p50_us"] for r in runs) / len(runs) / 1000, 2),
+        "p99_ms": round(max(r["p99_us"] for r in runs) / 1000, 2),
+        "max_ms": round(max(r["max_us"] for r in runs) / 1000, 2),
+        "wraps": sum(r["wraps"] for r in runs),
+    }
+
+
+def ingest(result, store, before, rss_kb):
+    r = json.loads(result)
+    rows, duplicates, processed, pending = (int(x) for x in store.split("|"))
+    rows0, duplicates0 = (int(x) for x in before.split("|"))
+    ok = r["requests"] - r["non_2xx"]
+    r.update({
+        "rows": rows - rows0, "duplicates_folded": duplicates - duplicates0, "processed": processed, "pending": pending,
+        # Every 2xx is either a new row or a duplicate folded into one; nothing else may answer 2xx.
+        # wrk counts requests it sent in the last moments whose answers it did not wait for, so
+        # allow the connections' in-flight requests as slack.
+        "store_matches_2xx": abs((rows - rows0) + (duplicates - duplicates0) - ok) <= 64,
+        "peak_rss_mb": round(int(rss_kb) / 1024, 1),
+    })
+    return r
+
+
+def callgrind(count, sent_path, outs):
+    total = 0
+    for path in outs:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("summary:") or line.startswith("totals:"):
+                    total = max(total, int(line.split()[1]))
+    sent = json.load(open(sent_path))
+    return {"name": "callgrind", "requests": int(count), "statuses": sent["statuses"],
+            "instructions": total, "instructions_per_request": round(total / int(count))}
+
+
+def report(results_path, out_json, out_md, meta):
+    records = {}
+    with open(results_path) as f:
+        for line in f:
+            record = json.loads(line)
+            records[record["name"]] = record
+    nginx = records.get("nginx", {}).get("requests_per_s")
+    ceiling = records.get("store_ceiling", {}).get("rows_per_s")
+    empty = records.get("ingest", {}).get("requests_per_s")
+    for name, r in records.items():
+        if "requests_per_s" in r and nginx and name != "nginx" and not name.startswith("admin_"):
+            r["of_nginx"] = round(r["requests_per_s"] / nginx, 3)
+            if ceiling:
+                r["of_store_ceiling"] = round(r["requests_per_s"] / ceiling, 3)
+            if empty:
+                r["of_empty_store_ingest"] = round(r["requests_per_s"] / empty, 3)
+    document = {"meta": dict(kv.split("=", 1) for kv in meta), "results": list(records.values())}
+    with open(out_json, "w") as f:
+        json.dump(document, f, indent=2)
+        f.write("\n")
+
+    lines = ["# Layeron bench, %s" % ", ".join(meta), "",
+             "| run | req/s | of nginx | of store ceiling | p50 ms | p99 ms | max ms | non-2xx | rows ok | peak RSS MB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name in ["nginx", "ingest", "ingest_compare", "slow_handler", "duplicates_10", "bad_signatures_10", "ingest_large_store"]:
+        r = records.get(name)
+        if not r:
+            continue
+        lines.append("| %s | %d | %s | %s | %.2f | %.2f | %.2f | %d | %s | %s |" % (
+            name, r["requests_per_s"], r.get("of_nginx", "1"), r.get("of_store_ceiling", "-"), r["p50_ms"], r["p99_ms"],
+            r["max_ms"], r["non_2xx"] + r["socket_errors"], r.get("store_matches_2xx", "-"), r.get("peak_rss_mb", "-")))
+    if ceiling:
+        lines += ["", "Raw SQLite insert ceiling of our schema (256 rows a transaction, WAL, NORMAL): %d rows/s." % ceiling]
+    if "ingest_large_store" in records and empty:
+        lines.append("Ingestion with the large store: %.0f%% of the empty-store rate." % (100 * records["ingest_large_store"]["requests_per_s"] / empty))
+    if "callgrind" in records:
+        lines.append("Instructions per request (callgrind, %d requests, all threads): %d." % (
+            records["callgrind"]["requests"], records["callgrind"]["instructions_per_request"]))
+    admin = [r for n, r in records.items() if n.startswith("admin_")]
+    if admin:
+        lines += ["", "| admin query (large store) | p50 ms | p99 ms | non-2xx |", "|---|---|---|---|"]
+        lines += ["| %s | %.2f | %.2f | %d |" % (r["name"][6:], r["p50_ms"], r["p99_ms"], r["non_2xx"]) for r in admin]
+    if "verify" in records:
+        v = records["verify"]
+        lines += ["", "| verification (%d-byte body) | ns | × SHA-256 |" % v["body_bytes"], "|---|---|---|",
+                  "| bare SHA-256 | %d | 1 |" % v["sha256_ns"]]
+        lines += ["| %s | %s | %s |" % (s["scheme"], s.get("ns", "-"), s.get("vs_sha256", s.get("error"))) for s in v["schemes"]]
+    if "abi_call" in records:
+        a = records["abi_call"]
+        lines += ["", "Handler call through the C ABI: %.1f ns; direct Swift call: %.1f ns (overhead %.1f ns)." % (
+            a["abi_ns"], a["direct_swift_ns"], a["overhead_ns"])]
+    with open(out_md, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == "wrk":
+        print(json.dumps(wrk(sys.argv[2], sys.argv[3:])))
+    elif mode == "ingest":
+        print(json.dumps(ingest(*sys.argv[2:6])))
+    elif mode == "callgrind":
+        print(json.dumps(callgrind(sys.argv[2], sys.argv[3], sys.argv[4:])))
+    elif mode == "report":
+        report(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    else:
+        sys.exit("summarize.py: unknown mode %s" % mode)
+
+
+if __name__ == "__main__":
+    main()
