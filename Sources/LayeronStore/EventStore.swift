@@ -218,6 +218,51 @@ public final class EventStore: @unchecked Sendable {
 
     /// Events newest first, without headers and body.
     public func list(_ query: EventQuery) throws(SQLiteError) -> [StoredEvent] {
+        guard let prefix = query.typePrefix else { return try listExact(query) }
+        // A prefix spans many types, and the (type, seq) index is ordered by seq only within one
+        // type: a range over it would sort every match. The few types under the prefix are found
+        // with index seeks, each is listed newest first through the index, and the pages are merged.
+        let types = try types(withPrefix: prefix, atMost: 64)
+        guard let types else {
+            var ranged = query
+            ranged.typePrefix = nil
+            return try listExact(ranged, typeRange: prefix)
+        }
+        var merged: [StoredEvent] = []
+        for type in types {
+            var one = query
+            one.typePrefix = nil
+            one.type = type
+            merged += try listExact(one)
+        }
+        return Array(merged.sorted { $0.seq > $1.seq }.prefix(max(1, query.limit)))
+    }
+
+    /// The distinct types starting with `prefix`, by successive index seeks; nil when there are more
+    /// than `atMost`.
+    private func types(withPrefix prefix: String, atMost: Int) throws(SQLiteError) -> [String]? {
+        try readers.with { (db) throws(SQLiteError) in
+            let end = prefix + "\u{10FFFF}"
+            var found: [String] = []
+            var lower = prefix
+            var inclusive = true
+            while found.count <= atMost {
+                let stmt = try db.statement(inclusive
+                    ? "SELECT type FROM events WHERE type >= ?1 AND type < ?2 ORDER BY type LIMIT 1"
+                    : "SELECT type FROM events WHERE type > ?1 AND type < ?2 ORDER BY type LIMIT 1")
+                stmt.bind(1, lower).bind(2, end)
+                let next = try stmt.step() ? stmt.string(0) : nil
+                stmt.reset()
+                guard let type = next else { break }
+                found.append(type)
+                lower = type
+                inclusive = false
+            }
+            return found.count > atMost ? nil : found
+        }
+    }
+
+    private func listExact(_ query: EventQuery, typeRange: String? = nil) throws(SQLiteError) -> [StoredEvent] {
         var conditions: [String] = []
         var texts: [String] = []
         var numbers: [Int64] = []
@@ -233,8 +278,7 @@ public final class EventStore: @unchecked Sendable {
         if let direction = query.direction { text("direction = ?", direction.rawValue) }
         if let status = query.status { text("status = ?", status.rawValue) }
         if let type = query.type { text("type = ?", type) }
-        if let prefix = query.typePrefix {
-            // A range instead of LIKE: exact bytes, and the type index can serve it.
+        if let prefix = typeRange {
             text("type >= ?", prefix)
             text("type < ?", prefix + "\u{10FFFF}")
         }

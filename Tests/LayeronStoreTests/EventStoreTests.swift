@@ -128,3 +128,29 @@ private final class ResultsBox: @unchecked Sendable {
         lock.unlock()
     }
 }
+
+final class EventStorePrefixTests: XCTestCase {
+    func testTypePrefixMergesTypesNewestFirstWithPages() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-prefix-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try EventStore(path: directory.appendingPathComponent("events.db").path)
+        defer { store.close() }
+        let types = ["invoice.paid", "invoice", "invoice.created", "invoices.x", "customer.created", "invoice.payment_failed"]
+        for i in 0..<60 {
+            _ = try store.append(NewEvent(id: EventID.make(nowMilliseconds: Int64(i)), webhook: "w", direction: .inbound, provider: "p",
+                                          type: types[i % types.count], providerEventID: nil, dedupeKey: nil, dedupeExpiresAt: nil,
+                                          receivedAt: Int64(i), headers: [], body: [], handler: nil))
+        }
+        let all = try store.list(EventQuery(limit: 1000))
+        let expected = all.filter { $0.type.hasPrefix("invoice.") }.map(\.seq)
+        XCTAssertEqual(expected.count, 30)
+        var seen: [Int64] = []
+        var cursor: Int64?
+        repeat {
+            let page = try store.list(EventQuery(typePrefix: "invoice.", beforeSeq: cursor, limit: 7))
+            seen += page.map(\.seq)
+            cursor = page.count == 7 ? page.last?.seq : nil
+        } while cursor != nil
+        XCTAssertEqual(seen, expected)
+    }
+}
