@@ -34,7 +34,8 @@ NGINX_STARTED=""
 cleanup() {
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
     [ -n "$NGINX_STARTED" ] && [ -f "$RUN/nginx/nginx.pid" ] && kill "$(cat "$RUN/nginx/nginx.pid")" 2>/dev/null
-    rm -rf "$RUN"
+    # BENCH_KEEP=1 keeps the run folder (request files, logs, callgrind output) for a closer look.
+    if [ -n "${BENCH_KEEP:-}" ]; then echo "bench: kept $RUN" >&2; else rm -rf "$RUN"; fi
 }
 trap cleanup EXIT
 
@@ -70,9 +71,11 @@ load() {
 }
 
 # start_server DATABASE [BINARY]: sets SERVER_PID, PUBLIC and ADMIN.
+MASTER_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 start_server() {
     local database=$1 binary=${2:-$BINARY}
-    (cd "$RUN" && LAYERON_ENV=bench STRIPE_WEBHOOK_SECRET="$SECRET" LAYERON_ADMIN_TOKEN="$TOKEN" \
+    # A non-development environment needs a master key for its (here empty) secrets store.
+    (cd "$RUN" && LAYERON_ENV=bench LAYERON_MASTER_KEY="$MASTER_KEY" STRIPE_WEBHOOK_SECRET="$SECRET" LAYERON_ADMIN_TOKEN="$TOKEN" \
         exec "$binary" serve --config "$RUN/layeron.json" --database "$database" --log-level warn --log-format json \
         > "$RUN/server.out" 2> "$RUN/server.err") &
     SERVER_PID=$!
@@ -187,7 +190,7 @@ fi
 if want callgrind; then
 say "callgrind: instructions for $CALLGRIND_REQUESTS requests"
 make_files callgrind "$((CALLGRIND_REQUESTS + 200))"
-(cd "$RUN" && LAYERON_ENV=bench STRIPE_WEBHOOK_SECRET="$SECRET" LAYERON_ADMIN_TOKEN="$TOKEN" \
+(cd "$RUN" && LAYERON_ENV=bench LAYERON_MASTER_KEY="$MASTER_KEY" STRIPE_WEBHOOK_SECRET="$SECRET" LAYERON_ADMIN_TOKEN="$TOKEN" \
     exec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$RUN/callgrind.out" \
     "$BINARY" serve --config "$RUN/layeron.json" --database "$RUN/data/callgrind.db" --log-level warn --log-format json \
     > "$RUN/server.out" 2> "$RUN/callgrind.err") &

@@ -12,7 +12,7 @@ final class Dispatcher: @unchecked Sendable {
     /// What a worker runs next.
     enum Job {
         /// A new event, handed over by the pipeline right after its commit.
-        case fresh(seq: Int64, webhook: String)
+        case fresh(StoredEvent)
         /// An event the scheduler found due in the store.
         case due(seq: Int64)
         /// An operator's replay: runs whatever the status.
@@ -102,7 +102,7 @@ final class Dispatcher: @unchecked Sendable {
     func submit(_ event: StoredEvent) {
         queueCondition.lock()
         defer { queueCondition.unlock() }
-        _ = admitLocked(seq: event.seq, webhook: event.webhook, job: .fresh(seq: event.seq, webhook: event.webhook))
+        _ = admitLocked(seq: event.seq, webhook: event.webhook, job: .fresh(event))
     }
 
     /// Runs `event` ahead of the queue and reports the attempt's result.
@@ -177,11 +177,17 @@ final class Dispatcher: @unchecked Sendable {
     private func workerLoop() {
         while let job = nextJob() {
             switch job {
-            case let .fresh(seq, webhook):
+            case var .fresh(event):
                 // Between the commit and this hand-over the scheduler may already have found the
-                // event in the store and run it: re-check like a due event, or it runs twice.
-                _ = runIfStillDue(seq: seq)
-                release(seq, webhook: webhook)
+                // event in the store and run it: re-check where it stands (a small read; the
+                // headers and body are already here), or it runs twice.
+                if let state = try? store.schedulingState(seq: event.seq), state.status == .pending,
+                   let due = state.nextAttemptAt, due <= WallClock.nowMilliseconds() {
+                    event.attemptCount = state.attemptCount
+                    event.nextAttemptAt = due
+                    runIfInOrder(event)
+                }
+                release(event.seq, webhook: event.webhook)
             case let .due(seq):
                 let current = runIfStillDue(seq: seq)
                 release(seq, webhook: current?.webhook)

@@ -76,6 +76,11 @@ enum Migrations {
             disabled_reason TEXT
         ) WITHOUT ROWID;
         """,
+        """
+        -- events_due_by_webhook serves every due-event query; the older single-column index only
+        -- cost a write on every status change.
+        DROP INDEX IF EXISTS events_due;
+        """,
     ]
 
     /// Runs the `steps` (the events schema unless told otherwise) that `db` has not run yet.
