@@ -1,8 +1,8 @@
 import Foundation
 
 /// The one thread that writes to SQLite. Callers queue jobs; the thread takes everything queued,
-/// runs it in a single transaction (each job in its own savepoint, so one failing job does not undo
-/// the others) and commits once. Requests that wait for durability therefore share commits, and the
+/// runs it in a single transaction and commits once (a batch with a failing job is run again with a
+/// savepoint per job, so one failing job does not undo the others). Requests that wait for durability therefore share commits, and the
 /// commit rate no longer bounds the request rate.
 final class GroupCommitWriter: @unchecked Sendable {
     typealias Work = (SQLiteConnection) throws(SQLiteError) -> Void
@@ -94,7 +94,31 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
+    /// Almost every batch has no failing job, so it first runs as one plain transaction. Only when
+    /// something fails is it rolled back and run again with a savepoint per job, so that one bad job
+    /// still cannot undo the others. Jobs only write to the database and to their own result boxes,
+    /// so running one twice after a rollback is harmless.
     private func commit(_ batch: [Job]) {
+        if commitTogether(batch) {
+            for job in batch { job.done?(nil) }
+        } else {
+            commitIsolated(batch)
+        }
+    }
+
+    private func commitTogether(_ batch: [Job]) -> Bool {
+        do throws(SQLiteError) {
+            try connection.run("BEGIN IMMEDIATE")
+            for job in batch { try job.work(connection) }
+            try connection.run("COMMIT")
+            return true
+        } catch {
+            try? connection.execute("ROLLBACK")
+            return false
+        }
+    }
+
+    private func commitIsolated(_ batch: [Job]) {
         var errors = [SQLiteError?](repeating: nil, count: batch.count)
         do throws(SQLiteError) {
             try connection.run("BEGIN IMMEDIATE")

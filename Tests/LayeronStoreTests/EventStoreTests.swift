@@ -154,3 +154,33 @@ final class EventStorePrefixTests: XCTestCase {
         XCTAssertEqual(seen, expected)
     }
 }
+
+final class GroupCommitIsolationTests: XCTestCase {
+    /// A failing job in a batch (here: an id that already exists) fails alone; the jobs committed with
+    /// it are kept.
+    func testAFailingAppendDoesNotUndoItsBatch() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-isolation-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try EventStore(path: directory.appendingPathComponent("events.db").path)
+        defer { store.close() }
+        @Sendable func event(_ id: String) -> NewEvent {
+            NewEvent(id: id, webhook: "w", direction: .inbound, provider: "p", type: "t", providerEventID: nil, dedupeKey: nil,
+                     dedupeExpiresAt: nil, receivedAt: 1, headers: [], body: [], handler: nil)
+        }
+        let taken = EventID.make(nowMilliseconds: 1)
+        _ = try store.append(event(taken))
+        let ids = (0..<200).map { $0 % 10 == 0 ? taken : EventID.make(nowMilliseconds: Int64($0)) }
+        let failures = Counter()
+        DispatchQueue.concurrentPerform(iterations: ids.count) { i in
+            if (try? store.append(event(ids[i]))) == nil { failures.add() }
+        }
+        XCTAssertEqual(failures.value, 20)
+        XCTAssertEqual(try store.list(EventQuery(limit: 1000)).count, 181)
+    }
+}
+
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var value = 0
+    func add() { lock.lock(); value += 1; lock.unlock() }
+}
