@@ -7,6 +7,9 @@ extension ProviderPresets {
                        docs: "https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries"),
         ProviderPreset("gitlab", SignatureScheme(header: "x-gitlab-token", algorithm: .token, encoding: .text),
                        id: "header.x-gitlab-event-uuid", type: "body.object_kind",
+                       // X-Gitlab-Event-UUID is new on every retry; Idempotency-Key (GitLab 17.4+) stays the same
+                       // across retries, so it is the dedupe key. Older GitLab sends none and is not deduplicated.
+                       dedupe: "header.idempotency-key",
                        docs: "https://docs.gitlab.com/user/project/integrations/webhooks/#validate-payloads-by-using-a-secret-token"),
         ProviderPreset("bitbucket", SignatureScheme(header: "x-hub-signature", format: .whole(prefix: "sha256="),
                                                     algorithm: .hmac(.sha256), encoding: .hex),

@@ -16,7 +16,7 @@ extension ProviderPresets {
             docs: "https://developer.squareup.com/docs/webhooks/step3validate"),
         ProviderPreset("shopify", SignatureScheme(header: "x-shopify-hmac-sha256", algorithm: .hmac(.sha256), encoding: .base64),
                        id: "header.x-shopify-webhook-id", type: "header.x-shopify-topic",
-                       docs: "https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-2-validate-the-origin-of-your-webhook-to-ensure-its-coming-from-shopify"),
+                       docs: "https://shopify.dev/docs/apps/build/webhooks/verify-deliveries"),
         ProviderPreset("razorpay", SignatureScheme(header: "x-razorpay-signature", algorithm: .hmac(.sha256), encoding: .hex),
                        id: "header.x-razorpay-event-id", type: "body.event",
                        docs: "https://razorpay.com/docs/webhooks/validate-test/"),

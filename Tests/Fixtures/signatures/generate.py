@@ -446,7 +446,29 @@ def hmac_cases(p):
     c.add("non_ascii_body", p.build(NON_ASCII, s), [s], "valid")
     c.add("binary_body", p.build(BINARY, s), [s], "valid")
     c.add("body_256_kib", p.build(LARGE, s), [s], "valid")
+    add_documented_example(c, p)
     return c
+
+
+# Examples a provider publishes in its own documentation (secret, body and the exact header it
+# shows). Each becomes a "documented_example" case; the generator stops if the documented
+# rule does not reproduce the published value, so the vector ties the preset to the provider.
+DOCUMENTED_EXAMPLES = {
+    "github": {"secret": "It's a Secret to Everybody", "body": b"Hello, World!",
+               "headers": {"X-Hub-Signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"},
+               "source": "https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries#testing-the-webhook-payload-validation"},
+}
+
+
+def add_documented_example(c, p):
+    example = DOCUMENTED_EXAMPLES.get(p.name)
+    if example is None:
+        return
+    r = p.build(example["body"], example["secret"])
+    if r["headers"] != example["headers"]:
+        sys.exit(f"{p.name}: the documented example does not follow the documented rule: {r['headers']} != {example['headers']}")
+    c.add("documented_example", r, [example["secret"]], "valid")
+    c.cases[-1]["confirmed_by"] = f"{p.name} documentation example: {example['source']}"
 
 
 def twilio_cases():
