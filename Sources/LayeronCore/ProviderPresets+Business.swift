@@ -22,7 +22,8 @@ extension ProviderPresets {
             payload: .preset("{timestamp}{body}"), timestamp: .header("x-zendesk-webhook-signature-timestamp", .rfc3339)),
             id: "header.x-zendesk-webhook-invocation-id", type: "body.type",
             docs: "https://developer.zendesk.com/documentation/webhooks/verifying/"),
-        ProviderPreset("xero", SignatureScheme(header: "x-xero-signature", algorithm: .hmac(.sha256), encoding: .base64),
+        ProviderPreset("xero", SignatureScheme(header: "x-xero-signature", algorithm: .hmac(.sha256), encoding: .base64)
+                           .rejecting(with: 401),
                        docs: "https://developer.xero.com/documentation/guides/webhooks/configuring-your-server/"),
         ProviderPreset("webflow", SignatureScheme(
             header: "x-webflow-signature", algorithm: .hmac(.sha256), encoding: .hex,
@@ -39,7 +40,7 @@ extension ProviderPresets {
                        type: "body.triggerEvent",
                        docs: "https://cal.com/docs/developing/guides/automation/webhooks#verifying-the-authenticity-of-the-received-payload"),
         ProviderPreset("trello", SignatureScheme(header: "x-trello-webhook", algorithm: .hmac(.sha1), encoding: .base64,
-                                                 payload: .preset("{body}{url}")),
+                                                 payload: .preset("{body}{url}")).answeringHeadProbes(),
                        id: "body.action.id", type: "body.action.type",
                        docs: "https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/#webhook-signatures"),
     ]

@@ -27,6 +27,12 @@ public struct SignatureScheme: Sendable, Hashable {
     /// The public URL of the endpoint (scheme, host and path) for schemes that sign `{url}`, when the
     /// server sits behind a proxy that changes it. The request's query string is appended.
     public var publicURL: String?
+    /// The status a request that fails verification gets: 400, unless the provider's own setup check
+    /// expects another (Xero's "Intent to Receive" wants 401).
+    public var rejectionStatus = 400
+    /// Answer `HEAD` on the endpoint with 200: Trello probes the callback URL that way before it
+    /// creates a webhook.
+    public var answersHeadProbe = false
 
     public init(signature: FieldSource, format: SignatureHeaderFormat = .whole(prefix: ""),
                 algorithm: SignatureAlgorithm, encoding: SignatureEncoding, secretFormat: SecretFormat = .text,
@@ -63,6 +69,20 @@ public struct SignatureScheme: Sendable, Hashable {
                         format: .fields(separator: ",", assignment: "=", keys: ["t": .timestamp, "v1": .signature]),
                         algorithm: .hmac(.sha256), encoding: .hex, payload: .preset("{timestamp}.{body}"),
                         timestamp: TimestampRule(.formatField, toleranceSeconds: toleranceSeconds))
+    }
+
+    /// The same scheme, answering failed verifications with `status`.
+    public func rejecting(with status: Int) -> SignatureScheme {
+        var copy = self
+        copy.rejectionStatus = status
+        return copy
+    }
+
+    /// The same scheme, answering `HEAD` probes of the endpoint with 200.
+    public func answeringHeadProbes() -> SignatureScheme {
+        var copy = self
+        copy.answersHeadProbe = true
+        return copy
     }
 
     /// The same scheme with another tolerance; schemes without a timestamp are unchanged.

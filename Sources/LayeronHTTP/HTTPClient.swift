@@ -24,7 +24,12 @@ public enum HTTPClient {
         defer { curl_slist_free_all(headerList) }
 
         _ = layeron_curl_set_string(curl, CURLOPT_URL, url)
-        _ = layeron_curl_set_string(curl, CURLOPT_CUSTOMREQUEST, method)
+        if method == "HEAD" {
+            // A HEAD answer announces a body it does not send: without NOBODY curl would wait for it.
+            _ = layeron_curl_set_long(curl, CURLOPT_NOBODY, 1)
+        } else {
+            _ = layeron_curl_set_string(curl, CURLOPT_CUSTOMREQUEST, method)
+        }
         _ = layeron_curl_set_long(curl, CURLOPT_TIMEOUT, timeoutSeconds)
         _ = layeron_curl_set_long(curl, CURLOPT_NOSIGNAL, 1)
         _ = layeron_curl_set_pointer(curl, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))

@@ -43,6 +43,9 @@ final class InboundPipeline: Sendable {
     }
 
     private func handle(_ http: HTTPRequest, webhook: WebhookConfig, host: String, snapshot: RuntimeSnapshot) -> HTTPReply {
+        if http.method == "HEAD", webhook.scheme.answersHeadProbe {
+            return .now(HTTPResponse(status: 200))
+        }
         guard http.method == "POST" else {
             var response = InboundResponses.error(405, "webhooks are delivered with POST")
             response.headers.append(("Allow", "POST"))
@@ -59,7 +62,7 @@ final class InboundPipeline: Sendable {
         case let .failure(failure):
             metrics.countRejection(webhook: webhook.name, reason: failure.code)
             logger.info("signature rejected: \(failure)", [("webhook", webhook.name), ("secrets", webhook.secrets.map(\.name).joined(separator: ","))])
-            return .now(InboundResponses.error(400, "invalid signature: \(failure)"))
+            return .now(InboundResponses.error(webhook.scheme.rejectionStatus, "invalid signature: \(failure)"))
         }
         // Provider handshakes (Zoom url_validation, Slack url_verification, …) are answered, not recorded.
         if let challenge = webhook.scheme.challenge?.response(to: request, secret: verified.secretIndex.map { secrets[$0] }) {

@@ -10,6 +10,10 @@ enum HTTPClientShortcut {
         try send("GET", url, token: nil, body: nil).status
     }
 
+    static func head(_ url: String) throws -> Int {
+        try send("HEAD", url, token: nil, body: nil).status
+    }
+
     static func post(_ url: String, token: String?, body: [UInt8]) throws -> (status: Int, text: String, json: JSONValue) {
         let r = try send("POST", url, token: token, body: body)
         return (r.status, r.text, (try? JSONParser.parse(r.text)) ?? .null)
