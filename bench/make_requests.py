@@ -9,6 +9,9 @@ keyed with the whole `whsec_...` secret. Records are separated by a NUL byte (JS
                    as Stripe's retries do
   --bad R          a fraction R carry a signature made with the wrong secret
   --get PATH       plain GET requests with an admin token instead (for the admin API figures)
+  --emit N         outbound emits instead: `POST /admin/outbound/out-NNN/events` with an admin token,
+                   round-robin over destinations out-001 … out-N, each with a unique idempotency key
+                   and the same 1.2 KB invoice event as its payload (the outbound benchmark)
 """
 import argparse
 import hashlib
@@ -62,6 +65,14 @@ def signed_post(path, body, secret, timestamp):
     return head.encode() + body
 
 
+def emit_post(destination, n, salt, token):
+    """An admin emit of the invoice event `n` to `destination`; the idempotency key is unique per (salt, n)."""
+    body = b'{"type":"invoice.paid","idempotency_key":"ik_%s_%d","payload":%s}' % (salt.encode(), n, stripe_event(n, salt))
+    head = ("POST /admin/outbound/%s/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n"
+            "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (destination, token, len(body)))
+    return head.encode() + body
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--out", required=True)
@@ -73,9 +84,16 @@ def main():
     p.add_argument("--bad", type=float, default=0.0)
     p.add_argument("--get", nargs="*", default=None, help="admin GET targets, cycled")
     p.add_argument("--token", default="")
+    p.add_argument("--emit", type=int, default=0, help="outbound emits over this many destinations")
     args = p.parse_args()
     rng = random.Random(args.salt)
     with open(args.out, "wb") as out:
+        if args.emit:
+            salt = args.salt or os.urandom(4).hex()
+            for i in range(args.count):
+                out.write(emit_post("out-%03d" % (i % args.emit + 1), i, salt, args.token))
+                out.write(b"\0")
+            return
         if args.get is not None:
             for i in range(args.count):
                 target = args.get[i % len(args.get)]

@@ -9,8 +9,11 @@
 # wrk process, to size the unique-id request files (15000), BENCH_SEED_ROWS events in the large store
 # (1000000), BENCH_CALLGRIND_REQUESTS (2000), BENCH_BINARY (.build/release/layeron),
 # BENCH_COMPARE_BINARY another layeron build to run the ingest scenario with as well (before/after),
-# BENCH_ONLY a space-separated subset of: ceiling variants large callgrind micro (nginx and ingest
-# always run; a short development loop is BENCH_ONLY=none BENCH_DURATION=5).
+# BENCH_ONLY a space-separated subset of: ceiling variants large callgrind micro outbound (nginx and
+# ingest always run; a short development loop is BENCH_ONLY=none BENCH_DURATION=5),
+# BENCH_OUTBOUND_EVENTS events emitted per full-speed or drain outbound run (20000),
+# BENCH_OUTBOUND_PACE emits/s of the paced outbound runs, which last BENCH_DURATION (500),
+# BENCH_OUTBOUND_CONCURRENCY each destination's concurrency (10, the config default).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,9 +24,14 @@ SEED_ROWS=${BENCH_SEED_ROWS:-1000000}
 CALLGRIND_REQUESTS=${BENCH_CALLGRIND_REQUESTS:-2000}
 BINARY=${BENCH_BINARY:-$ROOT/.build/release/layeron}
 COMPARE_BINARY=${BENCH_COMPARE_BINARY:-}
+OUTBOUND_EVENTS=${BENCH_OUTBOUND_EVENTS:-20000}
+OUTBOUND_PACE=${BENCH_OUTBOUND_PACE:-500}
+OUTBOUND_CONCURRENCY=${BENCH_OUTBOUND_CONCURRENCY:-10}
+EMITTERS=8    # send_requests.py processes emitting through the admin API, one keep-alive connection each
 CONNECTIONS=64
 PROCESSES=2   # one wrk -t1 per core, each with its own request file (see BENCHMARKING.md)
 SECRET="whsec_bench_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+OUTBOUND_SECRET="whsec_$(head -c 24 /dev/urandom | base64)"
 TOKEN="bench-admin-token"
 RUN=$(mktemp -d /tmp/layeron-bench.XXXXXX)
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -70,13 +78,14 @@ load() {
     python3 "$BENCH/summarize.py" wrk "$name" "$RUN"/wrk."$name".*
 }
 
-# start_server DATABASE [BINARY]: sets SERVER_PID, PUBLIC and ADMIN.
+# start_server DATABASE [BINARY] [CONFIG]: sets SERVER_PID, PUBLIC and ADMIN.
 MASTER_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 start_server() {
-    local database=$1 binary=${2:-$BINARY}
+    local database=$1 binary=${2:-$BINARY} config=${3:-$RUN/layeron.json}
     # A non-development environment needs a master key for its (here empty) secrets store.
     (cd "$RUN" && LAYERON_ENV=bench LAYERON_MASTER_KEY="$MASTER_KEY" STRIPE_WEBHOOK_SECRET="$SECRET" LAYERON_ADMIN_TOKEN="$TOKEN" \
-        exec "$binary" serve --config "$RUN/layeron.json" --database "$database" --log-level warn --log-format json \
+        OUTBOUND_WEBHOOK_SECRET="$OUTBOUND_SECRET" \
+        exec "$binary" serve --config "$config" --database "$database" --log-level warn --log-format json \
         > "$RUN/server.out" 2> "$RUN/server.err") &
     SERVER_PID=$!
     for _ in $(seq 1 200); do
@@ -89,10 +98,11 @@ start_server() {
     [ -n "$PUBLIC" ] || { say "the server did not start"; cat "$RUN/server.err" >&2; exit 1; }
 }
 
-# stop_server DATABASE: waits (bounded) for handlers to catch up, reads peak RSS, stops, checks the store.
+# stop_server DATABASE [WAIT]: waits (at most WAIT fifths of a second, 100) for handlers and deliveries
+# to catch up, reads peak RSS, stops, checks the store.
 stop_server() {
     local database=$1
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 "${2:-100}"); do
         [ "$(sqlite3 "$database" "SELECT COUNT(*) FROM events WHERE status = 'pending'")" = 0 ] && break
         sleep 0.2
     done
@@ -116,6 +126,67 @@ ingest() {
     say "$name: $(tail -1 "$RESULTS")"
 }
 
+# nginx on loopback answering `return 200`: the HTTP ceiling, and the outbound runs' receiver.
+start_nginx() {
+    nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -e "$RUN/nginx/nginx-error.log"
+    NGINX_STARTED=1
+    sleep 0.5
+}
+stop_nginx() {
+    kill "$(cat "$RUN/nginx/nginx.pid")"
+    NGINX_STARTED=""
+}
+
+# outbound_config NAME DESTINATIONS [RATE]: writes $RUN/NAME.json, destinations delivering to nginx.
+outbound_config() {
+    python3 "$BENCH/outbound.py" config "$RUN/layeron.json" "$RUN/$1.json" "$2" "http://127.0.0.1:$NGINX_PORT/outbound" "$OUTBOUND_CONCURRENCY" ${3:+"$3"}
+}
+
+# emit NAME DESTINATIONS CONFIG COUNT [RATE]: starts the server on CONFIG and emits COUNT events through
+# the admin API, EMITTERS processes at once (together at most RATE a second if given), spread over the
+# destinations; leaves the server running.
+emit() {
+    local name=$1 destinations=$2 config=$3 per=$((($4 + EMITTERS - 1) / EMITTERS))
+    local pace=${5:+$(awk "BEGIN { print $5 / $EMITTERS }")}
+    for p in $(seq 1 $EMITTERS); do
+        python3 "$BENCH/make_requests.py" --out "$RUN/$name.$p" --count "$per" --emit "$destinations" --token "$TOKEN" --salt "$name$p$STAMP" &
+    done
+    wait
+    start_server "$RUN/data/$name.db" "$BINARY" "$config"
+    local pids=()
+    for p in $(seq 1 $EMITTERS); do
+        python3 "$BENCH/send_requests.py" "$ADMIN" "$RUN/$name.$p" 0 "$per" $pace > "$RUN/sent.$name.$p" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+}
+
+# outbound NAME DESTINATIONS full|paced|drain, delivering to nginx:
+#   full   emits as fast as the emitters can while the server delivers (both rates, and the latency
+#          from emit to first attempt, which grows with the backlog when delivery falls behind);
+#   paced  emits at OUTBOUND_PACE a second for DURATION seconds (the latency at a known load);
+#   drain  emits with every destination held back by a rate of 1/h, restarts without it and times
+#          the backlog's delivery alone (the delivery path's own rate, no emits competing).
+# Each waits (bounded) until everything is delivered and records what the store says was sent.
+outbound() {
+    local name=$1 destinations=$2 mode=$3 database=$RUN/data/$1.db since=0
+    outbound_config "$name" "$destinations"
+    case $mode in
+    full) emit "$name" "$destinations" "$RUN/$name.json" "$OUTBOUND_EVENTS" ;;
+    paced) emit "$name" "$destinations" "$RUN/$name.json" "$((OUTBOUND_PACE * DURATION))" "$OUTBOUND_PACE" ;;
+    drain)
+        outbound_config "$name.held" "$destinations" 1/h
+        emit "$name" "$destinations" "$RUN/$name.held.json" "$OUTBOUND_EVENTS"
+        stop_server "$database" 1
+        since=$(date +%s%3N)
+        start_server "$database" "$BINARY" "$RUN/$name.json"
+        ;;
+    esac
+    stop_server "$database" 600
+    record "$(python3 "$BENCH/outbound.py" measure "$name" "$mode" "$database" "$destinations" "$since" "$RUN"/sent."$name".* "$RSS_KB")"
+    say "$name: $(tail -1 "$RESULTS")"
+}
+
 count=$((RATE * DURATION))
 
 say "nginx return 200 (the HTTP ceiling)"
@@ -123,12 +194,9 @@ mkdir -p "$RUN/nginx"
 NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sed "s/@PORT@/$NGINX_PORT/" "$BENCH/nginx.conf" > "$RUN/nginx/nginx.conf"
 make_files unique "$count"
-nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -e "$RUN/nginx/nginx-error.log"
-NGINX_STARTED=1
-sleep 0.5
+start_nginx
 record "$(load nginx "http://127.0.0.1:$NGINX_PORT/webhooks/stripe" unique)"
-kill "$(cat "$RUN/nginx/nginx.pid")"
-NGINX_STARTED=""
+stop_nginx
 say "nginx: $(tail -1 "$RESULTS")"
 
 if want ceiling; then
@@ -206,6 +274,17 @@ kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || true
 SERVER_PID=""
 record "$(python3 "$BENCH/summarize.py" callgrind "$CALLGRIND_REQUESTS" "$RUN/callgrind.sent" "$RUN"/callgrind.out*)"
+fi
+
+if want outbound; then
+say "outbound: emits delivered to nginx, 1 destination and 100"
+start_nginx
+for destinations in 1 100; do
+    outbound "outbound_$destinations" "$destinations" full
+    outbound "outbound_paced_$destinations" "$destinations" paced
+    outbound "outbound_drain_$destinations" "$destinations" drain
+done
+stop_nginx
 fi
 
 if want micro; then

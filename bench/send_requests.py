@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Sends a fixed number of pre-built requests, one after another on one keep-alive connection, and
 prints the status counts as JSON. Used for the callgrind run, where a fixed request count (not a
-fixed time) makes the instruction count comparable across commits.
+fixed time) makes the instruction count comparable across commits, and for the outbound emits.
 
-  send_requests.py HOST:PORT REQUEST_FILE START COUNT
+  send_requests.py HOST:PORT REQUEST_FILE START COUNT [RATE]
+
+RATE paces the sending to at most that many requests per second (each request starts on its slot,
+or at once when the previous answer came late), for a latency figure at a known load.
 """
 import json
 import socket
 import sys
+import time
 
 
 def read_response(sock, buffer):
@@ -35,11 +39,15 @@ def read_response(sock, buffer):
 def main():
     host, port = sys.argv[1].rsplit(":", 1)
     start, count = int(sys.argv[3]), int(sys.argv[4])
+    interval = 1 / float(sys.argv[5]) if len(sys.argv) > 5 else 0
     records = open(sys.argv[2], "rb").read().split(b"\0")[start:start + count]
     sock = socket.create_connection((host, int(port)), timeout=60)
     statuses = {}
     buffer = b""
-    for record in records:
+    began = time.monotonic()
+    for i, record in enumerate(records):
+        if interval:
+            time.sleep(max(0, began + i * interval - time.monotonic()))
         sock.sendall(record)
         status, buffer = read_response(sock, buffer)
         statuses[str(status)] = statuses.get(str(status), 0) + 1

@@ -6,6 +6,8 @@
                                                adds the store check and peak RSS to a load run
   summarize.py callgrind COUNT SENT_JSON CALLGRIND_OUT...
   summarize.py report RESULTS_JSONL OUT_JSON OUT_MD key=value...
+
+The outbound runs' records come from bench/outbound.py measure; the report adds their share of nginx.
 """
 import json
 import sys
@@ -78,6 +80,9 @@ def report(results_path, out_json, out_md, meta):
                 r["of_store_ceiling"] = round(r["requests_per_s"] / ceiling, 3)
             if empty:
                 r["of_empty_store_ingest"] = round(r["requests_per_s"] / empty, 3)
+        if r.get("deliveries_per_s") and nginx:
+            # Each delivery is one request to the same nginx: its rate against nginx's own ceiling.
+            r["deliveries_of_nginx"] = round(r["deliveries_per_s"] / nginx, 3)
     document = {"meta": dict(kv.split("=", 1) for kv in meta), "results": list(records.values())}
     with open(out_json, "w") as f:
         json.dump(document, f, indent=2)
@@ -100,6 +105,14 @@ def report(results_path, out_json, out_md, meta):
     if "callgrind" in records:
         lines.append("Instructions per request (callgrind, %d requests, all threads): %d." % (
             records["callgrind"]["requests"], records["callgrind"]["instructions_per_request"]))
+    outbound = [r for n, r in records.items() if n.startswith("outbound_")]
+    if outbound:
+        lines += ["", "| outbound run | mode | destinations | events | emits/s | deliveries/s | of nginx | first attempt p50 ms | p99 ms | max ms | not ok | store ok | peak RSS MB |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %d | %s | %s |" % (
+            r["name"], r["mode"], r["destinations"], r["events"], r["emits_per_s"], r["deliveries_per_s"], r.get("deliveries_of_nginx", "-"),
+            *("-" if r[k] is None else r[k] for k in ("first_attempt_p50_ms", "first_attempt_p99_ms", "first_attempt_max_ms")),
+            r["emits_not_202"] + r["attempts_not_ok"] + r["pending"], r["store_matches_202"], r["peak_rss_mb"]) for r in outbound]
     admin = [r for n, r in records.items() if n.startswith("admin_")]
     if admin:
         lines += ["", "| admin query (large store) | p50 ms | p99 ms | non-2xx |", "|---|---|---|---|"]
