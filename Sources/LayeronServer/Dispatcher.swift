@@ -174,6 +174,9 @@ final class Dispatcher: @unchecked Sendable {
         queueCondition.unlock()
     }
 
+    /// A worker hands an event back (`release`) only once its attempt is committed: until then the
+    /// scheduler's view of the store is stale, and handing it back early could run it twice. Workers
+    /// do not wait for that commit themselves; the writer calls back.
     private func workerLoop() {
         while let job = nextJob() {
             switch job {
@@ -185,43 +188,50 @@ final class Dispatcher: @unchecked Sendable {
                    let due = state.nextAttemptAt, due <= WallClock.nowMilliseconds() {
                     event.attemptCount = state.attemptCount
                     event.nextAttemptAt = due
-                    runIfInOrder(event)
+                    let seq = event.seq, webhook = event.webhook
+                    if runIfInOrder(event, then: { [self] in release(seq, webhook: webhook) }) { continue }
                 }
                 release(event.seq, webhook: event.webhook)
             case let .due(seq):
-                let current = runIfStillDue(seq: seq)
-                release(seq, webhook: current?.webhook)
+                // The scheduler's read may predate a worker's commit: re-read and re-check.
+                guard let event = try? store.event(seq: seq) else {
+                    release(seq, webhook: nil)
+                    continue
+                }
+                if event.status == .pending, let due = event.nextAttemptAt, due <= WallClock.nowMilliseconds(),
+                   runIfInOrder(event, then: { [self] in release(seq, webhook: event.webhook) }) {
+                    continue
+                }
+                release(seq, webhook: event.webhook)
             case let .replay(seq):
-                if let event = try? store.event(seq: seq) { run(event, replay: true) }
+                if let event = try? store.event(seq: seq) { _ = run(event, replay: true) { _ in } }
             case let .waited(event, done):
-                let result = run(event, replay: false)
-                release(event.seq, webhook: nil)
-                done(result ?? AttemptResult(outcome: HandlerOutcome(verdict: .error, message: "no handler", plugin: "", pluginVersion: ""),
-                                             status: .ignored, nextAttemptAt: nil))
+                // The provider's answer waits for the record too, so its retry finds the response.
+                let seq = event.seq
+                let ran = run(event, replay: false) { [self] result in
+                    release(seq, webhook: nil)
+                    done(result)
+                }
+                if !ran {
+                    release(seq, webhook: nil)
+                    done(AttemptResult(outcome: HandlerOutcome(verdict: .error, message: "no handler", plugin: "", pluginVersion: ""),
+                                       status: .ignored, nextAttemptAt: nil))
+                }
             }
         }
     }
 
-    /// The scheduler's read may predate a worker's commit: re-read and re-check before running.
-    /// Returns the event as re-read (nil when it is gone).
-    private func runIfStillDue(seq: Int64) -> StoredEvent? {
-        guard let event = try? store.event(seq: seq) else { return nil }
-        if event.status == .pending, let due = event.nextAttemptAt, due <= WallClock.nowMilliseconds() {
-            runIfInOrder(event)
-        }
-        return event
-    }
-
     /// With `ordering: per-key`, an event waits while an earlier event with its key is pending; it is
-    /// rescheduled for when that one is next due, so blocked events do not spin.
-    private func runIfInOrder(_ event: StoredEvent) {
+    /// rescheduled for when that one is next due, so blocked events do not spin. True when it ran,
+    /// and `then` will be called once its attempt is committed.
+    private func runIfInOrder(_ event: StoredEvent, then: @escaping @Sendable () -> Void) -> Bool {
         if let key = event.orderingKey,
            let blocker = try? store.earlierPending(webhook: event.webhook, orderingKey: key, before: event.seq) {
             let now = WallClock.nowMilliseconds()
             try? store.schedule(seq: event.seq, at: max(now + 200, blocker ?? now + 200))
-            return
+            return false
         }
-        run(event, replay: false)
+        return run(event, replay: false) { _ in then() }
     }
 
     private func schedulerLoop() {
@@ -277,10 +287,11 @@ final class Dispatcher: @unchecked Sendable {
         for seq in seqs { _ = admitLocked(seq: seq, webhook: webhook, job: .due(seq: seq)) }
     }
 
-    /// One attempt: call the handler, record the outcome, schedule the next attempt or settle the status.
-    @discardableResult
-    private func run(_ event: StoredEvent, replay: Bool) -> AttemptResult? {
-        guard let handlerText = event.handler, let handler = HandlerReference(parsing: handlerText) else { return nil }
+    /// One attempt: call the handler, record the outcome, schedule the next attempt or settle the
+    /// status. False when the event has no handler; otherwise `onRecorded` is called with the result
+    /// once the record is committed (on the writer thread: it must be short).
+    private func run(_ event: StoredEvent, replay: Bool, onRecorded: @escaping @Sendable (AttemptResult) -> Void) -> Bool {
+        guard let handlerText = event.handler, let handler = HandlerReference(parsing: handlerText) else { return false }
         let webhook = snapshots.snapshot.webhook(named: event.webhook)
         let n = event.attemptCount + 1
         let startedAt = WallClock.nowMilliseconds()
@@ -331,11 +342,12 @@ final class Dispatcher: @unchecked Sendable {
         let attempt = AttemptRecord(n: n, startedAt: startedAt, finishedAt: finishedAt, outcome: recorded,
                                     error: outcome.message, replay: replay, plugin: outcome.plugin,
                                     pluginVersion: outcome.pluginVersion.isEmpty ? nil : outcome.pluginVersion)
-        do {
-            try store.finishAttempt(seq: event.seq, attempt: attempt, status: status, nextAttemptAt: next,
-                                    response: response, wait: true)
-        } catch {
-            logger.error("cannot record attempt: \(error)", [("event", event.id)])
+        let result = AttemptResult(outcome: outcome, status: status, nextAttemptAt: next)
+        let logger = self.logger
+        let eventID = event.id
+        store.finishAttempt(seq: event.seq, attempt: attempt, status: status, nextAttemptAt: next, response: response) { error in
+            if let error { logger.error("cannot record attempt: \(error)", [("event", eventID)]) }
+            onRecorded(result)
         }
         metrics.countAttempt(plugin: handler.plugin, outcome: recorded.rawValue, seconds: Double(finishedAt - startedAt) / 1000)
         if recorded == .ok, !replay { metrics.observeEndToEnd(seconds: Double(finishedAt - event.receivedAt) / 1000) }
@@ -345,6 +357,6 @@ final class Dispatcher: @unchecked Sendable {
         case .retry: logger.warn("handler asked for a retry: \(outcome.message ?? "")", fields)
         case .error: logger.warn("handler failed: \(outcome.message ?? "")", fields)
         }
-        return AttemptResult(outcome: outcome, status: status, nextAttemptAt: next)
+        return true
     }
 }

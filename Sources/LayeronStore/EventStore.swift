@@ -109,11 +109,24 @@ public final class EventStore: @unchecked Sendable {
         }
     }
 
-    /// Records how attempt `n` ended and what the event's status and next attempt become.
-    /// `wait` makes the call return only once committed.
+    /// Records how attempt `n` ended and what the event's status and next attempt become, and
+    /// returns once that is committed.
     public func finishAttempt(seq: Int64, attempt: AttemptRecord, status: EventStatus, nextAttemptAt: Int64?,
-                              response: StoredResponse? = nil, wait: Bool = false) throws(SQLiteError) {
-        let work: GroupCommitWriter.Work = { (db) throws(SQLiteError) in
+                              response: StoredResponse? = nil) throws(SQLiteError) {
+        try writer.perform(Self.finishWork(seq: seq, attempt: attempt, status: status, nextAttemptAt: nextAttemptAt, response: response))
+    }
+
+    /// The same without waiting: `recorded` runs on the writer thread once the batch committed (nil)
+    /// or failed, so it must be short.
+    public func finishAttempt(seq: Int64, attempt: AttemptRecord, status: EventStatus, nextAttemptAt: Int64?,
+                              response: StoredResponse? = nil, recorded: @escaping @Sendable (SQLiteError?) -> Void) {
+        writer.enqueue(Self.finishWork(seq: seq, attempt: attempt, status: status, nextAttemptAt: nextAttemptAt, response: response),
+                       done: recorded)
+    }
+
+    private static func finishWork(seq: Int64, attempt: AttemptRecord, status: EventStatus, nextAttemptAt: Int64?,
+                                   response: StoredResponse?) -> GroupCommitWriter.Work {
+        { (db) throws(SQLiteError) in
             // An upsert updates the row `startAttempt` wrote in place instead of deleting and re-inserting it.
             try db.statement("""
                 INSERT INTO attempts (event_seq, n, started_at, finished_at, outcome, error, replay, plugin, plugin_version)
@@ -129,7 +142,6 @@ public final class EventStore: @unchecked Sendable {
                 .bind(1, seq).bind(2, status.rawValue).bind(3, nextAttemptAt).bind(4, attempt.n)
                 .bind(5, response.map(ResponseCoding.encode)).run()
         }
-        if wait { try writer.perform(work) } else { writer.enqueue(work) }
     }
 
     /// Schedules an event for another run at `at` (a replay), keeping its status until it runs.

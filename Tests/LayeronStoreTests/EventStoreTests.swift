@@ -92,7 +92,7 @@ final class EventStoreTests: XCTestCase {
         guard case let .recorded(seq) = try store.append(event(1)) else { return XCTFail() }
         store.startAttempt(seq: seq, attempt: AttemptRecord(n: 1, startedAt: 10, finishedAt: nil, outcome: nil, error: nil, replay: false, plugin: "p", pluginVersion: "1"))
         try store.finishAttempt(seq: seq, attempt: AttemptRecord(n: 1, startedAt: 10, finishedAt: 20, outcome: .retry, error: "busy", replay: false, plugin: "p", pluginVersion: "1"),
-                                status: .pending, nextAttemptAt: 500, wait: true)
+                                status: .pending, nextAttemptAt: 500)
         XCTAssertEqual(try store.dueEvents(now: 499, limit: 10), [])
         XCTAssertEqual(try store.dueEvents(now: 500, limit: 10), [seq])
         let attempts = try store.attempts(seq: seq)
