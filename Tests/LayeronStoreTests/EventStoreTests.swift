@@ -130,7 +130,7 @@ private final class ResultsBox: @unchecked Sendable {
 }
 
 final class EventStorePrefixTests: XCTestCase {
-    func testTypePrefixMergesTypesNewestFirstWithPages() throws {
+    func testTypePatternListsAreMergedNewestFirstAcrossPages() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-prefix-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try EventStore(path: directory.appendingPathComponent("events.db").path)
