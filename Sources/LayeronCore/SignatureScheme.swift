@@ -179,7 +179,7 @@ public struct SignatureScheme: Sendable, Hashable {
             var keys = publicKeys.map { (key: $0, secretIndex: Int?.none) }
             for (index, secret) in secrets.enumerated() {
                 do throws(PublicKeyError) {
-                    keys.append((try PublicKey(text: secret.text, expected: algorithm.publicKeyKind ?? .ed25519), index))
+                    keys.append((try PublicKey.cached(text: secret.text, expected: algorithm.publicKeyKind ?? .ed25519), index))
                 } catch {
                     unusable = "secret \(index + 1) \(error)"
                 }

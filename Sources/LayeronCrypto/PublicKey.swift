@@ -1,4 +1,5 @@
 import COpenSSL
+import Foundation
 
 /// Why a public key could not be used; the message says what was expected.
 public enum PublicKeyError: Error, Equatable, CustomStringConvertible, Sendable {
@@ -133,5 +134,38 @@ extension String {
         while let c = s.first, c.isWhitespace { s = s.dropFirst() }
         while let c = s.last, c.isWhitespace { s = s.dropLast() }
         return String(s)
+    }
+}
+
+extension PublicKey {
+    /// The key `text` holds, parsed once per distinct value: keys kept in the secrets store arrive as
+    /// text with every request, and parsing one costs far more than the verification it serves.
+    /// Public keys are not secret, so keeping them is harmless; the cache holds at most 64 values.
+    public static func cached(text: String, expected: Kind) throws(PublicKeyError) -> PublicKey {
+        if let key = PublicKeyCache.shared.lookup(text, expected) { return key }
+        let key = try PublicKey(text: text, expected: expected)
+        PublicKeyCache.shared.store(key, text, expected)
+        return key
+    }
+}
+
+private final class PublicKeyCache: @unchecked Sendable {
+    static let shared = PublicKeyCache()
+    private let capacity = 64
+    /// Guards `keys`.
+    private let lock = NSLock()
+    private var keys: [String: PublicKey] = [:]
+
+    func lookup(_ text: String, _ kind: PublicKey.Kind) -> PublicKey? {
+        lock.lock()
+        defer { lock.unlock() }
+        return keys[kind.rawValue + "\u{0}" + text]
+    }
+
+    func store(_ key: PublicKey, _ text: String, _ kind: PublicKey.Kind) {
+        lock.lock()
+        defer { lock.unlock() }
+        if keys.count >= capacity { keys.removeAll() }
+        keys[kind.rawValue + "\u{0}" + text] = key
     }
 }
