@@ -8,6 +8,8 @@ public final class EventStore: @unchecked Sendable {
     let writer: GroupCommitWriter
     let readers: ReaderPool
     public let path: String
+    /// Answers most dedupe misses without a lookup; used only inside writer jobs.
+    private let dedupeWindow: DedupeWindow
 
     public init(path: String, durability: Durability = .normal, readers readerCount: Int = 2) throws(SQLiteError) {
         self.path = path
@@ -26,6 +28,12 @@ public final class EventStore: @unchecked Sendable {
             throw SQLiteError(code: SQLITE_ERROR, message: "\(path) has schema version \(version.int(0)), newer than this build knows (\(Migrations.steps.count)); upgrade layeron")
         }
         version.reset()
+        // Keys recorded before this start are not in memory: misses are checked in the store until
+        // the last of them has expired.
+        let latest = try connection.statement("SELECT COALESCE(MAX(expires_at), 0) FROM dedupe")
+        _ = try latest.step()
+        dedupeWindow = DedupeWindow(preexistingLiveUntil: latest.int(0))
+        latest.reset()
         writer = GroupCommitWriter(connection: connection)
         readers = try ReaderPool(path: path, count: readerCount)
     }
@@ -42,7 +50,7 @@ public final class EventStore: @unchecked Sendable {
     public func append(_ event: NewEvent) throws(SQLiteError) -> AppendResult {
         let box = ResultBox<AppendResult>()
         try writer.perform { (db) throws(SQLiteError) in
-            box.value = try Self.insert(event, into: db)
+            box.value = try self.insert(event, into: db)
         }
         return box.value!
     }
@@ -53,14 +61,15 @@ public final class EventStore: @unchecked Sendable {
     public func append(_ event: NewEvent, completion: @escaping @Sendable (Result<AppendResult, SQLiteError>) -> Void) {
         let box = ResultBox<AppendResult>()
         writer.enqueue({ (db) throws(SQLiteError) in
-            box.value = try Self.insert(event, into: db)
+            box.value = try self.insert(event, into: db)
         }, done: { error in
             if let error { completion(.failure(error)) } else { completion(.success(box.value!)) }
         })
     }
 
-    private static func insert(_ event: NewEvent, into db: SQLiteConnection) throws(SQLiteError) -> AppendResult {
-        if let key = event.dedupeKey, event.dedupeExpiresAt != nil {
+    private func insert(_ event: NewEvent, into db: SQLiteConnection) throws(SQLiteError) -> AppendResult {
+        if let key = event.dedupeKey, event.dedupeExpiresAt != nil,
+           dedupeWindow.needsLookup(webhook: event.webhook, key: key, now: event.receivedAt) {
             let find = try db.statement("SELECT d.event_seq, e.id, e.status, e.response FROM dedupe d JOIN events e ON e.seq = d.event_seq WHERE d.webhook = ?1 AND d.key = ?2 AND d.expires_at > ?3")
             find.bind(1, event.webhook).bind(2, key).bind(3, event.receivedAt)
             if try find.step() {
@@ -90,6 +99,7 @@ public final class EventStore: @unchecked Sendable {
         if let key = event.dedupeKey, let expires = event.dedupeExpiresAt {
             try db.statement("INSERT OR REPLACE INTO dedupe (webhook, key, event_seq, expires_at) VALUES (?1, ?2, ?3, ?4)")
                 .bind(1, event.webhook).bind(2, key).bind(3, seq).bind(4, expires).run()
+            dedupeWindow.recorded(webhook: event.webhook, key: key, expiresAt: expires, now: event.receivedAt)
         }
         return .recorded(seq: seq)
     }

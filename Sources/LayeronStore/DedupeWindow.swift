@@ -1,0 +1,41 @@
+/// The live dedupe keys this process recorded, so that the common case — a key never seen — is
+/// answered without a lookup in the store. Only a miss is trusted, and only while no key the memory
+/// does not hold can still be live in the store: keys written before this process started (until
+/// the latest of their expiries) or evicted for lack of room (until theirs). A hit, or a miss that
+/// cannot be trusted, asks the store as before. Entries the store lost (a rolled-back batch, a purge)
+/// therefore cost an extra lookup, never a missed duplicate.
+///
+/// Touched only on the writer thread, inside writer jobs.
+final class DedupeWindow: @unchecked Sendable {
+    private var expiries: [String: Int64] = [:]
+    private let capacity: Int
+    /// Until then a miss may be a key this process never saw.
+    private var untrustedUntil: Int64
+
+    init(preexistingLiveUntil: Int64, capacity: Int = 200_000) {
+        self.untrustedUntil = preexistingLiveUntil
+        self.capacity = capacity
+    }
+
+    /// True when the store must be asked whether `key` of `webhook` is live at `now`.
+    func needsLookup(webhook: String, key: String, now: Int64) -> Bool {
+        if now < untrustedUntil { return true }
+        guard let expires = expiries[Self.slot(webhook, key)] else { return false }
+        return expires > now
+    }
+
+    func recorded(webhook: String, key: String, expiresAt: Int64, now: Int64) {
+        if expiries.count >= capacity {
+            // Expired entries go first; if that is not enough, everything goes and misses are not
+            // trusted until the last of what was dropped has expired.
+            expiries = expiries.filter { $0.value > now }
+            if expiries.count >= capacity {
+                untrustedUntil = max(untrustedUntil, expiries.values.max() ?? now)
+                expiries.removeAll(keepingCapacity: true)
+            }
+        }
+        expiries[Self.slot(webhook, key)] = expiresAt
+    }
+
+    private static func slot(_ webhook: String, _ key: String) -> String { webhook + "\u{0}" + key }
+}

@@ -1,0 +1,30 @@
+@testable import LayeronStore
+import XCTest
+
+final class DedupeWindowTests: XCTestCase {
+    func testMissesAreTrustedOnlyForKeysThisProcessCouldHaveSeen() {
+        let window = DedupeWindow(preexistingLiveUntil: 0)
+        XCTAssertFalse(window.needsLookup(webhook: "w", key: "a", now: 10))
+        window.recorded(webhook: "w", key: "a", expiresAt: 100, now: 10)
+        XCTAssertTrue(window.needsLookup(webhook: "w", key: "a", now: 50))
+        XCTAssertFalse(window.needsLookup(webhook: "other", key: "a", now: 50))
+        XCTAssertFalse(window.needsLookup(webhook: "w", key: "a", now: 100), "an expired key is a miss")
+    }
+
+    func testKeysFromBeforeTheStartKeepTheStoreInCharge() {
+        let window = DedupeWindow(preexistingLiveUntil: 1_000)
+        XCTAssertTrue(window.needsLookup(webhook: "w", key: "old", now: 999))
+        XCTAssertFalse(window.needsLookup(webhook: "w", key: "old", now: 1_000))
+    }
+
+    func testEvictionStopsTrustingMissesUntilTheDroppedKeysExpire() {
+        let window = DedupeWindow(preexistingLiveUntil: 0, capacity: 2)
+        window.recorded(webhook: "w", key: "a", expiresAt: 500, now: 1)
+        window.recorded(webhook: "w", key: "b", expiresAt: 700, now: 1)
+        window.recorded(webhook: "w", key: "c", expiresAt: 900, now: 1)
+        XCTAssertTrue(window.needsLookup(webhook: "w", key: "a", now: 2), "a was evicted but may still be live")
+        XCTAssertTrue(window.needsLookup(webhook: "w", key: "never", now: 699))
+        XCTAssertTrue(window.needsLookup(webhook: "w", key: "c", now: 800))
+        XCTAssertFalse(window.needsLookup(webhook: "w", key: "never", now: 700))
+    }
+}
