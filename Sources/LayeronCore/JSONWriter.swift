@@ -32,7 +32,8 @@ extension JSONValue {
         }
     }
 
-    static func writeString(_ s: String, into out: inout String) {
+    /// Appends `s` as a JSON string literal; for writers that build JSON text without a `JSONValue`.
+    public static func writeString(_ s: String, into out: inout String) {
         out += "\""
         // Most strings (header values, ids) need no escape: append them whole.
         if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {

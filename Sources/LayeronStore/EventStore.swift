@@ -49,8 +49,9 @@ public final class EventStore: @unchecked Sendable {
     /// the result is committed: the caller may then acknowledge the provider.
     public func append(_ event: NewEvent) throws(SQLiteError) -> AppendResult {
         let box = ResultBox<AppendResult>()
+        let headers = HeaderCoding.encode(event.headers)
         try writer.perform { (db) throws(SQLiteError) in
-            box.value = try self.insert(event, into: db)
+            box.value = try self.insert(event, headers: headers, into: db)
         }
         return box.value!
     }
@@ -60,14 +61,16 @@ public final class EventStore: @unchecked Sendable {
     /// connection waiting for durability can join the same batch, not only one per HTTP thread.
     public func append(_ event: NewEvent, completion: @escaping @Sendable (Result<AppendResult, SQLiteError>) -> Void) {
         let box = ResultBox<AppendResult>()
+        // Encoded on the caller's thread: the single writer is the scarcest thread.
+        let headers = HeaderCoding.encode(event.headers)
         writer.enqueue({ (db) throws(SQLiteError) in
-            box.value = try self.insert(event, into: db)
+            box.value = try self.insert(event, headers: headers, into: db)
         }, done: { error in
             if let error { completion(.failure(error)) } else { completion(.success(box.value!)) }
         })
     }
 
-    private func insert(_ event: NewEvent, into db: SQLiteConnection) throws(SQLiteError) -> AppendResult {
+    private func insert(_ event: NewEvent, headers: String, into db: SQLiteConnection) throws(SQLiteError) -> AppendResult {
         if let key = event.dedupeKey, event.dedupeExpiresAt != nil,
            dedupeWindow.needsLookup(webhook: event.webhook, key: key, now: event.receivedAt) {
             let find = try db.statement("SELECT d.event_seq, e.id, e.status, e.response FROM dedupe d JOIN events e ON e.seq = d.event_seq WHERE d.webhook = ?1 AND d.key = ?2 AND d.expires_at > ?3")
@@ -91,7 +94,7 @@ public final class EventStore: @unchecked Sendable {
         insert.bind(1, event.id).bind(2, event.webhook).bind(3, event.direction.rawValue).bind(4, event.provider)
             .bind(5, event.type).bind(6, event.providerEventID).bind(7, event.dedupeKey)
             .bind(8, (event.handler == nil ? EventStatus.ignored : .pending).rawValue)
-            .bind(9, event.receivedAt).bind(10, HeaderCoding.encode(event.headers)).bind(11, blob: event.body)
+            .bind(9, event.receivedAt).bind(10, headers).bind(11, blob: event.body)
             .bind(12, event.handler).bind(13, event.handler == nil ? nil : event.receivedAt)
             .bind(14, event.orderingKey)
         try insert.run()
@@ -449,8 +452,19 @@ enum ResponseCoding {
 
 /// Headers are stored as a JSON array of `[name, value]` pairs, keeping order and repeats.
 enum HeaderCoding {
+    /// Written directly rather than through `JSONValue`: this runs for every event.
     static func encode(_ headers: [(name: String, value: String)]) -> String {
-        JSONValue.array(headers.map { .array([.string($0.name), .string($0.value)]) }).serialized()
+        var out = "["
+        out.reserveCapacity(headers.reduce(2) { $0 + $1.name.utf8.count + $1.value.utf8.count + 8 })
+        for (i, header) in headers.enumerated() {
+            out += i == 0 ? "[" : ",["
+            JSONValue.writeString(header.name, into: &out)
+            out += ","
+            JSONValue.writeString(header.value, into: &out)
+            out += "]"
+        }
+        out += "]"
+        return out
     }
 
     static func decode(_ text: String) -> [(name: String, value: String)] {

@@ -28,3 +28,15 @@ final class DedupeWindowTests: XCTestCase {
         XCTAssertFalse(window.needsLookup(webhook: "w", key: "never", now: 700))
     }
 }
+
+final class HeaderCodingTests: XCTestCase {
+    func testHeadersRoundTripWithEscapesOrderAndRepeats() {
+        let headers: [(name: String, value: String)] = [
+            ("x-a", "plain"), ("x-quote", #"say "hi" \ back"#), ("x-a", "repeat"), ("x-ctl", "tab\there\u{1}"), ("x-utf8", "é😀"), ("x-empty", ""),
+        ]
+        let decoded = HeaderCoding.decode(HeaderCoding.encode(headers))
+        XCTAssertEqual(decoded.map(\.name), headers.map(\.name))
+        XCTAssertEqual(decoded.map(\.value), headers.map(\.value))
+        XCTAssertEqual(HeaderCoding.encode([]), "[]")
+    }
+}
