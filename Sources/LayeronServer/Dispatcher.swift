@@ -263,12 +263,8 @@ final class Dispatcher: @unchecked Sendable {
             enqueueDue(due, webhook: webhook.name)
         }
         // Events of webhooks that are no longer configured still run (their handler may still exist).
-        let configured = Set(webhooks.map(\.name))
-        if let due = try? store.dueEvents(now: now, limit: 64) {
-            for seq in due {
-                guard let event = try? store.event(seq: seq), !configured.contains(event.webhook) else { continue }
-                enqueueDue([seq], webhook: event.webhook)
-            }
+        if let due = try? store.dueEvents(now: now, limit: 64, outside: webhooks.map(\.name)) {
+            for (seq, webhook) in due { enqueueDue([seq], webhook: webhook) }
         }
     }
 

@@ -40,19 +40,10 @@ extension EventStore {
     public func appendOutbound(_ event: NewEvent, deliver: Bool) throws(SQLiteError) -> AppendResult {
         let box = ResultBox<AppendResult>()
         try writer.perform { (db) throws(SQLiteError) in
-            if let key = event.dedupeKey {
-                let find = try db.statement("SELECT d.event_seq, e.id, e.status FROM dedupe d JOIN events e ON e.seq = d.event_seq WHERE d.webhook = ?1 AND d.key = ?2 AND d.expires_at > ?3")
-                find.bind(1, event.webhook).bind(2, key).bind(3, event.receivedAt)
-                if try find.step() {
-                    let seq = find.int(0)
-                    let id = find.string(1) ?? ""
-                    let status = EventStatus(rawValue: find.string(2) ?? "") ?? .pending
-                    find.reset()
-                    try db.statement("UPDATE events SET duplicates = duplicates + 1 WHERE seq = ?1").bind(1, seq).run()
-                    box.value = .duplicate(ofID: id, seq: seq, status: status, response: nil)
-                    return
-                }
-                find.reset()
+            if let key = event.dedupeKey,
+               let duplicate = try Self.foldIntoLiveEvent(webhook: event.webhook, key: key, now: event.receivedAt, db: db) {
+                box.value = duplicate
+                return
             }
             try db.statement("""
                 INSERT INTO events (id, webhook, direction, provider, type, provider_event_id, dedupe_key, status,
@@ -66,8 +57,7 @@ extension EventStore {
                 .run()
             let seq = db.lastInsertRowID
             if let key = event.dedupeKey, let expires = event.dedupeExpiresAt {
-                try db.statement("INSERT OR REPLACE INTO dedupe (webhook, key, event_seq, expires_at) VALUES (?1, ?2, ?3, ?4)")
-                    .bind(1, event.webhook).bind(2, key).bind(3, seq).bind(4, expires).run()
+                try Self.recordDedupeKey(webhook: event.webhook, key: key, seq: seq, expiresAt: expires, db: db)
             }
             box.value = .recorded(seq: seq)
         }

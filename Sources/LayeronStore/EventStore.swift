@@ -73,18 +73,9 @@ public final class EventStore: @unchecked Sendable {
     private func insert(_ event: NewEvent, headers: String, into db: SQLiteConnection) throws(SQLiteError) -> AppendResult {
         if let key = event.dedupeKey, event.dedupeExpiresAt != nil,
            dedupeWindow.needsLookup(webhook: event.webhook, key: key, now: event.receivedAt) {
-            let find = try db.statement("SELECT d.event_seq, e.id, e.status, e.response FROM dedupe d JOIN events e ON e.seq = d.event_seq WHERE d.webhook = ?1 AND d.key = ?2 AND d.expires_at > ?3")
-            find.bind(1, event.webhook).bind(2, key).bind(3, event.receivedAt)
-            if try find.step() {
-                let seq = find.int(0)
-                let id = find.string(1) ?? ""
-                let status = EventStatus(rawValue: find.string(2) ?? "") ?? .pending
-                let response = find.string(3).flatMap(ResponseCoding.decode)
-                find.reset()
-                try db.statement("UPDATE events SET duplicates = duplicates + 1 WHERE seq = ?1").bind(1, seq).run()
-                return .duplicate(ofID: id, seq: seq, status: status, response: response)
+            if let duplicate = try Self.foldIntoLiveEvent(webhook: event.webhook, key: key, now: event.receivedAt, db: db) {
+                return duplicate
             }
-            find.reset()
         }
         let insert = try db.statement("""
             INSERT INTO events (id, webhook, direction, provider, type, provider_event_id, dedupe_key, status,
@@ -100,11 +91,34 @@ public final class EventStore: @unchecked Sendable {
         try insert.run()
         let seq = db.lastInsertRowID
         if let key = event.dedupeKey, let expires = event.dedupeExpiresAt {
-            try db.statement("INSERT OR REPLACE INTO dedupe (webhook, key, event_seq, expires_at) VALUES (?1, ?2, ?3, ?4)")
-                .bind(1, event.webhook).bind(2, key).bind(3, seq).bind(4, expires).run()
+            try Self.recordDedupeKey(webhook: event.webhook, key: key, seq: seq, expiresAt: expires, db: db)
             dedupeWindow.recorded(webhook: event.webhook, key: key, expiresAt: expires, now: event.receivedAt)
         }
         return .recorded(seq: seq)
+    }
+
+    /// The live event `key` already names for `webhook` (inbound webhook or outbound destination), with
+    /// its `duplicates` counted up; nil when there is none. Runs inside a writer job.
+    static func foldIntoLiveEvent(webhook: String, key: String, now: Int64, db: SQLiteConnection) throws(SQLiteError) -> AppendResult? {
+        let find = try db.statement("SELECT d.event_seq, e.id, e.status, e.response FROM dedupe d JOIN events e ON e.seq = d.event_seq WHERE d.webhook = ?1 AND d.key = ?2 AND d.expires_at > ?3")
+        find.bind(1, webhook).bind(2, key).bind(3, now)
+        guard try find.step() else {
+            find.reset()
+            return nil
+        }
+        let seq = find.int(0)
+        let id = find.string(1) ?? ""
+        let status = EventStatus(rawValue: find.string(2) ?? "") ?? .pending
+        let response = find.string(3).flatMap(ResponseCoding.decode)
+        find.reset()
+        try db.statement("UPDATE events SET duplicates = duplicates + 1 WHERE seq = ?1").bind(1, seq).run()
+        return .duplicate(ofID: id, seq: seq, status: status, response: response)
+    }
+
+    /// Makes `key` name event `seq` until `expiresAt`. Runs inside a writer job.
+    static func recordDedupeKey(webhook: String, key: String, seq: Int64, expiresAt: Int64, db: SQLiteConnection) throws(SQLiteError) {
+        try db.statement("INSERT OR REPLACE INTO dedupe (webhook, key, event_seq, expires_at) VALUES (?1, ?2, ?3, ?4)")
+            .bind(1, webhook).bind(2, key).bind(3, seq).bind(4, expiresAt).run()
     }
 
     /// Records that attempt `n` started, before the handler runs, so that an attempt cut off by a crash
@@ -410,6 +424,23 @@ public final class EventStore: @unchecked Sendable {
             defer { stmt.reset() }
             var out: [Int64] = []
             while try stmt.step() { out.append(stmt.int(0)) }
+            return out
+        }
+    }
+
+    /// Due rows of webhooks not in `configured` (removed from the config, whose events still run),
+    /// oldest due first, with their webhook, without reading the events themselves.
+    public func dueEvents(now: Int64, limit: Int, outside configured: [String]) throws(SQLiteError) -> [(seq: Int64, webhook: String)] {
+        let names = JSONValue.array(configured.map(JSONValue.string)).serialized()
+        return try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.statement("""
+                SELECT seq, webhook FROM events WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 AND direction = 'inbound'
+                    AND webhook NOT IN (SELECT value FROM json_each(?3)) ORDER BY next_attempt_at LIMIT ?2
+                """)
+            stmt.bind(1, now).bind(2, Int64(limit)).bind(3, names)
+            defer { stmt.reset() }
+            var out: [(seq: Int64, webhook: String)] = []
+            while try stmt.step() { out.append((stmt.int(0), stmt.string(1) ?? "")) }
             return out
         }
     }

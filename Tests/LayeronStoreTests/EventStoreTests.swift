@@ -184,3 +184,21 @@ private final class Counter: @unchecked Sendable {
     private(set) var value = 0
     func add() { lock.lock(); value += 1; lock.unlock() }
 }
+
+final class DueOutsideTests: XCTestCase {
+    func testDueEventsOfUnconfiguredWebhooksOnly() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-due-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try EventStore(path: directory.appendingPathComponent("events.db").path)
+        defer { store.close() }
+        for (i, webhook) in ["kept", "gone", "kept", "gone"].enumerated() {
+            _ = try store.append(NewEvent(id: EventID.make(nowMilliseconds: Int64(i)), webhook: webhook, direction: .inbound, provider: "p",
+                                          type: "t", providerEventID: nil, dedupeKey: nil, dedupeExpiresAt: nil, receivedAt: Int64(i),
+                                          headers: [], body: [], handler: "p.h"))
+        }
+        let due = try store.dueEvents(now: 100, limit: 10, outside: ["kept"])
+        XCTAssertEqual(due.map(\.webhook), ["gone", "gone"])
+        XCTAssertEqual(due.map(\.seq), [2, 4])
+        XCTAssertEqual(try store.dueEvents(now: 100, limit: 10, outside: []).count, 4)
+    }
+}
