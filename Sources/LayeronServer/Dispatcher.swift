@@ -35,7 +35,7 @@ final class Dispatcher: @unchecked Sendable {
     private let logger: Logger
     private let maxQueued = 10_000
 
-    /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `perWebhook` and `stopping`.
+    /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `perWebhook`, `ranBeforeHandOver` and `stopping`.
     private let queueCondition = NSCondition()
     private var urgent: [Job] = []
     private var queue: [Job] = []
@@ -46,6 +46,14 @@ final class Dispatcher: @unchecked Sendable {
     private let leaseMilliseconds: Int64 = 5 * 60_000
     /// Queued or running events per webhook, for each webhook's `concurrency` cap.
     private var perWebhook: [String: Int] = [:]
+    /// Fresh events the scheduler found in the store and started before the pipeline handed them over
+    /// (the hand-over follows the commit, the scheduler may read in between), with when that was: the
+    /// hand-over is then dropped, so a fresh event runs without re-reading its state. Entries whose
+    /// hand-over never comes (the pipeline does not hand over every event) go after `handOverWindow`.
+    private var ranBeforeHandOver: [Int64: Int64] = [:]
+    private let handOverWindow: Int64 = 60_000
+    /// Handler references by their stored text, so an attempt does not parse the text again.
+    private let handlerReferences = HandlerReferenceCache()
     private var stopping = false
     private let finished = DispatchGroup()
     /// Paces the scheduler between passes; guards `schedulerStopping`.
@@ -102,7 +110,21 @@ final class Dispatcher: @unchecked Sendable {
     func submit(_ event: StoredEvent) {
         queueCondition.lock()
         defer { queueCondition.unlock() }
+        if ranBeforeHandOver.removeValue(forKey: event.seq) != nil { return }
         _ = admitLocked(seq: event.seq, webhook: event.webhook, job: .fresh(event))
+    }
+
+    /// Notes that the scheduler is running `event`'s first attempt, so a hand-over of it that is still
+    /// to come is dropped (see `ranBeforeHandOver`).
+    private func noteRunBeforeHandOver(_ event: StoredEvent) {
+        let now = WallClock.nowMilliseconds()
+        guard event.attemptCount == 0, now - event.receivedAt < handOverWindow else { return }
+        queueCondition.lock()
+        defer { queueCondition.unlock() }
+        if ranBeforeHandOver.count >= 1024 {
+            ranBeforeHandOver = ranBeforeHandOver.filter { now - $0.value < handOverWindow }
+        }
+        ranBeforeHandOver[event.seq] = now
     }
 
     /// Runs `event` ahead of the queue and reports the attempt's result.
@@ -180,27 +202,22 @@ final class Dispatcher: @unchecked Sendable {
     private func workerLoop() {
         while let job = nextJob() {
             switch job {
-            case var .fresh(event):
-                // Between the commit and this hand-over the scheduler may already have found the
-                // event in the store and run it: re-check where it stands (a small read; the
-                // headers and body are already here), or it runs twice.
-                if let state = try? store.schedulingState(seq: event.seq), state.status == .pending,
-                   let due = state.nextAttemptAt, due <= WallClock.nowMilliseconds() {
-                    event.attemptCount = state.attemptCount
-                    event.nextAttemptAt = due
-                    let seq = event.seq, webhook = event.webhook
-                    if runIfInOrder(event, then: { [self] in release(seq, webhook: webhook) }) { continue }
-                }
-                release(event.seq, webhook: event.webhook)
+            case let .fresh(event):
+                // Handed over right after its commit, and never run: had the scheduler found and
+                // started it first, `submit` would have dropped the hand-over (`ranBeforeHandOver`),
+                // or `admitLocked` while it runs. So its state is the one it was recorded with.
+                let seq = event.seq, webhook = event.webhook
+                if runIfInOrder(event, then: { [self] in release(seq, webhook: webhook) }) { continue }
+                release(seq, webhook: webhook)
             case let .due(seq):
                 // The scheduler's read may predate a worker's commit: re-read and re-check.
                 guard let event = try? store.event(seq: seq) else {
                     release(seq, webhook: nil)
                     continue
                 }
-                if event.status == .pending, let due = event.nextAttemptAt, due <= WallClock.nowMilliseconds(),
-                   runIfInOrder(event, then: { [self] in release(seq, webhook: event.webhook) }) {
-                    continue
+                if event.status == .pending, let due = event.nextAttemptAt, due <= WallClock.nowMilliseconds() {
+                    noteRunBeforeHandOver(event)
+                    if runIfInOrder(event, then: { [self] in release(seq, webhook: event.webhook) }) { continue }
                 }
                 release(seq, webhook: event.webhook)
             case let .replay(seq):
@@ -287,7 +304,7 @@ final class Dispatcher: @unchecked Sendable {
     /// status. False when the event has no handler; otherwise `onRecorded` is called with the result
     /// once the record is committed (on the writer thread: it must be short).
     private func run(_ event: StoredEvent, replay: Bool, onRecorded: @escaping @Sendable (AttemptResult) -> Void) -> Bool {
-        guard let handlerText = event.handler, let handler = HandlerReference(parsing: handlerText) else { return false }
+        guard let handlerText = event.handler, let handler = handlerReferences.reference(handlerText) else { return false }
         let webhook = snapshots.snapshot.webhook(named: event.webhook)
         let n = event.attemptCount + 1
         let startedAt = WallClock.nowMilliseconds()
@@ -296,8 +313,9 @@ final class Dispatcher: @unchecked Sendable {
             providerEventID: event.providerEventID ?? "", headers: event.headers, body: event.body,
             receivedAtMilliseconds: event.receivedAt, attempt: UInt32(clamping: n), replay: replay)
 
+        var start: AttemptStart?
         let outcome = plugins.withHandler(handler) { plugin -> HandlerOutcome in
-            store.startAttempt(seq: event.seq, attempt: AttemptRecord(
+            start = store.startAttempt(seq: event.seq, attempt: AttemptRecord(
                 n: n, startedAt: startedAt, finishedAt: nil, outcome: nil, error: nil, replay: replay,
                 plugin: plugin.name, pluginVersion: plugin.version))
             return plugin.call(handler.handler, handlerEvent)
@@ -341,12 +359,16 @@ final class Dispatcher: @unchecked Sendable {
         let result = AttemptResult(outcome: outcome, status: status, nextAttemptAt: next)
         let logger = self.logger
         let eventID = event.id
-        store.finishAttempt(seq: event.seq, attempt: attempt, status: status, nextAttemptAt: next, response: response) { error in
+        store.finishAttempt(seq: event.seq, attempt: attempt, status: status, nextAttemptAt: next, response: response,
+                            replacing: start) { error in
             if let error { logger.error("cannot record attempt: \(error)", [("event", eventID)]) }
             onRecorded(result)
         }
         metrics.countAttempt(plugin: handler.plugin, outcome: recorded.rawValue, seconds: Double(finishedAt - startedAt) / 1000)
         if recorded == .ok, !replay { metrics.observeEndToEnd(seconds: Double(finishedAt - event.receivedAt) / 1000) }
+        // The fields are built only for a line that is written: an ok at the default level is not.
+        let level: LogLevel = recorded == .ok ? .debug : .warn
+        guard level >= logger.minimum else { return true }
         let fields = [("event", event.id), ("handler", handler.description), ("attempt", String(n))]
         switch recorded {
         case .ok: logger.debug("handler ok", fields)
@@ -354,5 +376,22 @@ final class Dispatcher: @unchecked Sendable {
         case .error: logger.warn("handler failed: \(outcome.message ?? "")", fields)
         }
         return true
+    }
+}
+
+/// Parsed handler references by their text; every event of a webhook names one of a few handlers.
+private final class HandlerReferenceCache: @unchecked Sendable {
+    /// Guards `parsed`.
+    private let lock = NSLock()
+    private var parsed: [String: HandlerReference] = [:]
+
+    func reference(_ text: String) -> HandlerReference? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let known = parsed[text] { return known }
+        guard let reference = HandlerReference(parsing: text) else { return nil }
+        if parsed.count >= 256 { parsed.removeAll() }
+        parsed[text] = reference
+        return reference
     }
 }

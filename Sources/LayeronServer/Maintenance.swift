@@ -2,8 +2,9 @@ import Foundation
 import LayeronCore
 import LayeronStore
 
-/// Background upkeep of the store: expired dedupe keys and events past the retention window go in
-/// small batches with pauses between them, so upkeep never holds the writer for long.
+/// Background upkeep of the store: events past the retention window go in small batches with pauses
+/// between them, so upkeep never holds the writer for long. Expired dedupe keys need no upkeep: they
+/// live on their events and the lookup ignores them.
 final class Maintenance: @unchecked Sendable {
     private let store: EventStore
     private let snapshots: SnapshotHolder
@@ -51,19 +52,14 @@ final class Maintenance: @unchecked Sendable {
 
     func runOnce() {
         let now = WallClock.nowMilliseconds()
-        var swept = 0
-        while let n = try? store.sweepExpiredDedupeKeys(now: now), n > 0, swept < 100_000 {
-            swept += n
-            guard pause(0.01) else { return }
-        }
         let cutoff = now - snapshots.snapshot.config.admin.retention.milliseconds
         var purged = 0
         while let n = try? store.purge(before: cutoff), n > 0, purged < 1_000_000 {
             purged += n
             guard pause(0.01) else { return }
         }
-        if swept + purged > 0 {
-            logger.info("store upkeep", [("dedupe_keys_expired", String(swept)), ("events_past_retention", String(purged))])
+        if purged > 0 {
+            logger.info("store upkeep", [("events_past_retention", String(purged))])
         }
     }
 }

@@ -5,16 +5,40 @@
 /// cannot be trusted, asks the store as before. Entries the store lost (a rolled-back batch, a purge)
 /// therefore cost an extra lookup, never a missed duplicate.
 ///
-/// Touched only on the writer thread, inside writer jobs.
+/// It also keeps the store's dedupe horizon ahead of every recorded expiry: the horizon is what the
+/// next start reads as `preexistingLiveUntil`. Raising it by `horizonSlack` past the expiry that
+/// needed it means it is written about once per `horizonSlack` of traffic, not once per event.
+///
+/// Touched only on the writer thread, inside writer jobs (and after the writer's rollbacks).
 final class DedupeWindow: @unchecked Sendable {
     private var expiries: [String: Int64] = [:]
     private let capacity: Int
     /// Until then a miss may be a key this process never saw.
     private var untrustedUntil: Int64
+    /// What the stored horizon is known to cover in the current transaction; 0 after a rollback,
+    /// so that the next recorded key writes it again.
+    private var storedHorizon: Int64
+    private let horizonSlack: Int64 = 3_600_000
 
     init(preexistingLiveUntil: Int64, capacity: Int = 200_000) {
         self.untrustedUntil = preexistingLiveUntil
+        self.storedHorizon = preexistingLiveUntil
         self.capacity = capacity
+    }
+
+    /// The horizon to store before a key expiring at `expiresAt` is recorded; nil when the stored one
+    /// already covers it.
+    func horizonToStore(covering expiresAt: Int64) -> Int64? {
+        expiresAt < storedHorizon ? nil : expiresAt + horizonSlack
+    }
+
+    func horizonStored(_ horizon: Int64) {
+        storedHorizon = max(storedHorizon, horizon)
+    }
+
+    /// A rolled-back transaction may have undone a horizon write.
+    func rolledBack() {
+        storedHorizon = 0
     }
 
     /// True when the store must be asked whether `key` of `webhook` is live at `now`.

@@ -45,21 +45,19 @@ extension EventStore {
                 box.value = duplicate
                 return
             }
-            try db.statement("""
+            try db.prepared("""
                 INSERT INTO events (id, webhook, direction, provider, type, provider_event_id, dedupe_key, status,
-                                    received_at, headers, body, handler, next_attempt_at)
-                VALUES (?1, ?2, 'outbound', ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, NULL, ?10)
+                                    received_at, headers, body, handler, next_attempt_at, dedupe_expires_at)
+                VALUES (?1, ?2, 'outbound', ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11)
                 """)
                 .bind(1, event.id).bind(2, event.webhook).bind(3, event.provider).bind(4, event.type).bind(5, event.dedupeKey)
                 .bind(6, (deliver ? EventStatus.pending : .ignored).rawValue).bind(7, event.receivedAt)
                 .bind(8, HeaderCoding.encode(event.headers)).bind(9, blob: event.body)
-                .bind(10, deliver ? event.receivedAt : nil)
+                .bind(10, deliver ? event.receivedAt : nil).bind(11, event.dedupeKey == nil ? nil : event.dedupeExpiresAt)
                 .run()
-            let seq = db.lastInsertRowID
-            if let key = event.dedupeKey, let expires = event.dedupeExpiresAt {
-                try Self.recordDedupeKey(webhook: event.webhook, key: key, seq: seq, expiresAt: expires, db: db)
-            }
-            box.value = .recorded(seq: seq)
+            // Emits always ask the store (above), so their keys need neither the in-memory window nor
+            // the restart horizon.
+            box.value = .recorded(seq: db.lastInsertRowID)
         }
         return box.value!
     }
@@ -69,7 +67,7 @@ extension EventStore {
     public func finishDelivery(seq: Int64, attempt: AttemptRecord, delivery: DeliveryRecord, status: EventStatus,
                                nextAttemptAt: Int64?) throws(SQLiteError) {
         try writer.perform { (db) throws(SQLiteError) in
-            try db.statement("""
+            try db.prepared("""
                 INSERT OR REPLACE INTO attempts (event_seq, n, started_at, finished_at, outcome, error, replay, plugin, plugin_version,
                                                  status_code, latency_ms, response_headers, response_body, transport_error)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?8, ?9, ?10, ?11, ?12)
@@ -79,7 +77,7 @@ extension EventStore {
                 .bind(8, delivery.statusCode.map(Int64.init)).bind(9, delivery.latencyMilliseconds)
                 .bind(10, HeaderCoding.encode(delivery.responseHeaders)).bind(11, blob: delivery.responseBody)
                 .bind(12, delivery.transportError).run()
-            try db.statement("UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4) WHERE seq = ?1")
+            try db.prepared("UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4) WHERE seq = ?1")
                 .bind(1, seq).bind(2, status.rawValue).bind(3, nextAttemptAt).bind(4, attempt.n).run()
         }
     }
@@ -87,7 +85,7 @@ extension EventStore {
     /// The delivery fields of an outbound event's attempts, by attempt number.
     public func deliveries(seq: Int64) throws(SQLiteError) -> [Int64: DeliveryRecord] {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement("SELECT n, status_code, latency_ms, response_headers, response_body, transport_error FROM attempts WHERE event_seq = ?1 AND latency_ms IS NOT NULL")
+            let stmt = try db.prepared("SELECT n, status_code, latency_ms, response_headers, response_body, transport_error FROM attempts WHERE event_seq = ?1 AND latency_ms IS NOT NULL")
             stmt.bind(1, seq)
             defer { stmt.reset() }
             var out: [Int64: DeliveryRecord] = [:]
@@ -103,7 +101,7 @@ extension EventStore {
     /// How many attempts of the event's own schedule have run (replays are extra and do not count).
     public func scheduledAttempts(seq: Int64) throws(SQLiteError) -> Int {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement("SELECT COUNT(*) FROM attempts WHERE event_seq = ?1 AND replay = 0")
+            let stmt = try db.prepared("SELECT COUNT(*) FROM attempts WHERE event_seq = ?1 AND replay = 0")
             stmt.bind(1, seq)
             defer { stmt.reset() }
             _ = try stmt.step()
@@ -123,9 +121,9 @@ extension EventStore {
                  now: now, limit: limit, text: nil)
     }
 
-    private func seqs(_ sql: String, now: Int64, limit: Int, text: String?) throws(SQLiteError) -> [Int64] {
+    private func seqs(_ sql: StaticString, now: Int64, limit: Int, text: String?) throws(SQLiteError) -> [Int64] {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement(sql)
+            let stmt = try db.prepared(sql)
             stmt.bind(1, now).bind(2, Int64(limit))
             if let text { stmt.bind(3, text) }
             defer { stmt.reset() }
@@ -139,9 +137,9 @@ extension EventStore {
     /// nothing more is sent until an operator enables it again. Returns once committed.
     public func disableDestination(_ destination: String, at: Int64, reason: String) throws(SQLiteError) {
         try writer.perform { (db) throws(SQLiteError) in
-            try db.statement("INSERT OR REPLACE INTO outbound_destinations (name, disabled_at, disabled_reason) VALUES (?1, ?2, ?3)")
+            try db.prepared("INSERT OR REPLACE INTO outbound_destinations (name, disabled_at, disabled_reason) VALUES (?1, ?2, ?3)")
                 .bind(1, destination).bind(2, at).bind(3, reason).run()
-            try db.statement("UPDATE events SET status = 'failed', next_attempt_at = NULL WHERE webhook = ?1 AND direction = 'outbound' AND status = 'pending'")
+            try db.prepared("UPDATE events SET status = 'failed', next_attempt_at = NULL WHERE webhook = ?1 AND direction = 'outbound' AND status = 'pending'")
                 .bind(1, destination).run()
         }
     }
@@ -149,13 +147,13 @@ extension EventStore {
     /// Lets deliveries to `destination` run again; events it failed while disabled stay failed (replay them).
     public func enableDestination(_ destination: String) throws(SQLiteError) {
         try writer.perform { (db) throws(SQLiteError) in
-            try db.statement("DELETE FROM outbound_destinations WHERE name = ?1").bind(1, destination).run()
+            try db.prepared("DELETE FROM outbound_destinations WHERE name = ?1").bind(1, destination).run()
         }
     }
 
     public func disabledDestinations() throws(SQLiteError) -> [String: DisabledDestination] {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement("SELECT name, disabled_at, disabled_reason FROM outbound_destinations WHERE disabled_at IS NOT NULL")
+            let stmt = try db.prepared("SELECT name, disabled_at, disabled_reason FROM outbound_destinations WHERE disabled_at IS NOT NULL")
             defer { stmt.reset() }
             var out: [String: DisabledDestination] = [:]
             while try stmt.step() {

@@ -29,12 +29,13 @@ public final class EventStore: @unchecked Sendable {
         }
         version.reset()
         // Keys recorded before this start are not in memory: misses are checked in the store until
-        // the last of them has expired.
-        let latest = try connection.statement("SELECT COALESCE(MAX(expires_at), 0) FROM dedupe")
-        _ = try latest.step()
-        dedupeWindow = DedupeWindow(preexistingLiveUntil: latest.int(0))
-        latest.reset()
-        writer = GroupCommitWriter(connection: connection)
+        // the last of them has expired, which the stored horizon bounds.
+        let horizon = try connection.prepared("SELECT COALESCE(MAX(live_until), 0) FROM dedupe_horizon")
+        _ = try horizon.step()
+        let window = DedupeWindow(preexistingLiveUntil: horizon.int(0))
+        horizon.reset()
+        dedupeWindow = window
+        writer = GroupCommitWriter(connection: connection, afterRollback: { window.rolledBack() })
         readers = try ReaderPool(path: path, count: readerCount)
     }
 
@@ -71,36 +72,41 @@ public final class EventStore: @unchecked Sendable {
     }
 
     private func insert(_ event: NewEvent, headers: String, into db: SQLiteConnection) throws(SQLiteError) -> AppendResult {
-        if let key = event.dedupeKey, event.dedupeExpiresAt != nil,
+        let expires = event.dedupeKey == nil ? nil : event.dedupeExpiresAt
+        if let key = event.dedupeKey, expires != nil,
            dedupeWindow.needsLookup(webhook: event.webhook, key: key, now: event.receivedAt) {
             if let duplicate = try Self.foldIntoLiveEvent(webhook: event.webhook, key: key, now: event.receivedAt, db: db) {
                 return duplicate
             }
         }
-        let insert = try db.statement("""
+        let insert = try db.prepared("""
             INSERT INTO events (id, webhook, direction, provider, type, provider_event_id, dedupe_key, status,
-                                received_at, headers, body, handler, next_attempt_at, ordering_key)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                                received_at, headers, body, handler, next_attempt_at, ordering_key, dedupe_expires_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
             """)
         insert.bind(1, event.id).bind(2, event.webhook).bind(3, event.direction.rawValue).bind(4, event.provider)
             .bind(5, event.type).bind(6, event.providerEventID).bind(7, event.dedupeKey)
             .bind(8, (event.handler == nil ? EventStatus.ignored : .pending).rawValue)
             .bind(9, event.receivedAt).bind(10, headers).bind(11, blob: event.body)
             .bind(12, event.handler).bind(13, event.handler == nil ? nil : event.receivedAt)
-            .bind(14, event.orderingKey)
+            .bind(14, event.orderingKey).bind(15, expires)
         try insert.run()
         let seq = db.lastInsertRowID
-        if let key = event.dedupeKey, let expires = event.dedupeExpiresAt {
-            try Self.recordDedupeKey(webhook: event.webhook, key: key, seq: seq, expiresAt: expires, db: db)
-            dedupeWindow.recorded(webhook: event.webhook, key: key, expiresAt: expires, now: event.receivedAt)
+        if let key = event.dedupeKey, let expires {
+            try Self.recordDedupeKey(webhook: event.webhook, key: key, expiresAt: expires, now: event.receivedAt,
+                                     window: dedupeWindow, db: db)
         }
         return .recorded(seq: seq)
     }
 
     /// The live event `key` already names for `webhook` (inbound webhook or outbound destination), with
-    /// its `duplicates` counted up; nil when there is none. Runs inside a writer job.
+    /// its `duplicates` counted up; nil when there is none. The newest event with the key that has not
+    /// expired is the one retries fold into. Runs inside a writer job.
     static func foldIntoLiveEvent(webhook: String, key: String, now: Int64, db: SQLiteConnection) throws(SQLiteError) -> AppendResult? {
-        let find = try db.statement("SELECT d.event_seq, e.id, e.status, e.response FROM dedupe d JOIN events e ON e.seq = d.event_seq WHERE d.webhook = ?1 AND d.key = ?2 AND d.expires_at > ?3")
+        let find = try db.prepared("""
+            SELECT seq, id, status, response FROM events
+            WHERE dedupe_key = ?2 AND webhook = ?1 AND dedupe_expires_at > ?3 ORDER BY seq DESC LIMIT 1
+            """)
         find.bind(1, webhook).bind(2, key).bind(3, now)
         guard try find.step() else {
             find.reset()
@@ -111,21 +117,31 @@ public final class EventStore: @unchecked Sendable {
         let status = EventStatus(rawValue: find.string(2) ?? "") ?? .pending
         let response = find.string(3).flatMap(ResponseCoding.decode)
         find.reset()
-        try db.statement("UPDATE events SET duplicates = duplicates + 1 WHERE seq = ?1").bind(1, seq).run()
+        try db.prepared("UPDATE events SET duplicates = duplicates + 1 WHERE seq = ?1").bind(1, seq).run()
         return .duplicate(ofID: id, seq: seq, status: status, response: response)
     }
 
-    /// Makes `key` name event `seq` until `expiresAt`. Runs inside a writer job.
-    static func recordDedupeKey(webhook: String, key: String, seq: Int64, expiresAt: Int64, db: SQLiteConnection) throws(SQLiteError) {
-        try db.statement("INSERT OR REPLACE INTO dedupe (webhook, key, event_seq, expires_at) VALUES (?1, ?2, ?3, ?4)")
-            .bind(1, webhook).bind(2, key).bind(3, seq).bind(4, expiresAt).run()
+    /// The event just inserted carries its key and expiry itself; what is left is to keep the stored
+    /// horizon past the expiry (so a restart knows until when misses must ask the store) and to
+    /// remember the key in memory. Runs inside a writer job, after the event's insert.
+    static func recordDedupeKey(webhook: String, key: String, expiresAt: Int64, now: Int64, window: DedupeWindow,
+                                db: SQLiteConnection) throws(SQLiteError) {
+        if let horizon = window.horizonToStore(covering: expiresAt) {
+            try db.prepared("UPDATE dedupe_horizon SET live_until = MAX(live_until, ?1)").bind(1, horizon).run()
+            window.horizonStored(horizon)
+        }
+        window.recorded(webhook: webhook, key: key, expiresAt: expiresAt, now: now)
     }
 
     /// Records that attempt `n` started, before the handler runs, so that an attempt cut off by a crash
-    /// is visible after the restart. Does not wait for the commit.
-    public func startAttempt(seq: Int64, attempt: AttemptRecord) {
-        writer.enqueue { (db) throws(SQLiteError) in
-            try db.statement("""
+    /// is visible after the restart. Does not wait for the commit. Pass the result to
+    /// `finishAttempt(…replacing:…)`: when the handler is done before the writer has taken this record,
+    /// the finish writes the attempt once, finished, instead of a start and then its finish (a crash
+    /// before that commit leaves no attempt row, and the event, still pending, runs again).
+    @discardableResult
+    public func startAttempt(seq: Int64, attempt: AttemptRecord) -> AttemptStart {
+        AttemptStart(queued: writer.enqueueReplaceable { (db) throws(SQLiteError) in
+            try db.prepared("""
                 INSERT OR REPLACE INTO attempts (event_seq, n, started_at, finished_at, outcome, error, replay, plugin, plugin_version)
                 VALUES (?1, ?2, ?3, NULL, NULL, NULL, ?4, ?5, ?6)
                 """)
@@ -133,7 +149,7 @@ public final class EventStore: @unchecked Sendable {
                 .bind(5, attempt.plugin).bind(6, attempt.pluginVersion).run()
             // The event's attempt_count moves when the attempt finishes (or, after a crash, when
             // `recoverInterruptedAttempts` closes it): one write fewer on the hot path.
-        }
+        })
     }
 
     /// Records how attempt `n` ended and what the event's status and next attempt become, and
@@ -144,18 +160,20 @@ public final class EventStore: @unchecked Sendable {
     }
 
     /// The same without waiting: `recorded` runs on the writer thread once the batch committed (nil)
-    /// or failed, so it must be short.
+    /// or failed, so it must be short. `start` is the attempt's queued start record, which this
+    /// finish replaces if the writer has not taken it yet.
     public func finishAttempt(seq: Int64, attempt: AttemptRecord, status: EventStatus, nextAttemptAt: Int64?,
-                              response: StoredResponse? = nil, recorded: @escaping @Sendable (SQLiteError?) -> Void) {
+                              response: StoredResponse? = nil, replacing start: AttemptStart? = nil,
+                              recorded: @escaping @Sendable (SQLiteError?) -> Void) {
         writer.enqueue(Self.finishWork(seq: seq, attempt: attempt, status: status, nextAttemptAt: nextAttemptAt, response: response),
-                       done: recorded)
+                       replacing: start?.queued, done: recorded)
     }
 
     private static func finishWork(seq: Int64, attempt: AttemptRecord, status: EventStatus, nextAttemptAt: Int64?,
                                    response: StoredResponse?) -> GroupCommitWriter.Work {
         { (db) throws(SQLiteError) in
             // An upsert updates the row `startAttempt` wrote in place instead of deleting and re-inserting it.
-            try db.statement("""
+            try db.prepared("""
                 INSERT INTO attempts (event_seq, n, started_at, finished_at, outcome, error, replay, plugin, plugin_version)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                 ON CONFLICT (event_seq, n) DO UPDATE SET started_at = excluded.started_at, finished_at = excluded.finished_at,
@@ -165,7 +183,7 @@ public final class EventStore: @unchecked Sendable {
                 .bind(1, seq).bind(2, attempt.n).bind(3, attempt.startedAt).bind(4, attempt.finishedAt)
                 .bind(5, attempt.outcome?.rawValue).bind(6, attempt.error).bind(7, attempt.replay ? 1 : 0)
                 .bind(8, attempt.plugin).bind(9, attempt.pluginVersion).run()
-            try db.statement("UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4), response = COALESCE(?5, response) WHERE seq = ?1")
+            try db.prepared("UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4), response = COALESCE(?5, response) WHERE seq = ?1")
                 .bind(1, seq).bind(2, status.rawValue).bind(3, nextAttemptAt).bind(4, attempt.n)
                 .bind(5, response.map(ResponseCoding.encode)).run()
         }
@@ -174,7 +192,7 @@ public final class EventStore: @unchecked Sendable {
     /// Schedules an event for another run at `at` (a replay), keeping its status until it runs.
     public func schedule(seq: Int64, at: Int64) throws(SQLiteError) {
         try writer.perform { (db) throws(SQLiteError) in
-            try db.statement("UPDATE events SET next_attempt_at = ?2 WHERE seq = ?1").bind(1, seq).bind(2, at).run()
+            try db.prepared("UPDATE events SET next_attempt_at = ?2 WHERE seq = ?1").bind(1, seq).bind(2, at).run()
         }
     }
 
@@ -187,23 +205,11 @@ public final class EventStore: @unchecked Sendable {
                 UPDATE events SET attempt_count = MAX(attempt_count, (SELECT MAX(n) FROM attempts WHERE event_seq = events.seq))
                 WHERE seq IN (SELECT event_seq FROM attempts WHERE outcome IS NULL)
                 """)
-            try db.statement("""
+            try db.prepared("""
                 UPDATE attempts SET finished_at = ?1, outcome = 'retry',
                     error = 'interrupted: the server stopped while this attempt ran; it will run again'
                 WHERE outcome IS NULL
                 """).bind(1, now).run()
-            box.value = db.changes
-        }
-        return box.value ?? 0
-    }
-
-    /// Deletes up to `batch` dedupe keys that expired before `now`; small batches keep each write
-    /// short, so sweeping never stalls ingestion. Returns how many went.
-    public func sweepExpiredDedupeKeys(now: Int64, batch: Int = 500) throws(SQLiteError) -> Int {
-        let box = ResultBox<Int>()
-        try writer.perform { (db) throws(SQLiteError) in
-            try db.statement("DELETE FROM dedupe WHERE rowid IN (SELECT rowid FROM dedupe WHERE expires_at <= ?1 LIMIT ?2)")
-                .bind(1, now).bind(2, Int64(batch)).run()
             box.value = db.changes
         }
         return box.value ?? 0
@@ -215,13 +221,15 @@ public final class EventStore: @unchecked Sendable {
     /// pending (`seq` must wait for it), or nil when nothing is ahead of `seq`.
     public func earlierPending(webhook: String, orderingKey: String, before seq: Int64) throws(SQLiteError) -> Int64?? {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement("SELECT next_attempt_at FROM events WHERE webhook = ?1 AND ordering_key = ?2 AND status = 'pending' AND seq < ?3 ORDER BY seq LIMIT 1")
+            let stmt = try db.prepared("SELECT next_attempt_at FROM events WHERE webhook = ?1 AND ordering_key = ?2 AND status = 'pending' AND seq < ?3 ORDER BY seq LIMIT 1")
             stmt.bind(1, webhook).bind(2, orderingKey).bind(3, seq)
             defer { stmt.reset() }
             return try stmt.step() ? .some(stmt.optionalInt(0)) : nil
         }
     }
 
+    /// The columns `row(_:full:)` reads, in its order; the single-event reads spell them out as literals
+    /// followed by headers, body and response.
     private static let summaryColumns = """
         seq, id, webhook, direction, provider, type, provider_event_id, dedupe_key, status, received_at,
         duplicates, attempt_count, handler, next_attempt_at, ordering_key
@@ -230,7 +238,11 @@ public final class EventStore: @unchecked Sendable {
     /// One event with headers and body, by our id.
     public func event(id: String) throws(SQLiteError) -> StoredEvent? {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement("SELECT \(Self.summaryColumns), headers, body, response FROM events WHERE id = ?1")
+            let stmt = try db.prepared("""
+                SELECT seq, id, webhook, direction, provider, type, provider_event_id, dedupe_key, status, received_at,
+                       duplicates, attempt_count, handler, next_attempt_at, ordering_key, headers, body, response
+                FROM events WHERE id = ?1
+                """)
             stmt.bind(1, id)
             defer { stmt.reset() }
             return try stmt.step() ? Self.row(stmt, full: true) : nil
@@ -241,7 +253,7 @@ public final class EventStore: @unchecked Sendable {
     /// runs an event it already holds in memory.
     public func schedulingState(seq: Int64) throws(SQLiteError) -> (status: EventStatus, nextAttemptAt: Int64?, attemptCount: Int64)? {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement("SELECT status, next_attempt_at, attempt_count FROM events WHERE seq = ?1")
+            let stmt = try db.prepared("SELECT status, next_attempt_at, attempt_count FROM events WHERE seq = ?1")
             stmt.bind(1, seq)
             defer { stmt.reset() }
             guard try stmt.step() else { return nil }
@@ -252,7 +264,11 @@ public final class EventStore: @unchecked Sendable {
     /// One event with headers and body, by row number.
     public func event(seq: Int64) throws(SQLiteError) -> StoredEvent? {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement("SELECT \(Self.summaryColumns), headers, body, response FROM events WHERE seq = ?1")
+            let stmt = try db.prepared("""
+                SELECT seq, id, webhook, direction, provider, type, provider_event_id, dedupe_key, status, received_at,
+                       duplicates, attempt_count, handler, next_attempt_at, ordering_key, headers, body, response
+                FROM events WHERE seq = ?1
+                """)
             stmt.bind(1, seq)
             defer { stmt.reset() }
             return try stmt.step() ? Self.row(stmt, full: true) : nil
@@ -261,7 +277,7 @@ public final class EventStore: @unchecked Sendable {
 
     public func attempts(seq: Int64) throws(SQLiteError) -> [AttemptRecord] {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement("SELECT n, started_at, finished_at, outcome, error, replay, plugin, plugin_version FROM attempts WHERE event_seq = ?1 ORDER BY n")
+            let stmt = try db.prepared("SELECT n, started_at, finished_at, outcome, error, replay, plugin, plugin_version FROM attempts WHERE event_seq = ?1 ORDER BY n")
             stmt.bind(1, seq)
             defer { stmt.reset() }
             var out: [AttemptRecord] = []
@@ -343,7 +359,10 @@ public final class EventStore: @unchecked Sendable {
         }
         if let search = query.search {
             texts.append(search)
-            conditions.append("(dedupe_key = ?\(texts.count) OR provider_event_id = ?\(texts.count) OR id = ?\(texts.count))")
+            // The middle term repeats the index's condition so that events_by_other_provider_id may serve
+            // it; the events it leaves out have dedupe_key = provider_event_id and match the first term.
+            let n = texts.count
+            conditions.append("(dedupe_key = ?\(n) OR (provider_event_id = ?\(n) AND provider_event_id IS NOT dedupe_key) OR id = ?\(n))")
         }
         if let since = query.since { number("received_at >= ?", since) }
         if let until = query.until { number("received_at < ?", until) }
@@ -365,7 +384,7 @@ public final class EventStore: @unchecked Sendable {
     /// delivery scheduler's (`dueOutboundReplays`).
     public func dueReplays(now: Int64, limit: Int) throws(SQLiteError) -> [Int64] {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement("SELECT seq FROM events WHERE replay_at IS NOT NULL AND replay_at <= ?1 AND direction = 'inbound' ORDER BY replay_at LIMIT ?2")
+            let stmt = try db.prepared("SELECT seq FROM events WHERE replay_at IS NOT NULL AND replay_at <= ?1 AND direction = 'inbound' ORDER BY replay_at LIMIT ?2")
             stmt.bind(1, now).bind(2, Int64(limit))
             defer { stmt.reset() }
             var out: [Int64] = []
@@ -377,7 +396,7 @@ public final class EventStore: @unchecked Sendable {
     /// Schedules an operator's replay for `at` (nil clears it).
     public func scheduleReplay(seq: Int64, at: Int64?) throws(SQLiteError) {
         try writer.perform { (db) throws(SQLiteError) in
-            try db.statement("UPDATE events SET replay_at = ?2 WHERE seq = ?1").bind(1, seq).bind(2, at).run()
+            try db.prepared("UPDATE events SET replay_at = ?2 WHERE seq = ?1").bind(1, seq).bind(2, at).run()
         }
     }
 
@@ -389,7 +408,7 @@ public final class EventStore: @unchecked Sendable {
         try writer.perform { (db) throws(SQLiteError) in
             try db.execute("CREATE TEMP TABLE IF NOT EXISTS purge_batch (seq INTEGER PRIMARY KEY)")
             try db.execute("DELETE FROM purge_batch")
-            try db.statement("INSERT INTO purge_batch SELECT seq FROM events WHERE received_at < ?1 ORDER BY received_at LIMIT ?2")
+            try db.prepared("INSERT INTO purge_batch SELECT seq FROM events WHERE received_at < ?1 ORDER BY received_at LIMIT ?2")
                 .bind(1, before).bind(2, Int64(batch)).run()
             try db.execute("DELETE FROM attempts WHERE event_seq IN (SELECT seq FROM purge_batch)")
             try db.execute("DELETE FROM events WHERE seq IN (SELECT seq FROM purge_batch)")
@@ -401,7 +420,7 @@ public final class EventStore: @unchecked Sendable {
     /// Counts for the metrics page: events waiting for their first or next attempt.
     public func queueCounts(now: Int64) throws(SQLiteError) -> (due: Int64, scheduled: Int64) {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement("SELECT COALESCE(SUM(next_attempt_at <= ?1), 0), COALESCE(SUM(next_attempt_at > ?1), 0) FROM events WHERE next_attempt_at IS NOT NULL")
+            let stmt = try db.prepared("SELECT COALESCE(SUM(next_attempt_at <= ?1), 0), COALESCE(SUM(next_attempt_at > ?1), 0) FROM events WHERE next_attempt_at IS NOT NULL")
             stmt.bind(1, now)
             defer { stmt.reset() }
             _ = try stmt.step()
@@ -415,10 +434,10 @@ public final class EventStore: @unchecked Sendable {
         try readers.with { (db) throws(SQLiteError) in
             let stmt: Statement
             if let webhook {
-                stmt = try db.statement("SELECT seq FROM events WHERE webhook = ?3 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 AND direction = 'inbound' ORDER BY next_attempt_at LIMIT ?2")
+                stmt = try db.prepared("SELECT seq FROM events WHERE webhook = ?3 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 AND direction = 'inbound' ORDER BY next_attempt_at LIMIT ?2")
                 stmt.bind(3, webhook)
             } else {
-                stmt = try db.statement("SELECT seq FROM events WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 AND direction = 'inbound' ORDER BY next_attempt_at LIMIT ?2")
+                stmt = try db.prepared("SELECT seq FROM events WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 AND direction = 'inbound' ORDER BY next_attempt_at LIMIT ?2")
             }
             stmt.bind(1, now).bind(2, Int64(limit))
             defer { stmt.reset() }
@@ -433,7 +452,7 @@ public final class EventStore: @unchecked Sendable {
     public func dueEvents(now: Int64, limit: Int, outside configured: [String]) throws(SQLiteError) -> [(seq: Int64, webhook: String)] {
         let names = JSONValue.array(configured.map(JSONValue.string)).serialized()
         return try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.statement("""
+            let stmt = try db.prepared("""
                 SELECT seq, webhook FROM events WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 AND direction = 'inbound'
                     AND webhook NOT IN (SELECT value FROM json_each(?3)) ORDER BY next_attempt_at LIMIT ?2
                 """)
@@ -457,6 +476,11 @@ public final class EventStore: @unchecked Sendable {
                     body: full ? stmt.blob(16) : [],
                     response: full ? stmt.string(17).flatMap(ResponseCoding.decode) : nil)
     }
+}
+
+/// An attempt's start record as queued for the writer; see `EventStore.startAttempt`.
+public struct AttemptStart: Sendable {
+    let queued: GroupCommitWriter.Replaceable
 }
 
 /// Passes a value out of a writer job; the writer's completion orders the accesses.

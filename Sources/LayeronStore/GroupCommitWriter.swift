@@ -7,25 +7,37 @@ import Foundation
 final class GroupCommitWriter: @unchecked Sendable {
     typealias Work = (SQLiteConnection) throws(SQLiteError) -> Void
 
-    private final class Job {
+    fileprivate final class Job {
         let work: Work
         let done: ((SQLiteError?) -> Void)?
+        /// Set under `queueCondition` when the writer takes the job into a batch.
+        var taken = false
+        /// Set under `queueCondition` while not `taken`: a later job does this one's work as well.
+        var superseded = false
         init(work: @escaping Work, done: ((SQLiteError?) -> Void)?) {
             self.work = work
             self.done = done
         }
     }
 
-    /// Guards `queue` and `stopping`.
+    /// A queued job that a later job may make unnecessary, as long as the writer has not taken it.
+    struct Replaceable: @unchecked Sendable {
+        fileprivate let job: Job
+    }
+
+    /// Guards `queue`, `stopping` and the jobs' `taken` and `superseded`.
     private let queueCondition = NSCondition()
     private var queue: [Job] = []
     private var stopping = false
     private let stopped = DispatchSemaphore(value: 0)
     private let connection: SQLiteConnection
     private let maxBatch = 1024
+    /// Told after every rollback, so that what the rolled-back jobs noted in memory can be undone.
+    private let afterRollback: () -> Void
 
-    init(connection: SQLiteConnection) {
+    init(connection: SQLiteConnection, afterRollback: @escaping () -> Void = {}) {
         self.connection = connection
+        self.afterRollback = afterRollback
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "layeron-store-writer"
         thread.start()
@@ -36,10 +48,19 @@ final class GroupCommitWriter: @unchecked Sendable {
         push(Job(work: work, done: nil))
     }
 
+    /// Queues `work` like `enqueue(_:)` and returns a handle with which a later job can take its place.
+    func enqueueReplaceable(_ work: @escaping Work) -> Replaceable {
+        let job = Job(work: work, done: nil)
+        push(job)
+        return Replaceable(job: job)
+    }
+
     /// Queues `work` and returns at once; `done` runs on the writer thread once its batch has
     /// committed (nil) or failed, so it must be short: it hands the result on and returns.
-    func enqueue(_ work: @escaping Work, done: @escaping @Sendable (SQLiteError?) -> Void) {
-        push(Job(work: work, done: done))
+    /// When `replacing` has not been taken by the writer yet, it is dropped: `work` must do what it
+    /// would have done.
+    func enqueue(_ work: @escaping Work, replacing: Replaceable? = nil, done: @escaping @Sendable (SQLiteError?) -> Void) {
+        push(Job(work: work, done: done), replacing: replacing?.job)
     }
 
     /// Queues `work` and waits until its batch has committed (or failed).
@@ -63,10 +84,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         stopped.wait()
     }
 
-    private func push(_ job: Job) {
+    private func push(_ job: Job, replacing: Job? = nil) {
         queueCondition.lock()
         let rejected = stopping
-        if !rejected { queue.append(job) }
+        if !rejected {
+            if let replacing, !replacing.taken { replacing.superseded = true }
+            queue.append(job)
+        }
         queueCondition.signal()
         queueCondition.unlock()
         if rejected { job.done?(SQLiteError(code: 21, message: "the store is closed")) }
@@ -81,16 +105,19 @@ final class GroupCommitWriter: @unchecked Sendable {
                 stopped.signal()
                 return
             }
-            let batch: [Job]
+            var batch: [Job] = []
+            batch.reserveCapacity(min(queue.count, maxBatch))
+            for job in queue.prefix(maxBatch) {
+                job.taken = true
+                if !job.superseded { batch.append(job) }
+            }
             if queue.count <= maxBatch {
-                batch = queue
                 queue.removeAll(keepingCapacity: true)
             } else {
-                batch = Array(queue.prefix(maxBatch))
                 queue.removeFirst(maxBatch)
             }
             queueCondition.unlock()
-            commit(batch)
+            if !batch.isEmpty { commit(batch) }
         }
     }
 
@@ -114,6 +141,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             return true
         } catch {
             try? connection.execute("ROLLBACK")
+            afterRollback()
             return false
         }
     }
@@ -130,12 +158,14 @@ final class GroupCommitWriter: @unchecked Sendable {
                 } catch {
                     errors[i] = error
                     try connection.run("ROLLBACK TO job")
+                    afterRollback()
                     try connection.run("RELEASE job")
                 }
             }
             try connection.run("COMMIT")
         } catch {
             try? connection.execute("ROLLBACK")
+            afterRollback()
             for i in errors.indices { errors[i] = error }
         }
         for (i, job) in batch.enumerated() { job.done?(errors[i]) }

@@ -81,11 +81,32 @@ enum Migrations {
         -- cost a write on every status change.
         DROP INDEX IF EXISTS events_due;
         """,
+        """
+        -- Dedupe keys live on their event: the event row already carries the key, so a separate table
+        -- cost two more b-tree inserts per event (its key and its expiry index) for nothing the event's
+        -- own index on (dedupe_key, webhook) cannot answer. Expired keys no longer need a sweep: the
+        -- lookup ignores them and they go with their event. The horizon bounds every live key's
+        -- expiry, so a restart knows until when a miss in memory must still ask the store.
+        ALTER TABLE events ADD COLUMN dedupe_expires_at INTEGER;  -- Unix ms; NULL when the key folds nothing
+        UPDATE events SET dedupe_expires_at = (
+            SELECT d.expires_at FROM dedupe d WHERE d.webhook = events.webhook AND d.key = events.dedupe_key AND d.event_seq = events.seq)
+        WHERE dedupe_key IS NOT NULL;
+        CREATE TABLE dedupe_horizon (live_until INTEGER NOT NULL);  -- one row, Unix ms
+        INSERT INTO dedupe_horizon SELECT COALESCE(MAX(expires_at), 0) FROM dedupe;
+        DROP TABLE dedupe;
+        DROP INDEX events_by_dedupe_key;
+        CREATE INDEX events_by_dedupe ON events(dedupe_key, webhook) WHERE dedupe_key IS NOT NULL;
+        -- Most providers' dedupe key is their event id: an event whose id is its dedupe key is found
+        -- by the search through events_by_dedupe, so only the others need an index of their own.
+        DROP INDEX events_by_provider_id;
+        CREATE INDEX events_by_other_provider_id ON events(provider_event_id)
+            WHERE provider_event_id IS NOT NULL AND provider_event_id IS NOT dedupe_key;
+        """,
     ]
 
     /// Runs the `steps` (the events schema unless told otherwise) that `db` has not run yet.
     static func migrate(_ db: SQLiteConnection, steps: [String] = Migrations.steps) throws(SQLiteError) {
-        let version = try db.statement("PRAGMA user_version")
+        let version = try db.prepared("PRAGMA user_version")
         _ = try version.step()
         let current = Int(version.int(0))
         version.reset()

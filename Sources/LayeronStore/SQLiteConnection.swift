@@ -15,6 +15,9 @@ private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 final class SQLiteConnection {
     let handle: OpaquePointer
     private var statements: [String: Statement] = [:]
+    /// Statements whose SQL is a literal, found by the literal's address: hashing the SQL text of
+    /// every hot-path statement on every call cost more than binding its parameters.
+    private var literalStatements: [UnsafeRawPointer: Statement] = [:]
 
     init(path: String, readOnly: Bool = false) throws(SQLiteError) {
         var db: OpaquePointer?
@@ -31,6 +34,7 @@ final class SQLiteConnection {
 
     deinit {
         statements.removeAll()
+        literalStatements.removeAll()
         sqlite3_close_v2(handle)
     }
 
@@ -46,22 +50,39 @@ final class SQLiteConnection {
 
     /// Runs a statement without results through the statement cache (transaction control on the
     /// writer's hot path), so it is not re-parsed as `execute` would.
-    func run(_ sql: String) throws(SQLiteError) {
-        try statement(sql).run()
+    func run(_ sql: StaticString) throws(SQLiteError) {
+        try prepared(sql).run()
     }
 
-    /// A prepared statement, cached by its SQL text: the hot path never re-parses SQL.
+    /// A prepared statement, cached by its SQL text: SQL built at run time (the admin list's filters)
+    /// is parsed once per distinct text.
     func statement(_ sql: String) throws(SQLiteError) -> Statement {
         if let cached = statements[sql] {
             cached.reset()
             return cached
         }
+        let statement = try prepare(sql)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// A prepared statement for literal SQL, cached by the literal's address: what the hot path uses.
+    func prepared(_ sql: StaticString) throws(SQLiteError) -> Statement {
+        let key = UnsafeRawPointer(sql.utf8Start)
+        if let cached = literalStatements[key] {
+            cached.reset()
+            return cached
+        }
+        let statement = try prepare(sql.description)
+        literalStatements[key] = statement
+        return statement
+    }
+
+    private func prepare(_ sql: String) throws(SQLiteError) -> Statement {
         var stmt: OpaquePointer?
         let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
         guard rc == SQLITE_OK, let stmt else { throw error(rc) }
-        let statement = Statement(stmt, connection: self)
-        statements[sql] = statement
-        return statement
+        return Statement(stmt, connection: self)
     }
 
     func error(_ rc: Int32) -> SQLiteError {
@@ -89,12 +110,22 @@ final class Statement {
         sqlite3_clear_bindings(stmt)
     }
 
+    /// Binds the UTF-8 bytes with their length, so SQLite neither measures nor re-scans them.
     @discardableResult
     func bind(_ index: Int32, _ value: String?) -> Statement {
-        if let value {
-            sqlite3_bind_text(stmt, index, value, -1, transient)
-        } else {
+        guard var value else {
             sqlite3_bind_null(stmt, index)
+            return self
+        }
+        value.withUTF8 { bytes in
+            // An empty buffer may have no address, which SQLite would bind as NULL.
+            if let base = bytes.baseAddress {
+                _ = base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                    sqlite3_bind_text(stmt, index, $0, Int32(bytes.count), transient)
+                }
+            } else {
+                sqlite3_bind_text(stmt, index, "", 0, transient)
+            }
         }
         return self
     }

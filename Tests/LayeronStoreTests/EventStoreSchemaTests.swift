@@ -1,0 +1,117 @@
+import Foundation
+import LayeronCore
+@testable import LayeronStore
+import XCTest
+
+/// The schema's later steps: dedupe keys on their events (with the restart horizon), the search
+/// over an index that leaves out provider ids equal to the dedupe key, and attempt records whose
+/// start a quick finish replaces.
+final class EventStoreSchemaTests: XCTestCase {
+    var directory: URL!
+    var path: String { directory.appendingPathComponent("events.db").path }
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-schema-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func event(_ n: Int, key: String?, providerID: String? = nil, at: Int64 = 1_000, ttl: Int64 = 10_000) -> NewEvent {
+        NewEvent(id: EventID.make(nowMilliseconds: at), webhook: "w", direction: .inbound, provider: "p", type: "t",
+                 providerEventID: providerID ?? key, dedupeKey: key, dedupeExpiresAt: key == nil ? nil : at + ttl,
+                 receivedAt: at, headers: [], body: [], handler: "p.h")
+    }
+
+    /// A store written by a build with the separate dedupe table: its live keys still fold retries
+    /// after the upgrade, expired ones do not, and the horizon covers the live ones.
+    func testADatabaseWithTheDedupeTableMigratesItsKeys() throws {
+        do {
+            let old = try SQLiteConnection(path: path)
+            try Migrations.migrate(old, steps: Array(Migrations.steps.prefix(5)))
+            try old.execute("""
+                INSERT INTO events (seq, id, webhook, direction, provider, type, dedupe_key, status, received_at, headers, body)
+                VALUES (1, 'whevt_a', 'w', 'inbound', 'p', 't', 'live', 'processed', 1000, '[]', x''),
+                       (2, 'whevt_b', 'w', 'inbound', 'p', 't', 'gone', 'processed', 1000, '[]', x'');
+                INSERT INTO dedupe (webhook, key, event_seq, expires_at) VALUES ('w', 'live', 1, 90000), ('w', 'gone', 2, 2000);
+                """)
+        }
+        let store = try EventStore(path: path)
+        defer { store.close() }
+        XCTAssertEqual(try store.append(event(3, key: "live", at: 5_000)),
+                       .duplicate(ofID: "whevt_a", seq: 1, status: .processed, response: nil))
+        guard case .recorded = try store.append(event(4, key: "gone", at: 5_000)) else { return XCTFail("an expired key folded") }
+        let reader = try SQLiteConnection(path: path, readOnly: true)
+        let horizon = try reader.statement("SELECT live_until FROM dedupe_horizon")
+        XCTAssertTrue(try horizon.step())
+        XCTAssertGreaterThanOrEqual(horizon.int(0), 90_000)
+        horizon.reset()
+        let tables = try reader.statement("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'dedupe'")
+        _ = try tables.step()
+        XCTAssertEqual(tables.int(0), 0)
+        tables.reset()
+    }
+
+    /// Keys recorded before a restart fold retries after it: the horizon tells the new process that
+    /// a miss in its empty memory must still ask the store.
+    func testKeysRecordedBeforeARestartStillFold() throws {
+        var store = try EventStore(path: path)
+        guard case let .recorded(seq) = try store.append(event(1, key: "k", at: 1_000)) else { return XCTFail() }
+        store.close()
+        store = try EventStore(path: path)
+        defer { store.close() }
+        guard case .duplicate(_, seq, .pending, nil) = try store.append(event(2, key: "k", at: 5_000)) else {
+            return XCTFail("a key from before the restart did not fold")
+        }
+        guard case .recorded = try store.append(event(3, key: "k", at: 11_000)) else { return XCTFail("an expired key folded") }
+        XCTAssertEqual(try store.list(EventQuery(search: "k")).count, 2)
+    }
+
+    /// The search finds an event by a provider id equal to its dedupe key (through the dedupe index)
+    /// and by one that differs from it (through the provider id index).
+    func testSearchFindsProviderIDsWithAndWithoutTheirOwnIndexEntry() throws {
+        let store = try EventStore(path: path)
+        defer { store.close() }
+        _ = try store.append(event(1, key: "evt_same"))
+        _ = try store.append(event(2, key: "key_2", providerID: "evt_other"))
+        _ = try store.append(event(3, key: nil, providerID: "evt_unkeyed"))
+        for search in ["evt_same", "key_2", "evt_other", "evt_unkeyed"] {
+            XCTAssertEqual(try store.list(EventQuery(search: search)).count, 1, search)
+        }
+        XCTAssertEqual(try store.list(EventQuery(search: "nothing")).count, 0)
+    }
+
+    /// A start still queued when its finish arrives is replaced: one row, finished. A start the
+    /// writer already committed is updated by the finish.
+    func testAFinishReplacesItsQueuedStartOrUpdatesTheCommittedOne() throws {
+        let store = try EventStore(path: path)
+        defer { store.close() }
+        guard case let .recorded(seq) = try store.append(event(1, key: nil)) else { return XCTFail() }
+        let running = AttemptRecord(n: 1, startedAt: 10, finishedAt: nil, outcome: nil, error: nil, replay: false, plugin: "p", pluginVersion: "1")
+        var done = running
+        done.finishedAt = 20
+        done.outcome = .ok
+        let recorded = DispatchSemaphore(value: 0)
+        let start = store.startAttempt(seq: seq, attempt: running)
+        store.finishAttempt(seq: seq, attempt: done, status: .processed, nextAttemptAt: nil, replacing: start) { error in
+            XCTAssertNil(error)
+            recorded.signal()
+        }
+        XCTAssertEqual(recorded.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(try store.attempts(seq: seq).map(\.outcome), [.ok])
+
+        var second = running
+        second.n = 2
+        let committedStart = store.startAttempt(seq: seq, attempt: second)
+        try store.schedule(seq: seq, at: 0)  // waits for a commit, so the start above is in the store
+        XCTAssertEqual(try store.attempts(seq: seq).map(\.outcome), [.ok, nil])
+        second.finishedAt = 30
+        second.outcome = .retry
+        store.finishAttempt(seq: seq, attempt: second, status: .pending, nextAttemptAt: 99, replacing: committedStart) { _ in recorded.signal() }
+        XCTAssertEqual(recorded.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(try store.attempts(seq: seq).map(\.outcome), [.ok, .retry])
+        XCTAssertEqual(try store.event(seq: seq)?.attemptCount, 2)
+    }
+}
