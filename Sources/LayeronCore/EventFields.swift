@@ -26,11 +26,16 @@ public struct EventFields: Sendable, Equatable {
     }
 
     /// Every body path the webhook reads: event id, type, ordering key and the dedupe key's parts.
+    /// Built for every request, so in one array without intermediate ones.
     static func bodyPaths(of webhook: WebhookConfig) -> [[String]] {
-        var sources = [webhook.eventID, webhook.eventType, webhook.ordering?.key].compactMap { $0 }
-        for part in webhook.dedupe?.key.parts ?? [] {
-            if case let .field(source) = part { sources.append(source) }
+        var paths: [[String]] = []
+        paths.reserveCapacity(3 + (webhook.dedupe?.key.parts.count ?? 0))
+        for source in [webhook.eventID, webhook.eventType, webhook.ordering?.key] {
+            if case let .body(path)? = source { paths.append(path) }
         }
-        return sources.compactMap { if case let .body(path) = $0 { path } else { nil } }
+        for part in webhook.dedupe?.key.parts ?? [] {
+            if case let .field(.body(path)) = part { paths.append(path) }
+        }
+        return paths
     }
 }

@@ -22,7 +22,9 @@ public enum FieldSource: Sendable, Hashable, CustomStringConvertible {
     public func value(in request: InboundRequest, body: JSONValue?) -> String? {
         switch self {
         case let .body(path):
-            return body?.value(atPath: path.map { Substring($0) })?.scalarText
+            var value = body
+            for key in path { value = value?[key] }
+            return value?.scalarText
         case let .header(name):
             return request.header(name)
         }

@@ -37,11 +37,16 @@ public enum SignatureEncoding: String, Sendable, Hashable, CaseIterable {
     case hex, base64, base64url, text
 
     func decode(_ value: Substring) -> [UInt8]? {
+        var value = value
+        return value.withUTF8 { decode(utf8: $0) }
+    }
+
+    func decode(utf8 value: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         switch self {
-        case .hex: return ByteEncoding.hex.decode(value)
-        case .base64: return ByteEncoding.base64.decode(value)
-        case .base64url: return ByteEncoding.base64url.decode(value)
-        case .text: return Array(value.utf8)
+        case .hex: return ByteEncoding.hex.decode(utf8: value)
+        case .base64: return ByteEncoding.base64.decode(utf8: value)
+        case .base64url: return ByteEncoding.base64url.decode(utf8: value)
+        case .text: return Array(value)
         }
     }
 }

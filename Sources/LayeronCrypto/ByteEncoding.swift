@@ -27,9 +27,15 @@ public enum ByteEncoding: String, Sendable, CaseIterable {
 
     /// The bytes `text` encodes, or nil when it is not valid in this encoding.
     public func decode(_ text: Substring) -> [UInt8]? {
+        var text = text
+        return text.withUTF8 { decode(utf8: $0) }
+    }
+
+    /// The bytes the UTF-8 text `utf8` encodes, or nil when it is not valid in this encoding: for
+    /// callers that hold the text as bytes already (signature headers, parsed on bytes).
+    public func decode(utf8: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         switch self {
         case .hex:
-            let utf8 = Array(text.utf8)
             guard utf8.count % 2 == 0 else { return nil }
             var out = [UInt8]()
             out.reserveCapacity(utf8.count / 2)
@@ -41,9 +47,9 @@ public enum ByteEncoding: String, Sendable, CaseIterable {
             }
             return out
         case .base64:
-            return Data(base64Encoded: String(text)).map { [UInt8]($0) }
+            return Data(base64Encoded: String(decoding: utf8, as: UTF8.self)).map { [UInt8]($0) }
         case .base64url:
-            var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            var s = String(decoding: utf8, as: UTF8.self).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
             while s.utf8.count % 4 != 0 { s.append("=") }
             return Data(base64Encoded: s).map { [UInt8]($0) }
         }

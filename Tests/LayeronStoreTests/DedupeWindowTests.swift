@@ -39,4 +39,10 @@ final class HeaderCodingTests: XCTestCase {
         XCTAssertEqual(decoded.map(\.value), headers.map(\.value))
         XCTAssertEqual(HeaderCoding.encode([]), "[]")
     }
+
+    /// The stored text itself: rows written before and after a change must read the same.
+    func testEncodedTextIsStable() {
+        XCTAssertEqual(HeaderCoding.encode([("x-a", "plain"), ("x-q", #"say "hi" \ back"#), ("x-c", "t\tn\nr\r\u{1}\u{1F}\u{7F}"), ("x-u", "é😀")]),
+                       #"[["x-a","plain"],["x-q","say \"hi\" \\ back"],["x-c","t\tn\nr\r\u0001\u001f"# + "\u{7F}" + #""],["x-u","é😀"]]"#)
+    }
 }

@@ -3,6 +3,7 @@ import Foundation
 /// `layeron-bench`: in-process microbenchmarks that `make bench` runs beside the HTTP load.
 ///   layeron-bench verify [DIR]    ns per verification of every scheme's committed 1.2 KB vector (DIR defaults
 ///                                 to Tests/Fixtures/signatures), beside a bare SHA-256
+///   layeron-bench fields          ns per EventFields.extract of a 1.2 KB Stripe event, beside a full parse
 ///   layeron-bench abi PLUGIN.so   ns per handler call through the C ABI, beside a direct Swift call
 /// Each prints one JSON object on standard output.
 let arguments = CommandLine.arguments.dropFirst()
@@ -15,6 +16,13 @@ case "verify":
         FileHandle.standardError.write(Data("layeron-bench verify: \(error)\n".utf8))
         exit(1)
     }
+case "fields":
+    do {
+        print(try FieldExtractionBenchmark.run().serialized())
+    } catch {
+        FileHandle.standardError.write(Data("layeron-bench fields: \(error)\n".utf8))
+        exit(1)
+    }
 case "abi" where arguments.count == 2:
     do {
         print(try ABICallBenchmark.run(plugin: arguments[arguments.startIndex + 1]).serialized())
@@ -23,6 +31,6 @@ case "abi" where arguments.count == 2:
         exit(1)
     }
 default:
-    FileHandle.standardError.write(Data("usage: layeron-bench verify [DIR] | layeron-bench abi PLUGIN.so\n".utf8))
+    FileHandle.standardError.write(Data("usage: layeron-bench verify [DIR] | layeron-bench fields | layeron-bench abi PLUGIN.so\n".utf8))
     exit(2)
 }

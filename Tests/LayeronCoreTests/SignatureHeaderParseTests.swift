@@ -1,0 +1,75 @@
+@testable import LayeronCore
+import XCTest
+
+/// `SignatureHeaderFormat.parse` on a header's UTF-8 bytes: how fields are split, trimmed, looked
+/// up and decoded.
+final class SignatureHeaderParseTests: XCTestCase {
+    private let stripe = SignatureHeaderFormat.fields(separator: ",", assignment: "=", keys: ["t": .timestamp, "v1": .signature])
+    private let standard = SignatureHeaderFormat.fields(separator: " ", assignment: ",", keys: ["v1": .signature])
+
+    private func parsed(_ format: SignatureHeaderFormat, _ value: String, _ encoding: SignatureEncoding = .hex) -> ParsedSignatureHeader? {
+        if case let .success(p) = format.parse(value, header: "h", encoding: encoding) { return p }
+        return nil
+    }
+
+    func testRepeatedSignaturesAndUnknownKeys() throws {
+        let p = try XCTUnwrap(parsed(stripe, "t=123,v1=aa,v0=cc,v1=BB"))
+        XCTAssertEqual(p.candidates, [[0xAA], [0xBB]])
+        XCTAssertEqual(p.timestamp, "123")
+        XCTAssertNil(p.id)
+    }
+
+    func testSpacesAroundFieldsAreTrimmedButNotAroundTheAssignment() throws {
+        let p = try XCTUnwrap(parsed(stripe, "  t=123 ,  v1=aa  "))
+        XCTAssertEqual(p.candidates, [[0xAA]])
+        XCTAssertEqual(p.timestamp, "123")
+        XCTAssertEqual(parsed(stripe, "t= 123,v1=aa")?.timestamp, " 123")
+        XCTAssertNil(parsed(stripe, "t =123,v1=aa")?.timestamp)
+        XCTAssertNil(parsed(stripe, "t=1,v1 =aa"))
+    }
+
+    func testEmptyFieldsAndFieldsWithoutAssignmentAreSkipped() throws {
+        XCTAssertEqual(parsed(stripe, ",,t=1,,v1=aa,")?.candidates, [[0xAA]])
+        XCTAssertEqual(parsed(stripe, "garbage,t=1,v1=aa")?.timestamp, "1")
+        XCTAssertNil(parsed(stripe, "t=1,v1"))
+        XCTAssertNil(parsed(stripe, ""))
+        XCTAssertNil(parsed(stripe, ","))
+        guard case let .failure(failure) = stripe.parse("t=1", header: "stripe-signature", encoding: .hex) else {
+            return XCTFail("a header without a signature parsed")
+        }
+        XCTAssertEqual(failure, .malformedHeader("stripe-signature", reason: "no hex signature field"))
+    }
+
+    func testValuesSplitAtTheFirstAssignmentAndLaterFieldsWin() throws {
+        XCTAssertEqual(parsed(stripe, "t=1=2,v1=aa")?.timestamp, "1=2")
+        XCTAssertEqual(parsed(stripe, "t=1,t=2,v1=aa")?.timestamp, "2")
+        XCTAssertEqual(parsed(stripe, "t=,v1=aa")?.timestamp, "")
+    }
+
+    func testUndecodableCandidatesAreDropped() throws {
+        XCTAssertEqual(parsed(stripe, "t=1,v1=zz,v1=abc,v1=,v1=0a")?.candidates, [[0x0A]])
+        XCTAssertNil(parsed(stripe, "t=1,v1=zz"))
+    }
+
+    func testStandardWebhooksBase64WithPadding() throws {
+        let p = try XCTUnwrap(parsed(standard, "v1,AAEC v1,/w== v2,ignored", .base64))
+        XCTAssertEqual(p.candidates, [[0, 1, 2], [0xFF]])
+    }
+
+    func testNonASCIISeparatorAssignmentAndValues() throws {
+        let format = SignatureHeaderFormat.fields(separator: "·", assignment: "→", keys: ["t": .timestamp, "s": .signature, "ïd": .id])
+        let p = try XCTUnwrap(parsed(format, "t→5·s→aa·ïd→é1·x→y"))
+        XCTAssertEqual(p.timestamp, "5")
+        XCTAssertEqual(p.candidates, [[0xAA]])
+        XCTAssertEqual(p.id, "é1")
+        XCTAssertEqual(parsed(stripe, "t=1,v1=aa,é=ü")?.candidates, [[0xAA]])
+    }
+
+    func testParsedFormatDescriptionsParseHeaders() throws {
+        let format = try SignatureHeaderFormat(parsingFormat: "ts={timestamp};sig={signature};id={id}")
+        let p = try XCTUnwrap(parsed(format, "ts=9;id=msg_1;sig=ff;sig=00"))
+        XCTAssertEqual(p.timestamp, "9")
+        XCTAssertEqual(p.id, "msg_1")
+        XCTAssertEqual(p.candidates, [[0xFF], [0x00]])
+    }
+}
