@@ -10,8 +10,12 @@ enum InboundResponses {
         .json(status, JSONValue.object([("error", .string(message))]).serialized())
     }
 
+    /// `{"id":"…"}`, written directly: this is the answer to nearly every request.
     static func accepted(id: String) -> HTTPResponse {
-        .json(200, JSONValue.object([("id", .string(id))]).serialized())
+        var body = "{\"id\":"
+        JSONValue.writeString(id, into: &body)
+        body += "}"
+        return .json(200, body)
     }
 
     /// `after-handler`: ok → 200 or what the plugin set; retry → 503 with Retry-After; error, or a retry
