@@ -18,6 +18,13 @@ public enum HTTPServerError: Error, CustomStringConvertible {
 
 /// Limits every listener enforces, so no client can hold memory or threads for long.
 public struct HTTPServerLimits: Sendable {
+    /// Worker threads for a listener unless configured: one per core, at least two (so one slow
+    /// synchronous answer, such as an admin query on the mount, cannot stall the listener). Requests
+    /// that wait for the store or a handler are suspended and hold no thread, so more threads than
+    /// cores only add context switches: on two cores, 8 threads cost about a quarter more CPU per
+    /// request in the libmicrohttpd threads than 2 (docs/performance.md).
+    public static var defaultThreads: UInt32 { UInt32(max(2, ProcessInfo.processInfo.activeProcessorCount)) }
+
     public var maxBodyBytes: Int
     public var connectionTimeoutSeconds: UInt32
     public var threads: UInt32
@@ -103,15 +110,15 @@ private final class RequestState: @unchecked Sendable {
     var body: [UInt8] = []
     var tooLarge = false
     var deferred = false
-    /// Guards the response a handler's thread hands over while the connection is suspended.
-    private let ready = Mutex<HTTPResponse?>(nil)
+    /// Guards the reply another thread hands over while the connection is suspended.
+    private let ready = Mutex<HTTPReply?>(nil)
     init(rawQuery: String) { self.rawQuery = rawQuery }
 
-    func fulfil(_ response: HTTPResponse) {
-        ready.withLock { $0 = response }
+    func fulfil(_ reply: HTTPReply) {
+        ready.withLock { $0 = reply }
     }
 
-    func takeReady() -> HTTPResponse? {
+    func takeReady() -> HTTPReply? {
         ready.withLock { ready in
             defer { ready = nil }
             return ready
@@ -262,9 +269,9 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         return .YES
     }
     if state.deferred {
-        // Resumed: the handler's response is ready.
-        guard let response = state.takeReady() else { return .YES }
-        return send(response, on: connection)
+        // Resumed: the reply is ready (a response, or the rest of the work to do on this thread).
+        guard let reply = state.takeReady() else { return .YES }
+        return answer(reply, state: state, server: server, on: connection)
     }
     if state.tooLarge {
         return send(.json(413, "{\"error\":\"request body exceeds the limit of \(server.limits.maxBodyBytes) bytes\"}"), on: connection)
@@ -277,17 +284,25 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         headers: collect(connection, kind: .HEADER_KIND, lowercase: true),
         body: state.body)
     state.body = []
-    switch server.handler(request) {
+    return answer(server.handler(request), state: state, server: server, on: connection)
+}
+
+/// Carries out a reply on the connection's own thread: sends a response, runs deferred work, or
+/// suspends the connection until another thread hands back the next reply.
+private func answer(_ reply: HTTPReply, state: RequestState, server: HTTPServer, on connection: OpaquePointer?) -> MHD_Result {
+    switch reply {
     case let .now(response):
         return send(response, on: connection)
+    case let .then(work):
+        return answer(work(), state: state, server: server, on: connection)
     case let .later(start):
         state.deferred = true
         server.suspended.increment()
         MHD_suspend_connection(connection)
         let handle = ConnectionHandle(pointer: connection)
         let counter = server.suspended
-        start { response in
-            state.fulfil(response)
+        start { reply in
+            state.fulfil(reply)
             MHD_resume_connection(handle.pointer)
             counter.decrement()
         }
