@@ -161,6 +161,7 @@ final class SuspendedCount: @unchecked Sendable {
 /// are lower-cased while they are copied, so each name costs one string, not two.
 private func collect(_ connection: OpaquePointer?, kind: MHD_ValueKind, lowercase: Bool) -> [(name: String, value: String)] {
     var collector = (pairs: [(name: String, value: String)](), lowercase: lowercase)
+    collector.pairs.reserveCapacity(16)
     withUnsafeMutablePointer(to: &collector) { pointer in
         _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
             guard let cls, let key else { return .YES }
@@ -219,7 +220,10 @@ private func send(_ response: HTTPResponse, on connection: OpaquePointer?) -> MH
                                         .RESPMEM_MUST_COPY)
     }
     guard let mhdResponse else { return .NO }
-    for (name, value) in response.headers { MHD_add_response_header(mhdResponse, name, value) }
+    for (name, value) in response.headers {
+        // withCString lends the strings' own bytes; passing the Strings directly would copy each one.
+        name.withCString { name in value.withCString { value in _ = MHD_add_response_header(mhdResponse, name, value) } }
+    }
     let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
     MHD_destroy_response(mhdResponse)
     return result

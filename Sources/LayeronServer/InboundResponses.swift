@@ -10,12 +10,11 @@ enum InboundResponses {
         .json(status, JSONValue.object([("error", .string(message))]).serialized())
     }
 
-    /// `{"id":"…"}`, written directly: this is the answer to nearly every request.
+    /// `{"id":"…"}`, written directly: this is the answer to nearly every request, and our event ids
+    /// (`EventID`: a prefix and base-32 characters) never need an escape.
     static func accepted(id: String) -> HTTPResponse {
-        var body = "{\"id\":"
-        JSONValue.writeString(id, into: &body)
-        body += "}"
-        return .json(200, body)
+        assert(EventID.isWellFormed(id), "accepted(id:) writes the id unescaped; \(id) is not an event id")
+        return .json(200, "{\"id\":\"" + id + "\"}")
     }
 
     /// `after-handler`: ok → 200 or what the plugin set; retry → 503 with Retry-After; error, or a retry
