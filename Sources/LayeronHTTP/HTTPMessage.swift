@@ -43,18 +43,12 @@ public struct HTTPResponse: Sendable {
     }
 }
 
-/// How a request is answered: at once, later from another thread, or by work left for the listener's
-/// thread. A `later` reply suspends the connection, so the worker thread serves other connections
-/// while a handler runs or the store commits.
+/// How a request is answered: at once, or later from another thread. A `later` reply suspends the
+/// connection, so the worker thread serves other connections while a handler runs.
 public enum HTTPReply: Sendable {
     case now(HTTPResponse)
-    /// `start` receives the function to call, exactly once, with the next reply; the connection
-    /// resumes on its listener thread, which carries that reply out (it may itself be `later`).
-    case later(_ start: @Sendable (_ respond: @escaping @Sendable (HTTPReply) -> Void) -> Void)
-    /// Work run on the listener's thread, answered with what it returns. The thread that resumes a
-    /// connection (the store's single writer) hands back `then` instead of building the answer
-    /// itself, so the scarcest thread does no more than it must.
-    case then(_ work: @Sendable () -> HTTPReply)
+    /// `start` receives the function to call, exactly once, with the response.
+    case later(_ start: @Sendable (_ respond: @escaping @Sendable (HTTPResponse) -> Void) -> Void)
 }
 
 /// Who answers requests. Called on libmicrohttpd's worker threads; may block for a short while (a

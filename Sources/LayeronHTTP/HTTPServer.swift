@@ -110,15 +110,15 @@ private final class RequestState: @unchecked Sendable {
     var body: [UInt8] = []
     var tooLarge = false
     var deferred = false
-    /// Guards the reply another thread hands over while the connection is suspended.
-    private let ready = Mutex<HTTPReply?>(nil)
+    /// Guards the response a handler's thread hands over while the connection is suspended.
+    private let ready = Mutex<HTTPResponse?>(nil)
     init(rawQuery: String) { self.rawQuery = rawQuery }
 
-    func fulfil(_ reply: HTTPReply) {
-        ready.withLock { $0 = reply }
+    func fulfil(_ response: HTTPResponse) {
+        ready.withLock { $0 = response }
     }
 
-    func takeReady() -> HTTPReply? {
+    func takeReady() -> HTTPResponse? {
         ready.withLock { ready in
             defer { ready = nil }
             return ready
@@ -273,9 +273,9 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         return .YES
     }
     if state.deferred {
-        // Resumed: the reply is ready (a response, or the rest of the work to do on this thread).
-        guard let reply = state.takeReady() else { return .YES }
-        return answer(reply, state: state, server: server, on: connection)
+        // Resumed: the handler's response is ready.
+        guard let response = state.takeReady() else { return .YES }
+        return send(response, on: connection)
     }
     if state.tooLarge {
         return send(.json(413, "{\"error\":\"request body exceeds the limit of \(server.limits.maxBodyBytes) bytes\"}"), on: connection)
@@ -291,22 +291,20 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
     return answer(server.handler(request), state: state, server: server, on: connection)
 }
 
-/// Carries out a reply on the connection's own thread: sends a response, runs deferred work, or
-/// suspends the connection until another thread hands back the next reply.
+/// Carries out a reply on the connection's own thread: sends the response, or suspends the
+/// connection until another thread hands the response back.
 private func answer(_ reply: HTTPReply, state: RequestState, server: HTTPServer, on connection: OpaquePointer?) -> MHD_Result {
     switch reply {
     case let .now(response):
         return send(response, on: connection)
-    case let .then(work):
-        return answer(work(), state: state, server: server, on: connection)
     case let .later(start):
         state.deferred = true
         server.suspended.increment()
         MHD_suspend_connection(connection)
         let handle = ConnectionHandle(pointer: connection)
         let counter = server.suspended
-        start { reply in
-            state.fulfil(reply)
+        start { response in
+            state.fulfil(response)
             MHD_resume_connection(handle.pointer)
             counter.decrement()
         }

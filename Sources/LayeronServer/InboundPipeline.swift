@@ -27,20 +27,17 @@ final class InboundPipeline: Sendable {
             return .now(InboundResponses.error(404, "no webhook is configured at \(http.path)"))
         }
         let webhook = snapshot.config.webhooks[index]
-        return counted(handle(http, webhook: webhook, host: host, snapshot: snapshot), webhook: webhook.name)
-    }
-
-    /// `reply`, with its final response counted for the webhook's metrics whenever it is sent.
-    private func counted(_ reply: HTTPReply, webhook: String) -> HTTPReply {
-        switch reply {
+        let metrics = self.metrics
+        switch handle(http, webhook: webhook, host: host, snapshot: snapshot) {
         case let .now(response):
-            metrics.countRequest(webhook: webhook, status: response.status)
+            metrics.countRequest(webhook: webhook.name, status: response.status)
             return .now(response)
-        case let .then(work):
-            return .then { [self] in counted(work(), webhook: webhook) }
         case let .later(start):
-            return .later { [self] respond in
-                start { [self] reply in respond(counted(reply, webhook: webhook)) }
+            return .later { respond in
+                start { response in
+                    metrics.countRequest(webhook: webhook.name, status: response.status)
+                    respond(response)
+                }
             }
         }
     }
@@ -82,22 +79,21 @@ final class InboundPipeline: Sendable {
             orderingKey: fields.orderingKey)
 
         // The HTTP thread does not wait for the commit: the connection is suspended and resumed by
-        // the writer's completion, so all waiting connections share one group commit. The writer
-        // only notes the time and resumes; the answer is worked out back on the HTTP thread.
+        // the writer's completion, so all waiting connections share one group commit.
         return .later { [self] respond in
             store.append(event) { [self] outcome in
-                let committedAt = WallClock.nowMilliseconds()
-                respond(.then { [self] in
-                    switch outcome {
-                    case let .failure(error):
-                        logger.error("cannot record event: \(error)", [("webhook", webhook.name), ("event", event.id)])
-                        // Not acknowledged, so the provider retries: nothing is lost.
-                        return .now(InboundResponses.error(503, "the event could not be recorded; retry later"))
-                    case let .success(result):
-                        metrics.observeCommit(seconds: Double(committedAt - receivedAt) / 1000)
-                        return recorded(result, event: event, webhook: webhook, handler: handler, fields: fields)
+                switch outcome {
+                case let .failure(error):
+                    logger.error("cannot record event: \(error)", [("webhook", webhook.name), ("event", event.id)])
+                    // Not acknowledged, so the provider retries: nothing is lost.
+                    respond(InboundResponses.error(503, "the event could not be recorded; retry later"))
+                case let .success(result):
+                    metrics.observeCommit(seconds: Double(WallClock.nowMilliseconds() - receivedAt) / 1000)
+                    switch recorded(result, event: event, webhook: webhook, handler: handler, fields: fields) {
+                    case let .now(response): respond(response)
+                    case let .later(start): start(respond)
                     }
-                })
+                }
             }
         }
     }
@@ -137,7 +133,7 @@ final class InboundPipeline: Sendable {
             // Whichever comes first answers: the handler's outcome or the timeout. A handler that
             // finishes after the timeout still records its attempt; the provider's retry then gets
             // the recorded outcome through dedupe.
-            let once = AnswerOnce { respond(.now($0)) }
+            let once = AnswerOnce(respond)
             dispatcher.submitWaited(stored) { result in
                 once.answer(InboundResponses.http(InboundResponses.forOutcome(
                     result.outcome, nextAttemptAt: result.nextAttemptAt, now: WallClock.nowMilliseconds(), eventID: event.id)))
