@@ -1,39 +1,74 @@
+import Glibc
 import LayeronCrypto
 
 /// Our event ids: `whevt_` and 26 Crockford base-32 characters, a 48-bit millisecond timestamp then
 /// 80 random bits (the ULID layout), so ids sort by creation time as text.
 public enum EventID {
     public static let prefix = "whevt_"
-    private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+    private static let alphabet: [UInt8] = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+    private static let length = 6 + 26
 
     public static func make(nowMilliseconds: Int64) -> String {
-        let random = SecureRandom.bytes(10)
-        var value = [UInt8](repeating: 0, count: 16)
-        let ms = UInt64(max(0, nowMilliseconds))
-        for i in 0..<6 { value[i] = UInt8(truncatingIfNeeded: ms >> (8 * (5 - i))) }
-        for i in 0..<10 { value[6 + i] = random[i] }
-        var out = Array(prefix.utf8)
-        out.reserveCapacity(prefix.utf8.count + 26)
-        // 128 bits as 26 five-bit groups, most significant first (the first group holds 3 bits).
-        var bitIndex = -2
-        for _ in 0..<26 {
-            var group = 0
-            for _ in 0..<5 {
-                group <<= 1
-                if bitIndex >= 0 {
-                    let byte = value[bitIndex / 8]
-                    group |= Int(byte >> (7 - UInt8(bitIndex % 8))) & 1
-                }
-                bitIndex += 1
+        let ms = UInt128(UInt64(max(0, nowMilliseconds)) & 0xFFFF_FFFF_FFFF)
+        let value = ms << 80 | RandomBytePool.current.next80Bits()
+        return String(unsafeUninitializedCapacity: length) { out in
+            var i = 0
+            for byte in prefix.utf8 {
+                out[i] = byte
+                i += 1
             }
-            out.append(alphabet[group])
+            // 128 bits as 26 five-bit groups, most significant first (the first group holds 3 bits).
+            for group in (0..<26).reversed() {
+                out[i] = alphabet[Int(truncatingIfNeeded: value >> (5 * group)) & 31]
+                i += 1
+            }
+            return i
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     public static func isWellFormed(_ id: String) -> Bool {
         guard id.hasPrefix(prefix) else { return false }
         let rest = id.utf8.dropFirst(prefix.utf8.count)
         return rest.count == 26 && rest.allSatisfy { alphabet.contains($0) }
+    }
+}
+
+/// Random bits for ids, drawn from OpenSSL's DRBG a few kilobytes at a time and kept per thread:
+/// one `RAND_bytes` call (and its lock) per 400 ids instead of one per id, with no lock of ours.
+/// Ids are identifiers, not secrets, so holding the unused bytes in memory costs nothing.
+private final class RandomBytePool {
+    private static let refill = 4000
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let created = pthread_key_create(&key) { pool in
+            if let pool { Unmanaged<RandomBytePool>.fromOpaque(pool).release() }
+        }
+        precondition(created == 0, "pthread_key_create failed: no thread-local slot left for event ids")
+        return key
+    }()
+
+    private var bytes: [UInt8] = []
+    private var offset = 0
+
+    /// The calling thread's pool, made on its first id and freed when the thread ends.
+    static var current: RandomBytePool {
+        if let existing = pthread_getspecific(key) {
+            return Unmanaged<RandomBytePool>.fromOpaque(existing).takeUnretainedValue()
+        }
+        let pool = RandomBytePool()
+        pthread_setspecific(key, Unmanaged.passRetained(pool).toOpaque())
+        return pool
+    }
+
+    /// 80 fresh random bits in the low bits of the result; no byte is handed out twice.
+    func next80Bits() -> UInt128 {
+        if offset + 10 > bytes.count {
+            bytes = SecureRandom.bytes(Self.refill)
+            offset = 0
+        }
+        var value: UInt128 = 0
+        for i in offset..<offset + 10 { value = value << 8 | UInt128(bytes[i]) }
+        offset += 10
+        return value
     }
 }

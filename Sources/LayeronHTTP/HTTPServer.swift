@@ -1,6 +1,7 @@
 import CMicroHTTPD
 import CShims
 import Foundation
+import Synchronization
 
 /// Why a listener could not start.
 public enum HTTPServerError: Error, CustomStringConvertible {
@@ -17,6 +18,13 @@ public enum HTTPServerError: Error, CustomStringConvertible {
 
 /// Limits every listener enforces, so no client can hold memory or threads for long.
 public struct HTTPServerLimits: Sendable {
+    /// Worker threads for a listener unless configured: one per core, at least two (so one slow
+    /// synchronous answer, such as an admin query on the mount, cannot stall the listener). Requests
+    /// that wait for the store or a handler are suspended and hold no thread, so more threads than
+    /// cores only add context switches: on two cores, 8 threads cost about a quarter more CPU per
+    /// request in the libmicrohttpd threads than 2 (docs/performance.md).
+    public static var defaultThreads: UInt32 { UInt32(max(2, ProcessInfo.processInfo.activeProcessorCount)) }
+
     public var maxBodyBytes: Int
     public var connectionTimeoutSeconds: UInt32
     public var threads: UInt32
@@ -96,28 +104,25 @@ public final class HTTPServer: @unchecked Sendable {
 
 /// Per-request state libmicrohttpd keeps for us between the calls of one request.
 private final class RequestState: @unchecked Sendable {
-    let rawURI: String
+    /// The query string as sent (without `?`), cut from the raw URI before libmicrohttpd decodes it.
+    let rawQuery: String
     var started = false
     var body: [UInt8] = []
     var tooLarge = false
     var deferred = false
-    /// Guards `ready`, which a handler's thread fills while the connection is suspended.
-    private let readyLock = NSLock()
-    private var ready: HTTPResponse?
-    init(rawURI: String) { self.rawURI = rawURI }
+    /// Guards the response a handler's thread hands over while the connection is suspended.
+    private let ready = Mutex<HTTPResponse?>(nil)
+    init(rawQuery: String) { self.rawQuery = rawQuery }
 
     func fulfil(_ response: HTTPResponse) {
-        readyLock.lock()
-        ready = response
-        readyLock.unlock()
+        ready.withLock { $0 = response }
     }
 
     func takeReady() -> HTTPResponse? {
-        readyLock.lock()
-        defer { readyLock.unlock() }
-        let r = ready
-        ready = nil
-        return r
+        ready.withLock { ready in
+            defer { ready = nil }
+            return ready
+        }
     }
 }
 
@@ -152,24 +157,61 @@ final class SuspendedCount: @unchecked Sendable {
     }
 }
 
-private final class PairCollector {
-    var pairs: [(name: String, value: String)] = []
-    let lowercase: Bool
-    init(lowercase: Bool) { self.lowercase = lowercase }
-}
-
+/// Collects one kind of connection value (headers or query arguments) in arrival order. Header names
+/// are lower-cased while they are copied, so each name costs one string, not two.
 private func collect(_ connection: OpaquePointer?, kind: MHD_ValueKind, lowercase: Bool) -> [(name: String, value: String)] {
-    let collector = PairCollector(lowercase: lowercase)
-    withExtendedLifetime(collector) {
+    var collector = (pairs: [(name: String, value: String)](), lowercase: lowercase)
+    collector.pairs.reserveCapacity(16)
+    withUnsafeMutablePointer(to: &collector) { pointer in
         _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
             guard let cls, let key else { return .YES }
-            let c = Unmanaged<PairCollector>.fromOpaque(cls).takeUnretainedValue()
-            let name = String(cString: key)
-            c.pairs.append((c.lowercase ? name.lowercased() : name, value.map { String(cString: $0) } ?? ""))
+            let c = cls.assumingMemoryBound(to: (pairs: [(name: String, value: String)], lowercase: Bool).self)
+            let name = c.pointee.lowercase ? lowercasedName(key) : String(cString: key)
+            c.pointee.pairs.append((name, value.map { String(cString: $0) } ?? ""))
             return .YES
-        }, Unmanaged.passUnretained(collector).toOpaque())
+        }, pointer)
     }
     return collector.pairs
+}
+
+/// A header name lower-cased: ASCII letters byte by byte (header names are ASCII tokens), anything
+/// else through the full Unicode mapping, as before.
+private func lowercasedName(_ key: UnsafePointer<CChar>) -> String {
+    let count = strlen(key)
+    let bytes = UnsafeRawPointer(key).assumingMemoryBound(to: UInt8.self)
+    var seen: UInt8 = 0
+    let name = String(unsafeUninitializedCapacity: count) { out in
+        for i in 0..<count {
+            let byte = bytes[i]
+            seen |= byte
+            out[i] = byte &- 65 < 26 ? byte | 0x20 : byte
+        }
+        return count
+    }
+    return seen < 0x80 ? name : name.lowercased()
+}
+
+/// The query part of a raw URI as sent (`a=1&b=2` for `/path?a=1&b=2`), empty when there is none.
+private func rawQuery(ofURI uri: UnsafePointer<CChar>?) -> String {
+    guard let uri, let mark = strchr(uri, Int32(UInt8(ascii: "?"))) else { return "" }
+    return String(cString: mark + 1)
+}
+
+/// A decimal header value such as Content-Length; nil unless it is all digits (and fits).
+private func decimalValue(_ text: UnsafePointer<CChar>) -> Int? {
+    var value = 0
+    var p = UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self)
+    guard p.pointee != 0 else { return nil }
+    while p.pointee != 0 {
+        let digit = Int(p.pointee) - 48
+        guard (0...9).contains(digit) else { return nil }
+        let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+        let (sum, o2) = times10.addingReportingOverflow(digit)
+        guard !o1, !o2 else { return nil }
+        value = sum
+        p += 1
+    }
+    return value
 }
 
 private func send(_ response: HTTPResponse, on connection: OpaquePointer?) -> MHD_Result {
@@ -178,14 +220,17 @@ private func send(_ response: HTTPResponse, on connection: OpaquePointer?) -> MH
                                         .RESPMEM_MUST_COPY)
     }
     guard let mhdResponse else { return .NO }
-    for (name, value) in response.headers { MHD_add_response_header(mhdResponse, name, value) }
+    for (name, value) in response.headers {
+        // withCString lends the strings' own bytes; passing the Strings directly would copy each one.
+        name.withCString { name in value.withCString { value in _ = MHD_add_response_header(mhdResponse, name, value) } }
+    }
     let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
     MHD_destroy_response(mhdResponse)
     return result
 }
 
 private let uriCallback: layeron_mhd_uri_callback = { _, uri, _ in
-    let state = RequestState(rawURI: uri.map { String(cString: $0) } ?? "/")
+    let state = RequestState(rawQuery: rawQuery(ofURI: uri))
     return Unmanaged.passRetained(state).toOpaque()
 }
 
@@ -203,8 +248,12 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
     if !state.started {
         state.started = true
         if let length = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
-           let declared = Int(String(cString: length)), declared > server.limits.maxBodyBytes {
-            state.tooLarge = true
+           let declared = decimalValue(length) {
+            if declared > server.limits.maxBodyBytes {
+                state.tooLarge = true
+            } else {
+                state.body.reserveCapacity(declared)
+            }
         }
         return .YES
     }
@@ -231,17 +280,21 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
     if state.tooLarge {
         return send(.json(413, "{\"error\":\"request body exceeds the limit of \(server.limits.maxBodyBytes) bytes\"}"), on: connection)
     }
-    let raw = state.rawURI
-    let rawQuery = raw.firstIndex(of: "?").map { String(raw[raw.index(after: $0)...]) } ?? ""
     let request = HTTPRequest(
         method: method.map { String(cString: $0) } ?? "GET",
         path: url.map { String(cString: $0) } ?? "/",
-        rawQuery: rawQuery,
+        rawQuery: state.rawQuery,
         query: collect(connection, kind: .GET_ARGUMENT_KIND, lowercase: false),
         headers: collect(connection, kind: .HEADER_KIND, lowercase: true),
         body: state.body)
     state.body = []
-    switch server.handler(request) {
+    return answer(server.handler(request), state: state, server: server, on: connection)
+}
+
+/// Carries out a reply on the connection's own thread: sends the response, or suspends the
+/// connection until another thread hands the response back.
+private func answer(_ reply: HTTPReply, state: RequestState, server: HTTPServer, on connection: OpaquePointer?) -> MHD_Result {
+    switch reply {
     case let .now(response):
         return send(response, on: connection)
     case let .later(start):

@@ -145,7 +145,28 @@ final class InboundPipeline: Sendable {
         }
     }
 
+    /// The Host header without its port, lower-cased: `Example.com:8080` → `example.com`, `[::1]:80` → `::1`.
     static func hostWithoutPort(_ header: String) -> String {
+        var header = header
+        // Host headers are ASCII in practice: cut and lower-case the bytes. Anything else takes the
+        // general path, which lower-cases with the full Unicode mapping.
+        let ascii: String? = header.withUTF8 { utf8 in
+            guard !utf8.contains(where: { $0 >= 0x80 }) else { return nil }
+            var host = utf8[...]
+            if host.first == UInt8(ascii: "[") {
+                if let close = host.firstIndex(of: UInt8(ascii: "]")) { host = host[(host.startIndex + 1)..<close] }
+            } else if let colon = host.lastIndex(of: UInt8(ascii: ":")) {
+                host = host[..<colon]
+            }
+            return String(unsafeUninitializedCapacity: host.count) { out in
+                for (i, byte) in host.enumerated() { out[i] = byte &- 65 < 26 ? byte | 0x20 : byte }
+                return host.count
+            }
+        }
+        return ascii ?? unicodeHostWithoutPort(header)
+    }
+
+    private static func unicodeHostWithoutPort(_ header: String) -> String {
         var host = Substring(header.lowercased())
         if host.hasPrefix("[") {
             if let close = host.firstIndex(of: "]") { host = host[host.index(after: host.startIndex)..<close] }

@@ -10,8 +10,11 @@ enum InboundResponses {
         .json(status, JSONValue.object([("error", .string(message))]).serialized())
     }
 
+    /// `{"id":"…"}`, written directly: this is the answer to nearly every request, and our event ids
+    /// (`EventID`: a prefix and base-32 characters) never need an escape.
     static func accepted(id: String) -> HTTPResponse {
-        .json(200, JSONValue.object([("id", .string(id))]).serialized())
+        assert(EventID.isWellFormed(id), "accepted(id:) writes the id unescaped; \(id) is not an event id")
+        return .json(200, "{\"id\":\"" + id + "\"}")
     }
 
     /// `after-handler`: ok → 200 or what the plugin set; retry → 503 with Retry-After; error, or a retry

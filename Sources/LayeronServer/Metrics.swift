@@ -17,9 +17,16 @@ final class Metrics: @unchecked Sendable {
         }
     }
 
+    /// A request counter's labels, kept as values: formatting them is left to the scrape, not done
+    /// per request.
+    private struct RequestLabels: Hashable {
+        let webhook: String
+        let status: Int
+    }
+
     /// Guards every table below.
     private let lock = NSLock()
-    private var requests: [String: UInt64] = [:]
+    private var requests: [RequestLabels: UInt64] = [:]
     private var perWebhook: [String: WebhookCounters] = [:]
     private var endToEndSeconds = Histogram()
     private var rejections: [String: UInt64] = [:]
@@ -30,9 +37,8 @@ final class Metrics: @unchecked Sendable {
 
     func countRequest(webhook: String, status: Int) {
         lock.lock()
-        requests["webhook=\"\(webhook)\",code=\"\(status)\"", default: 0] += 1
-        perWebhook[webhook, default: WebhookCounters()].requests += 1
-        if (200..<300).contains(status) { perWebhook[webhook, default: WebhookCounters()].accepted += 1 }
+        requests[RequestLabels(webhook: webhook, status: status), default: 0] += 1
+        perWebhook[webhook, default: WebhookCounters()].countRequest(accepted: (200..<300).contains(status))
         lock.unlock()
     }
 
@@ -94,7 +100,8 @@ final class Metrics: @unchecked Sendable {
             out += "\(name)_sum\(labels.isEmpty ? "" : "{\(labels)}") \(h.sum)\n"
             out += "\(name)_count\(labels.isEmpty ? "" : "{\(labels)}") \(h.count)\n"
         }
-        counter("layeron_requests_total", "Inbound webhook requests by webhook and response status.", requests)
+        let requestLines = Dictionary(uniqueKeysWithValues: requests.map { ("webhook=\"\($0.key.webhook)\",code=\"\($0.key.status)\"", $0.value) })
+        counter("layeron_requests_total", "Inbound webhook requests by webhook and response status.", requestLines)
         counter("layeron_signature_rejections_total", "Requests refused for their signature, by reason.", rejections)
         counter("layeron_duplicates_total", "Provider retries folded into an earlier event.", duplicates)
         counter("layeron_handler_attempts_total", "Handler attempts by plugin and outcome.", attempts)
@@ -117,4 +124,10 @@ struct WebhookCounters: Sendable {
     var accepted: UInt64 = 0
     var rejections: UInt64 = 0
     var duplicates: UInt64 = 0
+
+    /// One request, `accepted` when it was answered with a 2xx.
+    mutating func countRequest(accepted: Bool) {
+        requests += 1
+        if accepted { self.accepted += 1 }
+    }
 }

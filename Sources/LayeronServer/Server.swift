@@ -14,10 +14,11 @@ public struct ServeOptions: Sendable {
     public var environment: String
     /// Overrides the config's `workers`.
     public var workers: Int?
+    /// libmicrohttpd worker threads of the public listener.
     public var httpThreads: Int
 
     public init(configPath: String, listen: ListenAddress? = nil, adminListen: ListenAddress? = nil,
-                database: String? = nil, environment: String, workers: Int? = nil, httpThreads: Int = 8) {
+                database: String? = nil, environment: String, workers: Int? = nil, httpThreads: Int = Int(HTTPServerLimits.defaultThreads)) {
         self.configPath = configPath
         self.listen = listen
         self.adminListen = adminListen
