@@ -76,10 +76,11 @@ public final class PluginRegistry: @unchecked Sendable {
             plugin = try LoadedPlugin.load(file: file, privateDirectory: privateDirectory,
                                            config: config, logger: logger, emitter: emitter)
         } catch {
+            // Logged before it is published: whoever sees the failure can also find its log line.
+            logger.error("plugin refused: \(error)", [("file", file)])
             lock.lock()
             failures[file] = (error, Date())
             lock.unlock()
-            logger.error("plugin refused: \(error)", [("file", file)])
             return .failure(error)
         }
 
