@@ -34,6 +34,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let maxBatch = 1024
     /// Told after every rollback, so that what the rolled-back jobs noted in memory can be undone.
     private let afterRollback: () -> Void
+    /// Runs on the writer thread after each batch's completions (set with `afterEachBatch`), so that
+    /// what the completions queued for other threads is handed over once per batch, not per job.
+    /// Guarded by `queueCondition`; the loop reads it when it takes a batch.
+    private var batchHook: (@Sendable () -> Void)?
 
     init(connection: SQLiteConnection, afterRollback: @escaping () -> Void = {}) {
         self.connection = connection
@@ -73,6 +77,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         }))
         finished.wait()
         if let error = box.error { throw error }
+    }
+
+    /// Sets the hook that runs after each batch's completions (replacing any earlier one).
+    func afterEachBatch(_ hook: @escaping @Sendable () -> Void) {
+        queueCondition.lock()
+        batchHook = hook
+        queueCondition.unlock()
     }
 
     /// Commits what is queued, then stops the thread.
@@ -116,8 +127,12 @@ final class GroupCommitWriter: @unchecked Sendable {
             } else {
                 queue.removeFirst(maxBatch)
             }
+            let hook = batchHook
             queueCondition.unlock()
-            if !batch.isEmpty { commit(batch) }
+            if !batch.isEmpty {
+                commit(batch)
+                hook?()
+            }
         }
     }
 
