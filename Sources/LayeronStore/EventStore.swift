@@ -41,7 +41,7 @@ public final class EventStore: @unchecked Sendable {
 
     /// Runs `hook` on the writer thread after the completions of each committed (or failed) batch:
     /// completions can collect what they hand to other threads and `hook` passes it on at once, one
-    /// lock and one wake-up per batch instead of per event. Replaces an earlier hook.
+    /// lock and one wake-up per batch instead of per event. Hooks run in the order they were added.
     public func afterEachBatch(_ hook: @escaping @Sendable () -> Void) {
         writer.afterEachBatch(hook)
     }

@@ -34,10 +34,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let maxBatch = 1024
     /// Told after every rollback, so that what the rolled-back jobs noted in memory can be undone.
     private let afterRollback: () -> Void
-    /// Runs on the writer thread after each batch's completions (set with `afterEachBatch`), so that
+    /// Run on the writer thread after each batch's completions (added with `afterEachBatch`), so that
     /// what the completions queued for other threads is handed over once per batch, not per job.
-    /// Guarded by `queueCondition`; the loop reads it when it takes a batch.
-    private var batchHook: (@Sendable () -> Void)?
+    /// Guarded by `queueCondition`; the loop reads them when it takes a batch.
+    private var batchHooks: [@Sendable () -> Void] = []
 
     init(connection: SQLiteConnection, afterRollback: @escaping () -> Void = {}) {
         self.connection = connection
@@ -79,10 +79,10 @@ final class GroupCommitWriter: @unchecked Sendable {
         if let error = box.error { throw error }
     }
 
-    /// Sets the hook that runs after each batch's completions (replacing any earlier one).
+    /// Adds a hook that runs after each batch's completions, after the hooks added before it.
     func afterEachBatch(_ hook: @escaping @Sendable () -> Void) {
         queueCondition.lock()
-        batchHook = hook
+        batchHooks.append(hook)
         queueCondition.unlock()
     }
 
@@ -127,11 +127,11 @@ final class GroupCommitWriter: @unchecked Sendable {
             } else {
                 queue.removeFirst(maxBatch)
             }
-            let hook = batchHook
+            let hooks = batchHooks
             queueCondition.unlock()
             if !batch.isEmpty {
                 commit(batch)
-                hook?()
+                for hook in hooks { hook() }
             }
         }
     }
