@@ -35,8 +35,17 @@ final class Dispatcher: @unchecked Sendable {
     private let logger: Logger
     private let maxQueued = 10_000
 
-    /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `perWebhook`, `ranBeforeHandOver` and `stopping`.
+    /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `perWebhook`, `ranBeforeHandOver`, `idleWorkers`
+    /// and `stopping`.
     private let queueCondition = NSCondition()
+    /// Workers waiting for a job: a hand-over wakes at most this many, however many jobs it queues.
+    private var idleWorkers = 0
+    /// Guards `handOvers`: events submitted by the append completions of the writer's current batch.
+    private let handOverLock = NSLock()
+    private var handOvers: [StoredEvent] = []
+    /// The previous batch's `handOvers`, swapped in so neither array is reallocated per batch. Only
+    /// `handOverSubmitted` touches it, on the writer thread.
+    private var handingOver: [StoredEvent] = []
     private var urgent: [Job] = []
     private var queue: [Job] = []
     private var queueHead = 0
@@ -66,6 +75,7 @@ final class Dispatcher: @unchecked Sendable {
         self.snapshots = snapshots
         self.metrics = metrics
         self.logger = logger
+        store.afterEachBatch { [weak self] in self?.handOverSubmitted() }
     }
 
     func start(workers: Int) {
@@ -105,13 +115,37 @@ final class Dispatcher: @unchecked Sendable {
         finished.wait()
     }
 
-    /// Hands a just-committed event to the workers. When the queue or the webhook's cap is full the
-    /// event simply waits in the store for the scheduler.
+    /// Hands a just-committed event to the workers. Call it from an append completion: the events a
+    /// batch's completions submit reach the workers together once the batch's completions have run
+    /// (the store's `afterEachBatch` hook), with one lock of the queue and at most one wake-up per idle
+    /// worker, not a wake-up per event. When the queue or the webhook's cap is full the event simply
+    /// waits in the store for the scheduler.
     func submit(_ event: StoredEvent) {
+        handOverLock.lock()
+        handOvers.append(event)
+        handOverLock.unlock()
+    }
+
+    /// Queues what the batch's completions submitted; runs on the writer thread after them.
+    private func handOverSubmitted() {
+        handOverLock.lock()
+        swap(&handOvers, &handingOver)
+        handOverLock.unlock()
+        guard !handingOver.isEmpty else { return }
         queueCondition.lock()
-        defer { queueCondition.unlock() }
-        if ranBeforeHandOver.removeValue(forKey: event.seq) != nil { return }
-        _ = admitLocked(seq: event.seq, webhook: event.webhook, job: .fresh(event))
+        var admitted = 0
+        for event in handingOver where ranBeforeHandOver.removeValue(forKey: event.seq) == nil {
+            if admitLocked(seq: event.seq, webhook: event.webhook, job: .fresh(event)) { admitted += 1 }
+        }
+        wakeLocked(admitted)
+        queueCondition.unlock()
+        handingOver.removeAll(keepingCapacity: true)
+    }
+
+    /// Wakes workers for `jobs` new jobs: no more than are waiting, since a woken worker takes jobs
+    /// until the queue is empty. Caller holds `queueCondition`.
+    private func wakeLocked(_ jobs: Int) {
+        for _ in 0..<min(jobs, idleWorkers) { queueCondition.signal() }
     }
 
     /// Notes that the scheduler is running `event`'s first attempt, so a hand-over of it that is still
@@ -156,7 +190,7 @@ final class Dispatcher: @unchecked Sendable {
     }
 
     /// Queues a job unless the event is already queued or running, the queue is full, or its webhook
-    /// is at its concurrency cap. Caller holds `queueCondition`.
+    /// is at its concurrency cap. Caller holds `queueCondition` and wakes workers (`wakeLocked`).
     private func admitLocked(seq: Int64, webhook: String, job: Job) -> Bool {
         guard !stopping, queue.count - queueHead < maxQueued else { return false }
         let now = WallClock.nowMilliseconds()
@@ -170,14 +204,17 @@ final class Dispatcher: @unchecked Sendable {
         inFlight[seq] = now + leaseMilliseconds
         perWebhook[webhook, default: 0] += 1
         queue.append(job)
-        queueCondition.signal()
         return true
     }
 
     private func nextJob() -> Job? {
         queueCondition.lock()
         defer { queueCondition.unlock() }
-        while urgent.isEmpty && queueHead == queue.count && !stopping { queueCondition.wait() }
+        while urgent.isEmpty && queueHead == queue.count && !stopping {
+            idleWorkers += 1
+            queueCondition.wait()
+            idleWorkers -= 1
+        }
         if stopping { return nil }
         if !urgent.isEmpty { return urgent.removeFirst() }
         let job = queue[queueHead]
@@ -297,7 +334,9 @@ final class Dispatcher: @unchecked Sendable {
     private func enqueueDue(_ seqs: [Int64], webhook: String) {
         queueCondition.lock()
         defer { queueCondition.unlock() }
-        for seq in seqs { _ = admitLocked(seq: seq, webhook: webhook, job: .due(seq: seq)) }
+        var admitted = 0
+        for seq in seqs where admitLocked(seq: seq, webhook: webhook, job: .due(seq: seq)) { admitted += 1 }
+        wakeLocked(admitted)
     }
 
     /// One attempt: call the handler, record the outcome, schedule the next attempt or settle the

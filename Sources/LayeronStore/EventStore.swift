@@ -39,6 +39,13 @@ public final class EventStore: @unchecked Sendable {
         readers = try ReaderPool(path: path, count: readerCount)
     }
 
+    /// Runs `hook` on the writer thread after the completions of each committed (or failed) batch:
+    /// completions can collect what they hand to other threads and `hook` passes it on at once, one
+    /// lock and one wake-up per batch instead of per event. Hooks run in the order they were added.
+    public func afterEachBatch(_ hook: @escaping @Sendable () -> Void) {
+        writer.afterEachBatch(hook)
+    }
+
     /// Commits what is queued and closes the connections.
     public func close() {
         writer.stop()

@@ -34,6 +34,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let maxBatch = 1024
     /// Told after every rollback, so that what the rolled-back jobs noted in memory can be undone.
     private let afterRollback: () -> Void
+    /// Run on the writer thread after each batch's completions (added with `afterEachBatch`), so that
+    /// what the completions queued for other threads is handed over once per batch, not per job.
+    /// Guarded by `queueCondition`; the loop reads them when it takes a batch.
+    private var batchHooks: [@Sendable () -> Void] = []
 
     init(connection: SQLiteConnection, afterRollback: @escaping () -> Void = {}) {
         self.connection = connection
@@ -73,6 +77,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         }))
         finished.wait()
         if let error = box.error { throw error }
+    }
+
+    /// Adds a hook that runs after each batch's completions, after the hooks added before it.
+    func afterEachBatch(_ hook: @escaping @Sendable () -> Void) {
+        queueCondition.lock()
+        batchHooks.append(hook)
+        queueCondition.unlock()
     }
 
     /// Commits what is queued, then stops the thread.
@@ -116,8 +127,12 @@ final class GroupCommitWriter: @unchecked Sendable {
             } else {
                 queue.removeFirst(maxBatch)
             }
+            let hooks = batchHooks
             queueCondition.unlock()
-            if !batch.isEmpty { commit(batch) }
+            if !batch.isEmpty {
+                commit(batch)
+                for hook in hooks { hook() }
+            }
         }
     }
 
