@@ -160,8 +160,12 @@ final class SuspendedCount: @unchecked Sendable {
 /// Collects one kind of connection value (headers or query arguments) in arrival order. Header names
 /// are lower-cased while they are copied, so each name costs one string, not two.
 private func collect(_ connection: OpaquePointer?, kind: MHD_ValueKind, lowercase: Bool) -> [(name: String, value: String)] {
+    // Counted first (a walk of libmicrohttpd's list, no copies) so that the array is allocated once
+    // at its size, and not at all for the usual empty query.
+    let count = Int(MHD_get_connection_values(connection, kind, nil, nil))
+    guard count > 0 else { return [] }
     var collector = (pairs: [(name: String, value: String)](), lowercase: lowercase)
-    collector.pairs.reserveCapacity(16)
+    collector.pairs.reserveCapacity(count)
     withUnsafeMutablePointer(to: &collector) { pointer in
         _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
             guard let cls, let key else { return .YES }
