@@ -131,29 +131,23 @@ private struct ConnectionHandle: @unchecked Sendable {
     let pointer: OpaquePointer?
 }
 
-final class SuspendedCount: @unchecked Sendable {
-    /// Guards `count`.
-    private let condition = NSCondition()
-    private var count = 0
+/// Connections suspended and not yet resumed. Counted on every waiting request (by its HTTP thread,
+/// then by the thread that answers it, usually the store's writer), so an atomic rather than a
+/// lock; only `stop` waits for zero, and it polls.
+final class SuspendedCount: Sendable {
+    private let count = Atomic<Int>(0)
 
     func increment() {
-        condition.lock()
-        count += 1
-        condition.unlock()
+        count.add(1, ordering: .relaxed)
     }
 
     func decrement() {
-        condition.lock()
-        count -= 1
-        condition.broadcast()
-        condition.unlock()
+        count.subtract(1, ordering: .releasing)
     }
 
     func waitForZero(timeoutSeconds: Double) {
         let deadline = Date(timeIntervalSinceNow: timeoutSeconds)
-        condition.lock()
-        while count > 0, condition.wait(until: deadline) {}
-        condition.unlock()
+        while count.load(ordering: .acquiring) > 0, Date() < deadline { usleep(1_000) }
     }
 }
 
