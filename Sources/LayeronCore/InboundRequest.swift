@@ -24,7 +24,9 @@ public struct InboundRequest: Sendable {
 
     /// The first header named `name` (case-insensitive).
     public func header(_ name: String) -> String? {
-        let lower = name.lowercased()
+        // Names are stored lower-cased and callers nearly always ask with lower-case constants:
+        // lower-case (a new string) only a name that may need it.
+        let lower = name.utf8.contains(where: { $0 &- 65 < 26 || $0 >= 0x80 }) ? name.lowercased() : name
         return headers.first(where: { $0.name == lower })?.value
     }
 }

@@ -43,33 +43,10 @@ extension JSONParser {
     }
 
     /// Where the run of string bytes that need no attention (ASCII other than control characters,
-    /// quote and backslash) starting at `start` ends. Most of a webhook body is such bytes, so they
-    /// are tested eight at a time: in each 64-bit word, a byte's high bit is set by the masks below
-    /// when it is >= 0x80, < 0x20, or equal to `"` or `\`; the lowest set bit is always a real hit
-    /// (borrows only run upwards from one), which gives the first byte to look at.
+    /// quote and backslash) starting at `start` ends.
     @inline(__always)
     private func plainRun(from start: Int) -> Int {
-        var i = start
-        if let base = bytes.baseAddress {
-            let raw = UnsafeRawPointer(base)
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let highBits: UInt64 = 0x8080_8080_8080_8080
-            while i + 8 <= bytes.count {
-                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                let quote = word ^ 0x2222_2222_2222_2222
-                let backslash = word ^ 0x5C5C_5C5C_5C5C_5C5C
-                let control = (word &- 0x2020_2020_2020_2020) & ~word
-                let hits = (word | control | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & highBits
-                if hits != 0 { return i + hits.trailingZeroBitCount / 8 }
-                i += 8
-            }
-        }
-        while i < bytes.count {
-            let c = bytes[i]
-            guard c >= 0x20, c < 0x80, c != UInt8(ascii: "\""), c != UInt8(ascii: "\\") else { return i }
-            i += 1
-        }
-        return i
+        JSONStringBytes.plainRun(in: bytes, from: start, stoppingAtNonASCII: true)
     }
 
     /// The string a checked token holds.
@@ -176,5 +153,40 @@ extension JSONParser {
             throw error("string is not valid UTF-8")
         }
         index += count
+    }
+}
+
+/// The scan parsing and writing JSON strings share: most of a webhook body, and nearly every header
+/// stored, is bytes that a JSON string holds as they are.
+enum JSONStringBytes {
+    /// Where the run of bytes that are neither a control character, `"` nor `\\` (nor, when
+    /// `stoppingAtNonASCII`, >= 0x80) starting at `start` ends. They are tested eight at a time: in
+    /// each 64-bit word, a byte's high bit is set by the masks below when it is < 0x20 or equal to
+    /// `"` or `\\` (or >= 0x80); the lowest set bit is always a real hit (borrows only run upwards
+    /// from one), which gives the first byte to look at.
+    @inline(__always)
+    static func plainRun(in bytes: UnsafeBufferPointer<UInt8>, from start: Int, stoppingAtNonASCII: Bool) -> Int {
+        var i = start
+        if let base = bytes.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highBits: UInt64 = 0x8080_8080_8080_8080
+            while i + 8 <= bytes.count {
+                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let quote = word ^ 0x2222_2222_2222_2222
+                let backslash = word ^ 0x5C5C_5C5C_5C5C_5C5C
+                let control = (word &- 0x2020_2020_2020_2020) & ~word
+                let special = control | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+                let hits = (stoppingAtNonASCII ? word | special : special) & highBits
+                if hits != 0 { return i + hits.trailingZeroBitCount / 8 }
+                i += 8
+            }
+        }
+        while i < bytes.count {
+            let c = bytes[i]
+            guard c >= 0x20, !stoppingAtNonASCII || c < 0x80, c != UInt8(ascii: "\""), c != UInt8(ascii: "\\") else { return i }
+            i += 1
+        }
+        return i
     }
 }

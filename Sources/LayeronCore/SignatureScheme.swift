@@ -93,6 +93,14 @@ public struct SignatureScheme: Sendable, Hashable {
         return copy
     }
 
+    /// True when `verify` reads the `url` it is given: the scheme signs the URL (`{url}`, Twilio's
+    /// form parameters) or checks its `bodySHA256`, and no `publicURL` replaces it. The caller can
+    /// then skip building the URL for schemes that never look at it (Stripe and most presets).
+    public var usesRequestURL: Bool {
+        guard publicURL == nil else { return false }
+        return checksBodySHA256Query || payload.parts.contains { $0 == .url || $0 == .sortedFormParameters }
+    }
+
     /// The name of the signature location, for messages.
     var signatureName: String {
         switch signature {
@@ -140,11 +148,29 @@ public struct SignatureScheme: Sendable, Hashable {
         }
         var urls = [signedURL]
         if acceptsURLWithDefaultPort, let other = Self.togglingDefaultPort(signedURL) { urls.append(other) }
-        let messages = urls.map { payload.render(request, url: $0, timestamp: timestampText, id: idText, body: body) }
-        return match(parsed.candidates, messages: messages, secrets: secrets)
+        let signed = SignedMessage(payload: payload, request: request, timestamp: timestampText, id: idText, body: body)
+        return match(parsed.candidates, urls: urls, signed: signed, secrets: secrets)
     }
 
-    private func match(_ candidates: [[UInt8]], messages: [[UInt8]], secrets: [SecretValue]) -> Result<VerifiedSignature, VerificationFailure> {
+    /// What the provider signed, for each URL the request may have been signed at: fed straight into
+    /// a MAC, or rendered for the public-key checks.
+    private struct SignedMessage {
+        let payload: SignedPayloadTemplate
+        let request: InboundRequest
+        let timestamp: String
+        let id: String
+        let body: JSONValue?
+
+        func feed(url: String, into input: inout HMACInput) {
+            payload.feed(request, url: url, timestamp: timestamp, id: id, body: body, into: &input)
+        }
+
+        func render(url: String) -> [UInt8] {
+            payload.render(request, url: url, timestamp: timestamp, id: id, body: body)
+        }
+    }
+
+    private func match(_ candidates: [[UInt8]], urls: [String], signed: SignedMessage, secrets: [SecretValue]) -> Result<VerifiedSignature, VerificationFailure> {
         // A secret that cannot be used is skipped so that rotation keeps working; it is reported only
         // when nothing usable is left, because then no request can ever verify.
         var unusable: String?
@@ -157,8 +183,8 @@ public struct SignatureScheme: Sendable, Hashable {
                     continue
                 }
                 usable += 1
-                for message in messages {
-                    let expected = HMAC.authenticate(hash, key: key, message: message)
+                for url in urls {
+                    let expected = HMAC.authenticate(hash, key: key) { signed.feed(url: url, into: &$0) }
                     if candidates.contains(where: { ConstantTime.equals(expected, $0) }) {
                         return .success(VerifiedSignature(secretIndex: index))
                     }
@@ -185,6 +211,7 @@ public struct SignatureScheme: Sendable, Hashable {
                 }
             }
             usable = keys.count
+            let messages = urls.map(signed.render)
             for (key, index) in keys {
                 for message in messages where candidates.contains(where: { key.verifies($0, message: message) }) {
                     return .success(VerifiedSignature(secretIndex: index))

@@ -1,3 +1,5 @@
+import LayeronCrypto
+
 /// What is signed: the raw body, or a template over parts of the request (`"{timestamp}.{body}"`).
 public struct SignedPayloadTemplate: Sendable, Hashable {
     public enum Part: Sendable, Hashable {
@@ -66,20 +68,25 @@ public struct SignedPayloadTemplate: Sendable, Hashable {
     /// The bytes the provider signed, given the values the scheme located.
     func render(_ request: InboundRequest, url: String, timestamp: String, id: String, body: JSONValue?) -> [UInt8] {
         if self == .rawBody { return request.body }
-        var out: [UInt8] = []
-        out.reserveCapacity(request.body.count + 64)
+        var input = HMACInput.collecting(reservingCapacity: request.body.count + 64)
+        feed(request, url: url, timestamp: timestamp, id: id, body: body, into: &input)
+        return input.collected
+    }
+
+    /// Hands the signed bytes to `input` part by part, so that a MAC is computed over them without
+    /// copying the body into one message first.
+    func feed(_ request: InboundRequest, url: String, timestamp: String, id: String, body: JSONValue?, into input: inout HMACInput) {
         for part in parts {
             switch part {
-            case let .literal(bytes): out += bytes
-            case .body: out += request.body
-            case .timestamp: out += Array(timestamp.utf8)
-            case .id: out += Array(id.utf8)
-            case .method: out += Array(request.method.utf8)
-            case .url: out += Array(url.utf8)
-            case let .field(source): out += Array((source.value(in: request, body: body) ?? "").utf8)
-            case .sortedFormParameters: out += FormParameters.twilioConcatenation(body: request.body, url: url)
+            case let .literal(bytes): input.update(bytes)
+            case .body: input.update(request.body)
+            case .timestamp: input.update(timestamp)
+            case .id: input.update(id)
+            case .method: input.update(request.method)
+            case .url: input.update(url)
+            case let .field(source): input.update(source.value(in: request, body: body) ?? "")
+            case .sortedFormParameters: input.update(FormParameters.twilioConcatenation(body: request.body, url: url))
             }
         }
-        return out
     }
 }

@@ -34,24 +34,35 @@ public enum HashAlgorithm: String, Sendable, CaseIterable {
 
 /// HMAC through OpenSSL 3's `EVP_MAC`. The one-shot `HMAC()` looks the MAC and the digest up in the
 /// provider store and runs the key schedule (two hash blocks) on every call, which cost more than
-/// hashing a 1.2 KB webhook body; here a context keyed once per (algorithm, key) is duplicated for
-/// each message (`HMACKeyedContexts`).
+/// hashing a 1.2 KB webhook body; here each thread keeps a context per (algorithm, key) and
+/// re-initialises it for each message (`HMACThreadContexts`), which restores the keyed state
+/// without a key schedule, an allocation or a lock.
 public enum HMAC {
     /// The MAC of `message` under `key`.
     public static func authenticate(_ algorithm: HashAlgorithm, key: [UInt8], message: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: algorithm.digestLength)
-        guard let context = HMACKeyedContexts.shared.context(algorithm, key: key) else {
-            return oneShot(algorithm, key: key, message: message)
-        }
-        defer { EVP_MAC_CTX_free(context) }
-        var outLength = 0
-        let ok = message.withUnsafeBufferPointer { m in
-            out.withUnsafeMutableBufferPointer { o in
-                EVP_MAC_update(context, m.baseAddress, m.count) == 1
-                    && EVP_MAC_final(context, o.baseAddress, &outLength, o.count) == 1
+        authenticate(algorithm, key: key) { input in input.update(message) }
+    }
+
+    /// The MAC, under `key`, of the bytes `feed` hands to its input, in order: a message made of
+    /// several parts (a timestamp, a separator, the body) is authenticated without being copied
+    /// together first. `feed` may be called twice (the second time to collect the bytes for the
+    /// one-shot fallback), so it must only hand over bytes.
+    public static func authenticate(_ algorithm: HashAlgorithm, key: [UInt8], feed: (inout HMACInput) -> Void) -> [UInt8] {
+        let contexts = HMACThreadContexts.current
+        if let context = contexts.borrow(algorithm, key: key) {
+            defer { contexts.giveBack() }
+            var input = HMACInput(context: context)
+            feed(&input)
+            var out = [UInt8](repeating: 0, count: algorithm.digestLength)
+            var outLength = 0
+            let finished = out.withUnsafeMutableBufferPointer { o in
+                EVP_MAC_final(context, o.baseAddress, &outLength, o.count) == 1
             }
+            if input.ok, finished, outLength == out.count { return out }
         }
-        return ok && outLength == out.count ? out : oneShot(algorithm, key: key, message: message)
+        var message = HMACInput.collecting()
+        feed(&message)
+        return oneShot(algorithm, key: key, message: message.collected)
     }
 
     /// OpenSSL's one-shot `HMAC()`: the path when a keyed context cannot be made (an OpenSSL without
@@ -71,42 +82,104 @@ public enum HMAC {
     }
 }
 
-/// HMAC contexts keyed with each secret in use, so that a request pays for one context copy instead
-/// of an algorithm fetch and a key schedule. Each caller gets its own duplicate (`EVP_MAC_CTX_dup`);
-/// the keyed originals are never updated, only copied under the lock. At most `capacity` keys are
-/// kept (a few secrets per webhook, more during rotations); past that the cache starts over, so
-/// keys of rotated-out secrets do not stay in memory for long.
-final class HMACKeyedContexts: @unchecked Sendable {
-    static let shared = HMACKeyedContexts()
-    private let capacity = 64
-    /// The HMAC implementation, fetched once; nil when the provider has none.
-    private let mac = EVP_MAC_fetch(nil, "HMAC", nil)
-    /// Guards `contexts` and the use of the contexts it holds.
-    private let lock = NSLock()
-    private var contexts: [Entry: OpaquePointer] = [:]
+/// Where a message's parts go while its MAC is computed: straight into OpenSSL's context, or into
+/// a buffer (the fallback path, and callers that need the message itself).
+public struct HMACInput {
+    private let context: OpaquePointer?
+    /// The bytes handed over, when collecting.
+    public private(set) var collected: [UInt8] = []
+    /// False once OpenSSL refused an update; the MAC is then computed again the one-shot way.
+    fileprivate private(set) var ok = true
 
-    private struct Entry: Hashable {
-        let algorithm: HashAlgorithm
-        let key: [UInt8]
+    fileprivate init(context: OpaquePointer?) { self.context = context }
+
+    /// An input that keeps the bytes in `collected`.
+    public static func collecting(reservingCapacity capacity: Int = 0) -> HMACInput {
+        var input = HMACInput(context: nil)
+        input.collected.reserveCapacity(capacity)
+        return input
     }
 
-    /// A fresh context keyed with `key`, ready for `EVP_MAC_update`; the caller frees it. Nil when
-    /// OpenSSL refuses.
-    func context(_ algorithm: HashAlgorithm, key: [UInt8]) -> OpaquePointer? {
-        let entry = Entry(algorithm: algorithm, key: key)
-        lock.lock()
-        defer { lock.unlock() }
-        if let keyed = contexts[entry] { return EVP_MAC_CTX_dup(keyed) }
-        guard let keyed = makeKeyed(algorithm, key: key) else { return nil }
-        if contexts.count >= capacity {
-            contexts.values.forEach { EVP_MAC_CTX_free($0) }
-            contexts.removeAll()
+    public mutating func update(_ part: UnsafeRawBufferPointer) {
+        guard let context else {
+            collected.append(contentsOf: part)
+            return
         }
-        contexts[entry] = keyed
-        return EVP_MAC_CTX_dup(keyed)
+        if ok, part.count > 0 {
+            ok = EVP_MAC_update(context, part.baseAddress?.assumingMemoryBound(to: UInt8.self), part.count) == 1
+        }
     }
 
-    private func makeKeyed(_ algorithm: HashAlgorithm, key: [UInt8]) -> OpaquePointer? {
+    public mutating func update(_ part: [UInt8]) {
+        part.withUnsafeBytes { update($0) }
+    }
+
+    /// The text's UTF-8, read in place when the string is stored contiguously (native strings are).
+    public mutating func update(_ part: String) {
+        let done: Void? = part.utf8.withContiguousStorageIfAvailable { update(UnsafeRawBufferPointer($0)) }
+        if done == nil { update(Array(part.utf8)) }
+    }
+}
+
+/// The calling thread's HMAC contexts, one per (algorithm, key) it has used, keyed once and
+/// re-initialised for each message (`EVP_MAC_init` with no key restores the keyed state). Per
+/// thread, so using one needs no lock and no copy. At most `capacity` keys are kept (a few secrets
+/// per webhook, more during rotations); past that the thread starts over, so keys of rotated-out
+/// secrets do not stay in memory for long. A context is lent to one computation at a time: a
+/// nested call on the same thread (none is made today) takes the one-shot path.
+final class HMACThreadContexts {
+    private static let capacity = 16
+    /// The HMAC implementation, fetched once; nil when the provider has none. An `EVP_MAC` may be
+    /// shared by threads; it is never changed after the fetch.
+    nonisolated(unsafe) private static let mac = EVP_MAC_fetch(nil, "HMAC", nil)
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let created = pthread_key_create(&key) { contexts in
+            if let contexts { Unmanaged<HMACThreadContexts>.fromOpaque(contexts).release() }
+        }
+        precondition(created == 0, "pthread_key_create failed: no thread-local slot left for HMAC contexts")
+        return key
+    }()
+
+    private var entries: [(algorithm: HashAlgorithm, key: [UInt8], context: OpaquePointer)] = []
+    private var lent = false
+
+    /// The calling thread's contexts, made on its first MAC and freed when the thread ends.
+    static var current: HMACThreadContexts {
+        if let existing = pthread_getspecific(key) {
+            return Unmanaged<HMACThreadContexts>.fromOpaque(existing).takeUnretainedValue()
+        }
+        let contexts = HMACThreadContexts()
+        pthread_setspecific(key, Unmanaged.passRetained(contexts).toOpaque())
+        return contexts
+    }
+
+    deinit {
+        for entry in entries { EVP_MAC_CTX_free(entry.context) }
+    }
+
+    /// A context keyed with `key` and ready for the first `EVP_MAC_update` of a message, lent until
+    /// `giveBack`; nil when one is already lent or OpenSSL refuses.
+    func borrow(_ algorithm: HashAlgorithm, key: [UInt8]) -> OpaquePointer? {
+        guard !lent else { return nil }
+        for entry in entries where entry.algorithm == algorithm && entry.key == key {
+            guard EVP_MAC_init(entry.context, nil, 0, nil) == 1 else { return nil }
+            lent = true
+            return entry.context
+        }
+        guard let keyed = Self.makeKeyed(algorithm, key: key) else { return nil }
+        if entries.count >= Self.capacity {
+            for entry in entries { EVP_MAC_CTX_free(entry.context) }
+            entries.removeAll(keepingCapacity: true)
+        }
+        entries.append((algorithm, key, keyed))
+        lent = true
+        return keyed
+    }
+
+    func giveBack() { lent = false }
+
+    private static func makeKeyed(_ algorithm: HashAlgorithm, key: [UInt8]) -> OpaquePointer? {
         guard let mac, let context = EVP_MAC_CTX_new(mac) else { return nil }
         // An empty key still needs a pointer: OpenSSL reads a null key as "keep the current key".
         let keyBytes = key.isEmpty ? [0] : key

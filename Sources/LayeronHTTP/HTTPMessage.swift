@@ -12,7 +12,9 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
 
     public func header(_ name: String) -> String? {
-        let lower = name.lowercased()
+        // Names are stored lower-cased and callers nearly always ask with lower-case constants:
+        // lower-case (a new string) only a name that may need it.
+        let lower = name.utf8.contains(where: { $0 &- 65 < 26 || $0 >= 0x80 }) ? name.lowercased() : name
         return headers.first(where: { $0.name == lower })?.value
     }
 
@@ -35,8 +37,16 @@ public struct HTTPResponse: Sendable {
 
     /// A JSON body with the right content type.
     public static func json(_ status: Int, _ text: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(text.utf8))
+        json(status, body: Array(text.utf8), headers: headers)
     }
+
+    /// A JSON body already in bytes. Nearly every answer has no other header, and then the header
+    /// list is one shared array rather than a new one per response.
+    public static func json(_ status: Int, body: [UInt8], headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        HTTPResponse(status: status, headers: headers.isEmpty ? jsonContentType : jsonContentType + headers, body: body)
+    }
+
+    private static let jsonContentType: [(name: String, value: String)] = [("Content-Type", "application/json")]
 
     public static func text(_ status: Int, _ text: String, contentType: String = "text/plain; charset=utf-8") -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", contentType)], body: Array(text.utf8))

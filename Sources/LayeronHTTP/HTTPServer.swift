@@ -131,37 +131,35 @@ private struct ConnectionHandle: @unchecked Sendable {
     let pointer: OpaquePointer?
 }
 
-final class SuspendedCount: @unchecked Sendable {
-    /// Guards `count`.
-    private let condition = NSCondition()
-    private var count = 0
+/// Connections suspended and not yet resumed. Counted on every waiting request (by its HTTP thread,
+/// then by the thread that answers it, usually the store's writer), so an atomic rather than a
+/// lock; only `stop` waits for zero, and it polls.
+final class SuspendedCount: Sendable {
+    private let count = Atomic<Int>(0)
 
     func increment() {
-        condition.lock()
-        count += 1
-        condition.unlock()
+        count.add(1, ordering: .relaxed)
     }
 
     func decrement() {
-        condition.lock()
-        count -= 1
-        condition.broadcast()
-        condition.unlock()
+        count.subtract(1, ordering: .releasing)
     }
 
     func waitForZero(timeoutSeconds: Double) {
         let deadline = Date(timeIntervalSinceNow: timeoutSeconds)
-        condition.lock()
-        while count > 0, condition.wait(until: deadline) {}
-        condition.unlock()
+        while count.load(ordering: .acquiring) > 0, Date() < deadline { usleep(1_000) }
     }
 }
 
 /// Collects one kind of connection value (headers or query arguments) in arrival order. Header names
 /// are lower-cased while they are copied, so each name costs one string, not two.
 private func collect(_ connection: OpaquePointer?, kind: MHD_ValueKind, lowercase: Bool) -> [(name: String, value: String)] {
+    // Counted first (a walk of libmicrohttpd's list, no copies) so that the array is allocated once
+    // at its size, and not at all for the usual empty query.
+    let count = Int(MHD_get_connection_values(connection, kind, nil, nil))
+    guard count > 0 else { return [] }
     var collector = (pairs: [(name: String, value: String)](), lowercase: lowercase)
-    collector.pairs.reserveCapacity(16)
+    collector.pairs.reserveCapacity(count)
     withUnsafeMutablePointer(to: &collector) { pointer in
         _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
             guard let cls, let key else { return .YES }

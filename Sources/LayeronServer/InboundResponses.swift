@@ -10,11 +10,17 @@ enum InboundResponses {
         .json(status, JSONValue.object([("error", .string(message))]).serialized())
     }
 
-    /// `{"id":"…"}`, written directly: this is the answer to nearly every request, and our event ids
-    /// (`EventID`: a prefix and base-32 characters) never need an escape.
+    /// `{"id":"…"}`, written directly as bytes: this is the answer to nearly every request, built on
+    /// the store's writer thread, and our event ids (`EventID`: a prefix and base-32 characters)
+    /// never need an escape.
     static func accepted(id: String) -> HTTPResponse {
         assert(EventID.isWellFormed(id), "accepted(id:) writes the id unescaped; \(id) is not an event id")
-        return .json(200, "{\"id\":\"" + id + "\"}")
+        var body: [UInt8] = []
+        body.reserveCapacity(id.utf8.count + 10)
+        body += #"{"id":""#.utf8
+        body += id.utf8
+        body += #""}"#.utf8
+        return .json(200, body: body)
     }
 
     /// `after-handler`: ok → 200 or what the plugin set; retry → 503 with Retry-After; error, or a retry

@@ -2,22 +2,32 @@ import LayeronCore
 
 /// Headers are stored as a JSON array of `[name, value]` pairs, keeping order and repeats.
 enum HeaderCoding {
-    /// Written directly as UTF-8 rather than through `JSONValue` or `String` appends: this runs for
-    /// every event.
+    /// Written straight into the result's own storage, sized first: this runs for every event.
     static func encode(_ headers: [(name: String, value: String)]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(headers.reduce(2) { $0 + $1.name.utf8.count + $1.value.utf8.count + 8 })
-        out.append(UInt8(ascii: "["))
-        for (i, header) in headers.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "["))
-            JSONValue.writeString(header.name, into: &out)
-            out.append(UInt8(ascii: ","))
-            JSONValue.writeString(header.value, into: &out)
-            out.append(UInt8(ascii: "]"))
+        // `[` and `]`, and per pair `[`, `,`, `]` and the comma before it.
+        var capacity = 2
+        for header in headers {
+            capacity += JSONValue.quotedLength(header.name) + JSONValue.quotedLength(header.value) + 4
         }
-        out.append(UInt8(ascii: "]"))
-        return String(decoding: out, as: UTF8.self)
+        return String(unsafeUninitializedCapacity: capacity) { out in
+            var at = 0
+            out[at] = UInt8(ascii: "[")
+            at += 1
+            for (i, header) in headers.enumerated() {
+                if i > 0 {
+                    out[at] = UInt8(ascii: ",")
+                    at += 1
+                }
+                out[at] = UInt8(ascii: "[")
+                at = JSONValue.writeString(header.name, into: out, at: at + 1)
+                out[at] = UInt8(ascii: ",")
+                at = JSONValue.writeString(header.value, into: out, at: at + 1)
+                out[at] = UInt8(ascii: "]")
+                at += 1
+            }
+            out[at] = UInt8(ascii: "]")
+            return at + 1
+        }
     }
 
     static func decode(_ text: String) -> [(name: String, value: String)] {

@@ -2,7 +2,8 @@ import Foundation
 import LayeronCrypto
 import XCTest
 
-/// `HMAC.authenticate` keeps keyed contexts per (algorithm, key) and copies them per message; these
+/// `HMAC.authenticate` keeps keyed contexts per thread and (algorithm, key) and re-initialises them
+/// per message; these
 /// check the results against published vectors (RFC 4231 and RFC 2202, test case 2 and the
 /// larger-than-block key) and that reuse, many keys and many threads do not mix keys up.
 final class HMACTests: XCTestCase {
@@ -27,7 +28,7 @@ final class HMACTests: XCTestCase {
                        "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad")
     }
 
-    /// The same key again gives the same MAC (the keyed original is copied, never updated), and the
+    /// The same key again gives the same MAC (re-initialising restores the keyed state), and the
     /// same key under another algorithm is another context.
     func testReuseDoesNotCarryState() {
         let first = HMAC.authenticate(.sha256, key: jefe, message: question)
@@ -43,6 +44,32 @@ final class HMACTests: XCTestCase {
         for i in 0..<200 { macs.insert(HMAC.authenticate(.sha256, key: Array("key-\(i)".utf8), message: question)) }
         XCTAssertEqual(macs.count, 200)
         XCTAssertEqual(HMAC.authenticate(.sha256, key: jefe, message: question), expected)
+    }
+
+    /// A message fed in parts (strings, byte arrays, empty parts) has the MAC of the whole.
+    func testPartsFedOneByOneMatchTheWholeMessage() {
+        let whole = HMAC.authenticate(.sha256, key: jefe, message: question)
+        let parts = HMAC.authenticate(.sha256, key: jefe) { input in
+            input.update("what do ya")
+            input.update([UInt8]())
+            input.update(Array(" want for ".utf8))
+            input.update("nothing?")
+        }
+        XCTAssertEqual(parts, whole)
+    }
+
+    /// A MAC computed inside another's feed, on the same thread and with the same key, takes the
+    /// one-shot path instead of the lent context; both stay right.
+    func testNestedCallOnOneThread() {
+        let expected = HMAC.authenticate(.sha256, key: jefe, message: question)
+        var inner: [UInt8] = []
+        let outer = HMAC.authenticate(.sha256, key: jefe) { input in
+            input.update("what do ya want ")
+            inner = HMAC.authenticate(.sha256, key: jefe, message: question)
+            input.update("for nothing?")
+        }
+        XCTAssertEqual(outer, expected)
+        XCTAssertEqual(inner, expected)
     }
 
     func testConcurrentCallersWithSharedAndOwnKeys() {
