@@ -38,27 +38,13 @@ public enum EventID {
 /// Ids are identifiers, not secrets, so holding the unused bytes in memory costs nothing.
 private final class RandomBytePool {
     private static let refill = 4000
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        let created = pthread_key_create(&key) { pool in
-            if let pool { Unmanaged<RandomBytePool>.fromOpaque(pool).release() }
-        }
-        precondition(created == 0, "pthread_key_create failed: no thread-local slot left for event ids")
-        return key
-    }()
+    private static let slot = PerThread("event ids") { RandomBytePool() }
 
     private var bytes: [UInt8] = []
     private var offset = 0
 
     /// The calling thread's pool, made on its first id and freed when the thread ends.
-    static var current: RandomBytePool {
-        if let existing = pthread_getspecific(key) {
-            return Unmanaged<RandomBytePool>.fromOpaque(existing).takeUnretainedValue()
-        }
-        let pool = RandomBytePool()
-        pthread_setspecific(key, Unmanaged.passRetained(pool).toOpaque())
-        return pool
-    }
+    static var current: RandomBytePool { slot.current }
 
     /// 80 fresh random bits in the low bits of the result; no byte is handed out twice.
     func next80Bits() -> UInt128 {

@@ -132,27 +132,13 @@ final class HMACThreadContexts {
     /// The HMAC implementation, fetched once; nil when the provider has none. An `EVP_MAC` may be
     /// shared by threads; it is never changed after the fetch.
     nonisolated(unsafe) private static let mac = EVP_MAC_fetch(nil, "HMAC", nil)
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        let created = pthread_key_create(&key) { contexts in
-            if let contexts { Unmanaged<HMACThreadContexts>.fromOpaque(contexts).release() }
-        }
-        precondition(created == 0, "pthread_key_create failed: no thread-local slot left for HMAC contexts")
-        return key
-    }()
+    private static let slot = PerThread("HMAC contexts") { HMACThreadContexts() }
 
     private var entries: [(algorithm: HashAlgorithm, key: [UInt8], context: OpaquePointer)] = []
     private var lent = false
 
     /// The calling thread's contexts, made on its first MAC and freed when the thread ends.
-    static var current: HMACThreadContexts {
-        if let existing = pthread_getspecific(key) {
-            return Unmanaged<HMACThreadContexts>.fromOpaque(existing).takeUnretainedValue()
-        }
-        let contexts = HMACThreadContexts()
-        pthread_setspecific(key, Unmanaged.passRetained(contexts).toOpaque())
-        return contexts
-    }
+    static var current: HMACThreadContexts { slot.current }
 
     deinit {
         for entry in entries { EVP_MAC_CTX_free(entry.context) }
