@@ -10,6 +10,8 @@ public final class EventStore: @unchecked Sendable {
     public let path: String
     /// Answers most dedupe misses without a lookup; used only inside writer jobs.
     private let dedupeWindow: DedupeWindow
+    /// Backfills the WAL off the writer thread; stopped after the writer.
+    private let checkpointer: WALCheckpointer
 
     public init(path: String, durability: Durability = .normal, readers readerCount: Int = 2) throws(SQLiteError) {
         self.path = path
@@ -19,7 +21,8 @@ public final class EventStore: @unchecked Sendable {
         }
         let connection = try SQLiteConnection(path: path)
         try connection.execute("PRAGMA journal_mode=WAL")
-        try connection.execute("PRAGMA synchronous=\(durability == .fsync ? "FULL" : "NORMAL")")
+        let synchronous = durability == .fsync ? "FULL" : "NORMAL"
+        try connection.execute("PRAGMA synchronous=\(synchronous)")
         try connection.execute("PRAGMA foreign_keys=OFF")
         try Migrations.migrate(connection)
         let version = try connection.statement("PRAGMA user_version")
@@ -35,7 +38,9 @@ public final class EventStore: @unchecked Sendable {
         let window = DedupeWindow(preexistingLiveUntil: horizon.int(0))
         horizon.reset()
         dedupeWindow = window
-        writer = GroupCommitWriter(connection: connection, afterRollback: { window.rolledBack() })
+        let checkpointer = try WALCheckpointer(path: path, synchronous: synchronous)
+        self.checkpointer = checkpointer
+        writer = GroupCommitWriter(connection: connection, checkpointer: checkpointer, afterRollback: { window.rolledBack() })
         readers = try ReaderPool(path: path, count: readerCount)
     }
 
@@ -49,6 +54,7 @@ public final class EventStore: @unchecked Sendable {
     /// Commits what is queued and closes the connections.
     public func close() {
         writer.stop()
+        checkpointer.stop()
     }
 
     // MARK: Writes

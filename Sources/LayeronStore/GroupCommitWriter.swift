@@ -39,9 +39,14 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Guarded by `queueCondition`; the loop reads them when it takes a batch.
     private var batchHooks: [@Sendable () -> Void] = []
 
-    init(connection: SQLiteConnection, afterRollback: @escaping () -> Void = {}) {
+    /// Checkpoints the WAL with the help of its own thread, in place of SQLite's automatic checkpoint.
+    private var walCycle: WALCycle
+
+    init(connection: SQLiteConnection, checkpointer: WALCheckpointer, afterRollback: @escaping () -> Void = {}) {
         self.connection = connection
         self.afterRollback = afterRollback
+        connection.trackWALFrames()
+        walCycle = WALCycle(checkpointer: checkpointer)
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "layeron-store-writer"
         thread.start()
@@ -132,6 +137,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             if !batch.isEmpty {
                 commit(batch)
                 for hook in hooks { hook() }
+                walCycle.afterCommit(connection)
             }
         }
     }

@@ -33,6 +33,7 @@ final class SQLiteConnection {
     }
 
     deinit {
+        sqlite3_wal_hook(handle, nil, nil)
         statements.removeAll()
         literalStatements.removeAll()
         sqlite3_close_v2(handle)
@@ -87,6 +88,26 @@ final class SQLiteConnection {
 
     func error(_ rc: Int32) -> SQLiteError {
         SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)))
+    }
+
+    /// Frames in the WAL after this connection's last commit, once `trackWALFrames()` has been called.
+    private(set) var walFrames: Int32 = 0
+
+    /// Replaces SQLite's automatic checkpoint (which shares the WAL hook) with a count of the WAL's
+    /// frames after each commit, read from `walFrames`; checkpoints are then the caller's to run.
+    func trackWALFrames() {
+        sqlite3_wal_hook(handle, { context, _, _, frames in
+            guard let context else { return SQLITE_OK }
+            Unmanaged<SQLiteConnection>.fromOpaque(context).takeUnretainedValue().walFrames = frames
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// A passive checkpoint of the main database: copies what it can without waiting for anyone.
+    /// Returns SQLite's result code; SQLITE_BUSY means another checkpoint was running.
+    @discardableResult
+    func checkpointPassive() -> Int32 {
+        sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
     }
 
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }

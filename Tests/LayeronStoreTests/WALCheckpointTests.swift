@@ -1,0 +1,69 @@
+import Foundation
+import LayeronCore
+import LayeronStore
+import XCTest
+
+/// The WAL is checkpointed by a thread of its own and restarted by the writer: under continuous
+/// writes it must stay bounded (a checkpoint from another connection alone never lets it restart),
+/// and every committed event must be in the database after the store is closed and reopened.
+final class WALCheckpointTests: XCTestCase {
+    func testTheWALStaysBoundedUnderContinuousWrites() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-wal-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("events.db").path
+        let store = try EventStore(path: path)
+        let count = 30_000
+        let body = [UInt8](repeating: UInt8(ascii: "x"), count: 1_200)
+        let progress = WALProgress(walPath: path + "-wal", total: count)
+        for i in 0..<count {
+            let event = NewEvent(id: EventID.make(nowMilliseconds: 1_000), webhook: "w", direction: .inbound, provider: "p",
+                                 type: "t", providerEventID: "evt_\(i)", dedupeKey: "evt_\(i)", dedupeExpiresAt: 10_000_000,
+                                 receivedAt: 1_000, headers: [("content-type", "application/json")], body: body, handler: "p.h")
+            store.append(event) { outcome in
+                if case .success = outcome { progress.committed() }
+            }
+        }
+        XCTAssertEqual(progress.done.wait(timeout: .now() + 120), .success)
+        store.close()
+        // 30,000 events of this shape fill about 90 MB of WAL frames; the cycle restarts it at 2,000
+        // frames (8 MB) plus the batches committed while the last pass ran.
+        XCTAssertLessThan(progress.largestWAL, 24 << 20, "the WAL grew to \(progress.largestWAL) bytes")
+
+        let reopened = try EventStore(path: path)
+        defer { reopened.close() }
+        XCTAssertEqual(try reopened.queueCounts(now: 2_000).due, Int64(count))
+    }
+}
+
+/// Counts committed appends and samples the WAL file's size every 500 of them.
+private final class WALProgress: @unchecked Sendable {
+    let done = DispatchSemaphore(value: 0)
+    private let walPath: String
+    private let total: Int
+    /// Guards `count` and `largestWAL`.
+    private let lock = NSLock()
+    private var count = 0
+    private var largest = 0
+
+    init(walPath: String, total: Int) {
+        self.walPath = walPath
+        self.total = total
+    }
+
+    var largestWAL: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return largest
+    }
+
+    func committed() {
+        lock.lock()
+        count += 1
+        let current = count
+        if current % 500 == 0, let size = try? FileManager.default.attributesOfItem(atPath: walPath)[.size] as? Int {
+            largest = max(largest, size)
+        }
+        lock.unlock()
+        if current == total { done.signal() }
+    }
+}
