@@ -46,7 +46,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.connection = connection
         self.afterRollback = afterRollback
         connection.trackWALFrames()
-        walCycle = WALCycle(checkpointer: checkpointer)
+        walCycle = WALCycle(checkpointer: checkpointer, pageSize: connection.pageSize)
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "layeron-store-writer"
         thread.start()

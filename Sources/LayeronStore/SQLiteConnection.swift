@@ -110,6 +110,12 @@ final class SQLiteConnection {
         sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
     }
 
+    /// The database's page size in bytes (the size of one WAL frame's page).
+    var pageSize: Int {
+        guard let stmt = try? prepare("PRAGMA page_size"), (try? stmt.step()) == true else { return 4096 }
+        return Int(stmt.int(0))
+    }
+
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     var changes: Int { Int(sqlite3_changes(handle)) }
 }

@@ -12,6 +12,11 @@ import Foundation
 /// the last pass with a passive checkpoint of its own, after which its next transaction restarts the
 /// WAL. Both connections use the store's `synchronous` setting, so the
 /// checkpoints sync as SQLite's own would.
+///
+/// SQLite syncs the database file only at the end of a checkpoint that reached the end of the WAL,
+/// which under load is only ever the writer's own: it then had to flush every page this thread had
+/// copied since the last restart, and its stall grew with the cycle. So this thread syncs the database
+/// after each pass itself, and the writer's sync finds little left to flush.
 final class WALCheckpointer: @unchecked Sendable {
     /// Guards `requested`, `stopping`, `started` and `finished`.
     private let condition = NSCondition()
@@ -21,10 +26,16 @@ final class WALCheckpointer: @unchecked Sendable {
     private var finished = 0
     private let stopped = DispatchSemaphore(value: 0)
     private let connection: SQLiteConnection
+    /// The database file, for `fdatasync` after each pass (any descriptor of the file syncs it).
+    private let databaseFile: Int32
 
     init(path: String, synchronous: String) throws(SQLiteError) {
         connection = try SQLiteConnection(path: path)
         try connection.execute("PRAGMA synchronous=\(synchronous)")
+        databaseFile = open(path, O_RDONLY | O_CLOEXEC)
+        guard databaseFile >= 0 else {
+            throw SQLiteError(code: SQLITE_CANTOPEN, message: "\(path): cannot open for syncing: \(String(cString: strerror(errno)))")
+        }
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "layeron-store-checkpointer"
         thread.start()
@@ -48,6 +59,8 @@ final class WALCheckpointer: @unchecked Sendable {
         defer { condition.unlock() }
         return finished
     }
+
+    deinit { close(databaseFile) }
 
     /// Finishes the pass under way, if any, then stops the thread.
     func stop() {
@@ -73,6 +86,7 @@ final class WALCheckpointer: @unchecked Sendable {
             // A failed pass (SQLITE_BUSY from a concurrent checkpoint, an I/O error) leaves the WAL
             // as it was: the writer's own checkpoint and the next request retry it.
             connection.checkpointPassive()
+            fdatasync(databaseFile)
             condition.lock()
             finished += 1
             condition.unlock()
@@ -83,13 +97,12 @@ final class WALCheckpointer: @unchecked Sendable {
 /// The writer's side of the split checkpoint (see `WALCheckpointer`), run on the writer thread after
 /// each batch. Not thread-safe: only the writer touches it.
 ///
-/// The checkpointer is asked for a pass every `framesPerPass` frames, so that what is left to backfill
+/// The checkpointer is asked for a pass every `passBytes` of WAL, so that what is left to backfill
 /// stays short (SQLite looks pages up only among the frames not yet backfilled). The writer's own
-/// checkpoint, which lets the WAL restart, still stalls its commits (two `fdatasync`s however few
-/// frames it copies; 5–9 ms measured under load), so it runs once per `framesPerCycle` frames: that
-/// bounds the WAL file (2,000 frames of 4 KB, 8 MB, plus what the last batches add). Shorter cycles
-/// stall as often as SQLite's own checkpoint did; longer ones made each stall longer (see
-/// `docs/performance.md`, item 26).
+/// checkpoint, which lets the WAL restart, still stalls its commits (two `fdatasync`s and the wake-up
+/// after each), so it runs once per `cycleBytes`: that bounds the WAL file (32 MB plus what the
+/// batches committed during the last pass add). Since the checkpointer syncs the database after each
+/// pass, a longer cycle no longer makes each stall longer (see `docs/performance.md`, item 27).
 struct WALCycle {
     let checkpointer: WALCheckpointer
     let framesPerPass: Int32
@@ -99,10 +112,10 @@ struct WALCycle {
     /// The pass the writer waits for before its own checkpoint.
     private var finishingAfter: Int?
 
-    init(checkpointer: WALCheckpointer, framesPerPass: Int32 = 1000, framesPerCycle: Int32 = 2000) {
+    init(checkpointer: WALCheckpointer, pageSize: Int, passBytes: Int = 8 << 20, cycleBytes: Int = 32 << 20) {
         self.checkpointer = checkpointer
-        self.framesPerPass = framesPerPass
-        self.framesPerCycle = framesPerCycle
+        framesPerPass = Int32(max(1, passBytes / pageSize))
+        framesPerCycle = Int32(max(1, cycleBytes / pageSize))
     }
 
     mutating func afterCommit(_ connection: SQLiteConnection) {
