@@ -44,7 +44,7 @@ final class Dispatcher: @unchecked Sendable {
     private let handOverLock = NSLock()
     private var handOvers: [StoredEvent] = []
     /// The previous batch's `handOvers`, swapped in so neither array is reallocated per batch. Only
-    /// `handOverSubmitted` touches it, on the writer thread.
+    /// `handOverSubmitted` touches it, on the store's completion thread.
     private var handingOver: [StoredEvent] = []
     private var urgent: [Job] = []
     private var queue: [Job] = []
@@ -126,7 +126,7 @@ final class Dispatcher: @unchecked Sendable {
         handOverLock.unlock()
     }
 
-    /// Queues what the batch's completions submitted; runs on the writer thread after them.
+    /// Queues what the batch's completions submitted; runs on the store's completion thread after them.
     private func handOverSubmitted() {
         handOverLock.lock()
         swap(&handOvers, &handingOver)
@@ -341,7 +341,7 @@ final class Dispatcher: @unchecked Sendable {
 
     /// One attempt: call the handler, record the outcome, schedule the next attempt or settle the
     /// status. False when the event has no handler; otherwise `onRecorded` is called with the result
-    /// once the record is committed (on the writer thread: it must be short).
+    /// once the record is committed (on the store's completion thread: it must be short).
     private func run(_ event: StoredEvent, replay: Bool, onRecorded: @escaping @Sendable (AttemptResult) -> Void) -> Bool {
         guard let handlerText = event.handler, let handler = handlerReferences.reference(handlerText) else { return false }
         let webhook = snapshots.snapshot.webhook(named: event.webhook)

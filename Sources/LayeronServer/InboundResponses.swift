@@ -11,7 +11,7 @@ enum InboundResponses {
     }
 
     /// `{"id":"…"}`, written directly as bytes: this is the answer to nearly every request, built on
-    /// the store's writer thread, and our event ids (`EventID`: a prefix and base-32 characters)
+    /// the store's completion thread, and our event ids (`EventID`: a prefix and base-32 characters)
     /// never need an escape.
     static func accepted(id: String) -> HTTPResponse {
         assert(EventID.isWellFormed(id), "accepted(id:) writes the id unescaped; \(id) is not an event id")

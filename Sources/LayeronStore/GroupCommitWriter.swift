@@ -3,7 +3,8 @@ import Foundation
 /// The one thread that writes to SQLite. Callers queue jobs; the thread takes everything queued,
 /// runs it in a single transaction and commits once (a batch with a failing job is run again with a
 /// savepoint per job, so one failing job does not undo the others). Requests that wait for durability therefore share commits, and the
-/// commit rate no longer bounds the request rate.
+/// commit rate no longer bounds the request rate. The jobs' completions and the after-batch hooks
+/// run on a `CompletionThread`, in commit order, while the writer goes on to the next batch.
 final class GroupCommitWriter: @unchecked Sendable {
     typealias Work = (SQLiteConnection) throws(SQLiteError) -> Void
 
@@ -34,10 +35,11 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let maxBatch = 1024
     /// Told after every rollback, so that what the rolled-back jobs noted in memory can be undone.
     private let afterRollback: () -> Void
-    /// Run on the writer thread after each batch's completions (added with `afterEachBatch`), so that
-    /// what the completions queued for other threads is handed over once per batch, not per job.
+    /// Run after each batch's completions (added with `afterEachBatch`), so that what the
+    /// completions queued for other threads is handed over once per batch, not per job.
     /// Guarded by `queueCondition`; the loop reads them when it takes a batch.
     private var batchHooks: [@Sendable () -> Void] = []
+    private let completions = CompletionThread()
 
     /// Checkpoints the WAL with the help of its own thread, in place of SQLite's automatic checkpoint.
     private var walCycle: WALCycle
@@ -64,8 +66,9 @@ final class GroupCommitWriter: @unchecked Sendable {
         return Replaceable(job: job)
     }
 
-    /// Queues `work` and returns at once; `done` runs on the writer thread once its batch has
-    /// committed (nil) or failed, so it must be short: it hands the result on and returns.
+    /// Queues `work` and returns at once; `done` runs on the completion thread once its batch has
+    /// committed (nil) or failed, after the completions of earlier batches, so it must be short: it
+    /// hands the result on and returns.
     /// When `replacing` has not been taken by the writer yet, it is dropped: `work` must do what it
     /// would have done.
     func enqueue(_ work: @escaping Work, replacing: Replaceable? = nil, done: @escaping @Sendable (SQLiteError?) -> Void) {
@@ -91,7 +94,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         queueCondition.unlock()
     }
 
-    /// Commits what is queued, then stops the thread.
+    /// Commits what is queued and runs its completions, then stops the threads.
     func stop() {
         queueCondition.lock()
         stopping = true
@@ -118,6 +121,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             while queue.isEmpty && !stopping { queueCondition.wait() }
             if queue.isEmpty && stopping {
                 queueCondition.unlock()
+                completions.stop()
                 stopped.signal()
                 return
             }
@@ -135,8 +139,16 @@ final class GroupCommitWriter: @unchecked Sendable {
             let hooks = batchHooks
             queueCondition.unlock()
             if !batch.isEmpty {
-                commit(batch)
-                for hook in hooks { hook() }
+                let errors = commit(batch)
+                var done: [(SQLiteError?) -> Void] = []
+                done.reserveCapacity(batch.count)
+                var doneErrors: [SQLiteError?] = []
+                for (i, job) in batch.enumerated() {
+                    guard let completion = job.done else { continue }
+                    done.append(completion)
+                    if let errors { doneErrors.append(errors[i]) }
+                }
+                completions.hand(.init(completions: done, errors: errors == nil ? nil : doneErrors, hooks: hooks))
                 walCycle.afterCommit(connection)
             }
         }
@@ -145,13 +157,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Almost every batch has no failing job, so it first runs as one plain transaction. Only when
     /// something fails is it rolled back and run again with a savepoint per job, so that one bad job
     /// still cannot undo the others. Jobs only write to the database and to their own result boxes,
-    /// so running one twice after a rollback is harmless.
-    private func commit(_ batch: [Job]) {
-        if commitTogether(batch) {
-            for job in batch { job.done?(nil) }
-        } else {
-            commitIsolated(batch)
-        }
+    /// so running one twice after a rollback is harmless. Returns each job's error, or nil when all
+    /// of them committed.
+    private func commit(_ batch: [Job]) -> [SQLiteError?]? {
+        commitTogether(batch) ? nil : commitIsolated(batch)
     }
 
     private func commitTogether(_ batch: [Job]) -> Bool {
@@ -167,7 +176,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    private func commitIsolated(_ batch: [Job]) {
+    private func commitIsolated(_ batch: [Job]) -> [SQLiteError?] {
         var errors = [SQLiteError?](repeating: nil, count: batch.count)
         do throws(SQLiteError) {
             try connection.run("BEGIN IMMEDIATE")
@@ -189,7 +198,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             afterRollback()
             for i in errors.indices { errors[i] = error }
         }
-        for (i, job) in batch.enumerated() { job.done?(errors[i]) }
+        return errors
     }
 }
 

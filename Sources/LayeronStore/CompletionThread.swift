@@ -1,0 +1,67 @@
+import Foundation
+
+/// Runs the writer's completions and after-batch hooks on a thread of their own, batch by batch in
+/// commit order, so the writer can start its next transaction at once.
+///
+/// Completions wake other threads: an HTTP thread to resume each connection, the dispatcher's
+/// workers once per batch. On two busy cores every wake-up may hand the CPU to the woken thread, and
+/// measured on the writer they took about a third of its wall time while its own CPU there was a
+/// fifth of that (docs/performance.md, item 29). The single writer bounds throughput, so those stalls
+/// now fall on this thread instead.
+final class CompletionThread: @unchecked Sendable {
+    /// One committed (or failed) batch: each job's completion with its error, then the hooks.
+    struct Batch {
+        let completions: [(SQLiteError?) -> Void]
+        let errors: [SQLiteError?]?
+        let hooks: [@Sendable () -> Void]
+    }
+
+    /// Guards `pending` and `stopping`.
+    private let condition = NSCondition()
+    private var pending: [Batch] = []
+    private var stopping = false
+    private let stopped = DispatchSemaphore(value: 0)
+
+    init() {
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "layeron-store-completions"
+        thread.start()
+    }
+
+    /// Queues a batch's completions; they run after those of every batch handed over before.
+    func hand(_ batch: Batch) {
+        condition.lock()
+        pending.append(batch)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Runs what is queued, then stops the thread.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        stopped.wait()
+    }
+
+    private func loop() {
+        var taken: [Batch] = []
+        while true {
+            condition.lock()
+            while pending.isEmpty && !stopping { condition.wait() }
+            if pending.isEmpty && stopping {
+                condition.unlock()
+                stopped.signal()
+                return
+            }
+            swap(&taken, &pending)
+            condition.unlock()
+            for batch in taken {
+                for (i, completion) in batch.completions.enumerated() { completion(batch.errors?[i] ?? nil) }
+                for hook in batch.hooks { hook() }
+            }
+            taken.removeAll(keepingCapacity: true)
+        }
+    }
+}
