@@ -47,17 +47,18 @@ extension EventStore {
             }
             try db.prepared("""
                 INSERT INTO events (id, webhook, direction, provider, type, provider_event_id, dedupe_key, status,
-                                    received_at, headers, body, handler, next_attempt_at, dedupe_expires_at)
-                VALUES (?1, ?2, 'outbound', ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11)
+                                    received_at, handler, next_attempt_at, dedupe_expires_at)
+                VALUES (?1, ?2, 'outbound', ?3, ?4, NULL, ?5, ?6, ?7, NULL, ?8, ?9)
                 """)
                 .bind(1, event.id).bind(2, event.webhook).bind(3, event.provider).bind(4, event.type).bind(5, event.dedupeKey)
                 .bind(6, (deliver ? EventStatus.pending : .ignored).rawValue).bind(7, event.receivedAt)
-                .bind(8, HeaderCoding.encode(event.headers)).bind(9, blob: event.body)
-                .bind(10, deliver ? event.receivedAt : nil).bind(11, event.dedupeKey == nil ? nil : event.dedupeExpiresAt)
+                .bind(8, deliver ? event.receivedAt : nil).bind(9, event.dedupeKey == nil ? nil : event.dedupeExpiresAt)
                 .run()
             // Emits always ask the store (above), so their keys need neither the in-memory window nor
             // the restart horizon.
-            box.value = .recorded(seq: db.lastInsertRowID)
+            let seq = db.lastInsertRowID
+            try Self.insertPayload(seq: seq, headers: HeaderCoding.encode(event.headers), body: event.body, into: db)
+            box.value = .recorded(seq: seq)
         }
         return box.value!
     }

@@ -44,7 +44,7 @@ public final class EventStore: @unchecked Sendable {
         readers = try ReaderPool(path: path, count: readerCount)
     }
 
-    /// Runs `hook` on the writer thread after the completions of each committed (or failed) batch:
+    /// Runs `hook` on the completion thread after the completions of each committed (or failed) batch:
     /// completions can collect what they hand to other threads and `hook` passes it on at once, one
     /// lock and one wake-up per batch instead of per event. Hooks run in the order they were added.
     public func afterEachBatch(_ hook: @escaping @Sendable () -> Void) {
@@ -70,8 +70,8 @@ public final class EventStore: @unchecked Sendable {
         return box.value!
     }
 
-    /// Records like `append(_:)` without holding the caller's thread: `completion` runs on the writer
-    /// thread once the batch holding the event has committed. HTTP threads use this, so every
+    /// Records like `append(_:)` without holding the caller's thread: `completion` runs on the
+    /// completion thread once the batch holding the event has committed. HTTP threads use this, so every
     /// connection waiting for durability can join the same batch, not only one per HTTP thread.
     public func append(_ event: NewEvent, completion: @escaping @Sendable (Result<AppendResult, SQLiteError>) -> Void) {
         let box = ResultBox<AppendResult>()
@@ -94,22 +94,30 @@ public final class EventStore: @unchecked Sendable {
         }
         let insert = try db.prepared("""
             INSERT INTO events (id, webhook, direction, provider, type, provider_event_id, dedupe_key, status,
-                                received_at, headers, body, handler, next_attempt_at, ordering_key, dedupe_expires_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                                received_at, handler, next_attempt_at, ordering_key, dedupe_expires_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
             """)
         insert.bind(1, event.id).bind(2, event.webhook).bind(3, event.direction.rawValue).bind(4, event.provider)
             .bind(5, event.type).bind(6, event.providerEventID).bind(7, event.dedupeKey)
             .bind(8, (event.handler == nil ? EventStatus.ignored : .pending).rawValue)
-            .bind(9, event.receivedAt).bind(10, headers).bind(11, blob: event.body)
-            .bind(12, event.handler).bind(13, event.handler == nil ? nil : event.receivedAt)
-            .bind(14, event.orderingKey).bind(15, expires)
+            .bind(9, event.receivedAt).bind(10, event.handler).bind(11, event.handler == nil ? nil : event.receivedAt)
+            .bind(12, event.orderingKey).bind(13, expires)
         try insert.run()
         let seq = db.lastInsertRowID
+        try Self.insertPayload(seq: seq, headers: headers, body: event.body, into: db)
         if let key = event.dedupeKey, let expires {
             try Self.recordDedupeKey(webhook: event.webhook, key: key, expiresAt: expires, now: event.receivedAt,
                                      window: dedupeWindow, db: db)
         }
         return .recorded(seq: seq)
+    }
+
+    /// Stores an event's headers and body beside its row (migration 7): they never change, while the
+    /// row is updated at least once more when its handler finishes, and a small row keeps that update
+    /// to a small page write.
+    static func insertPayload(seq: Int64, headers: String, body: [UInt8], into db: SQLiteConnection) throws(SQLiteError) {
+        try db.prepared("INSERT INTO event_payloads (seq, headers, body) VALUES (?1, ?2, ?3)")
+            .bind(1, seq).bind(2, headers).bind(3, blob: body).run()
     }
 
     /// The live event `key` already names for `webhook` (inbound webhook or outbound destination), with
@@ -172,7 +180,7 @@ public final class EventStore: @unchecked Sendable {
         try writer.perform(Self.finishWork(seq: seq, attempt: attempt, status: status, nextAttemptAt: nextAttemptAt, response: response))
     }
 
-    /// The same without waiting: `recorded` runs on the writer thread once the batch committed (nil)
+    /// The same without waiting: `recorded` runs on the completion thread once the batch committed (nil)
     /// or failed, so it must be short. `start` is the attempt's queued start record, which this
     /// finish replaces if the writer has not taken it yet.
     public func finishAttempt(seq: Int64, attempt: AttemptRecord, status: EventStatus, nextAttemptAt: Int64?,
@@ -252,9 +260,9 @@ public final class EventStore: @unchecked Sendable {
     public func event(id: String) throws(SQLiteError) -> StoredEvent? {
         try readers.with { (db) throws(SQLiteError) in
             let stmt = try db.prepared("""
-                SELECT seq, id, webhook, direction, provider, type, provider_event_id, dedupe_key, status, received_at,
-                       duplicates, attempt_count, handler, next_attempt_at, ordering_key, headers, body, response
-                FROM events WHERE id = ?1
+                SELECT e.seq, id, webhook, direction, provider, type, provider_event_id, dedupe_key, status, received_at,
+                       duplicates, attempt_count, handler, next_attempt_at, ordering_key, p.headers, p.body, response
+                FROM events e LEFT JOIN event_payloads p ON p.seq = e.seq WHERE e.id = ?1
                 """)
             stmt.bind(1, id)
             defer { stmt.reset() }
@@ -278,9 +286,9 @@ public final class EventStore: @unchecked Sendable {
     public func event(seq: Int64) throws(SQLiteError) -> StoredEvent? {
         try readers.with { (db) throws(SQLiteError) in
             let stmt = try db.prepared("""
-                SELECT seq, id, webhook, direction, provider, type, provider_event_id, dedupe_key, status, received_at,
-                       duplicates, attempt_count, handler, next_attempt_at, ordering_key, headers, body, response
-                FROM events WHERE seq = ?1
+                SELECT e.seq, id, webhook, direction, provider, type, provider_event_id, dedupe_key, status, received_at,
+                       duplicates, attempt_count, handler, next_attempt_at, ordering_key, p.headers, p.body, response
+                FROM events e LEFT JOIN event_payloads p ON p.seq = e.seq WHERE e.seq = ?1
                 """)
             stmt.bind(1, seq)
             defer { stmt.reset() }
@@ -424,6 +432,7 @@ public final class EventStore: @unchecked Sendable {
             try db.prepared("INSERT INTO purge_batch SELECT seq FROM events WHERE received_at < ?1 ORDER BY received_at LIMIT ?2")
                 .bind(1, before).bind(2, Int64(batch)).run()
             try db.execute("DELETE FROM attempts WHERE event_seq IN (SELECT seq FROM purge_batch)")
+            try db.execute("DELETE FROM event_payloads WHERE seq IN (SELECT seq FROM purge_batch)")
             try db.execute("DELETE FROM events WHERE seq IN (SELECT seq FROM purge_batch)")
             box.value = db.changes
         }

@@ -54,6 +54,42 @@ final class EventStoreSchemaTests: XCTestCase {
         tables.reset()
     }
 
+    /// A store written before headers and bodies had a table of their own: every event keeps them
+    /// after the upgrade, the event rows no longer carry them, and new events store theirs beside.
+    func testADatabaseWithInlinePayloadsMovesThemBesideTheRows() throws {
+        do {
+            let old = try SQLiteConnection(path: path)
+            try Migrations.migrate(old, steps: Array(Migrations.steps.prefix(6)))
+            try old.execute("""
+                INSERT INTO events (seq, id, webhook, direction, provider, type, status, received_at, headers, body)
+                VALUES (1, 'whevt_a', 'w', 'inbound', 'p', 't', 'processed', 1000, '[["content-type","application/json"]]', x'7B7D');
+                """)
+        }
+        let store = try EventStore(path: path)
+        defer { store.close() }
+        let migrated = try XCTUnwrap(try store.event(seq: 1))
+        XCTAssertEqual(migrated.body, Array("{}".utf8))
+        XCTAssertEqual(migrated.headers.map(\.name), ["content-type"])
+        XCTAssertEqual(migrated.headers.map(\.value), ["application/json"])
+        guard case let .recorded(seq) = try store.append(NewEvent(
+            id: EventID.make(nowMilliseconds: 2_000), webhook: "w", direction: .inbound, provider: "p", type: "t",
+            providerEventID: nil, dedupeKey: nil, dedupeExpiresAt: nil, receivedAt: 2_000,
+            headers: [("x-one", "1")], body: Array("[1]".utf8), handler: "p.h")) else { return XCTFail("not recorded") }
+        let fresh = try XCTUnwrap(try store.event(id: try XCTUnwrap(try store.event(seq: seq)).id))
+        XCTAssertEqual(fresh.body, Array("[1]".utf8))
+        XCTAssertEqual(fresh.headers.map(\.value), ["1"])
+
+        let reader = try SQLiteConnection(path: path, readOnly: true)
+        let columns = try reader.statement("SELECT COUNT(*) FROM pragma_table_info('events') WHERE name IN ('headers', 'body')")
+        _ = try columns.step()
+        XCTAssertEqual(columns.int(0), 0)
+        columns.reset()
+        let payloads = try reader.statement("SELECT COUNT(*) FROM event_payloads")
+        _ = try payloads.step()
+        XCTAssertEqual(payloads.int(0), 2)
+        payloads.reset()
+    }
+
     /// Keys recorded before a restart fold retries after it: the horizon tells the new process that
     /// a miss in its empty memory must still ask the store.
     func testKeysRecordedBeforeARestartStillFold() throws {

@@ -19,7 +19,7 @@
  *                                runs the split shape.
  *
  * DB must already carry the schema (bench/run.sh starts the server on it once). The statements are
- * the one EventStore.insert runs (the dedupe key lives on the event row; the dedupe horizon it
+ * the ones EventStore.insert runs (the event row, then its headers and body in event_payloads) (the dedupe key lives on the event row; the dedupe horizon it
  * also keeps is written about once an hour, so it is left out).
  */
 #include <sqlite3.h>
@@ -32,8 +32,9 @@
 
 static const char *INSERT_EVENT =
     "INSERT INTO events (id, webhook, direction, provider, type, provider_event_id, dedupe_key, status, "
-    "received_at, headers, body, handler, next_attempt_at, ordering_key, dedupe_expires_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+    "received_at, handler, next_attempt_at, ordering_key, dedupe_expires_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+static const char *INSERT_PAYLOAD = "INSERT INTO event_payloads (seq, headers, body) VALUES (?1, ?2, ?3)";
 static const char *HEADERS =
     "[[\"host\",\"localhost\"],[\"user-agent\",\"Stripe/1.0 (+https://stripe.com/docs/webhooks)\"],"
     "[\"content-type\",\"application/json; charset=utf-8\"],[\"accept\",\"*/*; q=0.5, application/xml\"],"
@@ -97,7 +98,8 @@ static void event_id(char out[33], int64_t ms, uint64_t *rng) {
     out[32] = '\0';
 }
 
-/* Binds row n of ROWS (the seed's spread over a week, or the ceiling's fresh pending rows) to INSERT_EVENT. */
+/* Binds row n of ROWS (the seed's spread over a week, or the ceiling's fresh pending rows) to INSERT_EVENT,
+ * and writes its body into `body` for INSERT_PAYLOAD. */
 static void bind_event(sqlite3_stmt *event, long n, long rows, int seed, int64_t now_ms, uint64_t *rng, char body[1300]) {
     static const int64_t week_ms = 7LL * 86400 * 1000;
     char id[33], provider_id[40];
@@ -120,12 +122,10 @@ static void bind_event(sqlite3_stmt *event, long n, long rows, int seed, int64_t
     sqlite3_bind_text(event, 7, provider_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(event, 8, status, -1, SQLITE_STATIC);
     sqlite3_bind_int64(event, 9, received);
-    sqlite3_bind_text(event, 10, HEADERS, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(event, 11, body, 1199, SQLITE_TRANSIENT);
-    sqlite3_bind_text(event, 12, "bench.noop", -1, SQLITE_STATIC);
-    if (seed) sqlite3_bind_null(event, 13); else sqlite3_bind_int64(event, 13, received);
-    sqlite3_bind_null(event, 14);
-    sqlite3_bind_int64(event, 15, received + week_ms);
+    sqlite3_bind_text(event, 10, "bench.noop", -1, SQLITE_STATIC);
+    if (seed) sqlite3_bind_null(event, 11); else sqlite3_bind_int64(event, 11, received);
+    sqlite3_bind_null(event, 12);
+    sqlite3_bind_int64(event, 13, received + week_ms);
 }
 
 
@@ -154,6 +154,18 @@ static void step(sqlite3_stmt *stmt, sqlite3 *db, const char *what) {
     sqlite3_reset(stmt);
 }
 
+/* Inserts the event bound to `event`, then its headers and body into event_payloads, as EventStore.insert
+ * does; returns the event's seq. */
+static int64_t insert_event(sqlite3 *db, sqlite3_stmt *event, sqlite3_stmt *payload, const char body[1300]) {
+    step(event, db, "insert event");
+    int64_t seq = sqlite3_last_insert_rowid(db);
+    sqlite3_bind_int64(payload, 1, seq);
+    sqlite3_bind_text(payload, 2, HEADERS, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(payload, 3, body, 1199, SQLITE_TRANSIENT);
+    step(payload, db, "insert payload");
+    return seq;
+}
+
 static double cpu_seconds(void) {
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
@@ -163,6 +175,7 @@ static double cpu_seconds(void) {
 static int lifecycle(sqlite3 *db, long rows, long batch, int split) {
     if (split) check(sqlite3_exec(db, SPLIT_SCHEMA, NULL, NULL, NULL), db, "split schema");
     sqlite3_stmt *event = prepare(db, INSERT_EVENT), *attempt = prepare(db, INSERT_ATTEMPT);
+    sqlite3_stmt *payload = prepare(db, INSERT_PAYLOAD);
     sqlite3_stmt *update = prepare(db, split ? UPDATE_STATE : UPDATE_EVENT);
     sqlite3_stmt *state = split ? prepare(db, INSERT_STATE) : NULL;
     int last_frames = 0;
@@ -186,9 +199,8 @@ static int lifecycle(sqlite3 *db, long rows, long batch, int split) {
         finishing = 0;
         for (; n < rows && finishing < batch; n++) {
             bind_event(event, n, rows, 0, now_ms, &rng, body);
-            if (split) sqlite3_bind_null(event, 13);
-            step(event, db, "insert event");
-            int64_t seq = sqlite3_last_insert_rowid(db);
+            if (split) sqlite3_bind_null(event, 11);
+            int64_t seq = insert_event(db, event, payload, body);
             if (split) {
                 sqlite3_bind_int64(state, 1, seq);
                 sqlite3_bind_int64(state, 2, now_ms);
@@ -218,8 +230,7 @@ int main(int argc, char **argv) {
     check(sqlite3_open(argv[2], &db), db, "open");
     check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL, NULL), db, "pragma");
     if (model) return lifecycle(db, rows, atol(argv[4]), strcmp(argv[5], "split") == 0);
-    sqlite3_stmt *event;
-    check(sqlite3_prepare_v2(db, INSERT_EVENT, -1, &event, NULL), db, "prepare events");
+    sqlite3_stmt *event = prepare(db, INSERT_EVENT), *payload = prepare(db, INSERT_PAYLOAD);
 
     char body[1300];
     memset(body, 'x', sizeof body);
@@ -229,12 +240,12 @@ int main(int argc, char **argv) {
     for (long n = 0; n < rows; n++) {
         if (n % 256 == 0) check(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), db, "begin");
         bind_event(event, n, rows, seed, now_ms, &rng, body);
-        check(sqlite3_step(event), db, "insert event");
-        sqlite3_reset(event);
+        insert_event(db, event, payload, body);
         if (n % 256 == 255 || n == rows - 1) check(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), db, "commit");
     }
     double seconds = now_seconds() - start;
     sqlite3_finalize(event);
+    sqlite3_finalize(payload);
     sqlite3_close(db);
     printf("{\"rows\":%ld,\"seconds\":%.3f,\"rows_per_s\":%.0f}\n", rows, seconds, rows / seconds);
     return 0;
