@@ -116,6 +116,10 @@ stop_server() {
 # ingest NAME FILES PATH [BINARY] [DATABASE]: one run against the server; records wrk + store + RSS.
 ingest() {
     local name=$1 files=$2 path=$3 binary=${4:-$BINARY} database=${5:-$RUN/data/$1.db}
+    # What earlier runs left in the page cache (the store ceiling's and the seed's hundreds of MB,
+    # the previous run's database) is written back first, so its writeback does not land in this
+    # run's fsyncs.
+    sync
     start_server "$database" "$binary"
     local before
     before=$(sqlite3 "$database" "SELECT COUNT(*), COALESCE(SUM(duplicates), 0) FROM events")

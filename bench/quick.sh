@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The quick loop behind docs/performance.md items 27-29: one ingest run of the bench config (two
+# `wrk -t1 -c32` on files of unique signed Stripe events, a no-op handler), and around a window in its
+# middle (after wrk has loaded its files) the CPU of every server and wrk thread in µs per event, the
+# machine's idle and softirq shares, and the bytes the server wrote per event. No nginx, no report
+# files: compare builds by running them in turns (`bench/quick.sh OLD; bench/quick.sh NEW; …`), and
+# trust only differences larger than back-to-back runs of one build (about 10% here).
+#
+# Usage: bench/quick.sh [LAYERON_BINARY]   (default .build/release/layeron)
+# Knobs: QUICK_DURATION seconds of load (8; the window is from 3 s to 1 s before the end),
+#        QUICK_COUNT requests per wrk file (150000).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BINARY=${1:-$ROOT/.build/release/layeron}
+DURATION=${QUICK_DURATION:-8}
+COUNT=${QUICK_COUNT:-150000}
+RUN=$(mktemp -d /tmp/layeron-quick.XXXXXX)
+SERVER=""
+cleanup() {
+    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+    rm -rf "$RUN"
+}
+trap cleanup EXIT
+mkdir -p "$RUN/plugins" "$RUN/data"
+cc -shared -fPIC -O2 -I "$ROOT/Sources/CLayeronPlugin/include" -o "$RUN/plugins/bench.so" "$ROOT/bench/plugins/bench.c"
+cp "$ROOT/bench/layeron-bench.json" "$RUN/layeron.json"
+SECRET="whsec_quick_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+for p in 1 2; do
+    python3 "$ROOT/bench/make_requests.py" --out "$RUN/requests.$p" --count "$COUNT" --secret "$SECRET" --salt "q$p$$" &
+done
+wait
+DATABASE="$RUN/data/quick.db"
+(cd "$RUN" && LAYERON_ENV=bench LAYERON_MASTER_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
+    STRIPE_WEBHOOK_SECRET="$SECRET" LAYERON_ADMIN_TOKEN=quick \
+    exec "$BINARY" serve --config "$RUN/layeron.json" --database "$DATABASE" --log-level warn --log-format json \
+    > "$RUN/server.out" 2> "$RUN/server.err") &
+SERVER=$!
+for _ in $(seq 1 100); do grep -q "^admin listening" "$RUN/server.out" 2>/dev/null && break; sleep 0.1; done
+PUBLIC=$(sed -n 's/^listening on //p' "$RUN/server.out")
+[ -n "$PUBLIC" ] || { cat "$RUN/server.err" >&2; exit 1; }
+WRK=()
+for p in 1 2; do
+    wrk -t1 -c32 -d"${DURATION}s" --timeout 10s -s "$ROOT/bench/wrk/walk.lua" "http://$PUBLIC/webhooks/stripe" -- "$RUN/requests.$p" \
+        > "$RUN/wrk.$p" 2>&1 &
+    WRK+=($!)
+done
+seqs() { sqlite3 "$DATABASE" "SELECT COALESCE(MAX(seq), 0) FROM events"; }
+sleep 3
+python3 "$ROOT/bench/threads.py" snap "$RUN/threads.0" "$SERVER" "${WRK[@]}"
+head -1 /proc/stat > "$RUN/stat.0"; awk '/^write_bytes/ {print $2}' "/proc/$SERVER/io" > "$RUN/io.0"; seqs > "$RUN/seq.0"
+sleep $((DURATION - 4))
+python3 "$ROOT/bench/threads.py" snap "$RUN/threads.1" "$SERVER" "${WRK[@]}"
+head -1 /proc/stat > "$RUN/stat.1"; awk '/^write_bytes/ {print $2}' "/proc/$SERVER/io" > "$RUN/io.1"; seqs > "$RUN/seq.1"
+wait "${WRK[@]}"
+for _ in $(seq 1 100); do
+    [ "$(sqlite3 "$DATABASE" "SELECT COUNT(*) FROM events WHERE status = 'pending'")" = 0 ] && break
+    sleep 0.2
+done
+kill -TERM "$SERVER"; wait "$SERVER" || true; SERVER=""
+EVENTS=$(( $(cat "$RUN/seq.1") - $(cat "$RUN/seq.0") ))
+REQUESTS=0
+for p in 1 2; do
+    grep WRKJSON "$RUN/wrk.$p" | sed 's/^WRKJSON //'
+    REQUESTS=$((REQUESTS + $(grep -o '"requests":[0-9]*' "$RUN/wrk.$p" | cut -d: -f2)))
+done
+echo "requests $REQUESTS = $((REQUESTS / DURATION)) req/s; events stored, processed: $(sqlite3 "$DATABASE" "SELECT COUNT(*), SUM(status = 'processed') FROM events")"
+python3 "$ROOT/bench/threads.py" diff "$RUN/threads.0" "$RUN/threads.1" "$EVENTS"
+python3 "$ROOT/bench/threads.py" stat "$RUN/stat.0" "$RUN/stat.1"
+echo "written by the server: $(( ($(cat "$RUN/io.1") - $(cat "$RUN/io.0")) / EVENTS )) bytes per event"
