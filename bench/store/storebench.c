@@ -8,6 +8,9 @@
  *   storebench seed DB ROWS      fills a store quickly for the large-store figures: the same rows,
  *                                received over the last 7 days, mostly processed, a few failed or
  *                                ignored, several webhooks and types, so every admin filter has work.
+ *                                Their dedupe keys live for 7 days and the stored dedupe horizon covers
+ *                                them, as a server that recorded them would have left it: a server
+ *                                started on the store asks it on every dedupe miss, as after a restart.
  *   storebench lifecycle DB ROWS BATCH today|split
  *                                a model of the writer with a fast handler: each commit holds BATCH new
  *                                events and the finished attempts of the previous commit's events (the
@@ -244,6 +247,12 @@ int main(int argc, char **argv) {
         if (n % 256 == 255 || n == rows - 1) check(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), db, "commit");
     }
     double seconds = now_seconds() - start;
+    if (seed) {
+        sqlite3_stmt *horizon = prepare(db, "UPDATE dedupe_horizon SET live_until = MAX(live_until, ?1)");
+        sqlite3_bind_int64(horizon, 1, now_ms + 7LL * 86400 * 1000);
+        step(horizon, db, "dedupe horizon");
+        sqlite3_finalize(horizon);
+    }
     sqlite3_finalize(event);
     sqlite3_finalize(payload);
     sqlite3_close(db);
