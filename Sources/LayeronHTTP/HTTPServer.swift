@@ -132,7 +132,7 @@ private struct ConnectionHandle: @unchecked Sendable {
 }
 
 /// Connections suspended and not yet resumed. Counted on every waiting request (by its HTTP thread,
-/// then by the thread that answers it, usually the store's writer), so an atomic rather than a
+/// then by the thread that answers it, usually the store's completion thread), so an atomic rather than a
 /// lock; only `stop` waits for zero, and it polls.
 final class SuspendedCount: Sendable {
     private let count = Atomic<Int>(0)

@@ -6,13 +6,13 @@ import Foundation
 /// Completions wake other threads: an HTTP thread to resume each connection, the dispatcher's
 /// workers once per batch. On two busy cores every wake-up may hand the CPU to the woken thread, and
 /// measured on the writer they took about a third of its wall time while its own CPU there was a
-/// fifth of that (docs/performance.md, item 29). The single writer bounds throughput, so those stalls
+/// fifth of that (docs/performance.md, item 28). The single writer bounds throughput, so those stalls
 /// now fall on this thread instead.
 final class CompletionThread: @unchecked Sendable {
-    /// One committed (or failed) batch: each job's completion with its error, then the hooks.
+    /// One committed (or failed) batch: each job's completion with its error (nil: committed), then
+    /// the hooks.
     struct Batch {
-        let completions: [(SQLiteError?) -> Void]
-        let errors: [SQLiteError?]?
+        let completions: [(done: (SQLiteError?) -> Void, error: SQLiteError?)]
         let hooks: [@Sendable () -> Void]
     }
 
@@ -58,7 +58,7 @@ final class CompletionThread: @unchecked Sendable {
             swap(&taken, &pending)
             condition.unlock()
             for batch in taken {
-                for (i, completion) in batch.completions.enumerated() { completion(batch.errors?[i] ?? nil) }
+                for completion in batch.completions { completion.done(completion.error) }
                 for hook in batch.hooks { hook() }
             }
             taken.removeAll(keepingCapacity: true)

@@ -140,15 +140,8 @@ final class GroupCommitWriter: @unchecked Sendable {
             queueCondition.unlock()
             if !batch.isEmpty {
                 let errors = commit(batch)
-                var done: [(SQLiteError?) -> Void] = []
-                done.reserveCapacity(batch.count)
-                var doneErrors: [SQLiteError?] = []
-                for (i, job) in batch.enumerated() {
-                    guard let completion = job.done else { continue }
-                    done.append(completion)
-                    if let errors { doneErrors.append(errors[i]) }
-                }
-                completions.hand(.init(completions: done, errors: errors == nil ? nil : doneErrors, hooks: hooks))
+                let done = batch.indices.compactMap { i in batch[i].done.map { (done: $0, error: errors?[i] ?? nil) } }
+                completions.hand(.init(completions: done, hooks: hooks))
                 walCycle.afterCommit(connection)
             }
         }

@@ -11,8 +11,10 @@ final class CompletionThreadTests: XCTestCase {
         for batch in 0..<50 {
             let failed = batch % 7 == 3
             thread.hand(.init(
-                completions: (0..<3).map { job in { error in log.add("\(batch).\(job)\(error == nil ? "" : "!")") } },
-                errors: failed ? [nil, SQLiteError(code: 1, message: "x"), nil] : nil,
+                completions: (0..<3).map { job in
+                    (done: { error in log.add("\(batch).\(job)\(error == nil ? "" : "!")") },
+                     error: failed && job == 1 ? SQLiteError(code: 1, message: "x") : nil)
+                },
                 hooks: [{ log.add("\(batch).hook") }]))
         }
         thread.stop()
