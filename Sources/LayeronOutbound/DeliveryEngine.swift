@@ -55,9 +55,7 @@ public final class DeliveryEngine: @unchecked Sendable {
 
     public func start() {
         started = true
-        let thread = Thread { [self] in loop() }
-        thread.name = "layeron-outbound-curl"
-        thread.start()
+        Thread.startNamed("outbound-curl") { [self] in loop() }
     }
 
     /// Queues `request`; `completion` runs on the engine thread when the transfer ends, and must

@@ -65,12 +65,10 @@ public final class FolderWatcher: @unchecked Sendable {
         self.debounceNanoseconds = debounceMilliseconds * 1_000_000
         self.onChange = onChange
         self.logger = logger
-        let thread = Thread { [self] in
+        Thread.startNamed("folder-watch") { [self] in
             run()
             finished.signal()
         }
-        thread.name = "layeron-watch"
-        thread.start()
     }
 
     /// Stops the thread (a change being delivered finishes first) and closes the descriptors.

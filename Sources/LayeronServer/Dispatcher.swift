@@ -80,19 +80,17 @@ final class Dispatcher: @unchecked Sendable {
 
     func start(workers: Int) {
         for i in 0..<max(1, workers) {
-            spawn("layeron-worker-\(i)") { $0.workerLoop() }
+            spawn("worker-\(i)") { $0.workerLoop() }
         }
-        spawn("layeron-scheduler") { $0.schedulerLoop() }
+        spawn("scheduler") { $0.schedulerLoop() }
     }
 
     private func spawn(_ name: String, _ body: @escaping @Sendable (Dispatcher) -> Void) {
         finished.enter()
-        let thread = Thread { [self] in
+        Thread.startNamed(name) { [self] in
             body(self)
             finished.leave()
         }
-        thread.name = name
-        thread.start()
     }
 
     /// Stops taking jobs and waits for running handlers to finish. Queued events stay due in the store;

@@ -22,7 +22,7 @@ final class Maintenance: @unchecked Sendable {
 
     /// Runs shortly after start (a restart after downtime catches up at once), then every `interval`.
     func start(interval: TimeInterval = 60) {
-        let thread = Thread { [self] in
+        Thread.startNamed("maintenance") { [self] in
             var wait: TimeInterval = 1
             while pause(wait) {
                 runOnce()
@@ -30,8 +30,6 @@ final class Maintenance: @unchecked Sendable {
             }
             finished.signal()
         }
-        thread.name = "layeron-maintenance"
-        thread.start()
     }
 
     func stop() {

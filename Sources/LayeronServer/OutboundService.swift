@@ -49,12 +49,10 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
 
     func start() {
         engine.start()
-        let thread = Thread { [self] in
+        Thread.startNamed("outbound-sched") { [self] in
             schedulerLoop()
             schedulerDone.signal()
         }
-        thread.name = "layeron-outbound-scheduler"
-        thread.start()
     }
 
     /// Stops scheduling, aborts deliveries in flight (recorded as interrupted; they run again after a

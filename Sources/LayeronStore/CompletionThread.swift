@@ -1,4 +1,5 @@
 import Foundation
+import LayeronCore
 
 /// Runs the writer's completions and after-batch hooks on a thread of their own, batch by batch in
 /// commit order, so the writer can start its next transaction at once.
@@ -23,9 +24,7 @@ final class CompletionThread: @unchecked Sendable {
     private let stopped = DispatchSemaphore(value: 0)
 
     init() {
-        let thread = Thread { [unowned self] in self.loop() }
-        thread.name = "layeron-store-completions"
-        thread.start()
+        Thread.startNamed("store-complete") { [unowned self] in self.loop() }
     }
 
     /// Queues a batch's completions; they run after those of every batch handed over before.

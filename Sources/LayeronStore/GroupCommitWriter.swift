@@ -1,4 +1,5 @@
 import Foundation
+import LayeronCore
 
 /// The one thread that writes to SQLite. Callers queue jobs; the thread takes everything queued,
 /// runs it in a single transaction and commits once (a batch with a failing job is run again with a
@@ -49,9 +50,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.afterRollback = afterRollback
         connection.trackWALFrames()
         walCycle = WALCycle(checkpointer: checkpointer, pageSize: connection.pageSize)
-        let thread = Thread { [unowned self] in self.loop() }
-        thread.name = "layeron-store-writer"
-        thread.start()
+        Thread.startNamed("store-writer") { [unowned self] in self.loop() }
     }
 
     /// Queues `work` and returns at once; it commits with the next batch.

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import LayeronCore
 
 /// Copies the WAL back into the database on a thread and connection of its own, so that the writer's
 /// commits do not stall for the copy and its `fdatasync`s (SQLite's automatic checkpoint runs inside
@@ -36,9 +37,7 @@ final class WALCheckpointer: @unchecked Sendable {
         guard databaseFile >= 0 else {
             throw SQLiteError(code: SQLITE_CANTOPEN, message: "\(path): cannot open for syncing: \(String(cString: strerror(errno)))")
         }
-        let thread = Thread { [unowned self] in self.loop() }
-        thread.name = "layeron-store-checkpointer"
-        thread.start()
+        Thread.startNamed("wal-checkpoint") { [unowned self] in self.loop() }
     }
 
     /// Asks for a pass and returns at once with its number: once `finishedPasses` reaches it, every
