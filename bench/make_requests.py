@@ -24,9 +24,18 @@ import time
 PAD = "x" * 16
 
 
-def stripe_event(n, salt):
-    """A Stripe-shaped `invoice.paid` event of about 1.2 KB; `n` and `salt` make its id unique."""
-    event_id = "evt_%s%010d" % (salt, n)
+def scattered_id(n, salt):
+    """A random-looking id (a UUID from a hash of `n` and `salt`, so a retry repeats it), as GitHub's
+    and Shopify's delivery ids are. Stripe's and Svix's ids begin with a time-ordered part, which the
+    default counting ids model: those land at the end of an index, random ones anywhere in it."""
+    digest = hashlib.sha256(("%s/%d" % (salt, n)).encode()).hexdigest()
+    return "evt_%s-%s-4%s-a%s-%s" % (digest[:8], digest[8:12], digest[13:16], digest[17:20], digest[20:32])
+
+
+def stripe_event(n, salt, scattered=False):
+    """A Stripe-shaped `invoice.paid` event of about 1.2 KB; `n` and `salt` make its id unique.
+    Ids count up unless `scattered`."""
+    event_id = scattered_id(n, salt) if scattered else "evt_%s%010d" % (salt, n)
     event = {
         "id": event_id,
         "object": "event",
@@ -80,6 +89,8 @@ def main():
     p.add_argument("--path", default="/webhooks/stripe")
     p.add_argument("--secret", default="")
     p.add_argument("--salt", default="", help="makes event ids unique across files")
+    p.add_argument("--scattered-ids", action="store_true",
+                   help="random ids (as GitHub's and Shopify's UUIDs) instead of counting ones")
     p.add_argument("--duplicates", type=float, default=0.0)
     p.add_argument("--bad", type=float, default=0.0)
     p.add_argument("--get", nargs="*", default=None, help="admin GET targets, cycled")
@@ -109,9 +120,9 @@ def main():
             roll = rng.random()
             if fresh > 100 and roll < args.duplicates:
                 # A retry of a recent event: Stripe resends the same body with a new signature.
-                body = stripe_event(fresh - 1 - rng.randrange(100), salt)
+                body = stripe_event(fresh - 1 - rng.randrange(100), salt, args.scattered_ids)
             else:
-                body = stripe_event(fresh, salt)
+                body = stripe_event(fresh, salt, args.scattered_ids)
                 fresh += 1
             key = wrong if args.duplicates <= roll < args.duplicates + args.bad else secret
             out.write(signed_post(args.path, body, key, now))

@@ -8,10 +8,12 @@
 #
 # Usage: bench/quick.sh [LAYERON_BINARY]   (default .build/release/layeron)
 # Knobs: QUICK_DURATION seconds of load (8; the window is from 3 s to 1 s before the end),
-#        QUICK_COUNT requests per wrk file (150000).
+#        QUICK_COUNT requests per wrk file (150000),
+#        QUICK_SCATTERED=1 random event ids (as GitHub's and Shopify's UUIDs) instead of counting ones,
+#        QUICK_DATABASE a store to start from (copied first; e.g. one `storebench seed` filled), else a fresh one.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BINARY=${1:-$ROOT/.build/release/layeron}
+BINARY=$(realpath "${1:-$ROOT/.build/release/layeron}")
 DURATION=${QUICK_DURATION:-8}
 COUNT=${QUICK_COUNT:-150000}
 RUN=$(mktemp -d /tmp/layeron-quick.XXXXXX)
@@ -26,10 +28,11 @@ cc -shared -fPIC -O2 -I "$ROOT/Sources/CLayeronPlugin/include" -o "$RUN/plugins/
 cp "$ROOT/bench/layeron-bench.json" "$RUN/layeron.json"
 SECRET="whsec_quick_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 for p in 1 2; do
-    python3 "$ROOT/bench/make_requests.py" --out "$RUN/requests.$p" --count "$COUNT" --secret "$SECRET" --salt "q$p$$" &
+    python3 "$ROOT/bench/make_requests.py" --out "$RUN/requests.$p" --count "$COUNT" --secret "$SECRET" --salt "q$p$$" ${QUICK_SCATTERED:+--scattered-ids} &
 done
 wait
 DATABASE="$RUN/data/quick.db"
+if [ -n "${QUICK_DATABASE:-}" ]; then cp "$QUICK_DATABASE" "$DATABASE"; sync; fi
 (cd "$RUN" && LAYERON_ENV=bench LAYERON_MASTER_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
     STRIPE_WEBHOOK_SECRET="$SECRET" LAYERON_ADMIN_TOKEN=quick \
     exec "$BINARY" serve --config "$RUN/layeron.json" --database "$DATABASE" --log-level warn --log-format json \
