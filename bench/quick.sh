@@ -10,7 +10,9 @@
 # Knobs: QUICK_DURATION seconds of load (8; the window is from 3 s to 1 s before the end),
 #        QUICK_COUNT requests per wrk file (150000),
 #        QUICK_SCATTERED=1 random event ids (as GitHub's and Shopify's UUIDs) instead of counting ones,
-#        QUICK_DATABASE a store to start from (copied first; e.g. one `storebench seed` filled), else a fresh one.
+#        QUICK_CONFIG a config instead of bench/layeron-bench.json (its /webhooks/stripe endpoint is driven),
+#        QUICK_DATABASE a store to start from (copied first; e.g. one `storebench seed` filled), else a fresh one,
+#        QUICK_COLD=1 the page cache dropped before the server starts (root only), as after a reboot.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BINARY=$(realpath "${1:-$ROOT/.build/release/layeron}")
@@ -25,7 +27,7 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$RUN/plugins" "$RUN/data"
 cc -shared -fPIC -O2 -I "$ROOT/Sources/CLayeronPlugin/include" -o "$RUN/plugins/bench.so" "$ROOT/bench/plugins/bench.c"
-cp "$ROOT/bench/layeron-bench.json" "$RUN/layeron.json"
+cp "${QUICK_CONFIG:-$ROOT/bench/layeron-bench.json}" "$RUN/layeron.json"
 SECRET="whsec_quick_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 for p in 1 2; do
     python3 "$ROOT/bench/make_requests.py" --out "$RUN/requests.$p" --count "$COUNT" --secret "$SECRET" --salt "q$p$$" ${QUICK_SCATTERED:+--scattered-ids} &
@@ -33,6 +35,8 @@ done
 wait
 DATABASE="$RUN/data/quick.db"
 if [ -n "${QUICK_DATABASE:-}" ]; then cp "$QUICK_DATABASE" "$DATABASE"; sync; fi
+# A start after a reboot: nothing of the store in the page cache (needs root).
+if [ -n "${QUICK_COLD:-}" ]; then sync; echo 1 > /proc/sys/vm/drop_caches; fi
 (cd "$RUN" && LAYERON_ENV=bench LAYERON_MASTER_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
     STRIPE_WEBHOOK_SECRET="$SECRET" LAYERON_ADMIN_TOKEN=quick \
     exec "$BINARY" serve --config "$RUN/layeron.json" --database "$DATABASE" --log-level warn --log-format json \

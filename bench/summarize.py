@@ -80,6 +80,9 @@ def report(results_path, out_json, out_md, meta):
                 r["of_store_ceiling"] = round(r["requests_per_s"] / ceiling, 3)
             if empty:
                 r["of_empty_store_ingest"] = round(r["requests_per_s"] / empty, 3)
+            adjacent = records.get("ingest_empty_adjacent", {}).get("requests_per_s")
+            if adjacent and name == "ingest_large_store":
+                r["of_adjacent_empty_ingest"] = round(r["requests_per_s"] / adjacent, 3)
         if r.get("deliveries_per_s") and nginx:
             # Each delivery is one request to the same nginx: its rate against nginx's own ceiling.
             r["deliveries_of_nginx"] = round(r["deliveries_per_s"] / nginx, 3)
@@ -91,7 +94,7 @@ def report(results_path, out_json, out_md, meta):
     lines = ["# Layeron bench, %s" % ", ".join(meta), "",
              "| run | req/s | of nginx | of store ceiling | p50 ms | p99 ms | max ms | non-2xx | rows ok | peak RSS MB |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for name in ["nginx", "ingest", "ingest_compare", "slow_handler", "duplicates_10", "bad_signatures_10", "ingest_large_store"]:
+    for name in ["nginx", "ingest", "ingest_compare", "slow_handler", "duplicates_10", "bad_signatures_10", "random_ids", "ingest_empty_adjacent", "ingest_large_store"]:
         r = records.get(name)
         if not r:
             continue
@@ -100,8 +103,14 @@ def report(results_path, out_json, out_md, meta):
             r["max_ms"], r["non_2xx"] + r["socket_errors"], r.get("store_matches_2xx", "-"), r.get("peak_rss_mb", "-")))
     if ceiling:
         lines += ["", "Raw SQLite insert ceiling of our schema (256 rows a transaction, WAL, NORMAL): %d rows/s." % ceiling]
-    if "ingest_large_store" in records and empty:
-        lines.append("Ingestion with the large store: %.0f%% of the empty-store rate." % (100 * records["ingest_large_store"]["requests_per_s"] / empty))
+    adjacent = records.get("ingest_empty_adjacent", {}).get("requests_per_s")
+    if "ingest_large_store" in records and (adjacent or empty):
+        large = records["ingest_large_store"]["requests_per_s"]
+        if adjacent:
+            lines.append("Ingestion with the large store: %.0f%% of the empty-store rate measured just before it (%.0f%% of the first ingest run)." % (
+                100 * large / adjacent, 100 * large / empty if empty else 0))
+        else:
+            lines.append("Ingestion with the large store: %.0f%% of the empty-store rate." % (100 * large / empty))
     if "callgrind" in records:
         lines.append("Instructions per request (callgrind, %d requests, all threads): %d." % (
             records["callgrind"]["requests"], records["callgrind"]["instructions_per_request"]))

@@ -1,9 +1,8 @@
 /// The live dedupe keys this process recorded, so that the common case — a key never seen — is
 /// answered without a lookup in the store. Only a miss is trusted, and only while no key the memory
 /// does not hold can still be live in the store: keys written before this process started (until
-/// the latest of their expiries, unless the set of those keys read after the start says the key is
-/// not one of them) or evicted for lack of room (until theirs). A hit, or a miss that cannot be
-/// trusted, asks the store as before. Entries the store lost (a rolled-back batch, a purge)
+/// the latest of their expiries) or evicted for lack of room (until theirs). A hit, or a miss that
+/// cannot be trusted, asks the store as before. Entries the store lost (a rolled-back batch, a purge)
 /// therefore cost an extra lookup, never a missed duplicate.
 ///
 /// It also keeps the store's dedupe horizon ahead of every recorded expiry: the horizon is what the
@@ -20,19 +19,15 @@
 final class DedupeWindow: @unchecked Sendable {
     private var expiries: [Int: Int64] = [:]
     private let capacity: Int
-    /// Until then a miss may be a key stored before this process started
-    private let preexistingLiveUntil: Int64
-    /// and these are those keys, once read (nil until then: every miss asks the store).
-    private var preexisting: PreexistingDedupeKeys?
-    /// Until then a miss may be a key this window dropped for lack of room.
-    private var evictedLiveUntil: Int64 = 0
+    /// Until then a miss may be a key this process never saw.
+    private var untrustedUntil: Int64
     /// What the stored horizon is known to cover in the current transaction; 0 after a rollback,
     /// so that the next recorded key writes it again.
     private var storedHorizon: Int64
     private let horizonSlack: Int64 = 3_600_000
 
     init(preexistingLiveUntil: Int64, capacity: Int = 600_000) {
-        self.preexistingLiveUntil = preexistingLiveUntil
+        self.untrustedUntil = preexistingLiveUntil
         self.storedHorizon = preexistingLiveUntil
         self.capacity = capacity
     }
@@ -52,29 +47,10 @@ final class DedupeWindow: @unchecked Sendable {
         storedHorizon = 0
     }
 
-    /// The keys that were live in the store at the start, read after it (`PreexistingKeyLoader`):
-    /// from now on a miss among them is answered here too.
-    func adopt(_ keys: PreexistingDedupeKeys) {
-        preexisting = keys
-    }
-
-    var preexistingCount: Int? { preexisting?.count }
-
-    /// How many times `needsLookup` sent a key to the store.
-    private(set) var lookups = 0
-
     /// True when the store must be asked whether `key` of `webhook` is live at `now`.
     func needsLookup(webhook: String, key: String, now: Int64) -> Bool {
-        let needed = mustAsk(webhook: webhook, key: key, now: now)
-        if needed { lookups += 1 }
-        return needed
-    }
-
-    private func mustAsk(webhook: String, key: String, now: Int64) -> Bool {
-        if now < evictedLiveUntil { return true }
-        let slot = Self.slot(webhook, key)
-        if now < preexistingLiveUntil, preexisting?.mayHold(slot) ?? true { return true }
-        guard let expires = expiries[slot] else { return false }
+        if now < untrustedUntil { return true }
+        guard let expires = expiries[Self.slot(webhook, key)] else { return false }
         return expires > now
     }
 
@@ -84,7 +60,7 @@ final class DedupeWindow: @unchecked Sendable {
             // trusted until the last of what was dropped has expired.
             expiries = expiries.filter { $0.value > now }
             if expiries.count >= capacity {
-                evictedLiveUntil = max(evictedLiveUntil, expiries.values.max() ?? now)
+                untrustedUntil = max(untrustedUntil, expiries.values.max() ?? now)
                 expiries.removeAll(keepingCapacity: true)
             }
         }
@@ -93,7 +69,7 @@ final class DedupeWindow: @unchecked Sendable {
     }
 
     /// Hasher feeds each string with its length, so ("ab", "c") and ("a", "bc") hash apart.
-    static func slot(_ webhook: String, _ key: String) -> Int {
+    private static func slot(_ webhook: String, _ key: String) -> Int {
         var hasher = Hasher()
         hasher.combine(webhook)
         hasher.combine(key)

@@ -12,8 +12,6 @@ public final class EventStore: @unchecked Sendable {
     private let dedupeWindow: DedupeWindow
     /// Backfills the WAL off the writer thread; stopped after the writer.
     private let checkpointer: WALCheckpointer
-    /// Reads the dedupe keys stored before this start, when some may still be live; stopped first.
-    private let preexistingKeys: PreexistingKeyLoader?
 
     public init(path: String, durability: Durability = .normal, readers readerCount: Int = 2) throws(SQLiteError) {
         self.path = path
@@ -37,25 +35,13 @@ public final class EventStore: @unchecked Sendable {
         // the last of them has expired, which the stored horizon bounds.
         let horizon = try connection.prepared("SELECT COALESCE(MAX(live_until), 0) FROM dedupe_horizon")
         _ = try horizon.step()
-        let liveUntil = horizon.int(0)
+        let window = DedupeWindow(preexistingLiveUntil: horizon.int(0))
         horizon.reset()
-        let window = DedupeWindow(preexistingLiveUntil: liveUntil)
         dedupeWindow = window
-        let lastSeq = try connection.prepared("SELECT COALESCE(MAX(seq), 0) FROM events")
-        _ = try lastSeq.step()
-        let lastStored = lastSeq.int(0)
-        lastSeq.reset()
         let checkpointer = try WALCheckpointer(path: path, synchronous: synchronous)
         self.checkpointer = checkpointer
-        let writer = GroupCommitWriter(connection: connection, checkpointer: checkpointer, afterRollback: { window.rolledBack() })
-        self.writer = writer
+        writer = GroupCommitWriter(connection: connection, checkpointer: checkpointer, afterRollback: { window.rolledBack() })
         readers = try ReaderPool(path: path, count: readerCount)
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        preexistingKeys = liveUntil > now && lastStored > 0
-            ? PreexistingKeyLoader(path: path, lastSeq: lastStored, now: now) { keys in
-                if let keys { writer.enqueue { _ in window.adopt(keys) } }
-            }
-            : nil
     }
 
     /// Runs `hook` on the completion thread after the completions of each committed (or failed) batch:
@@ -67,19 +53,8 @@ public final class EventStore: @unchecked Sendable {
 
     /// Commits what is queued and closes the connections.
     public func close() {
-        preexistingKeys?.stop()
         writer.stop()
         checkpointer.stop()
-    }
-
-    /// Once the keys stored before the start are read and adopted: how many the dedupe window holds
-    /// (nil when there was nothing to read or the set could not be used) and how many dedupe misses
-    /// it sent to the store so far. For tests.
-    func dedupeWindowState() throws(SQLiteError) -> (preexisting: Int?, lookups: Int) {
-        preexistingKeys?.waitUntilDone()
-        let box = ResultBox<(preexisting: Int?, lookups: Int)>()
-        try writer.perform { _ in box.value = (self.dedupeWindow.preexistingCount, self.dedupeWindow.lookups) }
-        return box.value!
     }
 
     // MARK: Writes

@@ -17,27 +17,6 @@ final class DedupeWindowTests: XCTestCase {
         XCTAssertFalse(window.needsLookup(webhook: "w", key: "old", now: 1_000))
     }
 
-    func testTheKeysReadAfterTheStartAnswerMissesForTheOthers() {
-        let window = DedupeWindow(preexistingLiveUntil: 1_000)
-        XCTAssertTrue(window.needsLookup(webhook: "w", key: "new", now: 10), "before the read every miss asks")
-        window.adopt(PreexistingDedupeKeys(slots: ["old", "older"].map { DedupeWindow.slot("w", $0) }))
-        XCTAssertTrue(window.needsLookup(webhook: "w", key: "old", now: 10))
-        XCTAssertTrue(window.needsLookup(webhook: "w", key: "older", now: 10))
-        XCTAssertFalse(window.needsLookup(webhook: "w", key: "new", now: 10))
-        XCTAssertFalse(window.needsLookup(webhook: "other", key: "old", now: 10))
-        XCTAssertFalse(window.needsLookup(webhook: "w", key: "old", now: 1_000), "past the horizon the old keys have expired")
-        XCTAssertEqual(window.lookups, 3)
-    }
-
-    func testEvictionAsksTheStoreEvenForKeysTheStartSetRulesOut() {
-        let window = DedupeWindow(preexistingLiveUntil: 1_000, capacity: 1)
-        window.adopt(PreexistingDedupeKeys(slots: []))
-        window.recorded(webhook: "w", key: "a", expiresAt: 500, now: 1)
-        window.recorded(webhook: "w", key: "b", expiresAt: 600, now: 1)
-        XCTAssertTrue(window.needsLookup(webhook: "w", key: "a", now: 2), "a was evicted but may still be live")
-        XCTAssertFalse(window.needsLookup(webhook: "w", key: "never", now: 600))
-    }
-
     func testEvictionStopsTrustingMissesUntilTheDroppedKeysExpire() {
         let window = DedupeWindow(preexistingLiveUntil: 0, capacity: 2)
         window.recorded(webhook: "w", key: "a", expiresAt: 500, now: 1)

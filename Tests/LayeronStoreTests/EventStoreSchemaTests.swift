@@ -105,33 +105,6 @@ final class EventStoreSchemaTests: XCTestCase {
         XCTAssertEqual(try store.list(EventQuery(search: "k")).count, 2)
     }
 
-    /// After a restart the keys stored before it are read in the background; once they are, a new
-    /// key is recorded without asking the store, and an old one still folds.
-    func testAfterARestartTheStoredKeysAnswerMissesFromMemory() throws {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        var store = try EventStore(path: path)
-        var original: [Int64] = []
-        for n in 1...3 {
-            guard case let .recorded(seq) = try store.append(event(n, key: "k\(n)", at: now, ttl: 3_600_000)) else { return XCTFail() }
-            original.append(seq)
-        }
-        _ = try store.append(event(4, key: "expired", at: now - 7_200_000, ttl: 60_000))
-        XCTAssertNil(try store.dedupeWindowState().preexisting, "a fresh store has nothing to read")
-        store.close()
-        store = try EventStore(path: path)
-        defer { store.close() }
-        let state = try store.dedupeWindowState()
-        XCTAssertEqual(state.preexisting, 3, "the live keys, not the expired one")
-        XCTAssertEqual(state.lookups, 0)
-        guard case .recorded = try store.append(event(5, key: "fresh", at: now + 1_000)) else { return XCTFail() }
-        guard case .recorded = try store.append(event(6, key: "expired", at: now + 1_000)) else { return XCTFail() }
-        XCTAssertEqual(try store.dedupeWindowState().lookups, 0, "misses were answered from memory")
-        guard case .duplicate(_, original[1], .pending, nil) = try store.append(event(7, key: "k2", at: now + 2_000)) else {
-            return XCTFail("a key from before the restart did not fold")
-        }
-        XCTAssertEqual(try store.dedupeWindowState().lookups, 1)
-    }
-
     /// The search finds an event by a provider id equal to its dedupe key (through the dedupe index)
     /// and by one that differs from it (through the provider id index).
     func testSearchFindsProviderIDsWithAndWithoutTheirOwnIndexEntry() throws {
