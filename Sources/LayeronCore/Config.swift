@@ -152,3 +152,12 @@ public struct WebhookConfig: Sendable {
     public var concurrency: Int?
     public var ordering: OrderingConfig?
 }
+
+extension ServerConfig {
+    /// What `serve` refuses once flags have overridden the file: an admin listener off loopback
+    /// with no token would hand the admin API to the network.
+    public var adminTokenIssue: ConfigIssue? {
+        guard admin.listenerTokens.isEmpty, !admin.listen.isLoopback else { return nil }
+        return ConfigIssue("admin.token", "is required when the admin listener (\(admin.listen)) is not on loopback")
+    }
+}

@@ -1,25 +1,48 @@
 import Foundation
 import LayeronCore
 import LayeronPluginHost
+import LayeronStore
 
-/// What `layeron check` found: the config's issues, every plugin file's state, and handlers that the
-/// config names but no plugin provides.
+/// What `layeron check` found: the config's issues, every plugin file's state, handlers that the
+/// config names but no plugin provides, and secret references the environment cannot resolve.
+/// `notes` are findings that are not errors (in development, references `serve` will generate).
 public struct DeploymentReport: Sendable {
     public var problems: [String]
+    public var notes: [String]
     public var plugins: [PluginStatus]
 }
 
-/// Loads the config and every plugin the way `serve` would, without listening or touching the store.
-public func checkDeployment(configPath: String) -> DeploymentReport {
-    let config: ServerConfig
-    do {
-        config = try loadConfig(path: configPath)
-    } catch {
-        return DeploymentReport(problems: error.description.split(separator: "\n").map(String.init), plugins: [])
+/// Where `check` looks for secrets, as `serve` would: the environment whose values count, the store
+/// beside the database (`database` overrides the config's), then the process's variables.
+public struct SecretsContext: Sendable {
+    public var environment: String
+    public var database: String?
+    public var variables: [String: String]
+
+    public init(environment: String, database: String?, variables: [String: String]) {
+        self.environment = environment
+        self.database = database
+        self.variables = variables
     }
+}
+
+/// Loads the config, its secrets and every plugin the way `serve` would, without listening or
+/// touching the events store. Never prints or returns a secret's value.
+public func checkDeployment(configPath: String, secrets: SecretsContext) -> DeploymentReport {
+    var loaded: ServerConfig
+    do {
+        loaded = try loadConfig(path: configPath)
+    } catch {
+        return DeploymentReport(problems: error.description.split(separator: "\n").map(String.init), notes: [], plugins: [])
+    }
+    if let database = secrets.database { loaded.database = database }
+    let config = loaded
     let registry = PluginRegistry(privateDirectory: NSTemporaryDirectory() + "layeron-check-\(getpid())",
                                   logger: .discard, configs: { config.plugins.config })
     var problems: [String] = []
+    if let issue = config.adminTokenIssue {
+        problems.append("\(configPath): \(issue)")
+    }
     if !FileManager.default.fileExists(atPath: config.plugins.dir) {
         problems.append("\(configPath): plugins.dir: folder \(config.plugins.dir) does not exist")
     }
@@ -34,5 +57,33 @@ public func checkDeployment(configPath: String) -> DeploymentReport {
         }
     }
     registry.shutdownAll()
-    return DeploymentReport(problems: problems, plugins: statuses)
+    let unresolved = unresolvedSecrets(config: config, configPath: configPath, context: secrets)
+    return DeploymentReport(problems: problems + unresolved.problems, notes: unresolved.notes, plugins: statuses)
+}
+
+/// Every reference `serve` would fail to resolve in `context.environment`. Outside development those
+/// stop the start, so they are problems; in development `serve` gives them random values, so they
+/// are notes.
+private func unresolvedSecrets(config: ServerConfig, configPath: String,
+                               context: SecretsContext) -> (problems: [String], notes: [String]) {
+    let store: SecretStore?
+    do {
+        store = try SecretsSetup.openExistingStore(database: config.database, environment: context.environment,
+                                                   variables: context.variables)
+    } catch {
+        return (["\(configPath): secrets for environment \(context.environment): \(error)"], [])
+    }
+    let resolver = SecretsSetup.resolver(store: store, environment: context.environment, variables: context.variables,
+                                         logger: .discard)
+    do {
+        _ = try RuntimeSnapshot(config: config, resolver: resolver, environment: context.environment)
+        return ([], [])
+    } catch {
+        if context.environment == SecretsSetup.development {
+            return ([], error.missing.map {
+                "\(configPath): \($0.owner): secret \($0.reference.name) is not set for development; serve will give it a random value"
+            })
+        }
+        return (error.description.split(separator: "\n").map { "\(configPath): \($0)" }, [])
+    }
 }

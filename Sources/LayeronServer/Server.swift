@@ -75,8 +75,8 @@ public final class Server: @unchecked Sendable {
     public static func start(options: ServeOptions, resolver: any SecretResolver, logger: Logger) throws(ServeError) -> Server {
         let config: ServerConfig
         do { config = try effectiveConfig(options) } catch { throw .config(error) }
-        if config.admin.listenerTokens.isEmpty, !config.admin.listen.isLoopback {
-            throw .config(.invalid(file: options.configPath, issues: [ConfigIssue("admin.token", "is required when the admin listener (\(config.admin.listen)) is not on loopback")]))
+        if let issue = config.adminTokenIssue {
+            throw .config(.invalid(file: options.configPath, issues: [issue]))
         }
         if config.admin.listenerTokens.isEmpty {
             logger.warn("the admin API has no token: anyone on this machine can use it; set admin.token in the config")

@@ -1,20 +1,24 @@
 import Foundation
 import LayeronServer
 
-/// `layeron check`: validates config and plugins; exit 0 when all is well, 1 with every problem listed.
+/// `layeron check`: validates config, plugins and secrets; exit 0 when all is well, 1 with every
+/// problem listed.
 enum CheckCommand {
-    static let usage = "layeron check [--config FILE]"
+    static let usage = "layeron check [--config FILE] [--env ENV] [--database FILE]"
 
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
         let args = try Arguments(words)
-        try args.only(["config"])
+        try args.only(["config", "env", "database"])
         let path = ProcessEnvironment.configPath(args)
-        let report = checkDeployment(configPath: path)
+        let secrets = SecretsContext(environment: ProcessEnvironment.environmentName(args), database: args.value("database"),
+                                     variables: ProcessEnvironment.variables)
+        let report = checkDeployment(configPath: path, secrets: secrets)
         for plugin in report.plugins where plugin.state == .active {
             print("plugin \(plugin.name ?? "?") \(plugin.version ?? "?") (ABI v\(plugin.abiVersion ?? 0)) from \(plugin.file): handlers \(plugin.handlers.joined(separator: ", "))")
         }
+        for note in report.notes { print(note) }
         if report.problems.isEmpty {
-            print("\(path): ok")
+            print("\(path): ok (environment \(secrets.environment))")
             return 0
         }
         for problem in report.problems { FileHandle.standardError.write(Data("\(problem)\n".utf8)) }

@@ -105,6 +105,45 @@ final class SecretsServerTests: XCTestCase {
         XCTAssertFalse(server.output.contains("send a signed test event"), "only development prints the example")
     }
 
+    /// `layeron check` resolves the config's secrets as `serve` would: outside development a reference
+    /// that resolves nowhere fails the check, naming the file, the owner and the reference; in
+    /// development it is a note, since `serve` will generate it. No value is ever printed.
+    func testCheckReportsReferencesThatResolveNowhere() throws {
+        let server = try TestServer()
+        try server.writeConfig("""
+            {
+              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "plugins": { "dir": "\(server.pluginsDir)" },
+              "webhooks": [ { "name": "stripe", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" } } ]
+            }
+            """)
+        let check = { (environment: String, variables: [String: String]) throws -> CommandRun in
+            try CommandRun.layeron(["check", "--config", server.configPath, "--database", server.databasePath, "--env", environment],
+                                   environment: variables, removing: secretVariables, directory: server.directory.path)
+        }
+        let development = try check("development", [:])
+        XCTAssertEqual(development.status, 0, development.stderr)
+        XCTAssertTrue(development.stdout.contains("\(server.configPath): webhook stripe: secret STRIPE_WEBHOOK_SECRET is not set for development; serve will give it a random value"), development.stdout)
+
+        let key = String(repeating: "5a", count: 32)
+        let missing = try check("production", ["LAYERON_MASTER_KEY": key])
+        XCTAssertEqual(missing.status, 1, missing.stdout)
+        XCTAssertTrue(missing.stderr.contains("\(server.configPath): webhook stripe: secret STRIPE_WEBHOOK_SECRET is not set for environment production"), missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("secret LAYERON_ADMIN_TOKEN is not set for environment production"), missing.stderr)
+
+        XCTAssertEqual(try server.secrets(["set", "STRIPE_WEBHOOK_SECRET", "--env", "production"], stdin: "prod_value",
+                                          environment: ["LAYERON_MASTER_KEY": key]).status, 0)
+        let resolved = try check("production", ["LAYERON_MASTER_KEY": key, "LAYERON_ADMIN_TOKEN": "admin_value"])
+        XCTAssertEqual(resolved.status, 0, resolved.stderr)
+        XCTAssertTrue(resolved.stdout.contains("ok (environment production)"), resolved.stdout)
+        let withoutKey = try check("production", ["LAYERON_ADMIN_TOKEN": "admin_value"])
+        XCTAssertEqual(withoutKey.status, 1, "the store exists but cannot be opened: serve would not start either")
+        XCTAssertTrue(withoutKey.stderr.contains("LAYERON_MASTER_KEY"), withoutKey.stderr)
+        for run in [development, missing, resolved, withoutKey] {
+            XCTAssertFalse((run.stdout + run.stderr).contains("prod_value") || (run.stdout + run.stderr).contains("admin_value"))
+        }
+    }
+
     func testAValueMovedToAnotherNameStopsTheStartInsteadOfBeingReplaced() throws {
         let server = try TestServer()
         server.removedVariables = secretVariables
