@@ -34,6 +34,9 @@ final class Metrics: @unchecked Sendable {
     private var attempts: [String: UInt64] = [:]
     private var handlerSeconds: [String: Histogram] = [:]
     private var commitSeconds = Histogram()
+    private var outboundEmits: [String: UInt64] = [:]
+    private var outboundAttempts: [String: UInt64] = [:]
+    private var outboundSeconds: [String: Histogram] = [:]
 
     func countRequest(webhook: String, status: Int) {
         lock.lock()
@@ -82,6 +85,22 @@ final class Metrics: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// An emit for a configured destination: `recorded`, `duplicate` (its idempotency key named an
+    /// earlier event) or `refused` (invalid type, key or payload, or the destination is disabled).
+    func countEmit(destination: String, result: String) {
+        lock.lock()
+        outboundEmits["destination=\"\(destination)\",result=\"\(result)\"", default: 0] += 1
+        lock.unlock()
+    }
+
+    /// One finished delivery attempt and how long the receiver took to answer (or the transport to fail).
+    func countDelivery(destination: String, outcome: String, seconds: Double) {
+        lock.lock()
+        outboundAttempts["destination=\"\(destination)\",outcome=\"\(outcome)\"", default: 0] += 1
+        outboundSeconds["destination=\"\(destination)\"", default: Histogram()].observe(seconds)
+        lock.unlock()
+    }
+
     /// The exposition text; `gauges` are sampled by the caller at scrape time.
     func render(gauges: [(name: String, help: String, value: Double)]) -> String {
         lock.lock()
@@ -111,6 +130,10 @@ final class Metrics: @unchecked Sendable {
         histogram("layeron_store_append_seconds", "", commitSeconds)
         out += "# HELP layeron_event_end_to_end_seconds From receipt to the handler's successful finish.\n# TYPE layeron_event_end_to_end_seconds histogram\n"
         histogram("layeron_event_end_to_end_seconds", "", endToEndSeconds)
+        counter("layeron_outbound_emits_total", "Outbound events emitted, by destination and result.", outboundEmits)
+        counter("layeron_outbound_attempts_total", "Outbound delivery attempts by destination and outcome.", outboundAttempts)
+        out += "# HELP layeron_outbound_attempt_duration_seconds Time the receiver took to answer a delivery.\n# TYPE layeron_outbound_attempt_duration_seconds histogram\n"
+        for (labels, h) in outboundSeconds.sorted(by: { $0.key < $1.key }) { histogram("layeron_outbound_attempt_duration_seconds", labels, h) }
         for gauge in gauges {
             out += "# HELP \(gauge.name) \(gauge.help)\n# TYPE \(gauge.name) gauge\n\(gauge.name) \(gauge.value)\n"
         }

@@ -23,6 +23,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
     private let store: EventStore
     private let snapshots: SnapshotHolder
     private let logger: Logger
+    private let metrics: Metrics
     private let engine: DeliveryEngine
 
     /// Guards `inFlight`, `perDestination`, `limiters`, `disabled` and `stopping`.
@@ -39,9 +40,10 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
     private let recording = DispatchGroup()
     private let schedulerDone = DispatchSemaphore(value: 0)
 
-    init(store: EventStore, snapshots: SnapshotHolder, logger: Logger) {
+    init(store: EventStore, snapshots: SnapshotHolder, metrics: Metrics, logger: Logger) {
         self.store = store
         self.snapshots = snapshots
+        self.metrics = metrics
         self.logger = logger
         engine = DeliveryEngine(userAgent: "layeron-webhooks/1 (+https://www.standardwebhooks.com)")
         disabled = (try? store.disabledDestinations()) ?? [:]
@@ -73,9 +75,21 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
     func emit(destinationName: String, type: String, payload: [UInt8], idempotencyKey: String?) -> EmitOutcome {
         let destinations = snapshots.snapshot.config.outbound
         guard let destination = destinations.first(where: { $0.name == destinationName }) else {
+            // Not counted: the name comes from the request, and metric labels only take config names.
             let known = destinations.map(\.name).joined(separator: ", ")
             return .refused(status: 404, message: "no outbound destination \"\(destinationName)\"; configured: \(known.isEmpty ? "none" : known)")
         }
+        let outcome = record(destination, type: type, payload: payload, idempotencyKey: idempotencyKey)
+        switch outcome {
+        case let .recorded(_, duplicate): metrics.countEmit(destination: destination.name, result: duplicate ? "duplicate" : "recorded")
+        case .refused: metrics.countEmit(destination: destination.name, result: "refused")
+        }
+        return outcome
+    }
+
+    /// The emit's rules for a configured destination, then its commit.
+    private func record(_ destination: OutboundDestination, type: String, payload: [UInt8], idempotencyKey: String?) -> EmitOutcome {
+        let destinationName = destination.name
         if let off = disabledState(destinationName) {
             return .refused(status: 409, message: "outbound destination \(destinationName) is disabled since \(WallClock.rfc3339(milliseconds: off.at)) (\(off.reason)); enable it with POST /admin/outbound/\(destinationName)/enable")
         }
@@ -289,6 +303,8 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         } catch {
             logger.error("cannot record delivery attempt: \(error)", [("event", event.id)])
         }
+        metrics.countDelivery(destination: context.destination.name, outcome: decision.outcome.rawValue,
+                              seconds: Double(result.latencyMilliseconds) / 1000)
         let fields = [("event", event.id), ("destination", context.destination.name), ("attempt", String(context.n))]
         switch decision.outcome {
         case .ok: logger.debug("delivered", fields)

@@ -93,7 +93,8 @@ public final class Server: @unchecked Sendable {
         let store: EventStore
         do { store = try EventStore(path: config.database, durability: config.durability) } catch { throw .store(config.database, error) }
 
-        let outbound = OutboundService(store: store, snapshots: snapshots, logger: logger)
+        let metrics = Metrics()
+        let outbound = OutboundService(store: store, snapshots: snapshots, metrics: metrics, logger: logger)
         let privateDirectory = NSTemporaryDirectory() + "layeron-plugins-\(getpid())"
         let plugins = PluginRegistry(privateDirectory: privateDirectory, logger: logger, emitter: outbound,
                                      configs: { snapshots.snapshot.config.plugins.config })
@@ -104,7 +105,6 @@ public final class Server: @unchecked Sendable {
             }
         }
 
-        let metrics = Metrics()
         let dispatcher = Dispatcher(store: store, plugins: plugins, snapshots: snapshots, metrics: metrics, logger: logger)
         let pipeline = InboundPipeline(snapshots: snapshots, store: store, dispatcher: dispatcher, metrics: metrics, logger: logger)
         let admin = AdminAPI(snapshots: snapshots, store: store, dispatcher: dispatcher, outbound: outbound, plugins: plugins, metrics: metrics)

@@ -80,6 +80,14 @@ final class OutboundDeliveryTests: XCTestCase {
         XCTAssertEqual(attempts[0]["error"], .string("the receiver answered 500"))
         XCTAssertEqual(receiver.received.count, 3)
         XCTAssertEqual(Set(receiver.received.compactMap { $0.header("webhook-id") }), [id], "every retry carries the same webhook-id")
+        let ok = #"layeron_outbound_attempts_total{destination="flaky",outcome="ok"} 1"#
+        XCTAssertTrue(try harness.server.waitUntil { try harness.server.admin("GET", "/metrics").text.contains(ok) })
+        let metrics = try harness.server.admin("GET", "/metrics").text
+        for line in [#"layeron_outbound_attempts_total{destination="flaky",outcome="retry"} 2"#,
+                     #"layeron_outbound_attempt_duration_seconds_count{destination="flaky"} 3"#,
+                     #"layeron_outbound_emits_total{destination="flaky",result="recorded"} 1"#] {
+            XCTAssertTrue(metrics.contains(line), "\(line) in\n\(metrics)")
+        }
     }
 
     func testGoneDisablesTheDestinationUntilEnabled() throws {
@@ -181,6 +189,14 @@ final class OutboundDeliveryTests: XCTestCase {
         XCTAssertEqual(try harness.emit("nosuch").status, 404)
         XCTAssertEqual(try harness.emit("partners", type: "").status, 400)
         XCTAssertEqual(try harness.emit("partners", payload: "[").status, 400)
+        // The empty type is refused by the destination's rules; the broken body never names a payload.
+        let metrics = try harness.server.admin("GET", "/metrics").text
+        for line in [#"layeron_outbound_emits_total{destination="partners",result="recorded"} 2"#,
+                     #"layeron_outbound_emits_total{destination="partners",result="duplicate"} 1"#,
+                     #"layeron_outbound_emits_total{destination="partners",result="refused"} 1"#] {
+            XCTAssertTrue(metrics.contains(line), "\(line) in\n\(metrics)")
+        }
+        XCTAssertFalse(metrics.contains("nosuch"), "a name from the request is never a label")
     }
 }
 
