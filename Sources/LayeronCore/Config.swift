@@ -151,6 +151,9 @@ public struct WebhookConfig: Sendable {
     /// At most this many of this webhook's handlers run at once; nil for no cap beyond the pool.
     public var concurrency: Int?
     public var ordering: OrderingConfig?
+    /// How long one attempt may run before its event is presumed stalled and may run again on
+    /// another worker (the stalled call cannot be stopped). Longer than the slowest handler.
+    public var lease: TimeSpan = .seconds(300)
 }
 
 extension ServerConfig {

@@ -4,7 +4,7 @@ import LayeronCrypto
 enum WebhookConfigParser {
     static let keys: Set<String> = Set([
         "name", "provider", "path", "host", "secret", "signature", "tolerance", "dedupe", "handler", "on",
-        "respond", "event", "retry", "unhandled", "timeout", "concurrency", "ordering", "orderingKey",
+        "respond", "event", "retry", "unhandled", "timeout", "concurrency", "ordering", "orderingKey", "lease",
     ]).union(SignatureConfigParser.webhookKeys)
 
     static func parse(_ value: JSONValue, at path: String, reader: ConfigReader) -> WebhookConfig? {
@@ -100,6 +100,8 @@ enum WebhookConfigParser {
         let timeout = view.duration("timeout") ?? .seconds(10)
         if timeout.milliseconds == 0 { reader.report(view.keyPath("timeout"), "must be longer than zero") }
         let concurrency = view.integer("concurrency", range: 1...1024)
+        let lease = view.duration("lease") ?? .seconds(300)
+        if lease.milliseconds == 0 { reader.report(view.keyPath("lease"), "must be longer than zero: the longest a handler may run before its event runs again") }
 
         var ordering: OrderingConfig?
         if let text = view.string("ordering") {
@@ -120,7 +122,7 @@ enum WebhookConfigParser {
         return WebhookConfig(name: name, provider: provider, path: routePath, host: host, scheme: scheme,
                              secrets: secrets, eventID: eventID, eventType: eventType, dedupe: dedupe,
                              routes: routes, respond: respond, retry: retry, unhandled: unhandled,
-                             timeout: timeout, concurrency: concurrency, ordering: ordering)
+                             timeout: timeout, concurrency: concurrency, ordering: ordering, lease: lease)
     }
 
     private static func parseRetry(_ raw: JSONValue, at path: String, reader: ConfigReader) -> RetryPolicy {

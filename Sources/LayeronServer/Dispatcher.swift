@@ -50,9 +50,9 @@ final class Dispatcher: @unchecked Sendable {
     private var queue: [Job] = []
     private var queueHead = 0
     /// Events queued or running, with the time after which a run is presumed stalled. A stalled run
-    /// does not strand its event: the scheduler may hand it to another worker after the lease.
+    /// does not strand its event: the scheduler may hand it to another worker after the webhook's
+    /// `lease` (5 minutes unless configured).
     private var inFlight: [Int64: Int64] = [:]
-    private let leaseMilliseconds: Int64 = 5 * 60_000
     /// Queued or running events per webhook, for each webhook's `concurrency` cap.
     private var perWebhook: [String: Int] = [:]
     /// Fresh events the scheduler found in the store and started before the pipeline handed them over
@@ -168,7 +168,7 @@ final class Dispatcher: @unchecked Sendable {
                                status: .pending, nextAttemptAt: event.nextAttemptAt))
             return
         }
-        inFlight[event.seq] = WallClock.nowMilliseconds() + leaseMilliseconds
+        inFlight[event.seq] = WallClock.nowMilliseconds() + lease(event.webhook)
         urgent.append(.waited(event, done: done))
         queueCondition.signal()
         queueCondition.unlock()
@@ -192,17 +192,23 @@ final class Dispatcher: @unchecked Sendable {
     private func admitLocked(seq: Int64, webhook: String, job: Job) -> Bool {
         guard !stopping, queue.count - queueHead < maxQueued else { return false }
         let now = WallClock.nowMilliseconds()
-        if let lease = inFlight[seq] {
-            guard lease < now else { return false }
-            logger.warn("an attempt ran past its \(leaseMilliseconds / 60_000)-minute lease; handing the event to another worker", [("seq", String(seq))])
+        if let until = inFlight[seq] {
+            guard until < now else { return false }
+            logger.warn("an attempt ran past its lease (\(TimeSpan(milliseconds: lease(webhook)))); handing the event to another worker",
+                        [("seq", String(seq)), ("webhook", webhook)])
         }
         if let cap = snapshots.snapshot.webhook(named: webhook)?.concurrency, perWebhook[webhook, default: 0] >= cap {
             return false
         }
-        inFlight[seq] = now + leaseMilliseconds
+        inFlight[seq] = now + lease(webhook)
         perWebhook[webhook, default: 0] += 1
         queue.append(job)
         return true
+    }
+
+    /// The webhook's lease in milliseconds; the default for a webhook no longer configured.
+    private func lease(_ webhook: String) -> Int64 {
+        snapshots.snapshot.webhook(named: webhook)?.lease.milliseconds ?? 300_000
     }
 
     private func nextJob() -> Job? {

@@ -256,12 +256,15 @@ public final class EventStore: @unchecked Sendable {
         duplicates, attempt_count, handler, next_attempt_at, ordering_key
         """
 
-    /// One event with headers and body, by our id.
+    /// One event with headers and body, by our id. Its attempt count is of the attempts started:
+    /// `attempt_count` moves when an attempt finishes, so one still running (past its lease, say) is
+    /// counted by its start row, and the next run takes the next number instead of overwriting it.
     public func event(id: String) throws(SQLiteError) -> StoredEvent? {
         try readers.with { (db) throws(SQLiteError) in
             let stmt = try db.prepared("""
                 SELECT e.seq, id, webhook, direction, provider, type, provider_event_id, dedupe_key, status, received_at,
-                       duplicates, attempt_count, handler, next_attempt_at, ordering_key, p.headers, p.body, response
+                       duplicates, MAX(attempt_count, COALESCE((SELECT MAX(n) FROM attempts a WHERE a.event_seq = e.seq), 0)),
+                       handler, next_attempt_at, ordering_key, p.headers, p.body, response
                 FROM events e LEFT JOIN event_payloads p ON p.seq = e.seq WHERE e.id = ?1
                 """)
             stmt.bind(1, id)
@@ -282,12 +285,13 @@ public final class EventStore: @unchecked Sendable {
         }
     }
 
-    /// One event with headers and body, by row number.
+    /// One event with headers and body, by row number; attempts counted as by `event(id:)`.
     public func event(seq: Int64) throws(SQLiteError) -> StoredEvent? {
         try readers.with { (db) throws(SQLiteError) in
             let stmt = try db.prepared("""
                 SELECT e.seq, id, webhook, direction, provider, type, provider_event_id, dedupe_key, status, received_at,
-                       duplicates, attempt_count, handler, next_attempt_at, ordering_key, p.headers, p.body, response
+                       duplicates, MAX(attempt_count, COALESCE((SELECT MAX(n) FROM attempts a WHERE a.event_seq = e.seq), 0)),
+                       handler, next_attempt_at, ordering_key, p.headers, p.body, response
                 FROM events e LEFT JOIN event_payloads p ON p.seq = e.seq WHERE e.seq = ?1
                 """)
             stmt.bind(1, seq)

@@ -1,0 +1,51 @@
+import Foundation
+import LayeronCore
+import XCTest
+
+/// An attempt that outlives its webhook's `lease` is presumed stalled: the scheduler runs the event
+/// again on another worker while the first call goes on, and every run is recorded under a number of
+/// its own (before, a re-run took the running attempt's number and overwrote its row).
+final class HandlerLeaseTests: XCTestCase {
+    func testAnAttemptPastItsLeaseRunsAgainAndEveryRunIsRecorded() throws {
+        let secret = "lease-secret"
+        let server = try TestServer(environment: ["HOOK_SECRET": secret])
+        let output = server.path("handled.log")
+        try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "behaviours.so")
+        try server.writeConfig("""
+            {
+              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "workers": 4,
+              "plugins": { "dir": "\(server.pluginsDir)", "config": { "behaviours": { "output": "\(output)", "sleep_ms": 1500 } } },
+              "webhooks": [
+                {"name": "stuck", "provider": "custom",
+                 "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "encoding": "hex", "secret": {"secret": "HOOK_SECRET"}},
+                 "event": {"id": "body.id", "type": "body.type"}, "handler": "behaviours.slow", "lease": "400ms"}
+              ]
+            }
+            """)
+        try server.start()
+        defer { server.stop() }
+        let body = Array(#"{"id": "lease-1", "type": "slow"}"#.utf8)
+        let response = try server.post("/webhooks/stuck", headers: [("x-sig", Signing.hmacHex(body: body, secret: secret))], body: body)
+        XCTAssertEqual(response.status, 200, response.body)
+        let id = try XCTUnwrap(try JSONParser.parse(response.body)["id"]?.stringValue)
+
+        // The first call takes 1.5 s; the scheduler (every 250 ms) starts another run each time the
+        // 400 ms lease of the latest one has passed, until the first call settles the event.
+        var attempts: [JSONValue] = []
+        var lines: [String] = []
+        let settled = try server.waitUntil(timeout: 20) {
+            let event = try server.admin("GET", "/admin/events/\(id)").json
+            if case let .array(list)? = event["attempts"] { attempts = list }
+            lines = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            return event["status"]?.stringValue == "processed" && attempts.count >= 2 && lines.count == attempts.count
+                && attempts.allSatisfy { $0["outcome"]?.stringValue == "ok" }
+        }
+        XCTAssertTrue(settled, "attempts \(attempts.map { $0.serialized() }), handler calls \(lines)")
+        let numbers = attempts.compactMap { $0["n"]?.serialized() }
+        XCTAssertEqual(numbers, (1...attempts.count).map(String.init), "every run has its own number")
+        XCTAssertEqual(Set(lines.map { $0.components(separatedBy: " ").first { $0.hasPrefix("attempt=") } ?? "" }),
+                       Set((1...attempts.count).map { "attempt=\($0)" }), "the handler saw the same numbers: \(lines)")
+        XCTAssertTrue(server.logs.contains("ran past its lease (400ms)"), server.logs)
+    }
+}
