@@ -106,6 +106,16 @@ public final class PluginRegistry: @unchecked Sendable {
         return .success(plugin)
     }
 
+    /// Loads the live plugins named in `names` again from their files, so that each `init` gets the
+    /// config as it is now (its `plugins.config` entry changed). As with a new file, a version that
+    /// refuses to start is reported and the serving one stays.
+    public func reload(named names: Set<String>) {
+        lock.lock()
+        let files = active.filter { names.contains($0.key) }.map(\.value.plugin.file).sorted()
+        lock.unlock()
+        for file in files { load(file: file) }
+    }
+
     /// Retires the plugin loaded from `file` (the file was removed).
     public func unload(file: String) {
         lock.lock()

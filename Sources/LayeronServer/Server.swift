@@ -182,6 +182,13 @@ public final class Server: @unchecked Sendable {
         }
         snapshots.swap(snapshot)
         logger.info("config reloaded", [("webhooks", config.webhooks.map(\.name).joined(separator: ","))])
+        // After the swap: the registry reads each plugin's config from the snapshot as it loads it.
+        let changed = Set(old.plugins.config.keys).union(config.plugins.config.keys)
+            .filter { old.plugins.config[$0] != config.plugins.config[$0] }
+        if !changed.isEmpty {
+            logger.info("plugin config changed; starting new versions", [("plugins", changed.sorted().joined(separator: ","))])
+            plugins.reload(named: changed)
+        }
         return .success(())
     }
 
