@@ -30,16 +30,30 @@ final class AdminAPI: Sendable {
         self.metrics = metrics
     }
 
-    func handle(_ request: HTTPRequest, on listener: Listener = .admin) -> HTTPResponse {
+    /// Answers at once, except an emit, which answers once its event is committed without holding a
+    /// listener thread meanwhile.
+    func handle(_ request: HTTPRequest, on listener: Listener = .admin) -> HTTPReply {
+        switch resolve(request, on: listener) {
+        case let .answer(response): return .now(response)
+        case let .emit(name): return emitOutbound(name, request)
+        }
+    }
+
+    private enum Resolution {
+        case answer(HTTPResponse)
+        case emit(String)
+    }
+
+    private func resolve(_ request: HTTPRequest, on listener: Listener) -> Resolution {
         let route: AdminRoute
         let params: [String: String]
         switch AdminRoute.resolve(method: request.method, path: request.path, mounted: listener == .mount) {
         case .notFound:
-            return AdminResponses.error(404, "no admin route \(request.path)")
+            return .answer(AdminResponses.error(404, "no admin route \(request.path)"))
         case let .wrongMethod(allowed):
             var response = AdminResponses.error(405, "method not allowed; use \(allowed.joined(separator: ", "))")
             response.headers.append(("Allow", allowed.joined(separator: ", ")))
-            return response
+            return .answer(response)
         case let .found(r, p):
             route = r
             params = p
@@ -47,30 +61,32 @@ final class AdminAPI: Sendable {
         if let needed = route.scope {
             switch authorize(request, listener: listener) {
             case nil:
-                return HTTPResponse(status: 401, headers: [("Content-Type", "application/json"), ("WWW-Authenticate", "Bearer")],
-                                    body: Array("{\"error\":\"missing or wrong bearer token\"}".utf8))
+                return .answer(HTTPResponse(status: 401, headers: [("Content-Type", "application/json"), ("WWW-Authenticate", "Bearer")],
+                                            body: Array("{\"error\":\"missing or wrong bearer token\"}".utf8)))
             case let scope? where scope < needed:
-                return AdminResponses.error(403, "this token's scope is \(scope.rawValue); \(request.method) \(route.path) needs \(needed.rawValue)")
+                return .answer(AdminResponses.error(403, "this token's scope is \(scope.rawValue); \(request.method) \(route.path) needs \(needed.rawValue)"))
             default:
                 break
             }
         }
+        let response: HTTPResponse
         switch route.endpoint {
-        case .health: return .json(200, "{\"status\":\"ok\"}")
-        case .metrics: return .text(200, renderMetrics(), contentType: "text/plain; version=0.0.4")
-        case .openAPI: return HTTPResponse(status: 200, headers: [("Content-Type", "application/yaml")], body: PackageResources.admin_api_yaml)
-        case .listEvents: return listEvents(request)
-        case .showEvent: return showEvent(params["id"] ?? "")
-        case .replayEvent: return replay(params["id"] ?? "", request)
-        case .bulkReplay: return bulkReplay(request)
-        case .purgeEvents: return purge(request)
+        case .emitOutbound: return .emit(params["name"] ?? "")
+        case .health: response = .json(200, "{\"status\":\"ok\"}")
+        case .metrics: response = .text(200, renderMetrics(), contentType: "text/plain; version=0.0.4")
+        case .openAPI: response = HTTPResponse(status: 200, headers: [("Content-Type", "application/yaml")], body: PackageResources.admin_api_yaml)
+        case .listEvents: response = listEvents(request)
+        case .showEvent: response = showEvent(params["id"] ?? "")
+        case .replayEvent: response = replay(params["id"] ?? "", request)
+        case .bulkReplay: response = bulkReplay(request)
+        case .purgeEvents: response = purge(request)
         case .listPlugins:
-            return .json(200, JSONValue.object([("plugins", .array(plugins.statuses().map(EventJSON.plugin)))]).serialized())
-        case .listWebhooks: return listWebhooks()
-        case .listOutbound: return listOutbound()
-        case .emitOutbound: return emitOutbound(params["name"] ?? "", request)
-        case .enableOutbound: return enableOutbound(params["name"] ?? "")
+            response = .json(200, JSONValue.object([("plugins", .array(plugins.statuses().map(EventJSON.plugin)))]).serialized())
+        case .listWebhooks: response = listWebhooks()
+        case .listOutbound: response = listOutbound()
+        case .enableOutbound: response = enableOutbound(params["name"] ?? "")
         }
+        return .answer(response)
     }
 
     /// The scope of the presented token, or nil when it matches none. Every configured token is

@@ -26,28 +26,35 @@ extension AdminAPI {
     }
 
     /// `{"type": "order.paid", "payload": {...}, "idempotency_key": "…"}` → 202 with the committed event.
-    func emitOutbound(_ name: String, _ request: HTTPRequest) -> HTTPResponse {
+    /// The answer waits for the commit with the connection suspended, not with a listener thread
+    /// held: the admin listener has two threads, and emits waiting on them capped the emit rate.
+    func emitOutbound(_ name: String, _ request: HTTPRequest) -> HTTPReply {
         let body: JSONValue
         do { body = try JSONParser.parse(request.body) } catch {
-            return AdminResponses.error(400, "the body is not JSON: \(error); send {\"type\", \"payload\", \"idempotency_key\"}")
+            return .now(AdminResponses.error(400, "the body is not JSON: \(error); send {\"type\", \"payload\", \"idempotency_key\"}"))
         }
-        guard case let .object(members) = body else { return AdminResponses.error(400, "the body must be an object {\"type\", \"payload\", \"idempotency_key\"}") }
+        guard case let .object(members) = body else { return .now(AdminResponses.error(400, "the body must be an object {\"type\", \"payload\", \"idempotency_key\"}")) }
         if let unknown = members.first(where: { !["type", "payload", "idempotency_key"].contains($0.0) }) {
-            return AdminResponses.error(400, "unknown key \(unknown.0); expected type, payload and idempotency_key")
+            return .now(AdminResponses.error(400, "unknown key \(unknown.0); expected type, payload and idempotency_key"))
         }
-        guard let type = body["type"]?.stringValue else { return AdminResponses.error(400, "type is required: a string like \"order.paid\"") }
-        guard let payload = body["payload"] else { return AdminResponses.error(400, "payload is required: the JSON delivered as \"data\"") }
+        guard let type = body["type"]?.stringValue else { return .now(AdminResponses.error(400, "type is required: a string like \"order.paid\"")) }
+        guard let payload = body["payload"] else { return .now(AdminResponses.error(400, "payload is required: the JSON delivered as \"data\"")) }
         var key: String?
         switch body["idempotency_key"] {
         case nil, .null?: break
         case let .string(text)?: key = text
-        case let other?: return AdminResponses.error(400, "idempotency_key must be a string, found \(other.kindName)")
+        case let other?: return .now(AdminResponses.error(400, "idempotency_key must be a string, found \(other.kindName)"))
         }
-        switch outbound.emit(destinationName: name, type: type, payload: Array(payload.serialized().utf8), idempotencyKey: key) {
-        case let .refused(status, message):
-            return AdminResponses.error(status, message)
-        case let .recorded(event, duplicate):
-            return .json(202, JSONValue.object([("event", .object(EventJSON.summary(event))), ("duplicate", .bool(duplicate))]).serialized())
+        let payloadBytes = Array(payload.serialized().utf8)
+        return .later { [outbound, key] respond in
+            outbound.emit(destinationName: name, type: type, payload: payloadBytes, idempotencyKey: key) { outcome in
+                switch outcome {
+                case let .refused(status, message):
+                    respond(AdminResponses.error(status, message))
+                case let .recorded(event, duplicate):
+                    respond(.json(202, JSONValue.object([("event", .object(EventJSON.summary(event))), ("duplicate", .bool(duplicate))]).serialized()))
+                }
+            }
         }
     }
 

@@ -10,7 +10,7 @@ import LayeronStore
 /// restart resumes every schedule; the scheduler is only woken early by an emit or a finished attempt.
 final class OutboundService: OutboundEmitter, @unchecked Sendable {
     /// What an emit came to.
-    enum EmitOutcome {
+    enum EmitOutcome: Sendable {
         /// Committed (or, for a repeated idempotency key, the first event with that key).
         case recorded(StoredEvent, duplicate: Bool)
         /// Not recorded: an HTTP status and a message naming what to fix.
@@ -73,49 +73,84 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
 
     /// Records an event for `destinationName`; returns once it is committed.
     func emit(destinationName: String, type: String, payload: [UInt8], idempotencyKey: String?) -> EmitOutcome {
+        let box = OutcomeBox()
+        let done = DispatchSemaphore(value: 0)
+        emit(destinationName: destinationName, type: type, payload: payload, idempotencyKey: idempotencyKey) { outcome in
+            box.outcome = outcome
+            done.signal()
+        }
+        done.wait()
+        return box.outcome!
+    }
+
+    /// Records an event for `destinationName` without holding the caller's thread: `completion` gets
+    /// the outcome once the event is committed (the emit joins the writer's next group commit), or at
+    /// once when the emit is refused.
+    func emit(destinationName: String, type: String, payload: [UInt8], idempotencyKey: String?,
+              completion: @escaping @Sendable (EmitOutcome) -> Void) {
         let destinations = snapshots.snapshot.config.outbound
         guard let destination = destinations.first(where: { $0.name == destinationName }) else {
             // Not counted: the name comes from the request, and metric labels only take config names.
             let known = destinations.map(\.name).joined(separator: ", ")
-            return .refused(status: 404, message: "no outbound destination \"\(destinationName)\"; configured: \(known.isEmpty ? "none" : known)")
+            return completion(.refused(status: 404, message: "no outbound destination \"\(destinationName)\"; configured: \(known.isEmpty ? "none" : known)"))
         }
-        let outcome = record(destination, type: type, payload: payload, idempotencyKey: idempotencyKey)
-        switch outcome {
-        case let .recorded(_, duplicate): metrics.countEmit(destination: destination.name, result: duplicate ? "duplicate" : "recorded")
-        case .refused: metrics.countEmit(destination: destination.name, result: "refused")
+        let counted: @Sendable (EmitOutcome) -> Void = { [metrics] outcome in
+            switch outcome {
+            case let .recorded(_, duplicate): metrics.countEmit(destination: destination.name, result: duplicate ? "duplicate" : "recorded")
+            case .refused: metrics.countEmit(destination: destination.name, result: "refused")
+            }
+            completion(outcome)
         }
-        return outcome
+        switch newEvent(for: destination, type: type, payload: payload, idempotencyKey: idempotencyKey) {
+        case let .failure(refusal):
+            counted(.refused(status: refusal.status, message: refusal.message))
+        case let .success(event):
+            store.appendOutbound(event, deliver: destination.subscribes(to: type)) { [self] result in
+                // On the store's completion thread: the read of the stored event goes elsewhere.
+                recorder.async { [self] in counted(recorded(result)) }
+            }
+        }
     }
 
-    /// The emit's rules for a configured destination, then its commit.
-    private func record(_ destination: OutboundDestination, type: String, payload: [UInt8], idempotencyKey: String?) -> EmitOutcome {
+    /// Why an emit was refused before it reached the store.
+    private struct Refusal: Error {
+        let status: Int
+        let message: String
+    }
+
+    /// The emit's rules for a configured destination, and the event they make.
+    private func newEvent(for destination: OutboundDestination, type: String, payload: [UInt8],
+                          idempotencyKey: String?) -> Result<NewEvent, Refusal> {
         let destinationName = destination.name
         if let off = disabledState(destinationName) {
-            return .refused(status: 409, message: "outbound destination \(destinationName) is disabled since \(WallClock.rfc3339(milliseconds: off.at)) (\(off.reason)); enable it with POST /admin/outbound/\(destinationName)/enable")
+            return .failure(Refusal(status: 409, message: "outbound destination \(destinationName) is disabled since \(WallClock.rfc3339(milliseconds: off.at)) (\(off.reason)); enable it with POST /admin/outbound/\(destinationName)/enable"))
         }
         if type.isEmpty || type.utf8.count > 200 || type.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) {
-            return .refused(status: 400, message: "type must be 1 to 200 printable characters without spaces, like \"order.paid\"")
+            return .failure(Refusal(status: 400, message: "type must be 1 to 200 printable characters without spaces, like \"order.paid\""))
         }
         if let key = idempotencyKey, key.isEmpty || key.utf8.count > 255 {
-            return .refused(status: 400, message: "idempotency_key must be 1 to 255 bytes")
+            return .failure(Refusal(status: 400, message: "idempotency_key must be 1 to 255 bytes"))
         }
         guard (try? JSONParser.parse(payload)) != nil else {
-            return .refused(status: 400, message: "payload is not JSON")
+            return .failure(Refusal(status: 400, message: "payload is not JSON"))
         }
         let now = WallClock.nowMilliseconds()
         // The Standard Webhooks envelope; the payload's own bytes are kept as given.
         let body = Array("{\"type\":\(JSONValue.string(type).serialized()),\"timestamp\":\"\(WallClock.rfc3339(milliseconds: now))\",\"data\":".utf8)
             + payload + Array("}".utf8)
-        let event = NewEvent(id: EventID.make(nowMilliseconds: now), webhook: destinationName, direction: .outbound,
-                             provider: "standard-webhooks", type: type, providerEventID: nil, dedupeKey: idempotencyKey,
-                             dedupeExpiresAt: idempotencyKey.map { _ in now + Self.idempotencyWindow.milliseconds },
-                             receivedAt: now, headers: [("content-type", "application/json")] + destination.headers,
-                             body: body, handler: nil)
+        return .success(NewEvent(id: EventID.make(nowMilliseconds: now), webhook: destinationName, direction: .outbound,
+                                 provider: "standard-webhooks", type: type, providerEventID: nil, dedupeKey: idempotencyKey,
+                                 dedupeExpiresAt: idempotencyKey.map { _ in now + Self.idempotencyWindow.milliseconds },
+                                 receivedAt: now, headers: [("content-type", "application/json")] + destination.headers,
+                                 body: body, handler: nil))
+    }
+
+    /// What a committed (or failed) append means for the emitter: the stored event, read back.
+    private func recorded(_ result: Result<AppendResult, SQLiteError>) -> EmitOutcome {
         do {
-            let result = try store.appendOutbound(event, deliver: destination.subscribes(to: type))
             let seq: Int64
             let duplicate: Bool
-            switch result {
+            switch try result.get() {
             case let .recorded(s): (seq, duplicate) = (s, false)
             case let .duplicate(_, s, _, _): (seq, duplicate) = (s, true)
             }
@@ -312,4 +347,9 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         }
         release(event.seq, destination: context.destination.name)
     }
+}
+
+/// Carries an emit's outcome from the completion to the caller waiting for it.
+private final class OutcomeBox: @unchecked Sendable {
+    var outcome: OutboundService.EmitOutcome?
 }

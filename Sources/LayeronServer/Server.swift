@@ -118,11 +118,11 @@ public final class Server: @unchecked Sendable {
             if let mount = snapshots.snapshot.config.admin.mount, request.path.hasPrefix(mount.path + "/") {
                 var inner = request
                 inner.path = String(request.path.dropFirst(mount.path.count))
-                return .now(admin.handle(inner, on: .mount))
+                return admin.handle(inner, on: .mount)
             }
             return pipeline.handle(request)
         }
-        let adminListener = HTTPServer(host: config.admin.listen.host, port: config.admin.listen.port, limits: adminLimits) { .now(admin.handle($0)) }
+        let adminListener = HTTPServer(host: config.admin.listen.host, port: config.admin.listen.port, limits: adminLimits) { admin.handle($0) }
         do {
             try publicListener.start()
             try adminListener.start()

@@ -39,7 +39,24 @@ extension EventStore {
     /// on this destination returns the first event instead. Returns once committed.
     public func appendOutbound(_ event: NewEvent, deliver: Bool) throws(SQLiteError) -> AppendResult {
         let box = ResultBox<AppendResult>()
-        try writer.perform { (db) throws(SQLiteError) in
+        try writer.perform(Self.outboundWork(event, deliver: deliver, into: box))
+        return box.value!
+    }
+
+    /// The same without holding the caller's thread: `completion` runs on the completion thread once
+    /// the batch holding the event committed (or failed), so it must be short. The admin API's emit
+    /// uses it, so that emits share group commits as inbound requests do instead of each holding one
+    /// of the admin listener's two threads until its commit.
+    public func appendOutbound(_ event: NewEvent, deliver: Bool,
+                               completion: @escaping @Sendable (Result<AppendResult, SQLiteError>) -> Void) {
+        let box = ResultBox<AppendResult>()
+        writer.enqueue(Self.outboundWork(event, deliver: deliver, into: box), done: { error in
+            if let error { completion(.failure(error)) } else { completion(.success(box.value!)) }
+        })
+    }
+
+    private static func outboundWork(_ event: NewEvent, deliver: Bool, into box: ResultBox<AppendResult>) -> GroupCommitWriter.Work {
+        { (db) throws(SQLiteError) in
             if let key = event.dedupeKey,
                let duplicate = try Self.foldIntoLiveEvent(webhook: event.webhook, key: key, now: event.receivedAt, db: db) {
                 box.value = duplicate
@@ -60,7 +77,6 @@ extension EventStore {
             try Self.insertPayload(seq: seq, headers: HeaderCoding.encode(event.headers), body: event.body, into: db)
             box.value = .recorded(seq: seq)
         }
-        return box.value!
     }
 
     /// Records how a delivery attempt ended and what the event's status and next attempt become.
