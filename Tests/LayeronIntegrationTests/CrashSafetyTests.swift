@@ -10,20 +10,9 @@ final class CrashSafetyTests: XCTestCase {
 
     override func setUpWithError() throws {
         server = try TestServer(environment: ["HOOK_SECRET": secret])
-        try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "behaviours.so")
-        try server.writeConfig("""
-            {
-              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
-              "workers": 2,
-              "plugins": { "dir": "\(server.pluginsDir)", "config": { "behaviours": { "output": "\(output)", "sleep_ms": 5 } } },
-              "webhooks": [
-                {"name": "load", "provider": "custom",
-                 "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "encoding": "hex", "secret": {"secret": "HOOK_SECRET"}},
-                 "event": {"id": "body.id", "type": "body.type"}, "dedupe": {"key": "body.id"},
-                 "handler": "behaviours.slow"}
-              ]
-            }
-            """)
+        try server.installBehaviours()
+        try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)", "sleep_ms": 5 }"#, workers: 2,
+                                         webhooks: [("load", #""dedupe": {"key": "body.id"}, "handler": "behaviours.slow""#)])
         try server.start()
     }
 

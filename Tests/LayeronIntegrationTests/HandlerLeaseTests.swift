@@ -10,23 +10,12 @@ final class HandlerLeaseTests: XCTestCase {
         let secret = "lease-secret"
         let server = try TestServer(environment: ["HOOK_SECRET": secret])
         let output = server.path("handled.log")
-        try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "behaviours.so")
-        try server.writeConfig("""
-            {
-              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
-              "workers": 4,
-              "plugins": { "dir": "\(server.pluginsDir)", "config": { "behaviours": { "output": "\(output)", "sleep_ms": 1500 } } },
-              "webhooks": [
-                {"name": "stuck", "provider": "custom",
-                 "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "encoding": "hex", "secret": {"secret": "HOOK_SECRET"}},
-                 "event": {"id": "body.id", "type": "body.type"}, "handler": "behaviours.slow", "lease": "400ms"}
-              ]
-            }
-            """)
+        try server.installBehaviours()
+        try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)", "sleep_ms": 1500 }"#,
+                                         webhooks: [("stuck", #""handler": "behaviours.slow", "lease": "400ms""#)])
         try server.start()
         defer { server.stop() }
-        let body = Array(#"{"id": "lease-1", "type": "slow"}"#.utf8)
-        let response = try server.post("/webhooks/stuck", headers: [("x-sig", Signing.hmacHex(body: body, secret: secret))], body: body)
+        let response = try server.postSigned("stuck", #"{"id": "lease-1", "type": "slow"}"#, secret: secret)
         XCTAssertEqual(response.status, 200, response.body)
         let id = try XCTUnwrap(try JSONParser.parse(response.body)["id"]?.stringValue)
 

@@ -11,32 +11,17 @@ final class InboundHandlingTests: XCTestCase {
 
     override func setUpWithError() throws {
         server = try TestServer(environment: ["HOOK_SECRET": secret])
-        try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "behaviours.so")
-        func hook(_ name: String, _ extra: String) -> String {
-            """
-            {"name": "\(name)", "provider": "custom",
-             "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "encoding": "hex", "secret": {"secret": "HOOK_SECRET"}},
-             "event": {"id": "body.id", "type": "body.type"}, "dedupe": {"key": "body.id", "ttl": "1h"},
-             \(extra)}
-            """
-        }
-        try server.writeConfig("""
-            {
-              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
-              "workers": 4,
-              "plugins": { "dir": "\(server.pluginsDir)",
-                           "config": { "behaviours": { "output": "\(output)", "fail_times": 2, "sleep_ms": 300 } } },
-              "webhooks": [
-                \(hook("routed", #""on": {"invoice.paid": "behaviours.ok", "invoice.*": "behaviours.flaky", "customer.deleted": "behaviours.always_error"}"#)),
-                \(hook("strict", #""unhandled": "reject", "on": {"known": "behaviours.ok"}"#)),
-                \(hook("challenge", #""respond": "after-handler", "handler": "behaviours.respond""#)),
-                \(hook("slowpoke", #""respond": "after-handler", "timeout": "50ms", "handler": "behaviours.slow""#)),
-                \(hook("doomed", #""handler": "behaviours.always_retry", "retry": {"attempts": 3, "initial": "50ms", "max": "100ms", "jitter": false}"#)),
-                \(hook("ordered", #""handler": "behaviours.flaky", "ordering": "per-key", "orderingKey": "body.customer""#)),
-                \(hook("capped", #""handler": "behaviours.slow", "concurrency": 1"#))
-              ]
-            }
-            """)
+        try server.installBehaviours()
+        let keyed = #""dedupe": {"key": "body.id", "ttl": "1h"}, "#
+        try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)", "fail_times": 2, "sleep_ms": 300 }"#, webhooks: [
+            ("routed", keyed + #""on": {"invoice.paid": "behaviours.ok", "invoice.*": "behaviours.flaky", "customer.deleted": "behaviours.always_error"}"#),
+            ("strict", keyed + #""unhandled": "reject", "on": {"known": "behaviours.ok"}"#),
+            ("challenge", keyed + #""respond": "after-handler", "handler": "behaviours.respond""#),
+            ("slowpoke", keyed + #""respond": "after-handler", "timeout": "50ms", "handler": "behaviours.slow""#),
+            ("doomed", keyed + #""handler": "behaviours.always_retry", "retry": {"attempts": 3, "initial": "50ms", "max": "100ms", "jitter": false}"#),
+            ("ordered", keyed + #""handler": "behaviours.flaky", "ordering": "per-key", "orderingKey": "body.customer""#),
+            ("capped", keyed + #""handler": "behaviours.slow", "concurrency": 1"#),
+        ])
         try server.start()
     }
 
@@ -47,8 +32,7 @@ final class InboundHandlingTests: XCTestCase {
 
     @discardableResult
     private func send(_ webhook: String, _ json: String) throws -> (status: Int, body: String) {
-        let body = Array(json.utf8)
-        return try server.post("/webhooks/\(webhook)", headers: [("x-sig", Signing.hmacHex(body: body, secret: secret))], body: body)
+        try server.postSigned(webhook, json, secret: secret)
     }
 
     private func lines() -> [String] {
