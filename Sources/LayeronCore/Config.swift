@@ -153,7 +153,9 @@ public struct WebhookConfig: Sendable {
     public var ordering: OrderingConfig?
     /// How long one attempt may run before its event is presumed stalled and may run again on
     /// another worker (the stalled call cannot be stopped). Longer than the slowest handler.
-    public var lease: TimeSpan = .seconds(300)
+    public var lease: TimeSpan = WebhookConfig.defaultLease
+
+    public static let defaultLease = TimeSpan.seconds(300)
 }
 
 extension ServerConfig {

@@ -100,7 +100,7 @@ enum WebhookConfigParser {
         let timeout = view.duration("timeout") ?? .seconds(10)
         if timeout.milliseconds == 0 { reader.report(view.keyPath("timeout"), "must be longer than zero") }
         let concurrency = view.integer("concurrency", range: 1...1024)
-        let lease = view.duration("lease") ?? .seconds(300)
+        let lease = view.duration("lease") ?? WebhookConfig.defaultLease
         if lease.milliseconds == 0 { reader.report(view.keyPath("lease"), "must be longer than zero: the longest a handler may run before its event runs again") }
 
         var ordering: OrderingConfig?

@@ -208,7 +208,7 @@ final class Dispatcher: @unchecked Sendable {
 
     /// The webhook's lease in milliseconds; the default for a webhook no longer configured.
     private func lease(_ webhook: String) -> Int64 {
-        snapshots.snapshot.webhook(named: webhook)?.lease.milliseconds ?? 300_000
+        (snapshots.snapshot.webhook(named: webhook)?.lease ?? WebhookConfig.defaultLease).milliseconds
     }
 
     private func nextJob() -> Job? {
