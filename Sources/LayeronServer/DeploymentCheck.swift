@@ -40,9 +40,6 @@ public func checkDeployment(configPath: String, secrets: SecretsContext) -> Depl
     let registry = PluginRegistry(privateDirectory: NSTemporaryDirectory() + "layeron-check-\(getpid())",
                                   logger: .discard, configs: { config.plugins.config })
     var problems: [String] = []
-    if let issue = config.adminTokenIssue {
-        problems.append("\(configPath): \(issue)")
-    }
     if !FileManager.default.fileExists(atPath: config.plugins.dir) {
         problems.append("\(configPath): plugins.dir: folder \(config.plugins.dir) does not exist")
     }

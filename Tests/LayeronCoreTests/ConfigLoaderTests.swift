@@ -85,6 +85,14 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(issues(#"{"listen": "127.0.0.1:1", "lisen": "x"}"#).first?.hasPrefix("test.json: lisen: unknown key"), true)
     }
 
+    func testALeaseMustBeLongerThanZero() throws {
+        XCTAssertEqual(try ConfigLoader.load(text: Array(webhooks(stripe).utf8), file: "t.json").webhooks[0].lease, .seconds(300))
+        let custom = #"{"name": "s", "provider": "stripe", "secret": {"secret": "S"}, "lease": "20m"}"#
+        XCTAssertEqual(try ConfigLoader.load(text: Array(webhooks(custom).utf8), file: "t.json").webhooks[0].lease, .seconds(1200))
+        XCTAssertEqual(issues(webhooks(#"{"name": "s", "provider": "stripe", "secret": {"secret": "S"}, "lease": "0s"}"#)),
+                       ["test.json: webhooks[0].lease: must be longer than zero: the longest a handler may run before its event runs again"])
+    }
+
     func testNonLoopbackAdminNeedsAToken() {
         XCTAssertEqual(issues(#"{"admin": {"listen": "0.0.0.0:9090"}}"#),
                        ["test.json: admin.token: is required when admin.listen (0.0.0.0:9090) is not a loopback address"])
