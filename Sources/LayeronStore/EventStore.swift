@@ -1,4 +1,5 @@
 import CSQLite
+import CWALWriteBuffer
 import Foundation
 import LayeronCore
 import LayeronCrypto
@@ -19,7 +20,10 @@ public final class EventStore: @unchecked Sendable {
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        let connection = try SQLiteConnection(path: path)
+        // The writer's WAL frames reach the kernel in one write per commit (CWALWriteBuffer); should
+        // the VFS not register, the default one does the same job with two writes per frame.
+        let vfs = layeron_wal_buffer_register() == SQLITE_OK ? LAYERON_WAL_BUFFER_VFS : nil
+        let connection = try SQLiteConnection(path: path, vfs: vfs)
         try connection.execute("PRAGMA journal_mode=WAL")
         let synchronous = durability == .fsync ? "FULL" : "NORMAL"
         try connection.execute("PRAGMA synchronous=\(synchronous)")

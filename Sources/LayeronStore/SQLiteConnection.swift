@@ -19,10 +19,11 @@ final class SQLiteConnection {
     /// every hot-path statement on every call cost more than binding its parameters.
     private var literalStatements: [UnsafeRawPointer: Statement] = [:]
 
-    init(path: String, readOnly: Bool = false) throws(SQLiteError) {
+    /// `vfs` names a registered SQLite VFS; nil is the default one.
+    init(path: String, readOnly: Bool = false, vfs: String? = nil) throws(SQLiteError) {
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let rc = sqlite3_open_v2(path, &db, flags, vfs)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             if let db { sqlite3_close_v2(db) }
