@@ -1,5 +1,6 @@
 import COpenSSL
 import Foundation
+import Synchronization
 
 /// The hash functions keyed MACs and digests are computed with.
 public enum HashAlgorithm: String, Sendable, CaseIterable {
@@ -65,6 +66,14 @@ public enum HMAC {
         return oneShot(algorithm, key: key, message: message.collected)
     }
 
+    /// Makes every thread drop its keyed contexts before its next MAC. The server calls it whenever
+    /// it installs new secrets, so that a rotated-out secret's key schedule does not stay in the
+    /// memory of threads that verified with it. A request that started before still verifies with
+    /// the secrets it started with, and may key a context again on its way out.
+    public static func forgetKeys() {
+        HMACThreadContexts.generation.add(1, ordering: .relaxed)
+    }
+
     /// OpenSSL's one-shot `HMAC()`: the path when a keyed context cannot be made (an OpenSSL without
     /// the default provider's HMAC would fail there as well, but report it the same way as before).
     static func oneShot(_ algorithm: HashAlgorithm, key: [UInt8], message: [UInt8]) -> [UInt8] {
@@ -124,8 +133,9 @@ public struct HMACInput {
 /// The calling thread's HMAC contexts, one per (algorithm, key) it has used, keyed once and
 /// re-initialised for each message (`EVP_MAC_init` with no key restores the keyed state). Per
 /// thread, so using one needs no lock and no copy. At most `capacity` keys are kept (a few secrets
-/// per webhook, more during rotations); past that the thread starts over, so keys of rotated-out
-/// secrets do not stay in memory for long. A context is lent to one computation at a time: a
+/// per webhook, more during rotations); past that the thread starts over. `HMAC.forgetKeys()`
+/// (called whenever the server installs new secrets) makes every thread start over at its next MAC,
+/// so the keys of rotated-out secrets do not stay in memory. A context is lent to one computation at a time: a
 /// nested call on the same thread (none is made today) takes the one-shot path.
 final class HMACThreadContexts {
     private static let capacity = 16
@@ -134,8 +144,15 @@ final class HMACThreadContexts {
     nonisolated(unsafe) private static let mac = EVP_MAC_fetch(nil, "HMAC", nil)
     private static let slot = PerThread("HMAC contexts") { HMACThreadContexts() }
 
+    /// Counts `HMAC.forgetKeys()` calls; a thread whose `seenGeneration` differs drops its contexts.
+    static let generation = Atomic<UInt64>(0)
+
     private var entries: [(algorithm: HashAlgorithm, key: [UInt8], context: OpaquePointer)] = []
     private var lent = false
+    private var seenGeneration: UInt64 = 0
+
+    /// How many keys this thread holds contexts for.
+    var keptKeys: Int { entries.count }
 
     /// The calling thread's contexts, made on its first MAC and freed when the thread ends.
     static var current: HMACThreadContexts { slot.current }
@@ -148,22 +165,29 @@ final class HMACThreadContexts {
     /// `giveBack`; nil when one is already lent or OpenSSL refuses.
     func borrow(_ algorithm: HashAlgorithm, key: [UInt8]) -> OpaquePointer? {
         guard !lent else { return nil }
+        let generation = Self.generation.load(ordering: .relaxed)
+        if generation != seenGeneration {
+            dropAll()
+            seenGeneration = generation
+        }
         for entry in entries where entry.algorithm == algorithm && entry.key == key {
             guard EVP_MAC_init(entry.context, nil, 0, nil) == 1 else { return nil }
             lent = true
             return entry.context
         }
         guard let keyed = Self.makeKeyed(algorithm, key: key) else { return nil }
-        if entries.count >= Self.capacity {
-            for entry in entries { EVP_MAC_CTX_free(entry.context) }
-            entries.removeAll(keepingCapacity: true)
-        }
+        if entries.count >= Self.capacity { dropAll() }
         entries.append((algorithm, key, keyed))
         lent = true
         return keyed
     }
 
     func giveBack() { lent = false }
+
+    private func dropAll() {
+        for entry in entries { EVP_MAC_CTX_free(entry.context) }
+        entries.removeAll(keepingCapacity: true)
+    }
 
     private static func makeKeyed(_ algorithm: HashAlgorithm, key: [UInt8]) -> OpaquePointer? {
         guard let mac, let context = EVP_MAC_CTX_new(mac) else { return nil }

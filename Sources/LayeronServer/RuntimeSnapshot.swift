@@ -1,5 +1,6 @@
 import Foundation
 import LayeronCore
+import LayeronCrypto
 
 /// Why the server cannot run with a config: a secret reference resolves nowhere.
 public struct SecretResolutionError: Error, CustomStringConvertible {
@@ -84,9 +85,11 @@ final class SnapshotHolder: @unchecked Sendable {
         return current
     }
 
+    /// Installs `snapshot`; the HMAC contexts every thread keyed with the old secrets go at its next MAC.
     func swap(_ snapshot: RuntimeSnapshot) {
         lock.lock()
         current = snapshot
         lock.unlock()
+        HMAC.forgetKeys()
     }
 }

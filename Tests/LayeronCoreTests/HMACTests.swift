@@ -1,5 +1,5 @@
 import Foundation
-import LayeronCrypto
+@testable import LayeronCrypto
 import XCTest
 
 /// `HMAC.authenticate` keeps keyed contexts per thread and (algorithm, key) and re-initialises them
@@ -85,6 +85,27 @@ final class HMACTests: XCTestCase {
         }
         XCTAssertEqual(failures.count, 0)
     }
+
+    /// After `forgetKeys` (the server calls it when it installs new secrets) a thread keeps no
+    /// context of a key it used before: only the key it uses next.
+    func testForgetKeysDropsEveryThreadsContextsAtItsNextMAC() {
+        let done = DispatchSemaphore(value: 0)
+        let kept = KeptKeys()
+        let (jefe, question) = (jefe, question)
+        Thread {
+            _ = HMAC.authenticate(.sha256, key: Array("old secret one".utf8), message: question)
+            _ = HMAC.authenticate(.sha256, key: Array("old secret two".utf8), message: question)
+            kept.before = HMACThreadContexts.current.keptKeys
+            HMAC.forgetKeys()
+            kept.mac = HMAC.authenticate(.sha256, key: jefe, message: question)
+            kept.after = HMACThreadContexts.current.keptKeys
+            done.signal()
+        }.start()
+        done.wait()
+        XCTAssertEqual(kept.before, 2)
+        XCTAssertEqual(kept.after, 1)
+        XCTAssertEqual(hex(kept.mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
 }
 
 private final class Failures: @unchecked Sendable {
@@ -92,4 +113,11 @@ private final class Failures: @unchecked Sendable {
     private var value = 0
     var count: Int { lock.withLock { value } }
     func add() { lock.withLock { value += 1 } }
+}
+
+/// What the test's thread saw, read after it signalled.
+private final class KeptKeys: @unchecked Sendable {
+    var before = 0
+    var after = 0
+    var mac: [UInt8] = []
 }
