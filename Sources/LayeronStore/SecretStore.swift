@@ -135,6 +135,9 @@ public struct SecretStore: Sendable {
                                                 associatedData: Self.binding(rowName, environment, version))
                 } catch {
                     query.reset()
+                    // A store rekeyed since this one was opened fails every value: say that, not
+                    // that one value was tampered with.
+                    try checkKey(db)
                     throw SecretStoreError.cannotDecrypt(path: path, name: rowName, environment: environment, version: version)
                 }
                 out[rowName, default: []].append(SecretValue(bytes: plaintext))
@@ -176,6 +179,40 @@ public struct SecretStore: Sendable {
             try Self.scalar(db, "SELECT MIN(expires_at) FROM secret_versions WHERE environment = ?1 AND expires_at > ?2") {
                 $0.bind(1, environment).bind(2, now)
             }
+        }
+    }
+
+    /// Seals every value, and the key check, under `newKey` instead of this store's key, in one
+    /// transaction: a crash leaves the store wholly under one key or the other. Returns how many
+    /// values were resealed. Expired grace values are purged first, as by every write.
+    @discardableResult
+    public func rekey(to newKey: MasterKey, now: Int64) throws(SecretStoreError) -> Int {
+        try transaction(now: now) { db in
+            try checkKey(db)
+            let rows = try db.statement("SELECT name, environment, version, sealed FROM secret_versions")
+            var resealed: [(name: String, environment: String, version: Int64, sealed: [UInt8])] = []
+            while try rows.step() {
+                let name = rows.string(0) ?? ""
+                let environment = rows.string(1) ?? ""
+                let version = rows.int(2)
+                let binding = Self.binding(name, environment, version)
+                guard let value = try? AESGCM.open(rows.blob(3), key: key.bytes, associatedData: binding) else {
+                    rows.reset()
+                    throw SecretStoreError.cannotDecrypt(path: path, name: name, environment: environment, version: version)
+                }
+                resealed.append((name, environment, version, try AESGCM.seal(value, key: newKey.bytes, associatedData: binding)))
+            }
+            rows.reset()
+            let update = try db.statement("UPDATE secret_versions SET sealed = ?4 WHERE name = ?1 AND environment = ?2 AND version = ?3")
+            for row in resealed {
+                try update.bind(1, row.name).bind(2, row.environment).bind(3, row.version).bind(4, blob: row.sealed).run()
+                // Binding a statement that has run but not been reset is refused, and the step would
+                // repeat the previous row's update.
+                update.reset()
+            }
+            let check = try AESGCM.seal(Self.keyCheckText, key: newKey.bytes, associatedData: Self.keyCheckBinding)
+            try db.statement("UPDATE store_key_check SET sealed = ?1 WHERE id = 1").bind(1, blob: check).run()
+            return resealed.count
         }
     }
 

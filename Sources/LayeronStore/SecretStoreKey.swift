@@ -54,7 +54,8 @@ public struct MasterKey: Sendable, CustomStringConvertible {
     }
 
     /// 64 hex characters, or base64 of 32 bytes; surrounding whitespace (a file's newline) is ignored.
-    static func parse(_ text: String, source: String) throws(SecretStoreError) -> MasterKey {
+    /// `source` names where the text came from in the error.
+    public static func parse(_ text: String, source: String) throws(SecretStoreError) -> MasterKey {
         let trimmed = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines))
         if trimmed.utf8.count == AESGCM.keyLength * 2, let bytes = ByteEncoding.hex.decode(trimmed) {
             return MasterKey(bytes: bytes)
@@ -74,25 +75,66 @@ public struct MasterKey: Sendable, CustomStringConvertible {
 
     private enum WriteOutcome { case written, exists, failed(String) }
 
-    /// Writes a private temporary file (mode 0600 from its creation, so the key is never readable by
-    /// others) and links it into place: a reader sees no file or the whole key, never half of one.
+    /// Writes a private temporary file and links it into place: a reader sees no file or the whole
+    /// key, never half of one, and a file another process made first is kept.
     private static func writeNew(_ key: MasterKey, to path: String) -> WriteOutcome {
+        let temporary: String
+        switch key.writeTemporary(beside: path) {
+        case let .success(path): temporary = path
+        case let .failure(failure): return .failed(failure.reason)
+        }
+        defer { unlink(temporary) }
+        guard link(temporary, path) == 0 else {
+            return errno == EEXIST ? .exists : .failed(String(cString: strerror(errno)))
+        }
+        return .written
+    }
+
+    /// A key file written beside `path` but not yet in its place: `install()` renames it over `path`,
+    /// `discard()` removes it. `secrets rekey` writes the development key file this way before it
+    /// reseals the store, so the new key is on disk before anything depends on it.
+    public struct PendingFile: Sendable {
+        public let temporary: String
+        public let path: String
+
+        public func install() throws(SecretStoreError) {
+            guard rename(temporary, path) == 0 else {
+                throw .keyFile(path: path, reason: "cannot move the new key into place (\(String(cString: strerror(errno)))); the store is sealed with the key in \(temporary): move that file to \(path) yourself")
+            }
+        }
+
+        public func discard() { unlink(temporary) }
+    }
+
+    /// Writes this key to a private file beside `path`, to be installed over it once the store is
+    /// sealed with it.
+    public func pendingFile(replacing path: String) throws(SecretStoreError) -> PendingFile {
+        switch writeTemporary(beside: path) {
+        case let .success(temporary): return PendingFile(temporary: temporary, path: path)
+        case let .failure(failure): throw .keyFile(path: path, reason: failure.reason)
+        }
+    }
+
+    private struct WriteFailure: Error { let reason: String }
+
+    /// A file next to `path` holding the key in hex, mode 0600 from its creation (the key is never
+    /// readable by others) and synced; the caller links or renames it into place.
+    private func writeTemporary(beside path: String) -> Result<String, WriteFailure> {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         let temporary = "\(path).\(getpid()).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return .failed(String(cString: strerror(errno))) }
-        defer { unlink(temporary) }
-        let text = Array((ByteEncoding.hex.encode(key.bytes) + "\n").utf8)
+        guard fd >= 0 else { return .failure(WriteFailure(reason: String(cString: strerror(errno)))) }
+        let text = Array((ByteEncoding.hex.encode(bytes) + "\n").utf8)
         let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd) == 0
         close(fd)
-        guard written == text.count, synced else { return .failed("cannot write the new key: \(String(cString: strerror(errno)))") }
-        guard link(temporary, path) == 0 else {
-            return errno == EEXIST ? .exists : .failed(String(cString: strerror(errno)))
+        guard written == text.count, synced else {
+            unlink(temporary)
+            return .failure(WriteFailure(reason: "cannot write the new key: \(String(cString: strerror(errno)))"))
         }
-        return .written
+        return .success(temporary)
     }
 }

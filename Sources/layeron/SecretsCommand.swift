@@ -13,13 +13,14 @@ enum SecretsCommand {
           layeron secrets rm NAME [--env ENV] [--config FILE] [--database FILE]
           layeron secrets list [--env ENV] [--json] [--config FILE] [--database FILE]
           layeron secrets get NAME [--env ENV] [--config FILE] [--database FILE]   # writes the value to stdout
+          layeron secrets rekey [--env ENV] [--config FILE] [--database FILE]      < new master key
         """
 
     /// The longest value accepted: far above any provider's signing secret or token.
     static let maxValueBytes = 64 * 1024
 
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
-        guard let sub = words.first else { throw UsageError("secrets needs set, rotate, rm, list or get") }
+        guard let sub = words.first else { throw UsageError("secrets needs set, rotate, rm, list, get or rekey") }
         let args = try Arguments(Array(words.dropFirst()), switchNames: ["json"])
         let environment = ProcessEnvironment.environmentName(args)
         guard SecretStore.isValidEnvironment(environment) else { throw UsageError("--env takes letters, digits, - and _ (like production)") }
@@ -61,8 +62,14 @@ enum SecretsCommand {
                 var bytes = value.bytes
                 if isatty(STDOUT_FILENO) == 1 { bytes.append(UInt8(ascii: "\n")) }
                 FileHandle.standardOutput.write(Data(bytes))
+            case "rekey":
+                try args.only(common)
+                guard args.positional.isEmpty else {
+                    throw UsageError("secrets rekey takes no NAME; the new master key is read from standard input, never from the command line")
+                }
+                try rekey(args, environment)
             default:
-                throw UsageError("unknown secrets command \(sub); expected set, rotate, rm, list or get")
+                throw UsageError("unknown secrets command \(sub); expected set, rotate, rm, list, get or rekey")
             }
         } catch let error as SecretStoreError {
             FileHandle.standardError.write(Data("layeron secrets \(sub): \(error)\n".utf8))
@@ -104,12 +111,50 @@ enum SecretsCommand {
         try SecretsSetup.openExistingStore(database: try database(args), environment: environment, variables: ProcessEnvironment.variables)
     }
 
+    /// Reseals the whole store (every environment's values) under the master key on standard input.
+    /// The development key file, which layeron made, is replaced as well: the new key is written
+    /// beside it first, the store resealed, then the file renamed into place. A key from
+    /// `LAYERON_MASTER_KEY` or `LAYERON_MASTER_KEY_FILE` is the operator's to change.
+    private static func rekey(_ args: Arguments, _ environment: String) throws {
+        let database = try database(args)
+        guard let store = try existingStore(args, environment) else {
+            throw UsageError("there is no secrets store beside \(database) yet; nothing to rekey")
+        }
+        let (_, source) = try SecretsSetup.openStore(database: database, environment: environment, variables: ProcessEnvironment.variables)
+        let input = try readInput(prompt: "new master key",
+                                  missing: "no key on standard input; pipe one in, like: openssl rand -hex 32 | layeron secrets rekey")
+        let newKey = try MasterKey.parse(String(decoding: input, as: UTF8.self), source: "standard input")
+        let developmentFile = SecretStore.keyFile(besideDatabase: database)
+        let replacesDevelopmentFile = environment == SecretsSetup.development && source == .file(developmentFile)
+        let pending = replacesDevelopmentFile ? try newKey.pendingFile(replacing: developmentFile) : nil
+        let count: Int
+        do {
+            count = try store.rekey(to: newKey, now: WallClock.nowMilliseconds())
+        } catch {
+            pending?.discard()
+            throw error
+        }
+        try pending?.install()
+        print("resealed \(count) value\(count == 1 ? "" : "s") in \(store.path) under the new master key")
+        if replacesDevelopmentFile {
+            print("the development key file \(developmentFile) now holds the new key")
+        } else {
+            print("set \(source) to the new key before the next `layeron` command; a running server keeps the values it has and refuses reloads until it is restarted with the new key")
+        }
+    }
+
     /// Standard input up to its end, without one trailing newline (what `echo` and editors add). On a
     /// terminal it prompts on standard error and switches echo off, so the value is not shown.
     private static func readValue(for name: String) throws(UsageError) -> SecretValue {
+        SecretValue(bytes: try readInput(prompt: "value for \(name)",
+                                         missing: "no value on standard input; pipe it in, like: printf '%s' \"$VALUE\" | layeron secrets set \(name)"))
+    }
+
+    /// Standard input as `readValue` reads it; `missing` is the error when it is empty.
+    private static func readInput(prompt: String, missing: String) throws(UsageError) -> [UInt8] {
         var bytes: [UInt8]
         if isatty(STDIN_FILENO) == 1 {
-            FileHandle.standardError.write(Data("value for \(name) (not shown): ".utf8))
+            FileHandle.standardError.write(Data("\(prompt) (not shown): ".utf8))
             bytes = TerminalInput.readLineWithoutEcho()
             FileHandle.standardError.write(Data("\n".utf8))
         } else {
@@ -117,9 +162,9 @@ enum SecretsCommand {
             if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
             if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
         }
-        guard !bytes.isEmpty else { throw UsageError("no value on standard input; pipe it in, like: printf '%s' \"$VALUE\" | layeron secrets set \(name)") }
+        guard !bytes.isEmpty else { throw UsageError(missing) }
         guard bytes.count <= maxValueBytes else { throw UsageError("the value is longer than \(maxValueBytes) bytes") }
-        return SecretValue(bytes: bytes)
+        return bytes
     }
 
     private static func printListings(_ listings: [SecretListing], json: Bool) {

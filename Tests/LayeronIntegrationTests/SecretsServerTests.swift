@@ -105,6 +105,69 @@ final class SecretsServerTests: XCTestCase {
         XCTAssertFalse(server.output.contains("send a signed test event"), "only development prints the example")
     }
 
+    /// `layeron secrets rekey` reseals the store under the key on standard input. With a key from
+    /// `LAYERON_MASTER_KEY` the old key stops opening the store and the new one reads every value; in
+    /// development the key file beside the database is replaced, so the next command just works.
+    func testRekeyMovesTheStoreToANewMasterKey() throws {
+        let server = try TestServer()
+        try server.writeStripeConfig()
+        let oldKey = String(repeating: "5a", count: 32)
+        let newKey = String(repeating: "c3", count: 32)
+        let production = ["LAYERON_ENV": "production"]
+        XCTAssertEqual(try server.secrets(["set", "STRIPE_WEBHOOK_SECRET"], stdin: "prod_value",
+                                          environment: production.merging(["LAYERON_MASTER_KEY": oldKey]) { $1 }).status, 0)
+        server.removedVariables = secretVariables
+        server.environment = production.merging(["LAYERON_MASTER_KEY": oldKey, "LAYERON_ADMIN_TOKEN": "t"]) { $1 }
+        try server.start()
+        defer { server.stop() }
+
+        let refused = try server.secrets(["rekey"], stdin: "not a key", environment: production.merging(["LAYERON_MASTER_KEY": oldKey]) { $1 })
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("standard input is not 32 bytes"), refused.stderr)
+        let rekeyed = try server.secrets(["rekey"], stdin: newKey + "\n", environment: production.merging(["LAYERON_MASTER_KEY": oldKey]) { $1 })
+        XCTAssertEqual(rekeyed.status, 0, rekeyed.stderr)
+        XCTAssertTrue(rekeyed.stdout.contains("resealed 1 value"), rekeyed.stdout)
+        XCTAssertTrue(rekeyed.stdout.contains("set LAYERON_MASTER_KEY to the new key"), rekeyed.stdout)
+        XCTAssertFalse((rekeyed.stdout + rekeyed.stderr).contains(newKey), "the key is never printed")
+
+        let withOld = try server.secrets(["get", "STRIPE_WEBHOOK_SECRET"], environment: production.merging(["LAYERON_MASTER_KEY": oldKey]) { $1 })
+        XCTAssertEqual(withOld.status, 1)
+        XCTAssertTrue(withOld.stderr.contains("the master key does not open"), withOld.stderr)
+        let withNew = try server.secrets(["get", "STRIPE_WEBHOOK_SECRET"], environment: production.merging(["LAYERON_MASTER_KEY": newKey]) { $1 })
+        XCTAssertEqual(withNew.status, 0, withNew.stderr)
+        XCTAssertEqual(withNew.stdout, "prod_value")
+
+        // The running server, still on the old key, cannot read the resealed store: it says so, refuses
+        // the reload and goes on verifying with the values it has.
+        let deadline = Date().addingTimeInterval(10)
+        while !server.logs.contains("the master key does not open"), Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertTrue(server.logs.contains("the master key does not open"), server.logs)
+        XCTAssertEqual(try server.stripeStatus(signedWith: "prod_value"), 200)
+
+        // Development: the key file layeron made is replaced once the store is resealed.
+        let developmentServer = try TestServer()
+        try developmentServer.writeStripeConfig()
+        XCTAssertEqual(try developmentServer.secrets(["set", "STRIPE_WEBHOOK_SECRET"], stdin: "dev_value").status, 0)
+        let keyFile = developmentServer.path("data/master.key")
+        let before = try String(contentsOfFile: keyFile, encoding: .utf8)
+        let developmentRekey = try developmentServer.secrets(["rekey"], stdin: newKey)
+        XCTAssertEqual(developmentRekey.status, 0, developmentRekey.stderr)
+        XCTAssertTrue(developmentRekey.stdout.contains("now holds the new key"), developmentRekey.stdout)
+        let after = try String(contentsOfFile: keyFile, encoding: .utf8)
+        XCTAssertNotEqual(before, after)
+        XCTAssertEqual(after.trimmingCharacters(in: .whitespacesAndNewlines), newKey)
+        XCTAssertEqual(try mode(keyFile), 0o600)
+        let read = try developmentServer.secrets(["get", "STRIPE_WEBHOOK_SECRET"])
+        XCTAssertEqual(read.status, 0, read.stderr)
+        XCTAssertEqual(read.stdout, "dev_value")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: developmentServer.path("data")).filter { $0.hasSuffix(".tmp") }
+        XCTAssertEqual(leftovers, [])
+    }
+
+    private func mode(_ path: String) throws -> Int {
+        (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
+    }
+
     /// `layeron check` resolves the config's secrets as `serve` would: outside development a reference
     /// that resolves nowhere fails the check, naming the file, the owner and the reference; in
     /// development it is a note, since `serve` will generate it. No value is ever printed.

@@ -109,6 +109,27 @@ final class SecretStoreTests: XCTestCase {
         assertCannotDecrypt(try store.values("STRIPE_WEBHOOK_SECRET", environment: "production", now: t0), name: "STRIPE_WEBHOOK_SECRET")
     }
 
+    /// A rekey reseals every value of every environment, grace values included, under the new key:
+    /// afterwards only the new key opens the store, and every value reads as before.
+    func testRekeyResealsEveryValueUnderTheNewKey() throws {
+        let store = try open()
+        try store.set("STRIPE_WEBHOOK_SECRET", environment: "production", value: SecretValue("whsec_old"), now: t0)
+        try store.rotate("STRIPE_WEBHOOK_SECRET", environment: "production", value: SecretValue("whsec_new"),
+                         grace: TimeSpan(parsing: "1h")!, now: t0 + 1)
+        try store.set("VENDOR_WEBHOOK_SECRET", environment: "development", value: SecretValue("vendor"), now: t0 + 2)
+        let newKey = MasterKey.random()
+
+        XCTAssertEqual(try store.rekey(to: newKey, now: t0 + 3), 3)
+
+        XCTAssertThrowsError(try open()) { error in
+            guard case SecretStoreError.wrongKey = error else { return XCTFail("\(error)") }
+        }
+        let reopened = try open(newKey)
+        XCTAssertEqual(texts(try reopened.values("STRIPE_WEBHOOK_SECRET", environment: "production", now: t0 + 4)), ["whsec_new", "whsec_old"])
+        XCTAssertEqual(texts(try reopened.values("VENDOR_WEBHOOK_SECRET", environment: "development", now: t0 + 4)), ["vendor"])
+        XCTAssertEqual(try reopened.list(now: t0 + 4).count, 2)
+    }
+
     private func assertCannotDecrypt(_ body: @autoclosure () throws -> [SecretValue], name: String, line: UInt = #line) {
         XCTAssertThrowsError(try body(), line: line) { error in
             guard case let .cannotDecrypt(_, failed, _, _)? = error as? SecretStoreError else { return XCTFail("\(error)", line: line) }
