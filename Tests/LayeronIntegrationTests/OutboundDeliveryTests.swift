@@ -90,6 +90,20 @@ final class OutboundDeliveryTests: XCTestCase {
         }
     }
 
+    /// Deliveries to one destination reuse their connections (one libcurl multi handle, keep-alive):
+    /// twenty deliveries at a concurrency of two open at most two connections, not twenty.
+    func testDeliveriesReuseTheirConnections() throws {
+        let receiver = try ScriptedReceiver(replies: [], keepAlive: true)
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "steady", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "concurrency": 2 }"#,
+        ])
+        try harness.start()
+        let ids = try (0..<20).map { i in try harness.emittedID("steady", payload: #"{"order":\#(i)}"#) }
+        for id in ids { _ = try harness.waitForAttempts(id, count: 1, status: "processed") }
+        XCTAssertEqual(receiver.received.count, 20)
+        XCTAssertLessThanOrEqual(receiver.connections, 2, "every delivery opened its own connection")
+    }
+
     func testGoneDisablesTheDestinationUntilEnabled() throws {
         let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 410)])
         harness = try OutboundHarness(destinations: [

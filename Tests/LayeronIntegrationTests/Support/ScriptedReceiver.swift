@@ -1,7 +1,9 @@
 import Foundation
 
 /// A tiny HTTP receiver on loopback with scripted answers (test code only, written on POSIX sockets):
-/// request `i` gets `replies[i]`, later ones get `then`. Each connection serves one request and closes.
+/// request `i` gets `replies[i]`, later ones get `then`. Each connection serves one request and closes,
+/// unless `keepAlive`: then it serves requests until the sender closes it, and `connections` tells
+/// how many the sender opened.
 final class ScriptedReceiver: @unchecked Sendable {
     struct Reply {
         var status: Int
@@ -25,12 +27,15 @@ final class ScriptedReceiver: @unchecked Sendable {
     /// Guards `requests` and `stopping`.
     private let lock = NSLock()
     private var requests: [Received] = []
+    private var accepted = 0
     private var stopping = false
+    private let keepAlive: Bool
     private let acceptorDone = DispatchSemaphore(value: 0)
 
-    init(replies: [Reply], then: Reply = Reply(status: 200)) throws {
+    init(replies: [Reply], then: Reply = Reply(status: 200), keepAlive: Bool = false) throws {
         self.replies = replies
         self.then = then
+        self.keepAlive = keepAlive
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.listener = listener
         var yes: Int32 = 1
@@ -61,6 +66,13 @@ final class ScriptedReceiver: @unchecked Sendable {
         return requests
     }
 
+    /// TCP connections accepted so far.
+    var connections: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return accepted
+    }
+
     func stop() {
         lock.lock()
         let already = stopping
@@ -82,6 +94,9 @@ final class ScriptedReceiver: @unchecked Sendable {
             guard poll(&poller, 1, 100) > 0 else { continue }
             let connection = accept(listener, nil, nil)
             guard connection >= 0 else { continue }
+            lock.lock()
+            accepted += 1
+            lock.unlock()
             Thread { [self] in serve(connection) }.start()
         }
     }
@@ -91,13 +106,16 @@ final class ScriptedReceiver: @unchecked Sendable {
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var data: [UInt8] = []
+        while answerOne(connection, &data), keepAlive {}
+    }
+
+    /// Reads one request (starting with what `data` holds from the last one), answers it and leaves
+    /// any bytes past it in `data`. False when the connection ended first.
+    private func answerOne(_ connection: Int32, _ data: inout [UInt8]) -> Bool {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         var headerEnd: Int?
         var contentLength = 0
         while data.count < 4 << 20 {
-            let n = recv(connection, &buffer, buffer.count, 0)
-            guard n > 0 else { return }
-            data += buffer[0..<n]
             if headerEnd == nil, let end = Self.find([13, 10, 13, 10], in: data) {
                 headerEnd = end + 4
                 let head = String(decoding: data[0..<end], as: UTF8.self)
@@ -106,8 +124,11 @@ final class ScriptedReceiver: @unchecked Sendable {
                 }
             }
             if let end = headerEnd, data.count >= end + contentLength { break }
+            let n = recv(connection, &buffer, buffer.count, 0)
+            guard n > 0 else { return false }
+            data += buffer[0..<n]
         }
-        guard let end = headerEnd else { return }
+        guard let end = headerEnd else { return false }
         let headers: [(name: String, value: String)] = String(decoding: data[0..<(end - 4)], as: UTF8.self)
             .split(separator: "\r\n").dropFirst().compactMap { line in
                 guard let colon = line.firstIndex(of: ":") else { return nil }
@@ -117,13 +138,14 @@ final class ScriptedReceiver: @unchecked Sendable {
         requests.append(Received(headers: headers, body: Array(data[end..<min(data.count, end + contentLength)]), at: Date()))
         let reply = requests.count <= replies.count ? replies[requests.count - 1] : then
         lock.unlock()
+        data.removeFirst(min(data.count, end + contentLength))
         if reply.delayMilliseconds > 0 { usleep(reply.delayMilliseconds * 1000) }
-        var text = "HTTP/1.1 \(reply.status) Scripted\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+        var text = "HTTP/1.1 \(reply.status) Scripted\r\nContent-Type: text/plain\r\n\(keepAlive ? "" : "Connection: close\r\n")"
         for (name, value) in reply.headers { text += "\(name): \(value)\r\n" }
         let body = "scripted answer \(reply.status)"
         text += "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
         let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        return bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
     }
 
     private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
