@@ -21,14 +21,28 @@ final class WALWriteBufferTests: XCTestCase {
 
     /// After each commit the database and WAL files are copied as they are, which is what a killed
     /// process leaves behind, and the copy is opened with the default VFS: it must hold every
-    /// committed row. Transactions span one frame to several times the buffer's capacity.
+    /// committed row. Transactions span one frame to several times the buffer's capacity, some right
+    /// after the WAL started over; both
+    /// durability settings (`synchronous` NORMAL, and FULL, which syncs the WAL at each commit).
     func testEveryCommitIsInTheFilesWhenItReturns() throws {
+        try assertEveryCommitIsInTheFiles(synchronous: "NORMAL")
+    }
+
+    func testEveryCommitIsInTheFilesWhenItReturnsWithFullSync() throws {
+        try assertEveryCommitIsInTheFiles(synchronous: "FULL")
+    }
+
+    private func assertEveryCommitIsInTheFiles(synchronous: String) throws {
         let path = directory.appendingPathComponent("events.db").path
         let writer = try Connection(path: path, vfs: LAYERON_WAL_BUFFER_VFS)
-        try writer.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE t (a INTEGER PRIMARY KEY, b BLOB)")
+        try writer.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=\(synchronous); CREATE TABLE t (a INTEGER PRIMARY KEY, b BLOB)")
         let reader = try Connection(path: path, vfs: nil)
         var total = 0
-        for (round, rows) in [1, 2, 5, 40, 1, 200, 3].enumerated() {
+        for (round, rows) in [1, 2, 5, 40, 1, 200, 3, 7, 60].enumerated() {
+            // A checkpoint that copies the whole WAL lets the next transaction start the WAL over
+            // (a new header at the start of the file); TRUNCATE empties the file first.
+            if round == 4 { try writer.exec("PRAGMA wal_checkpoint(PASSIVE)") }
+            if round == 7 { try writer.exec("PRAGMA wal_checkpoint(TRUNCATE)") }
             try writer.exec("BEGIN IMMEDIATE")
             for _ in 0..<rows { try writer.exec("INSERT INTO t (b) VALUES (randomblob(3000))") }
             try writer.exec("COMMIT")
