@@ -53,6 +53,13 @@ static int registerResult = SQLITE_OK;
 
 #define REAL(f) (((BufferedFile *)(f))->real)
 
+/* Writes what `file`'s run holds before the call that follows, returning a failure as that call's. */
+#define FLUSH_FIRST(file)                          \
+    do {                                           \
+        int flushed = flushRun(file);              \
+        if (flushed != SQLITE_OK) return flushed;  \
+    } while (0)
+
 static int flushRun(BufferedFile *file) {
     if (file == NULL || file->runLength == 0) return SQLITE_OK;
     int length = file->runLength;
@@ -72,8 +79,7 @@ static int bufferedClose(sqlite3_file *f) {
 }
 
 static int bufferedRead(sqlite3_file *f, void *out, int amount, sqlite3_int64 offset) {
-    int rc = flushRun((BufferedFile *)f);
-    if (rc != SQLITE_OK) return rc;
+    FLUSH_FIRST((BufferedFile *)f);
     return REAL(f)->pMethods->xRead(REAL(f), out, amount, offset);
 }
 
@@ -102,32 +108,27 @@ static int bufferedWrite(sqlite3_file *f, const void *data, int amount, sqlite3_
 }
 
 static int bufferedTruncate(sqlite3_file *f, sqlite3_int64 size) {
-    int rc = flushRun((BufferedFile *)f);
-    if (rc != SQLITE_OK) return rc;
+    FLUSH_FIRST((BufferedFile *)f);
     return REAL(f)->pMethods->xTruncate(REAL(f), size);
 }
 
 static int bufferedSync(sqlite3_file *f, int flags) {
-    int rc = flushRun((BufferedFile *)f);
-    if (rc != SQLITE_OK) return rc;
+    FLUSH_FIRST((BufferedFile *)f);
     return REAL(f)->pMethods->xSync(REAL(f), flags);
 }
 
 static int bufferedFileSize(sqlite3_file *f, sqlite3_int64 *size) {
-    int rc = flushRun((BufferedFile *)f);
-    if (rc != SQLITE_OK) return rc;
+    FLUSH_FIRST((BufferedFile *)f);
     return REAL(f)->pMethods->xFileSize(REAL(f), size);
 }
 
 static int bufferedLock(sqlite3_file *f, int level) {
-    int rc = flushRun((BufferedFile *)f);
-    if (rc != SQLITE_OK) return rc;
+    FLUSH_FIRST((BufferedFile *)f);
     return REAL(f)->pMethods->xLock(REAL(f), level);
 }
 
 static int bufferedUnlock(sqlite3_file *f, int level) {
-    int rc = flushRun((BufferedFile *)f);
-    if (rc != SQLITE_OK) return rc;
+    FLUSH_FIRST((BufferedFile *)f);
     return REAL(f)->pMethods->xUnlock(REAL(f), level);
 }
 
@@ -136,8 +137,7 @@ static int bufferedCheckReservedLock(sqlite3_file *f, int *out) {
 }
 
 static int bufferedFileControl(sqlite3_file *f, int op, void *arg) {
-    int rc = flushRun((BufferedFile *)f);
-    if (rc != SQLITE_OK) return rc;
+    FLUSH_FIRST((BufferedFile *)f);
     return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
 }
 
@@ -154,8 +154,7 @@ static int bufferedShmMap(sqlite3_file *f, int page, int pageSize, int extend, v
 }
 
 static int bufferedShmLock(sqlite3_file *f, int offset, int n, int flags) {
-    int rc = flushRun(((BufferedFile *)f)->wal);
-    if (rc != SQLITE_OK) return rc;
+    FLUSH_FIRST(((BufferedFile *)f)->wal);
     return REAL(f)->pMethods->xShmLock(REAL(f), offset, n, flags);
 }
 
@@ -170,8 +169,7 @@ static int bufferedShmUnmap(sqlite3_file *f, int deleteFlag) {
 }
 
 static int bufferedFetch(sqlite3_file *f, sqlite3_int64 offset, int amount, void **out) {
-    int rc = flushRun((BufferedFile *)f);
-    if (rc != SQLITE_OK) return rc;
+    FLUSH_FIRST((BufferedFile *)f);
     return REAL(f)->pMethods->xFetch(REAL(f), offset, amount, out);
 }
 
