@@ -306,6 +306,9 @@ record "{\"name\":\"verify\",$("$ROOT/.build/release/layeron-bench" verify "$ROO
 record "{\"name\":\"abi_call\",$("$ROOT/.build/release/layeron-bench" abi "$RUN/plugins/bench.so" | sed 's/^{//')"
 fi
 
-python3 "$BENCH/summarize.py" report "$RESULTS" "$BENCH/results/$STAMP.json" "$BENCH/results/latest.md" \
+# Only a full run is a result of record: a subset (BENCH_ONLY) reports into the run folder, so
+# bench/results keeps full runs only and latest.md is always the last of them.
+if [ -z "${BENCH_ONLY:-}" ]; then REPORT="$BENCH/results"; else REPORT="$RUN/results"; mkdir -p "$REPORT"; fi
+python3 "$BENCH/summarize.py" report "$RESULTS" "$REPORT/$STAMP.json" "$REPORT/latest.md" \
     "duration=$DURATION" "connections=$CONNECTIONS" "processes=$PROCESSES" "commit=$(cd "$ROOT" && git rev-parse --short HEAD)"
-cat "$BENCH/results/latest.md"
+cat "$REPORT/latest.md"
