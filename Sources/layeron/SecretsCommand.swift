@@ -122,7 +122,7 @@ enum SecretsCommand {
         }
         let (_, source) = try SecretsSetup.openStore(database: database, environment: environment, variables: ProcessEnvironment.variables)
         let input = try readInput(prompt: "new master key",
-                                  missing: "no key on standard input; pipe one in, like: openssl rand -hex 32 | layeron secrets rekey")
+                                  missing: "no key on standard input; keep the new key in a file first (openssl rand -hex 32 > new.key), then: layeron secrets rekey < new.key")
         let newKey = try MasterKey.parse(String(decoding: input, as: UTF8.self), source: "standard input")
         let developmentFile = SecretStore.keyFile(besideDatabase: database)
         let replacesDevelopmentFile = environment == SecretsSetup.development && source == .file(developmentFile)
