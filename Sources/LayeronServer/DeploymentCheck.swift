@@ -66,7 +66,7 @@ private func unresolvedSecrets(config: ServerConfig, configPath: String,
     let store: SecretStore?
     do {
         store = try SecretsSetup.openExistingStore(database: config.database, environment: context.environment,
-                                                   variables: context.variables)
+                                                   variables: context.variables)?.store
     } catch {
         return (["\(configPath): secrets for environment \(context.environment): \(error)"], [])
     }

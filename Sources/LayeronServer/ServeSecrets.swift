@@ -32,9 +32,9 @@ public enum SecretsSetup {
     /// Opens the store only when its file exists, and never creates a key: a command that only reads
     /// (the admin client looking for its token) leaves no files behind.
     public static func openExistingStore(database: String, environment: String,
-                                         variables: [String: String]) throws(SecretStoreError) -> SecretStore? {
+                                         variables: [String: String]) throws(SecretStoreError) -> (store: SecretStore, keySource: MasterKey.Source)? {
         guard FileManager.default.fileExists(atPath: SecretStore.path(besideDatabase: database)) else { return nil }
-        return try open(database: database, environment: environment, variables: variables, createKey: false).store
+        return try open(database: database, environment: environment, variables: variables, createKey: false)
     }
 
     private static func open(database: String, environment: String, variables: [String: String],

@@ -29,7 +29,7 @@ enum ProcessEnvironment {
         var store: SecretStore?
         if let database = databasePath(args) {
             do {
-                store = try SecretsSetup.openExistingStore(database: database, environment: environment, variables: variables)
+                store = try SecretsSetup.openExistingStore(database: database, environment: environment, variables: variables)?.store
             } catch {
                 logger.warn("secrets store skipped: \(error)")
             }

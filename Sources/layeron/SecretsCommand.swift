@@ -108,7 +108,7 @@ enum SecretsCommand {
     }
 
     private static func existingStore(_ args: Arguments, _ environment: String) throws -> SecretStore? {
-        try SecretsSetup.openExistingStore(database: try database(args), environment: environment, variables: ProcessEnvironment.variables)
+        try SecretsSetup.openExistingStore(database: try database(args), environment: environment, variables: ProcessEnvironment.variables)?.store
     }
 
     /// Reseals the whole store (every environment's values) under the master key on standard input.
@@ -117,10 +117,10 @@ enum SecretsCommand {
     /// `LAYERON_MASTER_KEY` or `LAYERON_MASTER_KEY_FILE` is the operator's to change.
     private static func rekey(_ args: Arguments, _ environment: String) throws {
         let database = try database(args)
-        guard let store = try existingStore(args, environment) else {
+        guard let (store, source) = try SecretsSetup.openExistingStore(database: database, environment: environment,
+                                                                      variables: ProcessEnvironment.variables) else {
             throw UsageError("there is no secrets store beside \(database) yet; nothing to rekey")
         }
-        let (_, source) = try SecretsSetup.openStore(database: database, environment: environment, variables: ProcessEnvironment.variables)
         let input = try readInput(prompt: "new master key",
                                   missing: "no key on standard input; keep the new key in a file first (openssl rand -hex 32 > new.key), then: layeron secrets rekey < new.key")
         let newKey = try MasterKey.parse(String(decoding: input, as: UTF8.self), source: "standard input")
