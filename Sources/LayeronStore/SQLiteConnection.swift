@@ -7,9 +7,6 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     public var description: String { "SQLite error \(code): \(message)" }
 }
 
-/// SQLite's "copy this buffer now" destructor, which the C macro SQLITE_TRANSIENT spells as -1.
-private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
 /// One SQLite connection. Not thread-safe by design: each is owned by one thread at a time (the writer
 /// thread, or a reader checked out of the pool), so SQLite's own mutexes are switched off.
 final class SQLiteConnection {
@@ -125,6 +122,8 @@ final class SQLiteConnection {
 final class Statement {
     private let stmt: OpaquePointer
     private unowned let connection: SQLiteConnection
+    /// Holds the text and blob parameters, bound as static (`BindArena`); freed after the finalize.
+    private var arena = BindArena()
 
     init(_ stmt: OpaquePointer, connection: SQLiteConnection) {
         self.stmt = stmt
@@ -136,6 +135,7 @@ final class Statement {
     func reset() {
         sqlite3_reset(stmt)
         sqlite3_clear_bindings(stmt)
+        arena.reset()
     }
 
     /// Binds the UTF-8 bytes with their length, so SQLite neither measures nor re-scans them.
@@ -145,16 +145,10 @@ final class Statement {
             sqlite3_bind_null(stmt, index)
             return self
         }
-        value.withUTF8 { bytes in
-            // An empty buffer may have no address, which SQLite would bind as NULL.
-            if let base = bytes.baseAddress {
-                _ = base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
-                    sqlite3_bind_text(stmt, index, $0, Int32(bytes.count), transient)
-                }
-            } else {
-                sqlite3_bind_text(stmt, index, "", 0, transient)
-            }
-        }
+        // The arena's copy always has an address, also for an empty string (SQLite would bind a
+        // missing address as NULL).
+        let (copy, count) = value.withUTF8 { (arena.copy(UnsafeRawBufferPointer($0)), $0.count) }
+        sqlite3_bind_text(stmt, index, copy.assumingMemoryBound(to: CChar.self), Int32(count), nil)
         return self
     }
 
@@ -166,9 +160,8 @@ final class Statement {
 
     @discardableResult
     func bind(_ index: Int32, blob: [UInt8]) -> Statement {
-        blob.withUnsafeBytes { raw in
-            _ = sqlite3_bind_blob64(stmt, index, raw.baseAddress, sqlite3_uint64(raw.count), transient)
-        }
+        let copy = blob.withUnsafeBytes { arena.copy($0) }
+        sqlite3_bind_blob64(stmt, index, copy, sqlite3_uint64(blob.count), nil)
         return self
     }
 
