@@ -197,10 +197,11 @@ final class Dispatcher: @unchecked Sendable {
             logger.warn("an attempt ran past its lease (\(TimeSpan(milliseconds: lease(webhook)))); handing the event to another worker",
                         [("seq", String(seq)), ("webhook", webhook)])
         }
-        if let cap = snapshots.snapshot.webhook(named: webhook)?.concurrency, perWebhook[webhook, default: 0] >= cap {
+        let limits = snapshots.snapshot.dispatchLimits(ofWebhook: webhook)
+        if let cap = limits?.concurrency, perWebhook[webhook, default: 0] >= cap {
             return false
         }
-        inFlight[seq] = now + lease(webhook)
+        inFlight[seq] = now + (limits?.lease ?? WebhookConfig.defaultLease).milliseconds
         perWebhook[webhook, default: 0] += 1
         queue.append(job)
         return true
@@ -208,7 +209,7 @@ final class Dispatcher: @unchecked Sendable {
 
     /// The webhook's lease in milliseconds; the default for a webhook no longer configured.
     private func lease(_ webhook: String) -> Int64 {
-        (snapshots.snapshot.webhook(named: webhook)?.lease ?? WebhookConfig.defaultLease).milliseconds
+        (snapshots.snapshot.dispatchLimits(ofWebhook: webhook)?.lease ?? WebhookConfig.defaultLease).milliseconds
     }
 
     private func nextJob() -> Job? {

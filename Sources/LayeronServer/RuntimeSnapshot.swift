@@ -25,6 +25,10 @@ final class RuntimeSnapshot: Sendable {
     /// The admin listener's tokens with their values; empty means an open loopback listener.
     let adminTokens: [(token: AdminToken, value: SecretValue)]
     let mountToken: (token: AdminToken, value: SecretValue)?
+    /// Positions in `config.webhooks` by name. The dispatcher looks a webhook up several times per
+    /// event; a scan that copied the matching config each time cost more than the rest of its
+    /// bookkeeping, and grew with the number of webhooks.
+    private let webhookPositions: [String: Int]
 
     init(config: ServerConfig, resolver: any SecretResolver, environment: String) throws(SecretResolutionError) {
         let resolver = resolver.current()
@@ -64,10 +68,22 @@ final class RuntimeSnapshot: Sendable {
         self.outboundSecrets = outbound
         self.adminTokens = tokens
         self.mountToken = mount
+        var positions: [String: Int] = [:]
+        for (index, webhook) in config.webhooks.enumerated() where positions[webhook.name] == nil {
+            positions[webhook.name] = index
+        }
+        self.webhookPositions = positions
     }
 
     func webhook(named name: String) -> WebhookConfig? {
-        config.webhooks.first(where: { $0.name == name })
+        webhookPositions[name].map { config.webhooks[$0] }
+    }
+
+    /// What the dispatcher checks before it queues an event of `name`, read without copying the
+    /// webhook's whole config; nil for a webhook no longer configured.
+    func dispatchLimits(ofWebhook name: String) -> (concurrency: Int?, lease: TimeSpan)? {
+        guard let index = webhookPositions[name] else { return nil }
+        return (config.webhooks[index].concurrency, config.webhooks[index].lease)
     }
 }
 
