@@ -3,7 +3,7 @@
 # this machine drifts within a pair of runs, so a change that always runs first or always second
 # looks better or worse than it is (docs/performance.md, item 36's list). Prints one line per run
 # (req/s, the writer's and the HTTP threads' CPU per event, all threads, the larger p99 of the two
-# wrk processes) and, per pair, B's rate over A's; then the median of those ratios.
+# wrk processes; "-" when a thread used no CPU tick in the measured window, which quick.sh omits) and, per pair, B's rate over A's; then the median of those ratios.
 #
 # Usage: bench/pairs.sh BINARY_A BINARY_B [PAIRS]   (PAIRS defaults to 4)
 # Every QUICK_* knob of bench/quick.sh applies to both builds (e.g. QUICK_SCATTERED=1).
@@ -23,7 +23,7 @@ run() {
         /^MHD-worker / { http += $4 + $6 }
         /^all threads / { all = $3 }
         match($0, /"p99_us":[0-9]+/) { v = substr($0, RSTART + 9, RLENGTH - 9) + 0; if (v > p99) p99 = v }
-        END { printf "%d %.1f %.1f %.1f %.1f\n", rps, writer, http, all, p99 / 1000 }'
+        END { printf "%d %s %.1f %.1f %.1f\n", rps, writer == "" ? "-" : sprintf("%.1f", writer), http, all, p99 / 1000 }'
 }
 
 printf '%-5s %-4s %8s %10s %10s %10s %8s\n' pair run 'req/s' 'writer µs' 'http µs' 'all µs' 'p99 ms'
