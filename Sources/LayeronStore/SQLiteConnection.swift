@@ -108,6 +108,16 @@ final class SQLiteConnection {
         sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
     }
 
+    /// Syncs this connection's handle on the WAL file, as SQLite's own checkpoint does before it
+    /// copies frames. Returns SQLite's result, or nil when the connection has no WAL open.
+    @discardableResult
+    func syncWAL() -> Int32? {
+        var file: UnsafeMutablePointer<sqlite3_file>?
+        guard sqlite3_file_control(handle, "main", SQLITE_FCNTL_JOURNAL_POINTER, &file) == SQLITE_OK,
+              let file, let methods = file.pointee.pMethods, let sync = methods.pointee.xSync else { return nil }
+        return sync(file, SQLITE_SYNC_NORMAL)
+    }
+
     /// The database's page size in bytes (the size of one WAL frame's page).
     var pageSize: Int {
         guard let stmt = try? prepare("PRAGMA page_size"), (try? stmt.step()) == true else { return 4096 }
