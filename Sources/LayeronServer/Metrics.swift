@@ -24,18 +24,33 @@ final class Metrics: @unchecked Sendable {
         let status: Int
     }
 
+    /// Two label values of a counter (their names are the counter's, given at scrape time): a
+    /// handler attempt or a delivery is counted without building its label text, which an attempt
+    /// did twice on every event, under the lock.
+    private struct LabelPair: Hashable {
+        let first: String
+        let second: String
+    }
+
     /// Guards every table below.
     private let lock = NSLock()
     private var requests: [RequestLabels: UInt64] = [:]
     private var perWebhook: [String: WebhookCounters] = [:]
     private var endToEndSeconds = Histogram()
-    private var rejections: [String: UInt64] = [:]
+    /// (webhook, reason)
+    private var rejections: [LabelPair: UInt64] = [:]
+    /// By webhook.
     private var duplicates: [String: UInt64] = [:]
-    private var attempts: [String: UInt64] = [:]
+    /// (plugin, outcome)
+    private var attempts: [LabelPair: UInt64] = [:]
+    /// By plugin.
     private var handlerSeconds: [String: Histogram] = [:]
     private var commitSeconds = Histogram()
-    private var outboundEmits: [String: UInt64] = [:]
-    private var outboundAttempts: [String: UInt64] = [:]
+    /// (destination, result)
+    private var outboundEmits: [LabelPair: UInt64] = [:]
+    /// (destination, outcome)
+    private var outboundAttempts: [LabelPair: UInt64] = [:]
+    /// By destination.
     private var outboundSeconds: [String: Histogram] = [:]
 
     func countRequest(webhook: String, status: Int) {
@@ -47,14 +62,14 @@ final class Metrics: @unchecked Sendable {
 
     func countRejection(webhook: String, reason: String) {
         lock.lock()
-        rejections["webhook=\"\(webhook)\",reason=\"\(reason)\"", default: 0] += 1
+        rejections[LabelPair(first: webhook, second: reason), default: 0] += 1
         perWebhook[webhook, default: WebhookCounters()].rejections += 1
         lock.unlock()
     }
 
     func countDuplicate(webhook: String) {
         lock.lock()
-        duplicates["webhook=\"\(webhook)\"", default: 0] += 1
+        duplicates[webhook, default: 0] += 1
         perWebhook[webhook, default: WebhookCounters()].duplicates += 1
         lock.unlock()
     }
@@ -74,8 +89,8 @@ final class Metrics: @unchecked Sendable {
 
     func countAttempt(plugin: String, outcome: String, seconds: Double) {
         lock.lock()
-        attempts["plugin=\"\(plugin)\",outcome=\"\(outcome)\"", default: 0] += 1
-        handlerSeconds["plugin=\"\(plugin)\"", default: Histogram()].observe(seconds)
+        attempts[LabelPair(first: plugin, second: outcome), default: 0] += 1
+        handlerSeconds[plugin, default: Histogram()].observe(seconds)
         lock.unlock()
     }
 
@@ -89,15 +104,15 @@ final class Metrics: @unchecked Sendable {
     /// earlier event) or `refused` (invalid type, key or payload, or the destination is disabled).
     func countEmit(destination: String, result: String) {
         lock.lock()
-        outboundEmits["destination=\"\(destination)\",result=\"\(result)\"", default: 0] += 1
+        outboundEmits[LabelPair(first: destination, second: result), default: 0] += 1
         lock.unlock()
     }
 
     /// One finished delivery attempt and how long the receiver took to answer (or the transport to fail).
     func countDelivery(destination: String, outcome: String, seconds: Double) {
         lock.lock()
-        outboundAttempts["destination=\"\(destination)\",outcome=\"\(outcome)\"", default: 0] += 1
-        outboundSeconds["destination=\"\(destination)\"", default: Histogram()].observe(seconds)
+        outboundAttempts[LabelPair(first: destination, second: outcome), default: 0] += 1
+        outboundSeconds[destination, default: Histogram()].observe(seconds)
         lock.unlock()
     }
 
@@ -119,21 +134,28 @@ final class Metrics: @unchecked Sendable {
             out += "\(name)_sum\(labels.isEmpty ? "" : "{\(labels)}") \(h.sum)\n"
             out += "\(name)_count\(labels.isEmpty ? "" : "{\(labels)}") \(h.count)\n"
         }
+        func labelled(_ table: [LabelPair: UInt64], _ first: String, _ second: String) -> [String: UInt64] {
+            Dictionary(uniqueKeysWithValues: table.map { ("\(first)=\"\($0.key.first)\",\(second)=\"\($0.key.second)\"", $0.value) })
+        }
+        func labelled<Value>(_ table: [String: Value], _ name: String) -> [String: Value] {
+            Dictionary(uniqueKeysWithValues: table.map { ("\(name)=\"\($0.key)\"", $0.value) })
+        }
         let requestLines = Dictionary(uniqueKeysWithValues: requests.map { ("webhook=\"\($0.key.webhook)\",code=\"\($0.key.status)\"", $0.value) })
         counter("layeron_requests_total", "Inbound webhook requests by webhook and response status.", requestLines)
-        counter("layeron_signature_rejections_total", "Requests refused for their signature, by reason.", rejections)
-        counter("layeron_duplicates_total", "Provider retries folded into an earlier event.", duplicates)
-        counter("layeron_handler_attempts_total", "Handler attempts by plugin and outcome.", attempts)
+        counter("layeron_signature_rejections_total", "Requests refused for their signature, by reason.", labelled(rejections, "webhook", "reason"))
+        counter("layeron_duplicates_total", "Provider retries folded into an earlier event.", labelled(duplicates, "webhook"))
+        counter("layeron_handler_attempts_total", "Handler attempts by plugin and outcome.", labelled(attempts, "plugin", "outcome"))
         out += "# HELP layeron_handler_duration_seconds Handler call duration.\n# TYPE layeron_handler_duration_seconds histogram\n"
-        for (labels, h) in handlerSeconds.sorted(by: { $0.key < $1.key }) { histogram("layeron_handler_duration_seconds", labels, h) }
+        for (labels, h) in labelled(handlerSeconds, "plugin").sorted(by: { $0.key < $1.key }) { histogram("layeron_handler_duration_seconds", labels, h) }
         out += "# HELP layeron_store_append_seconds Time from append to commit of an inbound event.\n# TYPE layeron_store_append_seconds histogram\n"
         histogram("layeron_store_append_seconds", "", commitSeconds)
         out += "# HELP layeron_event_end_to_end_seconds From receipt to the handler's successful finish.\n# TYPE layeron_event_end_to_end_seconds histogram\n"
         histogram("layeron_event_end_to_end_seconds", "", endToEndSeconds)
-        counter("layeron_outbound_emits_total", "Outbound events emitted, by destination and result.", outboundEmits)
-        counter("layeron_outbound_attempts_total", "Outbound delivery attempts by destination and outcome.", outboundAttempts)
+        counter("layeron_outbound_emits_total", "Outbound events emitted, by destination and result.", labelled(outboundEmits, "destination", "result"))
+        counter("layeron_outbound_attempts_total", "Outbound delivery attempts by destination and outcome.",
+                labelled(outboundAttempts, "destination", "outcome"))
         out += "# HELP layeron_outbound_attempt_duration_seconds Time the receiver took to answer a delivery.\n# TYPE layeron_outbound_attempt_duration_seconds histogram\n"
-        for (labels, h) in outboundSeconds.sorted(by: { $0.key < $1.key }) { histogram("layeron_outbound_attempt_duration_seconds", labels, h) }
+        for (labels, h) in labelled(outboundSeconds, "destination").sorted(by: { $0.key < $1.key }) { histogram("layeron_outbound_attempt_duration_seconds", labels, h) }
         for gauge in gauges {
             out += "# HELP \(gauge.name) \(gauge.help)\n# TYPE \(gauge.name) gauge\n\(gauge.name) \(gauge.value)\n"
         }
