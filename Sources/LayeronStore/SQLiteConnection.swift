@@ -112,8 +112,22 @@ final class SQLiteConnection {
     /// copies frames. Returns SQLite's result, or nil when the connection has no WAL open.
     @discardableResult
     func syncWAL() -> Int32? {
+        sync(SQLITE_FCNTL_JOURNAL_POINTER)
+    }
+
+    /// Syncs this connection's handle on the database file, as SQLite's own checkpoint does once it
+    /// has copied every frame. Through SQLite's handle rather than a descriptor of our own: closing
+    /// any descriptor of the file would drop the POSIX locks every connection of the process holds
+    /// on it. Returns SQLite's result, or nil when the file is not open.
+    @discardableResult
+    func syncDatabase() -> Int32? {
+        sync(SQLITE_FCNTL_FILE_POINTER)
+    }
+
+    /// Syncs the file that `pointerOperation` (a `SQLITE_FCNTL_…_POINTER`) names, nil when it is not open.
+    private func sync(_ pointerOperation: Int32) -> Int32? {
         var file: UnsafeMutablePointer<sqlite3_file>?
-        guard sqlite3_file_control(handle, "main", SQLITE_FCNTL_JOURNAL_POINTER, &file) == SQLITE_OK,
+        guard sqlite3_file_control(handle, "main", pointerOperation, &file) == SQLITE_OK,
               let file, let methods = file.pointee.pMethods, let sync = methods.pointee.xSync else { return nil }
         return sync(file, SQLITE_SYNC_NORMAL)
     }

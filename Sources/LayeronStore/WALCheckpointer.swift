@@ -27,16 +27,10 @@ final class WALCheckpointer: @unchecked Sendable {
     private var finished = 0
     private let stopped = DispatchSemaphore(value: 0)
     private let connection: SQLiteConnection
-    /// The database file, for `fdatasync` after each pass (any descriptor of the file syncs it).
-    private let databaseFile: Int32
 
     init(path: String, synchronous: String) throws(SQLiteError) {
         connection = try SQLiteConnection(path: path)
         try connection.execute("PRAGMA synchronous=\(synchronous)")
-        databaseFile = open(path, O_RDONLY | O_CLOEXEC)
-        guard databaseFile >= 0 else {
-            throw SQLiteError(code: SQLITE_CANTOPEN, message: "\(path): cannot open for syncing: \(String(cString: strerror(errno)))")
-        }
         Thread.startNamed("wal-checkpoint") { [unowned self] in self.loop() }
     }
 
@@ -58,8 +52,6 @@ final class WALCheckpointer: @unchecked Sendable {
         defer { condition.unlock() }
         return finished
     }
-
-    deinit { close(databaseFile) }
 
     /// Finishes the pass under way, if any, then stops the thread.
     func stop() {
@@ -85,7 +77,7 @@ final class WALCheckpointer: @unchecked Sendable {
             // A failed pass (SQLITE_BUSY from a concurrent checkpoint, an I/O error) leaves the WAL
             // as it was: the writer's own checkpoint and the next request retry it.
             connection.checkpointPassive()
-            fdatasync(databaseFile)
+            connection.syncDatabase()
             // The frames the writer appended during the pass are synced here too, so the WAL sync
             // that opens the writer's own checkpoint (once per cycle, while its commits wait) finds
             // little left to flush: that sync was the writer's longest stall (item 39).

@@ -3,10 +3,11 @@ import Foundation
 import XCTest
 @testable import LayeronStore
 
-/// The checkpointer syncs the WAL after each pass (`SQLiteConnection.syncWAL`) so that the writer's
-/// own checkpoint finds little left to flush. The sync goes through SQLite's own handle on the WAL:
-/// these tests check that the handle is found on a connection in WAL mode, and that a connection
-/// without a WAL reports that there is none rather than pretending to have synced.
+/// The checkpointer syncs the database and the WAL after each pass (`SQLiteConnection.syncDatabase`,
+/// `syncWAL`) so that the writer's own checkpoint finds little left to flush. The syncs go through
+/// SQLite's own handles on the files: these tests check that the handles are found on a connection in
+/// WAL mode, and that a connection without a WAL reports that there is none rather than pretending
+/// to have synced.
 final class WALSyncTests: XCTestCase {
     func testAConnectionInWALModeSyncsItsWALHandle() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-walsync-\(UUID().uuidString)")
@@ -28,6 +29,7 @@ final class WALSyncTests: XCTestCase {
         count.reset()
         XCTAssertEqual(other.checkpointPassive(), SQLITE_OK)
         XCTAssertEqual(other.syncWAL(), SQLITE_OK)
+        XCTAssertEqual(other.syncDatabase(), SQLITE_OK)
     }
 
     func testAConnectionWithoutAWALHasNothingToSync() throws {
