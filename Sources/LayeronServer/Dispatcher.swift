@@ -198,10 +198,10 @@ final class Dispatcher: @unchecked Sendable {
                         [("seq", String(seq)), ("webhook", webhook)])
         }
         let limits = snapshots.snapshot.dispatchLimits(ofWebhook: webhook)
-        if let cap = limits?.concurrency, perWebhook[webhook, default: 0] >= cap {
+        if let cap = limits.concurrency, perWebhook[webhook, default: 0] >= cap {
             return false
         }
-        inFlight[seq] = now + (limits?.lease ?? WebhookConfig.defaultLease).milliseconds
+        inFlight[seq] = now + limits.leaseMilliseconds
         perWebhook[webhook, default: 0] += 1
         queue.append(job)
         return true
@@ -209,7 +209,7 @@ final class Dispatcher: @unchecked Sendable {
 
     /// The webhook's lease in milliseconds; the default for a webhook no longer configured.
     private func lease(_ webhook: String) -> Int64 {
-        (snapshots.snapshot.dispatchLimits(ofWebhook: webhook)?.lease ?? WebhookConfig.defaultLease).milliseconds
+        snapshots.snapshot.dispatchLimits(ofWebhook: webhook).leaseMilliseconds
     }
 
     private func nextJob() -> Job? {

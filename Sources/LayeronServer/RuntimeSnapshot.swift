@@ -80,10 +80,10 @@ final class RuntimeSnapshot: Sendable {
     }
 
     /// What the dispatcher checks before it queues an event of `name`, read without copying the
-    /// webhook's whole config; nil for a webhook no longer configured.
-    func dispatchLimits(ofWebhook name: String) -> (concurrency: Int?, lease: TimeSpan)? {
-        guard let index = webhookPositions[name] else { return nil }
-        return (config.webhooks[index].concurrency, config.webhooks[index].lease)
+    /// webhook's whole config: no cap and the default lease for a webhook no longer configured.
+    func dispatchLimits(ofWebhook name: String) -> (concurrency: Int?, leaseMilliseconds: Int64) {
+        guard let index = webhookPositions[name] else { return (nil, WebhookConfig.defaultLease.milliseconds) }
+        return (config.webhooks[index].concurrency, config.webhooks[index].lease.milliseconds)
     }
 }
 
