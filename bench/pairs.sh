@@ -3,7 +3,9 @@
 # this machine drifts within a pair of runs, so a change that always runs first or always second
 # looks better or worse than it is (docs/performance.md, item 36's list). Prints one line per run
 # (req/s, the writer's and the HTTP threads' CPU per event, all threads, the larger p99 of the two
-# wrk processes; "-" when a thread used no CPU tick in the measured window, which quick.sh omits) and, per pair, B's rate over A's; then the median of those ratios.
+# wrk processes, the share of store appends slower than 5 ms; "-" when a thread used no CPU tick in
+# the measured window, which quick.sh omits) and, per pair, B's rate over A's; then the median of
+# those ratios.
 #
 # Usage: bench/pairs.sh BINARY_A BINARY_B [PAIRS]   (PAIRS defaults to 4)
 # Every QUICK_* knob of bench/quick.sh applies to both builds (e.g. QUICK_SCATTERED=1).
@@ -22,20 +24,21 @@ run() {
         /^store-writer / { writer = $4 + $6 }
         /^MHD-worker / { http += $4 + $6 }
         /^all threads / { all = $3 }
+        /^store appends over 5 ms/ { slow = $6; sub(/%,/, "", slow) }
         match($0, /"p99_us":[0-9]+/) { v = substr($0, RSTART + 9, RLENGTH - 9) + 0; if (v > p99) p99 = v }
-        END { printf "%d %s %.1f %.1f %.1f\n", rps, writer == "" ? "-" : sprintf("%.1f", writer), http, all, p99 / 1000 }'
+        END { printf "%d %s %.1f %.1f %.1f %s\n", rps, writer == "" ? "-" : sprintf("%.1f", writer), http, all, p99 / 1000, slow == "" ? "-" : slow }'
 }
 
-printf '%-5s %-4s %8s %10s %10s %10s %8s\n' pair run 'req/s' 'writer µs' 'http µs' 'all µs' 'p99 ms'
+printf '%-5s %-4s %8s %10s %10s %10s %8s %9s\n' pair run 'req/s' 'writer µs' 'http µs' 'all µs' 'p99 ms' '>5 ms %'
 ratios=()
 for pair in $(seq 1 "$PAIRS"); do
     if [ $((pair % 2)) = 1 ]; then order="A B"; else order="B A"; fi
     declare -A rate=()
     for which in $order; do
         binary=$A; [ "$which" = B ] && binary=$B
-        read -r rps writer http all p99 < <(run "$binary")
+        read -r rps writer http all p99 slow < <(run "$binary")
         rate[$which]=$rps
-        printf '%-5s %-4s %8s %10s %10s %10s %8s\n' "$pair" "$which" "$rps" "$writer" "$http" "$all" "$p99"
+        printf '%-5s %-4s %8s %10s %10s %10s %8s %9s\n' "$pair" "$which" "$rps" "$writer" "$http" "$all" "$p99" "$slow"
     done
     ratio=$(awk -v a="${rate[A]}" -v b="${rate[B]}" 'BEGIN { printf "%.3f", b / a }')
     ratios+=("$ratio")

@@ -13,6 +13,8 @@
 #        QUICK_CONFIG a config instead of bench/layeron-bench.json (its /webhooks/stripe endpoint is driven),
 #        QUICK_DATABASE a store to start from (copied first; e.g. one `storebench seed` filled), else a fresh one,
 #        QUICK_COLD=1 the page cache dropped before the server starts (root only), as after a reboot.
+# Also prints the share of store appends (enqueue to commit, from /metrics) slower than 5 and 10 ms:
+# the writer's side of the latency tail, far steadier between runs than wrk's p99.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BINARY=$(realpath "${1:-$ROOT/.build/release/layeron}")
@@ -63,6 +65,8 @@ for _ in $(seq 1 100); do
     [ "$(sqlite3 "$DATABASE" "SELECT COUNT(*) FROM events WHERE status = 'pending'")" = 0 ] && break
     sleep 0.2
 done
+ADMIN=$(sed -n 's/^admin listening on //p' "$RUN/server.out")
+curl -s -H "Authorization: Bearer quick" "http://$ADMIN/metrics" > "$RUN/metrics" || true
 kill -TERM "$SERVER"; wait "$SERVER" || true; SERVER=""
 EVENTS=$(( $(cat "$RUN/seq.1") - $(cat "$RUN/seq.0") ))
 REQUESTS=0
@@ -73,4 +77,8 @@ done
 echo "requests $REQUESTS = $((REQUESTS / DURATION)) req/s; events stored, processed: $(sqlite3 "$DATABASE" "SELECT COUNT(*), SUM(status = 'processed') FROM events")"
 python3 "$ROOT/bench/threads.py" diff "$RUN/threads.0" "$RUN/threads.1" "$EVENTS"
 python3 "$ROOT/bench/threads.py" stat "$RUN/stat.0" "$RUN/stat.1"
+# The writer's side of the tail: appends (enqueue to commit) slower than 5 and 10 ms, whole run.
+awk -F'[{}" ]+' '/^layeron_store_append_seconds_bucket/ { for (i = 1; i < NF; i++) if ($i == "le=") b[$(i + 1)] = $NF }
+    /^layeron_store_append_seconds_count/ { n = $NF }
+    END { if (n > 0) printf "store appends over 5 ms: %.2f%%, over 10 ms: %.2f%% of %d\n", 100 * (n - b["0.005"]) / n, 100 * (n - b["0.01"]) / n, n }' "$RUN/metrics"
 echo "written by the server: $(( ($(cat "$RUN/io.1") - $(cat "$RUN/io.0")) / EVENTS )) bytes per event"
