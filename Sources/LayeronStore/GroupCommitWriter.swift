@@ -43,13 +43,15 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let completions = CompletionThread()
 
     /// Checkpoints the WAL with the help of its own thread, in place of SQLite's automatic checkpoint.
+    private let checkpointer: WALCheckpointer
     private var walCycle: WALCycle
 
     init(connection: SQLiteConnection, checkpointer: WALCheckpointer, afterRollback: @escaping () -> Void = {}) {
         self.connection = connection
         self.afterRollback = afterRollback
+        self.checkpointer = checkpointer
         connection.trackWALFrames()
-        walCycle = WALCycle(checkpointer: checkpointer, pageSize: connection.pageSize)
+        walCycle = WALCycle(pageSize: connection.pageSize)
         Thread.startNamed("store-writer") { [unowned self] in self.loop() }
     }
 
@@ -141,7 +143,9 @@ final class GroupCommitWriter: @unchecked Sendable {
                 let errors = commit(batch)
                 let done = batch.indices.compactMap { i in batch[i].done.map { (done: $0, error: errors?[i] ?? nil) } }
                 completions.hand(.init(completions: done, hooks: hooks))
-                walCycle.afterCommit(connection)
+                if walCycle.afterCommit(frames: connection.walFrames, progress: checkpointer.progress, request: checkpointer.request) {
+                    connection.checkpointPassive()
+                }
             }
         }
     }

@@ -102,10 +102,12 @@ final class SQLiteConnection {
     }
 
     /// A passive checkpoint of the main database: copies what it can without waiting for anyone.
-    /// Returns SQLite's result code; SQLITE_BUSY means another checkpoint was running.
     @discardableResult
-    func checkpointPassive() -> Int32 {
-        sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+    func checkpointPassive() -> PassiveCheckpoint {
+        var frames: Int32 = -1
+        var backfilled: Int32 = -1
+        let code = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &frames, &backfilled)
+        return PassiveCheckpoint(code: code, backfilledFrames: backfilled)
     }
 
     /// Syncs this connection's handle on the WAL file, as SQLite's own checkpoint does before it

@@ -27,7 +27,7 @@ final class WALSyncTests: XCTestCase {
         XCTAssertTrue(try count.step())
         XCTAssertEqual(count.int(0), 1)
         count.reset()
-        XCTAssertEqual(other.checkpointPassive(), SQLITE_OK)
+        XCTAssertEqual(other.checkpointPassive().code, SQLITE_OK)
         XCTAssertEqual(other.syncWAL(), SQLITE_OK)
         XCTAssertEqual(other.syncDatabase(), SQLITE_OK)
     }
