@@ -46,6 +46,7 @@ final class Metrics: @unchecked Sendable {
     /// By plugin.
     private var handlerSeconds: [String: Histogram] = [:]
     private var commitSeconds = Histogram()
+    private var walRestartSeconds = Histogram()
     /// (destination, result)
     private var outboundEmits: [LabelPair: UInt64] = [:]
     /// (destination, outcome)
@@ -91,6 +92,12 @@ final class Metrics: @unchecked Sendable {
         lock.lock()
         attempts[LabelPair(first: plugin, second: outcome), default: 0] += 1
         handlerSeconds[plugin, default: Histogram()].observe(seconds)
+        lock.unlock()
+    }
+
+    func observeWALRestart(seconds: Double) {
+        lock.lock()
+        walRestartSeconds.observe(seconds)
         lock.unlock()
     }
 
@@ -149,6 +156,8 @@ final class Metrics: @unchecked Sendable {
         for (labels, h) in labelled(handlerSeconds, "plugin").sorted(by: { $0.key < $1.key }) { histogram("layeron_handler_duration_seconds", labels, h) }
         out += "# HELP layeron_store_append_seconds Time from append to commit of an inbound event.\n# TYPE layeron_store_append_seconds histogram\n"
         histogram("layeron_store_append_seconds", "", commitSeconds)
+        out += "# HELP layeron_store_wal_restart_seconds Time the store's commits waited for the writer's own WAL checkpoint (once per WAL cycle).\n# TYPE layeron_store_wal_restart_seconds histogram\n"
+        histogram("layeron_store_wal_restart_seconds", "", walRestartSeconds)
         out += "# HELP layeron_event_end_to_end_seconds From receipt to the handler's successful finish.\n# TYPE layeron_event_end_to_end_seconds histogram\n"
         histogram("layeron_event_end_to_end_seconds", "", endToEndSeconds)
         counter("layeron_outbound_emits_total", "Outbound events emitted, by destination and result.", labelled(outboundEmits, "destination", "result"))

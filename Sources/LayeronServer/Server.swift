@@ -94,6 +94,7 @@ public final class Server: @unchecked Sendable {
         do { store = try EventStore(path: config.database, durability: config.durability) } catch { throw .store(config.database, error) }
 
         let metrics = Metrics()
+        store.afterEachWALRestart { metrics.observeWALRestart(seconds: $0) }
         let outbound = OutboundService(store: store, snapshots: snapshots, metrics: metrics, logger: logger)
         let privateDirectory = NSTemporaryDirectory() + "layeron-plugins-\(getpid())"
         let plugins = PluginRegistry(privateDirectory: privateDirectory, logger: logger, emitter: outbound,

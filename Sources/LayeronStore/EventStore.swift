@@ -55,6 +55,12 @@ public final class EventStore: @unchecked Sendable {
         writer.afterEachBatch(hook)
     }
 
+    /// Calls `observer` with the seconds each of the writer's own WAL checkpoints held its commits
+    /// (once per WAL cycle: the checkpoint that lets the WAL restart). On the writer thread: keep it short.
+    public func afterEachWALRestart(_ observer: @escaping @Sendable (Double) -> Void) {
+        writer.afterEachWALRestart(observer)
+    }
+
     /// Commits what is queued and closes the connections.
     public func close() {
         writer.stop()

@@ -40,6 +40,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// completions queued for other threads is handed over once per batch, not per job.
     /// Guarded by `queueCondition`; the loop reads them when it takes a batch.
     private var batchHooks: [@Sendable () -> Void] = []
+    /// Told how long each of the writer's own WAL checkpoints held its commits (added with
+    /// `afterEachWALRestart`). Guarded by `queueCondition`, read with the batch hooks.
+    private var restartObservers: [@Sendable (Double) -> Void] = []
     private let completions = CompletionThread()
 
     /// Checkpoints the WAL with the help of its own thread, in place of SQLite's automatic checkpoint.
@@ -95,6 +98,14 @@ final class GroupCommitWriter: @unchecked Sendable {
         queueCondition.unlock()
     }
 
+    /// Adds an observer of the writer's own WAL checkpoints (once per WAL cycle, while its commits
+    /// wait), told the seconds each took. It runs on the writer thread, so it must be short.
+    func afterEachWALRestart(_ observer: @escaping @Sendable (Double) -> Void) {
+        queueCondition.lock()
+        restartObservers.append(observer)
+        queueCondition.unlock()
+    }
+
     /// Commits what is queued and runs its completions, then stops the threads.
     func stop() {
         queueCondition.lock()
@@ -138,13 +149,17 @@ final class GroupCommitWriter: @unchecked Sendable {
                 queue.removeFirst(maxBatch)
             }
             let hooks = batchHooks
+            let observers = restartObservers
             queueCondition.unlock()
             if !batch.isEmpty {
                 let errors = commit(batch)
                 let done = batch.indices.compactMap { i in batch[i].done.map { (done: $0, error: errors?[i] ?? nil) } }
                 completions.hand(.init(completions: done, hooks: hooks))
                 if walCycle.afterCommit(frames: connection.walFrames, progress: checkpointer.progress, request: checkpointer.request) {
+                    let started = DispatchTime.now().uptimeNanoseconds
                     connection.checkpointPassive()
+                    let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                    for observer in observers { observer(seconds) }
                 }
             }
         }

@@ -216,6 +216,7 @@ final class AdminAPITests: XCTestCase {
         XCTAssertTrue(after.contains(#"layeron_signature_rejections_total{webhook="crm",reason="mismatch"} 1"#), after)
         XCTAssertTrue(after.contains("layeron_event_end_to_end_seconds_count 1"), after)
         XCTAssertTrue(after.contains("layeron_events_due 0"), after)
+        XCTAssertTrue(after.contains("layeron_store_wal_restart_seconds_count 0"), "no WAL cycle ends in a test this small")
         XCTAssertFalse(after.contains(secret))
     }
 

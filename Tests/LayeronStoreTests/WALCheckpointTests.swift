@@ -15,6 +15,7 @@ final class WALCheckpointTests: XCTestCase {
         let count = 60_000
         let body = [UInt8](repeating: UInt8(ascii: "x"), count: 1_200)
         let progress = WALProgress(walPath: path + "-wal", total: count)
+        store.afterEachWALRestart { progress.restarted(after: $0) }
         for i in 0..<count {
             let event = NewEvent(id: EventID.make(nowMilliseconds: 1_000), webhook: "w", direction: .inbound, provider: "p",
                                  type: "t", providerEventID: "evt_\(i)", dedupeKey: "evt_\(i)", dedupeExpiresAt: 10_000_000,
@@ -29,6 +30,9 @@ final class WALCheckpointTests: XCTestCase {
         // cycle restarts the WAL once it passes 64 MB, plus what the batches committed while the last
         // passes ran add.
         XCTAssertLessThan(progress.largestWAL, 80 << 20, "the WAL grew to \(progress.largestWAL) bytes")
+        let restarts = progress.restarts
+        XCTAssertGreaterThanOrEqual(restarts.count, 1, "the writer's own checkpoint is reported to its observers")
+        XCTAssertTrue(restarts.allSatisfy { $0 > 0 && $0 < 10 }, "\(restarts)")
 
         let reopened = try EventStore(path: path)
         defer { reopened.close() }
@@ -36,15 +40,17 @@ final class WALCheckpointTests: XCTestCase {
     }
 }
 
-/// Counts committed appends and samples the WAL file's size every 500 of them.
+/// Counts committed appends, samples the WAL file's size every 500 of them, and keeps how long each
+/// of the writer's own checkpoints took.
 private final class WALProgress: @unchecked Sendable {
     let done = DispatchSemaphore(value: 0)
     private let walPath: String
     private let total: Int
-    /// Guards `count` and `largestWAL`.
+    /// Guards `count`, `largest` and `restartSeconds`.
     private let lock = NSLock()
     private var count = 0
     private var largest = 0
+    private var restartSeconds: [Double] = []
 
     init(walPath: String, total: Int) {
         self.walPath = walPath
@@ -55,6 +61,18 @@ private final class WALProgress: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return largest
+    }
+
+    var restarts: [Double] {
+        lock.lock()
+        defer { lock.unlock() }
+        return restartSeconds
+    }
+
+    func restarted(after seconds: Double) {
+        lock.lock()
+        restartSeconds.append(seconds)
+        lock.unlock()
     }
 
     func committed() {
