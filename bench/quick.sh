@@ -13,8 +13,9 @@
 #        QUICK_CONFIG a config instead of bench/layeron-bench.json (its /webhooks/stripe endpoint is driven),
 #        QUICK_DATABASE a store to start from (copied first; e.g. one `storebench seed` filled), else a fresh one,
 #        QUICK_COLD=1 the page cache dropped before the server starts (root only), as after a reboot.
-# Also prints the share of store appends (enqueue to commit, from /metrics) slower than 5 and 10 ms:
-# the writer's side of the latency tail, far steadier between runs than wrk's p99.
+# Also prints, from /metrics, the share of store appends (enqueue to commit) slower than 5 and 10 ms,
+# the writer's side of the latency tail and far steadier between runs than wrk's p99, and how often
+# and how long the writer's own WAL checkpoint held the commits.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BINARY=$(realpath "${1:-$ROOT/.build/release/layeron}")
@@ -81,4 +82,6 @@ python3 "$ROOT/bench/threads.py" stat "$RUN/stat.0" "$RUN/stat.1"
 awk -F'[{}" ]+' '/^layeron_store_append_seconds_bucket/ { for (i = 1; i < NF; i++) if ($i == "le=") b[$(i + 1)] = $NF }
     /^layeron_store_append_seconds_count/ { n = $NF }
     END { if (n > 0) printf "store appends over 5 ms: %.2f%%, over 10 ms: %.2f%% of %d\n", 100 * (n - b["0.005"]) / n, 100 * (n - b["0.01"]) / n, n }' "$RUN/metrics"
+awk '/^layeron_store_wal_restart_seconds_sum/ { sum = $2 } /^layeron_store_wal_restart_seconds_count/ { n = $2 }
+    END { if (n > 0) printf "writer WAL restarts: %d, %.1f ms each on average\n", n, 1000 * sum / n }' "$RUN/metrics"
 echo "written by the server: $(( ($(cat "$RUN/io.1") - $(cat "$RUN/io.0")) / EVENTS )) bytes per event"
