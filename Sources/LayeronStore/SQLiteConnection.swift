@@ -104,9 +104,8 @@ final class SQLiteConnection {
     /// A passive checkpoint of the main database: copies what it can without waiting for anyone.
     @discardableResult
     func checkpointPassive() -> PassiveCheckpoint {
-        var frames: Int32 = -1
         var backfilled: Int32 = -1
-        let code = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &frames, &backfilled)
+        let code = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, &backfilled)
         return PassiveCheckpoint(code: code, backfilledFrames: backfilled)
     }
 

@@ -21,7 +21,7 @@ import LayeronCore
 final class WALCheckpointer: @unchecked Sendable {
     /// How far the passes have got: how many have finished, and how many of the WAL's frames the
     /// last one left in the database (-1 when it could not run).
-    struct Progress: Equatable {
+    struct Progress {
         var finishedPasses = 0
         var backfilledFrames: Int32 = -1
     }
