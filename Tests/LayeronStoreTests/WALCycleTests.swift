@@ -73,49 +73,45 @@ final class WALCycleTests: XCTestCase {
         XCTAssertEqual(passes.asked, 4)
     }
 
-    func testCatchingUpStopsWhenAPassDoesNotGain() {
-        var cycle = cycle()
+    /// Ends a cycle (a commit at 65 frames asks for the final pass), then for each step finishes the
+    /// pass asked for last, backfilling up to `backfilled`, and commits at `frames`. Returns what each
+    /// of those commits answered (true: the writer checkpoints now) and how many passes were asked for.
+    private func endOfCycle(_ steps: [(backfilled: Int32, frames: Int32)], catchUpPasses: Int = 3) -> (stalls: [Bool], passes: Int) {
+        var cycle = cycle(catchUpPasses: catchUpPasses)
         var passes = Passes()
-        _ = commit(&cycle, frames: 65, &passes)
-        passes.finish(backfilling: 65)
-        XCTAssertFalse(commit(&cycle, frames: 72, &passes), "7 left")
-        passes.finish(backfilling: 72)
-        XCTAssertTrue(commit(&cycle, frames: 79, &passes), "7 left again after a pass that had 7 to do: the writer takes over")
-        XCTAssertEqual(passes.asked, 2)
+        XCTAssertFalse(commit(&cycle, frames: 65, &passes))
+        let stalls = steps.map { step in
+            passes.finish(backfilling: step.backfilled)
+            return commit(&cycle, frames: step.frames, &passes)
+        }
+        return (stalls, passes.asked)
+    }
+
+    func testCatchingUpStopsWhenAPassDoesNotGain() {
+        // 7 left, then 7 again after a pass that had 7 to do: the writer takes over.
+        let run = endOfCycle([(65, 72), (72, 79)])
+        XCTAssertEqual(run.stalls, [false, true])
+        XCTAssertEqual(run.passes, 2)
     }
 
     func testCatchingUpStopsOnceTheWALIsAPassPastTheCycle() {
-        var cycle = cycle()
-        var passes = Passes()
-        _ = commit(&cycle, frames: 65, &passes)
-        passes.finish(backfilling: 65)
-        XCTAssertFalse(commit(&cycle, frames: 75, &passes), "10 left")
-        passes.finish(backfilling: 75)
-        XCTAssertTrue(commit(&cycle, frames: 81, &passes), "6 left, fewer than 10, but the WAL holds 81 frames: the writer takes over")
-        XCTAssertEqual(passes.asked, 2)
+        // 10 left, then 6, fewer, but the WAL holds 81 frames: the writer takes over.
+        let run = endOfCycle([(65, 75), (75, 81)])
+        XCTAssertEqual(run.stalls, [false, true])
+        XCTAssertEqual(run.passes, 2)
     }
 
     func testCatchingUpIsBounded() {
-        var cycle = cycle(catchUpPasses: 2)
-        var passes = Passes()
-        _ = commit(&cycle, frames: 65, &passes)
-        passes.finish(backfilling: 65)
-        XCTAssertFalse(commit(&cycle, frames: 71, &passes), "6 left")
-        passes.finish(backfilling: 71)
-        XCTAssertFalse(commit(&cycle, frames: 75, &passes), "4 left")
-        passes.finish(backfilling: 75)
-        XCTAssertTrue(commit(&cycle, frames: 78, &passes), "3 left, but two catch-up passes have run")
-        XCTAssertEqual(passes.asked, 3)
+        // 6, 4, then 3 left, but two catch-up passes have run.
+        let run = endOfCycle([(65, 71), (71, 75), (75, 78)], catchUpPasses: 2)
+        XCTAssertEqual(run.stalls, [false, false, true])
+        XCTAssertEqual(run.passes, 3, "the final pass and two catch-ups, then the writer's own checkpoint")
     }
 
     func testAPassThatCouldNotRunIsCaughtUp() {
-        var cycle = cycle()
-        var passes = Passes()
-        _ = commit(&cycle, frames: 65, &passes)
-        passes.finish(backfilling: -1)
-        XCTAssertFalse(commit(&cycle, frames: 66, &passes), "nothing backfilled: another pass")
-        XCTAssertEqual(passes.asked, 2)
-        passes.finish(backfilling: 66)
-        XCTAssertTrue(commit(&cycle, frames: 66, &passes))
+        // Nothing backfilled (-1): another pass, which leaves nothing.
+        let run = endOfCycle([(-1, 66), (66, 66)])
+        XCTAssertEqual(run.stalls, [false, true])
+        XCTAssertEqual(run.passes, 2)
     }
 }
