@@ -155,8 +155,10 @@ final class GroupCommitWriter: @unchecked Sendable {
                 let errors = commit(batch)
                 let done = batch.indices.compactMap { i in batch[i].done.map { (done: $0, error: errors?[i] ?? nil) } }
                 completions.hand(.init(completions: done, hooks: hooks))
-                if walCycle.afterCommit(frames: connection.walFrames, progress: checkpointer.progress, request: checkpointer.request) {
+                let step = walCycle.afterCommit(frames: connection.walFrames, progress: checkpointer.progress, request: checkpointer.request)
+                if step != .none {
                     let started = DispatchTime.now().uptimeNanoseconds
+                    if case let .checkpointAfterPass(pass) = step { checkpointer.waitUntilFinished(pass) }
                     connection.checkpointPassive()
                     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                     for observer in observers { observer(seconds) }

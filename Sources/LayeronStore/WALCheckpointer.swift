@@ -59,11 +59,18 @@ final class WALCheckpointer: @unchecked Sendable {
         return reached
     }
 
+    /// Returns once pass `pass` (a number `request` returned) has finished, or the thread is stopping.
+    func waitUntilFinished(_ pass: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        while reached.finishedPasses < pass && !stopping { condition.wait() }
+    }
+
     /// Finishes the pass under way, if any, then stops the thread.
     func stop() {
         condition.lock()
         stopping = true
-        condition.signal()
+        condition.broadcast()
         condition.unlock()
         stopped.wait()
     }
@@ -91,6 +98,8 @@ final class WALCheckpointer: @unchecked Sendable {
             condition.lock()
             reached.finishedPasses += 1
             reached.backfilledFrames = pass.code == SQLITE_OK ? pass.backfilledFrames : -1
+            // The writer may be waiting for this pass (`waitUntilFinished`).
+            condition.broadcast()
             condition.unlock()
         }
     }

@@ -16,7 +16,23 @@
 /// (at most `catchUpPasses` of them, and none once the WAL is a pass length past the cycle, which
 /// bounds the file), each shorter than the last, since a pass copies faster than the writer appends.
 /// What is left for the writer is then a few hundred frames (item 41).
+///
+/// The pass the writer waits for may still run when the WAL reaches that same limit, a pass length
+/// past the cycle: a writer appending faster than the checkpointer copies (a loaded machine, large
+/// batches) would otherwise grow the file for as long as the pass takes. There the writer holds its
+/// commits until the pass has finished, then checkpoints, so the file stays within the cycle, one
+/// pass length and one batch (item 42).
 struct WALCycle {
+    /// What the writer does after a commit.
+    enum Step: Equatable {
+        /// Nothing: it goes on committing.
+        case none
+        /// Its own checkpoint, now; its next transaction restarts the WAL.
+        case checkpoint
+        /// Waits for the pass with this number to finish, its commits held, then checkpoints.
+        case checkpointAfterPass(Int)
+    }
+
     let framesPerPass: Int32
     let framesPerCycle: Int32
     let framesLeftForWriter: Int32
@@ -39,25 +55,27 @@ struct WALCycle {
     }
 
     /// Called after each commit with the WAL's frames and the checkpointer's progress; `request` asks
-    /// the checkpointer for a pass and returns its number. True when the writer should run its own
-    /// checkpoint now, after which its next transaction restarts the WAL.
-    mutating func afterCommit(frames: Int32, progress: WALCheckpointer.Progress, request: () -> Int) -> Bool {
+    /// the checkpointer for a pass and returns its number. After either checkpoint step, the writer's
+    /// next transaction restarts the WAL.
+    mutating func afterCommit(frames: Int32, progress: WALCheckpointer.Progress, request: () -> Int) -> Step {
         if frames < askedAt { askedAt = 0 }
         if let pass = finishingAfter {
-            guard progress.finishedPasses >= pass else { return false }
+            let limit = framesPerCycle + framesPerPass
+            guard progress.finishedPasses >= pass else {
+                guard frames >= limit else { return .none }
+                endCycle()
+                return .checkpointAfterPass(pass)
+            }
             // A pass that could not run reports -1, which leaves everything to catch up.
             let left = frames - progress.backfilledFrames
-            if left > framesLeftForWriter, left < leftBefore, catchUps < catchUpPasses,
-               frames < framesPerCycle + framesPerPass {
+            if left > framesLeftForWriter, left < leftBefore, catchUps < catchUpPasses, frames < limit {
                 catchUps += 1
                 leftBefore = left
                 finishingAfter = request()
-                return false
+                return .none
             }
-            finishingAfter = nil
-            catchUps = 0
-            leftBefore = .max
-            return true
+            endCycle()
+            return .checkpoint
         }
         if frames >= framesPerCycle {
             finishingAfter = request()
@@ -66,6 +84,12 @@ struct WALCycle {
             askedAt = frames
             _ = request()
         }
-        return false
+        return .none
+    }
+
+    private mutating func endCycle() {
+        finishingAfter = nil
+        catchUps = 0
+        leftBefore = .max
     }
 }
