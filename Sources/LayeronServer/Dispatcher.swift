@@ -35,11 +35,14 @@ final class Dispatcher: @unchecked Sendable {
     private let logger: Logger
     private let maxQueued = 10_000
 
-    /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `perWebhook`, `ranBeforeHandOver`, `idleWorkers`
+    /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `perWebhook`, `ranBeforeHandOver`, `idle`
     /// and `stopping`.
-    private let queueCondition = NSCondition()
-    /// Workers waiting for a job: a hand-over wakes at most this many, however many jobs it queues.
-    private var idleWorkers = 0
+    private let queueLock = NSLock()
+    /// The wake-up of each worker waiting for a job, the last to go idle at the end. Each worker
+    /// sleeps on a semaphore of its own: waking several through one condition variable made the
+    /// waker wait in glibc for each woken worker to run before it could signal the next
+    /// (docs/performance.md, item 42). A hand-over wakes at most this many, however many jobs it queues.
+    private var idle: [DispatchSemaphore] = []
     /// Guards `handOvers`: events submitted by the append completions of the writer's current batch.
     private let handOverLock = NSLock()
     private var handOvers: [StoredEvent] = []
@@ -96,12 +99,14 @@ final class Dispatcher: @unchecked Sendable {
     /// Stops taking jobs and waits for running handlers to finish. Queued events stay due in the store;
     /// a provider still waiting on an `after-handler` event is answered with a retry.
     func stop() {
-        queueCondition.lock()
+        queueLock.lock()
         stopping = true
         let abandoned = urgent
         urgent.removeAll()
-        queueCondition.broadcast()
-        queueCondition.unlock()
+        let sleeping = idle
+        idle.removeAll()
+        queueLock.unlock()
+        for worker in sleeping { worker.signal() }
         schedulerPause.lock()
         schedulerStopping = true
         schedulerPause.broadcast()
@@ -130,20 +135,29 @@ final class Dispatcher: @unchecked Sendable {
         swap(&handOvers, &handingOver)
         handOverLock.unlock()
         guard !handingOver.isEmpty else { return }
-        queueCondition.lock()
+        queueLock.lock()
         var admitted = 0
         for event in handingOver where ranBeforeHandOver.removeValue(forKey: event.seq) == nil {
             if admitLocked(seq: event.seq, webhook: event.webhook, job: .fresh(event)) { admitted += 1 }
         }
-        wakeLocked(admitted)
-        queueCondition.unlock()
+        let woken = takeIdleLocked(admitted)
+        queueLock.unlock()
+        wake(woken)
         handingOver.removeAll(keepingCapacity: true)
     }
 
-    /// Wakes workers for `jobs` new jobs: no more than are waiting, since a woken worker takes jobs
-    /// until the queue is empty. Caller holds `queueCondition`.
-    private func wakeLocked(_ jobs: Int) {
-        for _ in 0..<min(jobs, idleWorkers) { queueCondition.signal() }
+    /// Takes the wake-ups of the workers to wake for `jobs` new jobs: no more than are waiting, since
+    /// a woken worker takes jobs until the queue is empty. Caller holds `queueLock`.
+    private func takeIdleLocked(_ jobs: Int) -> ArraySlice<DispatchSemaphore> {
+        let taken = idle.suffix(jobs)
+        idle.removeLast(taken.count)
+        return taken
+    }
+
+    /// Wakes the workers `takeIdleLocked` took, after `queueLock` is unlocked: a worker woken while
+    /// it is held would only sleep again on the lock.
+    private func wake(_ workers: ArraySlice<DispatchSemaphore>) {
+        for worker in workers { worker.signal() }
     }
 
     /// Notes that the scheduler is running `event`'s first attempt, so a hand-over of it that is still
@@ -151,8 +165,8 @@ final class Dispatcher: @unchecked Sendable {
     private func noteRunBeforeHandOver(_ event: StoredEvent) {
         let now = WallClock.nowMilliseconds()
         guard event.attemptCount == 0, now - event.receivedAt < handOverWindow else { return }
-        queueCondition.lock()
-        defer { queueCondition.unlock() }
+        queueLock.lock()
+        defer { queueLock.unlock() }
         if ranBeforeHandOver.count >= 1024 {
             ranBeforeHandOver = ranBeforeHandOver.filter { now - $0.value < handOverWindow }
         }
@@ -161,34 +175,36 @@ final class Dispatcher: @unchecked Sendable {
 
     /// Runs `event` ahead of the queue and reports the attempt's result.
     func submitWaited(_ event: StoredEvent, done: @escaping @Sendable (AttemptResult) -> Void) {
-        queueCondition.lock()
+        queueLock.lock()
         if stopping {
-            queueCondition.unlock()
+            queueLock.unlock()
             done(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
                                status: .pending, nextAttemptAt: event.nextAttemptAt))
             return
         }
         inFlight[event.seq] = WallClock.nowMilliseconds() + lease(event.webhook)
         urgent.append(.waited(event, done: done))
-        queueCondition.signal()
-        queueCondition.unlock()
+        let woken = takeIdleLocked(1)
+        queueLock.unlock()
+        wake(woken)
     }
 
     func replay(seq: Int64) {
-        queueCondition.lock()
+        queueLock.lock()
         queue.append(.replay(seq: seq))
-        queueCondition.signal()
-        queueCondition.unlock()
+        let woken = takeIdleLocked(1)
+        queueLock.unlock()
+        wake(woken)
     }
 
     var queueDepth: Int {
-        queueCondition.lock()
-        defer { queueCondition.unlock() }
+        queueLock.lock()
+        defer { queueLock.unlock() }
         return queue.count - queueHead + urgent.count
     }
 
     /// Queues a job unless the event is already queued or running, the queue is full, or its webhook
-    /// is at its concurrency cap. Caller holds `queueCondition` and wakes workers (`wakeLocked`).
+    /// is at its concurrency cap. Caller holds `queueLock` and wakes workers (`takeIdleLocked`, `wake`).
     private func admitLocked(seq: Int64, webhook: String, job: Job) -> Bool {
         guard !stopping, queue.count - queueHead < maxQueued else { return false }
         let now = WallClock.nowMilliseconds()
@@ -212,13 +228,16 @@ final class Dispatcher: @unchecked Sendable {
         snapshots.snapshot.dispatchLimits(ofWebhook: webhook).leaseMilliseconds
     }
 
-    private func nextJob() -> Job? {
-        queueCondition.lock()
-        defer { queueCondition.unlock() }
+    /// The next job, waiting on `wakeUp` (this worker's own) while there is none; nil once stopping.
+    private func nextJob(wakeUp: DispatchSemaphore) -> Job? {
+        queueLock.lock()
+        defer { queueLock.unlock() }
         while urgent.isEmpty && queueHead == queue.count && !stopping {
-            idleWorkers += 1
-            queueCondition.wait()
-            idleWorkers -= 1
+            // Whoever takes `wakeUp` out of `idle` signals it once, after unlocking.
+            idle.append(wakeUp)
+            queueLock.unlock()
+            wakeUp.wait()
+            queueLock.lock()
         }
         if stopping { return nil }
         if !urgent.isEmpty { return urgent.removeFirst() }
@@ -232,17 +251,18 @@ final class Dispatcher: @unchecked Sendable {
     }
 
     private func release(_ seq: Int64, webhook: String?) {
-        queueCondition.lock()
+        queueLock.lock()
         inFlight[seq] = nil
         if let webhook, let n = perWebhook[webhook] { perWebhook[webhook] = n > 1 ? n - 1 : nil }
-        queueCondition.unlock()
+        queueLock.unlock()
     }
 
     /// A worker hands an event back (`release`) only once its attempt is committed: until then the
     /// scheduler's view of the store is stale, and handing it back early could run it twice. Workers
     /// do not wait for that commit themselves; the writer calls back.
     private func workerLoop() {
-        while let job = nextJob() {
+        let wakeUp = DispatchSemaphore(value: 0)
+        while let job = nextJob(wakeUp: wakeUp) {
             switch job {
             case let .fresh(event):
                 // Handed over right after its commit, and never run: had the scheduler found and
@@ -295,15 +315,14 @@ final class Dispatcher: @unchecked Sendable {
 
     private func schedulerLoop() {
         while true {
-            queueCondition.lock()
+            queueLock.lock()
             let stop = stopping
-            queueCondition.unlock()
+            queueLock.unlock()
             if stop { return }
             let now = WallClock.nowMilliseconds()
             scheduleDue(now: now)
             scheduleReplays(now: now)
-            // Its own condition: sharing `queueCondition` would let the scheduler swallow a `signal`
-            // meant for an idle worker, leaving a queued event unrun until the next arrival.
+            // A pause of its own, so that stopping can cut it short.
             schedulerPause.lock()
             if !schedulerStopping { _ = schedulerPause.wait(until: Date(timeIntervalSinceNow: 0.25)) }
             schedulerPause.unlock()
@@ -314,9 +333,9 @@ final class Dispatcher: @unchecked Sendable {
     private func scheduleDue(now: Int64) {
         let webhooks = snapshots.snapshot.config.webhooks
         for webhook in webhooks {
-            queueCondition.lock()
+            queueLock.lock()
             let running = perWebhook[webhook.name, default: 0]
-            queueCondition.unlock()
+            queueLock.unlock()
             let room = min(256, (webhook.concurrency ?? Int.max) - running)
             guard room > 0, let due = try? store.dueEvents(now: now, limit: room, webhook: webhook.name) else { continue }
             enqueueDue(due, webhook: webhook.name)
@@ -337,11 +356,12 @@ final class Dispatcher: @unchecked Sendable {
     }
 
     private func enqueueDue(_ seqs: [Int64], webhook: String) {
-        queueCondition.lock()
-        defer { queueCondition.unlock() }
+        queueLock.lock()
         var admitted = 0
         for seq in seqs where admitLocked(seq: seq, webhook: webhook, job: .due(seq: seq)) { admitted += 1 }
-        wakeLocked(admitted)
+        let woken = takeIdleLocked(admitted)
+        queueLock.unlock()
+        wake(woken)
     }
 
     /// One attempt: call the handler, record the outcome, schedule the next attempt or settle the

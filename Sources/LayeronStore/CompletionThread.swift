@@ -10,10 +10,16 @@ import LayeronCore
 /// fifth of that (docs/performance.md, item 28). The single writer bounds throughput, so those stalls
 /// now fall on this thread instead.
 final class CompletionThread: @unchecked Sendable {
-    /// One committed (or failed) batch: each job's completion with its error (nil: committed), then
-    /// the hooks.
+    /// One committed (or failed) batch: its jobs, whose completions run with their errors, then the
+    /// hooks. The jobs are released here too, not on the writer: most were allocated by HTTP threads
+    /// and workers, and freeing them put the writer to sleep on those threads' allocator locks about
+    /// 150 times a second under load (docs/performance.md, item 42).
     struct Batch {
-        let completions: [(done: (SQLiteError?) -> Void, error: SQLiteError?)]
+        let jobs: [GroupCommitWriter.Job]
+        /// Each job's error, or nil when the whole batch committed.
+        let errors: [SQLiteError?]?
+        /// Queued jobs that later ones replaced, taken off the queue with the batch: only released.
+        let superseded: [GroupCommitWriter.Job]
         let hooks: [@Sendable () -> Void]
     }
 
@@ -28,11 +34,12 @@ final class CompletionThread: @unchecked Sendable {
     }
 
     /// Queues a batch's completions; they run after those of every batch handed over before.
-    func hand(_ batch: Batch) {
+    /// Signals after unlocking, so the woken thread does not find the lock still held and sleep again.
+    func hand(_ batch: consuming Batch) {
         condition.lock()
-        pending.append(batch)
-        condition.signal()
+        pending.append(consume batch)
         condition.unlock()
+        condition.signal()
     }
 
     /// Runs what is queued, then stops the thread.
@@ -57,7 +64,7 @@ final class CompletionThread: @unchecked Sendable {
             swap(&taken, &pending)
             condition.unlock()
             for batch in taken {
-                for completion in batch.completions { completion.done(completion.error) }
+                for (i, job) in batch.jobs.enumerated() { job.done?(batch.errors?[i] ?? nil) }
                 for hook in batch.hooks { hook() }
             }
             taken.removeAll(keepingCapacity: true)

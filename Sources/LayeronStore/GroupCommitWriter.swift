@@ -9,7 +9,7 @@ import LayeronCore
 final class GroupCommitWriter: @unchecked Sendable {
     typealias Work = (SQLiteConnection) throws(SQLiteError) -> Void
 
-    fileprivate final class Job {
+    final class Job {
         let work: Work
         let done: ((SQLiteError?) -> Void)?
         /// Set under `queueCondition` when the writer takes the job into a batch.
@@ -122,8 +122,9 @@ final class GroupCommitWriter: @unchecked Sendable {
             if let replacing, !replacing.taken { replacing.superseded = true }
             queue.append(job)
         }
-        queueCondition.signal()
         queueCondition.unlock()
+        // After unlocking: a writer woken under the lock would only sleep again on it.
+        queueCondition.signal()
         if rejected { job.done?(SQLiteError(code: 21, message: "the store is closed")) }
     }
 
@@ -138,10 +139,11 @@ final class GroupCommitWriter: @unchecked Sendable {
                 return
             }
             var batch: [Job] = []
+            var superseded: [Job] = []
             batch.reserveCapacity(min(queue.count, maxBatch))
             for job in queue.prefix(maxBatch) {
                 job.taken = true
-                if !job.superseded { batch.append(job) }
+                if job.superseded { superseded.append(job) } else { batch.append(job) }
             }
             if queue.count <= maxBatch {
                 queue.removeAll(keepingCapacity: true)
@@ -153,8 +155,11 @@ final class GroupCommitWriter: @unchecked Sendable {
             queueCondition.unlock()
             if !batch.isEmpty {
                 let errors = commit(batch)
-                let done = batch.indices.compactMap { i in batch[i].done.map { (done: $0, error: errors?[i] ?? nil) } }
-                completions.hand(.init(completions: done, hooks: hooks))
+                let committed = CompletionThread.Batch(jobs: batch, errors: errors, superseded: superseded, hooks: hooks)
+                // The completion thread must hold the last references to the jobs (see `Batch`).
+                batch = []
+                superseded = []
+                completions.hand(consume committed)
                 let step = walCycle.afterCommit(frames: connection.walFrames, progress: checkpointer.progress, request: checkpointer.request)
                 if step != .none {
                     let started = DispatchTime.now().uptimeNanoseconds

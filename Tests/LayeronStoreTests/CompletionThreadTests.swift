@@ -11,10 +11,11 @@ final class CompletionThreadTests: XCTestCase {
         for batch in 0..<50 {
             let failed = batch % 7 == 3
             thread.hand(.init(
-                completions: (0..<3).map { job in
-                    (done: { error in log.add("\(batch).\(job)\(error == nil ? "" : "!")") },
-                     error: failed && job == 1 ? SQLiteError(code: 1, message: "x") : nil)
+                jobs: (0..<3).map { job in
+                    GroupCommitWriter.Job(work: { _ in }, done: { error in log.add("\(batch).\(job)\(error == nil ? "" : "!")") })
                 },
+                errors: failed ? [nil, SQLiteError(code: 1, message: "x"), nil] : nil,
+                superseded: [],
                 hooks: [{ log.add("\(batch).hook") }]))
         }
         thread.stop()
@@ -23,6 +24,31 @@ final class CompletionThreadTests: XCTestCase {
         }
         XCTAssertEqual(log.entries, expected)
     }
+
+    /// Jobs are mostly allocated by other threads; freeing them on the writer put it to sleep on
+    /// those threads' allocator locks, so the writer must never hold the last reference. (The
+    /// thread that queued a job may: it lets go of it after the writer has been woken.)
+    func testTheWriterNeverReleasesAJob() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-release-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try EventStore(path: directory.appendingPathComponent("events.db").path)
+        let log = Log()
+        for _ in 0..<500 {
+            let captured = ReleaseWitness(log: log)
+            store.writer.enqueue({ _ in _ = captured }, done: { _ in })
+        }
+        store.close()
+        XCTAssertEqual(log.entries.count, 500)
+        XCTAssertFalse(log.entries.contains("store-writer"))
+        XCTAssertTrue(log.entries.contains("store-complete"))
+    }
+}
+
+/// Notes the name of the thread that releases it.
+private final class ReleaseWitness: @unchecked Sendable {
+    let log: Log
+    init(log: Log) { self.log = log }
+    deinit { log.add(Thread.current.name ?? "unnamed") }
 }
 
 private final class Log: @unchecked Sendable {
