@@ -50,7 +50,10 @@ final class Dispatcher: @unchecked Sendable {
     /// `handOverSubmitted` touches it, on the store's completion thread.
     private var handingOver: [StoredEvent] = []
     private var urgent: [Job] = []
-    private var queue: [Job] = []
+    /// Jobs from `queueHead` on are waiting; the slots before it were taken (nil), so a taken job's
+    /// event is freed by the worker that ran it, not all at once under the lock when the consumed
+    /// prefix is dropped (1,024 and more events' bodies and headers at a time, item 42).
+    private var queue: [Job?] = []
     private var queueHead = 0
     /// Events queued or running, with the time after which a run is presumed stalled. A stalled run
     /// does not strand its event: the scheduler may hand it to another worker after the webhook's
@@ -241,7 +244,7 @@ final class Dispatcher: @unchecked Sendable {
         }
         if stopping { return nil }
         if !urgent.isEmpty { return urgent.removeFirst() }
-        let job = queue[queueHead]
+        let job = queue[queueHead].take()
         queueHead += 1
         if queueHead > 1024 && queueHead * 2 > queue.count {
             queue.removeFirst(queueHead)
