@@ -372,7 +372,7 @@ final class Dispatcher: @unchecked Sendable {
     /// once the record is committed (on the store's completion thread: it must be short).
     private func run(_ event: StoredEvent, replay: Bool, onRecorded: @escaping @Sendable (AttemptResult) -> Void) -> Bool {
         guard let handlerText = event.handler, let handler = handlerReferences.reference(handlerText) else { return false }
-        let webhook = snapshots.snapshot.webhook(named: event.webhook)
+        let rules = snapshots.snapshot.attemptRules(ofWebhook: event.webhook)
         let n = event.attemptCount + 1
         let startedAt = WallClock.nowMilliseconds()
         let handlerEvent = HandlerEvent(
@@ -390,7 +390,7 @@ final class Dispatcher: @unchecked Sendable {
         } ?? HandlerOutcome(verdict: .retry, message: "handler \(handler) is not loaded", plugin: handler.plugin, pluginVersion: "")
         let finishedAt = WallClock.nowMilliseconds()
 
-        let policy = webhook?.retry ?? .defaults
+        let policy = rules?.retry ?? .defaults
         var status: EventStatus
         var next: Int64?
         let recorded: AttemptOutcome
@@ -417,7 +417,7 @@ final class Dispatcher: @unchecked Sendable {
             next = nil
         }
         var response: StoredResponse?
-        if webhook?.respond == .afterHandler {
+        if rules?.respond == .afterHandler {
             response = InboundResponses.forOutcome(outcome, nextAttemptAt: next, now: finishedAt)
         }
         let attempt = AttemptRecord(n: n, startedAt: startedAt, finishedAt: finishedAt, outcome: recorded,

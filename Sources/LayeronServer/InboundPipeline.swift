@@ -80,16 +80,18 @@ final class InboundPipeline: Sendable {
 
         // The HTTP thread does not wait for the commit: the connection is suspended and resumed by
         // the writer's completion, so all waiting connections share one group commit.
+        let rules = AnswerRules(webhook)
+        let hasHandler = handler != nil
         return .later { [self] respond in
             store.append(event) { [self] outcome in
                 switch outcome {
                 case let .failure(error):
-                    logger.error("cannot record event: \(error)", [("webhook", webhook.name), ("event", event.id)])
+                    logger.error("cannot record event: \(error)", [("webhook", event.webhook), ("event", event.id)])
                     // Not acknowledged, so the provider retries: nothing is lost.
                     respond(InboundResponses.error(503, "the event could not be recorded; retry later"))
                 case let .success(result):
                     metrics.observeCommit(seconds: Double(WallClock.nowMilliseconds() - receivedAt) / 1000)
-                    switch recorded(result, event: event, webhook: webhook, handler: handler, fields: fields) {
+                    switch recorded(result, event: event, rules: rules, hasHandler: hasHandler) {
                     case let .now(response): respond(response)
                     case let .later(start): start(respond)
                     }
@@ -100,22 +102,21 @@ final class InboundPipeline: Sendable {
 
     /// What a committed append is answered with: a duplicate's original answer, or an acknowledgement
     /// once the event is handed to the dispatcher (after-handler: the handler's outcome).
-    private func recorded(_ result: AppendResult, event: NewEvent, webhook: WebhookConfig, handler: HandlerReference?,
-                          fields: EventFields) -> HTTPReply {
+    private func recorded(_ result: AppendResult, event: NewEvent, rules: AnswerRules, hasHandler: Bool) -> HTTPReply {
         let receivedAt = event.receivedAt
         let seq: Int64
         switch result {
         case let .duplicate(originalID, _, status, response):
-            metrics.countDuplicate(webhook: webhook.name)
-            logger.debug("duplicate folded", [("event", originalID), ("webhook", webhook.name)])
-            return .now(InboundResponses.forDuplicate(ofID: originalID, status: status, response: response, respond: webhook.respond))
+            metrics.countDuplicate(webhook: event.webhook)
+            logger.debug("duplicate folded", [("event", originalID), ("webhook", event.webhook)])
+            return .now(InboundResponses.forDuplicate(ofID: originalID, status: status, response: response, respond: rules.respond))
         case let .recorded(s):
             seq = s
         }
-        logger.debug("event recorded", [("event", event.id), ("webhook", webhook.name), ("type", fields.type)])
-        guard handler != nil else {
-            if webhook.unhandled == .reject {
-                return .now(InboundResponses.error(422, "no handler for event type \"\(fields.type)\" (recorded as \(event.id), status ignored)"))
+        logger.debug("event recorded", [("event", event.id), ("webhook", event.webhook), ("type", event.type)])
+        guard hasHandler else {
+            if rules.unhandled == .reject {
+                return .now(InboundResponses.error(422, "no handler for event type \"\(event.type)\" (recorded as \(event.id), status ignored)"))
             }
             return .now(InboundResponses.accepted(id: event.id))
         }
@@ -125,7 +126,7 @@ final class InboundPipeline: Sendable {
             status: .pending, receivedAt: receivedAt, duplicates: 0, attemptCount: 0,
             handler: event.handler, nextAttemptAt: receivedAt, orderingKey: event.orderingKey,
             headers: event.headers, body: event.body)
-        guard webhook.respond == .afterHandler else {
+        guard rules.respond == .afterHandler else {
             dispatcher.submit(stored)
             return .now(InboundResponses.accepted(id: event.id))
         }
@@ -138,9 +139,9 @@ final class InboundPipeline: Sendable {
                 once.answer(InboundResponses.http(InboundResponses.forOutcome(
                     result.outcome, nextAttemptAt: result.nextAttemptAt, now: WallClock.nowMilliseconds(), eventID: event.id)))
             }
-            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(webhook.timeout.milliseconds))) {
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(rules.timeout.milliseconds))) {
                 once.answer(HTTPResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "5")],
-                                         body: Array(JSONValue.object([("id", .string(event.id)), ("error", .string("the handler did not finish within \(webhook.timeout)"))]).serialized().utf8)))
+                                         body: Array(JSONValue.object([("id", .string(event.id)), ("error", .string("the handler did not finish within \(rules.timeout)"))]).serialized().utf8)))
             }
         }
     }
@@ -191,5 +192,20 @@ private final class AnswerOnce: @unchecked Sendable {
         respond = nil
         lock.unlock()
         r?(response)
+    }
+}
+
+/// What answering a recorded event needs from its webhook. The completion closures capture this
+/// instead of the whole `WebhookConfig`, whose every copy retains (and, on the completion thread,
+/// releases) each of its fields, shared by every request of the webhook (item 42).
+private struct AnswerRules: Sendable {
+    let respond: RespondMode
+    let unhandled: UnhandledPolicy
+    let timeout: TimeSpan
+
+    init(_ webhook: WebhookConfig) {
+        respond = webhook.respond
+        unhandled = webhook.unhandled
+        timeout = webhook.timeout
     }
 }

@@ -75,15 +75,18 @@ final class RuntimeSnapshot: Sendable {
         self.webhookPositions = positions
     }
 
-    func webhook(named name: String) -> WebhookConfig? {
-        webhookPositions[name].map { config.webhooks[$0] }
-    }
-
     /// What the dispatcher checks before it queues an event of `name`, read without copying the
     /// webhook's whole config: no cap and the default lease for a webhook no longer configured.
     func dispatchLimits(ofWebhook name: String) -> (concurrency: Int?, leaseMilliseconds: Int64) {
         guard let index = webhookPositions[name] else { return (nil, WebhookConfig.defaultLease.milliseconds) }
         return (config.webhooks[index].concurrency, config.webhooks[index].lease.milliseconds)
+    }
+
+    /// What an attempt's outcome is recorded with, read the same way: nil for a webhook no longer
+    /// configured.
+    func attemptRules(ofWebhook name: String) -> (retry: RetryPolicy, respond: RespondMode)? {
+        guard let index = webhookPositions[name] else { return nil }
+        return (config.webhooks[index].retry, config.webhooks[index].respond)
     }
 }
 
