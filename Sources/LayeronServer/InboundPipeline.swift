@@ -26,16 +26,17 @@ final class InboundPipeline: Sendable {
         guard case let .webhook(index) = snapshot.router.match(host: host, path: http.path) else {
             return .now(InboundResponses.error(404, "no webhook is configured at \(http.path)"))
         }
-        let webhook = snapshot.config.webhooks[index]
         let metrics = self.metrics
-        switch handle(http, webhook: webhook, host: host, snapshot: snapshot) {
+        // The closure below keeps the name only: a copy of the config retains all of its fields.
+        let name = snapshot.config.webhooks[index].name
+        switch handle(http, webhook: snapshot.config.webhooks[index], host: host, snapshot: snapshot) {
         case let .now(response):
-            metrics.countRequest(webhook: webhook.name, status: response.status)
+            metrics.countRequest(webhook: name, status: response.status)
             return .now(response)
         case let .later(start):
             return .later { respond in
                 start { response in
-                    metrics.countRequest(webhook: webhook.name, status: response.status)
+                    metrics.countRequest(webhook: name, status: response.status)
                     respond(response)
                 }
             }
