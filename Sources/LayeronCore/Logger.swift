@@ -34,12 +34,23 @@ public struct Logger: Sendable {
 
     public static let discard = Logger(minimum: .error) { _, _, _ in }
 
-    public func log(_ level: LogLevel, _ message: String, _ fields: [(String, String)] = []) {
-        if level >= minimum { sink(level, message, fields) }
+    /// The message and fields are built only for a line that is written: hot paths log below the
+    /// usual level (a rejected signature is `info`, a recorded event `debug`) on every request.
+    public func log(_ level: LogLevel, _ message: @autoclosure () -> String,
+                    _ fields: @autoclosure () -> [(String, String)] = []) {
+        if level >= minimum { sink(level, message(), fields()) }
     }
 
-    public func debug(_ message: String, _ fields: [(String, String)] = []) { log(.debug, message, fields) }
-    public func info(_ message: String, _ fields: [(String, String)] = []) { log(.info, message, fields) }
-    public func warn(_ message: String, _ fields: [(String, String)] = []) { log(.warn, message, fields) }
-    public func error(_ message: String, _ fields: [(String, String)] = []) { log(.error, message, fields) }
+    public func debug(_ message: @autoclosure () -> String, _ fields: @autoclosure () -> [(String, String)] = []) {
+        log(.debug, message(), fields())
+    }
+    public func info(_ message: @autoclosure () -> String, _ fields: @autoclosure () -> [(String, String)] = []) {
+        log(.info, message(), fields())
+    }
+    public func warn(_ message: @autoclosure () -> String, _ fields: @autoclosure () -> [(String, String)] = []) {
+        log(.warn, message(), fields())
+    }
+    public func error(_ message: @autoclosure () -> String, _ fields: @autoclosure () -> [(String, String)] = []) {
+        log(.error, message(), fields())
+    }
 }
