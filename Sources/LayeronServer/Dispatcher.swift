@@ -34,6 +34,8 @@ final class Dispatcher: @unchecked Sendable {
     private let metrics: Metrics
     private let logger: Logger
     private let maxQueued = 10_000
+    /// How many of a webhook's events the scheduler keeps queued or running at most (`scheduleDue`).
+    private let scheduledAhead = 1024
 
     /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `perWebhook`, `ranBeforeHandOver`, `idle`
     /// and `stopping`.
@@ -67,6 +69,10 @@ final class Dispatcher: @unchecked Sendable {
     /// hand-over never comes (the pipeline does not hand over every event) go after `handOverWindow`.
     private var ranBeforeHandOver: [Int64: Int64] = [:]
     private let handOverWindow: Int64 = 60_000
+    /// `ranBeforeHandOver`'s size at which it is next pruned: twice what the last pruning kept.
+    /// Events run from a backlog within the window all stay, and pruning at a fixed size made every
+    /// run of one cost a pass over all of them, under the lock (item 43).
+    private var pruneRanBeforeHandOverAt = 1024
     /// Handler references by their stored text, so an attempt does not parse the text again.
     private let handlerReferences = HandlerReferenceCache()
     private var stopping = false
@@ -170,8 +176,9 @@ final class Dispatcher: @unchecked Sendable {
         guard event.attemptCount == 0, now - event.receivedAt < handOverWindow else { return }
         queueLock.lock()
         defer { queueLock.unlock() }
-        if ranBeforeHandOver.count >= 1024 {
+        if ranBeforeHandOver.count >= pruneRanBeforeHandOverAt {
             ranBeforeHandOver = ranBeforeHandOver.filter { now - $0.value < handOverWindow }
+            pruneRanBeforeHandOverAt = max(1024, 2 * ranBeforeHandOver.count)
         }
         ranBeforeHandOver[event.seq] = now
     }
@@ -323,30 +330,45 @@ final class Dispatcher: @unchecked Sendable {
             queueLock.unlock()
             if stop { return }
             let now = WallClock.nowMilliseconds()
-            scheduleDue(now: now)
+            let backlog = scheduleDue(now: now)
             scheduleReplays(now: now)
+            // A backlog (after a restart, behind a slow handler) drains as fast as the workers take
+            // it, not one page a pause: about 1,000 events a second per webhook (item 43).
+            let pause = backlog ? 0.01 : 0.25
             // A pause of its own, so that stopping can cut it short.
             schedulerPause.lock()
-            if !schedulerStopping { _ = schedulerPause.wait(until: Date(timeIntervalSinceNow: 0.25)) }
+            if !schedulerStopping { _ = schedulerPause.wait(until: Date(timeIntervalSinceNow: pause)) }
             schedulerPause.unlock()
         }
     }
 
     /// Each webhook is asked for its own due events, so one webhook's backlog cannot starve another's.
-    private func scheduleDue(now: Int64) {
+    /// The events it has queued or running are still due in the store, and the earliest: the page
+    /// reaches past them, or a backlog would be read one page behind its own queued events at a time.
+    /// A webhook has at most `scheduledAhead` events queued or running from here, so a page stays
+    /// short. True when a webhook's page was full: more are due, and the scheduler comes back soon.
+    private func scheduleDue(now: Int64) -> Bool {
+        var backlog = false
         let webhooks = snapshots.snapshot.config.webhooks
         for webhook in webhooks {
             queueLock.lock()
             let running = perWebhook[webhook.name, default: 0]
             queueLock.unlock()
-            let room = min(256, (webhook.concurrency ?? Int.max) - running)
-            guard room > 0, let due = try? store.dueEvents(now: now, limit: room, webhook: webhook.name) else { continue }
+            let room = min(256, (webhook.concurrency ?? Int.max) - running, scheduledAhead - running)
+            guard room > 0 else {
+                if running >= scheduledAhead { backlog = true }
+                continue
+            }
+            let page = running + room
+            guard let due = try? store.dueEvents(now: now, limit: page, webhook: webhook.name) else { continue }
             enqueueDue(due, webhook: webhook.name)
+            if due.count == page { backlog = true }
         }
         // Events of webhooks that are no longer configured still run (their handler may still exist).
         if let due = try? store.dueEvents(now: now, limit: 64, outside: webhooks.map(\.name)) {
             for (seq, webhook) in due { enqueueDue([seq], webhook: webhook) }
         }
+        return backlog
     }
 
     /// Replays an operator scheduled for later (`?at=`, bulk replays) run through the normal replay path.
@@ -358,13 +380,16 @@ final class Dispatcher: @unchecked Sendable {
         }
     }
 
-    private func enqueueDue(_ seqs: [Int64], webhook: String) {
+    /// Queues what it can of `seqs` and returns how many it queued.
+    @discardableResult
+    private func enqueueDue(_ seqs: [Int64], webhook: String) -> Int {
         queueLock.lock()
         var admitted = 0
         for seq in seqs where admitLocked(seq: seq, webhook: webhook, job: .due(seq: seq)) { admitted += 1 }
         let woken = takeIdleLocked(admitted)
         queueLock.unlock()
         wake(woken)
+        return admitted
     }
 
     /// One attempt: call the handler, record the outcome, schedule the next attempt or settle the
