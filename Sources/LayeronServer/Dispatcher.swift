@@ -458,14 +458,12 @@ final class Dispatcher: @unchecked Sendable {
         }
         metrics.countAttempt(plugin: handler.plugin, outcome: recorded.rawValue, seconds: Double(finishedAt - startedAt) / 1000)
         if recorded == .ok, !replay { metrics.observeEndToEnd(seconds: Double(finishedAt - event.receivedAt) / 1000) }
-        // The fields are built only for a line that is written: an ok at the default level is not.
-        let level: LogLevel = recorded == .ok ? .debug : .warn
-        guard level >= logger.minimum else { return true }
-        let fields = [("event", event.id), ("handler", handler.description), ("attempt", String(n))]
+        // A function, so that the logger builds the fields only for a line it writes.
+        func fields() -> [(String, String)] { [("event", event.id), ("handler", handler.description), ("attempt", String(n))] }
         switch recorded {
-        case .ok: logger.debug("handler ok", fields)
-        case .retry: logger.warn("handler asked for a retry: \(outcome.message ?? "")", fields)
-        case .error: logger.warn("handler failed: \(outcome.message ?? "")", fields)
+        case .ok: logger.debug("handler ok", fields())
+        case .retry: logger.warn("handler asked for a retry: \(outcome.message ?? "")", fields())
+        case .error: logger.warn("handler failed: \(outcome.message ?? "")", fields())
         }
         return true
     }
