@@ -4,7 +4,8 @@ import LayeronCore
 /// The one thread that writes to SQLite. Callers queue jobs; the thread takes everything queued,
 /// runs it in a single transaction and commits once (a batch with a failing job is run again with a
 /// savepoint per job, so one failing job does not undo the others). Requests that wait for durability therefore share commits, and the
-/// commit rate no longer bounds the request rate. The jobs' completions and the after-batch hooks
+/// commit rate no longer bounds the request rate. Under load the writer lets the next batch grow a
+/// little before taking it (`BatchGathering`). The jobs' completions and the after-batch hooks
 /// run on a `CompletionThread`, in commit order, while the writer goes on to the next batch.
 final class GroupCommitWriter: @unchecked Sendable {
     typealias Work = (SQLiteConnection) throws(SQLiteError) -> Void
@@ -27,9 +28,14 @@ final class GroupCommitWriter: @unchecked Sendable {
         fileprivate let job: Job
     }
 
-    /// Guards `queue`, `stopping` and the jobs' `taken` and `superseded`.
+    /// Guards `queue`, `stopping`, `wakeAt` and the jobs' `taken` and `superseded`.
     private let queueCondition = NSCondition()
     private var queue: [Job] = []
+    /// How many queued jobs wake the writer: one, or `gathering.enough` while it gathers a batch.
+    private var wakeAt = 1
+    private let gathering: BatchGathering
+    /// Until when the writer waits for its next batch to grow (see `BatchGathering`). Writer only.
+    private var gatherUntil: UInt64?
     private var stopping = false
     private let stopped = DispatchSemaphore(value: 0)
     private let connection: SQLiteConnection
@@ -49,8 +55,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let checkpointer: WALCheckpointer
     private var walCycle: WALCycle
 
-    init(connection: SQLiteConnection, checkpointer: WALCheckpointer, afterRollback: @escaping () -> Void = {}) {
+    init(connection: SQLiteConnection, checkpointer: WALCheckpointer, gathering: BatchGathering = .standard,
+         afterRollback: @escaping () -> Void = {}) {
         self.connection = connection
+        self.gathering = gathering
         self.afterRollback = afterRollback
         self.checkpointer = checkpointer
         connection.trackWALFrames()
@@ -122,9 +130,10 @@ final class GroupCommitWriter: @unchecked Sendable {
             if let replacing, !replacing.taken { replacing.superseded = true }
             queue.append(job)
         }
+        let wake = queue.count >= wakeAt
         queueCondition.unlock()
         // After unlocking: a writer woken under the lock would only sleep again on it.
-        queueCondition.signal()
+        if wake { queueCondition.signal() }
         if rejected { job.done?(SQLiteError(code: 21, message: "the store is closed")) }
     }
 
@@ -132,6 +141,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         while true {
             queueCondition.lock()
             while queue.isEmpty && !stopping { queueCondition.wait() }
+            if let until = gatherUntil { gatherLocked(until: until) }
             if queue.isEmpty && stopping {
                 queueCondition.unlock()
                 completions.stop()
@@ -154,6 +164,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             let observers = restartObservers
             queueCondition.unlock()
             if !batch.isEmpty {
+                let jobs = batch.count
                 let errors = commit(batch)
                 let committed = CompletionThread.Batch(jobs: batch, errors: errors, superseded: superseded, hooks: hooks)
                 // The completion thread must hold the last references to the jobs (see `Batch`).
@@ -168,8 +179,21 @@ final class GroupCommitWriter: @unchecked Sendable {
                     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                     for observer in observers { observer(seconds) }
                 }
+                gatherUntil = gathering.deadline(afterCommitting: jobs, at: DispatchTime.now().uptimeNanoseconds)
             }
         }
+    }
+
+    /// Holding `queueCondition`, waits until `gathering.enough` jobs are queued, the store stops or
+    /// the uptime passes `deadline`.
+    private func gatherLocked(until deadline: UInt64) {
+        wakeAt = gathering.enough
+        while queue.count < gathering.enough && !stopping {
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now < deadline else { break }
+            _ = queueCondition.wait(until: Date(timeIntervalSinceNow: Double(deadline - now) / 1e9))
+        }
+        wakeAt = 1
     }
 
     /// Almost every batch has no failing job, so it first runs as one plain transaction. Only when

@@ -1,0 +1,119 @@
+import Foundation
+@testable import LayeronStore
+import XCTest
+
+/// After a batch that shows concurrent load the writer waits for the next one to grow, and stops
+/// waiting as soon as enough jobs are queued; a client that sends one job at a time never waits.
+final class BatchGatheringTests: XCTestCase {
+    func testOnlyABatchOfConcurrentLoadStartsAWait() {
+        let gathering = BatchGathering(windowNanoseconds: 400_000, afterBatchOf: 8, enough: 64)
+        XCTAssertNil(gathering.deadline(afterCommitting: 1, at: 1_000))
+        XCTAssertNil(gathering.deadline(afterCommitting: 7, at: 1_000))
+        XCTAssertEqual(gathering.deadline(afterCommitting: 8, at: 1_000), 401_000)
+        XCTAssertEqual(gathering.deadline(afterCommitting: 500, at: 1_000), 401_000)
+        XCTAssertNil(BatchGathering.off.deadline(afterCommitting: 1_000, at: 1_000))
+    }
+
+    /// The window is ten seconds, so a writer that waited it out would fail the timeouts below.
+    func testTheWriterWaitsForEnoughJobsAndNoLonger() throws {
+        let fixture = try WriterFixture(gathering: BatchGathering(windowNanoseconds: 10_000_000_000, afterBatchOf: 4, enough: 3))
+        defer { fixture.close() }
+        let writer = fixture.writer
+        let batches = Counter()
+        writer.afterEachBatch { batches.add() }
+
+        // A first batch of one job holds the writer while five more queue up: they commit as one
+        // batch of five, which starts a wait.
+        let entered = DispatchSemaphore(value: 0)
+        let gate = DispatchSemaphore(value: 0)
+        writer.enqueue({ _ in
+            entered.signal()
+            gate.wait()
+        }, done: { _ in })
+        entered.wait()
+        let five = Counter()
+        for _ in 0..<5 { writer.enqueue({ _ in }, done: { _ in five.add() }) }
+        gate.signal()
+        XCTAssertTrue(five.wait(for: 5, seconds: 5))
+        XCTAssertTrue(batches.wait(for: 2, seconds: 5))
+
+        let three = Counter()
+        for _ in 0..<2 { writer.enqueue({ _ in }, done: { _ in three.add() }) }
+        XCTAssertFalse(three.wait(for: 1, seconds: 0.3), "two jobs are fewer than enough: the writer waits for a third")
+        writer.enqueue({ _ in }, done: { _ in three.add() })
+        XCTAssertTrue(three.wait(for: 3, seconds: 5), "the third job ends the wait")
+        XCTAssertEqual(batches.value, 3, "the three jobs commit as one batch")
+    }
+
+    func testOneJobAtATimeNeverWaits() throws {
+        let fixture = try WriterFixture(gathering: BatchGathering(windowNanoseconds: 10_000_000_000, afterBatchOf: 2, enough: 100))
+        defer { fixture.close() }
+        let started = Date()
+        for _ in 0..<20 { try fixture.writer.perform { _ in } }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+    }
+
+    func testAStopEndsAWait() throws {
+        let fixture = try WriterFixture(gathering: BatchGathering(windowNanoseconds: 10_000_000_000, afterBatchOf: 1, enough: 100))
+        try fixture.writer.perform { _ in }
+        let queued = Counter()
+        fixture.writer.enqueue({ _ in }, done: { _ in queued.add() })
+        let started = Date()
+        fixture.close()
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+        XCTAssertEqual(queued.value, 1, "what was queued before the stop commits")
+    }
+}
+
+/// A writer on a fresh WAL database of its own.
+private final class WriterFixture {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-gather-\(UUID().uuidString)")
+    let writer: GroupCommitWriter
+    private var closed = false
+
+    init(gathering: BatchGathering) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("events.db").path
+        let connection = try SQLiteConnection(path: path)
+        try connection.execute("PRAGMA journal_mode=WAL")
+        writer = GroupCommitWriter(connection: connection, checkpointer: try WALCheckpointer(path: path, synchronous: "NORMAL"),
+                                   gathering: gathering)
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        writer.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// Counts calls from any thread and lets a test wait for a count.
+private final class Counter: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var count = 0
+
+    func add() {
+        condition.lock()
+        count += 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    var value: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return count
+    }
+
+    /// Whether the count reached `target` within `seconds`.
+    func wait(for target: Int, seconds: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        condition.lock()
+        defer { condition.unlock() }
+        while count < target {
+            guard condition.wait(until: deadline) else { return count >= target }
+        }
+        return true
+    }
+}
