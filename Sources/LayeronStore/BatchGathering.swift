@@ -14,10 +14,10 @@ struct BatchGathering: Equatable, Sendable {
     /// The writer stops waiting once this many jobs are queued.
     let enough: Int
 
-    /// Measured on the bench's loop of 64 connections (item 44): 400 µs and 64 jobs gave +9% requests
-    /// a second (median of eight order-alternated pairs) and a p99 of 7.4–8.6 ms instead of 9.9–14.6;
-    /// 800 µs another +5% over 400; 1,500 µs no more than 800; waiting for 128 jobs instead of 64
-    /// −8% (the wait then mostly runs out); 48 jobs the same as 64.
+    /// Measured on the bench's loop of 64 connections (item 44): a p99 of 7.0–8.8 ms instead of
+    /// 8.0–11.2, and the rate +9% in one series of eight order-alternated pairs but −0.5% in another
+    /// an hour later (this machine's drift). Against 400 µs, 800 µs gave +5%; 1,500 µs no more than
+    /// 800; waiting for 128 jobs instead of 64 −8% (the wait then mostly runs out, the cores idle).
     static let standard = BatchGathering(windowNanoseconds: 800_000, afterBatchOf: 8, enough: 64)
     /// No waiting: each batch is whatever was queued when the writer came back.
     static let off = BatchGathering(windowNanoseconds: 0, afterBatchOf: .max, enough: 1)
