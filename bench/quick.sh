@@ -14,8 +14,8 @@
 #        QUICK_DATABASE a store to start from (copied first; e.g. one `storebench seed` filled), else a fresh one,
 #        QUICK_COLD=1 the page cache dropped before the server starts (root only), as after a reboot.
 # Also prints, from /metrics, the share of store appends (enqueue to commit) slower than 5 and 10 ms,
-# the writer's side of the latency tail and far steadier between runs than wrk's p99, and how often
-# and how long the writer's own WAL checkpoint held the commits.
+# the writer's side of the latency tail and far steadier between runs than wrk's p99, how often
+# and how long the writer's own WAL checkpoint held the commits, and the writer's batch size.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BINARY=$(realpath "${1:-$ROOT/.build/release/layeron}")
@@ -84,4 +84,6 @@ awk -F'[{}" ]+' '/^layeron_store_append_seconds_bucket/ { for (i = 1; i < NF; i+
     END { if (n > 0) printf "store appends over 5 ms: %.2f%%, over 10 ms: %.2f%% of %d\n", 100 * (n - b["0.005"]) / n, 100 * (n - b["0.01"]) / n, n }' "$RUN/metrics"
 awk '/^layeron_store_wal_restart_seconds_sum/ { sum = $2 } /^layeron_store_wal_restart_seconds_count/ { n = $2 }
     END { if (n > 0) printf "writer WAL restarts: %d, %.1f ms each on average\n", n, 1000 * sum / n }' "$RUN/metrics"
+awk '/^layeron_store_batches_total/ { b = $2 } /^layeron_store_batch_jobs_total/ { j = $2 }
+    END { if (b > 0) printf "writer batches: %d, %.1f jobs each on average\n", b, j / b }' "$RUN/metrics"
 echo "written by the server: $(( ($(cat "$RUN/io.1") - $(cat "$RUN/io.0")) / EVENTS )) bytes per event"

@@ -141,12 +141,16 @@ final class AdminAPI: Sendable {
     private func renderMetrics() -> String {
         let statuses = plugins.statuses()
         let queue = (try? store.queueCounts(now: WallClock.nowMilliseconds())) ?? (due: 0, scheduled: 0)
+        let batches = store.writerBatchCounts
         return metrics.render(gauges: [
             ("layeron_dispatch_queue_depth", "Events queued in memory for a worker.", Double(dispatcher.queueDepth)),
             ("layeron_events_due", "Pending events whose attempt is due now.", Double(queue.due)),
             ("layeron_events_retry_scheduled", "Pending events waiting for a later retry.", Double(queue.scheduled)),
             ("layeron_plugins_active", "Plugin versions serving.", Double(statuses.filter { $0.state == .active }.count)),
             ("layeron_plugins_failed", "Plugin files refused.", Double(statuses.filter { $0.state == .failed }.count)),
+        ], sampledCounters: [
+            ("layeron_store_batches_total", "Transactions the store's writer ran (each a group commit).", batches.batches),
+            ("layeron_store_batch_jobs_total", "Writes those transactions held (events, attempt records, admin writes).", batches.jobs),
         ])
     }
 }

@@ -123,8 +123,10 @@ final class Metrics: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// The exposition text; `gauges` are sampled by the caller at scrape time.
-    func render(gauges: [(name: String, help: String, value: Double)]) -> String {
+    /// The exposition text; `gauges` and `sampledCounters` (totals kept elsewhere) are sampled by the
+    /// caller at scrape time.
+    func render(gauges: [(name: String, help: String, value: Double)],
+                sampledCounters: [(name: String, help: String, value: UInt64)] = []) -> String {
         lock.lock()
         defer { lock.unlock() }
         var out = ""
@@ -165,6 +167,9 @@ final class Metrics: @unchecked Sendable {
                 labelled(outboundAttempts, "destination", "outcome"))
         out += "# HELP layeron_outbound_attempt_duration_seconds Time the receiver took to answer a delivery.\n# TYPE layeron_outbound_attempt_duration_seconds histogram\n"
         for (labels, h) in labelled(outboundSeconds, "destination").sorted(by: { $0.key < $1.key }) { histogram("layeron_outbound_attempt_duration_seconds", labels, h) }
+        for sampled in sampledCounters {
+            out += "# HELP \(sampled.name) \(sampled.help)\n# TYPE \(sampled.name) counter\n\(sampled.name) \(sampled.value)\n"
+        }
         for gauge in gauges {
             out += "# HELP \(gauge.name) \(gauge.help)\n# TYPE \(gauge.name) gauge\n\(gauge.name) \(gauge.value)\n"
         }

@@ -55,6 +55,9 @@ public final class EventStore: @unchecked Sendable {
         writer.afterEachBatch(hook)
     }
 
+    /// The writer's batches and the jobs they held since the store opened (the metrics page's batch size).
+    public var writerBatchCounts: BatchCounts { writer.counts }
+
     /// Calls `observer` with the seconds each of the writer's own WAL checkpoints held its commits
     /// (once per WAL cycle: the checkpoint that lets the WAL restart). On the writer thread: keep it short.
     public func afterEachWALRestart(_ observer: @escaping @Sendable (Double) -> Void) {

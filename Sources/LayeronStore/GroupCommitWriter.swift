@@ -28,7 +28,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         fileprivate let job: Job
     }
 
-    /// Guards `queue`, `stopping`, `wakeAt` and the jobs' `taken` and `superseded`.
+    /// Guards `queue`, `stopping`, `wakeAt`, `batchCounts` and the jobs' `taken` and `superseded`.
     private let queueCondition = NSCondition()
     private var queue: [Job] = []
     /// How many queued jobs wake the writer: one, or `gathering.enough` while it gathers a batch.
@@ -36,6 +36,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let gathering: BatchGathering
     /// Until when the writer waits for its next batch to grow (see `BatchGathering`). Writer only.
     private var gatherUntil: UInt64?
+    /// Batches taken and the jobs in them, for the metrics page: their ratio is the batch size.
+    private var batchCounts = BatchCounts()
     private var stopping = false
     private let stopped = DispatchSemaphore(value: 0)
     private let connection: SQLiteConnection
@@ -114,6 +116,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         queueCondition.unlock()
     }
 
+    /// How many batches the writer has taken and how many jobs they held, since it started.
+    var counts: BatchCounts {
+        queueCondition.lock()
+        defer { queueCondition.unlock() }
+        return batchCounts
+    }
+
     /// Commits what is queued and runs its completions, then stops the threads.
     func stop() {
         queueCondition.lock()
@@ -162,6 +171,10 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
             let hooks = batchHooks
             let observers = restartObservers
+            if !batch.isEmpty {
+                batchCounts.batches += 1
+                batchCounts.jobs += UInt64(batch.count)
+            }
             queueCondition.unlock()
             if !batch.isEmpty {
                 let jobs = batch.count

@@ -58,6 +58,11 @@ final class AdminAPITests: XCTestCase {
         return events.compactMap { $0["id"]?.stringValue }
     }
 
+    /// The value of an unlabelled sample on a metrics page.
+    private func sample(_ name: String, in page: String) -> UInt64? {
+        page.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { UInt64($0.dropFirst(name.count + 1)) }
+    }
+
     private func settle() throws {
         let store = try StoreReader(path: server.databasePath)
         XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM events WHERE status = 'pending'") == 0 })
@@ -217,6 +222,10 @@ final class AdminAPITests: XCTestCase {
         XCTAssertTrue(after.contains("layeron_event_end_to_end_seconds_count 1"), after)
         XCTAssertTrue(after.contains("layeron_events_due 0"), after)
         XCTAssertTrue(after.contains("layeron_store_wal_restart_seconds_count 0"), "no WAL cycle ends in a test this small")
+        // The event, its duplicate and its attempt record: three writes at least, in one to three batches.
+        let batches = try XCTUnwrap(sample("layeron_store_batches_total", in: after)), jobs = try XCTUnwrap(sample("layeron_store_batch_jobs_total", in: after))
+        XCTAssertGreaterThanOrEqual(batches, 1, after)
+        XCTAssertGreaterThanOrEqual(jobs, max(3, batches), after)
         XCTAssertFalse(after.contains(secret))
     }
 
