@@ -37,8 +37,8 @@ final class Dispatcher: @unchecked Sendable {
     /// How many of a webhook's events the scheduler keeps queued or running at most (`scheduleDue`).
     private let scheduledAhead = 1024
 
-    /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `perWebhook`, `ranBeforeHandOver`, `idle`
-    /// and `stopping`.
+    /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `perWebhook`, `cappedBacklog`,
+    /// `ranBeforeHandOver`, `idle` and `stopping`.
     private let queueLock = NSLock()
     /// The wake-up of each worker waiting for a job, the last to go idle at the end. Each worker
     /// sleeps on a semaphore of its own: waking several through one condition variable made the
@@ -63,6 +63,10 @@ final class Dispatcher: @unchecked Sendable {
     private var inFlight: [Int64: Int64] = [:]
     /// Queued or running events per webhook, for each webhook's `concurrency` cap.
     private var perWebhook: [String: Int] = [:]
+    /// Capped webhooks with due events left in the store: a hand-over was turned away at the cap, or
+    /// the scheduler's last page of them was full. Each release of one of their events pokes the
+    /// scheduler, so such a backlog runs at the cap's pace, not a page per pause (item 45).
+    private var cappedBacklog: Set<String> = []
     /// Fresh events the scheduler found in the store and started before the pipeline handed them over
     /// (the hand-over follows the commit, the scheduler may read in between), with when that was: the
     /// hand-over is then dropped, so a fresh event runs without re-reading its state. Entries whose
@@ -77,9 +81,13 @@ final class Dispatcher: @unchecked Sendable {
     private let handlerReferences = HandlerReferenceCache()
     private var stopping = false
     private let finished = DispatchGroup()
-    /// Paces the scheduler between passes; guards `schedulerStopping`.
+    /// Paces the scheduler between passes; guards `schedulerStopping` and `poked`.
     private let schedulerPause = NSCondition()
     private var schedulerStopping = false
+    /// Capped webhooks with a released slot since the scheduler last looked (`cappedBacklog`).
+    private var poked: Set<String> = []
+    /// The least time between two of the scheduler's passes, however often it is poked.
+    private let pokedPassSpacing: TimeInterval = 0.001
 
     init(store: EventStore, plugins: PluginRegistry, snapshots: SnapshotHolder, metrics: Metrics, logger: Logger) {
         self.store = store
@@ -225,6 +233,7 @@ final class Dispatcher: @unchecked Sendable {
         }
         let limits = snapshots.snapshot.dispatchLimits(ofWebhook: webhook)
         if let cap = limits.concurrency, perWebhook[webhook, default: 0] >= cap {
+            cappedBacklog.insert(webhook)
             return false
         }
         inFlight[seq] = now + limits.leaseMilliseconds
@@ -264,7 +273,18 @@ final class Dispatcher: @unchecked Sendable {
         queueLock.lock()
         inFlight[seq] = nil
         if let webhook, let n = perWebhook[webhook] { perWebhook[webhook] = n > 1 ? n - 1 : nil }
+        let backlogged = !cappedBacklog.isEmpty && webhook.map { cappedBacklog.contains($0) } == true
         queueLock.unlock()
+        if backlogged, let webhook { poke(webhook) }
+    }
+
+    /// Tells the scheduler that `webhook`, capped and backlogged, has a free slot.
+    private func poke(_ webhook: String) {
+        schedulerPause.lock()
+        let first = poked.isEmpty
+        poked.insert(webhook)
+        schedulerPause.unlock()
+        if first { schedulerPause.signal() }
     }
 
     /// A worker hands an event back (`release`) only once its attempt is committed: until then the
@@ -323,23 +343,45 @@ final class Dispatcher: @unchecked Sendable {
         return run(event, replay: false) { _ in then() }
     }
 
+    /// Full passes over every webhook, a pause apart; in between, passes over the capped webhooks
+    /// whose events were released (`poke`), at most one per `pokedPassSpacing`.
     private func schedulerLoop() {
+        var nextFullPass = Date()
+        var pokedNow: Set<String> = []
         while true {
             queueLock.lock()
             let stop = stopping
             queueLock.unlock()
             if stop { return }
             let now = WallClock.nowMilliseconds()
-            let backlog = scheduleDue(now: now)
-            scheduleReplays(now: now)
-            // A backlog (after a restart, behind a slow handler) drains as fast as the workers take
-            // it, not one page a pause: about 1,000 events a second per webhook (item 43).
-            let pause = backlog ? 0.01 : 0.25
-            // A pause of its own, so that stopping can cut it short.
-            schedulerPause.lock()
-            if !schedulerStopping { _ = schedulerPause.wait(until: Date(timeIntervalSinceNow: pause)) }
-            schedulerPause.unlock()
+            if Date() >= nextFullPass {
+                let backlog = scheduleDue(now: now, webhooks: snapshots.snapshot.config.webhooks, outside: true)
+                scheduleReplays(now: now)
+                // A backlog (after a restart, behind a slow handler) drains as fast as the workers
+                // take it, not one page a pause: about 1,000 events a second per webhook (item 43).
+                nextFullPass = Date(timeIntervalSinceNow: backlog ? 0.01 : 0.25)
+                metrics.countSchedulerPass(trigger: "timer")
+            } else if !pokedNow.isEmpty {
+                _ = scheduleDue(now: now, webhooks: snapshots.snapshot.config.webhooks.filter { pokedNow.contains($0.name) }, outside: false)
+                metrics.countSchedulerPass(trigger: "release")
+            }
+            pokedNow = pauseScheduler(until: nextFullPass)
         }
+    }
+
+    /// Waits until `deadline`, or until a poke at least `pokedPassSpacing` from now; returns the
+    /// webhooks poked meanwhile. A pause of its own, so that stopping can cut it short.
+    private func pauseScheduler(until deadline: Date) -> Set<String> {
+        let earliest = Date(timeIntervalSinceNow: pokedPassSpacing)
+        schedulerPause.lock()
+        defer { schedulerPause.unlock() }
+        while !schedulerStopping {
+            let now = Date()
+            if now >= deadline || (!poked.isEmpty && now >= earliest) { break }
+            _ = schedulerPause.wait(until: poked.isEmpty ? deadline : earliest)
+        }
+        defer { poked.removeAll(keepingCapacity: true) }
+        return poked
     }
 
     /// Each webhook is asked for its own due events, so one webhook's backlog cannot starve another's.
@@ -347,9 +389,8 @@ final class Dispatcher: @unchecked Sendable {
     /// reaches past them, or a backlog would be read one page behind its own queued events at a time.
     /// A webhook has at most `scheduledAhead` events queued or running from here, so a page stays
     /// short. True when a webhook's page was full: more are due, and the scheduler comes back soon.
-    private func scheduleDue(now: Int64) -> Bool {
+    private func scheduleDue(now: Int64, webhooks: [WebhookConfig], outside: Bool) -> Bool {
         var backlog = false
-        let webhooks = snapshots.snapshot.config.webhooks
         for webhook in webhooks {
             queueLock.lock()
             let running = perWebhook[webhook.name, default: 0]
@@ -361,11 +402,16 @@ final class Dispatcher: @unchecked Sendable {
             }
             let page = running + room
             guard let due = try? store.dueEvents(now: now, limit: page, webhook: webhook.name) else { continue }
+            if webhook.concurrency != nil {
+                queueLock.lock()
+                if due.count == page { cappedBacklog.insert(webhook.name) } else { cappedBacklog.remove(webhook.name) }
+                queueLock.unlock()
+            }
             enqueueDue(due, webhook: webhook.name)
             if due.count == page { backlog = true }
         }
         // Events of webhooks that are no longer configured still run (their handler may still exist).
-        if let due = try? store.dueEvents(now: now, limit: 64, outside: webhooks.map(\.name)) {
+        if outside, let due = try? store.dueEvents(now: now, limit: 64, outside: webhooks.map(\.name)) {
             for (seq, webhook) in due { enqueueDue([seq], webhook: webhook) }
         }
         return backlog

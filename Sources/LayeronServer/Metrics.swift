@@ -47,6 +47,8 @@ final class Metrics: @unchecked Sendable {
     private var handlerSeconds: [String: Histogram] = [:]
     private var commitSeconds = Histogram()
     private var walRestartSeconds = Histogram()
+    /// By trigger: `timer` (a pass over every webhook) or `release` (over capped webhooks whose events finished).
+    private var schedulerPasses: [String: UInt64] = [:]
     /// (destination, result)
     private var outboundEmits: [LabelPair: UInt64] = [:]
     /// (destination, outcome)
@@ -98,6 +100,12 @@ final class Metrics: @unchecked Sendable {
     func observeWALRestart(seconds: Double) {
         lock.lock()
         walRestartSeconds.observe(seconds)
+        lock.unlock()
+    }
+
+    func countSchedulerPass(trigger: String) {
+        lock.lock()
+        schedulerPasses[trigger, default: 0] += 1
         lock.unlock()
     }
 
@@ -162,6 +170,8 @@ final class Metrics: @unchecked Sendable {
         histogram("layeron_store_wal_restart_seconds", "", walRestartSeconds)
         out += "# HELP layeron_event_end_to_end_seconds From receipt to the handler's successful finish.\n# TYPE layeron_event_end_to_end_seconds histogram\n"
         histogram("layeron_event_end_to_end_seconds", "", endToEndSeconds)
+        counter("layeron_scheduler_passes_total", "The scheduler's reads of due events: every webhook on a timer, or capped webhooks as their events finish.",
+                labelled(schedulerPasses, "trigger"))
         counter("layeron_outbound_emits_total", "Outbound events emitted, by destination and result.", labelled(outboundEmits, "destination", "result"))
         counter("layeron_outbound_attempts_total", "Outbound delivery attempts by destination and outcome.",
                 labelled(outboundAttempts, "destination", "outcome"))

@@ -181,6 +181,11 @@ final class InboundHandlingTests: XCTestCase {
         for id in ids { _ = try waitForStatus(id, "processed", timeout: 20) }
         // Four 300 ms handlers one at a time take at least 1.2 s; unconstrained they would overlap.
         XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(start), 1.2)
+        // The three turned away at the cap waited in the store; each finish let the scheduler read
+        // the next at once, not at its next timed pass.
+        let metrics = try server.admin("GET", "/metrics").text
+        let released = metrics.split(separator: "\n").first { $0.hasPrefix(#"layeron_scheduler_passes_total{trigger="release"} "#) }
+        XCTAssertGreaterThanOrEqual(released.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0, 1, metrics)
     }
 }
 
