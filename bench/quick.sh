@@ -12,7 +12,10 @@
 #        QUICK_SCATTERED=1 random event ids (as GitHub's and Shopify's UUIDs) instead of counting ones,
 #        QUICK_CONFIG a config instead of bench/layeron-bench.json (its /webhooks/stripe endpoint is driven),
 #        QUICK_DATABASE a store to start from (copied first; e.g. one `storebench seed` filled), else a fresh one,
-#        QUICK_COLD=1 the page cache dropped before the server starts (root only), as after a reboot.
+#        QUICK_COLD=1 the page cache dropped before the server starts (root only), as after a reboot,
+#        QUICK_DRAIN=1 after the load, time the drain of the pending events (up to 5 minutes) and the
+#        server's CPU per drained event (docs/performance.md items 43 and 45; use a config whose
+#        handler is slower than the load, e.g. one of bench/plugins' sleep_1ms with a concurrency cap).
 # Also prints, from /metrics, the share of store appends (enqueue to commit) slower than 5 and 10 ms,
 # the writer's side of the latency tail and far steadier between runs than wrk's p99, how often
 # and how long the writer's own WAL checkpoint held the commits, and the writer's batch size.
@@ -62,10 +65,26 @@ sleep $((DURATION - 4))
 python3 "$ROOT/bench/threads.py" snap "$RUN/threads.1" "$SERVER" "${WRK[@]}"
 head -1 /proc/stat > "$RUN/stat.1"; awk '/^write_bytes/ {print $2}' "/proc/$SERVER/io" > "$RUN/io.1"; seqs > "$RUN/seq.1"
 wait "${WRK[@]}"
-for _ in $(seq 1 100); do
-    [ "$(sqlite3 "$DATABASE" "SELECT COUNT(*) FROM events WHERE status = 'pending'")" = 0 ] && break
-    sleep 0.2
-done
+pending() { sqlite3 "$DATABASE" "SELECT COUNT(*) FROM events WHERE status = 'pending'"; }
+if [ -n "${QUICK_DRAIN:-}" ]; then
+    # How fast the backlog left by the load drains, and the server's CPU (clock ticks) meanwhile.
+    ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+    START=$(date +%s%N); TICKS=$(ticks); LEFT=$(pending)
+    echo "drain: $LEFT events pending when the load ended"
+    for _ in $(seq 1 600); do
+        P=$(pending)
+        [ "$P" = 0 ] && break
+        sleep 0.5
+    done
+    MS=$(( ($(date +%s%N) - START) / 1000000 ))
+    echo "drain: $((LEFT - P)) events in $MS ms = $(( (LEFT - P) * 1000 / (MS > 0 ? MS : 1) )) events/s, $P still pending," \
+         "server CPU $(( ($(ticks) - TICKS) * 10000 / ((LEFT - P) > 0 ? (LEFT - P) : 1) )) µs per drained event"
+else
+    for _ in $(seq 1 100); do
+        [ "$(pending)" = 0 ] && break
+        sleep 0.2
+    done
+fi
 ADMIN=$(sed -n 's/^admin listening on //p' "$RUN/server.out")
 curl -s -H "Authorization: Bearer quick" "http://$ADMIN/metrics" > "$RUN/metrics" || true
 kill -TERM "$SERVER"; wait "$SERVER" || true; SERVER=""
