@@ -31,11 +31,11 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Guards `queue`, `stopping`, `wakeAt`, `batchCounts` and the jobs' `taken` and `superseded`.
     private let queueCondition = NSCondition()
     private var queue: [Job] = []
-    /// How many queued jobs wake the writer: one, or `gathering.enough` while it gathers a batch.
+    /// How many queued jobs wake the writer: one, or the wait's `jobs` while it gathers a batch.
     private var wakeAt = 1
     private let gathering: BatchGathering
-    /// Until when the writer waits for its next batch to grow (see `BatchGathering`). Writer only.
-    private var gatherUntil: UInt64?
+    /// How the writer waits for its next batch to grow (see `BatchGathering`). Writer only.
+    private var gather: BatchGathering.Wait?
     /// Batches taken and the jobs in them, for the metrics page: their ratio is the batch size.
     private var batchCounts = BatchCounts()
     private var stopping = false
@@ -150,7 +150,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         while true {
             queueCondition.lock()
             while queue.isEmpty && !stopping { queueCondition.wait() }
-            if let until = gatherUntil { gatherLocked(until: until) }
+            if let gather { gatherLocked(gather) }
             if queue.isEmpty && stopping {
                 queueCondition.unlock()
                 completions.stop()
@@ -192,19 +192,19 @@ final class GroupCommitWriter: @unchecked Sendable {
                     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                     for observer in observers { observer(seconds) }
                 }
-                gatherUntil = gathering.deadline(afterCommitting: jobs, at: DispatchTime.now().uptimeNanoseconds)
+                gather = gathering.wait(afterCommitting: jobs, at: DispatchTime.now().uptimeNanoseconds)
             }
         }
     }
 
-    /// Holding `queueCondition`, waits until `gathering.enough` jobs are queued, the store stops or
-    /// the uptime passes `deadline`.
-    private func gatherLocked(until deadline: UInt64) {
-        wakeAt = gathering.enough
-        while queue.count < gathering.enough && !stopping {
+    /// Holding `queueCondition`, waits until `wait.jobs` jobs are queued, the store stops or the
+    /// uptime passes `wait.until`.
+    private func gatherLocked(_ wait: BatchGathering.Wait) {
+        wakeAt = wait.jobs
+        while queue.count < wait.jobs && !stopping {
             let now = DispatchTime.now().uptimeNanoseconds
-            guard now < deadline else { break }
-            _ = queueCondition.wait(until: Date(timeIntervalSinceNow: Double(deadline - now) / 1e9))
+            guard now < wait.until else { break }
+            _ = queueCondition.wait(until: Date(timeIntervalSinceNow: Double(wait.until - now) / 1e9))
         }
         wakeAt = 1
     }

@@ -3,15 +3,17 @@ import Foundation
 import XCTest
 
 /// After a batch that shows concurrent load the writer waits for the next one to grow, and stops
-/// waiting as soon as enough jobs are queued; a client that sends one job at a time never waits.
+/// waiting as soon as enough jobs are queued (no more than the last batch held); a client that sends
+/// one job at a time never waits.
 final class BatchGatheringTests: XCTestCase {
     func testOnlyABatchOfConcurrentLoadStartsAWait() {
         let gathering = BatchGathering(windowNanoseconds: 400_000, afterBatchOf: 8, enough: 64)
-        XCTAssertNil(gathering.deadline(afterCommitting: 1, at: 1_000))
-        XCTAssertNil(gathering.deadline(afterCommitting: 7, at: 1_000))
-        XCTAssertEqual(gathering.deadline(afterCommitting: 8, at: 1_000), 401_000)
-        XCTAssertEqual(gathering.deadline(afterCommitting: 500, at: 1_000), 401_000)
-        XCTAssertNil(BatchGathering.off.deadline(afterCommitting: 1_000, at: 1_000))
+        XCTAssertNil(gathering.wait(afterCommitting: 1, at: 1_000))
+        XCTAssertNil(gathering.wait(afterCommitting: 7, at: 1_000))
+        XCTAssertEqual(gathering.wait(afterCommitting: 8, at: 1_000), .init(until: 401_000, jobs: 8), "as many as the last batch")
+        XCTAssertEqual(gathering.wait(afterCommitting: 40, at: 1_000), .init(until: 401_000, jobs: 40))
+        XCTAssertEqual(gathering.wait(afterCommitting: 500, at: 1_000), .init(until: 401_000, jobs: 64), "at most enough")
+        XCTAssertNil(BatchGathering.off.wait(afterCommitting: 1_000, at: 1_000))
     }
 
     /// The window is ten seconds, so a writer that waited it out would fail the timeouts below.
@@ -22,19 +24,7 @@ final class BatchGatheringTests: XCTestCase {
         let batches = Counter()
         writer.afterEachBatch { batches.add() }
 
-        // A first batch of one job holds the writer while five more queue up: they commit as one
-        // batch of five, which starts a wait.
-        let entered = DispatchSemaphore(value: 0)
-        let gate = DispatchSemaphore(value: 0)
-        writer.enqueue({ _ in
-            entered.signal()
-            gate.wait()
-        }, done: { _ in })
-        entered.wait()
-        let five = Counter()
-        for _ in 0..<5 { writer.enqueue({ _ in }, done: { _ in five.add() }) }
-        gate.signal()
-        XCTAssertTrue(five.wait(for: 5, seconds: 5))
+        try fixture.commitABatchOfFive()
         XCTAssertTrue(batches.wait(for: 2, seconds: 5))
 
         let three = Counter()
@@ -43,6 +33,19 @@ final class BatchGatheringTests: XCTestCase {
         writer.enqueue({ _ in }, done: { _ in three.add() })
         XCTAssertTrue(three.wait(for: 3, seconds: 5), "the third job ends the wait")
         XCTAssertEqual(batches.value, 3, "the three jobs commit as one batch")
+    }
+
+    /// Clients that wait for their answers send no more than the last batch held: waiting for more
+    /// (here `enough`, 100) would only idle.
+    func testTheWaitEndsOnceTheLastBatchsSizeIsQueued() throws {
+        let fixture = try WriterFixture(gathering: BatchGathering(windowNanoseconds: 10_000_000_000, afterBatchOf: 4, enough: 100))
+        defer { fixture.close() }
+        try fixture.commitABatchOfFive()
+        let next = Counter()
+        for _ in 0..<4 { fixture.writer.enqueue({ _ in }, done: { _ in next.add() }) }
+        XCTAssertFalse(next.wait(for: 1, seconds: 0.3), "four jobs are fewer than the last batch held")
+        fixture.writer.enqueue({ _ in }, done: { _ in next.add() })
+        XCTAssertTrue(next.wait(for: 5, seconds: 5), "the fifth job ends the wait")
     }
 
     func testOneJobAtATimeNeverWaits() throws {
@@ -78,6 +81,22 @@ private final class WriterFixture {
         try connection.execute("PRAGMA journal_mode=WAL")
         writer = GroupCommitWriter(connection: connection, checkpointer: try WALCheckpointer(path: path, synchronous: "NORMAL"),
                                    gathering: gathering)
+    }
+
+    /// Holds the writer in a batch of one job while five more queue up, which then commit as one
+    /// batch of five (starting a wait when the gathering's `afterBatchOf` is five or less).
+    func commitABatchOfFive() throws {
+        let entered = DispatchSemaphore(value: 0)
+        let gate = DispatchSemaphore(value: 0)
+        writer.enqueue({ _ in
+            entered.signal()
+            gate.wait()
+        }, done: { _ in })
+        entered.wait()
+        let five = Counter()
+        for _ in 0..<5 { writer.enqueue({ _ in }, done: { _ in five.add() }) }
+        gate.signal()
+        XCTAssertTrue(five.wait(for: 5, seconds: 5))
     }
 
     func close() {
