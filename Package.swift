@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "AuditPlugin", dependencies: ["LayeronPluginKit"], path: "plugins/examples/audit"),
         .executableTarget(name: "layeron", dependencies: ["LayeronServer", "LayeronCore", "LayeronCrypto", "LayeronHTTP", "LayeronPluginHost", "LayeronStore"]),
         // Microbenchmarks for `make bench` (verification per scheme, handler calls through the ABI).
-        .executableTarget(name: "layeron-bench", dependencies: ["LayeronCore", "LayeronCrypto", "LayeronPluginHost"],
+        .executableTarget(name: "layeron-bench", dependencies: ["LayeronCore", "LayeronCrypto", "LayeronPluginHost", "LayeronStore"],
                           path: "bench/Sources/layeron-bench"),
         .testTarget(name: "LayeronCoreTests", dependencies: ["LayeronCore", "LayeronCrypto"]),
         .testTarget(name: "LayeronStoreTests", dependencies: ["LayeronStore", "LayeronCore", "CSQLite", "CWALWriteBuffer"]),

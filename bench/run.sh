@@ -294,6 +294,12 @@ kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || true
 SERVER_PID=""
 record "$(python3 "$BENCH/summarize.py" callgrind "$CALLGRIND_REQUESTS" "$RUN/callgrind.sent" "$RUN"/callgrind.out*)"
+say "callgrind: the store writer alone"
+for events in 1000 5000; do
+    valgrind --tool=callgrind --callgrind-out-file="$RUN/store-callgrind.$events" "$ROOT/.build/release/layeron-bench" store "$events" 25 \
+        > /dev/null 2> "$RUN/store-callgrind.$events.err"
+done
+record "$(python3 "$BENCH/summarize.py" store_callgrind 1000 "$RUN/store-callgrind.1000" 5000 "$RUN/store-callgrind.5000")"
 fi
 
 if want outbound; then

@@ -5,6 +5,9 @@
   summarize.py ingest WRK_JSON STORE BEFORE RSS_KB
                                                adds the store check and peak RSS to a load run
   summarize.py callgrind COUNT SENT_JSON CALLGRIND_OUT...
+  summarize.py store_callgrind SHORT_COUNT SHORT_OUT LONG_COUNT LONG_OUT
+                                               the store writer benchmark's instructions per event: the
+                                               difference of a short and a long run, so start-up cancels
   summarize.py report RESULTS_JSONL OUT_JSON OUT_MD key=value...
 
 The outbound runs' records come from bench/outbound.py measure; the report adds their share of nginx.
@@ -52,16 +55,26 @@ def ingest(result, store, before, rss_kb):
     return r
 
 
-def callgrind(count, sent_path, outs):
+def callgrind_total(path):
     total = 0
-    for path in outs:
-        with open(path) as f:
-            for line in f:
-                if line.startswith("summary:") or line.startswith("totals:"):
-                    total = max(total, int(line.split()[1]))
+    with open(path) as f:
+        for line in f:
+            if line.startswith("summary:") or line.startswith("totals:"):
+                total = max(total, int(line.split()[1]))
+    return total
+
+
+def callgrind(count, sent_path, outs):
+    total = max(callgrind_total(path) for path in outs)
     sent = json.load(open(sent_path))
     return {"name": "callgrind", "requests": int(count), "statuses": sent["statuses"],
             "instructions": total, "instructions_per_request": round(total / int(count))}
+
+
+def store_callgrind(short_count, short_out, long_count, long_out):
+    events = int(long_count) - int(short_count)
+    per_event = (callgrind_total(long_out) - callgrind_total(short_out)) / events
+    return {"name": "store_callgrind", "events": events, "instructions_per_event": round(per_event)}
 
 
 def report(results_path, out_json, out_md, meta):
@@ -121,6 +134,9 @@ def report(results_path, out_json, out_md, meta):
     if "callgrind" in records:
         lines.append("Instructions per request (callgrind, %d requests, all threads): %d." % (
             records["callgrind"]["requests"], records["callgrind"]["instructions_per_request"]))
+    if "store_callgrind" in records:
+        lines.append("Store writer alone (`layeron-bench store`, rounds of 25 events and the round before's attempt records), instructions per event (callgrind): %d." % (
+            records["store_callgrind"]["instructions_per_event"]))
     outbound = [r for n, r in records.items() if n.startswith("outbound_")]
     if outbound:
         lines += ["", "| outbound run | mode | destinations | events | emits/s | deliveries/s | of nginx | first attempt p50 ms | p99 ms | max ms | not ok | store ok | peak RSS MB |",
@@ -154,6 +170,8 @@ def main():
         print(json.dumps(ingest(*sys.argv[2:6])))
     elif mode == "callgrind":
         print(json.dumps(callgrind(sys.argv[2], sys.argv[3], sys.argv[4:])))
+    elif mode == "store_callgrind":
+        print(json.dumps(store_callgrind(*sys.argv[2:6])))
     elif mode == "report":
         report(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
     else:
