@@ -199,9 +199,15 @@ public final class EventStore: @unchecked Sendable {
     public func finishAttempt(seq: Int64, attempt: AttemptRecord, status: EventStatus, nextAttemptAt: Int64?,
                               response: StoredResponse? = nil, replacing start: AttemptStart? = nil,
                               recorded: @escaping @Sendable (SQLiteError?) -> Void) {
-        writer.enqueue(Self.finishWork(seq: seq, attempt: attempt, status: status, nextAttemptAt: nextAttemptAt, response: response),
-                       replacing: start?.queued, done: recorded)
+        writer.add(AttemptFinishes.Finish(seq: seq, attempt: attempt, status: status, nextAttemptAt: nextAttemptAt,
+                                          response: response, recorded: recorded),
+                   to: finishes, replacing: start?.queued)
     }
+
+    /// Where the finishes of one batch meet (`finishAttempt(…recorded:)`).
+    private let finishes = Bulk<AttemptFinishes.Finish>(
+        write: { (finishes, db) throws(SQLiteError) in try AttemptFinishes.write(finishes, into: db) },
+        done: { finishes, error in for finish in finishes { finish.recorded(error) } })
 
     private static func finishWork(seq: Int64, attempt: AttemptRecord, status: EventStatus, nextAttemptAt: Int64?,
                                    response: StoredResponse?) -> GroupCommitWriter.Work {

@@ -17,6 +17,10 @@ final class GroupCommitWriter: @unchecked Sendable {
         var taken = false
         /// Set under `queueCondition` while not `taken`: a later job does this one's work as well.
         var superseded = false
+        /// The records the job writes: one, or a bulk job's items (`add(_:to:replacing:)`). Batch
+        /// sizes and the gathering count records, so that a bulk job's items weigh as they did when
+        /// each was a job of its own. Changed under `queueCondition` while not `taken`.
+        var records = 1
         init(work: @escaping Work, done: ((SQLiteError?) -> Void)?) {
             self.work = work
             self.done = done
@@ -31,7 +35,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Guards `queue`, `stopping`, `wakeAt`, `batchCounts` and the jobs' `taken` and `superseded`.
     private let queueCondition = NSCondition()
     private var queue: [Job] = []
-    /// How many queued jobs wake the writer: one, or the wait's `jobs` while it gathers a batch.
+    /// The records of the queued jobs (see `Job.records`).
+    private var queuedRecords = 0
+    /// How many queued records wake the writer: one, or the wait's `jobs` while it gathers a batch.
     private var wakeAt = 1
     private let gathering: BatchGathering
     /// How the writer waits for its next batch to grow (see `BatchGathering`). Writer only.
@@ -89,6 +95,35 @@ final class GroupCommitWriter: @unchecked Sendable {
         push(Job(work: work, done: done), replacing: replacing?.job)
     }
 
+    /// Adds `item` to the queued job of `bulk` while the writer has not taken it, or queues a new
+    /// one there. Each job writes all its items at once (`Bulk.write`), so a batch's items share
+    /// their statements instead of running one each. `replacing` works as in `enqueue(_:replacing:done:)`:
+    /// a queued job the item makes unnecessary is dropped while the writer has not taken it. The
+    /// item joins a job that was queued before `replacing` only when `replacing` is dropped with it,
+    /// or has been taken and so runs first: the two never commit out of their order.
+    func add<Item>(_ item: Item, to bulk: Bulk<Item>, replacing: Replaceable? = nil) {
+        queueCondition.lock()
+        let rejected = stopping
+        if !rejected {
+            if let replacing, !replacing.job.taken { replacing.job.superseded = true }
+            queuedRecords += 1
+            if let open = bulk.open, !open.job.taken {
+                open.items.values.append(item)
+                open.job.records += 1
+            } else {
+                let items = Bulk<Item>.Items(item)
+                let job = Job(work: { (db) throws(SQLiteError) in try bulk.write(items.values, db) },
+                              done: { error in bulk.done(items.values, error) })
+                bulk.open = (job, items)
+                queue.append(job)
+            }
+        }
+        let wake = queuedRecords >= wakeAt
+        queueCondition.unlock()
+        if wake { queueCondition.signal() }
+        if rejected { bulk.done([item], SQLiteError(code: 21, message: "the store is closed")) }
+    }
+
     /// Queues `work` and waits until its batch has committed (or failed).
     func perform(_ work: @escaping Work) throws(SQLiteError) {
         let finished = DispatchSemaphore(value: 0)
@@ -138,8 +173,9 @@ final class GroupCommitWriter: @unchecked Sendable {
         if !rejected {
             if let replacing, !replacing.taken { replacing.superseded = true }
             queue.append(job)
+            queuedRecords += 1
         }
-        let wake = queue.count >= wakeAt
+        let wake = queuedRecords >= wakeAt
         queueCondition.unlock()
         // After unlocking: a writer woken under the lock would only sleep again on it.
         if wake { queueCondition.signal() }
@@ -160,9 +196,11 @@ final class GroupCommitWriter: @unchecked Sendable {
             var batch: [Job] = []
             var superseded: [Job] = []
             batch.reserveCapacity(min(queue.count, maxBatch))
+            var records = 0
             for job in queue.prefix(maxBatch) {
                 job.taken = true
-                if job.superseded { superseded.append(job) } else { batch.append(job) }
+                queuedRecords -= job.records
+                if job.superseded { superseded.append(job) } else { batch.append(job); records += job.records }
             }
             if queue.count <= maxBatch {
                 queue.removeAll(keepingCapacity: true)
@@ -173,11 +211,10 @@ final class GroupCommitWriter: @unchecked Sendable {
             let observers = restartObservers
             if !batch.isEmpty {
                 batchCounts.batches += 1
-                batchCounts.jobs += UInt64(batch.count)
+                batchCounts.jobs += UInt64(records)
             }
             queueCondition.unlock()
             if !batch.isEmpty {
-                let jobs = batch.count
                 let errors = commit(batch)
                 let committed = CompletionThread.Batch(jobs: batch, errors: errors, superseded: superseded, hooks: hooks)
                 // The completion thread must hold the last references to the jobs (see `Batch`).
@@ -192,7 +229,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                     for observer in observers { observer(seconds) }
                 }
-                gather = gathering.wait(afterCommitting: jobs, at: DispatchTime.now().uptimeNanoseconds)
+                gather = gathering.wait(afterCommitting: records, at: DispatchTime.now().uptimeNanoseconds)
             }
         }
     }
@@ -201,7 +238,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// uptime passes `wait.until`.
     private func gatherLocked(_ wait: BatchGathering.Wait) {
         wakeAt = wait.jobs
-        while queue.count < wait.jobs && !stopping {
+        while queuedRecords < wait.jobs && !stopping {
             let now = DispatchTime.now().uptimeNanoseconds
             guard now < wait.until else { break }
             _ = queueCondition.wait(until: Date(timeIntervalSinceNow: Double(wait.until - now) / 1e9))
@@ -254,6 +291,29 @@ final class GroupCommitWriter: @unchecked Sendable {
             for i in errors.indices { errors[i] = error }
         }
         return errors
+    }
+}
+
+/// Work the writer runs once for many items (`GroupCommitWriter.add(_:to:replacing:)`): `write` runs
+/// in the batch's transaction with every item added before the writer took the job, and `done`
+/// on the completion thread once that batch committed (nil) or failed, for the same items.
+final class Bulk<Item>: @unchecked Sendable {
+    typealias Write = ([Item], SQLiteConnection) throws(SQLiteError) -> Void
+    let write: Write
+    let done: ([Item], SQLiteError?) -> Void
+    /// The queued job that new items join until the writer takes it. Guarded by the writer's queue lock.
+    fileprivate var open: (job: GroupCommitWriter.Job, items: Items)?
+
+    init(write: @escaping Write, done: @escaping ([Item], SQLiteError?) -> Void) {
+        self.write = write
+        self.done = done
+    }
+
+    /// One job's items: appended under the writer's queue lock while the job is not taken, read by
+    /// the writer and the completion thread only after it was.
+    fileprivate final class Items {
+        var values: [Item]
+        init(_ first: Item) { values = [first] }
     }
 }
 

@@ -86,16 +86,10 @@ private final class WriterFixture {
     /// Holds the writer in a batch of one job while five more queue up, which then commit as one
     /// batch of five (starting a wait when the gathering's `afterBatchOf` is five or less).
     func commitABatchOfFive() throws {
-        let entered = DispatchSemaphore(value: 0)
-        let gate = DispatchSemaphore(value: 0)
-        writer.enqueue({ _ in
-            entered.signal()
-            gate.wait()
-        }, done: { _ in })
-        entered.wait()
+        let release = writer.hold()
         let five = Counter()
         for _ in 0..<5 { writer.enqueue({ _ in }, done: { _ in five.add() }) }
-        gate.signal()
+        release()
         XCTAssertTrue(five.wait(for: 5, seconds: 5))
     }
 

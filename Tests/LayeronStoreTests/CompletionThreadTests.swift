@@ -35,18 +35,12 @@ final class CompletionThreadTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try EventStore(path: directory.appendingPathComponent("events.db").path)
         let log = Log()
-        let entered = DispatchSemaphore(value: 0)
-        let gate = DispatchSemaphore(value: 0)
-        store.writer.enqueue({ _ in
-            entered.signal()
-            gate.wait()
-        }, done: { _ in })
-        entered.wait()
+        let release = store.writer.hold()
         for _ in 0..<500 {
             let captured = ReleaseWitness(log: log)
             store.writer.enqueue({ _ in _ = captured }, done: { _ in })
         }
-        gate.signal()
+        release()
         store.close()
         XCTAssertEqual(log.entries.count, 500)
         XCTAssertEqual(Set(log.entries), ["store-complete"])
