@@ -22,6 +22,7 @@ public final class EventStore: @unchecked Sendable {
         }
         // The writer's WAL frames reach the kernel in one write per commit (CWALWriteBuffer); should
         // the VFS not register, the default one does the same job with two writes per frame.
+        SQLiteConnection.processSettings
         let vfs = layeron_wal_buffer_register() == SQLITE_OK ? LAYERON_WAL_BUFFER_VFS : nil
         let connection = try SQLiteConnection(path: path, vfs: vfs)
         try connection.execute("PRAGMA journal_mode=WAL")

@@ -16,8 +16,15 @@ final class SQLiteConnection {
     /// every hot-path statement on every call cost more than binding its parameters.
     private var literalStatements: [UnsafeRawPointer: Statement] = [:]
 
+    /// Process-wide settings, applied before SQLite's first use (the first connection, or the
+    /// writer's VFS registration). Memory statistics off: Debian's SQLite is built without its
+    /// lookaside allocator, so it calls `malloc` often, and with statistics on each call also takes
+    /// a process-wide mutex. Nothing here reads the statistics (docs/performance.md, item 46).
+    static let processSettings: Void = { _ = layeron_sqlite_memstatus_off() }()
+
     /// `vfs` names a registered SQLite VFS; nil is the default one.
     init(path: String, readOnly: Bool = false, vfs: String? = nil) throws(SQLiteError) {
+        Self.processSettings
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, vfs)
