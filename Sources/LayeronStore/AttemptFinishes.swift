@@ -39,12 +39,15 @@ enum AttemptFinishes {
 
     /// The events' new status, next attempt and attempt count. Finishes that leave their events in
     /// the same state (under load almost all: processed, nothing scheduled, first attempt) share
-    /// one statement; one that stores an answer for duplicates has a statement of its own.
+    /// one statement. A finish that stores an answer for duplicates has a statement of its own, and
+    /// so has each finish of an event finished more than once in the job, in their order, so that
+    /// the last one decides the row as it did when each finish was a job of its own.
     private static func updateEvents(_ finishes: [Finish], in db: SQLiteConnection) throws(SQLiteError) {
+        let repeated = repeatedSeqs(finishes)
         var groups: [(outcome: SharedOutcome, seqs: [Int64])] = []
         for finish in finishes {
-            guard finish.response == nil else {
-                try db.prepared("UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4), response = ?5 WHERE seq = ?1")
+            guard finish.response == nil, !repeated.contains(finish.seq) else {
+                try db.prepared("UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4), response = COALESCE(?5, response) WHERE seq = ?1")
                     .bind(1, finish.seq).bind(2, finish.status.rawValue).bind(3, finish.nextAttemptAt).bind(4, finish.attempt.n)
                     .bind(5, finish.response.map(ResponseCoding.encode)).run()
                 continue
@@ -68,6 +71,22 @@ enum AttemptFinishes {
                 }
             }
         }
+    }
+
+    /// The events finished more than once in `finishes`. Almost always none (an event's next attempt
+    /// starts once its last finish has committed), so the check allocates nothing then: pairwise
+    /// for a job of up to 64 finishes, a set beyond.
+    private static func repeatedSeqs(_ finishes: [Finish]) -> Set<Int64> {
+        if finishes.count <= 64 {
+            let any = finishes.withUnsafeBufferPointer { all in
+                (0..<all.count).contains { i in (i + 1..<all.count).contains { all[$0].seq == all[i].seq } }
+            }
+            guard any else { return [] }
+        }
+        var seen = Set<Int64>(minimumCapacity: finishes.count)
+        var repeated = Set<Int64>()
+        for finish in finishes where !seen.insert(finish.seq).inserted { repeated.insert(finish.seq) }
+        return repeated
     }
 
     /// What a finish writes into its event row, apart from the row's key.

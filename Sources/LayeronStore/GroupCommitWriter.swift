@@ -107,14 +107,15 @@ final class GroupCommitWriter: @unchecked Sendable {
         if !rejected {
             if let replacing, !replacing.job.taken { replacing.job.superseded = true }
             queuedRecords += 1
-            if let open = bulk.open, !open.job.taken {
-                open.items.values.append(item)
-                open.job.records += 1
+            if let job = bulk.openJob, let items = bulk.openItems, !job.taken {
+                items.values.append(item)
+                job.records += 1
             } else {
                 let items = Bulk<Item>.Items(item)
                 let job = Job(work: { (db) throws(SQLiteError) in try bulk.write(items.values, db) },
                               done: { error in bulk.done(items.values, error) })
-                bulk.open = (job, items)
+                bulk.openJob = job
+                bulk.openItems = items
                 queue.append(job)
             }
         }
@@ -301,8 +302,12 @@ final class Bulk<Item>: @unchecked Sendable {
     typealias Write = ([Item], SQLiteConnection) throws(SQLiteError) -> Void
     let write: Write
     let done: ([Item], SQLiteError?) -> Void
-    /// The queued job that new items join until the writer takes it. Guarded by the writer's queue lock.
-    fileprivate var open: (job: GroupCommitWriter.Job, items: Items)?
+    /// The queued job that new items join until the writer takes it, and its items. Guarded by the
+    /// writer's queue lock. Weak: the job's last reference stays with the completion thread, which
+    /// releases it after its batch (see `CompletionThread.Batch`), and the job, which refers to
+    /// this bulk, forms no cycle with it.
+    fileprivate weak var openJob: GroupCommitWriter.Job?
+    fileprivate weak var openItems: Items?
 
     init(write: @escaping Write, done: @escaping ([Item], SQLiteError?) -> Void) {
         self.write = write

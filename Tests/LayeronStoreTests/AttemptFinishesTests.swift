@@ -127,6 +127,35 @@ final class AttemptFinishesTests: XCTestCase {
         }
     }
 
+    /// Two attempts of one event finished in one job (a retry, then its success), after another
+    /// event's finish with the second attempt's outcome: the event ends as its last finish says,
+    /// although the shared statement for that outcome comes first.
+    func testAnEventFinishedTwiceInOneJobEndsAsItsLastFinishSays() throws {
+        let store = try EventStore(path: path)
+        defer { store.close() }
+        guard case let .recorded(other) = try store.append(event(1)), case let .recorded(twice) = try store.append(event(2)) else {
+            return XCTFail("not recorded")
+        }
+        func attempt(_ n: Int64, _ outcome: AttemptOutcome) -> AttemptRecord {
+            AttemptRecord(n: n, startedAt: 10 * n, finishedAt: 10 * n + 5, outcome: outcome, error: nil, replay: false, plugin: "p", pluginVersion: "1")
+        }
+        let recorded = Calls()
+        let release = store.writer.hold()
+        store.finishAttempt(seq: other, attempt: attempt(2, .ok), status: .processed, nextAttemptAt: nil) { recorded.finished([1], $0) }
+        store.finishAttempt(seq: twice, attempt: attempt(1, .retry), status: .pending, nextAttemptAt: 5_000) { recorded.finished([2], $0) }
+        store.finishAttempt(seq: twice, attempt: attempt(2, .ok), status: .processed, nextAttemptAt: nil) { recorded.finished([3], $0) }
+        let before = store.writerBatchCounts
+        release()
+        XCTAssertTrue(recorded.waitForFinished(3))
+        XCTAssertEqual(store.writerBatchCounts.batches - before.batches, 1)
+        let stored = try XCTUnwrap(try store.event(seq: twice))
+        XCTAssertEqual(stored.status, .processed)
+        XCTAssertNil(stored.nextAttemptAt)
+        XCTAssertEqual(stored.attemptCount, 2)
+        XCTAssertEqual(try store.attempts(seq: twice).map(\.outcome), [.retry, .ok])
+        XCTAssertEqual(try store.event(seq: other)?.status, .processed)
+    }
+
     /// A start queued after the finishes' job opened, and finished before the writer took either,
     /// is dropped: were it written after the finish it joined, the attempt would read as running.
     func testAStartQueuedAfterTheJobItsFinishJoinsIsDropped() throws {
