@@ -37,7 +37,7 @@ final class Dispatcher: @unchecked Sendable {
     /// How many of a webhook's events the scheduler keeps queued or running at most (`scheduleDue`).
     private let scheduledAhead = 1024
 
-    /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `perWebhook`, `cappedBacklog`,
+    /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `perWebhook`, `cappedBacklog`, `readAhead`,
     /// `ranBeforeHandOver`, `idle` and `stopping`.
     private let queueLock = NSLock()
     /// The wake-up of each worker waiting for a job, the last to go idle at the end. Each worker
@@ -67,6 +67,14 @@ final class Dispatcher: @unchecked Sendable {
     /// the scheduler's last page of them was full. Each release of one of their events pokes the
     /// scheduler, so such a backlog runs at the cap's pace, not a page per pause (item 45).
     private var cappedBacklog: Set<String> = []
+    /// A capped webhook's due events that the scheduler read past its cap, earliest first: each
+    /// release of one of its events starts the next of these at once, without waiting for a pass of
+    /// the scheduler and its read of the store. The worker re-reads each event before running it
+    /// (`Job.due`), so one that ran meanwhile by another way is only skipped. Refilled by the
+    /// scheduler's next read of the webhook, which a release that finds the list empty asks for.
+    private var readAhead: [String: ArraySlice<Int64>] = [:]
+    /// How many due events past its cap the scheduler keeps per capped webhook (`readAhead`).
+    private let readAheadLimit = 64
     /// Fresh events the scheduler found in the store and started before the pipeline handed them over
     /// (the hand-over follows the commit, the scheduler may read in between), with when that was: the
     /// hand-over is then dropped, so a fresh event runs without re-reading its state. Entries whose
@@ -273,8 +281,18 @@ final class Dispatcher: @unchecked Sendable {
         queueLock.lock()
         inFlight[seq] = nil
         if let webhook, let n = perWebhook[webhook] { perWebhook[webhook] = n > 1 ? n - 1 : nil }
-        let backlogged = !cappedBacklog.isEmpty && webhook.map { cappedBacklog.contains($0) } == true
+        var started = false
+        if let webhook, !readAhead.isEmpty, var ahead = readAhead[webhook] {
+            while !started, let next = ahead.popFirst() {
+                started = admitLocked(seq: next, webhook: webhook, job: .due(seq: next))
+            }
+            readAhead[webhook] = ahead.isEmpty ? nil : ahead
+        }
+        let woken = started ? takeIdleLocked(1) : []
+        let backlogged = !started && !cappedBacklog.isEmpty && webhook.map { cappedBacklog.contains($0) } == true
         queueLock.unlock()
+        wake(woken)
+        if started { metrics.countReadAheadStart() }
         if backlogged, let webhook { poke(webhook) }
     }
 
@@ -400,14 +418,15 @@ final class Dispatcher: @unchecked Sendable {
                 if running >= scheduledAhead { backlog = true }
                 continue
             }
-            let page = running + room
+            let capped = webhook.concurrency != nil
+            let page = running + room + (capped ? readAheadLimit : 0)
             guard let due = try? store.dueEvents(now: now, limit: page, webhook: webhook.name) else { continue }
-            if webhook.concurrency != nil {
+            if capped {
                 queueLock.lock()
                 if due.count == page { cappedBacklog.insert(webhook.name) } else { cappedBacklog.remove(webhook.name) }
                 queueLock.unlock()
             }
-            enqueueDue(due, webhook: webhook.name)
+            enqueueDue(due, webhook: webhook.name, keepingTheRest: capped)
             if due.count == page { backlog = true }
         }
         // Events of webhooks that are no longer configured still run (their handler may still exist).
@@ -426,12 +445,21 @@ final class Dispatcher: @unchecked Sendable {
         }
     }
 
-    /// Queues what it can of `seqs` and returns how many it queued.
+    /// Queues what it can of `seqs` and returns how many it queued. `keepingTheRest` (a capped
+    /// webhook): those turned away at the cap and not running become the webhook's `readAhead`.
     @discardableResult
-    private func enqueueDue(_ seqs: [Int64], webhook: String) -> Int {
+    private func enqueueDue(_ seqs: [Int64], webhook: String, keepingTheRest: Bool = false) -> Int {
         queueLock.lock()
         var admitted = 0
-        for seq in seqs where admitLocked(seq: seq, webhook: webhook, job: .due(seq: seq)) { admitted += 1 }
+        var rest: [Int64] = []
+        for seq in seqs {
+            if admitLocked(seq: seq, webhook: webhook, job: .due(seq: seq)) {
+                admitted += 1
+            } else if keepingTheRest, inFlight[seq] == nil {
+                rest.append(seq)
+            }
+        }
+        if keepingTheRest { readAhead[webhook] = rest.isEmpty ? nil : rest[...] }
         let woken = takeIdleLocked(admitted)
         queueLock.unlock()
         wake(woken)

@@ -49,6 +49,8 @@ final class Metrics: @unchecked Sendable {
     private var walRestartSeconds = Histogram()
     /// By trigger: `timer` (a pass over every webhook) or `release` (over capped webhooks whose events finished).
     private var schedulerPasses: [String: UInt64] = [:]
+    /// Events of capped webhooks started from the scheduler's read-ahead as a slot freed.
+    private var readAheadStarts: UInt64 = 0
     /// (destination, result)
     private var outboundEmits: [LabelPair: UInt64] = [:]
     /// (destination, outcome)
@@ -106,6 +108,12 @@ final class Metrics: @unchecked Sendable {
     func countSchedulerPass(trigger: String) {
         lock.lock()
         schedulerPasses[trigger, default: 0] += 1
+        lock.unlock()
+    }
+
+    func countReadAheadStart() {
+        lock.lock()
+        readAheadStarts += 1
         lock.unlock()
     }
 
@@ -172,6 +180,8 @@ final class Metrics: @unchecked Sendable {
         histogram("layeron_event_end_to_end_seconds", "", endToEndSeconds)
         counter("layeron_scheduler_passes_total", "The scheduler's reads of due events: every webhook on a timer, or capped webhooks as their events finish.",
                 labelled(schedulerPasses, "trigger"))
+        out += "# HELP layeron_dispatch_read_ahead_starts_total Events of capped webhooks started as a slot freed, from the due events the scheduler read past the cap.\n"
+            + "# TYPE layeron_dispatch_read_ahead_starts_total counter\nlayeron_dispatch_read_ahead_starts_total \(readAheadStarts)\n"
         counter("layeron_outbound_emits_total", "Outbound events emitted, by destination and result.", labelled(outboundEmits, "destination", "result"))
         counter("layeron_outbound_attempts_total", "Outbound delivery attempts by destination and outcome.",
                 labelled(outboundAttempts, "destination", "outcome"))
