@@ -191,14 +191,17 @@ final class DueOutsideTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try EventStore(path: directory.appendingPathComponent("events.db").path)
         defer { store.close() }
-        for (i, webhook) in ["kept", "gone", "kept", "gone"].enumerated() {
+        for (i, webhook) in ["kept", "gone", "kept", "gone", "also-gone", "gone"].enumerated() {
             _ = try store.append(NewEvent(id: EventID.make(nowMilliseconds: Int64(i)), webhook: webhook, direction: .inbound, provider: "p",
                                           type: "t", providerEventID: nil, dedupeKey: nil, dedupeExpiresAt: nil, receivedAt: Int64(i),
                                           headers: [], body: [], handler: "p.h"))
         }
         let due = try store.dueEvents(now: 100, limit: 10, outside: ["kept"])
-        XCTAssertEqual(due.map(\.webhook), ["gone", "gone"])
-        XCTAssertEqual(due.map(\.seq), [2, 4])
-        XCTAssertEqual(try store.dueEvents(now: 100, limit: 10, outside: []).count, 4)
+        XCTAssertEqual(due.map(\.webhook), ["gone", "gone", "also-gone", "gone"], "oldest due first, across the webhooks")
+        XCTAssertEqual(due.map(\.seq), [2, 4, 5, 6])
+        XCTAssertEqual(try store.dueEvents(now: 100, limit: 3, outside: ["kept"]).map(\.seq), [2, 4, 5], "the limit over all of them")
+        XCTAssertEqual(try store.dueEvents(now: 100, limit: 10, outside: ["kept", "gone"]).map(\.seq), [5])
+        XCTAssertEqual(try store.dueEvents(now: 2, limit: 10, outside: ["kept"]).map(\.seq), [2], "the others not yet due")
+        XCTAssertEqual(try store.dueEvents(now: 100, limit: 10, outside: []).count, 6)
     }
 }
