@@ -72,6 +72,9 @@ final class BatchGatheringTests: XCTestCase {
 private final class WriterFixture {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-gather-\(UUID().uuidString)")
     let writer: GroupCommitWriter
+    /// Stopped with the writer: its thread refers to it unowned, so one left running crashed the
+    /// test process once the fixture was gone (seen on a loaded machine).
+    private let checkpointer: WALCheckpointer
     private var closed = false
 
     init(gathering: BatchGathering) throws {
@@ -79,8 +82,8 @@ private final class WriterFixture {
         let path = directory.appendingPathComponent("events.db").path
         let connection = try SQLiteConnection(path: path)
         try connection.execute("PRAGMA journal_mode=WAL")
-        writer = GroupCommitWriter(connection: connection, checkpointer: try WALCheckpointer(path: path, synchronous: "NORMAL"),
-                                   gathering: gathering)
+        checkpointer = try WALCheckpointer(path: path, synchronous: "NORMAL")
+        writer = GroupCommitWriter(connection: connection, checkpointer: checkpointer, gathering: gathering)
     }
 
     /// Holds the writer in a batch of one job while five more queue up, which then commit as one
@@ -97,6 +100,7 @@ private final class WriterFixture {
         guard !closed else { return }
         closed = true
         writer.stop()
+        checkpointer.stop()
         try? FileManager.default.removeItem(at: directory)
     }
 }
