@@ -4,7 +4,10 @@
 /// it may write and each cursor's descent from the root) was most of a finish's share of the writer,
 /// the single thread every event passes through (docs/performance.md, item 46).
 enum AttemptFinishes {
-    /// One attempt's end, as `EventStore.finishAttempt(…recorded:)` was given it.
+    /// One attempt's end, as `EventStore.finishAttempt` was given it. The single finish of the
+    /// waiting `finishAttempt` is written the same way, as a job of one, with a `recorded` that does
+    /// nothing (its caller waits for the commit instead). Kept in one struct with the callback:
+    /// mapping a bulk job's items to finishes cost the writer 1.3% more instructions per event.
     struct Finish {
         let seq: Int64
         let attempt: AttemptRecord

@@ -191,7 +191,9 @@ public final class EventStore: @unchecked Sendable {
     /// returns once that is committed.
     public func finishAttempt(seq: Int64, attempt: AttemptRecord, status: EventStatus, nextAttemptAt: Int64?,
                               response: StoredResponse? = nil) throws(SQLiteError) {
-        try writer.perform(Self.finishWork(seq: seq, attempt: attempt, status: status, nextAttemptAt: nextAttemptAt, response: response))
+        let finish = AttemptFinishes.Finish(seq: seq, attempt: attempt, status: status, nextAttemptAt: nextAttemptAt,
+                                            response: response, recorded: { _ in })
+        try writer.perform { (db) throws(SQLiteError) in try AttemptFinishes.write([finish], into: db) }
     }
 
     /// The same without waiting: `recorded` runs on the completion thread once the batch committed (nil)
@@ -209,26 +211,6 @@ public final class EventStore: @unchecked Sendable {
     private let finishes = Bulk<AttemptFinishes.Finish>(
         write: { (finishes, db) throws(SQLiteError) in try AttemptFinishes.write(finishes, into: db) },
         done: { finishes, error in for finish in finishes { finish.recorded(error) } })
-
-    private static func finishWork(seq: Int64, attempt: AttemptRecord, status: EventStatus, nextAttemptAt: Int64?,
-                                   response: StoredResponse?) -> GroupCommitWriter.Work {
-        { (db) throws(SQLiteError) in
-            // An upsert updates the row `startAttempt` wrote in place instead of deleting and re-inserting it.
-            try db.prepared("""
-                INSERT INTO attempts (event_seq, n, started_at, finished_at, outcome, error, replay, plugin, plugin_version)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                ON CONFLICT (event_seq, n) DO UPDATE SET started_at = excluded.started_at, finished_at = excluded.finished_at,
-                    outcome = excluded.outcome, error = excluded.error, replay = excluded.replay, plugin = excluded.plugin,
-                    plugin_version = excluded.plugin_version
-                """)
-                .bind(1, seq).bind(2, attempt.n).bind(3, attempt.startedAt).bind(4, attempt.finishedAt)
-                .bind(5, attempt.outcome?.rawValue).bind(6, attempt.error).bind(7, attempt.replay ? 1 : 0)
-                .bind(8, attempt.plugin).bind(9, attempt.pluginVersion).run()
-            try db.prepared("UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4), response = COALESCE(?5, response) WHERE seq = ?1")
-                .bind(1, seq).bind(2, status.rawValue).bind(3, nextAttemptAt).bind(4, attempt.n)
-                .bind(5, response.map(ResponseCoding.encode)).run()
-        }
-    }
 
     /// Schedules an event for another run at `at` (a replay), keeping its status until it runs.
     public func schedule(seq: Int64, at: Int64) throws(SQLiteError) {

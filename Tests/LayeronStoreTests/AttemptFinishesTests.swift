@@ -22,7 +22,7 @@ final class AttemptFinishesTests: XCTestCase {
         let store = try EventStore(path: path)
         defer { store.close() }
         let calls = Calls()
-        let bulk = Bulk<Int>(write: { items, _ in calls.wrote(items) }, done: { items, error in calls.finished(items, error) })
+        let bulk = calls.bulk()
         let release = store.writer.hold()
         for item in 1...5 { store.writer.add(item, to: bulk) }
         release()
@@ -59,7 +59,7 @@ final class AttemptFinishesTests: XCTestCase {
         let store = try EventStore(path: path)
         defer { store.close() }
         let calls = Calls()
-        let bulk = Bulk<Int>(write: { items, _ in calls.wrote(items) }, done: { items, error in calls.finished(items, error) })
+        let bulk = calls.bulk()
         let release = store.writer.hold()
         let before = store.writerBatchCounts
         for item in 1...5 { store.writer.add(item, to: bulk) }
@@ -207,6 +207,11 @@ private final class Calls: @unchecked Sendable {
         finishedErrors.append(error)
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// A bulk whose jobs report their items here.
+    func bulk() -> Bulk<Int> {
+        Bulk<Int>(write: { items, _ in self.wrote(items) }, done: { items, error in self.finished(items, error) })
     }
 
     func waitForFinished(_ count: Int) -> Bool {
