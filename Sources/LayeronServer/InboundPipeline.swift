@@ -72,16 +72,17 @@ final class InboundPipeline: Sendable {
 
         let fields = EventFields.extract(from: request, webhook: webhook)
         let handler = webhook.routes.handler(for: fields.type)
+        let rules = AnswerRules(webhook)
         let event = NewEvent(
             id: EventID.make(nowMilliseconds: receivedAt), webhook: webhook.name, direction: .inbound,
             provider: webhook.provider, type: fields.type, providerEventID: fields.providerEventID,
             dedupeKey: fields.dedupeKey, dedupeExpiresAt: webhook.dedupe.map { receivedAt + $0.ttl.milliseconds },
             receivedAt: receivedAt, headers: http.headers, body: http.body, handler: handler?.description,
-            orderingKey: fields.orderingKey)
+            orderingKey: fields.orderingKey,
+            firstAttemptAt: rules.respond == .afterHandler ? receivedAt + rules.timeout.milliseconds : nil)
 
         // The HTTP thread does not wait for the commit: the connection is suspended and resumed by
         // the writer's completion, so all waiting connections share one group commit.
-        let rules = AnswerRules(webhook)
         let hasHandler = handler != nil
         return .later { [self] respond in
             store.append(event) { [self] outcome in
@@ -125,7 +126,7 @@ final class InboundPipeline: Sendable {
             seq: seq, id: event.id, webhook: event.webhook, direction: .inbound, provider: event.provider,
             type: event.type, providerEventID: event.providerEventID, dedupeKey: event.dedupeKey,
             status: .pending, receivedAt: receivedAt, duplicates: 0, attemptCount: 0,
-            handler: event.handler, nextAttemptAt: receivedAt, orderingKey: event.orderingKey,
+            handler: event.handler, nextAttemptAt: event.firstAttemptAt, orderingKey: event.orderingKey,
             headers: event.headers, body: event.body)
         guard rules.respond == .afterHandler else {
             dispatcher.submit(stored)

@@ -28,11 +28,18 @@ public struct NewEvent: Sendable {
     /// Nil when no handler matched: the event is recorded as `ignored`.
     public var handler: String?
     public var orderingKey: String?
+    /// When the scheduler may first run its handler, Unix ms: `receivedAt` unless something else is
+    /// about to run it. An `after-handler` event's waiting run starts from the append's completion,
+    /// and a scheduler pass between the commit and that start would run the handler a second time;
+    /// recording it due a grace later leaves the scheduler only a run that never started (a crash).
+    public var firstAttemptAt: Int64
 
     public init(id: String, webhook: String, direction: EventDirection, provider: String, type: String,
                 providerEventID: String?, dedupeKey: String?, dedupeExpiresAt: Int64?, receivedAt: Int64,
-                headers: [(name: String, value: String)], body: [UInt8], handler: String?, orderingKey: String? = nil) {
+                headers: [(name: String, value: String)], body: [UInt8], handler: String?, orderingKey: String? = nil,
+                firstAttemptAt: Int64? = nil) {
         self.orderingKey = orderingKey
+        self.firstAttemptAt = firstAttemptAt ?? receivedAt
         self.id = id
         self.webhook = webhook
         self.direction = direction

@@ -114,7 +114,7 @@ public final class EventStore: @unchecked Sendable {
         insert.bind(1, event.id).bind(2, event.webhook).bind(3, event.direction.rawValue).bind(4, event.provider)
             .bind(5, event.type).bind(6, event.providerEventID).bind(7, event.dedupeKey)
             .bind(8, (event.handler == nil ? EventStatus.ignored : .pending).rawValue)
-            .bind(9, event.receivedAt).bind(10, event.handler).bind(11, event.handler == nil ? nil : event.receivedAt)
+            .bind(9, event.receivedAt).bind(10, event.handler).bind(11, event.handler == nil ? nil : event.firstAttemptAt)
             .bind(12, event.orderingKey).bind(13, expires)
         try insert.run()
         let seq = db.lastInsertRowID

@@ -156,6 +156,25 @@ final class InboundHandlingTests: XCTestCase {
         XCTAssertEqual(try send("slowpoke", #"{"id": "t1", "type": "slow"}"#).status, 200)
     }
 
+    /// The waiting run starts from the append's completion; had the event been recorded due at once,
+    /// a scheduler pass between the commit and that start would run its handler a second time. It is
+    /// recorded due when the provider stops waiting, so the scheduler only ever takes a run that
+    /// never started: one a crash interrupted.
+    func testAfterHandlerEventIsDueOnlyOnceItsAnswerTimedOut() throws {
+        let response = try send("slowpoke", #"{"id": "g1", "type": "slow"}"#)
+        XCTAssertEqual(response.status, 503, response.body)
+        let id = try self.id(of: response)
+        // The handler sleeps 300 ms; the answer came after 50.
+        let row = try StoreReader(path: server.databasePath)
+            .rows("SELECT status, next_attempt_at - received_at FROM events WHERE id = '\(id)'")
+        XCTAssertEqual(row.first, ["pending", "50"])
+
+        server.kill()
+        try server.start()
+        let done = try waitForStatus(id, "processed")
+        XCTAssertEqual(attempts(done).last?["outcome"]?.stringValue, "ok", done.serialized())
+    }
+
     func testAlwaysFailingEventFailsAfterTheConfiguredAttempts() throws {
         let id = try self.id(of: try send("doomed", #"{"id": "f1", "type": "x"}"#))
         let failed = try waitForStatus(id, "failed")
