@@ -11,28 +11,31 @@ public enum AttemptOutcome: String, Sendable {
     case ok, retry, error
 }
 
-/// An event about to be recorded.
-public struct NewEvent: Sendable {
-    public var id: String
-    public var webhook: String
-    public var direction: EventDirection
-    public var provider: String
-    public var type: String
-    public var providerEventID: String?
-    public var dedupeKey: String?
+/// An event about to be recorded. A class of constants, not a struct: an event passes from an HTTP
+/// thread to the writer and the completion thread, and each copy of a struct retained every one of
+/// its strings and arrays, atomic operations on cache lines another core last wrote; a copy of a
+/// reference is one (docs/performance.md, item 49).
+public final class NewEvent: Sendable {
+    public let id: String
+    public let webhook: String
+    public let direction: EventDirection
+    public let provider: String
+    public let type: String
+    public let providerEventID: String?
+    public let dedupeKey: String?
     /// When the dedupe key stops folding retries into this event, Unix ms.
-    public var dedupeExpiresAt: Int64?
-    public var receivedAt: Int64
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
+    public let dedupeExpiresAt: Int64?
+    public let receivedAt: Int64
+    public let headers: [(name: String, value: String)]
+    public let body: [UInt8]
     /// Nil when no handler matched: the event is recorded as `ignored`.
-    public var handler: String?
-    public var orderingKey: String?
+    public let handler: String?
+    public let orderingKey: String?
     /// When the scheduler may first run its handler, Unix ms: `receivedAt` unless something else is
     /// about to run it. An `after-handler` event's waiting run starts from the append's completion,
     /// and a scheduler pass between the commit and that start would run the handler a second time;
     /// recording it due a grace later leaves the scheduler only a run that never started (a crash).
-    public var firstAttemptAt: Int64
+    public let firstAttemptAt: Int64
 
     public init(id: String, webhook: String, direction: EventDirection, provider: String, type: String,
                 providerEventID: String?, dedupeKey: String?, dedupeExpiresAt: Int64?, receivedAt: Int64,
@@ -81,27 +84,28 @@ public struct StoredResponse: Sendable, Equatable {
     }
 }
 
-/// An event as stored.
-public struct StoredEvent: Sendable {
-    public var seq: Int64
-    public var id: String
-    public var webhook: String
-    public var direction: EventDirection
-    public var provider: String
-    public var type: String
-    public var providerEventID: String?
-    public var dedupeKey: String?
-    public var status: EventStatus
-    public var receivedAt: Int64
-    public var duplicates: Int64
-    public var attemptCount: Int64
-    public var handler: String?
-    public var nextAttemptAt: Int64?
-    public var orderingKey: String?
+/// An event as stored. A class of constants for the same reason as `NewEvent`: a fresh event goes
+/// from the completion thread to the dispatcher's queue and a worker.
+public final class StoredEvent: Sendable {
+    public let seq: Int64
+    public let id: String
+    public let webhook: String
+    public let direction: EventDirection
+    public let provider: String
+    public let type: String
+    public let providerEventID: String?
+    public let dedupeKey: String?
+    public let status: EventStatus
+    public let receivedAt: Int64
+    public let duplicates: Int64
+    public let attemptCount: Int64
+    public let handler: String?
+    public let nextAttemptAt: Int64?
+    public let orderingKey: String?
     /// Loaded only for the single-event view and for handler calls.
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
-    public var response: StoredResponse?
+    public let headers: [(name: String, value: String)]
+    public let body: [UInt8]
+    public let response: StoredResponse?
 
     public init(seq: Int64, id: String, webhook: String, direction: EventDirection, provider: String, type: String,
                 providerEventID: String?, dedupeKey: String?, status: EventStatus, receivedAt: Int64,
