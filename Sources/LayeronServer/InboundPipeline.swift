@@ -27,9 +27,10 @@ final class InboundPipeline: Sendable {
             return .now(InboundResponses.error(404, "no webhook is configured at \(http.path)"))
         }
         let metrics = self.metrics
-        // The closure below keeps the name only: a copy of the config retains all of its fields.
-        let name = snapshot.config.webhooks[index].name
-        switch handle(http, webhook: snapshot.config.webhooks[index], host: host, snapshot: snapshot) {
+        let webhook = snapshot.inbound[index]
+        // The closure below keeps the name only.
+        let name = webhook.config.name
+        switch handle(http, webhook: webhook, host: host) {
         case let .now(response):
             metrics.countRequest(webhook: name, status: response.status)
             return .now(response)
@@ -43,7 +44,8 @@ final class InboundPipeline: Sendable {
         }
     }
 
-    private func handle(_ http: HTTPRequest, webhook: WebhookConfig, host: String, snapshot: RuntimeSnapshot) -> HTTPReply {
+    private func handle(_ http: HTTPRequest, webhook inbound: InboundWebhook, host: String) -> HTTPReply {
+        let webhook = inbound.config
         if http.method == "HEAD", webhook.scheme.answersHeadProbe {
             return .now(HTTPResponse(status: 200))
         }
@@ -56,7 +58,7 @@ final class InboundPipeline: Sendable {
                                      headers: http.headers, body: http.body)
         let receivedAt = WallClock.nowMilliseconds()
         let url = webhook.scheme.usesRequestURL ? "https://\(host)\(http.path)\(http.rawQuery.isEmpty ? "" : "?" + http.rawQuery)" : ""
-        let secrets = snapshot.webhookSecrets[webhook.name] ?? []
+        let secrets = inbound.secrets
         let verified: VerifiedSignature
         switch webhook.scheme.verify(request, url: url, secrets: secrets, now: receivedAt / 1000) {
         case let .success(v): verified = v

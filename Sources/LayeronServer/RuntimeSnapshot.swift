@@ -13,13 +13,27 @@ public struct SecretResolutionError: Error, CustomStringConvertible {
     }
 }
 
+/// One webhook as its requests see it. A class: a request used to copy its `WebhookConfig` out of
+/// the config's array, and that copy retained each of the config's fields, strings every request of
+/// the webhook shares, so their counts bounced between the cores (docs/performance.md, item 49).
+final class InboundWebhook: Sendable {
+    let config: WebhookConfig
+    /// In reference order; a reference in a rotation's grace adds its old value too.
+    let secrets: [SecretValue]
+
+    init(config: WebhookConfig, secrets: [SecretValue]) {
+        self.config = config
+        self.secrets = secrets
+    }
+}
+
 /// Everything a request needs from config, resolved and immutable. A reload builds a new one and
 /// swaps it in; a request keeps the snapshot it started with.
 final class RuntimeSnapshot: Sendable {
     let config: ServerConfig
     let router: WebhookRouter
-    /// Secret values per webhook, in reference order; a reference in a rotation's grace adds its old value too.
-    let webhookSecrets: [String: [SecretValue]]
+    /// The webhooks in `config.webhooks` order, each with its secret values, for the request path.
+    let inbound: [InboundWebhook]
     /// Signing secrets per outbound destination, every active value (all of them sign).
     let outboundSecrets: [String: [SecretValue]]
     /// The admin listener's tokens with their values; empty means an open loopback listener.
@@ -64,7 +78,7 @@ final class RuntimeSnapshot: Sendable {
         guard missing.isEmpty else { throw SecretResolutionError(missing: missing, environment: environment) }
         self.config = config
         self.router = WebhookRouter(config.webhooks)
-        self.webhookSecrets = secrets
+        self.inbound = config.webhooks.map { InboundWebhook(config: $0, secrets: secrets[$0.name] ?? []) }
         self.outboundSecrets = outbound
         self.adminTokens = tokens
         self.mountToken = mount
