@@ -34,7 +34,7 @@ public final class NewEvent: Sendable {
     /// When the scheduler may first run its handler, Unix ms: `receivedAt` unless something else is
     /// about to run it. An `after-handler` event's waiting run starts from the append's completion,
     /// and a scheduler pass between the commit and that start would run the handler a second time;
-    /// recording it due a grace later leaves the scheduler only a run that never started (a crash).
+    /// recording it due a grace later leaves the scheduler only runs that a crash interrupted.
     public let firstAttemptAt: Int64
 
     public init(id: String, webhook: String, direction: EventDirection, provider: String, type: String,
