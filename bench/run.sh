@@ -9,6 +9,8 @@
 # wrk process, to size the unique-id request files (15000), BENCH_SEED_ROWS events in the large store
 # (1000000), BENCH_CALLGRIND_REQUESTS (2000), BENCH_BINARY (.build/release/layeron),
 # BENCH_COMPARE_BINARY another layeron build to run the ingest scenario with as well (before/after),
+# BENCH_ROUNDS rounds of the ingest scenario (3), an nginx run before each and after the last, the
+# headline share of nginx being the median of the rounds' (a single run moves by a tenth here),
 # BENCH_ONLY a space-separated subset of: ceiling variants large callgrind micro outbound (nginx and
 # ingest always run; a short development loop is BENCH_ONLY=none BENCH_DURATION=5),
 # BENCH_OUTBOUND_EVENTS events emitted per full-speed or drain outbound run (20000),
@@ -24,6 +26,7 @@ SEED_ROWS=${BENCH_SEED_ROWS:-1000000}
 CALLGRIND_REQUESTS=${BENCH_CALLGRIND_REQUESTS:-2000}
 BINARY=${BENCH_BINARY:-$ROOT/.build/release/layeron}
 COMPARE_BINARY=${BENCH_COMPARE_BINARY:-}
+ROUNDS=${BENCH_ROUNDS:-3}
 OUTBOUND_EVENTS=${BENCH_OUTBOUND_EVENTS:-20000}
 OUTBOUND_PACE=${BENCH_OUTBOUND_PACE:-500}
 OUTBOUND_CONCURRENCY=${BENCH_OUTBOUND_CONCURRENCY:-10}
@@ -198,8 +201,9 @@ mkdir -p "$RUN/nginx"
 NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sed "s/@PORT@/$NGINX_PORT/" "$BENCH/nginx.conf" > "$RUN/nginx/nginx.conf"
 make_files unique "$count"
-# nginx_ceiling NAME: one nginx run. Twice: before the ingest runs and right after them; the report
-# takes the mean as the ceiling, since this machine's nginx rate drifts by a fifth within minutes.
+# nginx_ceiling NAME: one nginx run. One before each round of the ingest scenario and one right after
+# the last; the report takes the mean of the runs either side of a round as its ceiling, since this
+# machine's nginx rate drifts by a fifth within minutes.
 nginx_ceiling() {
     start_nginx
     record "$(load "$1" "http://127.0.0.1:$NGINX_PORT/webhooks/stripe" unique)"
@@ -215,15 +219,34 @@ if want ceiling; then
     record "{\"name\":\"store_ceiling\",$("$RUN/storebench" ceiling "$RUN/data/ceiling.db" 200000 | sed 's/^{//')"
 fi
 
-say "ingest: unique events, no-op handler, empty store"
-make_files unique "$count"
-ingest ingest unique /webhooks/stripe
-
-if [ -n "$COMPARE_BINARY" ]; then
-    say "ingest with $COMPARE_BINARY (before/after)"
-    make_files unique "$count"
-    ingest ingest_compare unique /webhooks/stripe "$COMPARE_BINARY"
-fi
+# The ingest scenario in rounds, nginx between them: round R's runs are named with the suffix _rR
+# (none for the first), and each round's share of nginx is taken against the nginx runs either side
+# of it. With a comparison build the two alternate which runs first, since the machine drifts
+# within a round as well.
+ingest_round() {
+    local suffix=$1 order=$2 run
+    for run in $order; do
+        make_files unique "$count"
+        if [ "$run" = new ]; then
+            say "ingest$suffix: unique events, no-op handler, empty store"
+            ingest "ingest$suffix" unique /webhooks/stripe
+        else
+            say "ingest_compare$suffix: the same with $COMPARE_BINARY (before/after)"
+            ingest "ingest_compare$suffix" unique /webhooks/stripe "$COMPARE_BINARY"
+        fi
+    done
+}
+for round in $(seq 1 "$ROUNDS"); do
+    suffix=$([ "$round" = 1 ] && echo "" || echo "_r$round")
+    [ "$round" = 1 ] || nginx_ceiling "nginx$suffix"
+    if [ -z "$COMPARE_BINARY" ]; then
+        ingest_round "$suffix" new
+    elif [ $((round % 2)) = 1 ]; then
+        ingest_round "$suffix" "new old"
+    else
+        ingest_round "$suffix" "old new"
+    fi
+done
 say "nginx again, right after the ingest runs (on the last ingest run's request files)"
 nginx_ceiling nginx_after
 

@@ -13,6 +13,7 @@
 The outbound runs' records come from bench/outbound.py measure; the report adds their share of nginx.
 """
 import json
+import statistics
 import sys
 
 
@@ -77,15 +78,54 @@ def store_callgrind(short_count, short_out, long_count, long_out):
     return {"name": "store_callgrind", "events": events, "instructions_per_event": round(per_event)}
 
 
+def round_suffix(n):
+    """The names' suffix of the ingest scenario's round n (bench/run.sh): none for the first."""
+    return "" if n == 1 else "_r%d" % n
+
+
+def ingest_rounds(records):
+    """Each round of the ingest scenario with its own ceiling, the mean of the nginx runs either
+    side of it; sets the round's runs' share of nginx against that ceiling. Returns one dict per round."""
+    rounds = []
+    n = 1
+    while "ingest" + round_suffix(n) in records:
+        sides = [records.get("nginx" + round_suffix(n)), records.get("nginx" + round_suffix(n + 1)) or records.get("nginx_after")]
+        rates = [r["requests_per_s"] for r in sides if r]
+        ceiling = sum(rates) / len(rates) if rates else None
+        entry = {"round": n, "nginx": ceiling}
+        for kind in ("ingest", "ingest_compare"):
+            r = records.get(kind + round_suffix(n))
+            if r:
+                entry[kind] = r["requests_per_s"]
+                entry[kind + "_p99_ms"] = r["p99_ms"]
+                if ceiling:
+                    r["of_nginx"] = entry[kind + "_of_nginx"] = round(r["requests_per_s"] / ceiling, 3)
+        if "ingest_compare" in entry:
+            entry["ingest_over_compare"] = round(entry["ingest"] / entry["ingest_compare"], 3)
+        rounds.append(entry)
+        n += 1
+    return rounds
+
+
+def rounds_summary(rounds):
+    """The medians over the rounds: the headline figures."""
+    summary = {"rounds": len(rounds)}
+    for key in ("ingest", "ingest_of_nginx", "ingest_p99_ms", "ingest_compare", "ingest_compare_of_nginx", "ingest_compare_p99_ms", "ingest_over_compare"):
+        values = [r[key] for r in rounds if key in r]
+        if values:
+            summary["median_" + key] = round(statistics.median(values), 3)
+    return summary
+
+
 def report(results_path, out_json, out_md, meta):
     records = {}
     with open(results_path) as f:
         for line in f:
             record = json.loads(line)
             records[record["name"]] = record
-    # The HTTP ceiling: the mean of the nginx runs before and right after the ingest runs (this
+    # The HTTP ceiling for the runs outside the ingest rounds: the mean of every nginx run (this
     # machine's nginx rate drifts by a fifth within minutes); one run when there is only one.
-    nginx_runs = [records[n]["requests_per_s"] for n in ("nginx", "nginx_after") if n in records]
+    nginx_runs = [r["requests_per_s"] for name, r in records.items() if name == "nginx" or name.startswith("nginx_")]
     nginx = sum(nginx_runs) / len(nginx_runs) if nginx_runs else None
     ceiling = records.get("store_ceiling", {}).get("rows_per_s")
     empty = records.get("ingest", {}).get("requests_per_s")
@@ -102,7 +142,10 @@ def report(results_path, out_json, out_md, meta):
         if r.get("deliveries_per_s") and nginx:
             # Each delivery is one request to the same nginx: its rate against nginx's own ceiling.
             r["deliveries_of_nginx"] = round(r["deliveries_per_s"] / nginx, 3)
-    document = {"meta": dict(kv.split("=", 1) for kv in meta), "results": list(records.values())}
+    rounds = ingest_rounds(records)
+    summary = rounds_summary(rounds)
+    document = {"meta": dict(kv.split("=", 1) for kv in meta), "ingest_rounds": rounds, "ingest_summary": summary,
+                "results": list(records.values())}
     with open(out_json, "w") as f:
         json.dump(document, f, indent=2)
         f.write("\n")
@@ -110,7 +153,8 @@ def report(results_path, out_json, out_md, meta):
     lines = ["# Layeron bench, %s" % ", ".join(meta), "",
              "| run | req/s | of nginx | of store ceiling | p50 ms | p99 ms | max ms | non-2xx | rows ok | peak RSS MB |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for name in ["nginx", "ingest", "ingest_compare", "nginx_after", "slow_handler", "duplicates_10", "bad_signatures_10", "random_ids", "ingest_empty_adjacent", "ingest_large_store"]:
+    round_names = [kind + round_suffix(r["round"]) for r in rounds for kind in ("nginx", "ingest", "ingest_compare")]
+    for name in round_names + ["nginx_after", "slow_handler", "duplicates_10", "bad_signatures_10", "random_ids", "ingest_empty_adjacent", "ingest_large_store"]:
         r = records.get(name)
         if not r:
             continue
@@ -118,9 +162,18 @@ def report(results_path, out_json, out_md, meta):
             name, r["requests_per_s"], r.get("of_nginx", "-"), r.get("of_store_ceiling", "-"), r["p50_ms"], r["p99_ms"],
             r["max_ms"], r["non_2xx"] + r["socket_errors"], r.get("store_matches_2xx", "-"), r.get("peak_rss_mb", "-")))
     lines += [""]
+    if "median_ingest_of_nginx" in summary:
+        lines.append("Ingest, %d round%s: median %d req/s, **%.1f%% of nginx** (each round against the mean of the nginx runs either side of it: %s), median p99 %.2f ms." % (
+            len(rounds), "" if len(rounds) == 1 else "s", summary["median_ingest"], 100 * summary["median_ingest_of_nginx"],
+            ", ".join("%.1f%%" % (100 * r["ingest_of_nginx"]) for r in rounds), summary["median_ingest_p99_ms"]))
+    if "median_ingest_compare_of_nginx" in summary:
+        lines.append("ingest_compare: median %d req/s, %.1f%% of nginx (%s), median p99 %.2f ms; ingest over ingest_compare per round %s, median %.3f." % (
+            summary["median_ingest_compare"], 100 * summary["median_ingest_compare_of_nginx"],
+            ", ".join("%.1f%%" % (100 * r["ingest_compare_of_nginx"]) for r in rounds if "ingest_compare_of_nginx" in r),
+            summary["median_ingest_compare_p99_ms"], ", ".join("%.3f" % r["ingest_over_compare"] for r in rounds if "ingest_over_compare" in r), summary["median_ingest_over_compare"]))
     if nginx:
-        lines.append("HTTP ceiling (\"of nginx\"): %d req/s, the mean of %s." % (
-            nginx, " and ".join("%d" % n for n in nginx_runs)))
+        lines.append("HTTP ceiling (\"of nginx\") for the other runs: %d req/s, the mean of %s." % (
+            nginx, ", ".join("%d" % n for n in nginx_runs)))
     if ceiling:
         lines.append("Raw SQLite insert ceiling of our schema (256 rows a transaction, WAL, NORMAL): %d rows/s." % ceiling)
     adjacent = records.get("ingest_empty_adjacent", {}).get("requests_per_s")
