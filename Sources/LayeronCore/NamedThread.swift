@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension Thread {
     /// Starts `body` on a thread the OS knows as `name`, so that `top -H`, `perf` and

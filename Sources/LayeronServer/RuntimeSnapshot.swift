@@ -47,7 +47,7 @@ final class RuntimeSnapshot: Sendable {
     init(config: ServerConfig, resolver: any SecretResolver, environment: String) throws(SecretResolutionError) {
         let resolver = resolver.current()
         var missing: [(String, SecretReference)] = []
-        var secrets: [String: [SecretValue]] = [:]
+        var inbound: [InboundWebhook] = []
         for webhook in config.webhooks {
             var values: [SecretValue] = []
             for ref in webhook.secrets {
@@ -55,7 +55,7 @@ final class RuntimeSnapshot: Sendable {
                 if resolved.isEmpty { missing.append(("webhook \(webhook.name)", ref)) }
                 values += resolved
             }
-            secrets[webhook.name] = values
+            inbound.append(InboundWebhook(config: webhook, secrets: values))
         }
         var outbound: [String: [SecretValue]] = [:]
         for destination in config.outbound {
@@ -78,7 +78,7 @@ final class RuntimeSnapshot: Sendable {
         guard missing.isEmpty else { throw SecretResolutionError(missing: missing, environment: environment) }
         self.config = config
         self.router = WebhookRouter(config.webhooks)
-        self.inbound = config.webhooks.map { InboundWebhook(config: $0, secrets: secrets[$0.name] ?? []) }
+        self.inbound = inbound
         self.outboundSecrets = outbound
         self.adminTokens = tokens
         self.mountToken = mount
