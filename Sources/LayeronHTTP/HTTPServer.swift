@@ -77,10 +77,13 @@ public final class HTTPServer: @unchecked Sendable {
         let cls = Unmanaged.passUnretained(self).toOpaque()
         let started: OpaquePointer? = withUnsafePointer(to: &storage) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                // libmicrohttpd zeroes the whole pool after every request (about 1.5 times its size, with the
+                // read buffer's shrink), so it is the smallest that holds generous headers: about 16 KB of
+                // request line and headers fit, twice nginx's default for one header line (431 beyond).
                 var options = layeron_mhd_options(
                     address: address, thread_pool_size: max(1, limits.threads),
                     connection_timeout_s: limits.connectionTimeoutSeconds,
-                    connection_memory_limit: 32 * 1024, connection_limit: limits.maxConnections)
+                    connection_memory_limit: 16 * 1024, connection_limit: limits.maxConnections)
                 return layeron_mhd_start(&options, cls, uriCallback, accessCallback, completedCallback)
             }
         }

@@ -109,6 +109,11 @@ final class StripeEndToEndTests: XCTestCase {
         XCTAssertEqual(get, 405)
         let big = [UInt8](repeating: UInt8(ascii: "a"), count: (1 << 20) + 10)
         XCTAssertEqual(try server.post("/webhooks/stripe", headers: [("Stripe-Signature", "t=1,v1=00")], body: big).status, 413)
+        // Request headers live in libmicrohttpd's 16 KB connection pool (docs/operations.md): 12 KB
+        // of them pass, 20 KB are refused with 431 before any handler sees the request.
+        let header = { (count: Int) in [("X-Padding", String(repeating: "h", count: count))] }
+        XCTAssertEqual(try server.post("/webhooks/nope", headers: header(12_000), body: Array("{}".utf8)).status, 404)
+        XCTAssertEqual(try server.post("/webhooks/nope", headers: header(20_000), body: Array("{}".utf8)).status, 431)
     }
 
     func testAdminNeedsTheToken() throws {
