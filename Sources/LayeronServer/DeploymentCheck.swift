@@ -73,7 +73,7 @@ private func unresolvedSecrets(config: ServerConfig, configPath: String,
     let resolver = SecretsSetup.resolver(store: store, environment: context.environment, variables: context.variables,
                                          logger: .discard)
     do {
-        _ = try RuntimeSnapshot(config: config, resolver: resolver, environment: context.environment)
+        _ = try RuntimeSnapshot(config: config, resolver: resolver, environment: context.environment, metrics: Metrics())
         return ([], [])
     } catch {
         if context.environment == SecretsSetup.development {

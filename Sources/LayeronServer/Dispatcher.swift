@@ -86,7 +86,7 @@ final class Dispatcher: @unchecked Sendable {
     /// run of one cost a pass over all of them, under the lock (item 43).
     private var pruneRanBeforeHandOverAt = 1024
     /// Handler references by their stored text, so an attempt does not parse the text again.
-    private let handlerReferences = HandlerReferenceCache()
+    private let handlerReferences: HandlerReferenceCache
     private var stopping = false
     private let finished = DispatchGroup()
     /// Paces the scheduler between passes; guards `schedulerStopping` and `poked`.
@@ -102,6 +102,7 @@ final class Dispatcher: @unchecked Sendable {
         self.plugins = plugins
         self.snapshots = snapshots
         self.metrics = metrics
+        handlerReferences = HandlerReferenceCache(metrics: metrics)
         self.logger = logger
         store.afterEachBatch { [weak self] in self?.handOverSubmitted() }
     }
@@ -470,7 +471,7 @@ final class Dispatcher: @unchecked Sendable {
     /// status. False when the event has no handler; otherwise `onRecorded` is called with the result
     /// once the record is committed (on the store's completion thread: it must be short).
     private func run(_ event: StoredEvent, replay: Bool, onRecorded: @escaping @Sendable (AttemptResult) -> Void) -> Bool {
-        guard let handlerText = event.handler, let handler = handlerReferences.reference(handlerText) else { return false }
+        guard let handlerText = event.handler, let (handler, pluginMetrics) = handlerReferences.reference(handlerText) else { return false }
         let rules = snapshots.snapshot.attemptRules(ofWebhook: event.webhook)
         let n = event.attemptCount + 1
         let startedAt = WallClock.nowMilliseconds()
@@ -530,8 +531,8 @@ final class Dispatcher: @unchecked Sendable {
             if let error { logger.error("cannot record attempt: \(error)", [("event", eventID)]) }
             onRecorded(result)
         }
-        metrics.countAttempt(plugin: handler.plugin, outcome: recorded.rawValue, seconds: Double(finishedAt - startedAt) / 1000)
-        if recorded == .ok, !replay { metrics.observeEndToEnd(seconds: Double(finishedAt - event.receivedAt) / 1000) }
+        pluginMetrics.countAttempt(outcome: recorded, seconds: Double(finishedAt - startedAt) / 1000)
+        if recorded == .ok, !replay { metrics.endToEnd.observe(seconds: Double(finishedAt - event.receivedAt) / 1000) }
         // A function, so that the logger builds the fields only for a line it writes.
         func fields() -> [(String, String)] { [("event", event.id), ("handler", handler.description), ("attempt", String(n))] }
         switch recorded {
@@ -543,19 +544,24 @@ final class Dispatcher: @unchecked Sendable {
     }
 }
 
-/// Parsed handler references by their text; every event of a webhook names one of a few handlers.
+/// Parsed handler references by their text, each with its plugin's metric counters; every event of a
+/// webhook names one of a few handlers.
 private final class HandlerReferenceCache: @unchecked Sendable {
+    private let metrics: Metrics
     /// Guards `parsed`.
     private let lock = NSLock()
-    private var parsed: [String: HandlerReference] = [:]
+    private var parsed: [String: (HandlerReference, PluginMetrics)] = [:]
 
-    func reference(_ text: String) -> HandlerReference? {
+    init(metrics: Metrics) { self.metrics = metrics }
+
+    func reference(_ text: String) -> (HandlerReference, PluginMetrics)? {
         lock.lock()
         defer { lock.unlock() }
         if let known = parsed[text] { return known }
         guard let reference = HandlerReference(parsing: text) else { return nil }
         if parsed.count >= 256 { parsed.removeAll() }
-        parsed[text] = reference
-        return reference
+        let resolved = (reference, metrics.plugin(named: reference.plugin))
+        parsed[text] = resolved
+        return resolved
     }
 }

@@ -26,18 +26,17 @@ final class InboundPipeline: Sendable {
         guard case let .webhook(index) = snapshot.router.match(host: host, path: http.path) else {
             return .now(InboundResponses.error(404, "no webhook is configured at \(http.path)"))
         }
-        let metrics = self.metrics
         let webhook = snapshot.inbound[index]
-        // The closure below keeps the name only.
-        let name = webhook.config.name
+        // The closure below keeps the counters only.
+        let counters = webhook.metrics
         switch handle(http, webhook: webhook, host: host) {
         case let .now(response):
-            metrics.countRequest(webhook: name, status: response.status)
+            counters.countRequest(status: response.status)
             return .now(response)
         case let .later(start):
             return .later { respond in
                 start { response in
-                    metrics.countRequest(webhook: name, status: response.status)
+                    counters.countRequest(status: response.status)
                     respond(response)
                 }
             }
@@ -63,7 +62,7 @@ final class InboundPipeline: Sendable {
         switch webhook.scheme.verify(request, url: url, secrets: secrets, now: receivedAt / 1000) {
         case let .success(v): verified = v
         case let .failure(failure):
-            metrics.countRejection(webhook: webhook.name, reason: failure.code)
+            inbound.metrics.countRejection(reason: failure.code)
             logger.info("signature rejected: \(failure)", [("webhook", webhook.name), ("secrets", webhook.secrets.map(\.name).joined(separator: ","))])
             return .now(InboundResponses.error(webhook.scheme.rejectionStatus, "invalid signature: \(failure)"))
         }
@@ -94,8 +93,8 @@ final class InboundPipeline: Sendable {
                     // Not acknowledged, so the provider retries: nothing is lost.
                     respond(InboundResponses.error(503, "the event could not be recorded; retry later"))
                 case let .success(result):
-                    metrics.observeCommit(seconds: Double(WallClock.nowMilliseconds() - receivedAt) / 1000)
-                    switch recorded(result, event: event, rules: rules, hasHandler: hasHandler) {
+                    metrics.commit.observe(seconds: Double(WallClock.nowMilliseconds() - receivedAt) / 1000)
+                    switch recorded(result, event: event, rules: rules, hasHandler: hasHandler, counters: inbound.metrics) {
                     case let .now(response): respond(response)
                     case let .later(start): start(respond)
                     }
@@ -106,12 +105,13 @@ final class InboundPipeline: Sendable {
 
     /// What a committed append is answered with: a duplicate's original answer, or an acknowledgement
     /// once the event is handed to the dispatcher (after-handler: the handler's outcome).
-    private func recorded(_ result: AppendResult, event: NewEvent, rules: AnswerRules, hasHandler: Bool) -> HTTPReply {
+    private func recorded(_ result: AppendResult, event: NewEvent, rules: AnswerRules, hasHandler: Bool,
+                          counters: WebhookMetrics) -> HTTPReply {
         let receivedAt = event.receivedAt
         let seq: Int64
         switch result {
         case let .duplicate(originalID, _, status, response):
-            metrics.countDuplicate(webhook: event.webhook)
+            counters.countDuplicate()
             logger.debug("duplicate folded", [("event", originalID), ("webhook", event.webhook)])
             return .now(InboundResponses.forDuplicate(ofID: originalID, status: status, response: response, respond: rules.respond))
         case let .recorded(s):

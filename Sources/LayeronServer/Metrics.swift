@@ -4,26 +4,6 @@ import Foundation
 /// config names and fixed reason codes, never from request data, so the series count stays bounded
 /// and no secret or payload can reach the page.
 final class Metrics: @unchecked Sendable {
-    private struct Histogram {
-        static let bounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-        var buckets = [UInt64](repeating: 0, count: Histogram.bounds.count)
-        var count: UInt64 = 0
-        var sum: Double = 0
-
-        mutating func observe(_ value: Double) {
-            for (i, bound) in Histogram.bounds.enumerated() where value <= bound { buckets[i] += 1 }
-            count += 1
-            sum += value
-        }
-    }
-
-    /// A request counter's labels, kept as values: formatting them is left to the scrape, not done
-    /// per request.
-    private struct RequestLabels: Hashable {
-        let webhook: String
-        let status: Int
-    }
-
     /// Two label values of a counter (their names are the counter's, given at scrape time): a
     /// handler attempt or a delivery is counted without building its label text, which an attempt
     /// did twice on every event, under the lock.
@@ -32,20 +12,19 @@ final class Metrics: @unchecked Sendable {
         let second: String
     }
 
-    /// Guards every table below.
+    /// Guards every table below. The counters every event updates are not among them: they are
+    /// cells with locks of their own (`WebhookMetrics`, `PluginMetrics`, `HistogramCell`), which
+    /// the request path and the workers hold on to, so an event neither takes this lock nor hashes a
+    /// name for its metrics (docs/performance.md, item 50).
     private let lock = NSLock()
-    private var requests: [RequestLabels: UInt64] = [:]
-    private var perWebhook: [String: WebhookCounters] = [:]
-    private var endToEndSeconds = Histogram()
-    /// (webhook, reason)
-    private var rejections: [LabelPair: UInt64] = [:]
-    /// By webhook.
-    private var duplicates: [String: UInt64] = [:]
-    /// (plugin, outcome)
-    private var attempts: [LabelPair: UInt64] = [:]
-    /// By plugin.
-    private var handlerSeconds: [String: Histogram] = [:]
-    private var commitSeconds = Histogram()
+    /// By webhook name; a cell outlives reloads, so counts survive a config change.
+    private var webhooks: [String: WebhookMetrics] = [:]
+    /// By plugin name.
+    private var plugins: [String: PluginMetrics] = [:]
+    /// From receipt to a handler's successful finish, first attempts and retries alike.
+    let endToEnd = HistogramCell()
+    /// From append to commit of an inbound event.
+    let commit = HistogramCell()
     private var walRestartSeconds = Histogram()
     /// By trigger: `timer` (a pass over every webhook) or `release` (over capped webhooks whose events finished).
     private var schedulerPasses: [String: UInt64] = [:]
@@ -58,45 +37,32 @@ final class Metrics: @unchecked Sendable {
     /// By destination.
     private var outboundSeconds: [String: Histogram] = [:]
 
-    func countRequest(webhook: String, status: Int) {
-        lock.lock()
-        requests[RequestLabels(webhook: webhook, status: status), default: 0] += 1
-        perWebhook[webhook, default: WebhookCounters()].countRequest(accepted: (200..<300).contains(status))
-        lock.unlock()
-    }
-
-    func countRejection(webhook: String, reason: String) {
-        lock.lock()
-        rejections[LabelPair(first: webhook, second: reason), default: 0] += 1
-        perWebhook[webhook, default: WebhookCounters()].rejections += 1
-        lock.unlock()
-    }
-
-    func countDuplicate(webhook: String) {
-        lock.lock()
-        duplicates[webhook, default: 0] += 1
-        perWebhook[webhook, default: WebhookCounters()].duplicates += 1
-        lock.unlock()
-    }
-
-    /// From receipt to a handler's successful finish, first attempts and retries alike.
-    func observeEndToEnd(seconds: Double) {
-        lock.lock()
-        endToEndSeconds.observe(seconds)
-        lock.unlock()
-    }
-
-    func webhookCounters() -> [String: WebhookCounters] {
+    /// The counters of the webhook named `name`, made at its first use.
+    func webhook(named name: String) -> WebhookMetrics {
         lock.lock()
         defer { lock.unlock() }
-        return perWebhook
+        if let cell = webhooks[name] { return cell }
+        let cell = WebhookMetrics()
+        webhooks[name] = cell
+        return cell
     }
 
-    func countAttempt(plugin: String, outcome: String, seconds: Double) {
+    /// The counters of the plugin named `name`, made at its first use.
+    func plugin(named name: String) -> PluginMetrics {
         lock.lock()
-        attempts[LabelPair(first: plugin, second: outcome), default: 0] += 1
-        handlerSeconds[plugin, default: Histogram()].observe(seconds)
+        defer { lock.unlock() }
+        if let cell = plugins[name] { return cell }
+        let cell = PluginMetrics()
+        plugins[name] = cell
+        return cell
+    }
+
+    /// Per-webhook counts since start, for `GET /admin/webhooks`.
+    func webhookCounters() -> [String: WebhookCounters] {
+        lock.lock()
+        let cells = webhooks
         lock.unlock()
+        return cells.mapValues { $0.counts.totals }
     }
 
     func observeWALRestart(seconds: Double) {
@@ -114,12 +80,6 @@ final class Metrics: @unchecked Sendable {
     func countReadAheadStart() {
         lock.lock()
         readAheadStarts += 1
-        lock.unlock()
-    }
-
-    func observeCommit(seconds: Double) {
-        lock.lock()
-        commitSeconds.observe(seconds)
         lock.unlock()
     }
 
@@ -165,19 +125,34 @@ final class Metrics: @unchecked Sendable {
         func labelled<Value>(_ table: [String: Value], _ name: String) -> [String: Value] {
             Dictionary(uniqueKeysWithValues: table.map { ("\(name)=\"\($0.key)\"", $0.value) })
         }
-        let requestLines = Dictionary(uniqueKeysWithValues: requests.map { ("webhook=\"\($0.key.webhook)\",code=\"\($0.key.status)\"", $0.value) })
-        counter("layeron_requests_total", "Inbound webhook requests by webhook and response status.", requestLines)
+        var requests: [String: UInt64] = [:]
+        var rejections: [LabelPair: UInt64] = [:]
+        var duplicates: [String: UInt64] = [:]
+        for (name, cell) in webhooks {
+            let counts = cell.counts
+            for (status, value) in counts.byStatus { requests["webhook=\"\(name)\",code=\"\(status)\""] = value }
+            for (reason, value) in counts.rejectionsByReason { rejections[LabelPair(first: name, second: reason)] = value }
+            if counts.totals.duplicates > 0 { duplicates[name] = counts.totals.duplicates }
+        }
+        var attempts: [LabelPair: UInt64] = [:]
+        var handlerSeconds: [String: Histogram] = [:]
+        for (name, cell) in plugins {
+            let counts = cell.counts
+            for (outcome, value) in counts.attempts where value > 0 { attempts[LabelPair(first: name, second: outcome)] = value }
+            if counts.seconds.count > 0 { handlerSeconds[name] = counts.seconds }
+        }
+        counter("layeron_requests_total", "Inbound webhook requests by webhook and response status.", requests)
         counter("layeron_signature_rejections_total", "Requests refused for their signature, by reason.", labelled(rejections, "webhook", "reason"))
         counter("layeron_duplicates_total", "Provider retries folded into an earlier event.", labelled(duplicates, "webhook"))
         counter("layeron_handler_attempts_total", "Handler attempts by plugin and outcome.", labelled(attempts, "plugin", "outcome"))
         out += "# HELP layeron_handler_duration_seconds Handler call duration.\n# TYPE layeron_handler_duration_seconds histogram\n"
         for (labels, h) in labelled(handlerSeconds, "plugin").sorted(by: { $0.key < $1.key }) { histogram("layeron_handler_duration_seconds", labels, h) }
         out += "# HELP layeron_store_append_seconds Time from append to commit of an inbound event.\n# TYPE layeron_store_append_seconds histogram\n"
-        histogram("layeron_store_append_seconds", "", commitSeconds)
+        histogram("layeron_store_append_seconds", "", commit.value)
         out += "# HELP layeron_store_wal_restart_seconds Time the store's commits waited for the writer's own WAL checkpoint (once per WAL cycle).\n# TYPE layeron_store_wal_restart_seconds histogram\n"
         histogram("layeron_store_wal_restart_seconds", "", walRestartSeconds)
         out += "# HELP layeron_event_end_to_end_seconds From receipt to the handler's successful finish.\n# TYPE layeron_event_end_to_end_seconds histogram\n"
-        histogram("layeron_event_end_to_end_seconds", "", endToEndSeconds)
+        histogram("layeron_event_end_to_end_seconds", "", endToEnd.value)
         counter("layeron_scheduler_passes_total", "The scheduler's reads of due events: every webhook on a timer, or capped webhooks as their events finish.",
                 labelled(schedulerPasses, "trigger"))
         out += "# HELP layeron_dispatch_read_ahead_starts_total Events of capped webhooks started as a slot freed, from the due events the scheduler read past the cap.\n"

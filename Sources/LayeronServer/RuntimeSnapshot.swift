@@ -20,10 +20,12 @@ final class InboundWebhook: Sendable {
     let config: WebhookConfig
     /// In reference order; a reference in a rotation's grace adds its old value too.
     let secrets: [SecretValue]
+    let metrics: WebhookMetrics
 
-    init(config: WebhookConfig, secrets: [SecretValue]) {
+    init(config: WebhookConfig, secrets: [SecretValue], metrics: WebhookMetrics) {
         self.config = config
         self.secrets = secrets
+        self.metrics = metrics
     }
 }
 
@@ -44,7 +46,8 @@ final class RuntimeSnapshot: Sendable {
     /// bookkeeping, and grew with the number of webhooks.
     private let webhookPositions: [String: Int]
 
-    init(config: ServerConfig, resolver: any SecretResolver, environment: String) throws(SecretResolutionError) {
+    /// `metrics` gives each webhook its counters (the same cells across reloads).
+    init(config: ServerConfig, resolver: any SecretResolver, environment: String, metrics: Metrics) throws(SecretResolutionError) {
         let resolver = resolver.current()
         var missing: [(String, SecretReference)] = []
         var inbound: [InboundWebhook] = []
@@ -55,7 +58,7 @@ final class RuntimeSnapshot: Sendable {
                 if resolved.isEmpty { missing.append(("webhook \(webhook.name)", ref)) }
                 values += resolved
             }
-            inbound.append(InboundWebhook(config: webhook, secrets: values))
+            inbound.append(InboundWebhook(config: webhook, secrets: values, metrics: metrics.webhook(named: webhook.name)))
         }
         var outbound: [String: [SecretValue]] = [:]
         for destination in config.outbound {

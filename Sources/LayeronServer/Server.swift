@@ -69,6 +69,8 @@ public final class Server: @unchecked Sendable {
     private let snapshots: SnapshotHolder
     private let options: ServeOptions
     private let resolver: any SecretResolver
+    /// A reload gives the webhooks of its snapshot their counters from here.
+    private let metrics: Metrics
     /// Set once in `start`, before the server is handed out.
     private var watchers: ReloadWatchers?
 
@@ -82,9 +84,10 @@ public final class Server: @unchecked Sendable {
             logger.warn("the admin API has no token: anyone on this machine can use it; set admin.token in the config")
         }
 
+        let metrics = Metrics()
         let snapshot: RuntimeSnapshot
         do {
-            snapshot = try RuntimeSnapshot(config: config, resolver: resolver, environment: options.environment)
+            snapshot = try RuntimeSnapshot(config: config, resolver: resolver, environment: options.environment, metrics: metrics)
         } catch {
             throw .secrets(error)
         }
@@ -93,7 +96,6 @@ public final class Server: @unchecked Sendable {
         let store: EventStore
         do { store = try EventStore(path: config.database, durability: config.durability) } catch { throw .store(config.database, error) }
 
-        let metrics = Metrics()
         store.afterEachWALRestart { metrics.observeWALRestart(seconds: $0) }
         let outbound = OutboundService(store: store, snapshots: snapshots, metrics: metrics, logger: logger)
         let privateDirectory = NSTemporaryDirectory() + "layeron-plugins-\(getpid())"
@@ -144,7 +146,7 @@ public final class Server: @unchecked Sendable {
         maintenance.start()
         let server = Server(publicListener: publicListener, adminListener: adminListener, store: store, plugins: plugins,
                             dispatcher: dispatcher, outbound: outbound, maintenance: maintenance, logger: logger, snapshots: snapshots,
-                            options: options, resolver: resolver)
+                            options: options, resolver: resolver, metrics: metrics)
         server.watchers = ReloadWatchers(pluginsDirectory: config.plugins.dir, registry: plugins, configPath: options.configPath,
                                          logger: logger) { [weak server] in server?.reload() }
         return server
@@ -171,7 +173,7 @@ public final class Server: @unchecked Sendable {
         }
         let snapshot: RuntimeSnapshot
         do {
-            snapshot = try RuntimeSnapshot(config: config, resolver: resolver, environment: options.environment)
+            snapshot = try RuntimeSnapshot(config: config, resolver: resolver, environment: options.environment, metrics: metrics)
         } catch {
             logger.error("config reload refused, keeping the running config: \(error)")
             return .failure(.secrets(error))
@@ -195,8 +197,9 @@ public final class Server: @unchecked Sendable {
 
     private init(publicListener: HTTPServer, adminListener: HTTPServer, store: EventStore, plugins: PluginRegistry,
                  dispatcher: Dispatcher, outbound: OutboundService, maintenance: Maintenance, logger: Logger, snapshots: SnapshotHolder,
-                 options: ServeOptions, resolver: any SecretResolver) {
+                 options: ServeOptions, resolver: any SecretResolver, metrics: Metrics) {
         self.maintenance = maintenance
+        self.metrics = metrics
         self.snapshots = snapshots
         self.options = options
         self.resolver = resolver
