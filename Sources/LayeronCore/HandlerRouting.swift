@@ -2,25 +2,25 @@
 public struct HandlerReference: Sendable, Hashable, CustomStringConvertible {
     public let plugin: String
     public let handler: String
+    /// `PLUGIN.HANDLER`, made once: every recorded event stores it.
+    public let description: String
 
     public init(plugin: String, handler: String) {
         self.plugin = plugin
         self.handler = handler
+        description = "\(plugin).\(handler)"
     }
 
     public init?(parsing text: String) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, parts.allSatisfy(Self.isValidName) else { return nil }
-        plugin = String(parts[0])
-        handler = String(parts[1])
+        self.init(plugin: String(parts[0]), handler: String(parts[1]))
     }
 
     /// Plugin and handler names: `[a-z0-9_]+`, the same rule the ABI states.
     public static func isValidName<S: StringProtocol>(_ s: S) -> Bool {
         !s.isEmpty && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
     }
-
-    public var description: String { "\(plugin).\(handler)" }
 }
 
 /// A key of an `on` map: an exact type, a prefix (`invoice.*`) or everything (`*`).

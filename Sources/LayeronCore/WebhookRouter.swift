@@ -23,7 +23,8 @@ public struct WebhookRouter: Sendable {
     }
 
     public func match(host: String, path: String) -> Match {
-        let key = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        // `utf8.count`: `count` walks the path as grapheme clusters, on every request.
+        let key = path.utf8.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
         guard let entries = byPath[key] else { return .notFound }
         for entry in entries where entry.host?.matches(host) ?? true {
             return .webhook(entry.index)
