@@ -92,7 +92,7 @@ extension EventStore {
                 .bind(1, seq).bind(2, attempt.n).bind(3, attempt.startedAt).bind(4, attempt.finishedAt)
                 .bind(5, attempt.outcome?.rawValue).bind(6, attempt.error).bind(7, attempt.replay ? 1 : 0)
                 .bind(8, delivery.statusCode.map(Int64.init)).bind(9, delivery.latencyMilliseconds)
-                .bind(10, HeaderCoding.encode(delivery.responseHeaders)).bind(11, blob: delivery.responseBody)
+                .bind(10, text: HeaderCoding.encode(delivery.responseHeaders)).bind(11, blob: delivery.responseBody)
                 .bind(12, delivery.transportError).run()
             try db.prepared("UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4) WHERE seq = ?1")
                 .bind(1, seq).bind(2, status.rawValue).bind(3, nextAttemptAt).bind(4, attempt.n).run()

@@ -98,7 +98,7 @@ public final class EventStore: @unchecked Sendable {
         })
     }
 
-    private func insert(_ event: NewEvent, headers: String, into db: SQLiteConnection) throws(SQLiteError) -> AppendResult {
+    private func insert(_ event: NewEvent, headers: [UInt8], into db: SQLiteConnection) throws(SQLiteError) -> AppendResult {
         let expires = event.dedupeKey == nil ? nil : event.dedupeExpiresAt
         if let key = event.dedupeKey, expires != nil,
            dedupeWindow.needsLookup(webhook: event.webhook, key: key, now: event.receivedAt) {
@@ -129,9 +129,9 @@ public final class EventStore: @unchecked Sendable {
     /// Stores an event's headers and body beside its row (migration 7): they never change, while the
     /// row is updated at least once more when its handler finishes, and a small row keeps that update
     /// to a small page write.
-    static func insertPayload(seq: Int64, headers: String, body: [UInt8], into db: SQLiteConnection) throws(SQLiteError) {
+    static func insertPayload(seq: Int64, headers: [UInt8], body: [UInt8], into db: SQLiteConnection) throws(SQLiteError) {
         try db.prepared("INSERT INTO event_payloads (seq, headers, body) VALUES (?1, ?2, ?3)")
-            .bind(1, seq).bind(2, headers).bind(3, blob: body).run()
+            .bind(1, seq).bind(2, text: headers).bind(3, blob: body).run()
     }
 
     /// The live event `key` already names for `webhook` (inbound webhook or outbound destination), with

@@ -184,6 +184,14 @@ final class Statement {
         return self
     }
 
+    /// Binds UTF-8 bytes the caller has made as text (for example JSON written from strings).
+    @discardableResult
+    func bind(_ index: Int32, text utf8: [UInt8]) -> Statement {
+        let copy = utf8.withUnsafeBytes { arena.copy($0) }
+        sqlite3_bind_text(stmt, index, copy.assumingMemoryBound(to: CChar.self), Int32(utf8.count), nil)
+        return self
+    }
+
     @discardableResult
     func bind(_ index: Int32, _ value: Int64?) -> Statement {
         if let value { sqlite3_bind_int64(stmt, index, value) } else { sqlite3_bind_null(stmt, index) }

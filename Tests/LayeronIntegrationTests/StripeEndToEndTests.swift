@@ -57,9 +57,11 @@ final class StripeEndToEndTests: XCTestCase {
 
         let store = try StoreReader(path: server.databasePath)
         XCTAssertEqual(try store.count("SELECT COUNT(*) FROM events"), 1)
-        let row = try store.rows("SELECT e.status, p.body FROM events e JOIN event_payloads p ON p.seq = e.seq").first
+        let row = try store.rows("SELECT e.status, p.body, typeof(p.headers), json_valid(p.headers) FROM events e JOIN event_payloads p ON p.seq = e.seq").first
         XCTAssertEqual(row?[0], "processed")
         XCTAssertEqual(row?[1], String(decoding: body, as: UTF8.self), "the stored body is not the one sent")
+        XCTAssertEqual(row?[2], "text", "headers are stored as JSON text")
+        XCTAssertEqual(row?[3], "1")
 
         let replay = try server.admin("POST", "/admin/events/\(id)/replay?force=true")
         XCTAssertEqual(replay.status, 202, replay.text)
