@@ -1,13 +1,14 @@
 import CLayeronPlugin
 
-/// Lays a `HandlerEvent` out as a borrowed `layeron_event`: every string and the body go into one
-/// arena allocated for the call, so the C view costs one allocation and is freed when the call returns.
+/// Lays a `HandlerEvent` out as a borrowed `layeron_event`: every string goes into one arena
+/// allocated for the call, so the C view costs one allocation and is freed when the call returns. The
+/// body is lent where it lies: it is the event's largest part, and copying it made the arena a large
+/// allocation, glibc's slow path, on every attempt.
 enum EventMarshalling {
     /// `handler` is the handler name being called, passed along so one C function can serve several.
     static func withCEvent<T>(_ event: HandlerEvent, handler: String, _ body: (UnsafePointer<layeron_event>) -> T) -> T {
-        let strings = [event.id, event.webhook, event.provider, event.type, event.providerEventID, handler]
-        var total = event.body.count
-        for s in strings { total += s.utf8.count }
+        var total = event.id.utf8.count + event.webhook.utf8.count + event.provider.utf8.count + event.type.utf8.count
+            + event.providerEventID.utf8.count + handler.utf8.count
         for h in event.headers { total += h.name.utf8.count + h.value.utf8.count }
 
         let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 8)
@@ -36,13 +37,15 @@ enum EventMarshalling {
         cEvent.type = place(event.type.utf8)
         cEvent.provider_event_id = place(event.providerEventID.utf8)
         cEvent.handler = place(handler.utf8)
-        cEvent.body = place(event.body)
         cEvent.header_count = UInt64(headers.count)
         cEvent.received_at_ms = event.receivedAtMilliseconds
         cEvent.attempt = event.attempt
-        return headers.withUnsafeBufferPointer { headerBuffer in
-            cEvent.headers = headerBuffer.baseAddress
-            return withUnsafePointer(to: &cEvent) { body($0) }
+        return event.body.withUnsafeBufferPointer { bodyBuffer in
+            cEvent.body = layeron_bytes(ptr: bodyBuffer.isEmpty ? nil : bodyBuffer.baseAddress, len: UInt64(bodyBuffer.count))
+            return headers.withUnsafeBufferPointer { headerBuffer in
+                cEvent.headers = headerBuffer.baseAddress
+                return withUnsafePointer(to: &cEvent) { body($0) }
+            }
         }
     }
 }
