@@ -9,9 +9,22 @@ public enum EventID {
     private static let length = 6 + 26
 
     public static func make(nowMilliseconds: Int64) -> String {
-        let ms = UInt128(UInt64(max(0, nowMilliseconds)) & 0xFFFF_FFFF_FFFF)
-        let value = ms << 80 | RandomBytePool.current.next80Bits()
-        return String(unsafeUninitializedCapacity: length) { out in
+        encode(timestamp(nowMilliseconds) | RandomBytePool.current.next80Bits())
+    }
+
+    /// The smallest id made at `milliseconds`: ids made then or later sort at or after it, ids made
+    /// before sort before it. Events carry the id made from their `received_at`, so the id index
+    /// answers time ranges (the admin list's `since` and `until`, the retention purge).
+    public static func lowerBound(milliseconds: Int64) -> String {
+        encode(timestamp(milliseconds))
+    }
+
+    private static func timestamp(_ milliseconds: Int64) -> UInt128 {
+        UInt128(UInt64(max(0, milliseconds)) & 0xFFFF_FFFF_FFFF) << 80
+    }
+
+    private static func encode(_ value: UInt128) -> String {
+        String(unsafeUninitializedCapacity: length) { out in
             var i = 0
             for byte in prefix.utf8 {
                 out[i] = byte

@@ -391,8 +391,15 @@ public final class EventStore: @unchecked Sendable {
             let n = texts.count
             conditions.append("(dedupe_key = ?\(n) OR (provider_event_id = ?\(n) AND provider_event_id IS NOT dedupe_key) OR id = ?\(n))")
         }
-        if let since = query.since { number("received_at >= ?", since) }
-        if let until = query.until { number("received_at < ?", until) }
+        // Through the id's index, whose ids begin with their event's received_at (`EventID.lowerBound`).
+        if let since = query.since {
+            text("id >= ?", EventID.lowerBound(milliseconds: since))
+            number("received_at >= ?", since)
+        }
+        if let until = query.until {
+            text("id < ?", EventID.lowerBound(milliseconds: until))
+            number("received_at < ?", until)
+        }
         if let before = query.beforeSeq { number("seq < ?", before) }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let sql = "SELECT \(Self.summaryColumns) FROM events \(whereClause) ORDER BY seq DESC LIMIT \(max(1, query.limit))"
@@ -435,8 +442,9 @@ public final class EventStore: @unchecked Sendable {
         try writer.perform { (db) throws(SQLiteError) in
             try db.execute("CREATE TEMP TABLE IF NOT EXISTS purge_batch (seq INTEGER PRIMARY KEY)")
             try db.execute("DELETE FROM purge_batch")
-            try db.prepared("INSERT INTO purge_batch SELECT seq FROM events WHERE received_at < ?1 ORDER BY received_at LIMIT ?2")
-                .bind(1, before).bind(2, Int64(batch)).run()
+            // Oldest first through the id's index: an id begins with its event's received_at.
+            try db.prepared("INSERT INTO purge_batch SELECT seq FROM events WHERE id < ?3 AND received_at < ?1 ORDER BY id LIMIT ?2")
+                .bind(1, before).bind(2, Int64(batch)).bind(3, EventID.lowerBound(milliseconds: before)).run()
             try db.execute("DELETE FROM attempts WHERE event_seq IN (SELECT seq FROM purge_batch)")
             try db.execute("DELETE FROM event_payloads WHERE seq IN (SELECT seq FROM purge_batch)")
             try db.execute("DELETE FROM events WHERE seq IN (SELECT seq FROM purge_batch)")

@@ -21,6 +21,20 @@ final class EventIDTests: XCTestCase {
         XCTAssertEqual(decode(EventID.make(nowMilliseconds: -5)) >> 80, 0, "negative clocks clamp to 0")
     }
 
+    /// Time ranges go through the id index: the bound of a millisecond sorts (as text) after every id
+    /// of the millisecond before and at or before every id made then or later.
+    func testLowerBoundSortsBetweenMilliseconds() {
+        let ms: Int64 = 1_733_300_000_123
+        let bound = EventID.lowerBound(milliseconds: ms)
+        XCTAssertTrue(EventID.isWellFormed(bound), bound)
+        XCTAssertEqual(decode(bound), UInt128(ms) << 80)
+        for _ in 0..<200 {
+            XCTAssertLessThan(EventID.make(nowMilliseconds: ms - 1), bound)
+            XCTAssertGreaterThanOrEqual(EventID.make(nowMilliseconds: ms), bound)
+            XCTAssertLessThan(EventID.make(nowMilliseconds: ms), EventID.lowerBound(milliseconds: ms + 1))
+        }
+    }
+
     func testIdsStayUniqueAcrossPoolRefillsAndThreads() {
         // Several refills of each thread's random pool (400 ids each), on four threads at once.
         let collected = Mutex(Set<String>())

@@ -92,6 +92,29 @@ final class EventStoreSchemaTests: XCTestCase {
 
     /// Keys recorded before a restart fold retries after it: the horizon tells the new process that
     /// a miss in its empty memory must still ask the store.
+    /// `since`, `until` and the purge go through the id index (migration 9 dropped the one on
+    /// received_at): a millisecond's boundary is exact on both sides.
+    func testTimeRangesAndThePurgeAreExactAtTheMillisecond() throws {
+        let store = try EventStore(path: path)
+        defer { store.close() }
+        let t: Int64 = 1_733_300_000_000
+        for at in [t - 1, t, t, t + 1] {
+            guard case .recorded = try store.append(event(0, key: nil, at: at)) else { return XCTFail() }
+        }
+        func received(_ query: EventQuery) throws -> [Int64] { try store.list(query).map(\.receivedAt).sorted() }
+        XCTAssertEqual(try received(EventQuery(since: t)), [t, t, t + 1])
+        XCTAssertEqual(try received(EventQuery(until: t)), [t - 1])
+        XCTAssertEqual(try received(EventQuery(since: t, until: t + 1)), [t, t])
+        XCTAssertEqual(try store.purge(before: t), 1)
+        XCTAssertEqual(try received(EventQuery()), [t, t, t + 1])
+        XCTAssertEqual(try store.purge(before: t + 1), 2)
+        XCTAssertEqual(try received(EventQuery()), [t + 1])
+        let reader = try SQLiteConnection(path: path)
+        let index = try reader.statement("SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_by_received'")
+        XCTAssertTrue(try index.step())
+        XCTAssertEqual(index.int(0), 0, "the index on received_at is gone")
+    }
+
     func testKeysRecordedBeforeARestartStillFold() throws {
         var store = try EventStore(path: path)
         guard case let .recorded(seq) = try store.append(event(1, key: "k", at: 1_000)) else { return XCTFail() }
