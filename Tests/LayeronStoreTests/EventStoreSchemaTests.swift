@@ -92,7 +92,7 @@ final class EventStoreSchemaTests: XCTestCase {
 
     /// Keys recorded before a restart fold retries after it: the horizon tells the new process that
     /// a miss in its empty memory must still ask the store.
-    /// `since`, `until` and the purge go through the id index (migration 9 dropped the one on
+    /// `since`, `until` and the purge go through the id index (migration 8 dropped the one on
     /// received_at): a millisecond's boundary is exact on both sides.
     func testTimeRangesAndThePurgeAreExactAtTheMillisecond() throws {
         let store = try EventStore(path: path)
