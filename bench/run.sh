@@ -9,8 +9,9 @@
 # wrk process, to size the unique-id request files (15000), BENCH_SEED_ROWS events in the large store
 # (1000000), BENCH_CALLGRIND_REQUESTS (2000), BENCH_BINARY (.build/release/layeron),
 # BENCH_COMPARE_BINARY another layeron build to run the ingest scenario with as well (before/after),
-# BENCH_ROUNDS rounds of the ingest scenario (3), an nginx run before each and after the last, the
-# headline share of nginx being the median of the rounds' (a single run moves by a tenth here),
+# BENCH_ROUNDS rounds of the ingest scenario (5), an nginx run before each and after the last, the
+# headline share of nginx being the median of the rounds' (a single round moves by a tenth here, and
+# three rounds' medians still moved by one or two points between invocations),
 # BENCH_ONLY a space-separated subset of: ceiling variants large callgrind micro outbound (nginx and
 # ingest always run; a short development loop is BENCH_ONLY=none BENCH_DURATION=5),
 # BENCH_OUTBOUND_EVENTS events emitted per full-speed or drain outbound run (20000),
@@ -26,7 +27,7 @@ SEED_ROWS=${BENCH_SEED_ROWS:-1000000}
 CALLGRIND_REQUESTS=${BENCH_CALLGRIND_REQUESTS:-2000}
 BINARY=${BENCH_BINARY:-$ROOT/.build/release/layeron}
 COMPARE_BINARY=${BENCH_COMPARE_BINARY:-}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 OUTBOUND_EVENTS=${BENCH_OUTBOUND_EVENTS:-20000}
 OUTBOUND_PACE=${BENCH_OUTBOUND_PACE:-500}
 OUTBOUND_CONCURRENCY=${BENCH_OUTBOUND_CONCURRENCY:-10}
