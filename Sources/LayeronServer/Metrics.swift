@@ -41,19 +41,20 @@ final class Metrics: @unchecked Sendable {
     func webhook(named name: String) -> WebhookMetrics {
         lock.lock()
         defer { lock.unlock() }
-        if let cell = webhooks[name] { return cell }
-        let cell = WebhookMetrics()
-        webhooks[name] = cell
-        return cell
+        return Self.cell(named: name, in: &webhooks, make: WebhookMetrics.init)
     }
 
     /// The counters of the plugin named `name`, made at its first use.
     func plugin(named name: String) -> PluginMetrics {
         lock.lock()
         defer { lock.unlock() }
-        if let cell = plugins[name] { return cell }
-        let cell = PluginMetrics()
-        plugins[name] = cell
+        return Self.cell(named: name, in: &plugins, make: PluginMetrics.init)
+    }
+
+    private static func cell<Cell>(named name: String, in table: inout [String: Cell], make: () -> Cell) -> Cell {
+        if let cell = table[name] { return cell }
+        let cell = make()
+        table[name] = cell
         return cell
     }
 

@@ -177,19 +177,22 @@ final class Statement {
             sqlite3_bind_null(stmt, index)
             return self
         }
-        // The arena's copy always has an address, also for an empty string (SQLite would bind a
-        // missing address as NULL).
-        let (copy, count) = value.withUTF8 { (arena.copy(UnsafeRawBufferPointer($0)), $0.count) }
-        sqlite3_bind_text(stmt, index, copy.assumingMemoryBound(to: CChar.self), Int32(count), nil)
+        value.withUTF8 { bindText(index, UnsafeRawBufferPointer($0)) }
         return self
     }
 
     /// Binds UTF-8 bytes the caller has made as text (for example JSON written from strings).
     @discardableResult
     func bind(_ index: Int32, text utf8: [UInt8]) -> Statement {
-        let copy = utf8.withUnsafeBytes { arena.copy($0) }
-        sqlite3_bind_text(stmt, index, copy.assumingMemoryBound(to: CChar.self), Int32(utf8.count), nil)
+        utf8.withUnsafeBytes { bindText(index, $0) }
         return self
+    }
+
+    /// The arena's copy always has an address, also for empty text (SQLite would bind a missing
+    /// address as NULL).
+    private func bindText(_ index: Int32, _ utf8: UnsafeRawBufferPointer) {
+        let copy = arena.copy(utf8)
+        sqlite3_bind_text(stmt, index, copy.assumingMemoryBound(to: CChar.self), Int32(utf8.count), nil)
     }
 
     @discardableResult
