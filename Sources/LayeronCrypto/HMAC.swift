@@ -147,9 +147,11 @@ final class HMACThreadContexts {
     /// Counts `HMAC.forgetKeys()` calls; a thread whose `seenGeneration` differs drops its contexts.
     static let generation = Atomic<UInt64>(0)
 
-    private var entries: [(algorithm: HashAlgorithm, key: [UInt8], context: OpaquePointer)] = []
-    private var lent = false
-    private var seenGeneration: UInt64 = 0
+    // One thread's own (a `PerThread` slot), so these skip Swift's runtime exclusivity check, which
+    // every request paid on each access (docs/performance.md, item 52).
+    @exclusivity(unchecked) private var entries: [(algorithm: HashAlgorithm, key: [UInt8], context: OpaquePointer)] = []
+    @exclusivity(unchecked) private var lent = false
+    @exclusivity(unchecked) private var seenGeneration: UInt64 = 0
 
     /// How many keys this thread holds contexts for.
     var keptKeys: Int { entries.count }

@@ -109,10 +109,12 @@ public final class HTTPServer: @unchecked Sendable {
 private final class RequestState: @unchecked Sendable {
     /// The query string as sent (without `?`), cut from the raw URI before libmicrohttpd decodes it.
     let rawQuery: String
-    var started = false
-    var body: [UInt8] = []
-    var tooLarge = false
-    var deferred = false
+    // Touched by one libmicrohttpd thread at a time, so these skip Swift's runtime exclusivity check
+    // (docs/performance.md, item 52).
+    @exclusivity(unchecked) var started = false
+    @exclusivity(unchecked) var body: [UInt8] = []
+    @exclusivity(unchecked) var tooLarge = false
+    @exclusivity(unchecked) var deferred = false
     /// Guards the response a handler's thread hands over while the connection is suspended.
     private let ready = Mutex<HTTPResponse?>(nil)
     init(rawQuery: String) { self.rawQuery = rawQuery }

@@ -20,8 +20,9 @@ public struct PluginStatus: Sendable {
 public final class PluginRegistry: @unchecked Sendable {
     private final class Version {
         let plugin: LoadedPlugin
-        var leases = 0
-        var retired = false
+        // Guarded by the registry's `lock`; no runtime exclusivity check on each call's lease (item 52).
+        @exclusivity(unchecked) var leases = 0
+        @exclusivity(unchecked) var retired = false
         init(_ plugin: LoadedPlugin) { self.plugin = plugin }
     }
 

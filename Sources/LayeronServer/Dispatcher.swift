@@ -40,60 +40,63 @@ final class Dispatcher: @unchecked Sendable {
     /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `perWebhook`, `cappedBacklog`, `readAhead`,
     /// `ranBeforeHandOver`, `idle` and `stopping`.
     private let queueLock = NSLock()
+    // Every `var` below is guarded by `queueLock`, by the lock its comment names or confined to the
+    // thread it names, and is marked `@exclusivity(unchecked)`: Swift's runtime exclusivity checks
+    // were about a tenth of the completion thread's instructions (docs/performance.md, item 52).
     /// The wake-up of each worker waiting for a job, the last to go idle at the end. Each worker
     /// sleeps on a semaphore of its own: waking several through one condition variable made the
     /// waker wait in glibc for each woken worker to run before it could signal the next
     /// (docs/performance.md, item 42). A hand-over wakes at most this many, however many jobs it queues.
-    private var idle: [DispatchSemaphore] = []
+    @exclusivity(unchecked) private var idle: [DispatchSemaphore] = []
     /// Guards `handOvers`: events submitted by the append completions of the writer's current batch.
     private let handOverLock = NSLock()
-    private var handOvers: [StoredEvent] = []
+    @exclusivity(unchecked) private var handOvers: [StoredEvent] = []
     /// The previous batch's `handOvers`, swapped in so neither array is reallocated per batch. Only
     /// `handOverSubmitted` touches it, on the store's completion thread.
-    private var handingOver: [StoredEvent] = []
-    private var urgent: [Job] = []
+    @exclusivity(unchecked) private var handingOver: [StoredEvent] = []
+    @exclusivity(unchecked) private var urgent: [Job] = []
     /// Jobs from `queueHead` on are waiting; the slots before it were taken (nil), so a taken job's
     /// event is freed by the worker that ran it, not all at once under the lock when the consumed
     /// prefix is dropped (1,024 and more events' bodies and headers at a time, item 42).
-    private var queue: [Job?] = []
-    private var queueHead = 0
+    @exclusivity(unchecked) private var queue: [Job?] = []
+    @exclusivity(unchecked) private var queueHead = 0
     /// Events queued or running, with the time after which a run is presumed stalled. A stalled run
     /// does not strand its event: the scheduler may hand it to another worker after the webhook's
     /// `lease` (5 minutes unless configured).
-    private var inFlight: [Int64: Int64] = [:]
+    @exclusivity(unchecked) private var inFlight: [Int64: Int64] = [:]
     /// Queued or running events per webhook, for each webhook's `concurrency` cap.
-    private var perWebhook: [String: Int] = [:]
+    @exclusivity(unchecked) private var perWebhook: [String: Int] = [:]
     /// Capped webhooks with due events left in the store: a hand-over was turned away at the cap, or
     /// the scheduler's last page of them was full. Each release of one of their events pokes the
     /// scheduler, so such a backlog runs at the cap's pace, not a page per pause (item 45).
-    private var cappedBacklog: Set<String> = []
+    @exclusivity(unchecked) private var cappedBacklog: Set<String> = []
     /// A capped webhook's due events that the scheduler read past its cap, earliest first: each
     /// release of one of its events starts the next of these at once, without waiting for a pass of
     /// the scheduler and its read of the store. The worker re-reads each event before running it
     /// (`Job.due`), so one that ran meanwhile by another way is only skipped. Refilled by the
     /// scheduler's next read of the webhook, which a release that finds the list empty asks for.
-    private var readAhead: [String: ArraySlice<Int64>] = [:]
+    @exclusivity(unchecked) private var readAhead: [String: ArraySlice<Int64>] = [:]
     /// How many due events past its cap the scheduler keeps per capped webhook (`readAhead`).
     private let readAheadLimit = 64
     /// Fresh events the scheduler found in the store and started before the pipeline handed them over
     /// (the hand-over follows the commit, the scheduler may read in between), with when that was: the
     /// hand-over is then dropped, so a fresh event runs without re-reading its state. Entries whose
     /// hand-over never comes (the pipeline does not hand over every event) go after `handOverWindow`.
-    private var ranBeforeHandOver: [Int64: Int64] = [:]
+    @exclusivity(unchecked) private var ranBeforeHandOver: [Int64: Int64] = [:]
     private let handOverWindow: Int64 = 60_000
     /// `ranBeforeHandOver`'s size at which it is next pruned: twice what the last pruning kept.
     /// Events run from a backlog within the window all stay, and pruning at a fixed size made every
     /// run of one cost a pass over all of them, under the lock (item 43).
-    private var pruneRanBeforeHandOverAt = 1024
+    @exclusivity(unchecked) private var pruneRanBeforeHandOverAt = 1024
     /// Handler references by their stored text, so an attempt does not parse the text again.
     private let handlerReferences: HandlerReferenceCache
-    private var stopping = false
+    @exclusivity(unchecked) private var stopping = false
     private let finished = DispatchGroup()
     /// Paces the scheduler between passes; guards `schedulerStopping` and `poked`.
     private let schedulerPause = NSCondition()
-    private var schedulerStopping = false
+    @exclusivity(unchecked) private var schedulerStopping = false
     /// Capped webhooks with a released slot since the scheduler last looked (`cappedBacklog`).
-    private var poked: Set<String> = []
+    @exclusivity(unchecked) private var poked: Set<String> = []
     /// The least time between two of the scheduler's passes, however often it is poked.
     private let pokedPassSpacing: TimeInterval = 0.001
 
@@ -550,7 +553,8 @@ private final class HandlerReferenceCache: @unchecked Sendable {
     private let metrics: Metrics
     /// Guards `parsed`.
     private let lock = NSLock()
-    private var parsed: [String: (HandlerReference, PluginMetrics)] = [:]
+    // No runtime exclusivity check: `lock` guards it (item 52).
+    @exclusivity(unchecked) private var parsed: [String: (HandlerReference, PluginMetrics)] = [:]
 
     init(metrics: Metrics) { self.metrics = metrics }
 

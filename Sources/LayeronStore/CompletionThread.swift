@@ -25,8 +25,9 @@ final class CompletionThread: @unchecked Sendable {
 
     /// Guards `pending` and `stopping`.
     private let condition = NSCondition()
-    private var pending: [Batch] = []
-    private var stopping = false
+    // Guarded by `condition`, so these skip Swift's runtime exclusivity check (docs/performance.md, item 52).
+    @exclusivity(unchecked) private var pending: [Batch] = []
+    @exclusivity(unchecked) private var stopping = false
     private let stopped = DispatchSemaphore(value: 0)
 
     init() {

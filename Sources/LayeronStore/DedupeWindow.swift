@@ -17,13 +17,14 @@
 ///
 /// Touched only on the writer thread, inside writer jobs (and after the writer's rollbacks).
 final class DedupeWindow: @unchecked Sendable {
-    private var expiries: [Int: Int64] = [:]
+    // The writer thread's own, so these skip Swift's runtime exclusivity check (docs/performance.md, item 52).
+    @exclusivity(unchecked) private var expiries: [Int: Int64] = [:]
     private let capacity: Int
     /// Until then a miss may be a key this process never saw.
-    private var untrustedUntil: Int64
+    @exclusivity(unchecked) private var untrustedUntil: Int64
     /// What the stored horizon is known to cover in the current transaction; 0 after a rollback,
     /// so that the next recorded key writes it again.
-    private var storedHorizon: Int64
+    @exclusivity(unchecked) private var storedHorizon: Int64
     private let horizonSlack: Int64 = 3_600_000
 
     init(preexistingLiveUntil: Int64, capacity: Int = 600_000) {

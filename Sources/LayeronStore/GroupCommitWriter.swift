@@ -34,17 +34,19 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     /// Guards `queue`, `stopping`, `wakeAt`, `batchCounts` and the jobs' `taken` and `superseded`.
     private let queueCondition = NSCondition()
-    private var queue: [Job] = []
+    // Every `var` of the writer is guarded by `queueCondition` or touched by the writer thread alone,
+    // and skips Swift's runtime exclusivity check, which each job paid several times (item 52).
+    @exclusivity(unchecked) private var queue: [Job] = []
     /// The records of the queued jobs (see `Job.records`).
-    private var queuedRecords = 0
+    @exclusivity(unchecked) private var queuedRecords = 0
     /// How many queued records wake the writer: one, or the wait's `jobs` while it gathers a batch.
-    private var wakeAt = 1
+    @exclusivity(unchecked) private var wakeAt = 1
     private let gathering: BatchGathering
     /// How the writer waits for its next batch to grow (see `BatchGathering`). Writer only.
-    private var gather: BatchGathering.Wait?
+    @exclusivity(unchecked) private var gather: BatchGathering.Wait?
     /// Batches taken and the jobs in them, for the metrics page: their ratio is the batch size.
-    private var batchCounts = BatchCounts()
-    private var stopping = false
+    @exclusivity(unchecked) private var batchCounts = BatchCounts()
+    @exclusivity(unchecked) private var stopping = false
     private let stopped = DispatchSemaphore(value: 0)
     private let connection: SQLiteConnection
     private let maxBatch = 1024
@@ -53,7 +55,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Run after each batch's completions (added with `afterEachBatch`), so that what the
     /// completions queued for other threads is handed over once per batch, not per job.
     /// Guarded by `queueCondition`; the loop reads them when it takes a batch.
-    private var batchHooks: [@Sendable () -> Void] = []
+    @exclusivity(unchecked) private var batchHooks: [@Sendable () -> Void] = []
     /// Told how long each of the writer's own WAL checkpoints held its commits (added with
     /// `afterEachWALRestart`). Guarded by `queueCondition`, read with the batch hooks.
     private var restartObservers: [@Sendable (Double) -> Void] = []
@@ -61,7 +63,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     /// Checkpoints the WAL with the help of its own thread, in place of SQLite's automatic checkpoint.
     private let checkpointer: WALCheckpointer
-    private var walCycle: WALCycle
+    @exclusivity(unchecked) private var walCycle: WALCycle
 
     init(connection: SQLiteConnection, checkpointer: WALCheckpointer, gathering: BatchGathering = .standard,
          afterRollback: @escaping () -> Void = {}) {
@@ -306,8 +308,9 @@ final class Bulk<Item>: @unchecked Sendable {
     /// writer's queue lock. Weak: the job's last reference stays with the completion thread, which
     /// releases it after its batch (see `CompletionThread.Batch`), and the job, which refers to
     /// this bulk, forms no cycle with it.
-    fileprivate weak var openJob: GroupCommitWriter.Job?
-    fileprivate weak var openItems: Items?
+    // No runtime exclusivity check: the writer's queue lock guards them (item 52).
+    @exclusivity(unchecked) fileprivate weak var openJob: GroupCommitWriter.Job?
+    @exclusivity(unchecked) fileprivate weak var openItems: Items?
 
     init(write: @escaping Write, done: @escaping ([Item], SQLiteError?) -> Void) {
         self.write = write
@@ -317,7 +320,7 @@ final class Bulk<Item>: @unchecked Sendable {
     /// One job's items: appended under the writer's queue lock while the job is not taken, read by
     /// the writer and the completion thread only after it was.
     fileprivate final class Items {
-        var values: [Item]
+        @exclusivity(unchecked) var values: [Item]
         init(_ first: Item) { values = [first] }
     }
 }

@@ -11,10 +11,12 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 /// thread, or a reader checked out of the pool), so SQLite's own mutexes are switched off.
 final class SQLiteConnection {
     let handle: OpaquePointer
-    private var statements: [String: Statement] = [:]
+    // A connection is one thread's at a time (above), so its state skips Swift's runtime exclusivity
+    // check, which every statement of the writer paid (docs/performance.md, item 52).
+    @exclusivity(unchecked) private var statements: [String: Statement] = [:]
     /// Statements whose SQL is a literal, found by the literal's address: hashing the SQL text of
     /// every hot-path statement on every call cost more than binding its parameters.
-    private var literalStatements: [UnsafeRawPointer: Statement] = [:]
+    @exclusivity(unchecked) private var literalStatements: [UnsafeRawPointer: Statement] = [:]
 
     /// Process-wide settings, applied before SQLite's first use (the first connection, or the
     /// writer's VFS registration). Memory statistics off: Debian's SQLite is built without its
@@ -96,7 +98,7 @@ final class SQLiteConnection {
     }
 
     /// Frames in the WAL after this connection's last commit, once `trackWALFrames()` has been called.
-    private(set) var walFrames: Int32 = 0
+    @exclusivity(unchecked) private(set) var walFrames: Int32 = 0
 
     /// Replaces SQLite's automatic checkpoint (which shares the WAL hook) with a count of the WAL's
     /// frames after each commit, read from `walFrames`; checkpoints are then the caller's to run.
@@ -155,7 +157,8 @@ final class Statement {
     private let stmt: OpaquePointer
     private unowned let connection: SQLiteConnection
     /// Holds the text and blob parameters, bound as static (`BindArena`); freed after the finalize.
-    private var arena = BindArena()
+    // Its connection's thread's alone, like the connection's own state (item 52).
+    @exclusivity(unchecked) private var arena = BindArena()
 
     init(_ stmt: OpaquePointer, connection: SQLiteConnection) {
         self.stmt = stmt
