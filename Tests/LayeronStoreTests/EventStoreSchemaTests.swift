@@ -90,8 +90,6 @@ final class EventStoreSchemaTests: XCTestCase {
         payloads.reset()
     }
 
-    /// Keys recorded before a restart fold retries after it: the horizon tells the new process that
-    /// a miss in its empty memory must still ask the store.
     /// `since`, `until` and the purge go through the id index (migration 8 dropped the one on
     /// received_at): a millisecond's boundary is exact on both sides.
     func testTimeRangesAndThePurgeAreExactAtTheMillisecond() throws {
@@ -115,6 +113,8 @@ final class EventStoreSchemaTests: XCTestCase {
         XCTAssertEqual(index.int(0), 0, "the index on received_at is gone")
     }
 
+    /// Keys recorded before a restart fold retries after it: the horizon tells the new process that
+    /// a miss in its empty memory must still ask the store.
     func testKeysRecordedBeforeARestartStillFold() throws {
         var store = try EventStore(path: path)
         guard case let .recorded(seq) = try store.append(event(1, key: "k", at: 1_000)) else { return XCTFail() }
