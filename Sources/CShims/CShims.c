@@ -1,14 +1,32 @@
 #include "CShims.h"
 
+#include <stdio.h>
+#include <string.h>
+
+/* libmicrohttpd hands its messages over as a format and a va_list, which Swift cannot format. */
+static void layeron_mhd_log(void *cls, const char *format, va_list arguments) {
+    const layeron_mhd_log_target *target = cls;
+    char message[512];
+    vsnprintf(message, sizeof message, format, arguments);
+    size_t length = strlen(message);
+    while (length > 0 && (message[length - 1] == '\n' || message[length - 1] == '\r')) {
+        message[--length] = '\0';
+    }
+    target->callback(target->cls, message);
+}
+
 struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *cls,
                                      layeron_mhd_uri_callback uri_callback,
                                      MHD_AccessHandlerCallback handler,
-                                     MHD_RequestCompletedCallback completed) {
+                                     MHD_RequestCompletedCallback completed,
+                                     const layeron_mhd_log_target *log) {
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (options->address->sa_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
+    /* The logger first, so that messages about the options after it reach it too. */
     return MHD_start_daemon(flags, 0, NULL, NULL, handler, cls,
+                            MHD_OPTION_EXTERNAL_LOGGER, layeron_mhd_log, (void *)log,
                             MHD_OPTION_SOCK_ADDR, options->address,
                             MHD_OPTION_THREAD_POOL_SIZE, options->thread_pool_size,
                             MHD_OPTION_CONNECTION_TIMEOUT, options->connection_timeout_s,

@@ -6,12 +6,14 @@ import Synchronization
 /// Why a listener could not start.
 public enum HTTPServerError: Error, CustomStringConvertible {
     case invalidAddress(String)
-    case startFailed(String)
+    /// The system's reason when libmicrohttpd gave one (e.g. "Address already in use").
+    case startFailed(String, reason: String?)
 
     public var description: String {
         switch self {
         case let .invalidAddress(a): return "cannot listen on \(a): not an IPv4 or IPv6 address"
-        case let .startFailed(a): return "cannot listen on \(a): the address is in use or not available"
+        case let .startFailed(a, reason?): return "cannot listen on \(a): \(reason)"
+        case let .startFailed(a, nil): return "cannot listen on \(a): the address is in use or not available"
         }
     }
 }
@@ -48,12 +50,27 @@ public final class HTTPServer: @unchecked Sendable {
     /// Counts connections suspended for a `.later` reply; stopping waits for them to be answered,
     /// since libmicrohttpd must not be stopped with suspended connections.
     fileprivate let suspended = SuspendedCount()
+    fileprivate let onMessage: @Sendable (HTTPServerMessage) -> Void
+    /// Messages held while `start` runs: a failed start gives libmicrohttpd's reason in its error
+    /// (whose "Failed to bind to port 0" names the port it was passed, not the one asked for).
+    fileprivate let heldMessages = Mutex<[HTTPServerMessage]?>(nil)
+    /// Handed to libmicrohttpd as its logger's context, so it needs an address that outlives the daemon.
+    private let logTarget = UnsafeMutablePointer<layeron_mhd_log_target>.allocate(capacity: 1)
 
-    public init(host: String, port: UInt16, limits: HTTPServerLimits, handler: @escaping HTTPRequestHandler) {
+    /// `onMessage` receives libmicrohttpd's own messages, on its threads, instead of standard error.
+    public init(host: String, port: UInt16, limits: HTTPServerLimits,
+                onMessage: @escaping @Sendable (HTTPServerMessage) -> Void = { _ in },
+                handler: @escaping HTTPRequestHandler) {
         self.host = host
         self.port = port
         self.limits = limits
+        self.onMessage = onMessage
         self.handler = handler
+    }
+
+    deinit {
+        stop()
+        logTarget.deallocate()
     }
 
     /// Binds and starts serving; afterwards `port` is the bound port (port 0 resolved).
@@ -75,6 +92,8 @@ public final class HTTPServer: @unchecked Sendable {
             withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
         }
         let cls = Unmanaged.passUnretained(self).toOpaque()
+        logTarget.initialize(to: layeron_mhd_log_target(callback: logCallback, cls: cls))
+        heldMessages.withLock { $0 = [] }
         let started: OpaquePointer? = withUnsafePointer(to: &storage) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
                 // libmicrohttpd zeroes the whole pool after every request (about 1.5 times its size, with the
@@ -84,10 +103,18 @@ public final class HTTPServer: @unchecked Sendable {
                     address: address, thread_pool_size: max(1, limits.threads),
                     connection_timeout_s: limits.connectionTimeoutSeconds,
                     connection_memory_limit: 16 * 1024, connection_limit: limits.maxConnections)
-                return layeron_mhd_start(&options, cls, uriCallback, accessCallback, completedCallback)
+                return layeron_mhd_start(&options, cls, uriCallback, accessCallback, completedCallback, logTarget)
             }
         }
-        guard let started else { throw .startFailed(display) }
+        let held = heldMessages.withLock { held in
+            defer { held = nil }
+            return held ?? []
+        }
+        guard let started else {
+            let cause = held.last { $0.concern == .server }
+            throw .startFailed(display, reason: cause.map { $0.systemReason ?? $0.text })
+        }
+        held.forEach(onMessage)
         daemon = started
         port = layeron_mhd_bound_port(started)
     }
@@ -235,6 +262,17 @@ private func send(_ response: HTTPResponse, on connection: OpaquePointer?) -> MH
 private let uriCallback: layeron_mhd_uri_callback = { _, uri, _ in
     let state = RequestState(rawQuery: rawQuery(ofURI: uri))
     return Unmanaged.passRetained(state).toOpaque()
+}
+
+private let logCallback: layeron_mhd_log_callback = { cls, text in
+    guard let cls, let text else { return }
+    let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+    let message = HTTPServerMessage(libraryText: String(cString: text))
+    let held = server.heldMessages.withLock { held in
+        held?.append(message)
+        return held != nil
+    }
+    if !held { server.onMessage(message) }
 }
 
 private let completedCallback: MHD_RequestCompletedCallback = { _, _, context, _ in

@@ -116,7 +116,16 @@ public final class Server: @unchecked Sendable {
                                             connectionTimeoutSeconds: UInt32(max(1, config.limits.connectionTimeout.seconds)),
                                             threads: UInt32(options.httpThreads))
         let adminLimits = HTTPServerLimits(maxBodyBytes: 1 << 20, connectionTimeoutSeconds: 30, threads: 2)
-        let publicListener = HTTPServer(host: config.listen.host, port: config.listen.port, limits: publicLimits) { request in
+        // libmicrohttpd's messages join the server's log: a client's broken request at info (as nginx
+        // logs them), the listener's own trouble at warn.
+        let libraryMessages = { (listener: String) in
+            { @Sendable (message: HTTPServerMessage) in
+                logger.log(message.concern == .client ? .info : .warn, message.text,
+                           [("source", "libmicrohttpd"), ("listener", listener)])
+            }
+        }
+        let publicListener = HTTPServer(host: config.listen.host, port: config.listen.port, limits: publicLimits,
+                                        onMessage: libraryMessages("public")) { request in
             // The admin mount shares the public port under its own prefix and token.
             if let mount = snapshots.snapshot.config.admin.mount, request.path.hasPrefix(mount.path + "/") {
                 var inner = request
@@ -125,7 +134,8 @@ public final class Server: @unchecked Sendable {
             }
             return pipeline.handle(request)
         }
-        let adminListener = HTTPServer(host: config.admin.listen.host, port: config.admin.listen.port, limits: adminLimits) { admin.handle($0) }
+        let adminListener = HTTPServer(host: config.admin.listen.host, port: config.admin.listen.port, limits: adminLimits,
+                                       onMessage: libraryMessages("admin")) { admin.handle($0) }
         do {
             try publicListener.start()
             try adminListener.start()

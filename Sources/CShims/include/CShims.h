@@ -23,12 +23,24 @@ typedef struct layeron_mhd_options {
    returns becomes the request's initial context pointer. */
 typedef void *(*layeron_mhd_uri_callback)(void *cls, const char *uri, struct MHD_Connection *connection);
 
+/* Receives each message libmicrohttpd would otherwise print to standard error, formatted, without
+   its trailing newline. */
+typedef void (*layeron_mhd_log_callback)(void *cls, const char *message);
+
+/* Where a daemon's messages go; must outlive the daemon. */
+typedef struct layeron_mhd_log_target {
+    layeron_mhd_log_callback callback;
+    void *cls;
+} layeron_mhd_log_target;
+
 /* Starts a daemon with MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME.
-   All callbacks receive `cls`. */
+   All request callbacks receive `cls`; libmicrohttpd's own messages, including why a start failed,
+   go to `log`. */
 struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *cls,
                                      layeron_mhd_uri_callback uri_callback,
                                      MHD_AccessHandlerCallback handler,
-                                     MHD_RequestCompletedCallback completed);
+                                     MHD_RequestCompletedCallback completed,
+                                     const layeron_mhd_log_target *log);
 
 /* The port the daemon is bound to (resolves port 0), or 0 when unknown. */
 uint16_t layeron_mhd_bound_port(struct MHD_Daemon *daemon);

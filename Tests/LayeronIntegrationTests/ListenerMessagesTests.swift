@@ -1,0 +1,106 @@
+import Foundation
+import LayeronCore
+import XCTest
+
+/// libmicrohttpd's own messages (a client's malformed request, a port already taken) reach the
+/// server's log as its own lines, or the error a failed start prints, never raw on standard error.
+final class ListenerMessagesTests: XCTestCase {
+    let secret = "whsec_listener_messages"
+    var server: TestServer!
+
+    override func setUpWithError() throws {
+        server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": secret])
+        try server.writeConfig("""
+            {
+              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "plugins": { "dir": "\(server.pluginsDir)" },
+              "webhooks": [
+                { "name": "stripe", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" },
+                  "handler": "billing.fulfill_checkout" }
+              ]
+            }
+            """)
+        try server.start()
+    }
+
+    override func tearDown() {
+        server.stop()
+        server = nil
+    }
+
+    func testMalformedRequestsAreLoggedAsJSONLinesAtInfo() throws {
+        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
+        let badLength = try RawConnection.exchange(port: port, "POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+        XCTAssertTrue(badLength.hasPrefix("HTTP/1.1 400"), badLength)
+        let badChunk = try RawConnection.exchange(port: port, "POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+        XCTAssertTrue(badChunk.hasPrefix("HTTP/1.1 400"), badChunk)
+        let padding = String(repeating: "h", count: 20_000)
+        let tooLarge = try RawConnection.exchange(port: port, "POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nX-Padding: \(padding)\r\n\r\n")
+        XCTAssertTrue(tooLarge.hasPrefix("HTTP/1.1 431"), tooLarge)
+
+        let expected = ["Content-Length", "chunked", "431"]
+        let deadline = Date().addingTimeInterval(10)
+        var library: [JSONValue] = []
+        var messages: [String] = []
+        repeat {
+            usleep(100_000)
+            library = server.logs.split(separator: "\n").compactMap { try? JSONParser.parse(Array($0.utf8)) }
+                .filter { $0["source"] == .string("libmicrohttpd") }
+            messages = library.compactMap { $0["msg"]?.stringValue }
+        } while !expected.allSatisfy({ word in messages.contains { $0.contains(word) } }) && Date() < deadline
+        for word in expected {
+            XCTAssertTrue(messages.contains { $0.contains(word) }, "no message with \(word): \(messages)")
+        }
+        for line in library {
+            XCTAssertEqual(line["level"], .string("info"), "\(line)")
+            XCTAssertEqual(line["listener"], .string("public"), "\(line)")
+        }
+        for line in server.logs.split(separator: "\n") where !line.isEmpty {
+            XCTAssertNotNil(try? JSONParser.parse(Array(line.utf8)), "not a JSON log line: \(line)")
+        }
+        XCTAssertEqual(try HTTPClientShortcut.get(server.adminURL + "/healthz"), 200)
+    }
+
+    func testAPortInUseIsRefusedWithTheSystemsReason() throws {
+        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
+        let run = try CommandRun.layeron(
+            ["serve", "--config", server.configPath, "--listen", "127.0.0.1:\(port)", "--admin-listen", "127.0.0.1:0",
+             "--database", server.path("second.db"), "--log-format", "json"],
+            environment: ["STRIPE_WEBHOOK_SECRET": secret, "LAYERON_ADMIN_TOKEN": server.adminToken],
+            directory: server.directory.path)
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.stderr.contains("cannot listen on 127.0.0.1:\(port): Address already in use"), run.stderr)
+        XCTAssertFalse(run.stderr.contains("port 0"), run.stderr)
+    }
+}
+
+/// One request written on a fresh loopback connection as raw bytes, for requests no HTTP client
+/// would send; returns what the server answered before it closed (or after 2 s).
+private enum RawConnection {
+    static func exchange(port: Int, _ request: String) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestFailure("connect: \(errno)") }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let bytes = Array(request.utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count else { throw TestFailure("write: \(errno)") }
+        shutdown(fd, Int32(SHUT_WR))
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            answer += buffer[0..<n]
+        }
+        return String(decoding: answer, as: UTF8.self)
+    }
+}
