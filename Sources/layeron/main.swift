@@ -28,7 +28,19 @@ do {
         throw UsageError(words.first.map { "unknown command \($0)" } ?? "no command given")
     }
 } catch let error as UsageError {
-    FileHandle.standardError.write(Data("layeron: \(error)\n\(usage)\n".utf8))
+    // The mistaken command's own forms, not all seventeen lines, so the error stays in view.
+    let forms: String? = switch words.first {
+    case "serve": ServeCommand.usage
+    case "check": CheckCommand.usage
+    case "verify": VerifyCommand.usage
+    case "events": EventsCommand.usage
+    case "plugins": PluginsCommand.usage
+    case "secrets": SecretsCommand.usage
+    default: nil
+    }
+    // A command's later forms are already indented to sit under the first.
+    let help = forms.map { "usage:\n  \($0)\n(`layeron help` lists every command)" } ?? usage
+    FileHandle.standardError.write(Data("layeron: \(error)\n\(help)\n".utf8))
     status = 2
 }
 exit(status)

@@ -146,6 +146,9 @@ final class SignatureProvidersTests: XCTestCase {
         let custom = try verify(["--provider", "custom", "--secret", "x"], request: github)
         XCTAssertEqual(custom.status, 2)
         XCTAssertTrue(custom.output.contains("--provider custom needs a scheme from config"), custom.output)
+        // A usage error shows the command's own forms, not every command's.
+        XCTAssertTrue(custom.output.contains("usage:\n  layeron verify --provider P"), custom.output)
+        XCTAssertFalse(custom.output.contains("layeron serve"), custom.output)
         XCTAssertEqual(try verify(["--provider", "nosuch", "--secret", "x"], request: github).status, 2)
         XCTAssertEqual(try verify(["--provider", "discord", "--secret", "not-a-key"], request: github).status, 2)
         XCTAssertEqual(try verify(["--config", server.configPath, "--webhook", "nosuch"], request: github).status, 2)
