@@ -14,13 +14,14 @@ public struct ConfigIssue: Sendable, CustomStringConvertible, Equatable {
 /// Why a config file cannot be used. Every message names the file, and the key when there is one.
 public enum ConfigError: Error, CustomStringConvertible, Sendable {
     case unreadable(file: String, reason: String)
-    case syntax(file: String, JSONSyntaxError)
+    /// `line` and `column` locate the error as an editor does (`file:line:column:` leads the message).
+    case syntax(file: String, JSONSyntaxError, line: Int, column: Int)
     case invalid(file: String, issues: [ConfigIssue])
 
     public var description: String {
         switch self {
         case let .unreadable(file, reason): return "\(file): cannot read the config: \(reason)"
-        case let .syntax(file, error): return "\(file): \(error)"
+        case let .syntax(file, error, line, column): return "\(file):\(line):\(column): \(error)"
         case let .invalid(file, issues): return issues.map { "\(file): \($0)" }.joined(separator: "\n")
         }
     }

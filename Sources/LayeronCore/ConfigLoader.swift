@@ -6,7 +6,8 @@ public enum ConfigLoader {
         do {
             json = try JSONParser.parse(text)
         } catch {
-            throw .syntax(file: file, error)
+            let (line, column) = error.lineAndColumn(in: text)
+            throw .syntax(file: file, error, line: line, column: column)
         }
         let reader = ConfigReader()
         let config = parse(json, reader: reader)

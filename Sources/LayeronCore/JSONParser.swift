@@ -3,6 +3,21 @@ public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable {
     public let offset: Int
     public let reason: String
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+
+    /// Where `offset` falls in `text` as an editor shows it: 1-based line, and 1-based column
+    /// counted in characters (UTF-8 continuation bytes do not start one).
+    public func lineAndColumn(in text: [UInt8]) -> (line: Int, column: Int) {
+        var line = 1, column = 1
+        for byte in text.prefix(offset) {
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else if byte & 0xC0 != 0x80 {
+                column += 1
+            }
+        }
+        return (line, column)
+    }
 }
 
 /// A strict RFC 8259 parser over raw bytes. Webhook bodies are parsed once per request, straight

@@ -77,8 +77,11 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(issues(webhooks(#"{"name": "Stripe Live", "provider": "stripe", "secret": {"secret": "S"}}"#)).first?.hasPrefix(#"test.json: webhooks[0].name: "Stripe Live" is not a lowercase slug"#), true)
     }
 
-    func testSyntaxErrorsGiveTheOffset() {
-        XCTAssertEqual(issues(#"{"webhooks": [}"#), ["test.json: invalid JSON at byte 14: unexpected character '}'"])
+    func testSyntaxErrorsGiveTheLineColumnAndOffset() {
+        XCTAssertEqual(issues(#"{"webhooks": [}"#), ["test.json:1:15: invalid JSON at byte 14: unexpected character '}'"])
+        // Lines count from 1 after each newline; a column counts characters, so "é" (two bytes) is one.
+        XCTAssertEqual(issues("{\n  \"listen\": \"1\",\n  \"database\": \"é\" ,,\n}"),
+                       ["test.json:3:20: invalid JSON at byte 39: expected a string key"])
     }
 
     func testUnknownKeysAreReported() {
