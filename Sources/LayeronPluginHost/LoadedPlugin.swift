@@ -34,6 +34,12 @@ public final class LoadedPlugin: @unchecked Sendable {
     public static func load(file: String, privateDirectory: String, config: JSONValue?, logger: Logger,
                             emitter: (any OutboundEmitter)?) throws(PluginLoadError) -> LoadedPlugin {
         let copy = try PrivateCopy.make(of: file, in: privateDirectory)
+        do {
+            try SharedObjectImage.check(copy)
+        } catch {
+            try? FileManager.default.removeItem(atPath: copy)
+            throw .incompleteImage(file: file, reason: error.description)
+        }
         guard let library = dlopen(copy, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             try? FileManager.default.removeItem(atPath: copy)

@@ -1,6 +1,8 @@
 /// Why a plugin file was refused. Each message names the file and what to fix.
 public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     case copyFailed(file: String, reason: String)
+    /// Refused before `dlopen`, which would crash the process on it (`SharedObjectImage`).
+    case incompleteImage(file: String, reason: String)
     case dlopenFailed(file: String, reason: String)
     case missingEntry(file: String)
     case entryRefused(file: String)
@@ -12,6 +14,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case let .copyFailed(file, reason): return "\(file): cannot make a private copy to load: \(reason)"
+        case let .incompleteImage(file, reason): return "\(file): not loaded: \(reason)"
         case let .dlopenFailed(file, reason): return "\(file): not a loadable shared library: \(reason)"
         case let .missingEntry(file): return "\(file): does not export layeron_plugin_entry (build it against layeron/plugin.h)"
         case let .entryRefused(file): return "\(file): layeron_plugin_entry returned NULL: the plugin refused this host's ABI version \(hostABIVersion)"
@@ -24,7 +27,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
 
     public var file: String {
         switch self {
-        case let .copyFailed(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .entryRefused(file),
+        case let .copyFailed(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .entryRefused(file),
              let .abiMismatch(file, _), let .invalidDescriptor(file, _), let .initFailed(file, _, _),
              let .nameTaken(file, _, _):
             return file

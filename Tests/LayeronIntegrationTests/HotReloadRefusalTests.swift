@@ -81,6 +81,14 @@ final class HotReloadRefusalTests: XCTestCase {
         try PluginBuilder.buildC(text: "int not_a_plugin(void) { return 0; }\n", output: noEntry)
         try assertRefused(noEntry, because: "does not export layeron_plugin_entry", 4)
 
+        // A build cut short (its headers whole, the segments they name past the end): dlopen would
+        // crash the whole process on it, so it is refused before.
+        let whole = server.path("whole.so")
+        try PluginBuilder.buildC(source: PluginBuilder.examplePath("billing"), output: whole)
+        let truncated = server.path("truncated.so")
+        try Data(contentsOf: URL(fileURLWithPath: whole)).prefix(1000).write(to: URL(fileURLWithPath: truncated))
+        try assertRefused(truncated, because: "the file is cut short: its headers need", 5)
+
         // A second file that claims the name "billing" is refused; billing.so itself stays 1.0.0.
         let impostor = server.path("impostor.so")
         try PluginBuilder.buildC(text: billingImpostor(), output: impostor)
