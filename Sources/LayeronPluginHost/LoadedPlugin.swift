@@ -30,9 +30,11 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// Serialises calls into plugins that did not declare LAYERON_PLUGIN_CONCURRENT.
     private let serialCallLock = NSLock()
 
-    /// Copies `file` to a private path, maps it, checks the ABI and initialises it with `config`.
-    public static func load(file: String, privateDirectory: String, config: JSONValue?, logger: Logger,
-                            emitter: (any OutboundEmitter)?) throws(PluginLoadError) -> LoadedPlugin {
+    /// Copies `file` to a private path, maps it, checks the ABI and initialises it with
+    /// `config(name)`, asked once the descriptor has declared the plugin's name (a file need not be
+    /// named after its plugin: cargo builds `libledger.so`).
+    public static func load(file: String, privateDirectory: String, config: (_ pluginName: String) -> JSONValue?,
+                            logger: Logger, emitter: (any OutboundEmitter)?) throws(PluginLoadError) -> LoadedPlugin {
         let copy = try PrivateCopy.make(of: file, in: privateDirectory)
         do {
             try SharedObjectImage.check(copy)
@@ -95,7 +97,7 @@ public final class LoadedPlugin: @unchecked Sendable {
 
         var instance: UnsafeMutableRawPointer?
         if let initFunction = d.`init` {
-            let configText = Array((config ?? .object([])).serialized().utf8)
+            let configText = Array((config(name) ?? .object([])).serialized().utf8)
             let collector = ResultCollector()
             let status = configText.withUnsafeBufferPointer { buffer in
                 collector.withResultPointer { result in

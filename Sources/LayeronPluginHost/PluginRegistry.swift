@@ -70,12 +70,10 @@ public final class PluginRegistry: @unchecked Sendable {
     /// serving version stays and the reason is kept for the admin API.
     @discardableResult
     public func load(file: String) -> Result<LoadedPlugin, PluginLoadError> {
-        let probeName = peekName(file: file)
-        let config = probeName.flatMap { configs()[$0] }
         let plugin: LoadedPlugin
         do {
             plugin = try LoadedPlugin.load(file: file, privateDirectory: privateDirectory,
-                                           config: config, logger: logger, emitter: emitter)
+                                           config: { [configs] in configs()[$0] }, logger: logger, emitter: emitter)
         } catch {
             // Logged before it is published: whoever sees the failure can also find its log line.
             logger.error("plugin refused: \(error)", [("file", file)])
@@ -185,14 +183,5 @@ public final class PluginRegistry: @unchecked Sendable {
     private func retireLocked(_ version: Version) -> Bool {
         version.retired = true
         return version.leases == 0
-    }
-
-    /// The plugin name a file held last time, so its config can be passed to `init` before the new
-    /// version has told us its name. Plugins named by file stem are the common case.
-    private func peekName(file: String) -> String? {
-        lock.lock()
-        defer { lock.unlock() }
-        if let held = active.values.first(where: { $0.plugin.file == file }) { return held.plugin.name }
-        return ((file as NSString).lastPathComponent as NSString).deletingPathExtension
     }
 }

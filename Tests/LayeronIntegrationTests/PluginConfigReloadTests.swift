@@ -33,4 +33,19 @@ final class PluginConfigReloadTests: XCTestCase {
         XCTAssertEqual(lines(first).count, 1, "the old version handled nothing more")
         XCTAssertTrue(lines(second)[0].contains("after"), lines(second)[0])
     }
+
+    /// `init` gets `plugins.config.NAME` for the name the plugin declares, whatever its file is
+    /// called: cargo builds `libledger.so`, and people drop it in as it is.
+    func testConfigFollowsTheDeclaredNameNotTheFileName() throws {
+        let secret = "plugin-config-secret"
+        let server = try TestServer(environment: ["HOOK_SECRET": secret])
+        let output = server.path("declared.log")
+        try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "libbehaviours.so")
+        try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)" }"#, webhooks: [("hook", #""handler": "behaviours.ok""#)])
+        try server.start()
+        defer { server.stop() }
+        XCTAssertEqual(try server.postSigned("hook", #"{"id": "named", "type": "named"}"#, secret: secret).status, 200)
+        XCTAssertTrue(server.waitUntil { ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").contains("named") },
+                      "behaviours from libbehaviours.so writes where plugins.config.behaviours says: \(server.logs)")
+    }
 }

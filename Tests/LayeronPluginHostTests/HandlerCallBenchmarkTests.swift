@@ -36,7 +36,7 @@ final class HandlerCallBenchmarkTests: XCTestCase {
         XCTAssertEqual(cc.terminationStatus, 0)
 
         let plugin = try LoadedPlugin.load(file: "\(directory!)/noop.so", privateDirectory: "\(directory!)/private",
-                                           config: nil, logger: .discard, emitter: nil)
+                                           config: { _ in nil }, logger: .discard, emitter: nil)
         let event = HandlerEvent(id: "whevt_x", webhook: "w", provider: "custom", type: "t", providerEventID: "",
                                  headers: [("a", "b")], body: [1, 2, 3], receivedAtMilliseconds: 0, attempt: 1, replay: false)
         XCTAssertEqual(plugin.call("noop", event)?.verdict, .ok, "the ABI path really reaches the handler")

@@ -10,7 +10,7 @@ enum ABICallBenchmark {
 
     static func run(plugin file: String) throws -> JSONValue {
         let directory = NSTemporaryDirectory() + "layeron-bench-\(getpid())"
-        let plugin = try LoadedPlugin.load(file: file, privateDirectory: directory, config: nil, logger: .discard, emitter: nil)
+        let plugin = try LoadedPlugin.load(file: file, privateDirectory: directory, config: { _ in nil }, logger: .discard, emitter: nil)
         let event = HandlerEvent(
             id: EventID.make(nowMilliseconds: 1_700_000_000_000), webhook: "stripe", provider: "stripe", type: "invoice.paid",
             providerEventID: "evt_bench", headers: [("content-type", "application/json"), ("stripe-signature", "t=1,v1=00")],
