@@ -24,7 +24,7 @@ public struct FolderChanges: Sendable, Equatable {
 /// Watches one folder, not its files, with inotify: a file that is replaced by a rename or removed and
 /// created again is still seen, which a watch on the file itself would lose. Reacts to finished
 /// writes (`IN_CLOSE_WRITE`, never to the half-written states before it), renames into and out of the
-/// folder, and removals. Events are debounced: `onChange` runs on the watcher's own thread once the
+/// folder, symbolic links created in it (whole the moment they exist), and removals. Events are debounced: `onChange` runs on the watcher's own thread once the
 /// folder has been quiet for `debounce`, or at the latest after five debounce periods of steady change.
 /// This is the only type that touches inotify.
 public final class FolderWatcher: @unchecked Sendable {
@@ -40,7 +40,8 @@ public final class FolderWatcher: @unchecked Sendable {
     private let stopLock = NSLock()
     private var stopped = false
 
-    private static let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+    private static let mask = UInt32(IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF
+                                     | IN_MOVE_SELF | IN_ONLYDIR)
 
     public init(directory: String, debounceMilliseconds: UInt64 = 100, logger: Logger,
                 onChange: @escaping @Sendable (FolderChanges) -> Void) throws(FolderWatchError) {
@@ -122,6 +123,11 @@ public final class FolderWatcher: @unchecked Sendable {
         }
     }
 
+    private func isSymbolicLink(_ name: String) -> Bool {
+        var info = stat()
+        return lstat("\(directory)/\(name)", &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
+    }
+
     /// Adds the names in a buffer of `inotify_event` records; false once the folder itself is gone.
     private func parse(_ bytes: ArraySlice<UInt8>, into changes: inout FolderChanges) -> Bool {
         let headerSize = MemoryLayout<inotify_event>.size
@@ -135,7 +141,9 @@ public final class FolderWatcher: @unchecked Sendable {
                 let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
                 if mask & UInt32(IN_Q_OVERFLOW) != 0 { changes.overflowed = true }
                 if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED) != 0 { folderGone = true }
-                if !name.isEmpty { changes.names.insert(name) }
+                // A created file is reported when its writer closes it; only a created link now.
+                let halfWritten = mask & UInt32(IN_CREATE) != 0 && !isSymbolicLink(name)
+                if !name.isEmpty && !halfWritten { changes.names.insert(name) }
                 offset += headerSize + length
             }
         }

@@ -174,7 +174,9 @@ public final class LoadedPlugin: @unchecked Sendable {
 }
 
 /// Private copies give every load a fresh path and inode, so `dlopen` never hands back an image it
-/// already mapped, and a user overwriting the dropped file in place never touches mapped code.
+/// already mapped, and a user overwriting the dropped file in place never touches mapped code. A
+/// symbolic link is copied as the file it points to (Foundation would copy the link, and `dlopen`
+/// would then map the target, which a rebuild may overwrite in place).
 enum PrivateCopy {
     private static let counter = Counter()
 
@@ -183,7 +185,7 @@ enum PrivateCopy {
         let destination = "\(directory)/\(getpid())-\(counter.next())-\(base).so"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: file, toPath: destination)
+            try FileManager.default.copyItem(atPath: URL(fileURLWithPath: file).resolvingSymlinksInPath().path, toPath: destination)
         } catch {
             throw .copyFailed(file: file, reason: "\(error.localizedDescription)")
         }

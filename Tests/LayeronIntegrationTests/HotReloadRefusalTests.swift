@@ -106,6 +106,35 @@ final class HotReloadRefusalTests: XCTestCase {
         XCTAssertTrue(server.isRunning)
     }
 
+    /// A plugin installed as a symbolic link (`ln -s ../build/libbilling.so plugins/billing.so`) loads
+    /// when the link appears, from a copy of its target, so a rebuild that rewrites the target in
+    /// place (here cut to 1,000 bytes, which would fault any mapping of it) cannot reach the code
+    /// the server runs.
+    func testALinkedPluginLoadsAndItsTargetRewrittenInPlaceCannotReachTheServer() throws {
+        let build = server.path("build")
+        try FileManager.default.createDirectory(atPath: build, withIntermediateDirectories: true)
+        let target = "\(build)/libbilling.so"
+        try PluginBuilder.buildC(source: PluginBuilder.examplePath("billing"), output: target, defines: [#"BILLING_VERSION="2.0.0""#])
+        let link = "\(server.pluginsDir)/billing.so"
+        XCTAssertEqual(unlink(link), 0)
+        XCTAssertTrue(try server.waitUntil(timeout: 3) { try server.activeVersion(of: "billing") == nil }, "\(server.pluginsDump)")
+        XCTAssertEqual(symlink(target, link), 0)
+        XCTAssertTrue(try server.waitUntil(timeout: 3) { try server.activeVersion(of: "billing") == "2.0.0" }, "\(server.pluginsDump)")
+
+        let head = try Data(contentsOf: URL(fileURLWithPath: target)).prefix(1000)
+        let fd = open(target, O_WRONLY | O_TRUNC)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        XCTAssertEqual(head.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }, head.count)
+        close(fd)
+
+        let sent = try server.postStripe(type: "invoice.paid", providerID: "evt_linked", secret: secret)
+        XCTAssertEqual(sent.status, 200)
+        let id = try XCTUnwrap(sent.id)
+        XCTAssertTrue(try server.waitUntil { try server.event(id)["status"]?.stringValue == "processed" }, server.logs)
+        XCTAssertEqual(try server.attempts(id).first?["plugin_version"]?.stringValue, "2.0.0")
+        XCTAssertTrue(server.isRunning)
+    }
+
     func testRemovedPluginRetiresAndItsEventsWaitUntilItReturns() throws {
         XCTAssertEqual(unlink("\(server.pluginsDir)/billing.so"), 0)
         XCTAssertTrue(try server.waitUntil(timeout: 3) { try server.activeVersion(of: "billing") == nil }, "\(server.pluginsDump)")

@@ -60,6 +60,19 @@ final class FolderWatcherTests: XCTestCase {
         XCTAssertEqual(deliveries.snapshot.map(\.overflowed), [false, false, false])
     }
 
+    func testALinkIsReportedWhenCreatedAndAFileOnlyOnceClosed() throws {
+        let deliveries = Deliveries()
+        let watcher = try FolderWatcher(directory: directory, debounceMilliseconds: 50, logger: .discard) { deliveries.add($0) }
+        defer { watcher.stop() }
+
+        let fd = open("\(directory!)/open.so", O_WRONLY | O_CREAT, 0o644)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        XCTAssertEqual(symlink("/bin/true", "\(directory!)/link.so"), 0)
+        XCTAssertEqual(waitFor(deliveries, count: 1).first?.names, ["link.so"], "the link at once, the file still open not yet")
+        close(fd)
+        XCTAssertEqual(waitFor(deliveries, count: 2).last?.names, ["open.so"])
+    }
+
     func testAFolderThatDoesNotExistIsAnErrorNamingIt() {
         XCTAssertThrowsError(try FolderWatcher(directory: directory + "/missing", logger: .discard) { _ in }) { error in
             XCTAssertTrue("\(error)".contains("\(directory!)/missing"), "\(error)")
