@@ -135,6 +135,16 @@ final class HotReloadRefusalTests: XCTestCase {
         XCTAssertTrue(server.isRunning)
     }
 
+    /// Only regular files (or links to them) are plugins: a FIFO named like one, which a copy would
+    /// wait on forever, does not hold up a start.
+    func testAFIFONamedLikeAPluginDoesNotHoldUpTheStart() throws {
+        server.stop()
+        XCTAssertEqual(mkfifo("\(server.pluginsDir)/fifo.so", 0o644), 0)
+        try server.start(timeout: 10)
+        XCTAssertEqual(try server.activeVersion(of: "billing"), "1.0.0")
+        XCTAssertNil(try server.failure(for: "\(server.pluginsDir)/fifo.so"))
+    }
+
     func testRemovedPluginRetiresAndItsEventsWaitUntilItReturns() throws {
         XCTAssertEqual(unlink("\(server.pluginsDir)/billing.so"), 0)
         XCTAssertTrue(try server.waitUntil(timeout: 3) { try server.activeVersion(of: "billing") == nil }, "\(server.pluginsDump)")
