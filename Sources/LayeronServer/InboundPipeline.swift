@@ -78,7 +78,7 @@ final class InboundPipeline: Sendable {
             id: EventID.make(nowMilliseconds: receivedAt), webhook: webhook.name, direction: .inbound,
             provider: webhook.provider, type: fields.type, providerEventID: fields.providerEventID,
             dedupeKey: fields.dedupeKey, dedupeExpiresAt: webhook.dedupe.map { receivedAt + $0.ttl.milliseconds },
-            receivedAt: receivedAt, headers: http.headers, body: http.body, handler: handler?.description,
+            receivedAt: receivedAt, headers: webhook.scheme.recordable(http.headers), body: http.body, handler: handler?.description,
             orderingKey: fields.orderingKey,
             firstAttemptAt: rules.respond == .afterHandler ? receivedAt + rules.timeout.milliseconds : nil)
 

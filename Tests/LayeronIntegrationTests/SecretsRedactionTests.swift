@@ -10,6 +10,8 @@ final class SecretsRedactionTests: XCTestCase {
     let rotatedValue = "whsec_redaction_stripe_value_two"
     let vendorValue = "vendor_redaction_value_three"
     let adminValue = "admin_redaction_token_four"
+    /// A token scheme: the request's header carries this value itself.
+    let gitlabValue = "gitlab_redaction_token_five"
     var seen: [(what: String, text: String)] = []
 
     private func record(_ what: String, _ text: String) { seen.append((what, text)) }
@@ -34,11 +36,13 @@ final class SecretsRedactionTests: XCTestCase {
                 { "name": "vendor", "provider": "custom", "path": "/webhooks/vendor",
                   "signature": { "header": "x-vendor-signature", "algorithm": "hmac-sha256", "encoding": "hex",
                                  "secret": { "secret": "VENDOR_WEBHOOK_SECRET" }, "signedPayload": "rawBody" },
-                  "dedupe": { "key": "body.event_id", "ttl": "7d" }, "handler": "vendor.process" }
+                  "dedupe": { "key": "body.event_id", "ttl": "7d" }, "handler": "vendor.process" },
+                { "name": "gitlab", "provider": "gitlab", "secret": { "secret": "GITLAB_WEBHOOK_TOKEN" } }
               ]
             }
             """)
-        for (name, value) in [("STRIPE_WEBHOOK_SECRET", stripeValue), ("VENDOR_WEBHOOK_SECRET", vendorValue), ("LAYERON_ADMIN_TOKEN", adminValue)] {
+        for (name, value) in [("STRIPE_WEBHOOK_SECRET", stripeValue), ("VENDOR_WEBHOOK_SECRET", vendorValue), ("LAYERON_ADMIN_TOKEN", adminValue),
+                              ("GITLAB_WEBHOOK_TOKEN", gitlabValue)] {
             let run = try server.secrets(["set", name], stdin: value + "\n")
             XCTAssertEqual(run.status, 0, run.stderr)
             record("secrets set \(name)", run)
@@ -62,6 +66,13 @@ final class SecretsRedactionTests: XCTestCase {
         XCTAssertEqual(vendor.status, 200, vendor.body)
         record("vendor good", vendor.body)
         record("vendor bad", try server.post("/webhooks/vendor", headers: [("x-vendor-signature", "00")], body: vendorBody).body)
+        let gitlab = try server.post("/webhooks/gitlab", headers: [("X-Gitlab-Token", gitlabValue), ("X-Gitlab-Event", "Push Hook")],
+                                     body: Array(#"{"object_kind":"push"}"#.utf8))
+        XCTAssertEqual(gitlab.status, 200, gitlab.body)
+        let gitlabID = try XCTUnwrap(try JSONParser.parse(Array(gitlab.body.utf8))["id"]?.stringValue)
+        let gitlabEvent = try server.admin("GET", "/admin/events/\(gitlabID)", token: adminValue)
+        XCTAssertTrue(gitlabEvent.text.contains("x-gitlab-token"), "the header is listed, its value redacted: \(gitlabEvent.text)")
+        record("admin GET the gitlab event", gitlabEvent.text)
 
         // Every admin route, with the right token, a wrong one and none.
         let goodID = try XCTUnwrap(try JSONParser.parse(Array(good.body.utf8))["id"]?.stringValue)
@@ -129,10 +140,12 @@ final class SecretsRedactionTests: XCTestCase {
                       "a rejection names the reference it tried: \(rejected)")
 
         server.stop()
+        let stored = try StoreReader(path: server.databasePath).rows("SELECT headers, hex(body) FROM event_payloads")
+        record("the store's headers and bodies", stored.map { $0.compactMap { $0 }.joined(separator: " ") }.joined(separator: "\n"))
         record("server logs", server.logs)
         record("server stdout at the end", server.output)
         XCTAssertGreaterThan(server.logs.split(separator: "\n").count, 10, "the scan must have log lines to search")
-        for value in [stripeValue, rotatedValue, vendorValue, adminValue] {
+        for value in [stripeValue, rotatedValue, vendorValue, adminValue, gitlabValue] {
             for (what, text) in seen {
                 XCTAssertFalse(text.contains(value), "\(what) shows a secret value")
             }

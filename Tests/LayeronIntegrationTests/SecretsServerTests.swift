@@ -4,7 +4,7 @@ import LayeronCore
 import XCTest
 
 /// Every environment variable that could hand a test server a secret or a key it was not given.
-let secretVariables: Set<String> = ["STRIPE_WEBHOOK_SECRET", "VENDOR_WEBHOOK_SECRET", "LAYERON_ADMIN_TOKEN", "LAYERON_MASTER_KEY",
+let secretVariables: Set<String> = ["STRIPE_WEBHOOK_SECRET", "VENDOR_WEBHOOK_SECRET", "GITLAB_WEBHOOK_TOKEN", "LAYERON_ADMIN_TOKEN", "LAYERON_MASTER_KEY",
                                     "LAYERON_MASTER_KEY_FILE", "LAYERON_ENV", "LAYERON_CONFIG", "LAYERON_ADMIN_URL"]
 
 extension TestServer {
