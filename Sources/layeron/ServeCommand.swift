@@ -1,6 +1,7 @@
 import Foundation
 import LayeronCore
 import LayeronServer
+import Synchronization
 
 /// `layeron serve`: runs until SIGTERM or SIGINT, then drains.
 enum ServeCommand {
@@ -28,10 +29,21 @@ enum ServeCommand {
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
+        // The first signal drains, which waits for running handlers; a second one, for a handler that
+        // never returns, exits at once. That is as safe as a crash: what was acknowledged is
+        // committed, and the cut-off attempts run again after the next start.
         let stop = DispatchSemaphore(value: 0)
+        let signalled = Atomic<Int>(0)
         let sources = [SIGTERM, SIGINT].map { sig in
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { stop.signal() }
+            source.setEventHandler {
+                if signalled.add(1, ordering: .relaxed).newValue == 1 {
+                    stop.signal()
+                } else {
+                    logger.warn("second signal: exiting without waiting for running handlers; their events run again after the next start")
+                    _exit(1)
+                }
+            }
             source.resume()
             return source
         }

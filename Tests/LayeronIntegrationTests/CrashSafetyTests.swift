@@ -93,6 +93,37 @@ final class CrashSafetyTests: XCTestCase {
     }
 }
 
+/// A handler that never returns holds the drain; a second SIGTERM exits at once, as safely as a crash.
+final class ForcedStopTests: XCTestCase {
+    func testASecondSIGTERMExitsWhileAHandlerHangsAndItsEventRunsAgainAfterTheStart() throws {
+        let secret = "forced-stop-secret"
+        let server = try TestServer(environment: ["HOOK_SECRET": secret])
+        let output = server.path("handled.log")
+        let hook = [("hook", #""handler": "behaviours.slow", "retry": {"attempts": 5, "initial": "200ms", "max": "200ms"}"#)]
+        try server.installBehaviours()
+        try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)", "sleep_ms": 600000 }"#, webhooks: hook)
+        try server.start()
+        defer { server.stop() }
+        XCTAssertEqual(try server.postSigned("hook", #"{"id": "stuck", "type": "stuck"}"#, secret: secret).status, 200)
+        let store = try StoreReader(path: server.databasePath)
+        XCTAssertTrue(try server.waitUntil(timeout: 5) { try store.count("SELECT COUNT(*) FROM attempts") == 1 }, server.logs)
+
+        server.send(SIGTERM)
+        usleep(500_000)
+        XCTAssertTrue(server.isRunning, "the drain waits for the running handler")
+        server.send(SIGTERM)
+        XCTAssertTrue(server.waitUntil(timeout: 5) { !server.isRunning }, "a second signal exits at once")
+        XCTAssertTrue(server.logs.contains("second signal"), server.logs)
+
+        try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)", "sleep_ms": 1 }"#, webhooks: hook)
+        try server.start()
+        XCTAssertTrue(try server.waitUntil(timeout: 15) {
+            try store.count("SELECT COUNT(*) FROM events WHERE status = 'processed'") == 1
+        }, server.logs)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts WHERE error LIKE 'interrupted:%'"), 1)
+    }
+}
+
 final class StopFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false

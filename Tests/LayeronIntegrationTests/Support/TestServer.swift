@@ -119,9 +119,12 @@ final class TestServer: @unchecked Sendable {
     }
 
     /// SIGHUP: reload config and secrets.
-    func hangUp() {
+    func hangUp() { send(SIGHUP) }
+
+    /// Sends `signal` without waiting for anything.
+    func send(_ signal: Int32) {
         guard let process, process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, SIGHUP)
+        Foundation.kill(process.processIdentifier, signal)
     }
 
     var logs: String {
