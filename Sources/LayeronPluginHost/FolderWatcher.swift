@@ -24,8 +24,9 @@ public struct FolderChanges: Sendable, Equatable {
 /// Watches one folder, not its files, with inotify: a file that is replaced by a rename or removed and
 /// created again is still seen, which a watch on the file itself would lose. Reacts to finished
 /// writes (`IN_CLOSE_WRITE`, never to the half-written states before it), renames into and out of the
-/// folder, symbolic links created in it (whole the moment they exist), and removals. Events are debounced: `onChange` runs on the watcher's own thread once the
-/// folder has been quiet for `debounce`, or at the latest after five debounce periods of steady change.
+/// folder, symbolic links created in it (whole the moment they exist), and removals. Events are
+/// debounced: `onChange` runs on the watcher's own thread once the folder has been quiet for
+/// `debounce`, or at the latest after five debounce periods of steady change.
 /// This is the only type that touches inotify.
 public final class FolderWatcher: @unchecked Sendable {
     public let directory: String

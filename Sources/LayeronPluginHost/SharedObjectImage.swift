@@ -29,12 +29,12 @@ enum SharedObjectImage {
         }
         let tableEnd = UInt64(header.e_phnum) * UInt64(header.e_phentsize)
         guard header.e_phoff <= size, tableEnd <= size - header.e_phoff else {
-            throw .truncated(needed: header.e_phoff + tableEnd, size: size)
+            throw .truncated(needed: header.e_phoff &+ tableEnd, size: size)
         }
         for index in 0..<UInt64(header.e_phnum) {
             var segment = Elf64_Phdr()
             guard read(fd, at: header.e_phoff + index * UInt64(header.e_phentsize), into: &segment) else {
-                throw .truncated(needed: header.e_phoff + tableEnd, size: size)
+                throw .truncated(needed: header.e_phoff &+ tableEnd, size: size)
             }
             guard segment.p_filesz > 0 else { continue }
             guard segment.p_offset <= size, segment.p_filesz <= size - segment.p_offset else {

@@ -30,6 +30,14 @@ final class SharedObjectImageTests: XCTestCase {
         XCTAssertNoThrow(try SharedObjectImage.check(file(Data("this is not an ELF file".utf8))))
     }
 
+    func testHeadersPointingPastAnyFileAreRefusedWithoutOverflow() throws {
+        var garbled = image!
+        garbled.replaceSubrange(0x20..<0x28, with: [UInt8](repeating: 0xFF, count: 8))  // e_phoff
+        XCTAssertThrowsError(try SharedObjectImage.check(file(garbled))) { error in
+            guard case .truncated? = error as? SharedObjectImageError else { return XCTFail("\(error)") }
+        }
+    }
+
     func testAFileCutShortIsRefusedWithTheBytesItLacks() throws {
         // (The section headers at the end are not the loader's business: a file short of only
         // those maps safely, and dlopen judges it.)
