@@ -22,7 +22,8 @@ struct AdminClient {
 
         var message: String {
             switch self {
-            case let .unreachable(reason): return "cannot reach the admin API: \(reason)"
+            case let .unreachable(reason):
+                return "cannot reach the admin API: \(reason) (is `layeron serve` running? its address comes from --admin, then LAYERON_ADMIN_URL, then the config's admin.listen)"
             case .unauthorized: return "the admin API refused the token: set LAYERON_ADMIN_TOKEN to the server's admin token, or run on the server's machine with its config (--config) so the token is read from its secrets store"
             case let .refused(status, message): return "the server answered \(status): \(message)"
             }
