@@ -16,6 +16,30 @@ public final class LogWriter: @unchecked Sendable {
         Logger(minimum: minimum) { [self] level, message, fields in write(level, message, fields) }
     }
 
+    /// Text lines carry what clients and plugins chose (a request's decoded path in a libmicrohttpd
+    /// message, a plugin's own log text): a newline in it must not start what looks like a line of its
+    /// own, nor an escape sequence repaint the operator's terminal. A newline is kept (config errors
+    /// list one issue a line) but the line after it is indented as a continuation; other control
+    /// characters are written as `\u{…}`, as JSON lines escape them.
+    static func oneLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if scalar == "\n" {
+                out.append(contentsOf: "\n    ".unicodeScalars)
+            } else if isControl(scalar) {
+                out.append(contentsOf: "\\u{\(String(scalar.value, radix: 16))}".unicodeScalars)
+            } else {
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        (scalar.value < 0x20 && scalar != "\t") || (0x7F...0x9F).contains(scalar.value)
+    }
+
     private func write(_ level: LogLevel, _ message: String, _ fields: [(String, String)]) {
         let time = WallClock.rfc3339(milliseconds: WallClock.nowMilliseconds())
         var line: String
@@ -25,8 +49,8 @@ public final class LogWriter: @unchecked Sendable {
             members += fields.map { ($0.0, .string($0.1)) }
             line = JSONValue.object(members).serialized()
         case .text:
-            line = "\(time) \(level.name.uppercased()) \(message)"
-            for (key, value) in fields { line += " \(key)=\(value)" }
+            line = "\(time) \(level.name.uppercased()) \(Self.oneLine(message))"
+            for (key, value) in fields { line += " \(key)=\(Self.oneLine(value))" }
         }
         line += "\n"
         lock.lock()
