@@ -17,28 +17,9 @@ public final class LogWriter: @unchecked Sendable {
     }
 
     /// Text lines carry what clients and plugins chose (a request's decoded path in a libmicrohttpd
-    /// message, a plugin's own log text): a newline in it must not start what looks like a line of its
-    /// own, nor an escape sequence repaint the operator's terminal. A newline is kept (config errors
-    /// list one issue a line) but the line after it is indented as a continuation; other control
-    /// characters are written as `\u{…}`, as JSON lines escape them.
-    static func oneLine(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
-        var out = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            if scalar == "\n" {
-                out.append(contentsOf: "\n    ".unicodeScalars)
-            } else if isControl(scalar) {
-                out.append(contentsOf: "\\u{\(String(scalar.value, radix: 16))}".unicodeScalars)
-            } else {
-                out.append(scalar)
-            }
-        }
-        return String(out)
-    }
-
-    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        (scalar.value < 0x20 && scalar != "\t") || (0x7F...0x9F).contains(scalar.value)
-    }
+    /// message, a plugin's own log text). A newline is kept (config errors list one issue a line) but
+    /// what follows is indented as a continuation, so it cannot pass for a line of its own.
+    static func oneLine(_ text: String) -> String { TerminalText.escaped(text, newline: "\n    ") }
 
     private func write(_ level: LogLevel, _ message: String, _ fields: [(String, String)]) {
         let time = WallClock.rfc3339(milliseconds: WallClock.nowMilliseconds())

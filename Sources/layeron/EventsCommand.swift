@@ -84,7 +84,12 @@ enum EventsCommand {
                  a["error"]?.stringValue ?? ""]
             })
         }
-        if let body = e["body"]?.stringValue { print("body:\n\(body)") }
+        // A provider's body is printed for a person: escape sequences in it must not drive the terminal.
+        if let body = e["body"]?.stringValue {
+            print("body:\n\(TerminalText.escaped(body))")
+        } else if let encoded = e["body_base64"]?.stringValue, let bytes = Data(base64Encoded: encoded), !bytes.isEmpty {
+            print("body: \(bytes.count) bytes, not UTF-8 (--json shows them as body_base64)")
+        }
     }
 
     private static func age(_ rfc3339: String?, now: TimeInterval) -> String {

@@ -256,6 +256,25 @@ final class AdminAPITests: XCTestCase {
         XCTAssertFalse(try ids("/admin/events").contains(a))
     }
 
+    /// `events show` prints a body for a person: escape sequences in it are written out, not sent to
+    /// the terminal, and a body that is not UTF-8 is named as such.
+    func testCLIShowKeepsABodysControlCharactersOffTheTerminal() throws {
+        let hostile = Array(#"{"id": "esc", "type": "crm.note", "note": "\#u{1B}[2J\#u{1B}]0;owned\#u{07}"}"#.utf8)
+        let sent = try server.post("/webhooks/crm", headers: [("x-sig", Signing.hmacHex(body: hostile, secret: secret))], body: hostile)
+        let id = try XCTUnwrap(try JSONParser.parse(Array(sent.body.utf8))["id"]?.stringValue, sent.body)
+        let show = try CLI.run(["events", "show", id, "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertEqual(show.status, 0, show.stderr)
+        XCTAssertFalse(show.stdout.unicodeScalars.contains("\u{1B}"), show.stdout)
+        XCTAssertTrue(show.stdout.contains(#"\u{1b}[2J\u{1b}]0;owned\u{7}"#), show.stdout)
+
+        let binary: [UInt8] = Array(#"{"id": "bin", "type": "crm.note", "b": ""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)
+        let sentBinary = try server.post("/webhooks/crm", headers: [("x-sig", Signing.hmacHex(body: binary, secret: secret))], body: binary)
+        XCTAssertEqual(sentBinary.status, 200, sentBinary.body)
+        let binaryID = try XCTUnwrap(try JSONParser.parse(Array(sentBinary.body.utf8))["id"]?.stringValue)
+        let showBinary = try CLI.run(["events", "show", binaryID, "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertTrue(showBinary.stdout.contains("body: \(binary.count) bytes, not UTF-8"), showBinary.stdout)
+    }
+
     func testCLIListShowReplayAndExitCodes() throws {
         let a = try send("shop", id: "c1", type: "order.created")
         try settle()
