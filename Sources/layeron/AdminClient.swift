@@ -95,6 +95,9 @@ func queryEscape(_ text: String) -> String {
 
 /// Prints rows under a header with columns padded to the widest cell.
 func printTable(_ header: [String], _ rows: [[String]]) {
+    // Cells hold what providers and plugins sent (types, keys, error texts): one line each, no
+    // terminal control.
+    let rows = rows.map { $0.map { TerminalText.escaped($0, newline: "\\n") } }
     var widths = header.map(\.count)
     for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
     func line(_ cells: [String]) -> String {

@@ -74,7 +74,7 @@ enum EventsCommand {
 
     private static func printEvent(_ e: JSONValue) {
         for key in ["id", "webhook", "direction", "provider", "type", "status", "received_at", "provider_event_id", "dedupe_key", "duplicates"] {
-            print("\(key.padding(toLength: 18, withPad: " ", startingAt: 0))\(e[key]?.scalarText ?? "-")")
+            print("\(key.padding(toLength: 18, withPad: " ", startingAt: 0))\(TerminalText.escaped(e[key]?.scalarText ?? "-", newline: "\\n"))")
         }
         if case let .array(attempts)? = e["attempts"], !attempts.isEmpty {
             print("attempts:")

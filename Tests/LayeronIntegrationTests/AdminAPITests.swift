@@ -267,6 +267,13 @@ final class AdminAPITests: XCTestCase {
         XCTAssertFalse(show.stdout.unicodeScalars.contains("\u{1B}"), show.stdout)
         XCTAssertTrue(show.stdout.contains(#"\u{1b}[2J\u{1b}]0;owned\u{7}"#), show.stdout)
 
+        // A type (from the body, JSON-escaped there) in the list's table and the single view.
+        let typed = Array(#"{"id": "esc-type", "type": "crm.\u001b[31mred"}"#.utf8)
+        XCTAssertEqual(try server.post("/webhooks/crm", headers: [("x-sig", Signing.hmacHex(body: typed, secret: secret))], body: typed).status, 200)
+        let list = try CLI.run(["events", "list", "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertTrue(list.stdout.contains(#"crm.\u{1b}[31mred"#), list.stdout)
+        XCTAssertFalse(list.stdout.unicodeScalars.contains("\u{1B}"), list.stdout)
+
         let binary: [UInt8] = Array(#"{"id": "bin", "type": "crm.note", "b": ""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)
         let sentBinary = try server.post("/webhooks/crm", headers: [("x-sig", Signing.hmacHex(body: binary, secret: secret))], body: binary)
         XCTAssertEqual(sentBinary.status, 200, sentBinary.body)
