@@ -77,8 +77,30 @@ private let initTrampoline: @convention(c) (UnsafePointer<layeron_host>?, layero
         out.pointee = Unmanaged.passRetained(Instance(plugin: plugin, host: host)).toOpaque()
         return LAYERON_OK
     } catch {
-        host.fill(errorResult, with: .error(String(describing: error)))
+        host.fill(errorResult, with: .error(initFailureMessage(error)))
         return LAYERON_ERROR
+    }
+}
+
+/// What the operator reads when `init` throws. Plugins decode their config with `JSONDecoder`, whose
+/// own description is a debug dump of coding keys; its cases are put in the config's terms instead.
+private func initFailureMessage(_ error: any Error) -> String {
+    guard let decoding = error as? DecodingError else { return String(describing: error) }
+    func path(_ context: DecodingError.Context, _ last: (any CodingKey)? = nil) -> String {
+        var keys: [any CodingKey] = context.codingPath
+        if let last { keys.append(last) }
+        var text = "config"
+        for key in keys {
+            if let index = key.intValue { text += "[\(index)]" } else { text += "." + key.stringValue }
+        }
+        return text
+    }
+    switch decoding {
+    case let .keyNotFound(key, context): return "\(path(context, key)) is missing"
+    case let .valueNotFound(type, context): return "\(path(context)) is null; expected \(type)"
+    case let .typeMismatch(type, context): return "\(path(context)) has the wrong type; expected \(type)"
+    case let .dataCorrupted(context): return "\(path(context)): \(context.debugDescription)"
+    @unknown default: return String(describing: error)
     }
 }
 

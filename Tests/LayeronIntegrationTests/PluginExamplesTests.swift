@@ -77,6 +77,15 @@ final class PluginExamplesTests: XCTestCase {
         XCTAssertTrue(server.isRunning)
     }
 
+    /// A Swift plugin whose config does not decode is refused with the key in the config's terms,
+    /// not `JSONDecoder`'s debug dump.
+    func testSwiftExampleWithoutItsConfigIsRefusedNamingTheKey() throws {
+        try PluginBuilder.landByRename(try PluginBuilder.buildSwiftExample(), into: server.pluginsDir, name: "audit.so")
+        try start(handler: "audit.record", plugins: [])
+        let failure = try server.failure(for: "\(server.pluginsDir)/audit.so")
+        XCTAssertEqual(failure, "\(server.pluginsDir)/audit.so: plugin audit failed to initialise: config.output is missing")
+    }
+
     func testRustExampleBuiltWithRustcHandlesARealEvent() throws {
         let library = server.path("ledger.so")
         guard try PluginBuilder.buildRustExample(output: library) else { throw XCTSkip("rustc is not installed") }
