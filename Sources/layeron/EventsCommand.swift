@@ -1,5 +1,6 @@
 import Foundation
 import LayeronCore
+import LayeronCrypto
 
 /// `layeron events list|show|replay`: the admin API from a terminal.
 enum EventsCommand {
@@ -87,7 +88,7 @@ enum EventsCommand {
         // A provider's body is printed for a person: escape sequences in it must not drive the terminal.
         if let body = e["body"]?.stringValue {
             print("body:\n\(TerminalText.escaped(body))")
-        } else if let encoded = e["body_base64"]?.stringValue, let bytes = Data(base64Encoded: encoded), !bytes.isEmpty {
+        } else if let encoded = e["body_base64"]?.stringValue, let bytes = ByteEncoding.base64.decode(Substring(encoded)), !bytes.isEmpty {
             print("body: \(bytes.count) bytes, not UTF-8 (--json shows them as body_base64)")
         }
     }
