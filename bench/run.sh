@@ -6,7 +6,8 @@
 # wrk, nginx, valgrind and sqlite3 on PATH (the Makefile's bench target installs them).
 #
 # Knobs (environment): BENCH_DURATION seconds per load run (10), BENCH_RATE expected requests/s per
-# wrk process, to size the unique-id request files (15000), BENCH_SEED_ROWS events in the large store
+# wrk process, to size the unique-id request files (22000; a run that walks past the end of its
+# files sends ids again, and the report names it), BENCH_SEED_ROWS events in the large store
 # (1000000), BENCH_CALLGRIND_REQUESTS (2000), BENCH_BINARY (.build/release/layeron),
 # BENCH_COMPARE_BINARY another layeron build to run the ingest scenario with as well (before/after),
 # BENCH_ROUNDS rounds of the ingest scenario (5), an nginx run before each and after the last, the
@@ -22,7 +23,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH="$ROOT/bench"
 DURATION=${BENCH_DURATION:-10}
-RATE=${BENCH_RATE:-15000}
+RATE=${BENCH_RATE:-22000}
 SEED_ROWS=${BENCH_SEED_ROWS:-1000000}
 CALLGRIND_REQUESTS=${BENCH_CALLGRIND_REQUESTS:-2000}
 BINARY=${BENCH_BINARY:-$ROOT/.build/release/layeron}
