@@ -33,7 +33,7 @@ public struct ServeOptions: Sendable {
 public enum ServeError: Error, CustomStringConvertible {
     case config(ConfigError)
     case secrets(SecretResolutionError)
-    case store(String, SQLiteError)
+    case store(String, EventStoreOpenError)
     case listen(HTTPServerError)
 
     public var description: String {

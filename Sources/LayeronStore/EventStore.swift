@@ -14,7 +14,7 @@ public final class EventStore: @unchecked Sendable {
     /// Backfills the WAL off the writer thread; stopped after the writer.
     private let checkpointer: WALCheckpointer
 
-    public init(path: String, durability: Durability = .normal, readers readerCount: Int = 2) throws(SQLiteError) {
+    public init(path: String, durability: Durability = .normal, readers readerCount: Int = 2) throws(EventStoreOpenError) {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
@@ -24,29 +24,40 @@ public final class EventStore: @unchecked Sendable {
         // the VFS not register, the default one does the same job with two writes per frame.
         SQLiteConnection.processSettings
         let vfs = layeron_wal_buffer_register() == SQLITE_OK ? LAYERON_WAL_BUFFER_VFS : nil
-        let connection = try SQLiteConnection(path: path, vfs: vfs)
-        try connection.execute("PRAGMA journal_mode=WAL")
+        let connection: SQLiteConnection
         let synchronous = durability == .fsync ? "FULL" : "NORMAL"
-        try connection.execute("PRAGMA synchronous=\(synchronous)")
-        try connection.execute("PRAGMA foreign_keys=OFF")
-        try Migrations.migrate(connection)
-        let version = try connection.statement("PRAGMA user_version")
-        _ = try version.step()
-        if version.int(0) > Int64(Migrations.steps.count) {
-            throw SQLiteError(code: SQLITE_ERROR, message: "\(path) has schema version \(version.int(0)), newer than this build knows (\(Migrations.steps.count)); upgrade layeron")
+        let version: Int64
+        do throws(SQLiteError) {
+            connection = try SQLiteConnection(path: path, vfs: vfs)
+            try connection.execute("PRAGMA journal_mode=WAL")
+            try connection.execute("PRAGMA synchronous=\(synchronous)")
+            try connection.execute("PRAGMA foreign_keys=OFF")
+            try Migrations.migrate(connection)
+            let statement = try connection.statement("PRAGMA user_version")
+            _ = try statement.step()
+            version = statement.int(0)
+            statement.reset()
+        } catch {
+            throw .sqlite(error)
         }
-        version.reset()
-        // Keys recorded before this start are not in memory: misses are checked in the store until
-        // the last of them has expired, which the stored horizon bounds.
-        let horizon = try connection.prepared("SELECT COALESCE(MAX(live_until), 0) FROM dedupe_horizon")
-        _ = try horizon.step()
-        let window = DedupeWindow(preexistingLiveUntil: horizon.int(0))
-        horizon.reset()
-        dedupeWindow = window
-        let checkpointer = try WALCheckpointer(path: path, synchronous: synchronous)
-        self.checkpointer = checkpointer
-        writer = GroupCommitWriter(connection: connection, checkpointer: checkpointer, afterRollback: { window.rolledBack() })
-        readers = try ReaderPool(path: path, count: readerCount)
+        guard version <= Int64(Migrations.steps.count) else {
+            throw .newerSchema(version: version, known: Migrations.steps.count)
+        }
+        do throws(SQLiteError) {
+            // Keys recorded before this start are not in memory: misses are checked in the store until
+            // the last of them has expired, which the stored horizon bounds.
+            let horizon = try connection.prepared("SELECT COALESCE(MAX(live_until), 0) FROM dedupe_horizon")
+            _ = try horizon.step()
+            let window = DedupeWindow(preexistingLiveUntil: horizon.int(0))
+            horizon.reset()
+            dedupeWindow = window
+            let checkpointer = try WALCheckpointer(path: path, synchronous: synchronous)
+            self.checkpointer = checkpointer
+            writer = GroupCommitWriter(connection: connection, checkpointer: checkpointer, afterRollback: { window.rolledBack() })
+            readers = try ReaderPool(path: path, count: readerCount)
+        } catch {
+            throw .sqlite(error)
+        }
     }
 
     /// Runs `hook` on the completion thread after the completions of each committed (or failed) batch:

@@ -25,6 +25,30 @@ final class EventStoreSchemaTests: XCTestCase {
                  receivedAt: at, headers: [], body: [], handler: "p.h")
     }
 
+    /// A file a newer build wrote is refused as such, in words that do not blame SQLite, and is
+    /// left as it was.
+    func testADatabaseFromANewerBuildIsRefusedByItsSchemaVersion() throws {
+        do {
+            let newer = try SQLiteConnection(path: path)
+            try newer.execute("PRAGMA user_version = 999")
+        }
+        XCTAssertThrowsError(try EventStore(path: path)) { error in
+            guard case let .newerSchema(version, known)? = error as? EventStoreOpenError else {
+                return XCTFail("expected newerSchema, got \(error)")
+            }
+            XCTAssertEqual(version, 999)
+            XCTAssertEqual(known, Migrations.steps.count)
+            XCTAssertFalse("\(error)".contains("SQLite error"), "\(error)")
+        }
+        let reopened = try SQLiteConnection(path: path)
+        let version = try reopened.statement("PRAGMA user_version")
+        _ = try version.step()
+        XCTAssertEqual(version.int(0), 999)
+        let tables = try reopened.statement("SELECT count(*) FROM sqlite_master")
+        _ = try tables.step()
+        XCTAssertEqual(tables.int(0), 0, "nothing migrated into the newer file")
+    }
+
     /// A store written by a build with the separate dedupe table: its live keys still fold retries
     /// after the upgrade, expired ones do not, and the horizon covers the live ones.
     func testADatabaseWithTheDedupeTableMigratesItsKeys() throws {

@@ -1,0 +1,16 @@
+/// Why the events database could not be opened. A file written by a newer build is its own case:
+/// SQLite found nothing wrong with it, so its message must not read as an SQLite failure.
+public enum EventStoreOpenError: Error, CustomStringConvertible, Sendable {
+    case sqlite(SQLiteError)
+    /// The file's `user_version` counts more schema steps than this build has.
+    case newerSchema(version: Int64, known: Int)
+
+    public var description: String {
+        switch self {
+        case let .sqlite(error):
+            return error.description
+        case let .newerSchema(version, known):
+            return "its schema version is \(version), newer than this build knows (\(known)): a newer layeron wrote it; run that build, or point --database at another file"
+        }
+    }
+}
