@@ -26,7 +26,7 @@ public enum ChallengeResponder: String, Sendable, Hashable {
                   let challenge = body["challenge"]?.stringValue else { return nil }
             return .json(.object([("challenge", .string(challenge))]))
         case .discordPing:
-            guard let body = try? JSONParser.parse(request.body), case let .number(type)? = body["type"], type == 1 else { return nil }
+            guard let body = try? JSONParser.parse(request.body), case let .number(type)? = body["type"], type.value == 1 else { return nil }
             return .json(.object([("type", .number(1))]))
         case .twitchCallbackVerification:
             guard request.header("twitch-eventsub-message-type") == "webhook_callback_verification",

@@ -46,7 +46,7 @@ struct ObjectView {
 
     func integer(_ key: String, range: ClosedRange<Int>) -> Int? {
         guard let value = raw(key) else { return nil }
-        guard case let .number(n) = value, n == n.rounded(), Double(range.lowerBound) <= n, n <= Double(range.upperBound) else {
+        guard case let .number(number) = value, case let n = number.value, n == n.rounded(), Double(range.lowerBound) <= n, n <= Double(range.upperBound) else {
             reader.report(keyPath(key), "expected a whole number from \(range.lowerBound) to \(range.upperBound), found \(value.serialized())")
             return nil
         }

@@ -183,7 +183,7 @@ public struct JSONParser {
         let start = try scanNumber()
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         guard let value = Double(text) else { throw error("invalid number") }
-        return .number(value)
+        return .number(JSONNumber(value, literal: text))
     }
 
     /// Steps over a number's grammar and returns where it started.

@@ -3,7 +3,7 @@
 public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
-    case number(Double)
+    case number(JSONNumber)
     case string(String)
     case array([JSONValue])
     case object([(String, JSONValue)])
@@ -42,13 +42,12 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
-    /// The value as text for ids and types: strings as they are, numbers without a trailing ".0".
+    /// The value as text for ids, types and keys: strings as they are, numbers as the document wrote
+    /// them (`JSONNumber.text`).
     public var scalarText: String? {
         switch self {
         case let .string(s): return s
-        case let .number(n):
-            if n == n.rounded(), abs(n) < 1e15 { return String(Int64(n)) }
-            return String(n)
+        case let .number(n): return n.text
         case let .bool(b): return b ? "true" : "false"
         default: return nil
         }

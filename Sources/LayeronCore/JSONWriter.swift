@@ -10,8 +10,7 @@ extension JSONValue {
         switch self {
         case .null: out += "null"
         case let .bool(b): out += b ? "true" : "false"
-        case let .number(n):
-            if n.isFinite, n == n.rounded(), abs(n) < 1e15 { out += String(Int64(n)) } else { out += String(n) }
+        case let .number(n): out += n.text
         case let .string(s): JSONValue.writeString(s, into: &out)
         case let .array(items):
             out += "["
@@ -118,11 +117,12 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Ex
 {
     public init(stringLiteral value: String) { self = .string(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    public init(integerLiteral value: Int) { self = .number(JSONNumber(integerLiteral: value)) }
     public init(nilLiteral: ()) { self = .null }
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(elements) }
 
     public static func optional(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
-    public static func int(_ n: Int64) -> JSONValue { .number(Double(n)) }
+    public static func int(_ n: Int64) -> JSONValue { .number(JSONNumber(Double(n))) }
+    public static func double(_ d: Double) -> JSONValue { .number(JSONNumber(d)) }
 }

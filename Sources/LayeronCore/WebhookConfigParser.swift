@@ -144,7 +144,7 @@ enum WebhookConfigParser {
         switch rv.raw("jitter") {
         case nil: break
         case let .bool(on)?: retry.jitter = on ? RetryPolicy.defaults.jitter : 0
-        case let .number(n)? where (0...1).contains(n): retry.jitter = n
+        case let .number(n)? where (0...1).contains(n.value): retry.jitter = n.value
         case let other?: reader.report(rv.keyPath("jitter"), "expected true, false or a fraction from 0 to 1, found \(other.serialized())")
         }
         return retry

@@ -565,8 +565,8 @@ enum ResponseCoding {
     }
 
     static func decode(_ text: String) -> StoredResponse? {
-        guard let json = try? JSONParser.parse(text), case let .number(status)? = json["status"] else { return nil }
-        return StoredResponse(status: Int(status), headers: HeaderCoding.decode(json["headers"]?.serialized() ?? "[]"),
+        guard let json = try? JSONParser.parse(text), case let .number(status)? = json["status"], let code = Int(exactly: status.value) else { return nil }
+        return StoredResponse(status: code, headers: HeaderCoding.decode(json["headers"]?.serialized() ?? "[]"),
                               body: json["body_base64"]?.stringValue.flatMap { ByteEncoding.base64.decode(Substring($0)) } ?? [])
     }
 }

@@ -170,8 +170,8 @@ enum SecretsCommand {
     private static func printListings(_ listings: [SecretListing], json: Bool) {
         if json {
             print(JSONValue.object([("secrets", .array(listings.map { l in
-                .object([("name", .string(l.name)), ("environment", .string(l.environment)), ("version", .number(Double(l.version))),
-                         ("values", .number(Double(l.liveValues))), ("updated_at", .string(WallClock.rfc3339(milliseconds: l.updatedAt))),
+                .object([("name", .string(l.name)), ("environment", .string(l.environment)), ("version", .int(Int64(l.version))),
+                         ("values", .int(Int64(l.liveValues))), ("updated_at", .string(WallClock.rfc3339(milliseconds: l.updatedAt))),
                          ("grace_ends_at", l.graceEndsAt.map { .string(WallClock.rfc3339(milliseconds: $0)) } ?? .null)])
             }))]).serialized())
             return

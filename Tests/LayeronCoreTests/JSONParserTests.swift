@@ -44,4 +44,14 @@ final class JSONParserTests: XCTestCase {
         let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
         XCTAssertThrowsError(try JSONParser.parse(Array(#"{"x":\#(deep)}"#.utf8), keepingPaths: [["id"]]))
     }
+
+    /// Ids and keys come from a number's text: past 2^53 a `Double` merges neighbours.
+    func testNumbersKeepTheirTextForIDsAndKeys() throws {
+        let value = try JSONParser.parse(Array(#"{"a": 123456789012345671, "b": 123456789012345672, "c": -2.5e3, "d": 7}"#.utf8))
+        XCTAssertEqual(value["a"]?.scalarText, "123456789012345671")
+        XCTAssertEqual(value["b"]?.scalarText, "123456789012345672")
+        XCTAssertEqual(value["c"]?.scalarText, "-2.5e3")
+        XCTAssertEqual(value["c"], .number(-2500), "numbers still compare by value")
+        XCTAssertEqual(value.serialized(), #"{"a":123456789012345671,"b":123456789012345672,"c":-2.5e3,"d":7}"#)
+    }
 }

@@ -101,6 +101,24 @@ final class InboundHandlingTests: XCTestCase {
         XCTAssertEqual(lines().count, 1)
     }
 
+    /// Some providers send 64-bit ids as bare numbers: two that one `Double` cannot tell apart are
+    /// still two events, each keyed by its id as written, and a retry of either still folds.
+    func testLargeNumericIDsAreDistinctEvents() throws {
+        let first = try send("routed", #"{"id": 123456789012345671, "type": "invoice.paid"}"#)
+        let second = try send("routed", #"{"id": 123456789012345672, "type": "invoice.paid"}"#)
+        XCTAssertEqual(second.status, 200)
+        XCTAssertFalse(second.body.contains("duplicate"), second.body)
+        XCTAssertNotEqual(try id(of: second), try id(of: first))
+        let recorded = try waitForStatus(try id(of: second), "processed")
+        XCTAssertEqual(recorded["dedupe_key"]?.stringValue, "123456789012345672", recorded.serialized())
+        let retry = try send("routed", #"{"id": 123456789012345671, "type": "invoice.paid"}"#)
+        XCTAssertEqual(try id(of: retry), try id(of: first))
+        XCTAssertTrue(retry.body.contains("\"duplicate\":true"), retry.body)
+        _ = try waitForStatus(try id(of: first), "processed")
+        usleep(200_000)
+        XCTAssertEqual(lines().count, 2, "\(lines())")
+    }
+
     func testConcurrentCopiesRunTheHandlerExactlyOnce() throws {
         let copies = 12
         let statuses = StatusBox()

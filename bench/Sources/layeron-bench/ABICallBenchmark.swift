@@ -19,9 +19,9 @@ enum ABICallBenchmark {
         let handler = plugin.handlerNames.first ?? ""
         let abi = Stopwatch.nanosecondsPerCall(iterations: iterations) { blackHole(plugin.call(handler, event)) }
         let direct = Stopwatch.nanosecondsPerCall(iterations: iterations) { blackHole(directHandler(event)) }
-        return .object([("handler", .string("\(plugin.name).\(handler)")), ("abi_ns", .number((abi * 10).rounded() / 10)),
-                        ("direct_swift_ns", .number((direct * 10).rounded() / 10)),
-                        ("overhead_ns", .number(((abi - direct) * 10).rounded() / 10))])
+        return .object([("handler", .string("\(plugin.name).\(handler)")), ("abi_ns", .double((abi * 10).rounded() / 10)),
+                        ("direct_swift_ns", .double((direct * 10).rounded() / 10)),
+                        ("overhead_ns", .double(((abi - direct) * 10).rounded() / 10))])
     }
 
     @inline(never)

@@ -53,8 +53,8 @@ enum StoreWriterBenchmark {
         let wall = Double(DispatchTime.now().uptimeNanoseconds - started) / 1000
         store.close()
         return .object([("events", .int(Int64(stored))), ("batch", .int(Int64(batch))),
-                        ("cpu_us_per_event", .number((cpu / Double(stored) * 100).rounded() / 100)),
-                        ("wall_us_per_event", .number((wall / Double(stored) * 100).rounded() / 100))])
+                        ("cpu_us_per_event", .double((cpu / Double(stored) * 100).rounded() / 100)),
+                        ("wall_us_per_event", .double((wall / Double(stored) * 100).rounded() / 100))])
     }
 
     private static func processCPUMicroseconds() -> Double {
