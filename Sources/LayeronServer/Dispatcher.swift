@@ -521,7 +521,7 @@ final class Dispatcher: @unchecked Sendable {
         }
         var response: StoredResponse?
         if rules?.respond == .afterHandler {
-            response = InboundResponses.forOutcome(outcome, nextAttemptAt: next, now: finishedAt)
+            response = InboundResponses.forOutcome(outcome, nextAttemptAt: next, now: finishedAt, eventID: event.id)
         }
         let attempt = AttemptRecord(n: n, startedAt: startedAt, finishedAt: finishedAt, outcome: recorded,
                                     error: outcome.message, replay: replay, plugin: outcome.plugin,

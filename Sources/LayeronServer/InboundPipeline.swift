@@ -113,14 +113,15 @@ final class InboundPipeline: Sendable {
         case let .duplicate(originalID, _, status, response):
             counters.countDuplicate()
             logger.debug("duplicate folded", [("event", originalID), ("webhook", event.webhook)])
-            return .now(InboundResponses.forDuplicate(ofID: originalID, status: status, response: response, respond: rules.respond))
+            return .now(InboundResponses.forDuplicate(ofID: originalID, type: event.type, status: status, response: response,
+                                                       rules: (rules.respond, rules.unhandled)))
         case let .recorded(s):
             seq = s
         }
         logger.debug("event recorded", [("event", event.id), ("webhook", event.webhook), ("type", event.type)])
         guard hasHandler else {
             if rules.unhandled == .reject {
-                return .now(InboundResponses.error(422, "no handler for event type \"\(event.type)\" (recorded as \(event.id), status ignored)"))
+                return .now(InboundResponses.rejected(type: event.type, id: event.id))
             }
             return .now(InboundResponses.accepted(id: event.id))
         }

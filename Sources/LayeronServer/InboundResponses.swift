@@ -25,7 +25,7 @@ enum InboundResponses {
 
     /// `after-handler`: ok → 200 or what the plugin set; retry → 503 with Retry-After; error, or a retry
     /// with no attempts left → 500.
-    static func forOutcome(_ outcome: HandlerOutcome, nextAttemptAt: Int64?, now: Int64, eventID: String? = nil) -> StoredResponse {
+    static func forOutcome(_ outcome: HandlerOutcome, nextAttemptAt: Int64?, now: Int64, eventID: String) -> StoredResponse {
         switch outcome.verdict {
         case .ok:
             let status = outcome.httpStatus.map(Int.init).flatMap { (200...599).contains($0) ? $0 : nil } ?? 200
@@ -35,7 +35,7 @@ enum InboundResponses {
                 return StoredResponse(status: status, headers: headers, body: body)
             }
             return StoredResponse(status: status, headers: [("Content-Type", "application/json")] + outcome.httpHeaders,
-                                  body: Array(JSONValue.object([("id", .optional(eventID))]).serialized().utf8))
+                                  body: Array(JSONValue.object([("id", .string(eventID))]).serialized().utf8))
         case .retry where nextAttemptAt != nil:
             let seconds = max(1, ((nextAttemptAt ?? now) - now + 999) / 1000)
             return StoredResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", String(seconds))],
@@ -46,10 +46,20 @@ enum InboundResponses {
         }
     }
 
-    /// The answer to a retry of an event already recorded. `after-record` webhooks always answer 200;
-    /// `after-handler` ones answer what the original got, or 503 while its first attempt still runs.
-    static func forDuplicate(ofID id: String, status: EventStatus, response: StoredResponse?, respond: RespondMode) -> HTTPResponse {
-        if respond == .afterHandler {
+    /// An event no handler takes, on a webhook with `"unhandled": "reject"`: recorded (ignored), and
+    /// refused so the provider sees the delivery fail.
+    static func rejected(type: String, id: String) -> HTTPResponse {
+        error(422, "no handler for event type \"\(type)\" (recorded as \(id), status ignored)")
+    }
+
+    /// The answer to a retry of an event already recorded: what the original got. A rejected
+    /// original (`ignored` under `"unhandled": "reject"`) is refused again, or the provider would take
+    /// its retry's 200 for a delivery; `after-record` webhooks otherwise answer 200; `after-handler`
+    /// ones answer the original's recorded response, or 503 while its first attempt still runs.
+    static func forDuplicate(ofID id: String, type: String, status: EventStatus, response: StoredResponse?,
+                             rules: (respond: RespondMode, unhandled: UnhandledPolicy)) -> HTTPResponse {
+        if status == .ignored, rules.unhandled == .reject { return rejected(type: type, id: id) }
+        if rules.respond == .afterHandler {
             if let response { return HTTPResponse(status: response.status, headers: response.headers, body: response.body) }
             if status == .pending {
                 return HTTPResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "5")],

@@ -86,6 +86,12 @@ final class InboundHandlingTests: XCTestCase {
         guard case let .array(events)? = list.json["events"] else { return XCTFail(list.text) }
         XCTAssertEqual(events.count, 1)
         XCTAssertEqual(events[0]["type"]?.stringValue, "mystery")
+        // The provider's retry is refused too: a 200 would tell it the delivery went through.
+        let retried = try send("strict", #"{"id": "u2", "type": "mystery"}"#)
+        XCTAssertEqual(retried.status, 422, retried.body)
+        let recorded = try XCTUnwrap(events[0]["id"]?.stringValue)
+        XCTAssertTrue(retried.body.contains(recorded), retried.body)
+        XCTAssertEqual(try event(recorded)["duplicates"]?.scalarText, "1")
         usleep(200_000)
         XCTAssertTrue(lines().isEmpty, "\(lines())")
     }
@@ -168,10 +174,13 @@ final class InboundHandlingTests: XCTestCase {
         XCTAssertEqual(response.status, 503, response.body)
         XCTAssertLessThan(Date().timeIntervalSince(start), 0.3 + 5, "the answer waited for the slow handler")
         XCTAssertTrue(response.body.contains("did not finish within 50ms"), response.body)
-        // The handler still finishes and records its attempt; the provider's retry then gets 200.
+        // The handler still finishes and records its attempt; the provider's retry then gets 200,
+        // with the event's id as the live answer has it.
         let id = try self.id(of: response)
         _ = try waitForStatus(id, "processed")
-        XCTAssertEqual(try send("slowpoke", #"{"id": "t1", "type": "slow"}"#).status, 200)
+        let retry = try send("slowpoke", #"{"id": "t1", "type": "slow"}"#)
+        XCTAssertEqual(retry.status, 200)
+        XCTAssertEqual(try self.id(of: retry), id)
     }
 
     /// The waiting run starts from the append's completion; had the event been recorded due at once,
