@@ -331,11 +331,11 @@ final class Dispatcher: @unchecked Sendable {
                 }
                 if event.status == .pending, let due = event.nextAttemptAt, due <= WallClock.nowMilliseconds() {
                     noteRunBeforeHandOver(event)
-                    if runIfInOrder(event, then: { [self] in release(seq, webhook: event.webhook) }) { continue }
+                    if runIfInOrder(event, startCommittedFirst: true, then: { [self] in release(seq, webhook: event.webhook) }) { continue }
                 }
                 release(seq, webhook: event.webhook)
             case let .replay(seq):
-                if let event = try? store.event(seq: seq) { _ = run(event, replay: true) { _ in } }
+                if let event = try? store.event(seq: seq) { _ = run(event, replay: true, startCommittedFirst: true) { _ in } }
             case let .waited(event, done):
                 // The provider's answer waits for the record too, so its retry finds the response.
                 let seq = event.seq
@@ -355,14 +355,14 @@ final class Dispatcher: @unchecked Sendable {
     /// With `ordering: per-key`, an event waits while an earlier event with its key is pending; it is
     /// rescheduled for when that one is next due, so blocked events do not spin. True when it ran,
     /// and `then` will be called once its attempt is committed.
-    private func runIfInOrder(_ event: StoredEvent, then: @escaping @Sendable () -> Void) -> Bool {
+    private func runIfInOrder(_ event: StoredEvent, startCommittedFirst: Bool = false, then: @escaping @Sendable () -> Void) -> Bool {
         if let key = event.orderingKey,
            let blocker = try? store.earlierPending(webhook: event.webhook, orderingKey: key, before: event.seq) {
             let now = WallClock.nowMilliseconds()
             try? store.schedule(seq: event.seq, at: max(now + 200, blocker ?? now + 200))
             return false
         }
-        return run(event, replay: false) { _ in then() }
+        return run(event, replay: false, startCommittedFirst: startCommittedFirst) { _ in then() }
     }
 
     /// Full passes over every webhook, a pause apart; in between, passes over the capped webhooks
@@ -473,7 +473,11 @@ final class Dispatcher: @unchecked Sendable {
     /// One attempt: call the handler, record the outcome, schedule the next attempt or settle the
     /// status. False when the event has no handler; otherwise `onRecorded` is called with the result
     /// once the record is committed (on the store's completion thread: it must be short).
-    private func run(_ event: StoredEvent, replay: Bool, onRecorded: @escaping @Sendable (AttemptResult) -> Void) -> Bool {
+    /// `startCommittedFirst`: the handler is called only once the attempt's start is committed, so
+    /// that a crash in it is counted (`recoverInterruptedAttempts`). Retries, runs after a restart
+    /// and replays pay that commit; a fresh event's first run does not wait.
+    private func run(_ event: StoredEvent, replay: Bool, startCommittedFirst: Bool = false,
+                     onRecorded: @escaping @Sendable (AttemptResult) -> Void) -> Bool {
         guard let handlerText = event.handler, let (handler, pluginMetrics) = handlerReferences.reference(handlerText) else { return false }
         let rules = snapshots.snapshot.attemptRules(ofWebhook: event.webhook)
         let n = event.attemptCount + 1
@@ -484,10 +488,17 @@ final class Dispatcher: @unchecked Sendable {
             receivedAtMilliseconds: event.receivedAt, attempt: UInt32(clamping: n), replay: replay)
 
         var start: AttemptStart?
+        let logger = self.logger
         let outcome = plugins.withHandler(handler) { plugin -> HandlerOutcome in
-            start = store.startAttempt(seq: event.seq, attempt: AttemptRecord(
-                n: n, startedAt: startedAt, finishedAt: nil, outcome: nil, error: nil, replay: replay,
-                plugin: plugin.name, pluginVersion: plugin.version))
+            let record = AttemptRecord(n: n, startedAt: startedAt, finishedAt: nil, outcome: nil, error: nil, replay: replay,
+                                       plugin: plugin.name, pluginVersion: plugin.version)
+            if startCommittedFirst {
+                do throws(SQLiteError) { try store.startAttemptCommitted(seq: event.seq, attempt: record) } catch {
+                    logger.error("cannot record the start of an attempt: \(error)", [("event", event.id)])
+                }
+            } else {
+                start = store.startAttempt(seq: event.seq, attempt: record)
+            }
             return plugin.call(handler.handler, handlerEvent)
                 ?? HandlerOutcome(verdict: .error, message: "handler \(handler) disappeared", plugin: plugin.name, pluginVersion: plugin.version)
         } ?? HandlerOutcome(verdict: .retry, message: "handler \(handler) is not loaded", plugin: handler.plugin, pluginVersion: "")
@@ -527,7 +538,6 @@ final class Dispatcher: @unchecked Sendable {
                                     error: outcome.message, replay: replay, plugin: outcome.plugin,
                                     pluginVersion: outcome.pluginVersion.isEmpty ? nil : outcome.pluginVersion)
         let result = AttemptResult(outcome: outcome, status: status, nextAttemptAt: next)
-        let logger = self.logger
         let eventID = event.id
         store.finishAttempt(seq: event.seq, attempt: attempt, status: status, nextAttemptAt: next, response: response,
                             replacing: start) { error in

@@ -1,5 +1,6 @@
 import Foundation
 import LayeronCore
+import LayeronCrypto
 import LayeronHTTP
 import LayeronOutbound
 import LayeronPluginHost
@@ -145,8 +146,23 @@ public final class Server: @unchecked Sendable {
             throw .listen(error)
         }
         do {
-            let interrupted = try store.recoverInterruptedAttempts(now: WallClock.nowMilliseconds())
-            if interrupted > 0 { logger.warn("\(interrupted) handler attempt(s) were cut off by the last stop; their events run again") }
+            // A cut-off attempt counts like a failed one: its event runs again on its webhook's
+            // retry schedule, and fails after the last attempt, so a handler that crashes the
+            // server cannot crash every start after it.
+            let now = WallClock.nowMilliseconds()
+            let recovered = try store.recoverInterruptedAttempts(now: now) { [snapshots] attempt in
+                let policy = snapshots.snapshot.attemptRules(ofWebhook: attempt.webhook)?.retry ?? .defaults
+                let jitter = Double(SecureRandom.bytes(1)[0]) / 256
+                guard let delay = policy.delay(afterAttempt: Int(attempt.n), requestedMilliseconds: nil, random: jitter) else { return .fail }
+                return .runAgain(at: now + delay.milliseconds)
+            }
+            if recovered.attempts > 0 {
+                logger.warn("\(recovered.attempts) handler attempt(s) were cut off by the last stop; their events run again on their retry schedules")
+            }
+            for id in recovered.failedEvents {
+                logger.error("event failed: the attempt the last stop cut off was the last its retry policy allows (did its handler crash the server?)",
+                             [("event", id)])
+            }
         } catch {
             logger.error("cannot mark interrupted attempts: \(error)")
         }

@@ -186,16 +186,24 @@ public final class EventStore: @unchecked Sendable {
     /// before that commit leaves no attempt row, and the event, still pending, runs again).
     @discardableResult
     public func startAttempt(seq: Int64, attempt: AttemptRecord) -> AttemptStart {
-        AttemptStart(queued: writer.enqueueReplaceable { (db) throws(SQLiteError) in
-            try db.prepared("""
-                INSERT OR REPLACE INTO attempts (event_seq, n, started_at, finished_at, outcome, error, replay, plugin, plugin_version)
-                VALUES (?1, ?2, ?3, NULL, NULL, NULL, ?4, ?5, ?6)
-                """)
-                .bind(1, seq).bind(2, attempt.n).bind(3, attempt.startedAt).bind(4, attempt.replay ? 1 : 0)
-                .bind(5, attempt.plugin).bind(6, attempt.pluginVersion).run()
-            // The event's attempt_count moves when the attempt finishes (or, after a crash, when
-            // `recoverInterruptedAttempts` closes it): one write fewer on the hot path.
-        })
+        // The event's attempt_count moves when the attempt finishes (or, after a crash, when
+        // `recoverInterruptedAttempts` closes it): one write fewer on the hot path.
+        AttemptStart(queued: writer.enqueueReplaceable { (db) throws(SQLiteError) in try Self.insertStart(seq: seq, attempt, into: db) })
+    }
+
+    /// The same, returning once the start is committed: an attempt that may crash the process
+    /// (it did before: a retry, a run after a restart) then leaves a record that counts it.
+    public func startAttemptCommitted(seq: Int64, attempt: AttemptRecord) throws(SQLiteError) {
+        try writer.perform { (db) throws(SQLiteError) in try Self.insertStart(seq: seq, attempt, into: db) }
+    }
+
+    private static func insertStart(seq: Int64, _ attempt: AttemptRecord, into db: SQLiteConnection) throws(SQLiteError) {
+        try db.prepared("""
+            INSERT OR REPLACE INTO attempts (event_seq, n, started_at, finished_at, outcome, error, replay, plugin, plugin_version)
+            VALUES (?1, ?2, ?3, NULL, NULL, NULL, ?4, ?5, ?6)
+            """)
+            .bind(1, seq).bind(2, attempt.n).bind(3, attempt.startedAt).bind(4, attempt.replay ? 1 : 0)
+            .bind(5, attempt.plugin).bind(6, attempt.pluginVersion).run()
     }
 
     /// Records how attempt `n` ended and what the event's status and next attempt become, and
@@ -228,25 +236,6 @@ public final class EventStore: @unchecked Sendable {
         try writer.perform { (db) throws(SQLiteError) in
             try db.prepared("UPDATE events SET next_attempt_at = ?2 WHERE seq = ?1").bind(1, seq).bind(2, at).run()
         }
-    }
-
-    /// Closes the attempts a previous process started and never finished (it crashed or was killed),
-    /// so they read as interrupted; their events are still due and run again. Call before dispatching.
-    public func recoverInterruptedAttempts(now: Int64) throws(SQLiteError) -> Int {
-        let box = ResultBox<Int>()
-        try writer.perform { (db) throws(SQLiteError) in
-            try db.execute("""
-                UPDATE events SET attempt_count = MAX(attempt_count, (SELECT MAX(n) FROM attempts WHERE event_seq = events.seq))
-                WHERE seq IN (SELECT event_seq FROM attempts WHERE outcome IS NULL)
-                """)
-            try db.prepared("""
-                UPDATE attempts SET finished_at = ?1, outcome = 'retry',
-                    error = 'interrupted: the server stopped while this attempt ran; it will run again'
-                WHERE outcome IS NULL
-                """).bind(1, now).run()
-            box.value = db.changes
-        }
-        return box.value ?? 0
     }
 
     // MARK: Reads

@@ -4,6 +4,7 @@
  * when it runs. Config: {"output": PATH, "fail_times": N, "sleep_ms": N}.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,16 @@ static layeron_status slow(void *i, const layeron_event *e, layeron_result *r) {
     return LAYERON_OK;
 }
 
+/* Takes the whole server down after `sleep_ms`, as a handler with a fatal bug does. */
+static layeron_status crash(void *i, const layeron_event *e, layeron_result *r) {
+    state *s = i;
+    (void)r;
+    record(s, "crash", e);
+    pause_ms(s->sleep_ms);
+    kill(getpid(), SIGKILL);
+    return LAYERON_OK;
+}
+
 /* Answers like a url_verification challenge: 200, a header, and the request body echoed. */
 static layeron_status respond(void *i, const layeron_event *e, layeron_result *r) {
     state *s = i;
@@ -132,6 +143,7 @@ static const layeron_handler handlers[] = {
     { "always_error", always_error, { 0 } },
     { "slow", slow, { 0 } },
     { "respond", respond, { 0 } },
+    { "crash", crash, { 0 } },
 };
 
 static const layeron_plugin_descriptor descriptor = {

@@ -1,0 +1,75 @@
+/// The last attempt a stop cut off on an inbound event still pending: the caller decides by the
+/// webhook's retry policy what follows it. A handler that crashes the server cuts off its own
+/// attempt; were it simply run again at every start, the server could never stay up.
+public struct InterruptedAttempt: Sendable {
+    public let seq: Int64
+    public let webhook: String
+    public let n: Int64
+}
+
+/// What follows an interrupted attempt.
+public enum AfterInterruption: Sendable {
+    /// Another attempt, not before this time (Unix ms).
+    case runAgain(at: Int64)
+    /// It was the last attempt the policy allows: the event fails.
+    case fail
+}
+
+/// What `EventStore.recoverInterruptedAttempts` closed.
+public struct InterruptionRecovery: Sendable {
+    /// Every attempt closed as interrupted, on any event.
+    public var attempts = 0
+    /// The ids of the events that failed because their interrupted attempt was their last.
+    public var failedEvents: [String] = []
+}
+
+extension EventStore {
+    /// Closes the attempts a previous process started and never finished (it crashed or was killed),
+    /// so they read as interrupted, and schedules what follows each pending inbound event's last one
+    /// as `next` says: again at a time (never sooner than it was due), or failed. Call before
+    /// dispatching.
+    public func recoverInterruptedAttempts(now: Int64, next: @escaping @Sendable (InterruptedAttempt) -> AfterInterruption)
+        throws(SQLiteError) -> InterruptionRecovery
+    {
+        let box = ResultBox<InterruptionRecovery>()
+        try writer.perform { (db) throws(SQLiteError) in
+            var recovery = InterruptionRecovery()
+            try db.execute("""
+                UPDATE events SET attempt_count = MAX(attempt_count, (SELECT MAX(n) FROM attempts WHERE event_seq = events.seq))
+                WHERE seq IN (SELECT event_seq FROM attempts WHERE outcome IS NULL)
+                """)
+            let open = try db.prepared("""
+                SELECT a.event_seq, e.webhook, MAX(a.n), e.id FROM attempts a JOIN events e ON e.seq = a.event_seq
+                WHERE a.outcome IS NULL AND e.direction = 'inbound' AND e.status = 'pending' GROUP BY a.event_seq
+                """)
+            var cutOff: [(InterruptedAttempt, String)] = []
+            while try open.step() {
+                cutOff.append((InterruptedAttempt(seq: open.int(0), webhook: open.string(1) ?? "", n: open.int(2)), open.string(3) ?? ""))
+            }
+            open.reset()
+            for (attempt, id) in cutOff {
+                switch next(attempt) {
+                case let .runAgain(at):
+                    try db.prepared("UPDATE events SET next_attempt_at = MAX(COALESCE(next_attempt_at, 0), ?2) WHERE seq = ?1")
+                        .bind(1, attempt.seq).bind(2, at).run()
+                case .fail:
+                    try db.prepared("UPDATE events SET status = 'failed', next_attempt_at = NULL WHERE seq = ?1").bind(1, attempt.seq).run()
+                    try db.prepared("""
+                        UPDATE attempts SET finished_at = ?3, outcome = 'error',
+                            error = 'interrupted: the server stopped while this attempt ran, and it was the last the retry policy allows'
+                        WHERE event_seq = ?1 AND n = ?2
+                        """).bind(1, attempt.seq).bind(2, attempt.n).bind(3, now).run()
+                    recovery.failedEvents.append(id)
+                }
+            }
+            try db.prepared("""
+                UPDATE attempts SET finished_at = ?1, outcome = 'retry',
+                    error = 'interrupted: the server stopped while this attempt ran; it will run again'
+                WHERE outcome IS NULL
+                """).bind(1, now).run()
+            recovery.attempts = db.changes + recovery.failedEvents.count
+            box.value = recovery
+        }
+        return box.value ?? InterruptionRecovery()
+    }
+}
