@@ -81,7 +81,7 @@ extension AdminAPI {
             } else if event.direction == .outbound {
                 outbound.replay(seq: event.seq)
             } else {
-                dispatcher.replay(seq: event.seq)
+                dispatcher.replay(seq: event.seq, webhook: event.webhook)
             }
             var summary = EventJSON.summary(event)
             summary.append(("replay_at", .string(WallClock.rfc3339(milliseconds: at ?? WallClock.nowMilliseconds()))))

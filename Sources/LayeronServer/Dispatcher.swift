@@ -16,7 +16,7 @@ final class Dispatcher: @unchecked Sendable {
         /// An event the scheduler found due in the store.
         case due(seq: Int64)
         /// An operator's replay: runs whatever the status.
-        case replay(seq: Int64)
+        case replay(seq: Int64, webhook: String)
         /// An `after-handler` event whose provider is waiting for the outcome: runs first.
         case waited(StoredEvent, done: @Sendable (AttemptResult) -> Void)
     }
@@ -37,7 +37,7 @@ final class Dispatcher: @unchecked Sendable {
     /// How many of a webhook's events the scheduler keeps queued or running at most (`scheduleDue`).
     private let scheduledAhead = 1024
 
-    /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `perWebhook`, `cappedBacklog`, `readAhead`,
+    /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `replaysWaiting`, `perWebhook`, `cappedBacklog`, `readAhead`,
     /// `ranBeforeHandOver`, `idle` and `stopping`.
     private let queueLock = NSLock()
     // Every `var` below is guarded by `queueLock`, by the lock its comment names or confined to the
@@ -64,6 +64,9 @@ final class Dispatcher: @unchecked Sendable {
     /// does not strand its event: the scheduler may hand it to another worker after the webhook's
     /// `lease` (5 minutes unless configured).
     @exclusivity(unchecked) private var inFlight: [Int64: Int64] = [:]
+    /// Replays asked for while their event was in flight, by event: each runs when the attempt
+    /// before it is recorded (`release`), which hands the event's place in `inFlight` on to it.
+    @exclusivity(unchecked) private var replaysWaiting: [Int64: Int] = [:]
     /// Queued or running events per webhook, for each webhook's `concurrency` cap.
     @exclusivity(unchecked) private var perWebhook: [String: Int] = [:]
     /// Capped webhooks with due events left in the store: a hand-over was turned away at the cap, or
@@ -219,9 +222,20 @@ final class Dispatcher: @unchecked Sendable {
         wake(woken)
     }
 
-    func replay(seq: Int64) {
+    /// Runs an operator's replay of `seq`: at once, or, while another attempt of the event is queued
+    /// or running, right after that one is recorded. Replays of one event run one at a time, each
+    /// reading the event as the one before left it, so every run takes its own attempt number and
+    /// no record overwrites another's.
+    func replay(seq: Int64, webhook: String) {
         queueLock.lock()
-        queue.append(.replay(seq: seq))
+        let now = WallClock.nowMilliseconds()
+        if let until = inFlight[seq], until >= now {
+            replaysWaiting[seq, default: 0] += 1
+            queueLock.unlock()
+            return
+        }
+        inFlight[seq] = now + lease(webhook)
+        queue.append(.replay(seq: seq, webhook: webhook))
         let woken = takeIdleLocked(1)
         queueLock.unlock()
         wake(woken)
@@ -281,9 +295,22 @@ final class Dispatcher: @unchecked Sendable {
         return job
     }
 
-    private func release(_ seq: Int64, webhook: String?) {
+    /// Hands `seq` back once its attempt is recorded: to a replay waiting for it, else to whoever
+    /// finds it due next. `webhook` is the webhook whose `concurrency` the attempt counted against
+    /// (nil for attempts that count against none: replays, after-handler runs); `replayOf` names
+    /// the event's webhook when only that is known, for a waiting replay's lease.
+    private func release(_ seq: Int64, webhook: String?, replayOf: String? = nil) {
         queueLock.lock()
-        inFlight[seq] = nil
+        var replaying = false
+        if !replaysWaiting.isEmpty, let waiting = replaysWaiting[seq] {
+            replaysWaiting[seq] = waiting > 1 ? waiting - 1 : nil
+            let name = webhook ?? replayOf ?? ""
+            inFlight[seq] = WallClock.nowMilliseconds() + lease(name)
+            queue.append(.replay(seq: seq, webhook: name))
+            replaying = true
+        } else {
+            inFlight[seq] = nil
+        }
         if let webhook, let n = perWebhook[webhook] { perWebhook[webhook] = n > 1 ? n - 1 : nil }
         var started = false
         if let webhook, !readAhead.isEmpty, var ahead = readAhead[webhook] {
@@ -292,7 +319,7 @@ final class Dispatcher: @unchecked Sendable {
             }
             readAhead[webhook] = ahead.isEmpty ? nil : ahead
         }
-        let woken = started ? takeIdleLocked(1) : []
+        let woken = takeIdleLocked((started ? 1 : 0) + (replaying ? 1 : 0))
         let backlogged = !started && !cappedBacklog.isEmpty && webhook.map { cappedBacklog.contains($0) } == true
         queueLock.unlock()
         wake(woken)
@@ -334,8 +361,11 @@ final class Dispatcher: @unchecked Sendable {
                     if runIfInOrder(event, startCommittedFirst: true, then: { [self] in release(seq, webhook: event.webhook) }) { continue }
                 }
                 release(seq, webhook: event.webhook)
-            case let .replay(seq):
-                if let event = try? store.event(seq: seq) { _ = run(event, replay: true, startCommittedFirst: true) { _ in } }
+            case let .replay(seq, webhook):
+                let ran = (try? store.event(seq: seq)).map { event in
+                    run(event, replay: true, startCommittedFirst: true) { [self] _ in release(seq, webhook: nil, replayOf: webhook) }
+                } ?? false
+                if !ran { release(seq, webhook: nil, replayOf: webhook) }
             case let .waited(event, done):
                 // The provider's answer waits for the record too, so its retry finds the response.
                 let seq = event.seq
@@ -443,9 +473,9 @@ final class Dispatcher: @unchecked Sendable {
     /// Replays an operator scheduled for later (`?at=`, bulk replays) run through the normal replay path.
     private func scheduleReplays(now: Int64) {
         guard let due = try? store.dueReplays(now: now, limit: 64) else { return }
-        for seq in due {
+        for (seq, webhook) in due {
             try? store.scheduleReplay(seq: seq, at: nil)
-            replay(seq: seq)
+            replay(seq: seq, webhook: webhook)
         }
     }
 
@@ -518,20 +548,24 @@ final class Dispatcher: @unchecked Sendable {
         case .retry:
             recorded = .retry
             let jitter = Double(SecureRandom.bytes(1)[0]) / 256
-            if let delay = policy.delay(afterAttempt: Int(n), requestedMilliseconds: outcome.retryAfterMilliseconds, random: jitter) {
+            // Replays take no place in the schedule: they do not use up the event's retries.
+            let place = replay || n == 1 ? n : n - ((try? store.replaysBefore(seq: event.seq, attempt: n)) ?? 0)
+            if let delay = policy.delay(afterAttempt: Int(place), requestedMilliseconds: outcome.retryAfterMilliseconds, random: jitter) {
                 status = .pending
                 next = finishedAt + delay.milliseconds
             } else {
                 status = .failed
             }
         }
-        // A replay of a settled event never sends it back into the retry schedule.
-        if replay, event.status != .pending, status == .pending {
-            status = event.status == .processed ? .processed : .failed
-            next = nil
+        // A replay is one extra run: it settles its event when it succeeds, and otherwise leaves the
+        // event's status, schedule and recorded answer as they were (docs/inbound.md, Replays).
+        let keepsEvent = replay && recorded != .ok
+        if keepsEvent {
+            status = event.status
+            next = event.nextAttemptAt
         }
         var response: StoredResponse?
-        if rules?.respond == .afterHandler {
+        if rules?.respond == .afterHandler, !keepsEvent {
             response = InboundResponses.forOutcome(outcome, nextAttemptAt: next, now: finishedAt, eventID: event.id)
         }
         let attempt = AttemptRecord(n: n, startedAt: startedAt, finishedAt: finishedAt, outcome: recorded,

@@ -416,14 +416,26 @@ public final class EventStore: @unchecked Sendable {
 
     /// Inbound events whose scheduled replay (`POST …/replay?at=`) is due; outbound ones are the
     /// delivery scheduler's (`dueOutboundReplays`).
-    public func dueReplays(now: Int64, limit: Int) throws(SQLiteError) -> [Int64] {
+    public func dueReplays(now: Int64, limit: Int) throws(SQLiteError) -> [(seq: Int64, webhook: String)] {
         try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.prepared("SELECT seq FROM events WHERE replay_at IS NOT NULL AND replay_at <= ?1 AND direction = 'inbound' ORDER BY replay_at LIMIT ?2")
+            let stmt = try db.prepared("SELECT seq, webhook FROM events WHERE replay_at IS NOT NULL AND replay_at <= ?1 AND direction = 'inbound' ORDER BY replay_at LIMIT ?2")
             stmt.bind(1, now).bind(2, Int64(limit))
             defer { stmt.reset() }
-            var out: [Int64] = []
-            while try stmt.step() { out.append(stmt.int(0)) }
+            var out: [(seq: Int64, webhook: String)] = []
+            while try stmt.step() { out.append((stmt.int(0), stmt.string(1) ?? "")) }
             return out
+        }
+    }
+
+    /// How many of `seq`'s attempts before attempt `n` were replays: they take no place in the
+    /// retry schedule, so attempt `n` is the schedule's `n` minus these.
+    public func replaysBefore(seq: Int64, attempt n: Int64) throws(SQLiteError) -> Int64 {
+        try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.prepared("SELECT COUNT(*) FROM attempts WHERE event_seq = ?1 AND n < ?2 AND replay = 1")
+            stmt.bind(1, seq).bind(2, n)
+            defer { stmt.reset() }
+            _ = try stmt.step()
+            return stmt.int(0)
         }
     }
 

@@ -115,6 +115,15 @@ static layeron_status slow(void *i, const layeron_event *e, layeron_result *r) {
     return LAYERON_OK;
 }
 
+/* Succeeds on the first attempt only: a forced replay of its processed event fails. */
+static layeron_status first_only(void *i, const layeron_event *e, layeron_result *r) {
+    state *s = i;
+    record(s, "first_only", e);
+    if (e->attempt == 1) return LAYERON_OK;
+    s->host->result_set_message(r, cstr("only the first attempt succeeds"));
+    return LAYERON_ERROR;
+}
+
 /* Takes the whole server down after `sleep_ms`, as a handler with a fatal bug does. */
 static layeron_status crash(void *i, const layeron_event *e, layeron_result *r) {
     state *s = i;
@@ -144,6 +153,7 @@ static const layeron_handler handlers[] = {
     { "slow", slow, { 0 } },
     { "respond", respond, { 0 } },
     { "crash", crash, { 0 } },
+    { "first_only", first_only, { 0 } },
 };
 
 static const layeron_plugin_descriptor descriptor = {

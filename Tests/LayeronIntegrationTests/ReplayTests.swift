@@ -1,0 +1,96 @@
+import Foundation
+import LayeronCore
+import XCTest
+
+/// Inbound replays: each runs once with its own attempt number, and a replay is one extra run that
+/// settles its event only when it succeeds.
+final class ReplayTests: XCTestCase {
+    let secret = "replay-secret"
+    var server: TestServer!
+    var output: String { server.path("handled.log") }
+
+    override func setUpWithError() throws {
+        server = try TestServer(environment: ["HOOK_SECRET": secret])
+        try server.installBehaviours()
+        try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)" }"#, webhooks: [
+            ("failing", #""handler": "behaviours.always_error""#),
+            ("once", #""handler": "behaviours.first_only""#),
+            ("retrying", #""handler": "behaviours.always_retry", "retry": {"attempts": 3, "initial": "1s", "max": "2s", "jitter": false}"#),
+        ])
+        try server.start()
+    }
+
+    override func tearDown() {
+        server.stop()
+        server = nil
+    }
+
+    private func send(_ webhook: String, _ id: String) throws -> String {
+        let r = try server.postSigned(webhook, #"{"id": "\#(id)", "type": "t"}"#, secret: secret)
+        XCTAssertEqual(r.status, 200, r.body)
+        return try XCTUnwrap(try JSONParser.parse(r.body)["id"]?.stringValue, r.body)
+    }
+
+    private func attempts(_ id: String) throws -> [JSONValue] {
+        if case let .array(list)? = try server.admin("GET", "/admin/events/\(id)").json["attempts"] { return list }
+        return []
+    }
+
+    private func waitForAttempts(_ id: String, _ count: Int, timeout: TimeInterval = 15) throws -> [JSONValue] {
+        let reached = try server.waitUntil(timeout: timeout) {
+            let list = try attempts(id)
+            return list.count == count && list.allSatisfy { $0["outcome"] != .null }
+        }
+        let list = try attempts(id)
+        XCTAssertTrue(reached, "\(id): \(list.count) attempts, wanted \(count): \(JSONValue.array(list).serialized())")
+        return list
+    }
+
+    /// Ten replays asked for at once: ten runs, one after another, each recorded under its own number.
+    func testReplaysAskedForTogetherEachRunOnceUnderTheirOwnAttemptNumbers() throws {
+        let id = try send("failing", "c1")
+        _ = try waitForAttempts(id, 1)
+        let statuses = StatusBox()
+        let server = self.server!
+        DispatchQueue.concurrentPerform(iterations: 10) { _ in
+            let r = try? server.admin("POST", "/admin/events/\(id)/replay")
+            statuses.add(r?.status ?? -1, nil)
+        }
+        XCTAssertEqual(statuses.statuses, Array(repeating: 202, count: 10))
+        let list = try waitForAttempts(id, 11)
+        XCTAssertEqual(list.compactMap { $0["n"]?.scalarText }, (1...11).map(String.init))
+        XCTAssertEqual(list.filter { $0["replay"] == .bool(true) }.count, 10)
+        usleep(300_000)
+        let runs = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains(id) }
+        XCTAssertEqual(runs.count, 11, "\(runs)")
+        XCTAssertEqual(Set(runs.compactMap { $0.split(separator: " ").first { $0.hasPrefix("attempt=") } }).count, 11, "\(runs)")
+        XCTAssertEqual(try server.admin("GET", "/admin/events/\(id)").json["status"]?.stringValue, "failed")
+    }
+
+    /// A forced replay of a processed event that fails leaves it processed.
+    func testAFailedReplayLeavesAProcessedEventProcessed() throws {
+        let id = try send("once", "p1")
+        _ = try waitForAttempts(id, 1)
+        XCTAssertEqual(try server.admin("POST", "/admin/events/\(id)/replay?force=true").status, 202)
+        let list = try waitForAttempts(id, 2)
+        XCTAssertEqual(list.last?["outcome"]?.stringValue, "error")
+        XCTAssertEqual(try server.admin("GET", "/admin/events/\(id)").json["status"]?.stringValue, "processed")
+    }
+
+    /// A replay of a pending event that asks for a retry keeps the event's schedule and uses none of
+    /// its retries: with three attempts allowed, the schedule still runs three after the replay.
+    func testAReplayOfAPendingEventKeepsItsScheduleAndRetries() throws {
+        let id = try send("retrying", "r1")
+        _ = try waitForAttempts(id, 1)
+        let before = try server.admin("GET", "/admin/events/\(id)").json
+        XCTAssertEqual(try server.admin("POST", "/admin/events/\(id)/replay").status, 202)
+        let replayed = try waitForAttempts(id, 2)
+        XCTAssertEqual(replayed.last?["replay"], .bool(true))
+        let after = try server.admin("GET", "/admin/events/\(id)").json
+        XCTAssertEqual(after["status"]?.stringValue, "pending")
+        XCTAssertEqual(after["next_attempt_at"], before["next_attempt_at"], after.serialized())
+        let all = try waitForAttempts(id, 4, timeout: 20)
+        XCTAssertEqual(all.map { $0["replay"] }, [.bool(false), .bool(true), .bool(false), .bool(false)])
+        XCTAssertTrue(try server.waitUntil { try server.admin("GET", "/admin/events/\(id)").json["status"]?.stringValue == "failed" })
+    }
+}
