@@ -104,7 +104,9 @@ final class AdminAPI: Sendable {
             guard let mount = snapshot.mountToken else { return nil }
             tokens = [mount]
         }
-        guard let header = request.header("authorization"), header.hasPrefix("Bearer ") else { return nil }
+        // The scheme's name is case-insensitive (RFC 9110, section 11.1): `bearer` is `Bearer`.
+        guard let header = request.header("authorization"), header.utf8.count > 7,
+              header.prefix(7).lowercased() == "bearer " else { return nil }
         let presented = Array(header.utf8.dropFirst(7))
         var granted: AdminScope?
         for (token, value) in tokens where ConstantTime.equals(presented, value.bytes) {

@@ -66,14 +66,14 @@ extension AdminAPI {
             if event.direction == .outbound {
                 if let refusal = outboundReplayRefusal(event) { return AdminResponses.error(409, refusal) }
                 if event.status == .processed, !force {
-                    return AdminResponses.error(409, "event \(id) was already delivered; replaying it sends it to \(event.webhook) again: add ?force=true to confirm")
+                    return AdminResponses.error(409, "event \(id) was already delivered; replaying it sends it to \(event.webhook) again: confirm with ?force=true (`layeron events replay \(id) --force`)")
                 }
             } else {
                 guard event.handler != nil else {
                     return AdminResponses.error(409, "event \(id) matched no handler (status ignored); there is nothing to replay it through")
                 }
                 if event.status == .processed, !force {
-                    return AdminResponses.error(409, "event \(id) was already processed; replaying it runs its handler again: add ?force=true to confirm")
+                    return AdminResponses.error(409, "event \(id) was already processed; replaying it runs its handler again: confirm with ?force=true (`layeron events replay \(id) --force`)")
                 }
             }
             if let at, at > WallClock.nowMilliseconds() {

@@ -57,15 +57,16 @@ struct AdminRoute: Sendable {
         case notFound
     }
 
-    /// Literal routes win over parameter routes (`/admin/events/replay` is not an event id).
+    /// A path that a literal route spells out is that route's alone, whatever the method
+    /// (`/admin/events/replay` is not an event id, even to a GET, nor on the mount, which does not
+    /// serve purge). HEAD is served wherever GET is (load balancers' health checks use it;
+    /// libmicrohttpd leaves the body out).
     static func resolve(method: String, path: String, mounted: Bool) -> Resolution {
-        let candidates = all.filter { !mounted || $0.mountable }
-        var allowed: [String] = []
-        for route in candidates {
-            guard let params = route.match(path) else { continue }
-            if route.method == method { return .found(route, params) }
-            allowed.append(route.method)
-        }
-        return allowed.isEmpty ? .notFound : .wrongMethod(allowed: allowed)
+        let matches = all.compactMap { route in route.match(path).map { (route: route, params: $0) } }
+        let literal = matches.filter { $0.params.isEmpty }
+        let served = (literal.isEmpty ? matches : literal).filter { !mounted || $0.route.mountable }
+        let wanted = method == "HEAD" ? "GET" : method
+        if let hit = served.first(where: { $0.route.method == wanted }) { return .found(hit.route, hit.params) }
+        return served.isEmpty ? .notFound : .wrongMethod(allowed: served.map(\.route.method))
     }
 }

@@ -26,10 +26,28 @@ enum EventJSON {
     /// `deliveries` holds what an outbound event's attempts got back, by attempt number.
     static func detail(_ e: StoredEvent, attempts: [AttemptRecord], deliveries: [Int64: DeliveryRecord] = [:]) -> JSONValue {
         var members = summary(e)
-        members.append(("headers", .object(e.headers.map { ($0.name, .string($0.value)) })))
+        members.append(("headers", headerObject(e.headers)))
         members.append(("body", String(validating: e.body, as: UTF8.self).map(JSONValue.string) ?? .null))
         members.append(("body_base64", .string(ByteEncoding.base64.encode(e.body))))
         members.append(("attempts", .array(attempts.map { attempt($0, delivery: deliveries[$0.n]) })))
+        return .object(members)
+    }
+
+    /// Headers as one JSON object: a name sent more than once (case aside) is one member whose
+    /// values are joined with ", ", as HTTP combines repeated field lines (RFC 9110, section 5.3).
+    /// Repeating the member instead is JSON that most clients read as its last value only.
+    static func headerObject(_ headers: [(name: String, value: String)]) -> JSONValue {
+        var members: [(String, JSONValue)] = []
+        var position: [String: Int] = [:]
+        for (name, value) in headers {
+            let key = name.lowercased()
+            if let i = position[key], case let .string(joined) = members[i].1 {
+                members[i].1 = .string(joined + ", " + value)
+            } else {
+                position[key] = members.count
+                members.append((name, .string(value)))
+            }
+        }
         return .object(members)
     }
 
@@ -49,7 +67,7 @@ enum EventJSON {
             members += [
                 ("status_code", d.statusCode.map { .int(Int64($0)) } ?? .null),
                 ("latency_ms", .int(d.latencyMilliseconds)),
-                ("response_headers", .object(d.responseHeaders.map { ($0.name, .string($0.value)) })),
+                ("response_headers", headerObject(d.responseHeaders)),
                 ("response_body", String(validating: d.responseBody, as: UTF8.self).map(JSONValue.string) ?? .null),
                 ("response_body_base64", .string(ByteEncoding.base64.encode(d.responseBody))),
                 ("transport_error", .optional(d.transportError)),

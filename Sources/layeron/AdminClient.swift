@@ -9,7 +9,8 @@ import LayeronServer
 struct AdminClient {
     enum Failure: Error {
         case unreachable(String)
-        case unauthorized
+        /// 401; `sent` says whether a token went with the request at all.
+        case unauthorized(sent: Bool)
         case refused(status: Int, message: String)
 
         var exitCode: Int32 {
@@ -24,7 +25,8 @@ struct AdminClient {
             switch self {
             case let .unreachable(reason):
                 return "cannot reach the admin API: \(reason) (is `layeron serve` running? its address comes from --admin, then LAYERON_ADMIN_URL, then the config's admin.listen)"
-            case .unauthorized: return "the admin API refused the token: set LAYERON_ADMIN_TOKEN to the server's admin token, or run on the server's machine with its config (--config) so the token is read from its secrets store"
+            case .unauthorized(sent: true): return "the admin API refused the token: set LAYERON_ADMIN_TOKEN to the server's admin token, or run on the server's machine with its config (--config) so the token is read from its secrets store"
+            case .unauthorized(sent: false): return "no admin token to send: set LAYERON_ADMIN_TOKEN to the server's admin token, or run on the server's machine with its config (--config) so the token is read from its secrets store"
             case let .refused(status, message): return "the server answered \(status): \(message)"
             }
         }
@@ -33,10 +35,11 @@ struct AdminClient {
     let baseURL: String
     let token: String?
 
-    /// The URL is `--admin`, then LAYERON_ADMIN_URL, then the config's `admin.listen`. With an explicit
-    /// URL the token is LAYERON_ADMIN_TOKEN when set; otherwise it is the config's `admin.token`
-    /// reference resolved the way `serve` resolves it (the store for the current environment, then the
-    /// environment variable), so on a development machine nothing needs to be exported.
+    /// The URL is `--admin`, then LAYERON_ADMIN_URL, then the config's `admin.listen`. The token is
+    /// LAYERON_ADMIN_TOKEN when set (the contract's variable: it wins wherever the URL came from);
+    /// otherwise it is the config's `admin.token` reference resolved the way `serve` resolves it (the
+    /// store for the current environment, then the environment variable), so on a development
+    /// machine nothing needs to be exported.
     init(_ args: Arguments) {
         let env = ProcessEnvironment.variables
         let config = try? loadConfig(path: ProcessEnvironment.configPath(args))
@@ -48,7 +51,7 @@ struct AdminClient {
             token = env["LAYERON_ADMIN_TOKEN"] ?? configured()
         } else if let config {
             baseURL = "http://\(Self.reachable(config.admin.listen))"
-            token = configured()
+            token = env["LAYERON_ADMIN_TOKEN"] ?? configured()
         } else {
             baseURL = "http://127.0.0.1:9090"
             token = env["LAYERON_ADMIN_TOKEN"]
@@ -78,7 +81,7 @@ struct AdminClient {
             throw .unreachable(error.description)
         }
         let json = (try? JSONParser.parse(response.body)) ?? .null
-        if response.status == 401 { throw .unauthorized }
+        if response.status == 401 { throw .unauthorized(sent: token != nil) }
         guard (200..<300).contains(response.status) else {
             throw .refused(status: response.status, message: json["error"]?.stringValue ?? String(decoding: response.body, as: UTF8.self))
         }

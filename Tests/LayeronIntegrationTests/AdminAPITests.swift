@@ -1,5 +1,6 @@
 import Foundation
 import LayeronCore
+import LayeronHTTP
 import XCTest
 
 /// Issue 7 against the real server: filters, pagination, errors, replay rules, scopes, the mount,
@@ -280,6 +281,42 @@ final class AdminAPITests: XCTestCase {
         let binaryID = try XCTUnwrap(try JSONParser.parse(Array(sentBinary.body.utf8))["id"]?.stringValue)
         let showBinary = try CLI.run(["events", "show", binaryID, "--admin", server.adminURL], token: server.adminToken)
         XCTAssertTrue(showBinary.stdout.contains("body: \(binary.count) bytes, not UTF-8"), showBinary.stdout)
+    }
+
+    /// What HTTP and scripts expect at the edges: the auth scheme's case, literal routes under a
+    /// wrong method, HEAD where GET is served, a header sent twice, and the CLI's token.
+    func testAdminSurfaceFollowsHTTPsRulesAndTheContractsToken() throws {
+        let lower = try HTTPClient.request(method: "GET", url: server.adminURL + "/admin/events?limit=1",
+                                           headers: [("Authorization", "bearer \(server.adminToken)")], body: nil)
+        XCTAssertEqual(lower.status, 200, String(decoding: lower.body, as: UTF8.self))
+        let getReplay = try server.admin("GET", "/admin/events/replay")
+        XCTAssertEqual(getReplay.status, 405, getReplay.text)
+        let deletePurge = try server.admin("DELETE", "/admin/events/purge")
+        XCTAssertEqual(deletePurge.status, 405, deletePurge.text)
+        XCTAssertFalse(deletePurge.text.contains("GET"), deletePurge.text)
+        let mountedPurge = try HTTPClientShortcut.post(server.publicURL + "/_layeron/admin/events/purge?before=2020-01-01T00:00:00Z",
+                                                       token: "app-token", body: [])
+        XCTAssertEqual(mountedPurge.status, 404, mountedPurge.text)
+        XCTAssertEqual(try HTTPClientShortcut.head(server.adminURL + "/healthz"), 200)
+
+        let body = Array(#"{"id": "hd1", "type": "contact.created"}"#.utf8)
+        let sent = try server.post("/webhooks/crm", headers: [("x-sig", Signing.hmacHex(body: body, secret: secret)),
+                                                              ("X-Dup", "a"), ("x-dup", "b")], body: body)
+        let id = try XCTUnwrap(try JSONParser.parse(sent.body)["id"]?.stringValue, sent.body)
+        let shown = try server.admin("GET", "/admin/events/\(id)")
+        XCTAssertEqual(shown.json["headers"]?["x-dup"]?.stringValue, "a, b", shown.text)
+        XCTAssertEqual(shown.text.components(separatedBy: "\"x-dup\"").count, 2, "one member: \(shown.text)")
+
+        // The address from a config whose token reference resolves nowhere: LAYERON_ADMIN_TOKEN is sent.
+        let address = server.adminURL.replacingOccurrences(of: "http://", with: "")
+        let config = server.path("cli-only.json")
+        try #"{"admin": {"listen": "\#(address)", "token": {"secret": "OPS_ONLY_TOKEN"}}, "webhooks": []}"#
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let listed = try CLI.run(["events", "list", "--config", config], token: server.adminToken, directory: server.path("."))
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        let none = try CLI.run(["events", "list", "--config", config], directory: server.path("."))
+        XCTAssertEqual(none.status, 4)
+        XCTAssertTrue(none.stderr.contains("no admin token"), none.stderr)
     }
 
     func testCLIListShowReplayAndExitCodes() throws {
