@@ -73,3 +73,7 @@ CURLcode layeron_curl_set_opensocket_function(CURL *curl, layeron_curl_opensocke
 CURLMcode layeron_curl_multi_set_long(CURLM *multi, CURLMoption option, long value) {
     return curl_multi_setopt(multi, option, value);
 }
+
+CURLcode layeron_curl_set_prereq_function(CURL *curl, layeron_curl_prereq_fn function) {
+    return curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, function);
+}

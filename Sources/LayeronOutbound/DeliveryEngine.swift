@@ -183,6 +183,18 @@ public final class DeliveryEngine: @unchecked Sendable {
                 return socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
             }
             _ = layeron_curl_set_pointer(easy, CURLOPT_OPENSOCKETDATA, user)
+            // The socket check above sees only new connections, and every destination shares the
+            // multi handle's connection cache: a connection an `allow_private` destination opened
+            // to an inside address would serve a guarded one to the same host and port. This check
+            // runs on the connection a transfer actually uses, new or reused, before a byte is sent.
+            _ = layeron_curl_set_prereq_function(easy) { user, primaryIP, _, _, _ in
+                guard let user, let primaryIP else { return Int32(CURL_PREREQFUNC_ABORT) }
+                let transfer = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
+                guard let refusal = DeliveryEngine.refusal(ip: String(cString: primaryIP)) else { return Int32(CURL_PREREQFUNC_OK) }
+                transfer.refusal = refusal
+                return Int32(CURL_PREREQFUNC_ABORT)
+            }
+            _ = layeron_curl_set_pointer(easy, CURLOPT_PREREQDATA, user)
         }
         running[UInt(bitPattern: easy)] = transfer
         curl_multi_add_handle(multi, easy)
@@ -203,6 +215,19 @@ public final class DeliveryEngine: @unchecked Sendable {
         default:
             return "refused to connect: address family \(family) is not IPv4 or IPv6"
         }
+        return refusal(bytes, family: family)
+    }
+
+    /// The same for a connection's address as libcurl prints it (`127.0.0.1`, `::1`).
+    private static func refusal(ip: String) -> String? {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, ip, &v4) == 1 { return refusal(withUnsafeBytes(of: &v4) { Array($0) }, family: AF_INET) }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, ip, &v6) == 1 { return refusal(withUnsafeBytes(of: &v6) { Array($0) }, family: AF_INET6) }
+        return "refused to send: the connection's address \"\(ip)\" is not IPv4 or IPv6"
+    }
+
+    private static func refusal(_ bytes: [UInt8], family: Int32) -> String? {
         guard let reason = AddressGuard.refusal(bytes) else { return nil }
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         _ = bytes.withUnsafeBytes { inet_ntop(family, $0.baseAddress, &text, socklen_t(text.count)) }

@@ -182,6 +182,27 @@ final class OutboundDeliveryTests: XCTestCase {
         XCTAssertEqual(receiver.received.count, 0, "no byte may reach a refused address")
     }
 
+    /// Every destination shares libcurl's connection cache: a connection an `allow_private`
+    /// destination opened to loopback must not carry a guarded destination's delivery there.
+    func testAGuardedDestinationDoesNotReuseAPrivateDestinationsConnection() throws {
+        let receiver = try ScriptedReceiver(replies: [], keepAlive: true)
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "internal", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true }"#,
+            #"{ "name": "public", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "retry": { "schedule": ["1h"] } }"#,
+        ])
+        try harness.start()
+        let inside = try harness.emittedID("internal")
+        _ = try harness.waitForAttempts(inside, count: 1, status: "processed")
+        XCTAssertEqual(receiver.received.count, 1)
+        let outside = try harness.emittedID("public")
+        _ = try harness.waitForAttempts(outside, count: 1)
+        let attempt = try harness.attempts(outside)[0]
+        XCTAssertEqual(attempt["status_code"], .null, attempt.serialized())
+        let error = attempt["transport_error"]?.stringValue ?? ""
+        XCTAssertTrue(error.contains("loopback") && error.contains("allow_private"), attempt.serialized())
+        XCTAssertEqual(receiver.received.count, 1, "the guarded delivery reached the receiver over the cached connection")
+    }
+
     func testIdempotencyKeyReturnsTheFirstEvent() throws {
         harness = try OutboundHarness()
         try harness.start()

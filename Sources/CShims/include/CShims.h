@@ -56,5 +56,8 @@ typedef curl_socket_t (*layeron_curl_opensocket_fn)(void *clientp, curlsocktype 
 CURLcode layeron_curl_set_header_function(CURL *curl, size_t (*function)(char *, size_t, size_t, void *));
 CURLcode layeron_curl_set_opensocket_function(CURL *curl, layeron_curl_opensocket_fn function);
 CURLMcode layeron_curl_multi_set_long(CURLM *multi, CURLMoption option, long value);
+/* Runs once the connection is ready, new or reused from the cache, before the request is sent. */
+typedef int (*layeron_curl_prereq_fn)(void *clientp, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port, int conn_local_port);
+CURLcode layeron_curl_set_prereq_function(CURL *curl, layeron_curl_prereq_fn function);
 
 #endif
