@@ -26,9 +26,12 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
     private let metrics: Metrics
     private let engine: DeliveryEngine
 
-    /// Guards `inFlight`, `perDestination`, `limiters`, `disabled` and `stopping`.
+    /// Guards `inFlight`, `replaysWaiting`, `perDestination`, `limiters`, `disabled` and `stopping`.
     private let stateCondition = NSCondition()
     private var inFlight: Set<Int64> = []
+    /// Replays asked for while their event was being delivered, by event: each is sent when the
+    /// delivery before it is recorded (`release`), which hands the event's slot on to it.
+    private var replaysWaiting: [Int64: Int] = [:]
     private var perDestination: [String: Int] = [:]
     private var limiters: [String: RateLimiter] = [:]
     private var disabled: [String: DisabledDestination] = [:]
@@ -194,14 +197,29 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
 
     // MARK: Scheduling
 
-    /// Sends `seq` again now, outside its schedule and caps; recorded as a replay attempt.
+    /// Sends `seq` again now, outside its schedule and caps; recorded as a replay attempt. While the
+    /// event is being delivered, the replay is sent right after that delivery is recorded. A
+    /// destination disabled or removed since the replay was asked for (`?at=`, bulk) skips it, said
+    /// in the log.
     func replay(seq: Int64) {
-        guard let event = try? store.event(seq: seq),
-              let destination = snapshots.snapshot.config.outbound.first(where: { $0.name == event.webhook }) else { return }
+        guard let event = try? store.event(seq: seq) else { return }
+        guard let destination = snapshots.snapshot.config.outbound.first(where: { $0.name == event.webhook }) else {
+            logger.warn("replay skipped: destination \(event.webhook) is no longer configured", [("event", event.id)])
+            return
+        }
         stateCondition.lock()
-        let admitted = !stopping && inFlight.insert(seq).inserted
-        if admitted { perDestination[destination.name, default: 0] += 1 }
+        let off = disabled[destination.name]
+        let admitted = !stopping && off == nil && inFlight.insert(seq).inserted
+        if admitted {
+            perDestination[destination.name, default: 0] += 1
+        } else if !stopping && off == nil {
+            replaysWaiting[seq, default: 0] += 1
+        }
         stateCondition.unlock()
+        if let off {
+            logger.warn("replay skipped: destination \(destination.name) is disabled (\(off.reason)); enable it and replay again",
+                        [("event", event.id)])
+        }
         if admitted { deliver(event, to: destination, replay: true, scheduledSoFar: 0) }
     }
 
@@ -267,9 +285,12 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         stateCondition.lock()
         inFlight.remove(seq)
         if let n = perDestination[destination] { perDestination[destination] = n > 1 ? n - 1 : nil }
+        let waiting = replaysWaiting.isEmpty ? nil : replaysWaiting[seq]
+        if let waiting { replaysWaiting[seq] = waiting > 1 ? waiting - 1 : nil }
         wakeRequested = true
         stateCondition.signal()
         stateCondition.unlock()
+        if waiting != nil { replay(seq: seq) }
     }
 
     // MARK: Delivering

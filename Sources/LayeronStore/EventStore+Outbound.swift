@@ -94,7 +94,18 @@ extension EventStore {
                 .bind(8, delivery.statusCode.map(Int64.init)).bind(9, delivery.latencyMilliseconds)
                 .bind(10, text: HeaderCoding.encode(delivery.responseHeaders)).bind(11, blob: delivery.responseBody)
                 .bind(12, delivery.transportError).run()
-            try db.prepared("UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4) WHERE seq = ?1")
+            // A destination a 410 disabled fails its pending events (`disableDestination`); a delivery
+            // still in flight then finishes after that update, and must not leave its event pending
+            // (to be sent unasked when the destination is enabled). The writer orders the two.
+            try db.prepared("""
+                UPDATE events SET
+                    status = CASE WHEN ?2 = 'pending' AND EXISTS (SELECT 1 FROM outbound_destinations d WHERE d.name = events.webhook AND d.disabled_at IS NOT NULL)
+                                  THEN 'failed' ELSE ?2 END,
+                    next_attempt_at = CASE WHEN ?2 = 'pending' AND EXISTS (SELECT 1 FROM outbound_destinations d WHERE d.name = events.webhook AND d.disabled_at IS NOT NULL)
+                                           THEN NULL ELSE ?3 END,
+                    attempt_count = MAX(attempt_count, ?4)
+                WHERE seq = ?1
+                """)
                 .bind(1, seq).bind(2, status.rawValue).bind(3, nextAttemptAt).bind(4, attempt.n).run()
         }
     }

@@ -133,6 +133,41 @@ final class OutboundDeliveryTests: XCTestCase {
         XCTAssertEqual(receiver.received.count, 2)
     }
 
+    /// A delivery still in flight when another event's 410 disables the destination finishes after
+    /// the disable failed the pending events: it must not leave its own event pending.
+    func testADeliveryInFlightWhenTheDestinationIsDisabledFailsItsEvent() throws {
+        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 500, delayMilliseconds: 800),
+                                                      ScriptedReceiver.Reply(status: 410)])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "fading", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "retry": { "schedule": ["1h"] } }"#,
+        ])
+        try harness.start()
+        let slow = try harness.emittedID("fading", payload: #"{"order":1}"#)
+        usleep(300_000)
+        let gone = try harness.emittedID("fading", payload: #"{"order":2}"#)
+        _ = try harness.waitForAttempts(gone, count: 1, status: "failed")
+        let settled = try harness.waitForAttempts(slow, count: 1)
+        XCTAssertEqual(try harness.attempts(slow)[0]["status_code"], .number(500), settled.serialized())
+        XCTAssertEqual(settled["status"], .string("failed"), settled.serialized())
+        XCTAssertEqual(settled["next_attempt_at"], .null)
+    }
+
+    /// A replay asked for while the event is being delivered is sent once that delivery is recorded.
+    func testAReplayDuringADeliveryIsSentAfterIt() throws {
+        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 200, delayMilliseconds: 800)])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "busy", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true }"#,
+        ])
+        try harness.start()
+        let id = try harness.emittedID("busy")
+        usleep(300_000)
+        let replay = try harness.server.admin("POST", "/admin/events/\(id)/replay")
+        XCTAssertEqual(replay.status, 202, replay.text)
+        let done = try harness.waitForAttempts(id, count: 2, status: "processed")
+        XCTAssertEqual(try harness.attempts(id).map { $0["replay"] }, [.bool(false), .bool(true)], done.serialized())
+        XCTAssertEqual(receiver.received.count, 2)
+    }
+
     func testRetryAfterOn429And503IsHonoured() throws {
         let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 503, headers: [("Retry-After", "2")])])
         harness = try OutboundHarness(destinations: [
