@@ -290,11 +290,12 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         state.started = true
         if let length = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
            let declared = decimalValue(length) {
-            if declared > server.limits.maxBodyBytes {
-                state.tooLarge = true
-            } else {
-                state.body.reserveCapacity(declared)
+            // Answered from the head: queued now, libmicrohttpd sends no `100 Continue` and reads
+            // none of the body.
+            guard declared <= server.limits.maxBodyBytes else {
+                return send(RequestRefusal.bodyTooLarge(limit: server.limits.maxBodyBytes).response, on: connection)
             }
+            state.body.reserveCapacity(declared)
         }
         return .YES
     }
@@ -319,7 +320,7 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         return send(response, on: connection)
     }
     if state.tooLarge {
-        return send(.json(413, "{\"error\":\"request body exceeds the limit of \(server.limits.maxBodyBytes) bytes\"}"), on: connection)
+        return send(RequestRefusal.bodyTooLarge(limit: server.limits.maxBodyBytes).response, on: connection)
     }
     let request = HTTPRequest(
         method: method.map { String(cString: $0) } ?? "GET",
