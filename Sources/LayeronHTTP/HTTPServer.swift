@@ -227,23 +227,6 @@ private func rawQuery(ofURI uri: UnsafePointer<CChar>?) -> String {
     return String(cString: mark + 1)
 }
 
-/// A decimal header value such as Content-Length; nil unless it is all digits (and fits).
-private func decimalValue(_ text: UnsafePointer<CChar>) -> Int? {
-    var value = 0
-    var p = UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self)
-    guard p.pointee != 0 else { return nil }
-    while p.pointee != 0 {
-        let digit = Int(p.pointee) - 48
-        guard (0...9).contains(digit) else { return nil }
-        let (times10, o1) = value.multipliedReportingOverflow(by: 10)
-        let (sum, o2) = times10.addingReportingOverflow(digit)
-        guard !o1, !o2 else { return nil }
-        value = sum
-        p += 1
-    }
-    return value
-}
-
 private func send(_ response: HTTPResponse, on connection: OpaquePointer?) -> MHD_Result {
     let mhdResponse = response.body.withUnsafeBytes { raw in
         MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress),
@@ -281,22 +264,20 @@ private let completedCallback: MHD_RequestCompletedCallback = { _, _, context, _
     context.pointee = nil
 }
 
-private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, context in
+private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, method, version, uploadData, uploadSize, context in
     guard let cls, let context, let pointer = context.pointee, let uploadSize else { return .NO }
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
     let state = Unmanaged<RequestState>.fromOpaque(pointer).takeUnretainedValue()
 
     if !state.started {
         state.started = true
-        if let length = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
-           let declared = decimalValue(length) {
-            // Answered from the head: queued now, libmicrohttpd sends no `100 Continue` and reads
-            // none of the body.
-            guard declared <= server.limits.maxBodyBytes else {
-                return send(RequestRefusal.bodyTooLarge(limit: server.limits.maxBodyBytes).response, on: connection)
-            }
-            state.body.reserveCapacity(declared)
+        let framing = RequestFraming(connection)
+        // Answered from the head: queued now, libmicrohttpd sends no `100 Continue` and reads none
+        // of the body.
+        if let refusal = framing.refusal(bodyLimit: server.limits.maxBodyBytes, version: version) {
+            return send(refusal.response, on: connection)
         }
+        if let declared = framing.declaredLength { state.body.reserveCapacity(declared) }
         return .YES
     }
     if uploadSize.pointee > 0 {

@@ -40,6 +40,8 @@ final class HTTPServerFramingTests: XCTestCase {
         XCTAssertTrue(answer.text.hasPrefix("HTTP/1.1 \(status)"), answer.text, line: line)
         XCTAssertTrue(answer.text.contains(message), answer.text, line: line)
         XCTAssertFalse(answer.text.contains("100 Continue"), answer.text, line: line)
+        let statusLines = answer.text.components(separatedBy: "\r\n").filter { $0.hasPrefix("HTTP/1.") }
+        XCTAssertEqual(statusLines.count, 1, "not one answer: \(answer.text)", line: line)
         XCTAssertTrue(answer.closed, "the connection stayed open: \(answer.text)", line: line)
         XCTAssertEqual(handledPaths, [], line: line)
     }
@@ -51,6 +53,32 @@ final class HTTPServerFramingTests: XCTestCase {
     func testExpectContinueOverTheLimitGetsNoContinue() throws {
         try assertRefused("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 20000\r\nExpect: 100-continue\r\n\r\n", 413,
                           "exceeds the limit of 1000 bytes")
+    }
+
+    func testContentLengthsThatDifferAreRefusedAndTheConnectionClosed() throws {
+        let body = #"{"id":"clx"}"#
+        try assertRefused("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\nContent-Length: 2\r\n\r\n\(body)", 400,
+                          "Content-Length headers with different values")
+        try assertRefused("POST /hook HTTP/1.1\r\nHost: x\r\ncontent-length: 2\r\nContent-Length: 12\r\n\r\n\(body)", 400,
+                          "Content-Length headers with different values")
+        // libmicrohttpd closes by itself after an early answer to POST and PUT only.
+        try assertRefused("GET /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 12\r\n\r\n\(body)", 400,
+                          "Content-Length headers with different values")
+    }
+
+    func testTheSameContentLengthTwiceIsOneLength() throws {
+        let answer = try exchange("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+        XCTAssertTrue(answer.text.hasPrefix("HTTP/1.1 200"), answer.text)
+        XCTAssertEqual(handledPaths, ["/hook"])
+    }
+
+    func testHTTP11NeedsExactlyOneHost() throws {
+        try assertRefused("POST /hook HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 400, "an HTTP/1.1 request needs a Host header")
+        try assertRefused("POST /hook HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nContent-Length: 2\r\n\r\n{}", 400,
+                          "more than one Host header")
+        let http10 = try exchange("POST /hook HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}")
+        XCTAssertTrue(http10.text.hasPrefix("HTTP/1.0 200") || http10.text.hasPrefix("HTTP/1.1 200"), http10.text)
+        XCTAssertEqual(handledPaths, ["/hook"])
     }
 
     func testABodyAtTheLimitIsHandled() throws {
