@@ -136,6 +136,8 @@ public final class HTTPServer: @unchecked Sendable {
 private final class RequestState: @unchecked Sendable {
     /// The query string as sent (without `?`), cut from the raw URI before libmicrohttpd decodes it.
     let rawQuery: String
+    /// The path as sent holds `%00`.
+    let encodedNUL: Bool
     // Touched by one libmicrohttpd thread at a time, so these skip Swift's runtime exclusivity check
     // (docs/performance.md, item 52).
     @exclusivity(unchecked) var started = false
@@ -144,7 +146,10 @@ private final class RequestState: @unchecked Sendable {
     @exclusivity(unchecked) var deferred = false
     /// Guards the response a handler's thread hands over while the connection is suspended.
     private let ready = Mutex<HTTPResponse?>(nil)
-    init(rawQuery: String) { self.rawQuery = rawQuery }
+    init(target: (rawQuery: String, encodedNUL: Bool)) {
+        rawQuery = target.rawQuery
+        encodedNUL = target.encodedNUL
+    }
 
     func fulfil(_ response: HTTPResponse) {
         ready.withLock { $0 = response }
@@ -221,10 +226,23 @@ private func lowercasedName(_ key: UnsafePointer<CChar>) -> String {
     return seen < 0x80 ? name : name.lowercased()
 }
 
-/// The query part of a raw URI as sent (`a=1&b=2` for `/path?a=1&b=2`), empty when there is none.
-private func rawQuery(ofURI uri: UnsafePointer<CChar>?) -> String {
-    guard let uri, let mark = strchr(uri, Int32(UInt8(ascii: "?"))) else { return "" }
-    return String(cString: mark + 1)
+/// A raw URI as sent, read in one pass before libmicrohttpd decodes it in place: its query (`a=1&b=2`
+/// for `/path?a=1&b=2`, empty when there is none), and whether its path holds `%00`. libmicrohttpd
+/// decodes that to a NUL, and the C string it hands on ends there: `/webhooks/a%00/b` would be routed
+/// as `/webhooks/a`. (`%00` is the only way to a NUL: a raw one ends the request line.)
+private func readTarget(_ uri: UnsafePointer<CChar>?) -> (rawQuery: String, encodedNUL: Bool) {
+    guard let uri else { return ("", false) }
+    let bytes = UnsafeRawPointer(uri).assumingMemoryBound(to: UInt8.self)
+    var i = 0
+    var encodedNUL = false
+    while bytes[i] != 0, bytes[i] != UInt8(ascii: "?") {
+        // `&&` stops at the terminator, so this reads no further than it.
+        if bytes[i] == UInt8(ascii: "%") && bytes[i + 1] == UInt8(ascii: "0") && bytes[i + 2] == UInt8(ascii: "0") {
+            encodedNUL = true
+        }
+        i += 1
+    }
+    return (bytes[i] == 0 ? "" : String(cString: uri + i + 1), encodedNUL)
 }
 
 private func send(_ response: HTTPResponse, on connection: OpaquePointer?) -> MHD_Result {
@@ -243,7 +261,7 @@ private func send(_ response: HTTPResponse, on connection: OpaquePointer?) -> MH
 }
 
 private let uriCallback: layeron_mhd_uri_callback = { _, uri, _ in
-    let state = RequestState(rawQuery: rawQuery(ofURI: uri))
+    let state = RequestState(target: readTarget(uri))
     return Unmanaged.passRetained(state).toOpaque()
 }
 
@@ -274,7 +292,7 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         let framing = RequestFraming(connection)
         // Answered from the head: queued now, libmicrohttpd sends no `100 Continue` and reads none
         // of the body.
-        if let refusal = framing.refusal(bodyLimit: server.limits.maxBodyBytes, version: version) {
+        if let refusal = state.encodedNUL ? .encodedNUL : framing.refusal(bodyLimit: server.limits.maxBodyBytes, version: version) {
             return send(refusal.response, on: connection)
         }
         if let declared = framing.declaredLength { state.body.reserveCapacity(declared) }

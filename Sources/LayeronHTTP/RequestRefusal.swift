@@ -6,6 +6,8 @@ enum RequestRefusal: Equatable {
     case missingHost
     /// More than one `Host` header.
     case repeatedHost
+    /// `%00` in the path: decoded, it would end the path early.
+    case encodedNUL
     /// A body over the limit, declared or (chunked) received.
     case bodyTooLarge(limit: Int)
 
@@ -20,6 +22,8 @@ enum RequestRefusal: Equatable {
             return .json(400, #"{"error":"an HTTP/1.1 request needs a Host header"}"#, headers: closing)
         case .repeatedHost:
             return .json(400, #"{"error":"the request has more than one Host header"}"#, headers: closing)
+        case .encodedNUL:
+            return .json(400, #"{"error":"the request path holds an encoded NUL (%00)"}"#, headers: closing)
         case let .bodyTooLarge(limit):
             return .json(413, "{\"error\":\"request body exceeds the limit of \(limit) bytes\"}", headers: closing)
         }

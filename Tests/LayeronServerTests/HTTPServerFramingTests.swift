@@ -81,6 +81,15 @@ final class HTTPServerFramingTests: XCTestCase {
         XCTAssertEqual(handledPaths, ["/hook"])
     }
 
+    func testAnEncodedNULInThePathIsRefused() throws {
+        try assertRefused("POST /webhooks/v%00/anything/here HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", 400,
+                          "encoded NUL (%00)")
+        // `%2500` is an encoded `%` then `00`, and `%00` in the query is not the path's.
+        let answer = try exchange("POST /a%2500?b=%00 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+        XCTAssertTrue(answer.text.hasPrefix("HTTP/1.1 200"), answer.text)
+        XCTAssertEqual(handledPaths, ["/a%00"])
+    }
+
     func testABodyAtTheLimitIsHandled() throws {
         let body = String(repeating: "a", count: limit)
         let answer = try exchange("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: \(limit)\r\nConnection: close\r\n\r\n\(body)")
