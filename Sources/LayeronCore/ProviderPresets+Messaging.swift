@@ -35,7 +35,7 @@ extension ProviderPresets {
             timestamp: TimestampRule(.field(.body(["signature", "timestamp"])))),
             id: "body.event-data.id", type: "body.event-data.event",
             docs: "https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks"),
-        ProviderPreset("postmark", SignatureScheme(header: "authorization", format: .whole(prefix: "Basic "),
+        ProviderPreset("postmark", SignatureScheme(header: "authorization", format: .credentials(scheme: "Basic"),
                                                    algorithm: .token, encoding: .base64),
                        type: "body.RecordType", dedupe: "{body.RecordType}:{body.MessageID}",
                        docs: "https://postmarkapp.com/developer/webhooks/webhooks-overview#protecting-your-webhook"),

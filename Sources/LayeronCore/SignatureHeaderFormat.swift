@@ -2,6 +2,9 @@
 public enum SignatureHeaderFormat: Sendable, Hashable {
     /// The whole header is one signature, after an optional prefix such as `sha256=`.
     case whole(prefix: String)
+    /// `Authorization` credentials such as Postmark's `Basic <b64>`: the scheme's name in any case
+    /// (RFC 9110 §11.1: `basic` and `BASIC` are `Basic`), whitespace, then the one value.
+    case credentials(scheme: String)
     /// Fields such as Stripe's `t=…,v1=…,v1=…` or Standard Webhooks' `v1,<b64> v1,<b64>`: `separator`
     /// between fields, `assignment` between a key and its value. A key mapped to `.signature` may
     /// repeat; every value is a candidate. Unknown keys (`v0=` beside `v1=`) are ignored.
@@ -22,7 +25,7 @@ public enum SignatureHeaderFormat: Sendable, Hashable {
         var keys: [String: FieldRole] = [:]
         var assignment: Character?
         for item in text.split(separator: separator) {
-            let trimmed = item.trimmingSpaces
+            let trimmed = item.trimmingWhitespace
             guard let open = trimmed.firstIndex(of: "{"), open > trimmed.startIndex, trimmed.hasSuffix("}") else {
                 throw .invalid("format field \"\(trimmed)\" is not of the form key={signature|timestamp|id}")
             }
@@ -65,8 +68,16 @@ public enum SignatureHeaderFormat: Sendable, Hashable {
             guard value.hasPrefix(prefix) else {
                 return .failure(.malformedHeader(header, reason: "expected the prefix \"\(prefix)\""))
             }
-            guard let decoded = encoding.decode(value.dropFirst(prefix.count).trimmingSpaces), !decoded.isEmpty else {
+            guard let decoded = encoding.decode(value.dropFirst(prefix.count).trimmingWhitespace), !decoded.isEmpty else {
                 return .failure(.malformedHeader(header, reason: "signature is not \(encoding.rawValue)"))
+            }
+            parsed.candidates.append(decoded)
+        case let .credentials(scheme):
+            guard let credentials = Self.credentials(in: value, scheme: scheme) else {
+                return .failure(.malformedHeader(header, reason: "expected the \"\(scheme)\" scheme"))
+            }
+            guard let decoded = encoding.decode(credentials), !decoded.isEmpty else {
+                return .failure(.malformedHeader(header, reason: "credentials are not \(encoding.rawValue)"))
             }
             parsed.candidates.append(decoded)
         case let .fields(separator, assignment, keys):
@@ -89,9 +100,25 @@ public enum SignatureHeaderFormat: Sendable, Hashable {
 }
 
 extension SignatureHeaderFormat {
+    /// What follows `scheme` and the whitespace after it, trimmed; nil when `value` names another
+    /// scheme (or runs the name into the credentials, as `Basicabc`).
+    private static func credentials(in value: String, scheme: String) -> Substring? {
+        var rest = Substring(value).utf8
+        for expected in scheme.utf8 {
+            guard let byte = rest.first, lowercasedASCII(byte) == lowercasedASCII(expected) else { return nil }
+            rest = rest.dropFirst()
+        }
+        guard let separator = rest.first, separator == 0x20 || separator == 0x09 else { return nil }
+        return Substring(rest).trimmingWhitespace
+    }
+
+    private static func lowercasedASCII(_ byte: UInt8) -> UInt8 {
+        byte &- 65 < 26 ? byte | 0x20 : byte
+    }
+
     /// The fields of a header on its UTF-8 bytes: this runs for every request of Stripe and Standard
     /// Webhooks schemes, where splitting a `String` by `Character` cost more than the HMAC's setup.
-    /// Fields are trimmed of spaces; empty fields and fields without `assignment` are skipped.
+    /// Fields are trimmed of spaces and tabs; empty fields and fields without `assignment` are skipped.
     private static func fields(of text: UnsafeBufferPointer<UInt8>, separator: UnsafeBufferPointer<UInt8>,
                                assignment: UnsafeBufferPointer<UInt8>, keys: [String: FieldRole],
                                encoding: SignatureEncoding) -> ParsedSignatureHeader {
@@ -101,8 +128,8 @@ extension SignatureHeaderFormat {
             let end = text.firstRange(of: separator, in: start..<text.count)?.lowerBound ?? text.count
             var item = start..<end
             start = end + separator.count
-            while !item.isEmpty, text[item.lowerBound] == 0x20 { item = item.dropFirst() }
-            while !item.isEmpty, text[item.upperBound - 1] == 0x20 { item = item.dropLast() }
+            while !item.isEmpty, isWhitespace(text[item.lowerBound]) { item = item.dropFirst() }
+            while !item.isEmpty, isWhitespace(text[item.upperBound - 1]) { item = item.dropLast() }
             guard let eq = text.firstRange(of: assignment, in: item) else { continue }
             let fieldValue = UnsafeBufferPointer(rebasing: text[eq.upperBound..<item.upperBound])
             switch keys[String(decoding: UnsafeBufferPointer(rebasing: text[item.lowerBound..<eq.lowerBound]), as: UTF8.self)] {
@@ -138,11 +165,17 @@ struct ParsedSignatureHeader {
     var id: String?
 }
 
+/// HTTP's optional whitespace (RFC 9110 §5.6.3): a space or a tab.
+private func isWhitespace(_ byte: UInt8) -> Bool {
+    byte == 0x20 || byte == 0x09
+}
+
 extension StringProtocol {
-    var trimmingSpaces: Substring {
+    /// Without the spaces and tabs at either end: HTTP's optional whitespace around a value.
+    var trimmingWhitespace: Substring {
         var s = Substring(self)
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
+        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
+        while s.last == " " || s.last == "\t" { s = s.dropLast() }
         return s
     }
 }

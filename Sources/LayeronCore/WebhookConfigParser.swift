@@ -16,10 +16,14 @@ enum WebhookConfigParser {
             reader.report(view.keyPath("name"), "\"\(name)\" is not a lowercase slug (a-z, 0-9 and -, starting with a letter or digit)")
         }
         let provider = view.string("provider", required: true) ?? ""
-        let routePath = view.string("path") ?? "/webhooks/\(name)"
-        if !routePath.hasPrefix("/") || routePath.contains("?") || routePath.contains(" ") {
-            reader.report(view.keyPath("path"), "\"\(routePath)\" must start with / and hold no query or spaces")
+        let configuredPath = view.string("path") ?? "/webhooks/\(name)"
+        if !configuredPath.hasPrefix("/") || configuredPath.contains("?") || configuredPath.contains(" ") {
+            reader.report(view.keyPath("path"), "\"\(configuredPath)\" must start with / and hold no query or spaces")
+        } else if configuredPath.contains("%") {
+            reader.report(view.keyPath("path"), "\"\(configuredPath)\" holds %: a request's path is percent-decoded before it is matched, so this one would need each % sent as %25; write it without percent-escapes")
         }
+        // Stored as the router matches it: a path written with a trailing slash was unreachable.
+        let routePath = WebhookRouter.key(configuredPath)
         var host: HostPattern?
         if let text = view.string("host") {
             host = HostPattern(parsing: text)

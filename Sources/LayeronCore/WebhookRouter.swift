@@ -23,13 +23,18 @@ public struct WebhookRouter: Sendable {
     }
 
     public func match(host: String, path: String) -> Match {
-        // `utf8.count`: `count` walks the path as grapheme clusters, on every request.
-        let key = path.utf8.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
-        guard let entries = byPath[key] else { return .notFound }
+        guard let entries = byPath[Self.key(path)] else { return .notFound }
         for entry in entries where entry.host?.matches(host) ?? true {
             return .webhook(entry.index)
         }
         return .noHostMatch
+    }
+
+    /// The path a request and a configured webhook are matched on: one trailing slash dropped, so
+    /// `/x` and `/x/` are one endpoint (`/` itself stays).
+    public static func key(_ path: String) -> String {
+        // `utf8.count`: `count` walks the path as grapheme clusters, on every request.
+        path.utf8.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
     }
 }
 

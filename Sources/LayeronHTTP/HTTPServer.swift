@@ -136,6 +136,8 @@ public final class HTTPServer: @unchecked Sendable {
 private final class RequestState: @unchecked Sendable {
     /// The query string as sent (without `?`), cut from the raw URI before libmicrohttpd decodes it.
     let rawQuery: String
+    /// The path as sent holds `%00`.
+    let encodedNUL: Bool
     // Touched by one libmicrohttpd thread at a time, so these skip Swift's runtime exclusivity check
     // (docs/performance.md, item 52).
     @exclusivity(unchecked) var started = false
@@ -144,7 +146,10 @@ private final class RequestState: @unchecked Sendable {
     @exclusivity(unchecked) var deferred = false
     /// Guards the response a handler's thread hands over while the connection is suspended.
     private let ready = Mutex<HTTPResponse?>(nil)
-    init(rawQuery: String) { self.rawQuery = rawQuery }
+    init(target: (rawQuery: String, encodedNUL: Bool)) {
+        rawQuery = target.rawQuery
+        encodedNUL = target.encodedNUL
+    }
 
     func fulfil(_ response: HTTPResponse) {
         ready.withLock { $0 = response }
@@ -221,27 +226,23 @@ private func lowercasedName(_ key: UnsafePointer<CChar>) -> String {
     return seen < 0x80 ? name : name.lowercased()
 }
 
-/// The query part of a raw URI as sent (`a=1&b=2` for `/path?a=1&b=2`), empty when there is none.
-private func rawQuery(ofURI uri: UnsafePointer<CChar>?) -> String {
-    guard let uri, let mark = strchr(uri, Int32(UInt8(ascii: "?"))) else { return "" }
-    return String(cString: mark + 1)
-}
-
-/// A decimal header value such as Content-Length; nil unless it is all digits (and fits).
-private func decimalValue(_ text: UnsafePointer<CChar>) -> Int? {
-    var value = 0
-    var p = UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self)
-    guard p.pointee != 0 else { return nil }
-    while p.pointee != 0 {
-        let digit = Int(p.pointee) - 48
-        guard (0...9).contains(digit) else { return nil }
-        let (times10, o1) = value.multipliedReportingOverflow(by: 10)
-        let (sum, o2) = times10.addingReportingOverflow(digit)
-        guard !o1, !o2 else { return nil }
-        value = sum
-        p += 1
+/// A raw URI as sent, read in one pass before libmicrohttpd decodes it in place: its query (`a=1&b=2`
+/// for `/path?a=1&b=2`, empty when there is none), and whether its path holds `%00`. libmicrohttpd
+/// decodes that to a NUL, and the C string it hands on ends there: `/webhooks/a%00/b` would be routed
+/// as `/webhooks/a`. (`%00` is the only way to a NUL: a raw one ends the request line.)
+private func readTarget(_ uri: UnsafePointer<CChar>?) -> (rawQuery: String, encodedNUL: Bool) {
+    guard let uri else { return ("", false) }
+    let bytes = UnsafeRawPointer(uri).assumingMemoryBound(to: UInt8.self)
+    var i = 0
+    var encodedNUL = false
+    while bytes[i] != 0, bytes[i] != UInt8(ascii: "?") {
+        // `&&` stops at the terminator, so this reads no further than it.
+        if bytes[i] == UInt8(ascii: "%") && bytes[i + 1] == UInt8(ascii: "0") && bytes[i + 2] == UInt8(ascii: "0") {
+            encodedNUL = true
+        }
+        i += 1
     }
-    return value
+    return (bytes[i] == 0 ? "" : String(cString: uri + i + 1), encodedNUL)
 }
 
 private func send(_ response: HTTPResponse, on connection: OpaquePointer?) -> MHD_Result {
@@ -260,7 +261,7 @@ private func send(_ response: HTTPResponse, on connection: OpaquePointer?) -> MH
 }
 
 private let uriCallback: layeron_mhd_uri_callback = { _, uri, _ in
-    let state = RequestState(rawQuery: rawQuery(ofURI: uri))
+    let state = RequestState(target: readTarget(uri))
     return Unmanaged.passRetained(state).toOpaque()
 }
 
@@ -281,21 +282,20 @@ private let completedCallback: MHD_RequestCompletedCallback = { _, _, context, _
     context.pointee = nil
 }
 
-private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, context in
+private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, method, version, uploadData, uploadSize, context in
     guard let cls, let context, let pointer = context.pointee, let uploadSize else { return .NO }
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
     let state = Unmanaged<RequestState>.fromOpaque(pointer).takeUnretainedValue()
 
     if !state.started {
         state.started = true
-        if let length = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
-           let declared = decimalValue(length) {
-            if declared > server.limits.maxBodyBytes {
-                state.tooLarge = true
-            } else {
-                state.body.reserveCapacity(declared)
-            }
+        let framing = RequestFraming(connection)
+        // Answered from the head: queued now, libmicrohttpd sends no `100 Continue` and reads none
+        // of the body.
+        if let refusal = state.encodedNUL ? .encodedNUL : framing.refusal(bodyLimit: server.limits.maxBodyBytes, version: version) {
+            return send(refusal.response, on: connection)
         }
+        if let declared = framing.declaredLength { state.body.reserveCapacity(declared) }
         return .YES
     }
     if uploadSize.pointee > 0 {
@@ -319,7 +319,7 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         return send(response, on: connection)
     }
     if state.tooLarge {
-        return send(.json(413, "{\"error\":\"request body exceeds the limit of \(server.limits.maxBodyBytes) bytes\"}"), on: connection)
+        return send(RequestRefusal.bodyTooLarge(limit: server.limits.maxBodyBytes).response, on: connection)
     }
     let request = HTTPRequest(
         method: method.map { String(cString: $0) } ?? "GET",

@@ -52,6 +52,24 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(issues(webhooks("\(a), \(c)")), [])
     }
 
+    func testATrailingSlashIsDroppedFromAPathAsFromARequest() throws {
+        let slash = #"{"name": "slash", "provider": "stripe", "path": "/hooks/slash/", "secret": {"secret": "S"}}"#
+        let root = #"{"name": "root", "provider": "stripe", "path": "/", "secret": {"secret": "S"}}"#
+        let config = try ConfigLoader.load(text: Array(webhooks("\(slash), \(root)").utf8), file: "t.json")
+        XCTAssertEqual(config.webhooks.map(\.path), ["/hooks/slash", "/"])
+        let router = WebhookRouter(config.webhooks)
+        XCTAssertEqual(router.match(host: "x", path: "/hooks/slash/"), .webhook(0))
+        XCTAssertEqual(router.match(host: "x", path: "/hooks/slash"), .webhook(0))
+        XCTAssertEqual(router.match(host: "x", path: "/"), .webhook(1))
+        let plain = #"{"name": "plain", "provider": "stripe", "path": "/hooks/slash", "secret": {"secret": "S"}}"#
+        XCTAssertEqual(issues(webhooks("\(plain), \(slash)")).first?.hasPrefix("test.json: webhooks[1].path: webhooks[0] already serves /hooks/slash"), true)
+    }
+
+    func testAPercentInAPathIsRefused() {
+        XCTAssertEqual(issues(webhooks(#"{"name": "p", "provider": "stripe", "path": "/with%20x", "secret": {"secret": "S"}}"#)),
+                       [#"test.json: webhooks[0].path: "/with%20x" holds %: a request's path is percent-decoded before it is matched, so this one would need each % sent as %25; write it without percent-escapes"#])
+    }
+
     func testMissingSecretNamesTheKey() {
         XCTAssertEqual(issues(webhooks(#"{"name": "s", "provider": "stripe"}"#)),
                        [#"test.json: webhooks[0].secret: is required: a secret reference like {"secret": "NAME"}"#])

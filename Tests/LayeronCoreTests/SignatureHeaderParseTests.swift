@@ -1,4 +1,5 @@
 @testable import LayeronCore
+import LayeronCrypto
 import XCTest
 
 /// `SignatureHeaderFormat.parse` on a header's UTF-8 bytes: how fields are split, trimmed, looked
@@ -26,6 +27,38 @@ final class SignatureHeaderParseTests: XCTestCase {
         XCTAssertEqual(parsed(stripe, "t= 123,v1=aa")?.timestamp, " 123")
         XCTAssertNil(parsed(stripe, "t =123,v1=aa")?.timestamp)
         XCTAssertNil(parsed(stripe, "t=1,v1 =aa"))
+    }
+
+    func testTabsAroundFieldsAndValuesAreTrimmedLikeSpaces() throws {
+        let p = try XCTUnwrap(parsed(stripe, "t=123,\tv1=aa\t, \tv1=bb"))
+        XCTAssertEqual(p.candidates, [[0xAA], [0xBB]])
+        XCTAssertEqual(p.timestamp, "123")
+        XCTAssertEqual(parsed(.whole(prefix: ""), "\taa\t")?.candidates, [[0xAA]])
+        XCTAssertEqual(parsed(.whole(prefix: "sha256="), "sha256=\taa \t")?.candidates, [[0xAA]])
+    }
+
+    func testACredentialsSchemeNameMatchesInAnyCase() throws {
+        let basic = SignatureHeaderFormat.credentials(scheme: "Basic")
+        for value in ["Basic AAEC", "basic AAEC", "BASIC\tAAEC", "bAsIc   AAEC \t"] {
+            XCTAssertEqual(parsed(basic, value, .base64)?.candidates, [[0, 1, 2]], value)
+        }
+        for value in ["Bearer AAEC", "BasicAAEC", "Basic", "Basi", "", "Basic !!"] {
+            XCTAssertNil(parsed(basic, value, .base64), value)
+        }
+        guard case let .failure(failure) = basic.parse("Bearer AAEC", header: "authorization", encoding: .base64) else {
+            return XCTFail("another scheme parsed")
+        }
+        XCTAssertEqual(failure, .malformedHeader("authorization", reason: #"expected the "Basic" scheme"#))
+    }
+
+    func testPostmarkTakesBasicInAnyCase() throws {
+        let scheme = try XCTUnwrap(ProviderPreset.all["postmark"]).baseScheme
+        let credentials = "hook-user:hook-password-123"
+        for name in ["Basic", "basic", "BASIC"] {
+            let request = InboundRequest(method: "POST", path: "/", headers: [("authorization", "\(name) \(ByteEncoding.base64.encode(Array(credentials.utf8)))")],
+                                         body: Array("{}".utf8))
+            if case let .failure(f) = scheme.verify(request, url: "", secrets: [SecretValue(credentials)], now: 0) { XCTFail("\(name): \(f)") }
+        }
     }
 
     func testEmptyFieldsAndFieldsWithoutAssignmentAreSkipped() throws {

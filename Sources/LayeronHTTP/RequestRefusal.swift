@@ -1,0 +1,33 @@
+/// A request the listener answers itself, before any handler sees it.
+enum RequestRefusal: Equatable {
+    /// Two `Content-Length` headers with different values.
+    case conflictingLengths
+    /// An HTTP/1.1 request without `Host`.
+    case missingHost
+    /// More than one `Host` header.
+    case repeatedHost
+    /// `%00` in the path: decoded, it would end the path early.
+    case encodedNUL
+    /// A body over the limit, declared or (chunked) received.
+    case bodyTooLarge(limit: Int)
+
+    /// Each answer closes the connection: after a framing error nothing that follows on it can be
+    /// trusted, and after an answer given from the head the unread body would be taken for the next
+    /// request. (libmicrohttpd closes by itself after an early answer to POST and PUT only.)
+    var response: HTTPResponse {
+        switch self {
+        case .conflictingLengths:
+            return .json(400, #"{"error":"the request has Content-Length headers with different values"}"#, headers: closing)
+        case .missingHost:
+            return .json(400, #"{"error":"an HTTP/1.1 request needs a Host header"}"#, headers: closing)
+        case .repeatedHost:
+            return .json(400, #"{"error":"the request has more than one Host header"}"#, headers: closing)
+        case .encodedNUL:
+            return .json(400, #"{"error":"the request path holds an encoded NUL (%00)"}"#, headers: closing)
+        case let .bodyTooLarge(limit):
+            return .json(413, "{\"error\":\"request body exceeds the limit of \(limit) bytes\"}", headers: closing)
+        }
+    }
+}
+
+private let closing: [(name: String, value: String)] = [("Connection", "close")]

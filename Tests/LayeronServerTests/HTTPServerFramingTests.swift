@@ -1,0 +1,104 @@
+@testable import LayeronHTTP
+import Synchronization
+import XCTest
+
+/// The listener answers what it can from a request's head, before a body is read or a handler runs,
+/// on raw requests against a real libmicrohttpd daemon.
+final class HTTPServerFramingTests: XCTestCase {
+    private let limit = 1000
+    private var server: HTTPServer!
+    private let handled = HandledPaths()
+
+    override func setUpWithError() throws {
+        let handled = self.handled
+        server = HTTPServer(host: "127.0.0.1", port: 0,
+                            limits: HTTPServerLimits(maxBodyBytes: limit, connectionTimeoutSeconds: 10, threads: 2)) { request in
+            handled.paths.withLock { $0.append(request.path) }
+            return .now(.json(200, "{}"))
+        }
+        try server.start()
+    }
+
+    override func tearDown() {
+        server.stop()
+        server = nil
+    }
+
+    private var handledPaths: [String] { handled.paths.withLock { $0 } }
+
+    /// Sends `request` on a fresh connection and reads for up to `seconds`.
+    private func exchange(_ request: String, seconds: Double = 3) throws -> (text: String, closed: Bool) {
+        let connection = try RawHTTPConnection(port: server.port)
+        try connection.send(request)
+        return connection.receive(seconds: seconds)
+    }
+
+    /// `request` is answered `status` with `message` at once, the connection is closed and no
+    /// handler ran.
+    private func assertRefused(_ request: String, _ status: Int, _ message: String, line: UInt = #line) throws {
+        let answer = try exchange(request)
+        XCTAssertTrue(answer.text.hasPrefix("HTTP/1.1 \(status)"), answer.text, line: line)
+        XCTAssertTrue(answer.text.contains(message), answer.text, line: line)
+        XCTAssertFalse(answer.text.contains("100 Continue"), answer.text, line: line)
+        let statusLines = answer.text.components(separatedBy: "\r\n").filter { $0.hasPrefix("HTTP/1.") }
+        XCTAssertEqual(statusLines.count, 1, "not one answer: \(answer.text)", line: line)
+        XCTAssertTrue(answer.closed, "the connection stayed open: \(answer.text)", line: line)
+        XCTAssertEqual(handledPaths, [], line: line)
+    }
+
+    func testABodyDeclaredOverTheLimitIsRefusedBeforeItIsSent() throws {
+        try assertRefused("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n", 413, "exceeds the limit of 1000 bytes")
+    }
+
+    func testExpectContinueOverTheLimitGetsNoContinue() throws {
+        try assertRefused("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 20000\r\nExpect: 100-continue\r\n\r\n", 413,
+                          "exceeds the limit of 1000 bytes")
+    }
+
+    func testContentLengthsThatDifferAreRefusedAndTheConnectionClosed() throws {
+        let body = #"{"id":"clx"}"#
+        try assertRefused("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\nContent-Length: 2\r\n\r\n\(body)", 400,
+                          "Content-Length headers with different values")
+        try assertRefused("POST /hook HTTP/1.1\r\nHost: x\r\ncontent-length: 2\r\nContent-Length: 12\r\n\r\n\(body)", 400,
+                          "Content-Length headers with different values")
+        // libmicrohttpd closes by itself after an early answer to POST and PUT only.
+        try assertRefused("GET /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 12\r\n\r\n\(body)", 400,
+                          "Content-Length headers with different values")
+    }
+
+    func testTheSameContentLengthTwiceIsOneLength() throws {
+        let answer = try exchange("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+        XCTAssertTrue(answer.text.hasPrefix("HTTP/1.1 200"), answer.text)
+        XCTAssertEqual(handledPaths, ["/hook"])
+    }
+
+    func testHTTP11NeedsExactlyOneHost() throws {
+        try assertRefused("POST /hook HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 400, "an HTTP/1.1 request needs a Host header")
+        try assertRefused("POST /hook HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nContent-Length: 2\r\n\r\n{}", 400,
+                          "more than one Host header")
+        let http10 = try exchange("POST /hook HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}")
+        XCTAssertTrue(http10.text.hasPrefix("HTTP/1.0 200") || http10.text.hasPrefix("HTTP/1.1 200"), http10.text)
+        XCTAssertEqual(handledPaths, ["/hook"])
+    }
+
+    func testAnEncodedNULInThePathIsRefused() throws {
+        try assertRefused("POST /webhooks/v%00/anything/here HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", 400,
+                          "encoded NUL (%00)")
+        // `%2500` is an encoded `%` then `00`, and `%00` in the query is not the path's.
+        let answer = try exchange("POST /a%2500?b=%00 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+        XCTAssertTrue(answer.text.hasPrefix("HTTP/1.1 200"), answer.text)
+        XCTAssertEqual(handledPaths, ["/a%00"])
+    }
+
+    func testABodyAtTheLimitIsHandled() throws {
+        let body = String(repeating: "a", count: limit)
+        let answer = try exchange("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: \(limit)\r\nConnection: close\r\n\r\n\(body)")
+        XCTAssertTrue(answer.text.hasPrefix("HTTP/1.1 200"), answer.text)
+        XCTAssertEqual(handledPaths, ["/hook"])
+    }
+}
+
+/// The paths of the requests that reached the handler, in order.
+private final class HandledPaths: Sendable {
+    let paths = Mutex<[String]>([])
+}
