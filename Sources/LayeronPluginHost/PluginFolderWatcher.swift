@@ -15,10 +15,12 @@ public final class PluginFolderWatcher: Sendable {
                 registry.reconcile(directory: directory)
                 return
             }
-            for name in changes.names.sorted() where Self.isPluginFile(name) {
-                let file = "\(directory)/\(name)"
-                if Self.isRegularFile(file) { registry.load(file: file) } else { registry.unload(file: file) }
-            }
+            // Loads before removals: a rename within the folder reports both names at once, and the
+            // new name must take the plugin over from the old one before the old one is retired, or
+            // the handler would be missing in between (PluginRegistry.load hands the name over).
+            let files = changes.names.sorted().filter(Self.isPluginFile).map { "\(directory)/\($0)" }
+            for file in files where Self.isRegularFile(file) { registry.load(file: file) }
+            for file in files where !Self.isRegularFile(file) { registry.unload(file: file) }
         }
     }
 
@@ -31,5 +33,11 @@ public final class PluginFolderWatcher: Sendable {
     static func isRegularFile(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// True while the folder holds an entry by this name, of any kind (a dangling link included).
+    static func entryExists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
     }
 }

@@ -50,15 +50,15 @@ public final class PluginRegistry: @unchecked Sendable {
         for file in Self.pluginFiles(in: directory) { load(file: file) }
     }
 
-    /// Brings the registry in line with `directory` after changes were missed: files that are gone
-    /// are retired and every file present is loaded again.
+    /// Brings the registry in line with `directory` after changes were missed: every file present
+    /// is loaded again and files that are gone are retired, in that order, as the watcher does.
     public func reconcile(directory: String) {
         let present = Set(Self.pluginFiles(in: directory))
         lock.lock()
         let known = Set(active.values.map(\.plugin.file)).union(failures.keys)
         lock.unlock()
-        for file in known.subtracting(present).sorted() { unload(file: file) }
         for file in present.sorted() { load(file: file) }
+        for file in known.subtracting(present).sorted() { unload(file: file) }
     }
 
     private static func pluginFiles(in directory: String) -> [String] {
@@ -86,7 +86,9 @@ public final class PluginRegistry: @unchecked Sendable {
         }
 
         lock.lock()
-        if let holder = active[plugin.name], holder.plugin.file != file {
+        // A holder whose file is gone was renamed or removed and is about to be retired: the new
+        // file takes the name over as a replacement would, so a rename leaves no gap.
+        if let holder = active[plugin.name], holder.plugin.file != file, PluginFolderWatcher.entryExists(holder.plugin.file) {
             let error = PluginLoadError.nameTaken(file: file, plugin: plugin.name, heldBy: holder.plugin.file)
             failures[file] = (error, Date())
             lock.unlock()
