@@ -106,6 +106,7 @@ public final class PluginRegistry: @unchecked Sendable {
         lock.unlock()
         retiredNow.forEach { $0.plugin.shutdown() }
         logger.info("plugin loaded", [("plugin", plugin.name), ("version", plugin.version), ("file", file)])
+        retryRefused(claiming: Set(stale.keys))
         return .success(plugin)
     }
 
@@ -129,6 +130,21 @@ public final class PluginRegistry: @unchecked Sendable {
         lock.unlock()
         retiredNow.forEach { $0.plugin.shutdown() }
         for (name, _) in gone { logger.info("plugin retired", [("plugin", name), ("file", file)]) }
+        retryRefused(claiming: Set(gone.keys))
+    }
+
+    /// Loads again the files that were refused only because one of `names` was held, now that
+    /// those names are free: the first such file in name order takes the name, and the others are
+    /// refused again naming it, so no refusal is left naming a holder that is gone.
+    private func retryRefused(claiming names: Set<String>) {
+        guard !names.isEmpty else { return }
+        lock.lock()
+        let waiting = failures.compactMap { file, failure -> String? in
+            guard case let .nameTaken(_, plugin, _) = failure.error, names.contains(plugin) else { return nil }
+            return file
+        }
+        lock.unlock()
+        for file in waiting.sorted() { load(file: file) }
     }
 
     /// Runs `body` on the live version of `reference`'s plugin, holding it for the duration.

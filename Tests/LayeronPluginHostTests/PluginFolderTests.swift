@@ -91,4 +91,16 @@ final class PluginFolderTests: XCTestCase {
         XCTAssertTrue(waitUntil { activeFiles == ["\(plugins)/vendor.so"] }, "\(registry.statuses())")
         XCTAssertEqual(failures, [])
     }
+
+    func testRemovingTheFileThatHoldsANameLoadsAFileRefusedForThatName() throws {
+        try place("x.so")
+        try place("y.so")
+        XCTAssertTrue(waitUntil { failures.count == 2 }, "\(registry.statuses())")
+        XCTAssertTrue(failures.allSatisfy { $0.contains("plugin name \"vendor\" is already held by \(plugins)/vendor.so") }, "\(failures)")
+
+        XCTAssertEqual(unlink("\(plugins)/vendor.so"), 0)
+        XCTAssertTrue(waitUntil { activeFiles == ["\(plugins)/x.so"] }, "\(registry.statuses())")
+        XCTAssertTrue(registry.isAvailable(vendor))
+        XCTAssertEqual(failures, ["\(plugins)/y.so: plugin name \"vendor\" is already held by \(plugins)/x.so"])
+    }
 }
