@@ -183,6 +183,9 @@ enum PrivateCopy {
     static func make(of file: String, in directory: String) throws(PluginLoadError) -> String {
         let base = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         let destination = "\(directory)/\(getpid())-\(counter.next())-\(base).so"
+        if PluginFolderWatcher.isDanglingLink(file) {
+            throw .danglingLink(file: file, target: (try? FileManager.default.destinationOfSymbolicLink(atPath: file)) ?? "?")
+        }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: URL(fileURLWithPath: file).resolvingSymlinksInPath().path, toPath: destination)

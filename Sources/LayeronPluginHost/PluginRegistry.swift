@@ -63,9 +63,8 @@ public final class PluginRegistry: @unchecked Sendable {
 
     private static func pluginFiles(in directory: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        // Regular files (or links to them) only: copying a FIFO named `x.so` would block the start.
         return names.sorted().filter(PluginFolderWatcher.isPluginFile).map { "\(directory)/\($0)" }
-            .filter(PluginFolderWatcher.isRegularFile)
+            .filter(PluginFolderWatcher.isPluginEntry)
     }
 
     /// Loads `file` and swaps it in for the version of the same plugin it replaces. On failure the

@@ -101,6 +101,26 @@ final class PluginFolderTests: XCTestCase {
         XCTAssertEqual(unlink("\(plugins)/vendor.so"), 0)
         XCTAssertTrue(waitUntil { activeFiles == ["\(plugins)/x.so"] }, "\(registry.statuses())")
         XCTAssertTrue(registry.isAvailable(vendor))
-        XCTAssertEqual(failures, ["\(plugins)/y.so: plugin name \"vendor\" is already held by \(plugins)/x.so"])
+        let refusal = "\(plugins)/y.so: plugin name \"vendor\" is already held by \(plugins)/x.so"
+        XCTAssertTrue(waitUntil { failures == [refusal] }, "\(failures)")
+    }
+
+    func testADanglingLinkOverALivePluginIsRefusedWhileTheOldVersionServes() throws {
+        let link = "\(plugins)/vendor.so"
+        let typo = "\(directory!)/vendr-build.so"
+        XCTAssertEqual(symlink(typo, "\(plugins)/.vendor.so.link"), 0)
+        XCTAssertEqual(rename("\(plugins)/.vendor.so.link", link), 0, "as ln -sf does it")
+        XCTAssertTrue(waitUntil { !failures.isEmpty }, "\(registry.statuses())")
+        XCTAssertEqual(failures, ["\(link): is a symbolic link to \(typo), which does not exist; point it at the plugin's build (ln -sf BUILD \(link))"])
+        XCTAssertEqual(activeFiles, [link], "the serving version keeps serving")
+        XCTAssertTrue(registry.isAvailable(vendor))
+
+        // Fixing the link loads its target; removing the entry is what retires the plugin.
+        XCTAssertEqual(unlink(link), 0)
+        XCTAssertEqual(symlink("\(directory!)/vendor-build.so", link), 0)
+        XCTAssertTrue(waitUntil { failures.isEmpty }, "\(registry.statuses())")
+        XCTAssertTrue(registry.isAvailable(vendor))
+        XCTAssertEqual(unlink(link), 0)
+        XCTAssertTrue(waitUntil { !registry.isAvailable(vendor) }, "\(registry.statuses())")
     }
 }
