@@ -82,7 +82,12 @@ typedef int32_t layeron_log_level;
 #define LAYERON_LOG_WARN 2
 #define LAYERON_LOG_ERROR 3
 
-/* A borrowed byte string: `len` bytes at `ptr`. `ptr` may be NULL only when `len` is 0. Frozen. */
+/*
+ * A borrowed byte string: `len` bytes at `ptr`. `ptr` may be NULL only when `len` is 0. Frozen.
+ * A `len` of 2^48 or more is no buffer's length (an unset field, -1 made unsigned): a host service
+ * given one reads nothing and rejects the call: `emit` returns LAYERON_INVALID, `log` writes a
+ * refusal in place of the line, and the result_* functions ignore the call.
+ */
 typedef struct layeron_bytes {
     const uint8_t *ptr;
     uint64_t len;

@@ -1,0 +1,80 @@
+import Foundation
+import LayeronCore
+import LayeronPluginHost
+import XCTest
+
+/// The host services as a plugin calls them through the C table, including with arguments a buggy
+/// plugin passes.
+final class HostServicesTests: XCTestCase {
+    private var directory: String!
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "layeron-services-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Collects what the host logs.
+    final class LogLines: @unchecked Sendable {
+        /// Guards `all`.
+        private let lock = NSLock()
+        private var all: [String] = []
+        var logger: Logger { Logger(minimum: .debug) { [self] level, message, _ in lock.lock(); all.append("\(level.name): \(message)"); lock.unlock() } }
+        var lines: [String] { lock.lock(); defer { lock.unlock() }; return all }
+    }
+
+    private let event = HandlerEvent(id: "whevt_x", webhook: "w", provider: "custom", type: "t", providerEventID: "",
+                                     headers: [], body: [], receivedAtMilliseconds: 0, attempt: 1, replay: false)
+
+    /// Builds a plugin named "probe" whose handler "run" has `body` (with `host`, `event` and `result`
+    /// in scope, and `text(s)` making a `layeron_bytes` of a C string), loads it and calls it once.
+    private func call(_ body: String, log: LogLines = LogLines()) throws -> HandlerOutcome {
+        try CPluginSource.build("""
+            #include <stdio.h>
+            #include <string.h>
+            #include <layeron/plugin.h>
+            static const layeron_host *host;
+            static layeron_bytes text(const char *s) { layeron_bytes b = { (const uint8_t *)s, strlen(s) }; return b; }
+            static layeron_status run(void *i, const layeron_event *event, layeron_result *result) {
+                (void)i; (void)event; (void)text;
+                \(body)
+            }
+            static const layeron_handler handlers[] = { { "run", run, { 0 } } };
+            static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = LAYERON_PLUGIN_ABI_VERSION,
+                .name = "probe", .version = "1", .handler_count = 1, .handlers = handlers };
+            const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; host = h; return &d; }
+            """, to: "\(directory!)/probe.so")
+        let plugin = try LoadedPlugin.load(file: "\(directory!)/probe.so", privateDirectory: "\(directory!)/private",
+                                           config: { _ in nil }, logger: log.logger, emitter: nil)
+        return try XCTUnwrap(plugin.call("run", event))
+    }
+
+    func testALengthNoBufferCanHaveIsRejectedWithoutReadingIt() throws {
+        let log = LogLines()
+        let outcome = try call("""
+            layeron_bytes huge = { (const uint8_t *)"abc", UINT64_MAX }, half = { (const uint8_t *)"abc", 1ull << 63 };
+            host->log(host, LAYERON_LOG_INFO, huge);
+            host->log(host, LAYERON_LOG_INFO, half);
+            host->result_set_http_body(result, huge);
+            host->result_add_http_header(result, text("x-a"), huge);
+            host->result_set_message(result, huge);
+            char codes[64];
+            snprintf(codes, sizeof codes, "emit %d %d %d %d", host->emit(host, huge, text("t"), text("{}"), text("")),
+                     host->emit(host, text("d"), huge, text("{}"), text("")), host->emit(host, text("d"), text("t"), half, text("")),
+                     host->emit(host, text("d"), text("t"), text("{}"), huge));
+            host->log(host, LAYERON_LOG_INFO, text(codes));
+            return LAYERON_OK;
+            """, log: log)
+        XCTAssertEqual(outcome.verdict, .ok)
+        XCTAssertNil(outcome.message)
+        XCTAssertNil(outcome.httpBody)
+        XCTAssertTrue(outcome.httpHeaders.isEmpty)
+        let lines = log.lines.filter { !$0.contains("plugin loaded") }
+        XCTAssertEqual(lines.filter { $0.hasPrefix("warn: log refused: message length") }.count, 2, "\(lines)")
+        XCTAssertEqual(lines.filter { $0.hasPrefix("warn: emit refused: an argument's length is not a buffer's length") }.count, 4, "\(lines)")
+        XCTAssertTrue(lines.contains("info: emit 4 4 4 4"), "\(lines)")
+    }
+}
