@@ -155,8 +155,9 @@ public final class LoadedPlugin: @unchecked Sendable {
         default: .error
         }
         var outcome = HandlerOutcome(verdict: verdict, message: collector.message, plugin: name, pluginVersion: version)
-        if status != LAYERON_OK, status != LAYERON_RETRY, status != LAYERON_ERROR, outcome.message == nil {
-            outcome.message = "handler returned unknown status \(status)"
+        if status != LAYERON_OK, status != LAYERON_RETRY, status != LAYERON_ERROR {
+            let note = "handler returned unknown status \(status)"
+            outcome.message = outcome.message.map { "\(note): \($0)" } ?? note
         }
         outcome.retryAfterMilliseconds = collector.retryAfterMilliseconds
         outcome.httpStatus = collector.httpStatus

@@ -3,13 +3,13 @@ import LayeronCore
 import LayeronPluginHost
 import XCTest
 
-/// The host services as a plugin calls them through the C table, including with arguments a buggy
-/// plugin passes.
-final class HostServicesTests: XCTestCase {
+/// A plugin loaded and called through the C ABI, and the host services it calls back, including
+/// what a buggy plugin returns or passes.
+final class PluginCallTests: XCTestCase {
     private var directory: String!
 
     override func setUpWithError() throws {
-        directory = NSTemporaryDirectory() + "layeron-services-\(UUID().uuidString)"
+        directory = NSTemporaryDirectory() + "layeron-call-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
@@ -76,5 +76,13 @@ final class HostServicesTests: XCTestCase {
         XCTAssertEqual(lines.filter { $0.hasPrefix("warn: log refused: message length") }.count, 2, "\(lines)")
         XCTAssertEqual(lines.filter { $0.hasPrefix("warn: emit refused: an argument's length is not a buffer's length") }.count, 4, "\(lines)")
         XCTAssertTrue(lines.contains("info: emit 4 4 4 4"), "\(lines)")
+    }
+
+    func testAnUnknownStatusIsRecordedWithThePluginsMessage() throws {
+        let outcome = try call(#"host->result_set_message(result, text("custom note")); return 7;"#)
+        XCTAssertEqual(outcome.verdict, .error)
+        XCTAssertEqual(outcome.message, "handler returned unknown status 7: custom note")
+        let bare = try call("return -1;")
+        XCTAssertEqual(bare.message, "handler returned unknown status -1")
     }
 }
