@@ -63,11 +63,17 @@ public final class LoadedPlugin: @unchecked Sendable {
         defer { if tableOwned { HostServices.release(table) } }
 
         guard let descriptor = entry(hostABIVersion, table) else { throw .entryRefused(file: file) }
-        let d = descriptor.pointee
-        guard d.struct_size >= UInt32(MemoryLayout<layeron_plugin_descriptor>.size) else {
-            throw .invalidDescriptor(file: file, reason: "struct_size \(d.struct_size) is smaller than the v1 descriptor (\(MemoryLayout<layeron_plugin_descriptor>.size))")
+        // Only the two leading fields are common to every ABI version and size: the ABI version
+        // first (another version's layout is not ours to judge), then the size, and only then the
+        // rest, which a smaller descriptor does not have.
+        let leading = UnsafeRawPointer(descriptor)
+        let abiVersion = leading.loadUnaligned(fromByteOffset: MemoryLayout<layeron_plugin_descriptor>.offset(of: \.abi_version)!, as: UInt32.self)
+        guard abiVersion == hostABIVersion else { throw .abiMismatch(file: file, pluginABI: abiVersion) }
+        let structSize = leading.loadUnaligned(fromByteOffset: MemoryLayout<layeron_plugin_descriptor>.offset(of: \.struct_size)!, as: UInt32.self)
+        guard structSize >= UInt32(MemoryLayout<layeron_plugin_descriptor>.size) else {
+            throw .invalidDescriptor(file: file, reason: "struct_size \(structSize) is smaller than the v1 descriptor (\(MemoryLayout<layeron_plugin_descriptor>.size))")
         }
-        guard d.abi_version == hostABIVersion else { throw .abiMismatch(file: file, pluginABI: d.abi_version) }
+        let d = descriptor.pointee
         guard let namePointer = d.name else { throw .invalidDescriptor(file: file, reason: "name is NULL") }
         let name = String(cString: namePointer)
         guard HandlerReference.isValidName(name) else {

@@ -85,4 +85,38 @@ final class PluginCallTests: XCTestCase {
         let bare = try call("return -1;")
         XCTAssertEqual(bare.message, "handler returned unknown status -1")
     }
+
+    /// Loads a plugin whose descriptor is `structSize` bytes (the two leading fields only) with
+    /// `abiVersion`, placed at the very end of a readable page so that reading past it faults.
+    private func loadShortDescriptor(structSize: Int, abiVersion: Int) throws -> String {
+        try CPluginSource.build("""
+            #include <sys/mman.h>
+            #include <unistd.h>
+            #include <layeron/plugin.h>
+            const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) {
+                (void)v; (void)h;
+                long page = sysconf(_SC_PAGESIZE);
+                uint8_t *p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (p == MAP_FAILED || mprotect(p + page, page, PROT_NONE) != 0) return NULL;
+                uint32_t *fields = (uint32_t *)(p + page - 8);
+                fields[0] = \(structSize); fields[1] = \(abiVersion);
+                return (const layeron_plugin_descriptor *)fields;
+            }
+            """, to: "\(directory!)/short.so")
+        do {
+            _ = try LoadedPlugin.load(file: "\(directory!)/short.so", privateDirectory: "\(directory!)/private",
+                                      config: { _ in nil }, logger: .discard, emitter: nil)
+            return "loaded"
+        } catch {
+            return error.description
+        }
+    }
+
+    func testTheABIVersionIsCheckedBeforeTheSizeAndNothingPastASmallDescriptorIsRead() throws {
+        let file = "\(directory!)/short.so"
+        XCTAssertEqual(try loadShortDescriptor(structSize: 8, abiVersion: 99),
+                       "\(file): built for plugin ABI version 99, this host speaks version 1")
+        XCTAssertEqual(try loadShortDescriptor(structSize: 8, abiVersion: 1),
+                       "\(file): invalid plugin descriptor: struct_size 8 is smaller than the v1 descriptor (128)")
+    }
 }
