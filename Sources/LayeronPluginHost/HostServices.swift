@@ -126,7 +126,10 @@ enum HostServices {
             case let .invalid(reason):
                 context.logger.warn("emit refused: \(reason)", [("plugin", context.pluginName)])
                 return LAYERON_INVALID
-            case .unsupported: return LAYERON_UNSUPPORTED
+            case .unsupported:
+                context.logger.warn("emit refused: this server has no outbound delivery configured (config \"outbound\" lists no destination)",
+                                    [("plugin", context.pluginName)])
+                return LAYERON_UNSUPPORTED
             }
         }
         return table
