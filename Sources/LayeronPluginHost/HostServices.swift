@@ -3,6 +3,10 @@ import LayeronCore
 
 /// What a plugin's result collects while a call runs. C sees it as the opaque `layeron_result`.
 final class ResultCollector {
+    /// The most of a plugin's message kept, in UTF-8 bytes (before the truncation marker). The
+    /// message is stored with its attempt, returned by the admin API and logged, on every retry.
+    static let messageLimit = 8192
+
     var message: String?
     var retryAfterMilliseconds: UInt64?
     var httpStatus: UInt32?
@@ -60,6 +64,16 @@ extension layeron_bytes {
         return String(decoding: UnsafeBufferPointer(start: ptr, count: Int(len)), as: UTF8.self)
     }
 
+    /// The text of at most `limit` bytes, cut before a character that would straddle the limit and
+    /// marked with the whole length; only the kept bytes are read. Nil as for `text`.
+    func text(limit: Int) -> String? {
+        guard len > UInt64(limit), len < Self.lengthLimit, let ptr else { return text }
+        var end = limit
+        // A UTF-8 character is at most 4 bytes: back off over up to 3 continuation bytes.
+        while end > limit - 3, ptr[end] & 0xC0 == 0x80 { end -= 1 }
+        return String(decoding: UnsafeBufferPointer(start: ptr, count: end), as: UTF8.self) + "… (truncated: \(len) bytes in all)"
+    }
+
     /// A copy of the bytes; nil when `len` is not a buffer's length.
     var bytes: [UInt8]? {
         guard len < Self.lengthLimit else { return nil }
@@ -93,7 +107,7 @@ enum HostServices {
         }
         // The result_* functions ignore a length that is not a buffer's: they have no status to return.
         table.pointee.result_set_message = { result, message in
-            guard let text = message.text else { return }
+            guard let text = message.text(limit: ResultCollector.messageLimit) else { return }
             ResultCollector.from(result)?.message = text
         }
         table.pointee.result_set_retry_after_ms = { result, delay in

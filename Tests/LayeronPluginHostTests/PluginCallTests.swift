@@ -119,4 +119,17 @@ final class PluginCallTests: XCTestCase {
         XCTAssertEqual(try loadShortDescriptor(structSize: 8, abiVersion: 1),
                        "\(file): invalid plugin descriptor: struct_size 8 is smaller than the v1 descriptor (128)")
     }
+
+    func testAResultMessageIsCutTo8KiBAtACharacterBoundaryAndMarked() throws {
+        let outcome = try call("""
+            static uint8_t big[2 << 20];
+            memset(big, 'x', sizeof big);
+            big[8191] = 0xC3; big[8192] = 0xA9; /* "é" across the limit */
+            layeron_bytes message = { big, sizeof big };
+            host->result_set_message(result, message);
+            return LAYERON_ERROR;
+            """)
+        XCTAssertEqual(outcome.message, String(repeating: "x", count: 8191) + "… (truncated: 2097152 bytes in all)")
+        XCTAssertEqual(try call(#"host->result_set_message(result, text("short")); return LAYERON_ERROR;"#).message, "short")
+    }
 }

@@ -153,7 +153,8 @@ typedef struct layeron_host {
     void (*log)(const struct layeron_host *host, layeron_log_level level, layeron_bytes message);
 
     /* A human-readable message for the attempt record (why it failed, or a note). Copied; the last
-       call wins. In `init`, the reason the plugin refuses to start. */
+       call wins. In `init`, the reason the plugin refuses to start. The host keeps at most the
+       first 8192 bytes (cut at a character boundary, followed by "… (truncated: N bytes in all)"). */
     void (*result_set_message)(layeron_result *result, layeron_bytes message);
     /* With LAYERON_RETRY: ask for the next attempt no sooner than this many milliseconds. The host
        caps it at the webhook's retry maximum. Ignored with other return codes. */
