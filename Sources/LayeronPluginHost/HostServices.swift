@@ -3,6 +3,10 @@ import LayeronCore
 
 /// What a plugin's result collects while a call runs. C sees it as the opaque `layeron_result`.
 final class ResultCollector {
+    /// The most of a plugin's message kept, in UTF-8 bytes (before the truncation marker). The
+    /// message is stored with its attempt, returned by the admin API and logged, on every retry.
+    static let messageLimit = 8192
+
     var message: String?
     var retryAfterMilliseconds: UInt64?
     var httpStatus: UInt32?
@@ -48,12 +52,31 @@ final class HostContext: @unchecked Sendable {
 }
 
 extension layeron_bytes {
-    var text: String {
+    /// No buffer is this long: user space on 64-bit Linux spans 2^47 bytes (2^56 where 5-level
+    /// paging is asked for), so a longer `len` is a plugin bug (an unset field, -1 made unsigned).
+    /// It is rejected before the host reads a byte; `Int(len)` would trap from 2^63 up.
+    static let lengthLimit: UInt64 = 1 << 48
+
+    /// The bytes as UTF-8 text (invalid sequences replaced); nil when `len` is not a buffer's length.
+    var text: String? {
+        guard len < Self.lengthLimit else { return nil }
         guard let ptr, len > 0 else { return "" }
         return String(decoding: UnsafeBufferPointer(start: ptr, count: Int(len)), as: UTF8.self)
     }
 
-    var bytes: [UInt8] {
+    /// The text of at most `limit` bytes, cut before a character that would straddle the limit and
+    /// marked with the whole length; only the kept bytes are read. Nil as for `text`.
+    func text(limit: Int) -> String? {
+        guard len > UInt64(limit), len < Self.lengthLimit, let ptr else { return text }
+        var end = limit
+        // A UTF-8 character is at most 4 bytes: back off over up to 3 continuation bytes.
+        while end > limit - 3, ptr[end] & 0xC0 == 0x80 { end -= 1 }
+        return String(decoding: UnsafeBufferPointer(start: ptr, count: end), as: UTF8.self) + "… (truncated: \(len) bytes in all)"
+    }
+
+    /// A copy of the bytes; nil when `len` is not a buffer's length.
+    var bytes: [UInt8]? {
+        guard len < Self.lengthLimit else { return nil }
         guard let ptr, len > 0 else { return [] }
         return [UInt8](UnsafeBufferPointer(start: ptr, count: Int(len)))
     }
@@ -76,10 +99,16 @@ enum HostServices {
             case LAYERON_LOG_ERROR: .error
             default: .info
             }
-            context.logger.log(mapped, message.text, [("plugin", context.pluginName)])
+            guard let text = message.text else {
+                return context.logger.warn("log refused: message length \(message.len) is not a buffer's length",
+                                           [("plugin", context.pluginName)])
+            }
+            context.logger.log(mapped, text, [("plugin", context.pluginName)])
         }
+        // The result_* functions ignore a length that is not a buffer's: they have no status to return.
         table.pointee.result_set_message = { result, message in
-            ResultCollector.from(result)?.message = message.text
+            guard let text = message.text(limit: ResultCollector.messageLimit) else { return }
+            ResultCollector.from(result)?.message = text
         }
         table.pointee.result_set_retry_after_ms = { result, delay in
             ResultCollector.from(result)?.retryAfterMilliseconds = delay
@@ -88,23 +117,33 @@ enum HostServices {
             ResultCollector.from(result)?.httpStatus = status
         }
         table.pointee.result_add_http_header = { result, name, value in
-            ResultCollector.from(result)?.httpHeaders.append((name.text, value.text))
+            guard let name = name.text, let value = value.text else { return }
+            ResultCollector.from(result)?.httpHeaders.append((name, value))
         }
         table.pointee.result_set_http_body = { result, body in
-            ResultCollector.from(result)?.httpBody = body.bytes
+            guard let body = body.bytes else { return }
+            ResultCollector.from(result)?.httpBody = body
         }
         table.pointee.emit = { host, destination, type, payload, key in
-            guard let context = HostServices.context(host), let emitter = context.emitter else {
-                return LAYERON_UNSUPPORTED
+            guard let context = HostServices.context(host) else { return LAYERON_UNSUPPORTED }
+            guard let destinationName = destination.text, let typeName = type.text, let payloadBytes = payload.bytes,
+                  let keyText = key.text else {
+                let lengths = [destination.len, type.len, payload.len, key.len].map(String.init).joined(separator: ", ")
+                context.logger.warn("emit refused: an argument's length is not a buffer's length (destination, type, payload, key: \(lengths))",
+                                    [("plugin", context.pluginName)])
+                return LAYERON_INVALID
             }
-            let idempotencyKey = key.len == 0 ? nil : key.text
-            switch emitter.emit(destination: destination.text, type: type.text, payload: payload.bytes,
-                                idempotencyKey: idempotencyKey) {
+            guard let emitter = context.emitter else { return LAYERON_UNSUPPORTED }
+            switch emitter.emit(destination: destinationName, type: typeName, payload: payloadBytes,
+                                idempotencyKey: key.len == 0 ? nil : keyText) {
             case .emitted: return LAYERON_OK
             case let .invalid(reason):
                 context.logger.warn("emit refused: \(reason)", [("plugin", context.pluginName)])
                 return LAYERON_INVALID
-            case .unsupported: return LAYERON_UNSUPPORTED
+            case .unsupported:
+                context.logger.warn("emit refused: this server has no outbound delivery configured (config \"outbound\" lists no destination)",
+                                    [("plugin", context.pluginName)])
+                return LAYERON_UNSUPPORTED
             }
         }
         return table

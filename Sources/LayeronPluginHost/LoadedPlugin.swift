@@ -63,11 +63,17 @@ public final class LoadedPlugin: @unchecked Sendable {
         defer { if tableOwned { HostServices.release(table) } }
 
         guard let descriptor = entry(hostABIVersion, table) else { throw .entryRefused(file: file) }
-        let d = descriptor.pointee
-        guard d.struct_size >= UInt32(MemoryLayout<layeron_plugin_descriptor>.size) else {
-            throw .invalidDescriptor(file: file, reason: "struct_size \(d.struct_size) is smaller than the v1 descriptor (\(MemoryLayout<layeron_plugin_descriptor>.size))")
+        // Only the two leading fields are common to every ABI version and size: the ABI version
+        // first (another version's layout is not ours to judge), then the size, and only then the
+        // rest, which a smaller descriptor does not have.
+        let leading = UnsafeRawPointer(descriptor)
+        let abiVersion = leading.loadUnaligned(fromByteOffset: MemoryLayout<layeron_plugin_descriptor>.offset(of: \.abi_version)!, as: UInt32.self)
+        guard abiVersion == hostABIVersion else { throw .abiMismatch(file: file, pluginABI: abiVersion) }
+        let structSize = leading.loadUnaligned(fromByteOffset: MemoryLayout<layeron_plugin_descriptor>.offset(of: \.struct_size)!, as: UInt32.self)
+        guard structSize >= UInt32(MemoryLayout<layeron_plugin_descriptor>.size) else {
+            throw .invalidDescriptor(file: file, reason: "struct_size \(structSize) is smaller than the v1 descriptor (\(MemoryLayout<layeron_plugin_descriptor>.size))")
         }
-        guard d.abi_version == hostABIVersion else { throw .abiMismatch(file: file, pluginABI: d.abi_version) }
+        let d = descriptor.pointee
         guard let namePointer = d.name else { throw .invalidDescriptor(file: file, reason: "name is NULL") }
         let name = String(cString: namePointer)
         guard HandlerReference.isValidName(name) else {
@@ -155,8 +161,9 @@ public final class LoadedPlugin: @unchecked Sendable {
         default: .error
         }
         var outcome = HandlerOutcome(verdict: verdict, message: collector.message, plugin: name, pluginVersion: version)
-        if status != LAYERON_OK, status != LAYERON_RETRY, status != LAYERON_ERROR, outcome.message == nil {
-            outcome.message = "handler returned unknown status \(status)"
+        if status != LAYERON_OK, status != LAYERON_RETRY, status != LAYERON_ERROR {
+            let note = "handler returned unknown status \(status)"
+            outcome.message = outcome.message.map { "\(note): \($0)" } ?? note
         }
         outcome.retryAfterMilliseconds = collector.retryAfterMilliseconds
         outcome.httpStatus = collector.httpStatus
@@ -183,6 +190,9 @@ enum PrivateCopy {
     static func make(of file: String, in directory: String) throws(PluginLoadError) -> String {
         let base = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         let destination = "\(directory)/\(getpid())-\(counter.next())-\(base).so"
+        if PluginFolderWatcher.isDanglingLink(file) {
+            throw .danglingLink(file: file, target: (try? FileManager.default.destinationOfSymbolicLink(atPath: file)) ?? "?")
+        }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: URL(fileURLWithPath: file).resolvingSymlinksInPath().path, toPath: destination)

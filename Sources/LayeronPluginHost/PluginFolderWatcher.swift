@@ -15,10 +15,12 @@ public final class PluginFolderWatcher: Sendable {
                 registry.reconcile(directory: directory)
                 return
             }
-            for name in changes.names.sorted() where Self.isPluginFile(name) {
-                let file = "\(directory)/\(name)"
-                if Self.isRegularFile(file) { registry.load(file: file) } else { registry.unload(file: file) }
-            }
+            // Loads before removals: a rename within the folder reports both names at once, and the
+            // new name must take the plugin over from the old one before the old one is retired, or
+            // the handler would be missing in between (PluginRegistry.load hands the name over).
+            let files = changes.names.sorted().filter(Self.isPluginFile).map { "\(directory)/\($0)" }
+            for file in files where Self.isPluginEntry(file) { registry.load(file: file) }
+            for file in files where !Self.isPluginEntry(file) { registry.unload(file: file) }
         }
     }
 
@@ -28,8 +30,27 @@ public final class PluginFolderWatcher: Sendable {
         name.hasSuffix(".so") && !name.hasPrefix(".")
     }
 
+    /// What is loaded (or refused with its reason): a regular file, a link to one, or a link whose
+    /// target does not exist. The last is refused rather than taken for a removal, so an `ln -sf` with
+    /// a typo over a live plugin leaves the serving version in place; only removing the entry
+    /// retires it. Anything else (a FIFO, a folder) is not a plugin: copying a FIFO would block.
+    static func isPluginEntry(_ path: String) -> Bool {
+        isRegularFile(path) || isDanglingLink(path)
+    }
+
+    static func isDanglingLink(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK && stat(path, &info) != 0 && errno == ENOENT
+    }
+
     static func isRegularFile(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// True while the folder holds an entry by this name, of any kind (a dangling link included).
+    static func entryExists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
     }
 }

@@ -1,6 +1,8 @@
 /// Why a plugin file was refused. Each message names the file and what to fix.
 public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     case copyFailed(file: String, reason: String)
+    /// A symbolic link whose target does not exist (a typo in `ln -sf`, a build folder cleaned).
+    case danglingLink(file: String, target: String)
     /// Refused before `dlopen`, which would crash the process on it (`SharedObjectImage`).
     case incompleteImage(file: String, reason: String)
     case dlopenFailed(file: String, reason: String)
@@ -14,6 +16,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case let .copyFailed(file, reason): return "\(file): cannot make a private copy to load: \(reason)"
+        case let .danglingLink(file, target): return "\(file): is a symbolic link to \(target), which does not exist; point it at the plugin's build (ln -sf BUILD \(file))"
         case let .incompleteImage(file, reason): return "\(file): not loaded: \(reason)"
         case let .dlopenFailed(file, reason): return "\(file): not a loadable shared library: \(reason)"
         case let .missingEntry(file): return "\(file): does not export layeron_plugin_entry (build it against layeron/plugin.h)"
@@ -27,7 +30,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
 
     public var file: String {
         switch self {
-        case let .copyFailed(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .entryRefused(file),
+        case let .copyFailed(file, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .entryRefused(file),
              let .abiMismatch(file, _), let .invalidDescriptor(file, _), let .initFailed(file, _, _),
              let .nameTaken(file, _, _):
             return file

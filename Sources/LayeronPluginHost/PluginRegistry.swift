@@ -50,22 +50,21 @@ public final class PluginRegistry: @unchecked Sendable {
         for file in Self.pluginFiles(in: directory) { load(file: file) }
     }
 
-    /// Brings the registry in line with `directory` after changes were missed: files that are gone
-    /// are retired and every file present is loaded again.
+    /// Brings the registry in line with `directory` after changes were missed: every file present
+    /// is loaded again and files that are gone are retired, in that order, as the watcher does.
     public func reconcile(directory: String) {
         let present = Set(Self.pluginFiles(in: directory))
         lock.lock()
         let known = Set(active.values.map(\.plugin.file)).union(failures.keys)
         lock.unlock()
-        for file in known.subtracting(present).sorted() { unload(file: file) }
         for file in present.sorted() { load(file: file) }
+        for file in known.subtracting(present).sorted() { unload(file: file) }
     }
 
     private static func pluginFiles(in directory: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        // Regular files (or links to them) only: copying a FIFO named `x.so` would block the start.
         return names.sorted().filter(PluginFolderWatcher.isPluginFile).map { "\(directory)/\($0)" }
-            .filter(PluginFolderWatcher.isRegularFile)
+            .filter(PluginFolderWatcher.isPluginEntry)
     }
 
     /// Loads `file` and swaps it in for the version of the same plugin it replaces. On failure the
@@ -86,7 +85,9 @@ public final class PluginRegistry: @unchecked Sendable {
         }
 
         lock.lock()
-        if let holder = active[plugin.name], holder.plugin.file != file {
+        // A holder whose file is gone was renamed or removed and is about to be retired: the new
+        // file takes the name over as a replacement would, so a rename leaves no gap.
+        if let holder = active[plugin.name], holder.plugin.file != file, PluginFolderWatcher.entryExists(holder.plugin.file) {
             let error = PluginLoadError.nameTaken(file: file, plugin: plugin.name, heldBy: holder.plugin.file)
             failures[file] = (error, Date())
             lock.unlock()
@@ -104,6 +105,7 @@ public final class PluginRegistry: @unchecked Sendable {
         lock.unlock()
         retiredNow.forEach { $0.plugin.shutdown() }
         logger.info("plugin loaded", [("plugin", plugin.name), ("version", plugin.version), ("file", file)])
+        retryRefused(claiming: Set(stale.keys))
         return .success(plugin)
     }
 
@@ -127,6 +129,21 @@ public final class PluginRegistry: @unchecked Sendable {
         lock.unlock()
         retiredNow.forEach { $0.plugin.shutdown() }
         for (name, _) in gone { logger.info("plugin retired", [("plugin", name), ("file", file)]) }
+        retryRefused(claiming: Set(gone.keys))
+    }
+
+    /// Loads again the files that were refused only because one of `names` was held, now that
+    /// those names are free: the first such file in name order takes the name, and the others are
+    /// refused again naming it, so no refusal is left naming a holder that is gone.
+    private func retryRefused(claiming names: Set<String>) {
+        guard !names.isEmpty else { return }
+        lock.lock()
+        let waiting = failures.compactMap { file, failure -> String? in
+            guard case let .nameTaken(_, plugin, _) = failure.error, names.contains(plugin) else { return nil }
+            return file
+        }
+        lock.unlock()
+        for file in waiting.sorted() { load(file: file) }
     }
 
     /// Runs `body` on the live version of `reference`'s plugin, holding it for the duration.

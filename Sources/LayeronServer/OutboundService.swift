@@ -167,6 +167,9 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
 
     /// The plugin ABI's `emit`: the same path as the admin route.
     func emit(destination: String, type: String, payload: [UInt8], idempotencyKey: String?) -> EmitResult {
+        // No destination at all is no outbound delivery, which plugin.h answers with
+        // LAYERON_UNSUPPORTED, not with an unknown destination's LAYERON_INVALID.
+        guard !snapshots.snapshot.config.outbound.isEmpty else { return .unsupported }
         switch emit(destinationName: destination, type: type, payload: payload, idempotencyKey: idempotencyKey) {
         case .recorded: return .emitted
         case let .refused(_, message): return .invalid(message)

@@ -22,7 +22,10 @@ enum PluginsCommand {
                 return [p["name"]?.stringValue ?? "-", p["version"]?.stringValue ?? "-", p["abi_version"]?.scalarText ?? "-",
                         p["state"]?.stringValue ?? "", handlers, p["file"]?.stringValue ?? ""]
             })
-            for p in plugins { if let error = p["error"]?.stringValue { print("error: \(error)") } }
+            // A refusal quotes the plugin's own text (its init message): one line, no terminal control.
+            for p in plugins {
+                if let error = p["error"]?.stringValue { print("error: \(TerminalText.escaped(error, newline: "\\n"))") }
+            }
             return 0
         } catch {
             FileHandle.standardError.write(Data("layeron plugins list: \(error.message)\n".utf8))

@@ -106,6 +106,23 @@ final class HotReloadRefusalTests: XCTestCase {
         XCTAssertTrue(server.isRunning)
     }
 
+    /// A refusal quotes the plugin's init message: `plugins list` prints it on one line with no
+    /// terminal control in it, as `events show` does with a provider's text.
+    func testAnInitRefusalWithControlCharactersIsEscapedByPluginsList() throws {
+        let noisy = server.path("noisy.so")
+        let initBody = #"static const char n[] = "bad\xff\x1b[2J\nx"; layeron_bytes b = { (const uint8_t *)n, sizeof n - 1 }; host->result_set_message(error, b); return LAYERON_ERROR;"#
+        try PluginBuilder.buildC(text: billingImpostor(initBody: initBody), output: noisy)
+        try PluginBuilder.landByRename(noisy, into: server.pluginsDir, name: "billing.so")
+        XCTAssertTrue(try server.waitUntil(timeout: 3) {
+            try server.failure(for: "\(server.pluginsDir)/billing.so")?.contains("failed to initialise") ?? false
+        }, server.pluginsDump)
+
+        let listed = try server.runCLI(["plugins", "list"])
+        XCTAssertEqual(listed.status, 0, listed.output)
+        XCTAssertFalse(listed.output.unicodeScalars.contains("\u{1B}"), listed.output)
+        XCTAssertTrue(listed.output.contains(#"plugin billing failed to initialise: bad\#u{FFFD}\u{1b}[2J\nx"#), listed.output)
+    }
+
     /// A plugin installed as a symbolic link (`ln -s ../build/libbilling.so plugins/billing.so`) loads
     /// when the link appears, from a copy of its target, so a rebuild that rewrites the target in
     /// place (here cut to 1,000 bytes, which would fault any mapping of it) cannot reach the code

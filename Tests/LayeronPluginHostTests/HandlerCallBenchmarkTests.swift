@@ -17,23 +17,14 @@ final class HandlerCallBenchmarkTests: XCTestCase {
     }
 
     func testHandlerCallBenchmarkMeasuresBothPaths() throws {
-        let source = "\(directory!)/noop.c"
-        try """
+        try CPluginSource.build("""
             #include <layeron/plugin.h>
             static layeron_status noop(void *i, const layeron_event *e, layeron_result *r) { (void)i; (void)r; return e->attempt == 1 ? LAYERON_OK : LAYERON_ERROR; }
             static const layeron_handler handlers[] = { { "noop", noop, { 0 } } };
             static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = LAYERON_PLUGIN_ABI_VERSION,
                 .name = "noop", .version = "1", .flags = LAYERON_PLUGIN_CONCURRENT, .handler_count = 1, .handlers = handlers };
             const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
-            """.write(toFile: source, atomically: true, encoding: .utf8)
-        let include = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Sources/CLayeronPlugin/include").path
-        let cc = Process()
-        cc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        cc.arguments = ["cc", "-shared", "-fPIC", "-I", include, "-o", "\(directory!)/noop.so", source]
-        try cc.run()
-        cc.waitUntilExit()
-        XCTAssertEqual(cc.terminationStatus, 0)
+            """, to: "\(directory!)/noop.so")
 
         let plugin = try LoadedPlugin.load(file: "\(directory!)/noop.so", privateDirectory: "\(directory!)/private",
                                            config: { _ in nil }, logger: .discard, emitter: nil)

@@ -82,7 +82,12 @@ typedef int32_t layeron_log_level;
 #define LAYERON_LOG_WARN 2
 #define LAYERON_LOG_ERROR 3
 
-/* A borrowed byte string: `len` bytes at `ptr`. `ptr` may be NULL only when `len` is 0. Frozen. */
+/*
+ * A borrowed byte string: `len` bytes at `ptr`. `ptr` may be NULL only when `len` is 0. Frozen.
+ * A `len` of 2^48 or more is no buffer's length (an unset field, -1 made unsigned): a host service
+ * given one reads nothing and rejects the call: `emit` returns LAYERON_INVALID, `log` writes a
+ * refusal in place of the line, and the result_* functions ignore the call.
+ */
 typedef struct layeron_bytes {
     const uint8_t *ptr;
     uint64_t len;
@@ -148,7 +153,8 @@ typedef struct layeron_host {
     void (*log)(const struct layeron_host *host, layeron_log_level level, layeron_bytes message);
 
     /* A human-readable message for the attempt record (why it failed, or a note). Copied; the last
-       call wins. In `init`, the reason the plugin refuses to start. */
+       call wins. In `init`, the reason the plugin refuses to start. The host keeps at most the
+       first 8192 bytes (cut at a character boundary, followed by "… (truncated: N bytes in all)"). */
     void (*result_set_message)(layeron_result *result, layeron_bytes message);
     /* With LAYERON_RETRY: ask for the next attempt no sooner than this many milliseconds. The host
        caps it at the webhook's retry maximum. Ignored with other return codes. */

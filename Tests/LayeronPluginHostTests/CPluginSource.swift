@@ -1,0 +1,40 @@
+import Foundation
+
+/// C plugins for the host's own tests, compiled with `cc` against the ABI header as a user would.
+enum CPluginSource {
+    static var headerDirectory: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/CLayeronPlugin/include").path
+    }
+
+    /// Compiles `text` into the shared library `output`; throws with the compiler's output.
+    static func build(_ text: String, to output: String) throws {
+        let source = output + ".c"
+        try text.write(toFile: source, atomically: true, encoding: .utf8)
+        let cc = Process()
+        cc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        cc.arguments = ["cc", "-shared", "-fPIC", "-I", headerDirectory, "-o", output, source]
+        let errors = Pipe()
+        cc.standardError = errors
+        try cc.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        cc.waitUntilExit()
+        guard cc.terminationStatus == 0 else { throw CompileFailure(description: "cc failed on \(source): \(message)") }
+    }
+
+    struct CompileFailure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// A plugin called `name` at `version` whose one handler, "ok", returns `LAYERON_OK`.
+    static func named(_ name: String, version: String = "1") -> String {
+        """
+        #include <layeron/plugin.h>
+        static layeron_status ok(void *i, const layeron_event *e, layeron_result *r) { (void)i; (void)e; (void)r; return LAYERON_OK; }
+        static const layeron_handler handlers[] = { { "ok", ok, { 0 } } };
+        static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = LAYERON_PLUGIN_ABI_VERSION,
+            .name = "\(name)", .version = "\(version)", .flags = LAYERON_PLUGIN_CONCURRENT, .handler_count = 1, .handlers = handlers };
+        const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
+        """
+    }
+}

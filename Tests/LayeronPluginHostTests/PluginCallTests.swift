@@ -1,0 +1,135 @@
+import Foundation
+import LayeronCore
+import LayeronPluginHost
+import XCTest
+
+/// A plugin loaded and called through the C ABI, and the host services it calls back, including
+/// what a buggy plugin returns or passes.
+final class PluginCallTests: XCTestCase {
+    private var directory: String!
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "layeron-call-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Collects what the host logs.
+    final class LogLines: @unchecked Sendable {
+        /// Guards `all`.
+        private let lock = NSLock()
+        private var all: [String] = []
+        var logger: Logger { Logger(minimum: .debug) { [self] level, message, _ in lock.lock(); all.append("\(level.name): \(message)"); lock.unlock() } }
+        var lines: [String] { lock.lock(); defer { lock.unlock() }; return all }
+    }
+
+    private let event = HandlerEvent(id: "whevt_x", webhook: "w", provider: "custom", type: "t", providerEventID: "",
+                                     headers: [], body: [], receivedAtMilliseconds: 0, attempt: 1, replay: false)
+
+    /// Builds a plugin named "probe" whose handler "run" has `body` (with `host`, `event` and `result`
+    /// in scope, and `text(s)` making a `layeron_bytes` of a C string), loads it and calls it once.
+    private func call(_ body: String, log: LogLines = LogLines()) throws -> HandlerOutcome {
+        try CPluginSource.build("""
+            #include <stdio.h>
+            #include <string.h>
+            #include <layeron/plugin.h>
+            static const layeron_host *host;
+            static layeron_bytes text(const char *s) { layeron_bytes b = { (const uint8_t *)s, strlen(s) }; return b; }
+            static layeron_status run(void *i, const layeron_event *event, layeron_result *result) {
+                (void)i; (void)event; (void)text;
+                \(body)
+            }
+            static const layeron_handler handlers[] = { { "run", run, { 0 } } };
+            static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = LAYERON_PLUGIN_ABI_VERSION,
+                .name = "probe", .version = "1", .handler_count = 1, .handlers = handlers };
+            const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; host = h; return &d; }
+            """, to: "\(directory!)/probe.so")
+        let plugin = try LoadedPlugin.load(file: "\(directory!)/probe.so", privateDirectory: "\(directory!)/private",
+                                           config: { _ in nil }, logger: log.logger, emitter: nil)
+        return try XCTUnwrap(plugin.call("run", event))
+    }
+
+    func testALengthNoBufferCanHaveIsRejectedWithoutReadingIt() throws {
+        let log = LogLines()
+        let outcome = try call("""
+            layeron_bytes huge = { (const uint8_t *)"abc", UINT64_MAX }, half = { (const uint8_t *)"abc", 1ull << 63 };
+            host->log(host, LAYERON_LOG_INFO, huge);
+            host->log(host, LAYERON_LOG_INFO, half);
+            host->result_set_http_body(result, huge);
+            host->result_add_http_header(result, text("x-a"), huge);
+            host->result_set_message(result, huge);
+            char codes[64];
+            snprintf(codes, sizeof codes, "emit %d %d %d %d", host->emit(host, huge, text("t"), text("{}"), text("")),
+                     host->emit(host, text("d"), huge, text("{}"), text("")), host->emit(host, text("d"), text("t"), half, text("")),
+                     host->emit(host, text("d"), text("t"), text("{}"), huge));
+            host->log(host, LAYERON_LOG_INFO, text(codes));
+            return LAYERON_OK;
+            """, log: log)
+        XCTAssertEqual(outcome.verdict, .ok)
+        XCTAssertNil(outcome.message)
+        XCTAssertNil(outcome.httpBody)
+        XCTAssertTrue(outcome.httpHeaders.isEmpty)
+        let lines = log.lines.filter { !$0.contains("plugin loaded") }
+        XCTAssertEqual(lines.filter { $0.hasPrefix("warn: log refused: message length") }.count, 2, "\(lines)")
+        XCTAssertEqual(lines.filter { $0.hasPrefix("warn: emit refused: an argument's length is not a buffer's length") }.count, 4, "\(lines)")
+        XCTAssertTrue(lines.contains("info: emit 4 4 4 4"), "\(lines)")
+    }
+
+    func testAnUnknownStatusIsRecordedWithThePluginsMessage() throws {
+        let outcome = try call(#"host->result_set_message(result, text("custom note")); return 7;"#)
+        XCTAssertEqual(outcome.verdict, .error)
+        XCTAssertEqual(outcome.message, "handler returned unknown status 7: custom note")
+        let bare = try call("return -1;")
+        XCTAssertEqual(bare.message, "handler returned unknown status -1")
+    }
+
+    /// Loads a plugin whose descriptor is `structSize` bytes (the two leading fields only) with
+    /// `abiVersion`, placed at the very end of a readable page so that reading past it faults.
+    private func loadShortDescriptor(structSize: Int, abiVersion: Int) throws -> String {
+        try CPluginSource.build("""
+            #include <sys/mman.h>
+            #include <unistd.h>
+            #include <layeron/plugin.h>
+            const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) {
+                (void)v; (void)h;
+                long page = sysconf(_SC_PAGESIZE);
+                uint8_t *p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (p == MAP_FAILED || mprotect(p + page, page, PROT_NONE) != 0) return NULL;
+                uint32_t *fields = (uint32_t *)(p + page - 8);
+                fields[0] = \(structSize); fields[1] = \(abiVersion);
+                return (const layeron_plugin_descriptor *)fields;
+            }
+            """, to: "\(directory!)/short.so")
+        do {
+            _ = try LoadedPlugin.load(file: "\(directory!)/short.so", privateDirectory: "\(directory!)/private",
+                                      config: { _ in nil }, logger: .discard, emitter: nil)
+            return "loaded"
+        } catch {
+            return error.description
+        }
+    }
+
+    func testTheABIVersionIsCheckedBeforeTheSizeAndNothingPastASmallDescriptorIsRead() throws {
+        let file = "\(directory!)/short.so"
+        XCTAssertEqual(try loadShortDescriptor(structSize: 8, abiVersion: 99),
+                       "\(file): built for plugin ABI version 99, this host speaks version 1")
+        XCTAssertEqual(try loadShortDescriptor(structSize: 8, abiVersion: 1),
+                       "\(file): invalid plugin descriptor: struct_size 8 is smaller than the v1 descriptor (128)")
+    }
+
+    func testAResultMessageIsCutTo8KiBAtACharacterBoundaryAndMarked() throws {
+        let outcome = try call("""
+            static uint8_t big[2 << 20];
+            memset(big, 'x', sizeof big);
+            big[8191] = 0xC3; big[8192] = 0xA9; /* "é" across the limit */
+            layeron_bytes message = { big, sizeof big };
+            host->result_set_message(result, message);
+            return LAYERON_ERROR;
+            """)
+        XCTAssertEqual(outcome.message, String(repeating: "x", count: 8191) + "… (truncated: 2097152 bytes in all)")
+        XCTAssertEqual(try call(#"host->result_set_message(result, text("short")); return LAYERON_ERROR;"#).message, "short")
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import LayeronCore
+import LayeronPluginHost
+import XCTest
+
+/// The plugins folder as an operator changes it with `mv`, `rm`, `cp` and `ln`, seen through the
+/// watcher and the registry together.
+final class PluginFolderTests: XCTestCase {
+    private var directory: String!
+    private var plugins: String { "\(directory!)/plugins" }
+    private var registry: PluginRegistry!
+    private var watcher: PluginFolderWatcher!
+    private let vendor = HandlerReference(plugin: "vendor", handler: "ok")
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "layeron-folder-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        try CPluginSource.build(CPluginSource.named("vendor"), to: "\(directory!)/vendor-build.so")
+        try place("vendor.so")
+        registry = PluginRegistry(privateDirectory: "\(directory!)/private", logger: .discard, configs: { [:] })
+        registry.loadDirectory(plugins)
+        watcher = try PluginFolderWatcher(directory: plugins, registry: registry, logger: .discard, debounceMilliseconds: 50)
+    }
+
+    override func tearDown() {
+        watcher?.stop()
+        registry?.shutdownAll()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Copies the vendor build into the plugins folder as `name`, through a dot-file and a rename.
+    private func place(_ name: String) throws {
+        let temporary = "\(plugins)/.\(name).tmp"
+        try? FileManager.default.removeItem(atPath: temporary)
+        try FileManager.default.copyItem(atPath: "\(directory!)/vendor-build.so", toPath: temporary)
+        XCTAssertEqual(rename(temporary, "\(plugins)/\(name)"), 0)
+    }
+
+    private func waitUntil(_ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(3)
+        while !condition() {
+            if Date() > deadline { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+
+    private var activeFiles: [String] { registry.statuses().filter { $0.state == .active }.map(\.file) }
+    private var failures: [String] { registry.statuses().compactMap(\.error) }
+
+    /// Watches `vendor.ok` from another thread: true once it was ever found missing.
+    private final class GapWatch: @unchecked Sendable {
+        /// Guards `stopped` and `sawGap`.
+        private let lock = NSLock()
+        private var stopped = false
+        private var sawGap = false
+        private let done = DispatchSemaphore(value: 0)
+
+        init(_ registry: PluginRegistry, _ reference: HandlerReference) {
+            Thread.detachNewThread { [self] in
+                while !isStopped {
+                    if !registry.isAvailable(reference) { lock.lock(); sawGap = true; lock.unlock() }
+                }
+                done.signal()
+            }
+        }
+
+        private var isStopped: Bool { lock.lock(); defer { lock.unlock() }; return stopped }
+
+        func stop() -> Bool {
+            lock.lock()
+            stopped = true
+            lock.unlock()
+            done.wait()
+            lock.lock()
+            defer { lock.unlock() }
+            return sawGap
+        }
+    }
+
+    func testARenameToANameThatSortsEarlierSwapsThePluginOverWithoutAGap() throws {
+        let gaps = GapWatch(registry, vendor)
+        XCTAssertEqual(rename("\(plugins)/vendor.so", "\(plugins)/libvendor.so"), 0)
+        let swapped = waitUntil { activeFiles == ["\(plugins)/libvendor.so"] }
+        XCTAssertFalse(gaps.stop(), "vendor.ok was missing during the rename")
+        XCTAssertTrue(swapped, "\(registry.statuses())")
+        XCTAssertEqual(failures, [])
+
+        // And back again, to a name that sorts later.
+        XCTAssertEqual(rename("\(plugins)/libvendor.so", "\(plugins)/vendor.so"), 0)
+        XCTAssertTrue(waitUntil { activeFiles == ["\(plugins)/vendor.so"] }, "\(registry.statuses())")
+        XCTAssertEqual(failures, [])
+    }
+
+    func testRemovingTheFileThatHoldsANameLoadsAFileRefusedForThatName() throws {
+        try place("x.so")
+        try place("y.so")
+        XCTAssertTrue(waitUntil { failures.count == 2 }, "\(registry.statuses())")
+        XCTAssertTrue(failures.allSatisfy { $0.contains("plugin name \"vendor\" is already held by \(plugins)/vendor.so") }, "\(failures)")
+
+        XCTAssertEqual(unlink("\(plugins)/vendor.so"), 0)
+        XCTAssertTrue(waitUntil { activeFiles == ["\(plugins)/x.so"] }, "\(registry.statuses())")
+        XCTAssertTrue(registry.isAvailable(vendor))
+        let refusal = "\(plugins)/y.so: plugin name \"vendor\" is already held by \(plugins)/x.so"
+        XCTAssertTrue(waitUntil { failures == [refusal] }, "\(failures)")
+    }
+
+    func testADanglingLinkOverALivePluginIsRefusedWhileTheOldVersionServes() throws {
+        let link = "\(plugins)/vendor.so"
+        let typo = "\(directory!)/vendr-build.so"
+        XCTAssertEqual(symlink(typo, "\(plugins)/.vendor.so.link"), 0)
+        XCTAssertEqual(rename("\(plugins)/.vendor.so.link", link), 0, "as ln -sf does it")
+        XCTAssertTrue(waitUntil { !failures.isEmpty }, "\(registry.statuses())")
+        XCTAssertEqual(failures, ["\(link): is a symbolic link to \(typo), which does not exist; point it at the plugin's build (ln -sf BUILD \(link))"])
+        XCTAssertEqual(activeFiles, [link], "the serving version keeps serving")
+        XCTAssertTrue(registry.isAvailable(vendor))
+
+        // Fixing the link loads its target; removing the entry is what retires the plugin.
+        XCTAssertEqual(unlink(link), 0)
+        XCTAssertEqual(symlink("\(directory!)/vendor-build.so", link), 0)
+        XCTAssertTrue(waitUntil { failures.isEmpty }, "\(registry.statuses())")
+        XCTAssertTrue(registry.isAvailable(vendor))
+        XCTAssertEqual(unlink(link), 0)
+        XCTAssertTrue(waitUntil { !registry.isAvailable(vendor) }, "\(registry.statuses())")
+    }
+}
