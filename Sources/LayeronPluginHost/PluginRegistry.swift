@@ -166,6 +166,14 @@ public final class PluginRegistry: @unchecked Sendable {
         return body(version.plugin)
     }
 
+    /// Whether calls into the handler's plugin run one at a time (it did not declare
+    /// LAYERON_PLUGIN_CONCURRENT); false when it is not loaded.
+    public func callsOneAtATime(_ reference: HandlerReference) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return active[reference.plugin].map { !$0.plugin.concurrent } ?? false
+    }
+
     public func isAvailable(_ reference: HandlerReference) -> Bool {
         lock.lock()
         defer { lock.unlock() }

@@ -91,6 +91,12 @@ final class Dispatcher: @unchecked Sendable {
     /// Events run from a backlog within the window all stay, and pruning at a fixed size made every
     /// run of one cost a pass over all of them, under the lock (item 43).
     @exclusivity(unchecked) private var pruneRanBeforeHandOverAt = 1024
+    /// Guards `serialRunning` and `parked`.
+    private let serialLock = NSLock()
+    /// Plugins (by name) that take one call at a time and have a worker in a call now.
+    @exclusivity(unchecked) private var serialRunning: Set<String> = []
+    /// Attempts waiting for such a plugin, in arrival order; the worker in its call runs them next.
+    @exclusivity(unchecked) private var parked: [String: [ParkedAttempt]] = [:]
     /// Handler references by their stored text, so an attempt does not parse the text again.
     private let handlerReferences: HandlerReferenceCache
     @exclusivity(unchecked) private var stopping = false
@@ -509,6 +515,48 @@ final class Dispatcher: @unchecked Sendable {
     private func run(_ event: StoredEvent, replay: Bool, startCommittedFirst: Bool = false,
                      onRecorded: @escaping @Sendable (AttemptResult) -> Void) -> Bool {
         guard let handlerText = event.handler, let (handler, pluginMetrics) = handlerReferences.reference(handlerText) else { return false }
+        let attempt = { [self] in
+            self.attempt(event, handler: handler, pluginMetrics: pluginMetrics, replay: replay,
+                         startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
+        }
+        guard plugins.callsOneAtATime(handler) else {
+            attempt()
+            return true
+        }
+        // A plugin that takes one call at a time holds one worker, not all of them: an attempt that
+        // finds it busy is parked, and the worker in its call runs the parked ones after its own.
+        let abandon = { onRecorded(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
+                                                 status: .pending, nextAttemptAt: event.nextAttemptAt)) }
+        serialLock.lock()
+        if serialRunning.contains(handler.plugin) {
+            parked[handler.plugin, default: []].append(ParkedAttempt(run: attempt, abandon: abandon))
+            serialLock.unlock()
+            return true
+        }
+        serialRunning.insert(handler.plugin)
+        serialLock.unlock()
+        attempt()
+        while true {
+            serialLock.lock()
+            guard var waiting = parked[handler.plugin], !waiting.isEmpty else {
+                serialRunning.remove(handler.plugin)
+                serialLock.unlock()
+                return true
+            }
+            let next = waiting.removeFirst()
+            parked[handler.plugin] = waiting.isEmpty ? nil : waiting
+            serialLock.unlock()
+            queueLock.lock()
+            let stop = stopping
+            queueLock.unlock()
+            // Stopping: parked attempts were never started; their events stay due in the store.
+            if stop { next.abandon() } else { next.run() }
+        }
+    }
+
+    /// `run`'s attempt itself, on the calling worker.
+    private func attempt(_ event: StoredEvent, handler: HandlerReference, pluginMetrics: PluginMetrics, replay: Bool,
+                         startCommittedFirst: Bool, onRecorded: @escaping @Sendable (AttemptResult) -> Void) {
         let rules = snapshots.snapshot.attemptRules(ofWebhook: event.webhook)
         let n = event.attemptCount + 1
         let startedAt = WallClock.nowMilliseconds()
@@ -587,7 +635,6 @@ final class Dispatcher: @unchecked Sendable {
         case .retry: logger.warn("handler asked for a retry: \(outcome.message ?? "")", fields())
         case .error: logger.warn("handler failed: \(outcome.message ?? "")", fields())
         }
-        return true
     }
 }
 
@@ -612,4 +659,11 @@ private final class HandlerReferenceCache: @unchecked Sendable {
         parsed[text] = resolved
         return resolved
     }
+}
+
+/// An attempt parked behind a plugin that takes one call at a time: run it, or, when the server
+/// stops first, abandon it (its event stays due in the store; a waiting provider hears "retry").
+private struct ParkedAttempt {
+    let run: () -> Void
+    let abandon: () -> Void
 }

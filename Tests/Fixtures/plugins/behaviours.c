@@ -13,6 +13,15 @@
 
 #include <layeron/plugin.h>
 
+/* Built with -DBEHAVIOURS_SERIAL it is the plugin "serial", which takes one call at a time. */
+#ifdef BEHAVIOURS_SERIAL
+#define PLUGIN_NAME "serial"
+#define PLUGIN_FLAGS 0
+#else
+#define PLUGIN_NAME "behaviours"
+#define PLUGIN_FLAGS LAYERON_PLUGIN_CONCURRENT
+#endif
+
 typedef struct state {
     const layeron_host *host;
     char output[2048];
@@ -159,9 +168,9 @@ static const layeron_handler handlers[] = {
 static const layeron_plugin_descriptor descriptor = {
     .struct_size = sizeof(layeron_plugin_descriptor),
     .abi_version = LAYERON_PLUGIN_ABI_VERSION,
-    .name = "behaviours",
+    .name = PLUGIN_NAME,
     .version = "1.0.0",
-    .flags = LAYERON_PLUGIN_CONCURRENT,
+    .flags = PLUGIN_FLAGS,
     .handler_count = sizeof handlers / sizeof handlers[0],
     .handlers = handlers,
     .init = init,

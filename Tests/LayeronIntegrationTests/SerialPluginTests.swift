@@ -1,0 +1,60 @@
+import Foundation
+import LayeronCore
+import XCTest
+
+/// A plugin that takes one call at a time (no LAYERON_PLUGIN_CONCURRENT) holds one worker while
+/// it is busy, not the whole pool.
+final class SerialPluginTests: XCTestCase {
+    let secret = "serial-secret"
+    var server: TestServer!
+    var output: String { server.path("handled.log") }
+
+    override func setUpWithError() throws {
+        server = try TestServer(environment: ["HOOK_SECRET": secret])
+        try server.installBehaviours()
+        try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "serial.so",
+                                  defines: ["BEHAVIOURS_SERIAL"])
+        func hook(_ name: String, _ handler: String) -> String {
+            """
+            {"name": "\(name)", "provider": "custom", "handler": "\(handler)",
+             "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "encoding": "hex", "secret": {"secret": "HOOK_SECRET"}},
+             "event": {"id": "body.id", "type": "body.type"}}
+            """
+        }
+        try server.writeConfig("""
+            {
+              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "workers": 4,
+              "plugins": { "dir": "\(server.pluginsDir)", "config": {
+                  "behaviours": { "output": "\(output)" }, "serial": { "output": "\(output)", "sleep_ms": 1000 } } },
+              "webhooks": [ \(hook("slow", "serial.slow")), \(hook("quick", "behaviours.ok")) ]
+            }
+            """)
+        try server.start()
+    }
+
+    override func tearDown() {
+        server.stop()
+        server = nil
+    }
+
+    private func lines() -> [String] {
+        ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// Four events for the serial plugin (each call sleeps 1 s, then writes its line), then one for
+    /// another plugin: with four workers all waiting on the serial plugin, the other event would
+    /// wait for the first slow call to end; it must be handled while that call still runs.
+    func testABusySerialPluginLeavesTheOtherWorkersFree() throws {
+        for i in 0..<4 {
+            XCTAssertEqual(try server.postSigned("slow", #"{"id": "s\#(i)", "type": "t"}"#, secret: secret).status, 200)
+        }
+        usleep(200_000)
+        XCTAssertEqual(try server.postSigned("quick", #"{"id": "q", "type": "t"}"#, secret: secret).status, 200)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { lines().contains { $0.hasPrefix("ok ") } }, "\(lines())")
+        XCTAssertTrue(lines().first?.hasPrefix("ok ") == true, "the other plugin's event waited for the serial one: \(lines())")
+        XCTAssertTrue(server.waitUntil(timeout: 15) { lines().filter { $0.hasPrefix("slow ") }.count == 4 }, "\(lines())")
+        let store = try StoreReader(path: server.databasePath)
+        XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM events WHERE status = 'processed'") == 5 })
+    }
+}
