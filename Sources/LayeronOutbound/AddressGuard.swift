@@ -37,8 +37,16 @@ public enum AddressGuard {
             }
             return refusal(ipv4: Array(a[12..<16])).map { "an IPv4-compatible form of \($0)" }
         }
+        if a[0..<8].allSatisfy({ $0 == 0 }), a[8] == 0xFF, a[9] == 0xFF, a[10] == 0, a[11] == 0 {
+            return refusal(ipv4: Array(a[12..<16])).map { "an IPv4-translated (::ffff:0:0:0/96) form of \($0)" }
+        }
         if a[0] == 0x00, a[1] == 0x64, a[2] == 0xFF, a[3] == 0x9B, a[4..<12].allSatisfy({ $0 == 0 }) {
             return refusal(ipv4: Array(a[12..<16])).map { "a NAT64 form of \($0)" }
+        }
+        // RFC 8215's local-use prefix: an operator's translator serves any /96 inside it, and DNS64
+        // writes the IPv4 address in the last 32 bits, as under the well-known prefix.
+        if a[0] == 0x00, a[1] == 0x64, a[2] == 0xFF, a[3] == 0x9B, a[4] == 0x00, a[5] == 0x01 {
+            return refusal(ipv4: Array(a[12..<16])).map { "a local-use NAT64 (64:ff9b:1::/48) form of \($0)" }
         }
         if a[0] == 0x20, a[1] == 0x02 {
             return refusal(ipv4: Array(a[2..<6])).map { "a 6to4 form of \($0)" }

@@ -33,6 +33,17 @@ final class AddressGuardTests: XCTestCase {
         XCTAssertEqual(AddressGuard.refusal(v6("::ffff:127.0.0.1")), "an IPv4-mapped form of a loopback address")
     }
 
+    func testRefusesInsideIPv4InLocalUseNAT64AndTranslatedForms() {
+        for address in ["64:ff9b:1::7f00:1", "64:ff9b:1:ab:cd:ef:a9fe:a9fe", "64:ff9b:1::a00:1", "::ffff:0:7f00:1", "::ffff:0:c0a8:101"] {
+            XCTAssertNotNil(AddressGuard.refusal(v6(address)), address)
+        }
+        XCTAssertEqual(AddressGuard.refusal(v6("64:ff9b:1::7f00:1")), "a local-use NAT64 (64:ff9b:1::/48) form of a loopback address")
+        XCTAssertEqual(AddressGuard.refusal(v6("::ffff:0:a9fe:a9fe")), "an IPv4-translated (::ffff:0:0:0/96) form of the cloud metadata address")
+        for address in ["64:ff9b:1::808:808", "64:ff9b:1:ab::101:101", "::ffff:0:808:808"] {
+            XCTAssertNil(AddressGuard.refusal(v6(address)), address)
+        }
+    }
+
     func testAllowsPublicIPv6() {
         for address in ["2606:4700:4700::1111", "2001:4860:4860::8888", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::"] {
             XCTAssertNil(AddressGuard.refusal(v6(address)), address)
