@@ -17,7 +17,7 @@ public enum OutboundSigner {
         var signatures: [String] = []
         for (i, secret) in secrets.enumerated() {
             guard let key = SecretFormat.whsec.keyBytes(secret) else {
-                throw OutboundSigningError(description: "secret \(i + 1) is not a Standard Webhooks key (whsec_ followed by base64)")
+                throw OutboundSigningError(description: "secret \(i + 1) \(unusableKey)")
             }
             signatures.append(signature(id: id, timestamp: timestamp, body: body, key: key))
         }
@@ -35,6 +35,15 @@ public enum OutboundSigner {
         }
         return out
     }
+
+    /// Why a secret value cannot sign, or nil when it can. Config load and reload ask this of every
+    /// value, so a secret that cannot sign is refused before any event waits on it.
+    public static func problem(with secret: SecretValue) -> String? {
+        SecretFormat.whsec.keyBytes(secret) == nil ? unusableKey : nil
+    }
+
+    /// What a value that `SecretFormat.whsec` cannot read is told; never quotes the value.
+    private static let unusableKey = "is not a Standard Webhooks key (base64 of at least one byte, optionally after whsec_)"
 
     /// One `v1,<base64>` signature.
     public static func signature(id: String, timestamp: Int64, body: [UInt8], key: [UInt8]) -> String {

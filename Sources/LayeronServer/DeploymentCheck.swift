@@ -4,7 +4,8 @@ import LayeronPluginHost
 import LayeronStore
 
 /// What `layeron check` found: the config's issues, every plugin file's state, handlers that the
-/// config names but no plugin provides, and secret references the environment cannot resolve.
+/// config names but no plugin provides, and secret references the environment cannot resolve or whose
+/// value cannot sign.
 /// `notes` are findings that are not errors (in development, references `serve` will generate).
 public struct DeploymentReport: Sendable {
     public var problems: [String]
@@ -60,7 +61,7 @@ public func checkDeployment(configPath: String, secrets: SecretsContext) -> Depl
 
 /// Every reference `serve` would fail to resolve in `context.environment`. Outside development those
 /// stop the start, so they are problems; in development `serve` gives them random values, so they
-/// are notes.
+/// are notes. An outbound secret whose value cannot sign stops the start in every environment.
 private func unresolvedSecrets(config: ServerConfig, configPath: String,
                                context: SecretsContext) -> (problems: [String], notes: [String]) {
     let store: SecretStore?
@@ -73,14 +74,15 @@ private func unresolvedSecrets(config: ServerConfig, configPath: String,
     let resolver = SecretsSetup.resolver(store: store, environment: context.environment, variables: context.variables,
                                          logger: .discard)
     do {
-        _ = try RuntimeSnapshot(config: config, resolver: resolver, environment: context.environment, metrics: Metrics())
+        _ = try RuntimeSnapshot(config: config, configFile: configPath, resolver: resolver, environment: context.environment,
+                                metrics: Metrics())
         return ([], [])
     } catch {
         if context.environment == SecretsSetup.development {
-            return ([], error.missing.map {
+            return (error.unusableLines, error.missing.map {
                 "\(configPath): \($0.owner): secret \($0.reference.name) is not set for development; serve will give it a random value"
             })
         }
-        return (error.description.split(separator: "\n").map { "\(configPath): \($0)" }, [])
+        return (error.missingLines + error.unusableLines, [])
     }
 }

@@ -1,15 +1,35 @@
 import Foundation
 import LayeronCore
 import LayeronCrypto
+import LayeronOutbound
 
-/// Why the server cannot run with a config: a secret reference resolves nowhere.
+/// Why the server cannot run with a config: a secret reference resolves nowhere, or an outbound
+/// destination's secret resolves to a value that cannot sign. Each line names the config file, the
+/// owner and the reference, never a value.
 public struct SecretResolutionError: Error, CustomStringConvertible {
+    public let file: String
     public let missing: [(owner: String, reference: SecretReference)]
+    /// Values that resolved but cannot be used; `problem` says why without quoting the value.
+    public let unusable: [(owner: String, reference: SecretReference, problem: String)]
     public let environment: String
 
-    public var description: String {
-        missing.map { "\($0.owner): secret \($0.reference.name) is not set for environment \(environment); set it with `layeron secrets set \($0.reference.name) --env \(environment)` or the environment variable \($0.reference.name)" }
-            .joined(separator: "\n")
+    public var description: String { (missingLines + unusableLines).joined(separator: "\n") }
+
+    var missingLines: [String] {
+        missing.map {
+            "\(file): \($0.owner): secret \($0.reference.name) is not set for environment \(environment); set it with \(remedy($0.reference))"
+        }
+    }
+
+    /// Problems in every environment: development generates missing values, never replaces a set one.
+    var unusableLines: [String] {
+        unusable.map {
+            "\(file): \($0.owner): secret \($0.reference.name) cannot sign deliveries: its value \($0.problem); set a new value with \(remedy($0.reference))"
+        }
+    }
+
+    private func remedy(_ reference: SecretReference) -> String {
+        "`layeron secrets set \(reference.name) --env \(environment)` or the environment variable \(reference.name)"
     }
 }
 
@@ -47,9 +67,12 @@ final class RuntimeSnapshot: Sendable {
     private let webhookPositions: [String: Int]
 
     /// `metrics` gives each webhook its counters (the same cells across reloads).
-    init(config: ServerConfig, resolver: any SecretResolver, environment: String, metrics: Metrics) throws(SecretResolutionError) {
+    /// `configFile` is where `config` was read, for the error's lines.
+    init(config: ServerConfig, configFile: String, resolver: any SecretResolver, environment: String,
+         metrics: Metrics) throws(SecretResolutionError) {
         let resolver = resolver.current()
         var missing: [(String, SecretReference)] = []
+        var unusable: [(String, SecretReference, String)] = []
         var inbound: [InboundWebhook] = []
         for webhook in config.webhooks {
             var values: [SecretValue] = []
@@ -66,6 +89,11 @@ final class RuntimeSnapshot: Sendable {
             for ref in destination.secrets {
                 let resolved = resolver.resolveAll(ref)
                 if resolved.isEmpty { missing.append(("outbound \(destination.name)", ref)) }
+                for (position, value) in resolved.enumerated() {
+                    guard let problem = OutboundSigner.problem(with: value) else { continue }
+                    let which = position == 0 ? "" : "(the previous one, still in its rotation's grace) "
+                    unusable.append(("outbound \(destination.name)", ref, which + problem))
+                }
                 values += resolved
             }
             outbound[destination.name] = values
@@ -78,7 +106,9 @@ final class RuntimeSnapshot: Sendable {
         if let m = config.admin.mount {
             if let value = resolver.resolve(m.token.secret) { mount = (m.token, value) } else { missing.append(("admin.mount.token", m.token.secret)) }
         }
-        guard missing.isEmpty else { throw SecretResolutionError(missing: missing, environment: environment) }
+        guard missing.isEmpty, unusable.isEmpty else {
+            throw SecretResolutionError(file: configFile, missing: missing, unusable: unusable, environment: environment)
+        }
         self.config = config
         self.router = WebhookRouter(config.webhooks)
         self.inbound = inbound

@@ -88,7 +88,7 @@ public final class Server: @unchecked Sendable {
         let metrics = Metrics()
         let snapshot: RuntimeSnapshot
         do {
-            snapshot = try RuntimeSnapshot(config: config, resolver: resolver, environment: options.environment, metrics: metrics)
+            snapshot = try RuntimeSnapshot(config: config, configFile: options.configPath, resolver: resolver, environment: options.environment, metrics: metrics)
         } catch {
             throw .secrets(error)
         }
@@ -199,7 +199,7 @@ public final class Server: @unchecked Sendable {
         }
         let snapshot: RuntimeSnapshot
         do {
-            snapshot = try RuntimeSnapshot(config: config, resolver: resolver, environment: options.environment, metrics: metrics)
+            snapshot = try RuntimeSnapshot(config: config, configFile: options.configPath, resolver: resolver, environment: options.environment, metrics: metrics)
         } catch {
             logger.error("config reload refused, keeping the running config: \(error)")
             return .failure(.secrets(error))
