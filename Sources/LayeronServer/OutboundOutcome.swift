@@ -22,6 +22,11 @@ struct OutboundOutcome: Equatable {
                                    message: message + " (Gone): the destination is disabled", disablesDestination: true)
         }
         if result.transportError == "the server is shutting down" {
+            // A replay of an event not pending has no schedule that would send it again.
+            if replay && previousStatus != .pending {
+                return OutboundOutcome(outcome: .error, status: previousStatus, nextAttemptAt: previousNextAttempt,
+                                       message: InterruptedAttempt.replayMessage)
+            }
             // Cut off by a stop: due again at once, so the next start sends it.
             return OutboundOutcome(outcome: .retry, status: previousStatus, nextAttemptAt: previousNextAttempt ?? finishedAt,
                                    message: "interrupted: the server stopped during this delivery; it will run again")

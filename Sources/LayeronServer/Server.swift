@@ -156,8 +156,11 @@ public final class Server: @unchecked Sendable {
                 guard let delay = policy.delay(afterAttempt: Int(attempt.n), requestedMilliseconds: nil, random: jitter) else { return .fail }
                 return .runAgain(at: now + delay.milliseconds)
             }
-            if recovered.attempts > 0 {
-                logger.warn("\(recovered.attempts) handler attempt(s) were cut off by the last stop; their events run again on their retry schedules")
+            if recovered.attempts > recovered.endedReplays {
+                logger.warn("\(recovered.attempts - recovered.endedReplays) attempt(s) were cut off by the last stop; their events run again on their retry schedules")
+            }
+            if recovered.endedReplays > 0 {
+                logger.warn("\(recovered.endedReplays) replay(s) were cut off by the last stop and do not run again; replay their events again if still wanted")
             }
             for id in recovered.failedEvents {
                 logger.error("event failed: the attempt the last stop cut off was the last its retry policy allows (did its handler crash the server?)",

@@ -5,6 +5,10 @@ public struct InterruptedAttempt: Sendable {
     public let seq: Int64
     public let webhook: String
     public let n: Int64
+
+    /// What a replay a stop cut off is closed with when its event is not pending (delivered, failed):
+    /// nothing sends a replay again by itself, and only a pending event has a schedule that would.
+    public static let replayMessage = "interrupted: the server stopped while this replay ran; replay the event again if it is still wanted"
 }
 
 /// What follows an interrupted attempt.
@@ -17,15 +21,17 @@ public enum AfterInterruption: Sendable {
 
 /// What `EventStore.recoverInterruptedAttempts` closed.
 public struct InterruptionRecovery: Sendable {
-    /// Every attempt closed as interrupted, on any event.
+    /// Every attempt closed as interrupted, on any event, replays that end there included.
     public var attempts = 0
+    /// Replays of events not pending among `attempts`: they do not run again.
+    public var endedReplays = 0
     /// The ids of the events that failed because their interrupted attempt was their last.
     public var failedEvents: [String] = []
 }
 
 extension EventStore {
     /// Closes the attempts a previous process started and never finished (it crashed or was killed),
-    /// so they read as interrupted, and schedules what follows each pending inbound event's last one
+    /// so they read as interrupted (a replay of an event not pending as ended, see `replayMessage`), and schedules what follows each pending inbound event's last one
     /// as `next` says: again at a time (never sooner than it was due), or failed. Call before
     /// dispatching.
     public func recoverInterruptedAttempts(now: Int64, next: @escaping @Sendable (InterruptedAttempt) -> AfterInterruption)
@@ -63,11 +69,16 @@ extension EventStore {
                 }
             }
             try db.prepared("""
+                UPDATE attempts SET finished_at = ?1, outcome = 'error', error = ?2
+                WHERE outcome IS NULL AND replay = 1 AND event_seq IN (SELECT seq FROM events WHERE status != 'pending')
+                """).bind(1, now).bind(2, InterruptedAttempt.replayMessage).run()
+            recovery.endedReplays = db.changes
+            try db.prepared("""
                 UPDATE attempts SET finished_at = ?1, outcome = 'retry',
                     error = 'interrupted: the server stopped while this attempt ran; it will run again'
                 WHERE outcome IS NULL
                 """).bind(1, now).run()
-            recovery.attempts = db.changes + recovery.failedEvents.count
+            recovery.attempts = db.changes + recovery.failedEvents.count + recovery.endedReplays
             box.value = recovery
         }
         return box.value ?? InterruptionRecovery()

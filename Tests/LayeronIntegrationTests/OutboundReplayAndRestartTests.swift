@@ -61,6 +61,37 @@ final class OutboundReplayAndRestartTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(receiver.received[1].at.timeIntervalSince(receiver.received[0].at), 2.9, "the schedule's wait is kept across the restart")
     }
 
+    /// A replay of a delivered event that a stop (graceful, then a crash) cuts off is not sent again by
+    /// anything: its attempt says so, and the event stays processed with no next attempt.
+    func testAReplayCutOffByAStopEndsThereAndSaysSo() throws {
+        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 200)],
+                                            then: ScriptedReceiver.Reply(status: 200, delayMilliseconds: 3_000))
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "slowok", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true }"#,
+        ])
+        try harness.start()
+        let id = try harness.emittedID("slowok")
+        _ = try harness.waitForAttempts(id, count: 1, status: "processed")
+        let ended = "interrupted: the server stopped while this replay ran; replay the event again if it is still wanted"
+
+        for (cut, n) in [({ self.harness.server.stop() }, 2), ({ self.harness.server.kill() }, 3)] {
+            XCTAssertEqual(try harness.server.admin("POST", "/admin/events/\(id)/replay?force=true").status, 202)
+            XCTAssertTrue(harness.server.waitUntil(timeout: 10) { receiver.received.count == n }, harness.server.logs)
+            cut()
+            try harness.start()
+            let event = try harness.waitForAttempts(id, count: n)
+            let attempt = try harness.attempts(id)[n - 1]
+            XCTAssertEqual(attempt["replay"], .bool(true))
+            XCTAssertEqual(attempt["outcome"], .string("error"), event.serialized())
+            XCTAssertEqual(attempt["error"], .string(ended), event.serialized())
+            XCTAssertEqual(event["status"], .string("processed"))
+            XCTAssertEqual(event["next_attempt_at"], .null, event.serialized())
+        }
+        Thread.sleep(forTimeInterval: 1.5)
+        XCTAssertEqual(try harness.attempts(id).count, 3, "nothing runs the replay again")
+        XCTAssertEqual(receiver.received.count, 3)
+    }
+
     func testPluginEmitsWhileHandlingAnInboundEvent() throws {
         let vendorSecret = "vendor-relay-secret"
         harness = try OutboundHarness(webhooks: """

@@ -1,0 +1,57 @@
+import Foundation
+import LayeronCore
+import LayeronStore
+import XCTest
+
+private struct NotRecorded: Error {}
+
+/// What a start makes of the attempts the last process left open.
+extension EventStoreTests {
+    private func recordedForInterruption(_ n: Int, direction: EventDirection) throws -> Int64 {
+        let event = NewEvent(id: EventID.make(nowMilliseconds: 1_000), webhook: "w", direction: direction, provider: "p",
+                             type: "t", providerEventID: "evt_\(n)", dedupeKey: nil, dedupeExpiresAt: nil, receivedAt: 1_000,
+                             headers: [], body: Array("body \(n)".utf8), handler: direction == .inbound ? "p.h" : nil)
+        let result = try store.append(event)
+        guard case let .recorded(seq) = result else { throw NotRecorded() }
+        return seq
+    }
+
+    private func openOrFinished(_ n: Int64, replay: Bool, finished: Bool) -> AttemptRecord {
+        AttemptRecord(n: n, startedAt: 10 * n, finishedAt: finished ? 10 * n + 5 : nil, outcome: finished ? .ok : nil, error: nil,
+                      replay: replay, plugin: nil, pluginVersion: nil)
+    }
+
+    /// A replay of a delivered or failed event has nothing that would run it again: it is closed as
+    /// ended, saying so, and its event keeps its status with no next attempt. An attempt of a pending
+    /// event still runs again.
+    func testAReplayOfAnEventNotPendingEndsAndAPendingEventRunsAgain() throws {
+        var ended: [Int64] = []
+        for (n, direction) in [(1, EventDirection.inbound), (2, .outbound)] {
+            let seq = try recordedForInterruption(n, direction: direction)
+            try store.startAttemptCommitted(seq: seq, attempt: openOrFinished(1, replay: false, finished: false))
+            try store.finishAttempt(seq: seq, attempt: openOrFinished(1, replay: false, finished: true), status: n == 1 ? .processed : .failed, nextAttemptAt: nil)
+            try store.startAttemptCommitted(seq: seq, attempt: openOrFinished(2, replay: true, finished: false))
+            ended.append(seq)
+        }
+        let pending = try recordedForInterruption(3, direction: .inbound)
+        try store.startAttemptCommitted(seq: pending, attempt: openOrFinished(1, replay: false, finished: false))
+
+        let recovery = try store.recoverInterruptedAttempts(now: 5_000) { _ in .runAgain(at: 6_000) }
+        XCTAssertEqual(recovery.attempts, 3)
+        XCTAssertEqual(recovery.endedReplays, 2)
+        for (seq, status) in zip(ended, [EventStatus.processed, .failed]) {
+            let cutOff = try XCTUnwrap(try store.attempts(seq: seq).last)
+            XCTAssertEqual(cutOff.outcome, .error)
+            XCTAssertEqual(cutOff.error, "interrupted: the server stopped while this replay ran; replay the event again if it is still wanted")
+            XCTAssertEqual(cutOff.finishedAt, 5_000)
+            let event = try XCTUnwrap(try store.event(seq: seq))
+            XCTAssertEqual(event.status, status)
+            XCTAssertNil(event.nextAttemptAt)
+            XCTAssertEqual(event.attemptCount, 2)
+        }
+        let again = try XCTUnwrap(try store.attempts(seq: pending).last)
+        XCTAssertEqual(again.outcome, .retry)
+        XCTAssertEqual(again.error, "interrupted: the server stopped while this attempt ran; it will run again")
+        XCTAssertEqual(try store.event(seq: pending)?.nextAttemptAt, 6_000)
+    }
+}
