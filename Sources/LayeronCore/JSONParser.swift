@@ -179,6 +179,8 @@ public struct JSONParser {
         }
     }
 
+    /// JSON numbers have no range: `Double` rounds one past its own to ±infinity or ±0, and the text,
+    /// kept, is what ids, keys and the writer use, so `1e400` goes back out as `1e400`.
     private mutating func parseNumber() throws(JSONSyntaxError) -> JSONValue {
         let start = try scanNumber()
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)

@@ -54,4 +54,15 @@ final class JSONParserTests: XCTestCase {
         XCTAssertEqual(value["c"], .number(-2500), "numbers still compare by value")
         XCTAssertEqual(value.serialized(), #"{"a":123456789012345671,"b":123456789012345672,"c":-2.5e3,"d":7}"#)
     }
+
+    /// A valid number past a `Double`'s range is still a number (valid JSON has no range): its value
+    /// rounds to ±infinity or 0, and its text is what is written back.
+    func testNumbersPastADoublesRangeParseAndKeepTheirText() throws {
+        let text = "[1e400,-1E+400,1e-400,-1e-400,1" + String(repeating: "0", count: 400) + "]"
+        let value = try JSONParser.parse(text)
+        guard case let .array(items) = value else { return XCTFail(value.serialized()) }
+        XCTAssertEqual(items.map { if case let .number(n) = $0 { n.value } else { .nan } }, [.infinity, -.infinity, 0, 0, .infinity])
+        XCTAssertEqual(value.serialized(), text)
+        XCTAssertEqual(try JSONParser.parse(Array(#"{"id":1e400,"x":-1e-400}"#.utf8), keepingPaths: [["id"]])["id"]?.scalarText, "1e400")
+    }
 }

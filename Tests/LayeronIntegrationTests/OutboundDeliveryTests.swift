@@ -238,6 +238,22 @@ final class OutboundDeliveryTests: XCTestCase {
         XCTAssertEqual(receiver.received.count, 1, "the guarded delivery reached the receiver over the cached connection")
     }
 
+    /// An admin emit re-serialises its payload: every number is sent as the caller wrote it, those
+    /// past a Double's range (1e400, 1e-400) and past 2^53 included.
+    func testAnAdminEmitSendsEveryNumberAsWritten() throws {
+        let mirror = try ScriptedReceiver(replies: [])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "mirror", "url": "\#(mirror.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true }"#,
+        ])
+        try harness.start()
+        let payload = #"{"huge":1e400,"negative":-1E+400,"tiny":1e-400,"digits":1000000000000000000000000000000000000000,"#
+            + #""order_id":1234567890123456789,"n":9007199254740993,"ts":1000000000000000,"price":1.50,"rate":2.5e-3,"list":[-0.0,1E2]}"#
+        let id = try harness.emittedID("mirror", payload: payload)
+        _ = try harness.waitForAttempts(id, count: 1, status: "processed")
+        let body = String(decoding: try XCTUnwrap(mirror.received.first).body, as: UTF8.self)
+        XCTAssertTrue(body.hasSuffix(#","data":"# + payload + "}"), body)
+    }
+
     func testIdempotencyKeyReturnsTheFirstEvent() throws {
         harness = try OutboundHarness()
         try harness.start()
