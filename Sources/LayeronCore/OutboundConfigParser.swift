@@ -4,9 +4,17 @@ enum OutboundConfigParser {
         "name", "url", "secret", "events", "headers", "timeout", "retry", "rate", "concurrency", "allow_private", "signatures",
     ]
 
-    /// Headers the delivery sets itself; a destination may not override them.
+    /// Headers the delivery sets itself; a destination may not override them. Every `webhook-*` name
+    /// is the Standard Webhooks scheme's too (`webhook-version` included), whether sent or not.
     static let reservedHeaders: Set<String> = [
-        "content-type", "content-length", "host", "webhook-id", "webhook-timestamp", "webhook-signature", "x-hub-signature-256",
+        "content-type", "content-length", "host", "x-hub-signature-256",
+    ]
+
+    /// Headers about the connection and the body's framing, which libcurl owns: `Transfer-Encoding:
+    /// chunked` from config would frame the body as chunks that a receiver reading Content-Length
+    /// takes for an empty body (under a valid signature).
+    static let connectionHeaders: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "expect",
     ]
 
     static func parse(_ raw: JSONValue, reader: ConfigReader, webhooks: [WebhookConfig]) -> [OutboundDestination] {
@@ -114,8 +122,10 @@ enum OutboundConfigParser {
             }
             if name.isEmpty || !name.utf8.allSatisfy(isTokenByte) {
                 reader.report(keyPath, "\"\(name)\" is not a valid header name")
-            } else if reservedHeaders.contains(name.lowercased()) {
+            } else if reservedHeaders.contains(name.lowercased()) || name.lowercased().hasPrefix("webhook-") {
                 reader.report(keyPath, "\(name) is set by the delivery itself and cannot be configured")
+            } else if connectionHeaders.contains(name.lowercased()) {
+                reader.report(keyPath, "\(name) is about the connection or the body's framing, which the HTTP client sets; it cannot be configured")
             } else if text.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) {
                 reader.report(keyPath, "the value holds a line break or NUL")
             } else {
