@@ -49,10 +49,15 @@ public enum ServeError: Error, CustomStringConvertible {
 
 /// Reads and validates a config file.
 public func loadConfig(path: String) throws(ConfigError) -> ServerConfig {
+    try readConfig(path: path).valid()
+}
+
+/// Reads a config file past its issues (`ConfigLoader.read`).
+public func readConfig(path: String) throws(ConfigError) -> ConfigReading {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw .unreadable(file: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
     }
-    return try ConfigLoader.load(text: [UInt8](data), file: path)
+    return try ConfigLoader.read(text: [UInt8](data), file: path)
 }
 
 /// A running server: the public and admin listeners, the store, the plugins and the dispatcher.
@@ -101,7 +106,7 @@ public final class Server: @unchecked Sendable {
         let outbound = OutboundService(store: store, snapshots: snapshots, metrics: metrics, logger: logger)
         let privateDirectory = NSTemporaryDirectory() + "layeron-plugins-\(getpid())"
         let plugins = PluginRegistry(privateDirectory: privateDirectory, logger: logger, emitter: outbound,
-                                     configs: { snapshots.snapshot.config.plugins.config })
+                                     configFile: options.configPath, config: { snapshots.snapshot.config.plugins.config[$0] })
         plugins.loadDirectory(config.plugins.dir)
         for webhook in config.webhooks {
             for handler in webhook.routes.allHandlers where !plugins.isAvailable(handler) {
