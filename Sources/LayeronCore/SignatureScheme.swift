@@ -170,6 +170,23 @@ public struct SignatureScheme: Sendable, Hashable {
         }
     }
 
+    /// Why `secret` can never verify a request of this scheme (a Standard Webhooks secret that is not
+    /// base64, a public key that does not parse), or nil when it can be used. Never quotes the value:
+    /// config checks and reloads report it by the reference's name.
+    public func unusableReason(_ secret: SecretValue) -> String? {
+        switch algorithm {
+        case .hmac, .token:
+            return secretFormat.keyBytes(secret) == nil ? secretFormat.refusal : nil
+        case .ed25519, .ecdsaP256SHA256, .rsaSHA256:
+            do throws(PublicKeyError) {
+                _ = try PublicKey.cached(text: secret.text, expected: algorithm.publicKeyKind ?? .ed25519)
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+    }
+
     private func match(_ candidates: [[UInt8]], urls: [String], signed: SignedMessage, secrets: [SecretValue]) -> Result<VerifiedSignature, VerificationFailure> {
         // A secret that cannot be used is skipped so that rotation keeps working; it is reported only
         // when nothing usable is left, because then no request can ever verify.
@@ -179,7 +196,7 @@ public struct SignatureScheme: Sendable, Hashable {
         case let .hmac(hash):
             for (index, secret) in secrets.enumerated() {
                 guard let key = secretFormat.keyBytes(secret) else {
-                    unusable = "secret \(index + 1) is not \(secretFormat.rawValue)"
+                    unusable = "secret \(index + 1) \(secretFormat.refusal)"
                     continue
                 }
                 usable += 1
@@ -193,7 +210,7 @@ public struct SignatureScheme: Sendable, Hashable {
         case .token:
             for (index, secret) in secrets.enumerated() {
                 guard let key = secretFormat.keyBytes(secret) else {
-                    unusable = "secret \(index + 1) is not \(secretFormat.rawValue)"
+                    unusable = "secret \(index + 1) \(secretFormat.refusal)"
                     continue
                 }
                 usable += 1

@@ -88,7 +88,8 @@ private final class DeclaredPluginNames: @unchecked Sendable {
 
 /// Every reference `serve` would fail to resolve in `context.environment`. Outside development those
 /// stop the start, so they are problems; in development `serve` gives them random values, so they
-/// are notes.
+/// are notes. Inbound secrets that resolve but can never verify for their scheme are problems too
+/// (`serve` starts, but refuses every request of that webhook).
 private func unresolvedSecrets(config: ServerConfig, configPath: String,
                                context: SecretsContext) -> (problems: [String], notes: [String]) {
     let store: SecretStore?
@@ -101,8 +102,8 @@ private func unresolvedSecrets(config: ServerConfig, configPath: String,
     let resolver = SecretsSetup.resolver(store: store, environment: context.environment, variables: context.variables,
                                          logger: .discard)
     do {
-        _ = try RuntimeSnapshot(config: config, resolver: resolver, environment: context.environment, metrics: Metrics())
-        return ([], [])
+        let snapshot = try RuntimeSnapshot(config: config, resolver: resolver, environment: context.environment, metrics: Metrics())
+        return (snapshot.unusableSecrets.map { "\(configPath): \($0)" }, [])
     } catch {
         if context.environment == SecretsSetup.development {
             return ([], error.missing.map {

@@ -63,7 +63,14 @@ final class InboundPipeline: Sendable {
         case let .success(v): verified = v
         case let .failure(failure):
             inbound.metrics.countRejection(reason: failure.code)
-            logger.info("signature rejected: \(failure)", [("webhook", webhook.name), ("secrets", webhook.secrets.map(\.name).joined(separator: ","))])
+            let fields = [("webhook", webhook.name), ("secrets", webhook.secrets.map(\.name).joined(separator: ","))]
+            // No secret of the webhook can verify anything: the server's misconfiguration, not the
+            // sender's fault, so a 500 the provider retries once the operator has fixed the secret.
+            if case .unusableKey = failure {
+                logger.error("signature not checked: \(failure)", fields)
+                return .now(InboundResponses.error(500, "the webhook's configured secret cannot verify any request; the server's operator must fix it"))
+            }
+            logger.info("signature rejected: \(failure)", fields)
             return .now(InboundResponses.error(webhook.scheme.rejectionStatus, "invalid signature: \(failure)"))
         }
         // Provider handshakes (Zoom url_validation, Slack url_verification, …) are answered, not recorded.

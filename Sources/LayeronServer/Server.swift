@@ -97,6 +97,7 @@ public final class Server: @unchecked Sendable {
         } catch {
             throw .secrets(error)
         }
+        snapshot.unusableSecrets.forEach { logger.error($0) }
         let snapshots = SnapshotHolder(snapshot)
 
         let store: EventStore
@@ -215,6 +216,7 @@ public final class Server: @unchecked Sendable {
             logger.warn("listen addresses, the database path and durability change only on restart")
         }
         snapshots.swap(snapshot)
+        snapshot.unusableSecrets.forEach { logger.error($0) }
         logger.info("config reloaded", [("webhooks", config.webhooks.map(\.name).joined(separator: ","))])
         // After the swap: the registry reads each plugin's config from the snapshot as it loads it.
         let changed = Set(old.plugins.config.keys).union(config.plugins.config.keys)
