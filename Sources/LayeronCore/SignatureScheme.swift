@@ -101,14 +101,6 @@ public struct SignatureScheme: Sendable, Hashable {
         return checksBodySHA256Query || payload.parts.contains { $0 == .url || $0 == .sortedFormParameters }
     }
 
-    /// The name of the signature location, for messages.
-    var signatureName: String {
-        switch signature {
-        case let .header(name): return name
-        case .body: return signature.description
-        }
-    }
-
     /// Checks `request` against every secret (several during a rotation) and configured public key.
     /// `url` is the URL the request arrived at, used unless `publicURL` is set; `now` is Unix seconds.
     /// Never throws and never traps on malformed input: every failure is a `VerificationFailure`.
@@ -117,10 +109,10 @@ public struct SignatureScheme: Sendable, Hashable {
             || timestamp.map { $0.source.isBodyField } == true || id.map { $0.isBodyField } == true
         let body = needsBody ? try? JSONParser.parse(request.body) : nil
         guard let signatureText = signature.value(in: request, body: body) else {
-            return .failure(.missingHeader(signatureName))
+            return .failure(.missingSignature(signature))
         }
         let parsed: ParsedSignatureHeader
-        switch format.parse(signatureText, header: signatureName, encoding: encoding) {
+        switch format.parse(signatureText, source: signature, encoding: encoding) {
         case let .success(p): parsed = p
         case let .failure(failure): return .failure(failure)
         }

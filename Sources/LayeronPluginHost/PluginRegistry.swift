@@ -178,6 +178,13 @@ public final class PluginRegistry: @unchecked Sendable {
         return active[reference.plugin].map { !$0.plugin.concurrent } ?? false
     }
 
+    /// Whether a version of the plugin `name` is live.
+    public func isLoaded(plugin name: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return active[name] != nil
+    }
+
     public func isAvailable(_ reference: HandlerReference) -> Bool {
         lock.lock()
         defer { lock.unlock() }

@@ -23,8 +23,12 @@ final class InboundPipeline: Sendable {
     func handle(_ http: HTTPRequest) -> HTTPReply {
         let snapshot = snapshots.snapshot
         let host = Self.hostWithoutPort(http.header("host") ?? "")
-        guard case let .webhook(index) = snapshot.router.match(host: host, path: http.path) else {
-            return .now(InboundResponses.error(404, "no webhook is configured at \(http.path)"))
+        let index: Int
+        switch snapshot.router.match(host: host, path: http.path) {
+        case let .webhook(i): index = i
+        // The configured hosts are not named: a stranger learns no more than that the path exists.
+        case .noHostMatch: return .now(InboundResponses.error(404, "no webhook is configured at \(http.path) for host \(host.isEmpty ? "(none)" : host); the path is served for another host"))
+        case .notFound: return .now(InboundResponses.error(404, "no webhook is configured at \(http.path)"))
         }
         let webhook = snapshot.inbound[index]
         // The closure below keeps the counters only.
