@@ -58,7 +58,7 @@ final class InboundPipeline: Sendable {
             return .now(response)
         }
         let request = InboundRequest(method: http.method, path: http.path, query: http.rawQuery, host: host,
-                                     headers: http.headers, body: http.body)
+                                     headers: http.headers, invalidUTF8HeaderValues: http.invalidUTF8HeaderValues, body: http.body)
         let receivedAt = WallClock.nowMilliseconds()
         let url = webhook.scheme.usesRequestURL ? "https://\(host)\(http.path)\(http.rawQuery.isEmpty ? "" : "?" + http.rawQuery)" : ""
         let secrets = inbound.secrets
