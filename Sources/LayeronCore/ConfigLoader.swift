@@ -2,6 +2,14 @@
 public enum ConfigLoader {
     /// Parses and validates `text`; `file` names the file in error messages.
     public static func load(text: [UInt8], file: String) throws(ConfigError) -> ServerConfig {
+        try read(text: text, file: file).valid()
+    }
+
+    /// The config as far as it can be read, with every issue found in it: a part with an issue keeps
+    /// its default (a webhook that does not parse is left out). `check` reviews the rest of such a
+    /// config, so that one run lists every problem. Throws only when nothing can be read: the text is
+    /// not JSON, or not an object.
+    public static func read(text: [UInt8], file: String) throws(ConfigError) -> ConfigReading {
         let json: JSONValue
         do {
             json = try JSONParser.parse(text)
@@ -10,9 +18,8 @@ public enum ConfigLoader {
             throw .syntax(file: file, error, line: line, column: column)
         }
         let reader = ConfigReader()
-        let config = parse(json, reader: reader)
-        if let config, reader.issues.isEmpty { return config }
-        throw .invalid(file: file, issues: reader.issues)
+        guard let config = parse(json, reader: reader) else { throw .invalid(file: file, issues: reader.issues) }
+        return ConfigReading(file: file, config: config, issues: reader.issues)
     }
 
     private static let topKeys: Set<String> = ["listen", "admin", "database", "durability", "plugins", "limits", "workers", "webhooks", "outbound"]
@@ -103,6 +110,20 @@ public enum ConfigLoader {
                 routes[route] = i
             }
         }
+    }
+}
+
+/// A config file read past its issues (`ConfigLoader.read`).
+public struct ConfigReading: Sendable {
+    public var file: String
+    public var config: ServerConfig
+    /// Empty when the config is valid.
+    public var issues: [ConfigIssue]
+
+    /// The config, when it has no issue.
+    public func valid() throws(ConfigError) -> ServerConfig {
+        guard issues.isEmpty else { throw .invalid(file: file, issues: issues) }
+        return config
     }
 }
 

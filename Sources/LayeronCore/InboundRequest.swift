@@ -10,16 +10,27 @@ public struct InboundRequest: Sendable {
     public var host: String
     /// Headers in arrival order with lower-cased names.
     public var headers: [(name: String, value: String)]
+    /// The bytes of header values that are not valid UTF-8, by position in `headers` (where U+FFFD
+    /// stands in for them); empty for nearly every request.
+    public var invalidUTF8HeaderValues: [Int: [UInt8]]
     public var body: [UInt8]
 
     public init(method: String, path: String, query: String = "", host: String = "",
-                headers: [(name: String, value: String)], body: [UInt8]) {
+                headers: [(name: String, value: String)], invalidUTF8HeaderValues: [Int: [UInt8]] = [:], body: [UInt8]) {
         self.method = method
         self.path = path
         self.query = query
         self.host = host
         self.headers = headers
+        self.invalidUTF8HeaderValues = invalidUTF8HeaderValues
         self.body = body
+    }
+
+    /// The bytes the first header named `name` (lower-case) arrived with, when they are not valid
+    /// UTF-8; nil otherwise, found without a scan when the request has no such header.
+    func invalidUTF8Bytes(ofHeader name: String) -> [UInt8]? {
+        guard !invalidUTF8HeaderValues.isEmpty, let index = headers.firstIndex(where: { $0.name == name }) else { return nil }
+        return invalidUTF8HeaderValues[index]
     }
 
     /// The first header named `name` (case-insensitive).

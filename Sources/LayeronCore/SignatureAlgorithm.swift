@@ -71,4 +71,14 @@ public enum SecretFormat: String, Sendable, Hashable, CaseIterable {
         case .hex: return ByteEncoding.hex.decode(Substring(secret.text))
         }
     }
+
+    /// What a value `keyBytes` refuses is not, for messages that must not quote the value.
+    var refusal: String {
+        switch self {
+        case .text: return "is not text"
+        case .whsec: return "is not a Standard Webhooks secret (base64, after an optional whsec_ prefix)"
+        case .base64: return "is not base64"
+        case .hex: return "is not hex"
+        }
+    }
 }

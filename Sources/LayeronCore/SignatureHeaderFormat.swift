@@ -60,24 +60,24 @@ public enum SignatureHeaderFormat: Sendable, Hashable {
         return false
     }
 
-    /// The header split into signature candidates and the values of the other fields.
-    func parse(_ value: String, header: String, encoding: SignatureEncoding) -> Result<ParsedSignatureHeader, VerificationFailure> {
+    /// The header (or body field) `source` split into signature candidates and the values of the other fields.
+    func parse(_ value: String, source: FieldSource, encoding: SignatureEncoding) -> Result<ParsedSignatureHeader, VerificationFailure> {
         var parsed = ParsedSignatureHeader()
         switch self {
         case let .whole(prefix):
             guard value.hasPrefix(prefix) else {
-                return .failure(.malformedHeader(header, reason: "expected the prefix \"\(prefix)\""))
+                return .failure(.malformedSignature(source, reason: "expected the prefix \"\(prefix)\""))
             }
             guard let decoded = encoding.decode(value.dropFirst(prefix.count).trimmingWhitespace), !decoded.isEmpty else {
-                return .failure(.malformedHeader(header, reason: "signature is not \(encoding.rawValue)"))
+                return .failure(.malformedSignature(source, reason: "signature is not \(encoding.rawValue)"))
             }
             parsed.candidates.append(decoded)
         case let .credentials(scheme):
             guard let credentials = Self.credentials(in: value, scheme: scheme) else {
-                return .failure(.malformedHeader(header, reason: "expected the \"\(scheme)\" scheme"))
+                return .failure(.malformedSignature(source, reason: "expected the \"\(scheme)\" scheme"))
             }
             guard let decoded = encoding.decode(credentials), !decoded.isEmpty else {
-                return .failure(.malformedHeader(header, reason: "credentials are not \(encoding.rawValue)"))
+                return .failure(.malformedSignature(source, reason: "credentials are not \(encoding.rawValue)"))
             }
             parsed.candidates.append(decoded)
         case let .fields(separator, assignment, keys):
@@ -92,7 +92,7 @@ public enum SignatureHeaderFormat: Sendable, Hashable {
                 }
             }
             if parsed.candidates.isEmpty {
-                return .failure(.malformedHeader(header, reason: "no \(encoding.rawValue) signature field"))
+                return .failure(.malformedSignature(source, reason: "no \(encoding.rawValue) signature field"))
             }
         }
         return .success(parsed)

@@ -101,14 +101,6 @@ public struct SignatureScheme: Sendable, Hashable {
         return checksBodySHA256Query || payload.parts.contains { $0 == .url || $0 == .sortedFormParameters }
     }
 
-    /// The name of the signature location, for messages.
-    var signatureName: String {
-        switch signature {
-        case let .header(name): return name
-        case .body: return signature.description
-        }
-    }
-
     /// Checks `request` against every secret (several during a rotation) and configured public key.
     /// `url` is the URL the request arrived at, used unless `publicURL` is set; `now` is Unix seconds.
     /// Never throws and never traps on malformed input: every failure is a `VerificationFailure`.
@@ -117,10 +109,10 @@ public struct SignatureScheme: Sendable, Hashable {
             || timestamp.map { $0.source.isBodyField } == true || id.map { $0.isBodyField } == true
         let body = needsBody ? try? JSONParser.parse(request.body) : nil
         guard let signatureText = signature.value(in: request, body: body) else {
-            return .failure(.missingHeader(signatureName))
+            return .failure(.missingSignature(signature))
         }
         let parsed: ParsedSignatureHeader
-        switch format.parse(signatureText, header: signatureName, encoding: encoding) {
+        switch format.parse(signatureText, source: signature, encoding: encoding) {
         case let .success(p): parsed = p
         case let .failure(failure): return .failure(failure)
         }
@@ -170,6 +162,23 @@ public struct SignatureScheme: Sendable, Hashable {
         }
     }
 
+    /// Why `secret` can never verify a request of this scheme (a Standard Webhooks secret that is not
+    /// base64, a public key that does not parse), or nil when it can be used. Never quotes the value:
+    /// config checks and reloads report it by the reference's name.
+    public func unusableReason(_ secret: SecretValue) -> String? {
+        switch algorithm {
+        case .hmac, .token:
+            return secretFormat.keyBytes(secret) == nil ? secretFormat.refusal : nil
+        case .ed25519, .ecdsaP256SHA256, .rsaSHA256:
+            do throws(PublicKeyError) {
+                _ = try PublicKey.cached(text: secret.text, expected: algorithm.publicKeyKind ?? .ed25519)
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+    }
+
     private func match(_ candidates: [[UInt8]], urls: [String], signed: SignedMessage, secrets: [SecretValue]) -> Result<VerifiedSignature, VerificationFailure> {
         // A secret that cannot be used is skipped so that rotation keeps working; it is reported only
         // when nothing usable is left, because then no request can ever verify.
@@ -179,7 +188,7 @@ public struct SignatureScheme: Sendable, Hashable {
         case let .hmac(hash):
             for (index, secret) in secrets.enumerated() {
                 guard let key = secretFormat.keyBytes(secret) else {
-                    unusable = "secret \(index + 1) is not \(secretFormat.rawValue)"
+                    unusable = "secret \(index + 1) \(secretFormat.refusal)"
                     continue
                 }
                 usable += 1
@@ -193,7 +202,7 @@ public struct SignatureScheme: Sendable, Hashable {
         case .token:
             for (index, secret) in secrets.enumerated() {
                 guard let key = secretFormat.keyBytes(secret) else {
-                    unusable = "secret \(index + 1) is not \(secretFormat.rawValue)"
+                    unusable = "secret \(index + 1) \(secretFormat.refusal)"
                     continue
                 }
                 usable += 1

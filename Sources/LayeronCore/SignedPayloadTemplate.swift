@@ -84,6 +84,13 @@ public struct SignedPayloadTemplate: Sendable, Hashable {
             case .id: input.update(id)
             case .method: input.update(request.method)
             case .url: input.update(url)
+            case let .field(.header(name)) where !request.invalidUTF8HeaderValues.isEmpty:
+                // The sender signed the bytes it sent, not their U+FFFD repair.
+                if let bytes = request.invalidUTF8Bytes(ofHeader: name) {
+                    input.update(bytes)
+                } else {
+                    input.update(request.header(name) ?? "")
+                }
             case let .field(source): input.update(source.value(in: request, body: body) ?? "")
             case .sortedFormParameters: input.update(FormParameters.twilioConcatenation(body: request.body, url: url))
             }

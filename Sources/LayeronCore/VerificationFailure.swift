@@ -1,7 +1,8 @@
 /// Why a request's signature was refused. Messages name the rule that failed and never a secret.
 public enum VerificationFailure: Error, Equatable, CustomStringConvertible, Sendable {
-    case missingHeader(String)
-    case malformedHeader(String, reason: String)
+    /// The signature's header, or body field (Mailgun), is absent.
+    case missingSignature(FieldSource)
+    case malformedSignature(FieldSource, reason: String)
     case missingTimestamp
     case malformedTimestamp(String)
     case timestampOutsideTolerance(skewSeconds: Int64, toleranceSeconds: Int64)
@@ -15,8 +16,10 @@ public enum VerificationFailure: Error, Equatable, CustomStringConvertible, Send
 
     public var description: String {
         switch self {
-        case let .missingHeader(name): return "missing signature header \(name)"
-        case let .malformedHeader(name, reason): return "malformed \(name) header: \(reason)"
+        case let .missingSignature(.header(name)): return "missing signature header \(name)"
+        case let .missingSignature(source): return "missing signature body field \(source)"
+        case let .malformedSignature(.header(name), reason): return "malformed \(name) header: \(reason)"
+        case let .malformedSignature(source, reason): return "malformed body field \(source): \(reason)"
         case .missingTimestamp: return "no timestamp in the signature"
         case let .malformedTimestamp(reason): return "malformed timestamp: \(reason)"
         case let .timestampOutsideTolerance(skew, tolerance):
@@ -31,8 +34,8 @@ public enum VerificationFailure: Error, Equatable, CustomStringConvertible, Send
     /// A short stable label for metrics.
     public var code: String {
         switch self {
-        case .missingHeader: return "missing_header"
-        case .malformedHeader: return "malformed_header"
+        case .missingSignature: return "missing_header"
+        case .malformedSignature: return "malformed_header"
         case .missingTimestamp: return "missing_timestamp"
         case .malformedTimestamp: return "malformed_timestamp"
         case .timestampOutsideTolerance: return "timestamp"

@@ -9,6 +9,10 @@ public struct HTTPRequest: Sendable {
     public var query: [(name: String, value: String)]
     /// Header names lower-cased, in arrival order.
     public var headers: [(name: String, value: String)]
+    /// The bytes of header values that are not valid UTF-8, by position in `headers` (where U+FFFD
+    /// stands in for them), so that a signature over such a header can still be checked. Empty for
+    /// nearly every request.
+    public var invalidUTF8HeaderValues: [Int: [UInt8]]
     public var body: [UInt8]
 
     public func header(_ name: String) -> String? {

@@ -189,24 +189,37 @@ final class SuspendedCount: Sendable {
 }
 
 /// Collects one kind of connection value (headers or query arguments) in arrival order. Header names
-/// are lower-cased while they are copied, so each name costs one string, not two.
-private func collect(_ connection: OpaquePointer?, kind: MHD_ValueKind, lowercase: Bool) -> [(name: String, value: String)] {
+/// are lower-cased while they are copied, so each name costs one string, not two. A value that is not
+/// valid UTF-8 is repaired with U+FFFD in `pairs` and its bytes are kept in `invalidUTF8`, by position:
+/// a valid value, nearly every one, is validated and copied once, as before.
+private func collect(_ connection: OpaquePointer?, kind: MHD_ValueKind,
+                     lowercase: Bool) -> (pairs: [(name: String, value: String)], invalidUTF8: [Int: [UInt8]]) {
     // Counted first (a walk of libmicrohttpd's list, no copies) so that the array is allocated once
     // at its size, and not at all for the usual empty query.
     let count = Int(MHD_get_connection_values(connection, kind, nil, nil))
-    guard count > 0 else { return [] }
-    var collector = (pairs: [(name: String, value: String)](), lowercase: lowercase)
+    guard count > 0 else { return ([], [:]) }
+    typealias Collector = (pairs: [(name: String, value: String)], invalidUTF8: [Int: [UInt8]], lowercase: Bool)
+    var collector: Collector = ([], [:], lowercase)
     collector.pairs.reserveCapacity(count)
     withUnsafeMutablePointer(to: &collector) { pointer in
         _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
             guard let cls, let key else { return .YES }
-            let c = cls.assumingMemoryBound(to: (pairs: [(name: String, value: String)], lowercase: Bool).self)
+            let c = cls.assumingMemoryBound(to: Collector.self)
             let name = c.pointee.lowercase ? lowercasedName(key) : String(cString: key)
-            c.pointee.pairs.append((name, value.map { String(cString: $0) } ?? ""))
+            var text = ""
+            if let value {
+                if let valid = String(validatingCString: value) {
+                    text = valid
+                } else {
+                    c.pointee.invalidUTF8[c.pointee.pairs.count] = Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
+                    text = String(cString: value)
+                }
+            }
+            c.pointee.pairs.append((name, text))
             return .YES
         }, pointer)
     }
-    return collector.pairs
+    return (collector.pairs, collector.invalidUTF8)
 }
 
 /// A header name lower-cased: ASCII letters byte by byte (header names are ASCII tokens), anything
@@ -321,12 +334,14 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
     if state.tooLarge {
         return send(RequestRefusal.bodyTooLarge(limit: server.limits.maxBodyBytes).response, on: connection)
     }
+    let headers = collect(connection, kind: .HEADER_KIND, lowercase: true)
     let request = HTTPRequest(
         method: method.map { String(cString: $0) } ?? "GET",
         path: url.map { String(cString: $0) } ?? "/",
         rawQuery: state.rawQuery,
-        query: collect(connection, kind: .GET_ARGUMENT_KIND, lowercase: false),
-        headers: collect(connection, kind: .HEADER_KIND, lowercase: true),
+        query: collect(connection, kind: .GET_ARGUMENT_KIND, lowercase: false).pairs,
+        headers: headers.pairs,
+        invalidUTF8HeaderValues: headers.invalidUTF8,
         body: state.body)
     state.body = []
     return answer(server.handler(request), state: state, server: server, on: connection)

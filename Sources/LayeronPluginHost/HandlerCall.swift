@@ -43,6 +43,8 @@ public struct HandlerOutcome: Sendable {
     /// Which plugin version ran the call.
     public var plugin: String
     public var pluginVersion: String
+    /// False when no plugin ran the call: its plugin is not loaded, or does not provide the handler.
+    public var ran = true
 
     public init(verdict: HandlerVerdict, message: String?, plugin: String, pluginVersion: String) {
         self.verdict = verdict
@@ -53,5 +55,13 @@ public struct HandlerOutcome: Sendable {
         self.httpBody = nil
         self.plugin = plugin
         self.pluginVersion = pluginVersion
+    }
+
+    /// The outcome of a call that no loaded plugin could take, `message` saying what is missing: a
+    /// retry, since the plugin may be loaded yet (hot reload), never reported as the handler's own.
+    public static func notRun(_ message: String, plugin: String) -> HandlerOutcome {
+        var outcome = HandlerOutcome(verdict: .retry, message: message, plugin: plugin, pluginVersion: "")
+        outcome.ran = false
+        return outcome
     }
 }

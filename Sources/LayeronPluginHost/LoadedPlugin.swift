@@ -32,8 +32,10 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     /// Copies `file` to a private path, maps it, checks the ABI and initialises it with
     /// `config(name)`, asked once the descriptor has declared the plugin's name (a file need not be
-    /// named after its plugin: cargo builds `libledger.so`).
+    /// named after its plugin: cargo builds `libledger.so`). `configFile`, the file that config comes
+    /// from, is named when `init` refuses.
     public static func load(file: String, privateDirectory: String, config: (_ pluginName: String) -> JSONValue?,
+                            configFile: String? = nil,
                             logger: Logger, emitter: (any OutboundEmitter)?) throws(PluginLoadError) -> LoadedPlugin {
         let copy = try PrivateCopy.make(of: file, in: privateDirectory)
         do {
@@ -111,7 +113,7 @@ public final class LoadedPlugin: @unchecked Sendable {
                 }
             }
             guard status == LAYERON_OK else {
-                throw .initFailed(file: file, plugin: name, message: collector.message ?? "init returned \(status)")
+                throw .initFailed(file: file, plugin: name, message: collector.message ?? "init returned \(status)", configFile: configFile)
             }
         }
 

@@ -10,7 +10,9 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     case entryRefused(file: String)
     case abiMismatch(file: String, pluginABI: UInt32)
     case invalidDescriptor(file: String, reason: String)
-    case initFailed(file: String, plugin: String, message: String)
+    /// `configFile` is the config whose `plugins.config.NAME` the plugin was given, when known:
+    /// that entry is usually where the fix goes.
+    case initFailed(file: String, plugin: String, message: String, configFile: String?)
     case nameTaken(file: String, plugin: String, heldBy: String)
 
     public var description: String {
@@ -23,7 +25,9 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         case let .entryRefused(file): return "\(file): layeron_plugin_entry returned NULL: the plugin refused this host's ABI version \(hostABIVersion)"
         case let .abiMismatch(file, abi): return "\(file): built for plugin ABI version \(abi), this host speaks version \(hostABIVersion)"
         case let .invalidDescriptor(file, reason): return "\(file): invalid plugin descriptor: \(reason)"
-        case let .initFailed(file, plugin, message): return "\(file): plugin \(plugin) failed to initialise: \(message)"
+        case let .initFailed(file, plugin, message, configFile):
+            let key = "plugins.config.\(plugin)"
+            return "\(file): plugin \(plugin) failed to initialise: \(message); its config is \(configFile.map { "\(key) in \($0)" } ?? key)"
         case let .nameTaken(file, plugin, heldBy): return "\(file): plugin name \"\(plugin)\" is already held by \(heldBy)"
         }
     }
@@ -31,7 +35,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     public var file: String {
         switch self {
         case let .copyFailed(file, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .entryRefused(file),
-             let .abiMismatch(file, _), let .invalidDescriptor(file, _), let .initFailed(file, _, _),
+             let .abiMismatch(file, _), let .invalidDescriptor(file, _), let .initFailed(file, _, _, _),
              let .nameTaken(file, _, _):
             return file
         }

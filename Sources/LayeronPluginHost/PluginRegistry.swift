@@ -34,15 +34,19 @@ public final class PluginRegistry: @unchecked Sendable {
     private let privateDirectory: String
     private let logger: Logger
     private let emitter: (any OutboundEmitter)?
-    private let configs: @Sendable () -> [String: JSONValue]
+    private let config: @Sendable (_ pluginName: String) -> JSONValue?
+    private let configFile: String?
 
-    /// `configs` is read at each load, so a reloaded config reaches the next plugin version.
+    /// `config` gives a plugin's `plugins.config` entry by the name it declares; it is asked at each
+    /// load, so a reloaded config reaches the next plugin version. `configFile` is named in `init`
+    /// refusals.
     public init(privateDirectory: String, logger: Logger, emitter: (any OutboundEmitter)? = nil,
-                configs: @escaping @Sendable () -> [String: JSONValue]) {
+                configFile: String? = nil, config: @escaping @Sendable (_ pluginName: String) -> JSONValue?) {
         self.privateDirectory = privateDirectory
         self.logger = logger
         self.emitter = emitter
-        self.configs = configs
+        self.configFile = configFile
+        self.config = config
     }
 
     /// Loads every `.so` in `directory`; failures are recorded, not thrown.
@@ -74,7 +78,7 @@ public final class PluginRegistry: @unchecked Sendable {
         let plugin: LoadedPlugin
         do {
             plugin = try LoadedPlugin.load(file: file, privateDirectory: privateDirectory,
-                                           config: { [configs] in configs()[$0] }, logger: logger, emitter: emitter)
+                                           config: config, configFile: configFile, logger: logger, emitter: emitter)
         } catch {
             // Logged before it is published: whoever sees the failure can also find its log line.
             logger.error("plugin refused: \(error)", [("file", file)])
@@ -172,6 +176,13 @@ public final class PluginRegistry: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return active[reference.plugin].map { !$0.plugin.concurrent } ?? false
+    }
+
+    /// Whether a version of the plugin `name` is live.
+    public func isLoaded(plugin name: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return active[name] != nil
     }
 
     public func isAvailable(_ reference: HandlerReference) -> Bool {

@@ -241,9 +241,11 @@ struct AdminParameters {
     }
 }
 
-/// RFC 3339 timestamps, with or without fractional seconds.
+/// RFC 3339 timestamps, with or without fractional seconds. `t` and `z` are read as `T` and `Z`, as
+/// RFC 3339 §5.6 allows and `ISO8601DateFormatter` does not.
 enum RFC3339 {
     static func parse(_ text: String) -> Int64? {
+        let text = text.uppercased()
         let withFraction = ISO8601DateFormatter()
         withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let plain = ISO8601DateFormatter()

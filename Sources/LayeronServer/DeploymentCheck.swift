@@ -28,19 +28,22 @@ public struct SecretsContext: Sendable {
 }
 
 /// Loads the config, its secrets and every plugin the way `serve` would, without listening or
-/// touching the events store. Never prints or returns a secret's value.
+/// touching the events store. Never prints or returns a secret's value. A config with issues is
+/// still reviewed as far as it could be read, so one run lists every problem.
 public func checkDeployment(configPath: String, secrets: SecretsContext) -> DeploymentReport {
-    var loaded: ServerConfig
+    var reading: ConfigReading
     do {
-        loaded = try loadConfig(path: configPath)
+        reading = try readConfig(path: configPath)
     } catch {
         return DeploymentReport(problems: error.description.split(separator: "\n").map(String.init), notes: [], plugins: [])
     }
-    if let database = secrets.database { loaded.database = database }
-    let config = loaded
+    if let database = secrets.database { reading.config.database = database }
+    let config = reading.config
+    var problems = reading.issues.map { "\(configPath): \($0)" }
+    let declared = DeclaredPluginNames()
     let registry = PluginRegistry(privateDirectory: NSTemporaryDirectory() + "layeron-check-\(getpid())",
-                                  logger: .discard, configs: { config.plugins.config })
-    var problems: [String] = []
+                                  logger: .discard, configFile: configPath,
+                                  config: { declared.insert($0); return config.plugins.config[$0] })
     if !FileManager.default.fileExists(atPath: config.plugins.dir) {
         problems.append("\(configPath): plugins.dir: folder \(config.plugins.dir) does not exist")
     }
@@ -48,6 +51,11 @@ public func checkDeployment(configPath: String, secrets: SecretsContext) -> Depl
     let statuses = registry.statuses()
     for status in statuses where status.state == .failed {
         problems.append(status.error ?? "\(status.file): refused")
+    }
+    let names = declared.names.union(statuses.compactMap(\.name))
+    for name in config.plugins.config.keys.sorted() where !names.contains(name) {
+        let loaded = names.isEmpty ? "none" : names.sorted().joined(separator: ", ")
+        problems.append("\(configPath): plugins.config.\(name): no plugin in \(config.plugins.dir) is named \(name) (plugin names there: \(loaded))")
     }
     for (i, webhook) in config.webhooks.enumerated() {
         for handler in webhook.routes.allHandlers where !registry.isAvailable(handler) {
@@ -59,9 +67,31 @@ public func checkDeployment(configPath: String, secrets: SecretsContext) -> Depl
     return DeploymentReport(problems: problems + unresolved.problems, notes: unresolved.notes, plugins: statuses)
 }
 
+/// The names the plugin files declared as they were loaded, kept whether or not the plugin then
+/// started: a `plugins.config` entry for any other name is a typo or a plugin not deployed.
+private final class DeclaredPluginNames: @unchecked Sendable {
+    /// Guards `declared`.
+    private let lock = NSLock()
+    private var declared: Set<String> = []
+
+    func insert(_ name: String) {
+        lock.lock()
+        declared.insert(name)
+        lock.unlock()
+    }
+
+    var names: Set<String> {
+        lock.lock()
+        defer { lock.unlock() }
+        return declared
+    }
+}
+
 /// Every reference `serve` would fail to resolve in `context.environment`. Outside development those
 /// stop the start, so they are problems; in development `serve` gives them random values, so they
 /// are notes. An outbound secret whose value cannot sign stops the start in every environment.
+/// Inbound secrets that resolve but can never verify for their scheme are problems too (`serve`
+/// starts, but refuses every request of that webhook).
 private func unresolvedSecrets(config: ServerConfig, configPath: String,
                                context: SecretsContext) -> (problems: [String], notes: [String]) {
     let store: SecretStore?
@@ -74,9 +104,9 @@ private func unresolvedSecrets(config: ServerConfig, configPath: String,
     let resolver = SecretsSetup.resolver(store: store, environment: context.environment, variables: context.variables,
                                          logger: .discard)
     do {
-        _ = try RuntimeSnapshot(config: config, configFile: configPath, resolver: resolver, environment: context.environment,
-                                metrics: Metrics())
-        return ([], [])
+        let snapshot = try RuntimeSnapshot(config: config, configFile: configPath, resolver: resolver, environment: context.environment,
+                                           metrics: Metrics())
+        return (snapshot.unverifiableSecrets.map { "\(configPath): \($0)" }, [])
     } catch {
         if context.environment == SecretsSetup.development {
             return (error.unusableLines, error.missing.map {

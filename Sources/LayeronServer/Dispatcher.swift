@@ -579,7 +579,9 @@ final class Dispatcher: @unchecked Sendable {
             }
             return plugin.call(handler.handler, handlerEvent)
                 ?? HandlerOutcome(verdict: .error, message: "handler \(handler) disappeared", plugin: plugin.name, pluginVersion: plugin.version)
-        } ?? HandlerOutcome(verdict: .retry, message: "handler \(handler) is not loaded", plugin: handler.plugin, pluginVersion: "")
+        } ?? .notRun(plugins.isLoaded(plugin: handler.plugin)
+                         ? "handler \(handler) did not run: plugin \(handler.plugin) does not provide it"
+                         : "handler \(handler) did not run: its plugin \(handler.plugin) is not loaded", plugin: handler.plugin)
         let finishedAt = WallClock.nowMilliseconds()
 
         let policy = rules?.retry ?? .defaults
@@ -632,6 +634,7 @@ final class Dispatcher: @unchecked Sendable {
         func fields() -> [(String, String)] { [("event", event.id), ("handler", handler.description), ("attempt", String(n))] }
         switch recorded {
         case .ok: logger.debug("handler ok", fields())
+        case .retry where !outcome.ran: logger.warn("\(outcome.message ?? "handler \(handler) did not run"); the event is retried", fields())
         case .retry: logger.warn("handler asked for a retry: \(outcome.message ?? "")", fields())
         case .error: logger.warn("handler failed: \(outcome.message ?? "")", fields())
         }

@@ -23,8 +23,12 @@ final class InboundPipeline: Sendable {
     func handle(_ http: HTTPRequest) -> HTTPReply {
         let snapshot = snapshots.snapshot
         let host = Self.hostWithoutPort(http.header("host") ?? "")
-        guard case let .webhook(index) = snapshot.router.match(host: host, path: http.path) else {
-            return .now(InboundResponses.error(404, "no webhook is configured at \(http.path)"))
+        let index: Int
+        switch snapshot.router.match(host: host, path: http.path) {
+        case let .webhook(i): index = i
+        // The configured hosts are not named: a stranger learns no more than that the path exists.
+        case .noHostMatch: return .now(InboundResponses.error(404, "no webhook is configured at \(http.path) for host \(host.isEmpty ? "(none)" : host); the path is served for another host"))
+        case .notFound: return .now(InboundResponses.error(404, "no webhook is configured at \(http.path)"))
         }
         let webhook = snapshot.inbound[index]
         // The closure below keeps the counters only.
@@ -54,7 +58,7 @@ final class InboundPipeline: Sendable {
             return .now(response)
         }
         let request = InboundRequest(method: http.method, path: http.path, query: http.rawQuery, host: host,
-                                     headers: http.headers, body: http.body)
+                                     headers: http.headers, invalidUTF8HeaderValues: http.invalidUTF8HeaderValues, body: http.body)
         let receivedAt = WallClock.nowMilliseconds()
         let url = webhook.scheme.usesRequestURL ? "https://\(host)\(http.path)\(http.rawQuery.isEmpty ? "" : "?" + http.rawQuery)" : ""
         let secrets = inbound.secrets
@@ -63,7 +67,14 @@ final class InboundPipeline: Sendable {
         case let .success(v): verified = v
         case let .failure(failure):
             inbound.metrics.countRejection(reason: failure.code)
-            logger.info("signature rejected: \(failure)", [("webhook", webhook.name), ("secrets", webhook.secrets.map(\.name).joined(separator: ","))])
+            let fields = [("webhook", webhook.name), ("secrets", webhook.secrets.map(\.name).joined(separator: ","))]
+            // No secret of the webhook can verify anything: the server's misconfiguration, not the
+            // sender's fault, so a 500 the provider retries once the operator has fixed the secret.
+            if case .unusableKey = failure {
+                logger.error("signature not checked: \(failure)", fields)
+                return .now(InboundResponses.error(500, "the webhook's configured secret cannot verify any request; the server's operator must fix it"))
+            }
+            logger.info("signature rejected: \(failure)", fields)
             return .now(InboundResponses.error(webhook.scheme.rejectionStatus, "invalid signature: \(failure)"))
         }
         // Provider handshakes (Zoom url_validation, Slack url_verification, …) are answered, not recorded.

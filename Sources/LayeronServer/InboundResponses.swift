@@ -24,8 +24,10 @@ enum InboundResponses {
     }
 
     /// `after-handler`: ok → 200 or what the plugin set; retry → 503 with Retry-After; error, or a retry
-    /// with no attempts left → 500.
+    /// with no attempts left → 500. A call no plugin ran says why (its plugin is not loaded) instead
+    /// of blaming the handler.
     static func forOutcome(_ outcome: HandlerOutcome, nextAttemptAt: Int64?, now: Int64, eventID: String) -> StoredResponse {
+        let notRun = outcome.ran ? nil : outcome.message
         switch outcome.verdict {
         case .ok:
             let status = outcome.httpStatus.map(Int.init).flatMap { (200...599).contains($0) ? $0 : nil } ?? 200
@@ -39,10 +41,10 @@ enum InboundResponses {
         case .retry where nextAttemptAt != nil:
             let seconds = max(1, ((nextAttemptAt ?? now) - now + 999) / 1000)
             return StoredResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", String(seconds))],
-                                  body: Array(JSONValue.object([("error", .string("the handler asked for a retry")), ("retry_after", .int(seconds))]).serialized().utf8))
+                                  body: Array(JSONValue.object([("error", .string(notRun ?? "the handler asked for a retry")), ("retry_after", .int(seconds))]).serialized().utf8))
         case .retry, .error:
             return StoredResponse(status: 500, headers: [("Content-Type", "application/json")],
-                                  body: Array(JSONValue.object([("error", .string("the handler failed"))]).serialized().utf8))
+                                  body: Array(JSONValue.object([("error", .string(notRun ?? "the handler failed"))]).serialized().utf8))
         }
     }
 

@@ -61,6 +61,10 @@ final class RuntimeSnapshot: Sendable {
     /// The admin listener's tokens with their values; empty means an open loopback listener.
     let adminTokens: [(token: AdminToken, value: SecretValue)]
     let mountToken: (token: AdminToken, value: SecretValue)?
+    /// Inbound secrets that resolved but can never verify with their webhook's scheme, one message
+    /// each naming the webhook and the reference, never the value. Not a reason to refuse the
+    /// config: the other webhooks work, and a rotation may still hold a usable value.
+    let unverifiableSecrets: [String]
     /// Positions in `config.webhooks` by name. The dispatcher looks a webhook up several times per
     /// event; a scan that copied the matching config each time cost more than the rest of its
     /// bookkeeping, and grew with the number of webhooks.
@@ -73,12 +77,18 @@ final class RuntimeSnapshot: Sendable {
         let resolver = resolver.current()
         var missing: [(String, SecretReference)] = []
         var unusable: [(String, SecretReference, String)] = []
+        var unverifiable: [String] = []
         var inbound: [InboundWebhook] = []
         for webhook in config.webhooks {
             var values: [SecretValue] = []
             for ref in webhook.secrets {
                 let resolved = resolver.resolveAll(ref)
                 if resolved.isEmpty { missing.append(("webhook \(webhook.name)", ref)) }
+                for (index, value) in resolved.enumerated() {
+                    guard let reason = webhook.scheme.unusableReason(value) else { continue }
+                    let which = index == 0 ? "" : " (a previous value kept for its rotation)"
+                    unverifiable.append("webhook \(webhook.name): secret \(ref.name)\(which) \(reason); no request can verify with it")
+                }
                 values += resolved
             }
             inbound.append(InboundWebhook(config: webhook, secrets: values, metrics: metrics.webhook(named: webhook.name)))
@@ -110,6 +120,7 @@ final class RuntimeSnapshot: Sendable {
             throw SecretResolutionError(file: configFile, missing: missing, unusable: unusable, environment: environment)
         }
         self.config = config
+        self.unverifiableSecrets = unverifiable
         self.router = WebhookRouter(config.webhooks)
         self.inbound = inbound
         self.outboundSecrets = outbound

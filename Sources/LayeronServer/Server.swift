@@ -49,10 +49,15 @@ public enum ServeError: Error, CustomStringConvertible {
 
 /// Reads and validates a config file.
 public func loadConfig(path: String) throws(ConfigError) -> ServerConfig {
+    try readConfig(path: path).valid()
+}
+
+/// Reads a config file past its issues (`ConfigLoader.read`).
+public func readConfig(path: String) throws(ConfigError) -> ConfigReading {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw .unreadable(file: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
     }
-    return try ConfigLoader.load(text: [UInt8](data), file: path)
+    return try ConfigLoader.read(text: [UInt8](data), file: path)
 }
 
 /// A running server: the public and admin listeners, the store, the plugins and the dispatcher.
@@ -92,6 +97,7 @@ public final class Server: @unchecked Sendable {
         } catch {
             throw .secrets(error)
         }
+        snapshot.unverifiableSecrets.forEach { logger.error($0) }
         let snapshots = SnapshotHolder(snapshot)
 
         let store: EventStore
@@ -101,7 +107,7 @@ public final class Server: @unchecked Sendable {
         let outbound = OutboundService(store: store, snapshots: snapshots, metrics: metrics, logger: logger)
         let privateDirectory = NSTemporaryDirectory() + "layeron-plugins-\(getpid())"
         let plugins = PluginRegistry(privateDirectory: privateDirectory, logger: logger, emitter: outbound,
-                                     configs: { snapshots.snapshot.config.plugins.config })
+                                     configFile: options.configPath, config: { snapshots.snapshot.config.plugins.config[$0] })
         plugins.loadDirectory(config.plugins.dir)
         for webhook in config.webhooks {
             for handler in webhook.routes.allHandlers where !plugins.isAvailable(handler) {
@@ -213,6 +219,7 @@ public final class Server: @unchecked Sendable {
             logger.warn("listen addresses, the database path and durability change only on restart")
         }
         snapshots.swap(snapshot)
+        snapshot.unverifiableSecrets.forEach { logger.error($0) }
         logger.info("config reloaded", [("webhooks", config.webhooks.map(\.name).joined(separator: ","))])
         // After the swap: the registry reads each plugin's config from the snapshot as it loads it.
         let changed = Set(old.plugins.config.keys).union(config.plugins.config.keys)

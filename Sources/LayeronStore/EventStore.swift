@@ -251,16 +251,20 @@ public final class EventStore: @unchecked Sendable {
         }
     }
 
-    /// The columns `row(_:full:)` reads, in its order; the single-event reads spell them out as literals
-    /// followed by headers, body and response.
+    /// The columns `row(_:full:)` reads, in its order, from `events e`; the single-event reads spell
+    /// them out as literals (their statements are cached by their static text) followed by headers,
+    /// body and response. The attempt count is of the attempts started, in every read, so a list and
+    /// a single event agree: `attempt_count` moves when an attempt finishes (its start is one write
+    /// fewer on the hot path), so one still running is counted by its start row, a primary-key probe.
     private static let summaryColumns = """
-        seq, id, webhook, direction, provider, type, provider_event_id, dedupe_key, status, received_at,
-        duplicates, attempt_count, handler, next_attempt_at, ordering_key
+        e.seq, id, webhook, direction, provider, type, provider_event_id, dedupe_key, status, received_at,
+        duplicates, MAX(attempt_count, COALESCE((SELECT MAX(n) FROM attempts a WHERE a.event_seq = e.seq), 0)),
+        handler, next_attempt_at, ordering_key
         """
 
-    /// One event with headers and body, by our id. Its attempt count is of the attempts started:
-    /// `attempt_count` moves when an attempt finishes, so one still running (past its lease, say) is
-    /// counted by its start row, and the next run takes the next number instead of overwriting it.
+    /// One event with headers and body, by our id. Its attempt count is of the attempts started
+    /// (`summaryColumns`), so the next run takes the next number instead of overwriting one still
+    /// running (past its lease, say).
     public func event(id: String) throws(SQLiteError) -> StoredEvent? {
         try readers.with { (db) throws(SQLiteError) in
             let stmt = try db.prepared("""
@@ -402,7 +406,7 @@ public final class EventStore: @unchecked Sendable {
         }
         if let before = query.beforeSeq { number("seq < ?", before) }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = "SELECT \(Self.summaryColumns) FROM events \(whereClause) ORDER BY seq DESC LIMIT \(max(1, query.limit))"
+        let sql = "SELECT \(Self.summaryColumns) FROM events e \(whereClause) ORDER BY seq DESC LIMIT \(max(1, query.limit))"
         return try readers.with { (db) throws(SQLiteError) in
             let stmt = try db.statement(sql)
             for (i, value) in texts.enumerated() { stmt.bind(Int32(i + 1), value) }

@@ -36,10 +36,17 @@ struct Arguments {
     func value(_ name: String) -> String? { values[name] }
     func has(_ name: String) -> Bool { switches.contains(name) }
 
-    /// Refuses flags the command does not know, so a typo is not silently ignored.
-    func only(_ known: Set<String>) throws(UsageError) {
+    /// Refuses flags the command does not know, and positional words past `words` (the ones it takes,
+    /// by name), so a typo or a stray word is not silently ignored. A stray word is not echoed: it may
+    /// be a secret typed on the command line.
+    func only(_ known: Set<String>, words: [String]) throws(UsageError) {
         for name in Set(values.keys).union(switches) where !known.contains(name) {
             throw UsageError("unknown option --\(name)")
+        }
+        let extra = positional.count - words.count
+        if extra > 0 {
+            let takes = words.isEmpty ? "no words" : words.joined(separator: " ")
+            throw UsageError("\(extra) unexpected word\(extra == 1 ? "" : "s"): the command takes \(takes) besides its options")
         }
     }
 }

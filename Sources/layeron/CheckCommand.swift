@@ -8,7 +8,7 @@ enum CheckCommand {
 
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
         let args = try Arguments(words)
-        try args.only(["config", "env", "database"])
+        try args.only(["config", "env", "database"], words: [])
         let path = ProcessEnvironment.configPath(args)
         let secrets = SecretsContext(environment: ProcessEnvironment.environmentName(args), database: args.value("database"),
                                      variables: ProcessEnvironment.variables)

@@ -18,7 +18,7 @@ enum EventsCommand {
         do {
             switch sub {
             case "list":
-                try args.only(["webhook", "direction", "status", "type", "since", "until", "q", "limit", "json", "admin", "config", "database", "env", "cursor"])
+                try args.only(["webhook", "direction", "status", "type", "since", "until", "q", "limit", "json", "admin", "config", "database", "env", "cursor"], words: [])
                 var query: [String] = []
                 for name in ["webhook", "direction", "status", "type", "since", "until", "q", "limit", "cursor"] {
                     if let value = args.value(name) { query.append("\(name)=\(queryEscape(value))") }
@@ -30,20 +30,20 @@ enum EventsCommand {
                     printEvents(json)
                 }
             case "show":
-                try args.only(["json", "admin", "config", "database", "env"])
                 guard let id = args.positional.first else { throw UsageError("events show needs an event id") }
+                try args.only(["json", "admin", "config", "database", "env"], words: ["ID"])
                 let json = try client.get("/admin/events/\(queryEscape(id))")
                 if args.has("json") { print(json.serialized()) } else { printEvent(json) }
             case "replay":
-                try args.only(["admin", "config", "database", "env", "json", "force", "at"])
                 guard let id = args.positional.first else { throw UsageError("events replay needs an event id") }
+                try args.only(["admin", "config", "database", "env", "json", "force", "at"], words: ["ID"])
                 var query: [String] = []
                 if args.has("force") { query.append("force=true") }
                 if let at = args.value("at") { query.append("at=\(queryEscape(at))") }
                 let json = try client.post("/admin/events/\(queryEscape(id))/replay" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
                 if args.has("json") { print(json.serialized()) } else { print("replay queued for \(json["event"]?["id"]?.stringValue ?? id)") }
             case "purge":
-                try args.only(["admin", "config", "database", "env", "before", "json"])
+                try args.only(["admin", "config", "database", "env", "before", "json"], words: [])
                 guard let before = args.value("before") else { throw UsageError("events purge needs --before RFC3339") }
                 let json = try client.post("/admin/events/purge?before=\(queryEscape(before))")
                 if args.has("json") { print(json.serialized()) } else { print("deleted \(json["deleted"]?.scalarText ?? "0") events received before \(before)") }

@@ -28,14 +28,14 @@ enum SecretsCommand {
         do {
             switch sub {
             case "set":
-                try args.only(common)
                 let name = try self.name(args, sub)
+                try args.only(common, words: ["NAME"])
                 let value = try readValue(for: name)
                 let version = try openStore(args, environment).set(name, environment: environment, value: value, now: WallClock.nowMilliseconds())
                 print("set \(name) for environment \(environment) (version \(version)); a running server uses it within a second")
             case "rotate":
-                try args.only(common.union(["grace"]))
                 let name = try self.name(args, sub)
+                try args.only(common.union(["grace"]), words: ["NAME"])
                 guard let text = args.value("grace"), let grace = TimeSpan(parsing: text) else {
                     throw UsageError("secrets rotate needs --grace DURATION (like 24h): how long the old value keeps verifying")
                 }
@@ -44,18 +44,18 @@ enum SecretsCommand {
                                                                      now: WallClock.nowMilliseconds())
                 print("rotated \(name) for environment \(environment): version \(result.version) is primary; the previous value verifies until \(WallClock.rfc3339(milliseconds: result.graceEndsAt))")
             case "rm":
-                try args.only(common)
                 let name = try self.name(args, sub)
+                try args.only(common, words: ["NAME"])
                 guard let store = try existingStore(args, environment) else { throw SecretStoreError.notFound(name: name, environment: environment) }
                 try store.remove(name, environment: environment, now: WallClock.nowMilliseconds())
                 print("removed \(name) from environment \(environment)")
             case "list":
-                try args.only(common.union(["json"]))
+                try args.only(common.union(["json"]), words: [])
                 let listings = try existingStore(args, environment)?.list(now: WallClock.nowMilliseconds()) ?? []
                 printListings(listings.filter { args.value("env") == nil || $0.environment == environment }, json: args.has("json"))
             case "get":
-                try args.only(common)
                 let name = try self.name(args, sub)
+                try args.only(common, words: ["NAME"])
                 guard let value = try existingStore(args, environment)?.values(name, environment: environment, now: WallClock.nowMilliseconds()).first else {
                     throw SecretStoreError.notFound(name: name, environment: environment)
                 }
@@ -63,10 +63,10 @@ enum SecretsCommand {
                 if isatty(STDOUT_FILENO) == 1 { bytes.append(UInt8(ascii: "\n")) }
                 FileHandle.standardOutput.write(Data(bytes))
             case "rekey":
-                try args.only(common)
                 guard args.positional.isEmpty else {
                     throw UsageError("secrets rekey takes no NAME; the new master key is read from standard input, never from the command line")
                 }
+                try args.only(common, words: [])
                 try rekey(args, environment)
             default:
                 throw UsageError("unknown secrets command \(sub); expected set, rotate, rm, list, get or rekey")

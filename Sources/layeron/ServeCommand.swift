@@ -9,7 +9,7 @@ enum ServeCommand {
 
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
         let args = try Arguments(words)
-        try args.only(["config", "listen", "admin-listen", "database", "env", "log-level", "log-format", "workers"])
+        try args.only(["config", "listen", "admin-listen", "database", "env", "log-level", "log-format", "workers"], words: [])
         var options = ServeOptions(configPath: ProcessEnvironment.configPath(args),
                                    environment: ProcessEnvironment.environmentName(args))
         options.listen = try address(args, "listen")

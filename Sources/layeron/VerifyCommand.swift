@@ -13,7 +13,7 @@ enum VerifyCommand {
 
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
         let args = try Arguments(words)
-        try args.only(["provider", "secret", "now", "tolerance", "url", "config", "webhook", "env", "database"])
+        try args.only(["provider", "secret", "now", "tolerance", "url", "config", "webhook", "env", "database"], words: [])
         var tolerance: Int64?
         if let text = args.value("tolerance") {
             guard let value = Int64(text), value >= 0 else { throw UsageError("--tolerance takes whole seconds, like 300") }

@@ -9,7 +9,7 @@ final class SignatureHeaderParseTests: XCTestCase {
     private let standard = SignatureHeaderFormat.fields(separator: " ", assignment: ",", keys: ["v1": .signature])
 
     private func parsed(_ format: SignatureHeaderFormat, _ value: String, _ encoding: SignatureEncoding = .hex) -> ParsedSignatureHeader? {
-        if case let .success(p) = format.parse(value, header: "h", encoding: encoding) { return p }
+        if case let .success(p) = format.parse(value, source: .header("h"), encoding: encoding) { return p }
         return nil
     }
 
@@ -45,10 +45,10 @@ final class SignatureHeaderParseTests: XCTestCase {
         for value in ["Bearer AAEC", "BasicAAEC", "Basic", "Basi", "", "Basic !!"] {
             XCTAssertNil(parsed(basic, value, .base64), value)
         }
-        guard case let .failure(failure) = basic.parse("Bearer AAEC", header: "authorization", encoding: .base64) else {
+        guard case let .failure(failure) = basic.parse("Bearer AAEC", source: .header("authorization"), encoding: .base64) else {
             return XCTFail("another scheme parsed")
         }
-        XCTAssertEqual(failure, .malformedHeader("authorization", reason: #"expected the "Basic" scheme"#))
+        XCTAssertEqual(failure, .malformedSignature(.header("authorization"), reason: #"expected the "Basic" scheme"#))
     }
 
     func testPostmarkTakesBasicInAnyCase() throws {
@@ -67,10 +67,10 @@ final class SignatureHeaderParseTests: XCTestCase {
         XCTAssertNil(parsed(stripe, "t=1,v1"))
         XCTAssertNil(parsed(stripe, ""))
         XCTAssertNil(parsed(stripe, ","))
-        guard case let .failure(failure) = stripe.parse("t=1", header: "stripe-signature", encoding: .hex) else {
+        guard case let .failure(failure) = stripe.parse("t=1", source: .header("stripe-signature"), encoding: .hex) else {
             return XCTFail("a header without a signature parsed")
         }
-        XCTAssertEqual(failure, .malformedHeader("stripe-signature", reason: "no hex signature field"))
+        XCTAssertEqual(failure, .malformedSignature(.header("stripe-signature"), reason: "no hex signature field"))
     }
 
     func testValuesSplitAtTheFirstAssignmentAndLaterFieldsWin() throws {
@@ -104,5 +104,22 @@ final class SignatureHeaderParseTests: XCTestCase {
         XCTAssertEqual(p.timestamp, "9")
         XCTAssertEqual(p.id, "msg_1")
         XCTAssertEqual(p.candidates, [[0xFF], [0x00]])
+    }
+
+    /// Mailgun's signature is a JSON body field: refusals call it one, not a header.
+    func testBodyFieldSignatureIsNotCalledAHeader() throws {
+        let text = #"{"webhooks": [{"name": "m", "provider": "mailgun", "path": "/m", "secret": {"secret": "S"}}]}"#
+        let scheme = try XCTUnwrap(try ConfigLoader.load(text: Array(text.utf8), file: "t.json").webhooks.first).scheme
+        func refusal(_ body: String) -> String {
+            let request = InboundRequest(method: "POST", path: "/m", headers: [], body: Array(body.utf8))
+            guard case let .failure(failure) = scheme.verify(request, url: "", secrets: [SecretValue("S")], now: 1_700_000_000) else {
+                return "verified"
+            }
+            return failure.description
+        }
+        XCTAssertEqual(refusal(#"{"signature": {"timestamp": "1700000000", "token": "t"}}"#),
+                       "missing signature body field body.signature.signature")
+        XCTAssertEqual(refusal(#"{"signature": {"timestamp": "1700000000", "token": "t", "signature": "zz"}}"#),
+                       "malformed body field body.signature.signature: signature is not hex")
     }
 }

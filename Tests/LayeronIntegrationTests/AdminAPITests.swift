@@ -91,6 +91,8 @@ final class AdminAPITests: XCTestCase {
         XCTAssertEqual(try ids("/admin/events?since=\(future)"), [])
         XCTAssertEqual(try ids("/admin/events?since=\(past)&until=\(future)&webhook=crm"), [d])
         XCTAssertEqual(try ids("/admin/events?until=\(past)"), [])
+        // RFC 3339 §5.6 allows a lower-case t and z.
+        XCTAssertEqual(try ids("/admin/events?since=\(past.lowercased())&until=\(future.lowercased())&webhook=crm"), [d])
     }
 
     func testPaginationHasNoGapsOrRepeatsWhileEventsArrive() throws {
@@ -344,6 +346,11 @@ final class AdminAPITests: XCTestCase {
         XCTAssertEqual(unreachable.status, 3)
         XCTAssertTrue(unreachable.stderr.contains("is `layeron serve` running?"), unreachable.stderr)
         XCTAssertEqual(try CLI.run(["events", "list", "--bogus", "--admin", server.adminURL], token: server.adminToken).status, 2)
+        // A stray word is a usage error, not ignored.
+        let extra = try CLI.run(["events", "show", a, "extra", "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertEqual(extra.status, 2, extra.stdout)
+        XCTAssertTrue(extra.stderr.contains("1 unexpected word: the command takes ID besides its options"), extra.stderr)
+        XCTAssertEqual(try CLI.run(["plugins", "list", "extra", "--admin", server.adminURL], token: server.adminToken).status, 2)
         let plugins = try CLI.run(["plugins", "list", "--admin", server.adminURL], token: server.adminToken)
         XCTAssertTrue(plugins.stdout.contains("behaviours") && plugins.stdout.contains("active"), plugins.stdout)
     }

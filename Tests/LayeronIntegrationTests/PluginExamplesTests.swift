@@ -83,7 +83,7 @@ final class PluginExamplesTests: XCTestCase {
         try PluginBuilder.landByRename(try PluginBuilder.buildSwiftExample(), into: server.pluginsDir, name: "audit.so")
         try start(handler: "audit.record", plugins: [])
         let failure = try server.failure(for: "\(server.pluginsDir)/audit.so")
-        XCTAssertEqual(failure, "\(server.pluginsDir)/audit.so: plugin audit failed to initialise: config.output is missing")
+        XCTAssertEqual(failure, "\(server.pluginsDir)/audit.so: plugin audit failed to initialise: config.output is missing; its config is plugins.config.audit in \(server.configPath)")
     }
 
     func testRustExampleBuiltWithRustcHandlesARealEvent() throws {

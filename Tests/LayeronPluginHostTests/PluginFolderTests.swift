@@ -17,7 +17,7 @@ final class PluginFolderTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
         try CPluginSource.build(CPluginSource.named("vendor"), to: "\(directory!)/vendor-build.so")
         try place("vendor.so")
-        registry = PluginRegistry(privateDirectory: "\(directory!)/private", logger: .discard, configs: { [:] })
+        registry = PluginRegistry(privateDirectory: "\(directory!)/private", logger: .discard, config: { _ in nil })
         registry.loadDirectory(plugins)
         watcher = try PluginFolderWatcher(directory: plugins, registry: registry, logger: .discard, debounceMilliseconds: 50)
     }

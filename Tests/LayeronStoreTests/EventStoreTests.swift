@@ -105,6 +105,18 @@ final class EventStoreTests: XCTestCase {
         XCTAssertEqual(stored.headers.first?.value, "1")
     }
 
+    /// An attempt that has started and not finished is counted alike by the list and by the single
+    /// event, though the event row's own count moves only when it finishes.
+    func testARunningAttemptIsCountedByTheListAsByTheEvent() throws {
+        let new = event(1)
+        guard case let .recorded(seq) = try store.append(new) else { return XCTFail() }
+        try store.startAttemptCommitted(seq: seq, attempt: AttemptRecord(n: 1, startedAt: 10, finishedAt: nil, outcome: nil, error: nil,
+                                                                         replay: false, plugin: "p", pluginVersion: "1"))
+        XCTAssertEqual(try store.event(id: new.id)?.attemptCount, 1)
+        XCTAssertEqual(try store.list(EventQuery()).first?.attemptCount, 1)
+        XCTAssertEqual(try store.list(EventQuery(search: new.id)).first?.attemptCount, 1)
+    }
+
     func testIgnoredWhenNoHandler() throws {
         _ = try store.append(event(1, handler: nil))
         XCTAssertEqual(try store.list(EventQuery()).first?.status, .ignored)

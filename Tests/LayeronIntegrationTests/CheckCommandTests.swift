@@ -1,0 +1,63 @@
+import Foundation
+import XCTest
+
+/// `layeron check` names where each problem's fix goes and lists every problem in one run.
+final class CheckCommandTests: XCTestCase {
+    private var server: TestServer!
+
+    override func setUpWithError() throws {
+        server = try TestServer()
+    }
+
+    private func check() throws -> CommandRun {
+        try CommandRun.layeron(["check", "--config", server.configPath, "--database", server.databasePath, "--env", "test"],
+                               environment: ["STRIPE_WEBHOOK_SECRET": "whsec_test"], removing: secretVariables,
+                               directory: server.directory.path)
+    }
+
+    /// A refusal from `init` is caused by the plugin's config as often as by its file: the message
+    /// names the config file and `plugins.config.NAME` too.
+    func testInitRefusalNamesTheConfigKey() throws {
+        try PluginBuilder.buildC(source: PluginBuilder.fixturePath("behaviours"), output: "\(server.pluginsDir)/behaviours.so")
+        try server.writeConfig("""
+            { "plugins": { "dir": "\(server.pluginsDir)", "config": { "behaviours": { "wrong": 1 } } } }
+            """)
+        let run = try check()
+        XCTAssertEqual(run.status, 1, run.stdout)
+        XCTAssertTrue(run.stderr.contains("\(server.pluginsDir)/behaviours.so: plugin behaviours failed to initialise: config needs output; its config is plugins.config.behaviours in \(server.configPath)"), run.stderr)
+    }
+
+    /// A `plugins.config` entry for a name no plugin declares (a typo) is a problem, naming the key
+    /// and the names the plugins do declare; a plugin that refused to start still declared its name.
+    func testConfigForAPluginNoFileDeclaresIsAProblem() throws {
+        try PluginBuilder.buildC(source: PluginBuilder.fixturePath("behaviours"), output: "\(server.pluginsDir)/behaviours.so")
+        try server.writeConfig("""
+            { "plugins": { "dir": "\(server.pluginsDir)",
+                           "config": { "behaviour": { "output": "x.log" }, "behaviours": { "output": "\(server.path("out.log"))" } } } }
+            """)
+        let run = try check()
+        XCTAssertEqual(run.status, 1, run.stdout)
+        XCTAssertEqual(run.stderr, "\(server.configPath): plugins.config.behaviour: no plugin in \(server.pluginsDir) is named behaviour (plugin names there: behaviours)\n")
+
+        try server.writeConfig("""
+            { "plugins": { "dir": "\(server.pluginsDir)", "config": { "behaviours": { } } } }
+            """)
+        let refused = try check()
+        XCTAssertFalse(refused.stderr.contains("no plugin in"), refused.stderr)
+    }
+
+    /// Config issues do not hide the rest: handlers no plugin provides and secrets that resolve
+    /// nowhere are listed in the same run.
+    func testConfigIssuesDoNotHideHandlersAndSecrets() throws {
+        try server.writeConfig("""
+            { "plugins": { "dir": "\(server.pluginsDir)" }, "workers": 0,
+              "webhooks": [ { "name": "a", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" }, "handler": "nosuch.handle" },
+                            { "name": "b", "path": "/b", "provider": "github", "secret": { "secret": "GITHUB_NOT_SET" } } ] }
+            """)
+        let run = try check()
+        XCTAssertEqual(run.status, 1, run.stdout)
+        XCTAssertTrue(run.stderr.contains("\(server.configPath): workers:"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("\(server.configPath): webhooks[0] (a): handler nosuch.handle is not provided"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("\(server.configPath): webhook b: secret GITHUB_NOT_SET is not set for environment test"), run.stderr)
+    }
+}
