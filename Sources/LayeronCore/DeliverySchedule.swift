@@ -17,11 +17,12 @@ public struct DeliverySchedule: Sendable, Equatable {
     public var attempts: Int { delays.count + 1 }
 
     /// The wait after scheduled attempt `n` (1-based) failed, or nil when it was the last. A receiver's
-    /// `Retry-After` replaces the schedule's wait for that step (capped at `maximumRetryAfter`) but
-    /// never adds attempts.
+    /// `Retry-After` can lengthen the schedule's wait for that step (up to `maximumRetryAfter`), never
+    /// shorten it: a `0` or a date in the past (a receiver's clock behind ours) would otherwise spend
+    /// the whole schedule within a second. It never adds attempts.
     public func delay(afterAttempt n: Int, retryAfter: TimeSpan? = nil) -> TimeSpan? {
         guard n >= 1, n <= delays.count else { return nil }
-        if let retryAfter { return min(retryAfter, Self.maximumRetryAfter) }
-        return delays[n - 1]
+        guard let retryAfter else { return delays[n - 1] }
+        return max(delays[n - 1], min(retryAfter, Self.maximumRetryAfter))
     }
 }

@@ -44,6 +44,6 @@ struct OutboundOutcome: Equatable {
                                    message: message + " (attempt \(scheduledAttempt) of \(schedule.attempts), the last)")
         }
         return OutboundOutcome(outcome: .retry, status: .pending, nextAttemptAt: finishedAt + delay.milliseconds,
-                               message: message + (retryAfter != nil ? " (Retry-After \(delay))" : ""))
+                               message: message + (retryAfter.map { " (Retry-After \($0); waiting \(delay))" } ?? ""))
     }
 }

@@ -14,11 +14,15 @@ final class RetryAfterAndRateTests: XCTestCase {
         XCTAssertNil(RetryAfter.parse("", nowMilliseconds: 0))
     }
 
+    /// Retry-After lengthens a step, capped, and never shortens one: a 0 or a past date (a receiver's
+    /// clock behind) must not spend the schedule at once.
     func testScheduleUsesRetryAfterCappedAndNeverAddsAttempts() {
         let schedule = DeliverySchedule(delays: [.seconds(5), .seconds(60)])
         XCTAssertEqual(schedule.attempts, 3)
         XCTAssertEqual(schedule.delay(afterAttempt: 1), .seconds(5))
-        XCTAssertEqual(schedule.delay(afterAttempt: 2, retryAfter: .seconds(2)), .seconds(2))
+        XCTAssertEqual(schedule.delay(afterAttempt: 1, retryAfter: .seconds(30)), .seconds(30))
+        XCTAssertEqual(schedule.delay(afterAttempt: 2, retryAfter: .seconds(2)), .seconds(60))
+        XCTAssertEqual(schedule.delay(afterAttempt: 1, retryAfter: .seconds(0)), .seconds(5))
         XCTAssertEqual(schedule.delay(afterAttempt: 1, retryAfter: .seconds(10_000_000)), DeliverySchedule.maximumRetryAfter)
         XCTAssertNil(schedule.delay(afterAttempt: 3, retryAfter: .seconds(1)))
         XCTAssertEqual(DeliverySchedule.standard.attempts, 8)
