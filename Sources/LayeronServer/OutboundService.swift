@@ -115,6 +115,10 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         }
     }
 
+    /// The largest payload an emit takes, from a plugin or the admin API (whose request body limit
+    /// is the same 1 MiB): every attempt reads the event's body back, and `events show` returns it.
+    static let maximumPayloadBytes = 1 << 20
+
     /// Why an emit was refused before it reached the store.
     private struct Refusal: Error {
         let status: Int
@@ -133,6 +137,10 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         }
         if let key = idempotencyKey, key.isEmpty || key.utf8.count > 255 {
             return .failure(Refusal(status: 400, message: "idempotency_key must be 1 to 255 bytes"))
+        }
+        // A plugin's emit has no request body limit in front of it, as an admin emit has.
+        if payload.count > Self.maximumPayloadBytes {
+            return .failure(Refusal(status: 413, message: "payload is \(payload.count) bytes; the limit is \(Self.maximumPayloadBytes) (1 MiB)"))
         }
         guard (try? JSONParser.parse(payload)) != nil else {
             return .failure(Refusal(status: 400, message: "payload is not JSON"))

@@ -126,4 +126,28 @@ final class OutboundReplayAndRestartTests: XCTestCase {
         let store = try StoreReader(path: harness.server.databasePath)
         XCTAssertEqual(try store.count("SELECT COUNT(*) FROM events WHERE webhook = 'sw-in' AND provider_event_id = '\(id)'"), 1)
     }
+
+    /// A plugin's emit has no request limit in front of it: a payload over 1 MiB is refused
+    /// (LAYERON_INVALID, the reason in the log), not stored and delivered.
+    func testAPluginEmitOverTheSizeLimitIsRefused() throws {
+        let vendorSecret = "vendor-relay-secret"
+        harness = try OutboundHarness(webhooks: """
+            ,
+                { "name": "shop", "provider": "custom", "path": "/webhooks/shop", "handler": "emitter.relay",
+                  "signature": { "header": "x-shop-signature", "algorithm": "hmac-sha256", "encoding": "hex",
+                                 "secret": { "secret": "SHOP_SECRET" }, "signedPayload": "rawBody" } }
+            """, topLevel: #" "limits": { "maxBodyBytes": 3000000 },"#)
+        harness.server.environment["SHOP_SECRET"] = vendorSecret
+        try PluginBuilder.install(source: PluginBuilder.fixturePath("emitter"), into: harness.server.pluginsDir, name: "emitter.so")
+        try harness.start()
+        let body = Array(("{\"type\":\"bulk\",\"blob\":\"" + String(repeating: "x", count: 1_100_000) + "\"}").utf8)
+        let answer = try harness.server.post("/webhooks/shop", headers: [("x-shop-signature", Signing.hmacHex(body: body, secret: vendorSecret))], body: body)
+        XCTAssertEqual(answer.status, 200, answer.body)
+        let inboundID = try XCTUnwrap(try JSONParser.parse(Array(answer.body.utf8))["id"]?.stringValue, answer.body)
+        XCTAssertTrue(try harness.server.waitUntil { try harness.event(inboundID)["status"] == .string("failed") }, harness.server.logs.suffix(2000).description)
+        XCTAssertEqual(try harness.attempts(inboundID).first?["error"], .string("emit refused"))
+        XCTAssertTrue(harness.server.logs.contains("the limit is 1048576 (1 MiB)"), harness.server.logs.suffix(2000).description)
+        let outbound = try harness.server.admin("GET", "/admin/events?direction=outbound").json
+        XCTAssertEqual(outbound["events"], .array([]), outbound.serialized())
+    }
 }

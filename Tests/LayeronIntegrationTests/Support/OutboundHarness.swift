@@ -14,13 +14,14 @@ final class OutboundHarness {
     var selfURL: String { "http://127.0.0.1:\(port)/webhooks/sw-in" }
 
     /// `destinations` are extra JSON objects for `"outbound"`; `partners` (to our own inbound) comes first.
-    init(destinations: [String] = [], partnersExtra: String = "", webhooks: String = "", plugins: String = "") throws {
+    /// `topLevel` adds members to the config object (each followed by a comma).
+    init(destinations: [String] = [], partnersExtra: String = "", webhooks: String = "", plugins: String = "", topLevel: String = "") throws {
         server = try TestServer(environment: ["SW_SECRET": Self.secret, "WRONG_SECRET": "whsec_" + ByteEncoding.base64.encode(Array("wrong".utf8))])
         port = try ScriptedReceiver.freePort()
         let partners = #"{ "name": "partners", "url": "\#(selfURL)", "secret": { "secret": "SW_SECRET" }, "allow_private": true\#(partnersExtra) }"#
         try server.writeConfig("""
             {
-              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },\(topLevel)
               "plugins": { "dir": "\(server.pluginsDir)"\(plugins) },
               "webhooks": [
                 { "name": "sw-in", "provider": "standard-webhooks", "secret": { "secret": "SW_SECRET" } }\(webhooks)
