@@ -199,6 +199,23 @@ final class OutboundDeliveryTests: XCTestCase {
         XCTAssertTrue((900...2500).contains(latency), "latency \(latency) ms for a 1 s timeout")
     }
 
+    /// A 2xx whose body comes slower than the timeout was accepted by the receiver: it is a delivery,
+    /// not a transport error to send again.
+    func testA2xxWhoseBodyOutlastsTheTimeoutIsDelivered() throws {
+        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 200, bodyDelayMilliseconds: 2500)])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "trickle", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "timeout": "1s", "retry": { "schedule": ["1s"] } }"#,
+        ])
+        try harness.start()
+        let id = try harness.emittedID("trickle")
+        let done = try harness.waitForAttempts(id, count: 1, status: "processed")
+        let attempt = try harness.attempts(id)[0]
+        XCTAssertEqual(attempt["status_code"], .number(200), done.serialized())
+        XCTAssertEqual(attempt["transport_error"], .null, attempt.serialized())
+        usleep(1_500_000)
+        XCTAssertEqual(receiver.received.count, 1, "the accepted event was sent again")
+    }
+
     func testPrivateAddressesAreRefusedAtConnectTimeWithoutAllowPrivate() throws {
         let receiver = try ScriptedReceiver(replies: [])
         harness = try OutboundHarness(destinations: [

@@ -10,6 +10,8 @@ final class ScriptedReceiver: @unchecked Sendable {
         var headers: [(String, String)] = []
         /// Waits this long before answering (to make the sender time out).
         var delayMilliseconds: UInt32 = 0
+        /// Waits this long between the head and the body (a body slower than the sender's timeout).
+        var bodyDelayMilliseconds: UInt32 = 0
     }
 
     struct Received {
@@ -142,10 +144,14 @@ final class ScriptedReceiver: @unchecked Sendable {
         if reply.delayMilliseconds > 0 { usleep(reply.delayMilliseconds * 1000) }
         var text = "HTTP/1.1 \(reply.status) Scripted\r\nContent-Type: text/plain\r\n\(keepAlive ? "" : "Connection: close\r\n")"
         for (name, value) in reply.headers { text += "\(name): \(value)\r\n" }
-        let body = "scripted answer \(reply.status)"
-        text += "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
-        let bytes = Array(text.utf8)
-        return bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
+        let body = Array("scripted answer \(reply.status)".utf8)
+        text += "Content-Length: \(body.count)\r\n\r\n"
+        func write(_ bytes: [UInt8]) -> Bool {
+            bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
+        }
+        guard write(Array(text.utf8)) else { return false }
+        if reply.bodyDelayMilliseconds > 0 { usleep(reply.bodyDelayMilliseconds * 1000) }
+        return write(body)
     }
 
     private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
