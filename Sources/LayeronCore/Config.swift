@@ -23,6 +23,7 @@ public struct ServerConfig: Sendable {
         }
         for destination in outbound {
             for ref in destination.secrets { refs.append(("outbound \(destination.name)", ref)) }
+            for case let (name, .secret(ref)) in destination.headers { refs.append(("outbound \(destination.name) header \(name)", ref)) }
         }
         return refs
     }

@@ -84,7 +84,8 @@ struct ObjectView {
         return secretReference(value, at: keyPath(key)).map { [$0] } ?? []
     }
 
-    private func secretReference(_ value: JSONValue, at path: String) -> SecretReference? {
+    /// One `{"secret": "NAME"}` at `path` (a member of this object or deeper), or nil after reporting why not.
+    func secretReference(_ value: JSONValue, at path: String) -> SecretReference? {
         if case .string = value {
             reader.report(path, "secrets are never written in config; use a reference like {\"secret\": \"NAME\"} and set its value with `layeron secrets set NAME`")
             return nil

@@ -56,7 +56,7 @@ enum OutboundConfigParser {
             destination.events = patterns(raw, at: view.keyPath("events"), reader: reader)
         }
         if let raw = view.raw("headers") {
-            destination.headers = headers(raw, at: view.keyPath("headers"), reader: reader)
+            destination.headers = headers(raw, at: view.keyPath("headers"), in: view, reader: reader)
         }
         destination.timeout = view.duration("timeout") ?? destination.timeout
         if destination.timeout.milliseconds == 0 { reader.report(view.keyPath("timeout"), "must be longer than zero") }
@@ -108,16 +108,24 @@ enum OutboundConfigParser {
         }
     }
 
-    private static func headers(_ raw: JSONValue, at path: String, reader: ConfigReader) -> [(name: String, value: String)] {
+    private static func headers(_ raw: JSONValue, at path: String, in view: ObjectView,
+                                reader: ConfigReader) -> [(name: String, value: OutboundHeaderValue)] {
         guard case let .object(members) = raw else {
             reader.report(path, "expected an object of header names and values, found \(raw.kindName)")
             return []
         }
-        var out: [(name: String, value: String)] = []
+        var out: [(name: String, value: OutboundHeaderValue)] = []
         for (name, value) in members {
             let keyPath = "\(path).\(name)"
-            guard case let .string(text) = value else {
-                reader.report(keyPath, "expected a string, found \(value.kindName)")
+            let headerValue: OutboundHeaderValue
+            switch value {
+            case let .string(text):
+                headerValue = .text(text)
+            case .object:
+                guard let reference = view.secretReference(value, at: keyPath) else { continue }
+                headerValue = .secret(reference)
+            default:
+                reader.report(keyPath, "expected a string, or a secret reference like {\"secret\": \"NAME\"} for a credential, found \(value.kindName)")
                 continue
             }
             if name.isEmpty || !name.utf8.allSatisfy(isTokenByte) {
@@ -126,10 +134,10 @@ enum OutboundConfigParser {
                 reader.report(keyPath, "\(name) is set by the delivery itself and cannot be configured")
             } else if connectionHeaders.contains(name.lowercased()) {
                 reader.report(keyPath, "\(name) is about the connection or the body's framing, which the HTTP client sets; it cannot be configured")
-            } else if text.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) {
+            } else if case let .text(text) = headerValue, text.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) {
                 reader.report(keyPath, "the value holds a line break or NUL")
             } else {
-                out.append((name, text))
+                out.append((name, headerValue))
             }
         }
         return out

@@ -8,7 +8,7 @@ public struct OutboundDestination: Sendable {
     /// The event types this destination subscribes to; empty for every type.
     public var events: [EventTypePattern]
     /// Sent with every delivery, after the content type and before the signature headers.
-    public var headers: [(name: String, value: String)]
+    public var headers: [(name: String, value: OutboundHeaderValue)]
     /// Per attempt, from connect to the last byte of the answer.
     public var timeout: TimeSpan
     public var schedule: DeliverySchedule
@@ -23,7 +23,7 @@ public struct OutboundDestination: Sendable {
     public var extraSignatures: [ExtraSignatureScheme]
 
     public init(name: String, url: String, secrets: [SecretReference], events: [EventTypePattern] = [],
-                headers: [(name: String, value: String)] = [], timeout: TimeSpan = .seconds(15),
+                headers: [(name: String, value: OutboundHeaderValue)] = [], timeout: TimeSpan = .seconds(15),
                 schedule: DeliverySchedule = .standard, rate: RateCap? = nil, concurrency: Int = 10,
                 allowPrivate: Bool = false, extraSignatures: [ExtraSignatureScheme] = []) {
         self.name = name

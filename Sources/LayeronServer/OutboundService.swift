@@ -152,7 +152,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         return .success(NewEvent(id: EventID.make(nowMilliseconds: now), webhook: destinationName, direction: .outbound,
                                  provider: "standard-webhooks", type: type, providerEventID: nil, dedupeKey: idempotencyKey,
                                  dedupeExpiresAt: idempotencyKey.map { _ in now + Self.idempotencyWindow.milliseconds },
-                                 receivedAt: now, headers: [("content-type", "application/json")] + destination.headers,
+                                 receivedAt: now, headers: [("content-type", "application/json")] + destination.headers.map { ($0.name, $0.value.recorded) },
                                  body: body, handler: nil))
     }
 
@@ -324,7 +324,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
             return
         }
         let request = DeliveryRequest(url: destination.url,
-                                      headers: [("Content-Type", "application/json")] + destination.headers + signature,
+                                      headers: [("Content-Type", "application/json")] + (snapshots.snapshot.outboundHeaders[destination.name] ?? []) + signature,
                                       body: event.body, timeoutMilliseconds: destination.timeout.milliseconds,
                                       allowPrivate: destination.allowPrivate)
         recording.enter()

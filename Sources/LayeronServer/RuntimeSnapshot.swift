@@ -58,6 +58,8 @@ final class RuntimeSnapshot: Sendable {
     let inbound: [InboundWebhook]
     /// Signing secrets per outbound destination, every active value (all of them sign).
     let outboundSecrets: [String: [SecretValue]]
+    /// The headers each destination sends, secret references resolved (`OutboundHeaderValue`).
+    let outboundHeaders: [String: [(name: String, value: String)]]
     /// The admin listener's tokens with their values; empty means an open loopback listener.
     let adminTokens: [(token: AdminToken, value: SecretValue)]
     let mountToken: (token: AdminToken, value: SecretValue)?
@@ -94,6 +96,7 @@ final class RuntimeSnapshot: Sendable {
             inbound.append(InboundWebhook(config: webhook, secrets: values, metrics: metrics.webhook(named: webhook.name)))
         }
         var outbound: [String: [SecretValue]] = [:]
+        var headers: [String: [(name: String, value: String)]] = [:]
         for destination in config.outbound {
             var values: [SecretValue] = []
             for ref in destination.secrets {
@@ -107,6 +110,17 @@ final class RuntimeSnapshot: Sendable {
                 values += resolved
             }
             outbound[destination.name] = values
+            headers[destination.name] = destination.headers.compactMap { name, value in
+                switch value {
+                case let .text(text): return (name, text)
+                case let .secret(ref):
+                    guard let resolved = resolver.resolve(ref) else {
+                        missing.append(("outbound \(destination.name) header \(name)", ref))
+                        return nil
+                    }
+                    return (name, resolved.text)
+                }
+            }
         }
         var tokens: [(AdminToken, SecretValue)] = []
         for token in config.admin.listenerTokens {
@@ -124,6 +138,7 @@ final class RuntimeSnapshot: Sendable {
         self.router = WebhookRouter(config.webhooks)
         self.inbound = inbound
         self.outboundSecrets = outbound
+        self.outboundHeaders = headers
         self.adminTokens = tokens
         self.mountToken = mount
         var positions: [String: Int] = [:]

@@ -34,6 +34,10 @@ final class OutboundConfigTests: XCTestCase {
         XCTAssertEqual(d.concurrency, 20)
         XCTAssertEqual(d.extraSignatures, [.github])
         XCTAssertTrue(config.secretReferences.contains { $0.owner == "outbound partners" && $0.reference.name == "PARTNERS_SECRET" })
+        let keyed = try load(#"{"name": "keyed", "url": "https://x", "secret": {"secret": "S"}, "headers": {"Authorization": {"secret": "PARTNER_TOKEN"}}}"#)
+        XCTAssertEqual(keyed.outbound.first?.headers.first?.value, .secret(SecretReference(name: "PARTNER_TOKEN")))
+        XCTAssertTrue(keyed.secretReferences.contains { $0.owner == "outbound keyed header Authorization" && $0.reference.name == "PARTNER_TOKEN" },
+                      "check and development's generated values must know it")
     }
 
     func testDefaultsFollowTheSvixSchedule() throws {
@@ -67,5 +71,9 @@ final class OutboundConfigTests: XCTestCase {
         XCTAssertEqual(issues(p, webhooks: #"[{"name": "p", "provider": "stripe", "secret": {"secret": "S"}}]"#),
                        [#"t.json: outbound[0].name: "p" is already an inbound webhook's name; events of both directions are listed by name, so pick another"#])
         XCTAssertEqual(issues(#"{"name": "p", "url": "https://x", "secret": {"secret": "S"}, "allowPrivate": true}"#).count, 1)
+        XCTAssertEqual(issues(#"{"name": "p", "url": "https://x", "secret": {"secret": "S"}, "headers": {"Authorization": {"secret": "bad name"}, "X-N": 5}}"#), [
+            #"t.json: outbound[0].headers.Authorization.secret: invalid secret name "bad name"; use letters, digits and _ (like STRIPE_WEBHOOK_SECRET)"#,
+            #"t.json: outbound[0].headers.X-N: expected a string, or a secret reference like {"secret": "NAME"} for a credential, found a number"#,
+        ])
     }
 }

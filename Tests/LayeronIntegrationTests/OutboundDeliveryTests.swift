@@ -216,6 +216,26 @@ final class OutboundDeliveryTests: XCTestCase {
         XCTAssertEqual(receiver.received.count, 1, "the accepted event was sent again")
     }
 
+    /// A credential header from a secret reference: sent with each delivery, never stored or shown.
+    func testAHeaderFromASecretIsSentButNeverRecorded() throws {
+        let token = "Bearer partner-token-\(UUID().uuidString)"
+        let receiver = try ScriptedReceiver(replies: [])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "keyed", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "headers": { "Authorization": { "secret": "PARTNER_TOKEN" }, "X-Tenant": "acme" } }"#,
+        ])
+        harness.server.environment["PARTNER_TOKEN"] = token
+        try harness.start()
+        let id = try harness.emittedID("keyed")
+        let done = try harness.waitForAttempts(id, count: 1, status: "processed")
+        XCTAssertEqual(receiver.received.first?.header("Authorization"), token)
+        XCTAssertEqual(receiver.received.first?.header("X-Tenant"), "acme")
+        XCTAssertEqual(done["headers"]?["Authorization"], .string("<redacted>"), done.serialized())
+        XCTAssertEqual(done["headers"]?["X-Tenant"], .string("acme"))
+        let store = try StoreReader(path: harness.server.databasePath)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM event_payloads WHERE headers LIKE '%partner-token%'"), 0)
+        XCTAssertFalse(harness.server.logs.contains("partner-token"), "the token reached the log")
+    }
+
     func testPrivateAddressesAreRefusedAtConnectTimeWithoutAllowPrivate() throws {
         let receiver = try ScriptedReceiver(replies: [])
         harness = try OutboundHarness(destinations: [
