@@ -159,11 +159,11 @@ public final class Server: @unchecked Sendable {
             let recovered = try store.recoverInterruptedAttempts(now: now) { [snapshots] attempt in
                 let policy = snapshots.snapshot.attemptRules(ofWebhook: attempt.webhook)?.retry ?? .defaults
                 let jitter = Double(SecureRandom.bytes(1)[0]) / 256
-                guard let delay = policy.delay(afterAttempt: Int(attempt.n), requestedMilliseconds: nil, random: jitter) else { return .fail }
+                guard let delay = policy.delay(afterAttempt: Int(attempt.scheduledPlace), requestedMilliseconds: nil, random: jitter) else { return .fail }
                 return .runAgain(at: now + delay.milliseconds)
             }
             if recovered.attempts > recovered.endedReplays {
-                logger.warn("\(recovered.attempts - recovered.endedReplays) attempt(s) were cut off by the last stop; their events run again on their retry schedules")
+                logger.warn("\(recovered.attempts - recovered.endedReplays) attempt(s) were cut off by the last stop; each counts as a failed attempt, and its event runs again on its retry schedule unless that was its last")
             }
             if recovered.endedReplays > 0 {
                 logger.warn("\(recovered.endedReplays) replay(s) were cut off by the last stop and do not run again; replay their events again if still wanted")

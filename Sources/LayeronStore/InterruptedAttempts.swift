@@ -5,6 +5,9 @@ public struct InterruptedAttempt: Sendable {
     public let seq: Int64
     public let webhook: String
     public let n: Int64
+    /// `n` less the replays before it: the attempt's place in the retry schedule, in which replays
+    /// take none (docs/inbound.md, Replays).
+    public let scheduledPlace: Int64
 
     /// What a replay a stop cut off is closed with when its event is not pending (delivered, failed):
     /// nothing sends a replay again by itself, and only a pending event has a schedule that would.
@@ -44,13 +47,20 @@ extension EventStore {
                 UPDATE events SET attempt_count = MAX(attempt_count, (SELECT MAX(n) FROM attempts WHERE event_seq = events.seq))
                 WHERE seq IN (SELECT event_seq FROM attempts WHERE outcome IS NULL)
                 """)
+            // The last open attempt of each pending inbound event, unless it is a replay: a replay
+            // cut off leaves its event's schedule as it was, as a failed replay does.
             let open = try db.prepared("""
-                SELECT a.event_seq, e.webhook, MAX(a.n), e.id FROM attempts a JOIN events e ON e.seq = a.event_seq
-                WHERE a.outcome IS NULL AND e.direction = 'inbound' AND e.status = 'pending' GROUP BY a.event_seq
+                SELECT a.event_seq, e.webhook, a.n, e.id,
+                       (SELECT COUNT(*) FROM attempts r WHERE r.event_seq = a.event_seq AND r.n < a.n AND r.replay = 1)
+                FROM attempts a JOIN events e ON e.seq = a.event_seq
+                WHERE a.outcome IS NULL AND a.replay = 0 AND e.direction = 'inbound' AND e.status = 'pending'
+                  AND a.n = (SELECT MAX(m.n) FROM attempts m WHERE m.event_seq = a.event_seq AND m.outcome IS NULL)
                 """)
             var cutOff: [(InterruptedAttempt, String)] = []
             while try open.step() {
-                cutOff.append((InterruptedAttempt(seq: open.int(0), webhook: open.string(1) ?? "", n: open.int(2)), open.string(3) ?? ""))
+                let n = open.int(2)
+                cutOff.append((InterruptedAttempt(seq: open.int(0), webhook: open.string(1) ?? "", n: n, scheduledPlace: n - open.int(4)),
+                               open.string(3) ?? ""))
             }
             open.reset()
             for (attempt, id) in cutOff {

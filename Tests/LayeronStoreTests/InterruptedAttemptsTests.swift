@@ -54,4 +54,43 @@ extension EventStoreTests {
         XCTAssertEqual(again.error, "interrupted: the server stopped while this attempt ran; it will run again")
         XCTAssertEqual(try store.event(seq: pending)?.nextAttemptAt, 6_000)
     }
+
+    /// Replays take no place in the retry schedule, after a crash too: an attempt cut off after two
+    /// replays is the schedule's second, and a cut-off replay of a pending event leaves its schedule.
+    func testACutOffAttemptsPlaceInTheScheduleLeavesOutReplays() throws {
+        let seq = try recordedForInterruption(4, direction: .inbound)
+        try store.finishAttempt(seq: seq, attempt: openOrFinished(1, replay: false, finished: true), status: .pending, nextAttemptAt: 9_000)
+        for n in Int64(2)...3 {
+            try store.finishAttempt(seq: seq, attempt: openOrFinished(n, replay: true, finished: true), status: .pending, nextAttemptAt: 9_000)
+        }
+        try store.startAttemptCommitted(seq: seq, attempt: openOrFinished(4, replay: false, finished: false))
+        let replayed = try recordedForInterruption(5, direction: .inbound)
+        try store.finishAttempt(seq: replayed, attempt: openOrFinished(1, replay: false, finished: true), status: .pending, nextAttemptAt: 7_000)
+        try store.startAttemptCommitted(seq: replayed, attempt: openOrFinished(2, replay: true, finished: false))
+
+        let asked = AskedAttempts()
+        _ = try store.recoverInterruptedAttempts(now: 5_000) { attempt in
+            asked.add(attempt)
+            return .runAgain(at: 8_000)
+        }
+        XCTAssertEqual(asked.all.map(\.seq), [seq], "a cut-off replay is no attempt of the schedule")
+        XCTAssertEqual(asked.all.first?.n, 4)
+        XCTAssertEqual(asked.all.first?.scheduledPlace, 2)
+        XCTAssertEqual(try store.event(seq: replayed)?.nextAttemptAt, 7_000)
+    }
+}
+
+private final class AskedAttempts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var attempts: [InterruptedAttempt] = []
+    func add(_ attempt: InterruptedAttempt) {
+        lock.lock()
+        attempts.append(attempt)
+        lock.unlock()
+    }
+    var all: [InterruptedAttempt] {
+        lock.lock()
+        defer { lock.unlock() }
+        return attempts
+    }
 }
