@@ -527,9 +527,23 @@ final class Dispatcher: @unchecked Sendable {
         // finds it busy is parked, and the worker in its call runs the parked ones after its own.
         let abandon = { onRecorded(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
                                                  status: .pending, nextAttemptAt: event.nextAttemptAt)) }
+        // A parked attempt has not started, so its lease must not run out while it waits (the
+        // scheduler would hand the event to another worker, and both would run it): it holds the
+        // event with no deadline, and its lease starts when it does. (Lock order: serialLock, then
+        // queueLock; nothing takes them the other way round.)
+        let seq = event.seq, webhook = event.webhook
+        let startLease = { [self] in
+            queueLock.lock()
+            if inFlight[seq] != nil { inFlight[seq] = WallClock.nowMilliseconds() + lease(webhook) }
+            queueLock.unlock()
+            attempt()
+        }
         serialLock.lock()
         if serialRunning.contains(handler.plugin) {
-            parked[handler.plugin, default: []].append(ParkedAttempt(run: attempt, abandon: abandon))
+            queueLock.lock()
+            if inFlight[seq] != nil { inFlight[seq] = .max }
+            queueLock.unlock()
+            parked[handler.plugin, default: []].append(ParkedAttempt(run: startLease, abandon: abandon))
             serialLock.unlock()
             return true
         }

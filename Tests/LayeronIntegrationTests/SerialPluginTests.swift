@@ -16,7 +16,7 @@ final class SerialPluginTests: XCTestCase {
                                   defines: ["BEHAVIOURS_SERIAL"])
         func hook(_ name: String, _ handler: String) -> String {
             """
-            {"name": "\(name)", "provider": "custom", "handler": "\(handler)",
+            {"name": "\(name)", "provider": "custom", "handler": "\(handler)", "lease": "2s",
              "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "encoding": "hex", "secret": {"secret": "HOOK_SECRET"}},
              "event": {"id": "body.id", "type": "body.type"}}
             """
@@ -56,5 +56,19 @@ final class SerialPluginTests: XCTestCase {
         XCTAssertTrue(server.waitUntil(timeout: 15) { lines().filter { $0.hasPrefix("slow ") }.count == 4 }, "\(lines())")
         let store = try StoreReader(path: server.databasePath)
         XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM events WHERE status = 'processed'") == 5 })
+    }
+
+    /// Attempts parked behind the serial plugin have not started: their lease (2 s here) must not
+    /// run out while they wait, or the scheduler hands their events to other workers and they run
+    /// twice. Four 1 s calls in a row take 4 s: each event still runs once.
+    func testParkedAttemptsDoNotOutliveTheirLeaseAndRunTwice() throws {
+        for i in 0..<4 {
+            XCTAssertEqual(try server.postSigned("slow", #"{"id": "l\#(i)", "type": "t"}"#, secret: secret).status, 200)
+        }
+        let store = try StoreReader(path: server.databasePath)
+        XCTAssertTrue(try server.waitUntil(timeout: 20) { try store.count("SELECT COUNT(*) FROM events WHERE status = 'processed'") == 4 })
+        usleep(1_500_000)
+        XCTAssertEqual(lines().filter { $0.hasPrefix("slow ") }.count, 4, "\(lines())")
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts"), 4)
     }
 }
