@@ -71,14 +71,16 @@ public final class Server: @unchecked Sendable {
     private let dispatcher: Dispatcher
     private let outbound: OutboundService
     private let maintenance: Maintenance
-    private let logger: Logger
-    private let snapshots: SnapshotHolder
-    private let options: ServeOptions
-    private let resolver: any SecretResolver
+    let logger: Logger
+    let snapshots: SnapshotHolder
+    let options: ServeOptions
+    let resolver: any SecretResolver
     /// A reload gives the webhooks of its snapshot their counters from here.
-    private let metrics: Metrics
+    let metrics: Metrics
     /// Set once in `start`, before the server is handed out.
     private var watchers: ReloadWatchers?
+    /// The values the running snapshot was built with, by reference name (`reloadSecrets`).
+    let lastValues: LastSecretValues
 
     public static func start(options: ServeOptions, resolver: any SecretResolver, logger: Logger) throws(ServeError) -> Server {
         let config: ServerConfig
@@ -219,6 +221,7 @@ public final class Server: @unchecked Sendable {
             logger.warn("listen addresses, the database path and durability change only on restart")
         }
         snapshots.swap(snapshot)
+        lastValues.remember(config, from: resolver)
         snapshot.unverifiableSecrets.forEach { logger.error($0) }
         logger.info("config reloaded", [("webhooks", config.webhooks.map(\.name).joined(separator: ","))])
         // After the swap: the registry reads each plugin's config from the snapshot as it loads it.
@@ -234,6 +237,8 @@ public final class Server: @unchecked Sendable {
     private init(publicListener: HTTPServer, adminListener: HTTPServer, store: EventStore, plugins: PluginRegistry,
                  dispatcher: Dispatcher, outbound: OutboundService, maintenance: Maintenance, logger: Logger, snapshots: SnapshotHolder,
                  options: ServeOptions, resolver: any SecretResolver, metrics: Metrics) {
+        lastValues = LastSecretValues()
+        lastValues.remember(snapshots.snapshot.config, from: resolver)
         self.maintenance = maintenance
         self.metrics = metrics
         self.snapshots = snapshots

@@ -71,7 +71,7 @@ enum ServeCommand {
         signal(SIGHUP, SIG_IGN)
         hangup.setEventHandler { server.reload() }
         hangup.resume()
-        let watcher = SecretStoreWatcher(store: secrets.store, environment: options.environment, logger: logger) { server.reload() }
+        let watcher = SecretStoreWatcher(store: secrets.store, environment: options.environment, logger: logger) { server.reloadSecrets() }
         watcher.start()
         stop.wait()
         watcher.stop()

@@ -70,6 +70,40 @@ final class SecretsServerTests: XCTestCase {
                       "after rm the environment variable resolves again")
     }
 
+    /// A secrets change is applied to the running config: a config file left half-edited cannot hold
+    /// back the replacement of a leaked value, and `rm` of a name the config still uses (its value
+    /// kept, said in the log) does not hold back the changes after it.
+    func testSecretChangesLandWhileTheConfigFileIsBrokenOrAReferenceWasRemoved() throws {
+        let server = try TestServer(environment: [:])
+        server.removedVariables = secretVariables
+        try server.writeConfig("""
+            {
+              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "plugins": { "dir": "\(server.pluginsDir)" },
+              "webhooks": [ { "name": "stripe", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" } },
+                            { "name": "other", "provider": "stripe", "path": "/webhooks/other", "secret": { "secret": "VENDOR_WEBHOOK_SECRET" } } ]
+            }
+            """)
+        for (name, value) in [("STRIPE_WEBHOOK_SECRET", "leaked_v1"), ("VENDOR_WEBHOOK_SECRET", "other_v1")] {
+            XCTAssertEqual(try server.secrets(["set", name], stdin: value).status, 0)
+        }
+        try server.start()
+        defer { server.stop() }
+        XCTAssertEqual(try server.stripeStatus(signedWith: "leaked_v1"), 200)
+
+        try "{ \"webhooks\": [".write(toFile: server.configPath, atomically: true, encoding: .utf8)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("config reload refused") }, server.logs)
+        XCTAssertEqual(try server.secrets(["set", "STRIPE_WEBHOOK_SECRET"], stdin: "fresh_v2").status, 0)
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.stripeStatus(signedWith: "fresh_v2") == 200 }, server.logs)
+        XCTAssertEqual(try server.stripeStatus(signedWith: "leaked_v1"), 400, "the leaked value still verifies")
+
+        XCTAssertEqual(try server.secrets(["rm", "VENDOR_WEBHOOK_SECRET"]).status, 0)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("secret VENDOR_WEBHOOK_SECRET is no longer set") }, server.logs)
+        XCTAssertEqual(try server.secrets(["set", "STRIPE_WEBHOOK_SECRET"], stdin: "fresh_v3").status, 0)
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.stripeStatus(signedWith: "fresh_v3") == 200 }, server.logs)
+        XCTAssertFalse(server.logs.contains("fresh_v3") || server.logs.contains("other_v1"), "a value reached the log")
+    }
+
     func testProductionNeedsAKeyAndEveryReferenceAndKeepsItsValuesApart() throws {
         let server = try TestServer()
         server.removedVariables = secretVariables
