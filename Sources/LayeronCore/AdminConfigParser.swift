@@ -43,7 +43,7 @@ enum AdminConfigParser {
         } else if requireName {
             scope = .read
         }
-        guard let secret = view.secretReferences("token", required: true).first else { return nil }
+        guard let secret = view.singleSecretReference("token", required: true) else { return nil }
         return AdminToken(name: name, secret: secret, scope: scope)
     }
 }

@@ -31,8 +31,11 @@ public enum ConfigLoader {
         var admin = AdminConfig(listen: ListenAddress(host: "127.0.0.1", port: 9090), token: nil)
         if let raw = top.raw("admin"), let view = reader.object(raw, at: "admin", known: ["listen", "token", "tokens", "mount", "retention"]) {
             admin.listen = view.listenAddress("listen") ?? admin.listen
-            admin.token = view.secretReferences("token", required: false).first
+            admin.token = view.singleSecretReference("token", required: false)
             admin.retention = view.duration("retention") ?? admin.retention
+            if admin.retention.milliseconds == 0 {
+                reader.report("admin.retention", "must be longer than zero: 0s would delete every event, pending ones too, at the next pass")
+            }
             if let rawTokens = view.raw("tokens") {
                 admin.tokens = AdminConfigParser.tokens(rawTokens, at: "admin.tokens", reader: reader)
             }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Reads one JSON object of the config, collecting issues under its key path instead of stopping at
 /// the first, so that `layeron check` can list every mistake at once.
 final class ConfigReader {
@@ -68,6 +70,13 @@ struct ObjectView {
             reader.report(keyPath(key), "invalid address \"\(text)\"; expected HOST:PORT, like \"127.0.0.1:8080\"")
             return nil
         }
+        // The listeners bind an address, never resolve a name: a name passed here would be refused
+        // only when `serve` starts.
+        var v4 = in_addr(), v6 = in6_addr()
+        guard inet_pton(AF_INET, address.host, &v4) == 1 || inet_pton(AF_INET6, address.host, &v6) == 1 else {
+            reader.report(keyPath(key), "\"\(address.host)\" is not an IP address; listen on one, like 127.0.0.1, 0.0.0.0 or ::1 (host names are not resolved)")
+            return nil
+        }
         return address
     }
 
@@ -82,6 +91,15 @@ struct ObjectView {
             return items.enumerated().compactMap { secretReference(items[$0.offset], at: "\(keyPath(key))[\($0.offset)]") }
         }
         return secretReference(value, at: keyPath(key)).map { [$0] } ?? []
+    }
+
+    /// Exactly one `{"secret": "NAME"}`: a list where one value is meant would keep only its first.
+    func singleSecretReference(_ key: String, required: Bool) -> SecretReference? {
+        if case .array? = raw(key) {
+            reader.report(keyPath(key), "expected one secret reference like {\"secret\": \"NAME\"}, found a list; several admin tokens are entries of admin.tokens, each with a name and a scope")
+            return nil
+        }
+        return secretReferences(key, required: required).first
     }
 
     /// One `{"secret": "NAME"}` at `path` (a member of this object or deeper), or nil after reporting why not.

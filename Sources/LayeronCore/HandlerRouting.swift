@@ -39,6 +39,18 @@ public enum EventTypePattern: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Nil for a `*` anywhere but as the whole pattern or a final `.*` (`checkout*`, `*.completed`):
+    /// such a pattern would be taken for an exact type and never match.
+    public init?(validating text: String) {
+        if text != "*", text.dropLast(text.hasSuffix(".*") ? 2 : 0).contains("*") { return nil }
+        self.init(parsing: text)
+    }
+
+    /// What a config is told when `init(validating:)` refuses `text`.
+    public static func refusal(_ text: String) -> String {
+        "invalid pattern \"\(text)\"; a pattern is an exact type, ends in .* (like order.*) or is *"
+    }
+
     public func matches(_ type: String) -> Bool {
         switch self {
         case let .exact(t): return t == type

@@ -100,11 +100,11 @@ enum OutboundConfigParser {
                 reader.report("\(path)[\(i)]", "expected an event type or pattern like \"order.*\", found \(item.serialized())")
                 return nil
             }
-            if text.dropLast(text.hasSuffix(".*") ? 2 : 0).contains("*"), text != "*" {
-                reader.report("\(path)[\(i)]", "invalid pattern \"\(text)\"; a pattern may only end in .* (like order.*) or be *")
+            guard let pattern = EventTypePattern(validating: text) else {
+                reader.report("\(path)[\(i)]", EventTypePattern.refusal(text))
                 return nil
             }
-            return EventTypePattern(parsing: text)
+            return pattern
         }
     }
 

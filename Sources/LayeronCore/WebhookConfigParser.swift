@@ -26,10 +26,17 @@ enum WebhookConfigParser {
         let routePath = WebhookRouter.key(configuredPath)
         var host: HostPattern?
         if let text = view.string("host") {
-            host = HostPattern(parsing: text)
-            if host == nil { reader.report(view.keyPath("host"), "\"\(text)\" is not a host name or *.domain pattern") }
+            if text.contains(":") {
+                reader.report(view.keyPath("host"), "\"\(text)\": a request's host is matched without its port; leave the port out")
+            } else {
+                host = HostPattern(parsing: text)
+                if host == nil { reader.report(view.keyPath("host"), "\"\(text)\" is not a host name or *.domain pattern") }
+            }
         }
         let tolerance = view.duration("tolerance")
+        if let tolerance, tolerance.milliseconds < 1000 {
+            reader.report(view.keyPath("tolerance"), "must be at least 1s: timestamps are whole seconds, so a shorter tolerance would refuse every request")
+        }
 
         var scheme: SignatureScheme?
         var secrets: [SecretReference] = []
@@ -67,6 +74,7 @@ enum WebhookConfigParser {
         var dedupe = dedupeDefault.map { DedupeConfig(key: $0, ttl: .seconds(7 * 86_400)) }
         if let raw = view.raw("dedupe"), let dd = reader.object(raw, at: view.keyPath("dedupe"), known: ["key", "ttl"]) {
             let ttl = dd.duration("ttl") ?? .seconds(7 * 86_400)
+            if ttl.milliseconds == 0 { reader.report(dd.keyPath("ttl"), "must be longer than zero; leave dedupe out to fold no retries") }
             if let keyText = dd.string("key") {
                 if let key = DedupeKeyTemplate(parsing: keyText) {
                     dedupe = DedupeConfig(key: key, ttl: ttl)
@@ -182,8 +190,12 @@ enum WebhookConfigParser {
                         reader.report(keyPath, "expected a handler reference PLUGIN.HANDLER, found \(target.kindName)")
                         continue
                     }
+                    guard let pattern = EventTypePattern(validating: type) else {
+                        reader.report(keyPath, EventTypePattern.refusal(type))
+                        continue
+                    }
                     if let handler = handlerReference(text, at: keyPath, reader: reader) {
-                        rules.append((EventTypePattern(parsing: type), handler))
+                        rules.append((pattern, handler))
                     }
                 }
             } else {

@@ -39,6 +39,29 @@ final class ConfigLoaderTests: XCTestCase {
                        [#"test.json: durability: "full" is not a durability; expected "normal" (survives a process crash) or "fsync" (every commit fsynced)"#])
     }
 
+    /// Values that load but could never work are refused where they are written: each passed
+    /// `check` and then lost data or never matched.
+    func testValuesThatCouldNeverWorkAreRefused() {
+        XCTAssertEqual(issues(#"{"admin": {"retention": "0s"}}"#),
+                       ["test.json: admin.retention: must be longer than zero: 0s would delete every event, pending ones too, at the next pass"])
+        XCTAssertEqual(issues(#"{"admin": {"token": [{"secret": "A"}, {"secret": "B"}]}}"#),
+                       [#"test.json: admin.token: expected one secret reference like {"secret": "NAME"}, found a list; several admin tokens are entries of admin.tokens, each with a name and a scope"#])
+        XCTAssertEqual(issues(#"{"listen": "hooks.internal:8080"}"#),
+                       [#"test.json: listen: "hooks.internal" is not an IP address; listen on one, like 127.0.0.1, 0.0.0.0 or ::1 (host names are not resolved)"#])
+        XCTAssertEqual(issues(#"{"listen": "[::1]:8080", "admin": {"listen": "0.0.0.0:9090", "token": {"secret": "T"}}}"#), [])
+        let hook = #"{"name": "s", "provider": "stripe", "secret": {"secret": "S"}, "#
+        XCTAssertEqual(issues(webhooks(hook + #""on": {"checkout*": "b.x", "*.completed": "b.y", "invoice.*": "b.z"}}"#)), [
+            #"test.json: webhooks[0].on.checkout*: invalid pattern "checkout*"; a pattern is an exact type, ends in .* (like order.*) or is *"#,
+            #"test.json: webhooks[0].on.*.completed: invalid pattern "*.completed"; a pattern is an exact type, ends in .* (like order.*) or is *"#,
+        ])
+        XCTAssertEqual(issues(webhooks(hook + #""handler": "b.x", "host": "api.example.com:8443"}"#)),
+                       [#"test.json: webhooks[0].host: "api.example.com:8443": a request's host is matched without its port; leave the port out"#])
+        XCTAssertEqual(issues(webhooks(hook + #""handler": "b.x", "tolerance": "250ms", "dedupe": {"key": "body.id", "ttl": "0s"}}"#)), [
+            "test.json: webhooks[0].tolerance: must be at least 1s: timestamps are whole seconds, so a shorter tolerance would refuse every request",
+            "test.json: webhooks[0].dedupe.ttl: must be longer than zero; leave dedupe out to fold no retries",
+        ])
+    }
+
     func testDuplicateNamesNameTheKey() {
         XCTAssertEqual(issues(webhooks("\(stripe), \(stripe.replacingOccurrences(of: "\"provider\"", with: "\"path\": \"/other\", \"provider\""))")),
                        [#"test.json: webhooks[1].name: duplicate webhook name "stripe" (also webhooks[0])"#])
