@@ -12,8 +12,27 @@ let usage = """
     """
 
 let words = Array(CommandLine.arguments.dropFirst())
+
+/// The usage of `command`, or nil for a word that is no command.
+func forms(of command: String?) -> String? {
+    switch command {
+    case "serve": ServeCommand.usage
+    case "check": CheckCommand.usage
+    case "verify": VerifyCommand.usage
+    case "events": EventsCommand.usage
+    case "plugins": PluginsCommand.usage
+    case "secrets": SecretsCommand.usage
+    default: nil
+    }
+}
+
 let status: Int32
 do {
+    // `layeron serve --help`: that command's forms, on standard output, as a request and not a mistake.
+    if let help = forms(of: words.first), words.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
+        print("usage:\n  \(help)")
+        exit(0)
+    }
     switch words.first {
     case "serve": status = try ServeCommand.run(Array(words.dropFirst()))
     case "check": status = try CheckCommand.run(Array(words.dropFirst()))
@@ -28,18 +47,9 @@ do {
         throw UsageError(words.first.map { "unknown command \($0)" } ?? "no command given")
     }
 } catch let error as UsageError {
-    // The mistaken command's own forms, not all seventeen lines, so the error stays in view.
-    let forms: String? = switch words.first {
-    case "serve": ServeCommand.usage
-    case "check": CheckCommand.usage
-    case "verify": VerifyCommand.usage
-    case "events": EventsCommand.usage
-    case "plugins": PluginsCommand.usage
-    case "secrets": SecretsCommand.usage
-    default: nil
-    }
-    // A command's later forms are already indented to sit under the first.
-    let help = forms.map { "usage:\n  \($0)\n(`layeron help` lists every command)" } ?? usage
+    // The mistaken command's own forms, not all seventeen lines, so the error stays in view. A
+    // command's later forms are already indented to sit under the first.
+    let help = forms(of: words.first).map { "usage:\n  \($0)\n(`layeron help` lists every command)" } ?? usage
     FileHandle.standardError.write(Data("layeron: \(error)\n\(help)\n".utf8))
     status = 2
 }

@@ -152,5 +152,11 @@ final class SignatureProvidersTests: XCTestCase {
         XCTAssertEqual(try verify(["--provider", "nosuch", "--secret", "x"], request: github).status, 2)
         XCTAssertEqual(try verify(["--provider", "discord", "--secret", "not-a-key"], request: github).status, 2)
         XCTAssertEqual(try verify(["--config", server.configPath, "--webhook", "nosuch"], request: github).status, 2)
+        // --help anywhere after a command asks for its forms: exit 0, on standard output.
+        for command in ["serve", "check", "secrets"] {
+            let help = try CommandRun.layeron([command, "--help"])
+            XCTAssertEqual(help.status, 0, help.stderr)
+            XCTAssertTrue(help.stdout.hasPrefix("usage:\n  layeron \(command)"), help.stdout)
+        }
     }
 }
