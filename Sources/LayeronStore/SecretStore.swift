@@ -282,7 +282,10 @@ public struct SecretStore: Sendable {
         guard fd >= 0 else {
             throw .sqlite(path: path, SQLiteError(code: errno, message: "cannot create: \(String(cString: strerror(errno)))"))
         }
-        _ = fchmod(fd, 0o600)
+        // Only when loosened: a change of mode is a change of the file, and a running server takes
+        // that for a store change and reloads (`layeron secrets list` must not make it).
+        var status = stat()
+        if fstat(fd, &status) == 0, status.st_mode & 0o777 != 0o600 { _ = fchmod(fd, 0o600) }
         close(fd)
     }
 

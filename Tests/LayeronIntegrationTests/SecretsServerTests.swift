@@ -64,6 +64,12 @@ final class SecretsServerTests: XCTestCase {
         XCTAssertTrue(server.logs.contains("secrets store changed; reloading"), server.logs)
         XCTAssertTrue(server.logs.contains("a rotation's grace ended"), server.logs)
 
+        // Reading the store is no change to it: the server does not reload for a list.
+        let reloads = server.logs.components(separatedBy: "secrets store changed; reloading").count
+        XCTAssertEqual(try server.secrets(["list"]).status, 0)
+        usleep(1_500_000)
+        XCTAssertEqual(server.logs.components(separatedBy: "secrets store changed; reloading").count, reloads, server.logs)
+
         let removed = try server.secrets(["rm", "STRIPE_WEBHOOK_SECRET"])
         XCTAssertEqual(removed.status, 0, removed.stderr)
         XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.stripeStatus(signedWith: "env_value") == 200 },
