@@ -15,8 +15,12 @@ struct RequestFraming {
     /// The body's length as declared; nil without a `Content-Length` (chunked or no body), or when it
     /// is not a decimal (libmicrohttpd has refused that one with 400 already).
     let declaredLength: Int?
+    private let hasLength: Bool
     private let lengthsDiffer: Bool
     private let hosts: Int
+    /// `Transfer-Encoding` headers, and whether one says anything but `chunked`.
+    private let transferEncodings: Int
+    private let otherCoding: Bool
 
     /// Walks the headers once; the common request (one of each, a dozen headers) costs a length
     /// comparison per header and allocates nothing.
@@ -34,13 +38,19 @@ struct RequestFraming {
                     }
                 } else if keySize == 4, strncasecmp(key, "host", 4) == 0 {
                     walk.pointee.hosts += 1
+                } else if keySize == 17, strncasecmp(key, "transfer-encoding", 17) == 0 {
+                    walk.pointee.transferEncodings += 1
+                    if !(valueSize == 7 && strncasecmp(value, "chunked", 7) == 0) { walk.pointee.otherCoding = true }
                 }
                 return .YES
             }, pointer)
         }
         declaredLength = walk.length.flatMap { decimalValue($0.text) }
+        hasLength = walk.length != nil
         lengthsDiffer = walk.lengthsDiffer
         hosts = walk.hosts
+        transferEncodings = walk.transferEncodings
+        otherCoding = walk.otherCoding
     }
 
     /// Why the request is answered from its head alone, or nil to read its body. A declared body over
@@ -49,6 +59,11 @@ struct RequestFraming {
     /// only HTTP/1.0 may leave out `Host` (libmicrohttpd answers older and newer majors with 505).
     func refusal(bodyLimit: Int, version: UnsafePointer<CChar>?) -> RequestRefusal? {
         if lengthsDiffer { return .conflictingLengths }
+        // Both framings at once is the other classic desync (RFC 9112 §6.1: a server may refuse
+        // it, and must close after it otherwise); a coding other than chunked, libmicrohttpd 0.9.75
+        // cannot read, and waited out the idle timeout.
+        if transferEncodings > 0, hasLength { return .lengthAndChunked }
+        if transferEncodings > 1 || otherCoding { return .unsupportedCoding }
         if hosts > 1 { return .repeatedHost }
         if hosts == 0, let version, strcmp(version, "HTTP/1.0") != 0 { return .missingHost }
         if let declaredLength, declaredLength > bodyLimit { return .bodyTooLarge(limit: bodyLimit) }
@@ -62,6 +77,8 @@ private struct Walk {
     var length: (text: UnsafePointer<CChar>, size: Int)?
     var lengthsDiffer = false
     var hosts = 0
+    var transferEncodings = 0
+    var otherCoding = false
 }
 
 /// A decimal header value such as Content-Length; nil unless it is all digits (and fits).

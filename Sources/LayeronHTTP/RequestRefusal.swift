@@ -6,6 +6,10 @@ enum RequestRefusal: Equatable {
     case missingHost
     /// More than one `Host` header.
     case repeatedHost
+    /// Both `Transfer-Encoding` and `Content-Length`.
+    case lengthAndChunked
+    /// A transfer coding other than a single `chunked`.
+    case unsupportedCoding
     /// `%00` in the path: decoded, it would end the path early.
     case encodedNUL
     /// A body over the limit, declared or (chunked) received.
@@ -22,6 +26,10 @@ enum RequestRefusal: Equatable {
             return .json(400, #"{"error":"an HTTP/1.1 request needs a Host header"}"#, headers: closing)
         case .repeatedHost:
             return .json(400, #"{"error":"the request has more than one Host header"}"#, headers: closing)
+        case .lengthAndChunked:
+            return .json(400, #"{"error":"the request has both Transfer-Encoding and Content-Length"}"#, headers: closing)
+        case .unsupportedCoding:
+            return .json(501, #"{"error":"the only transfer coding accepted is chunked; send the body chunked or with a Content-Length"}"#, headers: closing)
         case .encodedNUL:
             return .json(400, #"{"error":"the request path holds an encoded NUL (%00)"}"#, headers: closing)
         case let .bodyTooLarge(limit):

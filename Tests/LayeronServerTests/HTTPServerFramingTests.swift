@@ -81,6 +81,19 @@ final class HTTPServerFramingTests: XCTestCase {
         XCTAssertEqual(handledPaths, ["/hook"])
     }
 
+    /// Both framings at once is the other desync a proxy in front could read differently; a coding
+    /// other than chunked cannot be read and used to wait out the idle timeout. A chunked body alone
+    /// is fine.
+    func testTransferEncodingIsChunkedAloneOrRefused() throws {
+        try assertRefused("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 400,
+                          "both Transfer-Encoding and Content-Length")
+        try assertRefused("POST /hook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 501,
+                          "the only transfer coding accepted is chunked")
+        let chunked = try exchange("POST /hook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+        XCTAssertTrue(chunked.text.hasPrefix("HTTP/1.1 200"), chunked.text)
+        XCTAssertEqual(handledPaths, ["/hook"])
+    }
+
     func testAnEncodedNULInThePathIsRefused() throws {
         try assertRefused("POST /webhooks/v%00/anything/here HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", 400,
                           "encoded NUL (%00)")
