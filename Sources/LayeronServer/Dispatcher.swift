@@ -143,7 +143,14 @@ final class Dispatcher: @unchecked Sendable {
         urgent.removeAll()
         let sleeping = idle
         idle.removeAll()
+        // Replays an operator was answered 202 for and that have not started: waiting behind an
+        // attempt of their event, or queued. They are kept in the store (`replay_at`) for the next
+        // start instead of vanishing with the queue; several of one event become one.
+        var owed = Set(replaysWaiting.keys)
+        replaysWaiting.removeAll()
+        for case let .replay(seq, _)? in queue[queueHead...] { owed.insert(seq) }
         queueLock.unlock()
+        keepForTheNextStart(owed)
         for worker in sleeping { worker.signal() }
         schedulerPause.lock()
         schedulerStopping = true
@@ -154,6 +161,15 @@ final class Dispatcher: @unchecked Sendable {
                                status: .pending, nextAttemptAt: event.nextAttemptAt))
         }
         finished.wait()
+    }
+
+    /// Records replays that will not run before the stop as due at once (`replay_at`), so the next
+    /// start runs them.
+    private func keepForTheNextStart(_ replays: Set<Int64>) {
+        guard !replays.isEmpty else { return }
+        let now = WallClock.nowMilliseconds()
+        for seq in replays { try? store.scheduleReplay(seq: seq, at: now) }
+        logger.info("\(replays.count) replay(s) asked for and not yet run are kept for the next start")
     }
 
     /// Hands a just-committed event to the workers. Call it from an append completion: the events a
@@ -543,7 +559,7 @@ final class Dispatcher: @unchecked Sendable {
             queueLock.lock()
             if inFlight[seq] != nil { inFlight[seq] = .max }
             queueLock.unlock()
-            parked[handler.plugin, default: []].append(ParkedAttempt(run: startLease, abandon: abandon))
+            parked[handler.plugin, default: []].append(ParkedAttempt(run: startLease, abandon: abandon, replayOf: replay ? seq : nil))
             serialLock.unlock()
             return true
         }
@@ -563,8 +579,14 @@ final class Dispatcher: @unchecked Sendable {
             queueLock.lock()
             let stop = stopping
             queueLock.unlock()
-            // Stopping: parked attempts were never started; their events stay due in the store.
-            if stop { next.abandon() } else { next.run() }
+            // Stopping: parked attempts were never started; their events stay due in the store, and
+            // a parked replay is kept there too.
+            if stop {
+                if let replayed = next.replayOf { keepForTheNextStart([replayed]) }
+                next.abandon()
+            } else {
+                next.run()
+            }
         }
     }
 
@@ -683,4 +705,6 @@ private final class HandlerReferenceCache: @unchecked Sendable {
 private struct ParkedAttempt {
     let run: () -> Void
     let abandon: () -> Void
+    /// The event's seq when the attempt is an operator's replay.
+    let replayOf: Int64?
 }

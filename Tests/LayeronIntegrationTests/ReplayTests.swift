@@ -12,7 +12,8 @@ final class ReplayTests: XCTestCase {
     override func setUpWithError() throws {
         server = try TestServer(environment: ["HOOK_SECRET": secret])
         try server.installBehaviours()
-        try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)" }"#, webhooks: [
+        try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)", "sleep_ms": 1500 }"#, webhooks: [
+            ("slowly", #""handler": "behaviours.slow""#),
             ("failing", #""handler": "behaviours.always_error""#),
             ("once", #""handler": "behaviours.first_only""#),
             ("retrying", #""handler": "behaviours.always_retry", "retry": {"attempts": 3, "initial": "1s", "max": "2s", "jitter": false}"#),
@@ -92,5 +93,18 @@ final class ReplayTests: XCTestCase {
         let all = try waitForAttempts(id, 4, timeout: 20)
         XCTAssertEqual(all.map { $0["replay"] }, [.bool(false), .bool(true), .bool(false), .bool(false)])
         XCTAssertTrue(try server.waitUntil { try server.admin("GET", "/admin/events/\(id)").json["status"]?.stringValue == "failed" })
+    }
+
+    /// A replay answered 202 and waiting behind its event's running attempt when the server stops is
+    /// not lost with the queue: it runs after the next start.
+    func testAReplayWaitingAtAStopRunsAfterTheNextStart() throws {
+        let id = try send("slowly", "w1")
+        usleep(300_000)
+        XCTAssertEqual(try server.admin("POST", "/admin/events/\(id)/replay").status, 202)
+        server.stop()
+        XCTAssertTrue(server.logs.contains("1 replay(s) asked for and not yet run are kept for the next start"), server.logs)
+        try server.start()
+        let list = try waitForAttempts(id, 2)
+        XCTAssertEqual(list.map { $0["replay"] }, [.bool(false), .bool(true)], JSONValue.array(list).serialized())
     }
 }
