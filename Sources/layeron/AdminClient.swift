@@ -34,6 +34,8 @@ struct AdminClient {
 
     let baseURL: String
     let token: String?
+    /// Why the default address is tried: the config file exists but did not load.
+    private let configProblem: String?
 
     /// The URL is `--admin`, then LAYERON_ADMIN_URL, then the config's `admin.listen`. The token is
     /// LAYERON_ADMIN_TOKEN when set (the contract's variable: it wins wherever the URL came from);
@@ -42,7 +44,9 @@ struct AdminClient {
     /// machine nothing needs to be exported.
     init(_ args: Arguments) {
         let env = ProcessEnvironment.variables
-        let config = try? loadConfig(path: ProcessEnvironment.configPath(args))
+        let path = ProcessEnvironment.configPath(args)
+        let loaded = Result { () throws(ConfigError) in try loadConfig(path: path) }
+        let config = try? loaded.get()
         let configured = {
             config.flatMap { ProcessEnvironment.secretResolver(args).resolve($0.admin.token ?? SecretReference(name: "LAYERON_ADMIN_TOKEN"))?.text }
         }
@@ -55,6 +59,15 @@ struct AdminClient {
         } else {
             baseURL = "http://127.0.0.1:9090"
             token = env["LAYERON_ADMIN_TOKEN"]
+        }
+        if case let .failure(error) = loaded, args.value("admin") == nil, env["LAYERON_ADMIN_URL"] == nil,
+           FileManager.default.fileExists(atPath: path) {
+            configProblem = "the default address was tried because \(path) did not load: \(error)"
+            // Said before the request too: whatever answers at the default address, the operator
+            // learns it is not the config's.
+            FileHandle.standardError.write(Data("layeron: warning: \(path) did not load, so the default admin address \(baseURL) is used: \(error)\n".utf8))
+        } else {
+            configProblem = nil
         }
     }
 
@@ -78,7 +91,7 @@ struct AdminClient {
             response = try HTTPClient.request(method: method, url: baseURL + path, headers: headers,
                                               body: method == "POST" ? [] : nil, timeoutSeconds: 30)
         } catch {
-            throw .unreachable(error.description)
+            throw .unreachable(error.description + (configProblem.map { "; \($0)" } ?? ""))
         }
         let json = (try? JSONParser.parse(response.body)) ?? .null
         if response.status == 401 { throw .unauthorized(sent: token != nil) }

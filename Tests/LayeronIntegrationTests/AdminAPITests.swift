@@ -319,6 +319,12 @@ final class AdminAPITests: XCTestCase {
         let none = try CLI.run(["events", "list", "--config", config], directory: server.path("."))
         XCTAssertEqual(none.status, 4)
         XCTAssertTrue(none.stderr.contains("no admin token"), none.stderr)
+        // A config that does not load is said, not hidden behind "is `layeron serve` running?".
+        let broken = server.path("broken.json")
+        try #"{"admin": {"listen": 5}}"#.write(toFile: broken, atomically: true, encoding: .utf8)
+        let fallback = try CLI.run(["events", "list", "--config", broken], token: server.adminToken, directory: server.path("."))
+        XCTAssertTrue(fallback.stderr.contains("warning: \(broken) did not load, so the default admin address http://127.0.0.1:9090 is used"),
+                      fallback.stderr)
     }
 
     func testCLIListShowReplayAndExitCodes() throws {
