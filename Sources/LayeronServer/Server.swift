@@ -79,6 +79,8 @@ public final class Server: @unchecked Sendable {
     let metrics: Metrics
     /// Set once in `start`, before the server is handed out.
     private var watchers: ReloadWatchers?
+    /// The admin listener's port as the config (and flags) asked for it; 0 for any free port.
+    public var configuredAdminPort: UInt16 { snapshots.snapshot.config.admin.listen.port }
     /// The values the running snapshot was built with, by reference name (`reloadSecrets`).
     let lastValues: LastSecretValues
 

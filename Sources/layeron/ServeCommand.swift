@@ -95,7 +95,9 @@ enum ServeCommand {
     private static func adminArguments(_ args: Arguments, _ server: Server) -> [String] {
         var out: [String] = []
         out += storeArguments(args)
-        if args.value("admin-listen") != nil { out += ["--admin", "http://\(server.adminAddress)"] }
+        // The follow-up command finds the config's admin.listen by itself, unless the flag changed it
+        // or it asked for any free port (port 0), which only this server knows.
+        if args.value("admin-listen") != nil || server.configuredAdminPort == 0 { out += ["--admin", "http://\(server.adminAddress)"] }
         return out
     }
 

@@ -5,6 +5,32 @@ import XCTest
 /// What a newcomer does after `make run`: no environment variables, paste the printed `curl`, then
 /// `layeron events list`. The printed lines name the secrets that were created, never their values.
 final class SecretsDevelopmentFlowTests: XCTestCase {
+    /// With `admin.listen` on port 0 in the config, only the running server knows its admin port:
+    /// the printed `events list` names it.
+    func testThePrintedListWorksWhenTheConfigAsksForAnyFreeAdminPort() throws {
+        let server = try TestServer()
+        server.removedVariables = secretVariables
+        server.setsAdminToken = false
+        server.adminListen = nil
+        try server.writeConfig("""
+            {
+              "admin": { "listen": "127.0.0.1:0", "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "database": "data/layeron.db",
+              "plugins": { "dir": "\(server.pluginsDir)" },
+              "webhooks": [ { "name": "stripe", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" } } ]
+            }
+            """)
+        try server.start()
+        defer { server.stop() }
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.output.contains("then list it:\n  ") && server.output.hasSuffix("\n") }, server.output)
+        let lines = server.output.split(separator: "\n").map(String.init)
+        let listAt = try XCTUnwrap(lines.firstIndex(of: "then list it:"))
+        let list = lines[listAt + 1].trimmingCharacters(in: .whitespaces)
+        XCTAssertTrue(list.contains("--admin http://\(server.adminURL.dropFirst("http://".count))"), list)
+        let listed = try CommandRun.bash(list, removing: secretVariables, directory: server.directory.path)
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+    }
+
     func testMakeRunThenThePrintedCurlThenEventsListJustWorks() throws {
         let server = try TestServer()
         server.removedVariables = secretVariables
