@@ -170,7 +170,7 @@ enum SignatureConfigParser {
                     reader.report(inner.keyPath("unit"), "unknown unit \"\(text)\"; expected \(TimestampRule.Unit.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
             }
-            innerTolerance = inner.duration("tolerance")
+            innerTolerance = Self.tolerance(in: inner)
             if innerTolerance != nil, tolerance != nil {
                 reader.report(inner.keyPath("tolerance"), "is also set as the webhook's \"tolerance\"; keep one")
             }
@@ -185,6 +185,17 @@ enum SignatureConfigParser {
         }
         let seconds = (innerTolerance ?? tolerance)?.seconds ?? 300
         return TimestampRule(source, unit: unit, toleranceSeconds: seconds)
+    }
+
+    /// The `"tolerance"` of `view` (the webhook, or its signature's `timestamp`). Timestamps are whole
+    /// seconds and a tolerance is kept as whole seconds, so under 1s it would be 0 and refuse nearly
+    /// every request.
+    static func tolerance(in view: ObjectView) -> TimeSpan? {
+        guard let span = view.duration("tolerance") else { return nil }
+        if span.milliseconds < 1000 {
+            view.reader.report(view.keyPath("tolerance"), "must be at least 1s: timestamps are whole seconds, so a shorter tolerance would refuse every request")
+        }
+        return span
     }
 
     /// `"publicKey"`: one key or a list (rotation), each PEM, hex or base64; checked now so that a key

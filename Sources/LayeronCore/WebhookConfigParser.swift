@@ -33,10 +33,7 @@ enum WebhookConfigParser {
                 if host == nil { reader.report(view.keyPath("host"), "\"\(text)\" is not a host name or *.domain pattern") }
             }
         }
-        let tolerance = view.duration("tolerance")
-        if let tolerance, tolerance.milliseconds < 1000 {
-            reader.report(view.keyPath("tolerance"), "must be at least 1s: timestamps are whole seconds, so a shorter tolerance would refuse every request")
-        }
+        let tolerance = SignatureConfigParser.tolerance(in: view)
 
         var scheme: SignatureScheme?
         var secrets: [SecretReference] = []
@@ -88,6 +85,13 @@ enum WebhookConfigParser {
             }
         }
 
+        // A scheme without a timestamp never reads a tolerance: one set there would be a check that
+        // is not made.
+        if tolerance != nil, let scheme, scheme.timestamp == nil {
+            let signsNone = provider == "custom" ? "this signature has none" : "provider \"\(provider)\" signs none"
+            reader.report(view.keyPath("tolerance"), "applies only to a signature with a timestamp, and \(signsNone); leave it out")
+        }
+
         let routes = parseRoutes(view, reader: reader)
 
         var respond = RespondMode.afterRecord
@@ -116,16 +120,15 @@ enum WebhookConfigParser {
         if lease.milliseconds == 0 { reader.report(view.keyPath("lease"), "must be longer than zero: the longest a handler may run before its event runs again") }
 
         var ordering: OrderingConfig?
-        if let text = view.string("ordering") {
-            if text == "per-key" {
-                if let key = fieldSource(view, "orderingKey", reader: reader) {
-                    ordering = OrderingConfig(key: key)
-                } else if view.raw("orderingKey") == nil {
-                    reader.report(view.keyPath("orderingKey"), "is required with \"ordering\": \"per-key\": the field events are ordered by, like \"body.data.object.customer\"")
-                }
-            } else if text != "none" {
-                reader.report(view.keyPath("ordering"), "unknown value \"\(text)\"; expected \"per-key\" or \"none\"")
+        let orderingMode = view.string("ordering")
+        if orderingMode == "per-key" {
+            if let key = fieldSource(view, "orderingKey", reader: reader) {
+                ordering = OrderingConfig(key: key)
+            } else if view.raw("orderingKey") == nil {
+                reader.report(view.keyPath("orderingKey"), "is required with \"ordering\": \"per-key\": the field events are ordered by, like \"body.data.object.customer\"")
             }
+        } else if let orderingMode, orderingMode != "none" {
+            reader.report(view.keyPath("ordering"), "unknown value \"\(orderingMode)\"; expected \"per-key\" or \"none\"")
         } else if view.raw("orderingKey") != nil {
             reader.report(view.keyPath("orderingKey"), "only applies with \"ordering\": \"per-key\"")
         }

@@ -62,6 +62,27 @@ final class ConfigLoaderTests: XCTestCase {
         ])
     }
 
+    /// Settings a webhook's scheme never reads are refused where they are written: each loaded,
+    /// passed `check` and then did nothing.
+    func testSettingsTheSchemeWouldIgnoreAreRefused() throws {
+        let github = #"{"name": "gh", "provider": "github", "secret": {"secret": "S"}, "handler": "b.x", "tolerance": "10m"}"#
+        XCTAssertEqual(issues(webhooks(github)),
+                       [#"test.json: webhooks[0].tolerance: applies only to a signature with a timestamp, and provider "github" signs none; leave it out"#])
+        let untimed = #"{"name": "v", "provider": "custom", "handler": "b.x", "tolerance": "10m", "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "secret": {"secret": "S"}}}"#
+        XCTAssertEqual(issues(webhooks(untimed)),
+                       ["test.json: webhooks[0].tolerance: applies only to a signature with a timestamp, and this signature has none; leave it out"])
+        let subSecond = #"{"name": "v", "provider": "custom", "handler": "b.x", "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "secret": {"secret": "S"}, "format": "t={timestamp},v1={signature}", "signedPayload": "{timestamp}.{body}", "timestamp": {"from": "format", "tolerance": "500ms"}}}"#
+        XCTAssertEqual(issues(webhooks(subSecond)),
+                       ["test.json: webhooks[0].signature.timestamp.tolerance: must be at least 1s: timestamps are whole seconds, so a shorter tolerance would refuse every request"])
+        let unordered = #"{"name": "s", "provider": "stripe", "secret": {"secret": "S"}, "handler": "b.x", "ordering": "none", "orderingKey": "body.id"}"#
+        XCTAssertEqual(issues(webhooks(unordered)),
+                       [#"test.json: webhooks[0].orderingKey: only applies with "ordering": "per-key""#])
+        let slack = #"{"name": "sl", "provider": "slack", "secret": {"secret": "S"}, "handler": "b.x", "tolerance": "1500ms", "ordering": "none"}"#
+        let config = try ConfigLoader.load(text: Array(webhooks(slack).utf8), file: "t.json")
+        XCTAssertEqual(config.webhooks[0].scheme.timestamp?.toleranceSeconds, 1)
+        XCTAssertNil(config.webhooks[0].ordering)
+    }
+
     func testDuplicateNamesNameTheKey() {
         XCTAssertEqual(issues(webhooks("\(stripe), \(stripe.replacingOccurrences(of: "\"provider\"", with: "\"path\": \"/other\", \"provider\""))")),
                        [#"test.json: webhooks[1].name: duplicate webhook name "stripe" (also webhooks[0])"#])
