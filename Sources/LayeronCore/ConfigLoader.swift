@@ -75,6 +75,10 @@ public enum ConfigLoader {
         if let raw = top.raw("limits"), let view = reader.object(raw, at: "limits", known: ["maxBodyBytes", "connectionTimeout"]) {
             limits.maxBodyBytes = view.integer("maxBodyBytes", range: 1...(256 << 20)) ?? limits.maxBodyBytes
             limits.connectionTimeout = view.duration("connectionTimeout") ?? limits.connectionTimeout
+            if limits.connectionTimeout.milliseconds > 3_600_000 {
+                reader.report("limits.connectionTimeout", "must be at most 1h: it is how long an idle or trickling connection is kept")
+                limits.connectionTimeout = Limits.defaults.connectionTimeout
+            }
         }
 
         let workers = top.integer("workers", range: 1...256) ?? 4

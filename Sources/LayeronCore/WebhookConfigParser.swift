@@ -72,6 +72,7 @@ enum WebhookConfigParser {
         if let raw = view.raw("dedupe"), let dd = reader.object(raw, at: view.keyPath("dedupe"), known: ["key", "ttl"]) {
             let ttl = dd.duration("ttl") ?? .seconds(7 * 86_400)
             if ttl.milliseconds == 0 { reader.report(dd.keyPath("ttl"), "must be longer than zero; leave dedupe out to fold no retries") }
+            if ttl.milliseconds > 3650 * 86_400_000 { reader.report(dd.keyPath("ttl"), "must be at most 3650d (providers retry for days, not decades)") }
             if let keyText = dd.string("key") {
                 if let key = DedupeKeyTemplate(parsing: keyText) {
                     dedupe = DedupeConfig(key: key, ttl: ttl)

@@ -60,6 +60,11 @@ final class ConfigLoaderTests: XCTestCase {
             "test.json: webhooks[0].tolerance: must be at least 1s: timestamps are whole seconds, so a shorter tolerance would refuse every request",
             "test.json: webhooks[0].dedupe.ttl: must be longer than zero; leave dedupe out to fold no retries",
         ])
+        // Values so large they overflowed a time (a crash at start, or at the first request).
+        XCTAssertEqual(issues(#"{"limits": {"connectionTimeout": "999999999d"}}"#),
+                       ["test.json: limits.connectionTimeout: must be at most 1h: it is how long an idle or trickling connection is kept"])
+        XCTAssertEqual(issues(webhooks(hook + #""handler": "b.x", "dedupe": {"key": "body.id", "ttl": "999999999d"}}"#)),
+                       ["test.json: webhooks[0].dedupe.ttl: must be at most 3650d (providers retry for days, not decades)"])
     }
 
     /// Settings a webhook's scheme never reads are refused where they are written: each loaded,
