@@ -92,22 +92,32 @@ final class OutboundReplayAndRestartTests: XCTestCase {
         XCTAssertEqual(receiver.received.count, 3)
     }
 
-    func testPluginEmitsWhileHandlingAnInboundEvent() throws {
-        let vendorSecret = "vendor-relay-secret"
+    private let shopSecret = "vendor-relay-secret"
+
+    /// A server whose "shop" webhook is handled by the emitter fixture, which emits each event's body
+    /// to "partners".
+    private func startRelay(topLevel: String = "") throws {
         harness = try OutboundHarness(webhooks: """
             ,
                 { "name": "shop", "provider": "custom", "path": "/webhooks/shop", "handler": "emitter.relay",
                   "signature": { "header": "x-shop-signature", "algorithm": "hmac-sha256", "encoding": "hex",
                                  "secret": { "secret": "SHOP_SECRET" }, "signedPayload": "rawBody" } }
-            """)
-        harness.server.environment["SHOP_SECRET"] = vendorSecret
+            """, topLevel: topLevel)
+        harness.server.environment["SHOP_SECRET"] = shopSecret
         try PluginBuilder.install(source: PluginBuilder.fixturePath("emitter"), into: harness.server.pluginsDir, name: "emitter.so")
         try harness.start()
+    }
 
-        let body = Array(#"{"type":"payment.succeeded","amount":1200}"#.utf8)
-        let answer = try harness.server.post("/webhooks/shop", headers: [("x-shop-signature", Signing.hmacHex(body: body, secret: vendorSecret))], body: body)
+    /// Posts `body` to "shop", signed; returns the inbound event's id.
+    private func relay(_ body: [UInt8]) throws -> String {
+        let answer = try harness.server.post("/webhooks/shop", headers: [("x-shop-signature", Signing.hmacHex(body: body, secret: shopSecret))], body: body)
         XCTAssertEqual(answer.status, 200, answer.body)
-        let inboundID = try XCTUnwrap(try JSONParser.parse(Array(answer.body.utf8))["id"]?.stringValue, answer.body)
+        return try XCTUnwrap(try JSONParser.parse(Array(answer.body.utf8))["id"]?.stringValue, answer.body)
+    }
+
+    func testPluginEmitsWhileHandlingAnInboundEvent() throws {
+        try startRelay()
+        let inboundID = try relay(Array(#"{"type":"payment.succeeded","amount":1200}"#.utf8))
 
         var outboundID: String?
         XCTAssertTrue(try harness.server.waitUntil(timeout: 15) {
@@ -130,20 +140,8 @@ final class OutboundReplayAndRestartTests: XCTestCase {
     /// A plugin's emit has no request limit in front of it: a payload over 1 MiB is refused
     /// (LAYERON_INVALID, the reason in the log), not stored and delivered.
     func testAPluginEmitOverTheSizeLimitIsRefused() throws {
-        let vendorSecret = "vendor-relay-secret"
-        harness = try OutboundHarness(webhooks: """
-            ,
-                { "name": "shop", "provider": "custom", "path": "/webhooks/shop", "handler": "emitter.relay",
-                  "signature": { "header": "x-shop-signature", "algorithm": "hmac-sha256", "encoding": "hex",
-                                 "secret": { "secret": "SHOP_SECRET" }, "signedPayload": "rawBody" } }
-            """, topLevel: #" "limits": { "maxBodyBytes": 3000000 },"#)
-        harness.server.environment["SHOP_SECRET"] = vendorSecret
-        try PluginBuilder.install(source: PluginBuilder.fixturePath("emitter"), into: harness.server.pluginsDir, name: "emitter.so")
-        try harness.start()
-        let body = Array(("{\"type\":\"bulk\",\"blob\":\"" + String(repeating: "x", count: 1_100_000) + "\"}").utf8)
-        let answer = try harness.server.post("/webhooks/shop", headers: [("x-shop-signature", Signing.hmacHex(body: body, secret: vendorSecret))], body: body)
-        XCTAssertEqual(answer.status, 200, answer.body)
-        let inboundID = try XCTUnwrap(try JSONParser.parse(Array(answer.body.utf8))["id"]?.stringValue, answer.body)
+        try startRelay(topLevel: #" "limits": { "maxBodyBytes": 3000000 },"#)
+        let inboundID = try relay(Array(("{\"type\":\"bulk\",\"blob\":\"" + String(repeating: "x", count: 1_100_000) + "\"}").utf8))
         XCTAssertTrue(try harness.server.waitUntil { try harness.event(inboundID)["status"] == .string("failed") }, harness.server.logs.suffix(2000).description)
         XCTAssertEqual(try harness.attempts(inboundID).first?["error"], .string("emit refused"))
         XCTAssertTrue(harness.server.logs.contains("the limit is 1048576 (1 MiB)"), harness.server.logs.suffix(2000).description)
