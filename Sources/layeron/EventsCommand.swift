@@ -1,6 +1,7 @@
 import Foundation
 import LayeronCore
 import LayeronCrypto
+import LayeronStore
 
 /// `layeron events list|show|replay`: the admin API from a terminal.
 enum EventsCommand {
@@ -19,6 +20,13 @@ enum EventsCommand {
             switch sub {
             case "list":
                 try args.only(["webhook", "direction", "status", "type", "since", "until", "q", "limit", "json", "admin", "config", "database", "env", "cursor"], words: [])
+                // Values with a fixed set are checked here: a typo is a usage error (exit 2), not a
+                // refusal from the server (exit 1) that a script cannot tell from a 404.
+                for (name, allowed) in [("direction", EventDirection.allCases.map(\.rawValue)), ("status", EventStatus.allCases.map(\.rawValue))] {
+                    if let value = args.value(name), !allowed.contains(value) {
+                        throw UsageError("--\(name) takes \(allowed.joined(separator: ", ")), not \"\(TerminalText.escaped(value, newline: "\\n"))\"")
+                    }
+                }
                 var query: [String] = []
                 for name in ["webhook", "direction", "status", "type", "since", "until", "q", "limit", "cursor"] {
                     if let value = args.value(name) { query.append("\(name)=\(queryEscape(value))") }

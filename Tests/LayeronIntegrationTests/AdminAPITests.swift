@@ -352,6 +352,9 @@ final class AdminAPITests: XCTestCase {
         XCTAssertEqual(unreachable.status, 3)
         XCTAssertTrue(unreachable.stderr.contains("is `layeron serve` running?"), unreachable.stderr)
         XCTAssertEqual(try CLI.run(["events", "list", "--bogus", "--admin", server.adminURL], token: server.adminToken).status, 2)
+        let sideways = try CLI.run(["events", "list", "--direction", "sideways", "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertEqual(sideways.status, 2, "a value the CLI can check is a usage error: \(sideways.stderr)")
+        XCTAssertEqual(try CLI.run(["events", "list", "--status", "done", "--admin", server.adminURL], token: server.adminToken).status, 2)
         // A stray word is a usage error, not ignored.
         let extra = try CLI.run(["events", "show", a, "extra", "--admin", server.adminURL], token: server.adminToken)
         XCTAssertEqual(extra.status, 2, extra.stdout)
