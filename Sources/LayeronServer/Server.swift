@@ -218,14 +218,23 @@ public final class Server: @unchecked Sendable {
             return .failure(.secrets(error))
         }
         let old = snapshots.snapshot.config
-        if old.listen != config.listen || old.admin.listen != config.admin.listen || old.database != config.database
-            || old.durability != config.durability {
-            logger.warn("listen addresses, the database path and durability change only on restart")
+        // Settings read once at start: a reload keeps the running ones, and says which it kept.
+        let kept = [("listen", old.listen != config.listen), ("admin.listen", old.admin.listen != config.admin.listen),
+                    ("database", old.database != config.database), ("durability", old.durability != config.durability),
+                    ("limits", old.limits.maxBodyBytes != config.limits.maxBodyBytes || old.limits.connectionTimeout != config.limits.connectionTimeout),
+                    ("workers", old.workers != config.workers), ("plugins.dir", old.plugins.dir != config.plugins.dir)]
+            .filter(\.1).map(\.0)
+        if !kept.isEmpty {
+            logger.warn("\(kept.joined(separator: ", ")) changed in the config; the running value stays until a restart")
+        }
+        for removed in old.outbound.map(\.name) where !config.outbound.contains(where: { $0.name == removed }) {
+            logger.warn("outbound destination \(removed) is no longer configured: its pending events wait in the store until it is again, and replays of them are refused")
         }
         snapshots.swap(snapshot)
         lastValues.remember(config, from: resolver)
         snapshot.unverifiableSecrets.forEach { logger.error($0) }
-        logger.info("config reloaded", [("webhooks", config.webhooks.map(\.name).joined(separator: ","))])
+        logger.info("config reloaded", [("webhooks", config.webhooks.map(\.name).joined(separator: ",")),
+                                        ("outbound", config.outbound.map(\.name).joined(separator: ","))])
         // After the swap: the registry reads each plugin's config from the snapshot as it loads it.
         let changed = Set(old.plugins.config.keys).union(config.plugins.config.keys)
             .filter { old.plugins.config[$0] != config.plugins.config[$0] }

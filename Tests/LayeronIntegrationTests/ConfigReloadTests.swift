@@ -56,6 +56,17 @@ final class ConfigReloadTests: XCTestCase {
                        "one database across the reload")
     }
 
+    /// Settings read once at start stay as they are on a reload, and the log says which.
+    func testAReloadNamesTheSettingsThatWaitForARestart() throws {
+        let text = config(webhooks: [stripe, vendor(path: "/webhooks/vendor")])
+            .replacingOccurrences(of: #"{ "plugins""#, with: #"{ "workers": 7, "limits": { "maxBodyBytes": 5000 }, "plugins""#)
+        try server.writeConfig(text)
+        XCTAssertTrue(server.waitUntil(timeout: 5) {
+            server.logs.contains("limits, workers changed in the config; the running value stays until a restart")
+        }, server.logs)
+        XCTAssertEqual(try postVendor("/webhooks/vendor"), 200, "the running config still serves")
+    }
+
     func testAnInvalidChangeIsRefusedWithItsErrorsAndTheRunningConfigStays() throws {
         try server.writeConfig(config(webhooks: [stripe, vendor(path: "/webhooks/vendor"),
                                                  #"{ "name": "broken", "provider": "nosuchprovider", "path": "/webhooks/broken" }"#]))
