@@ -20,7 +20,10 @@ enum ServeCommand {
             options.workers = n
         }
         let levelName = args.value("log-level") ?? ProcessEnvironment.variables["LAYERON_LOG_LEVEL"] ?? "info"
-        guard let level = LogLevel(name: levelName) else { throw UsageError("--log-level takes debug, info, warn or error") }
+        guard let level = LogLevel(name: levelName) else {
+            let source = args.value("log-level") != nil ? "--log-level" : "LAYERON_LOG_LEVEL"
+            throw UsageError("\(source) takes debug, info, warn or error")
+        }
         let formatName = args.value("log-format") ?? (isatty(STDERR_FILENO) == 1 ? "text" : "json")
         guard let format = LogWriter.Format(rawValue: formatName) else { throw UsageError("--log-format takes text or json") }
         let logger = LogWriter(format: format).logger(minimum: level)

@@ -152,6 +152,10 @@ final class SignatureProvidersTests: XCTestCase {
         XCTAssertEqual(try verify(["--provider", "nosuch", "--secret", "x"], request: github).status, 2)
         XCTAssertEqual(try verify(["--provider", "discord", "--secret", "not-a-key"], request: github).status, 2)
         XCTAssertEqual(try verify(["--config", server.configPath, "--webhook", "nosuch"], request: github).status, 2)
+        // A bad level from the environment is named as the environment's, not as a flag never given.
+        let level = try CommandRun.layeron(["serve", "--config", "/nonexistent.json"], environment: ["LAYERON_LOG_LEVEL": "loud"])
+        XCTAssertEqual(level.status, 2)
+        XCTAssertTrue(level.stderr.contains("LAYERON_LOG_LEVEL takes debug, info, warn or error"), level.stderr)
         // --help anywhere after a command asks for its forms: exit 0, on standard output.
         for command in ["serve", "check", "secrets"] {
             let help = try CommandRun.layeron([command, "--help"])
