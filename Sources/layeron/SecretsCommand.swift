@@ -42,7 +42,14 @@ enum SecretsCommand {
                 let value = try readValue(for: name)
                 let result = try openStore(args, environment).rotate(name, environment: environment, value: value, grace: grace,
                                                                      now: WallClock.nowMilliseconds())
-                print("rotated \(name) for environment \(environment): version \(result.version) is primary; the previous value verifies until \(WallClock.rfc3339(milliseconds: result.graceEndsAt))")
+                // Admin tokens are compared with one value (docs/secrets.md): a grace keeps no old token.
+                let config = try? loadConfig(path: ProcessEnvironment.configPath(args))
+                let adminTokens = (config?.admin.listenerTokens.map(\.secret.name) ?? []) + (config?.admin.mount.map { [$0.token.secret.name] } ?? [])
+                if adminTokens.contains(name) {
+                    print("rotated \(name) for environment \(environment): version \(result.version) is primary; it is an admin token, which has no grace: the previous value stops working at the server's next look (within a second)")
+                } else {
+                    print("rotated \(name) for environment \(environment): version \(result.version) is primary; the previous value verifies until \(WallClock.rfc3339(milliseconds: result.graceEndsAt))")
+                }
             case "rm":
                 let name = try self.name(args, sub)
                 try args.only(common, words: ["NAME"])

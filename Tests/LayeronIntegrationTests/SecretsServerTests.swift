@@ -74,6 +74,12 @@ final class SecretsServerTests: XCTestCase {
         XCTAssertEqual(removed.status, 0, removed.stderr)
         XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.stripeStatus(signedWith: "env_value") == 200 },
                       "after rm the environment variable resolves again")
+
+        // An admin token has no grace: rotate says so instead of promising one.
+        XCTAssertEqual(try server.secrets(["set", "LAYERON_ADMIN_TOKEN"], stdin: "admin-token-v1").status, 0)
+        let rotated = try server.secrets(["rotate", "LAYERON_ADMIN_TOKEN", "--grace", "1h"], stdin: "admin-token-v2")
+        XCTAssertEqual(rotated.status, 0, rotated.stderr)
+        XCTAssertTrue(rotated.stdout.contains("it is an admin token, which has no grace"), rotated.stdout)
     }
 
     /// A secrets change is applied to the running config: a config file left half-edited cannot hold
