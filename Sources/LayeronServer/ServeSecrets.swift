@@ -74,6 +74,20 @@ public struct ServeSecrets: Sendable {
     public let config: ServerConfig
     public let created: [String]
 
+    /// In development, random values for the references of `config` that resolve nowhere (a reload
+    /// that adds a webhook), with their names logged, never their values; nothing elsewhere.
+    public func generateMissing(for config: ServerConfig, environment: String, variables: [String: String], logger: Logger) {
+        guard environment == SecretsSetup.development else { return }
+        do {
+            let created = try DevelopmentSecrets.generateMissing(config: config, store: store, variables: variables)
+            if !created.isEmpty {
+                logger.info("development secrets created with random values", [("names", created.joined(separator: ","))])
+            }
+        } catch {
+            logger.error("cannot create development secrets for the reloaded config: \(error)")
+        }
+    }
+
     /// Opens the store for `options.environment`; outside development a missing key is an error.
     /// In development every reference that resolves nowhere gets a random value saved in the store.
     public static func prepare(options: ServeOptions, variables: [String: String],

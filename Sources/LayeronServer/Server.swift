@@ -17,6 +17,9 @@ public struct ServeOptions: Sendable {
     public var workers: Int?
     /// libmicrohttpd worker threads of the public listener.
     public var httpThreads: Int
+    /// Runs on each reload with the config just read, before its secrets are resolved (development
+    /// gives new references their random values here, as at start).
+    public var beforeReload: (@Sendable (ServerConfig) -> Void)?
 
     public init(configPath: String, listen: ListenAddress? = nil, adminListen: ListenAddress? = nil,
                 database: String? = nil, environment: String, workers: Int? = nil, httpThreads: Int = Int(HTTPServerLimits.defaultThreads)) {
@@ -210,6 +213,7 @@ public final class Server: @unchecked Sendable {
             logger.error("config reload refused, keeping the running config: \(error)")
             return .failure(.config(error))
         }
+        options.beforeReload?(config)
         let snapshot: RuntimeSnapshot
         do {
             snapshot = try RuntimeSnapshot(config: config, configFile: options.configPath, resolver: resolver, environment: options.environment, metrics: metrics)

@@ -57,6 +57,11 @@ enum ServeCommand {
             secrets = try ServeSecrets.prepare(options: options, variables: ProcessEnvironment.variables, logger: logger)
             logger.info("secrets store open", [("file", secrets.store.path), ("environment", options.environment),
                                                ("master_key", secrets.keySource.description)])
+            let variables = ProcessEnvironment.variables
+            let environment = options.environment
+            options.beforeReload = { [secrets] config in
+                secrets.generateMissing(for: config, environment: environment, variables: variables, logger: logger)
+            }
             server = try Server.start(options: options, resolver: secrets.resolver, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("layeron serve: \(error)\n".utf8))

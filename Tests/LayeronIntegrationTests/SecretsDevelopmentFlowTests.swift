@@ -31,6 +31,30 @@ final class SecretsDevelopmentFlowTests: XCTestCase {
         XCTAssertEqual(listed.status, 0, listed.stderr)
     }
 
+    /// A webhook added to the config of a running development server gets its random secret as it
+    /// would at a start, instead of the reload being refused for an unset reference.
+    func testAReloadInDevelopmentGivesANewReferenceItsRandomValue() throws {
+        let server = try TestServer()
+        server.removedVariables = secretVariables
+        let hook = #"{ "name": "stripe", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" } }"#
+        let added = #"{ "name": "other", "provider": "stripe", "path": "/webhooks/other", "secret": { "secret": "VENDOR_WEBHOOK_SECRET" } }"#
+        func config(_ hooks: String) -> String {
+            #"{ "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } }, "database": "data/layeron.db", "plugins": { "dir": "\#(server.pluginsDir)" }, "webhooks": [ \#(hooks) ] }"#
+        }
+        try server.writeConfig(config(hook))
+        try server.start()
+        defer { server.stop() }
+        try server.writeConfig(config(hook + ", " + added))
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("config reloaded") }, server.logs)
+        XCTAssertFalse(server.logs.contains("config reload refused"), server.logs)
+        let value = try server.secrets(["get", "VENDOR_WEBHOOK_SECRET"])
+        XCTAssertEqual(value.status, 0, value.stderr)
+        XCTAssertFalse(server.logs.contains(value.stdout), "the value reached the log")
+        let body = Array(#"{"id":"evt_dev_reload","type":"invoice.paid","data":{"object":{}}}"#.utf8)
+        let sent = try server.post("/webhooks/other", headers: [("Stripe-Signature", Signing.stripeHeader(body: body, secret: value.stdout))], body: body)
+        XCTAssertEqual(sent.status, 200, sent.body)
+    }
+
     func testMakeRunThenThePrintedCurlThenEventsListJustWorks() throws {
         let server = try TestServer()
         server.removedVariables = secretVariables
