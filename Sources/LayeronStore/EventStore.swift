@@ -458,8 +458,11 @@ public final class EventStore: @unchecked Sendable {
         try writer.perform { (db) throws(SQLiteError) in
             try db.execute("CREATE TEMP TABLE IF NOT EXISTS purge_batch (seq INTEGER PRIMARY KEY)")
             try db.execute("DELETE FROM purge_batch")
-            // Oldest first through the id's index: an id begins with its event's received_at.
-            try db.prepared("INSERT INTO purge_batch SELECT seq FROM events WHERE id < ?3 AND received_at < ?1 ORDER BY id LIMIT ?2")
+            // Oldest first through the id's index: an id begins with its event's received_at. Pending
+            // events stay: their attempts may be running, and their records, the dispatcher's
+            // bookkeeping and the next event's reused `seq` (the newest rows' numbers are taken
+            // again once deleted) would meet.
+            try db.prepared("INSERT INTO purge_batch SELECT seq FROM events WHERE id < ?3 AND received_at < ?1 AND status != 'pending' ORDER BY id LIMIT ?2")
                 .bind(1, before).bind(2, Int64(batch)).bind(3, EventID.lowerBound(milliseconds: before)).run()
             try db.execute("DELETE FROM attempts WHERE event_seq IN (SELECT seq FROM purge_batch)")
             try db.execute("DELETE FROM event_payloads WHERE seq IN (SELECT seq FROM purge_batch)")

@@ -121,7 +121,9 @@ final class EventStoreSchemaTests: XCTestCase {
         defer { store.close() }
         let t: Int64 = 1_733_300_000_000
         for at in [t - 1, t, t, t + 1] {
-            guard case .recorded = try store.append(event(0, key: nil, at: at)) else { return XCTFail() }
+            guard case let .recorded(seq) = try store.append(event(0, key: nil, at: at)) else { return XCTFail() }
+            try store.finishAttempt(seq: seq, attempt: AttemptRecord(n: 1, startedAt: at, finishedAt: at, outcome: .ok, error: nil, replay: false,
+                                                                     plugin: nil, pluginVersion: nil), status: .processed, nextAttemptAt: nil)
         }
         func received(_ query: EventQuery) throws -> [Int64] { try store.list(query).map(\.receivedAt).sorted() }
         XCTAssertEqual(try received(EventQuery(since: t)), [t, t, t + 1])
@@ -131,6 +133,11 @@ final class EventStoreSchemaTests: XCTestCase {
         XCTAssertEqual(try received(EventQuery()), [t, t, t + 1])
         XCTAssertEqual(try store.purge(before: t + 1), 2)
         XCTAssertEqual(try received(EventQuery()), [t + 1])
+        // A pending event is not purged, however old: its attempt may be running, and a deleted
+        // newest row's seq would be taken again by the next event.
+        guard case .recorded = try store.append(event(0, key: nil, at: t - 5)) else { return XCTFail() }
+        XCTAssertEqual(try store.purge(before: t + 10), 1)
+        XCTAssertEqual(try received(EventQuery()), [t - 5])
         let reader = try SQLiteConnection(path: path)
         let index = try reader.statement("SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_by_received'")
         XCTAssertTrue(try index.step())
