@@ -671,8 +671,8 @@ final class Dispatcher: @unchecked Sendable {
         switch recorded {
         case .ok: logger.debug("handler ok", fields())
         case .retry where !outcome.ran: logger.warn("\(outcome.message ?? "handler \(handler) did not run"); the event is retried", fields())
-        case .retry: logger.warn("handler asked for a retry: \(outcome.message ?? "")", fields())
-        case .error: logger.warn("handler failed: \(outcome.message ?? "")", fields())
+        case .retry: logger.warn("handler asked for a retry" + (outcome.message.map { ": \($0)" } ?? ""), fields())
+        case .error: logger.warn("handler failed" + (outcome.message.map { ": \($0)" } ?? ""), fields())
         }
     }
 }
