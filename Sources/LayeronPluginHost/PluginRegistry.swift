@@ -170,12 +170,14 @@ public final class PluginRegistry: @unchecked Sendable {
         return body(version.plugin)
     }
 
-    /// Whether calls into the handler's plugin run one at a time (it did not declare
-    /// LAYERON_PLUGIN_CONCURRENT); false when it is not loaded.
-    public func callsOneAtATime(_ reference: HandlerReference) -> Bool {
+    /// The loaded version that serves `reference` when it takes one call at a time (it did not
+    /// declare LAYERON_PLUGIN_CONCURRENT): each version has a lock of its own, so a new version is
+    /// not held up by its predecessor's calls. Nil when it is concurrent or not loaded.
+    public func oneAtATimeVersion(_ reference: HandlerReference) -> ObjectIdentifier? {
         lock.lock()
         defer { lock.unlock() }
-        return active[reference.plugin].map { !$0.plugin.concurrent } ?? false
+        guard let version = active[reference.plugin], !version.plugin.concurrent else { return nil }
+        return ObjectIdentifier(version.plugin)
     }
 
     /// Whether a version of the plugin `name` is live.

@@ -93,10 +93,11 @@ final class Dispatcher: @unchecked Sendable {
     @exclusivity(unchecked) private var pruneRanBeforeHandOverAt = 1024
     /// Guards `serialRunning` and `parked`.
     private let serialLock = NSLock()
-    /// Plugins (by name) that take one call at a time and have a worker in a call now.
-    @exclusivity(unchecked) private var serialRunning: Set<String> = []
-    /// Attempts waiting for such a plugin, in arrival order; the worker in its call runs them next.
-    @exclusivity(unchecked) private var parked: [String: [ParkedAttempt]] = [:]
+    /// Plugin versions that take one call at a time and have a worker in a call now (by the version:
+    /// a new build is not held up by its predecessor's calls, as each version has its own lock).
+    @exclusivity(unchecked) private var serialRunning: Set<ObjectIdentifier> = []
+    /// Attempts waiting for such a version, in arrival order; the worker in its call runs them next.
+    @exclusivity(unchecked) private var parked: [ObjectIdentifier: [ParkedAttempt]] = [:]
     /// Handler references by their stored text, so an attempt does not parse the text again.
     private let handlerReferences: HandlerReferenceCache
     @exclusivity(unchecked) private var stopping = false
@@ -535,7 +536,7 @@ final class Dispatcher: @unchecked Sendable {
             self.attempt(event, handler: handler, pluginMetrics: pluginMetrics, replay: replay,
                          startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
         }
-        guard plugins.callsOneAtATime(handler) else {
+        guard let gate = plugins.oneAtATimeVersion(handler) else {
             attempt()
             return true
         }
@@ -555,26 +556,26 @@ final class Dispatcher: @unchecked Sendable {
             attempt()
         }
         serialLock.lock()
-        if serialRunning.contains(handler.plugin) {
+        if serialRunning.contains(gate) {
             queueLock.lock()
             if inFlight[seq] != nil { inFlight[seq] = .max }
             queueLock.unlock()
-            parked[handler.plugin, default: []].append(ParkedAttempt(run: startLease, abandon: abandon, replayOf: replay ? seq : nil))
+            parked[gate, default: []].append(ParkedAttempt(run: startLease, abandon: abandon, replayOf: replay ? seq : nil))
             serialLock.unlock()
             return true
         }
-        serialRunning.insert(handler.plugin)
+        serialRunning.insert(gate)
         serialLock.unlock()
         attempt()
         while true {
             serialLock.lock()
-            guard var waiting = parked[handler.plugin], !waiting.isEmpty else {
-                serialRunning.remove(handler.plugin)
+            guard var waiting = parked[gate], !waiting.isEmpty else {
+                serialRunning.remove(gate)
                 serialLock.unlock()
                 return true
             }
             let next = waiting.removeFirst()
-            parked[handler.plugin] = waiting.isEmpty ? nil : waiting
+            parked[gate] = waiting.isEmpty ? nil : waiting
             serialLock.unlock()
             queueLock.lock()
             let stop = stopping

@@ -27,7 +27,7 @@ final class SerialPluginTests: XCTestCase {
               "workers": 4,
               "plugins": { "dir": "\(server.pluginsDir)", "config": {
                   "behaviours": { "output": "\(output)" }, "serial": { "output": "\(output)", "sleep_ms": 1000 } } },
-              "webhooks": [ \(hook("slow", "serial.slow")), \(hook("quick", "behaviours.ok")) ]
+              "webhooks": [ \(hook("slow", "serial.slow")), \(hook("quick", "behaviours.ok")), \(hook("serialok", "serial.ok")) ]
             }
             """)
         try server.start()
@@ -70,5 +70,18 @@ final class SerialPluginTests: XCTestCase {
         usleep(1_500_000)
         XCTAssertEqual(lines().filter { $0.hasPrefix("slow ") }.count, 4, "\(lines())")
         XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts"), 4)
+    }
+
+    /// Each version of a serial plugin has its own lock: a new build takes new calls at once while
+    /// its predecessor's slow call finishes, as hot reload promises.
+    func testANewVersionIsNotHeldUpByItsPredecessorsCall() throws {
+        XCTAssertEqual(try server.postSigned("slow", #"{"id": "v1-slow", "type": "t"}"#, secret: secret).status, 200)
+        usleep(200_000)
+        try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "serial.so",
+                                  defines: ["BEHAVIOURS_SERIAL", #"PLUGIN_VERSION="2.0.0""#])
+        XCTAssertTrue(try server.waitUntil(timeout: 5) { try server.admin("GET", "/admin/plugins").text.contains(#""version":"2.0.0""#) })
+        XCTAssertEqual(try server.postSigned("serialok", #"{"id": "v2-ok", "type": "t"}"#, secret: secret).status, 200)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { lines().count == 2 }, "\(lines())")
+        XCTAssertTrue(lines().first?.hasPrefix("ok ") == true, "the new version waited for the old one's call: \(lines())")
     }
 }

@@ -13,7 +13,11 @@
 
 #include <layeron/plugin.h>
 
-/* Built with -DBEHAVIOURS_SERIAL it is the plugin "serial", which takes one call at a time. */
+/* Built with -DBEHAVIOURS_SERIAL it is the plugin "serial", which takes one call at a time;
+   -DPLUGIN_VERSION='"2.0.0"' builds another version of it. */
+#ifndef PLUGIN_VERSION
+#define PLUGIN_VERSION "1.0.0"
+#endif
 #ifdef BEHAVIOURS_SERIAL
 #define PLUGIN_NAME "serial"
 #define PLUGIN_FLAGS 0
@@ -169,7 +173,7 @@ static const layeron_plugin_descriptor descriptor = {
     .struct_size = sizeof(layeron_plugin_descriptor),
     .abi_version = LAYERON_PLUGIN_ABI_VERSION,
     .name = PLUGIN_NAME,
-    .version = "1.0.0",
+    .version = PLUGIN_VERSION,
     .flags = PLUGIN_FLAGS,
     .handler_count = sizeof handlers / sizeof handlers[0],
     .handlers = handlers,
