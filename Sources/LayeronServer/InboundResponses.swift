@@ -36,7 +36,10 @@ enum InboundResponses {
                 let headers = hasType ? outcome.httpHeaders : [("Content-Type", "application/json")] + outcome.httpHeaders
                 return StoredResponse(status: status, headers: headers, body: body)
             }
-            return StoredResponse(status: status, headers: [("Content-Type", "application/json")] + outcome.httpHeaders,
+            // The body is ours, so is its type: a plugin's Content-Type without a body of its own
+            // would be a second, wrong one.
+            let headers = outcome.httpHeaders.filter { $0.name.lowercased() != "content-type" }
+            return StoredResponse(status: status, headers: [("Content-Type", "application/json")] + headers,
                                   body: Array(JSONValue.object([("id", .string(eventID))]).serialized().utf8))
         case .retry where nextAttemptAt != nil:
             let seconds = max(1, ((nextAttemptAt ?? now) - now + 999) / 1000)
