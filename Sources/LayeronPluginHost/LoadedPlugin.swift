@@ -33,9 +33,11 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// Copies `file` to a private path, maps it, checks the ABI and initialises it with
     /// `config(name)`, asked once the descriptor has declared the plugin's name (a file need not be
     /// named after its plugin: cargo builds `libledger.so`). `configFile`, the file that config comes
-    /// from, is named when `init` refuses.
+    /// from, is named when `init` refuses. `refusal(name)`, asked at the same point, can refuse the
+    /// file before its `init` runs (a name another file holds): nothing the plugin's `init` would do
+    /// happens for a version that is then refused.
     public static func load(file: String, privateDirectory: String, config: (_ pluginName: String) -> JSONValue?,
-                            configFile: String? = nil,
+                            configFile: String? = nil, refusal: (_ pluginName: String) -> PluginLoadError? = { _ in nil },
                             logger: Logger, emitter: (any OutboundEmitter)?) throws(PluginLoadError) -> LoadedPlugin {
         let copy = try PrivateCopy.make(of: file, in: privateDirectory)
         do {
@@ -103,6 +105,7 @@ public final class LoadedPlugin: @unchecked Sendable {
             }
         }
 
+        if let refused = refusal(name) { throw refused }
         var instance: UnsafeMutableRawPointer?
         if let initFunction = d.`init` {
             let configText = Array((config(name) ?? .object([])).serialized().utf8)

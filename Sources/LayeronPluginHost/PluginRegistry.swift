@@ -71,6 +71,20 @@ public final class PluginRegistry: @unchecked Sendable {
             .filter(PluginFolderWatcher.isPluginEntry)
     }
 
+    /// Why `file` cannot have the plugin name `name`: another file that still exists holds it. A
+    /// holder whose file is gone was renamed or removed and is about to be retired: the new file
+    /// takes the name over as a replacement would, so a rename leaves no gap.
+    private func nameTaken(_ name: String, by file: String) -> PluginLoadError? {
+        lock.lock()
+        defer { lock.unlock() }
+        return nameTakenLocked(name, by: file)
+    }
+
+    private func nameTakenLocked(_ name: String, by file: String) -> PluginLoadError? {
+        guard let holder = active[name], holder.plugin.file != file, PluginFolderWatcher.entryExists(holder.plugin.file) else { return nil }
+        return .nameTaken(file: file, plugin: name, heldBy: holder.plugin.file)
+    }
+
     /// Loads `file` and swaps it in for the version of the same plugin it replaces. On failure the
     /// serving version stays and the reason is kept for the admin API.
     @discardableResult
@@ -78,7 +92,8 @@ public final class PluginRegistry: @unchecked Sendable {
         let plugin: LoadedPlugin
         do {
             plugin = try LoadedPlugin.load(file: file, privateDirectory: privateDirectory,
-                                           config: config, configFile: configFile, logger: logger, emitter: emitter)
+                                           config: config, configFile: configFile, refusal: { [self] name in nameTaken(name, by: file) },
+                                           logger: logger, emitter: emitter)
         } catch {
             // Logged before it is published: whoever sees the failure can also find its log line.
             logger.error("plugin refused: \(error)", [("file", file)])
@@ -89,10 +104,8 @@ public final class PluginRegistry: @unchecked Sendable {
         }
 
         lock.lock()
-        // A holder whose file is gone was renamed or removed and is about to be retired: the new
-        // file takes the name over as a replacement would, so a rename leaves no gap.
-        if let holder = active[plugin.name], holder.plugin.file != file, PluginFolderWatcher.entryExists(holder.plugin.file) {
-            let error = PluginLoadError.nameTaken(file: file, plugin: plugin.name, heldBy: holder.plugin.file)
+        // Checked again here: another file may have taken the name while this one loaded.
+        if let error = nameTakenLocked(plugin.name, by: file) {
             failures[file] = (error, Date())
             lock.unlock()
             plugin.shutdown()

@@ -105,6 +105,30 @@ final class PluginFolderTests: XCTestCase {
         XCTAssertTrue(waitUntil { failures == [refusal] }, "\(failures)")
     }
 
+    /// A file refused because another file holds its plugin name is refused before its `init` runs:
+    /// nothing `init` would start (threads, files, connections) happens for a version never used.
+    func testAFileRefusedForAHeldNameNeverRunsItsInit() throws {
+        let marker = "\(directory!)/init-ran"
+        try CPluginSource.build("""
+            #include <stdio.h>
+            #include <layeron/plugin.h>
+            static layeron_status ok(void *i, const layeron_event *e, layeron_result *r) { (void)i; (void)e; (void)r; return LAYERON_OK; }
+            static layeron_status init(const layeron_host *h, layeron_bytes c, layeron_result *r, void **out) {
+                (void)h; (void)c; (void)r; (void)out;
+                FILE *f = fopen("\(marker)", "a"); if (f) { fputs("init\\n", f); fclose(f); }
+                return LAYERON_OK;
+            }
+            static const layeron_handler handlers[] = { { "ok", ok, { 0 } } };
+            static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = LAYERON_PLUGIN_ABI_VERSION,
+                .name = "vendor", .version = "2", .flags = LAYERON_PLUGIN_CONCURRENT, .handler_count = 1, .handlers = handlers, .init = init };
+            const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
+            """, to: "\(plugins)/.z.so.tmp")
+        XCTAssertEqual(rename("\(plugins)/.z.so.tmp", "\(plugins)/z.so"), 0)
+        XCTAssertTrue(waitUntil { failures.contains { $0.contains("plugin name \"vendor\" is already held by") } }, "\(registry.statuses())")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "init ran for a file refused for its name")
+        XCTAssertEqual(activeFiles, ["\(plugins)/vendor.so"])
+    }
+
     func testADanglingLinkOverALivePluginIsRefusedWhileTheOldVersionServes() throws {
         let link = "\(plugins)/vendor.so"
         let typo = "\(directory!)/vendr-build.so"
