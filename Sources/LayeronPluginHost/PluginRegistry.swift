@@ -160,7 +160,17 @@ public final class PluginRegistry: @unchecked Sendable {
             return file
         }
         lock.unlock()
-        for file in waiting.sorted() { load(file: file) }
+        for file in waiting.sorted() {
+            // Removed in the same step as the holder (`rm plugins/*.so`): nothing to retry, and its
+            // refusal goes with it (the watcher's removal of it may come after this).
+            guard PluginFolderWatcher.entryExists(file) else {
+                lock.lock()
+                failures[file] = nil
+                lock.unlock()
+                continue
+            }
+            load(file: file)
+        }
     }
 
     /// Runs `body` on the live version of `reference`'s plugin, holding it for the duration.

@@ -129,6 +129,25 @@ final class PluginFolderTests: XCTestCase {
         XCTAssertEqual(activeFiles, ["\(plugins)/vendor.so"])
     }
 
+    /// `rm plugins/*.so` takes a holder and the duplicate it refused in one step: retiring the
+    /// holder must not retry the duplicate that is gone too, and log a refusal for it.
+    func testRemovingAHolderAndItsRefusedDuplicateTogetherLogsNoRefusal() throws {
+        watcher.stop()
+        registry.shutdownAll()
+        let log = PluginCallTests.LogLines()
+        registry = PluginRegistry(privateDirectory: "\(directory!)/private", logger: log.logger, config: { _ in nil })
+        registry.loadDirectory(plugins)
+        watcher = try PluginFolderWatcher(directory: plugins, registry: registry, logger: log.logger, debounceMilliseconds: 50)
+        try place("x.so")
+        XCTAssertTrue(waitUntil { failures.count == 1 }, "\(registry.statuses())")
+        XCTAssertEqual(unlink("\(plugins)/vendor.so"), 0)
+        XCTAssertEqual(unlink("\(plugins)/x.so"), 0)
+        XCTAssertTrue(waitUntil { registry.statuses().isEmpty }, "\(registry.statuses())")
+        usleep(200_000)
+        let refusals = log.lines.filter { $0.contains("plugin refused") && $0.contains("x.so") && !$0.contains("already held") }
+        XCTAssertEqual(refusals, [], "a removed file was retried")
+    }
+
     func testADanglingLinkOverALivePluginIsRefusedWhileTheOldVersionServes() throws {
         let link = "\(plugins)/vendor.so"
         let typo = "\(directory!)/vendr-build.so"
