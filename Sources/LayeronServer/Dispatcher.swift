@@ -532,16 +532,23 @@ final class Dispatcher: @unchecked Sendable {
     private func run(_ event: StoredEvent, replay: Bool, startCommittedFirst: Bool = false,
                      onRecorded: @escaping @Sendable (AttemptResult) -> Void) -> Bool {
         guard let handlerText = event.handler, let (handler, pluginMetrics) = handlerReferences.reference(handlerText) else { return false }
-        let attempt = { [self] in
-            self.attempt(event, handler: handler, pluginMetrics: pluginMetrics, replay: replay,
-                         startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
-        }
+        // The common case, a concurrent plugin, runs at once, with no closure to allocate.
         guard let gate = plugins.oneAtATimeVersion(handler) else {
-            attempt()
+            attempt(event, handler: handler, pluginMetrics: pluginMetrics, replay: replay,
+                    startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
             return true
         }
-        // A plugin that takes one call at a time holds one worker, not all of them: an attempt that
-        // finds it busy is parked, and the worker in its call runs the parked ones after its own.
+        runOneAtATime(on: gate, event, replay: replay, onRecorded: onRecorded) { [self] in
+            attempt(event, handler: handler, pluginMetrics: pluginMetrics, replay: replay,
+                    startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
+        }
+        return true
+    }
+
+    /// A plugin version that takes one call at a time holds one worker, not all of them: an attempt
+    /// that finds it busy is parked, and the worker in its call runs the parked ones after its own.
+    private func runOneAtATime(on gate: ObjectIdentifier, _ event: StoredEvent, replay: Bool,
+                               onRecorded: @escaping @Sendable (AttemptResult) -> Void, attempt: @escaping () -> Void) {
         let abandon = { onRecorded(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
                                                  status: .pending, nextAttemptAt: event.nextAttemptAt)) }
         // A parked attempt has not started, so its lease must not run out while it waits (the
@@ -562,7 +569,7 @@ final class Dispatcher: @unchecked Sendable {
             queueLock.unlock()
             parked[gate, default: []].append(ParkedAttempt(run: startLease, abandon: abandon, replayOf: replay ? seq : nil))
             serialLock.unlock()
-            return true
+            return
         }
         serialRunning.insert(gate)
         serialLock.unlock()
@@ -572,7 +579,7 @@ final class Dispatcher: @unchecked Sendable {
             guard var waiting = parked[gate], !waiting.isEmpty else {
                 serialRunning.remove(gate)
                 serialLock.unlock()
-                return true
+                return
             }
             let next = waiting.removeFirst()
             parked[gate] = waiting.isEmpty ? nil : waiting
