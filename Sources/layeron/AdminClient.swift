@@ -34,8 +34,6 @@ struct AdminClient {
 
     let baseURL: String
     let token: String?
-    /// Why the default address is tried: the config file exists but did not load.
-    private let configProblem: String?
 
     /// The URL is `--admin`, then LAYERON_ADMIN_URL, then the config's `admin.listen`. The token is
     /// LAYERON_ADMIN_TOKEN when set (the contract's variable: it wins wherever the URL came from);
@@ -62,12 +60,9 @@ struct AdminClient {
         }
         if case let .failure(error) = loaded, args.value("admin") == nil, env["LAYERON_ADMIN_URL"] == nil,
            FileManager.default.fileExists(atPath: path) {
-            configProblem = "the default address was tried because \(path) did not load: \(error)"
-            // Said before the request too: whatever answers at the default address, the operator
-            // learns it is not the config's.
+            // Said before the request: whatever answers at the default address (or nothing), the
+            // operator learns it is not the config's.
             FileHandle.standardError.write(Data("layeron: warning: \(path) did not load, so the default admin address \(baseURL) is used: \(error)\n".utf8))
-        } else {
-            configProblem = nil
         }
     }
 
@@ -91,7 +86,7 @@ struct AdminClient {
             response = try HTTPClient.request(method: method, url: baseURL + path, headers: headers,
                                               body: method == "POST" ? [] : nil, timeoutSeconds: 30)
         } catch {
-            throw .unreachable(error.description + (configProblem.map { "; \($0)" } ?? ""))
+            throw .unreachable(error.description)
         }
         let json = (try? JSONParser.parse(response.body)) ?? .null
         if response.status == 401 { throw .unauthorized(sent: token != nil) }
