@@ -28,27 +28,25 @@ enum ServeCommand {
         guard let format = LogWriter.Format(rawValue: formatName) else { throw UsageError("--log-format takes text or json") }
         let logger = LogWriter(format: format).logger(minimum: level)
 
-        // Handle signals on a queue rather than in a signal handler, so draining can take locks.
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
+        // Signals are taken by one thread rather than in a signal handler, so draining can take locks.
+        ProcessSignals.block()
         signal(SIGPIPE, SIG_IGN)
-        // The first signal drains, which waits for running handlers; a second one, for a handler that
+        // The first stop signal drains, which waits for running handlers; a second one, for a handler that
         // never returns, exits at once. That is as safe as a crash: what was acknowledged is
-        // committed, and the cut-off attempts run again after the next start.
+        // committed, and the cut-off attempts run again after the next start. A SIGHUP before the
+        // server exists changes nothing: the server reads the config and secrets as it starts.
         let stop = DispatchSemaphore(value: 0)
         let signalled = Atomic<Int>(0)
-        let sources = [SIGTERM, SIGINT].map { sig in
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                if signalled.add(1, ordering: .relaxed).newValue == 1 {
-                    stop.signal()
-                } else {
-                    logger.warn("second signal: exiting without waiting for running handlers; their events run again after the next start")
-                    _exit(1)
-                }
+        let running = Mutex<Server?>(nil)
+        ProcessSignals.deliver { sig in
+            if sig == SIGHUP {
+                running.withLock { $0 }?.reload()
+            } else if signalled.add(1, ordering: .relaxed).newValue == 1 {
+                stop.signal()
+            } else {
+                logger.warn("second signal: exiting without waiting for running handlers; their events run again after the next start")
+                _exit(1)
             }
-            source.resume()
-            return source
         }
 
         let server: Server
@@ -74,19 +72,15 @@ enum ServeCommand {
                                                command: CommandLine.arguments[0], secretsArguments: storeArguments(args),
                                                adminArguments: adminArguments(args, server))
         }
+        running.withLock { $0 = server }
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
-        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        signal(SIGHUP, SIG_IGN)
-        hangup.setEventHandler { server.reload() }
-        hangup.resume()
         let watcher = SecretStoreWatcher(store: secrets.store, environment: options.environment, logger: logger) { server.reloadSecrets() }
         watcher.start()
         stop.wait()
         watcher.stop()
-        hangup.cancel()
+        running.withLock { $0 = nil }
         logger.info("draining")
         server.stop()
-        withExtendedLifetime(sources) {}
         return 0
     }
 

@@ -56,6 +56,19 @@ final class ConfigReloadTests: XCTestCase {
                        "one database across the reload")
     }
 
+    /// Scripts read the listening lines to know the server is up, and may signal it at once: a SIGHUP then
+    /// reloads and never meets the default action, which would end the process (seen once in CI).
+    func testASIGHUPSentAsSoonAsTheListeningLinesAppearReloads() throws {
+        for start in 1...10 {
+            server.stop()
+            try server.start()
+            server.hangUp()
+            XCTAssertTrue(server.waitUntil(timeout: 5) { server.logs.components(separatedBy: "config reloaded").count > start },
+                          "start \(start): \(server.logs.suffix(2000))")
+            XCTAssertTrue(server.isRunning, "start \(start)")
+        }
+    }
+
     /// Settings read once at start stay as they are on a reload, and the log says which.
     func testAReloadNamesTheSettingsThatWaitForARestart() throws {
         let text = config(webhooks: [stripe, vendor(path: "/webhooks/vendor")])
