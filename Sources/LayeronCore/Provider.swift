@@ -16,7 +16,7 @@ public struct ProviderPreset: Sendable {
         self.baseScheme = scheme
         self.eventID = id.flatMap(FieldSource.init(parsing:))
         self.eventType = type.flatMap(FieldSource.init(parsing:))
-        self.dedupeKey = (dedupe ?? id).flatMap(DedupeKeyTemplate.init(parsing:))
+        self.dedupeKey = (dedupe ?? id).flatMap { try? DedupeKeyTemplate(parsing: $0) }
         self.docs = docs
     }
 

@@ -74,10 +74,10 @@ enum WebhookConfigParser {
             if ttl.milliseconds == 0 { reader.report(dd.keyPath("ttl"), "must be longer than zero; leave dedupe out to fold no retries") }
             if ttl.milliseconds > 3650 * 86_400_000 { reader.report(dd.keyPath("ttl"), "must be at most 3650d (providers retry for days, not decades)") }
             if let keyText = dd.string("key") {
-                if let key = DedupeKeyTemplate(parsing: keyText) {
-                    dedupe = DedupeConfig(key: key, ttl: ttl)
-                } else {
-                    reader.report(dd.keyPath("key"), "\"\(keyText)\" is not a dedupe key; expected body.<path>, header.<name> or a template like \"{header.x-id}:{body.id}\"")
+                do throws(DedupeKeyTemplate.ParseError) {
+                    dedupe = DedupeConfig(key: try DedupeKeyTemplate(parsing: keyText), ttl: ttl)
+                } catch {
+                    reader.report(dd.keyPath("key"), error.description)
                 }
             } else if let existing = dedupe {
                 dedupe = DedupeConfig(key: existing.key, ttl: ttl)

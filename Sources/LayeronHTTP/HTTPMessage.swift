@@ -1,8 +1,11 @@
 /// One request as libmicrohttpd parsed it.
 public struct HTTPRequest: Sendable {
     public var method: String
-    /// The path as sent, without the query.
+    /// The path without the query, percent-decoded by libmicrohttpd: what routing matches.
     public var path: String
+    /// The path as sent, when it holds percent-encoding (`/a%2Fb`, where `path` is `/a/b`); nil
+    /// otherwise, nearly always. Signatures over the request's URL are made over what was sent.
+    public var encodedPath: String?
     /// The query string as sent, without `?`; empty when none.
     public var rawQuery: String
     /// Query arguments, percent-decoded by libmicrohttpd.
@@ -21,6 +24,9 @@ public struct HTTPRequest: Sendable {
         let lower = name.utf8.contains(where: { $0 &- 65 < 26 || $0 >= 0x80 }) ? name.lowercased() : name
         return headers.first(where: { $0.name == lower })?.value
     }
+
+    /// The path exactly as the request line carried it.
+    public var pathAsSent: String { encodedPath ?? path }
 
     public func queryValue(_ name: String) -> String? {
         query.first(where: { $0.name == name })?.value

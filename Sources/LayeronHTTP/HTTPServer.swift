@@ -136,6 +136,8 @@ public final class HTTPServer: @unchecked Sendable {
 private final class RequestState: @unchecked Sendable {
     /// The query string as sent (without `?`), cut from the raw URI before libmicrohttpd decodes it.
     let rawQuery: String
+    /// The path as sent when it holds percent-encoding; nil for nearly every request.
+    let encodedPath: String?
     /// The path as sent holds `%00`.
     let encodedNUL: Bool
     // Touched by one libmicrohttpd thread at a time, so these skip Swift's runtime exclusivity check
@@ -146,8 +148,9 @@ private final class RequestState: @unchecked Sendable {
     @exclusivity(unchecked) var deferred = false
     /// Guards the response a handler's thread hands over while the connection is suspended.
     private let ready = Mutex<HTTPResponse?>(nil)
-    init(target: (rawQuery: String, encodedNUL: Bool)) {
+    init(target: RequestTarget) {
         rawQuery = target.rawQuery
+        encodedPath = target.encodedPath
         encodedNUL = target.encodedNUL
     }
 
@@ -239,23 +242,37 @@ private func lowercasedName(_ key: UnsafePointer<CChar>) -> String {
     return seen < 0x80 ? name : name.lowercased()
 }
 
-/// A raw URI as sent, read in one pass before libmicrohttpd decodes it in place: its query (`a=1&b=2`
-/// for `/path?a=1&b=2`, empty when there is none), and whether its path holds `%00`. libmicrohttpd
-/// decodes that to a NUL, and the C string it hands on ends there: `/webhooks/a%00/b` would be routed
-/// as `/webhooks/a`. (`%00` is the only way to a NUL: a raw one ends the request line.)
-private func readTarget(_ uri: UnsafePointer<CChar>?) -> (rawQuery: String, encodedNUL: Bool) {
-    guard let uri else { return ("", false) }
+/// What a request's raw URI says that libmicrohttpd's decoded one no longer does.
+private struct RequestTarget {
+    /// `a=1&b=2` for `/path?a=1&b=2`, empty when there is none.
+    var rawQuery = ""
+    /// The path as sent, only when it holds a `%`: the rest of the time it is the decoded path, and
+    /// a copy would be one more allocation on every request.
+    var encodedPath: String?
+    /// libmicrohttpd decodes `%00` to a NUL, and the C string it hands on ends there:
+    /// `/webhooks/a%00/b` would be routed as `/webhooks/a`. (`%00` is the only way to a NUL: a raw
+    /// one ends the request line.)
+    var encodedNUL = false
+}
+
+/// A raw URI as sent, read in one pass before libmicrohttpd decodes it in place.
+private func readTarget(_ uri: UnsafePointer<CChar>?) -> RequestTarget {
+    var target = RequestTarget()
+    guard let uri else { return target }
     let bytes = UnsafeRawPointer(uri).assumingMemoryBound(to: UInt8.self)
     var i = 0
-    var encodedNUL = false
+    var encoded = false
     while bytes[i] != 0, bytes[i] != UInt8(ascii: "?") {
-        // `&&` stops at the terminator, so this reads no further than it.
-        if bytes[i] == UInt8(ascii: "%") && bytes[i + 1] == UInt8(ascii: "0") && bytes[i + 2] == UInt8(ascii: "0") {
-            encodedNUL = true
+        if bytes[i] == UInt8(ascii: "%") {
+            encoded = true
+            // `&&` stops at the terminator, so this reads no further than it.
+            if bytes[i + 1] == UInt8(ascii: "0") && bytes[i + 2] == UInt8(ascii: "0") { target.encodedNUL = true }
         }
         i += 1
     }
-    return (bytes[i] == 0 ? "" : String(cString: uri + i + 1), encodedNUL)
+    if encoded { target.encodedPath = String(decoding: UnsafeBufferPointer(start: bytes, count: i), as: UTF8.self) }
+    if bytes[i] != 0 { target.rawQuery = String(cString: uri + i + 1) }
+    return target
 }
 
 private func send(_ response: HTTPResponse, on connection: OpaquePointer?) -> MHD_Result {
@@ -338,6 +355,7 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
     let request = HTTPRequest(
         method: method.map { String(cString: $0) } ?? "GET",
         path: url.map { String(cString: $0) } ?? "/",
+        encodedPath: state.encodedPath,
         rawQuery: state.rawQuery,
         query: collect(connection, kind: .GET_ARGUMENT_KIND, lowercase: false).pairs,
         headers: headers.pairs,

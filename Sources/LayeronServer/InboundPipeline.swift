@@ -60,7 +60,7 @@ final class InboundPipeline: Sendable {
         let request = InboundRequest(method: http.method, path: http.path, query: http.rawQuery, host: host,
                                      headers: http.headers, invalidUTF8HeaderValues: http.invalidUTF8HeaderValues, body: http.body)
         let receivedAt = WallClock.nowMilliseconds()
-        let url = webhook.scheme.usesRequestURL ? "https://\(host)\(http.path)\(http.rawQuery.isEmpty ? "" : "?" + http.rawQuery)" : ""
+        let url = webhook.scheme.usesRequestURL ? "https://\(host)\(http.pathAsSent)\(http.rawQuery.isEmpty ? "" : "?" + http.rawQuery)" : ""
         let secrets = inbound.secrets
         let verified: VerifiedSignature
         switch webhook.scheme.verify(request, url: url, secrets: secrets, now: receivedAt / 1000) {

@@ -21,6 +21,7 @@ final class InboundHandlingTests: XCTestCase {
             ("doomed", keyed + #""handler": "behaviours.always_retry", "retry": {"attempts": 3, "initial": "50ms", "max": "100ms", "jitter": false}"#),
             ("ordered", keyed + #""handler": "behaviours.flaky", "ordering": "per-key", "orderingKey": "body.customer""#),
             ("capped", keyed + #""handler": "behaviours.slow", "concurrency": 1"#),
+            ("composite", #""dedupe": {"key": "{body.shop}:{body.id}", "ttl": "1h"}, "handler": "behaviours.ok""#),
         ])
         try server.start()
     }
@@ -105,6 +106,21 @@ final class InboundHandlingTests: XCTestCase {
         XCTAssertEqual(e["duplicates"]?.scalarText, "1")
         usleep(200_000)
         XCTAssertEqual(lines().count, 1)
+    }
+
+    /// A template's parts may hold its separator: `a:b` + `x` and `a` + `b:x` were once one key, and
+    /// the second event was answered as a duplicate of the first and never recorded.
+    func testTemplateKeysWhosePartsHoldTheSeparatorAreDistinctEvents() throws {
+        let first = try send("composite", #"{"shop": "a:b", "id": "x", "type": "t"}"#)
+        let second = try send("composite", #"{"shop": "a", "id": "b:x", "type": "t"}"#)
+        XCTAssertEqual(second.status, 200)
+        XCTAssertFalse(second.body.contains("duplicate"), second.body)
+        XCTAssertNotEqual(try id(of: second), try id(of: first))
+        let store = try StoreReader(path: server.databasePath)
+        XCTAssertEqual(try store.rows("SELECT dedupe_key FROM events WHERE webhook = 'composite' ORDER BY seq"), [[#"a\:b:x"#], ["a:b:x"]])
+        let retry = try send("composite", #"{"shop": "a:b", "id": "x", "type": "t"}"#)
+        XCTAssertEqual(try id(of: retry), try id(of: first))
+        XCTAssertTrue(retry.body.contains("\"duplicate\":true"), retry.body)
     }
 
     /// Some providers send 64-bit ids as bare numbers: two that one `Double` cannot tell apart are

@@ -9,10 +9,12 @@ final class SignatureProvidersTests: XCTestCase {
     let swKey = Array("standard-webhooks-integration-key".utf8)
     var swSecret: String { "whsec_" + ByteEncoding.base64.encode(swKey) }
     let zoomSecret = "zoom-secret-token"
+    let twilioToken = "twilio-auth-token"
     var server: TestServer!
 
     override func setUpWithError() throws {
-        server = try TestServer(environment: ["GH_SECRET": githubSecret, "SW_SECRET": swSecret, "ZOOM_SECRET": zoomSecret])
+        server = try TestServer(environment: ["GH_SECRET": githubSecret, "SW_SECRET": swSecret, "ZOOM_SECRET": zoomSecret,
+                                                   "TWILIO_TOKEN": twilioToken])
         try server.writeConfig("""
             {
               "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
@@ -20,7 +22,8 @@ final class SignatureProvidersTests: XCTestCase {
               "webhooks": [
                 { "name": "gh", "provider": "github", "secret": { "secret": "GH_SECRET" } },
                 { "name": "sw", "provider": "standard-webhooks", "secret": [{ "secret": "GH_SECRET" }, { "secret": "SW_SECRET" }] },
-                { "name": "zoom", "provider": "zoom", "secret": { "secret": "ZOOM_SECRET" } }
+                { "name": "zoom", "provider": "zoom", "secret": { "secret": "ZOOM_SECRET" } },
+                { "name": "twilio", "provider": "twilio", "path": "/webhooks/twilio/sms", "secret": { "secret": "TWILIO_TOKEN" } }
               ]
             }
             """)
@@ -97,6 +100,43 @@ final class SignatureProvidersTests: XCTestCase {
         XCTAssertEqual(unsigned.status, 400, "an unsigned challenge must not be answered")
     }
 
+    /// Twilio's documented rule: base64(HMAC-SHA1(auth token, URL + each form parameter's name and
+    /// value, sorted by name)), over the URL as Twilio sent it.
+    private func twilioSignature(url: String, form: [(String, String)]) -> String {
+        let signed = form.sorted { $0.0 < $1.0 }.reduce(url) { $0 + $1.0 + $1.1 }
+        return ByteEncoding.base64.encode(HMAC.authenticate(.sha1, key: Array(twilioToken.utf8), message: Array(signed.utf8)))
+    }
+
+    /// A URL signed with percent-encoding in its path and query is verified over the encoding sent,
+    /// not over the path libmicrohttpd decoded for routing (`%2F` routes to `/webhooks/twilio/sms`).
+    func testTwilioSignsTheURLAsSentWithItsPercentEncoding() throws {
+        let target = "/webhooks/twilio%2Fsms?Channel=a%20b"
+        let url = "https://127.0.0.1" + target
+        let form = [("From", "+15551234567"), ("Body", "hello world")]
+        let body = Array("From=%2B15551234567&Body=hello+world".utf8)
+        let contentType = ("Content-Type", "application/x-www-form-urlencoded")
+        let ok = try server.post(target, headers: [contentType, ("X-Twilio-Signature", twilioSignature(url: url, form: form)),
+                                                   ("I-Twilio-Idempotency-Token", "twilio-1")], body: body)
+        XCTAssertEqual(ok.status, 200, ok.body)
+
+        let tampered = try server.post("/webhooks/twilio%2Fsms?Channel=a%20c",
+                                       headers: [contentType, ("X-Twilio-Signature", twilioSignature(url: url, form: form))], body: body)
+        XCTAssertEqual(tampered.status, 400, tampered.body)
+        let overDecodedPath = try server.post(target, headers: [contentType, ("X-Twilio-Signature",
+                                              twilioSignature(url: "https://127.0.0.1/webhooks/twilio/sms?Channel=a%20b", form: form))], body: body)
+        XCTAssertEqual(overDecodedPath.status, 400, "the path was sent encoded, so it was signed encoded")
+        XCTAssertEqual(try StoreReader(path: server.databasePath).count("SELECT COUNT(*) FROM events WHERE webhook = 'twilio'"), 1)
+
+        // `layeron verify` gives the server's answer for the same request and URL.
+        let saved = JSONValue.object([("url", .string(url)), ("headers", .object([("content-type", .string(contentType.1)),
+                                      ("x-twilio-signature", .string(twilioSignature(url: url, form: form)))])),
+                                      ("body_base64", .string(ByteEncoding.base64.encode(body)))]).serialized()
+        XCTAssertEqual(try verify(["--provider", "twilio", "--secret", twilioToken, "--url", url], request: saved).output, "valid")
+        XCTAssertEqual(try verify(["--config", server.configPath, "--webhook", "twilio"], request: saved).output, "valid")
+        XCTAssertEqual(try verify(["--provider", "twilio", "--secret", twilioToken, "--url", "https://127.0.0.1/webhooks/twilio%2Fsms?Channel=a%20c"],
+                                  request: saved).output, "invalid: no signature matches")
+    }
+
     // MARK: layeron verify
 
     private func verify(_ arguments: [String], request: String) throws -> (status: Int32, output: String) {
@@ -109,6 +149,7 @@ final class SignatureProvidersTests: XCTestCase {
         env["GH_SECRET"] = githubSecret
         env["SW_SECRET"] = swSecret
         env["ZOOM_SECRET"] = zoomSecret
+        env["TWILIO_TOKEN"] = twilioToken
         process.environment = env
         process.currentDirectoryURL = server.directory
         process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: file))
