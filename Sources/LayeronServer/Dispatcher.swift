@@ -538,7 +538,7 @@ final class Dispatcher: @unchecked Sendable {
                     startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
             return true
         }
-        runOneAtATime(on: gate, event, onRecorded: onRecorded) { [self] in
+        runOneAtATime(on: gate, of: handler.plugin, event, onRecorded: onRecorded) { [self] in
             attempt(event, handler: handler, pluginMetrics: pluginMetrics, replay: replay,
                     startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
         }
@@ -547,7 +547,7 @@ final class Dispatcher: @unchecked Sendable {
 
     /// A plugin version that takes one call at a time holds one worker, not all of them: an attempt
     /// that finds it busy is parked, and the worker in its call runs the parked ones after its own.
-    private func runOneAtATime(on gate: ObjectIdentifier, _ event: StoredEvent,
+    private func runOneAtATime(on gate: ObjectIdentifier, of plugin: String, _ event: StoredEvent,
                                onRecorded: @escaping @Sendable (AttemptResult) -> Void, attempt: @escaping () -> Void) {
         let abandon = { onRecorded(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
                                                  status: .pending, nextAttemptAt: event.nextAttemptAt)) }
@@ -567,7 +567,7 @@ final class Dispatcher: @unchecked Sendable {
             queueLock.lock()
             if inFlight[seq] != nil { inFlight[seq] = .max }
             queueLock.unlock()
-            parked[gate, default: []].append(ParkedAttempt(run: startLease, abandon: abandon))
+            parked[gate, default: []].append(ParkedAttempt(seq: seq, plugin: plugin, run: startLease, abandon: abandon))
             serialLock.unlock()
             return
         }
@@ -595,6 +595,18 @@ final class Dispatcher: @unchecked Sendable {
                 next.run()
             }
         }
+    }
+
+    /// The plugin that an attempt of `seq` waits for, parked because that plugin takes one call at a
+    /// time and is in another event's; nil when no attempt of `seq` is parked. An after-handler
+    /// answer that times out says so: its handler has not started, rather than not finished.
+    func parkedBehind(seq: Int64) -> String? {
+        serialLock.lock()
+        defer { serialLock.unlock() }
+        for waiting in parked.values {
+            if let attempt = waiting.first(where: { $0.seq == seq }) { return attempt.plugin }
+        }
+        return nil
     }
 
     /// `run`'s attempt itself, on the calling worker.
@@ -736,6 +748,9 @@ private final class HandlerReferenceCache: @unchecked Sendable {
 /// An attempt parked behind a plugin that takes one call at a time: run it, or, when the server
 /// stops first, abandon it (its event stays due in the store; a waiting provider hears "retry").
 private struct ParkedAttempt {
+    let seq: Int64
+    /// The plugin whose version it waits for.
+    let plugin: String
     let run: () -> Void
     let abandon: () -> Void
 }
