@@ -49,7 +49,8 @@ extension AdminAPI {
     }
 
     /// Replays now, or at `?at=`. A processed event needs `?force=true`, so that a stray click cannot
-    /// fulfil an order twice.
+    /// fulfil an order twice. The 202 follows the commit of the replay's request, so a crash after it
+    /// loses nothing; running it at once is only the shortcut.
     func replay(_ id: String, _ request: HTTPRequest) -> HTTPResponse {
         let params = AdminParameters(request.query)
         let force: Bool
@@ -76,15 +77,18 @@ extension AdminAPI {
                     return AdminResponses.error(409, "event \(id) was already processed; replaying it runs its handler again: confirm with ?force=true (`layeron events replay \(id) --force`)")
                 }
             }
-            if let at, at > WallClock.nowMilliseconds() {
-                try store.scheduleReplay(seq: event.seq, at: at)
-            } else if event.direction == .outbound {
-                outbound.replay(seq: event.seq)
-            } else {
-                dispatcher.replay(seq: event.seq, webhook: event.webhook)
+            let now = WallClock.nowMilliseconds()
+            let runsAt = max(at ?? now, now)
+            try store.requestReplays([(event.seq, runsAt)])
+            if runsAt == now {
+                if event.direction == .outbound {
+                    outbound.replay(seq: event.seq)
+                } else {
+                    dispatcher.replay(seq: event.seq, webhook: event.webhook)
+                }
             }
             var summary = EventJSON.summary(event)
-            summary.append(("replay_at", .string(WallClock.rfc3339(milliseconds: at ?? WallClock.nowMilliseconds()))))
+            summary.append(("replay_at", .string(WallClock.rfc3339(milliseconds: at ?? now))))
             return .json(202, JSONValue.object([("event", .object(summary))]).serialized())
         } catch {
             return AdminResponses.error(500, "cannot replay: \(error)")
@@ -113,17 +117,16 @@ extension AdminAPI {
         do {
             let events = try store.list(query)
             var queued: [String] = []
-            var skipped = 0
+            var requests: [(seq: Int64, at: Int64)] = []
             let start = WallClock.nowMilliseconds()
             for event in events {
                 let replayable = event.direction == .outbound ? outboundReplayRefusal(event) == nil : event.handler != nil
-                guard replayable, force || event.status != .processed else {
-                    skipped += 1
-                    continue
-                }
-                try store.scheduleReplay(seq: event.seq, at: start + Int64(queued.count) * 1000 / Self.bulkReplaysPerSecond)
+                guard replayable, force || event.status != .processed else { continue }
+                requests.append((event.seq, start + Int64(queued.count) * 1000 / Self.bulkReplaysPerSecond))
                 queued.append(event.id)
             }
+            try store.requestReplays(requests)
+            let skipped = events.count - queued.count
             return .json(202, JSONValue.object([
                 ("queued", .int(Int64(queued.count))),
                 ("skipped", .int(Int64(skipped))),

@@ -15,7 +15,8 @@ final class Dispatcher: @unchecked Sendable {
         case fresh(StoredEvent)
         /// An event the scheduler found due in the store.
         case due(seq: Int64)
-        /// An operator's replay: runs whatever the status.
+        /// An operator's replay: runs whatever the status, when it takes one of the event's replay
+        /// requests from the store (`EventStore.takeReplay`).
         case replay(seq: Int64, webhook: String)
         /// An `after-handler` event whose provider is waiting for the outcome: runs first.
         case waited(StoredEvent, done: @Sendable (AttemptResult) -> Void)
@@ -65,7 +66,8 @@ final class Dispatcher: @unchecked Sendable {
     /// `lease` (5 minutes unless configured).
     @exclusivity(unchecked) private var inFlight: [Int64: Int64] = [:]
     /// Replays asked for while their event was in flight, by event: each runs when the attempt
-    /// before it is recorded (`release`), which hands the event's place in `inFlight` on to it.
+    /// before it is recorded (`release`), which hands the event's place in `inFlight` on to it. Only
+    /// a shortcut: every replay is a request in the store until its attempt starts.
     @exclusivity(unchecked) private var replaysWaiting: [Int64: Int] = [:]
     /// Queued or running events per webhook, for each webhook's `concurrency` cap.
     @exclusivity(unchecked) private var perWebhook: [String: Int] = [:]
@@ -144,14 +146,12 @@ final class Dispatcher: @unchecked Sendable {
         urgent.removeAll()
         let sleeping = idle
         idle.removeAll()
-        // Replays an operator was answered 202 for and that have not started: waiting behind an
-        // attempt of their event, or queued. They are kept in the store (`replay_at`) for the next
-        // start instead of vanishing with the queue; several of one event become one.
-        var owed = Set(replaysWaiting.keys)
-        replaysWaiting.removeAll()
-        for case let .replay(seq, _)? in queue[queueHead...] { owed.insert(seq) }
+        // Replays that have not started, waiting behind an attempt of their event or queued, stay
+        // requests in the store and run after the next start.
+        var notStarted = replaysWaiting.values.reduce(0, +)
+        for case .replay? in queue[queueHead...] { notStarted += 1 }
         queueLock.unlock()
-        keepForTheNextStart(owed)
+        if notStarted > 0 { logger.info("\(notStarted) replay(s) asked for and not yet run stay in the store and run after the next start") }
         for worker in sleeping { worker.signal() }
         schedulerPause.lock()
         schedulerStopping = true
@@ -162,15 +162,6 @@ final class Dispatcher: @unchecked Sendable {
                                status: .pending, nextAttemptAt: event.nextAttemptAt))
         }
         finished.wait()
-    }
-
-    /// Records replays that will not run before the stop as due at once (`replay_at`), so the next
-    /// start runs them.
-    private func keepForTheNextStart(_ replays: Set<Int64>) {
-        guard !replays.isEmpty else { return }
-        let now = WallClock.nowMilliseconds()
-        for seq in replays { try? store.scheduleReplay(seq: seq, at: now) }
-        logger.info("\(replays.count) replay(s) asked for and not yet run are kept for the next start")
     }
 
     /// Hands a just-committed event to the workers. Call it from an append completion: the events a
@@ -245,18 +236,20 @@ final class Dispatcher: @unchecked Sendable {
         wake(woken)
     }
 
-    /// Runs an operator's replay of `seq`: at once, or, while another attempt of the event is queued
+    /// Runs `count` of an operator's replays of `seq`, each requested in the store first
+    /// (`EventStore.requestReplays`): at once, or, while another attempt of the event is queued
     /// or running, right after that one is recorded. Replays of one event run one at a time, each
     /// reading the event as the one before left it, so every run takes its own attempt number and
     /// no record overwrites another's.
-    func replay(seq: Int64, webhook: String) {
+    func replay(seq: Int64, webhook: String, count: Int = 1) {
         queueLock.lock()
         let now = WallClock.nowMilliseconds()
         if let until = inFlight[seq], until >= now {
-            replaysWaiting[seq, default: 0] += 1
+            replaysWaiting[seq, default: 0] += count
             queueLock.unlock()
             return
         }
+        if count > 1 { replaysWaiting[seq, default: 0] += count - 1 }
         inFlight[seq] = now + lease(webhook)
         queue.append(.replay(seq: seq, webhook: webhook))
         let woken = takeIdleLocked(1)
@@ -386,7 +379,7 @@ final class Dispatcher: @unchecked Sendable {
                 release(seq, webhook: event.webhook)
             case let .replay(seq, webhook):
                 let ran = (try? store.event(seq: seq)).map { event in
-                    run(event, replay: true, startCommittedFirst: true) { [self] _ in release(seq, webhook: nil, replayOf: webhook) }
+                    run(event, replay: true) { [self] _ in release(seq, webhook: nil, replayOf: webhook) }
                 } ?? false
                 if !ran { release(seq, webhook: nil, replayOf: webhook) }
             case let .waited(event, done):
@@ -493,12 +486,18 @@ final class Dispatcher: @unchecked Sendable {
         return backlog
     }
 
-    /// Replays an operator scheduled for later (`?at=`, bulk replays) run through the normal replay path.
+    /// Replays due in the store that nothing here holds: scheduled for later (`?at=`, bulk) and now
+    /// due, or asked for before the last stop or crash. An event with an attempt queued or running
+    /// or replays waiting is left for a later pass: the replays asked for meanwhile wait behind it
+    /// here already, and the ones that do not are found once it is free. Should a run be started
+    /// twice for one request all the same, only one of them takes it (`EventStore.takeReplay`).
     private func scheduleReplays(now: Int64) {
-        guard let due = try? store.dueReplays(now: now, limit: 64) else { return }
-        for (seq, webhook) in due {
-            try? store.scheduleReplay(seq: seq, at: nil)
-            replay(seq: seq, webhook: webhook)
+        guard let due = try? store.dueReplays(now: now, limit: 64, direction: .inbound) else { return }
+        for event in due {
+            queueLock.lock()
+            let held = replaysWaiting[event.seq] != nil || inFlight[event.seq].map { $0 >= now } == true
+            queueLock.unlock()
+            if !held { replay(seq: event.seq, webhook: event.webhook, count: event.count) }
         }
     }
 
@@ -527,8 +526,9 @@ final class Dispatcher: @unchecked Sendable {
     /// status. False when the event has no handler; otherwise `onRecorded` is called with the result
     /// once the record is committed (on the store's completion thread: it must be short).
     /// `startCommittedFirst`: the handler is called only once the attempt's start is committed, so
-    /// that a crash in it is counted (`recoverInterruptedAttempts`). Retries, runs after a restart
-    /// and replays pay that commit; a fresh event's first run does not wait.
+    /// that a crash in it is counted (`recoverInterruptedAttempts`). Retries and runs after a restart
+    /// pay that commit, and replays always do (it takes their request, `takeReplayRequest`); a fresh
+    /// event's first run does not wait.
     private func run(_ event: StoredEvent, replay: Bool, startCommittedFirst: Bool = false,
                      onRecorded: @escaping @Sendable (AttemptResult) -> Void) -> Bool {
         guard let handlerText = event.handler, let (handler, pluginMetrics) = handlerReferences.reference(handlerText) else { return false }
@@ -538,7 +538,7 @@ final class Dispatcher: @unchecked Sendable {
                     startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
             return true
         }
-        runOneAtATime(on: gate, event, replay: replay, onRecorded: onRecorded) { [self] in
+        runOneAtATime(on: gate, of: handler.plugin, event, onRecorded: onRecorded) { [self] in
             attempt(event, handler: handler, pluginMetrics: pluginMetrics, replay: replay,
                     startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
         }
@@ -547,7 +547,7 @@ final class Dispatcher: @unchecked Sendable {
 
     /// A plugin version that takes one call at a time holds one worker, not all of them: an attempt
     /// that finds it busy is parked, and the worker in its call runs the parked ones after its own.
-    private func runOneAtATime(on gate: ObjectIdentifier, _ event: StoredEvent, replay: Bool,
+    private func runOneAtATime(on gate: ObjectIdentifier, of plugin: String, _ event: StoredEvent,
                                onRecorded: @escaping @Sendable (AttemptResult) -> Void, attempt: @escaping () -> Void) {
         let abandon = { onRecorded(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
                                                  status: .pending, nextAttemptAt: event.nextAttemptAt)) }
@@ -567,7 +567,7 @@ final class Dispatcher: @unchecked Sendable {
             queueLock.lock()
             if inFlight[seq] != nil { inFlight[seq] = .max }
             queueLock.unlock()
-            parked[gate, default: []].append(ParkedAttempt(run: startLease, abandon: abandon, replayOf: replay ? seq : nil))
+            parked[gate, default: []].append(ParkedAttempt(seq: seq, plugin: plugin, run: startLease, abandon: abandon))
             serialLock.unlock()
             return
         }
@@ -588,14 +588,25 @@ final class Dispatcher: @unchecked Sendable {
             let stop = stopping
             queueLock.unlock()
             // Stopping: parked attempts were never started; their events stay due in the store, and
-            // a parked replay is kept there too.
+            // a parked replay stays a request there.
             if stop {
-                if let replayed = next.replayOf { keepForTheNextStart([replayed]) }
                 next.abandon()
             } else {
                 next.run()
             }
         }
+    }
+
+    /// The plugin that an attempt of `seq` waits for, parked because that plugin takes one call at a
+    /// time and is in another event's; nil when no attempt of `seq` is parked. An after-handler
+    /// answer that times out says so: its handler has not started, rather than not finished.
+    func parkedBehind(seq: Int64) -> String? {
+        serialLock.lock()
+        defer { serialLock.unlock() }
+        for waiting in parked.values {
+            if let attempt = waiting.first(where: { $0.seq == seq }) { return attempt.plugin }
+        }
+        return nil
     }
 
     /// `run`'s attempt itself, on the calling worker.
@@ -610,11 +621,15 @@ final class Dispatcher: @unchecked Sendable {
             receivedAtMilliseconds: event.receivedAt, attempt: UInt32(clamping: n), replay: replay)
 
         var start: AttemptStart?
+        var replayTaken = true
         let logger = self.logger
-        let outcome = plugins.withHandler(handler) { plugin -> HandlerOutcome in
+        let called = plugins.withHandler(handler) { plugin -> HandlerOutcome? in
             let record = AttemptRecord(n: n, startedAt: startedAt, finishedAt: nil, outcome: nil, error: nil, replay: replay,
                                        plugin: plugin.name, pluginVersion: plugin.version)
-            if startCommittedFirst {
+            if replay {
+                replayTaken = takeReplayRequest(event, record)
+                guard replayTaken else { return nil }
+            } else if startCommittedFirst {
                 do throws(SQLiteError) { try store.startAttemptCommitted(seq: event.seq, attempt: record) } catch {
                     logger.error("cannot record the start of an attempt: \(error)", [("event", event.id)])
                 }
@@ -623,9 +638,21 @@ final class Dispatcher: @unchecked Sendable {
             }
             return plugin.call(handler.handler, handlerEvent)
                 ?? HandlerOutcome(verdict: .error, message: "handler \(handler) disappeared", plugin: plugin.name, pluginVersion: plugin.version)
-        } ?? .notRun(plugins.isLoaded(plugin: handler.plugin)
-                         ? "handler \(handler) did not run: plugin \(handler.plugin) does not provide it"
-                         : "handler \(handler) did not run: its plugin \(handler.plugin) is not loaded", plugin: handler.plugin)
+        }
+        if called == nil, replay {
+            // No handler to call: the replay still takes its request, and is recorded as not run.
+            replayTaken = takeReplayRequest(event, AttemptRecord(n: n, startedAt: startedAt, finishedAt: nil, outcome: nil, error: nil,
+                                                                 replay: true, plugin: handler.plugin, pluginVersion: nil))
+        }
+        guard replayTaken else {
+            // Another run took the request this one was started for: nothing ran, nothing to record.
+            onRecorded(AttemptResult(outcome: .notRun("no replay of this event was left to run", plugin: handler.plugin),
+                                     status: event.status, nextAttemptAt: event.nextAttemptAt))
+            return
+        }
+        let outcome = (called ?? nil) ?? .notRun(plugins.isLoaded(plugin: handler.plugin)
+                                                    ? "handler \(handler) did not run: plugin \(handler.plugin) does not provide it"
+                                                    : "handler \(handler) did not run: its plugin \(handler.plugin) is not loaded", plugin: handler.plugin)
         let finishedAt = WallClock.nowMilliseconds()
 
         let policy = rules?.retry ?? .defaults
@@ -683,6 +710,16 @@ final class Dispatcher: @unchecked Sendable {
         case .error: logger.warn("handler failed" + (outcome.message.map { ": \($0)" } ?? ""), fields())
         }
     }
+
+    /// Records a replay's start and takes one of its event's replay requests with it
+    /// (`EventStore.takeReplay`). False when none was left, so this run must not happen, or when
+    /// the store failed: the request then stays, and a later pass of the scheduler runs it.
+    private func takeReplayRequest(_ event: StoredEvent, _ record: AttemptRecord) -> Bool {
+        do throws(SQLiteError) { return try store.takeReplay(seq: event.seq, now: record.startedAt, starting: record) } catch {
+            logger.error("cannot record the start of a replay; it runs later: \(error)", [("event", event.id)])
+            return false
+        }
+    }
 }
 
 /// Parsed handler references by their text, each with its plugin's metric counters; every event of a
@@ -711,8 +748,9 @@ private final class HandlerReferenceCache: @unchecked Sendable {
 /// An attempt parked behind a plugin that takes one call at a time: run it, or, when the server
 /// stops first, abandon it (its event stays due in the store; a waiting provider hears "retry").
 private struct ParkedAttempt {
+    let seq: Int64
+    /// The plugin whose version it waits for.
+    let plugin: String
     let run: () -> Void
     let abandon: () -> Void
-    /// The event's seq when the attempt is an operator's replay.
-    let replayOf: Int64?
 }

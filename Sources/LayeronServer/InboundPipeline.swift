@@ -156,8 +156,8 @@ final class InboundPipeline: Sendable {
                     result.outcome, nextAttemptAt: result.nextAttemptAt, now: WallClock.nowMilliseconds(), eventID: event.id)))
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(rules.timeout.milliseconds))) {
-                once.answer(HTTPResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "5")],
-                                         body: Array(JSONValue.object([("id", .string(event.id)), ("error", .string("the handler did not finish within \(rules.timeout)"))]).serialized().utf8)))
+                once.answer(InboundResponses.timedOut(eventID: event.id, timeout: rules.timeout,
+                                                      waitingFor: dispatcher.parkedBehind(seq: seq)))
             }
         }
     }

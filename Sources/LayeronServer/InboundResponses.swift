@@ -51,6 +51,18 @@ enum InboundResponses {
         }
     }
 
+    /// `after-handler`, when `timeout` passed first: 503, retry in 5 s. The handler goes on and
+    /// records its outcome, which the provider's retry gets through dedupe. `waitingFor`: the plugin
+    /// that one call at a time kept busy with another event, so the handler has not even started;
+    /// saying "did not finish" would send the operator looking at a handler that never ran.
+    static func timedOut(eventID: String, timeout: TimeSpan, waitingFor plugin: String?) -> HTTPResponse {
+        let message = plugin.map {
+            "the handler had not started within \(timeout): plugin \($0) takes one call at a time and was busy with another event; this event is recorded and runs once the plugin is free"
+        } ?? "the handler did not finish within \(timeout)"
+        return HTTPResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "5")],
+                            body: Array(JSONValue.object([("id", .string(eventID)), ("error", .string(message))]).serialized().utf8))
+    }
+
     /// An event no handler takes, on a webhook with `"unhandled": "reject"`: recorded (ignored), and
     /// refused so the provider sees the delivery fail.
     static func rejected(type: String, id: String) -> HTTPResponse {

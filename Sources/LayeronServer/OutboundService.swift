@@ -30,7 +30,8 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
     private let stateCondition = NSCondition()
     private var inFlight: Set<Int64> = []
     /// Replays asked for while their event was being delivered, by event: each is sent when the
-    /// delivery before it is recorded (`release`), which hands the event's slot on to it.
+    /// delivery before it is recorded (`release`), which hands the event's slot on to it. Only a
+    /// shortcut: every replay is a request in the store until its delivery starts.
     private var replaysWaiting: [Int64: Int] = [:]
     private var perDestination: [String: Int] = [:]
     private var limiters: [String: RateLimiter] = [:]
@@ -208,14 +209,16 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
 
     // MARK: Scheduling
 
-    /// Sends `seq` again now, outside its schedule and caps; recorded as a replay attempt. While the
-    /// event is being delivered, the replay is sent right after that delivery is recorded. A
-    /// destination disabled or removed since the replay was asked for (`?at=`, bulk) skips it, said
-    /// in the log.
-    func replay(seq: Int64) {
+    /// Sends `count` of an operator's replays of `seq`, each requested in the store first
+    /// (`EventStore.requestReplays`), now, outside its schedule and caps; each is recorded as a replay
+    /// attempt. While the event is being delivered, they are sent one after another once that
+    /// delivery is recorded. A destination disabled or removed since they were asked for (`?at=`,
+    /// bulk) skips them: their requests are taken, and the log says so.
+    func replay(seq: Int64, count: Int = 1) {
         guard let event = try? store.event(seq: seq) else { return }
         guard let destination = snapshots.snapshot.config.outbound.first(where: { $0.name == event.webhook }) else {
             logger.warn("replay skipped: destination \(event.webhook) is no longer configured", [("event", event.id)])
+            skipReplays(of: event, count)
             return
         }
         stateCondition.lock()
@@ -223,15 +226,23 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         let admitted = !stopping && off == nil && inFlight.insert(seq).inserted
         if admitted {
             perDestination[destination.name, default: 0] += 1
+            if count > 1 { replaysWaiting[seq, default: 0] += count - 1 }
         } else if !stopping && off == nil {
-            replaysWaiting[seq, default: 0] += 1
+            replaysWaiting[seq, default: 0] += count
         }
         stateCondition.unlock()
         if let off {
             logger.warn("replay skipped: destination \(destination.name) is disabled (\(off.reason)); enable it and replay again",
                         [("event", event.id)])
+            skipReplays(of: event, count)
         }
         if admitted { deliver(event, to: destination, replay: true, scheduledSoFar: 0) }
+    }
+
+    /// Takes `count` of `event`'s due replay requests without sending them, so that they do not stay due.
+    private func skipReplays(of event: StoredEvent, _ count: Int) {
+        let now = WallClock.nowMilliseconds()
+        for _ in 0..<count { _ = try? store.takeReplay(seq: event.seq, now: now, starting: nil) }
     }
 
     private func wake() {
@@ -251,11 +262,13 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
             if stop { return }
             let now = WallClock.nowMilliseconds()
             for destination in snapshots.snapshot.config.outbound { scheduleDue(destination, now: now) }
-            if let replays = try? store.dueOutboundReplays(now: now, limit: 64) {
-                for seq in replays {
-                    try? store.scheduleReplay(seq: seq, at: nil)
-                    replay(seq: seq)
-                }
+            // Replays due in the store that nothing here holds: scheduled (`?at=`, bulk) or asked
+            // for before the last stop. The others wait behind their event's delivery already.
+            for event in (try? store.dueReplays(now: now, limit: 64, direction: .outbound)) ?? [] {
+                stateCondition.lock()
+                let held = inFlight.contains(event.seq) || replaysWaiting[event.seq] != nil
+                stateCondition.unlock()
+                if !held { replay(seq: event.seq, count: event.count) }
             }
         }
     }
@@ -311,8 +324,23 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         let n = event.attemptCount + 1
         let startedAt = WallClock.nowMilliseconds()
         let secrets = snapshots.snapshot.outboundSecrets[destination.name] ?? []
-        store.startAttempt(seq: event.seq, attempt: AttemptRecord(n: n, startedAt: startedAt, finishedAt: nil, outcome: nil,
-                                                                  error: nil, replay: replay, plugin: nil, pluginVersion: nil))
+        let start = AttemptRecord(n: n, startedAt: startedAt, finishedAt: nil, outcome: nil, error: nil, replay: replay, plugin: nil, pluginVersion: nil)
+        if replay {
+            // A replay is sent only once its start has taken one of the event's replay requests:
+            // none left means another send took it.
+            do throws(SQLiteError) {
+                guard try store.takeReplay(seq: event.seq, now: startedAt, starting: start) else {
+                    release(event.seq, destination: destination.name)
+                    return
+                }
+            } catch {
+                logger.error("cannot record the start of a replay; it is sent later: \(error)", [("event", event.id)])
+                release(event.seq, destination: destination.name)
+                return
+            }
+        } else {
+            store.startAttempt(seq: event.seq, attempt: start)
+        }
         let context = AttemptContext(event: event, destination: destination, n: n, startedAt: startedAt, replay: replay,
                                      scheduledAttempt: scheduledSoFar + 1)
         let signature: [(name: String, value: String)]

@@ -143,12 +143,6 @@ extension EventStore {
                  now: now, limit: limit, text: destination)
     }
 
-    /// Outbound events whose scheduled replay (`POST …/replay?at=`, bulk replays) is due.
-    public func dueOutboundReplays(now: Int64, limit: Int) throws(SQLiteError) -> [Int64] {
-        try seqs("SELECT seq FROM events WHERE replay_at IS NOT NULL AND replay_at <= ?1 AND direction = 'outbound' ORDER BY replay_at LIMIT ?2",
-                 now: now, limit: limit, text: nil)
-    }
-
     private func seqs(_ sql: StaticString, now: Int64, limit: Int, text: String?) throws(SQLiteError) -> [Int64] {
         try readers.with { (db) throws(SQLiteError) in
             let stmt = try db.prepared(sql)

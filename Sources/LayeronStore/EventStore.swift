@@ -197,7 +197,7 @@ public final class EventStore: @unchecked Sendable {
         try writer.perform { (db) throws(SQLiteError) in try Self.insertStart(seq: seq, attempt, into: db) }
     }
 
-    private static func insertStart(seq: Int64, _ attempt: AttemptRecord, into db: SQLiteConnection) throws(SQLiteError) {
+    static func insertStart(seq: Int64, _ attempt: AttemptRecord, into db: SQLiteConnection) throws(SQLiteError) {
         try db.prepared("""
             INSERT OR REPLACE INTO attempts (event_seq, n, started_at, finished_at, outcome, error, replay, plugin, plugin_version)
             VALUES (?1, ?2, ?3, NULL, NULL, NULL, ?4, ?5, ?6)
@@ -418,19 +418,6 @@ public final class EventStore: @unchecked Sendable {
         }
     }
 
-    /// Inbound events whose scheduled replay (`POST …/replay?at=`) is due; outbound ones are the
-    /// delivery scheduler's (`dueOutboundReplays`).
-    public func dueReplays(now: Int64, limit: Int) throws(SQLiteError) -> [(seq: Int64, webhook: String)] {
-        try readers.with { (db) throws(SQLiteError) in
-            let stmt = try db.prepared("SELECT seq, webhook FROM events WHERE replay_at IS NOT NULL AND replay_at <= ?1 AND direction = 'inbound' ORDER BY replay_at LIMIT ?2")
-            stmt.bind(1, now).bind(2, Int64(limit))
-            defer { stmt.reset() }
-            var out: [(seq: Int64, webhook: String)] = []
-            while try stmt.step() { out.append((stmt.int(0), stmt.string(1) ?? "")) }
-            return out
-        }
-    }
-
     /// How many of `seq`'s attempts before attempt `n` were replays: they take no place in the
     /// retry schedule, so attempt `n` is the schedule's `n` minus these.
     public func replaysBefore(seq: Int64, attempt n: Int64) throws(SQLiteError) -> Int64 {
@@ -440,13 +427,6 @@ public final class EventStore: @unchecked Sendable {
             defer { stmt.reset() }
             _ = try stmt.step()
             return stmt.int(0)
-        }
-    }
-
-    /// Schedules an operator's replay for `at` (nil clears it).
-    public func scheduleReplay(seq: Int64, at: Int64?) throws(SQLiteError) {
-        try writer.perform { (db) throws(SQLiteError) in
-            try db.prepared("UPDATE events SET replay_at = ?2 WHERE seq = ?1").bind(1, seq).bind(2, at).run()
         }
     }
 
@@ -465,6 +445,7 @@ public final class EventStore: @unchecked Sendable {
             try db.prepared("INSERT INTO purge_batch SELECT seq FROM events WHERE id < ?3 AND received_at < ?1 AND status != 'pending' ORDER BY id LIMIT ?2")
                 .bind(1, before).bind(2, Int64(batch)).bind(3, EventID.lowerBound(milliseconds: before)).run()
             try db.execute("DELETE FROM attempts WHERE event_seq IN (SELECT seq FROM purge_batch)")
+            try db.execute("DELETE FROM replay_requests WHERE event_seq IN (SELECT seq FROM purge_batch)")
             try db.execute("DELETE FROM event_payloads WHERE seq IN (SELECT seq FROM purge_batch)")
             try db.execute("DELETE FROM events WHERE seq IN (SELECT seq FROM purge_batch)")
             box.value = db.changes

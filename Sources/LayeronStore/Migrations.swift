@@ -122,6 +122,24 @@ enum Migrations {
         -- (docs/performance.md, item 51); time ranges now go through the id.
         DROP INDEX IF EXISTS events_by_received;
         """,
+        """
+        -- An operator's replays, a row each from the request until its attempt starts: the request is
+        -- answered 202 once its row is committed, and the attempt's start record takes the row in the
+        -- same transaction, so a crash neither loses an acknowledged replay nor runs one twice, and
+        -- several replays of one event asked for while it is busy stay several. They replace the
+        -- events' replay_at column, which held one scheduled replay per event. Dropping that column
+        -- rewrites the events table once.
+        CREATE TABLE replay_requests (
+            id        INTEGER PRIMARY KEY,
+            event_seq INTEGER NOT NULL,
+            due_at    INTEGER NOT NULL                 -- Unix ms: when it was asked for, or its `at`
+        );
+        CREATE INDEX replay_requests_by_event ON replay_requests(event_seq, due_at);
+        CREATE INDEX replay_requests_due ON replay_requests(due_at);
+        INSERT INTO replay_requests (event_seq, due_at) SELECT seq, replay_at FROM events WHERE replay_at IS NOT NULL;
+        DROP INDEX events_replay_due;
+        ALTER TABLE events DROP COLUMN replay_at;
+        """,
     ]
 
     /// Runs the `steps` (the events schema unless told otherwise) that `db` has not run yet.

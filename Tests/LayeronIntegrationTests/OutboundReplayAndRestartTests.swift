@@ -92,6 +92,32 @@ final class OutboundReplayAndRestartTests: XCTestCase {
         XCTAssertEqual(receiver.received.count, 3)
     }
 
+    /// Replays answered 202 while their event is being delivered, then a crash: each is sent once
+    /// after the restart, recorded as its own replay attempt.
+    func testReplaysAcknowledgedBeforeASIGKILLAreEachSentAfterTheRestart() throws {
+        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 200, delayMilliseconds: 2_000)])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "slowfirst", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true }"#,
+        ])
+        try harness.start()
+        let id = try harness.emittedID("slowfirst")
+        XCTAssertTrue(harness.server.waitUntil(timeout: 10) { receiver.received.count == 1 }, harness.server.logs)
+        for _ in 0..<2 { XCTAssertEqual(try harness.server.admin("POST", "/admin/events/\(id)/replay").status, 202) }
+        harness.server.kill()
+
+        try harness.start()
+        let store = try StoreReader(path: harness.server.databasePath)
+        let sent = try harness.server.waitUntil(timeout: 15) {
+            try store.count("SELECT COUNT(*) FROM attempts a JOIN events e ON e.seq = a.event_seq WHERE e.id = '\(id)' AND a.replay = 1 AND a.outcome = 'ok'") == 2
+        }
+        let event = try harness.event(id)
+        XCTAssertTrue(sent, event.serialized())
+        Thread.sleep(forTimeInterval: 1)
+        let replays = try harness.attempts(id).filter { $0["replay"] == .bool(true) }
+        XCTAssertEqual(replays.count, 2, JSONValue.array(replays).serialized())
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM replay_requests"), 0)
+    }
+
     private let shopSecret = "vendor-relay-secret"
 
     /// A server whose "shop" webhook is handled by the emitter fixture, which emits each event's body

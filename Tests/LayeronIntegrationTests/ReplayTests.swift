@@ -95,16 +95,64 @@ final class ReplayTests: XCTestCase {
         XCTAssertTrue(try server.waitUntil { try server.admin("GET", "/admin/events/\(id)").json["status"]?.stringValue == "failed" })
     }
 
-    /// A replay answered 202 and waiting behind its event's running attempt when the server stops is
-    /// not lost with the queue: it runs after the next start.
-    func testAReplayWaitingAtAStopRunsAfterTheNextStart() throws {
+    /// Replays of `id` the handler ran, from its output file: one line per run.
+    private func replayRuns(_ id: String) -> Int {
+        ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n")
+            .filter { $0.contains(" \(id) ") && $0.hasSuffix("replay=1") }.count
+    }
+
+    /// Asks for `count` replays of `id`, each answered 202.
+    private func askForReplays(_ id: String, _ count: Int, query: String = "") throws {
+        for _ in 0..<count {
+            let r = try server.admin("POST", "/admin/events/\(id)/replay\(query)")
+            XCTAssertEqual(r.status, 202, r.text)
+        }
+    }
+
+    /// Three replays answered 202 and waiting behind their event's running attempt when the server
+    /// stops are not lost with the queue, nor folded into one: all three run after the next start.
+    func testReplaysWaitingAtAStopAllRunAfterTheNextStart() throws {
         let id = try send("slowly", "w1")
         usleep(300_000)
-        XCTAssertEqual(try server.admin("POST", "/admin/events/\(id)/replay").status, 202)
+        try askForReplays(id, 3)
         server.stop()
-        XCTAssertTrue(server.logs.contains("1 replay(s) asked for and not yet run are kept for the next start"), server.logs)
+        XCTAssertTrue(server.logs.contains("3 replay(s) asked for and not yet run stay in the store"), server.logs)
         try server.start()
-        let list = try waitForAttempts(id, 2)
-        XCTAssertEqual(list.map { $0["replay"] }, [.bool(false), .bool(true)], JSONValue.array(list).serialized())
+        let list = try waitForAttempts(id, 4, timeout: 20)
+        XCTAssertEqual(list.map { $0["replay"] }, [.bool(false), .bool(true), .bool(true), .bool(true)], JSONValue.array(list).serialized())
+        XCTAssertEqual(replayRuns(id), 3)
+    }
+
+    /// A crash right after the 202s: every acknowledged replay is in the store, and runs once after
+    /// the restart, recorded as its own replay attempt.
+    func testReplaysAcknowledgedBeforeASIGKILLEachRunOnceAfterTheRestart() throws {
+        let id = try send("slowly", "k1")
+        usleep(300_000)
+        try askForReplays(id, 4)
+        server.kill()
+        XCTAssertEqual(replayRuns(id), 0)
+        try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)", "sleep_ms": 1 }"#, webhooks: [("slowly", #""handler": "behaviours.slow""#)])
+        try server.start()
+        let store = try StoreReader(path: server.databasePath)
+        let ran = try server.waitUntil(timeout: 20) {
+            try store.count("SELECT COUNT(*) FROM attempts a JOIN events e ON e.seq = a.event_seq WHERE e.id = '\(id)' AND a.replay = 1 AND a.outcome = 'ok'") == 4
+        }
+        let recorded = try store.rows("SELECT n, replay, outcome, error FROM attempts")
+        XCTAssertTrue(ran, "\(recorded)")
+        usleep(600_000)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts a JOIN events e ON e.seq = a.event_seq WHERE e.id = '\(id)' AND a.replay = 1"), 4)
+        XCTAssertEqual(replayRuns(id), 4)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM replay_requests"), 0)
+    }
+
+    /// Two replays of one event scheduled for the same moment (`?at=`) are two runs.
+    func testTwoScheduledReplaysOfOneEventBothRun() throws {
+        let id = try send("failing", "s1")
+        _ = try waitForAttempts(id, 1)
+        let at = WallClockForTests.rfc3339(Date().addingTimeInterval(1))
+        try askForReplays(id, 2, query: "?at=\(at)")
+        XCTAssertEqual(try attempts(id).count, 1, "a scheduled replay ran before its time")
+        let list = try waitForAttempts(id, 3)
+        XCTAssertEqual(list.map { $0["replay"] }, [.bool(false), .bool(true), .bool(true)])
     }
 }

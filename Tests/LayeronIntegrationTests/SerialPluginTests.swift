@@ -14,9 +14,9 @@ final class SerialPluginTests: XCTestCase {
         try server.installBehaviours()
         try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "serial.so",
                                   defines: ["BEHAVIOURS_SERIAL"])
-        func hook(_ name: String, _ handler: String) -> String {
+        func hook(_ name: String, _ handler: String, _ extra: String = "") -> String {
             """
-            {"name": "\(name)", "provider": "custom", "handler": "\(handler)", "lease": "2s",
+            {"name": "\(name)", "provider": "custom", "handler": "\(handler)", "lease": "2s",\(extra)
              "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "encoding": "hex", "secret": {"secret": "HOOK_SECRET"}},
              "event": {"id": "body.id", "type": "body.type"}}
             """
@@ -27,7 +27,8 @@ final class SerialPluginTests: XCTestCase {
               "workers": 4,
               "plugins": { "dir": "\(server.pluginsDir)", "config": {
                   "behaviours": { "output": "\(output)" }, "serial": { "output": "\(output)", "sleep_ms": 1000 } } },
-              "webhooks": [ \(hook("slow", "serial.slow")), \(hook("quick", "behaviours.ok")), \(hook("serialok", "serial.ok")) ]
+              "webhooks": [ \(hook("slow", "serial.slow")), \(hook("quick", "behaviours.ok")), \(hook("serialok", "serial.ok")),
+                            \(hook("waiting", "serial.ok", #" "respond": "after-handler", "timeout": "300ms", "dedupe": {"key": "body.id"},"#)) ]
             }
             """)
         try server.start()
@@ -70,6 +71,21 @@ final class SerialPluginTests: XCTestCase {
         usleep(1_500_000)
         XCTAssertEqual(lines().filter { $0.hasPrefix("slow ") }.count, 4, "\(lines())")
         XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts"), 4)
+    }
+
+    /// An after-handler event whose serial plugin is in another event's call when its timeout passes
+    /// is answered 503 saying the handler had not started and why, not that it did not finish; the
+    /// event runs once the plugin is free.
+    func testAnAfterHandlerTimeoutBehindABusySerialPluginSaysTheHandlerHadNotStarted() throws {
+        XCTAssertEqual(try server.postSigned("slow", #"{"id": "busy", "type": "t"}"#, secret: secret).status, 200)
+        usleep(200_000)
+        let waited = try server.postSigned("waiting", #"{"id": "parked", "type": "t"}"#, secret: secret)
+        XCTAssertEqual(waited.status, 503, waited.body)
+        XCTAssertTrue(waited.body.contains("the handler had not started within 300ms: plugin serial takes one call at a time and was busy with another event"),
+                      waited.body)
+        XCTAssertFalse(waited.body.contains("did not finish"), waited.body)
+        let id = try XCTUnwrap(try JSONParser.parse(Array(waited.body.utf8))["id"]?.stringValue, waited.body)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { lines().contains { $0.hasPrefix("ok \(id) ") } }, "\(lines())")
     }
 
     /// Each version of a serial plugin has its own lock: a new build takes new calls at once while

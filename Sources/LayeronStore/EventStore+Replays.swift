@@ -1,0 +1,66 @@
+/// An event with operators' replays due (`EventStore.dueReplays`).
+public struct DueReplays: Sendable, Equatable {
+    public var seq: Int64
+    public var webhook: String
+    /// How many replays of the event are due.
+    public var count: Int
+
+    public init(seq: Int64, webhook: String, count: Int) {
+        self.seq = seq
+        self.webhook = webhook
+        self.count = count
+    }
+}
+
+/// An operator's replays (`POST /admin/events/{id}/replay`, `?at=`, bulk), one `replay_requests` row
+/// each from the request until its attempt starts. A request is acknowledged once its row is
+/// committed, and the attempt's start record takes the row in the same transaction: a crash loses no
+/// acknowledged replay and cannot run one twice, whatever the dispatchers held in memory.
+extension EventStore {
+    /// Records one replay of each event at its time (now, `?at=`, or a bulk replay's spacing), in one
+    /// transaction; returns once committed.
+    public func requestReplays(_ requests: [(seq: Int64, at: Int64)]) throws(SQLiteError) {
+        guard !requests.isEmpty else { return }
+        try writer.perform { (db) throws(SQLiteError) in
+            for request in requests {
+                try db.prepared("INSERT INTO replay_requests (event_seq, due_at) VALUES (?1, ?2)")
+                    .bind(1, request.seq).bind(2, request.at).run()
+            }
+        }
+    }
+
+    /// The events of `direction` with replays due at `now`, the longest due first. The dispatchers
+    /// start what they do not already hold in memory; a request taken meanwhile only makes a run find
+    /// nothing to take (`takeReplay`).
+    public func dueReplays(now: Int64, limit: Int, direction: EventDirection) throws(SQLiteError) -> [DueReplays] {
+        try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.prepared("""
+                SELECT r.event_seq, e.webhook, COUNT(*) FROM replay_requests r JOIN events e ON e.seq = r.event_seq
+                WHERE r.due_at <= ?1 AND e.direction = ?3 GROUP BY r.event_seq ORDER BY MIN(r.due_at) LIMIT ?2
+                """)
+            stmt.bind(1, now).bind(2, Int64(limit)).bind(3, direction.rawValue)
+            defer { stmt.reset() }
+            var out: [DueReplays] = []
+            while try stmt.step() { out.append(DueReplays(seq: stmt.int(0), webhook: stmt.string(1) ?? "", count: Int(stmt.int(2)))) }
+            return out
+        }
+    }
+
+    /// Takes the event's longest-due replay request due at `now` and records `attempt`'s start with
+    /// it, in one transaction; returns once committed. False, with nothing recorded, when no request
+    /// was left: another run took it, and this one must not run. With no `attempt`, the request is
+    /// only taken: a replay that cannot run (its destination is disabled) and must not stay due.
+    public func takeReplay(seq: Int64, now: Int64, starting attempt: AttemptRecord?) throws(SQLiteError) -> Bool {
+        let box = ResultBox<Bool>()
+        try writer.perform { (db) throws(SQLiteError) in
+            try db.prepared("""
+                DELETE FROM replay_requests WHERE id =
+                    (SELECT id FROM replay_requests WHERE event_seq = ?1 AND due_at <= ?2 ORDER BY due_at, id LIMIT 1)
+                """).bind(1, seq).bind(2, now).run()
+            let taken = db.changes == 1
+            if taken, let attempt { try Self.insertStart(seq: seq, attempt, into: db) }
+            box.value = taken
+        }
+        return box.value ?? false
+    }
+}

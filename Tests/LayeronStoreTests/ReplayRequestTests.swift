@@ -1,0 +1,67 @@
+import Foundation
+import LayeronCore
+@testable import LayeronStore
+import XCTest
+
+/// Operators' replays as rows of their own: each request is taken once, by the start it runs
+/// with, only once it is due; a store from before keeps its scheduled replays.
+final class ReplayRequestTests: XCTestCase {
+    var directory: URL!
+    var path: String { directory.appendingPathComponent("events.db").path }
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-replays-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func start(_ n: Int64, at: Int64) -> AttemptRecord {
+        AttemptRecord(n: n, startedAt: at, finishedAt: nil, outcome: nil, error: nil, replay: true, plugin: "p", pluginVersion: "1")
+    }
+
+    func testEachRequestIsTakenOnceByTheStartItRunsWithAndOnlyOnceDue() throws {
+        let store = try EventStore(path: path)
+        defer { store.close() }
+        guard case let .recorded(seq) = try store.append(NewEvent(
+            id: EventID.make(nowMilliseconds: 1_000), webhook: "w", direction: .inbound, provider: "p", type: "t",
+            providerEventID: nil, dedupeKey: nil, dedupeExpiresAt: nil, receivedAt: 1_000, headers: [], body: [], handler: "p.h"))
+        else { return XCTFail("not recorded") }
+        try store.requestReplays([(seq, 2_000), (seq, 2_000), (seq, 9_000)])
+        XCTAssertEqual(try store.dueReplays(now: 1_999, limit: 10, direction: .inbound), [])
+        XCTAssertEqual(try store.dueReplays(now: 2_000, limit: 10, direction: .inbound), [DueReplays(seq: seq, webhook: "w", count: 2)])
+        XCTAssertEqual(try store.dueReplays(now: 2_000, limit: 10, direction: .outbound), [])
+
+        XCTAssertTrue(try store.takeReplay(seq: seq, now: 2_000, starting: start(1, at: 2_000)))
+        XCTAssertTrue(try store.takeReplay(seq: seq, now: 2_000, starting: start(2, at: 2_000)))
+        XCTAssertFalse(try store.takeReplay(seq: seq, now: 2_000, starting: start(3, at: 2_000)), "the third is not due yet")
+        XCTAssertEqual(try store.attempts(seq: seq).map(\.n), [1, 2], "a start that took no request is not recorded")
+        XCTAssertTrue(try store.takeReplay(seq: seq, now: 9_000, starting: nil))
+        XCTAssertFalse(try store.takeReplay(seq: seq, now: 9_000, starting: nil))
+        XCTAssertEqual(try store.attempts(seq: seq).count, 2)
+    }
+
+    /// Migration 9: a replay scheduled in the events' old `replay_at` column is a request, due then.
+    func testAReplayScheduledBeforeTheMigrationIsStillDue() throws {
+        do {
+            let old = try SQLiteConnection(path: path)
+            try Migrations.migrate(old, steps: Array(Migrations.steps.prefix(8)))
+            try old.execute("""
+                INSERT INTO events (seq, id, webhook, direction, provider, type, status, received_at, replay_at)
+                VALUES (1, 'whevt_a', 'w', 'inbound', 'p', 't', 'processed', 1000, 5000),
+                       (2, 'whevt_b', 'w', 'inbound', 'p', 't', 'processed', 1000, NULL);
+                """)
+        }
+        let store = try EventStore(path: path)
+        defer { store.close() }
+        XCTAssertEqual(try store.dueReplays(now: 4_999, limit: 10, direction: .inbound), [])
+        XCTAssertEqual(try store.dueReplays(now: 5_000, limit: 10, direction: .inbound), [DueReplays(seq: 1, webhook: "w", count: 1)])
+        let reader = try SQLiteConnection(path: path, readOnly: true)
+        let column = try reader.statement("SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'replay_at'")
+        _ = try column.step()
+        XCTAssertEqual(column.int(0), 0)
+        column.reset()
+    }
+}
