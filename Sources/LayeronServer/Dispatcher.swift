@@ -621,6 +621,8 @@ final class Dispatcher: @unchecked Sendable {
             receivedAtMilliseconds: event.receivedAt, attempt: UInt32(clamping: n), replay: replay)
 
         var start: AttemptStart?
+        /// How long the handler's call took; nil when no handler was called.
+        var callSeconds: Double?
         var replayTaken = true
         let logger = self.logger
         let called = plugins.withHandler(handler) { plugin -> HandlerOutcome? in
@@ -636,6 +638,8 @@ final class Dispatcher: @unchecked Sendable {
             } else {
                 start = store.startAttempt(seq: event.seq, attempt: record)
             }
+            let callStarted = WallClock.monotonicNanoseconds()
+            defer { callSeconds = WallClock.secondsSince(callStarted) }
             return plugin.call(handler.handler, handlerEvent)
                 ?? HandlerOutcome(verdict: .error, message: "handler \(handler) disappeared", plugin: plugin.name, pluginVersion: plugin.version)
         }
@@ -659,6 +663,7 @@ final class Dispatcher: @unchecked Sendable {
         var status: EventStatus
         var next: Int64?
         let recorded: AttemptOutcome
+        var note = outcome.message
         switch outcome.verdict {
         case .ok:
             status = .processed
@@ -667,15 +672,20 @@ final class Dispatcher: @unchecked Sendable {
             status = .failed
             recorded = .error
         case .retry:
-            recorded = .retry
             let jitter = Double(SecureRandom.bytes(1)[0]) / 256
             // Replays take no place in the schedule: they do not use up the event's retries.
             let place = replay || n == 1 ? n : n - ((try? store.replaysBefore(seq: event.seq, attempt: n)) ?? 0)
-            if let delay = policy.delay(afterAttempt: Int(place), requestedMilliseconds: outcome.retryAfterMilliseconds, random: jitter) {
+            if !replay, let delay = policy.delay(afterAttempt: Int(place), requestedMilliseconds: outcome.retryAfterMilliseconds, random: jitter) {
+                recorded = .retry
                 status = .pending
                 next = finishedAt + delay.milliseconds
             } else {
+                // No attempt follows this one (the last of the policy, or a replay, which is one
+                // extra run): recorded as an error, as outbound deliveries are, so that what counts
+                // failures (the attempt, the metric, the log) counts it.
+                recorded = .error
                 status = .failed
+                if !replay { note = (note ?? "the handler asked for a retry") + " (attempt \(place) of \(policy.attempts), the last)" }
             }
         }
         // A replay is one extra run: it settles its event when it succeeds, and otherwise leaves the
@@ -690,7 +700,7 @@ final class Dispatcher: @unchecked Sendable {
             response = InboundResponses.forOutcome(outcome, nextAttemptAt: next, now: finishedAt, eventID: event.id)
         }
         let attempt = AttemptRecord(n: n, startedAt: startedAt, finishedAt: finishedAt, outcome: recorded,
-                                    error: outcome.message, replay: replay, plugin: outcome.plugin,
+                                    error: note, replay: replay, plugin: outcome.plugin,
                                     pluginVersion: outcome.pluginVersion.isEmpty ? nil : outcome.pluginVersion)
         let result = AttemptResult(outcome: outcome, status: status, nextAttemptAt: next)
         let eventID = event.id
@@ -699,7 +709,7 @@ final class Dispatcher: @unchecked Sendable {
             if let error { logger.error("cannot record attempt: \(error)", [("event", eventID)]) }
             onRecorded(result)
         }
-        pluginMetrics.countAttempt(outcome: recorded, seconds: Double(finishedAt - startedAt) / 1000)
+        pluginMetrics.countAttempt(outcome: recorded, seconds: callSeconds)
         if recorded == .ok, !replay { metrics.endToEnd.observe(seconds: Double(finishedAt - event.receivedAt) / 1000) }
         // A function, so that the logger builds the fields only for a line it writes.
         func fields() -> [(String, String)] { [("event", event.id), ("handler", handler.description), ("attempt", String(n))] }
@@ -707,7 +717,8 @@ final class Dispatcher: @unchecked Sendable {
         case .ok: logger.debug("handler ok", fields())
         case .retry where !outcome.ran: logger.warn("\(outcome.message ?? "handler \(handler) did not run"); the event is retried", fields())
         case .retry: logger.warn("handler asked for a retry" + (outcome.message.map { ": \($0)" } ?? ""), fields())
-        case .error: logger.warn("handler failed" + (outcome.message.map { ": \($0)" } ?? ""), fields())
+        case .error where outcome.verdict == .retry && !replay: logger.warn("\(note ?? "the handler asked for a retry"); the event has failed", fields())
+        case .error: logger.warn("handler failed" + (note.map { ": \($0)" } ?? ""), fields())
         }
     }
 

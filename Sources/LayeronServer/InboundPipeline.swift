@@ -97,6 +97,7 @@ final class InboundPipeline: Sendable {
         // the writer's completion, so all waiting connections share one group commit.
         let hasHandler = handler != nil
         return .later { [self] respond in
+            let appendStarted = WallClock.monotonicNanoseconds()
             store.append(event) { [self] outcome in
                 switch outcome {
                 case let .failure(error):
@@ -104,7 +105,7 @@ final class InboundPipeline: Sendable {
                     // Not acknowledged, so the provider retries: nothing is lost.
                     respond(InboundResponses.error(503, "the event could not be recorded; retry later"))
                 case let .success(result):
-                    metrics.commit.observe(seconds: Double(WallClock.nowMilliseconds() - receivedAt) / 1000)
+                    metrics.commit.observe(seconds: WallClock.secondsSince(appendStarted))
                     switch recorded(result, event: event, rules: rules, hasHandler: hasHandler, counters: inbound.metrics) {
                     case let .now(response): respond(response)
                     case let .later(start): start(respond)

@@ -79,14 +79,15 @@ final class PluginMetrics: Sendable {
 
     private let state = Mutex(Counts())
 
-    func countAttempt(outcome: AttemptOutcome, seconds: Double) {
+    /// `seconds` is nil for an attempt whose handler was not called: it has no duration to observe.
+    func countAttempt(outcome: AttemptOutcome, seconds: Double?) {
         state.withLock { counts in
             switch outcome {
             case .ok: counts.ok += 1
             case .retry: counts.retry += 1
             case .error: counts.error += 1
             }
-            counts.seconds.observe(seconds)
+            if let seconds { counts.seconds.observe(seconds) }
         }
     }
 

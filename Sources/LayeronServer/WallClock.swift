@@ -8,6 +8,19 @@ public enum WallClock {
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
+    /// A monotonic clock in nanoseconds, for durations: the histograms observe them at full
+    /// precision, where whole milliseconds would put every fast call at 0.
+    public static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    /// Seconds since `start`, a `monotonicNanoseconds()` reading.
+    public static func secondsSince(_ start: UInt64) -> Double {
+        Double(monotonicNanoseconds() &- start) / 1e9
+    }
+
     /// RFC 3339 in UTC with milliseconds: `2026-12-04T17:11:27.123Z`.
     public static func rfc3339(milliseconds: Int64) -> String {
         var seconds = time_t(milliseconds / 1000)

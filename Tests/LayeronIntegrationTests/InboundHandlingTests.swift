@@ -221,10 +221,29 @@ final class InboundHandlingTests: XCTestCase {
     func testAlwaysFailingEventFailsAfterTheConfiguredAttempts() throws {
         let id = try self.id(of: try send("doomed", #"{"id": "f1", "type": "x"}"#))
         let failed = try waitForStatus(id, "failed")
-        XCTAssertEqual(attempts(failed).map { $0["outcome"]?.stringValue }, ["retry", "retry", "retry"])
+        // A retry asked for on the last attempt is the failure, recorded and counted as one.
+        XCTAssertEqual(attempts(failed).map { $0["outcome"]?.stringValue }, ["retry", "retry", "error"])
+        XCTAssertTrue(attempts(failed).last?["error"]?.stringValue?.hasSuffix("(attempt 3 of 3, the last)") == true, failed.serialized())
         XCTAssertEqual(failed["next_attempt_at"], .null)
+        let metrics = try server.admin("GET", "/metrics").text
+        XCTAssertTrue(metrics.contains(#"layeron_handler_attempts_total{plugin="behaviours",outcome="error"} 1"#), metrics)
+        XCTAssertTrue(server.waitUntil(timeout: 5) { server.logs.contains("the last); the event has failed") }, server.logs)
         usleep(400_000)
         XCTAssertEqual(lines().filter { $0.hasPrefix("always_retry") }.count, 3)
+    }
+
+    /// Durations are observed at full precision: in whole milliseconds a fast handler's sum read 0.
+    func testHandlerAndCommitDurationsAreObservedBelowAMillisecond() throws {
+        let id = try self.id(of: try send("routed", #"{"id": "d1", "type": "invoice.paid"}"#))
+        _ = try waitForStatus(id, "processed")
+        let metrics = try server.admin("GET", "/metrics").text
+        func sum(_ series: String) -> Double? {
+            metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        let handler = try XCTUnwrap(sum(#"layeron_handler_duration_seconds_sum{plugin="behaviours"}"#), metrics)
+        XCTAssertGreaterThan(handler, 0, "the ok handler returns at once, well under a millisecond")
+        XCTAssertLessThan(handler, 1)
+        XCTAssertGreaterThan(try XCTUnwrap(sum("layeron_store_append_seconds_sum"), metrics), 0)
     }
 
     func testPerKeyOrderingRunsOneKeyAtATimeInArrivalOrder() throws {
