@@ -21,6 +21,28 @@ public final class LogWriter: @unchecked Sendable {
     /// what follows is indented as a continuation, so it cannot pass for a line of its own.
     static func oneLine(_ text: String) -> String { TerminalText.escaped(text, newline: "\n    ") }
 
+    /// A text line's message: quoted when it holds `=` or `"`, so that text a client or plugin chose
+    /// (a plugin's message, an event type) cannot pass for a field (`failed: x event=forged`) to a
+    /// reader that splits on spaces and `=`.
+    static func textMessage(_ message: String) -> String {
+        oneLine(quoted(message) { $0 == "=" || $0 == "\"" })
+    }
+
+    /// A text line's field value: quoted when empty or holding a space, `=` or `"`, as logfmt does.
+    static func textValue(_ value: String) -> String {
+        oneLine(quoted(value) { $0 == " " || $0 == "=" || $0 == "\"" })
+    }
+
+    private static func quoted(_ text: String, when needsQuotes: (Character) -> Bool) -> String {
+        guard text.isEmpty || text.contains(where: needsQuotes) else { return text }
+        var out = "\""
+        for character in text {
+            if character == "\"" || character == "\\" { out.append("\\") }
+            out.append(character)
+        }
+        return out + "\""
+    }
+
     private func write(_ level: LogLevel, _ message: String, _ fields: [(String, String)]) {
         let time = WallClock.rfc3339(milliseconds: WallClock.nowMilliseconds())
         var line: String
@@ -30,8 +52,8 @@ public final class LogWriter: @unchecked Sendable {
             members += fields.map { ($0.0, .string($0.1)) }
             line = JSONValue.object(members).serialized()
         case .text:
-            line = "\(time) \(level.name.uppercased()) \(Self.oneLine(message))"
-            for (key, value) in fields { line += " \(key)=\(Self.oneLine(value))" }
+            line = "\(time) \(level.name.uppercased()) \(Self.textMessage(message))"
+            for (key, value) in fields { line += " \(key)=\(Self.textValue(value))" }
         }
         line += "\n"
         lock.lock()
