@@ -67,6 +67,8 @@ struct AdminRoute: Sendable {
         let served = (literal.isEmpty ? matches : literal).filter { !mounted || $0.route.mountable }
         let wanted = method == "HEAD" ? "GET" : method
         if let hit = served.first(where: { $0.route.method == wanted }) { return .found(hit.route, hit.params) }
-        return served.isEmpty ? .notFound : .wrongMethod(allowed: served.map(\.route.method))
+        let methods = served.map(\.route.method)
+        // `Allow` lists HEAD too wherever it is served (RFC 9110, 10.2.1).
+        return served.isEmpty ? .notFound : .wrongMethod(allowed: methods.contains("GET") ? methods + ["HEAD"] : methods)
     }
 }

@@ -50,7 +50,10 @@ final class OpenAPICoverageTests: XCTestCase {
         }
         XCTAssertEqual(one.path, "/admin/events/{id}/replay")
         XCTAssertEqual(params["id"], "whevt_X")
-        guard case .wrongMethod = AdminRoute.resolve(method: "DELETE", path: "/admin/events", mounted: false) else { return XCTFail() }
+        guard case let .wrongMethod(allowed) = AdminRoute.resolve(method: "DELETE", path: "/admin/events", mounted: false) else { return XCTFail() }
+        XCTAssertEqual(allowed, ["GET", "HEAD"], "HEAD is served wherever GET is, so Allow says so")
+        guard case let .wrongMethod(postOnly) = AdminRoute.resolve(method: "GET", path: "/admin/events/replay", mounted: false) else { return XCTFail() }
+        XCTAssertEqual(postOnly, ["POST"])
         guard case .notFound = AdminRoute.resolve(method: "GET", path: "/admin/plugins", mounted: true) else {
             return XCTFail("plugins must not be mountable")
         }
