@@ -145,9 +145,14 @@ enum WebhookConfigParser {
         var retry = RetryPolicy.defaults
         guard let rv = reader.object(raw, at: path, known: ["attempts", "initial", "max", "backoff", "jitter"]) else { return retry }
         retry.attempts = rv.integer("attempts", range: 1...100) ?? retry.attempts
-        retry.initial = rv.duration("initial") ?? retry.initial
-        retry.maximum = rv.duration("max") ?? retry.maximum
-        if retry.maximum < retry.initial {
+        let initial = rv.duration("initial")
+        let maximum = rv.duration("max")
+        retry.initial = initial ?? retry.initial
+        retry.maximum = maximum ?? retry.maximum
+        // Compared only when neither was invalid (already reported): a default standing in for an
+        // invalid value would make a second, false error.
+        let bothValid = (initial != nil || rv.raw("initial") == nil) && (maximum != nil || rv.raw("max") == nil)
+        if bothValid, retry.maximum < retry.initial {
             reader.report(rv.keyPath("max"), "\(retry.maximum) is shorter than initial (\(retry.initial))")
         }
         if let text = rv.string("backoff") {

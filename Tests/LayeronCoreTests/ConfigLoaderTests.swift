@@ -67,6 +67,16 @@ final class ConfigLoaderTests: XCTestCase {
                        ["test.json: webhooks[0].dedupe.ttl: must be at most 3650d (providers retry for days, not decades)"])
     }
 
+    /// One mistake, one error: a default standing in for an invalid `initial` is not compared with `max`.
+    func testAnInvalidRetryDurationIsReportedOnce() {
+        let hook = #"{"name": "stripe", "provider": "stripe", "secret": {"secret": "S"}, "handler": "b.x", "retry": "#
+        XCTAssertEqual(issues(webhooks(hook + #"{"initial": "1 s", "max": "2s"}}"#)), [
+            #"test.json: webhooks[0].retry.initial: invalid duration "1 s"; expected a number and a unit, like "30s", "5m", "2h" or "7d""#,
+        ])
+        XCTAssertEqual(issues(webhooks(hook + #"{"initial": "10s", "max": "2s"}}"#)),
+                       ["test.json: webhooks[0].retry.max: 2s is shorter than initial (10s)"])
+    }
+
     /// Settings a webhook's scheme never reads are refused where they are written: each loaded,
     /// passed `check` and then did nothing.
     func testSettingsTheSchemeWouldIgnoreAreRefused() throws {
