@@ -28,6 +28,11 @@ final class Metrics: @unchecked Sendable {
     private var walRestartSeconds = Histogram()
     /// By trigger: `timer` (a pass over every webhook) or `release` (over capped webhooks whose events finished).
     private var schedulerPasses: [String: UInt64] = [:]
+    /// Config reloads by result: `applied` or `refused` (the running config stayed).
+    private var configReloads: [String: UInt64] = [:]
+    /// Whether the last reload was applied (true before any): a refused one leaves the file and the
+    /// running config apart until the next reload, which an alert can watch for.
+    private var lastReloadApplied = true
     /// Events of capped webhooks started from the scheduler's read-ahead as a slot freed.
     private var readAheadStarts: UInt64 = 0
     /// (destination, result)
@@ -75,6 +80,13 @@ final class Metrics: @unchecked Sendable {
     func countSchedulerPass(trigger: String) {
         lock.lock()
         schedulerPasses[trigger, default: 0] += 1
+        lock.unlock()
+    }
+
+    func countConfigReload(applied: Bool) {
+        lock.lock()
+        configReloads[applied ? "applied" : "refused", default: 0] += 1
+        lastReloadApplied = applied
         lock.unlock()
     }
 
@@ -158,6 +170,10 @@ final class Metrics: @unchecked Sendable {
                 labelled(schedulerPasses, "trigger"))
         out += "# HELP layeron_dispatch_read_ahead_starts_total Events of capped webhooks started as a slot freed, from the due events the scheduler read past the cap.\n"
             + "# TYPE layeron_dispatch_read_ahead_starts_total counter\nlayeron_dispatch_read_ahead_starts_total \(readAheadStarts)\n"
+        counter("layeron_config_reloads_total", "Config reloads (a change to the config file, or SIGHUP) by result: applied, or refused with the running config kept.",
+                labelled(configReloads, "result"))
+        out += "# HELP layeron_config_last_reload_successful 1 when the last config reload was applied (or none was tried), 0 when it was refused.\n"
+            + "# TYPE layeron_config_last_reload_successful gauge\nlayeron_config_last_reload_successful \(lastReloadApplied ? 1 : 0)\n"
         counter("layeron_outbound_emits_total", "Outbound events emitted, by destination and result.", labelled(outboundEmits, "destination", "result"))
         counter("layeron_outbound_attempts_total", "Outbound delivery attempts by destination and outcome.",
                 labelled(outboundAttempts, "destination", "outcome"))

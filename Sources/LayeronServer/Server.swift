@@ -211,6 +211,7 @@ public final class Server: @unchecked Sendable {
         let config: ServerConfig
         do { config = try Self.effectiveConfig(options) } catch {
             logger.error("config reload refused, keeping the running config: \(error)")
+            metrics.countConfigReload(applied: false)
             return .failure(.config(error))
         }
         options.beforeReload?(config)
@@ -219,6 +220,7 @@ public final class Server: @unchecked Sendable {
             snapshot = try RuntimeSnapshot(config: config, configFile: options.configPath, resolver: resolver, environment: options.environment, metrics: metrics)
         } catch {
             logger.error("config reload refused, keeping the running config: \(error)")
+            metrics.countConfigReload(applied: false)
             return .failure(.secrets(error))
         }
         let old = snapshots.snapshot.config
@@ -235,6 +237,7 @@ public final class Server: @unchecked Sendable {
             logger.warn("outbound destination \(removed) is no longer configured: its pending events wait in the store until it is again, and replays of them are refused")
         }
         snapshots.swap(snapshot)
+        metrics.countConfigReload(applied: true)
         lastValues.remember(config, from: resolver)
         snapshot.unverifiableSecrets.forEach { logger.error($0) }
         logger.info("config reloaded", [("webhooks", config.webhooks.map(\.name).joined(separator: ",")),

@@ -94,5 +94,17 @@ final class ConfigReloadTests: XCTestCase {
         }, server.logs)
         XCTAssertEqual(try postVendor("/webhooks/vendor"), 200)
         XCTAssertTrue(server.isRunning)
+
+        // An alert can see a refused reload, and that a later good one put things right.
+        var metrics = try server.admin("GET", "/metrics").text
+        XCTAssertTrue(metrics.contains(#"layeron_config_reloads_total{result="refused"} 2"#), metrics)
+        XCTAssertTrue(metrics.contains("\nlayeron_config_last_reload_successful 0\n"), metrics)
+        try server.writeConfig(config(webhooks: [stripe, vendor(path: "/webhooks/vendor")]))
+        XCTAssertTrue(try server.waitUntil(timeout: 5) {
+            try server.admin("GET", "/metrics").text.contains("\nlayeron_config_last_reload_successful 1\n")
+        })
+        metrics = try server.admin("GET", "/metrics").text
+        XCTAssertTrue(metrics.contains(#"layeron_config_reloads_total{result="applied"} "#), metrics)
+        XCTAssertTrue(metrics.contains(#"layeron_config_reloads_total{result="refused"} 2"#), metrics)
     }
 }
