@@ -5,7 +5,8 @@ import XCTest
 
 /// plugin.h declares `layeron_plugin_entry` inside its `extern "C"` block with LAYERON_PLUGIN_EXPORT,
 /// so the entry a plugin defines keeps its C name in C++, stays exported under -fvisibility=hidden and
-/// has a prototype under -Wmissing-prototypes.
+/// has a prototype under -Wmissing-prototypes; an entry that still ends up with a C++ name is refused
+/// with that name and the fix.
 final class PluginEntryDeclarationTests: XCTestCase {
     private var directory: String!
 
@@ -29,15 +30,16 @@ final class PluginEntryDeclarationTests: XCTestCase {
     }
 
     /// A C++ source written as a C one would be: it includes the header and defines the entry with no
-    /// `extern "C"` of its own. C++17 has no designated initialisers, so the descriptor is positional.
-    private func cxxPlugin() -> String {
+    /// `extern "C"` of its own, between `before` and `after`. C++17 has no designated initialisers, so
+    /// the descriptor is positional.
+    private func cxxPlugin(before: String = "", after: String = "") -> String {
         """
         #include <layeron/plugin.h>
         static layeron_status go(void *, const layeron_event *, layeron_result *) { return LAYERON_OK; }
         static const layeron_handler handlers[] = { { "go", go, { nullptr, nullptr } } };
         static const layeron_plugin_descriptor descriptor = { sizeof(layeron_plugin_descriptor), LAYERON_PLUGIN_ABI_VERSION,
             "cxx", "1.0", nullptr, 0, 1, handlers, nullptr, nullptr, {} };
-        const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t, const layeron_host *) { return &descriptor; }
+        \(before)const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t, const layeron_host *) { return &descriptor; }\(after)
         """
     }
 
@@ -50,6 +52,19 @@ final class PluginEntryDeclarationTests: XCTestCase {
         let plugin = try load(library)
         XCTAssertEqual(plugin.name, "cxx")
         XCTAssertEqual(plugin.call("go", event)?.verdict, .ok)
+    }
+
+    /// An entry that is C++ by its namespace, not the header's declaration, is exported mangled; the
+    /// refusal names that symbol and says what to change instead of "build it against plugin.h".
+    func testAnEntryExportedUnderACxxNameIsRefusedWithThatNameAndTheFix() throws {
+        try XCTSkipUnless(CPluginSource.isInstalled("g++"), "g++ is not installed (apt-get install g++)")
+        let source = "\(directory!)/cxx.cpp", library = "\(directory!)/cxx.so"
+        try cxxPlugin(before: "namespace acme { ", after: " }").write(toFile: source, atomically: true, encoding: .utf8)
+        try CPluginSource.compile(["g++", "-std=c++17", "-shared", "-fPIC"] + strict + ["-I", CPluginSource.headerDirectory, "-o", library, source])
+        XCTAssertThrowsError(try load(library)) { error in
+            XCTAssertEqual(String(describing: error), "\(library): exports the C++ name _ZN4acme20layeron_plugin_entryEjPK12layeron_host, "
+                           + #"not layeron_plugin_entry; declare it extern "C" (include layeron/plugin.h, which declares it)"#)
+        }
     }
 
     /// Flags common in C projects: every symbol hidden unless marked, and every external function
