@@ -1,7 +1,7 @@
 /*
  * Compile-time guard on the v1 layout for LP64 targets: if an edit to plugin.h moves a field or
  * changes a size, this file stops compiling. Released plugins depend on these exact offsets, and the
- * Rust example (plugins/examples/ledger) mirrors them by hand.
+ * Rust bindings (plugins/kits/rust/layeron_plugin.rs) mirror them and assert the same sizes.
  */
 #include <stddef.h>
 #include "layeron/plugin.h"

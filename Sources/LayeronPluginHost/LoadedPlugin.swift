@@ -59,7 +59,10 @@ public final class LoadedPlugin: @unchecked Sendable {
         var keepMapped = false
         defer { if !keepMapped && unloadable { dlclose(library) } }
 
-        guard let entrySymbol = dlsym(library, LAYERON_PLUGIN_ENTRY_SYMBOL) else { throw .missingEntry(file: file) }
+        guard let entrySymbol = dlsym(library, LAYERON_PLUGIN_ENTRY_SYMBOL) else {
+            // The copy is gone by now; the file it was made from is what its author built.
+            throw SharedObjectImage.cxxSymbol(mangling: LAYERON_PLUGIN_ENTRY_SYMBOL, in: file).map { PluginLoadError.cxxEntry(file: file, symbol: $0) } ?? .missingEntry(file: file)
+        }
         let entry = unsafeBitCast(entrySymbol, to: layeron_plugin_entry_fn.self)
         let context = HostContext(pluginFile: file, logger: logger, emitter: emitter)
         let table = HostServices.makeTable(context: context)

@@ -7,6 +7,8 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     case incompleteImage(file: String, reason: String)
     case dlopenFailed(file: String, reason: String)
     case missingEntry(file: String)
+    /// No `layeron_plugin_entry`, but `symbol` is that function under a C++ mangled name.
+    case cxxEntry(file: String, symbol: String)
     case entryRefused(file: String)
     case abiMismatch(file: String, pluginABI: UInt32)
     case invalidDescriptor(file: String, reason: String)
@@ -22,6 +24,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         case let .incompleteImage(file, reason): return "\(file): not loaded: \(reason)"
         case let .dlopenFailed(file, reason): return "\(file): not a loadable shared library: \(reason)"
         case let .missingEntry(file): return "\(file): does not export layeron_plugin_entry (build it against layeron/plugin.h)"
+        case let .cxxEntry(file, symbol): return "\(file): exports the C++ name \(symbol), not layeron_plugin_entry; declare it extern \"C\" (include layeron/plugin.h, which declares it)"
         case let .entryRefused(file): return "\(file): layeron_plugin_entry returned NULL: the plugin refused this host's ABI version \(hostABIVersion)"
         case let .abiMismatch(file, abi): return "\(file): built for plugin ABI version \(abi), this host speaks version \(hostABIVersion)"
         case let .invalidDescriptor(file, reason): return "\(file): invalid plugin descriptor: \(reason)"
@@ -34,7 +37,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
 
     public var file: String {
         switch self {
-        case let .copyFailed(file, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .entryRefused(file),
+        case let .copyFailed(file, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .cxxEntry(file, _), let .entryRefused(file),
              let .abiMismatch(file, _), let .invalidDescriptor(file, _), let .initFailed(file, _, _, _),
              let .nameTaken(file, _, _):
             return file

@@ -43,6 +43,50 @@ enum SharedObjectImage {
         }
     }
 
+    /// The first defined symbol in the dynamic symbol table of the file at `path` whose name is a C++
+    /// mangling of the function `name` (`_Z20layeron_plugin_entryjPK12layeron_host`), or nil. Asked only
+    /// once `name` was not found: a C++ source that defines the entry without the header's `extern "C"`
+    /// declaration exports it under such a name, and the refusal can say so instead of sending its
+    /// author back to a header they did include. Every offset is checked against the file's size.
+    static func cxxSymbol(mangling name: String, in path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { return nil }
+        let size = UInt64(status.st_size)
+        var header = Elf64_Ehdr()
+        guard read(fd, at: 0, into: &header), Int(header.e_shentsize) == MemoryLayout<Elf64_Shdr>.size, header.e_shoff <= size,
+              UInt64(header.e_shnum) * UInt64(header.e_shentsize) <= size - header.e_shoff else { return nil }
+        func sectionHeader(_ index: UInt64) -> Elf64_Shdr? {
+            var section = Elf64_Shdr()
+            guard index < UInt64(header.e_shnum), read(fd, at: header.e_shoff + index * UInt64(header.e_shentsize), into: &section) else { return nil }
+            return section
+        }
+        func contents(_ section: Elf64_Shdr) -> [UInt8]? {
+            guard section.sh_offset <= size, section.sh_size <= size - section.sh_offset else { return nil }
+            var bytes = [UInt8](repeating: 0, count: Int(section.sh_size))
+            let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(section.sh_offset)) }
+            return count == bytes.count ? bytes : nil
+        }
+        guard let symbols = (0..<UInt64(header.e_shnum)).lazy.compactMap(sectionHeader).first(where: { $0.sh_type == SHT_DYNSYM }),
+              let names = sectionHeader(UInt64(symbols.sh_link)).flatMap(contents), let table = contents(symbols) else { return nil }
+        // The Itanium C++ ABI spells a name as its length and its characters, after `_Z` and any
+        // enclosing namespaces or classes.
+        let wanted = Array("\(name.utf8.count)\(name)".utf8)
+        let stride = MemoryLayout<Elf64_Sym>.size
+        for offset in Swift.stride(from: 0, to: table.count - stride + 1, by: stride) {
+            let symbol = table.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Elf64_Sym.self) }
+            let start = Int(symbol.st_name)
+            guard symbol.st_shndx != SHN_UNDEF, start < names.count else { continue }
+            let end = names[start...].firstIndex(of: 0) ?? names.count
+            let symbolName = names[start..<end]
+            guard symbolName.starts(with: Array("_Z".utf8)), symbolName.firstRange(of: wanted) != nil else { continue }
+            return String(decoding: symbolName, as: UTF8.self)
+        }
+        return nil
+    }
+
     /// Reads exactly one `T` at `offset`; false when the file ends first.
     private static func read<T>(_ fd: Int32, at offset: UInt64, into value: inout T) -> Bool {
         withUnsafeMutableBytes(of: &value) { buffer in

@@ -5,14 +5,15 @@ import LayeronStore
 
 /// `layeron secrets set|rotate|rm|list|get`: the encrypted store beside the database. Values come in
 /// on standard input, never as arguments (other users on the machine can read a process's argv),
-/// and only `get` ever writes one out. Exit 0 ok, 1 the store refused, 2 usage.
+/// and only `get` ever writes one out: the one the server would use, from the store or else from the
+/// environment variable of the same name. Exit 0 ok, 1 the store refused, 2 usage.
 enum SecretsCommand {
     static let usage = """
         layeron secrets set NAME [--env ENV] [--config FILE] [--database FILE]              < value
           layeron secrets rotate NAME --grace 24h [--env ENV] [--config FILE] [--database FILE] < new value
           layeron secrets rm NAME [--env ENV] [--config FILE] [--database FILE]
           layeron secrets list [--env ENV] [--json] [--config FILE] [--database FILE]
-          layeron secrets get NAME [--env ENV] [--config FILE] [--database FILE]   # writes the value to stdout
+          layeron secrets get NAME [--env ENV] [--config FILE] [--database FILE]   # writes the value to stdout (the store's, else $NAME's)
           layeron secrets rekey [--env ENV] [--config FILE] [--database FILE]      < new master key
         """
 
@@ -63,10 +64,17 @@ enum SecretsCommand {
             case "get":
                 let name = try self.name(args, sub)
                 try args.only(common, words: ["NAME"])
-                guard let value = try existingStore(args, environment)?.values(name, environment: environment, now: WallClock.nowMilliseconds()).first else {
+                var bytes: [UInt8]
+                if let value = try existingStore(args, environment)?.values(name, environment: environment, now: WallClock.nowMilliseconds()).first {
+                    bytes = value.bytes
+                } else if let variable = ProcessEnvironment.variables[name] {
+                    // The server's order, the store and then the variable: the development banner's
+                    // `curl` reads the secret this way and must sign with the value the server checks.
+                    FileHandle.standardError.write(Data("layeron secrets get: \(name) is not in the store for environment \(environment); wrote the environment variable \(name), which the server falls back to\n".utf8))
+                    bytes = Array(variable.utf8)
+                } else {
                     throw SecretStoreError.notFound(name: name, environment: environment)
                 }
-                var bytes = value.bytes
                 if isatty(STDOUT_FILENO) == 1 { bytes.append(UInt8(ascii: "\n")) }
                 FileHandle.standardOutput.write(Data(bytes))
             case "rekey":

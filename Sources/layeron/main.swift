@@ -9,6 +9,7 @@ let usage = """
       \(EventsCommand.usage)
       \(PluginsCommand.usage)
       \(SecretsCommand.usage)
+      \(VersionCommand.usage)
     """
 
 let words = Array(CommandLine.arguments.dropFirst())
@@ -25,6 +26,7 @@ func forms(of command: String?) -> String? {
     case "events": EventsCommand.usage
     case "plugins": PluginsCommand.usage
     case "secrets": SecretsCommand.usage
+    case "version": VersionCommand.usage
     default: nil
     }
 }
@@ -43,6 +45,7 @@ do {
     case "events": status = try EventsCommand.run(Array(words.dropFirst()))
     case "plugins": status = try PluginsCommand.run(Array(words.dropFirst()))
     case "secrets": status = try SecretsCommand.run(Array(words.dropFirst()))
+    case "version", "--version": status = try VersionCommand.run(Array(words.dropFirst()))
     case "help", "--help", "-h":
         print(usage)
         status = 0

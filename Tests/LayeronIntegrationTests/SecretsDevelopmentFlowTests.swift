@@ -130,6 +130,33 @@ final class SecretsDevelopmentFlowTests: XCTestCase {
         XCTAssertEqual(try server.secrets(["get", "STRIPE_WEBHOOK_SECRET"]).stdout, values[1])
     }
 
+    /// The config allows a secret from the environment variable when the store lacks it; the printed
+    /// `curl`, pasted in the shell that exported it, signs with that value too.
+    func testThePrintedCurlSignsWithTheEnvironmentVariableWhenTheStoreLacksTheSecret() throws {
+        let secret = "whsec_from_the_environment"
+        let server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": secret])
+        try server.writeConfig("""
+            {
+              "database": "data/layeron.db",
+              "plugins": { "dir": "\(server.pluginsDir)" },
+              "webhooks": [ { "name": "stripe", "provider": "stripe", "path": "/webhooks/stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" } } ]
+            }
+            """)
+        try server.start()
+        defer { server.stop() }
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.output.contains("then list it:\n  ") && server.output.hasSuffix("\n") }, server.output)
+        let lines = server.output.split(separator: "\n").map(String.init)
+        XCTAssertFalse(lines.contains { $0.hasPrefix("development secrets created") && $0.contains("STRIPE_WEBHOOK_SECRET") }, server.output)
+        let example = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("send a signed test event") })
+        let listAt = try XCTUnwrap(lines.firstIndex(of: "then list it:"))
+        let paste = lines[(example + 1)..<listAt].joined(separator: "\n")
+        let sent = try CommandRun.bash(paste, environment: ["STRIPE_WEBHOOK_SECRET": secret], removing: secretVariables,
+                                       directory: server.directory.path)
+        XCTAssertEqual(sent.status, 0, sent.stderr)
+        XCTAssertNotNil(try JSONParser.parse(Array(sent.stdout.utf8))["id"]?.stringValue, sent.stdout + sent.stderr)
+        XCTAssertTrue(sent.stderr.contains("wrote the environment variable STRIPE_WEBHOOK_SECRET"), sent.stderr)
+    }
+
     /// A port nothing listens on right now, for a config that names its admin address.
     static func freePort() throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -11,15 +11,33 @@ enum CPluginSource {
     static func build(_ text: String, to output: String) throws {
         let source = output + ".c"
         try text.write(toFile: source, atomically: true, encoding: .utf8)
+        try compile(["cc", "-shared", "-fPIC", "-I", headerDirectory, "-o", output, source])
+    }
+
+    /// Runs the compiler command `arguments` (found on PATH); throws with its output when it fails.
+    static func compile(_ arguments: [String]) throws {
         let cc = Process()
         cc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        cc.arguments = ["cc", "-shared", "-fPIC", "-I", headerDirectory, "-o", output, source]
+        cc.arguments = arguments
         let errors = Pipe()
         cc.standardError = errors
         try cc.run()
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         cc.waitUntilExit()
-        guard cc.terminationStatus == 0 else { throw CompileFailure(description: "cc failed on \(source): \(message)") }
+        guard cc.terminationStatus == 0 else { throw CompileFailure(description: "\(arguments.joined(separator: " ")) failed: \(message)") }
+    }
+
+    /// Whether `tool` is on PATH (g++ is optional: Debian's gcc package does not bring it).
+    static func isInstalled(_ tool: String) -> Bool {
+        (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains { directory in
+            FileManager.default.isExecutableFile(atPath: "\(directory)/\(tool)")
+        }
+    }
+
+    /// The example plugin source `plugins/examples/NAME/NAME.c`.
+    static func examplePath(_ name: String) -> String {
+        URL(fileURLWithPath: headerDirectory).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("plugins/examples/\(name)/\(name).c").path
     }
 
     struct CompileFailure: Error, CustomStringConvertible {

@@ -52,7 +52,7 @@ static const layeron_plugin_descriptor descriptor = {
     .shutdown = NULL,
 };
 
-const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t host_abi_version, const layeron_host *host) {
+LAYERON_PLUGIN_EXPORT const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t host_abi_version, const layeron_host *host) {
     (void)host;
     return host_abi_version >= 1 ? &descriptor : NULL;
 }

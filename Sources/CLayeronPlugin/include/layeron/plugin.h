@@ -242,6 +242,29 @@ typedef struct layeron_plugin_descriptor {
 typedef const layeron_plugin_descriptor *(*layeron_plugin_entry_fn)(uint32_t host_abi_version,
                                                                      const layeron_host *host);
 
+/*
+ * Marks a function for export from the shared library even when the plugin is compiled with
+ * -fvisibility=hidden. Define it before including this header to use another attribute.
+ */
+#ifndef LAYERON_PLUGIN_EXPORT
+#if defined(__GNUC__) || defined(__clang__)
+#define LAYERON_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define LAYERON_PLUGIN_EXPORT
+#endif
+#endif
+
+/*
+ * The entry function every plugin defines (type `layeron_plugin_entry_fn`, contract above). Declared
+ * here, inside the extern "C" block, so that the definition a plugin writes gets C linkage in C++
+ * (unmangled, the name the host looks up), default visibility under -fvisibility=hidden, and a
+ * prototype under -Wmissing-prototypes. A definition whose types differ from this declaration is a
+ * compile error in C, and in C++ an overload with a mangled name that the host never finds.
+ * Languages that do not read this header export the same name with C linkage themselves.
+ */
+LAYERON_PLUGIN_EXPORT const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t host_abi_version,
+                                                                            const layeron_host *host);
+
 #ifdef __cplusplus
 }
 #endif
