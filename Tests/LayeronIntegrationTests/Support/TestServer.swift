@@ -58,7 +58,7 @@ final class TestServer: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: TestServer.binaryPath)
         process.arguments = ["serve", "--config", configPath, "--listen", "127.0.0.1:0"] + (adminListen.map { ["--admin-listen", $0] } ?? [])
             + ["--database", databasePath, "--log-format", "json", "--log-level", "debug"] + extraArguments
-        var env = ProcessInfo.processInfo.environment.filter { !removedVariables.contains($0.key) }
+        var env = ChildEnvironment.inherited(removing: removedVariables)
         if setsAdminToken { env["LAYERON_ADMIN_TOKEN"] = adminToken }
         for (k, v) in environment { env[k] = v }
         process.environment = env
