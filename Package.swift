@@ -38,7 +38,7 @@ let package = Package(
                           path: "bench/Sources/layeron-bench"),
         .testTarget(name: "LayeronCoreTests", dependencies: ["LayeronCore", "LayeronCrypto"]),
         .testTarget(name: "LayeronStoreTests", dependencies: ["LayeronStore", "LayeronCore", "CSQLite", "CWALWriteBuffer"]),
-        .testTarget(name: "LayeronServerTests", dependencies: ["LayeronServer", "LayeronHTTP"]),
+        .testTarget(name: "LayeronServerTests", dependencies: ["LayeronServer", "LayeronHTTP", "LayeronCore", "LayeronStore"]),
         .testTarget(name: "LayeronOutboundTests", dependencies: ["LayeronOutbound", "LayeronCore"]),
         .testTarget(name: "LayeronPluginHostTests", dependencies: ["LayeronPluginHost", "LayeronCore"]),
         .testTarget(name: "LayeronIntegrationTests", dependencies: ["LayeronCore", "LayeronCrypto", "LayeronHTTP", "CSQLite"]),

@@ -7,7 +7,9 @@ import LayeronStore
 /// (nanoseconds), and checks the clock against the next grace end the store holds. A poll costs one
 /// `stat`, needs no inotify descriptor, and also sees a file replaced by a rename or restored from a
 /// backup; a change is seen within `interval`. The store keeps a rollback journal (not WAL) so that
-/// every commit touches the main file.
+/// every commit touches the main file. The starting point is taken when the watcher is made, before
+/// the server reads the store, so a change made while the server starts (a `secrets set` run as the
+/// listening lines appear) is seen at the first poll instead of becoming the starting point.
 public final class SecretStoreWatcher: @unchecked Sendable {
     private let store: SecretStore
     private let environment: String
@@ -27,14 +29,13 @@ public final class SecretStoreWatcher: @unchecked Sendable {
         self.onChange = onChange
         timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(100))
+        // No timer runs yet, so nothing else touches these.
+        signature = FileSignature(path: store.path)
+        graceEnd = nextGraceEnd(after: WallClock.nowMilliseconds())
     }
 
-    /// Starts from the store as the server loaded it.
+    /// Polls from here on, against the store as it was when the watcher was made.
     public func start() {
-        queue.sync {
-            signature = FileSignature(path: store.path)
-            graceEnd = nextGraceEnd(after: WallClock.nowMilliseconds())
-        }
         timer.setEventHandler { [weak self] in self?.tick() }
         timer.resume()
     }

@@ -9,6 +9,8 @@ extension Server {
     /// of a name the config still uses) keeps the value it had, logged as an error: refusing the
     /// whole reload would also hold back every other change until the config is edited.
     public func reloadSecrets() {
+        reloadLock.lock()
+        defer { reloadLock.unlock() }
         let config = snapshots.snapshot.config
         let view = resolver.current()
         let gone = Set(config.secretReferences.map(\.reference.name).filter { view.resolveAll(SecretReference(name: $0)).isEmpty })

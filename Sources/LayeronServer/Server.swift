@@ -86,6 +86,10 @@ public final class Server: @unchecked Sendable {
     public var configuredAdminPort: UInt16 { snapshots.snapshot.config.admin.listen.port }
     /// The values the running snapshot was built with, by reference name (`reloadSecrets`).
     let lastValues: LastSecretValues
+    /// Held by `reload` and `reloadSecrets` from reading the running snapshot to installing the next:
+    /// they run on different threads (signals, the config folder's watcher, the secrets store's), and
+    /// one that built from a snapshot the other has since replaced would install it over the newer one.
+    let reloadLock = NSLock()
 
     public static func start(options: ServeOptions, resolver: any SecretResolver, logger: Logger) throws(ServeError) -> Server {
         let config: ServerConfig
@@ -208,6 +212,8 @@ public final class Server: @unchecked Sendable {
     /// stays. Listener addresses and the database path need a restart; a change to them is reported.
     @discardableResult
     public func reload() -> Result<Void, ServeError> {
+        reloadLock.lock()
+        defer { reloadLock.unlock() }
         let config: ServerConfig
         do { config = try Self.effectiveConfig(options) } catch {
             logger.error("config reload refused, keeping the running config: \(error)")

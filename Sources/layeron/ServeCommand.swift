@@ -51,6 +51,7 @@ enum ServeCommand {
 
         let server: Server
         let secrets: ServeSecrets
+        let watcher: SecretStoreWatcher
         do {
             secrets = try ServeSecrets.prepare(options: options, variables: ProcessEnvironment.variables, logger: logger)
             logger.info("secrets store open", [("file", secrets.store.path), ("environment", options.environment),
@@ -59,6 +60,11 @@ enum ServeCommand {
             let environment = options.environment
             options.beforeReload = { [secrets] config in
                 secrets.generateMissing(for: config, environment: environment, variables: variables, logger: logger)
+            }
+            // Made before the server reads the store, so a change from then on reloads: one made as the
+            // listening lines appear would otherwise be the watcher's starting point, and never applied.
+            watcher = SecretStoreWatcher(store: secrets.store, environment: options.environment, logger: logger) {
+                running.withLock { $0 }?.reloadSecrets()
             }
             server = try Server.start(options: options, resolver: secrets.resolver, logger: logger)
         } catch {
@@ -73,9 +79,8 @@ enum ServeCommand {
                                                adminArguments: adminArguments(args, server))
         }
         running.withLock { $0 = server }
-        FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
-        let watcher = SecretStoreWatcher(store: secrets.store, environment: options.environment, logger: logger) { server.reloadSecrets() }
         watcher.start()
+        FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         stop.wait()
         watcher.stop()
         running.withLock { $0 = nil }

@@ -46,7 +46,9 @@ final class CrashSafetyTests: XCTestCase {
     func testEverythingAcknowledgedSurvivesSIGKILLAndIsProcessed() throws {
         let stop = StopFlag()
         let accepted = load(clients: 4, stop: stop, prefix: "k")
+        // About a second of load, and on a slow machine as long as it takes to have enough acknowledged.
         usleep(1_200_000)
+        XCTAssertTrue(server.waitUntil { accepted.ids.count > 20 }, "the server acknowledged \(accepted.ids.count) events")
         server.kill()
         stop.set()
         accepted.waitForClients(4)
@@ -106,18 +108,20 @@ final class ForcedStopTests: XCTestCase {
         defer { server.stop() }
         XCTAssertEqual(try server.postSigned("hook", #"{"id": "stuck", "type": "stuck"}"#, secret: secret).status, 200)
         let store = try StoreReader(path: server.databasePath)
-        XCTAssertTrue(try server.waitUntil(timeout: 5) { try store.count("SELECT COUNT(*) FROM attempts") == 1 }, server.logs)
+        XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM attempts") == 1 }, server.logs)
 
         server.send(SIGTERM)
+        // A second SIGTERM sent while the first is still pending would merge with it: wait for the drain.
+        XCTAssertTrue(server.waitUntil { server.logs.contains("draining") }, server.logs)
         usleep(500_000)
         XCTAssertTrue(server.isRunning, "the drain waits for the running handler")
         server.send(SIGTERM)
-        XCTAssertTrue(server.waitUntil(timeout: 5) { !server.isRunning }, "a second signal exits at once")
+        XCTAssertTrue(server.waitUntil { !server.isRunning }, "a second signal exits at once")
         XCTAssertTrue(server.logs.contains("second signal"), server.logs)
 
         try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)", "sleep_ms": 1 }"#, webhooks: hook)
         try server.start()
-        XCTAssertTrue(try server.waitUntil(timeout: 15) {
+        XCTAssertTrue(try server.waitUntil {
             try store.count("SELECT COUNT(*) FROM events WHERE status = 'processed'") == 1
         }, server.logs)
         XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts WHERE error LIKE 'interrupted:%'"), 1)

@@ -23,7 +23,7 @@ final class HandlerLeaseTests: XCTestCase {
         // 400 ms lease of the latest one has passed, until the first call settles the event.
         var attempts: [JSONValue] = []
         var lines: [String] = []
-        let settled = try server.waitUntil(timeout: 20) {
+        let settled = try server.waitUntil {
             let event = try server.admin("GET", "/admin/events/\(id)").json
             if case let .array(list)? = event["attempts"] { attempts = list }
             lines = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)

@@ -8,25 +8,29 @@ final class InboundHandlingTests: XCTestCase {
     let secret = "vendor-secret"
     var server: TestServer!
     var output: String { server.path("handled.log") }
+    /// `behaviours.gated` calls (the "slowpoke" and "capped" webhooks) return once this file exists.
+    var gate: String { server.path("gate") }
 
     override func setUpWithError() throws {
         server = try TestServer(environment: ["HOOK_SECRET": secret])
         try server.installBehaviours()
         let keyed = #""dedupe": {"key": "body.id", "ttl": "1h"}, "#
-        try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)", "fail_times": 2, "sleep_ms": 300 }"#, webhooks: [
+        try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)", "fail_times": 2, "gate": "\#(gate)" }"#, webhooks: [
             ("routed", keyed + #""on": {"invoice.paid": "behaviours.ok", "invoice.*": "behaviours.flaky", "customer.deleted": "behaviours.always_error"}"#),
             ("strict", keyed + #""unhandled": "reject", "on": {"known": "behaviours.ok"}"#),
             ("challenge", keyed + #""respond": "after-handler", "handler": "behaviours.respond""#),
-            ("slowpoke", keyed + #""respond": "after-handler", "timeout": "50ms", "handler": "behaviours.slow""#),
+            ("slowpoke", keyed + #""respond": "after-handler", "timeout": "50ms", "handler": "behaviours.gated""#),
             ("doomed", keyed + #""handler": "behaviours.always_retry", "retry": {"attempts": 3, "initial": "50ms", "max": "100ms", "jitter": false}"#),
             ("ordered", keyed + #""handler": "behaviours.flaky", "ordering": "per-key", "orderingKey": "body.customer""#),
-            ("capped", keyed + #""handler": "behaviours.slow", "concurrency": 1"#),
+            ("capped", keyed + #""handler": "behaviours.gated", "concurrency": 1"#),
             ("composite", #""dedupe": {"key": "{body.shop}:{body.id}", "ttl": "1h"}, "handler": "behaviours.ok""#),
         ])
         try server.start()
     }
 
     override func tearDown() {
+        // A gated call still waiting would hold the drain for its minute.
+        FileManager.default.createFile(atPath: gate, contents: nil)
         server.stop()
         server = nil
     }
@@ -44,7 +48,7 @@ final class InboundHandlingTests: XCTestCase {
         try server.admin("GET", "/admin/events/\(id)").json
     }
 
-    private func waitForStatus(_ id: String, _ status: String, timeout: TimeInterval = 10) throws -> JSONValue {
+    private func waitForStatus(_ id: String, _ status: String, timeout: TimeInterval = 30) throws -> JSONValue {
         let reached = try server.waitUntil(timeout: timeout) { try event(id)["status"]?.stringValue == status }
         let last = try event(id)
         XCTAssertTrue(reached, "\(id) never became \(status): \(last.serialized())")
@@ -193,6 +197,7 @@ final class InboundHandlingTests: XCTestCase {
         // The handler still finishes and records its attempt; the provider's retry then gets 200,
         // with the event's id as the live answer has it.
         let id = try self.id(of: response)
+        FileManager.default.createFile(atPath: gate, contents: nil)
         _ = try waitForStatus(id, "processed")
         let retry = try send("slowpoke", #"{"id": "t1", "type": "slow"}"#)
         XCTAssertEqual(retry.status, 200)
@@ -207,12 +212,13 @@ final class InboundHandlingTests: XCTestCase {
         let response = try send("slowpoke", #"{"id": "g1", "type": "slow"}"#)
         XCTAssertEqual(response.status, 503, response.body)
         let id = try self.id(of: response)
-        // The handler sleeps 300 ms; the answer came after 50.
+        // The handler waits for the gate, still shut; the answer came after 50 ms.
         let row = try StoreReader(path: server.databasePath)
             .rows("SELECT status, next_attempt_at - received_at FROM events WHERE id = '\(id)'")
         XCTAssertEqual(row.first, ["pending", "50"])
 
         server.kill()
+        FileManager.default.createFile(atPath: gate, contents: nil)
         try server.start()
         let done = try waitForStatus(id, "processed")
         XCTAssertEqual(attempts(done).last?["outcome"]?.stringValue, "ok", done.serialized())
@@ -257,18 +263,29 @@ final class InboundHandlingTests: XCTestCase {
     }
 
     func testConcurrencyCapRunsOneAtATime() throws {
-        let start = Date()
         let ids = try (1...4).map { try id(of: try send("capped", #"{"id": "cap\#($0)", "type": "t"}"#)) }
-        for id in ids { _ = try waitForStatus(id, "processed", timeout: 20) }
-        // Four 300 ms handlers one at a time take at least 1.2 s; unconstrained they would overlap.
-        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(start), 1.2)
+        // The gate is shut until all four are in: the first call holds the webhook's one slot, however
+        // slowly the others arrive, and nothing else may start past the cap (the scheduler passes
+        // every 250 ms).
+        let store = try StoreReader(path: server.databasePath)
+        let started = "SELECT COUNT(*) FROM attempts a JOIN events e ON e.seq = a.event_seq WHERE e.webhook = 'capped'"
+        XCTAssertTrue(try server.waitUntil { try store.count(started) == 1 })
+        usleep(600_000)
+        XCTAssertEqual(try store.count(started), 1, "an event ran past the cap")
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        for id in ids { _ = try waitForStatus(id, "processed") }
         // The three turned away at the cap waited in the store. The first finish let the scheduler
         // read them at once, not at its next timed pass; it started one and kept the other two
         // (read past the cap), which the next two finishes started without another read.
-        let metrics = try server.admin("GET", "/metrics").text
+        // (A start is counted just after the worker is woken for it: that event may be processed first.)
+        var metrics = ""
         func value(_ prefix: String) -> Int {
             metrics.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
         }
+        XCTAssertTrue(try server.waitUntil {
+            metrics = try server.admin("GET", "/metrics").text
+            return value("layeron_dispatch_read_ahead_starts_total ") >= 2
+        }, metrics)
         XCTAssertGreaterThanOrEqual(value(#"layeron_scheduler_passes_total{trigger="release"} "#), 1, metrics)
         XCTAssertEqual(value("layeron_dispatch_read_ahead_starts_total "), 2, metrics)
     }

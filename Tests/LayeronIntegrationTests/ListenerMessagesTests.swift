@@ -39,7 +39,7 @@ final class ListenerMessagesTests: XCTestCase {
         XCTAssertTrue(tooLarge.hasPrefix("HTTP/1.1 431"), tooLarge)
 
         let expected = ["Content-Length", "chunked", "431"]
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(30)
         var library: [JSONValue] = []
         var messages: [String] = []
         repeat {

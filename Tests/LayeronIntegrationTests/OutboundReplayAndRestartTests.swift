@@ -76,7 +76,10 @@ final class OutboundReplayAndRestartTests: XCTestCase {
 
         for (cut, n) in [({ self.harness.server.stop() }, 2), ({ self.harness.server.kill() }, 3)] {
             XCTAssertEqual(try harness.server.admin("POST", "/admin/events/\(id)/replay?force=true").status, 202)
-            XCTAssertTrue(harness.server.waitUntil(timeout: 10) { receiver.received.count == n }, harness.server.logs)
+            // Cut off once the replay is both sent and recorded as started: its start record is queued
+            // for the writer as the request goes out, so a kill as the receiver sees it may beat the commit.
+            XCTAssertTrue(try harness.server.waitUntil { try receiver.received.count == n && harness.attempts(id).count == n },
+                          harness.server.logs)
             cut()
             try harness.start()
             let event = try harness.waitForAttempts(id, count: n)
@@ -146,7 +149,7 @@ final class OutboundReplayAndRestartTests: XCTestCase {
         let inboundID = try relay(Array(#"{"type":"payment.succeeded","amount":1200}"#.utf8))
 
         var outboundID: String?
-        XCTAssertTrue(try harness.server.waitUntil(timeout: 15) {
+        XCTAssertTrue(try harness.server.waitUntil {
             let listed = try harness.server.admin("GET", "/admin/events?direction=outbound").json
             guard case let .array(events)? = listed["events"], let first = events.first else { return false }
             outboundID = first["id"]?.stringValue

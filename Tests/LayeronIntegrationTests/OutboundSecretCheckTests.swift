@@ -33,7 +33,7 @@ final class OutboundSecretCheckTests: XCTestCase {
             of: #""outbound": ["#,
             with: #""outbound": [{ "name": "later", "url": "http://127.0.0.1:9/", "secret": { "secret": "LATER_SECRET" }, "allow_private": true },"#))
         server.hangUp()
-        XCTAssertTrue(server.waitUntil(timeout: 5) {
+        XCTAssertTrue(server.waitUntil {
             server.logs.contains("config reload refused") && server.logs.contains("outbound later: secret LATER_SECRET cannot sign deliveries")
         }, server.logs)
         XCTAssertTrue(server.logs.contains(server.configPath), server.logs)

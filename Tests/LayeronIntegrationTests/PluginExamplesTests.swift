@@ -69,7 +69,7 @@ final class PluginExamplesTests: XCTestCase {
 
         // Swapping a Swift plugin retires the old image without dlclose; the new one serves.
         try PluginBuilder.landByRename(library, into: server.pluginsDir, name: "audit.so")
-        XCTAssertTrue(server.waitUntil(timeout: 3) { server.logs.components(separatedBy: "audit 1.0.0 ready").count == 3 }, server.logs)
+        XCTAssertTrue(server.waitUntil { server.logs.components(separatedBy: "audit 1.0.0 ready").count == 3 }, server.logs)
         let again = try server.postStripe(type: "invoice.paid", providerID: "evt_example_2", secret: secret)
         let second = try XCTUnwrap(again.id)
         XCTAssertTrue(try server.waitUntil { try server.event(second)["status"]?.stringValue == "processed" }, server.logs)

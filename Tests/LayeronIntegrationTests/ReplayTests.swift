@@ -37,7 +37,7 @@ final class ReplayTests: XCTestCase {
         return []
     }
 
-    private func waitForAttempts(_ id: String, _ count: Int, timeout: TimeInterval = 15) throws -> [JSONValue] {
+    private func waitForAttempts(_ id: String, _ count: Int, timeout: TimeInterval = 30) throws -> [JSONValue] {
         let reached = try server.waitUntil(timeout: timeout) {
             let list = try attempts(id)
             return list.count == count && list.allSatisfy { $0["outcome"] != .null }
@@ -90,7 +90,7 @@ final class ReplayTests: XCTestCase {
         let after = try server.admin("GET", "/admin/events/\(id)").json
         XCTAssertEqual(after["status"]?.stringValue, "pending")
         XCTAssertEqual(after["next_attempt_at"], before["next_attempt_at"], after.serialized())
-        let all = try waitForAttempts(id, 4, timeout: 20)
+        let all = try waitForAttempts(id, 4)
         XCTAssertEqual(all.map { $0["replay"] }, [.bool(false), .bool(true), .bool(false), .bool(false)])
         XCTAssertTrue(try server.waitUntil { try server.admin("GET", "/admin/events/\(id)").json["status"]?.stringValue == "failed" })
     }
@@ -113,7 +113,8 @@ final class ReplayTests: XCTestCase {
     /// stops are not lost with the queue, nor folded into one: all three run after the next start.
     func testReplaysWaitingAtAStopAllRunAfterTheNextStart() throws {
         let id = try send("slowly", "w1")
-        usleep(300_000)
+        // The replays must come while the first attempt runs (1.5 s): once that attempt is recorded.
+        XCTAssertTrue(try server.waitUntil { try attempts(id).count == 1 })
         try askForReplays(id, 3)
         server.stop()
         XCTAssertTrue(server.logs.contains("3 replay(s) asked for and not yet run stay in the store"), server.logs)
@@ -127,7 +128,7 @@ final class ReplayTests: XCTestCase {
     /// the restart, recorded as its own replay attempt.
     func testReplaysAcknowledgedBeforeASIGKILLEachRunOnceAfterTheRestart() throws {
         let id = try send("slowly", "k1")
-        usleep(300_000)
+        XCTAssertTrue(try server.waitUntil { try attempts(id).count == 1 })
         try askForReplays(id, 4)
         server.kill()
         XCTAssertEqual(replayRuns(id), 0)

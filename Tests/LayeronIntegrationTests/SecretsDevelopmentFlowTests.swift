@@ -22,7 +22,7 @@ final class SecretsDevelopmentFlowTests: XCTestCase {
             """)
         try server.start()
         defer { server.stop() }
-        XCTAssertTrue(server.waitUntil(timeout: 10) { server.output.contains("then list it:\n  ") && server.output.hasSuffix("\n") }, server.output)
+        XCTAssertTrue(server.waitUntil { server.output.contains("then list it:\n  ") && server.output.hasSuffix("\n") }, server.output)
         let lines = server.output.split(separator: "\n").map(String.init)
         let listAt = try XCTUnwrap(lines.firstIndex(of: "then list it:"))
         let list = lines[listAt + 1].trimmingCharacters(in: .whitespaces)
@@ -45,7 +45,7 @@ final class SecretsDevelopmentFlowTests: XCTestCase {
         try server.start()
         defer { server.stop() }
         try server.writeConfig(config(hook + ", " + added))
-        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("config reloaded") }, server.logs)
+        XCTAssertTrue(server.waitUntil { server.logs.contains("config reloaded") }, server.logs)
         XCTAssertFalse(server.logs.contains("config reload refused"), server.logs)
         let value = try server.secrets(["get", "VENDOR_WEBHOOK_SECRET"])
         XCTAssertEqual(value.status, 0, value.stderr)
@@ -79,7 +79,7 @@ final class SecretsDevelopmentFlowTests: XCTestCase {
             """)
         try server.start()
         defer { server.stop() }
-        XCTAssertTrue(server.waitUntil(timeout: 10) { server.output.contains("then list it:\n  ") && server.output.hasSuffix("\n") }, server.output)
+        XCTAssertTrue(server.waitUntil { server.output.contains("then list it:\n  ") && server.output.hasSuffix("\n") }, server.output)
         let lines = server.output.split(separator: "\n").map(String.init)
         let created = try XCTUnwrap(lines.first { $0.hasPrefix("development secrets created") }, server.output)
         for name in ["LAYERON_ADMIN_TOKEN", "STRIPE_WEBHOOK_SECRET", "VENDOR_WEBHOOK_SECRET"] {
@@ -125,7 +125,7 @@ final class SecretsDevelopmentFlowTests: XCTestCase {
         // A second start keeps the values it made and creates nothing.
         server.stop()
         try server.start()
-        XCTAssertTrue(server.waitUntil(timeout: 10) { server.output.components(separatedBy: "then list it:").count == 3 }, server.output)
+        XCTAssertTrue(server.waitUntil { server.output.components(separatedBy: "then list it:").count == 3 }, server.output)
         XCTAssertEqual(server.output.components(separatedBy: "development secrets created").count, 2, server.output)
         XCTAssertEqual(try server.secrets(["get", "STRIPE_WEBHOOK_SECRET"]).stdout, values[1])
     }

@@ -8,15 +8,17 @@ final class SerialPluginTests: XCTestCase {
     let secret = "serial-secret"
     var server: TestServer!
     var output: String { server.path("handled.log") }
+    /// `serial.gated` calls return once this file exists.
+    var gate: String { server.path("gate") }
 
     override func setUpWithError() throws {
         server = try TestServer(environment: ["HOOK_SECRET": secret])
         try server.installBehaviours()
         try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "serial.so",
                                   defines: ["BEHAVIOURS_SERIAL"])
-        func hook(_ name: String, _ handler: String, _ extra: String = "") -> String {
+        func hook(_ name: String, _ handler: String, lease: String = "2s", _ extra: String = "") -> String {
             """
-            {"name": "\(name)", "provider": "custom", "handler": "\(handler)", "lease": "2s",\(extra)
+            {"name": "\(name)", "provider": "custom", "handler": "\(handler)", "lease": "\(lease)",\(extra)
              "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "encoding": "hex", "secret": {"secret": "HOOK_SECRET"}},
              "event": {"id": "body.id", "type": "body.type"}}
             """
@@ -26,8 +28,9 @@ final class SerialPluginTests: XCTestCase {
               "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
               "workers": 4,
               "plugins": { "dir": "\(server.pluginsDir)", "config": {
-                  "behaviours": { "output": "\(output)" }, "serial": { "output": "\(output)", "sleep_ms": 1000 } } },
+                  "behaviours": { "output": "\(output)" }, "serial": { "output": "\(output)", "sleep_ms": 1000, "gate": "\(gate)" } } },
               "webhooks": [ \(hook("slow", "serial.slow")), \(hook("quick", "behaviours.ok")), \(hook("serialok", "serial.ok")),
+                            \(hook("held", "serial.gated", lease: "1h")),
                             \(hook("waiting", "serial.ok", #" "respond": "after-handler", "timeout": "300ms", "dedupe": {"key": "body.id"},"#)) ]
             }
             """)
@@ -35,6 +38,8 @@ final class SerialPluginTests: XCTestCase {
     }
 
     override func tearDown() {
+        // A test that failed with the gate shut would hold the drain for the gated call's minute.
+        FileManager.default.createFile(atPath: gate, contents: nil)
         server.stop()
         server = nil
     }
@@ -43,19 +48,21 @@ final class SerialPluginTests: XCTestCase {
         ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
-    /// Four events for the serial plugin (each call sleeps 1 s, then writes its line), then one for
-    /// another plugin: with four workers all waiting on the serial plugin, the other event would
-    /// wait for the first slow call to end; it must be handled while that call still runs.
+    /// Four events for the serial plugin (each call waits for the gate, then writes its line), then
+    /// one for another plugin: with four workers all waiting on the serial plugin, the other event
+    /// would wait for the first serial call to end; it must be handled while that call still runs.
     func testABusySerialPluginLeavesTheOtherWorkersFree() throws {
         for i in 0..<4 {
-            XCTAssertEqual(try server.postSigned("slow", #"{"id": "s\#(i)", "type": "t"}"#, secret: secret).status, 200)
+            XCTAssertEqual(try server.postSigned("held", #"{"id": "s\#(i)", "type": "t"}"#, secret: secret).status, 200)
         }
-        usleep(200_000)
-        XCTAssertEqual(try server.postSigned("quick", #"{"id": "q", "type": "t"}"#, secret: secret).status, 200)
-        XCTAssertTrue(server.waitUntil(timeout: 10) { lines().contains { $0.hasPrefix("ok ") } }, "\(lines())")
-        XCTAssertTrue(lines().first?.hasPrefix("ok ") == true, "the other plugin's event waited for the serial one: \(lines())")
-        XCTAssertTrue(server.waitUntil(timeout: 15) { lines().filter { $0.hasPrefix("slow ") }.count == 4 }, "\(lines())")
         let store = try StoreReader(path: server.databasePath)
+        XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM attempts") == 1 }, "the first serial call started")
+        XCTAssertEqual(try server.postSigned("quick", #"{"id": "q", "type": "t"}"#, secret: secret).status, 200)
+        // The gate stays shut until the other event is handled: that must not need the serial call to end.
+        XCTAssertTrue(server.waitUntil { lines().contains { $0.hasPrefix("ok ") } }, "the other plugin's event waited for the serial one: \(lines())")
+        XCTAssertEqual(lines().filter { $0.hasPrefix("gated ") }, [], "the serial call ended with its gate shut")
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(server.waitUntil { lines().filter { $0.hasPrefix("gated ") }.count == 4 }, "\(lines())")
         XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM events WHERE status = 'processed'") == 5 })
     }
 
@@ -67,37 +74,46 @@ final class SerialPluginTests: XCTestCase {
             XCTAssertEqual(try server.postSigned("slow", #"{"id": "l\#(i)", "type": "t"}"#, secret: secret).status, 200)
         }
         let store = try StoreReader(path: server.databasePath)
-        XCTAssertTrue(try server.waitUntil(timeout: 20) { try store.count("SELECT COUNT(*) FROM events WHERE status = 'processed'") == 4 })
+        XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM events WHERE status = 'processed'") == 4 })
         usleep(1_500_000)
         XCTAssertEqual(lines().filter { $0.hasPrefix("slow ") }.count, 4, "\(lines())")
         XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts"), 4)
+    }
+
+    /// Each version of a serial plugin has its own lock: a new build takes new calls at once while
+    /// its predecessor's slow call finishes, as hot reload promises.
+    func testANewVersionIsNotHeldUpByItsPredecessorsCall() throws {
+        let response = try server.postSigned("held", #"{"id": "v1-held", "type": "t"}"#, secret: secret)
+        XCTAssertEqual(response.status, 200)
+        let id = try XCTUnwrap(try JSONParser.parse(response.body)["id"]?.stringValue)
+        // Version 1's call is under way, and stays so until the gate opens, before version 2 lands
+        // (building it takes longer than a call would on a loaded machine).
+        XCTAssertTrue(try server.waitUntil { try server.attempts(id).count == 1 })
+        try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "serial.so",
+                                  defines: ["BEHAVIOURS_SERIAL", #"PLUGIN_VERSION="2.0.0""#])
+        XCTAssertTrue(try server.waitUntil { try server.admin("GET", "/admin/plugins").text.contains(#""version":"2.0.0""#) })
+        XCTAssertEqual(try server.postSigned("serialok", #"{"id": "v2-ok", "type": "t"}"#, secret: secret).status, 200)
+        XCTAssertTrue(server.waitUntil { lines().contains { $0.hasPrefix("ok ") } }, "the new version waited for the old one's call: \(lines())")
+        XCTAssertEqual(lines().filter { $0.hasPrefix("gated ") }, [], "the old version's call ended with its gate shut")
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(server.waitUntil { lines().count == 2 }, "\(lines())")
     }
 
     /// An after-handler event whose serial plugin is in another event's call when its timeout passes
     /// is answered 503 saying the handler had not started and why, not that it did not finish; the
     /// event runs once the plugin is free.
     func testAnAfterHandlerTimeoutBehindABusySerialPluginSaysTheHandlerHadNotStarted() throws {
-        XCTAssertEqual(try server.postSigned("slow", #"{"id": "busy", "type": "t"}"#, secret: secret).status, 200)
-        usleep(200_000)
+        let busy = try server.postSigned("held", #"{"id": "busy", "type": "t"}"#, secret: secret)
+        XCTAssertEqual(busy.status, 200)
+        let busyID = try XCTUnwrap(try JSONParser.parse(Array(busy.body.utf8))["id"]?.stringValue, busy.body)
+        XCTAssertTrue(try server.waitUntil { try server.attempts(busyID).count == 1 }, "the serial plugin's call is under way")
         let waited = try server.postSigned("waiting", #"{"id": "parked", "type": "t"}"#, secret: secret)
         XCTAssertEqual(waited.status, 503, waited.body)
         XCTAssertTrue(waited.body.contains("the handler had not started within 300ms: plugin serial takes one call at a time and was busy with another event"),
                       waited.body)
         XCTAssertFalse(waited.body.contains("did not finish"), waited.body)
         let id = try XCTUnwrap(try JSONParser.parse(Array(waited.body.utf8))["id"]?.stringValue, waited.body)
+        FileManager.default.createFile(atPath: gate, contents: nil)
         XCTAssertTrue(server.waitUntil(timeout: 10) { lines().contains { $0.hasPrefix("ok \(id) ") } }, "\(lines())")
-    }
-
-    /// Each version of a serial plugin has its own lock: a new build takes new calls at once while
-    /// its predecessor's slow call finishes, as hot reload promises.
-    func testANewVersionIsNotHeldUpByItsPredecessorsCall() throws {
-        XCTAssertEqual(try server.postSigned("slow", #"{"id": "v1-slow", "type": "t"}"#, secret: secret).status, 200)
-        usleep(200_000)
-        try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "serial.so",
-                                  defines: ["BEHAVIOURS_SERIAL", #"PLUGIN_VERSION="2.0.0""#])
-        XCTAssertTrue(try server.waitUntil(timeout: 5) { try server.admin("GET", "/admin/plugins").text.contains(#""version":"2.0.0""#) })
-        XCTAssertEqual(try server.postSigned("serialok", #"{"id": "v2-ok", "type": "t"}"#, secret: secret).status, 200)
-        XCTAssertTrue(server.waitUntil(timeout: 10) { lines().count == 2 }, "\(lines())")
-        XCTAssertTrue(lines().first?.hasPrefix("ok ") == true, "the new version waited for the old one's call: \(lines())")
     }
 }

@@ -145,7 +145,7 @@ final class SignatureProvidersTests: XCTestCase {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestServer.binaryPath)
         process.arguments = ["verify"] + arguments
-        var env = ProcessInfo.processInfo.environment
+        var env = ChildEnvironment.inherited()
         env["GH_SECRET"] = githubSecret
         env["SW_SECRET"] = swSecret
         env["ZOOM_SECRET"] = zoomSecret

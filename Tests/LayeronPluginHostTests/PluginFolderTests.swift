@@ -37,7 +37,7 @@ final class PluginFolderTests: XCTestCase {
     }
 
     private func waitUntil(_ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(3)
+        let deadline = Date().addingTimeInterval(30)
         while !condition() {
             if Date() > deadline { return false }
             usleep(10_000)

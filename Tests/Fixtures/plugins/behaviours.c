@@ -1,7 +1,7 @@
 /*
  * Test plugin "behaviours": handlers with scripted outcomes for the inbound-handling tests. Every
  * handler appends "<handler> <event id> <type> attempt=<n> replay=<0|1>" to the config's "output" file
- * when it runs. Config: {"output": PATH, "fail_times": N, "sleep_ms": N}.
+ * when it runs. Config: {"output": PATH, "fail_times": N, "sleep_ms": N, "gate": PATH}.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -29,6 +29,7 @@
 typedef struct state {
     const layeron_host *host;
     char output[2048];
+    char gate[2048];
     long fail_times;
     long sleep_ms;
 } state;
@@ -45,6 +46,15 @@ static const char *find_key(layeron_bytes config, const char *key) {
     return NULL;
 }
 
+/* Copies the string value of `key` into `out` (empty when the key is missing); false when missing. */
+static int copy_string(layeron_bytes config, const char *key, char *out, size_t size) {
+    const char *p = find_key(config, key);
+    size_t i = 0;
+    while (p != NULL && p[i] && p[i] != '"' && i + 1 < size) { out[i] = p[i]; i++; }
+    out[i] = 0;
+    return p != NULL;
+}
+
 static layeron_bytes cstr(const char *s) {
     layeron_bytes b = { (const uint8_t *)s, strlen(s) };
     return b;
@@ -53,15 +63,12 @@ static layeron_bytes cstr(const char *s) {
 static layeron_status init(const layeron_host *host, layeron_bytes config, layeron_result *error, void **out) {
     state *s = calloc(1, sizeof *s);
     s->host = host;
-    const char *p = find_key(config, "\"output\"");
-    if (p == NULL) {
+    if (!copy_string(config, "\"output\"", s->output, sizeof s->output)) {
         host->result_set_message(error, cstr("config needs output"));
         free(s);
         return LAYERON_ERROR;
     }
-    size_t i = 0;
-    while (p[i] && p[i] != '"' && i + 1 < sizeof s->output) { s->output[i] = p[i]; i++; }
-    s->output[i] = 0;
+    copy_string(config, "\"gate\"", s->gate, sizeof s->gate);
     const char *f = find_key(config, "\"fail_times\"");
     s->fail_times = f ? strtol(f, NULL, 10) : 0;
     const char *w = find_key(config, "\"sleep_ms\"");
@@ -128,6 +135,16 @@ static layeron_status slow(void *i, const layeron_event *e, layeron_result *r) {
     return LAYERON_OK;
 }
 
+/* Returns once the config's "gate" file exists (or after a minute), then records: a call that lasts
+   exactly until the test has seen what it must see while the call runs, however slow the machine. */
+static layeron_status gated(void *i, const layeron_event *e, layeron_result *r) {
+    state *s = i;
+    (void)r;
+    for (long waited = 0; access(s->gate, F_OK) != 0 && waited < 60000; waited += 10) pause_ms(10);
+    record(s, "gated", e);
+    return LAYERON_OK;
+}
+
 /* Succeeds on the first attempt only: a forced replay of its processed event fails. */
 static layeron_status first_only(void *i, const layeron_event *e, layeron_result *r) {
     state *s = i;
@@ -167,6 +184,7 @@ static const layeron_handler handlers[] = {
     { "respond", respond, { 0 } },
     { "crash", crash, { 0 } },
     { "first_only", first_only, { 0 } },
+    { "gated", gated, { 0 } },
 };
 
 static const layeron_plugin_descriptor descriptor = {

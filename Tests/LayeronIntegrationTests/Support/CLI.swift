@@ -7,7 +7,7 @@ enum CLI {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestServer.binaryPath)
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
+        var env = ChildEnvironment.inherited()
         env["LAYERON_ADMIN_TOKEN"] = token
         for (k, v) in environment { env[k] = v }
         process.environment = env

@@ -25,7 +25,7 @@ struct CommandRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment.filter { !removing.contains($0.key) }
+        var env = ChildEnvironment.inherited(removing: removing)
         for (k, v) in environment { env[k] = v }
         process.environment = env
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }

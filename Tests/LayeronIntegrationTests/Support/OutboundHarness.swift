@@ -10,7 +10,7 @@ final class OutboundHarness {
     static var secret: String { "whsec_" + ByteEncoding.base64.encode(key) }
 
     let server: TestServer
-    let port: Int
+    private(set) var port: Int
     var selfURL: String { "http://127.0.0.1:\(port)/webhooks/sw-in" }
 
     /// `destinations` are extra JSON objects for `"outbound"`; `partners` (to our own inbound) comes first.
@@ -31,7 +31,21 @@ final class OutboundHarness {
             """)
     }
 
-    func start() throws { try server.start(extraArguments: ["--listen", "127.0.0.1:\(port)"]) }
+    /// Starts on `port`. It was free when picked, but anything on the machine may bind it before the
+    /// server does: then the config's URLs move to another free port and the start is tried again.
+    func start() throws {
+        for _ in 1..<3 {
+            do {
+                return try server.start(extraArguments: ["--listen", "127.0.0.1:\(port)"])
+            } catch let failure as TestFailure where failure.description.contains("cannot listen on 127.0.0.1:\(port):") {
+                let taken = port
+                port = try ScriptedReceiver.freePort()
+                let config = try String(contentsOfFile: server.configPath, encoding: .utf8)
+                try server.writeConfig(config.replacingOccurrences(of: "127.0.0.1:\(taken)/", with: "127.0.0.1:\(port)/"))
+            }
+        }
+        try server.start(extraArguments: ["--listen", "127.0.0.1:\(port)"])
+    }
 
     /// `POST /admin/outbound/{name}/events`; returns the status and JSON answer.
     @discardableResult
@@ -56,7 +70,7 @@ final class OutboundHarness {
     }
 
     /// Waits until the event has `count` finished attempts (and, when given, the status).
-    func waitForAttempts(_ id: String, count: Int, status: String? = nil, timeout: TimeInterval = 15) throws -> JSONValue {
+    func waitForAttempts(_ id: String, count: Int, status: String? = nil, timeout: TimeInterval = 30) throws -> JSONValue {
         let ok = try server.waitUntil(timeout: timeout) {
             let e = try event(id)
             guard case let .array(items)? = e["attempts"], items.count >= count,

@@ -45,7 +45,7 @@ extension TestServer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestServer.binaryPath)
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
+        var env = ChildEnvironment.inherited()
         env["LAYERON_ADMIN_URL"] = adminURL
         env["LAYERON_ADMIN_TOKEN"] = adminToken
         process.environment = env

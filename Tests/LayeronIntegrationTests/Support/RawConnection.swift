@@ -1,7 +1,8 @@
 import Foundation
 
 /// One request written on a fresh loopback connection as raw bytes, for requests no HTTP client
-/// would send; returns what the server answered before it closed (or after 2 s).
+/// would send; returns what the server answered before it closed (or after 10 s without a byte: an
+/// answer that waits for a commit can take seconds on a machine busy writing).
 enum RawConnection {
     static func exchange(port: Int, _ request: String) throws -> String {
         try exchange(port: port, bytes: Array(request.utf8))
@@ -20,7 +21,7 @@ enum RawConnection {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw TestFailure("connect: \(errno)") }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard write(fd, bytes, bytes.count) == bytes.count else { throw TestFailure("write: \(errno)") }
         shutdown(fd, Int32(SHUT_WR))

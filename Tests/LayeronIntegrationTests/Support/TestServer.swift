@@ -14,8 +14,10 @@ final class TestServer: @unchecked Sendable {
     private(set) var adminURL = ""
     let adminToken = "test-admin-token"
     private var process: Process?
+    /// Guards `logCaptures` and `outputCaptures`.
     private let logLock = NSLock()
-    private var logData = Data()
+    /// Standard error of each start, in order.
+    private var logCaptures: [PipeCapture] = []
     var environment: [String: String]
     /// Variables dropped from the inherited environment, so a test sees no stray secrets.
     var removedVariables: Set<String> = []
@@ -23,7 +25,8 @@ final class TestServer: @unchecked Sendable {
     var setsAdminToken = true
     /// `--admin-listen`; nil to use the config's `admin.listen`.
     var adminListen: String? = "127.0.0.1:0"
-    private var outputData = Data()
+    /// Standard output of each start, in order.
+    private var outputCaptures: [PipeCapture] = []
 
     /// `config` receives this server's directory, plugins folder and database path.
     init(environment: [String: String] = [:]) throws {
@@ -55,7 +58,7 @@ final class TestServer: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: TestServer.binaryPath)
         process.arguments = ["serve", "--config", configPath, "--listen", "127.0.0.1:0"] + (adminListen.map { ["--admin-listen", $0] } ?? [])
             + ["--database", databasePath, "--log-format", "json", "--log-level", "debug"] + extraArguments
-        var env = ProcessInfo.processInfo.environment.filter { !removedVariables.contains($0.key) }
+        var env = ChildEnvironment.inherited(removing: removedVariables)
         if setsAdminToken { env["LAYERON_ADMIN_TOKEN"] = adminToken }
         for (k, v) in environment { env[k] = v }
         process.environment = env
@@ -65,9 +68,12 @@ final class TestServer: @unchecked Sendable {
         // A fresh pipe per start: Process closes the parent's copy of the write end, so one cannot be reused.
         let stderr = Pipe()
         process.standardError = stderr
-        capture(stderr.fileHandleForReading, output: false)
         try process.run()
         self.process = process
+        let errors = PipeCapture(stderr.fileHandleForReading)
+        logLock.lock()
+        logCaptures.append(errors)
+        logLock.unlock()
 
         var buffer = ""
         let deadline = Date().addingTimeInterval(timeout)
@@ -83,39 +89,25 @@ final class TestServer: @unchecked Sendable {
                 if line.hasPrefix("admin listening on ") { adminURL = "http://" + line.dropFirst("admin listening on ".count) }
             }
         }
+        let output = PipeCapture(stdout.fileHandleForReading, initial: Data(buffer.utf8))
         logLock.lock()
-        outputData.append(Data(buffer.utf8))
+        outputCaptures.append(output)
         logLock.unlock()
-        capture(stdout.fileHandleForReading, output: true)
         guard !publicURL.isEmpty, !adminURL.isEmpty else {
             if !process.isRunning {
-                // The handler may not have run yet for the last lines: read the rest here.
-                stderr.fileHandleForReading.readabilityHandler = nil
-                let rest = stderr.fileHandleForReading.readDataToEndOfFile()
-                logLock.lock()
-                logData.append(rest)
-                logLock.unlock()
+                // Its last lines are in the pipe until read: wait for the writer's end to close.
+                process.waitUntilExit()
             }
             throw TestFailure("server did not start: \(logs)")
         }
     }
 
-    /// Appends what `handle` delivers to the stdout buffer (`output`) or the log buffer, under `logLock`.
-    private func capture(_ handle: FileHandle, output: Bool) {
-        handle.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.logLock.lock()
-            if output { self.outputData.append(data) } else { self.logData.append(data) }
-            self.logLock.unlock()
-        }
-    }
-
-    /// Everything the server printed on standard output.
+    /// Everything the server printed on standard output, up to this moment.
     var output: String {
         logLock.lock()
-        defer { logLock.unlock() }
-        return String(decoding: outputData, as: UTF8.self)
+        let captures = outputCaptures
+        logLock.unlock()
+        return captures.map { String(decoding: $0.data, as: UTF8.self) }.joined()
     }
 
     /// SIGHUP: reload config and secrets.
@@ -127,10 +119,12 @@ final class TestServer: @unchecked Sendable {
         Foundation.kill(process.processIdentifier, signal)
     }
 
+    /// Everything the server wrote on standard error (its log), up to this moment.
     var logs: String {
         logLock.lock()
-        defer { logLock.unlock() }
-        return String(decoding: logData, as: UTF8.self)
+        let captures = logCaptures
+        logLock.unlock()
+        return captures.map { String(decoding: $0.data, as: UTF8.self) }.joined()
     }
 
     var isRunning: Bool { process?.isRunning ?? false }
@@ -178,8 +172,9 @@ final class TestServer: @unchecked Sendable {
         return (r.status, (try? JSONParser.parse(r.body)) ?? .null, text)
     }
 
-    /// Polls until `condition` holds or `timeout` passes.
-    func waitUntil(timeout: TimeInterval = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+    /// Polls until `condition` holds or `timeout` passes. The default is generous: a loaded CI machine
+    /// can be ten times slower than a quiet one, and a deadline costs nothing until a test fails.
+    func waitUntil(timeout: TimeInterval = 30, _ condition: () throws -> Bool) rethrows -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if try condition() { return true }
