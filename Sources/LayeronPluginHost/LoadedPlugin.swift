@@ -65,50 +65,16 @@ public final class LoadedPlugin: @unchecked Sendable {
         let table = HostServices.makeTable(context: context)
         var tableOwned = true
         defer { if tableOwned { HostServices.release(table) } }
+        guard let memory = ReadableMemory() else { throw .cannotInspect(file: file, reason: String(cString: strerror(errno))) }
 
-        guard let descriptor = entry(hostABIVersion, table) else { throw .entryRefused(file: file) }
-        // Only the two leading fields are common to every ABI version and size: the ABI version
-        // first (another version's layout is not ours to judge), then the size, and only then the
-        // rest, which a smaller descriptor does not have.
-        let leading = UnsafeRawPointer(descriptor)
-        let abiVersion = leading.loadUnaligned(fromByteOffset: MemoryLayout<layeron_plugin_descriptor>.offset(of: \.abi_version)!, as: UInt32.self)
-        guard abiVersion == hostABIVersion else { throw .abiMismatch(file: file, pluginABI: abiVersion) }
-        let structSize = leading.loadUnaligned(fromByteOffset: MemoryLayout<layeron_plugin_descriptor>.offset(of: \.struct_size)!, as: UInt32.self)
-        guard structSize >= UInt32(MemoryLayout<layeron_plugin_descriptor>.size) else {
-            throw .invalidDescriptor(file: file, reason: "struct_size \(structSize) is smaller than the v1 descriptor (\(MemoryLayout<layeron_plugin_descriptor>.size))")
-        }
-        let d = descriptor.pointee
-        guard let namePointer = d.name else { throw .invalidDescriptor(file: file, reason: "name is NULL") }
-        let name = String(cString: namePointer)
-        guard HandlerReference.isValidName(name) else {
-            throw .invalidDescriptor(file: file, reason: "name \"\(name)\" must be [a-z0-9_]+")
-        }
-        context.pluginName = name
-        var handlers: [String: layeron_handle_fn] = [:]
-        var handlerNames: [String] = []
-        if d.handler_count > 0 {
-            guard let list = d.handlers else { throw .invalidDescriptor(file: file, reason: "handler_count is \(d.handler_count) but handlers is NULL") }
-            for i in 0..<Int(d.handler_count) {
-                let h = list[i]
-                guard let hName = h.name, let fn = h.handle else {
-                    throw .invalidDescriptor(file: file, reason: "handler \(i) has a NULL name or function")
-                }
-                let handlerName = String(cString: hName)
-                guard HandlerReference.isValidName(handlerName) else {
-                    throw .invalidDescriptor(file: file, reason: "handler name \"\(handlerName)\" must be [a-z0-9_]+")
-                }
-                guard handlers[handlerName] == nil else {
-                    throw .invalidDescriptor(file: file, reason: "handler \"\(handlerName)\" is declared twice")
-                }
-                handlers[handlerName] = fn
-                handlerNames.append(handlerName)
-            }
-        }
+        guard let address = entry(hostABIVersion, table) else { throw .entryRefused(file: file) }
+        let d = try PluginDescriptor.read(at: UnsafeRawPointer(address), file: file, memory: memory)
+        context.pluginName = d.name
 
-        if let refused = refusal(name) { throw refused }
+        if let refused = refusal(d.name) { throw refused }
         var instance: UnsafeMutableRawPointer?
-        if let initFunction = d.`init` {
-            let configText = Array((config(name) ?? .object([])).serialized().utf8)
+        if let initFunction = d.initFunction {
+            let configText = Array((config(d.name) ?? .object([])).serialized().utf8)
             let collector = ResultCollector()
             let status = configText.withUnsafeBufferPointer { buffer in
                 collector.withResultPointer { result in
@@ -116,17 +82,18 @@ public final class LoadedPlugin: @unchecked Sendable {
                 }
             }
             guard status == LAYERON_OK else {
-                throw .initFailed(file: file, plugin: name, message: collector.message ?? "init returned \(status)", configFile: configFile)
+                throw .initFailed(file: file, plugin: d.name, message: collector.message ?? "init returned \(status)", configFile: configFile)
             }
         }
 
         keepMapped = true
         tableOwned = false
         return LoadedPlugin(
-            name: name, version: d.version.map { String(cString: $0) } ?? "0", summary: d.description.map { String(cString: $0) } ?? "",
-            file: file, abiVersion: d.abi_version, handlerNames: handlerNames,
-            concurrent: d.flags & LAYERON_PLUGIN_CONCURRENT != 0, unloadable: unloadable,
-            library: library, table: table, instance: instance, handlers: handlers, shutdownFunction: d.shutdown)
+            name: d.name, version: d.version, summary: d.summary,
+            file: file, abiVersion: hostABIVersion, handlerNames: d.handlers.map(\.name),
+            concurrent: d.concurrent, unloadable: unloadable,
+            library: library, table: table, instance: instance,
+            handlers: Dictionary(uniqueKeysWithValues: d.handlers.map { ($0.name, $0.function) }), shutdownFunction: d.shutdown)
     }
 
     private init(name: String, version: String, summary: String, file: String, abiVersion: UInt32, handlerNames: [String],

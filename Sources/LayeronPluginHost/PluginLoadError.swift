@@ -9,7 +9,12 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     case missingEntry(file: String)
     case entryRefused(file: String)
     case abiMismatch(file: String, pluginABI: UInt32)
-    case invalidDescriptor(file: String, reason: String)
+    /// The entry function returned a pointer the host cannot read: not a descriptor at all.
+    case unreadableDescriptor(file: String, address: String)
+    /// `plugin` is the name the descriptor declared, when it was read before the fault was found.
+    case invalidDescriptor(file: String, plugin: String?, reason: String)
+    /// No pipe for `ReadableMemory`: the host is out of file descriptors, nothing the plugin did.
+    case cannotInspect(file: String, reason: String)
     /// `configFile` is the config whose `plugins.config.NAME` the plugin was given, when known:
     /// that entry is usually where the fix goes.
     case initFailed(file: String, plugin: String, message: String, configFile: String?)
@@ -24,7 +29,10 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         case let .missingEntry(file): return "\(file): does not export layeron_plugin_entry (build it against layeron/plugin.h)"
         case let .entryRefused(file): return "\(file): layeron_plugin_entry returned NULL: the plugin refused this host's ABI version \(hostABIVersion)"
         case let .abiMismatch(file, abi): return "\(file): built for plugin ABI version \(abi), this host speaks version \(hostABIVersion)"
-        case let .invalidDescriptor(file, reason): return "\(file): invalid plugin descriptor: \(reason)"
+        case let .unreadableDescriptor(file, address):
+            return "\(file): layeron_plugin_entry returned \(address), which is not readable memory (return the address of a descriptor that lives as long as the library)"
+        case let .invalidDescriptor(file, _, reason): return "\(file): invalid plugin descriptor: \(reason)"
+        case let .cannotInspect(file, reason): return "\(file): cannot read its descriptor safely: \(reason)"
         case let .initFailed(file, plugin, message, configFile):
             let key = "plugins.config.\(plugin)"
             return "\(file): plugin \(plugin) failed to initialise: \(message); its config is \(configFile.map { "\(key) in \($0)" } ?? key)"
@@ -35,7 +43,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     public var file: String {
         switch self {
         case let .copyFailed(file, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .entryRefused(file),
-             let .abiMismatch(file, _), let .invalidDescriptor(file, _), let .initFailed(file, _, _, _),
+             let .abiMismatch(file, _), let .unreadableDescriptor(file, _), let .invalidDescriptor(file, _, _), let .cannotInspect(file, _), let .initFailed(file, _, _, _),
              let .nameTaken(file, _, _):
             return file
         }
