@@ -49,7 +49,9 @@ public final class LoadedPlugin: @unchecked Sendable {
         guard let library = dlopen(copy, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             try? FileManager.default.removeItem(atPath: copy)
-            throw .dlopenFailed(file: file, reason: reason)
+            // dlerror names the private copy; the user knows the file by its own name.
+            throw .dlopenFailed(file: file, reason: reason.hasPrefix("\(copy): ") ? String(reason.dropFirst(copy.count + 2))
+                                                                                 : reason.replacingOccurrences(of: copy, with: file))
         }
         // The mapping outlives the file; removing the copy leaves nothing behind if we crash.
         try? FileManager.default.removeItem(atPath: copy)
@@ -74,7 +76,8 @@ public final class LoadedPlugin: @unchecked Sendable {
         if let refused = refusal(d.name) { throw refused }
         var instance: UnsafeMutableRawPointer?
         if let initFunction = d.initFunction {
-            let configText = Array((config(d.name) ?? .object([])).serialized().utf8)
+            let pluginConfig = config(d.name)
+            let configText = Array((pluginConfig ?? .object([])).serialized().utf8)
             let collector = ResultCollector()
             let status = configText.withUnsafeBufferPointer { buffer in
                 collector.withResultPointer { result in
@@ -82,7 +85,8 @@ public final class LoadedPlugin: @unchecked Sendable {
                 }
             }
             guard status == LAYERON_OK else {
-                throw .initFailed(file: file, plugin: d.name, message: collector.message ?? "init returned \(status)", configFile: configFile)
+                throw .initFailed(file: file, plugin: d.name, message: collector.message ?? "init returned \(status)",
+                                  configFile: configFile, configAbsent: pluginConfig == nil)
             }
         }
 

@@ -226,7 +226,8 @@ public final class PluginRegistry: @unchecked Sendable {
                          loadedAt: v.plugin.loadedAt, error: nil)
         }
         for (file, failure) in failures {
-            out.append(PluginStatus(name: nil, version: nil, file: file, state: .failed, abiVersion: nil,
+            out.append(PluginStatus(name: failure.error.pluginName, version: nil, file: file, state: .failed,
+                                    abiVersion: failure.error.pluginABIVersion,
                                     handlers: [], loadedAt: failure.at, error: failure.error.description))
         }
         return out.sorted { ($0.file, $0.state.rawValue) < ($1.file, $1.state.rawValue) }

@@ -129,4 +129,54 @@ final class DescriptorValidationTests: XCTestCase {
         XCTAssertEqual(try refusal(descriptor(".handler_count = 1", handlers: #"{ { "ok", ok, { 0, (void *)1 } } }"#)),
                        "\(file): invalid plugin descriptor: handler 1 of 1 (ok): reserved[1] is 0x1; reserved fields must be zero (NULL) in ABI v1: initialise the whole struct, e.g. with designated initialisers")
     }
+
+    func testRefusalMessagesPointAtTheFix() throws {
+        XCTAssertEqual(try refusal("""
+            static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .name = "p" };
+            const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
+            """), "\(file): abi_version is 0: set it to LAYERON_PLUGIN_ABI_VERSION (this host speaks version 1)")
+
+        let failingInit = descriptor(".handler_count = 1, .init = start").replacingOccurrences(of: "static const layeron_handler", with: """
+            static layeron_status start(const layeron_host *host, layeron_bytes config, layeron_result *error, void **out) {
+                (void)out; const char *m = config.len == 2 ? "got {}" : "got config";
+                layeron_bytes b = { (const uint8_t *)m, strlen(m) }; host->result_set_message(error, b); return LAYERON_ERROR;
+            }
+            static const layeron_handler
+            """)
+        XCTAssertEqual(try refusal(failingInit),
+                       "\(file): plugin p failed to initialise: got {}; its config would be plugins.config.p, which is absent, so init got {}")
+        XCTAssertEqual(try refusal(failingInit, config: { _ in .object([("x", .number(1))]) }),
+                       "\(file): plugin p failed to initialise: got config; its config is plugins.config.p")
+
+        // Not an ELF file: dlopen names the private copy, the user knows the file by its own name.
+        let junk = "\(directory!)/junk.so"
+        try Data("junk\n".utf8).write(to: URL(fileURLWithPath: junk))
+        XCTAssertThrowsError(try LoadedPlugin.load(file: junk, privateDirectory: "\(directory!)/private", config: { _ in nil },
+                                                   logger: .discard, emitter: nil)) { error in
+            XCTAssertEqual("\(error)", "\(junk): not a loadable shared library: file too short")
+        }
+    }
+
+    func testARefusedFileShowsWhatWasReadOfIt() throws {
+        let plugins = "\(directory!)/plugins"
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        try CPluginSource.build("""
+            #include <layeron/plugin.h>
+            static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = 2, .name = "future" };
+            const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
+            """, to: "\(plugins)/future.so")
+        try CPluginSource.build("""
+            #include <layeron/plugin.h>
+            static const layeron_handler handlers[] = { { "Bad", 0, { 0 } } };
+            static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = LAYERON_PLUGIN_ABI_VERSION,
+                .name = "named", .handler_count = 1, .handlers = handlers };
+            const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
+            """, to: "\(plugins)/named.so")
+        let registry = PluginRegistry(privateDirectory: "\(directory!)/private", logger: .discard, config: { _ in nil })
+        registry.loadDirectory(plugins)
+        let statuses = registry.statuses()
+        XCTAssertEqual(statuses.map(\.state), [.failed, .failed])
+        XCTAssertEqual(statuses.map(\.name), [nil, "named"])
+        XCTAssertEqual(statuses.map(\.abiVersion), [2, 1])
+    }
 }
