@@ -35,10 +35,16 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// named after its plugin: cargo builds `libledger.so`). `configFile`, the file that config comes
     /// from, is named when `init` refuses. `refusal(name)`, asked at the same point, can refuse the
     /// file before its `init` runs (a name another file holds): nothing the plugin's `init` would do
-    /// happens for a version that is then refused.
+    /// happens for a version that is then refused. `record`, when given, keeps a marker while the
+    /// plugin's code runs and refuses a file whose load a stopped process never finished.
     public static func load(file: String, privateDirectory: String, config: (_ pluginName: String) -> JSONValue?,
                             configFile: String? = nil, refusal: (_ pluginName: String) -> PluginLoadError? = { _ in nil },
+                            record: PluginLoadRecord? = nil,
                             logger: Logger, emitter: (any OutboundEmitter)?) throws(PluginLoadError) -> LoadedPlugin {
+        let identity = FileIdentity(of: file)
+        if let record, let identity, let unfinished = record.unfinishedLoad(of: file, identity: identity) {
+            throw .stoppedDuringLoad(file: file, load: unfinished)
+        }
         let copy = try PrivateCopy.make(of: file, in: privateDirectory)
         do {
             try SharedObjectImage.check(copy)
@@ -46,6 +52,12 @@ public final class LoadedPlugin: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: copy)
             throw .incompleteImage(file: file, reason: error.description)
         }
+        // From here on the plugin's own code runs (its constructors inside dlopen, then its entry
+        // function and init): a crash in any of them must not bring the next start down with it.
+        // Logged first, so a crash's last line names the user's file rather than the private copy.
+        logger.info("loading plugin", [("file", file)])
+        let marker = identity.flatMap { record?.begin(file: file, identity: $0) }
+        defer { marker?.finish() }
         guard let library = dlopen(copy, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             try? FileManager.default.removeItem(atPath: copy)
@@ -69,6 +81,7 @@ public final class LoadedPlugin: @unchecked Sendable {
         defer { if tableOwned { HostServices.release(table) } }
         guard let memory = ReadableMemory() else { throw .cannotInspect(file: file, reason: String(cString: strerror(errno))) }
 
+        marker?.enter(.entry)
         guard let address = entry(hostABIVersion, table) else { throw .entryRefused(file: file) }
         let d = try PluginDescriptor.read(at: UnsafeRawPointer(address), file: file, memory: memory)
         context.pluginName = d.name
@@ -79,6 +92,7 @@ public final class LoadedPlugin: @unchecked Sendable {
             let pluginConfig = config(d.name)
             let configText = Array((pluginConfig ?? .object([])).serialized().utf8)
             let collector = ResultCollector()
+            marker?.enter(.`init`, plugin: d.name)
             let status = configText.withUnsafeBufferPointer { buffer in
                 collector.withResultPointer { result in
                     initFunction(table, layeron_bytes(ptr: buffer.baseAddress, len: UInt64(buffer.count)), result, &instance)

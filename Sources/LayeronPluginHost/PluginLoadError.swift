@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a plugin file was refused. Each message names the file and what to fix.
 public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     case copyFailed(file: String, reason: String)
@@ -20,6 +22,8 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     /// `init` was given `{}`, so the user does not go looking for a key that is not there.
     case initFailed(file: String, plugin: String, message: String, configFile: String?, configAbsent: Bool)
     case nameTaken(file: String, plugin: String, heldBy: String)
+    /// A process stopped while this unchanged file's code ran during its load (`PluginLoadRecord`).
+    case stoppedDuringLoad(file: String, load: UnfinishedLoad)
 
     public var description: String {
         switch self {
@@ -42,6 +46,11 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
             return "\(file): plugin \(plugin) failed to initialise: \(message); "
                 + (configAbsent ? "its config would be \(place), which is absent, so init got {}" : "its config is \(place)")
         case let .nameTaken(file, plugin, heldBy): return "\(file): plugin name \"\(plugin)\" is already held by \(heldBy)"
+        case let .stoppedDuringLoad(file, load):
+            let when = ISO8601DateFormatter().string(from: load.startedAt)
+            return "\(file): \(load.loader) stopped while \(load.stage.phrase) (pid \(load.pid), \(when)); "
+                + "refused until the file changes, since loading it again would stop this process too "
+                + "(replace it with a fixed build, or touch it to try this one again)"
         }
     }
 
@@ -49,7 +58,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         switch self {
         case let .copyFailed(file, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .entryRefused(file),
              let .abiMismatch(file, _), let .unreadableDescriptor(file, _), let .invalidDescriptor(file, _, _), let .cannotInspect(file, _), let .initFailed(file, _, _, _, _),
-             let .nameTaken(file, _, _):
+             let .nameTaken(file, _, _), let .stoppedDuringLoad(file, _):
             return file
         }
     }
@@ -60,6 +69,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         switch self {
         case let .invalidDescriptor(_, plugin, _): return plugin
         case let .initFailed(_, plugin, _, _, _), let .nameTaken(_, plugin, _): return plugin
+        case let .stoppedDuringLoad(_, load): return load.plugin
         default: return nil
         }
     }
@@ -69,6 +79,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         switch self {
         case let .abiMismatch(_, abi): return abi
         case .invalidDescriptor, .initFailed, .nameTaken: return hostABIVersion
+        case let .stoppedDuringLoad(_, load) where load.stage == .`init`: return hostABIVersion
         default: return nil
         }
     }
