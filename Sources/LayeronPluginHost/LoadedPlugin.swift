@@ -35,10 +35,16 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// named after its plugin: cargo builds `libledger.so`). `configFile`, the file that config comes
     /// from, is named when `init` refuses. `refusal(name)`, asked at the same point, can refuse the
     /// file before its `init` runs (a name another file holds): nothing the plugin's `init` would do
-    /// happens for a version that is then refused.
+    /// happens for a version that is then refused. `record`, when given, keeps a marker while the
+    /// plugin's code runs and refuses a file whose load a stopped process never finished.
     public static func load(file: String, privateDirectory: String, config: (_ pluginName: String) -> JSONValue?,
                             configFile: String? = nil, refusal: (_ pluginName: String) -> PluginLoadError? = { _ in nil },
+                            record: PluginLoadRecord? = nil,
                             logger: Logger, emitter: (any OutboundEmitter)?) throws(PluginLoadError) -> LoadedPlugin {
+        let identity = FileIdentity(of: file)
+        if let record, let identity, let unfinished = record.unfinishedLoad(of: file, identity: identity) {
+            throw .stoppedDuringLoad(file: file, load: unfinished)
+        }
         let copy = try PrivateCopy.make(of: file, in: privateDirectory)
         do {
             try SharedObjectImage.check(copy)
@@ -46,10 +52,18 @@ public final class LoadedPlugin: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: copy)
             throw .incompleteImage(file: file, reason: error.description)
         }
+        // From here on the plugin's own code runs (its constructors inside dlopen, then its entry
+        // function and init): a crash in any of them must not bring the next start down with it.
+        // Logged first, so a crash's last line names the user's file rather than the private copy.
+        logger.info("loading plugin", [("file", file)])
+        let marker = identity.flatMap { record?.begin(file: file, identity: $0) }
+        defer { marker?.finish() }
         guard let library = dlopen(copy, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             try? FileManager.default.removeItem(atPath: copy)
-            throw .dlopenFailed(file: file, reason: reason)
+            // dlerror names the private copy; the user knows the file by its own name.
+            throw .dlopenFailed(file: file, reason: reason.hasPrefix("\(copy): ") ? String(reason.dropFirst(copy.count + 2))
+                                                                                 : reason.replacingOccurrences(of: copy, with: file))
         }
         // The mapping outlives the file; removing the copy leaves nothing behind if we crash.
         try? FileManager.default.removeItem(atPath: copy)
@@ -68,68 +82,39 @@ public final class LoadedPlugin: @unchecked Sendable {
         let table = HostServices.makeTable(context: context)
         var tableOwned = true
         defer { if tableOwned { HostServices.release(table) } }
+        guard let memory = ReadableMemory() else { throw .cannotInspect(file: file, reason: String(cString: strerror(errno))) }
 
-        guard let descriptor = entry(hostABIVersion, table) else { throw .entryRefused(file: file) }
-        // Only the two leading fields are common to every ABI version and size: the ABI version
-        // first (another version's layout is not ours to judge), then the size, and only then the
-        // rest, which a smaller descriptor does not have.
-        let leading = UnsafeRawPointer(descriptor)
-        let abiVersion = leading.loadUnaligned(fromByteOffset: MemoryLayout<layeron_plugin_descriptor>.offset(of: \.abi_version)!, as: UInt32.self)
-        guard abiVersion == hostABIVersion else { throw .abiMismatch(file: file, pluginABI: abiVersion) }
-        let structSize = leading.loadUnaligned(fromByteOffset: MemoryLayout<layeron_plugin_descriptor>.offset(of: \.struct_size)!, as: UInt32.self)
-        guard structSize >= UInt32(MemoryLayout<layeron_plugin_descriptor>.size) else {
-            throw .invalidDescriptor(file: file, reason: "struct_size \(structSize) is smaller than the v1 descriptor (\(MemoryLayout<layeron_plugin_descriptor>.size))")
-        }
-        let d = descriptor.pointee
-        guard let namePointer = d.name else { throw .invalidDescriptor(file: file, reason: "name is NULL") }
-        let name = String(cString: namePointer)
-        guard HandlerReference.isValidName(name) else {
-            throw .invalidDescriptor(file: file, reason: "name \"\(name)\" must be [a-z0-9_]+")
-        }
-        context.pluginName = name
-        var handlers: [String: layeron_handle_fn] = [:]
-        var handlerNames: [String] = []
-        if d.handler_count > 0 {
-            guard let list = d.handlers else { throw .invalidDescriptor(file: file, reason: "handler_count is \(d.handler_count) but handlers is NULL") }
-            for i in 0..<Int(d.handler_count) {
-                let h = list[i]
-                guard let hName = h.name, let fn = h.handle else {
-                    throw .invalidDescriptor(file: file, reason: "handler \(i) has a NULL name or function")
-                }
-                let handlerName = String(cString: hName)
-                guard HandlerReference.isValidName(handlerName) else {
-                    throw .invalidDescriptor(file: file, reason: "handler name \"\(handlerName)\" must be [a-z0-9_]+")
-                }
-                guard handlers[handlerName] == nil else {
-                    throw .invalidDescriptor(file: file, reason: "handler \"\(handlerName)\" is declared twice")
-                }
-                handlers[handlerName] = fn
-                handlerNames.append(handlerName)
-            }
-        }
+        marker?.enter(.entry)
+        guard let address = entry(hostABIVersion, table) else { throw .entryRefused(file: file) }
+        let d = try PluginDescriptor.read(at: UnsafeRawPointer(address), file: file, memory: memory)
+        context.pluginName = d.name
 
-        if let refused = refusal(name) { throw refused }
+        if let refused = refusal(d.name) { throw refused }
         var instance: UnsafeMutableRawPointer?
-        if let initFunction = d.`init` {
-            let configText = Array((config(name) ?? .object([])).serialized().utf8)
+        if let initFunction = d.initFunction {
+            let pluginConfig = config(d.name)
+            let configText = Array((pluginConfig ?? .object([])).serialized().utf8)
             let collector = ResultCollector()
+            marker?.enter(.`init`, plugin: d.name)
             let status = configText.withUnsafeBufferPointer { buffer in
                 collector.withResultPointer { result in
                     initFunction(table, layeron_bytes(ptr: buffer.baseAddress, len: UInt64(buffer.count)), result, &instance)
                 }
             }
             guard status == LAYERON_OK else {
-                throw .initFailed(file: file, plugin: name, message: collector.message ?? "init returned \(status)", configFile: configFile)
+                throw .initFailed(file: file, plugin: d.name, message: collector.message ?? "init returned \(status)",
+                                  configFile: configFile, configAbsent: pluginConfig == nil)
             }
         }
 
         keepMapped = true
         tableOwned = false
         return LoadedPlugin(
-            name: name, version: d.version.map { String(cString: $0) } ?? "0", summary: d.description.map { String(cString: $0) } ?? "",
-            file: file, abiVersion: d.abi_version, handlerNames: handlerNames,
-            concurrent: d.flags & LAYERON_PLUGIN_CONCURRENT != 0, unloadable: unloadable,
-            library: library, table: table, instance: instance, handlers: handlers, shutdownFunction: d.shutdown)
+            name: d.name, version: d.version, summary: d.summary,
+            file: file, abiVersion: hostABIVersion, handlerNames: d.handlers.map(\.name),
+            concurrent: d.concurrent, unloadable: unloadable,
+            library: library, table: table, instance: instance,
+            handlers: Dictionary(uniqueKeysWithValues: d.handlers.map { ($0.name, $0.function) }), shutdownFunction: d.shutdown)
     }
 
     private init(name: String, version: String, summary: String, file: String, abiVersion: UInt32, handlerNames: [String],

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a plugin file was refused. Each message names the file and what to fix.
 public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     case copyFailed(file: String, reason: String)
@@ -11,11 +13,19 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     case cxxEntry(file: String, symbol: String)
     case entryRefused(file: String)
     case abiMismatch(file: String, pluginABI: UInt32)
-    case invalidDescriptor(file: String, reason: String)
+    /// The entry function returned a pointer the host cannot read: not a descriptor at all.
+    case unreadableDescriptor(file: String, address: String)
+    /// `plugin` is the name the descriptor declared, when it was read before the fault was found.
+    case invalidDescriptor(file: String, plugin: String?, reason: String)
+    /// No pipe for `ReadableMemory`: the host is out of file descriptors, nothing the plugin did.
+    case cannotInspect(file: String, reason: String)
     /// `configFile` is the config whose `plugins.config.NAME` the plugin was given, when known:
-    /// that entry is usually where the fix goes.
-    case initFailed(file: String, plugin: String, message: String, configFile: String?)
+    /// that entry is usually where the fix goes. `configAbsent` when there is no such entry and
+    /// `init` was given `{}`, so the user does not go looking for a key that is not there.
+    case initFailed(file: String, plugin: String, message: String, configFile: String?, configAbsent: Bool)
     case nameTaken(file: String, plugin: String, heldBy: String)
+    /// A process stopped while this unchanged file's code ran during its load (`PluginLoadRecord`).
+    case stoppedDuringLoad(file: String, load: UnfinishedLoad)
 
     public var description: String {
         switch self {
@@ -26,21 +36,54 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         case let .missingEntry(file): return "\(file): does not export layeron_plugin_entry (build it against layeron/plugin.h)"
         case let .cxxEntry(file, symbol): return "\(file): exports the C++ name \(symbol), not layeron_plugin_entry; declare it extern \"C\" (include layeron/plugin.h, which declares it)"
         case let .entryRefused(file): return "\(file): layeron_plugin_entry returned NULL: the plugin refused this host's ABI version \(hostABIVersion)"
+        case let .abiMismatch(file, abi) where abi == 0:
+            return "\(file): abi_version is 0: set it to LAYERON_PLUGIN_ABI_VERSION (this host speaks version \(hostABIVersion))"
         case let .abiMismatch(file, abi): return "\(file): built for plugin ABI version \(abi), this host speaks version \(hostABIVersion)"
-        case let .invalidDescriptor(file, reason): return "\(file): invalid plugin descriptor: \(reason)"
-        case let .initFailed(file, plugin, message, configFile):
+        case let .unreadableDescriptor(file, address):
+            return "\(file): layeron_plugin_entry returned \(address), which is not readable memory (return the address of a descriptor that lives as long as the library)"
+        case let .invalidDescriptor(file, _, reason): return "\(file): invalid plugin descriptor: \(reason)"
+        case let .cannotInspect(file, reason): return "\(file): cannot read its descriptor safely: \(reason)"
+        case let .initFailed(file, plugin, message, configFile, configAbsent):
             let key = "plugins.config.\(plugin)"
-            return "\(file): plugin \(plugin) failed to initialise: \(message); its config is \(configFile.map { "\(key) in \($0)" } ?? key)"
+            let place = configFile.map { "\(key) in \($0)" } ?? key
+            return "\(file): plugin \(plugin) failed to initialise: \(message); "
+                + (configAbsent ? "its config would be \(place), which is absent, so init got {}" : "its config is \(place)")
         case let .nameTaken(file, plugin, heldBy): return "\(file): plugin name \"\(plugin)\" is already held by \(heldBy)"
+        case let .stoppedDuringLoad(file, load):
+            let when = ISO8601DateFormatter().string(from: load.startedAt)
+            return "\(file): \(load.loader) stopped while \(load.stage.phrase) (pid \(load.pid), \(when)); "
+                + "refused until the file changes, since loading it again would stop this process too "
+                + "(replace it with a fixed build, or touch it to try this one again)"
         }
     }
 
     public var file: String {
         switch self {
         case let .copyFailed(file, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .cxxEntry(file, _), let .entryRefused(file),
-             let .abiMismatch(file, _), let .invalidDescriptor(file, _), let .initFailed(file, _, _, _),
-             let .nameTaken(file, _, _):
+             let .abiMismatch(file, _), let .unreadableDescriptor(file, _), let .invalidDescriptor(file, _, _), let .cannotInspect(file, _), let .initFailed(file, _, _, _, _),
+             let .nameTaken(file, _, _), let .stoppedDuringLoad(file, _):
             return file
+        }
+    }
+
+    /// The plugin name the file declared, when the load got that far: `plugins list` shows what is
+    /// known of a refused file.
+    public var pluginName: String? {
+        switch self {
+        case let .invalidDescriptor(_, plugin, _): return plugin
+        case let .initFailed(_, plugin, _, _, _), let .nameTaken(_, plugin, _): return plugin
+        case let .stoppedDuringLoad(_, load): return load.plugin
+        default: return nil
+        }
+    }
+
+    /// The ABI version the file's descriptor declared, when it was read.
+    public var pluginABIVersion: UInt32? {
+        switch self {
+        case let .abiMismatch(_, abi): return abi
+        case .invalidDescriptor, .initFailed, .nameTaken: return hostABIVersion
+        case let .stoppedDuringLoad(_, load) where load.stage == .`init`: return hostABIVersion
+        default: return nil
         }
     }
 }

@@ -36,16 +36,20 @@ public final class PluginRegistry: @unchecked Sendable {
     private let emitter: (any OutboundEmitter)?
     private let config: @Sendable (_ pluginName: String) -> JSONValue?
     private let configFile: String?
+    private let loadRecord: PluginLoadRecord?
 
     /// `config` gives a plugin's `plugins.config` entry by the name it declares; it is asked at each
     /// load, so a reloaded config reaches the next plugin version. `configFile` is named in `init`
-    /// refusals.
+    /// refusals. `loadRecord` keeps a file whose load crashed the process from crashing the next
+    /// start (`PluginLoadRecord`); without it every load is tried.
     public init(privateDirectory: String, logger: Logger, emitter: (any OutboundEmitter)? = nil,
-                configFile: String? = nil, config: @escaping @Sendable (_ pluginName: String) -> JSONValue?) {
+                configFile: String? = nil, loadRecord: PluginLoadRecord? = nil,
+                config: @escaping @Sendable (_ pluginName: String) -> JSONValue?) {
         self.privateDirectory = privateDirectory
         self.logger = logger
         self.emitter = emitter
         self.configFile = configFile
+        self.loadRecord = loadRecord
         self.config = config
     }
 
@@ -65,7 +69,8 @@ public final class PluginRegistry: @unchecked Sendable {
         for file in known.subtracting(present).sorted() { unload(file: file) }
     }
 
-    private static func pluginFiles(in directory: String) -> [String] {
+    /// The plugin files in `directory`, in the order they are loaded.
+    public static func pluginFiles(in directory: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.sorted().filter(PluginFolderWatcher.isPluginFile).map { "\(directory)/\($0)" }
             .filter(PluginFolderWatcher.isPluginEntry)
@@ -93,7 +98,7 @@ public final class PluginRegistry: @unchecked Sendable {
         do {
             plugin = try LoadedPlugin.load(file: file, privateDirectory: privateDirectory,
                                            config: config, configFile: configFile, refusal: { [self] name in nameTaken(name, by: file) },
-                                           logger: logger, emitter: emitter)
+                                           record: loadRecord, logger: logger, emitter: emitter)
         } catch {
             // Logged before it is published: whoever sees the failure can also find its log line.
             logger.error("plugin refused: \(error)", [("file", file)])
@@ -226,7 +231,8 @@ public final class PluginRegistry: @unchecked Sendable {
                          loadedAt: v.plugin.loadedAt, error: nil)
         }
         for (file, failure) in failures {
-            out.append(PluginStatus(name: nil, version: nil, file: file, state: .failed, abiVersion: nil,
+            out.append(PluginStatus(name: failure.error.pluginName, version: nil, file: file, state: .failed,
+                                    abiVersion: failure.error.pluginABIVersion,
                                     handlers: [], loadedAt: failure.at, error: failure.error.description))
         }
         return out.sorted { ($0.file, $0.state.rawValue) < ($1.file, $1.state.rawValue) }

@@ -29,8 +29,11 @@ public struct SecretsContext: Sendable {
 
 /// Loads the config, its secrets and every plugin the way `serve` would, without listening or
 /// touching the events store. Never prints or returns a secret's value. A config with issues is
-/// still reviewed as far as it could be read, so one run lists every problem.
-public func checkDeployment(configPath: String, secrets: SecretsContext) -> DeploymentReport {
+/// still reviewed as far as it could be read, so one run lists every problem. `loading(file)` is
+/// called before each plugin file's code runs in this process, so that if it crashes the output
+/// names the file. Plugin loads share `serve`'s record beside the database: a file that crashed
+/// either is reported, not run again, and one that crashes here is refused by `serve` too.
+public func checkDeployment(configPath: String, secrets: SecretsContext, loading: (_ file: String) -> Void = { _ in }) -> DeploymentReport {
     var reading: ConfigReading
     do {
         reading = try readConfig(path: configPath)
@@ -43,11 +46,15 @@ public func checkDeployment(configPath: String, secrets: SecretsContext) -> Depl
     let declared = DeclaredPluginNames()
     let registry = PluginRegistry(privateDirectory: NSTemporaryDirectory() + "layeron-check-\(getpid())",
                                   logger: .discard, configFile: configPath,
+                                  loadRecord: .besideDatabase(config.database, loader: "layeron check"),
                                   config: { declared.insert($0); return config.plugins.config[$0] })
     if !FileManager.default.fileExists(atPath: config.plugins.dir) {
         problems.append("\(configPath): plugins.dir: folder \(config.plugins.dir) does not exist")
     }
-    registry.loadDirectory(config.plugins.dir)
+    for file in PluginRegistry.pluginFiles(in: config.plugins.dir) {
+        loading(file)
+        registry.load(file: file)
+    }
     let statuses = registry.statuses()
     for status in statuses where status.state == .failed {
         problems.append(status.error ?? "\(status.file): refused")

@@ -118,7 +118,8 @@ public final class Server: @unchecked Sendable {
         let outbound = OutboundService(store: store, snapshots: snapshots, metrics: metrics, logger: logger)
         let privateDirectory = NSTemporaryDirectory() + "layeron-plugins-\(getpid())"
         let plugins = PluginRegistry(privateDirectory: privateDirectory, logger: logger, emitter: outbound,
-                                     configFile: options.configPath, config: { snapshots.snapshot.config.plugins.config[$0] })
+                                     configFile: options.configPath,
+                                     loadRecord: .besideDatabase(config.database, loader: "the server"), config: { snapshots.snapshot.config.plugins.config[$0] })
         plugins.loadDirectory(config.plugins.dir)
         for webhook in config.webhooks {
             for handler in webhook.routes.allHandlers where !plugins.isAvailable(handler) {

@@ -12,7 +12,11 @@ enum CheckCommand {
         let path = ProcessEnvironment.configPath(args)
         let secrets = SecretsContext(environment: ProcessEnvironment.environmentName(args), database: args.value("database"),
                                      variables: ProcessEnvironment.variables)
-        let report = checkDeployment(configPath: path, secrets: secrets)
+        let report = checkDeployment(configPath: path, secrets: secrets) { file in
+            // Flushed now: a plugin that crashes while it loads takes this process with it.
+            print("loading plugin file \(file)")
+            fflush(nil)
+        }
         for plugin in report.plugins where plugin.state == .active {
             print("plugin \(plugin.name ?? "?") \(plugin.version ?? "?") (ABI v\(plugin.abiVersion ?? 0)) from \(plugin.file): handlers \(plugin.handlers.joined(separator: ", "))")
         }

@@ -78,12 +78,12 @@ final class PluginExamplesTests: XCTestCase {
     }
 
     /// A Swift plugin whose config does not decode is refused with the key in the config's terms,
-    /// not `JSONDecoder`'s debug dump.
+    /// not `JSONDecoder`'s debug dump, and with the entry it would come from, which is absent.
     func testSwiftExampleWithoutItsConfigIsRefusedNamingTheKey() throws {
         try PluginBuilder.landByRename(try PluginBuilder.buildSwiftExample(), into: server.pluginsDir, name: "audit.so")
         try start(handler: "audit.record", plugins: [])
         let failure = try server.failure(for: "\(server.pluginsDir)/audit.so")
-        XCTAssertEqual(failure, "\(server.pluginsDir)/audit.so: plugin audit failed to initialise: config.output is missing; its config is plugins.config.audit in \(server.configPath)")
+        XCTAssertEqual(failure, "\(server.pluginsDir)/audit.so: plugin audit failed to initialise: config.output is missing; its config would be plugins.config.audit in \(server.configPath), which is absent, so init got {}")
     }
 
     func testRustExampleBuiltWithRustcHandlesARealEvent() throws {

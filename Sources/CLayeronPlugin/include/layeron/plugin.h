@@ -12,7 +12,8 @@
  *     are frozen: their size is their array stride, so they never grow. Growth goes into the structs
  *     that carry a size, or into reserved fields.
  *   - Reserved fields are zero/NULL today, and a side must write them as zero. A later version may give
- *     them a meaning where zero keeps the v1 behaviour.
+ *     them a meaning where zero keeps the v1 behaviour. The host refuses a plugin whose descriptor or
+ *     handlers leave one non-zero, so garbage there cannot change meaning later.
  *   - Unknown flag bits are ignored by the reader.
  *   - A breaking change would be ABI version 2 with a new entry symbol; a v2 host would keep loading v1
  *     plugins through this one.
@@ -212,8 +213,10 @@ typedef struct layeron_plugin_descriptor {
                                attempt so an operator sees which build ran it */
     const char *description;/* one line, NUL-terminated; may be NULL */
     uint32_t flags;         /* LAYERON_PLUGIN_* bits; without CONCURRENT the host serialises calls */
-    uint32_t handler_count;
-    const layeron_handler *handlers; /* `handler_count` handlers; may be NULL when the count is 0 */
+    uint32_t handler_count; /* the array's own length: sizeof handlers / sizeof handlers[0] */
+    const layeron_handler *handlers; /* `handler_count` handlers; may be NULL when the count is 0. The
+                                        host reads every pointer here through a check and refuses an
+                                        unreadable one instead of faulting, at load only */
 
     /*
      * Creates an instance. `config_json` is this plugin's object from config "plugins.config.NAME"

@@ -1,0 +1,187 @@
+import Foundation
+import Glibc
+
+/// Which plugin files a process was loading when it stopped. A plugin runs in the host's process,
+/// so one whose constructors, entry function or `init` crashes takes the process down; without a
+/// record, every restart loads it again and crashes again. Before a load runs any of the plugin's
+/// code, a small marker file naming the plugin file is written into `directory` and locked; it is
+/// removed when the load returns, whatever the outcome. A marker that is still there and no longer
+/// locked belongs to a process that stopped mid-load: while the file is unchanged, a later load
+/// (the next start, a hot-reload scan, `layeron check`) refuses it instead of running it again.
+/// A new build, or `touch`, gives the file a new identity, and the marker is dropped.
+///
+/// The marker lives in the page cache once written, so it survives the process; only a machine
+/// crash can lose it, and then the file is simply tried again. The lock (`flock`, released by the
+/// kernel when its holder dies) tells a stopped load from one still running in another process,
+/// even when the new process has the old one's pid, as in a container.
+public final class PluginLoadRecord: Sendable {
+    /// The folder the markers live in. It is created on first use, but only inside a folder that
+    /// exists: `layeron check` on a machine with no data folder yet records nothing.
+    public let directory: String
+    /// Who loads, as a refusal names it: "the server", "layeron check".
+    let loader: String
+
+    public init(directory: String, loader: String) {
+        self.directory = directory
+        self.loader = loader
+    }
+
+    /// The load of `file` that a stopped process never finished, when the file is unchanged since.
+    /// Markers of `file` whose identity no longer matches are removed: the file was replaced.
+    func unfinishedLoad(of file: String, identity: FileIdentity) -> UnfinishedLoad? {
+        var found: UnfinishedLoad?
+        for marker in markers() {
+            guard let load = marker.abandoned, load.file == file else { continue }
+            if load.identity == identity {
+                found = found ?? load
+            } else {
+                unlink(marker.path)
+            }
+        }
+        return found
+    }
+
+    /// Writes and locks the marker for a load of `file` that is about to run the plugin's code; nil
+    /// when it cannot be written (the load goes ahead unrecorded).
+    func begin(file: String, identity: FileIdentity) -> LoadMarker? {
+        let parent = (directory as NSString).deletingLastPathComponent
+        guard FileManager.default.fileExists(atPath: parent.isEmpty ? "." : parent) else { return nil }
+        mkdir(directory, 0o700)
+        let name = UUID().uuidString
+        let pending = "\(directory)/.\(name).new"
+        let fd = open(pending, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return nil }
+        // Locked before it is visible under its final name, so no reader takes it for a stopped load.
+        guard flock(fd, LOCK_EX) == 0 else {
+            close(fd)
+            unlink(pending)
+            return nil
+        }
+        let marker = LoadMarker(fd: fd, path: "\(directory)/\(name)\(Self.suffix)",
+                                load: UnfinishedLoad(file: file, identity: identity, loader: loader, pid: getpid(),
+                                                     startedAt: Date(), stage: .constructors, plugin: nil))
+        marker.write()
+        guard rename(pending, marker.path) == 0 else {
+            unlink(pending)
+            marker.finish()
+            return nil
+        }
+        return marker
+    }
+
+    private static let suffix = ".loading"
+
+    private func markers() -> [(path: String, abandoned: UnfinishedLoad?)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasSuffix(Self.suffix) && !$0.hasPrefix(".") }.map { name in
+            let path = "\(directory)/\(name)"
+            return (path, Self.abandonedLoad(at: path))
+        }
+    }
+
+    /// The load a marker describes, when no live process holds its lock.
+    private static func abandonedLoad(at path: String) -> UnfinishedLoad? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard flock(fd, LOCK_SH | LOCK_NB) == 0 else { return nil }
+        guard let data = try? FileHandle(fileDescriptor: fd, closeOnDealloc: false).readToEnd() else { return nil }
+        return UnfinishedLoad(text: String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// A load in progress, recorded by a locked marker file until `finish`.
+final class LoadMarker {
+    private let fd: Int32
+    let path: String
+    private var load: UnfinishedLoad
+
+    fileprivate init(fd: Int32, path: String, load: UnfinishedLoad) {
+        self.fd = fd
+        self.path = path
+        self.load = load
+    }
+
+    /// Records that the load moved on to `stage`, of the plugin named `plugin` once it is known.
+    func enter(_ stage: UnfinishedLoad.Stage, plugin: String? = nil) {
+        load.stage = stage
+        load.plugin = plugin ?? load.plugin
+        write()
+    }
+
+    /// Removes the marker: the load returned.
+    func finish() {
+        unlink(path)
+        close(fd)
+    }
+
+    fileprivate func write() {
+        let bytes = Array(load.text.utf8)
+        _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        _ = ftruncate(fd, off_t(bytes.count))
+    }
+}
+
+/// What identifies one build of a plugin file: its inode, size and modification time (of the file
+/// a symbolic link points to, which is what gets loaded). A rebuild or `touch` changes it.
+struct FileIdentity: Equatable, Sendable {
+    let text: String
+
+    init?(of file: String) {
+        var status = stat()
+        guard stat(file, &status) == 0 else { return nil }
+        text = "\(status.st_dev):\(status.st_ino):\(status.st_size):\(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)"
+    }
+
+    fileprivate init(text: String) { self.text = text }
+}
+
+/// A load that was running when its process stopped, as its marker recorded it.
+public struct UnfinishedLoad: Sendable {
+    /// What was running: the stage a crash happened in tells the author where to look.
+    enum Stage: String {
+        case constructors, entry, `init`
+
+        var phrase: String {
+            switch self {
+            case .constructors: return "the dynamic loader ran its constructors"
+            case .entry: return "its entry function (layeron_plugin_entry) ran"
+            case .`init`: return "its init ran"
+            }
+        }
+    }
+
+    let file: String
+    let identity: FileIdentity
+    let loader: String
+    let pid: Int32
+    let startedAt: Date
+    var stage: Stage
+    var plugin: String?
+
+    /// One `key=value` a line; values never hold a newline but a file name might, so it goes last
+    /// and takes the rest of the text.
+    var text: String {
+        "identity=\(identity.text)\nloader=\(loader)\npid=\(pid)\nstarted=\(startedAt.timeIntervalSince1970)\n"
+            + "stage=\(stage.rawValue)\nplugin=\(plugin ?? "")\nfile=\(file)"
+    }
+}
+
+extension UnfinishedLoad {
+    /// Parses `text`; nil for a marker that is not one (never expected: it is written before it is named).
+    init?(text: String) {
+        var fields: [Substring: Substring] = [:]
+        var rest = Substring(text)
+        while let newline = rest.firstIndex(of: "\n"), !rest.hasPrefix("file=") {
+            let line = rest[..<newline]
+            if let equals = line.firstIndex(of: "=") { fields[line[..<equals]] = line[line.index(after: equals)...] }
+            rest = rest[rest.index(after: newline)...]
+        }
+        guard rest.hasPrefix("file="), let identity = fields["identity"], let loader = fields["loader"],
+              let pid = fields["pid"].flatMap({ Int32($0) }), let started = fields["started"].flatMap({ Double($0) }),
+              let stage = fields["stage"].flatMap({ Stage(rawValue: String($0)) }) else { return nil }
+        self.init(file: String(rest.dropFirst("file=".count)), identity: FileIdentity(text: String(identity)), loader: String(loader),
+                  pid: pid, startedAt: Date(timeIntervalSince1970: started), stage: stage,
+                  plugin: fields["plugin"].flatMap { $0.isEmpty ? nil : String($0) })
+    }
+}
