@@ -29,6 +29,8 @@ public final class LoadedPlugin: @unchecked Sendable {
     private let shutdownFunction: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
     /// Serialises calls into plugins that did not declare LAYERON_PLUGIN_CONCURRENT.
     private let serialCallLock = NSLock()
+    /// The plugin's id in the result slots it is given (`LateResultCalls.register`).
+    private let resultSlotPlugin: UInt32
 
     /// Copies `file` to a private path, maps it, checks the ABI and initialises it with
     /// `config(name)`, asked once the descriptor has declared the plugin's name (a file need not be
@@ -84,6 +86,7 @@ public final class LoadedPlugin: @unchecked Sendable {
             throw .invalidDescriptor(file: file, reason: "name \"\(name)\" must be [a-z0-9_]+")
         }
         context.pluginName = name
+        let resultSlotPlugin = LateResultCalls.shared.register(plugin: name, logger: logger)
         var handlers: [String: layeron_handle_fn] = [:]
         var handlerNames: [String] = []
         if d.handler_count > 0 {
@@ -109,14 +112,14 @@ public final class LoadedPlugin: @unchecked Sendable {
         var instance: UnsafeMutableRawPointer?
         if let initFunction = d.`init` {
             let configText = Array((config(name) ?? .object([])).serialized().utf8)
-            let collector = ResultCollector()
-            let status = configText.withUnsafeBufferPointer { buffer in
-                collector.withResultPointer { result in
-                    initFunction(table, layeron_bytes(ptr: buffer.baseAddress, len: UInt64(buffer.count)), result, &instance)
+            let (status, message) = ResultSlots.withSlot(for: resultSlotPlugin) { slot in
+                let status = configText.withUnsafeBufferPointer { buffer in
+                    initFunction(table, layeron_bytes(ptr: buffer.baseAddress, len: UInt64(buffer.count)), slot.handle, &instance)
                 }
+                return (status, slot.message)
             }
             guard status == LAYERON_OK else {
-                throw .initFailed(file: file, plugin: name, message: collector.message ?? "init returned \(status)", configFile: configFile)
+                throw .initFailed(file: file, plugin: name, message: message ?? "init returned \(status)", configFile: configFile)
             }
         }
 
@@ -125,12 +128,12 @@ public final class LoadedPlugin: @unchecked Sendable {
         return LoadedPlugin(
             name: name, version: d.version.map { String(cString: $0) } ?? "0", summary: d.description.map { String(cString: $0) } ?? "",
             file: file, abiVersion: d.abi_version, handlerNames: handlerNames,
-            concurrent: d.flags & LAYERON_PLUGIN_CONCURRENT != 0, unloadable: unloadable,
+            concurrent: d.flags & LAYERON_PLUGIN_CONCURRENT != 0, unloadable: unloadable, resultSlotPlugin: resultSlotPlugin,
             library: library, table: table, instance: instance, handlers: handlers, shutdownFunction: d.shutdown)
     }
 
     private init(name: String, version: String, summary: String, file: String, abiVersion: UInt32, handlerNames: [String],
-                 concurrent: Bool, unloadable: Bool, library: UnsafeMutableRawPointer, table: UnsafeMutablePointer<layeron_host>,
+                 concurrent: Bool, unloadable: Bool, resultSlotPlugin: UInt32, library: UnsafeMutableRawPointer, table: UnsafeMutablePointer<layeron_host>,
                  instance: UnsafeMutableRawPointer?, handlers: [String: layeron_handle_fn],
                  shutdownFunction: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) {
         self.name = name
@@ -141,6 +144,7 @@ public final class LoadedPlugin: @unchecked Sendable {
         self.handlerNames = handlerNames
         self.concurrent = concurrent
         self.unloadable = unloadable
+        self.resultSlotPlugin = resultSlotPlugin
         self.loadedAt = Date()
         self.library = library
         self.table = table
@@ -156,25 +160,24 @@ public final class LoadedPlugin: @unchecked Sendable {
         guard let function = handlers[handler] else { return nil }
         if !concurrent { serialCallLock.lock() }
         defer { if !concurrent { serialCallLock.unlock() } }
-        let collector = ResultCollector()
-        let status = EventMarshalling.withCEvent(event, handler: handler) { cEvent in
-            collector.withResultPointer { result in function(instance, cEvent, result) }
+        return ResultSlots.withSlot(for: resultSlotPlugin) { slot in
+            let status = EventMarshalling.withCEvent(event, handler: handler) { cEvent in function(instance, cEvent, slot.handle) }
+            let verdict: HandlerVerdict = switch status {
+            case LAYERON_OK: .ok
+            case LAYERON_RETRY: .retry
+            default: .error
+            }
+            var outcome = HandlerOutcome(verdict: verdict, message: slot.message, plugin: name, pluginVersion: version)
+            if status != LAYERON_OK, status != LAYERON_RETRY, status != LAYERON_ERROR {
+                let note = "handler returned unknown status \(status)"
+                outcome.message = outcome.message.map { "\(note): \($0)" } ?? note
+            }
+            outcome.retryAfterMilliseconds = slot.retryAfterMilliseconds
+            outcome.httpStatus = slot.httpStatus
+            outcome.httpHeaders = slot.httpHeaders
+            outcome.httpBody = slot.httpBody
+            return outcome
         }
-        let verdict: HandlerVerdict = switch status {
-        case LAYERON_OK: .ok
-        case LAYERON_RETRY: .retry
-        default: .error
-        }
-        var outcome = HandlerOutcome(verdict: verdict, message: collector.message, plugin: name, pluginVersion: version)
-        if status != LAYERON_OK, status != LAYERON_RETRY, status != LAYERON_ERROR {
-            let note = "handler returned unknown status \(status)"
-            outcome.message = outcome.message.map { "\(note): \($0)" } ?? note
-        }
-        outcome.retryAfterMilliseconds = collector.retryAfterMilliseconds
-        outcome.httpStatus = collector.httpStatus
-        outcome.httpHeaders = collector.httpHeaders
-        outcome.httpBody = collector.httpBody
-        return outcome
     }
 
     /// Shuts the instance down and unmaps the library. Only after the last call has returned.

@@ -129,7 +129,9 @@ typedef struct layeron_event {
 /*
  * Opaque, host-owned result of one call (or, in `init`, the place for its error message). The plugin
  * fills it only through the host's result_* functions, only during the call that received it, and
- * never keeps the pointer.
+ * never keeps the pointer. A result_* call made outside its call (after the call returned, or from
+ * another thread) is ignored and logged as a warning naming the plugin; the pointer stays safe to pass
+ * but sets nothing.
  */
 typedef struct layeron_result layeron_result;
 

@@ -1,0 +1,70 @@
+import Foundation
+import LayeronCore
+import XCTest
+
+/// Mistakes a plugin author makes that the ABI forbids or that silently do nothing: the server
+/// survives them and tells the operator which plugin did what.
+final class PluginMistakesTests: XCTestCase {
+    let secret = "mistakes-secret"
+    var server: TestServer!
+
+    override func setUpWithError() throws {
+        server = try TestServer(environment: ["HOOK_SECRET": secret])
+        try PluginBuilder.install(source: PluginBuilder.fixturePath("mistakes"), into: server.pluginsDir, name: "mistakes.so")
+        try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "serial.so",
+                                  defines: ["BEHAVIOURS_SERIAL"])
+        try server.writeConfig(config(lateHandler: "mistakes.late"))
+        try server.start()
+    }
+
+    override func tearDown() {
+        server.stop()
+        server = nil
+    }
+
+    private var output: String { server.path("handled.log") }
+
+    private func config(lateHandler: String) -> String {
+        func hook(_ name: String, _ handler: String, _ extra: String = "") -> String {
+            """
+            {"name": "\(name)", "provider": "custom", "handler": "\(handler)", "respond": "after-handler",\(extra)
+             "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "encoding": "hex", "secret": {"secret": "HOOK_SECRET"}},
+             "event": {"id": "body.id", "type": "body.type"}}
+            """
+        }
+        return """
+            {
+              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "workers": 4,
+              "plugins": { "dir": "\(server.pluginsDir)", "config": { "serial": { "output": "\(output)", "sleep_ms": 1000 } } },
+              "webhooks": [ \(hook("late", lateHandler)), \(hook("answer", "mistakes.answer_then_retry")),
+                            \(hook("slow", "serial.slow", #" "timeout": "300ms","#)) ]
+            }
+            """
+    }
+
+    /// A plugin that keeps its `layeron_result` and sets it from its own thread after the call
+    /// returned (here 300 ms later, for 50 events, and for its init's error result) once corrupted
+    /// the heap: the server died seconds later in a worker thread, naming no plugin. Now each such
+    /// call is ignored, the server runs on, every event's outcome is its own, and one warning line
+    /// (rate-limited) names the plugin and the function.
+    func testResultCallsAfterTheCallReturnedAreIgnoredAndReported() throws {
+        for i in 0..<50 {
+            let reply = try server.postSigned("late", #"{"id": "late-\#(i)", "type": "t"}"#, secret: secret)
+            XCTAssertEqual(reply.status, 200, reply.body)
+            XCTAssertFalse(reply.body.contains("late body"), reply.body)
+        }
+        let warning = "plugin mistakes called result_set_message outside its call (after it returned, or from another thread); ignored"
+        XCTAssertTrue(server.waitUntil(timeout: 5) { server.logs.contains(warning) }, server.logs)
+        usleep(3_000_000)
+        XCTAssertTrue(server.isRunning, server.logs)
+        let after = try server.postSigned("late", #"{"id": "late-after", "type": "t"}"#, secret: secret)
+        XCTAssertEqual(after.status, 200, after.body)
+        XCTAssertEqual(server.logs.components(separatedBy: "called result_").count - 1, 1,
+                       "at most one line a minute per plugin: \(server.logs)")
+        let store = try StoreReader(path: server.databasePath)
+        XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM events WHERE status = 'processed'") == 51 })
+        let attempts = try store.rows("SELECT outcome, error FROM attempts")
+        XCTAssertEqual(attempts.filter { $0 == ["ok", nil] }.count, 51, "\(attempts)")
+    }
+}
