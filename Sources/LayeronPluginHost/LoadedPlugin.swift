@@ -1,6 +1,7 @@
 import CLayeronPlugin
 import Foundation
 import LayeronCore
+import Synchronization
 
 let hostABIVersion: UInt32 = LAYERON_PLUGIN_ABI_VERSION
 
@@ -31,6 +32,9 @@ public final class LoadedPlugin: @unchecked Sendable {
     private let serialCallLock = NSLock()
     /// The plugin's id in the result slots it is given (`LateResultCalls.register`).
     private let resultSlotPlugin: UInt32
+    private let logger: Logger
+    /// Set once this version has been reported for setting an HTTP answer it then did not use.
+    private let reportedUnusedAnswer = Atomic<Bool>(false)
 
     /// Copies `file` to a private path, maps it, checks the ABI and initialises it with
     /// `config(name)`, asked once the descriptor has declared the plugin's name (a file need not be
@@ -129,11 +133,11 @@ public final class LoadedPlugin: @unchecked Sendable {
             name: name, version: d.version.map { String(cString: $0) } ?? "0", summary: d.description.map { String(cString: $0) } ?? "",
             file: file, abiVersion: d.abi_version, handlerNames: handlerNames,
             concurrent: d.flags & LAYERON_PLUGIN_CONCURRENT != 0, unloadable: unloadable, resultSlotPlugin: resultSlotPlugin,
-            library: library, table: table, instance: instance, handlers: handlers, shutdownFunction: d.shutdown)
+            logger: logger, library: library, table: table, instance: instance, handlers: handlers, shutdownFunction: d.shutdown)
     }
 
     private init(name: String, version: String, summary: String, file: String, abiVersion: UInt32, handlerNames: [String],
-                 concurrent: Bool, unloadable: Bool, resultSlotPlugin: UInt32, library: UnsafeMutableRawPointer, table: UnsafeMutablePointer<layeron_host>,
+                 concurrent: Bool, unloadable: Bool, resultSlotPlugin: UInt32, logger: Logger, library: UnsafeMutableRawPointer, table: UnsafeMutablePointer<layeron_host>,
                  instance: UnsafeMutableRawPointer?, handlers: [String: layeron_handle_fn],
                  shutdownFunction: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) {
         self.name = name
@@ -145,6 +149,7 @@ public final class LoadedPlugin: @unchecked Sendable {
         self.concurrent = concurrent
         self.unloadable = unloadable
         self.resultSlotPlugin = resultSlotPlugin
+        self.logger = logger
         self.loadedAt = Date()
         self.library = library
         self.table = table
@@ -172,12 +177,30 @@ public final class LoadedPlugin: @unchecked Sendable {
                 let note = "handler returned unknown status \(status)"
                 outcome.message = outcome.message.map { "\(note): \($0)" } ?? note
             }
+            if status != LAYERON_OK, slot.setAnAnswer { reportUnusedAnswer(handler: handler, status: status) }
             outcome.retryAfterMilliseconds = slot.retryAfterMilliseconds
             outcome.httpStatus = slot.httpStatus
             outcome.httpHeaders = slot.httpHeaders
             outcome.httpBody = slot.httpBody
             return outcome
         }
+    }
+
+    /// The status, headers and body a handler sets answer an after-handler webhook only when it
+    /// returns LAYERON_OK; otherwise the server answers with its own retry or error response. A
+    /// plugin author who expected their answer to reach the provider learns why it did not, once
+    /// per version (a handler that does it does it on every such event).
+    private func reportUnusedAnswer(handler: String, status: layeron_status) {
+        guard !reportedUnusedAnswer.exchange(true, ordering: .relaxed) else { return }
+        let returned = switch status {
+        case LAYERON_RETRY: "LAYERON_RETRY"
+        case LAYERON_ERROR: "LAYERON_ERROR"
+        default: "unknown status \(status)"
+        }
+        logger.warn("handler \(name).\(handler) set an HTTP answer (status, headers or body) and returned \(returned): "
+                    + "that answer is used only when a handler returns LAYERON_OK; an after-handler webhook answers with the server's own "
+                    + "retry or error response instead (logged once per plugin version)",
+                    [("plugin", name), ("version", version)])
     }
 
     /// Shuts the instance down and unmaps the library. Only after the last call has returned.

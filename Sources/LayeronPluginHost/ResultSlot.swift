@@ -35,6 +35,9 @@ final class ResultSlot: @unchecked Sendable {
     /// The pointer given to the plugin. Valid for the process's lifetime: slots are never freed.
     var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
 
+    /// Whether the plugin set any part of an HTTP answer.
+    var setAnAnswer: Bool { httpStatus != nil || !httpHeaders.isEmpty || httpBody != nil }
+
     fileprivate func clear() {
         message = nil
         retryAfterMilliseconds = nil

@@ -67,4 +67,19 @@ final class PluginMistakesTests: XCTestCase {
         let attempts = try store.rows("SELECT outcome, error FROM attempts")
         XCTAssertEqual(attempts.filter { $0 == ["ok", nil] }.count, 51, "\(attempts)")
     }
+
+    /// The answer a handler sets is used only when it returns LAYERON_OK; one that sets it and asks
+    /// for a retry sees the server's own answer reach the provider. The log says why, once per
+    /// plugin version however many events do it.
+    func testAnAnswerSetBeforeARetryIsReportedOncePerPluginVersion() throws {
+        for i in 0..<3 {
+            let reply = try server.postSigned("answer", #"{"id": "answer-\#(i)", "type": "t"}"#, secret: secret)
+            XCTAssertEqual(reply.status, 503, reply.body)
+            XCTAssertFalse(reply.body.contains(#"{"ok":false}"#), reply.body)
+        }
+        let line = "handler mistakes.answer_then_retry set an HTTP answer (status, headers or body) and returned LAYERON_RETRY: "
+            + "that answer is used only when a handler returns LAYERON_OK"
+        XCTAssertTrue(server.waitUntil { server.logs.contains(line) }, server.logs)
+        XCTAssertEqual(server.logs.components(separatedBy: line).count - 1, 1, server.logs)
+    }
 }
