@@ -203,17 +203,21 @@ public final class PluginRegistry: @unchecked Sendable {
         return ObjectIdentifier(version.plugin)
     }
 
-    /// Whether a version of the plugin `name` is live.
-    public func isLoaded(plugin name: String) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return active[name] != nil
-    }
-
     public func isAvailable(_ reference: HandlerReference) -> Bool {
         lock.lock()
         defer { lock.unlock() }
         return active[reference.plugin]?.plugin.hasHandler(reference.handler) ?? false
+    }
+
+    /// Why `reference` cannot run now; nil when it can. When its plugin is loaded but lacks the
+    /// handler, the text lists what the plugin does provide, so that a typo shows at a glance.
+    public func whyUnavailable(_ reference: HandlerReference) -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let plugin = active[reference.plugin]?.plugin else { return "its plugin \(reference.plugin) is not loaded" }
+        guard !plugin.hasHandler(reference.handler) else { return nil }
+        let provided = plugin.handlerNames.isEmpty ? "no handler" : plugin.handlerNames.joined(separator: ", ")
+        return "plugin \(plugin.name) does not provide it (plugin \(plugin.name) provides: \(provided))"
     }
 
     /// Every plugin file, live or refused, sorted by file.

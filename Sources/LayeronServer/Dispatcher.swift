@@ -650,9 +650,9 @@ final class Dispatcher: @unchecked Sendable {
                                      status: event.status, nextAttemptAt: event.nextAttemptAt))
             return
         }
-        let outcome = (called ?? nil) ?? .notRun(plugins.isLoaded(plugin: handler.plugin)
-                                                    ? "handler \(handler) did not run: plugin \(handler.plugin) does not provide it"
-                                                    : "handler \(handler) did not run: its plugin \(handler.plugin) is not loaded", plugin: handler.plugin)
+        let outcome = (called ?? nil) ?? .notRun("handler \(handler) did not run: "
+                                                    + (plugins.whyUnavailable(handler) ?? "its plugin \(handler.plugin) changed during the attempt"),
+                                                 plugin: handler.plugin)
         let finishedAt = WallClock.nowMilliseconds()
 
         let policy = rules?.retry ?? .defaults

@@ -82,4 +82,15 @@ final class PluginMistakesTests: XCTestCase {
         XCTAssertTrue(server.waitUntil { server.logs.contains(line) }, server.logs)
         XCTAssertEqual(server.logs.components(separatedBy: line).count - 1, 1, server.logs)
     }
+
+    /// A reload whose handler reference names a handler the loaded plugin lacks is warned about, as
+    /// at start, listing what the plugin provides; so does the answer of an event sent to it.
+    func testAReloadNamingAHandlerThePluginLacksListsWhatItProvides() throws {
+        try server.writeConfig(config(lateHandler: "mistakes.lat"))
+        let provides = "plugin mistakes does not provide it (plugin mistakes provides: late, answer_then_retry)"
+        XCTAssertTrue(server.waitUntil(timeout: 5) { server.logs.contains("handler mistakes.lat cannot run: \(provides)") }, server.logs)
+        let reply = try server.postSigned("late", #"{"id": "typo", "type": "t"}"#, secret: secret)
+        XCTAssertEqual(reply.status, 503, reply.body)
+        XCTAssertTrue(reply.body.contains("handler mistakes.lat did not run: \(provides)"), reply.body)
+    }
 }
