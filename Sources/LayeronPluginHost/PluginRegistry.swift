@@ -9,6 +9,8 @@ public struct PluginStatus: Sendable {
     public var file: String
     public var state: State
     public var abiVersion: UInt32?
+    /// Whether it declared LAYERON_PLUGIN_CONCURRENT (else it takes one call at a time); nil when refused.
+    public var concurrent: Bool?
     public var handlers: [String]
     public var loadedAt: Date?
     public var error: String?
@@ -226,12 +228,12 @@ public final class PluginRegistry: @unchecked Sendable {
         defer { lock.unlock() }
         var out = active.values.map { v in
             PluginStatus(name: v.plugin.name, version: v.plugin.version, file: v.plugin.file, state: .active,
-                         abiVersion: v.plugin.abiVersion, handlers: v.plugin.handlerNames,
+                         abiVersion: v.plugin.abiVersion, concurrent: v.plugin.concurrent, handlers: v.plugin.handlerNames,
                          loadedAt: v.plugin.loadedAt, error: nil)
         }
         for (file, failure) in failures {
             out.append(PluginStatus(name: nil, version: nil, file: file, state: .failed, abiVersion: nil,
-                                    handlers: [], loadedAt: failure.at, error: failure.error.description))
+                                    concurrent: nil, handlers: [], loadedAt: failure.at, error: failure.error.description))
         }
         return out.sorted { ($0.file, $0.state.rawValue) < ($1.file, $1.state.rawValue) }
     }

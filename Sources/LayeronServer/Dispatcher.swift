@@ -34,6 +34,8 @@ final class Dispatcher: @unchecked Sendable {
     private let snapshots: SnapshotHolder
     private let metrics: Metrics
     private let logger: Logger
+    /// Reports after-handler timeouts behind plugins that take one call at a time.
+    let serialTimeouts: SerialTimeoutWarnings
     private let maxQueued = 10_000
     /// How many of a webhook's events the scheduler keeps queued or running at most (`scheduleDue`).
     private let scheduledAhead = 1024
@@ -119,6 +121,7 @@ final class Dispatcher: @unchecked Sendable {
         self.metrics = metrics
         handlerReferences = HandlerReferenceCache(metrics: metrics)
         self.logger = logger
+        serialTimeouts = SerialTimeoutWarnings(plugins: plugins, logger: logger)
         store.afterEachBatch { [weak self] in self?.handOverSubmitted() }
     }
 

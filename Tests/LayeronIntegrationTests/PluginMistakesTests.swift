@@ -93,4 +93,28 @@ final class PluginMistakesTests: XCTestCase {
         XCTAssertEqual(reply.status, 503, reply.body)
         XCTAssertTrue(reply.body.contains("handler mistakes.lat did not run: \(provides)"), reply.body)
     }
+
+    /// After-handler answers that time out behind a plugin taking one call at a time are reported
+    /// to the operator with the likely fix, at most once a minute per plugin; whether a plugin is
+    /// concurrent shows in the admin API and in `layeron plugins list`.
+    func testTimeoutsBehindASerialPluginAreReportedAndConcurrencyIsListed() throws {
+        for i in 0..<3 {
+            XCTAssertEqual(try server.postSigned("slow", #"{"id": "slow-\#(i)", "type": "t"}"#, secret: secret).status, 503)
+        }
+        let line = "an after-handler answer timed out after 300ms behind plugin serial, which takes one call at a time"
+        XCTAssertTrue(server.waitUntil { server.logs.contains(line) }, server.logs)
+        XCTAssertTrue(server.logs.contains("declare LAYERON_PLUGIN_CONCURRENT in its descriptor's flags"), server.logs)
+        XCTAssertEqual(server.logs.components(separatedBy: line).count - 1, 1, server.logs)
+
+        guard case let .array(plugins)? = try server.admin("GET", "/admin/plugins").json["plugins"] else { return XCTFail("no plugins") }
+        let concurrent = Dictionary(uniqueKeysWithValues: plugins.compactMap { p in p["name"]?.stringValue.map { ($0, p["concurrent"]) } })
+        XCTAssertEqual(concurrent["serial"], .bool(false))
+        XCTAssertEqual(concurrent["mistakes"], .bool(true))
+        let listed = try server.runCLI(["plugins", "list"])
+        XCTAssertEqual(listed.status, 0, listed.output)
+        let rows = listed.output.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        XCTAssertEqual(rows.first?[3], "CONCURRENT", listed.output)
+        XCTAssertEqual(rows.first { $0.first == "serial" }?[3], "false", listed.output)
+        XCTAssertEqual(rows.first { $0.first == "mistakes" }?[3], "true", listed.output)
+    }
 }
