@@ -1,30 +1,6 @@
 import CLayeronPlugin
 import LayeronCore
 
-/// What a plugin's result collects while a call runs. C sees it as the opaque `layeron_result`.
-final class ResultCollector {
-    /// The most of a plugin's message kept, in UTF-8 bytes (before the truncation marker). The
-    /// message is stored with its attempt, returned by the admin API and logged, on every retry.
-    static let messageLimit = 8192
-
-    var message: String?
-    var retryAfterMilliseconds: UInt64?
-    var httpStatus: UInt32?
-    var httpHeaders: [(name: String, value: String)] = []
-    var httpBody: [UInt8]?
-
-    /// Runs `body` with this collector passed as a `layeron_result *`; the pointer is valid only inside.
-    func withResultPointer<T>(_ body: (OpaquePointer) -> T) -> T {
-        let unmanaged = Unmanaged.passUnretained(self)
-        return withExtendedLifetime(self) { body(OpaquePointer(unmanaged.toOpaque())) }
-    }
-
-    static func from(_ pointer: OpaquePointer?) -> ResultCollector? {
-        guard let pointer else { return nil }
-        return Unmanaged<ResultCollector>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
-    }
-}
-
 /// Emits an outbound event on a plugin's behalf; the outbound delivery service provides one.
 public protocol OutboundEmitter: Sendable {
     func emit(destination: String, type: String, payload: [UInt8], idempotencyKey: String?) -> EmitResult
@@ -105,24 +81,26 @@ enum HostServices {
             }
             context.logger.log(mapped, text, [("plugin", context.pluginName)])
         }
-        // The result_* functions ignore a length that is not a buffer's: they have no status to return.
+        // The result_* functions ignore a length that is not a buffer's: they have no status to
+        // return. Each first checks that its slot is open for the calling thread (`ResultSlot`).
         table.pointee.result_set_message = { result, message in
-            guard let text = message.text(limit: ResultCollector.messageLimit) else { return }
-            ResultCollector.from(result)?.message = text
+            guard let slot = ResultSlots.checked(result, "result_set_message"),
+                  let text = message.text(limit: ResultSlot.messageLimit) else { return }
+            slot.message = text
         }
         table.pointee.result_set_retry_after_ms = { result, delay in
-            ResultCollector.from(result)?.retryAfterMilliseconds = delay
+            ResultSlots.checked(result, "result_set_retry_after_ms")?.retryAfterMilliseconds = delay
         }
         table.pointee.result_set_http_status = { result, status in
-            ResultCollector.from(result)?.httpStatus = status
+            ResultSlots.checked(result, "result_set_http_status")?.httpStatus = status
         }
         table.pointee.result_add_http_header = { result, name, value in
-            guard let name = name.text, let value = value.text else { return }
-            ResultCollector.from(result)?.httpHeaders.append((name, value))
+            guard let slot = ResultSlots.checked(result, "result_add_http_header"), let name = name.text, let value = value.text else { return }
+            slot.httpHeaders.append((name, value))
         }
         table.pointee.result_set_http_body = { result, body in
-            guard let body = body.bytes else { return }
-            ResultCollector.from(result)?.httpBody = body
+            guard let slot = ResultSlots.checked(result, "result_set_http_body"), let body = body.bytes else { return }
+            slot.httpBody = body
         }
         table.pointee.emit = { host, destination, type, payload, key in
             guard let context = HostServices.context(host) else { return LAYERON_UNSUPPORTED }

@@ -1,6 +1,7 @@
 import CLayeronPlugin
 import Foundation
 import LayeronCore
+import Synchronization
 
 let hostABIVersion: UInt32 = LAYERON_PLUGIN_ABI_VERSION
 
@@ -29,6 +30,11 @@ public final class LoadedPlugin: @unchecked Sendable {
     private let shutdownFunction: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
     /// Serialises calls into plugins that did not declare LAYERON_PLUGIN_CONCURRENT.
     private let serialCallLock = NSLock()
+    /// The plugin's id in the result slots it is given (`LateResultCalls.register`).
+    private let resultSlotPlugin: UInt32
+    private let logger: Logger
+    /// Set once this version has been reported for setting an HTTP answer it then did not use.
+    private let reportedUnusedAnswer = Atomic<Bool>(false)
 
     /// Copies `file` to a private path, maps it, checks the ABI and initialises it with
     /// `config(name)`, asked once the descriptor has declared the plugin's name (a file need not be
@@ -88,21 +94,22 @@ public final class LoadedPlugin: @unchecked Sendable {
         guard let address = entry(hostABIVersion, table) else { throw .entryRefused(file: file) }
         let d = try PluginDescriptor.read(at: UnsafeRawPointer(address), file: file, memory: memory)
         context.pluginName = d.name
+        let resultSlotPlugin = LateResultCalls.shared.register(plugin: d.name, logger: logger)
 
         if let refused = refusal(d.name) { throw refused }
         var instance: UnsafeMutableRawPointer?
         if let initFunction = d.initFunction {
             let pluginConfig = config(d.name)
             let configText = Array((pluginConfig ?? .object([])).serialized().utf8)
-            let collector = ResultCollector()
             marker?.enter(.`init`, plugin: d.name)
-            let status = configText.withUnsafeBufferPointer { buffer in
-                collector.withResultPointer { result in
-                    initFunction(table, layeron_bytes(ptr: buffer.baseAddress, len: UInt64(buffer.count)), result, &instance)
+            let (status, message) = ResultSlots.withSlot(for: resultSlotPlugin) { slot in
+                let status = configText.withUnsafeBufferPointer { buffer in
+                    initFunction(table, layeron_bytes(ptr: buffer.baseAddress, len: UInt64(buffer.count)), slot.handle, &instance)
                 }
+                return (status, slot.message)
             }
             guard status == LAYERON_OK else {
-                throw .initFailed(file: file, plugin: d.name, message: collector.message ?? "init returned \(status)",
+                throw .initFailed(file: file, plugin: d.name, message: message ?? "init returned \(status)",
                                   configFile: configFile, configAbsent: pluginConfig == nil)
             }
         }
@@ -112,13 +119,13 @@ public final class LoadedPlugin: @unchecked Sendable {
         return LoadedPlugin(
             name: d.name, version: d.version, summary: d.summary,
             file: file, abiVersion: hostABIVersion, handlerNames: d.handlers.map(\.name),
-            concurrent: d.concurrent, unloadable: unloadable,
-            library: library, table: table, instance: instance,
+            concurrent: d.concurrent, unloadable: unloadable, resultSlotPlugin: resultSlotPlugin,
+            logger: logger, library: library, table: table, instance: instance,
             handlers: Dictionary(uniqueKeysWithValues: d.handlers.map { ($0.name, $0.function) }), shutdownFunction: d.shutdown)
     }
 
     private init(name: String, version: String, summary: String, file: String, abiVersion: UInt32, handlerNames: [String],
-                 concurrent: Bool, unloadable: Bool, library: UnsafeMutableRawPointer, table: UnsafeMutablePointer<layeron_host>,
+                 concurrent: Bool, unloadable: Bool, resultSlotPlugin: UInt32, logger: Logger, library: UnsafeMutableRawPointer, table: UnsafeMutablePointer<layeron_host>,
                  instance: UnsafeMutableRawPointer?, handlers: [String: layeron_handle_fn],
                  shutdownFunction: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) {
         self.name = name
@@ -129,6 +136,8 @@ public final class LoadedPlugin: @unchecked Sendable {
         self.handlerNames = handlerNames
         self.concurrent = concurrent
         self.unloadable = unloadable
+        self.resultSlotPlugin = resultSlotPlugin
+        self.logger = logger
         self.loadedAt = Date()
         self.library = library
         self.table = table
@@ -144,25 +153,42 @@ public final class LoadedPlugin: @unchecked Sendable {
         guard let function = handlers[handler] else { return nil }
         if !concurrent { serialCallLock.lock() }
         defer { if !concurrent { serialCallLock.unlock() } }
-        let collector = ResultCollector()
-        let status = EventMarshalling.withCEvent(event, handler: handler) { cEvent in
-            collector.withResultPointer { result in function(instance, cEvent, result) }
+        return ResultSlots.withSlot(for: resultSlotPlugin) { slot in
+            let status = EventMarshalling.withCEvent(event, handler: handler) { cEvent in function(instance, cEvent, slot.handle) }
+            let verdict: HandlerVerdict = switch status {
+            case LAYERON_OK: .ok
+            case LAYERON_RETRY: .retry
+            default: .error
+            }
+            var outcome = HandlerOutcome(verdict: verdict, message: slot.message, plugin: name, pluginVersion: version)
+            if status != LAYERON_OK, status != LAYERON_RETRY, status != LAYERON_ERROR {
+                let note = "handler returned unknown status \(status)"
+                outcome.message = outcome.message.map { "\(note): \($0)" } ?? note
+            }
+            if status != LAYERON_OK, slot.setAnAnswer { reportUnusedAnswer(handler: handler, status: status) }
+            outcome.retryAfterMilliseconds = slot.retryAfterMilliseconds
+            outcome.httpStatus = slot.httpStatus
+            outcome.httpHeaders = slot.httpHeaders
+            outcome.httpBody = slot.httpBody
+            return outcome
         }
-        let verdict: HandlerVerdict = switch status {
-        case LAYERON_OK: .ok
-        case LAYERON_RETRY: .retry
-        default: .error
+    }
+
+    /// The status, headers and body a handler sets answer an after-handler webhook only when it
+    /// returns LAYERON_OK; otherwise the server answers with its own retry or error response. A
+    /// plugin author who expected their answer to reach the provider learns why it did not, once
+    /// per version (a handler that does it does it on every such event).
+    private func reportUnusedAnswer(handler: String, status: layeron_status) {
+        guard !reportedUnusedAnswer.exchange(true, ordering: .relaxed) else { return }
+        let returned = switch status {
+        case LAYERON_RETRY: "LAYERON_RETRY"
+        case LAYERON_ERROR: "LAYERON_ERROR"
+        default: "unknown status \(status)"
         }
-        var outcome = HandlerOutcome(verdict: verdict, message: collector.message, plugin: name, pluginVersion: version)
-        if status != LAYERON_OK, status != LAYERON_RETRY, status != LAYERON_ERROR {
-            let note = "handler returned unknown status \(status)"
-            outcome.message = outcome.message.map { "\(note): \($0)" } ?? note
-        }
-        outcome.retryAfterMilliseconds = collector.retryAfterMilliseconds
-        outcome.httpStatus = collector.httpStatus
-        outcome.httpHeaders = collector.httpHeaders
-        outcome.httpBody = collector.httpBody
-        return outcome
+        logger.warn("handler \(name).\(handler) set an HTTP answer (status, headers or body) and returned \(returned): "
+                    + "that answer is used only when a handler returns LAYERON_OK; an after-handler webhook answers with the server's own "
+                    + "retry or error response instead (logged once per plugin version)",
+                    [("plugin", name), ("version", version)])
     }
 
     /// Shuts the instance down and unmaps the library. Only after the last call has returned.

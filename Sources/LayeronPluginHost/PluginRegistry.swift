@@ -9,6 +9,8 @@ public struct PluginStatus: Sendable {
     public var file: String
     public var state: State
     public var abiVersion: UInt32?
+    /// Whether it declared LAYERON_PLUGIN_CONCURRENT (else it takes one call at a time); nil when refused.
+    public var concurrent: Bool?
     public var handlers: [String]
     public var loadedAt: Date?
     public var error: String?
@@ -208,17 +210,21 @@ public final class PluginRegistry: @unchecked Sendable {
         return ObjectIdentifier(version.plugin)
     }
 
-    /// Whether a version of the plugin `name` is live.
-    public func isLoaded(plugin name: String) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return active[name] != nil
-    }
-
     public func isAvailable(_ reference: HandlerReference) -> Bool {
         lock.lock()
         defer { lock.unlock() }
         return active[reference.plugin]?.plugin.hasHandler(reference.handler) ?? false
+    }
+
+    /// Why `reference` cannot run now; nil when it can. When its plugin is loaded but lacks the
+    /// handler, the text lists what the plugin does provide, so that a typo shows at a glance.
+    public func whyUnavailable(_ reference: HandlerReference) -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let plugin = active[reference.plugin]?.plugin else { return "its plugin \(reference.plugin) is not loaded" }
+        guard !plugin.hasHandler(reference.handler) else { return nil }
+        let provided = plugin.handlerNames.isEmpty ? "no handler" : plugin.handlerNames.joined(separator: ", ")
+        return "plugin \(plugin.name) does not provide it (plugin \(plugin.name) provides: \(provided))"
     }
 
     /// Every plugin file, live or refused, sorted by file.
@@ -227,12 +233,12 @@ public final class PluginRegistry: @unchecked Sendable {
         defer { lock.unlock() }
         var out = active.values.map { v in
             PluginStatus(name: v.plugin.name, version: v.plugin.version, file: v.plugin.file, state: .active,
-                         abiVersion: v.plugin.abiVersion, handlers: v.plugin.handlerNames,
+                         abiVersion: v.plugin.abiVersion, concurrent: v.plugin.concurrent, handlers: v.plugin.handlerNames,
                          loadedAt: v.plugin.loadedAt, error: nil)
         }
         for (file, failure) in failures {
             out.append(PluginStatus(name: failure.error.pluginName, version: nil, file: file, state: .failed,
-                                    abiVersion: failure.error.pluginABIVersion,
+                                    abiVersion: failure.error.pluginABIVersion, concurrent: nil,
                                     handlers: [], loadedAt: failure.at, error: failure.error.description))
         }
         return out.sorted { ($0.file, $0.state.rawValue) < ($1.file, $1.state.rawValue) }

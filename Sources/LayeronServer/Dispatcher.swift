@@ -34,6 +34,8 @@ final class Dispatcher: @unchecked Sendable {
     private let snapshots: SnapshotHolder
     private let metrics: Metrics
     private let logger: Logger
+    /// Reports after-handler timeouts behind plugins that take one call at a time.
+    let serialTimeouts: SerialTimeoutWarnings
     private let maxQueued = 10_000
     /// How many of a webhook's events the scheduler keeps queued or running at most (`scheduleDue`).
     private let scheduledAhead = 1024
@@ -119,6 +121,7 @@ final class Dispatcher: @unchecked Sendable {
         self.metrics = metrics
         handlerReferences = HandlerReferenceCache(metrics: metrics)
         self.logger = logger
+        serialTimeouts = SerialTimeoutWarnings(plugins: plugins, logger: logger)
         store.afterEachBatch { [weak self] in self?.handOverSubmitted() }
     }
 
@@ -654,9 +657,9 @@ final class Dispatcher: @unchecked Sendable {
                                      status: event.status, nextAttemptAt: event.nextAttemptAt))
             return
         }
-        let outcome = (called ?? nil) ?? .notRun(plugins.isLoaded(plugin: handler.plugin)
-                                                    ? "handler \(handler) did not run: plugin \(handler.plugin) does not provide it"
-                                                    : "handler \(handler) did not run: its plugin \(handler.plugin) is not loaded", plugin: handler.plugin)
+        let outcome = (called ?? nil) ?? .notRun("handler \(handler) did not run: "
+                                                    + (plugins.whyUnavailable(handler) ?? "its plugin \(handler.plugin) changed during the attempt"),
+                                                 plugin: handler.plugin)
         let finishedAt = WallClock.nowMilliseconds()
 
         let policy = rules?.retry ?? .defaults

@@ -83,6 +83,7 @@ enum EventJSON {
             ("file", .string(p.file)),
             ("state", .string(p.state.rawValue)),
             ("abi_version", p.abiVersion.map { .int(Int64($0)) } ?? .null),
+            ("concurrent", p.concurrent.map(JSONValue.bool) ?? .null),
             ("handlers", .array(p.handlers.map(JSONValue.string))),
             ("loaded_at", p.loadedAt.map { .string(WallClock.rfc3339(milliseconds: Int64($0.timeIntervalSince1970 * 1000))) } ?? .null),
         ]

@@ -157,8 +157,9 @@ final class InboundPipeline: Sendable {
                     result.outcome, nextAttemptAt: result.nextAttemptAt, now: WallClock.nowMilliseconds(), eventID: event.id)))
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(rules.timeout.milliseconds))) {
-                once.answer(InboundResponses.timedOut(eventID: event.id, timeout: rules.timeout,
-                                                      waitingFor: dispatcher.parkedBehind(seq: seq)))
+                let answered = once.answer(InboundResponses.timedOut(eventID: event.id, timeout: rules.timeout,
+                                                                     waitingFor: dispatcher.parkedBehind(seq: seq)))
+                if answered { dispatcher.serialTimeouts.timedOut(handler: event.handler, webhook: event.webhook, timeout: rules.timeout) }
             }
         }
     }
@@ -203,12 +204,15 @@ private final class AnswerOnce: @unchecked Sendable {
 
     init(_ respond: @escaping @Sendable (HTTPResponse) -> Void) { self.respond = respond }
 
-    func answer(_ response: HTTPResponse) {
+    /// True when `response` was the first, and went out.
+    @discardableResult
+    func answer(_ response: HTTPResponse) -> Bool {
         lock.lock()
         let r = respond
         respond = nil
         lock.unlock()
         r?(response)
+        return r != nil
     }
 }
 

@@ -121,11 +121,7 @@ public final class Server: @unchecked Sendable {
                                      configFile: options.configPath,
                                      loadRecord: .besideDatabase(config.database, loader: "the server"), config: { snapshots.snapshot.config.plugins.config[$0] })
         plugins.loadDirectory(config.plugins.dir)
-        for webhook in config.webhooks {
-            for handler in webhook.routes.allHandlers where !plugins.isAvailable(handler) {
-                logger.warn("handler \(handler) is not provided by any loaded plugin; its events stay pending until it is", [("webhook", webhook.name)])
-            }
-        }
+        Self.warnOfUnavailableHandlers(config, plugins: plugins, logger: logger)
 
         let dispatcher = Dispatcher(store: store, plugins: plugins, snapshots: snapshots, metrics: metrics, logger: logger)
         let pipeline = InboundPipeline(snapshots: snapshots, store: store, dispatcher: dispatcher, metrics: metrics, logger: logger)
@@ -256,7 +252,20 @@ public final class Server: @unchecked Sendable {
             logger.info("plugin config changed; starting new versions", [("plugins", changed.sorted().joined(separator: ","))])
             plugins.reload(named: changed)
         }
+        Self.warnOfUnavailableHandlers(config, plugins: plugins, logger: logger)
         return .success(())
+    }
+
+    /// Names each handler the config refers to that no loaded plugin provides, at start and on
+    /// each reload: its events would only be retried until they fail, and a typo in a handler name
+    /// would go unnoticed until then.
+    private static func warnOfUnavailableHandlers(_ config: ServerConfig, plugins: PluginRegistry, logger: Logger) {
+        for webhook in config.webhooks {
+            for handler in webhook.routes.allHandlers {
+                guard let why = plugins.whyUnavailable(handler) else { continue }
+                logger.warn("handler \(handler) cannot run: \(why); its events are retried until it can", [("webhook", webhook.name)])
+            }
+        }
     }
 
     private init(publicListener: HTTPServer, adminListener: HTTPServer, store: EventStore, plugins: PluginRegistry,

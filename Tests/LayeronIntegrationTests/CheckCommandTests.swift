@@ -60,4 +60,18 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("\(server.configPath): webhooks[0] (a): handler nosuch.handle is not provided"), run.stderr)
         XCTAssertTrue(run.stderr.contains("\(server.configPath): webhook b: secret GITHUB_NOT_SET is not set for environment test"), run.stderr)
     }
+
+    /// A handler reference whose plugin is there but lacks the handler (a typo) lists what the
+    /// plugin does provide.
+    func testAHandlerThePluginLacksListsWhatItProvides() throws {
+        try PluginBuilder.buildC(source: PluginBuilder.fixturePath("behaviours"), output: "\(server.pluginsDir)/behaviours.so")
+        try server.writeConfig("""
+            { "plugins": { "dir": "\(server.pluginsDir)", "config": { "behaviours": { "output": "\(server.path("out.log"))" } } },
+              "webhooks": [ { "name": "a", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" }, "handler": "behaviours.okay" } ] }
+            """)
+        let run = try check()
+        XCTAssertEqual(run.status, 1, run.stdout)
+        XCTAssertTrue(run.stderr.contains("\(server.configPath): webhooks[0] (a): handler behaviours.okay is not provided: "
+                                          + "plugin behaviours does not provide it (plugin behaviours provides: ok, flaky, "), run.stderr)
+    }
 }

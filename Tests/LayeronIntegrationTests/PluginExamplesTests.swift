@@ -115,7 +115,7 @@ final class PluginExamplesTests: XCTestCase {
         let list = try server.runCLI(["plugins", "list"])
         XCTAssertEqual(list.status, 0, list.output)
         let rows = list.output.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
-        XCTAssertTrue(rows.contains(["audit", "1.0.0", "1", "active", "record", "\(server.pluginsDir)/audit.so"]), list.output)
-        XCTAssertTrue(rows.contains(["billing", "3.1.4", "1", "active", "fulfill_checkout,mark_invoice_paid", "\(server.pluginsDir)/billing.so"]), list.output)
+        XCTAssertTrue(rows.contains(["audit", "1.0.0", "1", "true", "active", "record", "\(server.pluginsDir)/audit.so"]), list.output)
+        XCTAssertTrue(rows.contains(["billing", "3.1.4", "1", "true", "active", "fulfill_checkout,mark_invoice_paid", "\(server.pluginsDir)/billing.so"]), list.output)
     }
 }

@@ -130,7 +130,9 @@ typedef struct layeron_event {
 /*
  * Opaque, host-owned result of one call (or, in `init`, the place for its error message). The plugin
  * fills it only through the host's result_* functions, only during the call that received it, and
- * never keeps the pointer.
+ * never keeps the pointer. A result_* call made outside its call (after the call returned, or from
+ * another thread) is ignored and logged as a warning naming the plugin; the pointer stays safe to pass
+ * but sets nothing.
  */
 typedef struct layeron_result layeron_result;
 
@@ -160,11 +162,14 @@ typedef struct layeron_host {
     /* With LAYERON_RETRY: ask for the next attempt no sooner than this many milliseconds. The host
        caps it at the webhook's retry maximum. Ignored with other return codes. */
     void (*result_set_retry_after_ms)(layeron_result *result, uint64_t delay_ms);
-    /* For webhooks with respond "after-handler": the HTTP status to answer the provider with. */
+    /* For webhooks with respond "after-handler": the HTTP status to answer the provider with. The
+       status, headers and body are used only when the handler returns LAYERON_OK: on LAYERON_RETRY
+       or LAYERON_ERROR the server answers with its own 503 (retry) or 500 (error) response, and logs
+       a warning once per plugin version when a handler set an answer it did not use. */
     void (*result_set_http_status)(layeron_result *result, uint32_t status);
-    /* For respond "after-handler": adds one response header. Name and value are copied. */
+    /* For respond "after-handler", with LAYERON_OK: adds one response header. Name and value are copied. */
     void (*result_add_http_header)(layeron_result *result, layeron_bytes name, layeron_bytes value);
-    /* For respond "after-handler": the response body. Copied; the last call wins. */
+    /* For respond "after-handler", with LAYERON_OK: the response body. Copied; the last call wins. */
     void (*result_set_http_body)(layeron_result *result, layeron_bytes body);
 
     /*
