@@ -16,6 +16,8 @@ public enum EmitResult: Sendable {
 final class HostContext: @unchecked Sendable {
     let pluginFile: String
     var pluginName: String
+    /// The plugin's id for result slots, once its name is known (`LateResultCalls.register`).
+    var resultSlotPlugin: UInt32?
     let logger: Logger
     let emitter: (any OutboundEmitter)?
 
@@ -79,7 +81,12 @@ enum HostServices {
                 return context.logger.warn("log refused: message length \(message.len) is not a buffer's length",
                                            [("plugin", context.pluginName)])
             }
-            context.logger.log(mapped, text, [("plugin", context.pluginName)])
+            // A line from inside a handler call names its event, as the host's own lines about it do.
+            if let id = context.resultSlotPlugin.flatMap(ResultSlots.currentEvent(of:)) {
+                context.logger.log(mapped, text, [("plugin", context.pluginName), ("event", id)])
+            } else {
+                context.logger.log(mapped, text, [("plugin", context.pluginName)])
+            }
         }
         // The result_* functions ignore a length that is not a buffer's: they have no status to
         // return. Each first checks that its slot is open for the calling thread (`ResultSlot`).

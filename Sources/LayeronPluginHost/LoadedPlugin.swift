@@ -95,6 +95,7 @@ public final class LoadedPlugin: @unchecked Sendable {
         let d = try PluginDescriptor.read(at: UnsafeRawPointer(address), file: file, memory: memory)
         context.pluginName = d.name
         let resultSlotPlugin = LateResultCalls.shared.register(plugin: d.name, logger: logger)
+        context.resultSlotPlugin = resultSlotPlugin
 
         if let refused = refusal(d.name) { throw refused }
         var instance: UnsafeMutableRawPointer?
@@ -154,6 +155,7 @@ public final class LoadedPlugin: @unchecked Sendable {
         if !concurrent { serialCallLock.lock() }
         defer { if !concurrent { serialCallLock.unlock() } }
         return ResultSlots.withSlot(for: resultSlotPlugin) { slot in
+            slot.eventID = event.id
             let status = EventMarshalling.withCEvent(event, handler: handler) { cEvent in function(instance, cEvent, slot.handle) }
             let verdict: HandlerVerdict = switch status {
             case LAYERON_OK: .ok

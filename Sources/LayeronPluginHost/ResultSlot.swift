@@ -23,6 +23,10 @@ final class ResultSlot: @unchecked Sendable {
     /// from the pool goes back there when its call ends. Touched only by the thread that holds it.
     var keptByThread = false
 
+    /// The event of the handler call the slot is open for (nil in `init`): a plugin's log line from
+    /// the call's thread names it, as every other line about an event does. Touched only by the owner.
+    var eventID: String?
+
     // What the call set. Touched only by the owner thread, during its call and right after.
     var message: String?
     var retryAfterMilliseconds: UInt64?
@@ -39,6 +43,7 @@ final class ResultSlot: @unchecked Sendable {
     var setAnAnswer: Bool { httpStatus != nil || !httpHeaders.isEmpty || httpBody != nil }
 
     fileprivate func clear() {
+        eventID = nil
         message = nil
         retryAfterMilliseconds = nil
         httpStatus = nil
@@ -122,6 +127,16 @@ enum ResultSlots {
             pool.all.append(slot)
             return slot
         }
+    }
+
+    /// The event of the handler call of `plugin` running on the calling thread, if any: found through
+    /// the slot the thread keeps for the plugin (a nested call's pool slot is not looked for).
+    static func currentEvent(of plugin: UInt32) -> String? {
+        guard let raw = pthread_getspecific(threadKey) else { return nil }
+        let thread = Unmanaged<ThreadSlots>.fromOpaque(raw).takeUnretainedValue()
+        let i = Int(plugin)
+        guard i < thread.byPlugin.count, let slot = thread.byPlugin[i], slot.owner.load(ordering: .relaxed) == currentThread else { return nil }
+        return slot.eventID
     }
 
     /// The slot behind `pointer` when it is open for the calling thread; otherwise nil, and the

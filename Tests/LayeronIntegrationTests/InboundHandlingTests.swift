@@ -78,6 +78,10 @@ final class InboundHandlingTests: XCTestCase {
         let failed = try waitForStatus(deleted, "failed")
         XCTAssertEqual(attempts(failed).map { $0["outcome"]?.stringValue }, ["error"])
         XCTAssertEqual(attempts(failed)[0]["error"]?.stringValue, "permanent: bad payload")
+        // The handler's own log line, written through the host during the call, names its event.
+        XCTAssertTrue(server.waitUntil(timeout: 5) {
+            server.logs.contains(#""msg":"refusing the payload","plugin":"behaviours","event":"\#(deleted)""#)
+        }, server.logs)
     }
 
     func testUnhandledEventsAreIgnoredOrRejected() throws {

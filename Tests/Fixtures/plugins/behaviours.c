@@ -123,6 +123,7 @@ static layeron_status always_retry(void *i, const layeron_event *e, layeron_resu
 static layeron_status always_error(void *i, const layeron_event *e, layeron_result *r) {
     state *s = i;
     record(s, "always_error", e);
+    s->host->log(s->host, LAYERON_LOG_WARN, cstr("refusing the payload"));
     s->host->result_set_message(r, cstr("permanent: bad payload"));
     return LAYERON_ERROR;
 }
