@@ -263,7 +263,7 @@ public final class Server: @unchecked Sendable {
         for webhook in config.webhooks {
             for handler in webhook.routes.allHandlers {
                 guard let why = plugins.whyUnavailable(handler) else { continue }
-                logger.warn("handler \(handler) cannot run: \(why); its events are retried until it can", [("webhook", webhook.name)])
+                logger.warn("handler \(handler) cannot run: \(why); its events are retried (retry.attempts) and fail if it is still missing", [("webhook", webhook.name)])
             }
         }
     }
