@@ -70,6 +70,10 @@ public final class EventStore: @unchecked Sendable {
     /// The writer's batches and the jobs they held since the store opened (the metrics page's batch size).
     public var writerBatchCounts: BatchCounts { writer.counts }
 
+    /// The writes that failed since the store opened, and whether the store fails now: the last
+    /// batch committed nothing, and nothing has committed since.
+    public var writeHealth: StoreWriteHealth { writer.health }
+
     /// Calls `observer` with the seconds each of the writer's own WAL checkpoints held its commits
     /// (once per WAL cycle: the checkpoint that lets the WAL restart). On the writer thread: keep it short.
     public func afterEachWALRestart(_ observer: @escaping @Sendable (Double) -> Void) {
