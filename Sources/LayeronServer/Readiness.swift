@@ -10,12 +10,15 @@ final class Readiness: Sendable {
         /// A stop signal arrived: the public listener refuses connections, running work finishes.
         case draining
         /// The store's last batch committed nothing, and nothing has since: every webhook is
-        /// answered 503 until a write commits (which the next webhook or a provider's retry tries).
+        /// answered 503 until a write commits (the next webhook, a provider's retry, or the probe
+        /// that asking for the state queues).
         case storeFailing(SQLiteError)
     }
 
     private let store: EventStore
     private let drainStarted = Atomic<Bool>(false)
+    /// A probe write is queued (`EventStore.probeWrite`); one at a time.
+    private let probing = Atomic<Bool>(false)
 
     init(store: EventStore) {
         self.store = store
@@ -28,10 +31,14 @@ final class Readiness: Sendable {
 
     var isDraining: Bool { drainStarted.load(ordering: .relaxed) }
 
-    /// Draining wins over a failing store: it does not end.
+    /// Draining wins over a failing store: it does not end. A failing store is probed with a write
+    /// of its own (one at a time), whose success the next call reports.
     var state: State {
         if isDraining { return .draining }
-        if let error = store.writeHealth.failing { return .storeFailing(error) }
-        return .ready
+        guard let error = store.writeHealth.failing else { return .ready }
+        if probing.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
+            store.probeWrite { [self] in probing.store(false, ordering: .relaxed) }
+        }
+        return .storeFailing(error)
     }
 }

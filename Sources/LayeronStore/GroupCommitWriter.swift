@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import LayeronCore
 
@@ -49,7 +50,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Failed writes and whether the last batch failed entirely. Guarded by `queueCondition`, and
     /// written only after a batch with a failure or the first batch after one (`writeFailed`).
     @exclusivity(unchecked) private var writeHealth = StoreWriteHealth()
-    /// Whether the writer's last batch had a failing job. Writer only.
+    /// Whether a batch failed and no batch has changed a row since (`writeHealth` has to be told of
+    /// every batch meanwhile). Writer only.
     @exclusivity(unchecked) private var writeFailed = false
     @exclusivity(unchecked) private var stopping = false
     private let stopped = DispatchSemaphore(value: 0)
@@ -230,8 +232,11 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
             queueCondition.unlock()
             if !batch.isEmpty {
+                let changesBefore = writeFailed ? sqlite3_total_changes64(connection.handle) : 0
                 let errors = commit(batch)
-                if errors != nil || writeFailed { noteHealth(batch, errors) }
+                if errors != nil || writeFailed {
+                    noteHealth(batch, errors, changedRows: sqlite3_total_changes64(connection.handle) > changesBefore)
+                }
                 let committed = CompletionThread.Batch(jobs: batch, errors: errors, superseded: superseded, hooks: hooks)
                 // The completion thread must hold the last references to the jobs (see `Batch`).
                 batch = []
@@ -250,9 +255,10 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    /// Records a batch's failed writes in `writeHealth`. Called by the writer only after a batch with
-    /// a failure or the first one after it, so a store that writes fine takes no lock for it.
-    private func noteHealth(_ batch: [Job], _ errors: [SQLiteError?]?) {
+    /// Records a batch's failed writes in `writeHealth`. Called by the writer only for a batch with
+    /// a failure and those after it until one changes a row, so a store that writes fine takes no
+    /// lock for it.
+    private func noteHealth(_ batch: [Job], _ errors: [SQLiteError?]?, changedRows: Bool) {
         var records = 0
         var failed = 0
         var firstError: SQLiteError?
@@ -263,9 +269,9 @@ final class GroupCommitWriter: @unchecked Sendable {
                 firstError = firstError ?? error
             }
         }
-        writeFailed = failed > 0
         queueCondition.lock()
-        writeHealth.note(records: records, failed: failed, error: firstError)
+        writeHealth.note(records: records, failed: failed, error: firstError, changedRows: changedRows)
+        writeFailed = writeHealth.failing != nil || failed > 0
         queueCondition.unlock()
     }
 

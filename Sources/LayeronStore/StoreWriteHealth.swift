@@ -9,9 +9,15 @@ public struct StoreWriteHealth: Sendable {
     public var failing: SQLiteError?
 
     /// Notes a batch of `records` writes of which `failed` did not commit, `error` being one of their
-    /// errors: the store fails when nothing of the batch committed, and recovers with any commit.
-    mutating func note(records: Int, failed: Int, error: SQLiteError?) {
+    /// errors, and whether what committed changed any row. The store fails when nothing of a batch
+    /// committed; it recovers only with a batch that changed something, since a transaction that
+    /// wrote nothing (a purge with nothing to purge) commits even on a full disk.
+    mutating func note(records: Int, failed: Int, error: SQLiteError?, changedRows: Bool) {
         failedWrites += UInt64(failed)
-        failing = failed >= records ? error : nil
+        if failed >= records {
+            failing = error
+        } else if changedRows {
+            failing = nil
+        }
     }
 }

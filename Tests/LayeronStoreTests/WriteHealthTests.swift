@@ -47,6 +47,21 @@ final class WriteHealthTests: XCTestCase {
         XCTAssertNil(store.writeHealth.failing, "a committed write ends the failure")
     }
 
+    /// A transaction that changes nothing commits even on a full disk: it is no sign of recovery.
+    func testOnlyAWriteThatChangesARowEndsTheFailure() throws {
+        failingWrite()
+        try store.writer.perform { (_) throws(SQLiteError) in }
+        XCTAssertNotNil(store.writeHealth.failing, "an empty transaction ended the failure")
+        XCTAssertEqual(try store.purge(before: 0), 0)
+        XCTAssertNotNil(store.writeHealth.failing, "a purge with nothing to purge ended the failure")
+
+        let probed = DispatchSemaphore(value: 0)
+        store.probeWrite { probed.signal() }
+        XCTAssertEqual(probed.wait(timeout: .now() + 10), .success)
+        XCTAssertNil(store.writeHealth.failing, "the probe's write ends the failure")
+        XCTAssertEqual(store.writeHealth.failedWrites, 1)
+    }
+
     func testOneFailingWriteAmongCommittedOnesIsCountedButTheStoreWrites() throws {
         let release = store.writer.hold()
         let done = DispatchGroup()
@@ -54,7 +69,8 @@ final class WriteHealthTests: XCTestCase {
         done.enter()
         store.writer.enqueue({ (_) throws(SQLiteError) in throw error }, done: { _ in done.leave() })
         done.enter()
-        store.writer.enqueue({ (_) throws(SQLiteError) in }, done: { _ in done.leave() })
+        store.writer.enqueue({ (db) throws(SQLiteError) in try db.run("UPDATE dedupe_horizon SET live_until = live_until") },
+                             done: { _ in done.leave() })
         release()
         XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
         XCTAssertEqual(store.writeHealth.failedWrites, 1)
