@@ -20,7 +20,9 @@ struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *c
                                      MHD_AccessHandlerCallback handler,
                                      MHD_RequestCompletedCallback completed,
                                      const layeron_mhd_log_target *log) {
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    /* MHD_USE_ITC (which MHD_ALLOW_SUSPEND_RESUME implies as well): MHD_quiesce_daemon refuses to
+       quiesce a daemon with internal threads without it, and stopping starts with a quiesce. */
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
     if (options->address->sa_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }

@@ -47,9 +47,19 @@ public final class HTTPServer: @unchecked Sendable {
     fileprivate let limits: HTTPServerLimits
     fileprivate let handler: HTTPRequestHandler
     private var daemon: OpaquePointer?
-    /// Counts connections suspended for a `.later` reply; stopping waits for them to be answered,
-    /// since libmicrohttpd must not be stopped with suspended connections.
-    fileprivate let suspended = SuspendedCount()
+    /// The listening socket once `stopAccepting` took it from libmicrohttpd: shut down at once, so
+    /// the kernel refuses new connections, and closed after the daemon stops (libmicrohttpd's
+    /// threads may still hold it until then).
+    private var quiescedSocket: Int32?
+    /// Counts requests from their request line to their completion; stopping waits for none to be
+    /// left. A request suspended for a `.later` reply stays counted until its response has been
+    /// sent, not merely handed over: libmicrohttpd must not be stopped with suspended connections,
+    /// and one resumed but not yet sent when it stops is closed without its answer.
+    fileprivate let inFlight = InFlightCount()
+    /// Set by `stopAccepting`: every response from then on says `Connection: close`, so a client
+    /// with a kept-alive connection opens a new one, which is refused, instead of sending its next
+    /// request on a connection that the stop closes.
+    fileprivate let closing = Atomic<Bool>(false)
     fileprivate let onMessage: @Sendable (HTTPServerMessage) -> Void
     /// Messages held while `start` runs: a failed start gives libmicrohttpd's reason in its error
     /// (whose "Failed to bind to port 0" names the port it was passed, not the one asked for).
@@ -119,15 +129,40 @@ public final class HTTPServer: @unchecked Sendable {
         port = layeron_mhd_bound_port(started)
     }
 
-    /// Stops accepting and waits for the worker threads to finish their current requests.
+    /// Stops accepting: new connections are refused (ECONNREFUSED) from now on, and those that
+    /// completed their handshake but were not yet accepted are reset; connections already accepted
+    /// are served on. libmicrohttpd's quiesce only stops watching the listening socket, which stays
+    /// open in the kernel and would go on completing handshakes that nothing serves; shutting it
+    /// down ends the listen without closing a descriptor its threads may still use. Call `stop`
+    /// afterwards; calling this more than once does nothing.
+    public func stopAccepting() {
+        guard let daemon, quiescedSocket == nil else { return }
+        closing.store(true, ordering: .relaxed)
+        // Needs MHD_USE_ITC with internal threads (layeron_mhd_start sets it); returns the
+        // listening socket, which becomes ours to close.
+        let socket = MHD_quiesce_daemon(daemon)
+        guard socket >= 0 else { return }
+        shutdown(socket, Int32(SHUT_RDWR))
+        quiescedSocket = socket
+    }
+
+    /// Stops accepting (`stopAccepting`), waits until every request already received has been
+    /// answered (the `.later` ones included, however long their reply takes), then stops the
+    /// worker threads, which closes the idle connections.
     public func stop() {
-        if let daemon {
-            _ = MHD_quiesce_daemon(daemon)
-            suspended.waitForZero(timeoutSeconds: 30)
-            MHD_stop_daemon(daemon)
-            self.daemon = nil
+        guard let daemon else { return }
+        stopAccepting()
+        inFlight.waitForZero()
+        MHD_stop_daemon(daemon)
+        self.daemon = nil
+        if let socket = quiescedSocket {
+            close(socket)
+            quiescedSocket = nil
         }
     }
+
+    /// True once `stopAccepting` ran: responses close their connections.
+    fileprivate var isClosing: Bool { closing.load(ordering: .relaxed) }
 
     public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
@@ -171,10 +206,10 @@ private struct ConnectionHandle: @unchecked Sendable {
     let pointer: OpaquePointer?
 }
 
-/// Connections suspended and not yet resumed. Counted on every waiting request (by its HTTP thread,
-/// then by the thread that answers it, usually the store's completion thread), so an atomic rather than a
-/// lock; only `stop` waits for zero, and it polls.
-final class SuspendedCount: Sendable {
+/// Requests between their request line (`uriCallback`) and their completion (`completedCallback`).
+/// Counted on every request by libmicrohttpd's threads, so an atomic rather than a lock; only `stop`
+/// waits for zero, and it polls.
+final class InFlightCount: Sendable {
     private let count = Atomic<Int>(0)
 
     func increment() {
@@ -185,9 +220,8 @@ final class SuspendedCount: Sendable {
         count.subtract(1, ordering: .releasing)
     }
 
-    func waitForZero(timeoutSeconds: Double) {
-        let deadline = Date(timeIntervalSinceNow: timeoutSeconds)
-        while count.load(ordering: .acquiring) > 0, Date() < deadline { usleep(1_000) }
+    func waitForZero() {
+        while count.load(ordering: .acquiring) > 0 { usleep(1_000) }
     }
 }
 
@@ -275,12 +309,14 @@ private func readTarget(_ uri: UnsafePointer<CChar>?) -> RequestTarget {
     return target
 }
 
-private func send(_ response: HTTPResponse, on connection: OpaquePointer?) -> MHD_Result {
+/// Queues `response` on `connection`; `closing` (the server is stopping) closes the connection after it.
+private func send(_ response: HTTPResponse, on connection: OpaquePointer?, closing: Bool) -> MHD_Result {
     let mhdResponse = response.body.withUnsafeBytes { raw in
         MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress),
                                         .RESPMEM_MUST_COPY)
     }
     guard let mhdResponse else { return .NO }
+    if closing { _ = MHD_add_response_header(mhdResponse, "Connection", "close") }
     for (name, value) in response.headers {
         // withCString lends the strings' own bytes; passing the Strings directly would copy each one.
         name.withCString { name in value.withCString { value in _ = MHD_add_response_header(mhdResponse, name, value) } }
@@ -290,7 +326,8 @@ private func send(_ response: HTTPResponse, on connection: OpaquePointer?) -> MH
     return result
 }
 
-private let uriCallback: layeron_mhd_uri_callback = { _, uri, _ in
+private let uriCallback: layeron_mhd_uri_callback = { cls, uri, _ in
+    if let cls { Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().inFlight.increment() }
     let state = RequestState(target: readTarget(uri))
     return Unmanaged.passRetained(state).toOpaque()
 }
@@ -306,10 +343,13 @@ private let logCallback: layeron_mhd_log_callback = { cls, text in
     if !held { server.onMessage(message) }
 }
 
-private let completedCallback: MHD_RequestCompletedCallback = { _, _, context, _ in
+/// Called for every request `uriCallback` saw (libmicrohttpd marks the request as known to the
+/// application there): once its response has been sent, or when its connection closes without one.
+private let completedCallback: MHD_RequestCompletedCallback = { cls, _, context, _ in
     guard let context, let pointer = context.pointee else { return }
     Unmanaged<RequestState>.fromOpaque(pointer).release()
     context.pointee = nil
+    if let cls { Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().inFlight.decrement() }
 }
 
 private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, method, version, uploadData, uploadSize, context in
@@ -323,7 +363,7 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         // Answered from the head: queued now, libmicrohttpd sends no `100 Continue` and reads none
         // of the body.
         if let refusal = state.encodedNUL ? .encodedNUL : framing.refusal(bodyLimit: server.limits.maxBodyBytes, version: version) {
-            return send(refusal.response, on: connection)
+            return send(refusal.response, on: connection, closing: server.isClosing)
         }
         if let declared = framing.declaredLength { state.body.reserveCapacity(declared) }
         return .YES
@@ -346,10 +386,10 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
     if state.deferred {
         // Resumed: the handler's response is ready.
         guard let response = state.takeReady() else { return .YES }
-        return send(response, on: connection)
+        return send(response, on: connection, closing: server.isClosing)
     }
     if state.tooLarge {
-        return send(RequestRefusal.bodyTooLarge(limit: server.limits.maxBodyBytes).response, on: connection)
+        return send(RequestRefusal.bodyTooLarge(limit: server.limits.maxBodyBytes).response, on: connection, closing: server.isClosing)
     }
     let headers = collect(connection, kind: .HEADER_KIND, lowercase: true)
     let request = HTTPRequest(
@@ -370,17 +410,16 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
 private func answer(_ reply: HTTPReply, state: RequestState, server: HTTPServer, on connection: OpaquePointer?) -> MHD_Result {
     switch reply {
     case let .now(response):
-        return send(response, on: connection)
+        return send(response, on: connection, closing: server.isClosing)
     case let .later(start):
         state.deferred = true
-        server.suspended.increment()
         MHD_suspend_connection(connection)
         let handle = ConnectionHandle(pointer: connection)
-        let counter = server.suspended
+        // The request stays in flight (`HTTPServer.inFlight`) until its response is sent, so the
+        // server cannot stop between this resume and the send.
         start { response in
             state.fulfil(response)
             MHD_resume_connection(handle.pointer)
-            counter.decrement()
         }
         return .YES
     }

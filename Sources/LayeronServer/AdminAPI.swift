@@ -20,8 +20,11 @@ final class AdminAPI: Sendable {
     let outbound: OutboundService
     let plugins: PluginRegistry
     let metrics: Metrics
+    let readiness: Readiness
 
-    init(snapshots: SnapshotHolder, store: EventStore, dispatcher: Dispatcher, outbound: OutboundService, plugins: PluginRegistry, metrics: Metrics) {
+    init(snapshots: SnapshotHolder, store: EventStore, dispatcher: Dispatcher, outbound: OutboundService, plugins: PluginRegistry, metrics: Metrics,
+         readiness: Readiness) {
+        self.readiness = readiness
         self.snapshots = snapshots
         self.store = store
         self.dispatcher = dispatcher
@@ -72,7 +75,8 @@ final class AdminAPI: Sendable {
         let response: HTTPResponse
         switch route.endpoint {
         case .emitOutbound: return .emit(params["name"] ?? "")
-        case .health: response = .json(200, "{\"status\":\"ok\"}")
+        case .health: response = .json(200, readiness.isDraining ? #"{"status":"draining"}"# : #"{"status":"ok"}"#)
+        case .readiness: response = readinessResponse()
         case .metrics: response = .text(200, renderMetrics(), contentType: "text/plain; version=0.0.4")
         case .openAPI: response = HTTPResponse(status: 200, headers: [("Content-Type", "application/yaml")], body: PackageResources.admin_api_yaml)
         case .listEvents: response = listEvents(request)
@@ -140,6 +144,21 @@ final class AdminAPI: Sendable {
         return .json(200, JSONValue.object([("webhooks", .array(items))]).serialized())
     }
 
+    /// 200 while the server takes webhooks; 503 with the reason while it drains or its store fails.
+    private func readinessResponse() -> HTTPResponse {
+        let (status, reason): (String, String?)
+        switch readiness.state {
+        case .ready: (status, reason) = ("ready", nil)
+        case .draining:
+            (status, reason) = ("draining", "the server is stopping: the public listener refuses new connections while running handlers finish")
+        case let .storeFailing(error):
+            (status, reason) = ("store_failing", "the store's last write failed (\(error)); webhooks are answered 503 until a write succeeds")
+        }
+        var members: [(String, JSONValue)] = [("status", .string(status))]
+        if let reason { members.append(("reason", .string(reason))) }
+        return .json(reason == nil ? 200 : 503, JSONValue.object(members).serialized())
+    }
+
     private func renderMetrics() -> String {
         let statuses = plugins.statuses()
         let queue = (try? store.queueCounts(now: WallClock.nowMilliseconds())) ?? (due: 0, scheduled: 0)
@@ -153,6 +172,8 @@ final class AdminAPI: Sendable {
         ], sampledCounters: [
             ("layeron_store_batches_total", "Transactions the store's writer ran (each a group commit).", batches.batches),
             ("layeron_store_batch_jobs_total", "Writes those transactions held (events, attempt records, admin writes).", batches.jobs),
+            ("layeron_store_write_errors_total", "Writes the store could not commit (events, attempt records, admin writes).",
+             store.writeHealth.failedWrites),
         ])
     }
 }

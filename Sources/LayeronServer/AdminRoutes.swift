@@ -4,7 +4,7 @@ import LayeronCore
 /// describes each entry, so a route cannot ship undocumented.
 struct AdminRoute: Sendable {
     enum Endpoint: Sendable {
-        case health, metrics, openAPI
+        case health, readiness, metrics, openAPI
         case listEvents, showEvent, replayEvent, bulkReplay, purgeEvents
         case listPlugins, listWebhooks
         case listOutbound, emitOutbound, enableOutbound
@@ -21,6 +21,7 @@ struct AdminRoute: Sendable {
 
     static let all: [AdminRoute] = [
         AdminRoute(method: "GET", path: "/healthz", endpoint: .health, scope: nil, mountable: false),
+        AdminRoute(method: "GET", path: "/readyz", endpoint: .readiness, scope: nil, mountable: false),
         AdminRoute(method: "GET", path: "/metrics", endpoint: .metrics, scope: .read, mountable: false),
         AdminRoute(method: "GET", path: "/admin/openapi.yaml", endpoint: .openAPI, scope: .read, mountable: true),
         AdminRoute(method: "GET", path: "/admin/events", endpoint: .listEvents, scope: .read, mountable: true),

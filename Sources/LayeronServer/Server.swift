@@ -74,6 +74,7 @@ public final class Server: @unchecked Sendable {
     private let dispatcher: Dispatcher
     private let outbound: OutboundService
     private let maintenance: Maintenance
+    private let readiness: Readiness
     let logger: Logger
     let snapshots: SnapshotHolder
     let options: ServeOptions
@@ -125,7 +126,9 @@ public final class Server: @unchecked Sendable {
 
         let dispatcher = Dispatcher(store: store, plugins: plugins, snapshots: snapshots, metrics: metrics, logger: logger)
         let pipeline = InboundPipeline(snapshots: snapshots, store: store, dispatcher: dispatcher, metrics: metrics, logger: logger)
-        let admin = AdminAPI(snapshots: snapshots, store: store, dispatcher: dispatcher, outbound: outbound, plugins: plugins, metrics: metrics)
+        let readiness = Readiness(store: store)
+        let admin = AdminAPI(snapshots: snapshots, store: store, dispatcher: dispatcher, outbound: outbound, plugins: plugins, metrics: metrics,
+                             readiness: readiness)
 
         let publicLimits = HTTPServerLimits(maxBodyBytes: config.limits.maxBodyBytes,
                                             connectionTimeoutSeconds: UInt32(max(1, config.limits.connectionTimeout.seconds)),
@@ -189,7 +192,7 @@ public final class Server: @unchecked Sendable {
         maintenance.start()
         let server = Server(publicListener: publicListener, adminListener: adminListener, store: store, plugins: plugins,
                             dispatcher: dispatcher, outbound: outbound, maintenance: maintenance, logger: logger, snapshots: snapshots,
-                            options: options, resolver: resolver, metrics: metrics)
+                            options: options, resolver: resolver, metrics: metrics, readiness: readiness)
         server.watchers = ReloadWatchers(pluginsDirectory: config.plugins.dir, registry: plugins, configPath: options.configPath,
                                          logger: logger) { [weak server] in server?.reload() }
         return server
@@ -270,7 +273,8 @@ public final class Server: @unchecked Sendable {
 
     private init(publicListener: HTTPServer, adminListener: HTTPServer, store: EventStore, plugins: PluginRegistry,
                  dispatcher: Dispatcher, outbound: OutboundService, maintenance: Maintenance, logger: Logger, snapshots: SnapshotHolder,
-                 options: ServeOptions, resolver: any SecretResolver, metrics: Metrics) {
+                 options: ServeOptions, resolver: any SecretResolver, metrics: Metrics, readiness: Readiness) {
+        self.readiness = readiness
         lastValues = LastSecretValues()
         lastValues.remember(snapshots.snapshot.config, from: resolver)
         self.maintenance = maintenance
@@ -290,11 +294,18 @@ public final class Server: @unchecked Sendable {
     }
 
     /// Drains: stop accepting, let running handlers finish, commit and close the store.
+    ///
+    /// The public listener refuses new connections at once (a load balancer or provider fails over
+    /// instead of waiting), and stops once every request it had received is answered: the waiting
+    /// after-handler ones by their handler or their timeout, those waiting for a commit by it. The
+    /// admin listener answers on until the running handlers have finished, so that an operator can
+    /// watch a long drain (`/healthz` says `draining`, `/readyz` answers 503); then it too refuses.
     public func stop() {
+        readiness.beginDrain()
         watchers?.stop()
         publicListener.stop()
-        adminListener.stop()
         dispatcher.stop()
+        adminListener.stop()
         outbound.stop()
         maintenance.stop()
         plugins.shutdownAll()

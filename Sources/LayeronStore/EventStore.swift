@@ -70,6 +70,19 @@ public final class EventStore: @unchecked Sendable {
     /// The writer's batches and the jobs they held since the store opened (the metrics page's batch size).
     public var writerBatchCounts: BatchCounts { writer.counts }
 
+    /// The writes that failed since the store opened, and whether the store fails now: the last
+    /// batch committed nothing, and nothing has committed since.
+    public var writeHealth: StoreWriteHealth { writer.health }
+
+    /// Queues a write that changes a row without changing anything it means (the dedupe horizon set to
+    /// itself), so that a failing store learns it can write again without waiting for a webhook,
+    /// which a load balancer that reads `/readyz` would no longer send. `done` runs once it committed or failed.
+    public func probeWrite(done: @escaping @Sendable () -> Void) {
+        writer.enqueue({ (db) throws(SQLiteError) in
+            try db.run("UPDATE dedupe_horizon SET live_until = live_until")
+        }, done: { _ in done() })
+    }
+
     /// Calls `observer` with the seconds each of the writer's own WAL checkpoints held its commits
     /// (once per WAL cycle: the checkpoint that lets the WAL restart). On the writer thread: keep it short.
     public func afterEachWALRestart(_ observer: @escaping @Sendable (Double) -> Void) {

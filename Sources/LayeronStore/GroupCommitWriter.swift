@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import LayeronCore
 
@@ -46,6 +47,12 @@ final class GroupCommitWriter: @unchecked Sendable {
     @exclusivity(unchecked) private var gather: BatchGathering.Wait?
     /// Batches taken and the jobs in them, for the metrics page: their ratio is the batch size.
     @exclusivity(unchecked) private var batchCounts = BatchCounts()
+    /// Failed writes and whether the last batch failed entirely. Guarded by `queueCondition`, and
+    /// written only after a batch with a failure or the first batch after one (`writeFailed`).
+    @exclusivity(unchecked) private var writeHealth = StoreWriteHealth()
+    /// Whether a batch failed and no batch has changed a row since (`writeHealth` has to be told of
+    /// every batch meanwhile). Writer only.
+    @exclusivity(unchecked) private var writeFailed = false
     @exclusivity(unchecked) private var stopping = false
     private let stopped = DispatchSemaphore(value: 0)
     private let connection: SQLiteConnection
@@ -161,6 +168,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         return batchCounts
     }
 
+    /// The writes that failed since the store opened, and the last batch's error if nothing of it committed.
+    var health: StoreWriteHealth {
+        queueCondition.lock()
+        defer { queueCondition.unlock() }
+        return writeHealth
+    }
+
     /// Commits what is queued and runs its completions, then stops the threads.
     func stop() {
         queueCondition.lock()
@@ -218,7 +232,11 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
             queueCondition.unlock()
             if !batch.isEmpty {
+                let changesBefore = writeFailed ? sqlite3_total_changes64(connection.handle) : 0
                 let errors = commit(batch)
+                if errors != nil || writeFailed {
+                    noteHealth(batch, errors, changedRows: sqlite3_total_changes64(connection.handle) > changesBefore)
+                }
                 let committed = CompletionThread.Batch(jobs: batch, errors: errors, superseded: superseded, hooks: hooks)
                 // The completion thread must hold the last references to the jobs (see `Batch`).
                 batch = []
@@ -235,6 +253,26 @@ final class GroupCommitWriter: @unchecked Sendable {
                 gather = gathering.wait(afterCommitting: records, at: DispatchTime.now().uptimeNanoseconds)
             }
         }
+    }
+
+    /// Records a batch's failed writes in `writeHealth`. Called by the writer only for a batch with
+    /// a failure and those after it until one changes a row, so a store that writes fine takes no
+    /// lock for it.
+    private func noteHealth(_ batch: [Job], _ errors: [SQLiteError?]?, changedRows: Bool) {
+        var records = 0
+        var failed = 0
+        var firstError: SQLiteError?
+        for (i, job) in batch.enumerated() {
+            records += job.records
+            if let error = errors?[i] {
+                failed += job.records
+                firstError = firstError ?? error
+            }
+        }
+        queueCondition.lock()
+        writeHealth.note(records: records, failed: failed, error: firstError, changedRows: changedRows)
+        writeFailed = writeHealth.failing != nil || failed > 0
+        queueCondition.unlock()
     }
 
     /// Holding `queueCondition`, waits until `wait.jobs` jobs are queued, the store stops or the

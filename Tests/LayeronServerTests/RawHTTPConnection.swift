@@ -16,8 +16,9 @@ final class RawHTTPConnection {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else {
+            let code = errno
             close(fd)
-            throw RawHTTPError("connect to 127.0.0.1:\(port): errno \(errno)")
+            throw RawHTTPError("connect to 127.0.0.1:\(port): errno \(code)", errno: code)
         }
     }
 
@@ -50,5 +51,10 @@ final class RawHTTPConnection {
 
 struct RawHTTPError: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    /// The system's error number, when a call failed with one (`ECONNREFUSED` for a refused connect).
+    let errno: Int32?
+    init(_ description: String, errno: Int32? = nil) {
+        self.description = description
+        self.errno = errno
+    }
 }

@@ -33,7 +33,8 @@ typedef struct layeron_mhd_log_target {
     void *cls;
 } layeron_mhd_log_target;
 
-/* Starts a daemon with MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME.
+/* Starts a daemon with MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+   MHD_USE_ITC (so that MHD_quiesce_daemon works on it).
    All request callbacks receive `cls`; libmicrohttpd's own messages, including why a start failed,
    go to `log`. */
 struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *cls,
