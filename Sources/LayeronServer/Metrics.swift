@@ -30,6 +30,8 @@ final class Metrics: @unchecked Sendable {
     private var schedulerPasses: [String: UInt64] = [:]
     /// Events of capped webhooks started from the scheduler's read-ahead as a slot freed.
     private var readAheadStarts: UInt64 = 0
+    /// Connections closed for a request not whole in time, by listener (`public`, `admin`).
+    private var requestTimeouts: [String: UInt64] = [:]
     /// (destination, result)
     private var outboundEmits: [LabelPair: UInt64] = [:]
     /// (destination, outcome)
@@ -81,6 +83,12 @@ final class Metrics: @unchecked Sendable {
     func countReadAheadStart() {
         lock.lock()
         readAheadStarts += 1
+        lock.unlock()
+    }
+
+    func countRequestTimeout(listener: String) {
+        lock.lock()
+        requestTimeouts[listener, default: 0] += 1
         lock.unlock()
     }
 
@@ -158,6 +166,8 @@ final class Metrics: @unchecked Sendable {
                 labelled(schedulerPasses, "trigger"))
         out += "# HELP layeron_dispatch_read_ahead_starts_total Events of capped webhooks started as a slot freed, from the due events the scheduler read past the cap.\n"
             + "# TYPE layeron_dispatch_read_ahead_starts_total counter\nlayeron_dispatch_read_ahead_starts_total \(readAheadStarts)\n"
+        counter("layeron_http_request_timeouts_total", "Connections closed because their request was not complete within the listener's request timeout.",
+                labelled(requestTimeouts, "listener"))
         counter("layeron_outbound_emits_total", "Outbound events emitted, by destination and result.", labelled(outboundEmits, "destination", "result"))
         counter("layeron_outbound_attempts_total", "Outbound delivery attempts by destination and outcome.",
                 labelled(outboundAttempts, "destination", "outcome"))

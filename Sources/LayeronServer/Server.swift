@@ -126,10 +126,12 @@ public final class Server: @unchecked Sendable {
         let pipeline = InboundPipeline(snapshots: snapshots, store: store, dispatcher: dispatcher, metrics: metrics, logger: logger)
         let admin = AdminAPI(snapshots: snapshots, store: store, dispatcher: dispatcher, outbound: outbound, plugins: plugins, metrics: metrics)
 
+        // Every listener gives a client 60 s to send a whole request.
+        let requestTimeout = TimeSpan.seconds(60)
         let publicLimits = HTTPServerLimits(maxBodyBytes: config.limits.maxBodyBytes,
                                             connectionTimeoutSeconds: UInt32(max(1, config.limits.connectionTimeout.seconds)),
-                                            threads: UInt32(options.httpThreads))
-        let adminLimits = HTTPServerLimits(maxBodyBytes: 1 << 20, connectionTimeoutSeconds: 30, threads: 2)
+                                            requestTimeout: requestTimeout, threads: UInt32(options.httpThreads))
+        let adminLimits = HTTPServerLimits(maxBodyBytes: 1 << 20, connectionTimeoutSeconds: 30, requestTimeout: requestTimeout, threads: 2)
         // libmicrohttpd's messages join the server's log: a client's broken request at info (as nginx
         // logs them), the listener's own trouble at warn.
         let libraryMessages = { (listener: String) in
@@ -138,8 +140,16 @@ public final class Server: @unchecked Sendable {
                            [("source", "libmicrohttpd"), ("listener", listener)])
             }
         }
+        // At info, like a client's broken request: a slow client, or one holding a connection on purpose.
+        let requestTimeouts = { (listener: String) in
+            { @Sendable (timeout: RequestTimeout) in
+                logger.info("request not complete within \(timeout.limit); connection closed",
+                            [("listener", listener), ("peer", timeout.peer)])
+                metrics.countRequestTimeout(listener: listener)
+            }
+        }
         let publicListener = HTTPServer(host: config.listen.host, port: config.listen.port, limits: publicLimits,
-                                        onMessage: libraryMessages("public")) { request in
+                                        onMessage: libraryMessages("public"), onRequestTimeout: requestTimeouts("public")) { request in
             // The admin mount shares the public port under its own prefix and token.
             if let mount = snapshots.snapshot.config.admin.mount, request.path.hasPrefix(mount.path + "/") {
                 var inner = request
@@ -149,7 +159,7 @@ public final class Server: @unchecked Sendable {
             return pipeline.handle(request)
         }
         let adminListener = HTTPServer(host: config.admin.listen.host, port: config.admin.listen.port, limits: adminLimits,
-                                       onMessage: libraryMessages("admin")) { admin.handle($0) }
+                                       onMessage: libraryMessages("admin"), onRequestTimeout: requestTimeouts("admin")) { admin.handle($0) }
         do {
             try publicListener.start()
             try adminListener.start()
