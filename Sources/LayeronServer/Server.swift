@@ -126,12 +126,12 @@ public final class Server: @unchecked Sendable {
         let pipeline = InboundPipeline(snapshots: snapshots, store: store, dispatcher: dispatcher, metrics: metrics, logger: logger)
         let admin = AdminAPI(snapshots: snapshots, store: store, dispatcher: dispatcher, outbound: outbound, plugins: plugins, metrics: metrics)
 
-        // Every listener gives a client 60 s to send a whole request.
-        let requestTimeout = TimeSpan.seconds(60)
         let publicLimits = HTTPServerLimits(maxBodyBytes: config.limits.maxBodyBytes,
                                             connectionTimeoutSeconds: UInt32(max(1, config.limits.connectionTimeout.seconds)),
-                                            requestTimeout: requestTimeout, threads: UInt32(options.httpThreads))
-        let adminLimits = HTTPServerLimits(maxBodyBytes: 1 << 20, connectionTimeoutSeconds: 30, requestTimeout: requestTimeout, threads: 2)
+                                            requestTimeout: config.limits.requestTimeout, threads: UInt32(options.httpThreads))
+        // The admin listener's limits are fixed; its request timeout is the public listener's default.
+        let adminLimits = HTTPServerLimits(maxBodyBytes: 1 << 20, connectionTimeoutSeconds: 30,
+                                           requestTimeout: Limits.defaults.requestTimeout, threads: 2)
         // libmicrohttpd's messages join the server's log: a client's broken request at info (as nginx
         // logs them), the listener's own trouble at warn.
         let libraryMessages = { (listener: String) in
@@ -235,7 +235,7 @@ public final class Server: @unchecked Sendable {
         // Settings read once at start: a reload keeps the running ones, and says which it kept.
         let kept = [("listen", old.listen != config.listen), ("admin.listen", old.admin.listen != config.admin.listen),
                     ("database", old.database != config.database), ("durability", old.durability != config.durability),
-                    ("limits", old.limits.maxBodyBytes != config.limits.maxBodyBytes || old.limits.connectionTimeout != config.limits.connectionTimeout),
+                    ("limits", old.limits != config.limits),
                     ("workers", old.workers != config.workers), ("plugins.dir", old.plugins.dir != config.plugins.dir)]
             .filter(\.1).map(\.0)
         if !kept.isEmpty {
