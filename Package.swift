@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "LayeronCore", dependencies: ["LayeronCrypto"]),
         .target(name: "LayeronStore", dependencies: ["CSQLite", "CWALWriteBuffer", "LayeronCore", "LayeronCrypto"]),
         .target(name: "LayeronPluginHost", dependencies: ["CLayeronPlugin", "LayeronCore"]),
-        .target(name: "LayeronHTTP", dependencies: ["CMicroHTTPD", "CCurl", "CShims"]),
+        .target(name: "LayeronHTTP", dependencies: ["CMicroHTTPD", "CCurl", "CShims", "LayeronCore"]),
         .target(name: "LayeronOutbound", dependencies: ["CCurl", "CShims", "LayeronCore", "LayeronCrypto"]),
         .target(name: "LayeronServer", dependencies: [
             "LayeronCore", "LayeronCrypto", "LayeronStore", "LayeronPluginHost", "LayeronHTTP", "LayeronOutbound",

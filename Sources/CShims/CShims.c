@@ -19,6 +19,7 @@ struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *c
                                      layeron_mhd_uri_callback uri_callback,
                                      MHD_AccessHandlerCallback handler,
                                      MHD_RequestCompletedCallback completed,
+                                     MHD_NotifyConnectionCallback connections,
                                      const layeron_mhd_log_target *log) {
     /* MHD_USE_ITC (which MHD_ALLOW_SUSPEND_RESUME implies as well): MHD_quiesce_daemon refuses to
        quiesce a daemon with internal threads without it, and stopping starts with a quiesce. */
@@ -35,6 +36,7 @@ struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *c
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, options->connection_memory_limit,
                             MHD_OPTION_CONNECTION_LIMIT, options->connection_limit,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, cls,
+                            MHD_OPTION_NOTIFY_CONNECTION, connections, cls,
                             MHD_OPTION_URI_LOG_CALLBACK, uri_callback, cls,
                             MHD_OPTION_END);
 }
@@ -42,6 +44,28 @@ struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *c
 uint16_t layeron_mhd_bound_port(struct MHD_Daemon *daemon) {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
     return info == NULL ? 0 : info->port;
+}
+
+/* MHD_get_connection_info is variadic, so Swift cannot call it. */
+int layeron_mhd_connection_socket(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? -1 : info->connect_fd;
+}
+
+void *layeron_mhd_socket_context(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info == NULL ? NULL : info->socket_context;
+}
+
+bool layeron_mhd_client_address(struct MHD_Connection *connection, struct sockaddr_storage *address) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info == NULL || info->client_addr == NULL) {
+        return false;
+    }
+    size_t length = info->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    memset(address, 0, sizeof *address);
+    memcpy(address, info->client_addr, length);
+    return true;
 }
 
 CURLcode layeron_curl_set_long(CURL *curl, CURLoption option, long value) {

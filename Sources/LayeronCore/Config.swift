@@ -98,11 +98,14 @@ public struct PluginsConfig: Sendable {
 }
 
 /// Limits on every public request, so a slow or huge client cannot hold resources.
-public struct Limits: Sendable {
+public struct Limits: Sendable, Equatable {
     public var maxBodyBytes: Int
+    /// How long a connection may sit idle; every byte starts it again.
     public var connectionTimeout: TimeSpan
+    /// How long a client has to send a whole request, however steadily it trickles.
+    public var requestTimeout: TimeSpan
 
-    public static let defaults = Limits(maxBodyBytes: 1 << 20, connectionTimeout: .seconds(30))
+    public static let defaults = Limits(maxBodyBytes: 1 << 20, connectionTimeout: .seconds(30), requestTimeout: .seconds(60))
 }
 
 /// When the provider gets its answer.

@@ -72,12 +72,20 @@ public enum ConfigLoader {
         }
 
         var limits = Limits.defaults
-        if let raw = top.raw("limits"), let view = reader.object(raw, at: "limits", known: ["maxBodyBytes", "connectionTimeout"]) {
+        if let raw = top.raw("limits"), let view = reader.object(raw, at: "limits", known: ["maxBodyBytes", "connectionTimeout", "requestTimeout"]) {
             limits.maxBodyBytes = view.integer("maxBodyBytes", range: 1...(256 << 20)) ?? limits.maxBodyBytes
             limits.connectionTimeout = view.duration("connectionTimeout") ?? limits.connectionTimeout
             if limits.connectionTimeout.milliseconds > 3_600_000 {
                 reader.report("limits.connectionTimeout", "must be at most 1h: it is how long an idle or trickling connection is kept")
                 limits.connectionTimeout = Limits.defaults.connectionTimeout
+            }
+            limits.requestTimeout = view.duration("requestTimeout") ?? limits.requestTimeout
+            if limits.requestTimeout < .seconds(1) {
+                reader.report("limits.requestTimeout", "must be at least 1s: deadlines are checked once a second, and a shorter one would cut off clients sending at an ordinary pace")
+                limits.requestTimeout = Limits.defaults.requestTimeout
+            } else if limits.requestTimeout > .seconds(3600) {
+                reader.report("limits.requestTimeout", "must be at most 1h: it is how long a client trickling its request may hold a connection")
+                limits.requestTimeout = Limits.defaults.requestTimeout
             }
         }
 

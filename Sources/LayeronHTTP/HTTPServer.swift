@@ -1,6 +1,7 @@
 import CMicroHTTPD
 import CShims
 import Foundation
+import LayeronCore
 import Synchronization
 
 /// Why a listener could not start.
@@ -28,13 +29,18 @@ public struct HTTPServerLimits: Sendable {
     public static var defaultThreads: UInt32 { UInt32(max(2, ProcessInfo.processInfo.activeProcessorCount)) }
 
     public var maxBodyBytes: Int
+    /// How long a connection may be idle; every byte received starts it again.
     public var connectionTimeoutSeconds: UInt32
+    /// How long a client has to send a whole request (`ConnectionDeadline`), however steadily it sends.
+    public var requestTimeout: TimeSpan
     public var threads: UInt32
     public var maxConnections: UInt32
 
-    public init(maxBodyBytes: Int, connectionTimeoutSeconds: UInt32, threads: UInt32, maxConnections: UInt32 = 1024) {
+    public init(maxBodyBytes: Int, connectionTimeoutSeconds: UInt32, requestTimeout: TimeSpan, threads: UInt32,
+                maxConnections: UInt32 = 1024) {
         self.maxBodyBytes = maxBodyBytes
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
+        self.requestTimeout = requestTimeout
         self.threads = threads
         self.maxConnections = maxConnections
     }
@@ -61,20 +67,24 @@ public final class HTTPServer: @unchecked Sendable {
     /// request on a connection that the stop closes.
     fileprivate let closing = Atomic<Bool>(false)
     fileprivate let onMessage: @Sendable (HTTPServerMessage) -> Void
+    fileprivate let deadlines: RequestDeadlines
     /// Messages held while `start` runs: a failed start gives libmicrohttpd's reason in its error
     /// (whose "Failed to bind to port 0" names the port it was passed, not the one asked for).
     fileprivate let heldMessages = Mutex<[HTTPServerMessage]?>(nil)
     /// Handed to libmicrohttpd as its logger's context, so it needs an address that outlives the daemon.
     private let logTarget = UnsafeMutablePointer<layeron_mhd_log_target>.allocate(capacity: 1)
 
-    /// `onMessage` receives libmicrohttpd's own messages, on its threads, instead of standard error.
+    /// `onMessage` receives libmicrohttpd's own messages, on its threads, instead of standard error;
+    /// `onRequestTimeout` each connection closed for missing its request deadline.
     public init(host: String, port: UInt16, limits: HTTPServerLimits,
                 onMessage: @escaping @Sendable (HTTPServerMessage) -> Void = { _ in },
+                onRequestTimeout: @escaping @Sendable (RequestTimeout) -> Void = { _ in },
                 handler: @escaping HTTPRequestHandler) {
         self.host = host
         self.port = port
         self.limits = limits
         self.onMessage = onMessage
+        deadlines = RequestDeadlines(limit: limits.requestTimeout, onTimeout: onRequestTimeout)
         self.handler = handler
     }
 
@@ -113,7 +123,7 @@ public final class HTTPServer: @unchecked Sendable {
                     address: address, thread_pool_size: max(1, limits.threads),
                     connection_timeout_s: limits.connectionTimeoutSeconds,
                     connection_memory_limit: 16 * 1024, connection_limit: limits.maxConnections)
-                return layeron_mhd_start(&options, cls, uriCallback, accessCallback, completedCallback, logTarget)
+                return layeron_mhd_start(&options, cls, uriCallback, accessCallback, completedCallback, connectionCallback, logTarget)
             }
         }
         let held = heldMessages.withLock { held in
@@ -127,6 +137,7 @@ public final class HTTPServer: @unchecked Sendable {
         held.forEach(onMessage)
         daemon = started
         port = layeron_mhd_bound_port(started)
+        deadlines.start()
     }
 
     /// Stops accepting: new connections are refused (ECONNREFUSED) from now on, and those that
@@ -148,12 +159,14 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Stops accepting (`stopAccepting`), waits until every request already received has been
     /// answered (the `.later` ones included, however long their reply takes), then stops the
-    /// worker threads, which closes the idle connections.
+    /// worker threads, which closes the idle connections. Deadlines are enforced until the daemon
+    /// has stopped: while the drain waits, the connections it has are still served.
     public func stop() {
         guard let daemon else { return }
         stopAccepting()
         inFlight.waitForZero()
         MHD_stop_daemon(daemon)
+        deadlines.stop()
         self.daemon = nil
         if let socket = quiescedSocket {
             close(socket)
@@ -175,6 +188,8 @@ private final class RequestState: @unchecked Sendable {
     let encodedPath: String?
     /// The path as sent holds `%00`.
     let encodedNUL: Bool
+    /// The connection's, shared by the requests on it.
+    let deadline: ConnectionDeadline
     // Touched by one libmicrohttpd thread at a time, so these skip Swift's runtime exclusivity check
     // (docs/performance.md, item 52).
     @exclusivity(unchecked) var started = false
@@ -183,10 +198,11 @@ private final class RequestState: @unchecked Sendable {
     @exclusivity(unchecked) var deferred = false
     /// Guards the response a handler's thread hands over while the connection is suspended.
     private let ready = Mutex<HTTPResponse?>(nil)
-    init(target: RequestTarget) {
+    init(target: RequestTarget, deadline: ConnectionDeadline) {
         rawQuery = target.rawQuery
         encodedPath = target.encodedPath
         encodedNUL = target.encodedNUL
+        self.deadline = deadline
     }
 
     func fulfil(_ response: HTTPResponse) {
@@ -326,10 +342,29 @@ private func send(_ response: HTTPResponse, on connection: OpaquePointer?, closi
     return result
 }
 
-private let uriCallback: layeron_mhd_uri_callback = { cls, uri, _ in
+private let uriCallback: layeron_mhd_uri_callback = { cls, uri, connection in
     if let cls { Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().inFlight.increment() }
-    let state = RequestState(target: readTarget(uri))
+    // Set by the connection's start report, which comes before any of its requests.
+    let deadline = Unmanaged<ConnectionDeadline>.fromOpaque(layeron_mhd_socket_context(connection)!).takeUnretainedValue()
+    let state = RequestState(target: readTarget(uri), deadline: deadline)
     return Unmanaged.passRetained(state).toOpaque()
+}
+
+/// A connection's start and close, on the thread that serves it.
+private let connectionCallback: MHD_NotifyConnectionCallback = { cls, connection, context, event in
+    guard let cls, let context else { return }
+    let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+    switch event {
+    case .CONNECTION_NOTIFY_STARTED:
+        let deadline = server.deadlines.opened(socket: layeron_mhd_connection_socket(connection), peer: PeerAddress(of: connection))
+        context.pointee = Unmanaged.passRetained(deadline).toOpaque()
+    case .CONNECTION_NOTIFY_CLOSED:
+        guard let pointer = context.pointee else { return }
+        server.deadlines.closed(Unmanaged<ConnectionDeadline>.fromOpaque(pointer).takeRetainedValue())
+        context.pointee = nil
+    @unknown default:
+        return
+    }
 }
 
 private let logCallback: layeron_mhd_log_callback = { cls, text in
@@ -345,9 +380,10 @@ private let logCallback: layeron_mhd_log_callback = { cls, text in
 
 /// Called for every request `uriCallback` saw (libmicrohttpd marks the request as known to the
 /// application there): once its response has been sent, or when its connection closes without one.
+/// The connection then waits for its next request.
 private let completedCallback: MHD_RequestCompletedCallback = { cls, _, context, _ in
     guard let context, let pointer = context.pointee else { return }
-    Unmanaged<RequestState>.fromOpaque(pointer).release()
+    Unmanaged<RequestState>.fromOpaque(pointer).takeRetainedValue().deadline.answered(now: ConnectionDeadline.now())
     context.pointee = nil
     if let cls { Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().inFlight.decrement() }
 }
@@ -357,6 +393,18 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
     let state = Unmanaged<RequestState>.fromOpaque(pointer).takeUnretainedValue()
 
+    if state.deferred {
+        // Resumed: the handler's response is ready.
+        guard let response = state.takeReady() else { return .YES }
+        return send(response, on: connection, closing: server.isClosing)
+    }
+    // Each call while the request arrives looks at its deadline; the last one, the body whole, stops the clock.
+    let arriving = !state.started || uploadSize.pointee > 0
+    let now = ConnectionDeadline.now()
+    let deadline = arriving ? state.deadline.check(now: now) : state.deadline.finishRequest(now: now)
+    if deadline != .inTime {
+        return refuseLate(deadline, state: state, server: server, uploadSize: uploadSize, on: connection)
+    }
     if !state.started {
         state.started = true
         let framing = RequestFraming(connection)
@@ -383,11 +431,6 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         uploadSize.pointee = 0
         return .YES
     }
-    if state.deferred {
-        // Resumed: the handler's response is ready.
-        guard let response = state.takeReady() else { return .YES }
-        return send(response, on: connection, closing: server.isClosing)
-    }
     if state.tooLarge {
         return send(RequestRefusal.bodyTooLarge(limit: server.limits.maxBodyBytes).response, on: connection, closing: server.isClosing)
     }
@@ -403,6 +446,20 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         body: state.body)
     state.body = []
     return answer(server.handler(request), state: state, server: server, on: connection)
+}
+
+/// Answers 408 and closes the connection of a request that missed its deadline. At the head or once
+/// the body is whole, libmicrohttpd sends the answer and closes; in the middle of the body it takes no
+/// answer, so it goes straight to the socket. A request the sweeper has closed already gets the same
+/// answer at the head or the end, which the shut socket does not deliver, and nothing in between.
+private func refuseLate(_ check: ConnectionDeadline.Check, state: RequestState, server: HTTPServer,
+                        uploadSize: UnsafeMutablePointer<Int>, on connection: OpaquePointer?) -> MHD_Result {
+    if check == .missed { server.deadlines.report(state.deadline) }
+    let refusal = RequestRefusal.requestTimeout(limit: server.limits.requestTimeout)
+    guard uploadSize.pointee > 0 else { return send(refusal.response, on: connection, closing: server.isClosing) }
+    uploadSize.pointee = 0
+    if check == .missed { state.deadline.answerAndShutDown(refusal.wireBytes) }
+    return .YES
 }
 
 /// Carries out a reply on the connection's own thread: sends the response, or suspends the

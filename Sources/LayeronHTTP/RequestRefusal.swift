@@ -1,3 +1,6 @@
+import CMicroHTTPD
+import LayeronCore
+
 /// A request the listener answers itself, before any handler sees it.
 enum RequestRefusal: Equatable {
     /// Two `Content-Length` headers with different values.
@@ -14,6 +17,8 @@ enum RequestRefusal: Equatable {
     case encodedNUL
     /// A body over the limit, declared or (chunked) received.
     case bodyTooLarge(limit: Int)
+    /// A request not whole within the listener's request timeout.
+    case requestTimeout(limit: TimeSpan)
 
     /// Each answer closes the connection: after a framing error nothing that follows on it can be
     /// trusted, and after an answer given from the head the unread body would be taken for the next
@@ -34,7 +39,19 @@ enum RequestRefusal: Equatable {
             return .json(400, #"{"error":"the request path holds an encoded NUL (%00)"}"#, headers: closing)
         case let .bodyTooLarge(limit):
             return .json(413, "{\"error\":\"request body exceeds the limit of \(limit) bytes\"}", headers: closing)
+        case let .requestTimeout(limit):
+            return .json(408, "{\"error\":\"the request was not complete within \(limit)\"}", headers: closing)
         }
+    }
+
+    /// The response as it goes on the wire, for the one moment libmicrohttpd takes no response: while
+    /// it hands over a piece of the body (`ConnectionDeadline.answerAndShutDown`).
+    var wireBytes: [UInt8] {
+        let response = self.response
+        var head = "HTTP/1.1 \(response.status) \(String(cString: MHD_get_reason_phrase_for(UInt32(response.status))))\r\n"
+        for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
+        head += "Content-Length: \(response.body.count)\r\n\r\n"
+        return Array(head.utf8) + response.body
     }
 }
 

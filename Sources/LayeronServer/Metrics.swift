@@ -35,6 +35,8 @@ final class Metrics: @unchecked Sendable {
     private var lastReloadApplied = true
     /// Events of capped webhooks started from the scheduler's read-ahead as a slot freed.
     private var readAheadStarts: UInt64 = 0
+    /// Connections closed for a request not whole in time, by listener (`public`, `admin`).
+    private var requestTimeouts: [String: UInt64] = [:]
     /// (destination, result)
     private var outboundEmits: [LabelPair: UInt64] = [:]
     /// (destination, outcome)
@@ -93,6 +95,12 @@ final class Metrics: @unchecked Sendable {
     func countReadAheadStart() {
         lock.lock()
         readAheadStarts += 1
+        lock.unlock()
+    }
+
+    func countRequestTimeout(listener: String) {
+        lock.lock()
+        requestTimeouts[listener, default: 0] += 1
         lock.unlock()
     }
 
@@ -174,6 +182,8 @@ final class Metrics: @unchecked Sendable {
                 labelled(configReloads, "result"))
         out += "# HELP layeron_config_last_reload_successful 1 when the last config reload was applied (or none was tried), 0 when it was refused.\n"
             + "# TYPE layeron_config_last_reload_successful gauge\nlayeron_config_last_reload_successful \(lastReloadApplied ? 1 : 0)\n"
+        counter("layeron_http_request_timeouts_total", "Connections closed because their request was not complete within the listener's request timeout.",
+                labelled(requestTimeouts, "listener"))
         counter("layeron_outbound_emits_total", "Outbound events emitted, by destination and result.", labelled(outboundEmits, "destination", "result"))
         counter("layeron_outbound_attempts_total", "Outbound delivery attempts by destination and outcome.",
                 labelled(outboundAttempts, "destination", "outcome"))

@@ -132,8 +132,10 @@ public final class Server: @unchecked Sendable {
 
         let publicLimits = HTTPServerLimits(maxBodyBytes: config.limits.maxBodyBytes,
                                             connectionTimeoutSeconds: UInt32(max(1, config.limits.connectionTimeout.seconds)),
-                                            threads: UInt32(options.httpThreads))
-        let adminLimits = HTTPServerLimits(maxBodyBytes: 1 << 20, connectionTimeoutSeconds: 30, threads: 2)
+                                            requestTimeout: config.limits.requestTimeout, threads: UInt32(options.httpThreads))
+        // The admin listener's limits are fixed; its request timeout is the public listener's default.
+        let adminLimits = HTTPServerLimits(maxBodyBytes: 1 << 20, connectionTimeoutSeconds: 30,
+                                           requestTimeout: Limits.defaults.requestTimeout, threads: 2)
         // libmicrohttpd's messages join the server's log: a client's broken request at info (as nginx
         // logs them), the listener's own trouble at warn.
         let libraryMessages = { (listener: String) in
@@ -142,8 +144,16 @@ public final class Server: @unchecked Sendable {
                            [("source", "libmicrohttpd"), ("listener", listener)])
             }
         }
+        // At info, like a client's broken request: a slow client, or one holding a connection on purpose.
+        let requestTimeouts = { (listener: String) in
+            { @Sendable (timeout: RequestTimeout) in
+                logger.info("request not complete within \(timeout.limit); connection closed",
+                            [("listener", listener), ("peer", timeout.peer)])
+                metrics.countRequestTimeout(listener: listener)
+            }
+        }
         let publicListener = HTTPServer(host: config.listen.host, port: config.listen.port, limits: publicLimits,
-                                        onMessage: libraryMessages("public")) { request in
+                                        onMessage: libraryMessages("public"), onRequestTimeout: requestTimeouts("public")) { request in
             // The admin mount shares the public port under its own prefix and token.
             if let mount = snapshots.snapshot.config.admin.mount, request.path.hasPrefix(mount.path + "/") {
                 var inner = request
@@ -153,7 +163,7 @@ public final class Server: @unchecked Sendable {
             return pipeline.handle(request)
         }
         let adminListener = HTTPServer(host: config.admin.listen.host, port: config.admin.listen.port, limits: adminLimits,
-                                       onMessage: libraryMessages("admin")) { admin.handle($0) }
+                                       onMessage: libraryMessages("admin"), onRequestTimeout: requestTimeouts("admin")) { admin.handle($0) }
         do {
             try publicListener.start()
             try adminListener.start()
@@ -233,7 +243,7 @@ public final class Server: @unchecked Sendable {
         // Settings read once at start: a reload keeps the running ones, and says which it kept.
         let kept = [("listen", old.listen != config.listen), ("admin.listen", old.admin.listen != config.admin.listen),
                     ("database", old.database != config.database), ("durability", old.durability != config.durability),
-                    ("limits", old.limits.maxBodyBytes != config.limits.maxBodyBytes || old.limits.connectionTimeout != config.limits.connectionTimeout),
+                    ("limits", old.limits != config.limits),
                     ("workers", old.workers != config.workers), ("plugins.dir", old.plugins.dir != config.plugins.dir)]
             .filter(\.1).map(\.0)
         if !kept.isEmpty {

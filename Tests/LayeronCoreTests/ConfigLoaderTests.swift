@@ -173,6 +173,23 @@ final class ConfigLoaderTests: XCTestCase {
                        ["test.json: webhooks[0].lease: must be longer than zero: the longest a handler may run before its event runs again"])
     }
 
+    /// (d) How long a client has to send a whole request: 60 s unless set, from 1 s (the sweeper's
+    /// pass) to 1 h, refused with the file and the key otherwise.
+    func testARequestTimeoutIsFromOneSecondToOneHour() throws {
+        XCTAssertEqual(try ConfigLoader.load(text: Array("{}".utf8), file: "t.json").limits.requestTimeout, .seconds(60))
+        let set = try ConfigLoader.load(text: Array(#"{"limits": {"requestTimeout": "90s", "connectionTimeout": "10s"}}"#.utf8), file: "t.json")
+        XCTAssertEqual(set.limits.requestTimeout, .seconds(90))
+        XCTAssertEqual(set.limits.connectionTimeout, .seconds(10))
+        XCTAssertEqual(try ConfigLoader.load(text: Array(#"{"limits": {"requestTimeout": "1h"}}"#.utf8), file: "t.json").limits.requestTimeout, .seconds(3600))
+        XCTAssertEqual(issues(#"{"limits": {"requestTimeout": "500ms"}}"#),
+                       ["test.json: limits.requestTimeout: must be at least 1s: deadlines are checked once a second, and a shorter one would cut off clients sending at an ordinary pace"])
+        XCTAssertEqual(issues(#"{"limits": {"requestTimeout": "61m"}}"#),
+                       ["test.json: limits.requestTimeout: must be at most 1h: it is how long a client trickling its request may hold a connection"])
+        XCTAssertEqual(issues(#"{"limits": {"requestTimeout": 60}}"#), ["test.json: limits.requestTimeout: expected a string, found a number"])
+        XCTAssertEqual(issues(#"{"limits": {"requestTimeout": "1 min"}}"#),
+                       [#"test.json: limits.requestTimeout: invalid duration "1 min"; expected a number and a unit, like "30s", "5m", "2h" or "7d""#])
+    }
+
     func testNonLoopbackAdminNeedsAToken() {
         XCTAssertEqual(issues(#"{"admin": {"listen": "0.0.0.0:9090"}}"#),
                        ["test.json: admin.token: is required when admin.listen (0.0.0.0:9090) is not a loopback address"])

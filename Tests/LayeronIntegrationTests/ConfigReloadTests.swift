@@ -79,6 +79,10 @@ final class ConfigReloadTests: XCTestCase {
             server.logs.contains("limits, workers changed in the config; the running value stays until a restart")
         }, server.logs)
         XCTAssertEqual(try postVendor("/webhooks/vendor"), 200, "the running config still serves")
+        try server.writeConfig(text.replacingOccurrences(of: #""maxBodyBytes": 5000"#, with: #""maxBodyBytes": 5000, "requestTimeout": "90s""#))
+        XCTAssertTrue(server.waitUntil(timeout: 5) {
+            server.logs.contains("limits changed in the config; the running value stays until a restart")
+        }, server.logs)
     }
 
     func testAnInvalidChangeIsRefusedWithItsErrorsAndTheRunningConfigStays() throws {

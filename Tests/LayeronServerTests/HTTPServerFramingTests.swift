@@ -12,7 +12,7 @@ final class HTTPServerFramingTests: XCTestCase {
     override func setUpWithError() throws {
         let handled = self.handled
         server = HTTPServer(host: "127.0.0.1", port: 0,
-                            limits: HTTPServerLimits(maxBodyBytes: limit, connectionTimeoutSeconds: 10, threads: 2)) { request in
+                            limits: HTTPServerLimits(maxBodyBytes: limit, connectionTimeoutSeconds: 10, requestTimeout: .seconds(60), threads: 2)) { request in
             handled.paths.withLock { $0.append(request.path) }
             return .now(.json(200, "{}"))
         }

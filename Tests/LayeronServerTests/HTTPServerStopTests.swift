@@ -18,7 +18,7 @@ final class HTTPServerStopTests: XCTestCase {
             let waiting = self.waiting
             let slowStarted = self.slowStarted
             server = HTTPServer(host: "127.0.0.1", port: 0,
-                                limits: HTTPServerLimits(maxBodyBytes: 1000, connectionTimeoutSeconds: 10, threads: threads)) { request in
+                                limits: HTTPServerLimits(maxBodyBytes: 1000, connectionTimeoutSeconds: 10, requestTimeout: .seconds(60), threads: threads)) { request in
                 switch request.path {
                 case "/wait":
                     return .later { respond in waiting.list.withLock { $0.append(respond) } }

@@ -3,6 +3,7 @@
 #define LAYERON_CSHIMS_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -35,16 +36,28 @@ typedef struct layeron_mhd_log_target {
 
 /* Starts a daemon with MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
    MHD_USE_ITC (so that MHD_quiesce_daemon works on it).
-   All request callbacks receive `cls`; libmicrohttpd's own messages, including why a start failed,
-   go to `log`. */
+   All request and connection callbacks receive `cls`; libmicrohttpd's own messages, including why a
+   start failed, go to `log`. `connections` is told of each connection's start and close, on the
+   thread that serves it; libmicrohttpd 0.9.75 tells of the close before it closes the socket, so the
+   socket number is the connection's own until that call has returned. */
 struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *cls,
                                      layeron_mhd_uri_callback uri_callback,
                                      MHD_AccessHandlerCallback handler,
                                      MHD_RequestCompletedCallback completed,
+                                     MHD_NotifyConnectionCallback connections,
                                      const layeron_mhd_log_target *log);
 
 /* The port the daemon is bound to (resolves port 0), or 0 when unknown. */
 uint16_t layeron_mhd_bound_port(struct MHD_Daemon *daemon);
+
+/* The connection's socket, or -1 when unknown. */
+int layeron_mhd_connection_socket(struct MHD_Connection *connection);
+
+/* What the connection callback stored for the connection at its start, or NULL. */
+void *layeron_mhd_socket_context(struct MHD_Connection *connection);
+
+/* Copies the client's address into `address`; false when libmicrohttpd has none. */
+bool layeron_mhd_client_address(struct MHD_Connection *connection, struct sockaddr_storage *address);
 
 CURLcode layeron_curl_set_long(CURL *curl, CURLoption option, long value);
 CURLcode layeron_curl_set_string(CURL *curl, CURLoption option, const char *value);

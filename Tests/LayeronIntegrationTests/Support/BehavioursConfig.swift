@@ -8,8 +8,8 @@ extension TestServer {
 
     /// Writes a config for the `behaviours` plugin whose webhooks are custom HMAC endpoints (hex HMAC-SHA256 of the body in `x-sig`, secret `HOOK_SECRET`, id and type from
     /// `body.id` and `body.type`). Each webhook is its name and the rest of its JSON members (handler,
-    /// dedupe, lease, …); `plugin` is the plugin's config object.
-    func writeBehavioursConfig(plugin: String, workers: Int = 4, webhooks: [(name: String, members: String)]) throws {
+    /// dedupe, lease, …); `plugin` is the plugin's config object, `limits` the top-level one.
+    func writeBehavioursConfig(plugin: String, workers: Int = 4, limits: String = "{}", webhooks: [(name: String, members: String)]) throws {
         let hooks = webhooks.map { hook in
             """
             {"name": "\(hook.name)", "provider": "custom",
@@ -21,6 +21,7 @@ extension TestServer {
             {
               "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
               "workers": \(workers),
+              "limits": \(limits),
               "plugins": { "dir": "\(pluginsDir)", "config": { "behaviours": \(plugin) } },
               "webhooks": [ \(hooks.joined(separator: ",\n")) ]
             }

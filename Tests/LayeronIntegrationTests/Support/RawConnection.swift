@@ -30,10 +30,8 @@ enum RawConnection {
 
     /// The request as bytes, for those that are not UTF-8.
     static func exchange(port: Int, bytes: [UInt8]) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
+        let fd = try LoopbackSocket.connect(port: port)
         defer { close(fd) }
-        if let error = connect(fd, port: port) { throw TestFailure("connect: \(error)") }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard write(fd, bytes, bytes.count) == bytes.count else { throw TestFailure("write: \(errno)") }
