@@ -124,10 +124,12 @@ final class LoadMarker {
 
 /// What identifies one build of a plugin file: its inode, size and modification time (of the file
 /// a symbolic link points to, which is what gets loaded). A rebuild or `touch` changes it.
-struct FileIdentity: Equatable, Sendable {
+/// A file as `stat` sees it (device, inode, size, modification time): a new build, a rename over it
+/// or `touch` gives it another identity.
+public struct FileIdentity: Equatable, Sendable {
     let text: String
 
-    init?(of file: String) {
+    public init?(of file: String) {
         var status = stat()
         guard stat(file, &status) == 0 else { return nil }
         text = "\(status.st_dev):\(status.st_ino):\(status.st_size):\(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)"

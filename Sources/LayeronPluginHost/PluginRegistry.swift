@@ -60,6 +60,22 @@ public final class PluginRegistry: @unchecked Sendable {
         for file in Self.pluginFiles(in: directory) { load(file: file) }
     }
 
+    /// The plugin files in `directory` with their identities, to compare with later (`reconcile(directory:changedSince:)`).
+    public static func identities(in directory: String) -> [String: FileIdentity] {
+        var out: [String: FileIdentity] = [:]
+        for file in pluginFiles(in: directory) { out[file] = FileIdentity(of: file) }
+        return out
+    }
+
+    /// Brings the registry in line with `directory` for what changed since `seen` was taken: files
+    /// new or changed since are loaded, files gone are retired, and the rest keep their version.
+    public func reconcile(directory: String, changedSince seen: [String: FileIdentity]) {
+        let present = Self.pluginFiles(in: directory)
+        for file in present.sorted() where seen[file] == nil || FileIdentity(of: file) != seen[file] { load(file: file) }
+        let gone = Set(seen.keys).subtracting(present)
+        for file in gone.sorted() { unload(file: file) }
+    }
+
     /// Brings the registry in line with `directory` after changes were missed: every file present
     /// is loaded again and files that are gone are retired, in that order, as the watcher does.
     public func reconcile(directory: String) {

@@ -93,6 +93,9 @@ public final class Server: @unchecked Sendable {
     let reloadLock = NSLock()
 
     public static func start(options: ServeOptions, resolver: any SecretResolver, logger: Logger) throws(ServeError) -> Server {
+        // Taken before the files are read: what changes between then and the watchers' start is
+        // picked up after it (`catchUp`) instead of waiting for the next change.
+        let configSeen = FileIdentity(of: options.configPath)
         let config: ServerConfig
         do { config = try effectiveConfig(options) } catch { throw .config(error) }
         if let issue = config.adminTokenIssue {
@@ -121,6 +124,7 @@ public final class Server: @unchecked Sendable {
         let plugins = PluginRegistry(privateDirectory: privateDirectory, logger: logger, emitter: outbound,
                                      configFile: options.configPath,
                                      loadRecord: .besideDatabase(config.database, loader: "the server"), config: { snapshots.snapshot.config.plugins.config[$0] })
+        let pluginsSeen = PluginRegistry.identities(in: config.plugins.dir)
         plugins.loadDirectory(config.plugins.dir)
         Self.warnOfUnavailableHandlers(config, plugins: plugins, logger: logger)
 
@@ -205,6 +209,10 @@ public final class Server: @unchecked Sendable {
                             options: options, resolver: resolver, metrics: metrics, readiness: readiness)
         server.watchers = ReloadWatchers(pluginsDirectory: config.plugins.dir, registry: plugins, configPath: options.configPath,
                                          logger: logger) { [weak server] in server?.reload() }
+        // Changes made while the server started (a deploy writing files as it restarts, a plugin's
+        // init), before the watchers existed, would otherwise wait for the next change to be seen.
+        plugins.reconcile(directory: config.plugins.dir, changedSince: pluginsSeen)
+        if FileIdentity(of: options.configPath) != configSeen { server.reload() }
         return server
     }
 

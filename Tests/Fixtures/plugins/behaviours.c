@@ -1,7 +1,9 @@
 /*
  * Test plugin "behaviours": handlers with scripted outcomes for the inbound-handling tests. Every
  * handler appends "<handler> <event id> <type> attempt=<n> replay=<0|1>" to the config's "output" file
- * when it runs. Config: {"output": PATH, "fail_times": N, "sleep_ms": N, "gate": PATH}.
+ * when it runs. Config: {"output": PATH, "fail_times": N, "sleep_ms": N, "gate": PATH,
+ * "init_moves": PATH, "init_moves_to": PATH} (init renames the first file to the second, a change
+ * made while the server starts).
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -69,6 +71,10 @@ static layeron_status init(const layeron_host *host, layeron_bytes config, layer
         return LAYERON_ERROR;
     }
     copy_string(config, "\"gate\"", s->gate, sizeof s->gate);
+    char from[2048], to[2048];
+    if (copy_string(config, "\"init_moves\"", from, sizeof from) && copy_string(config, "\"init_moves_to\"", to, sizeof to)) {
+        if (rename(from, to) != 0) { /* the test sees the file did not move */ }
+    }
     const char *f = find_key(config, "\"fail_times\"");
     s->fail_times = f ? strtol(f, NULL, 10) : 0;
     const char *w = find_key(config, "\"sleep_ms\"");
