@@ -612,6 +612,16 @@ final class Dispatcher: @unchecked Sendable {
         return nil
     }
 
+    /// Whether `seq`'s after-handler attempt is still queued for a worker, every worker being in
+    /// another event's handler: a timeout then says the handler had not started.
+    func waitingForWorker(seq: Int64) -> Bool {
+        queueLock.lock()
+        defer { queueLock.unlock() }
+        return urgent.contains { job in
+            if case let .waited(event, _) = job { event.seq == seq } else { false }
+        }
+    }
+
     /// `run`'s attempt itself, on the calling worker.
     private func attempt(_ event: StoredEvent, handler: HandlerReference, pluginMetrics: PluginMetrics, replay: Bool,
                          startCommittedFirst: Bool, onRecorded: @escaping @Sendable (AttemptResult) -> Void) {

@@ -157,8 +157,9 @@ final class InboundPipeline: Sendable {
                     result.outcome, nextAttemptAt: result.nextAttemptAt, now: WallClock.nowMilliseconds(), eventID: event.id)))
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(rules.timeout.milliseconds))) {
-                let answered = once.answer(InboundResponses.timedOut(eventID: event.id, timeout: rules.timeout,
-                                                                     waitingFor: dispatcher.parkedBehind(seq: seq)))
+                let notStarted: InboundResponses.NotStarted? = dispatcher.parkedBehind(seq: seq).map { .pluginBusy($0) }
+                    ?? (dispatcher.waitingForWorker(seq: seq) ? .workersBusy : nil)
+                let answered = once.answer(InboundResponses.timedOut(eventID: event.id, timeout: rules.timeout, notStarted: notStarted))
                 if answered { dispatcher.serialTimeouts.timedOut(handler: event.handler, webhook: event.webhook, timeout: rules.timeout) }
             }
         }

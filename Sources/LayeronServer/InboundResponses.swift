@@ -51,14 +51,27 @@ enum InboundResponses {
         }
     }
 
+    /// Why an after-handler event's handler had not even started when its timeout passed.
+    enum NotStarted {
+        /// The plugin takes one call at a time and was in another event's.
+        case pluginBusy(String)
+        /// Every worker was in another event's handler.
+        case workersBusy
+    }
+
     /// `after-handler`, when `timeout` passed first: 503, retry in 5 s. The handler goes on and
-    /// records its outcome, which the provider's retry gets through dedupe. `waitingFor`: the plugin
-    /// that one call at a time kept busy with another event, so the handler has not even started;
-    /// saying "did not finish" would send the operator looking at a handler that never ran.
-    static func timedOut(eventID: String, timeout: TimeSpan, waitingFor plugin: String?) -> HTTPResponse {
-        let message = plugin.map {
-            "the handler had not started within \(timeout): plugin \($0) takes one call at a time and was busy with another event; this event is recorded and runs once the plugin is free"
-        } ?? "the handler did not finish within \(timeout)"
+    /// records its outcome, which the provider's retry gets through dedupe. `notStarted` says why
+    /// the handler has not even started, when it has not: saying "did not finish" would send the
+    /// operator looking at a handler that never ran.
+    static func timedOut(eventID: String, timeout: TimeSpan, notStarted: NotStarted?) -> HTTPResponse {
+        let message = switch notStarted {
+        case let .pluginBusy(plugin)?:
+            "the handler had not started within \(timeout): plugin \(plugin) takes one call at a time and was busy with another event; this event is recorded and runs once the plugin is free"
+        case .workersBusy?:
+            "the handler had not started within \(timeout): every worker was busy with other events; this event is recorded and runs once one is free"
+        case nil:
+            "the handler did not finish within \(timeout)"
+        }
         return HTTPResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "5")],
                             body: Array(JSONValue.object([("id", .string(eventID)), ("error", .string(message))]).serialized().utf8))
     }
