@@ -151,9 +151,9 @@ public final class Server: @unchecked Sendable {
         // At info, like a client's broken request: a slow client, or one holding a connection on purpose.
         let requestTimeouts = { (listener: String) in
             { @Sendable (timeout: RequestTimeout) in
+                metrics.countRequestTimeout(listener: listener)
                 logger.info("request not complete within \(timeout.limit); connection closed",
                             [("listener", listener), ("peer", timeout.peer)])
-                metrics.countRequestTimeout(listener: listener)
             }
         }
         let publicListener = HTTPServer(host: config.listen.host, port: config.listen.port, limits: publicLimits,

@@ -235,8 +235,9 @@ final class InboundHandlingTests: XCTestCase {
         XCTAssertEqual(attempts(failed).map { $0["outcome"]?.stringValue }, ["retry", "retry", "error"])
         XCTAssertTrue(attempts(failed).last?["error"]?.stringValue?.hasSuffix("(attempt 3 of 3, the last)") == true, failed.serialized())
         XCTAssertEqual(failed["next_attempt_at"], .null)
-        let metrics = try server.admin("GET", "/metrics").text
-        XCTAssertTrue(metrics.contains(#"layeron_handler_attempts_total{plugin="behaviours",outcome="error"} 1"#), metrics)
+        // Counted by the worker as it hands the record to the writer, so it may follow the commit.
+        let counted = #"layeron_handler_attempts_total{plugin="behaviours",outcome="error"} 1"#
+        XCTAssertTrue(try server.waitUntil(timeout: 5) { try server.admin("GET", "/metrics").text.contains(counted) })
         XCTAssertTrue(server.waitUntil(timeout: 5) { server.logs.contains("the last); the event has failed") }, server.logs)
         usleep(400_000)
         XCTAssertEqual(lines().filter { $0.hasPrefix("always_retry") }.count, 3)
@@ -246,6 +247,9 @@ final class InboundHandlingTests: XCTestCase {
     func testHandlerAndCommitDurationsAreObservedBelowAMillisecond() throws {
         let id = try self.id(of: try send("routed", #"{"id": "d1", "type": "invoice.paid"}"#))
         _ = try waitForStatus(id, "processed")
+        // The attempt is observed by the worker as it hands the record to the writer, so it may follow the commit.
+        let observed = #"layeron_handler_duration_seconds_count{plugin="behaviours"} 1"#
+        XCTAssertTrue(try server.waitUntil(timeout: 5) { try server.admin("GET", "/metrics").text.contains(observed) })
         let metrics = try server.admin("GET", "/metrics").text
         func sum(_ series: String) -> Double? {
             metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ")[1]) }

@@ -74,7 +74,10 @@ final class RequestDeadlineTests: XCTestCase {
         XCTAssertEqual(json["listener"], .string("public"), String(line))
         XCTAssertTrue(json["peer"]?.stringValue?.hasPrefix("127.0.0.1:") == true, String(line))
         XCTAssertFalse(line.contains("webhooks/recorded") || line.contains("X-Padding"), "no request data: \(line)")
-        XCTAssertTrue(try server.admin("GET", "/metrics").text.contains(#"layeron_http_request_timeouts_total{listener="public"} 1"#))
+        // Counted on the sweeper's thread as the line is logged: looked for until it shows.
+        XCTAssertTrue(try server.waitUntil(timeout: 5) {
+            try server.admin("GET", "/metrics").text.contains(#"layeron_http_request_timeouts_total{listener="public"} 1"#)
+        })
     }
 
     /// (b) A body trickled past the deadline is answered 408 (when a piece arrives past it) or cut
