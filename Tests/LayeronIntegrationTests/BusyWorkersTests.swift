@@ -28,15 +28,10 @@ final class BusyWorkersTests: XCTestCase {
         server = nil
     }
 
-    private func lines() -> [String] {
-        ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-    }
+    private func lines() -> [String] { TestServer.handledLines(output) }
 
     func testAnAfterHandlerTimeoutWithEveryWorkerBusySaysTheHandlerHadNotStarted() throws {
-        let busy = try server.postSigned("held", #"{"id": "busy", "type": "t"}"#, secret: secret)
-        XCTAssertEqual(busy.status, 200, busy.body)
-        let busyID = try XCTUnwrap(try JSONParser.parse(Array(busy.body.utf8))["id"]?.stringValue, busy.body)
-        XCTAssertTrue(try server.waitUntil { try server.attempts(busyID).count == 1 }, "the only worker is in the gated call")
+        _ = try server.startGatedCall("held", eventID: "busy", secret: secret, "the only worker is in the gated call")
         let waited = try server.postSigned("waiting", #"{"id": "queued", "type": "t"}"#, secret: secret)
         XCTAssertEqual(waited.status, 503, waited.body)
         XCTAssertTrue(waited.body.contains("the handler had not started within 300ms: every worker was busy with other events"), waited.body)

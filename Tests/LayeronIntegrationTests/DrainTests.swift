@@ -45,7 +45,7 @@ final class DrainTests: XCTestCase {
 
         server.send(SIGTERM)
         let publicPort = port(server.publicURL)
-        XCTAssertTrue(try server.waitUntil(timeout: 1) { try RawConnection.connectError(port: publicPort) == ECONNREFUSED },
+        XCTAssertTrue(try server.waitUntil(timeout: 1) { try LoopbackSocket.connectError(port: publicPort) == ECONNREFUSED },
                       "the public port still takes connections while the server drains")
 
         let health = try server.admin("GET", "/healthz", authorized: false)
@@ -59,7 +59,7 @@ final class DrainTests: XCTestCase {
         XCTAssertTrue(answer.value.hasPrefix("503 "), "the waiting request: \(answer.value)")
 
         XCTAssertTrue(server.waitUntil(timeout: 10) { !server.isRunning })
-        XCTAssertEqual(try RawConnection.connectError(port: port(server.adminURL)), ECONNREFUSED)
+        XCTAssertEqual(try LoopbackSocket.connectError(port: port(server.adminURL)), ECONNREFUSED)
     }
 }
 

@@ -40,9 +40,7 @@ final class InboundHandlingTests: XCTestCase {
         try server.postSigned(webhook, json, secret: secret)
     }
 
-    private func lines() -> [String] {
-        ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-    }
+    private func lines() -> [String] { TestServer.handledLines(output) }
 
     private func event(_ id: String) throws -> JSONValue {
         try server.admin("GET", "/admin/events/\(id)").json

@@ -44,9 +44,7 @@ final class SerialPluginTests: XCTestCase {
         server = nil
     }
 
-    private func lines() -> [String] {
-        ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-    }
+    private func lines() -> [String] { TestServer.handledLines(output) }
 
     /// Four events for the serial plugin (each call waits for the gate, then writes its line), then
     /// one for another plugin: with four workers all waiting on the serial plugin, the other event
@@ -83,12 +81,9 @@ final class SerialPluginTests: XCTestCase {
     /// Each version of a serial plugin has its own lock: a new build takes new calls at once while
     /// its predecessor's slow call finishes, as hot reload promises.
     func testANewVersionIsNotHeldUpByItsPredecessorsCall() throws {
-        let response = try server.postSigned("held", #"{"id": "v1-held", "type": "t"}"#, secret: secret)
-        XCTAssertEqual(response.status, 200)
-        let id = try XCTUnwrap(try JSONParser.parse(response.body)["id"]?.stringValue)
         // Version 1's call is under way, and stays so until the gate opens, before version 2 lands
         // (building it takes longer than a call would on a loaded machine).
-        XCTAssertTrue(try server.waitUntil { try server.attempts(id).count == 1 })
+        _ = try server.startGatedCall("held", eventID: "v1-held", secret: secret, "version 1's call is under way")
         try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "serial.so",
                                   defines: ["BEHAVIOURS_SERIAL", #"PLUGIN_VERSION="2.0.0""#])
         XCTAssertTrue(try server.waitUntil { try server.admin("GET", "/admin/plugins").text.contains(#""version":"2.0.0""#) })
@@ -103,10 +98,7 @@ final class SerialPluginTests: XCTestCase {
     /// is answered 503 saying the handler had not started and why, not that it did not finish; the
     /// event runs once the plugin is free.
     func testAnAfterHandlerTimeoutBehindABusySerialPluginSaysTheHandlerHadNotStarted() throws {
-        let busy = try server.postSigned("held", #"{"id": "busy", "type": "t"}"#, secret: secret)
-        XCTAssertEqual(busy.status, 200)
-        let busyID = try XCTUnwrap(try JSONParser.parse(Array(busy.body.utf8))["id"]?.stringValue, busy.body)
-        XCTAssertTrue(try server.waitUntil { try server.attempts(busyID).count == 1 }, "the serial plugin's call is under way")
+        _ = try server.startGatedCall("held", eventID: "busy", secret: secret, "the serial plugin's call is under way")
         let waited = try server.postSigned("waiting", #"{"id": "parked", "type": "t"}"#, secret: secret)
         XCTAssertEqual(waited.status, 503, waited.body)
         XCTAssertTrue(waited.body.contains("the handler had not started within 300ms: plugin serial takes one call at a time and was busy with another event"),

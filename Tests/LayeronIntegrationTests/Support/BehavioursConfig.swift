@@ -1,4 +1,6 @@
 import Foundation
+import LayeronCore
+import XCTest
 
 extension TestServer {
     /// Installs the `behaviours` fixture plugin into the plugins folder.
@@ -26,6 +28,24 @@ extension TestServer {
               "webhooks": [ \(hooks.joined(separator: ",\n")) ]
             }
             """)
+    }
+
+    /// The lines the `behaviours` handlers appended to `output` (their config's file), one per run;
+    /// none while the file does not exist.
+    static func handledLines(_ output: String) -> [String] {
+        ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// Posts an event with id `eventID` to `webhook`, whose handler is a `*.gated` one, and waits
+    /// until its call is under way (its attempt is recorded): from then on it holds its worker, or
+    /// its serial plugin, until the test opens the gate. Returns the event's id.
+    func startGatedCall(_ webhook: String, eventID: String, secret: String, _ what: String,
+                        file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let sent = try postSigned(webhook, #"{"id": "\#(eventID)", "type": "t"}"#, secret: secret)
+        XCTAssertEqual(sent.status, 200, sent.body, file: file, line: line)
+        let id = try XCTUnwrap(try JSONParser.parse(Array(sent.body.utf8))["id"]?.stringValue, sent.body, file: file, line: line)
+        XCTAssertTrue(try waitUntil { try attempts(id).count == 1 }, what, file: file, line: line)
+        return id
     }
 
     /// Posts `json` to `/webhooks/NAME`, signed as `writeBehavioursConfig` expects.
