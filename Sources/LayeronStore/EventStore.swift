@@ -51,10 +51,14 @@ public final class EventStore: @unchecked Sendable {
             let window = DedupeWindow(preexistingLiveUntil: horizon.int(0))
             horizon.reset()
             dedupeWindow = window
-            let checkpointer = try WALCheckpointer(path: path, synchronous: synchronous)
+            // Opened once the file exists; every connection of the store holds it, so that its
+            // descriptor closes after theirs.
+            let release = WrittenPageRelease(path: path)
+            connection.heldUntilClosed = release
+            let checkpointer = try WALCheckpointer(path: path, synchronous: synchronous, release: release)
             self.checkpointer = checkpointer
             writer = GroupCommitWriter(connection: connection, checkpointer: checkpointer, afterRollback: { window.rolledBack() })
-            readers = try ReaderPool(path: path, count: readerCount)
+            readers = try ReaderPool(path: path, count: readerCount, heldUntilClosed: release)
         } catch {
             throw .sqlite(error)
         }

@@ -7,10 +7,12 @@ final class ReaderPool: @unchecked Sendable {
     private let idleCondition = NSCondition()
     private var idle: [SQLiteConnection]
 
-    init(path: String, count: Int) throws(SQLiteError) {
+    /// `heldUntilClosed` is kept by every connection (`SQLiteConnection.heldUntilClosed`).
+    init(path: String, count: Int, heldUntilClosed: AnyObject? = nil) throws(SQLiteError) {
         var connections: [SQLiteConnection] = []
         for _ in 0..<max(1, count) {
             let connection = try SQLiteConnection(path: path, readOnly: true)
+            connection.heldUntilClosed = heldUntilClosed
             connections.append(connection)
         }
         idle = connections

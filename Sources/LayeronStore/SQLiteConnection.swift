@@ -17,6 +17,10 @@ final class SQLiteConnection {
     /// Statements whose SQL is a literal, found by the literal's address: hashing the SQL text of
     /// every hot-path statement on every call cost more than binding its parameters.
     @exclusivity(unchecked) private var literalStatements: [UnsafeRawPointer: Statement] = [:]
+    /// Released only after this connection has closed (a deinit's body runs before the stored
+    /// properties are released): what must outlive the connection's own descriptors, such as
+    /// `WrittenPageRelease`'s descriptor on the same file.
+    var heldUntilClosed: AnyObject?
 
     /// Process-wide settings, applied before SQLite's first use (the first connection, or the
     /// writer's VFS registration). Memory statistics off: Debian's SQLite is built without its

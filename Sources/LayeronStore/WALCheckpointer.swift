@@ -34,9 +34,14 @@ final class WALCheckpointer: @unchecked Sendable {
     private var reached = Progress()
     private let stopped = DispatchSemaphore(value: 0)
     private let connection: SQLiteConnection
+    private let release: WrittenPageRelease?
 
-    init(path: String, synchronous: String) throws(SQLiteError) {
+    /// `release`, when given, is told after each pass's database sync, so that the kernel can reuse the
+    /// pages the pass wrote (`WrittenPageRelease`).
+    init(path: String, synchronous: String, release: WrittenPageRelease? = nil) throws(SQLiteError) {
         connection = try SQLiteConnection(path: path)
+        connection.heldUntilClosed = release
+        self.release = release
         try connection.execute("PRAGMA synchronous=\(synchronous)")
         Thread.startNamed("wal-checkpoint") { [unowned self] in self.loop() }
     }
@@ -90,7 +95,7 @@ final class WALCheckpointer: @unchecked Sendable {
             // A failed pass (SQLITE_BUSY from a concurrent checkpoint, an I/O error) leaves the WAL
             // as it was: the writer's own checkpoint and the next request retry it.
             let pass = connection.checkpointPassive()
-            connection.syncDatabase()
+            if connection.syncDatabase() == SQLITE_OK { release?.releaseSynced() }
             // The frames the writer appended during the pass are synced here too, so the WAL sync
             // that opens the writer's own checkpoint (once per cycle, while its commits wait) finds
             // little left to flush: that sync was the writer's longest stall (item 39).
