@@ -53,7 +53,7 @@ public final class EventStore: @unchecked Sendable {
             dedupeWindow = window
             // Opened once the file exists; every connection of the store holds it, so that its
             // descriptor closes after theirs.
-            let release = WrittenPageRelease(path: path)
+            let release = WrittenPageRelease(path: path, pageSize: connection.pageSize)
             connection.heldUntilClosed = release
             let checkpointer = try WALCheckpointer(path: path, synchronous: synchronous, release: release)
             self.checkpointer = checkpointer

@@ -1,24 +1,45 @@
 import Foundation
 
-/// Which of a file's pages are in the kernel's page cache, read with `mincore` over a mapping that
-/// faults nothing in: the test's way to see what `WrittenPageRelease` left cached.
+/// Which of a database file's pages are in the kernel's page cache, read with `mincore` over a
+/// mapping that faults nothing in: the test's way to see what `WrittenPageRelease` left cached.
 enum PageResidency {
-    /// The share (0...1) of the pages of `range` (bytes of the file at `path`) that are cached.
-    static func cachedShare(of path: String, in range: Range<Int>) throws -> Double {
+    /// SQLite's b-tree page types (the page's first byte; page 1 starts with the database header).
+    static let tableLeaf: UInt8 = 13
+    static let indexLeaf: UInt8 = 10
+
+    /// The share (0...1) of the pages of `range` (bytes of the file at `path`, 4 KB pages) that are
+    /// cached, among those whose first byte is each of `types` (every page for nil). The residency of
+    /// every page is taken before any type is read: reading a page caches it.
+    static func cachedShares(of path: String, in range: Range<Int>, types: [UInt8?]) throws -> [Double] {
+        let page = 4096
+        let cached = try residency(of: path, pages: range.lowerBound / page..<(range.upperBound + page - 1) / page, pageSize: page)
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        var pageTypes: [UInt8] = []
+        for (index, _) in cached {
+            try handle.seek(toOffset: UInt64(index * page))
+            pageTypes.append(try handle.read(upToCount: 1)?.first ?? 0)
+        }
+        return types.map { type in
+            let considered = zip(cached, pageTypes).filter { type == nil || $0.1 == type }
+            guard !considered.isEmpty else { return 0 }
+            return Double(considered.filter { $0.0.1 }.count) / Double(considered.count)
+        }
+    }
+
+    private static func residency(of path: String, pages: Range<Int>, pageSize: Int) throws -> [(Int, Bool)] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw ResidencyError.cannotOpen(path, errno) }
         // A test process closes its descriptor at once; it holds no SQLite lock on the file.
         defer { close(descriptor) }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = range.lowerBound / page * page
-        let length = range.upperBound - start
-        guard length > 0 else { return 0 }
-        guard let mapping = mmap(nil, length, PROT_READ, MAP_SHARED, descriptor, off_t(start)),
+        let length = pages.count * pageSize
+        guard length > 0 else { return [] }
+        guard let mapping = mmap(nil, length, PROT_READ, MAP_SHARED, descriptor, off_t(pages.lowerBound * pageSize)),
               mapping != MAP_FAILED else { throw ResidencyError.cannotMap(path, errno) }
         defer { munmap(mapping, length) }
-        var vector = [UInt8](repeating: 0, count: (length + page - 1) / page)
+        var vector = [UInt8](repeating: 0, count: pages.count)
         guard mincore(mapping, length, &vector) == 0 else { throw ResidencyError.cannotMap(path, errno) }
-        return Double(vector.filter { $0 & 1 == 1 }.count) / Double(vector.count)
+        return zip(pages, vector).map { ($0, $1 & 1 == 1) }
     }
 
     /// False where a release means nothing: tmpfs holds its files only in the page cache, so the

@@ -21,18 +21,20 @@ final class WrittenPageReleaseTests: XCTestCase {
                        "what grows again is released again")
     }
 
-    func testAPassReleasesTheSyncedPagesOlderThanTheLagAndKeepsTheNewest() throws {
+    func testAPassReleasesTheSyncedTableLeavesOlderThanTheLagAndKeepsIndexesAndTheNewest() throws {
         let released = try checkpointTwelveMegabytes(releasing: true)
         let kept = try checkpointTwelveMegabytes(releasing: false)
-        XCTAssertLessThan(released.older, 0.1, "the pass's pages older than the lag were released")
+        XCTAssertLessThan(released.olderRows, 0.1, "the pass's table leaves older than the lag were released")
+        XCTAssertGreaterThan(released.olderIndex, 0.9, "index pages (random keys here) stay cached")
         XCTAssertGreaterThan(released.newest, 0.9, "the newest 2 MB stay cached")
-        XCTAssertGreaterThan(kept.older, 0.9, "without a release the kernel keeps what a pass wrote")
+        XCTAssertGreaterThan(kept.olderRows, 0.9, "without a release the kernel keeps what a pass wrote")
     }
 
-    /// Commits 12 MB of rows to a fresh WAL database, has the checkpointer copy them into the file in
-    /// one pass (with a release whose lag is 2 MB, or none), and returns the cached share of the
-    /// file's pages before its last 3 MB and of its last 2 MB.
-    private func checkpointTwelveMegabytes(releasing: Bool) throws -> (older: Double, newest: Double) {
+    /// Commits 12 MB of rows with random keys in an index to a fresh WAL database, has the
+    /// checkpointer copy them into the file in one pass (with a release whose lag is 2 MB, or none),
+    /// and returns the cached share of the table leaves and of the index leaves before the file's
+    /// last 3 MB, and of its last 2 MB.
+    private func checkpointTwelveMegabytes(releasing: Bool) throws -> (olderRows: Double, olderIndex: Double, newest: Double) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-release-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -41,21 +43,24 @@ final class WrittenPageReleaseTests: XCTestCase {
         let writer = try SQLiteConnection(path: path)
         try writer.execute("PRAGMA journal_mode=WAL")
         try writer.execute("PRAGMA wal_autocheckpoint=0")
-        try writer.execute("CREATE TABLE rows (body BLOB)")
-        let release = releasing ? WrittenPageRelease(path: path, lag: 2 * megabyte) : nil
+        try writer.execute("CREATE TABLE rows (key BLOB, body BLOB)")
+        try writer.execute("CREATE INDEX rows_by_key ON rows (key)")
+        let release = releasing ? WrittenPageRelease(path: path, pageSize: writer.pageSize, lag: 2 * megabyte) : nil
         if releasing { XCTAssertNotNil(release, "the release opens the database file") }
         writer.heldUntilClosed = release
         let checkpointer = try WALCheckpointer(path: path, synchronous: "NORMAL", release: release)
         defer { checkpointer.stop() }
         try writer.execute("""
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
-            INSERT INTO rows SELECT randomblob(4000) FROM n
+            INSERT INTO rows SELECT randomblob(40), randomblob(3900) FROM n
             """)
         checkpointer.waitUntilFinished(checkpointer.request())
         XCTAssertGreaterThan(checkpointer.progress.backfilledFrames, 2_900, "the pass copied the rows into the file")
         let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
         XCTAssertGreaterThan(size, 11 * megabyte)
-        return (older: try PageResidency.cachedShare(of: path, in: 0..<size - 3 * megabyte),
-                newest: try PageResidency.cachedShare(of: path, in: size - 2 * megabyte..<size))
+        let newest = try PageResidency.cachedShares(of: path, in: size - 2 * megabyte..<size, types: [nil])
+        let older = try PageResidency.cachedShares(of: path, in: 0..<size - 3 * megabyte,
+                                                   types: [PageResidency.tableLeaf, PageResidency.indexLeaf])
+        return (olderRows: older[0], olderIndex: older[1], newest: newest[0])
     }
 }
