@@ -89,7 +89,7 @@ final class WrittenPageRelease: @unchecked Sendable {
 /// `minimumStep` bytes so that small growth does not cost a call each pass. A file that shrank (SQLite
 /// truncates it only in a full `VACUUM` or an explicit truncation) moves the mark back to its end, so
 /// that what grows again is released too.
-struct ReleaseMark: Equatable {
+struct ReleaseMark {
     let lag: Int
     let minimumStep: Int
     private(set) var releasedUpTo: Int
