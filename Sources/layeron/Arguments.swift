@@ -9,9 +9,12 @@ struct Arguments {
     private(set) var positional: [String] = []
     private var values: [String: String] = [:]
     private var switches: Set<String> = []
+    /// A last flag with no value after it: reported by `only`, which knows whether the command has
+    /// such a flag at all (`--bogus` is an unknown option, not one that needs a value).
+    private var lastFlagWithoutValue: String?
 
     /// `switchNames` are the flags that take no value.
-    init(_ words: [String], switchNames: Set<String> = []) throws(UsageError) {
+    init(_ words: [String], switchNames: Set<String> = []) {
         var i = 0
         while i < words.count {
             let word = words[i]
@@ -22,9 +25,12 @@ struct Arguments {
                 } else if switchNames.contains(body) {
                     switches.insert(body)
                 } else {
-                    guard i + 1 < words.count else { throw UsageError("--\(body) needs a value") }
-                    values[body] = words[i + 1]
-                    i += 1
+                    if i + 1 < words.count {
+                        values[body] = words[i + 1]
+                        i += 1
+                    } else {
+                        lastFlagWithoutValue = body
+                    }
                 }
             } else {
                 positional.append(word)
@@ -40,9 +46,10 @@ struct Arguments {
     /// by name), so a typo or a stray word is not silently ignored. A stray word is not echoed: it may
     /// be a secret typed on the command line.
     func only(_ known: Set<String>, words: [String]) throws(UsageError) {
-        for name in Set(values.keys).union(switches) where !known.contains(name) {
+        for name in Set(values.keys).union(switches).union(lastFlagWithoutValue.map { [$0] } ?? []) where !known.contains(name) {
             throw UsageError("unknown option --\(name)")
         }
+        if let name = lastFlagWithoutValue { throw UsageError("--\(name) needs a value") }
         let extra = positional.count - words.count
         if extra > 0 {
             let takes = words.isEmpty ? "no words" : words.joined(separator: " ")

@@ -7,7 +7,7 @@ enum CheckCommand {
     static let usage = "layeron check [--config FILE] [--env ENV] [--database FILE]"
 
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
-        let args = try Arguments(words)
+        let args = Arguments(words)
         try args.only(["config", "env", "database"], words: [])
         let path = ProcessEnvironment.configPath(args)
         let secrets = SecretsContext(environment: ProcessEnvironment.environmentName(args), database: args.value("database"),

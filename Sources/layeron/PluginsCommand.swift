@@ -7,7 +7,7 @@ enum PluginsCommand {
 
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
         guard words.first == "list" else { throw UsageError("plugins needs list") }
-        let args = try Arguments(Array(words.dropFirst()), switchNames: ["json"])
+        let args = Arguments(Array(words.dropFirst()), switchNames: ["json"])
         try args.only(["json", "admin", "config", "database", "env"], words: [])
         do {
             let json = try AdminClient(args).get("/admin/plugins")

@@ -8,7 +8,7 @@ enum ServeCommand {
     static let usage = "layeron serve [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT] [--database FILE] [--env ENV] [--log-level debug|info|warn|error] [--log-format text|json] [--workers N]"
 
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
-        let args = try Arguments(words)
+        let args = Arguments(words)
         try args.only(["config", "listen", "admin-listen", "database", "env", "log-level", "log-format", "workers"], words: [])
         var options = ServeOptions(configPath: ProcessEnvironment.configPath(args),
                                    environment: ProcessEnvironment.environmentName(args))

@@ -12,7 +12,7 @@ enum VerifyCommand {
         """
 
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
-        let args = try Arguments(words)
+        let args = Arguments(words)
         try args.only(["provider", "secret", "now", "tolerance", "url", "config", "webhook", "env", "database"], words: [])
         var tolerance: Int64?
         if let text = args.value("tolerance") {

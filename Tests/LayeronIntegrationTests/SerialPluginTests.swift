@@ -39,7 +39,7 @@ final class SerialPluginTests: XCTestCase {
 
     override func tearDown() {
         // A test that failed with the gate shut would hold the drain for the gated call's minute.
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil), "the gate file opens the handler")
         server.stop()
         server = nil
     }
@@ -59,7 +59,7 @@ final class SerialPluginTests: XCTestCase {
         // The gate stays shut until the other event is handled: that must not need the serial call to end.
         XCTAssertTrue(server.waitUntil { lines().contains { $0.hasPrefix("ok ") } }, "the other plugin's event waited for the serial one: \(lines())")
         XCTAssertEqual(lines().filter { $0.hasPrefix("gated ") }, [], "the serial call ended with its gate shut")
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil), "the gate file opens the handler")
         XCTAssertTrue(server.waitUntil { lines().filter { $0.hasPrefix("gated ") }.count == 4 }, "\(lines())")
         XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM events WHERE status = 'processed'") == 5 })
     }
@@ -90,7 +90,7 @@ final class SerialPluginTests: XCTestCase {
         XCTAssertEqual(try server.postSigned("serialok", #"{"id": "v2-ok", "type": "t"}"#, secret: secret).status, 200)
         XCTAssertTrue(server.waitUntil { lines().contains { $0.hasPrefix("ok ") } }, "the new version waited for the old one's call: \(lines())")
         XCTAssertEqual(lines().filter { $0.hasPrefix("gated ") }, [], "the old version's call ended with its gate shut")
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil), "the gate file opens the handler")
         XCTAssertTrue(server.waitUntil { lines().count == 2 }, "\(lines())")
     }
 
@@ -105,7 +105,7 @@ final class SerialPluginTests: XCTestCase {
                       waited.body)
         XCTAssertFalse(waited.body.contains("did not finish"), waited.body)
         let id = try XCTUnwrap(try JSONParser.parse(Array(waited.body.utf8))["id"]?.stringValue, waited.body)
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil), "the gate file opens the handler")
         XCTAssertTrue(server.waitUntil(timeout: 10) { lines().contains { $0.hasPrefix("ok \(id) ") } }, "\(lines())")
     }
 }
