@@ -11,9 +11,9 @@ import Foundation
 /// replays read old events a page at a time), so once released they are the pages the kernel hands
 /// out for the next ones, already backed by the host.
 ///
-/// Only what the file grew by since the store opened is released, only its table leaves, and only
-/// once the newest `lag` bytes are past it: recent events, the right edges of the b-trees the writer
-/// appends to and every index page stay cached, and so does every page a reader brought back (the
+/// Only what the file grew by since the store opened is released, only the pages that hold rows
+/// (`releaseSynced`), and only once the newest `lag` bytes are past it: recent events, the right
+/// edges of the b-trees the writer appends to and every index page stay cached, and so does every page a reader brought back (the
 /// mark never moves back over it). This is advice to the kernel: it never drops a dirty page (and
 /// these are synced), and a failure changes nothing but the cost of the next pages.
 ///
@@ -45,16 +45,19 @@ final class WrittenPageRelease: @unchecked Sendable {
 
     deinit { close(descriptor) }
 
-    /// Releases the table leaves among what the file grew by, up to `lag` bytes before its end. Call
-    /// it after the database file was synced: a page still dirty would stay cached (the kernel does
-    /// not drop it).
+    /// Releases the pages that hold rows among what the file grew by, up to `lag` bytes before its
+    /// end. Call it after the database file was synced: a page still dirty would stay cached (the
+    /// kernel does not drop it).
     ///
-    /// Only table leaves (the b-tree page type 13 in the page's first byte, SQLite's file format):
-    /// the rows of the payloads and events tables are written once and read seldom, while index
-    /// pages with random keys (GitHub's and Shopify's delivery ids in the dedupe index) are read
-    /// and rewritten for as long as the index lives, and each one released was read back from the
-    /// disk by the writer (random ids ran 0.917 of the rate over four quick-loop pairs when every
-    /// page was released). Interior pages are read by every lookup and are kept too.
+    /// Index pages and interior pages are kept, told apart by their first byte (SQLite's file
+    /// format: 10 an index leaf, 2 and 5 interior pages): index pages with random keys (GitHub's and
+    /// Shopify's delivery ids in the dedupe index) are read and rewritten for as long as the index
+    /// lives, and each one released was read back from the disk by the writer (random ids ran 0.917
+    /// of the rate over four quick-loop pairs when every page was released); interior pages are
+    /// read by every lookup. The rest are released: table leaves (13), which hold the rows of the
+    /// payloads, events and attempts tables, written once and seldom read; overflow pages, where a
+    /// body over about 4 KB continues (their first bytes are the next overflow page's number); free
+    /// pages. Page 1 (the database header, and the schema's root) is kept.
     func releaseSynced() {
         var status = stat()
         guard fstat(descriptor, &status) == 0,
@@ -66,8 +69,7 @@ final class WrittenPageRelease: @unchecked Sendable {
             let read = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, length, off_t(offset)) }
             guard read == length else { break }
             for page in stride(from: 0, to: length, by: pageSize) {
-                // Page 1 starts with the database header ("SQLite format 3"), never taken for a leaf.
-                if buffer[page] == 13 {
+                if offset + page > 0, !Self.keptPageTypes.contains(buffer[page]) {
                     if runStart == nil { runStart = offset + page }
                 } else if let start = runStart {
                     advise(start..<offset + page)
@@ -78,6 +80,9 @@ final class WrittenPageRelease: @unchecked Sendable {
         }
         if let start = runStart { advise(start..<offset) }
     }
+
+    /// The first bytes of the b-tree pages that stay cached: index interior, table interior, index leaf.
+    private static let keptPageTypes: Set<UInt8> = [2, 5, 10]
 
     private func advise(_ bytes: Range<Int>) {
         _ = posix_fadvise(descriptor, off_t(bytes.lowerBound), off_t(bytes.count), POSIX_FADV_DONTNEED)

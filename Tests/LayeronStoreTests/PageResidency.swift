@@ -6,6 +6,8 @@ enum PageResidency {
     /// SQLite's b-tree page types (the page's first byte; page 1 starts with the database header).
     static let tableLeaf: UInt8 = 13
     static let indexLeaf: UInt8 = 10
+    /// An overflow page starts with the next one's number, whose first byte is 0 in any file under 64 GB.
+    static let overflow: UInt8 = 0
 
     /// The share (0...1) of the pages of `range` (bytes of the file at `path`, 4 KB pages) that are
     /// cached, among those whose first byte is each of `types` (every page for nil). The residency of

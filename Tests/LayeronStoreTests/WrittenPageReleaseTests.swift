@@ -21,20 +21,22 @@ final class WrittenPageReleaseTests: XCTestCase {
                        "what grows again is released again")
     }
 
-    func testAPassReleasesTheSyncedTableLeavesOlderThanTheLagAndKeepsIndexesAndTheNewest() throws {
+    func testAPassReleasesTheSyncedRowsOlderThanTheLagAndKeepsIndexesAndTheNewest() throws {
         let released = try checkpointTwelveMegabytes(releasing: true)
         let kept = try checkpointTwelveMegabytes(releasing: false)
         XCTAssertLessThan(released.olderRows, 0.1, "the pass's table leaves older than the lag were released")
+        XCTAssertLessThan(released.olderOverflow, 0.1, "and the overflow pages of its large rows")
         XCTAssertGreaterThan(released.olderIndex, 0.9, "index pages (random keys here) stay cached")
         XCTAssertGreaterThan(released.newest, 0.9, "the newest 2 MB stay cached")
         XCTAssertGreaterThan(kept.olderRows, 0.9, "without a release the kernel keeps what a pass wrote")
     }
 
-    /// Commits 12 MB of rows with random keys in an index to a fresh WAL database, has the
-    /// checkpointer copy them into the file in one pass (with a release whose lag is 2 MB, or none),
-    /// and returns the cached share of the table leaves and of the index leaves before the file's
-    /// last 3 MB, and of its last 2 MB.
-    private func checkpointTwelveMegabytes(releasing: Bool) throws -> (olderRows: Double, olderIndex: Double, newest: Double) {
+    /// Commits 14 MB of rows with random keys in an index (a hundred of them 20 KB, on overflow
+    /// pages) to a fresh WAL database, has the checkpointer copy them into the file in one pass
+    /// (with a release whose lag is 2 MB, or none), and returns the cached share of the table
+    /// leaves, the overflow pages and the index leaves before the file's last 3 MB, and of its last 2 MB.
+    private func checkpointTwelveMegabytes(releasing: Bool) throws
+        -> (olderRows: Double, olderOverflow: Double, olderIndex: Double, newest: Double) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-release-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -52,7 +54,7 @@ final class WrittenPageReleaseTests: XCTestCase {
         defer { checkpointer.stop() }
         try writer.execute("""
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
-            INSERT INTO rows SELECT randomblob(40), randomblob(3900) FROM n
+            INSERT INTO rows SELECT randomblob(40), randomblob(CASE WHEN i % 30 = 0 THEN 20000 ELSE 3900 END) FROM n
             """)
         checkpointer.waitUntilFinished(checkpointer.request())
         XCTAssertGreaterThan(checkpointer.progress.backfilledFrames, 2_900, "the pass copied the rows into the file")
@@ -60,7 +62,7 @@ final class WrittenPageReleaseTests: XCTestCase {
         XCTAssertGreaterThan(size, 11 * megabyte)
         let newest = try PageResidency.cachedShares(of: path, in: size - 2 * megabyte..<size, types: [nil])
         let older = try PageResidency.cachedShares(of: path, in: 0..<size - 3 * megabyte,
-                                                   types: [PageResidency.tableLeaf, PageResidency.indexLeaf])
-        return (olderRows: older[0], olderIndex: older[1], newest: newest[0])
+                                                   types: [PageResidency.tableLeaf, PageResidency.overflow, PageResidency.indexLeaf])
+        return (olderRows: older[0], olderOverflow: older[1], olderIndex: older[2], newest: newest[0])
     }
 }
