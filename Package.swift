@@ -32,7 +32,7 @@ let package = Package(
         ], resources: [.embedInCode("admin-api.yaml")]),
         .target(name: "LayeronPluginKit", dependencies: ["CLayeronPlugin"]),
         .target(name: "AuditPlugin", dependencies: ["LayeronPluginKit"], path: "plugins/examples/audit"),
-        .executableTarget(name: "layeron", dependencies: ["LayeronServer", "LayeronCore", "LayeronCrypto", "LayeronHTTP", "LayeronPluginHost", "LayeronStore", "CLayeronPlugin"]),
+        .executableTarget(name: "layeron", dependencies: ["CShims", "LayeronServer", "LayeronCore", "LayeronCrypto", "LayeronHTTP", "LayeronPluginHost", "LayeronStore", "CLayeronPlugin"]),
         // Microbenchmarks for `make bench` (verification per scheme, handler calls through the ABI).
         .executableTarget(name: "layeron-bench", dependencies: ["LayeronCore", "LayeronCrypto", "LayeronPluginHost", "LayeronStore"],
                           path: "bench/Sources/layeron-bench"),

@@ -1,7 +1,10 @@
 #include "CShims.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* libmicrohttpd hands its messages over as a format and a va_list, which Swift cannot format. */
 static void layeron_mhd_log(void *cls, const char *format, va_list arguments) {
@@ -102,4 +105,35 @@ CURLMcode layeron_curl_multi_set_long(CURLM *multi, CURLMoption option, long val
 
 CURLcode layeron_curl_set_prereq_function(CURL *curl, layeron_curl_prereq_fn function) {
     return curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, function);
+}
+
+static int forward_fd = -1;
+static pid_t forward_pid;
+
+/* Async-signal-safe: getpid, write, signal and raise only, and errno kept. */
+static void forward_signal(int number) {
+    int saved = errno;
+    if (getpid() != forward_pid) {
+        signal(number, SIG_DFL);
+        raise(number);
+    } else {
+        unsigned char byte = (unsigned char)number;
+        ssize_t written = write(forward_fd, &byte, 1);
+        (void)written;
+    }
+    errno = saved;
+}
+
+int layeron_signals_forward(const int *signals, int count, int fd) {
+    forward_fd = fd;
+    forward_pid = getpid();
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = forward_signal;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    for (int i = 0; i < count; i++) {
+        if (sigaction(signals[i], &action, NULL) != 0) return -1;
+    }
+    return 0;
 }

@@ -62,6 +62,8 @@ public final class LoadedPlugin: @unchecked Sendable {
         // function and init): a crash in any of them must not bring the next start down with it.
         // Logged first, so a crash's last line names the user's file rather than the private copy.
         logger.info("loading plugin", [("file", file)])
+        let callerMask = PluginCodeSignals.unblockAll()
+        defer { PluginCodeSignals.restore(callerMask) }
         let marker = identity.flatMap { record?.begin(file: file, identity: $0) }
         defer { marker?.finish() }
         guard let library = dlopen(copy, RTLD_NOW | RTLD_LOCAL) else {
@@ -195,6 +197,8 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     /// Shuts the instance down and unmaps the library. Only after the last call has returned.
     func shutdown() {
+        let callerMask = PluginCodeSignals.unblockAll()
+        defer { PluginCodeSignals.restore(callerMask) }
         shutdownFunction?(instance)
         HostServices.release(table)
         if unloadable { dlclose(library) }

@@ -127,7 +127,10 @@ final class Dispatcher: @unchecked Sendable {
 
     func start(workers: Int) {
         for i in 0..<max(1, workers) {
-            spawn("worker-\(i)") { $0.workerLoop() }
+            spawn("worker-\(i)") { dispatcher in
+                PluginCodeSignals.unblockForThisThread()
+                dispatcher.workerLoop()
+            }
         }
         spawn("scheduler") { $0.schedulerLoop() }
     }

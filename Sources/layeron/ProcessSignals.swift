@@ -1,17 +1,33 @@
+import CShims
 import Foundation
 import LayeronCore
+import Synchronization
 
-/// The signals `serve` acts on, taken by one thread with `sigwait` instead of signal handlers or
-/// dispatch sources. They are blocked before `serve` starts any thread, so every later thread inherits
-/// the mask and none can take one: a signal sent at any moment, even as the listening lines are printed,
-/// waits pending for that thread. With dispatch sources a signal could meet the default action (SIGHUP's
-/// ends the process) or be dropped under `SIG_IGN` while the source was still being registered.
+/// The signals `serve` acts on. A handler (C, in CShims) writes each one to a pipe that one thread
+/// reads, so acting on a signal can take locks and log. They are blocked before `serve` starts any
+/// thread, so the server's own threads inherit the mask and their system calls are never interrupted;
+/// threads that run plugin code unblock them (`PluginCodeSignals`), so that the processes a plugin
+/// starts begin with no signal blocked, and one landing there goes through the same handler. A signal
+/// sent at any moment, even as the listening lines are printed, waits pending (or in the pipe) for
+/// the reading thread. With dispatch sources a signal could meet the default action (SIGHUP's ends the
+/// process) or be dropped under `SIG_IGN` while the source was still being registered.
 enum ProcessSignals {
     /// SIGTERM and SIGINT drain and stop; SIGHUP reloads.
     private static let handled = [SIGTERM, SIGINT, SIGHUP]
+    /// The pipe's read end, once `install` made it.
+    private static let readEnd = Atomic<Int32>(-1)
 
-    /// Call before anything in this process starts a thread.
-    static func block() {
+    /// Call before anything in this process starts a thread. Exits when the process has no
+    /// descriptor left for the pipe.
+    static func install() {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0, fcntl(ends[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(ends[1], F_SETFD, FD_CLOEXEC) == 0,
+              fcntl(ends[1], F_SETFL, O_NONBLOCK) == 0,
+              layeron_signals_forward(handled, Int32(handled.count), ends[1]) == 0 else {
+            FileHandle.standardError.write(Data("error: cannot set up signal handling: \(String(cString: strerror(errno)))\n".utf8))
+            exit(1)
+        }
+        readEnd.store(ends[0], ordering: .releasing)
         var set = signalSet()
         pthread_sigmask(SIG_BLOCK, &set, nil)
     }
@@ -20,9 +36,18 @@ enum ProcessSignals {
     static func deliver(to handle: @escaping @Sendable (Int32) -> Void) {
         Thread.startNamed("signals") {
             var set = signalSet()
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
+            let pipe = readEnd.load(ordering: .acquiring)
+            var number: UInt8 = 0
             while true {
-                var received: Int32 = 0
-                if sigwait(&set, &received) == 0 { handle(received) }
+                let count = read(pipe, &number, 1)
+                if count == 1 {
+                    handle(Int32(number))
+                } else if count < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
             }
         }
     }

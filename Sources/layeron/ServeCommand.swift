@@ -28,8 +28,8 @@ enum ServeCommand {
         guard let format = LogWriter.Format(rawValue: formatName) else { throw UsageError("--log-format takes text or json") }
         let logger = LogWriter(format: format).logger(minimum: level)
 
-        // Signals (blocked by main.swift before anything else) are taken by one thread rather than in
-        // a signal handler, so draining can take locks.
+        // Signals (set up by main.swift before anything else) are acted on by one thread rather than
+        // in a signal handler, so draining can take locks.
         signal(SIGPIPE, SIG_IGN)
         // The first stop signal drains, which waits for running handlers; a second one, for a handler that
         // never returns, exits at once. That is as safe as a crash: what was acknowledged is

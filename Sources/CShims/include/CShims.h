@@ -1,4 +1,5 @@
-/* The few C calls Swift cannot make directly because they are variadic. */
+/* The few C calls Swift cannot make directly because they are variadic, and a signal handler, which
+   must be async-signal-safe and so cannot be Swift. */
 #ifndef LAYERON_CSHIMS_H
 #define LAYERON_CSHIMS_H
 
@@ -73,5 +74,13 @@ CURLMcode layeron_curl_multi_set_long(CURLM *multi, CURLMoption option, long val
 /* Runs once the connection is ready, new or reused from the cache, before the request is sent. */
 typedef int (*layeron_curl_prereq_fn)(void *clientp, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port, int conn_local_port);
 CURLcode layeron_curl_set_prereq_function(CURL *curl, layeron_curl_prereq_fn function);
+
+/* Forwards each of `signals` to `fd`: a handler (SA_RESTART) writes the signal's number there as one
+   byte, dropped if the pipe is full. A thread that reads `fd` can then act on them with locks and
+   logging, which a handler cannot. In a process forked from this one and not yet exec'd (a plugin's
+   helper), the handler restores the default action and raises the signal again, so the child stops
+   as a plain process would and never writes to this process's pipe. Returns 0, or -1 with errno set
+   by sigaction. */
+int layeron_signals_forward(const int *signals, int count, int fd);
 
 #endif

@@ -1,0 +1,122 @@
+import Foundation
+import XCTest
+
+/// Processes a plugin starts (from `init` and from handlers, by `posix_spawn`, `system` or a bare
+/// `fork`) begin with no signal blocked and stop on SIGTERM, and a forked child's SIGTERM does not
+/// reach the server: `serve` blocks the signals it handles in its own threads, which a child started
+/// from one of them would inherit.
+final class PluginChildSignalsTests: XCTestCase {
+    let secret = "spawner-secret"
+    var server: TestServer!
+    var pidFile: String { server.path("children") }
+
+    override func setUpWithError() throws {
+        server = try TestServer(environment: ["HOOK_SECRET": secret])
+        server.environment["SPAWNER_PIDS"] = pidFile
+        try PluginBuilder.buildC(text: Self.spawner, output: "\(server.pluginsDir)/spawner.so")
+        try server.writeBehavioursConfig(plugin: "{}", webhooks: [
+            ("spawn", #""handler": "spawner.spawn""#), ("fork", #""handler": "spawner.fork""#),
+            ("system", #""handler": "spawner.system""#), ("plain", #""handler": "spawner.nothing""#)])
+        try server.start()
+    }
+
+    override func tearDown() {
+        // Children that ignored their SIGTERM (the failure this test looks for) would outlive the test.
+        for child in children() { kill(child.pid, SIGKILL) }
+        server.stop()
+        server = nil
+    }
+
+    func testChildrenOfPluginCodeStartWithNoSignalBlockedAndStopOnSIGTERM() throws {
+        for hook in ["spawn", "fork", "system"] {
+            XCTAssertEqual(try server.postSigned(hook, #"{"id": "\#(hook)", "type": "t"}"#, secret: secret).status, 200)
+        }
+        XCTAssertTrue(server.waitUntil { Set(children().map(\.how)) == ["init-spawn", "handler-spawn", "handler-fork", "system"] },
+                      "every child noted: \(children()) \(server.logs)")
+        let stopSignals: [(name: String, number: Int32)] = [("SIGTERM", SIGTERM), ("SIGINT", SIGINT), ("SIGHUP", SIGHUP)]
+        for child in children() {
+            let blocked = try XCTUnwrap(Self.blockedSignals(of: child.pid), "no status for \(child)")
+            for signal in stopSignals {
+                XCTAssertEqual(blocked & (UInt64(1) << (signal.number - 1)), 0, "\(child.how) child starts with \(signal.name) blocked")
+            }
+        }
+        for child in children() { kill(child.pid, SIGTERM) }
+        for child in children() {
+            XCTAssertTrue(server.waitUntil(timeout: 5) { !Self.isLive(child.pid) }, "the \(child.how) child ignored SIGTERM")
+        }
+
+        // The forked child ran the server's handler with its SIGTERM: the server must not have taken it as its own.
+        usleep(300_000)
+        XCTAssertTrue(server.isRunning)
+        XCTAssertFalse(server.logs.contains(#""draining""#), server.logs)
+        XCTAssertEqual(try server.postSigned("plain", #"{"id": "after", "type": "t"}"#, secret: secret).status, 200)
+    }
+
+    private func children() -> [(how: String, pid: Int32)] {
+        let text = (try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            let words = line.split(separator: " ")
+            guard words.count == 2, let pid = Int32(words[1]), pid > 0 else { return nil }
+            return (String(words[0]), pid)
+        }
+    }
+
+    /// The `SigBlk` mask of `/proc/PID/status`: bit N-1 set when signal N is blocked.
+    private static func blockedSignals(of pid: Int32) -> UInt64? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigBlk:") }) else { return nil }
+        return UInt64(line.dropFirst("SigBlk:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+    }
+
+    /// Still running: neither gone nor a zombie its parent (the server, which reaps no plugin's children) has not reaped.
+    private static func isLive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
+    /// Notes each child as `how pid` in the file named by SPAWNER_PIDS.
+    static let spawner = """
+        #include <layeron/plugin.h>
+        #include <spawn.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <unistd.h>
+        extern char **environ;
+        static void note(const char *how, pid_t pid) {
+            FILE *f = fopen(getenv("SPAWNER_PIDS"), "a");
+            if (f) { fprintf(f, "%s %d\\n", how, (int)pid); fclose(f); }
+        }
+        static pid_t sleeper(void) {
+            char *argv[] = { "sleep", "60", NULL };
+            pid_t pid = -1;
+            return posix_spawnp(&pid, "sleep", NULL, NULL, argv, environ) == 0 ? pid : -1;
+        }
+        static layeron_status spawn(void *i, const layeron_event *e, layeron_result *r) {
+            (void)i; (void)e; (void)r; note("handler-spawn", sleeper()); return LAYERON_OK;
+        }
+        static layeron_status forked(void *i, const layeron_event *e, layeron_result *r) {
+            (void)i; (void)e; (void)r;
+            pid_t pid = fork();
+            if (pid == 0) { alarm(60); for (;;) pause(); }
+            note("handler-fork", pid);
+            return LAYERON_OK;
+        }
+        static layeron_status shell(void *i, const layeron_event *e, layeron_result *r) {
+            (void)i; (void)e; (void)r;
+            return system("sleep 60 & echo system $! >> \\"$SPAWNER_PIDS\\"") == 0 ? LAYERON_OK : LAYERON_ERROR;
+        }
+        static layeron_status nothing(void *i, const layeron_event *e, layeron_result *r) { (void)i; (void)e; (void)r; return LAYERON_OK; }
+        static layeron_status start(const layeron_host *host, layeron_bytes config, layeron_result *error, void **out) {
+            (void)host; (void)config; (void)error; (void)out;
+            note("init-spawn", sleeper());
+            return LAYERON_OK;
+        }
+        static const layeron_handler handlers[] = {
+            { "spawn", spawn, { 0 } }, { "fork", forked, { 0 } }, { "system", shell, { 0 } }, { "nothing", nothing, { 0 } } };
+        static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = LAYERON_PLUGIN_ABI_VERSION,
+            .name = "spawner", .version = "1.0.0", .handler_count = 4, .handlers = handlers, .init = start,
+            .flags = LAYERON_PLUGIN_CONCURRENT };
+        const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
+        """
+}
