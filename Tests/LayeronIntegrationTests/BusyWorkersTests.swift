@@ -23,7 +23,7 @@ final class BusyWorkersTests: XCTestCase {
 
     override func tearDown() {
         // A test that failed with the gate shut would hold the drain for the gated call's minute.
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil), "the gate file opens the handler")
         server.stop()
         server = nil
     }
@@ -36,7 +36,7 @@ final class BusyWorkersTests: XCTestCase {
         XCTAssertEqual(waited.status, 503, waited.body)
         XCTAssertTrue(waited.body.contains("the handler had not started within 300ms: every worker was busy with other events"), waited.body)
         let id = try XCTUnwrap(try JSONParser.parse(Array(waited.body.utf8))["id"]?.stringValue, waited.body)
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil), "the gate file opens the handler")
         XCTAssertTrue(server.waitUntil { lines().contains { $0.hasPrefix("ok \(id) ") } }, "\(lines())")
     }
 }

@@ -30,7 +30,7 @@ final class InboundHandlingTests: XCTestCase {
 
     override func tearDown() {
         // A gated call still waiting would hold the drain for its minute.
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil), "the gate file opens the handler")
         server.stop()
         server = nil
     }
@@ -199,7 +199,7 @@ final class InboundHandlingTests: XCTestCase {
         // The handler still finishes and records its attempt; the provider's retry then gets 200,
         // with the event's id as the live answer has it.
         let id = try self.id(of: response)
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil), "the gate file opens the handler")
         _ = try waitForStatus(id, "processed")
         let retry = try send("slowpoke", #"{"id": "t1", "type": "slow"}"#)
         XCTAssertEqual(retry.status, 200)
@@ -220,7 +220,7 @@ final class InboundHandlingTests: XCTestCase {
         XCTAssertEqual(row.first, ["pending", "50"])
 
         server.kill()
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil), "the gate file opens the handler")
         try server.start()
         let done = try waitForStatus(id, "processed")
         XCTAssertEqual(attempts(done).last?["outcome"]?.stringValue, "ok", done.serialized())
@@ -278,7 +278,7 @@ final class InboundHandlingTests: XCTestCase {
         XCTAssertTrue(try server.waitUntil { try store.count(started) == 1 })
         usleep(600_000)
         XCTAssertEqual(try store.count(started), 1, "an event ran past the cap")
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil), "the gate file opens the handler")
         for id in ids { _ = try waitForStatus(id, "processed") }
         // The three turned away at the cap waited in the store. The first finish let the scheduler
         // read them at once, not at its next timed pass; it started one and kept the other two
