@@ -137,3 +137,16 @@ int layeron_signals_forward(const int *signals, int count, int fd) {
     }
     return 0;
 }
+
+static void discard_signal(int number) {
+    (void)number;
+}
+
+int layeron_signals_discard(int number) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = discard_signal;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    return sigaction(number, &action, NULL);
+}

@@ -9,7 +9,9 @@ import Synchronization
 /// threads that run plugin code unblock them (`PluginCodeSignals`), so that the processes a plugin
 /// starts begin with no signal blocked, and one landing there goes through the same handler. A signal
 /// sent at any moment, even as the listening lines are printed, waits pending (or in the pipe) for
-/// the reading thread. With dispatch sources a signal could meet the default action (SIGHUP's ends the
+/// the reading thread. SIGPIPE is discarded by a handler rather than ignored, so that a write to a
+/// closed connection fails with EPIPE while the programs a plugin runs still start with its default
+/// action. With dispatch sources a signal could meet the default action (SIGHUP's ends the
 /// process) or be dropped under `SIG_IGN` while the source was still being registered.
 enum ProcessSignals {
     /// SIGTERM and SIGINT drain and stop; SIGHUP reloads.
@@ -23,7 +25,8 @@ enum ProcessSignals {
         var ends: [Int32] = [-1, -1]
         guard pipe(&ends) == 0, fcntl(ends[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(ends[1], F_SETFD, FD_CLOEXEC) == 0,
               fcntl(ends[1], F_SETFL, O_NONBLOCK) == 0,
-              layeron_signals_forward(handled, Int32(handled.count), ends[1]) == 0 else {
+              layeron_signals_forward(handled, Int32(handled.count), ends[1]) == 0,
+              layeron_signals_discard(SIGPIPE) == 0 else {
             FileHandle.standardError.write(Data("error: cannot set up signal handling: \(String(cString: strerror(errno)))\n".utf8))
             exit(1)
         }

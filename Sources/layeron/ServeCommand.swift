@@ -30,7 +30,6 @@ enum ServeCommand {
 
         // Signals (set up by main.swift before anything else) are acted on by one thread rather than
         // in a signal handler, so draining can take locks.
-        signal(SIGPIPE, SIG_IGN)
         // The first stop signal drains, which waits for running handlers; a second one, for a handler that
         // never returns, exits at once. That is as safe as a crash: what was acknowledged is
         // committed, and the cut-off attempts run again after the next start. A SIGHUP before the

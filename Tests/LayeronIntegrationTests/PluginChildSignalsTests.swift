@@ -2,9 +2,9 @@ import Foundation
 import XCTest
 
 /// Processes a plugin starts (from `init` and from handlers, by `posix_spawn`, `system` or a bare
-/// `fork`) begin with no signal blocked and stop on SIGTERM, and a forked child's SIGTERM does not
-/// reach the server: `serve` blocks the signals it handles in its own threads, which a child started
-/// from one of them would inherit.
+/// `fork`) begin with no signal blocked and SIGPIPE not ignored, and stop on SIGTERM, and a forked
+/// child's SIGTERM does not reach the server: `serve` blocks the signals it handles in its own
+/// threads, which a child started from one of them would inherit.
 final class PluginChildSignalsTests: XCTestCase {
     let secret = "spawner-secret"
     var server: TestServer!
@@ -35,9 +35,15 @@ final class PluginChildSignalsTests: XCTestCase {
                       "every child noted: \(children()) \(server.logs)")
         let stopSignals: [(name: String, number: Int32)] = [("SIGTERM", SIGTERM), ("SIGINT", SIGINT), ("SIGHUP", SIGHUP)]
         for child in children() {
-            let blocked = try XCTUnwrap(Self.blockedSignals(of: child.pid), "no status for \(child)")
+            let blocked = try XCTUnwrap(Self.signalMask("SigBlk", of: child.pid), "no status for \(child)")
             for signal in stopSignals {
                 XCTAssertEqual(blocked & (UInt64(1) << (signal.number - 1)), 0, "\(child.how) child starts with \(signal.name) blocked")
+            }
+            // The server discards SIGPIPE; a program it runs must not inherit that as an ignored SIGPIPE
+            // (`cmd | head` would leave `cmd` writing into a closed pipe). The forked child runs no new program.
+            if child.how != "handler-fork" {
+                let ignored = try XCTUnwrap(Self.signalMask("SigIgn", of: child.pid), "no status for \(child)")
+                XCTAssertEqual(ignored & (UInt64(1) << (SIGPIPE - 1)), 0, "\(child.how) child starts with SIGPIPE ignored")
             }
         }
         for child in children() { kill(child.pid, SIGTERM) }
@@ -61,11 +67,11 @@ final class PluginChildSignalsTests: XCTestCase {
         }
     }
 
-    /// The `SigBlk` mask of `/proc/PID/status`: bit N-1 set when signal N is blocked.
-    private static func blockedSignals(of pid: Int32) -> UInt64? {
+    /// A signal mask of `/proc/PID/status` (`SigBlk` blocked, `SigIgn` ignored): bit N-1 for signal N.
+    private static func signalMask(_ field: String, of pid: Int32) -> UInt64? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigBlk:") }) else { return nil }
-        return UInt64(line.dropFirst("SigBlk:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("\(field):") }) else { return nil }
+        return UInt64(line.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces), radix: 16)
     }
 
     /// Still running: neither gone nor a zombie its parent (the server, which reaps no plugin's children) has not reaped.

@@ -83,4 +83,10 @@ CURLcode layeron_curl_set_prereq_function(CURL *curl, layeron_curl_prereq_fn fun
    by sigaction. */
 int layeron_signals_forward(const int *signals, int count, int fd);
 
+/* Ignores `number` in this process while the programs it (or a plugin) executes start with the
+   default action: an ignored signal stays ignored across exec, a caught one is reset. For SIGPIPE: a
+   write to a closed socket or pipe fails with EPIPE here, and a plugin's `cmd | head` still ends
+   `cmd`. Returns 0, or -1 with errno set by sigaction. */
+int layeron_signals_discard(int number);
+
 #endif
