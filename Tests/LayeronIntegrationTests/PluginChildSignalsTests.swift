@@ -16,7 +16,8 @@ final class PluginChildSignalsTests: XCTestCase {
         try PluginBuilder.buildC(text: Self.spawner, output: "\(server.pluginsDir)/spawner.so")
         try server.writeBehavioursConfig(plugin: "{}", webhooks: [
             ("spawn", #""handler": "spawner.spawn""#), ("fork", #""handler": "spawner.fork""#),
-            ("system", #""handler": "spawner.system""#), ("plain", #""handler": "spawner.nothing""#)])
+            ("system", #""handler": "spawner.system""#), ("plain", #""handler": "spawner.nothing""#),
+            ("nap", #""handler": "spawner.nap""#)])
         try server.start()
     }
 
@@ -58,6 +59,32 @@ final class PluginChildSignalsTests: XCTestCase {
         XCTAssertEqual(try server.postSigned("plain", #"{"id": "after", "type": "t"}"#, secret: secret).status, 200)
     }
 
+    /// The server's signals now land on the workers' threads too, in the middle of a handler's
+    /// `nanosleep` and of the worker's own waits: a storm of SIGHUPs (each a reload) while handlers
+    /// sleep loses no event and stops nothing.
+    func testASignalStormWhileHandlersRunLosesNothing() throws {
+        let events = 40
+        let server: TestServer = self.server
+        let storm = Thread {
+            for _ in 0..<300 {
+                server.hangUp()
+                usleep(5_000)
+            }
+        }
+        storm.start()
+        for i in 0..<events {
+            XCTAssertEqual(try server.postSigned("nap", #"{"id": "n\#(i)", "type": "t"}"#, secret: secret).status, 200)
+        }
+        let store = try StoreReader(path: server.databasePath)
+        XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM events WHERE status = 'processed'") == events },
+                      "\((try? store.rows("SELECT status, COUNT(*) FROM events GROUP BY status")) ?? [])")
+        while !storm.isFinished { usleep(10_000) }
+        XCTAssertTrue(server.isRunning)
+        XCTAssertFalse(server.logs.contains(#""draining""#), server.logs)
+        XCTAssertTrue(server.logs.contains("config reloaded"), "the SIGHUPs were taken as reloads")
+        XCTAssertEqual(try server.postSigned("plain", #"{"id": "after-storm", "type": "t"}"#, secret: secret).status, 200)
+    }
+
     private func children() -> [(how: String, pid: Int32)] {
         let text = (try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { line in
@@ -87,6 +114,7 @@ final class PluginChildSignalsTests: XCTestCase {
         #include <spawn.h>
         #include <stdio.h>
         #include <stdlib.h>
+        #include <time.h>
         #include <unistd.h>
         extern char **environ;
         static void note(const char *how, pid_t pid) {
@@ -113,15 +141,22 @@ final class PluginChildSignalsTests: XCTestCase {
             return system("sleep 60 & echo system $! >> \\"$SPAWNER_PIDS\\"") == 0 ? LAYERON_OK : LAYERON_ERROR;
         }
         static layeron_status nothing(void *i, const layeron_event *e, layeron_result *r) { (void)i; (void)e; (void)r; return LAYERON_OK; }
+        static layeron_status nap(void *i, const layeron_event *e, layeron_result *r) {
+            (void)i; (void)e; (void)r;
+            struct timespec t = { 0, 50 * 1000 * 1000 };
+            nanosleep(&t, NULL);
+            return LAYERON_OK;
+        }
         static layeron_status start(const layeron_host *host, layeron_bytes config, layeron_result *error, void **out) {
             (void)host; (void)config; (void)error; (void)out;
             note("init-spawn", sleeper());
             return LAYERON_OK;
         }
         static const layeron_handler handlers[] = {
-            { "spawn", spawn, { 0 } }, { "fork", forked, { 0 } }, { "system", shell, { 0 } }, { "nothing", nothing, { 0 } } };
+            { "spawn", spawn, { 0 } }, { "fork", forked, { 0 } }, { "system", shell, { 0 } }, { "nothing", nothing, { 0 } },
+            { "nap", nap, { 0 } } };
         static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = LAYERON_PLUGIN_ABI_VERSION,
-            .name = "spawner", .version = "1.0.0", .handler_count = 4, .handlers = handlers, .init = start,
+            .name = "spawner", .version = "1.0.0", .handler_count = 5, .handlers = handlers, .init = start,
             .flags = LAYERON_PLUGIN_CONCURRENT };
         const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
         """
