@@ -15,7 +15,10 @@ let usage = """
 let words = Array(CommandLine.arguments.dropFirst())
 // Before anything else, so that the window in which a signal meets its default action is only the
 // process's own start-up (the loader and the Swift runtime, a few milliseconds).
-if words.first == "serve" { ProcessSignals.install() }
+if words.first == "serve" {
+    ProcessSignals.install()
+    AllocatorTuning.apply()
+}
 
 /// The usage of `command`, or nil for a word that is no command.
 func forms(of command: String?) -> String? {
