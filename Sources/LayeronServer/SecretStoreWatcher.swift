@@ -17,7 +17,10 @@ public final class SecretStoreWatcher: @unchecked Sendable {
     private let onChange: @Sendable () -> Void
     /// Owns `signature` and `graceEnd`: the timer fires on it and nothing else touches them.
     private let queue = DispatchQueue(label: "layeron.secrets-watcher")
-    private let timer: DispatchSourceTimer
+    private let interval: TimeInterval
+    /// Made by `start`: libdispatch traps when a timer source is released without ever having been
+    /// resumed, which a watcher made for a start that then fails (a port in use) would be.
+    private var timer: DispatchSourceTimer?
     private var signature: FileSignature?
     private var graceEnd: Int64?
 
@@ -27,8 +30,7 @@ public final class SecretStoreWatcher: @unchecked Sendable {
         self.environment = environment
         self.logger = logger
         self.onChange = onChange
-        timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(100))
+        self.interval = interval
         // No timer runs yet, so nothing else touches these.
         signature = FileSignature(path: store.path)
         graceEnd = nextGraceEnd(after: WallClock.nowMilliseconds())
@@ -36,12 +38,15 @@ public final class SecretStoreWatcher: @unchecked Sendable {
 
     /// Polls from here on, against the store as it was when the watcher was made.
     public func start() {
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(100))
         timer.setEventHandler { [weak self] in self?.tick() }
         timer.resume()
+        self.timer = timer
     }
 
     public func stop() {
-        timer.cancel()
+        timer?.cancel()
     }
 
     private func tick() {

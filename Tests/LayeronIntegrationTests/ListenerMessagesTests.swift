@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import LayeronCore
 import XCTest
@@ -63,13 +64,39 @@ final class ListenerMessagesTests: XCTestCase {
 
     func testAPortInUseIsRefusedWithTheSystemsReason() throws {
         let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
-        let run = try CommandRun.layeron(
-            ["serve", "--config", server.configPath, "--listen", "127.0.0.1:\(port)", "--admin-listen", "127.0.0.1:0",
-             "--database", server.path("second.db"), "--log-format", "json"],
-            environment: ["STRIPE_WEBHOOK_SECRET": secret, "LAYERON_ADMIN_TOKEN": server.adminToken],
-            directory: server.directory.path)
-        XCTAssertNotEqual(run.status, 0)
+        let run = try serveOnce(listen: "127.0.0.1:\(port)", database: server.path("second.db"))
+        XCTAssertEqual(run.status, 1, "a failed start exits 1, it does not crash: \(run.stderr)")
         XCTAssertTrue(run.stderr.contains("cannot listen on 127.0.0.1:\(port): Address already in use"), run.stderr)
         XCTAssertFalse(run.stderr.contains("port 0"), run.stderr)
+    }
+
+    /// Every start that fails after the secrets store is open (the admin port taken, a database a newer
+    /// build wrote) says why and exits 1: these used to end in a crash report (SIGILL from libdispatch,
+    /// releasing the secrets watcher's timer that never ran).
+    func testStartsThatFailLateExitWithStatusOneAndNoCrash() throws {
+        let adminPort = try XCTUnwrap(URL(string: server.adminURL)?.port)
+        let admin = try serveOnce(listen: "127.0.0.1:0", admin: "127.0.0.1:\(adminPort)", database: server.path("third.db"))
+        XCTAssertEqual(admin.status, 1, admin.stderr)
+        XCTAssertTrue(admin.stderr.contains("cannot listen on 127.0.0.1:\(adminPort): Address already in use"), admin.stderr)
+
+        let newer = server.path("newer.db")
+        var db: OpaquePointer?
+        XCTAssertEqual(sqlite3_open(newer, &db), SQLITE_OK)
+        XCTAssertEqual(sqlite3_exec(db, "PRAGMA user_version = 999; CREATE TABLE t(x)", nil, nil, nil), SQLITE_OK)
+        sqlite3_close(db)
+        let schema = try serveOnce(listen: "127.0.0.1:0", database: newer)
+        XCTAssertEqual(schema.status, 1, schema.stderr)
+        XCTAssertTrue(schema.stderr.contains("its schema version is 999, newer than this build knows"), schema.stderr)
+        for run in [admin, schema] {
+            XCTAssertFalse(run.stderr.contains("crashed"), run.stderr)
+        }
+    }
+
+    private func serveOnce(listen: String, admin: String = "127.0.0.1:0", database: String) throws -> CommandRun {
+        try CommandRun.layeron(
+            ["serve", "--config", server.configPath, "--listen", listen, "--admin-listen", admin,
+             "--database", database, "--log-format", "json"],
+            environment: ["STRIPE_WEBHOOK_SECRET": secret, "LAYERON_ADMIN_TOKEN": server.adminToken],
+            directory: server.directory.path)
     }
 }
