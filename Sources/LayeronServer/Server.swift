@@ -58,7 +58,7 @@ public func loadConfig(path: String) throws(ConfigError) -> ServerConfig {
 /// Reads a config file past its issues (`ConfigLoader.read`).
 public func readConfig(path: String) throws(ConfigError) -> ConfigReading {
     guard let data = FileManager.default.contents(atPath: path) else {
-        throw .unreadable(file: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
+        throw .unreadable(file: path, reason: UnreadableFile.reason(path))
     }
     return try ConfigLoader.read(text: [UInt8](data), file: path)
 }

@@ -16,6 +16,8 @@ public final class EventStore: @unchecked Sendable {
 
     public init(path: String, durability: Durability = .normal, readers readerCount: Int = 2) throws(EventStoreOpenError) {
         self.path = path
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue { throw .directory }
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -1,4 +1,5 @@
 import Foundation
+import LayeronCore
 import LayeronCrypto
 
 /// The 32-byte AES-256 key that seals every value in the secrets store. It comes from
@@ -68,7 +69,7 @@ public struct MasterKey: Sendable, CustomStringConvertible {
 
     private static func read(_ path: String) throws(SecretStoreError) -> MasterKey {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw .keyFile(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be read (permission denied)" : "no such file")
+            throw .keyFile(path: path, reason: UnreadableFile.reason(path))
         }
         return try parse(String(decoding: data, as: UTF8.self), source: path)
     }

@@ -71,7 +71,7 @@ final class ListenerMessagesTests: XCTestCase {
     }
 
     /// Every start that fails after the secrets store is open (the admin port taken, a database a newer
-    /// build wrote) says why and exits 1: these used to end in a crash report (SIGILL from libdispatch,
+    /// build wrote, a folder given as the database) says why and exits 1: these used to end in a crash report (SIGILL from libdispatch,
     /// releasing the secrets watcher's timer that never ran).
     func testStartsThatFailLateExitWithStatusOneAndNoCrash() throws {
         let adminPort = try XCTUnwrap(URL(string: server.adminURL)?.port)
@@ -87,7 +87,12 @@ final class ListenerMessagesTests: XCTestCase {
         let schema = try serveOnce(listen: "127.0.0.1:0", database: newer)
         XCTAssertEqual(schema.status, 1, schema.stderr)
         XCTAssertTrue(schema.stderr.contains("its schema version is 999, newer than this build knows"), schema.stderr)
-        for run in [admin, schema] {
+        let folder = server.path("folder.db")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let notAFile = try serveOnce(listen: "127.0.0.1:0", database: folder)
+        XCTAssertEqual(notAFile.status, 1, notAFile.stderr)
+        XCTAssertTrue(notAFile.stderr.contains("cannot open the database \(folder): it is a folder, not a database file"), notAFile.stderr)
+        for run in [admin, schema, notAFile] {
             XCTAssertFalse(run.stderr.contains("crashed"), run.stderr)
         }
     }
