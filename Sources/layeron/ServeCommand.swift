@@ -32,17 +32,24 @@ enum ServeCommand {
         // in a signal handler, so draining can take locks.
         // The first stop signal drains, which waits for running handlers; a second one, for a handler that
         // never returns, exits at once. That is as safe as a crash: what was acknowledged is
-        // committed, and the cut-off attempts run again after the next start. A SIGHUP before the
-        // server exists changes nothing: the server reads the config and secrets as it starts.
+        // committed, and the cut-off attempts run again after the next start. One that follows the first
+        // within `sameStop` is the same stop sent twice (`timeout` signals the process and then its
+        // group): the kernel merged such pairs while the signals waited blocked, the forwarding handler
+        // takes each. A SIGHUP before the server exists changes nothing: the server reads the config and
+        // secrets as it starts.
         let stop = DispatchSemaphore(value: 0)
-        let signalled = Atomic<Int>(0)
+        let firstStop = Atomic<UInt64>(0)
+        let sameStop: UInt64 = 250_000_000
         let running = Mutex<Server?>(nil)
         ProcessSignals.deliver { sig in
+            let now = DispatchTime.now().uptimeNanoseconds
+            let first = firstStop.load(ordering: .relaxed)
             if sig == SIGHUP {
                 running.withLock { $0 }?.reload()
-            } else if signalled.add(1, ordering: .relaxed).newValue == 1 {
+            } else if first == 0 {
+                firstStop.store(now, ordering: .relaxed)
                 stop.signal()
-            } else {
+            } else if now - first >= sameStop {
                 logger.warn("second signal: exiting without waiting for running handlers; their events run again after the next start")
                 _exit(1)
             }
