@@ -39,6 +39,7 @@ public enum ServeError: Error, CustomStringConvertible {
     case secrets(SecretResolutionError)
     case store(String, EventStoreOpenError)
     case listen(HTTPServerError)
+    case databaseLock(DatabaseLockError)
 
     public var description: String {
         switch self {
@@ -46,6 +47,7 @@ public enum ServeError: Error, CustomStringConvertible {
         case let .secrets(e): return e.description
         case let .store(path, e): return "cannot open the database \(path): \(e)"
         case let .listen(e): return e.description
+        case let .databaseLock(e): return e.description
         }
     }
 }
@@ -75,6 +77,8 @@ public final class Server: @unchecked Sendable {
     private let outbound: OutboundService
     private let maintenance: Maintenance
     private let readiness: Readiness
+    /// Held until `stop` has closed the store; the next server on this database may start then.
+    private var databaseLock: DatabaseLock?
     let logger: Logger
     let snapshots: SnapshotHolder
     let options: ServeOptions
@@ -115,6 +119,8 @@ public final class Server: @unchecked Sendable {
         snapshot.unverifiableSecrets.forEach { logger.error($0) }
         let snapshots = SnapshotHolder(snapshot)
 
+        let databaseLock: DatabaseLock
+        do { databaseLock = try DatabaseLock(database: config.database) } catch { throw .databaseLock(error) }
         let store: EventStore
         do { store = try EventStore(path: config.database, durability: config.durability) } catch { throw .store(config.database, error) }
 
@@ -206,7 +212,7 @@ public final class Server: @unchecked Sendable {
         maintenance.start()
         let server = Server(publicListener: publicListener, adminListener: adminListener, store: store, plugins: plugins,
                             dispatcher: dispatcher, outbound: outbound, maintenance: maintenance, logger: logger, snapshots: snapshots,
-                            options: options, resolver: resolver, metrics: metrics, readiness: readiness)
+                            options: options, resolver: resolver, metrics: metrics, readiness: readiness, databaseLock: databaseLock)
         server.watchers = ReloadWatchers(pluginsDirectory: config.plugins.dir, registry: plugins, configPath: options.configPath,
                                          logger: logger) { [weak server] in server?.reload() }
         // Changes made while the server started (a deploy writing files as it restarts, a plugin's
@@ -291,8 +297,9 @@ public final class Server: @unchecked Sendable {
 
     private init(publicListener: HTTPServer, adminListener: HTTPServer, store: EventStore, plugins: PluginRegistry,
                  dispatcher: Dispatcher, outbound: OutboundService, maintenance: Maintenance, logger: Logger, snapshots: SnapshotHolder,
-                 options: ServeOptions, resolver: any SecretResolver, metrics: Metrics, readiness: Readiness) {
+                 options: ServeOptions, resolver: any SecretResolver, metrics: Metrics, readiness: Readiness, databaseLock: DatabaseLock) {
         self.readiness = readiness
+        self.databaseLock = databaseLock
         lastValues = LastSecretValues()
         lastValues.remember(snapshots.snapshot.config, from: resolver)
         self.maintenance = maintenance
@@ -328,6 +335,7 @@ public final class Server: @unchecked Sendable {
         maintenance.stop()
         plugins.shutdownAll()
         store.close()
+        databaseLock = nil
         logger.info("stopped")
     }
 }

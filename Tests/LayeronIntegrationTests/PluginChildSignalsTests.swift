@@ -85,6 +85,23 @@ final class PluginChildSignalsTests: XCTestCase {
         XCTAssertEqual(try server.postSigned("plain", #"{"id": "after-storm", "type": "t"}"#, secret: secret).status, 200)
     }
 
+    /// The lock that keeps a second server off the database goes with the server's process: a child a
+    /// plugin forked (and left running) does not hold it after the server dies.
+    func testAForkedChildDoesNotKeepADeadServersDatabaseLocked() throws {
+        XCTAssertEqual(try server.postSigned("fork", #"{"id": "fork-lock", "type": "t"}"#, secret: secret).status, 200)
+        XCTAssertTrue(server.waitUntil { children().contains { $0.how == "handler-fork" } }, server.logs)
+        // Not `server.kill()`: Foundation waits for every process holding the server's output pipes,
+        // the child among them.
+        let pid = try XCTUnwrap(server.processIdentifier)
+        server.send(SIGKILL)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { !Self.isLive(pid) }, "the server died")
+        let child = try XCTUnwrap(children().first { $0.how == "handler-fork" })
+        XCTAssertTrue(Self.isLive(child.pid), "the forked child outlives the server")
+        try server.start()
+        XCTAssertTrue(Self.isLive(child.pid), "the forked child was still alive when the next server started")
+        XCTAssertEqual(try server.postSigned("plain", #"{"id": "after-restart", "type": "t"}"#, secret: secret).status, 200)
+    }
+
     private func children() -> [(how: String, pid: Int32)] {
         let text = (try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { line in

@@ -129,6 +129,9 @@ final class TestServer: @unchecked Sendable {
 
     var isRunning: Bool { process?.isRunning ?? false }
 
+    /// The running server's pid.
+    var processIdentifier: Int32? { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+
     /// SIGTERM and wait: the graceful drain.
     func stop() {
         guard let process, process.isRunning else { return }

@@ -1,0 +1,55 @@
+import Foundation
+
+/// One `serve` per database. Two servers on one store each answer dedupe misses from their own
+/// memory and run the events they received at once, so a provider's retry that reaches the other
+/// one is recorded as a second event and handled twice. SQLite would let both write; this lock on a
+/// file beside the database refuses the second at its start. It is a POSIX record lock (`lockf`): it
+/// goes with the process (a crash or SIGKILL releases it) and, unlike `flock`, is not inherited by a
+/// child a plugin forks, which would otherwise keep a dead server's database locked. Nothing else in
+/// the process opens the file, so no other descriptor's close can drop it. The file stays and holds
+/// the last holder's pid, for the message.
+final class DatabaseLock {
+    private let descriptor: Int32
+
+    static func lockFile(besideDatabase database: String) -> String { database + "-serve.lock" }
+
+    init(database: String) throws(DatabaseLockError) {
+        let path = Self.lockFile(besideDatabase: database)
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .unusable(lockFile: path, reason: String(cString: strerror(errno))) }
+        guard lockf(fd, F_TLOCK, 0) == 0 else {
+            let code = errno
+            var text = [UInt8](repeating: 0, count: 32)
+            let count = read(fd, &text, text.count)
+            close(fd)
+            guard code == EACCES || code == EAGAIN else { throw .unusable(lockFile: path, reason: String(cString: strerror(code))) }
+            let holder = count > 0 ? String(decoding: text[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+            throw .held(database: database, lockFile: path, holder: holder.isEmpty ? nil : holder)
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pwrite(fd, pid, pid.count, 0)
+        descriptor = fd
+    }
+
+    deinit { close(descriptor) }
+}
+
+/// Why the lock was not taken.
+public enum DatabaseLockError: Error, CustomStringConvertible {
+    case held(database: String, lockFile: String, holder: String?)
+    case unusable(lockFile: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .held(database, lockFile, holder):
+            return "the database \(database) is in use by another layeron serve\(holder.map { " (pid \($0))" } ?? "") (\(lockFile) is locked): "
+                + "two servers on one database would record a provider's retry as a second event and run its handler twice; "
+                + "stop that server, or give this one its own --database"
+        case let .unusable(lockFile, reason):
+            return "cannot lock \(lockFile), which keeps a second server off the database: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import XCTest
+
+/// A second `serve` on a database another one is serving is refused at its start: both would take
+/// the same provider retry as a new event (each answers dedupe misses from its own memory) and run
+/// its handler twice. The next server starts as soon as the first has stopped, or died.
+final class DatabaseLockTests: XCTestCase {
+    let secret = "whsec_database_lock"
+    var server: TestServer!
+
+    override func setUpWithError() throws {
+        server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": secret])
+        try server.writeConfig("""
+            {
+              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "plugins": { "dir": "\(server.pluginsDir)" },
+              "webhooks": [ { "name": "stripe", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" },
+                              "handler": "billing.fulfill_checkout" } ]
+            }
+            """)
+        try server.start()
+    }
+
+    override func tearDown() {
+        server.stop()
+        server = nil
+    }
+
+    private func second() throws -> CommandRun {
+        try CommandRun.layeron(
+            ["serve", "--config", server.configPath, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+             "--database", server.databasePath, "--log-format", "json"],
+            environment: ["STRIPE_WEBHOOK_SECRET": secret, "LAYERON_ADMIN_TOKEN": server.adminToken],
+            directory: server.directory.path)
+    }
+
+    func testASecondServerOnTheSameDatabaseIsRefusedUntilTheFirstStops() throws {
+        let pid = try XCTUnwrap(server.processIdentifier)
+        let refused = try second()
+        XCTAssertEqual(refused.status, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("the database \(server.databasePath) is in use by another layeron serve (pid \(pid))"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("give this one its own --database"), refused.stderr)
+        XCTAssertFalse(refused.stdout.contains("listening on"), refused.stdout)
+        XCTAssertEqual(try server.postStripe(type: "invoice.paid", providerID: "evt_lock", secret: secret).status, 200,
+                       "the first server serves on")
+
+        server.stop()
+        try server.start()
+        XCTAssertNotEqual(server.processIdentifier, pid)
+        server.kill()
+        try server.start()
+        XCTAssertEqual(try server.postStripe(type: "invoice.paid", providerID: "evt_lock_2", secret: secret).status, 200,
+                       "a server that died left no lock behind")
+    }
+}
