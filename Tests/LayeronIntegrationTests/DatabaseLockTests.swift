@@ -10,14 +10,7 @@ final class DatabaseLockTests: XCTestCase {
 
     override func setUpWithError() throws {
         server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": secret])
-        try server.writeConfig("""
-            {
-              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
-              "plugins": { "dir": "\(server.pluginsDir)" },
-              "webhooks": [ { "name": "stripe", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" },
-                              "handler": "billing.fulfill_checkout" } ]
-            }
-            """)
+        try server.writeStripeConfig()
         try server.start()
     }
 
@@ -26,17 +19,9 @@ final class DatabaseLockTests: XCTestCase {
         server = nil
     }
 
-    private func second() throws -> CommandRun {
-        try CommandRun.layeron(
-            ["serve", "--config", server.configPath, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-             "--database", server.databasePath, "--log-format", "json"],
-            environment: ["STRIPE_WEBHOOK_SECRET": secret, "LAYERON_ADMIN_TOKEN": server.adminToken],
-            directory: server.directory.path)
-    }
-
     func testASecondServerOnTheSameDatabaseIsRefusedUntilTheFirstStops() throws {
         let pid = try XCTUnwrap(server.processIdentifier)
-        let refused = try second()
+        let refused = try server.serveAnother(database: server.databasePath, stripeSecret: secret)
         XCTAssertEqual(refused.status, 1, refused.stderr)
         XCTAssertTrue(refused.stderr.contains("the database \(server.databasePath) is in use by another layeron serve (pid \(pid))"), refused.stderr)
         XCTAssertTrue(refused.stderr.contains("give this one its own --database"), refused.stderr)

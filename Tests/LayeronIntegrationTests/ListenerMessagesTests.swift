@@ -11,16 +11,7 @@ final class ListenerMessagesTests: XCTestCase {
 
     override func setUpWithError() throws {
         server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": secret])
-        try server.writeConfig("""
-            {
-              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
-              "plugins": { "dir": "\(server.pluginsDir)" },
-              "webhooks": [
-                { "name": "stripe", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" },
-                  "handler": "billing.fulfill_checkout" }
-              ]
-            }
-            """)
+        try server.writeStripeConfig()
         try server.start()
     }
 
@@ -64,7 +55,7 @@ final class ListenerMessagesTests: XCTestCase {
 
     func testAPortInUseIsRefusedWithTheSystemsReason() throws {
         let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
-        let run = try serveOnce(listen: "127.0.0.1:\(port)", database: server.path("second.db"))
+        let run = try server.serveAnother(listen: "127.0.0.1:\(port)", database: server.path("second.db"), stripeSecret: secret)
         XCTAssertEqual(run.status, 1, "a failed start exits 1, it does not crash: \(run.stderr)")
         XCTAssertTrue(run.stderr.contains("cannot listen on 127.0.0.1:\(port): Address already in use"), run.stderr)
         XCTAssertFalse(run.stderr.contains("port 0"), run.stderr)
@@ -75,7 +66,7 @@ final class ListenerMessagesTests: XCTestCase {
     /// releasing the secrets watcher's timer that never ran).
     func testStartsThatFailLateExitWithStatusOneAndNoCrash() throws {
         let adminPort = try XCTUnwrap(URL(string: server.adminURL)?.port)
-        let admin = try serveOnce(listen: "127.0.0.1:0", admin: "127.0.0.1:\(adminPort)", database: server.path("third.db"))
+        let admin = try server.serveAnother(admin: "127.0.0.1:\(adminPort)", database: server.path("third.db"), stripeSecret: secret)
         XCTAssertEqual(admin.status, 1, admin.stderr)
         XCTAssertTrue(admin.stderr.contains("cannot listen on 127.0.0.1:\(adminPort): Address already in use"), admin.stderr)
 
@@ -84,24 +75,16 @@ final class ListenerMessagesTests: XCTestCase {
         XCTAssertEqual(sqlite3_open(newer, &db), SQLITE_OK)
         XCTAssertEqual(sqlite3_exec(db, "PRAGMA user_version = 999; CREATE TABLE t(x)", nil, nil, nil), SQLITE_OK)
         sqlite3_close(db)
-        let schema = try serveOnce(listen: "127.0.0.1:0", database: newer)
+        let schema = try server.serveAnother(database: newer, stripeSecret: secret)
         XCTAssertEqual(schema.status, 1, schema.stderr)
         XCTAssertTrue(schema.stderr.contains("its schema version is 999, newer than this build knows"), schema.stderr)
         let folder = server.path("folder.db")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let notAFile = try serveOnce(listen: "127.0.0.1:0", database: folder)
+        let notAFile = try server.serveAnother(database: folder, stripeSecret: secret)
         XCTAssertEqual(notAFile.status, 1, notAFile.stderr)
         XCTAssertTrue(notAFile.stderr.contains("cannot open the database \(folder): it is a folder, not a database file"), notAFile.stderr)
         for run in [admin, schema, notAFile] {
             XCTAssertFalse(run.stderr.contains("crashed"), run.stderr)
         }
-    }
-
-    private func serveOnce(listen: String, admin: String = "127.0.0.1:0", database: String) throws -> CommandRun {
-        try CommandRun.layeron(
-            ["serve", "--config", server.configPath, "--listen", listen, "--admin-listen", admin,
-             "--database", database, "--log-format", "json"],
-            environment: ["STRIPE_WEBHOOK_SECRET": secret, "LAYERON_ADMIN_TOKEN": server.adminToken],
-            directory: server.directory.path)
     }
 }

@@ -21,17 +21,6 @@ extension TestServer {
         let body = Array(#"{"id":"evt_\#(UUID().uuidString)","type":"invoice.paid","data":{"object":{}}}"#.utf8)
         return try post("/webhooks/stripe", headers: [("Stripe-Signature", Signing.stripeHeader(body: body, secret: secret))], body: body).status
     }
-
-    func writeStripeConfig() throws {
-        try writeConfig("""
-            {
-              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
-              "plugins": { "dir": "\(pluginsDir)" },
-              "webhooks": [ { "name": "stripe", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" },
-                              "handler": "billing.fulfill_checkout" } ]
-            }
-            """)
-    }
 }
 
 /// The running server and the store: a set and a rotation land without a restart, and environments

@@ -1,0 +1,27 @@
+import Foundation
+
+extension TestServer {
+    /// A config with one Stripe webhook (`STRIPE_WEBHOOK_SECRET`, handler `billing.fulfill_checkout`)
+    /// and this server's plugins folder.
+    func writeStripeConfig() throws {
+        try writeConfig("""
+            {
+              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "plugins": { "dir": "\(pluginsDir)" },
+              "webhooks": [ { "name": "stripe", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" },
+                              "handler": "billing.fulfill_checkout" } ]
+            }
+            """)
+    }
+
+    /// Another `layeron serve` of this server's config, run to its end (a start expected to fail), with
+    /// `stripeSecret` as STRIPE_WEBHOOK_SECRET.
+    func serveAnother(listen: String = "127.0.0.1:0", admin: String = "127.0.0.1:0", database: String,
+                      stripeSecret: String) throws -> CommandRun {
+        try CommandRun.layeron(
+            ["serve", "--config", configPath, "--listen", listen, "--admin-listen", admin,
+             "--database", database, "--log-format", "json"],
+            environment: ["STRIPE_WEBHOOK_SECRET": stripeSecret, "LAYERON_ADMIN_TOKEN": adminToken],
+            directory: directory.path)
+    }
+}
