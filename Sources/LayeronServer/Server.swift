@@ -179,6 +179,8 @@ public final class Server: @unchecked Sendable {
             try adminListener.start()
         } catch {
             publicListener.stop()
+            // Their `init` ran: a plugin that registered somewhere in it undoes that in `shutdown`.
+            plugins.shutdownAll()
             store.close()
             throw .listen(error)
         }

@@ -61,6 +61,36 @@ final class ListenerMessagesTests: XCTestCase {
         XCTAssertFalse(run.stderr.contains("port 0"), run.stderr)
     }
 
+    /// A start whose listener cannot bind has loaded the plugins already: each one's `shutdown` runs
+    /// before the process exits, as after a drain.
+    func testAFailedListenShutsThePluginsDown() throws {
+        let lifecycle = server.path("lifecycle.log")
+        try PluginBuilder.buildC(text: """
+            #include <layeron/plugin.h>
+            #include <stdio.h>
+            #include <stdlib.h>
+            static void note(const char *what) {
+                const char *path = getenv("LIFECYCLE_LOG");
+                FILE *f = path ? fopen(path, "a") : NULL;
+                if (f) { fprintf(f, "%s\\n", what); fclose(f); }
+            }
+            static layeron_status handle(void *i, const layeron_event *e, layeron_result *r) { (void)i; (void)e; (void)r; return LAYERON_OK; }
+            static layeron_status start(const layeron_host *host, layeron_bytes config, layeron_result *error, void **out) {
+                (void)host; (void)config; (void)error; (void)out; note("init"); return LAYERON_OK;
+            }
+            static void stop(void *instance) { (void)instance; note("shutdown"); }
+            static const layeron_handler handlers[] = { { "go", handle, { 0 } } };
+            static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = LAYERON_PLUGIN_ABI_VERSION,
+                .name = "lifecycle", .version = "1.0.0", .handler_count = 1, .handlers = handlers, .init = start, .shutdown = stop };
+            const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
+            """, output: "\(server.pluginsDir)/lifecycle.so")
+        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
+        let run = try server.serveAnother(listen: "127.0.0.1:\(port)", database: server.path("fourth.db"), stripeSecret: secret,
+                                          environment: ["LIFECYCLE_LOG": lifecycle])
+        XCTAssertEqual(run.status, 1, run.stderr)
+        XCTAssertEqual(TestServer.handledLines(lifecycle), ["init", "shutdown"], run.stderr)
+    }
+
     /// Every start that fails after the secrets store is open (the admin port taken, a database a newer
     /// build wrote, a folder given as the database) says why and exits 1: these used to end in a crash report (SIGILL from libdispatch,
     /// releasing the secrets watcher's timer that never ran).

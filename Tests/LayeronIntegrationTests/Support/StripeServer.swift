@@ -15,13 +15,13 @@ extension TestServer {
     }
 
     /// Another `layeron serve` of this server's config, run to its end (a start expected to fail), with
-    /// `stripeSecret` as STRIPE_WEBHOOK_SECRET.
+    /// `stripeSecret` as STRIPE_WEBHOOK_SECRET and `environment` added.
     func serveAnother(listen: String = "127.0.0.1:0", admin: String = "127.0.0.1:0", database: String,
-                      stripeSecret: String) throws -> CommandRun {
+                      stripeSecret: String, environment: [String: String] = [:]) throws -> CommandRun {
         try CommandRun.layeron(
             ["serve", "--config", configPath, "--listen", listen, "--admin-listen", admin,
              "--database", database, "--log-format", "json"],
-            environment: ["STRIPE_WEBHOOK_SECRET": stripeSecret, "LAYERON_ADMIN_TOKEN": adminToken],
+            environment: ["STRIPE_WEBHOOK_SECRET": stripeSecret, "LAYERON_ADMIN_TOKEN": adminToken].merging(environment) { $1 },
             directory: directory.path)
     }
 }
