@@ -57,7 +57,7 @@ public final class LogWriter: @unchecked Sendable {
         }
         line += "\n"
         lock.lock()
-        FileHandle.standardError.write(Data(line.utf8))
+        StandardStream.error.write(line)
         lock.unlock()
     }
 }

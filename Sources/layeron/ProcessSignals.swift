@@ -27,7 +27,7 @@ enum ProcessSignals {
               fcntl(ends[1], F_SETFL, O_NONBLOCK) == 0,
               layeron_signals_forward(handled, Int32(handled.count), ends[1]) == 0,
               layeron_signals_discard(SIGPIPE) == 0 else {
-            FileHandle.standardError.write(Data("error: cannot set up signal handling: \(String(cString: strerror(errno)))\n".utf8))
+            StandardStream.error.write("error: cannot set up signal handling: \(String(cString: strerror(errno)))\n")
             exit(1)
         }
         readEnd.store(ends[0], ordering: .releasing)

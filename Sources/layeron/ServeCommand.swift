@@ -74,7 +74,7 @@ enum ServeCommand {
             }
             server = try Server.start(options: options, resolver: secrets.resolver, logger: logger)
         } catch {
-            FileHandle.standardError.write(Data("layeron serve: \(error)\n".utf8))
+            StandardStream.error.write("layeron serve: \(error)\n")
             return 1
         }
         // Written unbuffered: tests and scripts read these lines to learn the ports.
@@ -86,7 +86,7 @@ enum ServeCommand {
         }
         running.withLock { $0 = server }
         watcher.start()
-        FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        StandardStream.output.write(lines.joined(separator: "\n") + "\n")
         stop.wait()
         watcher.stop()
         running.withLock { $0 = nil }

@@ -27,6 +27,9 @@ final class TestServer: @unchecked Sendable {
     var adminListen: String? = "127.0.0.1:0"
     /// Standard output of each start, in order.
     private var outputCaptures: [PipeCapture] = []
+    /// True to close the reading end of the server's standard error as soon as it starts, as when
+    /// the program its log is piped to stops: `logs` then holds nothing.
+    var closesLogReader = false
 
     /// `config` receives this server's directory, plugins folder and database path.
     init(environment: [String: String] = [:]) throws {
@@ -70,10 +73,14 @@ final class TestServer: @unchecked Sendable {
         process.standardError = stderr
         try process.run()
         self.process = process
-        let errors = PipeCapture(stderr.fileHandleForReading)
-        logLock.lock()
-        logCaptures.append(errors)
-        logLock.unlock()
+        if closesLogReader {
+            try stderr.fileHandleForReading.close()
+        } else {
+            let errors = PipeCapture(stderr.fileHandleForReading)
+            logLock.lock()
+            logCaptures.append(errors)
+            logLock.unlock()
+        }
 
         var buffer = ""
         let deadline = Date().addingTimeInterval(timeout)
@@ -128,6 +135,12 @@ final class TestServer: @unchecked Sendable {
     }
 
     var isRunning: Bool { process?.isRunning ?? false }
+
+    /// How the last server exited: its status, or the signal that ended it; nil while it runs.
+    var exit: (reason: Process.TerminationReason, status: Int32)? {
+        guard let process, !process.isRunning else { return nil }
+        return (process.terminationReason, process.terminationStatus)
+    }
 
     /// The running server's pid.
     var processIdentifier: Int32? { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
