@@ -18,6 +18,7 @@ let words = Array(CommandLine.arguments.dropFirst())
 if words.first == "serve" {
     ProcessSignals.install()
     AllocatorTuning.apply()
+    OpenFileLimit.raise()
 }
 
 /// The usage of `command`, or nil for a word that is no command.
