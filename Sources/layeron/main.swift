@@ -17,7 +17,6 @@ let words = Array(CommandLine.arguments.dropFirst())
 // process's own start-up (the loader and the Swift runtime, a few milliseconds).
 if words.first == "serve" {
     ProcessSignals.install()
-    AllocatorTuning.apply()
     OpenFileLimit.raise()
 }
 

@@ -3,7 +3,6 @@
 #ifndef LAYERON_CSHIMS_H
 #define LAYERON_CSHIMS_H
 
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
