@@ -13,7 +13,8 @@ import Glibc
 /// and headers twice in 0.9.75, so it stays off.
 struct RequestFraming {
     /// The body's length as declared; nil without a `Content-Length` (chunked or no body), or when it
-    /// is not a decimal (libmicrohttpd has refused that one with 400 already).
+    /// is not a decimal (libmicrohttpd has refused that one with 400 already); `Int.max` when it is
+    /// too large to count.
     let declaredLength: Int?
     private let hasLength: Bool
     private let lengthsDiffer: Bool
@@ -81,19 +82,24 @@ private struct Walk {
     var otherCoding = false
 }
 
-/// A decimal header value such as Content-Length; nil unless it is all digits (and fits).
+/// A decimal header value such as Content-Length; nil unless it is all digits. One too large for an
+/// Int is `Int.max`, over any body limit: libmicrohttpd 0.9.75 reads 18446744073709551615 as "length
+/// unknown" (and would read the body until the connection closed, answering nothing), and answers
+/// longer ones with its own 413 twice in one response.
 private func decimalValue(_ text: UnsafePointer<CChar>) -> Int? {
     var value = 0
+    var tooLarge = false
     var p = UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self)
     guard p.pointee != 0 else { return nil }
     while p.pointee != 0 {
         let digit = Int(p.pointee) - 48
         guard (0...9).contains(digit) else { return nil }
-        let (times10, o1) = value.multipliedReportingOverflow(by: 10)
-        let (sum, o2) = times10.addingReportingOverflow(digit)
-        guard !o1, !o2 else { return nil }
-        value = sum
+        if !tooLarge {
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(digit)
+            if o1 || o2 { tooLarge = true } else { value = sum }
+        }
         p += 1
     }
-    return value
+    return tooLarge ? Int.max : value
 }
