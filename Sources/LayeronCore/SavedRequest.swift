@@ -28,14 +28,25 @@ public struct SavedRequest: Sendable {
     }
 
     public init(_ json: JSONValue, sharedBodies: [String: [UInt8]] = [:]) throws(ReadError) {
+        guard case .object = json else {
+            throw .invalid(#"the request must be a JSON object: {"method": "POST", "url": "https://…", "headers": {"Name": "value"}, "body_base64": "…"}"#)
+        }
+        for member in ["method", "url", "body_base64", "body"] where json[member] != nil && json[member]?.stringValue == nil {
+            throw .invalid("\(member) must be a string")
+        }
         method = json["method"]?.stringValue ?? "POST"
         url = json["url"]?.stringValue ?? "https://localhost/"
         var headers: [(String, String)] = []
-        if case let .object(members)? = json["headers"] {
+        switch json["headers"] {
+        case nil:
+            break
+        case let .object(members)?:
             for (name, value) in members {
                 guard let text = value.scalarText else { throw .invalid("header \(name) must be a string") }
                 headers.append((name.lowercased(), text))
             }
+        default:
+            throw .invalid(#"headers must be an object of names and values, like {"Stripe-Signature": "t=…,v1=…"}"#)
         }
         self.headers = headers
         if let encoded = json["body_base64"]?.stringValue {
