@@ -35,6 +35,17 @@ enum ProcessSignals {
         pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 
+    /// Lets the calling thread take the handled signals: meant for the main thread once the server
+    /// runs, as it then only waits. The kernel hands a signal sent to the process to its main thread
+    /// whenever that thread does not block it, so the handler runs there rather than on a thread
+    /// running plugin code, whose `sleep` or `poll` it would cut short (EINTR), in the middle of the
+    /// very drain it asks for. (A second signal arriving while the main thread still has the first
+    /// pending goes to another thread that takes it.)
+    static func takeOnThisThread() {
+        var set = signalSet()
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
     /// Starts the thread that passes each handled signal to `handle`, for the life of the process.
     static func deliver(to handle: @escaping @Sendable (Int32) -> Void) {
         Thread.startNamed("signals") {

@@ -112,8 +112,8 @@ final class ForcedStopTests: XCTestCase {
         XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM attempts") == 1 }, server.logs)
 
         // The same stop sent twice at once (`timeout` signals the process, then its group) is one stop;
-        // so is a SIGINT right behind it (a different signal, which the kernel never merges).
-        server.send(SIGTERM)
+        // so is a SIGINT right behind a SIGTERM (a different signal, which the kernel never merges).
+        // Neither cuts the running handler's sleep short: the main thread and the signal thread take them.
         server.send(SIGTERM)
         server.send(SIGINT)
         XCTAssertTrue(server.waitUntil { server.logs.contains("draining") }, server.logs)
@@ -129,7 +129,8 @@ final class ForcedStopTests: XCTestCase {
         XCTAssertTrue(try server.waitUntil {
             try store.count("SELECT COUNT(*) FROM events WHERE status = 'processed'") == 1
         }, server.logs)
-        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts WHERE error LIKE 'interrupted:%'"), 1)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts WHERE error LIKE 'interrupted:%'"), 1,
+                       "\((try? store.rows("SELECT n, outcome, error FROM attempts")) ?? []) \(server.logs)")
     }
 }
 
