@@ -9,8 +9,7 @@ final class DatabaseLockTests: XCTestCase {
     var server: TestServer!
 
     override func setUpWithError() throws {
-        server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": secret])
-        try server.writeStripeConfig()
+        server = try TestServer.stripeOnly(secret: secret)
         try server.start()
     }
 

@@ -10,8 +10,7 @@ final class ListenerMessagesTests: XCTestCase {
     var server: TestServer!
 
     override func setUpWithError() throws {
-        server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": secret])
-        try server.writeStripeConfig()
+        server = try TestServer.stripeOnly(secret: secret)
         try server.start()
     }
 

@@ -8,9 +8,8 @@ import XCTest
 final class LogDestinationTests: XCTestCase {
     func testAClosedLogPipeDropsLinesAndTheServerServesOn() throws {
         let secret = "whsec_log_destination"
-        let server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": secret])
+        let server = try TestServer.stripeOnly(secret: secret)
         server.closesLogReader = true
-        try server.writeStripeConfig()
         try server.start()
         defer { server.stop() }
         for i in 0..<3 {

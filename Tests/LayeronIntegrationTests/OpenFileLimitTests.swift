@@ -6,8 +6,7 @@ import XCTest
 final class OpenFileLimitTests: XCTestCase {
     func testServeRaisesTheSoftLimitToTheHardOne() throws {
         let secret = "whsec_open_files"
-        let server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": secret])
-        try server.writeStripeConfig()
+        let server = try TestServer.stripeOnly(secret: secret)
         let run = try CommandRun.bash("""
             ulimit -Sn 256
             echo "hard $(ulimit -Hn)"

@@ -1,6 +1,13 @@
 import Foundation
 
 extension TestServer {
+    /// A server (not started) whose config is `writeStripeConfig`'s, with `secret` as STRIPE_WEBHOOK_SECRET.
+    static func stripeOnly(secret: String) throws -> TestServer {
+        let server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": secret])
+        try server.writeStripeConfig()
+        return server
+    }
+
     /// A config with one Stripe webhook (`STRIPE_WEBHOOK_SECRET`, handler `billing.fulfill_checkout`)
     /// and this server's plugins folder.
     func writeStripeConfig() throws {
