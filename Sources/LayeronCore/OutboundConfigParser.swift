@@ -47,8 +47,8 @@ enum OutboundConfigParser {
             reader.report(view.keyPath("name"), "\"\(name)\" is not a lowercase slug (a-z, 0-9 and -, starting with a letter or digit)")
         }
         let url = view.string("url", required: true) ?? ""
-        if !url.isEmpty, !isDeliverableURL(url) {
-            reader.report(view.keyPath("url"), "\"\(url)\" is not an http:// or https:// URL with a host")
+        if !url.isEmpty, let refusal = URLRefusal(url) {
+            reader.report(view.keyPath("url"), refusal.message(url))
         }
         let secrets = view.secretReferences("secret", required: true)
         var destination = OutboundDestination(name: name, url: url, secrets: secrets)
@@ -83,11 +83,34 @@ enum OutboundConfigParser {
         return destination
     }
 
-    static func isDeliverableURL(_ url: String) -> Bool {
-        let lower = url.lowercased()
-        guard let rest = ["https://", "http://"].first(where: lower.hasPrefix).map({ lower.dropFirst($0.count) }) else { return false }
-        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        return !authority.isEmpty && !authority.contains("@") && !url.contains(" ")
+    /// Why a destination's URL cannot be delivered to.
+    enum URLRefusal {
+        case notHTTP
+        /// `user:password@host`: refused, and never echoed, since the part before `@` is a secret.
+        case credentials
+
+        init?(_ url: String) {
+            let lower = url.lowercased()
+            guard let rest = ["https://", "http://"].first(where: lower.hasPrefix).map({ lower.dropFirst($0.count) }) else {
+                self = .notHTTP
+                return
+            }
+            let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+            if authority.contains("@") {
+                self = .credentials
+            } else if authority.isEmpty || url.contains(" ") {
+                self = .notHTTP
+            } else {
+                return nil
+            }
+        }
+
+        func message(_ url: String) -> String {
+            switch self {
+            case .notHTTP: "\"\(url)\" is not an http:// or https:// URL with a host"
+            case .credentials: "credentials in the URL (user:password@host) are not allowed; send them as a header from the secrets store, like \"headers\": {\"Authorization\": {\"secret\": \"PARTNER_TOKEN\"}}"
+            }
+        }
     }
 
     private static func patterns(_ raw: JSONValue, at path: String, reader: ConfigReader) -> [EventTypePattern] {

@@ -66,6 +66,11 @@ final class OutboundConfigTests: XCTestCase {
             "t.json: outbound[0].headers.Transfer-Encoding: Transfer-Encoding is about the connection or the body's framing, which the HTTP client sets; it cannot be configured",
             "t.json: outbound[0].headers.connection: connection is about the connection or the body's framing, which the HTTP client sets; it cannot be configured",
         ])
+        let withPassword = issues(#"{"name": "p", "url": "https://svc:p4ssw0rd@hooks.example.com/in", "secret": {"secret": "S"}}"#)
+        XCTAssertEqual(withPassword, [
+            #"t.json: outbound[0].url: credentials in the URL (user:password@host) are not allowed; send them as a header from the secrets store, like "headers": {"Authorization": {"secret": "PARTNER_TOKEN"}}"#,
+        ])
+        XCTAssertFalse(withPassword.joined().contains("p4ssw0rd"), "the password must not be echoed")
         let p = #"{"name": "p", "url": "https://x", "secret": {"secret": "S"}}"#
         XCTAssertEqual(issues("\(p), \(p)"), [#"t.json: outbound[1].name: duplicate destination name "p" (also outbound[0])"#])
         XCTAssertEqual(issues(p, webhooks: #"[{"name": "p", "provider": "stripe", "secret": {"secret": "S"}}]"#),
