@@ -19,6 +19,9 @@ public final class DeliveryEngine: @unchecked Sendable {
         var body: [UInt8] = []
         var headers: [(name: String, value: String)] = []
         var headerBytes = 0
+        /// Whether the blank line that ends the last response head arrived: libcurl reports the
+        /// status as soon as the status line is read, before the receiver has finished answering.
+        var headComplete = false
         /// Set by the socket callback when the guard refused the resolved address.
         var refusal: String?
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
@@ -166,6 +169,9 @@ public final class DeliveryEngine: @unchecked Sendable {
                 // A new response (after a 1xx): only the final one's headers are kept.
                 transfer.headers.removeAll()
                 transfer.headerBytes = 0
+                transfer.headComplete = false
+            } else if line == "\r\n" || line == "\n" {
+                transfer.headComplete = true
             } else if let colon = line.firstIndex(of: ":"), transfer.headerBytes + line.utf8.count <= DeliveryLimits.headerBytes {
                 transfer.headerBytes += line.utf8.count
                 transfer.headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -245,8 +251,8 @@ public final class DeliveryEngine: @unchecked Sendable {
             _ = layeron_curl_get_response_code(easy, &answered)
             if code == CURLE_OK {
                 status = answered
-            } else if !shutdown, transfer.refusal == nil, answered >= 200 {
-                // The receiver's final status arrived and the body did not end: the read stopped at
+            } else if !shutdown, transfer.refusal == nil, answered >= 200, transfer.headComplete {
+                // The receiver's final head arrived and the body did not end: the read stopped at
                 // the kept 4 KB, or the body outlasted the timeout. The status is the answer; a 2xx
                 // whose body was slow is a delivery, not a failure to send again.
                 status = answered

@@ -219,6 +219,23 @@ final class OutboundDeliveryTests: XCTestCase {
         XCTAssertEqual(receiver.received.count, 1, "the accepted event was sent again")
     }
 
+    /// libcurl knows the status as soon as the status line arrives; a receiver that sends only that
+    /// and hangs has not answered: the timeout is a transport error, not a 200.
+    func testAStatusLineWhoseHeadersNeverEndTimesOut() throws {
+        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 200, headersDelayMilliseconds: 4000)])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "mute", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "timeout": "1s", "retry": { "schedule": ["1h"] } }"#,
+        ])
+        try harness.start()
+        let id = try harness.emittedID("mute")
+        let event = try harness.waitForAttempts(id, count: 1)
+        let attempt = try harness.attempts(id)[0]
+        XCTAssertEqual(event["status"], .string("pending"), event.serialized())
+        XCTAssertEqual(attempt["outcome"], .string("retry"), attempt.serialized())
+        XCTAssertEqual(attempt["status_code"], .null)
+        XCTAssertTrue(attempt["transport_error"]?.stringValue?.lowercased().contains("timeout") == true, attempt.serialized())
+    }
+
     /// A credential header from a secret reference: sent with each delivery, never stored or shown.
     func testAHeaderFromASecretIsSentButNeverRecorded() throws {
         let token = "Bearer partner-token-\(UUID().uuidString)"

@@ -12,6 +12,8 @@ final class ScriptedReceiver: @unchecked Sendable {
         var delayMilliseconds: UInt32 = 0
         /// Waits this long between the head and the body (a body slower than the sender's timeout).
         var bodyDelayMilliseconds: UInt32 = 0
+        /// Waits this long between the status line and the headers (a head slower than the timeout).
+        var headersDelayMilliseconds: UInt32 = 0
     }
 
     struct Received {
@@ -149,7 +151,11 @@ final class ScriptedReceiver: @unchecked Sendable {
         func write(_ bytes: [UInt8]) -> Bool {
             bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
         }
-        guard write(Array(text.utf8)) else { return false }
+        let head = Array(text.utf8)
+        let statusLineEnd = (Self.find([13, 10], in: head) ?? 0) + 2
+        guard write(Array(head[..<statusLineEnd])) else { return false }
+        if reply.headersDelayMilliseconds > 0 { usleep(reply.headersDelayMilliseconds * 1000) }
+        guard write(Array(head[statusLineEnd...])) else { return false }
         if reply.bodyDelayMilliseconds > 0 { usleep(reply.bodyDelayMilliseconds * 1000) }
         return write(body)
     }
