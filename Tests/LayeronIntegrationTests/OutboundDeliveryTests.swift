@@ -185,7 +185,22 @@ final class OutboundDeliveryTests: XCTestCase {
     }
 
     func testAttemptTimesOutAndRecordsTheTransportError() throws {
-        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 200, delayMilliseconds: 6000)])
+        let attempt = try timedOutAttempt(ScriptedReceiver.Reply(status: 200, delayMilliseconds: 6000))
+        let latency = try XCTUnwrap(attempt["latency_ms"]?.scalarText.flatMap { Int($0) })
+        // Well before the answer would have come: the timeout ended it, however late its timer ran.
+        XCTAssertTrue((900...5000).contains(latency), "latency \(latency) ms for a 1 s timeout")
+    }
+
+    /// libcurl knows the status as soon as the status line arrives; a receiver that sends only that
+    /// and hangs has not answered: the timeout is a transport error, not a 200.
+    func testAStatusLineWhoseHeadersNeverEndTimesOut() throws {
+        _ = try timedOutAttempt(ScriptedReceiver.Reply(status: 200, headersDelayMilliseconds: 4000))
+    }
+
+    /// Sends one event to a receiver answering `reply` with a 1 s timeout, checks that its attempt
+    /// timed out (pending, `retry`, no status, libcurl's timeout as the transport error) and returns it.
+    private func timedOutAttempt(_ reply: ScriptedReceiver.Reply, file: StaticString = #filePath, line: UInt = #line) throws -> JSONValue {
+        let receiver = try ScriptedReceiver(replies: [reply])
         harness = try OutboundHarness(destinations: [
             #"{ "name": "slow", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "timeout": "1s", "retry": { "schedule": ["1h"] } }"#,
         ])
@@ -193,13 +208,11 @@ final class OutboundDeliveryTests: XCTestCase {
         let id = try harness.emittedID("slow")
         let event = try harness.waitForAttempts(id, count: 1)
         let attempt = try harness.attempts(id)[0]
-        XCTAssertEqual(event["status"], .string("pending"))
-        XCTAssertEqual(attempt["status_code"], .null)
-        XCTAssertEqual(attempt["outcome"], .string("retry"))
-        XCTAssertTrue(attempt["transport_error"]?.stringValue?.lowercased().contains("timeout") == true, attempt.serialized())
-        let latency = try XCTUnwrap(attempt["latency_ms"]?.scalarText.flatMap { Int($0) })
-        // Well before the answer would have come: the timeout ended it, however late its timer ran.
-        XCTAssertTrue((900...5000).contains(latency), "latency \(latency) ms for a 1 s timeout")
+        XCTAssertEqual(event["status"], .string("pending"), event.serialized(), file: file, line: line)
+        XCTAssertEqual(attempt["status_code"], .null, attempt.serialized(), file: file, line: line)
+        XCTAssertEqual(attempt["outcome"], .string("retry"), file: file, line: line)
+        XCTAssertTrue(attempt["transport_error"]?.stringValue?.lowercased().contains("timeout") == true, attempt.serialized(), file: file, line: line)
+        return attempt
     }
 
     /// A 2xx whose body comes slower than the timeout was accepted by the receiver: it is a delivery,
@@ -217,23 +230,6 @@ final class OutboundDeliveryTests: XCTestCase {
         XCTAssertEqual(attempt["transport_error"], .null, attempt.serialized())
         usleep(1_500_000)
         XCTAssertEqual(receiver.received.count, 1, "the accepted event was sent again")
-    }
-
-    /// libcurl knows the status as soon as the status line arrives; a receiver that sends only that
-    /// and hangs has not answered: the timeout is a transport error, not a 200.
-    func testAStatusLineWhoseHeadersNeverEndTimesOut() throws {
-        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 200, headersDelayMilliseconds: 4000)])
-        harness = try OutboundHarness(destinations: [
-            #"{ "name": "mute", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "timeout": "1s", "retry": { "schedule": ["1h"] } }"#,
-        ])
-        try harness.start()
-        let id = try harness.emittedID("mute")
-        let event = try harness.waitForAttempts(id, count: 1)
-        let attempt = try harness.attempts(id)[0]
-        XCTAssertEqual(event["status"], .string("pending"), event.serialized())
-        XCTAssertEqual(attempt["outcome"], .string("retry"), attempt.serialized())
-        XCTAssertEqual(attempt["status_code"], .null)
-        XCTAssertTrue(attempt["transport_error"]?.stringValue?.lowercased().contains("timeout") == true, attempt.serialized())
     }
 
     /// A credential header from a secret reference: sent with each delivery, never stored or shown.
