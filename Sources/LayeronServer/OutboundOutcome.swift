@@ -18,7 +18,10 @@ struct OutboundOutcome: Equatable {
         }
         let message = result.transportError ?? "the receiver answered \(result.status ?? 0)"
         if result.status == 410 {
-            return OutboundOutcome(outcome: .error, status: .failed, nextAttemptAt: nil,
+            // The receiver's word on the destination, whoever asked: a replay disables it too, but
+            // leaves its own event's status as any failed replay does (a pending event then fails
+            // with the destination's other pending events).
+            return OutboundOutcome(outcome: .error, status: replay ? previousStatus : .failed, nextAttemptAt: replay ? previousNextAttempt : nil,
                                    message: message + " (Gone): the destination is disabled", disablesDestination: true)
         }
         if result.transportError == "the server is shutting down" {
