@@ -107,8 +107,18 @@ extension EventStore {
                 WHERE seq = ?1
                 """)
                 .bind(1, seq).bind(2, status.rawValue).bind(3, nextAttemptAt).bind(4, attempt.n).run()
+            if status == .pending, attempt.outcome == .retry {
+                try db.prepared("""
+                    UPDATE attempts SET outcome = 'error', error = COALESCE(attempts.error || '; ', '') || ?3 || d.disabled_reason || ')'
+                    FROM outbound_destinations d, events e
+                    WHERE attempts.event_seq = ?1 AND attempts.n = ?2 AND e.seq = ?1 AND d.name = e.webhook AND d.disabled_at IS NOT NULL
+                    """).bind(1, seq).bind(2, attempt.n).bind(3, Self.disabledNote).run()
+            }
         }
     }
+
+    /// Begins the note on the last attempt of an event a disable failed; the disable's reason follows.
+    private static let disabledNote = "no further attempt: the destination was disabled ("
 
     /// The delivery fields of an outbound event's attempts, by attempt number.
     public func deliveries(seq: Int64) throws(SQLiteError) -> [Int64: DeliveryRecord] {
@@ -161,6 +171,13 @@ extension EventStore {
         try writer.perform { (db) throws(SQLiteError) in
             try db.prepared("INSERT OR REPLACE INTO outbound_destinations (name, disabled_at, disabled_reason) VALUES (?1, ?2, ?3)")
                 .bind(1, destination).bind(2, at).bind(3, reason).run()
+            // Their last attempt said `retry`; none follows now, and the event's own record says why.
+            try db.prepared("""
+                UPDATE attempts SET outcome = 'error', error = COALESCE(error || '; ', '') || ?2 || ?3 || ')'
+                WHERE outcome = 'retry'
+                  AND event_seq IN (SELECT seq FROM events WHERE webhook = ?1 AND direction = 'outbound' AND status = 'pending')
+                  AND n = (SELECT MAX(m.n) FROM attempts m WHERE m.event_seq = attempts.event_seq)
+                """).bind(1, destination).bind(2, Self.disabledNote).bind(3, reason).run()
             try db.prepared("UPDATE events SET status = 'failed', next_attempt_at = NULL WHERE webhook = ?1 AND direction = 'outbound' AND status = 'pending'")
                 .bind(1, destination).run()
         }

@@ -133,6 +133,23 @@ final class OutboundDeliveryTests: XCTestCase {
         XCTAssertEqual(receiver.received.count, 2)
     }
 
+    /// A replay that meets a 410 disables the destination, but a failed replay leaves its event's
+    /// status as it was: the first delivery did happen.
+    func testAReplayAnsweredGoneDisablesTheDestinationAndKeepsTheEventProcessed() throws {
+        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 200), ScriptedReceiver.Reply(status: 410)])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "gone", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true }"#,
+        ])
+        try harness.start()
+        let id = try harness.emittedID("gone")
+        _ = try harness.waitForAttempts(id, count: 1, status: "processed")
+        XCTAssertEqual(try harness.server.admin("POST", "/admin/events/\(id)/replay?force=true").status, 202)
+        let replayed = try harness.waitForAttempts(id, count: 2)
+        XCTAssertEqual(replayed["status"], .string("processed"), replayed.serialized())
+        XCTAssertEqual(try harness.attempts(id)[1]["status_code"], .number(410))
+        XCTAssertEqual(try harness.emit("gone").status, 409, "the 410 disables the destination, replay or not")
+    }
+
     /// A delivery still in flight when another event's 410 disables the destination finishes after
     /// the disable failed the pending events: it must not leave its own event pending.
     func testADeliveryInFlightWhenTheDestinationIsDisabledFailsItsEvent() throws {
@@ -151,6 +168,31 @@ final class OutboundDeliveryTests: XCTestCase {
         XCTAssertEqual(try harness.attempts(slow)[0]["status_code"], .number(500), settled.serialized())
         XCTAssertEqual(settled["status"], .string("failed"), settled.serialized())
         XCTAssertEqual(settled["next_attempt_at"], .null)
+        try assertClosedByTheDisable(try harness.attempts(slow)[0], gone: gone)
+    }
+
+    /// An event waiting for its next attempt when a 410 disables the destination fails, and its last
+    /// attempt no longer says `retry`: it says that no attempt follows, and why.
+    func testAPendingEventFailedByADisableSaysWhy() throws {
+        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 500), ScriptedReceiver.Reply(status: 410)])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "fading", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "retry": { "schedule": ["1h"] } }"#,
+        ])
+        try harness.start()
+        let waiting = try harness.emittedID("fading", payload: #"{"order":1}"#)
+        _ = try harness.waitForAttempts(waiting, count: 1, status: "pending")
+        let gone = try harness.emittedID("fading", payload: #"{"order":2}"#)
+        _ = try harness.waitForAttempts(gone, count: 1, status: "failed")
+        let event = try harness.server.admin("GET", "/admin/events/\(waiting)").json
+        XCTAssertEqual(event["status"], .string("failed"), event.serialized())
+        try assertClosedByTheDisable(try harness.attempts(waiting)[0], gone: gone)
+    }
+
+    private func assertClosedByTheDisable(_ attempt: JSONValue, gone: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(attempt["outcome"], .string("error"), attempt.serialized(), file: file, line: line)
+        let error = try XCTUnwrap(attempt["error"]?.stringValue, file: file, line: line)
+        XCTAssertTrue(error.hasPrefix("the receiver answered 500; no further attempt: the destination was disabled ("), error, file: file, line: line)
+        XCTAssertTrue(error.contains(gone), "the note names the event the 410 answered: \(error)", file: file, line: line)
     }
 
     /// A replay asked for while the event is being delivered is sent once that delivery is recorded.
