@@ -32,7 +32,7 @@ struct OutboundOutcome: Equatable {
             }
             // Cut off by a stop: due again at once, so the next start sends it.
             return OutboundOutcome(outcome: .retry, status: previousStatus, nextAttemptAt: previousNextAttempt ?? finishedAt,
-                                   message: "interrupted: the server stopped during this delivery; it will run again")
+                                   message: InterruptedAttempt.errorPrefix + "the server stopped during this delivery; it will run again")
         }
         // A replay is one extra try: it never moves the event's own schedule.
         if replay {

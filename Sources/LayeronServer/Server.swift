@@ -195,8 +195,12 @@ public final class Server: @unchecked Sendable {
                 guard let delay = policy.delay(afterAttempt: Int(attempt.scheduledPlace), requestedMilliseconds: nil, random: jitter) else { return .fail }
                 return .runAgain(at: now + delay.milliseconds)
             }
-            if recovered.attempts > recovered.endedReplays {
-                logger.warn("\(recovered.attempts - recovered.endedReplays) attempt(s) were cut off by the last stop; each counts as a failed attempt, and its event runs again on its retry schedule unless that was its last")
+            let inbound = recovered.attempts - recovered.endedReplays - recovered.outboundDeliveries
+            if inbound > 0 {
+                logger.warn("\(inbound) handler attempt(s) were cut off by the last stop; each counts as a failed attempt, and its event runs again on its retry schedule unless that was its last")
+            }
+            if recovered.outboundDeliveries > 0 {
+                logger.warn("\(recovered.outboundDeliveries) outbound delivery(ies) were cut off by the last stop; each is sent again now, in its place in the retry schedule")
             }
             if recovered.endedReplays > 0 {
                 logger.warn("\(recovered.endedReplays) replay(s) were cut off by the last stop and do not run again; replay their events again if still wanted")

@@ -12,6 +12,9 @@ public struct InterruptedAttempt: Sendable {
     /// What a replay a stop cut off is closed with when its event is not pending (delivered, failed):
     /// nothing sends a replay again by itself, and only a pending event has a schedule that would.
     public static let replayMessage = "interrupted: the server stopped while this replay ran; replay the event again if it is still wanted"
+
+    /// How the error of every attempt a stop cut off begins, whichever path closed it.
+    public static let errorPrefix = "interrupted: "
 }
 
 /// What follows an interrupted attempt.
@@ -30,6 +33,9 @@ public struct InterruptionRecovery: Sendable {
     public var endedReplays = 0
     /// The ids of the events that failed because their interrupted attempt was their last.
     public var failedEvents: [String] = []
+    /// Outbound deliveries among `attempts` (not the ended replays): they are sent again at once, in
+    /// their place in the schedule.
+    public var outboundDeliveries = 0
 }
 
 extension EventStore {
@@ -83,6 +89,12 @@ extension EventStore {
                 WHERE outcome IS NULL AND replay = 1 AND event_seq IN (SELECT seq FROM events WHERE status != 'pending')
                 """).bind(1, now).bind(2, InterruptedAttempt.replayMessage).run()
             recovery.endedReplays = db.changes
+            let outbound = try db.prepared("""
+                SELECT COUNT(*) FROM attempts WHERE outcome IS NULL AND event_seq IN (SELECT seq FROM events WHERE direction = 'outbound')
+                """)
+            _ = try outbound.step()
+            recovery.outboundDeliveries = Int(outbound.int(0))
+            outbound.reset()
             try db.prepared("""
                 UPDATE attempts SET finished_at = ?1, outcome = 'retry',
                     error = 'interrupted: the server stopped while this attempt ran; it will run again'

@@ -61,6 +61,35 @@ final class OutboundReplayAndRestartTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(receiver.received[1].at.timeIntervalSince(receiver.received[0].at), 2.9, "the schedule's wait is kept across the restart")
     }
 
+    /// A delivery that a stop (graceful, then a crash) cuts off cannot have crashed the server: it is
+    /// sent again at start in its own place in the schedule, so the schedule's last attempt still runs.
+    func testADeliveryCutOffByAStopKeepsItsPlaceInTheSchedule() throws {
+        let receivers = try (0..<2).map { _ in
+            try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 500), ScriptedReceiver.Reply(status: 200, delayMilliseconds: 3_000)],
+                                 then: ScriptedReceiver.Reply(status: 500))
+        }
+        harness = try OutboundHarness(destinations: receivers.enumerated().map { i, receiver in
+            #"{ "name": "cut\#(i)", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "retry": { "schedule": ["1s"] } }"#
+        })
+        try harness.start()
+        let cuts: [() -> Void] = [{ self.harness.server.stop() }, { self.harness.server.kill() }]
+        for (i, cut) in cuts.enumerated() {
+            let id = try harness.emittedID("cut\(i)")
+            // Cut off once the second attempt is both sent and recorded as started.
+            XCTAssertTrue(try harness.server.waitUntil { try receivers[i].received.count == 2 && harness.attempts(id).count == 2 },
+                          harness.server.logs)
+            cut()
+            try harness.start()
+            let event = try harness.waitForAttempts(id, count: 3, status: "failed")
+            let attempts = try harness.attempts(id)
+            XCTAssertEqual(attempts.map { $0["outcome"] }, [.string("retry"), .string("retry"), .string("error")], event.serialized())
+            XCTAssertTrue(attempts[1]["error"]?.stringValue?.hasPrefix("interrupted: ") == true, event.serialized())
+            XCTAssertEqual(attempts[2]["error"], .string("the receiver answered 500 (attempt 2 of 2, the last)"), event.serialized())
+            XCTAssertEqual(receivers[i].received.count, 3)
+        }
+        XCTAssertTrue(harness.server.logs.contains("1 outbound delivery(ies) were cut off by the last stop"), harness.server.logs)
+    }
+
     /// A replay of a delivered event that a stop (graceful, then a crash) cuts off is not sent again by
     /// anything: its attempt says so, and the event stays processed with no next attempt.
     func testAReplayCutOffByAStopEndsThereAndSaysSo() throws {
