@@ -36,6 +36,10 @@ public protocol SecretResolver: Sendable {
     /// The values as they are now, fixed. A snapshot resolves all its references through one such
     /// view, so a reload never mixes two states of a store that changes underneath it.
     func current() -> any SecretResolver
+    /// Why this source could not be read, when it could not: it then knows nothing, and a chain does
+    /// not let a later source answer in its place (an old environment variable must not take over
+    /// from a store that holds the value but failed to decrypt it).
+    var unreadable: String? { get }
 }
 
 extension SecretResolver {
@@ -44,14 +48,26 @@ extension SecretResolver {
     }
 
     public func current() -> any SecretResolver { self }
+
+    public var unreadable: String? { nil }
 }
 
-/// Resolves references from a fixed dictionary (environment variables, or tests).
+/// A source that failed to read (see `SecretResolver.unreadable`).
+public struct UnreadableSecretSource: SecretResolver {
+    public let reason: String
+    public init(reason: String) { self.reason = reason }
+    public func resolve(_ reference: SecretReference) -> SecretValue? { nil }
+    public var unreadable: String? { reason }
+}
+
+/// Resolves references from a fixed dictionary (environment variables, or tests). An empty value is
+/// no value: `X: ${X}` in a compose file with X unset must not make an empty HMAC key anyone can
+/// compute (`layeron secrets set` refuses an empty value for the same reason).
 public struct DictionarySecretResolver: SecretResolver {
     public let values: [String: String]
     public init(_ values: [String: String]) { self.values = values }
     public func resolve(_ reference: SecretReference) -> SecretValue? {
-        values[reference.name].map(SecretValue.init)
+        values[reference.name].flatMap { $0.isEmpty ? nil : SecretValue($0) }
     }
 }
 
@@ -73,6 +89,7 @@ public struct ChainedSecretResolver: SecretResolver {
 
     public func resolveAll(_ reference: SecretReference) -> [SecretValue] {
         for resolver in resolvers {
+            if resolver.unreadable != nil { return [] }
             let values = resolver.resolveAll(reference)
             if !values.isEmpty { return values }
         }
@@ -80,4 +97,6 @@ public struct ChainedSecretResolver: SecretResolver {
     }
 
     public func current() -> any SecretResolver { ChainedSecretResolver(resolvers.map { $0.current() }) }
+
+    public var unreadable: String? { resolvers.lazy.compactMap(\.unreadable).first }
 }

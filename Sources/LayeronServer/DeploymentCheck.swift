@@ -119,10 +119,10 @@ private func unresolvedSecrets(config: ServerConfig, configPath: String,
         return (snapshot.unverifiableSecrets.map { "\(configPath): \($0)" }, [])
     } catch {
         if context.environment == SecretsSetup.development {
-            return (error.unusableLines, error.missing.map {
+            return (error.unreadableLines + error.unusableLines, error.missing.map {
                 "\(configPath): \($0.owner): secret \($0.reference.name) is not set for development; serve will give it a random value"
             })
         }
-        return (error.missingLines + error.unusableLines, [])
+        return (error.unreadableLines + error.missingLines + error.unusableLines, [])
     }
 }

@@ -12,8 +12,16 @@ public struct SecretResolutionError: Error, CustomStringConvertible {
     /// Values that resolved but cannot be used; `problem` says why without quoting the value.
     public let unusable: [(owner: String, reference: SecretReference, problem: String)]
     public let environment: String
+    /// The secrets store could not be read (then nothing else is looked at).
+    public var unreadableStore: String?
 
-    public var description: String { (missingLines + unusableLines).joined(separator: "\n") }
+    public var description: String { (unreadableLines + missingLines + unusableLines).joined(separator: "\n") }
+
+    var unreadableLines: [String] {
+        unreadableStore.map {
+            ["\(file): cannot read the secrets store for environment \(environment): \($0); its values are not replaced by environment variables, fix the store or its key"]
+        } ?? []
+    }
 
     var missingLines: [String] {
         missing.map {
@@ -77,6 +85,9 @@ final class RuntimeSnapshot: Sendable {
     init(config: ServerConfig, configFile: String, resolver: any SecretResolver, environment: String,
          metrics: Metrics) throws(SecretResolutionError) {
         let resolver = resolver.current()
+        if let reason = resolver.unreadable {
+            throw SecretResolutionError(file: configFile, missing: [], unusable: [], environment: environment, unreadableStore: reason)
+        }
         var missing: [(String, SecretReference)] = []
         var unusable: [(String, SecretReference, String)] = []
         var unverifiable: [String] = []

@@ -13,6 +13,10 @@ extension Server {
         defer { reloadLock.unlock() }
         let config = snapshots.snapshot.config
         let view = resolver.current()
+        if let reason = view.unreadable {
+            logger.error("secrets reload refused, keeping the running values: cannot read the secrets store: \(reason)")
+            return
+        }
         let gone = Set(config.secretReferences.map(\.reference.name).filter { view.resolveAll(SecretReference(name: $0)).isEmpty })
         let kept = lastValues.values(named: gone)
         for name in gone.sorted() where kept[name] != nil {

@@ -3,8 +3,8 @@ import LayeronCore
 
 /// Resolves references from the secrets store for one environment. `current()` reads and decrypts the
 /// whole environment once, so a snapshot sees one state of the store; a read that fails (a tampered
-/// value, a locked file) is reported through `onFailure` and resolves nothing, and the caller's
-/// missing-secret error then names every reference that did not resolve.
+/// value, a locked file, a key that no longer opens it) is reported through `onFailure` and gives an
+/// `UnreadableSecretSource`, which a snapshot refuses rather than fall back to the environment.
 public struct SecretStoreResolver: SecretResolver {
     public let store: SecretStore
     public let environment: String
@@ -34,7 +34,7 @@ public struct SecretStoreResolver: SecretResolver {
             return FixedSecretResolver(try store.allValues(environment: environment, now: Self.nowMilliseconds()))
         } catch {
             onFailure(error)
-            return FixedSecretResolver([:])
+            return UnreadableSecretSource(reason: error.description)
         }
     }
 

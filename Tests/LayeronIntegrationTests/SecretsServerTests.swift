@@ -142,6 +142,35 @@ final class SecretsServerTests: XCTestCase {
         XCTAssertFalse(server.output.contains("send a signed test event"), "only development prints the example")
     }
 
+    /// One value of the store that does not decrypt (a damaged row) makes the whole store unreadable
+    /// for the start: neither the server nor `check` may run on environment variables of the same
+    /// names, which are older than the store's values.
+    func testAStoreWithAValueThatDoesNotDecryptIsNotReplacedByTheEnvironment() throws {
+        let server = try TestServer()
+        try server.writeStripeConfig()
+        let production = ["LAYERON_ENV": "production", "LAYERON_MASTER_KEY": String(repeating: "5a", count: 32)]
+        for name in ["STRIPE_WEBHOOK_SECRET", "LAYERON_ADMIN_TOKEN"] {
+            XCTAssertEqual(try server.secrets(["set", name], stdin: "store_\(name)", environment: production).status, 0)
+        }
+        var db: OpaquePointer?
+        XCTAssertEqual(sqlite3_open_v2(server.path("data/secrets.db"), &db, SQLITE_OPEN_READWRITE, nil), SQLITE_OK)
+        XCTAssertEqual(sqlite3_exec(db, """
+            UPDATE secret_versions SET sealed = (SELECT sealed FROM secret_versions WHERE name = 'STRIPE_WEBHOOK_SECRET')
+            WHERE name = 'LAYERON_ADMIN_TOKEN'
+            """, nil, nil, nil), SQLITE_OK)
+        sqlite3_close(db)
+        let stale = production.merging(["STRIPE_WEBHOOK_SECRET": "stale_env", "LAYERON_ADMIN_TOKEN": "stale_token"]) { $1 }
+
+        let check = try CommandRun.layeron(["check", "--config", server.configPath, "--database", server.databasePath],
+                                           environment: stale, removing: secretVariables, directory: server.directory.path)
+        XCTAssertEqual(check.status, 1, check.stdout + check.stderr)
+        XCTAssertTrue(check.stderr.contains("cannot read the secrets store for environment production"), check.stderr)
+        server.removedVariables = secretVariables
+        server.environment = stale
+        XCTAssertThrowsError(try server.start(timeout: 10))
+        XCTAssertTrue(server.logs.contains("cannot read the secrets store for environment production"), server.logs)
+    }
+
     /// `layeron secrets rekey` reseals the store under the key on standard input. With a key from
     /// `LAYERON_MASTER_KEY` the old key stops opening the store and the new one reads every value; in
     /// development the key file beside the database is replaced, so the next command just works.
@@ -154,7 +183,10 @@ final class SecretsServerTests: XCTestCase {
         XCTAssertEqual(try server.secrets(["set", "STRIPE_WEBHOOK_SECRET"], stdin: "prod_value",
                                           environment: production.merging(["LAYERON_MASTER_KEY": oldKey]) { $1 }).status, 0)
         server.removedVariables = secretVariables
-        server.environment = production.merging(["LAYERON_MASTER_KEY": oldKey, "LAYERON_ADMIN_TOKEN": "t"]) { $1 }
+        // An environment variable left from before the value moved into the store: it must never
+        // take over from a store that holds the value but cannot be read.
+        server.environment = production.merging(["LAYERON_MASTER_KEY": oldKey, "LAYERON_ADMIN_TOKEN": "t",
+                                                 "STRIPE_WEBHOOK_SECRET": "stale_env"]) { $1 }
         try server.start()
         defer { server.stop() }
 
@@ -176,8 +208,13 @@ final class SecretsServerTests: XCTestCase {
 
         // The running server, still on the old key, cannot read the resealed store: it says so, refuses
         // the reload and goes on verifying with the values it has.
-        XCTAssertTrue(server.waitUntil { server.logs.contains("the master key does not open") }, server.logs)
+        XCTAssertTrue(server.waitUntil { server.logs.contains("secrets reload refused, keeping the running values: cannot read the secrets store: the master key does not open") }, server.logs)
         XCTAssertEqual(try server.stripeStatus(signedWith: "prod_value"), 200)
+        XCTAssertEqual(try server.stripeStatus(signedWith: "stale_env"), 400)
+        // A start on the old key refuses, rather than run on the stale environment variable.
+        server.stop()
+        XCTAssertThrowsError(try server.start(timeout: 10))
+        XCTAssertTrue(server.logs.contains("layeron serve: the master key does not open the secrets store"), server.logs)
 
         // Development: the key file layeron made is replaced once the store is resealed.
         let developmentServer = try TestServer()

@@ -171,6 +171,25 @@ final class SecretStoreTests: XCTestCase {
         XCTAssertEqual(failures.lines, [])
     }
 
+    /// A store that cannot be read (resealed under another key) holds the values: an environment
+    /// variable of the same name must not answer in its place, and an empty variable is no value.
+    func testAnUnreadableStoreIsNotReplacedByTheEnvironment() throws {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try open().set("IN_BOTH", environment: "production", value: SecretValue("from-store"), now: now)
+        let stale = try open()
+        XCTAssertEqual(try open().rekey(to: MasterKey.random(), now: now), 1)
+        let failures = FailureLog()
+        let resolver = ChainedSecretResolver([
+            SecretStoreResolver(store: stale, environment: "production") { failures.add("\($0)") },
+            DictionarySecretResolver(["IN_BOTH": "stale-env", "EMPTY": ""]),
+        ])
+        let view = resolver.current()
+        XCTAssertNotNil(view.unreadable)
+        XCTAssertEqual(view.resolveAll(SecretReference(name: "IN_BOTH")), [])
+        XCTAssertEqual(failures.lines.count, 1)
+        XCTAssertNil(DictionarySecretResolver(["EMPTY": ""]).resolve(SecretReference(name: "EMPTY")))
+    }
+
     func testMasterKeySources() throws {
         let keyFile = directory.appendingPathComponent("data/master.key").path
         XCTAssertThrowsError(try MasterKey.load(variables: [:], developmentFile: nil, create: true, environment: "production")) { error in
