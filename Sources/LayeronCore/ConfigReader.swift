@@ -57,11 +57,15 @@ struct ObjectView {
 
     func duration(_ key: String) -> TimeSpan? {
         guard let text = string(key) else { return nil }
-        guard let span = TimeSpan(parsing: text) else {
+        switch TimeSpan.parse(text) {
+        case let .success(span):
+            return span
+        case .failure(.tooLong):
+            reader.report(keyPath(key), "duration \"\(text)\" is longer than the longest accepted, \(TimeSpan.longest)")
+        case .failure(.malformed):
             reader.report(keyPath(key), "invalid duration \"\(text)\"; expected a number and a unit, like \"30s\", \"5m\", \"2h\" or \"7d\"")
-            return nil
         }
-        return span
+        return nil
     }
 
     func listenAddress(_ key: String) -> ListenAddress? {

@@ -7,18 +7,36 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     public var seconds: Int64 { milliseconds / 1000 }
 
-    /// Parses `<digits><unit>`; nil when the text is not of that form.
-    public init?(parsing text: String) {
+    /// The longest span config or a command accepts: ten years. Deadlines are `now + span` in Unix
+    /// milliseconds and backoff doubles spans, so an unbounded span overflowed that arithmetic (a
+    /// crash on the first request, or at every start while its event was pending).
+    public static let longest = TimeSpan(milliseconds: 3650 * 86_400_000)
+
+    /// Why a text is not a span.
+    public enum ParseFailure: Error {
+        /// Not `<digits><unit>`.
+        case malformed
+        /// Well formed, but longer than `longest`.
+        case tooLong
+    }
+
+    /// Parses `<digits><unit>` up to `longest`.
+    public static func parse(_ text: String) -> Result<TimeSpan, ParseFailure> {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
             let digits = text.dropLast(suffix.count)
-            // "5ms" also ends in "s": only accept when what is left is all digits.
-            guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let n = Int64(digits), n >= 0,
-                  n <= Int64.max / factor else { continue }
-            self.milliseconds = n * factor
-            return
+            // "5ms" also ends in "s": only accept when what is left is all digits (no sign either).
+            guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { continue }
+            guard let n = Int64(digits), n <= longest.milliseconds / factor else { return .failure(.tooLong) }
+            return .success(TimeSpan(milliseconds: n * factor))
         }
-        return nil
+        return .failure(.malformed)
+    }
+
+    /// `parse`, without the reason.
+    public init?(parsing text: String) {
+        guard case let .success(span) = Self.parse(text) else { return nil }
+        self = span
     }
 
     public var description: String {
