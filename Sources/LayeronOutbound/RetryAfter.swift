@@ -4,7 +4,8 @@ import LayeronCore
 /// The `Retry-After` header of a 429 or 503: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
 public enum RetryAfter {
     /// The wait it asks for from `nowMilliseconds`, or nil when the value is neither form. A date in
-    /// the past asks for no wait.
+    /// the past asks for no wait. Whole seconds, rounded up, as the header counts (and as the
+    /// attempt's message shows it).
     public static func parse(_ value: String, nowMilliseconds: Int64) -> TimeSpan? {
         let text = value.trimmingCharacters(in: .whitespaces)
         if !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
@@ -17,6 +18,6 @@ public enum RetryAfter {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
         guard let date = formatter.date(from: text) else { return nil }
         let at = Int64(date.timeIntervalSince1970 * 1000)
-        return TimeSpan(milliseconds: max(0, at - nowMilliseconds))
+        return .seconds((max(0, at - nowMilliseconds) + 999) / 1000)
     }
 }

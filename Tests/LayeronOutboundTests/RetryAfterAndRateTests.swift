@@ -9,6 +9,9 @@ final class RetryAfterAndRateTests: XCTestCase {
         // Wed, 21 Oct 2015 07:28:00 GMT is 1445412480.
         XCTAssertEqual(RetryAfter.parse("Wed, 21 Oct 2015 07:28:00 GMT", nowMilliseconds: 1_445_412_470_000), .seconds(10))
         XCTAssertEqual(RetryAfter.parse("Wed, 21 Oct 2015 07:28:00 GMT", nowMilliseconds: 1_445_412_490_000), .seconds(0))
+        let rounded = RetryAfter.parse("Wed, 21 Oct 2015 07:28:00 GMT", nowMilliseconds: 1_445_412_469_999)
+        XCTAssertEqual(rounded, .seconds(11))
+        XCTAssertEqual(rounded?.description, "11s", "shown in seconds, not 10001ms")
         XCTAssertNil(RetryAfter.parse("soon", nowMilliseconds: 0))
         XCTAssertNil(RetryAfter.parse("-5", nowMilliseconds: 0))
         XCTAssertNil(RetryAfter.parse("", nowMilliseconds: 0))
