@@ -33,4 +33,24 @@ final class ProviderPresetFieldTests: XCTestCase {
         XCTAssertNil(fields.dedupeKey)
         XCTAssertEqual(fields.providerEventID, "uuid-1")
     }
+
+    /// One value the strict parse used to refuse, anywhere in a signed body, took every field with it:
+    /// the event was recorded without type, id or dedupe key. A lone surrogate escape and a leading
+    /// byte order mark are JSON; what still is not says why in `bodyError`.
+    func testBodyFieldsSurviveLoneSurrogatesAndAByteOrderMark() throws {
+        let stripe = try webhook("stripe")
+        func fields(_ body: [UInt8]) -> EventFields {
+            EventFields.extract(from: InboundRequest(method: "POST", path: "/w", headers: [], body: body), webhook: stripe)
+        }
+        let event = EventFields(providerEventID: "evt_1", type: "a.b", dedupeKey: "evt_1")
+        XCTAssertEqual(fields(Array(#"{"id":"evt_1","type":"a.b","note":"\ud83d"}"#.utf8)), event)
+        XCTAssertEqual(fields([0xEF, 0xBB, 0xBF] + Array(#"{"id":"evt_1","type":"a.b"}"#.utf8)), event)
+
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        let notJSON = fields(Array(#"{"id":"evt_1","type":"a.b","x":\#(deep)}"#.utf8))
+        XCTAssertEqual(notJSON.type, "")
+        XCTAssertNil(notJSON.dedupeKey)
+        XCTAssertEqual(notJSON.bodyError?.reason, "nested deeper than 512 levels")
+        XCTAssertNil(fields(Array(#"{"id":"evt_1"}"#.utf8)).bodyError)
+    }
 }
