@@ -37,7 +37,10 @@ extension ProviderPresets {
             docs: "https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks"),
         ProviderPreset("postmark", SignatureScheme(header: "authorization", format: .credentials(scheme: "Basic"),
                                                    algorithm: .token, encoding: .base64),
-                       type: "body.RecordType", dedupe: "{body.RecordType}:{body.MessageID}",
+                       // Only Bounce and SpamComplaint records carry an id of their own (`ID`); the
+                       // others share the message's `MessageID` across recipients, links and opens,
+                       // so they get no key rather than one that folds distinct events.
+                       type: "body.RecordType", dedupe: "{body.RecordType}:{body.ID}",
                        docs: "https://postmarkapp.com/developer/webhooks/webhooks-overview#protecting-your-webhook"),
         ProviderPreset("intercom", SignatureScheme(header: "x-hub-signature", format: .whole(prefix: "sha1="),
                                                    algorithm: .hmac(.sha1), encoding: .hex),

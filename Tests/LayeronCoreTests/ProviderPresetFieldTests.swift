@@ -53,4 +53,19 @@ final class ProviderPresetFieldTests: XCTestCase {
         XCTAssertEqual(notJSON.bodyError?.reason, "nested deeper than 512 levels")
         XCTAssertNil(fields(Array(#"{"id":"evt_1"}"#.utf8)).bodyError)
     }
+
+    /// Postmark sends one Delivery per recipient and one Click per recipient and link, all with the
+    /// message's MessageID: a key built on it answered the second as a duplicate and lost it. Only
+    /// Bounce and SpamComplaint carry an id of their own.
+    func testPostmarkEventsOfOneMessageAreNotFoldedTogether() throws {
+        let postmark = try webhook("postmark")
+        func key(_ body: String) -> String? {
+            EventFields.extract(from: InboundRequest(method: "POST", path: "/w", headers: [], body: Array(body.utf8)), webhook: postmark).dedupeKey
+        }
+        let message = #""MessageID": "883953f4-6105-42a2-a16a-77a8eac79483""#
+        XCTAssertNil(key(#"{"RecordType": "Delivery", \#(message), "Recipient": "sally@example.com"}"#))
+        XCTAssertNil(key(#"{"RecordType": "Click", \#(message), "Recipient": "bob@example.com", "OriginalLink": "https://example.com/a"}"#))
+        XCTAssertEqual(key(#"{"RecordType": "Bounce", "ID": 4323372036854775807, \#(message), "Email": "zaphod@example.com"}"#),
+                       "Bounce:4323372036854775807")
+    }
 }
