@@ -11,7 +11,10 @@ extension ProviderPresets {
             header: "x-zm-signature", format: .whole(prefix: "v0="), algorithm: .hmac(.sha256), encoding: .hex,
             payload: .preset("v0:{timestamp}:{body}"), timestamp: .header("x-zm-request-timestamp"),
             challenge: .zoomURLValidation),
-            type: "body.event", dedupe: "{body.event}:{body.event_ts}",
+            // No default dedupe: Zoom sends no delivery id, and distinct events of one type share
+            // `event_ts` (two participants joining in one millisecond), so no template of its fields
+            // tells one delivery from another.
+            type: "body.event",
             docs: "https://developers.zoom.us/docs/api/webhooks/#verify-webhook-events"),
         ProviderPreset("discord", SignatureScheme(
             header: "x-signature-ed25519", algorithm: .ed25519, encoding: .hex,

@@ -68,4 +68,17 @@ final class ProviderPresetFieldTests: XCTestCase {
         XCTAssertEqual(key(#"{"RecordType": "Bounce", "ID": 4323372036854775807, \#(message), "Email": "zaphod@example.com"}"#),
                        "Bounce:4323372036854775807")
     }
+
+    /// Zoom gives distinct events of one type the same `event_ts` (two participants joining in one
+    /// millisecond) and sends no delivery id: no default key, so neither is lost.
+    func testZoomEventsSharingAMillisecondAreNotFoldedTogether() throws {
+        let zoom = try webhook("zoom")
+        for participant in ["alice", "bob"] {
+            let body = #"{"event": "meeting.participant_joined", "event_ts": 1700000000000, "payload": {"object": {"participant": {"user_name": "\#(participant)"}}}}"#
+            let fields = EventFields.extract(from: InboundRequest(method: "POST", path: "/w", headers: [], body: Array(body.utf8)), webhook: zoom)
+            XCTAssertNil(fields.dedupeKey)
+            XCTAssertEqual(fields.type, "meeting.participant_joined")
+        }
+        XCTAssertNil(zoom.dedupe)
+    }
 }
