@@ -61,6 +61,21 @@ final class SignatureConfigTests: XCTestCase {
                     "t.json: webhooks[0].url: \"example.com/x?y=1\" must be an http(s) URL without a query")
     }
 
+    /// A header no request can carry would refuse every request as unsigned: refused at load instead.
+    func testSignatureHeaderMustBeAHeaderName() {
+        assertIssue(custom(#"{"header": "", "algorithm": "hmac-sha256", "secret": {"secret": "S"}}"#),
+                    "t.json: webhooks[0].signature.header: is empty; name the header the signature arrives in")
+        for bad in ["bad header: x", "x-sig:", " x-sig", "x\u{e9}", "x/sig"] {
+            assertIssue(custom(#"{"header": "\#(bad)", "algorithm": "hmac-sha256", "secret": {"secret": "S"}}"#),
+                        "t.json: webhooks[0].signature.header: \"\(bad)\" is not a header name; a header name is letters, digits and")
+        }
+        for good in ["X-Signature", "x_sig.v2", "sig~1!#$%&'*+^`|"] {
+            XCTAssertEqual(custom(#"{"header": "\#(good)", "algorithm": "hmac-sha256", "secret": {"secret": "S"}}"#), [], good)
+        }
+        XCTAssertEqual(custom(#"{"header": 1, "algorithm": "hmac-sha256", "secret": {"secret": "S"}}"#),
+                       ["t.json: webhooks[0].signature.header: expected a string, found a number"])
+    }
+
     func testStandardWebhooksCustomSchemeLoadsAndVerifies() throws {
         let text = #"""
         {"webhooks": [{"name": "sw", "provider": "custom", "tolerance": "2m",
