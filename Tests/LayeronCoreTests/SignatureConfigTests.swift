@@ -44,6 +44,8 @@ final class SignatureConfigTests: XCTestCase {
                     "t.json: webhooks[0].signature.publicKey: not a valid ECDSA P-256 public key: is a ed25519 key")
         assertIssue(issues(#"{"name": "d", "provider": "discord", "publicKey": "zz"}"#),
                     "t.json: webhooks[0].publicKey: not a valid Ed25519 public key")
+        assertIssue(issues(#"{"name": "d", "provider": "discord", "publicKey": "abcd"}"#),
+                    "t.json: webhooks[0].publicKey: not a valid Ed25519 public key: an Ed25519 public key is 32 bytes (64 hex digits) or a DER SubjectPublicKeyInfo; found 2 bytes")
         assertIssue(custom(#"{"header": "x", "algorithm": "rsa-sha256"}"#),
                     "t.json: webhooks[0].signature.publicKey: is required for rsa-sha256")
         assertIssue(custom(#"{"header": "x", "algorithm": "hmac-sha256", "secret": {"secret": "S"}, "publicKey": "ab"}"#),
