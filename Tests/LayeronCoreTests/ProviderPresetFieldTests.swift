@@ -81,4 +81,15 @@ final class ProviderPresetFieldTests: XCTestCase {
         }
         XCTAssertNil(zoom.dedupe)
     }
+
+    /// RFC 9110 does not count the spaces and tabs that end a header line as part of its value:
+    /// `x-id: H1␠␠` is the id `H1` for the dedupe key and `a.b\t` the type `a.b`.
+    func testHeaderFieldsDropTrailingWhitespace() throws {
+        let text = #"{"webhooks": [{"name": "w", "provider": "custom", "path": "/w", "event": {"id": "header.x-id", "type": "header.x-type"},"#
+            + #" "dedupe": {"key": "{header.x-shop}:{header.x-id}"}, "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "secret": {"secret": "S"}}}]}"#
+        let webhook = try XCTUnwrap(try ConfigLoader.load(text: Array(text.utf8), file: "t.json").webhooks.first)
+        let fields = EventFields.extract(from: request([("x-id", "H1  "), ("x-type", "a.b\t"), ("x-shop", "s \t ")]), webhook: webhook)
+        XCTAssertEqual(fields, EventFields(providerEventID: "H1", type: "a.b", dedupeKey: "s:H1"))
+        XCTAssertNil(EventFields.extract(from: request([("x-id", " \t"), ("x-shop", "s")]), webhook: webhook).dedupeKey)
+    }
 }

@@ -24,6 +24,7 @@ final class InboundHandlingTests: XCTestCase {
             ("ordered", keyed + #""handler": "behaviours.flaky", "ordering": "per-key", "orderingKey": "body.customer""#),
             ("capped", keyed + #""handler": "behaviours.gated", "concurrency": 1"#),
             ("composite", #""dedupe": {"key": "{body.shop}:{body.id}", "ttl": "1h"}, "handler": "behaviours.ok""#),
+            ("byheader", #""dedupe": {"key": "header.x-id", "ttl": "1h"}, "handler": "behaviours.ok""#),
         ])
         try server.start()
     }
@@ -135,6 +136,22 @@ final class InboundHandlingTests: XCTestCase {
             XCTAssertTrue(server.waitUntil(timeout: 5) { warnings().contains { $0.contains(id) && $0.contains(reason) } }, server.logs)
         }
         XCTAssertFalse(warnings().contains { $0.contains(form) }, server.logs)
+    }
+
+    /// Spaces and tabs around a header's value are not part of it (RFC 9110): a retry whose id header
+    /// carries them is the same event. libmicrohttpd drops the leading ones, the server the trailing.
+    func testWhitespaceAroundAHeaderKeyIsNotPartOfIt() throws {
+        let body = Array(#"{"type": "t"}"#.utf8)
+        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
+        let answer = try RawConnection.exchange(port: port, "POST /webhooks/byheader HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            + "Content-Length: \(body.count)\r\nX-Sig: \(Signing.hmacHex(body: body, secret: secret))\r\nX-Id: \t H1 \t \r\n\r\n"
+            + String(decoding: body, as: UTF8.self))
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200"), answer)
+        let first = try id(of: (200, String(answer[try XCTUnwrap(answer.range(of: "\r\n\r\n")).upperBound...])))
+        XCTAssertEqual(try event(first)["dedupe_key"]?.stringValue, "H1")
+        let retry = try server.post("/webhooks/byheader", headers: [("x-sig", Signing.hmacHex(body: body, secret: secret)), ("x-id", "H1")], body: body)
+        XCTAssertEqual(try id(of: retry), first)
+        XCTAssertTrue(retry.body.contains(#""duplicate":true"#), retry.body)
     }
 
     func testSequentialDuplicatesRunOnce() throws {
