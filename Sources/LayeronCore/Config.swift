@@ -137,6 +137,9 @@ public struct DedupeConfig: Sendable {
 /// One inbound webhook endpoint.
 public struct WebhookConfig: Sendable {
     public var name: String
+    /// Where the webhook sits in the config file (`webhooks[2]`), for messages about it: a webhook
+    /// refused before it is not in the loaded list, so its place there is not its place in the file.
+    public var keyPath: String
     public var provider: String
     public var path: String
     public var host: HostPattern?

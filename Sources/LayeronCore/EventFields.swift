@@ -4,25 +4,37 @@ public struct EventFields: Sendable, Equatable {
     public var type: String
     public var dedupeKey: String?
     public var orderingKey: String?
+    /// Why the body is not JSON, when the webhook reads fields from it and it is not: every body
+    /// field is then missing. The event is still recorded; the caller says so in the log, since a
+    /// signed event without its type or dedupe key is otherwise easy to miss.
+    public var bodyError: JSONSyntaxError?
 
-    public init(providerEventID: String?, type: String, dedupeKey: String?, orderingKey: String? = nil) {
+    public init(providerEventID: String?, type: String, dedupeKey: String?, orderingKey: String? = nil,
+                bodyError: JSONSyntaxError? = nil) {
         self.providerEventID = providerEventID
         self.type = type
         self.dedupeKey = dedupeKey
         self.orderingKey = orderingKey
+        self.bodyError = bodyError
     }
 
     /// Extracts the fields `webhook` names. A body that is not JSON yields an empty type rather than a
-    /// failure: the event is still recorded, and a catch-all handler can still take it. Only the body
-    /// members the fields name are built; the rest of the event is checked and skipped.
+    /// failure: the event is still recorded and routed as an event without a type (`"*"`, else the
+    /// catch-all `handler`), and `bodyError` says why. Only the body members the fields name are
+    /// built; the rest of the event is checked and skipped.
     public static func extract(from request: InboundRequest, webhook: WebhookConfig) -> EventFields {
         let paths = bodyPaths(of: webhook)
-        let body = paths.isEmpty ? nil : try? JSONParser.parse(request.body, keepingPaths: paths)
+        var body: JSONValue?
+        var bodyError: JSONSyntaxError?
+        if !paths.isEmpty {
+            do { body = try JSONParser.parse(request.body, keepingPaths: paths) } catch { bodyError = error }
+        }
         return EventFields(
             providerEventID: webhook.eventID?.value(in: request, body: body),
             type: webhook.eventType?.value(in: request, body: body) ?? "",
             dedupeKey: webhook.dedupe?.key.key(in: request, body: body),
-            orderingKey: webhook.ordering?.key.value(in: request, body: body))
+            orderingKey: webhook.ordering?.key.value(in: request, body: body),
+            bodyError: bodyError)
     }
 
     /// Every body path the webhook reads: event id, type, ordering key and the dedupe key's parts.

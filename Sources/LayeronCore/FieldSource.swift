@@ -18,7 +18,9 @@ public enum FieldSource: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The value in a request whose body was parsed (nil when not JSON).
+    /// The value in a request whose body was parsed (nil when not JSON). A header's value is without
+    /// the spaces and tabs that end its line: RFC 9110 (section 5.5) does not count them as part of
+    /// it, so `x-id: H1␠␠` is the id `H1`. libmicrohttpd drops those that begin it.
     public func value(in request: InboundRequest, body: JSONValue?) -> String? {
         switch self {
         case let .body(path):
@@ -26,8 +28,16 @@ public enum FieldSource: Sendable, Hashable, CustomStringConvertible {
             for key in path { value = value?[key] }
             return value?.scalarText
         case let .header(name):
-            return request.header(name)
+            return request.header(name).map(Self.droppingTrailingWhitespace)
         }
+    }
+
+    /// Nearly every value ends in neither, and is returned after one look at its last byte.
+    private static func droppingTrailingWhitespace(_ value: String) -> String {
+        let utf8 = value.utf8
+        guard let last = utf8.last, last == 0x20 || last == 0x09 else { return value }
+        let kept = utf8.reversed().drop { $0 == 0x20 || $0 == 0x09 }.count
+        return String(decoding: utf8.prefix(kept), as: UTF8.self)
     }
 
     public var description: String {

@@ -1,5 +1,5 @@
 /// Why a document is not JSON, with the byte offset so the user can find the spot.
-public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable {
+public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable, Equatable {
     public let offset: Int
     public let reason: String
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
@@ -37,10 +37,13 @@ public struct JSONParser {
         try parse(Array(text.utf8))
     }
 
-    /// Runs `root` on the whole of `data`, which must hold one value and nothing after it.
+    /// Runs `root` on the whole of `data`, which must hold one value and nothing after it. A leading
+    /// UTF-8 byte order mark is stepped over: RFC 8259 (section 8.1) lets a parser ignore it, and
+    /// senders and editors on Windows write one.
     static func document(_ data: [UInt8], _ root: (inout JSONParser) throws(JSONSyntaxError) -> JSONValue) throws(JSONSyntaxError) -> JSONValue {
         let result: Result<JSONValue, JSONSyntaxError> = data.withUnsafeBufferPointer { buffer in
             var parser = JSONParser(bytes: buffer)
+            if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { parser.index = 3 }
             do throws(JSONSyntaxError) {
                 parser.skipWhitespace()
                 let value = try root(&parser)

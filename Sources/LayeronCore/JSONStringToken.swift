@@ -11,9 +11,11 @@ struct JSONStringToken {
 
 extension JSONParser {
     /// Steps over the string at the cursor (on its opening quote), checking it as strictly as a full
-    /// parse: no control characters, well-formed escapes with paired surrogates, and well-formed
-    /// UTF-8 (no overlong forms, no encoded surrogates, nothing past U+10FFFF), the rules
-    /// `String(validating:)` applies.
+    /// parse: no control characters, well-formed escapes, and well-formed UTF-8 (no overlong forms,
+    /// no encoded surrogates, nothing past U+10FFFF), the rules `String(validating:)` applies.
+    /// An escaped surrogate without its other half (`"\ud83d"`) is allowed, as RFC 8259's grammar
+    /// allows it and JavaScript's `JSON.stringify` writes it for a cut emoji; the string made of it
+    /// holds U+FFFD in its place.
     mutating func scanString() throws(JSONSyntaxError) -> JSONStringToken {
         let start = index + 1
         var hasEscapes = false
@@ -78,7 +80,8 @@ extension JSONParser {
     }
 
     /// The scalar an escape stands for; the cursor is on the character after the backslash and ends
-    /// after the escape (after both halves of a surrogate pair).
+    /// after the escape (after both halves of a surrogate pair). A surrogate without its other half
+    /// stands for U+FFFD, the replacement character.
     private mutating func escapedScalar() throws(JSONSyntaxError) -> Unicode.Scalar {
         guard index < bytes.count else { throw error("unterminated escape") }
         let e = bytes[index]
@@ -91,20 +94,19 @@ extension JSONParser {
         case UInt8(ascii: "r"): return "\r"
         case UInt8(ascii: "t"): return "\t"
         case UInt8(ascii: "u"):
-            var scalar = try parseHex4()
+            let scalar = try parseHex4()
             if (0xD800...0xDBFF).contains(scalar) {
-                guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                    throw error("unpaired surrogate")
+                // A high surrogate pairs only with a `\u` low surrogate right after it; anything else
+                // (another escape, a character) is left for the next step of the scan.
+                if index + 5 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u"),
+                   let low = Self.hex4(bytes, at: index + 2), (0xDC00...0xDFFF).contains(low) {
+                    index += 6
+                    return Unicode.Scalar(0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)) ?? "\u{FFFD}"
                 }
-                index += 2
-                let low = try parseHex4()
-                guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate") }
-                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-            } else if (0xDC00...0xDFFF).contains(scalar) {
-                throw error("unpaired surrogate")
+                return "\u{FFFD}"
             }
-            guard let u = Unicode.Scalar(scalar) else { throw error("invalid code point") }
-            return u
+            // A lone low surrogate is not a scalar either.
+            return Unicode.Scalar(scalar) ?? "\u{FFFD}"
         default:
             throw error("invalid escape")
         }
@@ -112,18 +114,23 @@ extension JSONParser {
 
     private mutating func parseHex4() throws(JSONSyntaxError) -> UInt32 {
         guard index + 4 <= bytes.count else { throw error("incomplete \\u escape") }
+        guard let value = Self.hex4(bytes, at: index) else { throw error("invalid \\u escape") }
+        index += 4
+        return value
+    }
+
+    /// The four hex digits at `start` (in bounds), or nil when one is not a hex digit.
+    private static func hex4(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> UInt32? {
         var value: UInt32 = 0
-        for _ in 0..<4 {
-            let c = bytes[index]
+        for c in bytes[start..<(start + 4)] {
             let digit: UInt32
             switch c {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(c - UInt8(ascii: "0"))
             case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(c - UInt8(ascii: "a") + 10)
             case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(c - UInt8(ascii: "A") + 10)
-            default: throw error("invalid \\u escape")
+            default: return nil
             }
             value = value << 4 | digit
-            index += 1
         }
         return value
     }

@@ -11,7 +11,10 @@ extension ProviderPresets {
             header: "x-zm-signature", format: .whole(prefix: "v0="), algorithm: .hmac(.sha256), encoding: .hex,
             payload: .preset("v0:{timestamp}:{body}"), timestamp: .header("x-zm-request-timestamp"),
             challenge: .zoomURLValidation),
-            type: "body.event", dedupe: "{body.event}:{body.event_ts}",
+            // No default dedupe: Zoom sends no delivery id, and distinct events of one type share
+            // `event_ts` (two participants joining in one millisecond), so no template of its fields
+            // tells one delivery from another.
+            type: "body.event",
             docs: "https://developers.zoom.us/docs/api/webhooks/#verify-webhook-events"),
         ProviderPreset("discord", SignatureScheme(
             header: "x-signature-ed25519", algorithm: .ed25519, encoding: .hex,
@@ -37,7 +40,10 @@ extension ProviderPresets {
             docs: "https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks"),
         ProviderPreset("postmark", SignatureScheme(header: "authorization", format: .credentials(scheme: "Basic"),
                                                    algorithm: .token, encoding: .base64),
-                       type: "body.RecordType", dedupe: "{body.RecordType}:{body.MessageID}",
+                       // Only Bounce and SpamComplaint records carry an id of their own (`ID`); the
+                       // others share the message's `MessageID` across recipients, links and opens,
+                       // so they get no key rather than one that folds distinct events.
+                       type: "body.RecordType", dedupe: "{body.RecordType}:{body.ID}",
                        docs: "https://postmarkapp.com/developer/webhooks/webhooks-overview#protecting-your-webhook"),
         ProviderPreset("intercom", SignatureScheme(header: "x-hub-signature", format: .whole(prefix: "sha1="),
                                                    algorithm: .hmac(.sha1), encoding: .hex),

@@ -42,7 +42,11 @@ enum SignatureConfigParser {
             reader.report(webhook.keyPath("publicKey"), "a custom provider takes its public key inside \"signature\"")
         }
         let before = reader.issues.count
-        let header = view.string("header", required: true) ?? ""
+        let configuredHeader = view.string("header", required: true)
+        if let configuredHeader, let problem = Self.headerNameProblem(configuredHeader) {
+            reader.report(view.keyPath("header"), problem)
+        }
+        let header = configuredHeader ?? ""
 
         var algorithm = SignatureAlgorithm.hmac(.sha256)
         if let text = view.string("algorithm", required: true) {
@@ -144,6 +148,19 @@ enum SignatureConfigParser {
         return (SignatureScheme(signature: .header(header.lowercased()), format: format, algorithm: algorithm,
                                 encoding: encoding, secretFormat: secretFormat, payload: payload, timestamp: timestamp,
                                 id: id, publicKeys: keys, publicURL: publicURL(webhook)), secrets)
+    }
+
+    /// Why `name` cannot be a header's name, or nil: a name is one or more of RFC 9110's token
+    /// characters (section 5.6.2). No request could carry any other, so a webhook with one would
+    /// refuse every request as unsigned.
+    static func headerNameProblem(_ name: String) -> String? {
+        let example = "like \"x-signature\""
+        if name.isEmpty { return "is empty; name the header the signature arrives in, \(example)" }
+        let symbols = Set("!#$%&'*+-.^_`|~".utf8)
+        let isToken = name.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A) || symbols.contains(c)
+        }
+        return isToken ? nil : "\"\(name)\" is not a header name; a header name is letters, digits and !#$%&'*+-.^_`|~ (RFC 9110), \(example)"
     }
 
     /// `"timestamp"`: `"format"`, `"header.NAME"`, `"body.PATH"` or `{"from", "unit", "tolerance"}`; a

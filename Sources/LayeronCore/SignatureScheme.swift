@@ -120,7 +120,7 @@ public struct SignatureScheme: Sendable, Hashable {
         var timestampText = ""
         if let timestamp {
             let located = timestamp.source == .formatField ? parsed.timestamp : timestamp.source.value(in: request, body: body)
-            guard let text = located, !text.isEmpty else { return .failure(.missingTimestamp) }
+            guard let text = located, !text.isEmpty else { return .failure(.missingTimestamp(timestamp.source, signature: signature)) }
             if let failure = timestamp.check(text, now: now) { return .failure(failure) }
             timestampText = text
         }

@@ -3,7 +3,9 @@ public enum VerificationFailure: Error, Equatable, CustomStringConvertible, Send
     /// The signature's header, or body field (Mailgun), is absent.
     case missingSignature(FieldSource)
     case malformedSignature(FieldSource, reason: String)
-    case missingTimestamp
+    /// No timestamp where the scheme reads it: a field of the signature's own format (Stripe's
+    /// `t=`), or the header or body field that carries it (Slack's `X-Slack-Request-Timestamp`).
+    case missingTimestamp(ValueSource, signature: FieldSource)
     case malformedTimestamp(String)
     case timestampOutsideTolerance(skewSeconds: Int64, toleranceSeconds: Int64)
     case missingID
@@ -20,7 +22,10 @@ public enum VerificationFailure: Error, Equatable, CustomStringConvertible, Send
         case let .missingSignature(source): return "missing signature body field \(source)"
         case let .malformedSignature(.header(name), reason): return "malformed \(name) header: \(reason)"
         case let .malformedSignature(source, reason): return "malformed body field \(source): \(reason)"
-        case .missingTimestamp: return "no timestamp in the signature"
+        case let .missingTimestamp(.formatField, .header(name)): return "no timestamp in the \(name) header"
+        case let .missingTimestamp(.formatField, source): return "no timestamp in body field \(source)"
+        case let .missingTimestamp(.field(.header(name)), _): return "missing timestamp header \(name)"
+        case let .missingTimestamp(.field(source), _): return "missing timestamp body field \(source)"
         case let .malformedTimestamp(reason): return "malformed timestamp: \(reason)"
         case let .timestampOutsideTolerance(skew, tolerance):
             return "timestamp outside tolerance (\(skew) s > \(tolerance) s)"

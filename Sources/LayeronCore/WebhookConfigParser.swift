@@ -135,7 +135,7 @@ enum WebhookConfigParser {
         }
 
         guard reader.issues.count == issuesBefore, let scheme else { return nil }
-        return WebhookConfig(name: name, provider: provider, path: routePath, host: host, scheme: scheme,
+        return WebhookConfig(name: name, keyPath: path, provider: provider, path: routePath, host: host, scheme: scheme,
                              secrets: secrets, eventID: eventID, eventType: eventType, dedupe: dedupe,
                              routes: routes, respond: respond, retry: retry, unhandled: unhandled,
                              timeout: timeout, concurrency: concurrency, ordering: ordering, lease: lease)

@@ -107,8 +107,13 @@ public final class PublicKey: @unchecked Sendable, Hashable {
         }
         if expected == .ed25519, bytes.count == 32 {
             try self.init(ed25519Raw: bytes)
-        } else {
+            return
+        }
+        do throws(PublicKeyError) {
             try self.init(der: bytes, expected: expected)
+        } catch .unreadable where expected == .ed25519 {
+            // Most Ed25519 keys are pasted raw (Discord shows 64 hex digits): say so, not only DER.
+            throw .unreadable("an Ed25519 public key is 32 bytes (64 hex digits) or a DER SubjectPublicKeyInfo; found \(bytes.count) bytes that are not one")
         }
     }
 

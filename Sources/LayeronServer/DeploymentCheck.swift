@@ -64,11 +64,11 @@ public func checkDeployment(configPath: String, secrets: SecretsContext, loading
         let loaded = names.isEmpty ? "none" : names.sorted().joined(separator: ", ")
         problems.append("\(configPath): plugins.config.\(name): no plugin in \(config.plugins.dir) is named \(name) (plugin names there: \(loaded))")
     }
-    for (i, webhook) in config.webhooks.enumerated() {
+    for webhook in config.webhooks {
         for handler in webhook.routes.allHandlers {
             guard let why = registry.whyUnavailable(handler) else { continue }
             let pluginLoaded = statuses.contains { $0.name == handler.plugin }
-            problems.append("\(configPath): webhooks[\(i)] (\(webhook.name)): handler \(handler) "
+            problems.append("\(configPath): \(webhook.keyPath) (\(webhook.name)): handler \(handler) "
                             + (pluginLoaded ? "is not provided: \(why)" : "is not provided by any plugin in \(config.plugins.dir)"))
         }
     }

@@ -92,6 +92,7 @@ final class InboundPipeline: Sendable {
             receivedAt: receivedAt, headers: webhook.scheme.recordable(http.headers), body: http.body, handler: handler?.description,
             orderingKey: fields.orderingKey,
             firstAttemptAt: rules.respond == .afterHandler ? receivedAt + rules.timeout.milliseconds : nil)
+        if let bodyError = fields.bodyError { warnBodyNotJSON(bodyError, event: event, http: http) }
 
         // The HTTP thread does not wait for the commit: the connection is suspended and resumed by
         // the writer's completion, so all waiting connections share one group commit.
@@ -113,6 +114,17 @@ final class InboundPipeline: Sendable {
                 }
             }
         }
+    }
+
+    /// A signed body that the webhook reads fields from but that is not JSON is recorded without
+    /// them: routed as an event without a type (unless the type is a header), and not folded with its
+    /// retries (unless the key is headers only). Said at warn level, naming the event, since nothing
+    /// else shows it. A form body (Slack's slash commands and interactions) is not JSON by design.
+    private func warnBodyNotJSON(_ error: JSONSyntaxError, event: NewEvent, http: HTTPRequest) {
+        if http.header("content-type")?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true { return }
+        logger.warn("event recorded without the fields read from its body: \(error)",
+                    [("event", event.id), ("webhook", event.webhook), ("type", event.type),
+                     ("handler", event.handler ?? "none"), ("dedupe_key", event.dedupeKey ?? "none")])
     }
 
     /// What a committed append is answered with: a duplicate's original answer, or an acknowledgement

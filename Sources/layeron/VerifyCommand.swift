@@ -70,7 +70,7 @@ enum VerifyCommand {
                 do throws(PublicKeyError) {
                     scheme.publicKeys = [try PublicKey(text: secret, expected: kind)]
                 } catch {
-                    throw UsageError("--secret for \(provider) is its public key, and this one \(error)")
+                    throw UsageError("--secret for \(provider) is its public key, and this one is not a valid \(kind.displayName.dropFirst(3)) public key: \(error)")
                 }
                 secrets = []
             } else {

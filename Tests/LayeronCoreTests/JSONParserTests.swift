@@ -11,8 +11,35 @@ final class JSONParserTests: XCTestCase {
     }
 
     func testRejectsInvalidDocuments() {
-        for bad in ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"\u{01}\"", "\"\\ud800\"", "tru", "{} x", String(repeating: "[", count: 600)] {
+        for bad in ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"\u{01}\"", "\"\\ud800\\u12\"", "tru", "{} x", String(repeating: "[", count: 600)] {
             XCTAssertThrowsError(try JSONParser.parse(bad), bad)
+        }
+    }
+
+    /// RFC 8259's grammar allows an escaped surrogate without its other half, and JavaScript writes
+    /// one for an emoji cut in two: such a body is JSON, and the half stands for U+FFFD.
+    func testLoneSurrogateEscapesAreReplacementCharacters() throws {
+        let cases: [(String, String)] = [
+            (#""\ud83d""#, "\u{FFFD}"), (#""\ude00""#, "\u{FFFD}"), (#""a\ud83db""#, "a\u{FFFD}b"),
+            (#""\ud83d\u0041""#, "\u{FFFD}A"), (#""\ud83d\ud83d\ude00""#, "\u{FFFD}😀"), (#""\ude00\ud83d""#, "\u{FFFD}\u{FFFD}"),
+            (#""\ud83d\n""#, "\u{FFFD}\n"), (#""\uD83D\uDE00""#, "😀"),
+        ]
+        for (text, expected) in cases {
+            XCTAssertEqual(try JSONParser.parse(text).stringValue, expected, text)
+            XCTAssertEqual(try JSONParser.parse(Array(#"{"id":\#(text)}"#.utf8), keepingPaths: [["id"]])["id"]?.stringValue, expected, text)
+            XCTAssertNoThrow(try JSONParser.parse(Array(#"{"skip":\#(text),"id":1}"#.utf8), keepingPaths: [["id"]]), text)
+        }
+        XCTAssertEqual(try JSONParser.parse(Array(#"{"\ud83d":1}"#.utf8), keepingPaths: [["\u{FFFD}"]])["\u{FFFD}"], .number(1))
+    }
+
+    /// RFC 8259 lets a parser ignore a byte order mark at the start; one anywhere else is not whitespace.
+    func testLeadingByteOrderMarkIsSkipped() throws {
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        XCTAssertEqual(try JSONParser.parse(bom + Array(#"{"id":"a"}"#.utf8))["id"], "a")
+        XCTAssertEqual(try JSONParser.parse(bom + Array(#" {"id":"a","x":[1]}"#.utf8), keepingPaths: [["id"]])["id"], "a")
+        for bad in [bom, bom + bom + Array("{}".utf8), Array("{}".utf8) + bom, Array(" ".utf8) + bom + Array("{}".utf8)] {
+            XCTAssertThrowsError(try JSONParser.parse(bad), "\(bad)")
+            XCTAssertThrowsError(try JSONParser.parse(bad, keepingPaths: [["id"]]), "\(bad)")
         }
     }
 
@@ -35,7 +62,7 @@ final class JSONParserTests: XCTestCase {
 
     func testPrunedParseRejectsWhatTheFullParseRejects() {
         for bad in ["", "{", #"{"id":"a","x":[1,]}"#, #"{"x":{"a" 1},"id":"a"}"#, #"{"x":01}"#, #"{"x":"\u{01}"}"#,
-                    #"{"x":"\ud800"}"#, #"{"x":tru}"#, #"{"id":"a"} x"#, #"{"x":"\q"}"#] {
+                    #"{"x":"\ud800\u12"}"#, #"{"x":tru}"#, #"{"id":"a"} x"#, #"{"x":"\q"}"#] {
             XCTAssertThrowsError(try JSONParser.parse(Array(bad.utf8), keepingPaths: [["id"]]), bad)
             XCTAssertThrowsError(try JSONParser.parse(bad), bad)
         }

@@ -44,6 +44,8 @@ final class SignatureConfigTests: XCTestCase {
                     "t.json: webhooks[0].signature.publicKey: not a valid ECDSA P-256 public key: is a ed25519 key")
         assertIssue(issues(#"{"name": "d", "provider": "discord", "publicKey": "zz"}"#),
                     "t.json: webhooks[0].publicKey: not a valid Ed25519 public key")
+        assertIssue(issues(#"{"name": "d", "provider": "discord", "publicKey": "abcd"}"#),
+                    "t.json: webhooks[0].publicKey: not a valid Ed25519 public key: an Ed25519 public key is 32 bytes (64 hex digits) or a DER SubjectPublicKeyInfo; found 2 bytes")
         assertIssue(custom(#"{"header": "x", "algorithm": "rsa-sha256"}"#),
                     "t.json: webhooks[0].signature.publicKey: is required for rsa-sha256")
         assertIssue(custom(#"{"header": "x", "algorithm": "hmac-sha256", "secret": {"secret": "S"}, "publicKey": "ab"}"#),
@@ -59,6 +61,21 @@ final class SignatureConfigTests: XCTestCase {
                     "t.json: webhooks[0].signature.timestamp.unit: unknown unit \"minutes\"")
         assertIssue(issues(#"{"name": "t", "provider": "twilio", "secret": {"secret": "S"}, "url": "example.com/x?y=1"}"#),
                     "t.json: webhooks[0].url: \"example.com/x?y=1\" must be an http(s) URL without a query")
+    }
+
+    /// A header no request can carry would refuse every request as unsigned: refused at load instead.
+    func testSignatureHeaderMustBeAHeaderName() {
+        assertIssue(custom(#"{"header": "", "algorithm": "hmac-sha256", "secret": {"secret": "S"}}"#),
+                    "t.json: webhooks[0].signature.header: is empty; name the header the signature arrives in")
+        for bad in ["bad header: x", "x-sig:", " x-sig", "x\u{e9}", "x/sig"] {
+            assertIssue(custom(#"{"header": "\#(bad)", "algorithm": "hmac-sha256", "secret": {"secret": "S"}}"#),
+                        "t.json: webhooks[0].signature.header: \"\(bad)\" is not a header name; a header name is letters, digits and")
+        }
+        for good in ["X-Signature", "x_sig.v2", "sig~1!#$%&'*+^`|"] {
+            XCTAssertEqual(custom(#"{"header": "\#(good)", "algorithm": "hmac-sha256", "secret": {"secret": "S"}}"#), [], good)
+        }
+        XCTAssertEqual(custom(#"{"header": 1, "algorithm": "hmac-sha256", "secret": {"secret": "S"}}"#),
+                       ["t.json: webhooks[0].signature.header: expected a string, found a number"])
     }
 
     func testStandardWebhooksCustomSchemeLoadsAndVerifies() throws {

@@ -122,4 +122,47 @@ final class SignatureHeaderParseTests: XCTestCase {
         XCTAssertEqual(refusal(#"{"signature": {"timestamp": "1700000000", "token": "t", "signature": "zz"}}"#),
                        "malformed body field body.signature.signature: signature is not hex")
     }
+
+    /// A missing timestamp is named where the scheme reads it: Slack's and Standard Webhooks' are
+    /// headers of their own, not part of the signature.
+    func testAMissingTimestampNamesWhereItIsRead() throws {
+        func refusal(_ provider: String, _ headers: [(name: String, value: String)]) throws -> String {
+            let text = #"{"webhooks": [{"name": "w", "provider": "\#(provider)", "path": "/w", "secret": {"secret": "S"}}]}"#
+            let scheme = try XCTUnwrap(try ConfigLoader.load(text: Array(text.utf8), file: "t.json").webhooks.first).scheme
+            let request = InboundRequest(method: "POST", path: "/w", headers: headers, body: Array("{}".utf8))
+            guard case let .failure(failure) = scheme.verify(request, url: "", secrets: [SecretValue("whsec_AAAA")], now: 1_700_000_000) else {
+                return "verified"
+            }
+            return failure.description
+        }
+        XCTAssertEqual(try refusal("slack", [("x-slack-signature", "v0=aa")]), "missing timestamp header x-slack-request-timestamp")
+        XCTAssertEqual(try refusal("slack", [("x-slack-signature", "v0=aa"), ("x-slack-request-timestamp", "")]),
+                       "missing timestamp header x-slack-request-timestamp")
+        XCTAssertEqual(try refusal("standard-webhooks", [("webhook-signature", "v1,AAAA"), ("webhook-id", "msg_1")]),
+                       "missing timestamp header webhook-timestamp")
+        XCTAssertEqual(try refusal("linear", [("linear-signature", "aa")]), "missing timestamp body field body.webhookTimestamp")
+        XCTAssertEqual(try refusal("paddle", [("paddle-signature", "h1=aa")]), "no timestamp in the paddle-signature header")
+    }
+
+    /// Mailgun and Linear keep the signature or timestamp in the body: a body JavaScript wrote with a
+    /// lone surrogate escape (a cut emoji), or one that begins with a byte order mark, still verifies.
+    func testBodyFieldsAreReadFromBodiesWithLoneSurrogatesOrAByteOrderMark() throws {
+        func scheme(_ provider: String) throws -> SignatureScheme {
+            let text = #"{"webhooks": [{"name": "w", "provider": "\#(provider)", "path": "/w", "secret": {"secret": "S"}}]}"#
+            return try XCTUnwrap(try ConfigLoader.load(text: Array(text.utf8), file: "t.json").webhooks.first).scheme
+        }
+        let mailgun = try scheme("mailgun"), linear = try scheme("linear")
+        let mac = ByteEncoding.hex.encode(HMAC.authenticate(.sha256, key: Array("S".utf8), message: Array("1700000000tok".utf8)))
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        for prefix in [[], bom] {
+            let mailgunBody = prefix + Array(#"{"signature": {"timestamp": "1700000000", "token": "tok", "signature": "\#(mac)"}, "event-data": {"subject": "Hi \ud83d"}}"#.utf8)
+            let request = InboundRequest(method: "POST", path: "/w", headers: [], body: mailgunBody)
+            if case let .failure(f) = mailgun.verify(request, url: "", secrets: [SecretValue("S")], now: 1_700_000_000) { XCTFail("mailgun: \(f)") }
+
+            let linearBody = prefix + Array(#"{"data": {"title": "Fix \ud83d"}, "webhookTimestamp": 1700000000000}"#.utf8)
+            let signature = ByteEncoding.hex.encode(HMAC.authenticate(.sha256, key: Array("S".utf8), message: linearBody))
+            let signed = InboundRequest(method: "POST", path: "/w", headers: [("linear-signature", signature)], body: linearBody)
+            if case let .failure(f) = linear.verify(signed, url: "", secrets: [SecretValue("S")], now: 1_700_000_000) { XCTFail("linear: \(f)") }
+        }
+    }
 }

@@ -70,7 +70,7 @@ final class StripeSignatureTests: XCTestCase {
         XCTAssertEqual(failure(verify(header: nil)), .missingSignature(.header("stripe-signature")))
         XCTAssertEqual(failure(verify(header: ""))?.code, "malformed_header")
         XCTAssertEqual(failure(verify(header: "garbage"))?.code, "malformed_header")
-        XCTAssertEqual(failure(verify(header: "v1=\(sign(body, timestamp: now))")), .missingTimestamp)
+        XCTAssertEqual(failure(verify(header: "v1=\(sign(body, timestamp: now))"))?.description, "no timestamp in the stripe-signature header")
         XCTAssertEqual(failure(verify(header: "t=abc,v1=\(sign(body, timestamp: now))"))?.code, "malformed_timestamp")
         XCTAssertEqual(failure(verify(header: "t=\(now),v1=zz")), .malformedSignature(.header("stripe-signature"), reason: "no hex signature field"))
         XCTAssertEqual(failure(verify(header: "t=\(now),v1=\(String(repeating: "a", count: 10_000))")), .signatureMismatch)

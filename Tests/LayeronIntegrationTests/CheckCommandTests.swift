@@ -74,4 +74,21 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("\(server.configPath): webhooks[0] (a): handler behaviours.okay is not provided: "
                                           + "plugin behaviours does not provide it (plugin behaviours provides: ok, flaky, "), run.stderr)
     }
+
+    /// A webhook refused for its own mistake is not in the loaded list: the ones after it are still
+    /// named by their place in the file.
+    func testAHandlerProblemNamesTheWebhooksPlaceInTheFile() throws {
+        try server.writeConfig("""
+            { "plugins": { "dir": "\(server.pluginsDir)" },
+              "webhooks": [ { "name": "ok1", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" } },
+                            { "name": "bad", "path": "/bad", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" },
+                              "dedupe": { "key": "nope" } },
+                            { "name": "e19", "path": "/e19", "provider": "stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" },
+                              "on": { "x": "billing.nope" } } ] }
+            """)
+        let run = try check()
+        XCTAssertEqual(run.status, 1, run.stdout)
+        XCTAssertTrue(run.stderr.contains("\(server.configPath): webhooks[1].dedupe.key: "), run.stderr)
+        XCTAssertTrue(run.stderr.contains("\(server.configPath): webhooks[2] (e19): handler billing.nope is not provided"), run.stderr)
+    }
 }

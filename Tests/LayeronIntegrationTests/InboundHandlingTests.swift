@@ -24,6 +24,7 @@ final class InboundHandlingTests: XCTestCase {
             ("ordered", keyed + #""handler": "behaviours.flaky", "ordering": "per-key", "orderingKey": "body.customer""#),
             ("capped", keyed + #""handler": "behaviours.gated", "concurrency": 1"#),
             ("composite", #""dedupe": {"key": "{body.shop}:{body.id}", "ttl": "1h"}, "handler": "behaviours.ok""#),
+            ("byheader", #""dedupe": {"key": "header.x-id", "ttl": "1h"}, "handler": "behaviours.ok""#),
         ])
         try server.start()
     }
@@ -101,6 +102,56 @@ final class InboundHandlingTests: XCTestCase {
         XCTAssertEqual(try event(recorded)["duplicates"]?.scalarText, "1")
         usleep(200_000)
         XCTAssertTrue(lines().isEmpty, "\(lines())")
+    }
+
+    /// A signed body that JavaScript wrote with a lone surrogate escape, or that begins with a byte
+    /// order mark, is routed by its type and folded with its retries like any other.
+    func testBodiesWithLoneSurrogatesOrAByteOrderMarkKeepTheirFields() throws {
+        let cut = try send("routed", #"{"id": "s1", "type": "invoice.paid", "note": "\ud83d"}"#)
+        XCTAssertEqual(try waitForStatus(try id(of: cut), "processed")["handler"]?.stringValue, "behaviours.ok")
+        let retry = try send("routed", #"{"id": "s1", "type": "invoice.paid", "note": "\ud83d"}"#)
+        XCTAssertTrue(retry.body.contains(#""duplicate":true"#), retry.body)
+        let marked = try send("routed", "\u{FEFF}" + #"{"id": "s2", "type": "invoice.paid"}"#)
+        let event = try waitForStatus(try id(of: marked), "processed")
+        XCTAssertEqual(event["dedupe_key"]?.stringValue, "s2")
+    }
+
+    /// A signed body that is still not JSON loses the fields read from it, but not the event: it is
+    /// recorded, a catch-all handler takes it, and the log names it and says why.
+    func testABodyThatIsNotJSONIsHandledByTheCatchAllAndLogged() throws {
+        // As providers send it: a body without a content type is taken for a form, which is not JSON by design.
+        func sendJSON(_ webhook: String, _ text: String) throws -> (status: Int, body: String) {
+            let body = Array(text.utf8)
+            return try server.post("/webhooks/\(webhook)", headers: [("x-sig", Signing.hmacHex(body: body, secret: secret)),
+                                                                     ("Content-Type", "application/json")], body: body)
+        }
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        let caught = try id(of: try sendJSON("composite", #"{"id": "n1", "shop": "s", "x": \#(deep)}"#))
+        XCTAssertEqual(try waitForStatus(caught, "processed")["handler"]?.stringValue, "behaviours.ok")
+        let form = try id(of: try send("composite", "a=1&b=2"))
+        let missed = try id(of: try sendJSON("routed", "garbage"))
+        XCTAssertEqual(try event(missed)["status"]?.stringValue, "ignored")
+        func warnings() -> [Substring] { server.logs.split(separator: "\n").filter { $0.contains(#""level":"warn""#) } }
+        for (id, reason) in [(caught, "nested deeper than 512 levels"), (missed, "unexpected character 'g'")] {
+            XCTAssertTrue(server.waitUntil(timeout: 5) { warnings().contains { $0.contains(id) && $0.contains(reason) } }, server.logs)
+        }
+        XCTAssertFalse(warnings().contains { $0.contains(form) }, server.logs)
+    }
+
+    /// Spaces and tabs around a header's value are not part of it (RFC 9110): a retry whose id header
+    /// carries them is the same event. libmicrohttpd drops the leading ones, the server the trailing.
+    func testWhitespaceAroundAHeaderKeyIsNotPartOfIt() throws {
+        let body = Array(#"{"type": "t"}"#.utf8)
+        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
+        let answer = try RawConnection.exchange(port: port, "POST /webhooks/byheader HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            + "Content-Length: \(body.count)\r\nX-Sig: \(Signing.hmacHex(body: body, secret: secret))\r\nX-Id: \t H1 \t \r\n\r\n"
+            + String(decoding: body, as: UTF8.self))
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200"), answer)
+        let first = try id(of: (200, String(answer[try XCTUnwrap(answer.range(of: "\r\n\r\n")).upperBound...])))
+        XCTAssertEqual(try event(first)["dedupe_key"]?.stringValue, "H1")
+        let retry = try server.post("/webhooks/byheader", headers: [("x-sig", Signing.hmacHex(body: body, secret: secret)), ("x-id", "H1")], body: body)
+        XCTAssertEqual(try id(of: retry), first)
+        XCTAssertTrue(retry.body.contains(#""duplicate":true"#), retry.body)
     }
 
     func testSequentialDuplicatesRunOnce() throws {

@@ -192,6 +192,11 @@ final class SignatureProvidersTests: XCTestCase {
         XCTAssertFalse(custom.output.contains("layeron serve"), custom.output)
         XCTAssertEqual(try verify(["--provider", "nosuch", "--secret", "x"], request: github).status, 2)
         XCTAssertEqual(try verify(["--provider", "discord", "--secret", "not-a-key"], request: github).status, 2)
+        // Discord's key is 32 bytes of hex: a short one is told so, not only that it is not DER.
+        let short = try verify(["--provider", "discord", "--secret", "abcd"], request: github)
+        XCTAssertEqual(short.status, 2)
+        XCTAssertTrue(short.output.hasPrefix("layeron: --secret for discord is its public key, and this one is not a valid Ed25519 public key: "
+                                             + "an Ed25519 public key is 32 bytes (64 hex digits) or a DER SubjectPublicKeyInfo; found 2 bytes"), short.output)
         XCTAssertEqual(try verify(["--config", server.configPath, "--webhook", "nosuch"], request: github).status, 2)
         // A bad level from the environment is named as the environment's, not as a flag never given.
         let level = try CommandRun.layeron(["serve", "--config", "/nonexistent.json"], environment: ["LAYERON_LOG_LEVEL": "loud"])
