@@ -146,6 +146,32 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(try store.count("SELECT COUNT(*) FROM replay_requests"), 0)
     }
 
+    /// A purge while a replay of a processed event runs keeps that event; once the replay is
+    /// recorded the event goes, and the next event takes a seq of its own (not the purged newest
+    /// one's) and runs its own handler once. Before, the purge deleted the event under its running
+    /// replay, and the next event took its seq, its replay's attempt and its outcome.
+    func testAPurgeKeepsAnEventWhoseReplayRunsAndNeverGivesItsSeqToTheNextEvent() throws {
+        let id = try send("slowly", "p1")
+        _ = try waitForAttempts(id, 1)
+        XCTAssertEqual(try server.admin("POST", "/admin/events/\(id)/replay?force=true").status, 202)
+        XCTAssertTrue(try server.waitUntil { try attempts(id).count == 2 }, "the replay did not start")
+        let before = WallClockForTests.rfc3339(Date().addingTimeInterval(60))
+        let whileRunning = try server.admin("POST", "/admin/events/purge?before=\(before)")
+        XCTAssertEqual(whileRunning.json["deleted"]?.scalarText, "0", whileRunning.text)
+        _ = try waitForAttempts(id, 2)
+        let store = try StoreReader(path: server.databasePath)
+        let purgedSeq = try store.count("SELECT seq FROM events WHERE id = '\(id)'")
+        let settled = try server.admin("POST", "/admin/events/purge?before=\(before)")
+        XCTAssertEqual(settled.json["deleted"]?.scalarText, "1", settled.text)
+
+        let next = try send("slowly", "p2")
+        let list = try waitForAttempts(next, 1)
+        XCTAssertEqual(list.map { $0["replay"] }, [.bool(false)])
+        XCTAssertGreaterThan(try store.count("SELECT seq FROM events WHERE id = '\(next)'"), purgedSeq)
+        let runs = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains(" \(next) ") }
+        XCTAssertEqual(runs.count, 1, "\(runs)")
+    }
+
     /// Two replays of one event scheduled for the same moment (`?at=`) are two runs.
     func testTwoScheduledReplaysOfOneEventBothRun() throws {
         let id = try send("failing", "s1")
