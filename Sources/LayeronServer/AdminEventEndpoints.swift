@@ -103,11 +103,10 @@ extension AdminAPI {
             return AdminResponses.error(400, "the body is not JSON: \(error)")
         }
         guard case let .object(members) = body else { return AdminResponses.error(400, "the body must be a JSON object of filters") }
-        let params = AdminParameters(members.compactMap { key, value in value.scalarText.map { (key, $0) } })
         var query: EventQuery
         let force: Bool
         do throws(AdminParameterError) {
-            try params.only(["webhook", "direction", "status", "type", "since", "until", "q", "limit", "force"])
+            let params = try AdminParameters(filters: members, known: ["webhook", "direction", "status", "type", "since", "until", "q", "limit", "force"])
             query = try params.eventQuery()
             query.limit = try params.integer("limit", in: 1...Self.bulkReplayLimit) ?? 100
             force = try params.boolean("force") ?? false
@@ -174,14 +173,32 @@ struct AdminParameters {
 
     init(_ pairs: [(name: String, value: String)]) { self.pairs = pairs }
 
+    /// A bulk replay's filter body. Each filter takes one value: an array or an object is refused by
+    /// name, since dropping it would widen the filter to every webhook, type or status and replay
+    /// all of them. `null` leaves the filter unset, like a missing member.
+    init(filters members: [(String, JSONValue)], known: Set<String>) throws(AdminParameterError) {
+        var pairs: [(name: String, value: String)] = []
+        for (name, value) in members {
+            guard known.contains(name) else { throw Self.unknown(name, known) }
+            if value == .null { continue }
+            guard let text = value.scalarText else {
+                throw AdminParameterError("invalid \(name) \(value.serialized()); expected one string, number or boolean (a filter takes a single value: send one bulk replay per value)")
+            }
+            pairs.append((name, text))
+        }
+        self.pairs = pairs
+    }
+
     subscript(name: String) -> String? {
         pairs.last(where: { $0.name == name }).flatMap { $0.value.isEmpty ? nil : $0.value }
     }
 
     func only(_ known: Set<String>) throws(AdminParameterError) {
-        if let unknown = pairs.first(where: { !known.contains($0.name) }) {
-            throw AdminParameterError("unknown parameter \(unknown.name); expected one of: \(known.sorted().joined(separator: ", "))")
-        }
+        if let unknown = pairs.first(where: { !known.contains($0.name) }) { throw Self.unknown(unknown.name, known) }
+    }
+
+    private static func unknown(_ name: String, _ known: Set<String>) -> AdminParameterError {
+        AdminParameterError("unknown parameter \(name); expected one of: \(known.sorted().joined(separator: ", "))")
     }
 
     func integer(_ name: String, in range: ClosedRange<Int>) throws(AdminParameterError) -> Int? {

@@ -175,6 +175,19 @@ final class AdminAPITests: XCTestCase {
         XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM attempts WHERE replay = 1") == 3 })
         let bad = try HTTPClientShortcut.post(server.adminURL + "/admin/events/replay", token: server.adminToken, body: Array(#"{"limit": 5000}"#.utf8))
         XCTAssertEqual(bad.status, 400)
+        // A filter takes one value: a list or an object is refused by name, not dropped (which
+        // widened the filter to everything and replayed it).
+        for (body, named) in [(#"{"webhook": ["crm"]}"#, "webhook"), (#"{"webhook": {"eq": "crm"}, "status": "failed"}"#, "webhook"),
+                              (#"{"type": ["order.created"], "force": true}"#, "type"), (#"{"bogus": [1]}"#, "bogus")] {
+            let r = try HTTPClientShortcut.post(server.adminURL + "/admin/events/replay", token: server.adminToken, body: Array(body.utf8))
+            XCTAssertEqual(r.status, 400, "\(body): \(r.text)")
+            XCTAssertTrue(r.json["error"]?.stringValue?.contains(named) == true, "\(body): \(r.text)")
+        }
+        let unset = try HTTPClientShortcut.post(server.adminURL + "/admin/events/replay", token: server.adminToken,
+                                                body: Array(#"{"webhook": "shop", "status": "failed", "type": null}"#.utf8))
+        XCTAssertEqual(unset.status, 202, unset.text)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM replay_requests") + (try store.count("SELECT COUNT(*) FROM attempts WHERE replay = 1")), 6,
+                       "only the three asked for twice were replayed")
     }
 
     func testTokenScopesAndTheMount() throws {
