@@ -220,7 +220,7 @@ struct AdminParameters {
 
     func time(_ name: String) throws(AdminParameterError) -> Int64? {
         guard let text = self[name] else { return nil }
-        guard let ms = RFC3339.parse(text) else {
+        guard let ms = RFC3339.unixMilliseconds(text) else {
             throw AdminParameterError("invalid \(name) \"\(text)\"; expected an RFC 3339 time such as 2026-12-04T17:00:00Z")
         }
         return ms
@@ -258,19 +258,5 @@ struct AdminParameters {
         }
         query.search = self["q"]
         return query
-    }
-}
-
-/// RFC 3339 timestamps, with or without fractional seconds. `t` and `z` are read as `T` and `Z`, as
-/// RFC 3339 §5.6 allows and `ISO8601DateFormatter` does not.
-enum RFC3339 {
-    static func parse(_ text: String) -> Int64? {
-        let text = text.uppercased()
-        let withFraction = ISO8601DateFormatter()
-        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let plain = ISO8601DateFormatter()
-        plain.formatOptions = [.withInternetDateTime]
-        guard let date = withFraction.date(from: text) ?? plain.date(from: text) else { return nil }
-        return Int64((date.timeIntervalSince1970 * 1000).rounded())
     }
 }

@@ -117,7 +117,9 @@ final class AdminAPITests: XCTestCase {
 
     func testInvalidParametersAndUnknownIds() throws {
         for (query, named) in [("limit=0", "limit"), ("limit=1001", "limit"), ("status=done", "status"), ("direction=up", "direction"),
-                               ("since=yesterday", "since"), ("cursor=%21%21", "cursor"), ("colour=red", "colour"), ("type=or*der", "type")] {
+                               ("since=yesterday", "since"), ("cursor=%21%21", "cursor"), ("colour=red", "colour"), ("type=or*der", "type"),
+                               ("since=2026-02-29T00:00:00Z", "since"), ("since=2026-11-31T09:02:00Z", "since"),
+                               ("until=2026-12-05T24:00:00Z", "until")] {
             let r = try server.admin("GET", "/admin/events?\(query)")
             XCTAssertEqual(r.status, 400, query)
             XCTAssertTrue(r.json["error"]?.stringValue?.contains(named) == true, "\(query): \(r.text)")
