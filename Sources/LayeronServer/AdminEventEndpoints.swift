@@ -88,7 +88,8 @@ extension AdminAPI {
                 }
             }
             var summary = EventJSON.summary(event)
-            summary.append(("replay_at", .string(WallClock.rfc3339(milliseconds: at ?? now))))
+            // When it runs: an `at` in the past runs now.
+            summary.append(("replay_at", .string(WallClock.rfc3339(milliseconds: runsAt))))
             return .json(202, JSONValue.object([("event", .object(summary))]).serialized())
         } catch {
             return AdminResponses.error(500, "cannot replay: \(error)")

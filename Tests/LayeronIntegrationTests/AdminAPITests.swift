@@ -154,11 +154,18 @@ final class AdminAPITests: XCTestCase {
         let at = WallClockForTests.rfc3339(Date().addingTimeInterval(1.5))
         let r = try server.admin("POST", "/admin/events/\(a)/replay?force=true&at=\(at)")
         XCTAssertEqual(r.status, 202, r.text)
+        XCTAssertEqual(r.json["event"]?["replay_at"]?.stringValue.flatMap(RFC3339Probe.parse), RFC3339Probe.parse(at))
+        // An `at` in the past runs now, and the answer says so.
+        let asked = Date()
+        let past = try server.admin("POST", "/admin/events/\(a)/replay?force=true&at=2020-01-01T00:00:00Z")
+        XCTAssertEqual(past.status, 202, past.text)
+        let runsAt = try XCTUnwrap(past.json["event"]?["replay_at"]?.stringValue.flatMap(RFC3339Probe.parse), past.text)
+        XCTAssertLessThan(abs(runsAt.timeIntervalSince(asked)), 5, past.text)
         func attempts() throws -> [JSONValue] {
             if case let .array(list)? = try server.admin("GET", "/admin/events/\(a)").json["attempts"] { return list }
             return []
         }
-        XCTAssertTrue(try server.waitUntil { try attempts().count == 2 })
+        XCTAssertTrue(try server.waitUntil { try attempts().count == 3 })
         // Its own start time, not how many attempts a look some time later found: on a slow machine
         // that look can come after the replay's time.
         let started = try XCTUnwrap(try attempts().last?["started_at"]?.stringValue.flatMap(RFC3339Probe.parse))
