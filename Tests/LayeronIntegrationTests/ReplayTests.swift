@@ -80,6 +80,8 @@ final class ReplayTests: XCTestCase {
 
     /// A replay of a pending event that asks for a retry keeps the event's schedule and uses none of
     /// its retries: with three attempts allowed, the schedule still runs three after the replay.
+    /// The replay's attempt says `retry`, as the handler answered, with a note that a replay is not
+    /// retried.
     func testAReplayOfAPendingEventKeepsItsScheduleAndRetries() throws {
         let id = try send("retrying", "r1")
         _ = try waitForAttempts(id, 1)
@@ -87,6 +89,9 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(try server.admin("POST", "/admin/events/\(id)/replay").status, 202)
         let replayed = try waitForAttempts(id, 2)
         XCTAssertEqual(replayed.last?["replay"], .bool(true))
+        XCTAssertEqual(replayed.last?["outcome"]?.stringValue, "retry")
+        XCTAssertTrue(replayed.last?["error"]?.stringValue?.hasSuffix("(a replay is not retried: replay the event again if it is still wanted)") == true,
+                      JSONValue.array(replayed).serialized())
         let after = try server.admin("GET", "/admin/events/\(id)").json
         XCTAssertEqual(after["status"]?.stringValue, "pending")
         XCTAssertEqual(after["next_attempt_at"], before["next_attempt_at"], after.serialized())
