@@ -205,6 +205,14 @@ final class AdminAPITests: XCTestCase {
         XCTAssertEqual(try server.admin("GET", "/admin/events", token: "reader-token").status, 200)
         XCTAssertEqual(try server.admin("POST", "/admin/events/\(a)/replay?force=true", token: "reader-token").status, 403)
         XCTAssertEqual(try server.admin("GET", "/admin/events", token: "app-token").status, 401, "the mount token must not open the admin listener")
+        // `Bearer`, one or more spaces or tabs, the token, and optional whitespace after it
+        // (RFC 6750, RFC 9110); a prefix of the token or the token with more after it is not it.
+        for token in [" reader-token", "\treader-token", "reader-token ", "reader-token\t "] {
+            XCTAssertEqual(try server.admin("GET", "/admin/events", token: token).status, 200, "Bearer \(token)")
+        }
+        for token in ["reader-toke", "reader-tokenX", "reader-token x", ""] {
+            XCTAssertEqual(try server.admin("GET", "/admin/events", token: token).status, 401, "Bearer \(token)")
+        }
 
         let mounted = server.publicURL + "/_layeron"
         XCTAssertEqual(try HTTPClientShortcut.get(mounted + "/admin/events", token: "app-token").status, 200)
