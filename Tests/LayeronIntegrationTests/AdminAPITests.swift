@@ -390,6 +390,25 @@ final class AdminAPITests: XCTestCase {
         let sideways = try CLI.run(["events", "list", "--direction", "sideways", "--admin", server.adminURL], token: server.adminToken)
         XCTAssertEqual(sideways.status, 2, "a value the CLI can check is a usage error: \(sideways.stderr)")
         XCTAssertEqual(try CLI.run(["events", "list", "--status", "done", "--admin", server.adminURL], token: server.adminToken).status, 2)
+        for limit in ["0", "abc", "1001"] {
+            let bad = try CLI.run(["events", "list", "--limit", limit, "--admin", server.adminURL], token: server.adminToken)
+            XCTAssertEqual(bad.status, 2, "--limit \(limit): \(bad.stderr)")
+            XCTAssertTrue(bad.stderr.contains("--limit takes a whole number from 1 to 1000"), bad.stderr)
+        }
+        // An empty token is no token, not a wrong one.
+        let emptyToken = try CLI.run(["events", "list", "--admin", server.adminURL], token: "")
+        XCTAssertEqual(emptyToken.status, 4)
+        XCTAssertTrue(emptyToken.stderr.contains("no admin token to send"), emptyToken.stderr)
+        // Another server at the URL (a 404 in plain text): the status in words, its answer and what to check.
+        let other = try ScriptedReceiver(replies: [], then: ScriptedReceiver.Reply(status: 404))
+        defer { other.stop() }
+        let elsewhere = try CLI.run(["events", "list", "--admin", "http://127.0.0.1:\(other.port)"], token: server.adminToken)
+        XCTAssertEqual(elsewhere.status, 1)
+        XCTAssertTrue(elsewhere.stderr.contains("answered 404 Not Found: scripted answer 404") && elsewhere.stderr.contains("check --admin"), elsewhere.stderr)
+        let at = WallClockForTests.rfc3339(Date().addingTimeInterval(3600))
+        let scheduled = try CLI.run(["events", "replay", a, "--force", "--at", at, "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertEqual(scheduled.status, 0, scheduled.stderr)
+        XCTAssertTrue(scheduled.stdout.contains("replay queued for \(a), to run at \(at)"), scheduled.stdout)
         // A stray word is a usage error, not ignored.
         let extra = try CLI.run(["events", "show", a, "extra", "--admin", server.adminURL], token: server.adminToken)
         XCTAssertEqual(extra.status, 2, extra.stdout)
