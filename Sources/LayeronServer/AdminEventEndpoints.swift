@@ -42,7 +42,8 @@ extension AdminAPI {
         do {
             guard let event = try store.event(id: id) else { return AdminResponses.error(404, "no event \(id)") }
             let deliveries = event.direction == .outbound ? try store.deliveries(seq: event.seq) : [:]
-            return .json(200, EventJSON.detail(event, attempts: try store.attempts(seq: event.seq), deliveries: deliveries).serialized())
+            return .json(200, EventJSON.detail(event, attempts: try store.attempts(seq: event.seq), deliveries: deliveries,
+                                               replaysWaiting: try store.replaysWaiting(seq: event.seq)).serialized())
         } catch {
             return AdminResponses.error(500, "cannot read event: \(error)")
         }

@@ -93,6 +93,9 @@ enum EventsCommand {
         for key in ["id", "webhook", "direction", "provider", "type", "status", "received_at", "provider_event_id", "dedupe_key", "duplicates"] {
             print("\(key.padding(toLength: 18, withPad: " ", startingAt: 0))\(TerminalText.escaped(e[key]?.scalarText ?? "-", newline: "\\n"))")
         }
+        if case let .array(replays)? = e["replays_scheduled"], !replays.isEmpty {
+            print("replays scheduled: \(replays.compactMap(\.stringValue).joined(separator: ", "))")
+        }
         if case let .array(attempts)? = e["attempts"], !attempts.isEmpty {
             print("attempts:")
             printTable(["N", "STARTED", "OUTCOME", "REPLAY", "PLUGIN", "ERROR"], attempts.map { a in

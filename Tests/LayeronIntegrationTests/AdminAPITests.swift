@@ -155,6 +155,12 @@ final class AdminAPITests: XCTestCase {
         let r = try server.admin("POST", "/admin/events/\(a)/replay?force=true&at=\(at)")
         XCTAssertEqual(r.status, 202, r.text)
         XCTAssertEqual(r.json["event"]?["replay_at"]?.stringValue.flatMap(RFC3339Probe.parse), RFC3339Probe.parse(at))
+        // The event shows the replay waiting for its time (and the CLI says so).
+        let waiting = try server.admin("GET", "/admin/events/\(a)").json["replays_scheduled"]
+        XCTAssertEqual(waiting.flatMap { if case let .array(times) = $0 { times.compactMap(\.stringValue).compactMap(RFC3339Probe.parse) } else { nil } },
+                       [try XCTUnwrap(RFC3339Probe.parse(at))], waiting?.serialized() ?? "no replays_scheduled")
+        let shown = try CLI.run(["events", "show", a, "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertTrue(shown.stdout.contains("replays scheduled: "), shown.stdout)
         // An `at` in the past runs now, and the answer says so.
         let asked = Date()
         let past = try server.admin("POST", "/admin/events/\(a)/replay?force=true&at=2020-01-01T00:00:00Z")
@@ -166,6 +172,7 @@ final class AdminAPITests: XCTestCase {
             return []
         }
         XCTAssertTrue(try server.waitUntil { try attempts().count == 3 })
+        XCTAssertEqual(try server.admin("GET", "/admin/events/\(a)").json["replays_scheduled"], .array([]))
         // Its own start time, not how many attempts a look some time later found: on a slow machine
         // that look can come after the replay's time.
         let started = try XCTUnwrap(try attempts().last?["started_at"]?.stringValue.flatMap(RFC3339Probe.parse))
