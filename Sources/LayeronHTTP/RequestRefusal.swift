@@ -48,7 +48,7 @@ enum RequestRefusal: Equatable {
     /// it hands over a piece of the body (`ConnectionDeadline.answerAndShutDown`).
     var wireBytes: [UInt8] {
         let response = self.response
-        var head = "HTTP/1.1 \(response.status) \(String(cString: MHD_get_reason_phrase_for(UInt32(response.status))))\r\n"
+        var head = "HTTP/1.1 \(response.status) \(HTTPStatus.reasonPhrase(response.status))\r\n"
         for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
         head += "Content-Length: \(response.body.count)\r\n\r\n"
         return Array(head.utf8) + response.body

@@ -93,13 +93,15 @@ final class AdminAPI: Sendable {
         return .answer(response)
     }
 
-    /// The scope of the presented token, or nil when it matches none. Every configured token is
-    /// compared in constant time, and all of them are always compared, so timing reveals nothing.
+    /// The scope of the presented token, or nil when it matches none. The presented token's SHA-256
+    /// digest is compared with each configured token's (`RuntimeSnapshot.adminTokens`) in constant
+    /// time, and all of them are always compared: digests have one length, so the timing reveals
+    /// neither where a guess differs nor how long the tokens are.
     /// An admin listener on loopback with no token configured is open (the config refuses that
     /// anywhere else).
     private func authorize(_ request: HTTPRequest, listener: Listener) -> AdminScope? {
         let snapshot = snapshots.snapshot
-        let tokens: [(token: AdminToken, value: SecretValue)]
+        let tokens: [(token: AdminToken, digest: [UInt8])]
         switch listener {
         case .admin:
             tokens = snapshot.adminTokens
@@ -108,15 +110,27 @@ final class AdminAPI: Sendable {
             guard let mount = snapshot.mountToken else { return nil }
             tokens = [mount]
         }
-        // The scheme's name is case-insensitive (RFC 9110, section 11.1): `bearer` is `Bearer`.
-        guard let header = request.header("authorization"), header.utf8.count > 7,
-              header.prefix(7).lowercased() == "bearer " else { return nil }
-        let presented = Array(header.utf8.dropFirst(7))
+        guard let header = request.header("authorization"), let token = Self.bearerToken(header) else { return nil }
+        let presented = Digest.hash(.sha256, Array(token))
         var granted: AdminScope?
-        for (token, value) in tokens where ConstantTime.equals(presented, value.bytes) {
+        for (token, digest) in tokens where ConstantTime.equals(presented, digest) {
             granted = max(granted ?? token.scope, token.scope)
         }
         return granted
+    }
+
+    /// The token of an `Authorization: Bearer <token>` value: the scheme's name in any case
+    /// (RFC 9110, section 11.1), then one or more spaces or tabs, then the token; spaces and tabs
+    /// after it are not part of it (RFC 9110's optional whitespace). Nil for another scheme or no token.
+    static func bearerToken(_ header: String) -> ArraySlice<UInt8>? {
+        let bytes = Array(header.utf8)
+        func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let scheme = Array("bearer".utf8)
+        guard bytes.count > scheme.count, isBlank(bytes[scheme.count]),
+              zip(bytes, scheme).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
+        let start = bytes[scheme.count...].firstIndex { !isBlank($0) } ?? bytes.count
+        let end = (bytes[start...].lastIndex { !isBlank($0) } ?? start - 1) + 1
+        return start < end ? bytes[start..<end] : nil
     }
 
     private func listWebhooks() -> HTTPResponse {

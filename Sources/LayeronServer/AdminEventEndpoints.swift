@@ -42,7 +42,8 @@ extension AdminAPI {
         do {
             guard let event = try store.event(id: id) else { return AdminResponses.error(404, "no event \(id)") }
             let deliveries = event.direction == .outbound ? try store.deliveries(seq: event.seq) : [:]
-            return .json(200, EventJSON.detail(event, attempts: try store.attempts(seq: event.seq), deliveries: deliveries).serialized())
+            return .json(200, EventJSON.detail(event, attempts: try store.attempts(seq: event.seq), deliveries: deliveries,
+                                               replaysWaiting: try store.replaysWaiting(seq: event.seq)).serialized())
         } catch {
             return AdminResponses.error(500, "cannot read event: \(error)")
         }
@@ -88,7 +89,8 @@ extension AdminAPI {
                 }
             }
             var summary = EventJSON.summary(event)
-            summary.append(("replay_at", .string(WallClock.rfc3339(milliseconds: at ?? now))))
+            // When it runs: an `at` in the past runs now.
+            summary.append(("replay_at", .string(WallClock.rfc3339(milliseconds: runsAt))))
             return .json(202, JSONValue.object([("event", .object(summary))]).serialized())
         } catch {
             return AdminResponses.error(500, "cannot replay: \(error)")
@@ -103,11 +105,10 @@ extension AdminAPI {
             return AdminResponses.error(400, "the body is not JSON: \(error)")
         }
         guard case let .object(members) = body else { return AdminResponses.error(400, "the body must be a JSON object of filters") }
-        let params = AdminParameters(members.compactMap { key, value in value.scalarText.map { (key, $0) } })
         var query: EventQuery
         let force: Bool
         do throws(AdminParameterError) {
-            try params.only(["webhook", "direction", "status", "type", "since", "until", "q", "limit", "force"])
+            let params = try AdminParameters(filters: members, known: ["webhook", "direction", "status", "type", "since", "until", "q", "limit", "force"])
             query = try params.eventQuery()
             query.limit = try params.integer("limit", in: 1...Self.bulkReplayLimit) ?? 100
             force = try params.boolean("force") ?? false
@@ -174,14 +175,32 @@ struct AdminParameters {
 
     init(_ pairs: [(name: String, value: String)]) { self.pairs = pairs }
 
+    /// A bulk replay's filter body. Each filter takes one value: an array or an object is refused by
+    /// name, since dropping it would widen the filter to every webhook, type or status and replay
+    /// all of them. `null` leaves the filter unset, like a missing member.
+    init(filters members: [(String, JSONValue)], known: Set<String>) throws(AdminParameterError) {
+        var pairs: [(name: String, value: String)] = []
+        for (name, value) in members {
+            guard known.contains(name) else { throw Self.unknown(name, known) }
+            if value == .null { continue }
+            guard let text = value.scalarText else {
+                throw AdminParameterError("invalid \(name) \(value.serialized()); expected one string, number or boolean (a filter takes a single value: send one bulk replay per value)")
+            }
+            pairs.append((name, text))
+        }
+        self.pairs = pairs
+    }
+
     subscript(name: String) -> String? {
         pairs.last(where: { $0.name == name }).flatMap { $0.value.isEmpty ? nil : $0.value }
     }
 
     func only(_ known: Set<String>) throws(AdminParameterError) {
-        if let unknown = pairs.first(where: { !known.contains($0.name) }) {
-            throw AdminParameterError("unknown parameter \(unknown.name); expected one of: \(known.sorted().joined(separator: ", "))")
-        }
+        if let unknown = pairs.first(where: { !known.contains($0.name) }) { throw Self.unknown(unknown.name, known) }
+    }
+
+    private static func unknown(_ name: String, _ known: Set<String>) -> AdminParameterError {
+        AdminParameterError("unknown parameter \(name); expected one of: \(known.sorted().joined(separator: ", "))")
     }
 
     func integer(_ name: String, in range: ClosedRange<Int>) throws(AdminParameterError) -> Int? {
@@ -203,7 +222,7 @@ struct AdminParameters {
 
     func time(_ name: String) throws(AdminParameterError) -> Int64? {
         guard let text = self[name] else { return nil }
-        guard let ms = RFC3339.parse(text) else {
+        guard let ms = RFC3339.unixMilliseconds(text) else {
             throw AdminParameterError("invalid \(name) \"\(text)\"; expected an RFC 3339 time such as 2026-12-04T17:00:00Z")
         }
         return ms
@@ -241,19 +260,5 @@ struct AdminParameters {
         }
         query.search = self["q"]
         return query
-    }
-}
-
-/// RFC 3339 timestamps, with or without fractional seconds. `t` and `z` are read as `T` and `Z`, as
-/// RFC 3339 §5.6 allows and `ISO8601DateFormatter` does not.
-enum RFC3339 {
-    static func parse(_ text: String) -> Int64? {
-        let text = text.uppercased()
-        let withFraction = ISO8601DateFormatter()
-        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let plain = ISO8601DateFormatter()
-        plain.formatOptions = [.withInternetDateTime]
-        guard let date = withFraction.date(from: text) ?? plain.date(from: text) else { return nil }
-        return Int64((date.timeIntervalSince1970 * 1000).rounded())
     }
 }

@@ -688,20 +688,28 @@ final class Dispatcher: @unchecked Sendable {
             status = .failed
             recorded = .error
         case .retry:
+            if replay {
+                // A replay is one extra run outside the schedule, so nothing follows it: recorded as
+                // the handler answered, with a note saying so (the event keeps its status, below).
+                recorded = .retry
+                status = event.status
+                note = (note ?? "the handler asked for a retry") + " (a replay is not retried: replay the event again if it is still wanted)"
+                break
+            }
             let jitter = Double(SecureRandom.bytes(1)[0]) / 256
             // Replays take no place in the schedule: they do not use up the event's retries.
-            let place = replay || n == 1 ? n : n - ((try? store.replaysBefore(seq: event.seq, attempt: n)) ?? 0)
-            if !replay, let delay = policy.delay(afterAttempt: Int(place), requestedMilliseconds: outcome.retryAfterMilliseconds, random: jitter) {
+            let place = n == 1 ? n : n - ((try? store.replaysBefore(seq: event.seq, attempt: n)) ?? 0)
+            if let delay = policy.delay(afterAttempt: Int(place), requestedMilliseconds: outcome.retryAfterMilliseconds, random: jitter) {
                 recorded = .retry
                 status = .pending
                 next = finishedAt + delay.milliseconds
             } else {
-                // No attempt follows this one (the last of the policy, or a replay, which is one
-                // extra run): recorded as an error, as outbound deliveries are, so that what counts
-                // failures (the attempt, the metric, the log) counts it.
+                // No attempt follows this one (the last of the policy): recorded as an error, as
+                // outbound deliveries are, so that what counts failures (the attempt, the metric,
+                // the log) counts the event's failure.
                 recorded = .error
                 status = .failed
-                if !replay { note = (note ?? "the handler asked for a retry") + " (attempt \(place) of \(policy.attempts), the last)" }
+                note = (note ?? "the handler asked for a retry") + " (attempt \(place) of \(policy.attempts), the last)"
             }
         }
         // A replay is one extra run: it settles its event when it succeeds, and otherwise leaves the
@@ -731,9 +739,10 @@ final class Dispatcher: @unchecked Sendable {
         func fields() -> [(String, String)] { [("event", event.id), ("handler", handler.description), ("attempt", String(n))] }
         switch recorded {
         case .ok: logger.debug("handler ok", fields())
+        case .retry where replay: logger.warn(note ?? "the handler asked for a retry", fields())
         case .retry where !outcome.ran: logger.warn("\(outcome.message ?? "handler \(handler) did not run"); the event is retried", fields())
         case .retry: logger.warn("handler asked for a retry" + (outcome.message.map { ": \($0)" } ?? ""), fields())
-        case .error where outcome.verdict == .retry && !replay: logger.warn("\(note ?? "the handler asked for a retry"); the event has failed", fields())
+        case .error where outcome.verdict == .retry: logger.warn("\(note ?? "the handler asked for a retry"); the event has failed", fields())
         case .error: logger.warn("handler failed" + (note.map { ": \($0)" } ?? ""), fields())
         }
     }

@@ -24,8 +24,10 @@ enum EventJSON {
     }
 
     /// `deliveries` holds what an outbound event's attempts got back, by attempt number.
-    static func detail(_ e: StoredEvent, attempts: [AttemptRecord], deliveries: [Int64: DeliveryRecord] = [:]) -> JSONValue {
+    static func detail(_ e: StoredEvent, attempts: [AttemptRecord], deliveries: [Int64: DeliveryRecord] = [:],
+                       replaysWaiting: [Int64]) -> JSONValue {
         var members = summary(e)
+        members.append(("replays_scheduled", .array(replaysWaiting.map { .string(WallClock.rfc3339(milliseconds: $0)) })))
         members.append(("headers", headerObject(e.headers)))
         members.append(("body", String(validating: e.body, as: UTF8.self).map(JSONValue.string) ?? .null))
         members.append(("body_base64", .string(ByteEncoding.base64.encode(e.body))))

@@ -68,9 +68,11 @@ final class RuntimeSnapshot: Sendable {
     let outboundSecrets: [String: [SecretValue]]
     /// The headers each destination sends, secret references resolved (`OutboundHeaderValue`).
     let outboundHeaders: [String: [(name: String, value: String)]]
-    /// The admin listener's tokens with their values; empty means an open loopback listener.
-    let adminTokens: [(token: AdminToken, value: SecretValue)]
-    let mountToken: (token: AdminToken, value: SecretValue)?
+    /// The admin listener's tokens with the SHA-256 digests of their values; empty means an open
+    /// loopback listener. A request's token is compared by its digest (`AdminAPI.authorize`), so the
+    /// comparison takes the same time whatever the configured token's length.
+    let adminTokens: [(token: AdminToken, digest: [UInt8])]
+    let mountToken: (token: AdminToken, digest: [UInt8])?
     /// Inbound secrets that resolved but can never verify with their webhook's scheme, one message
     /// each naming the webhook and the reference, never the value. Not a reason to refuse the
     /// config: the other webhooks work, and a rotation may still hold a usable value.
@@ -133,13 +135,21 @@ final class RuntimeSnapshot: Sendable {
                 }
             }
         }
-        var tokens: [(AdminToken, SecretValue)] = []
+        var tokens: [(AdminToken, [UInt8])] = []
         for token in config.admin.listenerTokens {
-            if let value = resolver.resolve(token.secret) { tokens.append((token, value)) } else { missing.append(("admin token \(token.name)", token.secret)) }
+            if let value = resolver.resolve(token.secret) {
+                tokens.append((token, Digest.hash(.sha256, value.bytes)))
+            } else {
+                missing.append(("admin token \(token.name)", token.secret))
+            }
         }
-        var mount: (AdminToken, SecretValue)?
+        var mount: (AdminToken, [UInt8])?
         if let m = config.admin.mount {
-            if let value = resolver.resolve(m.token.secret) { mount = (m.token, value) } else { missing.append(("admin.mount.token", m.token.secret)) }
+            if let value = resolver.resolve(m.token.secret) {
+                mount = (m.token, Digest.hash(.sha256, value.bytes))
+            } else {
+                missing.append(("admin.mount.token", m.token.secret))
+            }
         }
         guard missing.isEmpty, unusable.isEmpty else {
             throw SecretResolutionError(file: configFile, missing: missing, unusable: unusable, environment: environment)

@@ -39,7 +39,7 @@ extension EventStore {
     /// on this destination returns the first event instead. Returns once committed.
     public func appendOutbound(_ event: NewEvent, deliver: Bool) throws(SQLiteError) -> AppendResult {
         let box = ResultBox<AppendResult>()
-        try writer.perform(Self.outboundWork(event, deliver: deliver, into: box))
+        try writer.perform(Self.outboundWork(event, deliver: deliver, numbering: numbering, into: box))
         return box.value!
     }
 
@@ -50,30 +50,31 @@ extension EventStore {
     public func appendOutbound(_ event: NewEvent, deliver: Bool,
                                completion: @escaping @Sendable (Result<AppendResult, SQLiteError>) -> Void) {
         let box = ResultBox<AppendResult>()
-        writer.enqueue(Self.outboundWork(event, deliver: deliver, into: box), done: { error in
+        writer.enqueue(Self.outboundWork(event, deliver: deliver, numbering: numbering, into: box), done: { error in
             if let error { completion(.failure(error)) } else { completion(.success(box.value!)) }
         })
     }
 
-    private static func outboundWork(_ event: NewEvent, deliver: Bool, into box: ResultBox<AppendResult>) -> GroupCommitWriter.Work {
+    private static func outboundWork(_ event: NewEvent, deliver: Bool, numbering: EventNumbering,
+                                     into box: ResultBox<AppendResult>) -> GroupCommitWriter.Work {
         { (db) throws(SQLiteError) in
             if let key = event.dedupeKey,
                let duplicate = try Self.foldIntoLiveEvent(webhook: event.webhook, key: key, now: event.receivedAt, db: db) {
                 box.value = duplicate
                 return
             }
+            let seq = numbering.next()
             try db.prepared("""
                 INSERT INTO events (id, webhook, direction, provider, type, provider_event_id, dedupe_key, status,
-                                    received_at, handler, next_attempt_at, dedupe_expires_at)
-                VALUES (?1, ?2, 'outbound', ?3, ?4, NULL, ?5, ?6, ?7, NULL, ?8, ?9)
+                                    received_at, handler, next_attempt_at, dedupe_expires_at, seq)
+                VALUES (?1, ?2, 'outbound', ?3, ?4, NULL, ?5, ?6, ?7, NULL, ?8, ?9, ?10)
                 """)
                 .bind(1, event.id).bind(2, event.webhook).bind(3, event.provider).bind(4, event.type).bind(5, event.dedupeKey)
                 .bind(6, (deliver ? EventStatus.pending : .ignored).rawValue).bind(7, event.receivedAt)
                 .bind(8, deliver ? event.receivedAt : nil).bind(9, event.dedupeKey == nil ? nil : event.dedupeExpiresAt)
-                .run()
+                .bind(10, seq).run()
             // Emits always ask the store (above), so their keys need neither the in-memory window nor
             // the restart horizon.
-            let seq = db.lastInsertRowID
             try Self.insertPayload(seq: seq, headers: HeaderCoding.encode(event.headers), body: event.body, into: db)
             box.value = .recorded(seq: seq)
         }

@@ -29,6 +29,20 @@ extension EventStore {
         }
     }
 
+    /// When each of the event's replays not yet started was asked to run (now, `?at=`, a bulk
+    /// replay's spacing), earliest first: the single-event view shows them, so an operator can see
+    /// a replay scheduled for later before asking for another.
+    public func replaysWaiting(seq: Int64) throws(SQLiteError) -> [Int64] {
+        try readers.with { (db) throws(SQLiteError) in
+            let stmt = try db.prepared("SELECT due_at FROM replay_requests WHERE event_seq = ?1 ORDER BY due_at, id")
+            stmt.bind(1, seq)
+            defer { stmt.reset() }
+            var out: [Int64] = []
+            while try stmt.step() { out.append(stmt.int(0)) }
+            return out
+        }
+    }
+
     /// The events of `direction` with replays due at `now`, the longest due first. The dispatchers
     /// start what they do not already hold in memory; a request taken meanwhile only makes a run find
     /// nothing to take (`takeReplay`).

@@ -11,6 +11,8 @@ public final class EventStore: @unchecked Sendable {
     public let path: String
     /// Answers most dedupe misses without a lookup; used only inside writer jobs.
     private let dedupeWindow: DedupeWindow
+    /// Numbers new events; used only inside writer jobs.
+    let numbering: EventNumbering
     /// Backfills the WAL off the writer thread; stopped after the writer.
     private let checkpointer: WALCheckpointer
 
@@ -53,6 +55,7 @@ public final class EventStore: @unchecked Sendable {
             let window = DedupeWindow(preexistingLiveUntil: horizon.int(0))
             horizon.reset()
             dedupeWindow = window
+            numbering = try EventNumbering(reading: connection)
             // Opened once the file exists; every connection of the store holds it, so that its
             // descriptor closes after theirs.
             let release = WrittenPageRelease(path: path, pageSize: connection.pageSize)
@@ -136,18 +139,18 @@ public final class EventStore: @unchecked Sendable {
                 return duplicate
             }
         }
+        let seq = numbering.next()
         let insert = try db.prepared("""
             INSERT INTO events (id, webhook, direction, provider, type, provider_event_id, dedupe_key, status,
-                                received_at, handler, next_attempt_at, ordering_key, dedupe_expires_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                                received_at, handler, next_attempt_at, ordering_key, dedupe_expires_at, seq)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
             """)
         insert.bind(1, event.id).bind(2, event.webhook).bind(3, event.direction.rawValue).bind(4, event.provider)
             .bind(5, event.type).bind(6, event.providerEventID).bind(7, event.dedupeKey)
             .bind(8, (event.handler == nil ? EventStatus.ignored : .pending).rawValue)
             .bind(9, event.receivedAt).bind(10, event.handler).bind(11, event.handler == nil ? nil : event.firstAttemptAt)
-            .bind(12, event.orderingKey).bind(13, expires)
+            .bind(12, event.orderingKey).bind(13, expires).bind(14, seq)
         try insert.run()
-        let seq = db.lastInsertRowID
         try Self.insertPayload(seq: seq, headers: headers, body: event.body, into: db)
         if let key = event.dedupeKey, let expires {
             try Self.recordDedupeKey(webhook: event.webhook, key: key, expiresAt: expires, now: event.receivedAt,
@@ -452,19 +455,33 @@ public final class EventStore: @unchecked Sendable {
     /// Deletes up to `batch` events received before `before` (Unix ms) with their attempts. Small
     /// batches keep each transaction short so ingestion never waits long behind one. Dedupe keys of
     /// purged events no longer match (the lookup joins the event) and are swept when they expire.
+    ///
+    /// An event something may still run is kept, however old: a pending one (its next attempt, or
+    /// the one running), one with an attempt still open (a replay of a processed or failed event,
+    /// an outbound re-delivery) and one with a replay asked for. Their runs would record attempts
+    /// and outcomes for an event that is gone. The dispatchers' in-memory bookkeeping of an event
+    /// deleted after its last attempt was recorded names a seq no other event will take
+    /// (`EventNumbering`): a run it starts finds no event and ends there.
     public func purge(before: Int64, batch: Int = 500) throws(SQLiteError) -> Int {
         let box = ResultBox<Int>()
         try writer.perform { (db) throws(SQLiteError) in
             try db.execute("CREATE TEMP TABLE IF NOT EXISTS purge_batch (seq INTEGER PRIMARY KEY)")
             try db.execute("DELETE FROM purge_batch")
-            // Oldest first through the id's index: an id begins with its event's received_at. Pending
-            // events stay: their attempts may be running, and their records, the dispatcher's
-            // bookkeeping and the next event's reused `seq` (the newest rows' numbers are taken
-            // again once deleted) would meet.
-            try db.prepared("INSERT INTO purge_batch SELECT seq FROM events WHERE id < ?3 AND received_at < ?1 AND status != 'pending' ORDER BY id LIMIT ?2")
+            // Oldest first through the id's index: an id begins with its event's received_at.
+            try db.prepared("""
+                INSERT INTO purge_batch SELECT seq FROM events e
+                WHERE id < ?3 AND received_at < ?1 AND status != 'pending'
+                    AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.event_seq = e.seq AND a.outcome IS NULL)
+                    AND NOT EXISTS (SELECT 1 FROM replay_requests r WHERE r.event_seq = e.seq)
+                ORDER BY id LIMIT ?2
+                """)
                 .bind(1, before).bind(2, Int64(batch)).bind(3, EventID.lowerBound(milliseconds: before)).run()
+            guard db.changes > 0 else {
+                box.value = 0
+                return
+            }
+            try db.execute("UPDATE seq_high_water SET seq = MAX(seq, (SELECT MAX(seq) FROM purge_batch))")
             try db.execute("DELETE FROM attempts WHERE event_seq IN (SELECT seq FROM purge_batch)")
-            try db.execute("DELETE FROM replay_requests WHERE event_seq IN (SELECT seq FROM purge_batch)")
             try db.execute("DELETE FROM event_payloads WHERE seq IN (SELECT seq FROM purge_batch)")
             try db.execute("DELETE FROM events WHERE seq IN (SELECT seq FROM purge_batch)")
             box.value = db.changes

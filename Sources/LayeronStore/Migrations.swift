@@ -140,6 +140,14 @@ enum Migrations {
         DROP INDEX events_replay_due;
         ALTER TABLE events DROP COLUMN replay_at;
         """,
+        """
+        -- The highest seq a purge deleted: new events are numbered above it and above every stored
+        -- one (EventNumbering), so a purged event's seq is never given to another event. Without
+        -- it, SQLite's MAX(seq) + 1 gave the purged newest events' numbers again, and their
+        -- attempt records and replays landed on the events that took them. One row.
+        CREATE TABLE seq_high_water (seq INTEGER NOT NULL);
+        INSERT INTO seq_high_water SELECT COALESCE(MAX(seq), 0) FROM events;
+        """,
     ]
 
     /// Runs the `steps` (the events schema unless told otherwise) that `db` has not run yet.

@@ -152,7 +152,6 @@ final class SQLiteConnection {
         return Int(stmt.int(0))
     }
 
-    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     var changes: Int { Int(sqlite3_changes(handle)) }
 }
 

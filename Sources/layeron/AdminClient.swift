@@ -12,12 +12,15 @@ struct AdminClient {
         /// 401; `sent` says whether a token went with the request at all.
         case unauthorized(sent: Bool)
         case refused(status: Int, message: String)
+        /// An answer that is not the admin API's: no JSON error (an empty or HTML page), as from
+        /// another server or a proxy at the URL. `excerpt` is the start of its body, if any.
+        case notTheAdminAPI(status: Int, excerpt: String, url: String)
 
         var exitCode: Int32 {
             switch self {
             case .unreachable: return 3
             case .unauthorized: return 4
-            case .refused: return 1
+            case .refused, .notTheAdminAPI: return 1
             }
         }
 
@@ -28,6 +31,10 @@ struct AdminClient {
             case .unauthorized(sent: true): return "the admin API refused the token: set LAYERON_ADMIN_TOKEN to the server's admin token, or run on the server's machine with its config (--config) so the token is read from its secrets store"
             case .unauthorized(sent: false): return "no admin token to send: set LAYERON_ADMIN_TOKEN to the server's admin token, or run on the server's machine with its config (--config) so the token is read from its secrets store"
             case let .refused(status, message): return "the server answered \(status): \(message)"
+            case let .notTheAdminAPI(status, excerpt, url):
+                return "the server at \(url) answered \(status) \(HTTPStatus.reasonPhrase(status))"
+                    + (excerpt.isEmpty ? " with an empty body" : ": \(excerpt)")
+                    + "; the admin API answers errors in JSON, so this may be another server or a proxy: check --admin, LAYERON_ADMIN_URL or the config's admin.listen"
             }
         }
     }
@@ -48,16 +55,20 @@ struct AdminClient {
         let configured = {
             config.flatMap { ProcessEnvironment.secretResolver(args).resolve($0.admin.token ?? SecretReference(name: "LAYERON_ADMIN_TOKEN"))?.text }
         }
+        // An empty LAYERON_ADMIN_TOKEN (`LAYERON_ADMIN_TOKEN= layeron …`) is no token, not a wrong one.
+        let exported = env["LAYERON_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        let chosen: String?
         if let url = args.value("admin") ?? env["LAYERON_ADMIN_URL"] {
             baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
-            token = env["LAYERON_ADMIN_TOKEN"] ?? configured()
+            chosen = exported ?? configured()
         } else if let config {
             baseURL = "http://\(Self.reachable(config.admin.listen))"
-            token = env["LAYERON_ADMIN_TOKEN"] ?? configured()
+            chosen = exported ?? configured()
         } else {
             baseURL = "http://127.0.0.1:9090"
-            token = env["LAYERON_ADMIN_TOKEN"]
+            chosen = exported
         }
+        token = chosen?.isEmpty == false ? chosen : nil
         if case let .failure(error) = loaded, args.value("admin") == nil, env["LAYERON_ADMIN_URL"] == nil,
            FileManager.default.fileExists(atPath: path) {
             // Said before the request: whatever answers at the default address (or nothing), the
@@ -91,7 +102,13 @@ struct AdminClient {
         let json = (try? JSONParser.parse(response.body)) ?? .null
         if response.status == 401 { throw .unauthorized(sent: token != nil) }
         guard (200..<300).contains(response.status) else {
-            throw .refused(status: response.status, message: json["error"]?.stringValue ?? String(decoding: response.body, as: UTF8.self))
+            guard let message = json["error"]?.stringValue else {
+                let text = String(decoding: response.body.prefix(200), as: UTF8.self)
+                let firstLine = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+                throw .notTheAdminAPI(status: response.status, excerpt: TerminalText.escaped(firstLine.trimmingCharacters(in: .whitespaces), newline: "\\n"),
+                                      url: baseURL)
+            }
+            throw .refused(status: response.status, message: message)
         }
         return json
     }

@@ -27,6 +27,9 @@ enum EventsCommand {
                         throw UsageError("--\(name) takes \(allowed.joined(separator: ", ")), not \"\(TerminalText.escaped(value, newline: "\\n"))\"")
                     }
                 }
+                if let limit = args.value("limit"), Int(limit).map({ (1...1000).contains($0) }) != true {
+                    throw UsageError("--limit takes a whole number from 1 to 1000, not \"\(TerminalText.escaped(limit, newline: "\\n"))\"")
+                }
                 var query: [String] = []
                 for name in ["webhook", "direction", "status", "type", "since", "until", "q", "limit", "cursor"] {
                     if let value = args.value(name) { query.append("\(name)=\(queryEscape(value))") }
@@ -49,7 +52,12 @@ enum EventsCommand {
                 if args.has("force") { query.append("force=true") }
                 if let at = args.value("at") { query.append("at=\(queryEscape(at))") }
                 let json = try client.post("/admin/events/\(queryEscape(id))/replay" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
-                if args.has("json") { print(json.serialized()) } else { print("replay queued for \(json["event"]?["id"]?.stringValue ?? id)") }
+                if args.has("json") {
+                    print(json.serialized())
+                } else {
+                    let runsAt = json["event"]?["replay_at"]?.stringValue.map { ", to run at \($0)" } ?? ""
+                    print("replay queued for \(json["event"]?["id"]?.stringValue ?? id)\(runsAt)")
+                }
             case "purge":
                 try args.only(["admin", "config", "database", "env", "before", "json"], words: [])
                 guard let before = args.value("before") else { throw UsageError("events purge needs --before RFC3339") }
@@ -84,6 +92,9 @@ enum EventsCommand {
     private static func printEvent(_ e: JSONValue) {
         for key in ["id", "webhook", "direction", "provider", "type", "status", "received_at", "provider_event_id", "dedupe_key", "duplicates"] {
             print("\(key.padding(toLength: 18, withPad: " ", startingAt: 0))\(TerminalText.escaped(e[key]?.scalarText ?? "-", newline: "\\n"))")
+        }
+        if case let .array(replays)? = e["replays_scheduled"], !replays.isEmpty {
+            print("replays scheduled: \(replays.compactMap(\.stringValue).joined(separator: ", "))")
         }
         if case let .array(attempts)? = e["attempts"], !attempts.isEmpty {
             print("attempts:")

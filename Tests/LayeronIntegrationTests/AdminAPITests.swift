@@ -117,7 +117,9 @@ final class AdminAPITests: XCTestCase {
 
     func testInvalidParametersAndUnknownIds() throws {
         for (query, named) in [("limit=0", "limit"), ("limit=1001", "limit"), ("status=done", "status"), ("direction=up", "direction"),
-                               ("since=yesterday", "since"), ("cursor=%21%21", "cursor"), ("colour=red", "colour"), ("type=or*der", "type")] {
+                               ("since=yesterday", "since"), ("cursor=%21%21", "cursor"), ("colour=red", "colour"), ("type=or*der", "type"),
+                               ("since=2026-02-29T00:00:00Z", "since"), ("since=2026-11-31T09:02:00Z", "since"),
+                               ("until=2026-12-05T24:00:00Z", "until")] {
             let r = try server.admin("GET", "/admin/events?\(query)")
             XCTAssertEqual(r.status, 400, query)
             XCTAssertTrue(r.json["error"]?.stringValue?.contains(named) == true, "\(query): \(r.text)")
@@ -152,11 +154,25 @@ final class AdminAPITests: XCTestCase {
         let at = WallClockForTests.rfc3339(Date().addingTimeInterval(1.5))
         let r = try server.admin("POST", "/admin/events/\(a)/replay?force=true&at=\(at)")
         XCTAssertEqual(r.status, 202, r.text)
+        XCTAssertEqual(r.json["event"]?["replay_at"]?.stringValue.flatMap(RFC3339Probe.parse), RFC3339Probe.parse(at))
+        // The event shows the replay waiting for its time (and the CLI says so).
+        let waiting = try server.admin("GET", "/admin/events/\(a)").json["replays_scheduled"]
+        XCTAssertEqual(waiting.flatMap { if case let .array(times) = $0 { times.compactMap(\.stringValue).compactMap(RFC3339Probe.parse) } else { nil } },
+                       [try XCTUnwrap(RFC3339Probe.parse(at))], waiting?.serialized() ?? "no replays_scheduled")
+        let shown = try CLI.run(["events", "show", a, "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertTrue(shown.stdout.contains("replays scheduled: "), shown.stdout)
+        // An `at` in the past runs now, and the answer says so.
+        let asked = Date()
+        let past = try server.admin("POST", "/admin/events/\(a)/replay?force=true&at=2020-01-01T00:00:00Z")
+        XCTAssertEqual(past.status, 202, past.text)
+        let runsAt = try XCTUnwrap(past.json["event"]?["replay_at"]?.stringValue.flatMap(RFC3339Probe.parse), past.text)
+        XCTAssertLessThan(abs(runsAt.timeIntervalSince(asked)), 5, past.text)
         func attempts() throws -> [JSONValue] {
             if case let .array(list)? = try server.admin("GET", "/admin/events/\(a)").json["attempts"] { return list }
             return []
         }
-        XCTAssertTrue(try server.waitUntil { try attempts().count == 2 })
+        XCTAssertTrue(try server.waitUntil { try attempts().count == 3 })
+        XCTAssertEqual(try server.admin("GET", "/admin/events/\(a)").json["replays_scheduled"], .array([]))
         // Its own start time, not how many attempts a look some time later found: on a slow machine
         // that look can come after the replay's time.
         let started = try XCTUnwrap(try attempts().last?["started_at"]?.stringValue.flatMap(RFC3339Probe.parse))
@@ -175,6 +191,19 @@ final class AdminAPITests: XCTestCase {
         XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM attempts WHERE replay = 1") == 3 })
         let bad = try HTTPClientShortcut.post(server.adminURL + "/admin/events/replay", token: server.adminToken, body: Array(#"{"limit": 5000}"#.utf8))
         XCTAssertEqual(bad.status, 400)
+        // A filter takes one value: a list or an object is refused by name, not dropped (which
+        // widened the filter to everything and replayed it).
+        for (body, named) in [(#"{"webhook": ["crm"]}"#, "webhook"), (#"{"webhook": {"eq": "crm"}, "status": "failed"}"#, "webhook"),
+                              (#"{"type": ["order.created"], "force": true}"#, "type"), (#"{"bogus": [1]}"#, "bogus")] {
+            let r = try HTTPClientShortcut.post(server.adminURL + "/admin/events/replay", token: server.adminToken, body: Array(body.utf8))
+            XCTAssertEqual(r.status, 400, "\(body): \(r.text)")
+            XCTAssertTrue(r.json["error"]?.stringValue?.contains(named) == true, "\(body): \(r.text)")
+        }
+        let unset = try HTTPClientShortcut.post(server.adminURL + "/admin/events/replay", token: server.adminToken,
+                                                body: Array(#"{"webhook": "shop", "status": "failed", "type": null}"#.utf8))
+        XCTAssertEqual(unset.status, 202, unset.text)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM replay_requests") + (try store.count("SELECT COUNT(*) FROM attempts WHERE replay = 1")), 6,
+                       "only the three asked for twice were replayed")
     }
 
     func testTokenScopesAndTheMount() throws {
@@ -183,6 +212,14 @@ final class AdminAPITests: XCTestCase {
         XCTAssertEqual(try server.admin("GET", "/admin/events", token: "reader-token").status, 200)
         XCTAssertEqual(try server.admin("POST", "/admin/events/\(a)/replay?force=true", token: "reader-token").status, 403)
         XCTAssertEqual(try server.admin("GET", "/admin/events", token: "app-token").status, 401, "the mount token must not open the admin listener")
+        // `Bearer`, one or more spaces or tabs, the token, and optional whitespace after it
+        // (RFC 6750, RFC 9110); a prefix of the token or the token with more after it is not it.
+        for token in [" reader-token", "\treader-token", "reader-token ", "reader-token\t "] {
+            XCTAssertEqual(try server.admin("GET", "/admin/events", token: token).status, 200, "Bearer \(token)")
+        }
+        for token in ["reader-toke", "reader-tokenX", "reader-token x", ""] {
+            XCTAssertEqual(try server.admin("GET", "/admin/events", token: token).status, 401, "Bearer \(token)")
+        }
 
         let mounted = server.publicURL + "/_layeron"
         XCTAssertEqual(try HTTPClientShortcut.get(mounted + "/admin/events", token: "app-token").status, 200)
@@ -360,6 +397,25 @@ final class AdminAPITests: XCTestCase {
         let sideways = try CLI.run(["events", "list", "--direction", "sideways", "--admin", server.adminURL], token: server.adminToken)
         XCTAssertEqual(sideways.status, 2, "a value the CLI can check is a usage error: \(sideways.stderr)")
         XCTAssertEqual(try CLI.run(["events", "list", "--status", "done", "--admin", server.adminURL], token: server.adminToken).status, 2)
+        for limit in ["0", "abc", "1001"] {
+            let bad = try CLI.run(["events", "list", "--limit", limit, "--admin", server.adminURL], token: server.adminToken)
+            XCTAssertEqual(bad.status, 2, "--limit \(limit): \(bad.stderr)")
+            XCTAssertTrue(bad.stderr.contains("--limit takes a whole number from 1 to 1000"), bad.stderr)
+        }
+        // An empty token is no token, not a wrong one.
+        let emptyToken = try CLI.run(["events", "list", "--admin", server.adminURL], token: "")
+        XCTAssertEqual(emptyToken.status, 4)
+        XCTAssertTrue(emptyToken.stderr.contains("no admin token to send"), emptyToken.stderr)
+        // Another server at the URL (a 404 in plain text): the status in words, its answer and what to check.
+        let other = try ScriptedReceiver(replies: [], then: ScriptedReceiver.Reply(status: 404))
+        defer { other.stop() }
+        let elsewhere = try CLI.run(["events", "list", "--admin", "http://127.0.0.1:\(other.port)"], token: server.adminToken)
+        XCTAssertEqual(elsewhere.status, 1)
+        XCTAssertTrue(elsewhere.stderr.contains("answered 404 Not Found: scripted answer 404") && elsewhere.stderr.contains("check --admin"), elsewhere.stderr)
+        let at = WallClockForTests.rfc3339(Date().addingTimeInterval(3600))
+        let scheduled = try CLI.run(["events", "replay", a, "--force", "--at", at, "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertEqual(scheduled.status, 0, scheduled.stderr)
+        XCTAssertTrue(scheduled.stdout.contains("replay queued for \(a), to run at \(at)"), scheduled.stdout)
         // A stray word is a usage error, not ignored.
         let extra = try CLI.run(["events", "show", a, "extra", "--admin", server.adminURL], token: server.adminToken)
         XCTAssertEqual(extra.status, 2, extra.stdout)

@@ -80,6 +80,8 @@ final class ReplayTests: XCTestCase {
 
     /// A replay of a pending event that asks for a retry keeps the event's schedule and uses none of
     /// its retries: with three attempts allowed, the schedule still runs three after the replay.
+    /// The replay's attempt says `retry`, as the handler answered, with a note that a replay is not
+    /// retried.
     func testAReplayOfAPendingEventKeepsItsScheduleAndRetries() throws {
         let id = try send("retrying", "r1")
         _ = try waitForAttempts(id, 1)
@@ -87,6 +89,9 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(try server.admin("POST", "/admin/events/\(id)/replay").status, 202)
         let replayed = try waitForAttempts(id, 2)
         XCTAssertEqual(replayed.last?["replay"], .bool(true))
+        XCTAssertEqual(replayed.last?["outcome"]?.stringValue, "retry")
+        XCTAssertTrue(replayed.last?["error"]?.stringValue?.hasSuffix("(a replay is not retried: replay the event again if it is still wanted)") == true,
+                      JSONValue.array(replayed).serialized())
         let after = try server.admin("GET", "/admin/events/\(id)").json
         XCTAssertEqual(after["status"]?.stringValue, "pending")
         XCTAssertEqual(after["next_attempt_at"], before["next_attempt_at"], after.serialized())
@@ -144,6 +149,32 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts a JOIN events e ON e.seq = a.event_seq WHERE e.id = '\(id)' AND a.replay = 1"), 4)
         XCTAssertEqual(replayRuns(id), 4)
         XCTAssertEqual(try store.count("SELECT COUNT(*) FROM replay_requests"), 0)
+    }
+
+    /// A purge while a replay of a processed event runs keeps that event; once the replay is
+    /// recorded the event goes, and the next event takes a seq of its own (not the purged newest
+    /// one's) and runs its own handler once. Before, the purge deleted the event under its running
+    /// replay, and the next event took its seq, its replay's attempt and its outcome.
+    func testAPurgeKeepsAnEventWhoseReplayRunsAndNeverGivesItsSeqToTheNextEvent() throws {
+        let id = try send("slowly", "p1")
+        _ = try waitForAttempts(id, 1)
+        XCTAssertEqual(try server.admin("POST", "/admin/events/\(id)/replay?force=true").status, 202)
+        XCTAssertTrue(try server.waitUntil { try attempts(id).count == 2 }, "the replay did not start")
+        let before = WallClockForTests.rfc3339(Date().addingTimeInterval(60))
+        let whileRunning = try server.admin("POST", "/admin/events/purge?before=\(before)")
+        XCTAssertEqual(whileRunning.json["deleted"]?.scalarText, "0", whileRunning.text)
+        _ = try waitForAttempts(id, 2)
+        let store = try StoreReader(path: server.databasePath)
+        let purgedSeq = try store.count("SELECT seq FROM events WHERE id = '\(id)'")
+        let settled = try server.admin("POST", "/admin/events/purge?before=\(before)")
+        XCTAssertEqual(settled.json["deleted"]?.scalarText, "1", settled.text)
+
+        let next = try send("slowly", "p2")
+        let list = try waitForAttempts(next, 1)
+        XCTAssertEqual(list.map { $0["replay"] }, [.bool(false)])
+        XCTAssertGreaterThan(try store.count("SELECT seq FROM events WHERE id = '\(next)'"), purgedSeq)
+        let runs = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains(" \(next) ") }
+        XCTAssertEqual(runs.count, 1, "\(runs)")
     }
 
     /// Two replays of one event scheduled for the same moment (`?at=`) are two runs.

@@ -133,8 +133,7 @@ final class EventStoreSchemaTests: XCTestCase {
         XCTAssertEqual(try received(EventQuery()), [t, t, t + 1])
         XCTAssertEqual(try store.purge(before: t + 1), 2)
         XCTAssertEqual(try received(EventQuery()), [t + 1])
-        // A pending event is not purged, however old: its attempt may be running, and a deleted
-        // newest row's seq would be taken again by the next event.
+        // A pending event is not purged, however old: its attempt may be running.
         guard case .recorded = try store.append(event(0, key: nil, at: t - 5)) else { return XCTFail() }
         XCTAssertEqual(try store.purge(before: t + 10), 1)
         XCTAssertEqual(try received(EventQuery()), [t - 5])
@@ -142,6 +141,44 @@ final class EventStoreSchemaTests: XCTestCase {
         let index = try reader.statement("SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_by_received'")
         XCTAssertTrue(try index.step())
         XCTAssertEqual(index.int(0), 0, "the index on received_at is gone")
+    }
+
+    /// An event with an attempt still open (a replay of a settled event) or a replay asked for is
+    /// not purged; the others go, and the next events, before and after a restart, take numbers
+    /// none of the purged events had: attempts and replays keyed by a purged seq meet no other event.
+    func testThePurgeKeepsEventsStillToRunAndItsSeqsAreNeverGivenAgain() throws {
+        var store = try EventStore(path: path)
+        var seqs: [Int64] = []
+        for at: Int64 in [1_000, 1_001, 1_002] {
+            guard case let .recorded(seq) = try store.append(event(0, key: nil, at: at)) else { return XCTFail() }
+            try store.finishAttempt(seq: seq, attempt: AttemptRecord(n: 1, startedAt: at, finishedAt: at, outcome: .ok, error: nil, replay: false,
+                                                                     plugin: nil, pluginVersion: nil), status: .processed, nextAttemptAt: nil)
+            seqs.append(seq)
+        }
+        try store.startAttemptCommitted(seq: seqs[1], attempt: AttemptRecord(n: 2, startedAt: 2_000, finishedAt: nil, outcome: nil, error: nil,
+                                                                             replay: true, plugin: nil, pluginVersion: nil))
+        try store.requestReplays([(seq: seqs[2], at: 5_000)])
+        XCTAssertEqual(try store.purge(before: 10_000), 1)
+        XCTAssertEqual(try store.list(EventQuery()).map(\.seq).sorted(), [seqs[1], seqs[2]])
+
+        try store.finishAttempt(seq: seqs[1], attempt: AttemptRecord(n: 2, startedAt: 2_000, finishedAt: 2_001, outcome: .ok, error: nil,
+                                                                     replay: true, plugin: nil, pluginVersion: nil),
+                                status: .processed, nextAttemptAt: nil)
+        XCTAssertTrue(try store.takeReplay(seq: seqs[2], now: 5_000, starting: nil))
+        XCTAssertEqual(try store.purge(before: 10_000), 2)
+        guard case let .recorded(next) = try store.append(event(0, key: nil, at: 3_000)) else { return XCTFail() }
+        XCTAssertGreaterThan(next, seqs[2])
+        XCTAssertEqual(try store.attempts(seq: next).count, 0)
+        XCTAssertEqual(try store.purge(before: 10_000), 0, "a pending event stays")
+        try store.finishAttempt(seq: next, attempt: AttemptRecord(n: 1, startedAt: 3_000, finishedAt: 3_000, outcome: .ok, error: nil,
+                                                                  replay: false, plugin: nil, pluginVersion: nil),
+                                status: .processed, nextAttemptAt: nil)
+        XCTAssertEqual(try store.purge(before: 10_000), 1)
+        store.close()
+        store = try EventStore(path: path)
+        defer { store.close() }
+        guard case let .recorded(afterRestart) = try store.append(event(0, key: nil, at: 4_000)) else { return XCTFail() }
+        XCTAssertGreaterThan(afterRestart, next, "an empty store after a restart still numbers past the purged events")
     }
 
     /// Keys recorded before a restart fold retries after it: the horizon tells the new process that
