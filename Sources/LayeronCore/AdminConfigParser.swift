@@ -31,10 +31,7 @@ enum AdminConfigParser {
     private static func token(_ raw: JSONValue, at path: String, reader: ConfigReader, requireName: Bool) -> AdminToken? {
         let known: Set<String> = requireName ? ["name", "token", "scope"] : ["path", "token", "scope"]
         guard let view = reader.object(raw, at: path, known: known) else { return nil }
-        let name = requireName ? (view.string("name", required: true) ?? "") : "mount"
-        if requireName, !name.isEmpty, !WebhookConfigParser.isSlug(name) {
-            reader.report(view.keyPath("name"), "\"\(name)\" is not a lowercase slug")
-        }
+        let name = requireName ? (view.slug("name") ?? "") : "mount"
         var scope = AdminScope.replay
         if let text = view.string("scope") {
             if let s = AdminScope(rawValue: text) { scope = s } else {

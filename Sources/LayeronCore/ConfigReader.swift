@@ -46,6 +46,18 @@ struct ObjectView {
         return s
     }
 
+    /// A required name (of a webhook, destination or token): a lowercase slug, since it goes into
+    /// paths, log lines and metric labels. `""` is refused like any other non-slug rather than taken
+    /// as "not given", which let an empty name through to a webhook served at `/webhooks`.
+    func slug(_ key: String) -> String? {
+        guard let name = string(key, required: true) else { return nil }
+        guard WebhookConfigParser.isSlug(name) else {
+            reader.report(keyPath(key), (name.isEmpty ? "is empty; expected" : "\"\(name)\" is not") + " a lowercase slug (a-z, 0-9 and -, starting with a letter or digit)")
+            return nil
+        }
+        return name
+    }
+
     func integer(_ key: String, range: ClosedRange<Int>) -> Int? {
         guard let value = raw(key) else { return nil }
         guard case let .number(number) = value, case let n = number.value, n == n.rounded(), Double(range.lowerBound) <= n, n <= Double(range.upperBound) else {

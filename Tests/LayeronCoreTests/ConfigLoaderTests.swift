@@ -154,6 +154,21 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(issues(webhooks(#"{"name": "Stripe Live", "provider": "stripe", "secret": {"secret": "S"}}"#)).first?.hasPrefix(#"test.json: webhooks[0].name: "Stripe Live" is not a lowercase slug"#), true)
     }
 
+    /// An empty value (a template's unset variable) is refused where it is written: an empty provider
+    /// left its webhook out without a word (the provider got 404), and an empty name passed.
+    func testEmptyProviderAndNamesAreRefused() {
+        let provider = issues(webhooks(#"{"name": "s", "provider": "", "secret": {"secret": "S"}}"#))
+        XCTAssertEqual(provider.count, 1)
+        XCTAssertTrue(provider.first?.hasPrefix("test.json: webhooks[0].provider: is empty; expected one of: ") == true, "\(provider)")
+        let slug = "a lowercase slug (a-z, 0-9 and -, starting with a letter or digit)"
+        XCTAssertEqual(issues(webhooks(#"{"name": "", "provider": "stripe", "secret": {"secret": "S"}}"#)),
+                       ["test.json: webhooks[0].name: is empty; expected \(slug)"])
+        XCTAssertEqual(issues(#"{"admin": {"tokens": [{"name": "", "token": {"secret": "T"}}]}}"#),
+                       ["test.json: admin.tokens[0].name: is empty; expected \(slug)"])
+        XCTAssertEqual(issues(#"{"outbound": [{"name": "", "url": "https://example.com/hook", "secret": {"secret": "O"}}]}"#),
+                       ["test.json: outbound[0].name: is empty; expected \(slug)"])
+    }
+
     func testSyntaxErrorsGiveTheLineColumnAndOffset() {
         XCTAssertEqual(issues(#"{"webhooks": [}"#), ["test.json:1:15: invalid JSON at byte 14: unexpected character '}'"])
         // Lines count from 1 after each newline; a column counts characters, so "é" (two bytes) is one.
