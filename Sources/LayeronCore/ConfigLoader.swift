@@ -48,6 +48,7 @@ public enum ConfigLoader {
         }
 
         let database = top.string("database") ?? "data/layeron.db"
+        if database.isEmpty { reader.report("database", DatabasePath.emptyRefusal) }
         var durability = Durability.normal
         if let text = top.string("durability") {
             if let value = Durability(rawValue: text) {
@@ -126,6 +127,13 @@ public enum ConfigLoader {
             }
         }
     }
+}
+
+/// The events database's path, from the config or `--database`.
+public enum DatabasePath {
+    /// Why `""` is refused: SQLite opens it as a private temporary database, one per connection and
+    /// deleted at close, so readers would not see the writer's events and a restart would lose them.
+    public static let emptyRefusal = "is empty; SQLite would keep the events in a temporary database that is deleted at close; give a file, like \"data/layeron.db\""
 }
 
 /// A config file read past its issues (`ConfigLoader.read`).

@@ -18,16 +18,15 @@ enum ProcessEnvironment {
         args.value("env") ?? variables["LAYERON_ENV"] ?? SecretsSetup.development
     }
 
-    /// The store for the current environment when its file exists, then the environment variables:
-    /// the same order `serve` resolves in. A store that cannot be opened is skipped with a warning
-    /// on standard error, so the environment variables still work.
-    static func secretResolver(_ args: Arguments) -> any SecretResolver {
-        let environment = environmentName(args)
+    /// The store for the current environment when its file exists (beside `database`), then the
+    /// environment variables: the same order `serve` resolves in. A store that cannot be opened is
+    /// skipped with a warning on standard error, so the environment variables still work.
+    static func secretResolver(environment: String, database: String?) -> any SecretResolver {
         let logger = Logger(minimum: .warn) { _, message, _ in
             FileHandle.standardError.write(Data("layeron: \(message)\n".utf8))
         }
         var store: SecretStore?
-        if let database = databasePath(args) {
+        if let database {
             do {
                 store = try SecretsSetup.openExistingStore(database: database, environment: environment, variables: variables)?.store
             } catch {
@@ -38,8 +37,15 @@ enum ProcessEnvironment {
     }
 
     /// `--database`, else the config's `database`; nil when the config does not load.
-    static func databasePath(_ args: Arguments) -> String? {
-        if let database = args.value("database") { return database }
+    static func databasePath(_ args: Arguments) throws(UsageError) -> String? {
+        if let database = try databaseFlag(args) { return database }
         return (try? loadConfig(path: configPath(args)))?.database
+    }
+
+    /// `--database`, refused when empty as the config's `database` is.
+    static func databaseFlag(_ args: Arguments) throws(UsageError) -> String? {
+        guard let database = args.value("database") else { return nil }
+        guard !database.isEmpty else { throw UsageError("--database \(DatabasePath.emptyRefusal)") }
+        return database
     }
 }

@@ -112,7 +112,7 @@ enum SecretsCommand {
     }
 
     private static func database(_ args: Arguments) throws(UsageError) -> String {
-        guard let database = ProcessEnvironment.databasePath(args) else {
+        guard let database = try ProcessEnvironment.databasePath(args) else {
             throw UsageError("cannot find the database: \(ProcessEnvironment.configPath(args)) does not load; give --config FILE or --database FILE")
         }
         return database

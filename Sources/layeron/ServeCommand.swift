@@ -14,7 +14,7 @@ enum ServeCommand {
                                    environment: ProcessEnvironment.environmentName(args))
         options.listen = try address(args, "listen")
         options.adminListen = try address(args, "admin-listen")
-        options.database = args.value("database")
+        options.database = try ProcessEnvironment.databaseFlag(args)
         if let text = args.value("workers") {
             guard let n = Int(text), (1...256).contains(n) else { throw UsageError("--workers takes a number from 1 to 256") }
             options.workers = n

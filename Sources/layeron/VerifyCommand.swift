@@ -47,7 +47,8 @@ enum VerifyCommand {
                 throw UsageError("webhook \(webhookName) is configured with provider \(webhook.provider), not \(provider)")
             }
             var values: [SecretValue] = []
-            let resolver = ProcessEnvironment.secretResolver(args).current()
+            let resolver = ProcessEnvironment.secretResolver(environment: ProcessEnvironment.environmentName(args),
+                                                             database: try ProcessEnvironment.databaseFlag(args) ?? config.database).current()
             for ref in webhook.secrets {
                 let resolved = resolver.resolveAll(ref)
                 guard !resolved.isEmpty else {

@@ -169,6 +169,13 @@ final class ConfigLoaderTests: XCTestCase {
                        ["test.json: outbound[0].name: is empty; expected \(slug)"])
     }
 
+    /// SQLite opens `""` as a temporary database per connection, deleted at close: events acknowledged
+    /// on it were never readable and gone after a restart.
+    func testAnEmptyDatabaseIsRefused() {
+        XCTAssertEqual(issues(#"{"database": ""}"#),
+                       [#"test.json: database: is empty; SQLite would keep the events in a temporary database that is deleted at close; give a file, like "data/layeron.db""#])
+    }
+
     func testSyntaxErrorsGiveTheLineColumnAndOffset() {
         XCTAssertEqual(issues(#"{"webhooks": [}"#), ["test.json:1:15: invalid JSON at byte 14: unexpected character '}'"])
         // Lines count from 1 after each newline; a column counts characters, so "é" (two bytes) is one.

@@ -18,4 +18,18 @@ final class CommandLineUsageTests: XCTestCase {
             XCTAssertTrue(run.stderr.contains(message), "\(words): \(run.stderr)")
         }
     }
+
+    /// `--database ''` is SQLite's private temporary database: a server on it acknowledged events that
+    /// no reader saw and a restart lost. Refused before anything is read or opened.
+    func testAnEmptyDatabaseIsAUsageError() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-emptydb-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for words in [["serve", "--config", "none.json"], ["check", "--config", "none.json"], ["secrets", "list"], ["events", "list"]] {
+            let run = try CommandRun.layeron(words + ["--database", ""], directory: directory)
+            XCTAssertEqual(run.status, 2, "\(words): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains("layeron: --database is empty; SQLite would keep the events in a temporary database"), "\(words): \(run.stderr)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [])
+    }
 }
