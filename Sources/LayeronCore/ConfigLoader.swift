@@ -92,28 +92,30 @@ public enum ConfigLoader {
 
         let workers = top.integer("workers", range: 1...256) ?? 4
 
-        var webhooks: [WebhookConfig] = []
+        // Each with its index in the file: one left out for its issues must not shift the others' key paths.
+        var parsed: [(index: Int, webhook: WebhookConfig)] = []
         if let raw = top.raw("webhooks") {
             if case let .array(items) = raw {
                 for (i, item) in items.enumerated() {
                     if let webhook = WebhookConfigParser.parse(item, at: "webhooks[\(i)]", reader: reader) {
-                        webhooks.append(webhook)
+                        parsed.append((i, webhook))
                     }
                 }
             } else {
                 reader.report("webhooks", "expected an array of webhooks, found \(raw.kindName)")
             }
         }
-        checkUnique(webhooks, reader: reader)
+        checkUnique(parsed, reader: reader)
+        let webhooks = parsed.map(\.webhook)
         let outbound = top.raw("outbound").map { OutboundConfigParser.parse($0, reader: reader, webhooks: webhooks) } ?? []
         return ServerConfig(listen: listen, admin: admin, database: database, durability: durability, plugins: plugins,
                             limits: limits, workers: workers, webhooks: webhooks, outbound: outbound)
     }
 
-    private static func checkUnique(_ webhooks: [WebhookConfig], reader: ConfigReader) {
+    private static func checkUnique(_ webhooks: [(index: Int, webhook: WebhookConfig)], reader: ConfigReader) {
         var names: [String: Int] = [:]
         var routes: [String: Int] = [:]
-        for (i, webhook) in webhooks.enumerated() {
+        for (i, webhook) in webhooks {
             if let first = names[webhook.name] {
                 reader.report("webhooks[\(i)].name", "duplicate webhook name \"\(webhook.name)\" (also webhooks[\(first)])")
             } else {

@@ -103,6 +103,13 @@ final class ConfigLoaderTests: XCTestCase {
                        [#"test.json: webhooks[1].name: duplicate webhook name "stripe" (also webhooks[0])"#])
     }
 
+    /// Key paths count every entry of the file, also one left out for its own issue.
+    func testDuplicatesAreNamedByTheirPlaceInTheFile() {
+        let other = stripe.replacingOccurrences(of: "\"provider\"", with: "\"path\": \"/other\", \"provider\"")
+        XCTAssertEqual(issues(webhooks(#"{"name": "bad", "provider": "nope", "secret": {"secret": "S"}}, "# + "\(stripe), \(other)")).dropFirst(),
+                       [#"test.json: webhooks[2].name: duplicate webhook name "stripe" (also webhooks[1])"#])
+    }
+
     func testSameHostAndPathTwiceIsAnError() {
         let a = #"{"name": "a", "provider": "stripe", "path": "/x", "secret": {"secret": "S"}}"#
         let b = #"{"name": "b", "provider": "stripe", "path": "/x", "secret": {"secret": "S"}}"#
