@@ -106,10 +106,19 @@ public enum ConfigLoader {
             }
         }
         checkUnique(parsed, reader: reader)
+        if let mount = admin.mount { checkReachable(parsed, past: mount, reader: reader) }
         let webhooks = parsed.map(\.webhook)
         let outbound = top.raw("outbound").map { OutboundConfigParser.parse($0, reader: reader, webhooks: webhooks) } ?? []
         return ServerConfig(listen: listen, admin: admin, database: database, durability: durability, plugins: plugins,
                             limits: limits, workers: workers, webhooks: webhooks, outbound: outbound)
+    }
+
+    /// The public listener hands every path under the admin mount's prefix to the admin API before
+    /// any webhook is matched: a webhook there would answer 404 (or 405) to its provider for ever.
+    private static func checkReachable(_ webhooks: [(index: Int, webhook: WebhookConfig)], past mount: AdminMount, reader: ConfigReader) {
+        for (i, webhook) in webhooks where webhook.path == mount.path || webhook.path.hasPrefix(mount.path + "/") {
+            reader.report("webhooks[\(i)].path", "\(webhook.path) is under admin.mount.path (\(mount.path)), which takes every request under it for the admin API, so this webhook would never be reached; move one of them")
+        }
     }
 
     private static func checkUnique(_ webhooks: [(index: Int, webhook: WebhookConfig)], reader: ConfigReader) {

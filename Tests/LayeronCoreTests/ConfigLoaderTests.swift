@@ -110,6 +110,19 @@ final class ConfigLoaderTests: XCTestCase {
                        [#"test.json: webhooks[2].name: duplicate webhook name "stripe" (also webhooks[1])"#])
     }
 
+    /// The admin mount takes every request under its prefix before webhooks are routed: a webhook
+    /// there answered its provider 404 while `check` said ok.
+    func testAWebhookUnderTheAdminMountIsRefused() {
+        let mount = #""admin": {"mount": {"path": "/webhooks", "token": {"secret": "M"}}}"#
+        let under = "test.json: webhooks[0].path: /webhooks/stripe is under admin.mount.path (/webhooks), which takes every request under it for the admin API, so this webhook would never be reached; move one of them"
+        XCTAssertEqual(issues(#"{\#(mount), "webhooks": [\#(stripe)]}"#), [under])
+        let atMount = #"{"name": "m", "provider": "stripe", "path": "/webhooks", "secret": {"secret": "S"}}"#
+        XCTAssertEqual(issues(#"{\#(mount), "webhooks": [\#(atMount)]}"#).map { $0.prefix(64) },
+                       ["test.json: webhooks[0].path: /webhooks is under admin.mount.path"])
+        let beside = #"{"name": "m", "provider": "stripe", "path": "/webhooksx/m", "secret": {"secret": "S"}}"#
+        XCTAssertEqual(issues(#"{\#(mount), "webhooks": [\#(beside)]}"#), [])
+    }
+
     func testSameHostAndPathTwiceIsAnError() {
         let a = #"{"name": "a", "provider": "stripe", "path": "/x", "secret": {"secret": "S"}}"#
         let b = #"{"name": "b", "provider": "stripe", "path": "/x", "secret": {"secret": "S"}}"#
