@@ -61,6 +61,22 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("\(server.configPath): webhook b: secret GITHUB_NOT_SET is not set for environment test"), run.stderr)
     }
 
+    /// The folder the plugins' private copies go to is removed when `check` ends (each run left
+    /// one, empty, in the temporary folder).
+    func testCheckLeavesNoPrivateFolderBehind() throws {
+        try PluginBuilder.buildC(source: PluginBuilder.fixturePath("behaviours"), output: "\(server.pluginsDir)/behaviours.so")
+        try server.writeConfig("""
+            { "plugins": { "dir": "\(server.pluginsDir)", "config": { "behaviours": { "output": "\(server.path("out.log"))" } } } }
+            """)
+        let temporary = server.path("tmp")
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        let run = try CommandRun.layeron(["check", "--config", server.configPath, "--database", server.databasePath, "--env", "test"],
+                                         environment: ["TMPDIR": temporary + "/"], removing: secretVariables, directory: server.directory.path)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("plugin behaviours"), run.stdout)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: temporary), [])
+    }
+
     /// A handler reference whose plugin is there but lacks the handler (a typo) lists what the
     /// plugin does provide.
     func testAHandlerThePluginLacksListsWhatItProvides() throws {
