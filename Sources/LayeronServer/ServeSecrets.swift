@@ -23,10 +23,12 @@ public enum SecretsSetup {
     public static let development = "development"
 
     /// Opens the store beside `database`, creating the file when it is missing, and in development
-    /// the master key file too.
+    /// the master key file with it. A key is made only with a new store: one made beside an existing
+    /// store (its key file lost, or not restored with it) could never open it.
     public static func openStore(database: String, environment: String,
                                  variables: [String: String]) throws(SecretStoreError) -> (store: SecretStore, keySource: MasterKey.Source) {
-        try open(database: database, environment: environment, variables: variables, createKey: true)
+        let exists = FileManager.default.fileExists(atPath: SecretStore.path(besideDatabase: database))
+        return try open(database: database, environment: environment, variables: variables, createKey: !exists)
     }
 
     /// Opens the store only when its file exists, and never creates a key: a command that only reads

@@ -17,6 +17,8 @@ public enum SecretStoreError: Error, CustomStringConvertible, Sendable {
     /// `LAYERON_MASTER_KEY` or a key file does not hold 32 bytes in hex or base64.
     case badMasterKey(source: String)
     case keyFile(path: String, reason: String)
+    /// The development key file is gone while the store it sealed is still there.
+    case keyFileMissing(path: String)
     case invalidName
     case invalidEnvironment(String)
     case emptyValue(name: String)
@@ -41,6 +43,8 @@ public enum SecretStoreError: Error, CustomStringConvertible, Sendable {
             return "the master key in \(source) is not 32 bytes written as 64 hex characters or base64; make one with `openssl rand -hex 32`"
         case let .keyFile(path, reason):
             return "master key file \(path): \(reason)"
+        case let .keyFileMissing(path):
+            return "master key file \(path) is missing, but the secrets store beside it exists and was sealed with the key it held (a new key would not open it): restore the file, or set LAYERON_MASTER_KEY or LAYERON_MASTER_KEY_FILE to that key"
         case .invalidName:
             // Not echoed: a value pasted where the name belongs must not be printed back.
             return "that secret name is not valid; use letters, digits and _ (like STRIPE_WEBHOOK_SECRET)"
