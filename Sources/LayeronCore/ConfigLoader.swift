@@ -43,9 +43,6 @@ public enum ConfigLoader {
                 admin.mount = AdminConfigParser.mount(rawMount, at: "admin.mount", reader: reader)
             }
         }
-        if admin.listenerTokens.isEmpty, !admin.listen.isLoopback {
-            reader.report("admin.token", "is required when admin.listen (\(admin.listen)) is not a loopback address")
-        }
 
         let database = top.string("database") ?? "data/layeron.db"
         if database.isEmpty { reader.report("database", DatabasePath.emptyRefusal) }
@@ -109,8 +106,10 @@ public enum ConfigLoader {
         if let mount = admin.mount { checkReachable(parsed, past: mount, reader: reader) }
         let webhooks = parsed.map(\.webhook)
         let outbound = top.raw("outbound").map { OutboundConfigParser.parse($0, reader: reader, webhooks: webhooks) } ?? []
-        return ServerConfig(listen: listen, admin: admin, database: database, durability: durability, plugins: plugins,
-                            limits: limits, workers: workers, webhooks: webhooks, outbound: outbound)
+        let config = ServerConfig(listen: listen, admin: admin, database: database, durability: durability, plugins: plugins,
+                                  limits: limits, workers: workers, webhooks: webhooks, outbound: outbound)
+        for issue in config.listenerIssues { reader.report(issue.keyPath, issue.message) }
+        return config
     }
 
     /// The public listener hands every path under the admin mount's prefix to the admin API before

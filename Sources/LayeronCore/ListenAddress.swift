@@ -35,5 +35,13 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     /// True for 127.0.0.0/8 and ::1: only processes on this machine can reach it.
     public var isLoopback: Bool { host.hasPrefix("127.") || host == "::1" }
 
+    /// True when both cannot be bound at once: one port (not 0, which picks a free one each time) on
+    /// one address, or on the wildcard of the other's family.
+    public func overlaps(_ other: ListenAddress) -> Bool {
+        guard port != 0, port == other.port, isIPv6 == other.isIPv6 else { return false }
+        let wildcard = isIPv6 ? "::" : "0.0.0.0"
+        return host == other.host || host == wildcard || other.host == wildcard
+    }
+
     public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -39,12 +39,34 @@ public enum SecretsSetup {
         return try open(database: database, environment: environment, variables: variables, createKey: false)
     }
 
+    /// The store as `serve` would find it, without creating anything: nil while there is none yet
+    /// (`serve` makes it). Throws what `openStore` would, so `check` fails where `serve` would not
+    /// start: outside development no master key, a key file missing beside an existing store.
+    public static func storeForCheck(database: String, environment: String,
+                                     variables: [String: String]) throws(SecretStoreError) -> SecretStore? {
+        let exists = FileManager.default.fileExists(atPath: SecretStore.path(besideDatabase: database))
+        let key: MasterKey
+        do {
+            key = try masterKey(database: database, environment: environment, variables: variables, create: false).key
+        } catch {
+            // Development without a store yet: `serve` makes the key file with the store.
+            if case .keyFileMissing = error, !exists { return nil }
+            throw error
+        }
+        return exists ? try SecretStore(path: SecretStore.path(besideDatabase: database), key: key) : nil
+    }
+
     private static func open(database: String, environment: String, variables: [String: String],
                              createKey: Bool) throws(SecretStoreError) -> (store: SecretStore, keySource: MasterKey.Source) {
-        let developmentFile = environment == development ? SecretStore.keyFile(besideDatabase: database) : nil
-        let (key, source) = try MasterKey.load(variables: variables, developmentFile: developmentFile,
-                                               create: createKey, environment: environment)
+        let (key, source) = try masterKey(database: database, environment: environment, variables: variables, create: createKey)
         return (try SecretStore(path: SecretStore.path(besideDatabase: database), key: key), source)
+    }
+
+    /// Only development falls back to the key file beside the database.
+    private static func masterKey(database: String, environment: String, variables: [String: String],
+                                  create: Bool) throws(SecretStoreError) -> (key: MasterKey, source: MasterKey.Source) {
+        let developmentFile = environment == development ? SecretStore.keyFile(besideDatabase: database) : nil
+        return try MasterKey.load(variables: variables, developmentFile: developmentFile, create: create, environment: environment)
     }
 
     /// The store (if there is one) then the environment variables: the contract's resolution order.

@@ -237,6 +237,17 @@ final class ConfigLoaderTests: XCTestCase {
                        ["test.json: admin.token: is required when admin.listen (0.0.0.0:9090) is not a loopback address"])
     }
 
+    /// Two listeners on one address cannot both bind: refused at load (so `check` says so), not
+    /// left to `serve`'s bind error.
+    func testBothListenersOnOneAddressAreRefused() {
+        XCTAssertEqual(issues(#"{"listen": "127.0.0.1:8080", "admin": {"listen": "127.0.0.1:8080"}}"#),
+                       ["test.json: admin.listen: 127.0.0.1:8080 takes the public listener's address (listen, 127.0.0.1:8080) too; give the two listeners different ports"])
+        XCTAssertEqual(issues(#"{"listen": "0.0.0.0:9090"}"#).count, 1)
+        XCTAssertEqual(issues(#"{"listen": "[::1]:9090"}"#), [])
+        XCTAssertEqual(issues(#"{"listen": "127.0.0.1:0", "admin": {"listen": "127.0.0.1:0"}}"#), [])
+        XCTAssertEqual(issues(#"{"listen": "127.0.0.2:9090"}"#), [])
+    }
+
     func testCustomSchemeProblemsAreFoundAtLoad() {
         let custom = #"{"name": "v", "provider": "custom", "signature": {"header": "x-sig", "algorithm": "hmac-md5", "secret": {"secret": "V"}, "signedPayload": "{timestamp}.{bodyy}"}}"#
         let found = issues(webhooks(custom))

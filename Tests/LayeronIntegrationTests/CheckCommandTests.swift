@@ -11,7 +11,7 @@ final class CheckCommandTests: XCTestCase {
 
     private func check() throws -> CommandRun {
         try CommandRun.layeron(["check", "--config", server.configPath, "--database", server.databasePath, "--env", "test"],
-                               environment: ["STRIPE_WEBHOOK_SECRET": "whsec_test"], removing: secretVariables,
+                               environment: ["STRIPE_WEBHOOK_SECRET": "whsec_test", "LAYERON_MASTER_KEY": testMasterKey], removing: secretVariables,
                                directory: server.directory.path)
     }
 
@@ -71,7 +71,7 @@ final class CheckCommandTests: XCTestCase {
         let temporary = server.path("tmp")
         try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
         let run = try CommandRun.layeron(["check", "--config", server.configPath, "--database", server.databasePath, "--env", "test"],
-                                         environment: ["TMPDIR": temporary + "/"], removing: secretVariables, directory: server.directory.path)
+                                         environment: ["TMPDIR": temporary + "/", "LAYERON_MASTER_KEY": testMasterKey], removing: secretVariables, directory: server.directory.path)
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stdout.contains("plugin behaviours"), run.stdout)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: temporary), [])

@@ -7,6 +7,9 @@ import XCTest
 let secretVariables: Set<String> = ["STRIPE_WEBHOOK_SECRET", "VENDOR_WEBHOOK_SECRET", "GITLAB_WEBHOOK_TOKEN", "LAYERON_ADMIN_TOKEN", "LAYERON_MASTER_KEY",
                                     "LAYERON_MASTER_KEY_FILE", "LAYERON_ENV", "LAYERON_CONFIG", "LAYERON_ADMIN_URL"]
 
+/// A master key for runs in an environment other than development, which refuse to start without one.
+let testMasterKey = String(repeating: "5a", count: 32)
+
 extension TestServer {
     /// `layeron secrets …` against this server's config and database, the value (if any) on stdin.
     @discardableResult

@@ -17,6 +17,21 @@ final class SecretsSetupTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// `check` refuses what `serve` refuses: outside development, no master key, even with every
+    /// value in the environment and no store yet (it said ok, then `serve` did not start).
+    func testCheckNeedsTheMasterKeyServeNeeds() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("layeron.json").path
+        try #"{"plugins": {"dir": "\#(directory.path)"}, "admin": {"token": {"secret": "T"}}}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        let report = checkDeployment(configPath: config, secrets: SecretsContext(environment: "production", database: database, variables: ["T": "t"]))
+        XCTAssertEqual(report.problems, ["\(config): secrets for environment production: environment production needs a master key for the secrets store: set LAYERON_MASTER_KEY (64 hex characters, from `openssl rand -hex 32`) or LAYERON_MASTER_KEY_FILE (a file holding one); only development makes its own key"])
+        let key = String(repeating: "ab", count: 32)
+        XCTAssertEqual(checkDeployment(configPath: config, secrets: SecretsContext(environment: "production", database: database,
+                                                                                   variables: ["T": "t", "LAYERON_MASTER_KEY": key])).problems, [])
+        XCTAssertEqual(checkDeployment(configPath: config, secrets: SecretsContext(environment: "development", database: database, variables: ["T": "t"])).problems, [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: SecretStore.keyFile(besideDatabase: database)), "check creates nothing")
+    }
+
     /// A development store whose `master.key` is gone (restored without it) is never given a new key,
     /// which could not open it and stood in the way of restoring the right one.
     func testAMissingKeyFileBesideAnExistingStoreIsNotReplaced() throws {
