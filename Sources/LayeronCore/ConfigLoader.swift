@@ -18,6 +18,10 @@ public enum ConfigLoader {
             throw .syntax(file: file, error, line: line, column: column)
         }
         let reader = ConfigReader()
+        for duplicate in JSONParser.duplicateKeys(in: text) {
+            let line = JSONSyntaxError.lineAndColumn(of: duplicate.firstOffset, in: text).line
+            reader.report(duplicate.keyPath, "duplicate key (also at line \(line)); write each key once, since only one of them would count")
+        }
         guard let config = parse(json, reader: reader) else { throw .invalid(file: file, issues: reader.issues) }
         return ConfigReading(file: file, config: config, issues: reader.issues)
     }

@@ -7,6 +7,10 @@ public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable {
     /// Where `offset` falls in `text` as an editor shows it: 1-based line, and 1-based column
     /// counted in characters (UTF-8 continuation bytes do not start one).
     public func lineAndColumn(in text: [UInt8]) -> (line: Int, column: Int) {
+        Self.lineAndColumn(of: offset, in: text)
+    }
+
+    static func lineAndColumn(of offset: Int, in text: [UInt8]) -> (line: Int, column: Int) {
         var line = 1, column = 1
         for byte in text.prefix(offset) {
             if byte == UInt8(ascii: "\n") {

@@ -203,6 +203,17 @@ final class ConfigLoaderTests: XCTestCase {
                        ["test.json:3:20: invalid JSON at byte 39: expected a string key"])
     }
 
+    /// A key given twice was taken from its first place, so an override appended at the end (the
+    /// last one wins in Python, JavaScript and jq) was silently ignored.
+    func testADuplicateKeyIsRefusedWithTheLineOfTheOther() {
+        XCTAssertEqual(issues("{\n  \"workers\": 4,\n  \"workers\": 0\n}").first,
+                       "test.json: workers: duplicate key (also at line 2); write each key once, since only one of them would count")
+        let hook = #"{"name": "s", "provider": "stripe", "secret": {"secret": "S"}, "name": "t"}"#
+        XCTAssertEqual(issues(webhooks(hook)), ["test.json: webhooks[0].name: duplicate key (also at line 1); write each key once, since only one of them would count"])
+        XCTAssertEqual(issues(#"{"webhooks": [], "webhooks": []}"#).count, 1)
+        XCTAssertEqual(issues(#"{"plugins": {"config": {"a": {"x": 1}, "b": {"x": 1}}}}"#), [])
+    }
+
     func testUnknownKeysAreReported() {
         XCTAssertEqual(issues(#"{"listen": "127.0.0.1:1", "lisen": "x"}"#).first?.hasPrefix("test.json: lisen: unknown key"), true)
     }
