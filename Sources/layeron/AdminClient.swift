@@ -46,9 +46,10 @@ struct AdminClient {
         let loaded = Result { () throws(ConfigError) in try loadConfig(path: path) }
         let config = try? loaded.get()
         let database = try ProcessEnvironment.databaseFlag(args)
+        let environment = try ProcessEnvironment.environmentName(args)
         let configured = {
             config.flatMap {
-                ProcessEnvironment.secretResolver(environment: ProcessEnvironment.environmentName(args), database: database ?? $0.database)
+                ProcessEnvironment.secretResolver(environment: environment, database: database ?? $0.database)
                     .resolve($0.admin.token ?? SecretReference(name: "LAYERON_ADMIN_TOKEN"))?.text
             }
         }

@@ -11,11 +11,23 @@ enum ProcessEnvironment {
     static let defaultConfigPath = "config/layeron.json"
 
     static func configPath(_ args: Arguments) -> String {
-        args.value("config") ?? variables["LAYERON_CONFIG"] ?? defaultConfigPath
+        args.value("config") ?? variable("LAYERON_CONFIG") ?? defaultConfigPath
     }
 
-    static func environmentName(_ args: Arguments) -> String {
-        args.value("env") ?? variables["LAYERON_ENV"] ?? SecretsSetup.development
+    /// `--env`, else `LAYERON_ENV`, else development. Checked here for every command: the name goes
+    /// into the store's rows and into commands printed for pasting, so one `secrets` would refuse is
+    /// refused by `serve` and `check` too.
+    static func environmentName(_ args: Arguments) throws(UsageError) -> String {
+        let (name, source) = args.value("env").map { ($0, "--env") } ?? variable("LAYERON_ENV").map { ($0, "LAYERON_ENV") }
+            ?? (SecretsSetup.development, "")
+        guard SecretStore.isValidEnvironment(name) else { throw UsageError("\(source) takes letters, digits, - and _ (like production)") }
+        return name
+    }
+
+    /// A variable set to the empty string counts as unset, as an unset variable in a compose file or
+    /// an empty key of a Kubernetes secret arrives (`LAYERON_MASTER_KEY` is read the same way).
+    private static func variable(_ name: String) -> String? {
+        variables[name].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// The store for the current environment when its file exists (beside `database`), then the

@@ -23,8 +23,7 @@ enum SecretsCommand {
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
         guard let sub = words.first else { throw UsageError("secrets needs set, rotate, rm, list, get or rekey") }
         let args = Arguments(Array(words.dropFirst()), switchNames: ["json"])
-        let environment = ProcessEnvironment.environmentName(args)
-        guard SecretStore.isValidEnvironment(environment) else { throw UsageError("--env takes letters, digits, - and _ (like production)") }
+        let environment = try ProcessEnvironment.environmentName(args)
         let common: Set<String> = ["env", "config", "database"]
         do {
             switch sub {

@@ -11,7 +11,7 @@ enum ServeCommand {
         let args = Arguments(words)
         try args.only(["config", "listen", "admin-listen", "database", "env", "log-level", "log-format", "workers"], words: [])
         var options = ServeOptions(configPath: ProcessEnvironment.configPath(args),
-                                   environment: ProcessEnvironment.environmentName(args))
+                                   environment: try ProcessEnvironment.environmentName(args))
         options.listen = try address(args, "listen")
         options.adminListen = try address(args, "admin-listen")
         options.database = try ProcessEnvironment.databaseFlag(args)

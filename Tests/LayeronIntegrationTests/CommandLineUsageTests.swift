@@ -19,6 +19,26 @@ final class CommandLineUsageTests: XCTestCase {
         }
     }
 
+    /// `serve` and `check` check the environment's name as `secrets` does, and an empty `LAYERON_ENV` or
+    /// `LAYERON_CONFIG` (an unset variable in a compose file) is the default, as an empty
+    /// `LAYERON_MASTER_KEY` already was.
+    func testEnvironmentNamesAreCheckedAndEmptyVariablesAreTheDefaults() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-env-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory + "/config", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try #"{"plugins": {"dir": "config"}}"#.write(toFile: directory + "/config/layeron.json", atomically: true, encoding: .utf8)
+        for (words, variables, message) in [(["check", "--env", "bad env"], [:], "layeron: --env takes letters, digits, - and _"),
+                                            (["serve", "--env", ""], [:], "layeron: --env takes letters, digits, - and _"),
+                                            (["serve"], ["LAYERON_ENV": "bad env"], "layeron: LAYERON_ENV takes letters, digits, - and _")] {
+            let run = try CommandRun.layeron(words, environment: variables, removing: secretVariables, directory: directory)
+            XCTAssertEqual(run.status, 2, "\(words): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(message), "\(words): \(run.stderr)")
+        }
+        let run = try CommandRun.layeron(["check"], environment: ["LAYERON_ENV": "", "LAYERON_CONFIG": ""], removing: secretVariables, directory: directory)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.stdout, "config/layeron.json: ok (environment development)\n")
+    }
+
     /// `--database ''` is SQLite's private temporary database: a server on it acknowledged events that
     /// no reader saw and a restart lost. Refused before anything is read or opened.
     func testAnEmptyDatabaseIsAUsageError() throws {
