@@ -157,7 +157,7 @@ enum SecretsCommand {
         }
     }
 
-    /// Standard input up to its end, without one trailing newline (what `echo` and editors add). On a
+    /// Standard input up to its end, without one trailing `\n` or `\r\n` (what `echo` and editors add). On a
     /// terminal it prompts on standard error and switches echo off, so the value is not shown.
     private static func readValue(for name: String) throws(UsageError) -> SecretValue {
         SecretValue(bytes: try readInput(prompt: "value for \(name)",
@@ -173,8 +173,11 @@ enum SecretsCommand {
             FileHandle.standardError.write(Data("\n".utf8))
         } else {
             bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-            if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
-            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+            // One line ending, `\n` or `\r\n`; a `\r` without its `\n` is the value's own byte (raw key bytes may end in one).
+            if bytes.last == UInt8(ascii: "\n") {
+                bytes.removeLast()
+                if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+            }
         }
         guard !bytes.isEmpty else { throw UsageError(missing) }
         guard bytes.count <= maxValueBytes else { throw UsageError("the value is longer than \(maxValueBytes) bytes") }

@@ -29,6 +29,16 @@ extension TestServer {
 /// The running server and the store: a set and a rotation land without a restart, and environments
 /// other than development refuse to start without a key or with a reference that resolves nowhere.
 final class SecretsServerTests: XCTestCase {
+    /// One line ending is dropped from a value, `\n` or `\r\n`, and nothing else: a value of raw bytes
+    /// ending in a carriage return lost it.
+    func testOnlyOneLineEndingIsDroppedFromAValue() throws {
+        let server = try TestServer()
+        for (stdin, stored) in [("a\r", "a\r"), ("a\r\n", "a"), ("a\n", "a"), ("a\n\n", "a\n"), ("a\r\r\n", "a\r")] {
+            XCTAssertEqual(try server.secrets(["set", "CR"], stdin: stdin).status, 0)
+            XCTAssertEqual(try server.secrets(["get", "CR"]).stdout, stored, "\(Array(stdin.utf8))")
+        }
+    }
+
     func testRunningServerPicksUpASetAndARotationAndTheGraceEnds() throws {
         let server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": "env_value"])
         server.removedVariables = secretVariables
