@@ -10,6 +10,10 @@ public enum ConfigLoader {
     /// config, so that one run lists every problem. Throws only when nothing can be read: the text is
     /// not JSON, or not an object.
     public static func read(text: [UInt8], file: String) throws(ConfigError) -> ConfigReading {
+        if text.starts(with: [0xEF, 0xBB, 0xBF]) {
+            throw .syntax(file: file, JSONSyntaxError(offset: 0, reason: "the file begins with a UTF-8 byte-order mark (bytes EF BB BF), which JSON does not allow; save it as UTF-8 without one"),
+                          line: 1, column: 1)
+        }
         let json: JSONValue
         do {
             json = try JSONParser.parse(text)
@@ -29,6 +33,10 @@ public enum ConfigLoader {
     private static let topKeys: Set<String> = ["listen", "admin", "database", "durability", "plugins", "limits", "workers", "webhooks", "outbound"]
 
     private static func parse(_ json: JSONValue, reader: ConfigReader) -> ServerConfig? {
+        guard case .object = json else {
+            reader.report("", "the config is a JSON object ({ … }); this file holds \(json.kindName)")
+            return nil
+        }
         guard let top = reader.object(json, at: "", known: topKeys) else { return nil }
         let listen = top.listenAddress("listen") ?? ListenAddress(host: "127.0.0.1", port: 8080)
 

@@ -111,7 +111,12 @@ public struct JSONParser {
         case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectLiteral("null"); return .null
-        default: throw error("unexpected character '\(Character(Unicode.Scalar(bytes[index])))'")
+        default:
+            // A byte outside printable ASCII is named by its value: printed as it is, an escape
+            // would reach the terminal, and a UTF-8 lead byte would show as some other character.
+            let byte = bytes[index]
+            throw error("unexpected " + ((0x21...0x7E).contains(byte) ? "character '\(Character(Unicode.Scalar(byte)))'"
+                                                                     : "byte 0x\(String(byte, radix: 16, uppercase: true))"))
         }
     }
 

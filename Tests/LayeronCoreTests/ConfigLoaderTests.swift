@@ -214,6 +214,15 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(issues(#"{"plugins": {"config": {"a": {"x": 1}, "b": {"x": 1}}}}"#), [])
     }
 
+    /// A byte-order mark (Notepad, PowerShell) is named as one; a control character or any other byte
+    /// outside printable ASCII is named by its value, never printed raw into the terminal; a file
+    /// that is not an object gets no empty key path.
+    func testMessagesAboutTheWholeFileNameWhatIsWrong() {
+        XCTAssertEqual(issues("\u{FEFF}{}"), ["test.json:1:1: invalid JSON at byte 0: the file begins with a UTF-8 byte-order mark (bytes EF BB BF), which JSON does not allow; save it as UTF-8 without one"])
+        XCTAssertEqual(issues("{\"workers\": \u{1B}[2J}"), ["test.json:1:13: invalid JSON at byte 12: unexpected byte 0x1B"])
+        XCTAssertEqual(issues("null"), ["test.json: the config is a JSON object ({ … }); this file holds null"])
+    }
+
     func testUnknownKeysAreReported() {
         XCTAssertEqual(issues(#"{"listen": "127.0.0.1:1", "lisen": "x"}"#).first?.hasPrefix("test.json: lisen: unknown key"), true)
     }
