@@ -5,11 +5,13 @@ enum AdminConfigParser {
             reader.report(path, "expected an array of {name, token, scope}, found \(raw.kindName)")
             return []
         }
-        var seen: Set<String> = ["admin"]
+        var seen: Set<String> = []
         var out: [AdminToken] = []
         for (i, item) in items.enumerated() {
             guard let token = token(item, at: "\(path)[\(i)]", reader: reader, requireName: true) else { continue }
-            if seen.contains(token.name) {
+            if token.name == "admin" {
+                reader.report("\(path)[\(i)].name", "\"admin\" is the name of admin.token in logs and messages; give this token another")
+            } else if seen.contains(token.name) {
                 reader.report("\(path)[\(i)].name", "token name \"\(token.name)\" is used twice")
             }
             seen.insert(token.name)

@@ -252,6 +252,13 @@ final class ConfigLoaderTests: XCTestCase {
                        [#"test.json: limits.requestTimeout: invalid duration "1 min"; expected a number and a unit, like "30s", "5m", "2h" or "7d""#])
     }
 
+    func testTheAdminTokensNameIsReserved() {
+        XCTAssertEqual(issues(#"{"admin": {"tokens": [{"name": "admin", "token": {"secret": "T"}}]}}"#),
+                       [#"test.json: admin.tokens[0].name: "admin" is the name of admin.token in logs and messages; give this token another"#])
+        XCTAssertEqual(issues(#"{"admin": {"tokens": [{"name": "ro", "token": {"secret": "T"}}, {"name": "ro", "token": {"secret": "U"}}]}}"#),
+                       [#"test.json: admin.tokens[1].name: token name "ro" is used twice"#])
+    }
+
     func testNonLoopbackAdminNeedsAToken() {
         XCTAssertEqual(issues(#"{"admin": {"listen": "0.0.0.0:9090"}}"#),
                        ["test.json: admin.token: is required when admin.listen (0.0.0.0:9090) is not a loopback address"])
