@@ -82,10 +82,7 @@ struct ObjectView {
             reader.report(keyPath(key), "invalid address \"\(text)\"; expected HOST:PORT, like \"127.0.0.1:8080\"")
             return nil
         }
-        // The listeners bind an address, never resolve a name: a name passed here would be refused
-        // only when `serve` starts.
-        var v4 = in_addr(), v6 = in6_addr()
-        guard inet_pton(AF_INET, address.host, &v4) == 1 || inet_pton(AF_INET6, address.host, &v6) == 1 else {
+        guard address.isIPAddress else {
             reader.report(keyPath(key), "\"\(address.host)\" is not an IP address; listen on one, like 127.0.0.1, 0.0.0.0 or ::1 (host names are not resolved)")
             return nil
         }

@@ -129,7 +129,9 @@ enum ServeCommand {
 
     private static func address(_ args: Arguments, _ name: String) throws(UsageError) -> ListenAddress? {
         guard let text = args.value(name) else { return nil }
-        guard let address = ListenAddress(parsing: text) else { throw UsageError("--\(name) takes HOST:PORT, like 127.0.0.1:8080") }
+        guard let address = ListenAddress(parsing: text), address.isIPAddress else {
+            throw UsageError("--\(name) takes HOST:PORT with an IP address, like 127.0.0.1:8080 (host names are not resolved)")
+        }
         return address
     }
 }

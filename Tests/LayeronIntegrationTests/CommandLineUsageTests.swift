@@ -11,6 +11,9 @@ final class CommandLineUsageTests: XCTestCase {
             (["events", "list", "--limit"], "--limit needs a value"),
             (["serve", "--config"], "--config needs a value"),
             (["serve", "--bogus", "x", "--config"], "unknown option --bogus"),
+            // Before the store opens or a plugin loads, as the config's own addresses are.
+            (["serve", "--config", "none.json", "--admin-listen", "example.com:1"], "--admin-listen takes HOST:PORT with an IP address"),
+            (["serve", "--config", "none.json", "--listen", "example.com:1"], "--listen takes HOST:PORT with an IP address"),
         ]
         for (words, message) in cases {
             let run = try CommandRun.layeron(words)
