@@ -11,6 +11,8 @@ public enum SecretStoreError: Error, CustomStringConvertible, Sendable {
     /// One value's bytes changed, or the row was moved to another name, environment or version.
     case cannotDecrypt(path: String, name: String, environment: String, version: Int64)
     case notFound(name: String, environment: String)
+    /// `secrets rm` of a name the store does not hold.
+    case nothingToRemove(name: String, environment: String)
     case newerSchema(path: String, version: Int64, known: Int)
     /// A non-development environment and no key anywhere.
     case noMasterKey(environment: String)
@@ -35,6 +37,8 @@ public enum SecretStoreError: Error, CustomStringConvertible, Sendable {
             return "secret \(name) (environment \(environment), version \(version)) in \(path) does not decrypt: its bytes were changed or it was moved from another name or environment; set it again with `layeron secrets set \(name) --env \(environment)`"
         case let .notFound(name, environment):
             return "secret \(name) is not in the store for environment \(environment); set it with `layeron secrets set \(name) --env \(environment)`"
+        case let .nothingToRemove(name, environment):
+            return "secret \(name) is not in the store for environment \(environment), so there is nothing to remove; `layeron secrets list` shows the names it holds"
         case let .newerSchema(path, version, known):
             return "secrets store \(path) has schema version \(version), newer than this build knows (\(known)); upgrade layeron"
         case let .noMasterKey(environment):

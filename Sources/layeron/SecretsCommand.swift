@@ -36,8 +36,11 @@ enum SecretsCommand {
             case "rotate":
                 let name = try self.name(args, sub)
                 try args.only(common.union(["grace"]), words: ["NAME"])
-                guard let text = args.value("grace"), let grace = TimeSpan(parsing: text) else {
+                guard let text = args.value("grace") else {
                     throw UsageError("secrets rotate needs --grace DURATION (like 24h): how long the old value keeps verifying")
+                }
+                guard let grace = TimeSpan(parsing: text) else {
+                    throw UsageError("--grace \"\(TerminalText.escaped(String(text.prefix(40)), newline: "\\n"))\" is not a duration; write whole digits and one unit, like 24h, 30m or 0s")
                 }
                 let value = try readValue(for: name)
                 let result = try openStore(args, environment).rotate(name, environment: environment, value: value, grace: grace,
@@ -53,12 +56,23 @@ enum SecretsCommand {
             case "rm":
                 let name = try self.name(args, sub)
                 try args.only(common, words: ["NAME"])
-                guard let store = try existingStore(args, environment) else { throw SecretStoreError.notFound(name: name, environment: environment) }
-                try store.remove(name, environment: environment, now: WallClock.nowMilliseconds())
+                do {
+                    guard let store = try existingStore(args, environment) else { throw SecretStoreError.notFound(name: name, environment: environment) }
+                    try store.remove(name, environment: environment, now: WallClock.nowMilliseconds())
+                } catch SecretStoreError.notFound {
+                    // Not the store's advice to set it: this was a removal.
+                    throw SecretStoreError.nothingToRemove(name: name, environment: environment)
+                }
                 print("removed \(name) from environment \(environment)")
             case "list":
                 try args.only(common.union(["json"]), words: [])
-                let listings = try existingStore(args, environment)?.list(now: WallClock.nowMilliseconds()) ?? []
+                guard let store = try existingStore(args, environment) else {
+                    // An empty table alone would not tell a store with nothing set from a mistyped --database.
+                    FileHandle.standardError.write(Data("layeron secrets list: there is no secrets store at \(SecretStore.path(besideDatabase: try database(args))) yet\n".utf8))
+                    printListings([], json: args.has("json"))
+                    return 0
+                }
+                let listings = try store.list(now: WallClock.nowMilliseconds())
                 printListings(listings.filter { args.value("env") == nil || $0.environment == environment }, json: args.has("json"))
             case "get":
                 let name = try self.name(args, sub)

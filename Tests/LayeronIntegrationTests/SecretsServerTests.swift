@@ -29,6 +29,22 @@ extension TestServer {
 /// The running server and the store: a set and a rotation land without a restart, and environments
 /// other than development refuse to start without a key or with a reference that resolves nowhere.
 final class SecretsServerTests: XCTestCase {
+    /// A refusal names what was wrong: the --grace given, a removal of a name the store lacks (not the
+    /// advice to set it), and a list beside a database with no store (not just an empty table).
+    func testSecretsCommandsSayWhatWasWrong() throws {
+        let server = try TestServer()
+        let list = try server.secrets(["list"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        XCTAssertEqual(list.stderr, "layeron secrets list: there is no secrets store at \(server.path("data/secrets.db")) yet\n")
+        XCTAssertEqual(try server.secrets(["set", "A"], stdin: "a").status, 0)
+        let rotate = try server.secrets(["rotate", "A", "--grace", "24 h"], stdin: "b")
+        XCTAssertEqual(rotate.status, 2, rotate.stderr)
+        XCTAssertTrue(rotate.stderr.hasPrefix("layeron: --grace \"24 h\" is not a duration; write whole digits and one unit, like 24h, 30m or 0s\n"), rotate.stderr)
+        let rm = try server.secrets(["rm", "NOPE"])
+        XCTAssertEqual(rm.status, 1, rm.stderr)
+        XCTAssertEqual(rm.stderr, "layeron secrets rm: secret NOPE is not in the store for environment development, so there is nothing to remove; `layeron secrets list` shows the names it holds\n")
+    }
+
     /// One line ending is dropped from a value, `\n` or `\r\n`, and nothing else: a value of raw bytes
     /// ending in a carriage return lost it.
     func testOnlyOneLineEndingIsDroppedFromAValue() throws {
