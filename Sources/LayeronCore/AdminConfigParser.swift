@@ -5,11 +5,13 @@ enum AdminConfigParser {
             reader.report(path, "expected an array of {name, token, scope}, found \(raw.kindName)")
             return []
         }
-        var seen: Set<String> = ["admin"]
+        var seen: Set<String> = []
         var out: [AdminToken] = []
         for (i, item) in items.enumerated() {
             guard let token = token(item, at: "\(path)[\(i)]", reader: reader, requireName: true) else { continue }
-            if seen.contains(token.name) {
+            if token.name == "admin" {
+                reader.report("\(path)[\(i)].name", "\"admin\" is the name of admin.token in logs and messages; give this token another")
+            } else if seen.contains(token.name) {
                 reader.report("\(path)[\(i)].name", "token name \"\(token.name)\" is used twice")
             }
             seen.insert(token.name)
@@ -31,10 +33,7 @@ enum AdminConfigParser {
     private static func token(_ raw: JSONValue, at path: String, reader: ConfigReader, requireName: Bool) -> AdminToken? {
         let known: Set<String> = requireName ? ["name", "token", "scope"] : ["path", "token", "scope"]
         guard let view = reader.object(raw, at: path, known: known) else { return nil }
-        let name = requireName ? (view.string("name", required: true) ?? "") : "mount"
-        if requireName, !name.isEmpty, !WebhookConfigParser.isSlug(name) {
-            reader.report(view.keyPath("name"), "\"\(name)\" is not a lowercase slug")
-        }
+        let name = requireName ? (view.slug("name") ?? "") : "mount"
         var scope = AdminScope.replay
         if let text = view.string("scope") {
             if let s = AdminScope(rawValue: text) { scope = s } else {

@@ -166,10 +166,18 @@ public struct WebhookConfig: Sendable {
 }
 
 extension ServerConfig {
-    /// What `serve` refuses once flags have overridden the file: an admin listener off loopback
-    /// with no token would hand the admin API to the network.
-    public var adminTokenIssue: ConfigIssue? {
-        guard admin.listenerTokens.isEmpty, !admin.listen.isLoopback else { return nil }
-        return ConfigIssue("admin.token", "is required when the admin listener (\(admin.listen)) is not on loopback")
+    /// What the listeners cannot start with: an admin listener off loopback with no token would hand
+    /// the admin API to the network, and two listeners on one address cannot both bind. The loader
+    /// reports these for the file (so `check` and a reload see them), and `serve` again once its
+    /// flags have overridden the addresses.
+    public var listenerIssues: [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        if admin.listenerTokens.isEmpty, !admin.listen.isLoopback {
+            issues.append(ConfigIssue("admin.token", "is required when admin.listen (\(admin.listen)) is not a loopback address"))
+        }
+        if admin.listen.overlaps(listen) {
+            issues.append(ConfigIssue("admin.listen", "\(admin.listen) takes the public listener's address (listen, \(listen)) too; give the two listeners different ports"))
+        }
+        return issues
     }
 }

@@ -8,7 +8,8 @@ public struct ConfigIssue: Sendable, CustomStringConvertible, Equatable {
         self.message = message
     }
 
-    public var description: String { "\(keyPath): \(message)" }
+    /// An issue of the whole file (not an object at all) has no key path.
+    public var description: String { keyPath.isEmpty ? message : "\(keyPath): \(message)" }
 }
 
 /// Why a config file cannot be used. Every message names the file, and the key when there is one.

@@ -10,6 +10,10 @@ public enum ConfigLoader {
     /// config, so that one run lists every problem. Throws only when nothing can be read: the text is
     /// not JSON, or not an object.
     public static func read(text: [UInt8], file: String) throws(ConfigError) -> ConfigReading {
+        if text.starts(with: [0xEF, 0xBB, 0xBF]) {
+            throw .syntax(file: file, JSONSyntaxError(offset: 0, reason: "the file begins with a UTF-8 byte-order mark (bytes EF BB BF), which JSON does not allow; save it as UTF-8 without one"),
+                          line: 1, column: 1)
+        }
         let json: JSONValue
         do {
             json = try JSONParser.parse(text)
@@ -18,6 +22,10 @@ public enum ConfigLoader {
             throw .syntax(file: file, error, line: line, column: column)
         }
         let reader = ConfigReader()
+        for duplicate in JSONParser.duplicateKeys(in: text) {
+            let line = JSONSyntaxError.lineAndColumn(of: duplicate.firstOffset, in: text).line
+            reader.report(duplicate.keyPath, "duplicate key (also at line \(line)); write each key once, since only one of them would count")
+        }
         guard let config = parse(json, reader: reader) else { throw .invalid(file: file, issues: reader.issues) }
         return ConfigReading(file: file, config: config, issues: reader.issues)
     }
@@ -25,6 +33,10 @@ public enum ConfigLoader {
     private static let topKeys: Set<String> = ["listen", "admin", "database", "durability", "plugins", "limits", "workers", "webhooks", "outbound"]
 
     private static func parse(_ json: JSONValue, reader: ConfigReader) -> ServerConfig? {
+        guard case .object = json else {
+            reader.report("", "the config is a JSON object ({ … }); this file holds \(json.kindName)")
+            return nil
+        }
         guard let top = reader.object(json, at: "", known: topKeys) else { return nil }
         let listen = top.listenAddress("listen") ?? ListenAddress(host: "127.0.0.1", port: 8080)
 
@@ -43,11 +55,9 @@ public enum ConfigLoader {
                 admin.mount = AdminConfigParser.mount(rawMount, at: "admin.mount", reader: reader)
             }
         }
-        if admin.listenerTokens.isEmpty, !admin.listen.isLoopback {
-            reader.report("admin.token", "is required when admin.listen (\(admin.listen)) is not a loopback address")
-        }
 
         let database = top.string("database") ?? "data/layeron.db"
+        if database.isEmpty { reader.report("database", DatabasePath.emptyRefusal) }
         var durability = Durability.normal
         if let text = top.string("durability") {
             if let value = Durability(rawValue: text) {
@@ -91,28 +101,41 @@ public enum ConfigLoader {
 
         let workers = top.integer("workers", range: 1...256) ?? 4
 
-        var webhooks: [WebhookConfig] = []
+        // Each with its index in the file: one left out for its issues must not shift the others' key paths.
+        var parsed: [(index: Int, webhook: WebhookConfig)] = []
         if let raw = top.raw("webhooks") {
             if case let .array(items) = raw {
                 for (i, item) in items.enumerated() {
                     if let webhook = WebhookConfigParser.parse(item, at: "webhooks[\(i)]", reader: reader) {
-                        webhooks.append(webhook)
+                        parsed.append((i, webhook))
                     }
                 }
             } else {
                 reader.report("webhooks", "expected an array of webhooks, found \(raw.kindName)")
             }
         }
-        checkUnique(webhooks, reader: reader)
+        checkUnique(parsed, reader: reader)
+        if let mount = admin.mount { checkReachable(parsed, past: mount, reader: reader) }
+        let webhooks = parsed.map(\.webhook)
         let outbound = top.raw("outbound").map { OutboundConfigParser.parse($0, reader: reader, webhooks: webhooks) } ?? []
-        return ServerConfig(listen: listen, admin: admin, database: database, durability: durability, plugins: plugins,
-                            limits: limits, workers: workers, webhooks: webhooks, outbound: outbound)
+        let config = ServerConfig(listen: listen, admin: admin, database: database, durability: durability, plugins: plugins,
+                                  limits: limits, workers: workers, webhooks: webhooks, outbound: outbound)
+        for issue in config.listenerIssues { reader.report(issue.keyPath, issue.message) }
+        return config
     }
 
-    private static func checkUnique(_ webhooks: [WebhookConfig], reader: ConfigReader) {
+    /// The public listener hands every path under the admin mount's prefix to the admin API before
+    /// any webhook is matched: a webhook there would answer 404 (or 405) to its provider for ever.
+    private static func checkReachable(_ webhooks: [(index: Int, webhook: WebhookConfig)], past mount: AdminMount, reader: ConfigReader) {
+        for (i, webhook) in webhooks where webhook.path == mount.path || webhook.path.hasPrefix(mount.path + "/") {
+            reader.report("webhooks[\(i)].path", "\(webhook.path) is under admin.mount.path (\(mount.path)), which takes every request under it for the admin API, so this webhook would never be reached; move one of them")
+        }
+    }
+
+    private static func checkUnique(_ webhooks: [(index: Int, webhook: WebhookConfig)], reader: ConfigReader) {
         var names: [String: Int] = [:]
         var routes: [String: Int] = [:]
-        for (i, webhook) in webhooks.enumerated() {
+        for (i, webhook) in webhooks {
             if let first = names[webhook.name] {
                 reader.report("webhooks[\(i)].name", "duplicate webhook name \"\(webhook.name)\" (also webhooks[\(first)])")
             } else {
@@ -126,6 +149,13 @@ public enum ConfigLoader {
             }
         }
     }
+}
+
+/// The events database's path, from the config or `--database`.
+public enum DatabasePath {
+    /// Why `""` is refused: SQLite opens it as a private temporary database, one per connection and
+    /// deleted at close, so readers would not see the writer's events and a restart would lose them.
+    public static let emptyRefusal = "is empty; SQLite would keep the events in a temporary database that is deleted at close; give a file, like \"data/layeron.db\""
 }
 
 /// A config file read past its issues (`ConfigLoader.read`).

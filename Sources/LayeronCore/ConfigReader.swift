@@ -46,6 +46,18 @@ struct ObjectView {
         return s
     }
 
+    /// A required name (of a webhook, destination or token): a lowercase slug, since it goes into
+    /// paths, log lines and metric labels. `""` is refused like any other non-slug rather than taken
+    /// as "not given", which let an empty name through to a webhook served at `/webhooks`.
+    func slug(_ key: String) -> String? {
+        guard let name = string(key, required: true) else { return nil }
+        guard WebhookConfigParser.isSlug(name) else {
+            reader.report(keyPath(key), (name.isEmpty ? "is empty; expected" : "\"\(name)\" is not") + " a lowercase slug (a-z, 0-9 and -, starting with a letter or digit)")
+            return nil
+        }
+        return name
+    }
+
     func integer(_ key: String, range: ClosedRange<Int>) -> Int? {
         guard let value = raw(key) else { return nil }
         guard case let .number(number) = value, case let n = number.value, n == n.rounded(), Double(range.lowerBound) <= n, n <= Double(range.upperBound) else {
@@ -74,10 +86,7 @@ struct ObjectView {
             reader.report(keyPath(key), "invalid address \"\(text)\"; expected HOST:PORT, like \"127.0.0.1:8080\"")
             return nil
         }
-        // The listeners bind an address, never resolve a name: a name passed here would be refused
-        // only when `serve` starts.
-        var v4 = in_addr(), v6 = in6_addr()
-        guard inet_pton(AF_INET, address.host, &v4) == 1 || inet_pton(AF_INET6, address.host, &v6) == 1 else {
+        guard address.isIPAddress else {
             reader.report(keyPath(key), "\"\(address.host)\" is not an IP address; listen on one, like 127.0.0.1, 0.0.0.0 or ::1 (host names are not resolved)")
             return nil
         }

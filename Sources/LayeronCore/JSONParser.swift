@@ -7,6 +7,10 @@ public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable, Equatab
     /// Where `offset` falls in `text` as an editor shows it: 1-based line, and 1-based column
     /// counted in characters (UTF-8 continuation bytes do not start one).
     public func lineAndColumn(in text: [UInt8]) -> (line: Int, column: Int) {
+        Self.lineAndColumn(of: offset, in: text)
+    }
+
+    static func lineAndColumn(of offset: Int, in text: [UInt8]) -> (line: Int, column: Int) {
         var line = 1, column = 1
         for byte in text.prefix(offset) {
             if byte == UInt8(ascii: "\n") {
@@ -110,7 +114,12 @@ public struct JSONParser {
         case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectLiteral("null"); return .null
-        default: throw error("unexpected character '\(Character(Unicode.Scalar(bytes[index])))'")
+        default:
+            // A byte outside printable ASCII is named by its value: printed as it is, an escape
+            // would reach the terminal, and a UTF-8 lead byte would show as some other character.
+            let byte = bytes[index]
+            throw error("unexpected " + ((0x21...0x7E).contains(byte) ? "character '\(Character(Unicode.Scalar(byte)))'"
+                                                                     : "byte 0x\(String(byte, radix: 16, uppercase: true))"))
         }
     }
 

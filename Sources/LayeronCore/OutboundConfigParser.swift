@@ -42,10 +42,7 @@ enum OutboundConfigParser {
     private static func parseOne(_ value: JSONValue, at path: String, reader: ConfigReader) -> OutboundDestination? {
         guard let view = reader.object(value, at: path, known: keys) else { return nil }
         let issuesBefore = reader.issues.count
-        let name = view.string("name", required: true) ?? ""
-        if !name.isEmpty, !WebhookConfigParser.isSlug(name) {
-            reader.report(view.keyPath("name"), "\"\(name)\" is not a lowercase slug (a-z, 0-9 and -, starting with a letter or digit)")
-        }
+        let name = view.slug("name") ?? ""
         let url = view.string("url", required: true) ?? ""
         if !url.isEmpty, let refusal = URLRefusal(url) {
             reader.report(view.keyPath("url"), refusal.message(url))

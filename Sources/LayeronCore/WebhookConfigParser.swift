@@ -11,11 +11,9 @@ enum WebhookConfigParser {
         guard let view = reader.object(value, at: path, known: keys) else { return nil }
         let issuesBefore = reader.issues.count
 
-        let name = view.string("name", required: true) ?? ""
-        if !name.isEmpty, !isSlug(name) {
-            reader.report(view.keyPath("name"), "\"\(name)\" is not a lowercase slug (a-z, 0-9 and -, starting with a letter or digit)")
-        }
-        let provider = view.string("provider", required: true) ?? ""
+        let name = view.slug("name") ?? ""
+        let providerText = view.string("provider", required: true)
+        let provider = providerText ?? ""
         let configuredPath = view.string("path") ?? "/webhooks/\(name)"
         if !configuredPath.hasPrefix("/") || configuredPath.contains("?") || configuredPath.contains(" ") {
             reader.report(view.keyPath("path"), "\"\(configuredPath)\" must start with / and hold no query or spaces")
@@ -59,8 +57,10 @@ enum WebhookConfigParser {
             eventID = preset.eventID
             eventType = preset.eventType
             dedupeDefault = preset.dedupeKey
-        } else if !provider.isEmpty {
-            reader.report(view.keyPath("provider"), "unknown provider \"\(provider)\"; expected one of: \(ProviderPreset.knownNames.joined(separator: ", "))")
+        } else if providerText != nil {
+            // An empty one too (a template's unset variable): it would leave the webhook out unnoticed.
+            reader.report(view.keyPath("provider"), (provider.isEmpty ? "is empty" : "unknown provider \"\(provider)\"")
+                          + "; expected one of: \(ProviderPreset.knownNames.joined(separator: ", "))")
         }
 
         if let raw = view.raw("event"), let ev = reader.object(raw, at: view.keyPath("event"), known: ["id", "type"]) {

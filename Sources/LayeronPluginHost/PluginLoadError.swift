@@ -20,7 +20,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     /// No pipe for `ReadableMemory`: the host is out of file descriptors, nothing the plugin did.
     case cannotInspect(file: String, reason: String)
     /// `configFile` is the config whose `plugins.config.NAME` the plugin was given, when known:
-    /// that entry is usually where the fix goes. `configAbsent` when there is no such entry and
+    /// that entry is usually where the fix goes. `configAbsent` when there is no such entry (or, for `check`, one that is not an object) and
     /// `init` was given `{}`, so the user does not go looking for a key that is not there.
     case initFailed(file: String, plugin: String, message: String, configFile: String?, configAbsent: Bool)
     case nameTaken(file: String, plugin: String, heldBy: String)
@@ -47,7 +47,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
             let key = "plugins.config.\(plugin)"
             let place = configFile.map { "\(key) in \($0)" } ?? key
             return "\(file): plugin \(plugin) failed to initialise: \(message); "
-                + (configAbsent ? "its config would be \(place), which is absent, so init got {}" : "its config is \(place)")
+                + (configAbsent ? "its config would be \(place), which is absent or not an object, so init got {}" : "its config is \(place)")
         case let .nameTaken(file, plugin, heldBy): return "\(file): plugin name \"\(plugin)\" is already held by \(heldBy)"
         case let .stoppedDuringLoad(file, load):
             let when = ISO8601DateFormatter().string(from: load.startedAt)

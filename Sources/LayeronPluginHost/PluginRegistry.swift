@@ -260,7 +260,9 @@ public final class PluginRegistry: @unchecked Sendable {
         return out.sorted { ($0.file, $0.state.rawValue) < ($1.file, $1.state.rawValue) }
     }
 
-    /// Shuts every version down once its calls end.
+    /// Shuts every version down once its calls end, and removes the private folder: each copy in it
+    /// was removed as soon as it was mapped, so it is empty, and every `check` or `serve` run would
+    /// otherwise leave one behind in the temporary folder.
     public func shutdownAll() {
         lock.lock()
         let all = Array(active.values)
@@ -268,6 +270,7 @@ public final class PluginRegistry: @unchecked Sendable {
         let retiredNow = all.filter(retireLocked)
         lock.unlock()
         retiredNow.forEach { $0.plugin.shutdown() }
+        rmdir(privateDirectory)
     }
 
     /// Marks a version retired; true when no call holds it, so the caller shuts it down now.

@@ -106,8 +106,8 @@ private func unresolvedSecrets(config: ServerConfig, configPath: String,
                                context: SecretsContext) -> (problems: [String], notes: [String]) {
     let store: SecretStore?
     do {
-        store = try SecretsSetup.openExistingStore(database: config.database, environment: context.environment,
-                                                   variables: context.variables)?.store
+        store = try SecretsSetup.storeForCheck(database: config.database, environment: context.environment,
+                                               variables: context.variables)
     } catch {
         return (["\(configPath): secrets for environment \(context.environment): \(error)"], [])
     }

@@ -23,10 +23,12 @@ public enum SecretsSetup {
     public static let development = "development"
 
     /// Opens the store beside `database`, creating the file when it is missing, and in development
-    /// the master key file too.
+    /// the master key file with it. A key is made only with a new store: one made beside an existing
+    /// store (its key file lost, or not restored with it) could never open it.
     public static func openStore(database: String, environment: String,
                                  variables: [String: String]) throws(SecretStoreError) -> (store: SecretStore, keySource: MasterKey.Source) {
-        try open(database: database, environment: environment, variables: variables, createKey: true)
+        let exists = FileManager.default.fileExists(atPath: SecretStore.path(besideDatabase: database))
+        return try open(database: database, environment: environment, variables: variables, createKey: !exists)
     }
 
     /// Opens the store only when its file exists, and never creates a key: a command that only reads
@@ -37,12 +39,34 @@ public enum SecretsSetup {
         return try open(database: database, environment: environment, variables: variables, createKey: false)
     }
 
+    /// The store as `serve` would find it, without creating anything: nil while there is none yet
+    /// (`serve` makes it). Throws what `openStore` would, so `check` fails where `serve` would not
+    /// start: outside development no master key, a key file missing beside an existing store.
+    public static func storeForCheck(database: String, environment: String,
+                                     variables: [String: String]) throws(SecretStoreError) -> SecretStore? {
+        let exists = FileManager.default.fileExists(atPath: SecretStore.path(besideDatabase: database))
+        let key: MasterKey
+        do {
+            key = try masterKey(database: database, environment: environment, variables: variables, create: false).key
+        } catch {
+            // Development without a store yet: `serve` makes the key file with the store.
+            if case .keyFileMissing = error, !exists { return nil }
+            throw error
+        }
+        return exists ? try SecretStore(path: SecretStore.path(besideDatabase: database), key: key) : nil
+    }
+
     private static func open(database: String, environment: String, variables: [String: String],
                              createKey: Bool) throws(SecretStoreError) -> (store: SecretStore, keySource: MasterKey.Source) {
-        let developmentFile = environment == development ? SecretStore.keyFile(besideDatabase: database) : nil
-        let (key, source) = try MasterKey.load(variables: variables, developmentFile: developmentFile,
-                                               create: createKey, environment: environment)
+        let (key, source) = try masterKey(database: database, environment: environment, variables: variables, create: createKey)
         return (try SecretStore(path: SecretStore.path(besideDatabase: database), key: key), source)
+    }
+
+    /// Only development falls back to the key file beside the database.
+    private static func masterKey(database: String, environment: String, variables: [String: String],
+                                  create: Bool) throws(SecretStoreError) -> (key: MasterKey, source: MasterKey.Source) {
+        let developmentFile = environment == development ? SecretStore.keyFile(besideDatabase: database) : nil
+        return try MasterKey.load(variables: variables, developmentFile: developmentFile, create: create, environment: environment)
     }
 
     /// The store (if there is one) then the environment variables: the contract's resolution order.

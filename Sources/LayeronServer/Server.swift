@@ -102,8 +102,9 @@ public final class Server: @unchecked Sendable {
         let configSeen = FileIdentity(of: options.configPath)
         let config: ServerConfig
         do { config = try effectiveConfig(options) } catch { throw .config(error) }
-        if let issue = config.adminTokenIssue {
-            throw .config(.invalid(file: options.configPath, issues: [issue]))
+        let listenerIssues = config.listenerIssues
+        if !listenerIssues.isEmpty {
+            throw .config(.invalid(file: options.configPath, issues: listenerIssues))
         }
         if config.admin.listenerTokens.isEmpty {
             logger.warn("the admin API has no token: anyone on this machine can use it; set admin.token in the config")

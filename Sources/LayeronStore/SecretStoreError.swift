@@ -11,12 +11,16 @@ public enum SecretStoreError: Error, CustomStringConvertible, Sendable {
     /// One value's bytes changed, or the row was moved to another name, environment or version.
     case cannotDecrypt(path: String, name: String, environment: String, version: Int64)
     case notFound(name: String, environment: String)
+    /// `secrets rm` of a name the store does not hold.
+    case nothingToRemove(name: String, environment: String)
     case newerSchema(path: String, version: Int64, known: Int)
     /// A non-development environment and no key anywhere.
     case noMasterKey(environment: String)
     /// `LAYERON_MASTER_KEY` or a key file does not hold 32 bytes in hex or base64.
     case badMasterKey(source: String)
     case keyFile(path: String, reason: String)
+    /// The development key file is gone while the store it sealed is still there.
+    case keyFileMissing(path: String)
     case invalidName
     case invalidEnvironment(String)
     case emptyValue(name: String)
@@ -33,6 +37,8 @@ public enum SecretStoreError: Error, CustomStringConvertible, Sendable {
             return "secret \(name) (environment \(environment), version \(version)) in \(path) does not decrypt: its bytes were changed or it was moved from another name or environment; set it again with `layeron secrets set \(name) --env \(environment)`"
         case let .notFound(name, environment):
             return "secret \(name) is not in the store for environment \(environment); set it with `layeron secrets set \(name) --env \(environment)`"
+        case let .nothingToRemove(name, environment):
+            return "secret \(name) is not in the store for environment \(environment), so there is nothing to remove; `layeron secrets list` shows the names it holds"
         case let .newerSchema(path, version, known):
             return "secrets store \(path) has schema version \(version), newer than this build knows (\(known)); upgrade layeron"
         case let .noMasterKey(environment):
@@ -41,6 +47,8 @@ public enum SecretStoreError: Error, CustomStringConvertible, Sendable {
             return "the master key in \(source) is not 32 bytes written as 64 hex characters or base64; make one with `openssl rand -hex 32`"
         case let .keyFile(path, reason):
             return "master key file \(path): \(reason)"
+        case let .keyFileMissing(path):
+            return "master key file \(path) is missing, but the secrets store beside it exists and was sealed with the key it held (a new key would not open it): restore the file, or set LAYERON_MASTER_KEY or LAYERON_MASTER_KEY_FILE to that key"
         case .invalidName:
             // Not echoed: a value pasted where the name belongs must not be printed back.
             return "that secret name is not valid; use letters, digits and _ (like STRIPE_WEBHOOK_SECRET)"

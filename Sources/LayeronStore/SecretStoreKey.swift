@@ -31,7 +31,8 @@ public struct MasterKey: Sendable, CustomStringConvertible {
     /// Finds the key: `LAYERON_MASTER_KEY`, then `LAYERON_MASTER_KEY_FILE`, then `developmentFile`
     /// (given only in the development environment, so another environment never runs on a key that was
     /// generated beside the data). With `create`, a missing development file is written with a new
-    /// random key (mode 0600). No key at all is `.noMasterKey`.
+    /// random key (mode 0600); without it (a store already exists, sealed with the key the file
+    /// held), a missing file is `.keyFileMissing`. No key at all is `.noMasterKey`.
     public static func load(variables: [String: String], developmentFile: String?, create: Bool,
                             environment: String) throws(SecretStoreError) -> (key: MasterKey, source: Source) {
         if let text = variables["LAYERON_MASTER_KEY"], !text.isEmpty {
@@ -44,7 +45,7 @@ public struct MasterKey: Sendable, CustomStringConvertible {
         if FileManager.default.fileExists(atPath: developmentFile) {
             return (try read(developmentFile), .file(developmentFile))
         }
-        guard create else { throw .keyFile(path: developmentFile, reason: "no such file; `layeron serve` creates it on first use") }
+        guard create else { throw .keyFileMissing(path: developmentFile) }
         let key = random()
         switch writeNew(key, to: developmentFile) {
         case .written: return (key, .created(developmentFile))

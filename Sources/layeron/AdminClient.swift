@@ -47,13 +47,18 @@ struct AdminClient {
     /// otherwise it is the config's `admin.token` reference resolved the way `serve` resolves it (the
     /// store for the current environment, then the environment variable), so on a development
     /// machine nothing needs to be exported.
-    init(_ args: Arguments) {
+    init(_ args: Arguments) throws(UsageError) {
         let env = ProcessEnvironment.variables
         let path = ProcessEnvironment.configPath(args)
         let loaded = Result { () throws(ConfigError) in try loadConfig(path: path) }
         let config = try? loaded.get()
+        let database = try ProcessEnvironment.databaseFlag(args)
+        let environment = try ProcessEnvironment.environmentName(args)
         let configured = {
-            config.flatMap { ProcessEnvironment.secretResolver(args).resolve($0.admin.token ?? SecretReference(name: "LAYERON_ADMIN_TOKEN"))?.text }
+            config.flatMap {
+                ProcessEnvironment.secretResolver(environment: environment, database: database ?? $0.database)
+                    .resolve($0.admin.token ?? SecretReference(name: "LAYERON_ADMIN_TOKEN"))?.text
+            }
         }
         // An empty LAYERON_ADMIN_TOKEN (`LAYERON_ADMIN_TOKEN= layeron …`) is no token, not a wrong one.
         let exported = env["LAYERON_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }

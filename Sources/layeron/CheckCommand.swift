@@ -10,7 +10,7 @@ enum CheckCommand {
         let args = Arguments(words)
         try args.only(["config", "env", "database"], words: [])
         let path = ProcessEnvironment.configPath(args)
-        let secrets = SecretsContext(environment: ProcessEnvironment.environmentName(args), database: args.value("database"),
+        let secrets = SecretsContext(environment: try ProcessEnvironment.environmentName(args), database: try ProcessEnvironment.databaseFlag(args),
                                      variables: ProcessEnvironment.variables)
         let report = checkDeployment(configPath: path, secrets: secrets) { file in
             // Flushed now: a plugin that crashes while it loads takes this process with it.

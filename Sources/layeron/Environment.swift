@@ -11,23 +11,34 @@ enum ProcessEnvironment {
     static let defaultConfigPath = "config/layeron.json"
 
     static func configPath(_ args: Arguments) -> String {
-        args.value("config") ?? variables["LAYERON_CONFIG"] ?? defaultConfigPath
+        args.value("config") ?? variable("LAYERON_CONFIG") ?? defaultConfigPath
     }
 
-    static func environmentName(_ args: Arguments) -> String {
-        args.value("env") ?? variables["LAYERON_ENV"] ?? SecretsSetup.development
+    /// `--env`, else `LAYERON_ENV`, else development. Checked here for every command: the name goes
+    /// into the store's rows and into commands printed for pasting, so one `secrets` would refuse is
+    /// refused by `serve` and `check` too.
+    static func environmentName(_ args: Arguments) throws(UsageError) -> String {
+        let (name, source) = args.value("env").map { ($0, "--env") } ?? variable("LAYERON_ENV").map { ($0, "LAYERON_ENV") }
+            ?? (SecretsSetup.development, "")
+        guard SecretStore.isValidEnvironment(name) else { throw UsageError("\(source) takes letters, digits, - and _ (like production)") }
+        return name
     }
 
-    /// The store for the current environment when its file exists, then the environment variables:
-    /// the same order `serve` resolves in. A store that cannot be opened is skipped with a warning
-    /// on standard error, so the environment variables still work.
-    static func secretResolver(_ args: Arguments) -> any SecretResolver {
-        let environment = environmentName(args)
+    /// A variable set to the empty string counts as unset, as an unset variable in a compose file or
+    /// an empty key of a Kubernetes secret arrives (`LAYERON_MASTER_KEY` is read the same way).
+    private static func variable(_ name: String) -> String? {
+        variables[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The store for the current environment when its file exists (beside `database`), then the
+    /// environment variables: the same order `serve` resolves in. A store that cannot be opened is
+    /// skipped with a warning on standard error, so the environment variables still work.
+    static func secretResolver(environment: String, database: String?) -> any SecretResolver {
         let logger = Logger(minimum: .warn) { _, message, _ in
             FileHandle.standardError.write(Data("layeron: \(message)\n".utf8))
         }
         var store: SecretStore?
-        if let database = databasePath(args) {
+        if let database {
             do {
                 store = try SecretsSetup.openExistingStore(database: database, environment: environment, variables: variables)?.store
             } catch {
@@ -38,8 +49,15 @@ enum ProcessEnvironment {
     }
 
     /// `--database`, else the config's `database`; nil when the config does not load.
-    static func databasePath(_ args: Arguments) -> String? {
-        if let database = args.value("database") { return database }
+    static func databasePath(_ args: Arguments) throws(UsageError) -> String? {
+        if let database = try databaseFlag(args) { return database }
         return (try? loadConfig(path: configPath(args)))?.database
+    }
+
+    /// `--database`, refused when empty as the config's `database` is.
+    static func databaseFlag(_ args: Arguments) throws(UsageError) -> String? {
+        guard let database = args.value("database") else { return nil }
+        guard !database.isEmpty else { throw UsageError("--database \(DatabasePath.emptyRefusal)") }
+        return database
     }
 }

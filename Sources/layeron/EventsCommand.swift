@@ -15,7 +15,7 @@ enum EventsCommand {
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
         guard let sub = words.first else { throw UsageError("events needs list, show, replay or purge") }
         let args = Arguments(Array(words.dropFirst()), switchNames: ["json", "force"])
-        let client = AdminClient(args)
+        let client = try AdminClient(args)
         do {
             switch sub {
             case "list":

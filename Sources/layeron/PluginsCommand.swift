@@ -9,8 +9,9 @@ enum PluginsCommand {
         guard words.first == "list" else { throw UsageError("plugins needs list") }
         let args = Arguments(Array(words.dropFirst()), switchNames: ["json"])
         try args.only(["json", "admin", "config", "database", "env"], words: [])
+        let client = try AdminClient(args)
         do {
-            let json = try AdminClient(args).get("/admin/plugins")
+            let json = try client.get("/admin/plugins")
             if args.has("json") {
                 print(json.serialized())
                 return 0

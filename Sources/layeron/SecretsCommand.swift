@@ -23,8 +23,7 @@ enum SecretsCommand {
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
         guard let sub = words.first else { throw UsageError("secrets needs set, rotate, rm, list, get or rekey") }
         let args = Arguments(Array(words.dropFirst()), switchNames: ["json"])
-        let environment = ProcessEnvironment.environmentName(args)
-        guard SecretStore.isValidEnvironment(environment) else { throw UsageError("--env takes letters, digits, - and _ (like production)") }
+        let environment = try ProcessEnvironment.environmentName(args)
         let common: Set<String> = ["env", "config", "database"]
         do {
             switch sub {
@@ -37,8 +36,11 @@ enum SecretsCommand {
             case "rotate":
                 let name = try self.name(args, sub)
                 try args.only(common.union(["grace"]), words: ["NAME"])
-                guard let text = args.value("grace"), let grace = TimeSpan(parsing: text) else {
+                guard let text = args.value("grace") else {
                     throw UsageError("secrets rotate needs --grace DURATION (like 24h): how long the old value keeps verifying")
+                }
+                guard let grace = TimeSpan(parsing: text) else {
+                    throw UsageError("--grace \"\(TerminalText.escaped(String(text.prefix(40)), newline: "\\n"))\" is not a duration; write whole digits and one unit, like 24h, 30m or 0s")
                 }
                 let value = try readValue(for: name)
                 let result = try openStore(args, environment).rotate(name, environment: environment, value: value, grace: grace,
@@ -54,12 +56,23 @@ enum SecretsCommand {
             case "rm":
                 let name = try self.name(args, sub)
                 try args.only(common, words: ["NAME"])
-                guard let store = try existingStore(args, environment) else { throw SecretStoreError.notFound(name: name, environment: environment) }
-                try store.remove(name, environment: environment, now: WallClock.nowMilliseconds())
+                do {
+                    guard let store = try existingStore(args, environment) else { throw SecretStoreError.notFound(name: name, environment: environment) }
+                    try store.remove(name, environment: environment, now: WallClock.nowMilliseconds())
+                } catch SecretStoreError.notFound {
+                    // Not the store's advice to set it: this was a removal.
+                    throw SecretStoreError.nothingToRemove(name: name, environment: environment)
+                }
                 print("removed \(name) from environment \(environment)")
             case "list":
                 try args.only(common.union(["json"]), words: [])
-                let listings = try existingStore(args, environment)?.list(now: WallClock.nowMilliseconds()) ?? []
+                guard let store = try existingStore(args, environment) else {
+                    // An empty table alone would not tell a store with nothing set from a mistyped --database.
+                    FileHandle.standardError.write(Data("layeron secrets list: there is no secrets store at \(SecretStore.path(besideDatabase: try database(args))) yet\n".utf8))
+                    printListings([], json: args.has("json"))
+                    return 0
+                }
+                let listings = try store.list(now: WallClock.nowMilliseconds())
                 printListings(listings.filter { args.value("env") == nil || $0.environment == environment }, json: args.has("json"))
             case "get":
                 let name = try self.name(args, sub)
@@ -112,7 +125,7 @@ enum SecretsCommand {
     }
 
     private static func database(_ args: Arguments) throws(UsageError) -> String {
-        guard let database = ProcessEnvironment.databasePath(args) else {
+        guard let database = try ProcessEnvironment.databasePath(args) else {
             throw UsageError("cannot find the database: \(ProcessEnvironment.configPath(args)) does not load; give --config FILE or --database FILE")
         }
         return database
@@ -158,7 +171,7 @@ enum SecretsCommand {
         }
     }
 
-    /// Standard input up to its end, without one trailing newline (what `echo` and editors add). On a
+    /// Standard input up to its end, without one trailing `\n` or `\r\n` (what `echo` and editors add). On a
     /// terminal it prompts on standard error and switches echo off, so the value is not shown.
     private static func readValue(for name: String) throws(UsageError) -> SecretValue {
         SecretValue(bytes: try readInput(prompt: "value for \(name)",
@@ -174,8 +187,11 @@ enum SecretsCommand {
             FileHandle.standardError.write(Data("\n".utf8))
         } else {
             bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-            if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
-            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+            // One line ending, `\n` or `\r\n`; a `\r` without its `\n` is the value's own byte (raw key bytes may end in one).
+            if bytes.last == UInt8(ascii: "\n") {
+                bytes.removeLast()
+                if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+            }
         }
         guard !bytes.isEmpty else { throw UsageError(missing) }
         guard bytes.count <= maxValueBytes else { throw UsageError("the value is longer than \(maxValueBytes) bytes") }

@@ -11,10 +11,10 @@ enum ServeCommand {
         let args = Arguments(words)
         try args.only(["config", "listen", "admin-listen", "database", "env", "log-level", "log-format", "workers"], words: [])
         var options = ServeOptions(configPath: ProcessEnvironment.configPath(args),
-                                   environment: ProcessEnvironment.environmentName(args))
+                                   environment: try ProcessEnvironment.environmentName(args))
         options.listen = try address(args, "listen")
         options.adminListen = try address(args, "admin-listen")
-        options.database = args.value("database")
+        options.database = try ProcessEnvironment.databaseFlag(args)
         if let text = args.value("workers") {
             guard let n = Int(text), (1...256).contains(n) else { throw UsageError("--workers takes a number from 1 to 256") }
             options.workers = n
@@ -129,7 +129,9 @@ enum ServeCommand {
 
     private static func address(_ args: Arguments, _ name: String) throws(UsageError) -> ListenAddress? {
         guard let text = args.value(name) else { return nil }
-        guard let address = ListenAddress(parsing: text) else { throw UsageError("--\(name) takes HOST:PORT, like 127.0.0.1:8080") }
+        guard let address = ListenAddress(parsing: text), address.isIPAddress else {
+            throw UsageError("--\(name) takes HOST:PORT with an IP address, like 127.0.0.1:8080 (host names are not resolved)")
+        }
         return address
     }
 }

@@ -47,11 +47,13 @@ enum VerifyCommand {
                 throw UsageError("webhook \(webhookName) is configured with provider \(webhook.provider), not \(provider)")
             }
             var values: [SecretValue] = []
-            let resolver = ProcessEnvironment.secretResolver(args).current()
+            let environment = try ProcessEnvironment.environmentName(args)
+            let resolver = ProcessEnvironment.secretResolver(environment: environment,
+                                                             database: try ProcessEnvironment.databaseFlag(args) ?? config.database).current()
             for ref in webhook.secrets {
                 let resolved = resolver.resolveAll(ref)
                 guard !resolved.isEmpty else {
-                    FileHandle.standardError.write(Data("webhook \(webhookName): secret \(ref.name) is not set for environment \(ProcessEnvironment.environmentName(args))\n".utf8))
+                    FileHandle.standardError.write(Data("webhook \(webhookName): secret \(ref.name) is not set for environment \(environment)\n".utf8))
                     return 2
                 }
                 values += resolved

@@ -110,6 +110,26 @@ final class ConfigLoaderTests: XCTestCase {
                        [#"test.json: webhooks[1].name: duplicate webhook name "stripe" (also webhooks[0])"#])
     }
 
+    /// Key paths count every entry of the file, also one left out for its own issue.
+    func testDuplicatesAreNamedByTheirPlaceInTheFile() {
+        let other = stripe.replacingOccurrences(of: "\"provider\"", with: "\"path\": \"/other\", \"provider\"")
+        XCTAssertEqual(issues(webhooks(#"{"name": "bad", "provider": "nope", "secret": {"secret": "S"}}, "# + "\(stripe), \(other)")).dropFirst(),
+                       [#"test.json: webhooks[2].name: duplicate webhook name "stripe" (also webhooks[1])"#])
+    }
+
+    /// The admin mount takes every request under its prefix before webhooks are routed: a webhook
+    /// there answered its provider 404 while `check` said ok.
+    func testAWebhookUnderTheAdminMountIsRefused() {
+        let mount = #""admin": {"mount": {"path": "/webhooks", "token": {"secret": "M"}}}"#
+        let under = "test.json: webhooks[0].path: /webhooks/stripe is under admin.mount.path (/webhooks), which takes every request under it for the admin API, so this webhook would never be reached; move one of them"
+        XCTAssertEqual(issues(#"{\#(mount), "webhooks": [\#(stripe)]}"#), [under])
+        let atMount = #"{"name": "m", "provider": "stripe", "path": "/webhooks", "secret": {"secret": "S"}}"#
+        XCTAssertEqual(issues(#"{\#(mount), "webhooks": [\#(atMount)]}"#).map { $0.prefix(64) },
+                       ["test.json: webhooks[0].path: /webhooks is under admin.mount.path"])
+        let beside = #"{"name": "m", "provider": "stripe", "path": "/webhooksx/m", "secret": {"secret": "S"}}"#
+        XCTAssertEqual(issues(#"{\#(mount), "webhooks": [\#(beside)]}"#), [])
+    }
+
     func testSameHostAndPathTwiceIsAnError() {
         let a = #"{"name": "a", "provider": "stripe", "path": "/x", "secret": {"secret": "S"}}"#
         let b = #"{"name": "b", "provider": "stripe", "path": "/x", "secret": {"secret": "S"}}"#
@@ -161,11 +181,53 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(issues(webhooks(#"{"name": "Stripe Live", "provider": "stripe", "secret": {"secret": "S"}}"#)).first?.hasPrefix(#"test.json: webhooks[0].name: "Stripe Live" is not a lowercase slug"#), true)
     }
 
+    /// An empty value (a template's unset variable) is refused where it is written: an empty provider
+    /// left its webhook out without a word (the provider got 404), and an empty name passed.
+    func testEmptyProviderAndNamesAreRefused() {
+        let provider = issues(webhooks(#"{"name": "s", "provider": "", "secret": {"secret": "S"}}"#))
+        XCTAssertEqual(provider.count, 1)
+        XCTAssertTrue(provider.first?.hasPrefix("test.json: webhooks[0].provider: is empty; expected one of: ") == true, "\(provider)")
+        let slug = "a lowercase slug (a-z, 0-9 and -, starting with a letter or digit)"
+        XCTAssertEqual(issues(webhooks(#"{"name": "", "provider": "stripe", "secret": {"secret": "S"}}"#)),
+                       ["test.json: webhooks[0].name: is empty; expected \(slug)"])
+        XCTAssertEqual(issues(#"{"admin": {"tokens": [{"name": "", "token": {"secret": "T"}}]}}"#),
+                       ["test.json: admin.tokens[0].name: is empty; expected \(slug)"])
+        XCTAssertEqual(issues(#"{"outbound": [{"name": "", "url": "https://example.com/hook", "secret": {"secret": "O"}}]}"#),
+                       ["test.json: outbound[0].name: is empty; expected \(slug)"])
+    }
+
+    /// SQLite opens `""` as a temporary database per connection, deleted at close: events acknowledged
+    /// on it were never readable and gone after a restart.
+    func testAnEmptyDatabaseIsRefused() {
+        XCTAssertEqual(issues(#"{"database": ""}"#),
+                       [#"test.json: database: is empty; SQLite would keep the events in a temporary database that is deleted at close; give a file, like "data/layeron.db""#])
+    }
+
     func testSyntaxErrorsGiveTheLineColumnAndOffset() {
         XCTAssertEqual(issues(#"{"webhooks": [}"#), ["test.json:1:15: invalid JSON at byte 14: unexpected character '}'"])
         // Lines count from 1 after each newline; a column counts characters, so "é" (two bytes) is one.
         XCTAssertEqual(issues("{\n  \"listen\": \"1\",\n  \"database\": \"é\" ,,\n}"),
                        ["test.json:3:20: invalid JSON at byte 39: expected a string key"])
+    }
+
+    /// A key given twice was taken from its first place, so an override appended at the end (the
+    /// last one wins in Python, JavaScript and jq) was silently ignored.
+    func testADuplicateKeyIsRefusedWithTheLineOfTheOther() {
+        XCTAssertEqual(issues("{\n  \"workers\": 4,\n  \"workers\": 0\n}").first,
+                       "test.json: workers: duplicate key (also at line 2); write each key once, since only one of them would count")
+        let hook = #"{"name": "s", "provider": "stripe", "secret": {"secret": "S"}, "name": "t"}"#
+        XCTAssertEqual(issues(webhooks(hook)), ["test.json: webhooks[0].name: duplicate key (also at line 1); write each key once, since only one of them would count"])
+        XCTAssertEqual(issues(#"{"webhooks": [], "webhooks": []}"#).count, 1)
+        XCTAssertEqual(issues(#"{"plugins": {"config": {"a": {"x": 1}, "b": {"x": 1}}}}"#), [])
+    }
+
+    /// A byte-order mark (Notepad, PowerShell) is named as one; a control character or any other byte
+    /// outside printable ASCII is named by its value, never printed raw into the terminal; a file
+    /// that is not an object gets no empty key path.
+    func testMessagesAboutTheWholeFileNameWhatIsWrong() {
+        XCTAssertEqual(issues("\u{FEFF}{}"), ["test.json:1:1: invalid JSON at byte 0: the file begins with a UTF-8 byte-order mark (bytes EF BB BF), which JSON does not allow; save it as UTF-8 without one"])
+        XCTAssertEqual(issues("{\"workers\": \u{1B}[2J}"), ["test.json:1:13: invalid JSON at byte 12: unexpected byte 0x1B"])
+        XCTAssertEqual(issues("null"), ["test.json: the config is a JSON object ({ … }); this file holds null"])
     }
 
     func testUnknownKeysAreReported() {
@@ -197,9 +259,27 @@ final class ConfigLoaderTests: XCTestCase {
                        [#"test.json: limits.requestTimeout: invalid duration "1 min"; expected a number and a unit, like "30s", "5m", "2h" or "7d""#])
     }
 
+    func testTheAdminTokensNameIsReserved() {
+        XCTAssertEqual(issues(#"{"admin": {"tokens": [{"name": "admin", "token": {"secret": "T"}}]}}"#),
+                       [#"test.json: admin.tokens[0].name: "admin" is the name of admin.token in logs and messages; give this token another"#])
+        XCTAssertEqual(issues(#"{"admin": {"tokens": [{"name": "ro", "token": {"secret": "T"}}, {"name": "ro", "token": {"secret": "U"}}]}}"#),
+                       [#"test.json: admin.tokens[1].name: token name "ro" is used twice"#])
+    }
+
     func testNonLoopbackAdminNeedsAToken() {
         XCTAssertEqual(issues(#"{"admin": {"listen": "0.0.0.0:9090"}}"#),
                        ["test.json: admin.token: is required when admin.listen (0.0.0.0:9090) is not a loopback address"])
+    }
+
+    /// Two listeners on one address cannot both bind: refused at load (so `check` says so), not
+    /// left to `serve`'s bind error.
+    func testBothListenersOnOneAddressAreRefused() {
+        XCTAssertEqual(issues(#"{"listen": "127.0.0.1:8080", "admin": {"listen": "127.0.0.1:8080"}}"#),
+                       ["test.json: admin.listen: 127.0.0.1:8080 takes the public listener's address (listen, 127.0.0.1:8080) too; give the two listeners different ports"])
+        XCTAssertEqual(issues(#"{"listen": "0.0.0.0:9090"}"#).count, 1)
+        XCTAssertEqual(issues(#"{"listen": "[::1]:9090"}"#), [])
+        XCTAssertEqual(issues(#"{"listen": "127.0.0.1:0", "admin": {"listen": "127.0.0.1:0"}}"#), [])
+        XCTAssertEqual(issues(#"{"listen": "127.0.0.2:9090"}"#), [])
     }
 
     func testCustomSchemeProblemsAreFoundAtLoad() {

@@ -11,7 +11,7 @@ final class CheckCommandTests: XCTestCase {
 
     private func check() throws -> CommandRun {
         try CommandRun.layeron(["check", "--config", server.configPath, "--database", server.databasePath, "--env", "test"],
-                               environment: ["STRIPE_WEBHOOK_SECRET": "whsec_test"], removing: secretVariables,
+                               environment: ["STRIPE_WEBHOOK_SECRET": "whsec_test", "LAYERON_MASTER_KEY": testMasterKey], removing: secretVariables,
                                directory: server.directory.path)
     }
 
@@ -59,6 +59,22 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("\(server.configPath): workers:"), run.stderr)
         XCTAssertTrue(run.stderr.contains("\(server.configPath): webhooks[0] (a): handler nosuch.handle is not provided"), run.stderr)
         XCTAssertTrue(run.stderr.contains("\(server.configPath): webhook b: secret GITHUB_NOT_SET is not set for environment test"), run.stderr)
+    }
+
+    /// The folder the plugins' private copies go to is removed when `check` ends (each run left
+    /// one, empty, in the temporary folder).
+    func testCheckLeavesNoPrivateFolderBehind() throws {
+        try PluginBuilder.buildC(source: PluginBuilder.fixturePath("behaviours"), output: "\(server.pluginsDir)/behaviours.so")
+        try server.writeConfig("""
+            { "plugins": { "dir": "\(server.pluginsDir)", "config": { "behaviours": { "output": "\(server.path("out.log"))" } } } }
+            """)
+        let temporary = server.path("tmp")
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        let run = try CommandRun.layeron(["check", "--config", server.configPath, "--database", server.databasePath, "--env", "test"],
+                                         environment: ["TMPDIR": temporary + "/", "LAYERON_MASTER_KEY": testMasterKey], removing: secretVariables, directory: server.directory.path)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("plugin behaviours"), run.stdout)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: temporary), [])
     }
 
     /// A handler reference whose plugin is there but lacks the handler (a typo) lists what the

@@ -11,11 +11,48 @@ final class CommandLineUsageTests: XCTestCase {
             (["events", "list", "--limit"], "--limit needs a value"),
             (["serve", "--config"], "--config needs a value"),
             (["serve", "--bogus", "x", "--config"], "unknown option --bogus"),
+            // Before the store opens or a plugin loads, as the config's own addresses are.
+            (["serve", "--config", "none.json", "--admin-listen", "example.com:1"], "--admin-listen takes HOST:PORT with an IP address"),
+            (["serve", "--config", "none.json", "--listen", "example.com:1"], "--listen takes HOST:PORT with an IP address"),
         ]
         for (words, message) in cases {
             let run = try CommandRun.layeron(words)
             XCTAssertEqual(run.status, 2, "\(words): \(run.stderr)")
             XCTAssertTrue(run.stderr.contains(message), "\(words): \(run.stderr)")
         }
+    }
+
+    /// `serve` and `check` check the environment's name as `secrets` does, and an empty `LAYERON_ENV` or
+    /// `LAYERON_CONFIG` (an unset variable in a compose file) is the default, as an empty
+    /// `LAYERON_MASTER_KEY` already was.
+    func testEnvironmentNamesAreCheckedAndEmptyVariablesAreTheDefaults() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-env-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory + "/config", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try #"{"plugins": {"dir": "config"}}"#.write(toFile: directory + "/config/layeron.json", atomically: true, encoding: .utf8)
+        for (words, variables, message) in [(["check", "--env", "bad env"], [:], "layeron: --env takes letters, digits, - and _"),
+                                            (["serve", "--env", ""], [:], "layeron: --env takes letters, digits, - and _"),
+                                            (["serve"], ["LAYERON_ENV": "bad env"], "layeron: LAYERON_ENV takes letters, digits, - and _")] {
+            let run = try CommandRun.layeron(words, environment: variables, removing: secretVariables, directory: directory)
+            XCTAssertEqual(run.status, 2, "\(words): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(message), "\(words): \(run.stderr)")
+        }
+        let run = try CommandRun.layeron(["check"], environment: ["LAYERON_ENV": "", "LAYERON_CONFIG": ""], removing: secretVariables, directory: directory)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.stdout, "config/layeron.json: ok (environment development)\n")
+    }
+
+    /// `--database ''` is SQLite's private temporary database: a server on it acknowledged events that
+    /// no reader saw and a restart lost. Refused before anything is read or opened.
+    func testAnEmptyDatabaseIsAUsageError() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-emptydb-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for words in [["serve", "--config", "none.json"], ["check", "--config", "none.json"], ["secrets", "list"], ["events", "list"]] {
+            let run = try CommandRun.layeron(words + ["--database", ""], directory: directory)
+            XCTAssertEqual(run.status, 2, "\(words): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains("layeron: --database is empty; SQLite would keep the events in a temporary database"), "\(words): \(run.stderr)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [])
     }
 }

@@ -60,6 +60,15 @@ final class ListenerMessagesTests: XCTestCase {
         XCTAssertFalse(run.stderr.contains("port 0"), run.stderr)
     }
 
+    /// Flags that put both listeners on one address are refused as the config file would be, naming
+    /// the setting, before anything binds: a bind error suggested another process held the port.
+    func testOneAddressForBothListenersIsRefusedBeforeBinding() throws {
+        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
+        let run = try server.serveAnother(listen: "127.0.0.1:\(port)", admin: "0.0.0.0:\(port)", database: server.path("fifth.db"), stripeSecret: secret)
+        XCTAssertEqual(run.status, 1, run.stderr)
+        XCTAssertTrue(run.stderr.contains("admin.listen: 0.0.0.0:\(port) takes the public listener's address (listen, 127.0.0.1:\(port)) too; give the two listeners different ports"), run.stderr)
+    }
+
     /// A start whose listener cannot bind has loaded the plugins already: each one's `shutdown` runs
     /// before the process exits, as after a drain.
     func testAFailedListenShutsThePluginsDown() throws {

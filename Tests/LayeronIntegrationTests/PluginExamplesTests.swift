@@ -83,7 +83,7 @@ final class PluginExamplesTests: XCTestCase {
         try PluginBuilder.landByRename(try PluginBuilder.buildSwiftExample(), into: server.pluginsDir, name: "audit.so")
         try start(handler: "audit.record", plugins: [])
         let failure = try server.failure(for: "\(server.pluginsDir)/audit.so")
-        XCTAssertEqual(failure, "\(server.pluginsDir)/audit.so: plugin audit failed to initialise: config.output is missing; its config would be plugins.config.audit in \(server.configPath), which is absent, so init got {}")
+        XCTAssertEqual(failure, "\(server.pluginsDir)/audit.so: plugin audit failed to initialise: config.output is missing; its config would be plugins.config.audit in \(server.configPath), which is absent or not an object, so init got {}")
     }
 
     func testRustExampleBuiltWithRustcHandlesARealEvent() throws {

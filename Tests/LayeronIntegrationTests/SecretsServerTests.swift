@@ -7,6 +7,9 @@ import XCTest
 let secretVariables: Set<String> = ["STRIPE_WEBHOOK_SECRET", "VENDOR_WEBHOOK_SECRET", "GITLAB_WEBHOOK_TOKEN", "LAYERON_ADMIN_TOKEN", "LAYERON_MASTER_KEY",
                                     "LAYERON_MASTER_KEY_FILE", "LAYERON_ENV", "LAYERON_CONFIG", "LAYERON_ADMIN_URL"]
 
+/// A master key for runs in an environment other than development, which refuse to start without one.
+let testMasterKey = String(repeating: "5a", count: 32)
+
 extension TestServer {
     /// `layeron secrets …` against this server's config and database, the value (if any) on stdin.
     @discardableResult
@@ -26,6 +29,32 @@ extension TestServer {
 /// The running server and the store: a set and a rotation land without a restart, and environments
 /// other than development refuse to start without a key or with a reference that resolves nowhere.
 final class SecretsServerTests: XCTestCase {
+    /// A refusal names what was wrong: the --grace given, a removal of a name the store lacks (not the
+    /// advice to set it), and a list beside a database with no store (not just an empty table).
+    func testSecretsCommandsSayWhatWasWrong() throws {
+        let server = try TestServer()
+        let list = try server.secrets(["list"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        XCTAssertEqual(list.stderr, "layeron secrets list: there is no secrets store at \(server.path("data/secrets.db")) yet\n")
+        XCTAssertEqual(try server.secrets(["set", "A"], stdin: "a").status, 0)
+        let rotate = try server.secrets(["rotate", "A", "--grace", "24 h"], stdin: "b")
+        XCTAssertEqual(rotate.status, 2, rotate.stderr)
+        XCTAssertTrue(rotate.stderr.hasPrefix("layeron: --grace \"24 h\" is not a duration; write whole digits and one unit, like 24h, 30m or 0s\n"), rotate.stderr)
+        let rm = try server.secrets(["rm", "NOPE"])
+        XCTAssertEqual(rm.status, 1, rm.stderr)
+        XCTAssertEqual(rm.stderr, "layeron secrets rm: secret NOPE is not in the store for environment development, so there is nothing to remove; `layeron secrets list` shows the names it holds\n")
+    }
+
+    /// One line ending is dropped from a value, `\n` or `\r\n`, and nothing else: a value of raw bytes
+    /// ending in a carriage return lost it.
+    func testOnlyOneLineEndingIsDroppedFromAValue() throws {
+        let server = try TestServer()
+        for (stdin, stored) in [("a\r", "a\r"), ("a\r\n", "a"), ("a\n", "a"), ("a\n\n", "a\n"), ("a\r\r\n", "a\r")] {
+            XCTAssertEqual(try server.secrets(["set", "CR"], stdin: stdin).status, 0)
+            XCTAssertEqual(try server.secrets(["get", "CR"]).stdout, stored, "\(Array(stdin.utf8))")
+        }
+    }
+
     func testRunningServerPicksUpASetAndARotationAndTheGraceEnds() throws {
         let server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": "env_value"])
         server.removedVariables = secretVariables

@@ -25,7 +25,7 @@ final class UnusableSecretTests: XCTestCase {
 
     func testCheckReportsTheSecretByName() throws {
         let check = try CommandRun.layeron(["check", "--config", server.configPath, "--database", server.databasePath, "--env", "test"],
-                                           environment: ["BAD_WHSEC": badValue, "LAYERON_ADMIN_TOKEN": "t"], removing: secretVariables,
+                                           environment: ["BAD_WHSEC": badValue, "LAYERON_ADMIN_TOKEN": "t", "LAYERON_MASTER_KEY": testMasterKey], removing: secretVariables,
                                            directory: server.directory.path)
         XCTAssertEqual(check.status, 1, check.stdout)
         XCTAssertTrue(check.stderr.contains("\(server.configPath): webhook sw: secret BAD_WHSEC is not a Standard Webhooks secret (base64, after an optional whsec_ prefix); no request can verify with it"), check.stderr)

@@ -144,7 +144,7 @@ final class DescriptorValidationTests: XCTestCase {
             static const layeron_handler
             """)
         XCTAssertEqual(try refusal(failingInit),
-                       "\(file): plugin p failed to initialise: got {}; its config would be plugins.config.p, which is absent, so init got {}")
+                       "\(file): plugin p failed to initialise: got {}; its config would be plugins.config.p, which is absent or not an object, so init got {}")
         XCTAssertEqual(try refusal(failingInit, config: { _ in .object([("x", .number(1))]) }),
                        "\(file): plugin p failed to initialise: got config; its config is plugins.config.p")
 
