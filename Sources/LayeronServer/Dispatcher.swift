@@ -3,6 +3,7 @@ import LayeronCore
 import LayeronCrypto
 import LayeronPluginHost
 import LayeronStore
+import Synchronization
 
 /// Runs handlers for recorded events on a worker pool, off the HTTP threads. The store is the source
 /// of truth for what is due (`next_attempt_at`); the in-memory queue is only a shortcut for events
@@ -34,6 +35,9 @@ final class Dispatcher: @unchecked Sendable {
     private let snapshots: SnapshotHolder
     private let metrics: Metrics
     private let logger: Logger
+    /// Holds back repeats of "cannot record the start of an attempt": while the store refuses writes
+    /// (a full disk) every pass of the scheduler meets it again for every due event.
+    private let startRefusals = Mutex(LogRateLimit<Int>(intervalNanoseconds: 10_000_000_000))
     /// Reports after-handler timeouts behind plugins that take one call at a time.
     let serialTimeouts: SerialTimeoutWarnings
     private let maxQueued = 10_000
@@ -640,6 +644,7 @@ final class Dispatcher: @unchecked Sendable {
         /// How long the handler's call took; nil when no handler was called.
         var callSeconds: Double?
         var replayTaken = true
+        var startRecorded = true
         let logger = self.logger
         let called = plugins.withHandler(handler) { plugin -> HandlerOutcome? in
             let record = AttemptRecord(n: n, startedAt: startedAt, finishedAt: nil, outcome: nil, error: nil, replay: replay,
@@ -648,8 +653,12 @@ final class Dispatcher: @unchecked Sendable {
                 replayTaken = takeReplayRequest(event, record)
                 guard replayTaken else { return nil }
             } else if startCommittedFirst {
+                // The handler runs only once its start is committed: its finish would not be
+                // recorded either, so the event would stay due and run again at every pass.
                 do throws(SQLiteError) { try store.startAttemptCommitted(seq: event.seq, attempt: record) } catch {
-                    logger.error("cannot record the start of an attempt: \(error)", [("event", event.id)])
+                    startRecorded = false
+                    noteStartRefused(error, event: event)
+                    return nil
                 }
             } else {
                 start = store.startAttempt(seq: event.seq, attempt: record)
@@ -667,6 +676,12 @@ final class Dispatcher: @unchecked Sendable {
         guard replayTaken else {
             // Another run took the request this one was started for: nothing ran, nothing to record.
             onRecorded(AttemptResult(outcome: .notRun("no replay of this event was left to run", plugin: handler.plugin),
+                                     status: event.status, nextAttemptAt: event.nextAttemptAt))
+            return
+        }
+        guard startRecorded else {
+            // Nothing ran: the event stays due, and a later pass runs it once the store writes again.
+            onRecorded(AttemptResult(outcome: .notRun("the store could not record the attempt's start", plugin: handler.plugin),
                                      status: event.status, nextAttemptAt: event.nextAttemptAt))
             return
         }
@@ -745,6 +760,14 @@ final class Dispatcher: @unchecked Sendable {
         case .error where outcome.verdict == .retry: logger.warn("\(note ?? "the handler asked for a retry"); the event has failed", fields())
         case .error: logger.warn("handler failed" + (note.map { ": \($0)" } ?? ""), fields())
         }
+    }
+
+    private func noteStartRefused(_ error: SQLiteError, event: StoredEvent) {
+        let covered = startRefusals.withLock { $0.occurrence(0, now: DispatchTime.now().uptimeNanoseconds) }
+        guard let covered else { return }
+        let count = covered > 1 ? " (\(covered) attempts held back since the last of these lines)" : ""
+        logger.error("cannot record the start of an attempt; its handler runs once the store writes again\(count): \(error)",
+                     [("event", event.id)])
     }
 
     /// Records a replay's start and takes one of its event's replay requests with it

@@ -15,6 +15,7 @@ final class StoreReadinessTests: XCTestCase {
         try server.installBehaviours()
         try server.writeBehavioursConfig(plugin: #"{ "output": "\#(server.path("handled.log"))" }"#, webhooks: [
             ("plain", #""handler": "behaviours.ok""#),
+            ("retrying", #""handler": "behaviours.always_retry", "retry": {"attempts": 3, "initial": "1s", "backoff": "fixed", "jitter": false}"#),
         ])
         try server.start()
     }
@@ -29,6 +30,34 @@ final class StoreReadinessTests: XCTestCase {
         let name = "layeron_store_write_errors_total"
         return try server.admin("GET", "/metrics").text.split(separator: "\n")
             .first { $0.hasPrefix(name + " ") }.flatMap { UInt64($0.dropFirst(name.count + 1)) }
+    }
+
+    /// A retry's handler runs only once its start is committed: while the store refuses it (here a
+    /// trigger refuses the second attempt's row, as a full disk refuses every write), the handler is
+    /// not called, since its finish could not be recorded either and the event would stay due and
+    /// run again at every pass of the scheduler; it runs once the store takes the row.
+    func testARetryWaitsForTheStoreInsteadOfRunningAtEveryPass() throws {
+        let output = server.path("handled.log")
+        XCTAssertEqual(try server.postSigned("retrying", #"{"id":"evt_retry","type":"t"}"#, secret: secret).status, 200)
+        let store = try StoreReader(path: server.databasePath)
+        XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM attempts WHERE outcome = 'retry'") == 1 }, server.logs)
+
+        var db: OpaquePointer?
+        XCTAssertEqual(sqlite3_open_v2(server.databasePath, &db, SQLITE_OPEN_READWRITE, nil), SQLITE_OK)
+        defer { sqlite3_close(db) }
+        XCTAssertEqual(sqlite3_exec(db, """
+            CREATE TRIGGER refuse_second_attempt BEFORE INSERT ON attempts WHEN NEW.n = 2
+            BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+            """, nil, nil, nil), SQLITE_OK)
+        // The second attempt is due 1 s after the first; the scheduler passes every 250 ms.
+        Thread.sleep(forTimeInterval: 3)
+        XCTAssertEqual(TestServer.handledLines(output).count, 1, "the handler ran without a recorded start")
+        XCTAssertTrue(server.logs.contains("cannot record the start of an attempt; its handler runs once the store writes again"), server.logs)
+        XCTAssertEqual(sqlite3_exec(db, "DROP TRIGGER refuse_second_attempt", nil, nil, nil), SQLITE_OK)
+
+        XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM events WHERE status = 'failed'") == 1 }, server.logs)
+        XCTAssertEqual(TestServer.handledLines(output).count, 3, "one run per attempt of the policy")
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts WHERE outcome IS NULL"), 0)
     }
 
     func testReadyzAnswers503WhileTheStoreCannotWriteAndRecovers() throws {
