@@ -44,7 +44,7 @@ public func checkDeployment(configPath: String, secrets: SecretsContext, loading
     let config = reading.config
     var problems = reading.issues.map { "\(configPath): \($0)" }
     let declared = DeclaredPluginNames()
-    let registry = PluginRegistry(privateDirectory: NSTemporaryDirectory() + "layeron-check-\(getpid())",
+    let registry = PluginRegistry(privateDirectory: PrivateCopy.folder(prefix: "layeron-check"),
                                   logger: .discard, configFile: configPath,
                                   loadRecord: .besideDatabase(config.database, loader: "layeron check"),
                                   config: { declared.insert($0); return config.plugins.config[$0] })

@@ -127,7 +127,7 @@ public final class Server: @unchecked Sendable {
 
         store.afterEachWALRestart { metrics.observeWALRestart(seconds: $0) }
         let outbound = OutboundService(store: store, snapshots: snapshots, metrics: metrics, logger: logger)
-        let privateDirectory = NSTemporaryDirectory() + "layeron-plugins-\(getpid())"
+        let privateDirectory = PrivateCopy.folder(prefix: "layeron-plugins")
         let plugins = PluginRegistry(privateDirectory: privateDirectory, logger: logger, emitter: outbound,
                                      configFile: options.configPath,
                                      loadRecord: .besideDatabase(config.database, loader: "the server"), config: { snapshots.snapshot.config.plugins.config[$0] })

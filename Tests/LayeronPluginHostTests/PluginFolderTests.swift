@@ -48,6 +48,29 @@ final class PluginFolderTests: XCTestCase {
     private var activeFiles: [String] { registry.statuses().filter { $0.state == .active }.map(\.file) }
     private var failures: [String] { registry.statuses().compactMap(\.error) }
 
+    /// Copies are loaded only from a folder of this process's own, mode 0700: one another local user
+    /// created first (its mode open to others, or a link to a folder of theirs) could have its copy
+    /// swapped before `dlopen`. A fresh folder is made with mode 0700, and its name is not guessable.
+    func testCopiesAreLoadedOnlyFromAFolderOfTheProcesssOwn() throws {
+        var info = stat()
+        XCTAssertEqual(lstat("\(directory!)/private", &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o700)
+        XCTAssertNotEqual(PrivateCopy.folder(prefix: "layeron-plugins"), PrivateCopy.folder(prefix: "layeron-plugins"))
+
+        let open = "\(directory!)/open"
+        XCTAssertEqual(mkdir(open, 0o700), 0)
+        XCTAssertEqual(chmod(open, 0o777), 0)
+        let linked = "\(directory!)/linked"
+        XCTAssertEqual(symlink("\(directory!)/private", linked), 0)
+        for folder in [open, linked] {
+            let other = PluginRegistry(privateDirectory: folder, logger: .discard, config: { _ in nil })
+            other.load(file: "\(plugins)/vendor.so")
+            let refusal = other.statuses().compactMap(\.error).joined()
+            XCTAssertTrue(refusal.contains("the private folder \(folder) is not this process's own"), refusal)
+            XCTAssertEqual(other.statuses().filter { $0.state == .active }.count, 0)
+        }
+    }
+
     /// Watches `vendor.ok` from another thread: true once it was ever found missing.
     private final class GapWatch: @unchecked Sendable {
         /// Guards `stopped` and `sawGap`.
