@@ -24,6 +24,11 @@ public final class EventStore: @unchecked Sendable {
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
+        // Webhook bodies and headers are customers' data: a new database is readable by its owner
+        // only (SQLite gives its -wal and -shm files the database's mode). An existing file keeps the
+        // mode its operator chose.
+        let created = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if created >= 0 { Glibc.close(created) }
         // The writer's WAL frames reach the kernel in one write per commit (CWALWriteBuffer); should
         // the VFS not register, the default one does the same job with two writes per frame.
         SQLiteConnection.processSettings

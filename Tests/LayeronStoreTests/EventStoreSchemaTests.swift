@@ -25,6 +25,21 @@ final class EventStoreSchemaTests: XCTestCase {
                  receivedAt: at, headers: [], body: [], handler: "p.h")
     }
 
+    /// Webhook bodies are customers' data: a new database and its WAL files are its owner's only,
+    /// whatever the umask; an existing file keeps the mode its operator gave it.
+    func testANewDatabaseIsReadableByItsOwnerOnly() throws {
+        let store = try EventStore(path: path)
+        _ = try store.append(event(0, key: nil))
+        for file in [path, path + "-wal", path + "-shm"] {
+            let mode = (try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber)?.intValue
+            XCTAssertEqual(mode, 0o600, file)
+        }
+        store.close()
+        XCTAssertEqual(chmod(path, 0o640), 0)
+        try EventStore(path: path).close()
+        XCTAssertEqual((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue, 0o640)
+    }
+
     /// A file a newer build wrote is refused as such, in words that do not blame SQLite, and is
     /// left as it was.
     func testADatabaseFromANewerBuildIsRefusedByItsSchemaVersion() throws {
