@@ -131,7 +131,8 @@ final class ConnectionDeadline: Sendable {
     /// Writes `answer` straight to the socket, then shuts it down. Only on the connection's own thread
     /// while libmicrohttpd hands it a piece of the body: libmicrohttpd 0.9.75 takes no response then
     /// (`MHD_queue_response` fails while upload data is handed over), and it writes nothing on the
-    /// socket meanwhile (a `100 Continue` has gone before the body). The answer is a few hundred bytes,
+    /// socket meanwhile (a `100 Continue` has gone before the body); or at the head, when its pool has
+    /// no room to build an answer (`HeadRoom`), before it has written anything for the request. The answer is a few hundred bytes,
     /// which an empty send buffer always takes.
     func answerAndShutDown(_ answer: [UInt8]) {
         _ = answer.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }

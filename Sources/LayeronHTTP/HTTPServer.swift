@@ -116,13 +116,10 @@ public final class HTTPServer: @unchecked Sendable {
         heldMessages.withLock { $0 = [] }
         let started: OpaquePointer? = withUnsafePointer(to: &storage) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                // libmicrohttpd zeroes the whole pool after every request (about 1.5 times its size, with the
-                // read buffer's shrink), so it is the smallest that holds generous headers: about 16 KB of
-                // request line and headers fit, twice nginx's default for one header line (431 beyond).
                 var options = layeron_mhd_options(
                     address: address, thread_pool_size: max(1, limits.threads),
                     connection_timeout_s: limits.connectionTimeoutSeconds,
-                    connection_memory_limit: 16 * 1024, connection_limit: limits.maxConnections)
+                    connection_memory_limit: Self.poolBytes, connection_limit: limits.maxConnections)
                 return layeron_mhd_start(&options, cls, uriCallback, accessCallback, completedCallback, connectionCallback, logTarget)
             }
         }
@@ -174,6 +171,13 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
+    /// Each connection's libmicrohttpd memory pool, which holds the request head and the response's
+    /// header. libmicrohttpd zeroes the whole pool after every request (about 1.5 times its size, with
+    /// the read buffer's shrink), so it is the smallest that holds generous headers: 15 KB of request
+    /// line and headers, counting 64 bytes for each header, with room left for the answer
+    /// (`HeadRoom`), about twice nginx's default for one header line (431 beyond).
+    static let poolBytes = 16 * 1024
+
     /// True once `stopAccepting` ran: responses close their connections.
     fileprivate var isClosing: Bool { closing.load(ordering: .relaxed) }
 
@@ -196,6 +200,8 @@ private final class RequestState: @unchecked Sendable {
     @exclusivity(unchecked) var body: [UInt8] = []
     @exclusivity(unchecked) var tooLarge = false
     @exclusivity(unchecked) var deferred = false
+    /// Answered from its head straight on the socket (`HeadRoom`): the rest of the request is dropped.
+    @exclusivity(unchecked) var answeredOnSocket = false
     /// Guards the response a handler's thread hands over while the connection is suspended.
     private let ready = Mutex<HTTPResponse?>(nil)
     init(target: RequestTarget, deadline: ConnectionDeadline) {
@@ -405,12 +411,27 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
     if deadline != .inTime {
         return refuseLate(deadline, state: state, server: server, uploadSize: uploadSize, on: connection)
     }
+    if state.answeredOnSocket {
+        // The socket is shut: libmicrohttpd finds it ended and closes the connection. The answer
+        // queued at the end of a request without a body is not delivered, like refuseLate's.
+        guard uploadSize.pointee == 0 else {
+            uploadSize.pointee = 0
+            return .YES
+        }
+        return send(RequestRefusal.headTooLarge.response, on: connection, closing: true)
+    }
     if !state.started {
         state.started = true
-        let framing = RequestFraming(connection)
+        let framing = RequestFraming(connection, method: method)
         // Answered from the head: queued now, libmicrohttpd sends no `100 Continue` and reads none
         // of the body.
         if let refusal = state.encodedNUL ? .encodedNUL : framing.refusal(bodyLimit: server.limits.maxBodyBytes, version: version) {
+            // The pool may have no room for this answer's header either: it goes straight on the socket.
+            if refusal == .headTooLarge {
+                state.answeredOnSocket = true
+                state.deadline.answerAndShutDown(refusal.wireBytes)
+                return .YES
+            }
             return send(refusal.response, on: connection, closing: server.isClosing)
         }
         if let declared = framing.declaredLength { state.body.reserveCapacity(declared) }

@@ -22,15 +22,29 @@ struct RequestFraming {
     /// `Transfer-Encoding` headers, and whether one says anything but `chunked`.
     private let transferEncodings: Int
     private let otherCoding: Bool
+    /// A `Transfer-Encoding` of `chunked` with whitespace after it, which libmicrohttpd 0.9.75 does
+    /// not take for chunked (it compares the whole value) and would read as a body of unknown length.
+    private let paddedChunked: Bool
+    /// A header name that is empty or ends in a space or tab (`Content-Length : 5`).
+    private let spaceBeforeColon: Bool
+    /// What the head takes of the connection's pool (`HeadRoom`).
+    let headPoolBytes: Int
 
-    /// Walks the headers once; the common request (one of each, a dozen headers) costs a length
-    /// comparison per header and allocates nothing.
-    init(_ connection: OpaquePointer?) {
+    /// Walks the headers once; the common request (one of each, a dozen headers) costs a few
+    /// comparisons per header and allocates nothing. `method` is the request line's, the start of the
+    /// head in libmicrohttpd's read buffer.
+    init(_ connection: OpaquePointer?, method: UnsafePointer<CChar>?) {
         var walk = Walk()
         withUnsafeMutablePointer(to: &walk) { pointer in
             _ = MHD_get_connection_values_n(connection, .HEADER_KIND, { cls, _, key, keySize, value, valueSize in
                 guard let cls, let key, let value else { return .YES }
                 let walk = cls.assumingMemoryBound(to: Walk.self)
+                walk.pointee.count += 1
+                walk.pointee.end = value + valueSize
+                // RFC 9112 §5.1: no whitespace between a field name and its colon. libmicrohttpd
+                // 0.9.75 keeps it in the name, so `Content-Length : 5` would frame nothing here
+                // while a proxy in front may frame the stream by it (request smuggling).
+                if keySize == 0 || key[keySize - 1] == 0x20 || key[keySize - 1] == 0x09 { walk.pointee.spaceBeforeColon = true }
                 if keySize == 14, strncasecmp(key, "content-length", 14) == 0 {
                     if let first = walk.pointee.length {
                         if first.size != valueSize || memcmp(first.text, value, valueSize) != 0 { walk.pointee.lengthsDiffer = true }
@@ -41,7 +55,11 @@ struct RequestFraming {
                     walk.pointee.hosts += 1
                 } else if keySize == 17, strncasecmp(key, "transfer-encoding", 17) == 0 {
                     walk.pointee.transferEncodings += 1
-                    if !(valueSize == 7 && strncasecmp(value, "chunked", 7) == 0) { walk.pointee.otherCoding = true }
+                    if valueSize > 7, strncasecmp(value, "chunked", 7) == 0, isWhitespace(value + 7, valueSize - 7) {
+                        walk.pointee.paddedChunked = true
+                    } else if !(valueSize == 7 && strncasecmp(value, "chunked", 7) == 0) {
+                        walk.pointee.otherCoding = true
+                    }
                 }
                 return .YES
             }, pointer)
@@ -52,6 +70,9 @@ struct RequestFraming {
         hosts = walk.hosts
         transferEncodings = walk.transferEncodings
         otherCoding = walk.otherCoding
+        paddedChunked = walk.paddedChunked
+        spaceBeforeColon = walk.spaceBeforeColon
+        headPoolBytes = HeadRoom.poolBytes(method: method, end: walk.end, headers: walk.count)
     }
 
     /// Why the request is answered from its head alone, or nil to read its body. A declared body over
@@ -59,12 +80,15 @@ struct RequestFraming {
     /// connection is not held while it uploads. `version` is the request line's, such as `HTTP/1.1`:
     /// only HTTP/1.0 may leave out `Host` (libmicrohttpd answers older and newer majors with 505).
     func refusal(bodyLimit: Int, version: UnsafePointer<CChar>?) -> RequestRefusal? {
+        if headPoolBytes > HeadRoom.limit { return .headTooLarge }
+        if spaceBeforeColon { return .spaceBeforeColon }
         if lengthsDiffer { return .conflictingLengths }
         // Both framings at once is the other classic desync (RFC 9112 §6.1: a server may refuse
         // it, and must close after it otherwise); a coding other than chunked, libmicrohttpd 0.9.75
         // cannot read, and waited out the idle timeout.
         if transferEncodings > 0, hasLength { return .lengthAndChunked }
         if transferEncodings > 1 || otherCoding { return .unsupportedCoding }
+        if paddedChunked { return .paddedChunked }
         if hosts > 1 { return .repeatedHost }
         if hosts == 0, let version, strcmp(version, "HTTP/1.0") != 0 { return .missingHost }
         if let declaredLength, declaredLength > bodyLimit { return .bodyTooLarge(limit: bodyLimit) }
@@ -80,6 +104,45 @@ private struct Walk {
     var hosts = 0
     var transferEncodings = 0
     var otherCoding = false
+    var paddedChunked = false
+    var spaceBeforeColon = false
+    var count = 0
+    /// The end of the last header's value: headers are kept in arrival order, in place.
+    var end: UnsafePointer<CChar>?
+}
+
+/// `size` bytes at `text`, all spaces or tabs.
+private func isWhitespace(_ text: UnsafePointer<CChar>, _ size: Int) -> Bool {
+    (0..<size).allSatisfy { text[$0] == 0x20 || text[$0] == 0x09 }
+}
+
+/// libmicrohttpd 0.9.75 keeps a connection's request head and the response's header in one pool
+/// (`HTTPServer.poolBytes`): the head as received, in its read buffer, plus 64 bytes for each
+/// header's entry in its list (measured: the answer fails at the same head bytes plus 64 per header,
+/// whatever the mix of few long and many short headers). It answers 431 itself only when the head
+/// does not fit at all; a head that fits but leaves less than the response's header needs (about
+/// 120 to 250 bytes for the server's own answers) was handled, and recorded, and then its answer
+/// could not be built and the connection was closed without one. So a head that leaves less than
+/// `reserve` is refused at its first call, with an answer written straight to the socket, which
+/// needs no room in the pool.
+enum HeadRoom {
+    /// Bytes of the pool each header's list entry takes (libmicrohttpd 0.9.75 on 64-bit).
+    static let bytesPerHeader = 64
+    /// Room kept for the response's header: the server's largest own one (a 431's or a 503's with
+    /// `Retry-After`, with `Date` and `Connection: close`) is under 300 bytes; the rest is for headers
+    /// an after-handler plugin adds.
+    static let reserve = 1024
+    /// The most a head may take of the pool and still be answered.
+    static let limit = HTTPServer.poolBytes - reserve
+
+    /// What a head takes of the pool: its bytes from the request line's start to the end of the last
+    /// header's value (libmicrohttpd parses in place, so whitespace a client pads with counts too),
+    /// plus each header's entry. Without headers, or if the pointers were not into one buffer, the
+    /// request line alone can be over nothing: libmicrohttpd answered a longer one 414 itself.
+    static func poolBytes(method: UnsafePointer<CChar>?, end: UnsafePointer<CChar>?, headers: Int) -> Int {
+        guard let method, let end, end > method else { return headers * bytesPerHeader }
+        return (end - method) + headers * bytesPerHeader
+    }
 }
 
 /// A decimal header value such as Content-Length; nil unless it is all digits. One too large for an

@@ -3,6 +3,13 @@ import LayeronCore
 
 /// A request the listener answers itself, before any handler sees it.
 enum RequestRefusal: Equatable {
+    /// A request line and headers that leave the connection's pool too little room for the answer
+    /// (`HeadRoom`).
+    case headTooLarge
+    /// Whitespace between a header's name and its colon (RFC 9112 §5.1).
+    case spaceBeforeColon
+    /// `Transfer-Encoding: chunked` followed by whitespace, which libmicrohttpd does not read as chunked.
+    case paddedChunked
     /// Two `Content-Length` headers with different values.
     case conflictingLengths
     /// An HTTP/1.1 request without `Host`.
@@ -25,6 +32,12 @@ enum RequestRefusal: Equatable {
     /// request. (libmicrohttpd closes by itself after an early answer to POST and PUT only.)
     var response: HTTPResponse {
         switch self {
+        case .headTooLarge:
+            return .json(431, "{\"error\":\"the request line and headers exceed the limit of \(HeadRoom.limit) bytes, counting \(HeadRoom.bytesPerHeader) bytes for each header\"}", headers: closing)
+        case .spaceBeforeColon:
+            return .json(400, #"{"error":"a header name is empty or has whitespace before its colon"}"#, headers: closing)
+        case .paddedChunked:
+            return .json(400, #"{"error":"the Transfer-Encoding value has whitespace after chunked; send exactly chunked"}"#, headers: closing)
         case .conflictingLengths:
             return .json(400, #"{"error":"the request has Content-Length headers with different values"}"#, headers: closing)
         case .missingHost:

@@ -54,7 +54,8 @@ final class InboundPipeline: Sendable {
         }
         guard http.method == "POST" else {
             var response = InboundResponses.error(405, "webhooks are delivered with POST")
-            response.headers.append(("Allow", "POST"))
+            // RFC 9110 §10.2.1: the methods the resource answers, HEAD too where the scheme answers its probe.
+            response.headers.append(("Allow", webhook.scheme.answersHeadProbe ? "POST, HEAD" : "POST"))
             return .now(response)
         }
         let request = InboundRequest(method: http.method, path: http.path, query: http.rawQuery, host: host,

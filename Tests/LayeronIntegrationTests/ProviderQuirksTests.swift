@@ -29,6 +29,13 @@ final class ProviderQuirksTests: XCTestCase {
         XCTAssertEqual(head, 200)
         XCTAssertEqual(try server.post("/webhooks/trello", headers: [("x-trello-webhook", "AAAA")], body: body).status, 400)
         XCTAssertEqual(try HTTPClientShortcut.head(server.publicURL + "/webhooks/xero"), 405)
+        // Allow names the methods each answers (RFC 9110 §10.2.1).
+        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
+        for (path, allow) in [("trello", "Allow: POST, HEAD\r\n"), ("xero", "Allow: POST\r\n")] {
+            let answer = try RawConnection.exchange(port: port, "GET /webhooks/\(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            XCTAssertTrue(answer.hasPrefix("HTTP/1.1 405"), answer)
+            XCTAssertTrue(answer.contains(allow), answer)
+        }
         XCTAssertEqual(try StoreReader(path: server.databasePath).count("SELECT COUNT(*) FROM events"), 1)
     }
 }

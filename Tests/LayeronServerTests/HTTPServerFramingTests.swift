@@ -112,6 +112,54 @@ final class HTTPServerFramingTests: XCTestCase {
         XCTAssertEqual(handledPaths, ["/a%00"])
     }
 
+    /// libmicrohttpd builds the answer's header in the pool the head used: a head that fitted but
+    /// left too little room was handled and then closed without an answer. Every size up to and past
+    /// the pool's end, with one long header or many, gets the handler's 200 or a 431 that no handler
+    /// saw. (The admin listener is an `HTTPServer` too.)
+    func testEveryHeadSizeIsAnsweredOrRefusedBeforeTheHandler() throws {
+        var outcomes: [String: Int] = [:]
+        for others in [0, 40] {
+            let start = "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n"
+                + (0..<others).map { "X-H\($0): v\r\n" }.joined() + "X-Big: "
+            let headers = 3 + others + 1
+            // What the head takes of the pool with an empty X-Big value (`HeadRoom.poolBytes`).
+            let base = start.utf8.count + headers * HeadRoom.bytesPerHeader
+            for cost in stride(from: HeadRoom.limit - 64, through: HTTPServer.poolBytes + 64, by: 8) {
+                let before = handledPaths.count
+                let answer = try exchange(start + String(repeating: "a", count: cost - base) + "\r\n\r\n{}")
+                let status = String(answer.text.prefix(12))
+                outcomes[status, default: 0] += 1
+                switch status {
+                case "HTTP/1.1 200": XCTAssertEqual(handledPaths.count, before + 1, "pool bytes \(cost)")
+                case "HTTP/1.1 431": XCTAssertEqual(handledPaths.count, before, "handled and refused at pool bytes \(cost)")
+                default: XCTFail("pool bytes \(cost), \(others) other headers: \(answer.text.isEmpty ? "no answer" : answer.text)")
+                }
+                if cost <= HeadRoom.limit { XCTAssertEqual(status, "HTTP/1.1 200", "pool bytes \(cost)") }
+                if cost > HeadRoom.limit, cost < HTTPServer.poolBytes - 512 {
+                    XCTAssertTrue(answer.text.contains("exceed the limit of \(HeadRoom.limit) bytes"), answer.text)
+                }
+            }
+        }
+        XCTAssertEqual(Set(outcomes.keys), ["HTTP/1.1 200", "HTTP/1.1 431"], "\(outcomes)")
+    }
+
+    /// RFC 9112 §5.1: whitespace before the colon must be refused; libmicrohttpd keeps it in the name,
+    /// so `Content-Length : N` framed nothing and the body was read as the next request.
+    func testWhitespaceBeforeAHeaderColonIsRefused() throws {
+        let inner = "POST /inner HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+        try assertRefused("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length : \(inner.utf8.count)\r\n\r\n\(inner)", 400,
+                          "whitespace before its colon")
+        try assertRefused("POST /hook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding\t: chunked\r\nContent-Length: 2\r\n\r\n{}", 400,
+                          "whitespace before its colon")
+    }
+
+    /// OWS after `chunked` is not part of the value, but libmicrohttpd 0.9.75 compares the whole value
+    /// and would not read the body as chunked: refused with a message that says so, not as another coding.
+    func testChunkedWithTrailingWhitespaceIsRefusedAsSuch() throws {
+        try assertRefused("POST /hook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked \r\n\r\n2\r\n{}\r\n0\r\n\r\n", 400,
+                          "whitespace after chunked")
+    }
+
     func testABodyAtTheLimitIsHandled() throws {
         let body = String(repeating: "a", count: limit)
         let answer = try exchange("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: \(limit)\r\nConnection: close\r\n\r\n\(body)")
