@@ -149,14 +149,20 @@ public final class PluginRegistry: @unchecked Sendable {
         return .success(plugin)
     }
 
-    /// Loads the live plugins named in `names` again from their files, so that each `init` gets the
-    /// config as it is now (its `plugins.config` entry changed). As with a new file, a version that
-    /// refuses to start is reported and the serving one stays.
+    /// Loads the plugins named in `names` again from their files, so that each `init` gets the
+    /// config as it is now (its `plugins.config` entry changed): the live versions, and the files
+    /// whose `init` refused, since that refusal points the user at this very entry and a fixed entry
+    /// must not wait for the file to be touched. As with a new file, a version that refuses to start
+    /// is reported and the serving one stays.
     public func reload(named names: Set<String>) {
         lock.lock()
-        let files = active.filter { names.contains($0.key) }.map(\.value.plugin.file).sorted()
+        let live = active.filter { names.contains($0.key) }.map(\.value.plugin.file)
+        let refused = failures.compactMap { file, failure -> String? in
+            guard case let .initFailed(_, plugin, _, _, _) = failure.error, names.contains(plugin) else { return nil }
+            return file
+        }
         lock.unlock()
-        for file in files { load(file: file) }
+        for file in Set(live + refused.filter(PluginFolderWatcher.entryExists)).sorted() { load(file: file) }
     }
 
     /// Retires the plugin loaded from `file` (the file was removed).
