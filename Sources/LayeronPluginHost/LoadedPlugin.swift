@@ -39,12 +39,12 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// Copies `file` to a private path, maps it, checks the ABI and initialises it with
     /// `config(name)`, asked once the descriptor has declared the plugin's name (a file need not be
     /// named after its plugin: cargo builds `libledger.so`). `configFile`, the file that config comes
-    /// from, is named when `init` refuses. `refusal(name)`, asked at the same point, can refuse the
+    /// from, is named when `init` refuses. `refusal(name, version)`, asked at the same point, can refuse the
     /// file before its `init` runs (a name another file holds): nothing the plugin's `init` would do
     /// happens for a version that is then refused. `record`, when given, keeps a marker while the
     /// plugin's code runs and refuses a file whose load a stopped process never finished.
     public static func load(file: String, privateDirectory: String, config: (_ pluginName: String) -> JSONValue?,
-                            configFile: String? = nil, refusal: (_ pluginName: String) -> PluginLoadError? = { _ in nil },
+                            configFile: String? = nil, refusal: (_ pluginName: String, _ version: String) -> PluginLoadError? = { _, _ in nil },
                             record: PluginLoadRecord? = nil,
                             logger: Logger, emitter: (any OutboundEmitter)?) throws(PluginLoadError) -> LoadedPlugin {
         let identity = FileIdentity(of: file)
@@ -99,7 +99,7 @@ public final class LoadedPlugin: @unchecked Sendable {
         let resultSlotPlugin = LateResultCalls.shared.register(plugin: d.name, logger: logger)
         context.resultSlotPlugin = resultSlotPlugin
 
-        if let refused = refusal(d.name) { throw refused }
+        if let refused = refusal(d.name, d.version) { throw refused }
         var instance: UnsafeMutableRawPointer?
         if let initFunction = d.initFunction {
             let pluginConfig = config(d.name)
@@ -112,7 +112,7 @@ public final class LoadedPlugin: @unchecked Sendable {
                 return (status, slot.message)
             }
             guard status == LAYERON_OK else {
-                throw .initFailed(file: file, plugin: d.name, message: message ?? "init returned \(status)",
+                throw .initFailed(file: file, plugin: d.name, version: d.version, message: message ?? "init returned \(status)",
                                   configFile: configFile, configAbsent: pluginConfig == nil)
             }
         }

@@ -22,8 +22,9 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     /// `configFile` is the config whose `plugins.config.NAME` the plugin was given, when known:
     /// that entry is usually where the fix goes. `configAbsent` when there is no such entry (or, for `check`, one that is not an object) and
     /// `init` was given `{}`, so the user does not go looking for a key that is not there.
-    case initFailed(file: String, plugin: String, message: String, configFile: String?, configAbsent: Bool)
-    case nameTaken(file: String, plugin: String, heldBy: String)
+    /// `version` (here and in `nameTaken`) is the one the descriptor declared: it tells which build was refused.
+    case initFailed(file: String, plugin: String, version: String, message: String, configFile: String?, configAbsent: Bool)
+    case nameTaken(file: String, plugin: String, version: String, heldBy: String)
     /// A process stopped while this unchanged file's code ran during its load (`PluginLoadRecord`).
     case stoppedDuringLoad(file: String, load: UnfinishedLoad)
 
@@ -43,12 +44,12 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
             return "\(file): layeron_plugin_entry returned \(address), which is not readable memory (return the address of a descriptor that lives as long as the library)"
         case let .invalidDescriptor(file, _, reason): return "\(file): invalid plugin descriptor: \(reason)"
         case let .cannotInspect(file, reason): return "\(file): cannot read its descriptor safely: \(reason)"
-        case let .initFailed(file, plugin, message, configFile, configAbsent):
+        case let .initFailed(file, plugin, _, message, configFile, configAbsent):
             let key = "plugins.config.\(plugin)"
             let place = configFile.map { "\(key) in \($0)" } ?? key
             return "\(file): plugin \(plugin) failed to initialise: \(message); "
                 + (configAbsent ? "its config would be \(place), which is absent or not an object, so init got {}" : "its config is \(place)")
-        case let .nameTaken(file, plugin, heldBy): return "\(file): plugin name \"\(plugin)\" is already held by \(heldBy)"
+        case let .nameTaken(file, plugin, _, heldBy): return "\(file): plugin name \"\(plugin)\" is already held by \(heldBy)"
         case let .stoppedDuringLoad(file, load):
             let when = ISO8601DateFormatter().string(from: load.startedAt)
             return "\(file): \(load.loader) stopped while \(load.stage.phrase) (pid \(load.pid), \(when)); "
@@ -60,8 +61,8 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     public var file: String {
         switch self {
         case let .copyFailed(file, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .cxxEntry(file, _), let .entryRefused(file),
-             let .abiMismatch(file, _), let .unreadableDescriptor(file, _), let .invalidDescriptor(file, _, _), let .cannotInspect(file, _), let .initFailed(file, _, _, _, _),
-             let .nameTaken(file, _, _), let .stoppedDuringLoad(file, _):
+             let .abiMismatch(file, _), let .unreadableDescriptor(file, _), let .invalidDescriptor(file, _, _), let .cannotInspect(file, _), let .initFailed(file, _, _, _, _, _),
+             let .nameTaken(file, _, _, _), let .stoppedDuringLoad(file, _):
             return file
         }
     }
@@ -71,8 +72,17 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     public var pluginName: String? {
         switch self {
         case let .invalidDescriptor(_, plugin, _): return plugin
-        case let .initFailed(_, plugin, _, _, _), let .nameTaken(_, plugin, _): return plugin
+        case let .initFailed(_, plugin, _, _, _, _), let .nameTaken(_, plugin, _, _): return plugin
         case let .stoppedDuringLoad(_, load): return load.plugin
+        default: return nil
+        }
+    }
+
+    /// The version the file's descriptor declared, when the refusal came after the whole descriptor
+    /// was read: `plugins list` tells the refused build from the one that serves.
+    public var pluginVersion: String? {
+        switch self {
+        case let .initFailed(_, _, version, _, _, _), let .nameTaken(_, _, version, _): return version
         default: return nil
         }
     }

@@ -12,6 +12,7 @@ public struct PluginStatus: Sendable {
     /// Whether it declared LAYERON_PLUGIN_CONCURRENT (else it takes one call at a time); nil when refused.
     public var concurrent: Bool?
     public var handlers: [String]
+    /// When this version was loaded; for a refused file, when it was refused (its latest try).
     public var loadedAt: Date?
     public var error: String?
 }
@@ -97,15 +98,15 @@ public final class PluginRegistry: @unchecked Sendable {
     /// Why `file` cannot have the plugin name `name`: another file that still exists holds it. A
     /// holder whose file is gone was renamed or removed and is about to be retired: the new file
     /// takes the name over as a replacement would, so a rename leaves no gap.
-    private func nameTaken(_ name: String, by file: String) -> PluginLoadError? {
+    private func nameTaken(_ name: String, version: String, by file: String) -> PluginLoadError? {
         lock.lock()
         defer { lock.unlock() }
-        return nameTakenLocked(name, by: file)
+        return nameTakenLocked(name, version: version, by: file)
     }
 
-    private func nameTakenLocked(_ name: String, by file: String) -> PluginLoadError? {
+    private func nameTakenLocked(_ name: String, version: String, by file: String) -> PluginLoadError? {
         guard let holder = active[name], holder.plugin.file != file, PluginFolderWatcher.entryExists(holder.plugin.file) else { return nil }
-        return .nameTaken(file: file, plugin: name, heldBy: holder.plugin.file)
+        return .nameTaken(file: file, plugin: name, version: version, heldBy: holder.plugin.file)
     }
 
     /// Loads `file` and swaps it in for the version of the same plugin it replaces. On failure the
@@ -115,7 +116,7 @@ public final class PluginRegistry: @unchecked Sendable {
         let plugin: LoadedPlugin
         do {
             plugin = try LoadedPlugin.load(file: file, privateDirectory: privateDirectory,
-                                           config: config, configFile: configFile, refusal: { [self] name in nameTaken(name, by: file) },
+                                           config: config, configFile: configFile, refusal: { [self] name, version in nameTaken(name, version: version, by: file) },
                                            record: loadRecord, logger: logger, emitter: emitter)
         } catch {
             // Logged before it is published: whoever sees the failure can also find its log line.
@@ -128,7 +129,7 @@ public final class PluginRegistry: @unchecked Sendable {
 
         lock.lock()
         // Checked again here: another file may have taken the name while this one loaded.
-        if let error = nameTakenLocked(plugin.name, by: file) {
+        if let error = nameTakenLocked(plugin.name, version: plugin.version, by: file) {
             failures[file] = (error, Date())
             lock.unlock()
             plugin.shutdown()
@@ -149,14 +150,20 @@ public final class PluginRegistry: @unchecked Sendable {
         return .success(plugin)
     }
 
-    /// Loads the live plugins named in `names` again from their files, so that each `init` gets the
-    /// config as it is now (its `plugins.config` entry changed). As with a new file, a version that
-    /// refuses to start is reported and the serving one stays.
+    /// Loads the plugins named in `names` again from their files, so that each `init` gets the
+    /// config as it is now (its `plugins.config` entry changed): the live versions, and the files
+    /// whose `init` refused, since that refusal points the user at this very entry and a fixed entry
+    /// must not wait for the file to be touched. As with a new file, a version that refuses to start
+    /// is reported and the serving one stays.
     public func reload(named names: Set<String>) {
         lock.lock()
-        let files = active.filter { names.contains($0.key) }.map(\.value.plugin.file).sorted()
+        let live = active.filter { names.contains($0.key) }.map(\.value.plugin.file)
+        let refused = failures.compactMap { file, failure -> String? in
+            guard case let .initFailed(_, plugin, _, _, _, _) = failure.error, names.contains(plugin) else { return nil }
+            return file
+        }
         lock.unlock()
-        for file in files { load(file: file) }
+        for file in Set(live + refused.filter(PluginFolderWatcher.entryExists)).sorted() { load(file: file) }
     }
 
     /// Retires the plugin loaded from `file` (the file was removed).
@@ -179,7 +186,7 @@ public final class PluginRegistry: @unchecked Sendable {
         guard !names.isEmpty else { return }
         lock.lock()
         let waiting = failures.compactMap { file, failure -> String? in
-            guard case let .nameTaken(_, plugin, _) = failure.error, names.contains(plugin) else { return nil }
+            guard case let .nameTaken(_, plugin, _, _) = failure.error, names.contains(plugin) else { return nil }
             return file
         }
         lock.unlock()
@@ -253,7 +260,7 @@ public final class PluginRegistry: @unchecked Sendable {
                          loadedAt: v.plugin.loadedAt, error: nil)
         }
         for (file, failure) in failures {
-            out.append(PluginStatus(name: failure.error.pluginName, version: nil, file: file, state: .failed,
+            out.append(PluginStatus(name: failure.error.pluginName, version: failure.error.pluginVersion, file: file, state: .failed,
                                     abiVersion: failure.error.pluginABIVersion, concurrent: nil,
                                     handlers: [], loadedAt: failure.at, error: failure.error.description))
         }

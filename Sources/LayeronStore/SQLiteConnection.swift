@@ -235,9 +235,12 @@ final class Statement {
         sqlite3_column_type(stmt, column) == SQLITE_NULL ? nil : sqlite3_column_int64(stmt, column)
     }
 
+    /// Read by its byte count, not up to a NUL: text such as a handler's message is given as bytes
+    /// and a length, and a NUL in it is kept (and read back) like any other byte.
     func string(_ column: Int32) -> String? {
         guard let text = sqlite3_column_text(stmt, column) else { return nil }
-        return String(cString: text)
+        let count = Int(sqlite3_column_bytes(stmt, column))
+        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
     func blob(_ column: Int32) -> [UInt8] {

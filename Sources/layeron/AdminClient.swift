@@ -48,7 +48,6 @@ struct AdminClient {
     /// store for the current environment, then the environment variable), so on a development
     /// machine nothing needs to be exported.
     init(_ args: Arguments) throws(UsageError) {
-        let env = ProcessEnvironment.variables
         let path = ProcessEnvironment.configPath(args)
         let loaded = Result { () throws(ConfigError) in try loadConfig(path: path) }
         let config = try? loaded.get()
@@ -60,10 +59,12 @@ struct AdminClient {
                     .resolve($0.admin.token ?? SecretReference(name: "LAYERON_ADMIN_TOKEN"))?.text
             }
         }
-        // An empty LAYERON_ADMIN_TOKEN (`LAYERON_ADMIN_TOKEN= layeron …`) is no token, not a wrong one.
-        let exported = env["LAYERON_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        // An empty LAYERON_ADMIN_TOKEN (`LAYERON_ADMIN_TOKEN= layeron …`) is no token, not a wrong
+        // one, and an empty LAYERON_ADMIN_URL is no URL: the config's admin.listen is used.
+        let exported = ProcessEnvironment.variable("LAYERON_ADMIN_TOKEN")
+        let exportedURL = ProcessEnvironment.variable("LAYERON_ADMIN_URL")
         let chosen: String?
-        if let url = args.value("admin") ?? env["LAYERON_ADMIN_URL"] {
+        if let url = args.value("admin") ?? exportedURL {
             baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
             chosen = exported ?? configured()
         } else if let config {
@@ -74,7 +75,7 @@ struct AdminClient {
             chosen = exported
         }
         token = chosen?.isEmpty == false ? chosen : nil
-        if case let .failure(error) = loaded, args.value("admin") == nil, env["LAYERON_ADMIN_URL"] == nil,
+        if case let .failure(error) = loaded, args.value("admin") == nil, exportedURL == nil,
            FileManager.default.fileExists(atPath: path) {
             // Said before the request: whatever answers at the default address (or nothing), the
             // operator learns it is not the config's.

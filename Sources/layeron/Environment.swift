@@ -26,7 +26,7 @@ enum ProcessEnvironment {
 
     /// A variable set to the empty string counts as unset, as an unset variable in a compose file or
     /// an empty key of a Kubernetes secret arrives (`LAYERON_MASTER_KEY` is read the same way).
-    private static func variable(_ name: String) -> String? {
+    static func variable(_ name: String) -> String? {
         variables[name].flatMap { $0.isEmpty ? nil : $0 }
     }
 

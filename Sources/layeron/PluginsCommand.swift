@@ -17,11 +17,12 @@ enum PluginsCommand {
                 return 0
             }
             guard case let .array(plugins)? = json["plugins"] else { return 0 }
-            printTable(["NAME", "VERSION", "ABI", "CONCURRENT", "STATE", "HANDLERS", "FILE"], plugins.map { p in
+            printTable(["NAME", "VERSION", "ABI", "CONCURRENT", "STATE", "LOADED_AT", "HANDLERS", "FILE"], plugins.map { p in
                 let handlers: String
                 if case let .array(list)? = p["handlers"] { handlers = list.compactMap(\.stringValue).joined(separator: ",") } else { handlers = "" }
                 return [p["name"]?.stringValue ?? "-", p["version"]?.stringValue ?? "-", p["abi_version"]?.scalarText ?? "-",
-                        p["concurrent"]?.scalarText ?? "-", p["state"]?.stringValue ?? "", handlers, p["file"]?.stringValue ?? ""]
+                        p["concurrent"]?.scalarText ?? "-", p["state"]?.stringValue ?? "", p["loaded_at"]?.stringValue ?? "-", handlers,
+                        p["file"]?.stringValue ?? ""]
             })
             // A refusal quotes the plugin's own text (its init message): one line, no terminal control.
             for p in plugins {

@@ -19,7 +19,7 @@ enum ServeCommand {
             guard let n = Int(text), (1...256).contains(n) else { throw UsageError("--workers takes a number from 1 to 256") }
             options.workers = n
         }
-        let levelName = args.value("log-level") ?? ProcessEnvironment.variables["LAYERON_LOG_LEVEL"] ?? "info"
+        let levelName = args.value("log-level") ?? ProcessEnvironment.variable("LAYERON_LOG_LEVEL") ?? "info"
         guard let level = LogLevel(name: levelName) else {
             let source = args.value("log-level") != nil ? "--log-level" : "LAYERON_LOG_LEVEL"
             throw UsageError("\(source) takes debug, info, warn or error")

@@ -42,6 +42,22 @@ final class CommandLineUsageTests: XCTestCase {
         XCTAssertEqual(run.stdout, "config/layeron.json: ok (environment development)\n")
     }
 
+    /// An empty `LAYERON_LOG_LEVEL` is the default level and an empty `LAYERON_ADMIN_URL` leaves the
+    /// address to the config's `admin.listen`: compose files write an unset variable as an empty one.
+    func testAnEmptyLogLevelOrAdminURLCountsAsUnset() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-emptyvars-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try #"{"admin": {"listen": "127.0.0.1:1"}}"#.write(toFile: directory + "/c.json", atomically: true, encoding: .utf8)
+        let serve = try CommandRun.layeron(["serve", "--config", "none.json"], environment: ["LAYERON_LOG_LEVEL": ""], directory: directory)
+        XCTAssertEqual(serve.status, 1, serve.stderr)
+        XCTAssertTrue(serve.stderr.contains("none.json: cannot read the config"), serve.stderr)
+        let list = try CommandRun.layeron(["events", "list", "--config", "c.json"], environment: ["LAYERON_ADMIN_URL": "", "LAYERON_ADMIN_TOKEN": "t"],
+                                          directory: directory)
+        XCTAssertEqual(list.status, 3, list.stderr)
+        XCTAssertTrue(list.stderr.contains("cannot reach the admin API: http://127.0.0.1:1/admin/events"), list.stderr)
+    }
+
     /// `--database ''` is SQLite's private temporary database: a server on it acknowledged events that
     /// no reader saw and a restart lost. Refused before anything is read or opened.
     func testAnEmptyDatabaseIsAUsageError() throws {

@@ -123,6 +123,31 @@ final class HotReloadRefusalTests: XCTestCase {
         XCTAssertTrue(listed.output.contains(#"plugin billing failed to initialise: bad\#u{FFFD}\u{1b}[2J\nx"#), listed.output)
     }
 
+    /// A build refused once its whole descriptor was read (its init refused, or another file holds
+    /// its name) shows the version it declared, so the operator can tell which build failed, and
+    /// `plugins list` shows when each entry was loaded or refused.
+    func testARefusedBuildShowsTheVersionItDeclared() throws {
+        let initFails = server.path("init-fails.so")
+        try PluginBuilder.buildC(text: billingImpostor(initBody: "host->result_set_message(error, message); return LAYERON_ERROR;"), output: initFails)
+        try PluginBuilder.landByRename(initFails, into: server.pluginsDir, name: "billing.so")
+        let impostor = server.path("impostor.so")
+        try PluginBuilder.buildC(text: billingImpostor(), output: impostor)
+        try PluginBuilder.landByRename(impostor, into: server.pluginsDir, name: "billing_copy.so")
+        func failedVersion(_ name: String) throws -> String? {
+            try server.pluginEntries().first { $0["file"]?.stringValue == "\(server.pluginsDir)/\(name)" && $0["state"]?.stringValue == "failed" }?["version"]?.stringValue
+        }
+        XCTAssertTrue(try server.waitUntil { try failedVersion("billing.so") != nil && failedVersion("billing_copy.so") != nil }, server.pluginsDump)
+        XCTAssertEqual(try failedVersion("billing.so"), "9.9.9", server.pluginsDump)
+        XCTAssertEqual(try failedVersion("billing_copy.so"), "9.9.9", server.pluginsDump)
+        XCTAssertEqual(try server.activeVersion(of: "billing"), "1.0.0")
+
+        let listed = try server.runCLI(["plugins", "list"])
+        XCTAssertEqual(listed.status, 0, listed.output)
+        XCTAssertTrue(listed.output.hasPrefix("NAME") && listed.output.contains("LOADED_AT"), listed.output)
+        let refusedAt = try XCTUnwrap(server.pluginEntries().first { $0["state"]?.stringValue == "failed" }?["loaded_at"]?.stringValue)
+        XCTAssertTrue(listed.output.contains(refusedAt), listed.output)
+    }
+
     /// A plugin installed as a symbolic link (`ln -s ../build/libbilling.so plugins/billing.so`) loads
     /// when the link appears, from a copy of its target, so a rebuild that rewrites the target in
     /// place (here cut to 1,000 bytes, which would fault any mapping of it) cannot reach the code

@@ -34,6 +34,29 @@ final class PluginConfigReloadTests: XCTestCase {
         XCTAssertTrue(lines(second)[0].contains("after"), lines(second)[0])
     }
 
+    /// A plugin whose `init` refused for want of config is told to fix `plugins.config.NAME`;
+    /// fixing it loads the file again without anyone touching the file or restarting.
+    func testFixingTheConfigOfAPluginWhoseInitRefusedLoadsIt() throws {
+        let secret = "plugin-config-secret"
+        let server = try TestServer(environment: ["HOOK_SECRET": secret])
+        let output = server.path("fixed.log")
+        try server.installBehaviours()
+        try server.writeBehavioursConfig(plugin: "{}", webhooks: [("hook", #""handler": "behaviours.ok""#)])
+        try server.start()
+        defer { server.stop() }
+        func state() throws -> String? {
+            let plugins = try server.admin("GET", "/admin/plugins").json["plugins"]
+            guard case let .array(list)? = plugins else { return nil }
+            return list.first?["state"]?.stringValue
+        }
+        XCTAssertEqual(try state(), "failed", server.logs)
+
+        try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)" }"#, webhooks: [("hook", #""handler": "behaviours.ok""#)])
+        XCTAssertTrue(try server.waitUntil { try state() == "active" }, "the fixed config loads the refused file: \(server.logs)")
+        XCTAssertEqual(try server.postSigned("hook", #"{"id": "fixed", "type": "fixed"}"#, secret: secret).status, 200)
+        XCTAssertTrue(server.waitUntil { TestServer.handledLines(output).count == 1 }, server.logs)
+    }
+
     /// `init` gets `plugins.config.NAME` for the name the plugin declares, whatever its file is
     /// called: cargo builds `libledger.so`, and people drop it in as it is.
     func testConfigFollowsTheDeclaredNameNotTheFileName() throws {

@@ -114,7 +114,11 @@ final class PluginExamplesTests: XCTestCase {
 
         let list = try server.runCLI(["plugins", "list"])
         XCTAssertEqual(list.status, 0, list.output)
-        let rows = list.output.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        let cells = list.output.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        XCTAssertEqual(cells.first?[5], "LOADED_AT", list.output)
+        let loadedAt = try server.pluginEntries().compactMap { $0["loaded_at"]?.stringValue }
+        XCTAssertEqual(Set(cells.dropFirst().map { $0[5] }), Set(loadedAt), list.output)
+        let rows = cells.map { row in row.enumerated().filter { $0.offset != 5 }.map(\.element) }
         XCTAssertTrue(rows.contains(["audit", "1.0.0", "1", "true", "active", "record", "\(server.pluginsDir)/audit.so"]), list.output)
         XCTAssertTrue(rows.contains(["billing", "3.1.4", "1", "true", "active", "fulfill_checkout,mark_invoice_paid", "\(server.pluginsDir)/billing.so"]), list.output)
     }

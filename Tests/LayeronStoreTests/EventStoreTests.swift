@@ -105,6 +105,16 @@ final class EventStoreTests: XCTestCase {
         XCTAssertEqual(stored.headers.first?.value, "1")
     }
 
+    /// A handler's message is bytes and a length, so it may hold a NUL: the whole of it is read
+    /// back, not the part before the NUL.
+    func testATextWithANulIsReadBackWhole() throws {
+        guard case let .recorded(seq) = try store.append(event(1)) else { return XCTFail() }
+        let message = "a\u{FFFD}b\u{0}c"
+        try store.finishAttempt(seq: seq, attempt: AttemptRecord(n: 1, startedAt: 10, finishedAt: 20, outcome: .error, error: message, replay: false, plugin: "p", pluginVersion: "1"),
+                                status: .failed, nextAttemptAt: nil)
+        XCTAssertEqual(try store.attempts(seq: seq).first?.error, message)
+    }
+
     /// An attempt that has started and not finished is counted alike by the list and by the single
     /// event, though the event row's own count moves only when it finishes.
     func testARunningAttemptIsCountedByTheListAsByTheEvent() throws {
