@@ -67,6 +67,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// request on a connection that the stop closes.
     fileprivate let closing = Atomic<Bool>(false)
     fileprivate let onMessage: @Sendable (HTTPServerMessage) -> Void
+    fileprivate let onRefusal: @Sendable (String) -> Void
     fileprivate let deadlines: RequestDeadlines
     /// Messages held while `start` runs: a failed start gives libmicrohttpd's reason in its error
     /// (whose "Failed to bind to port 0" names the port it was passed, not the one asked for).
@@ -75,15 +76,18 @@ public final class HTTPServer: @unchecked Sendable {
     private let logTarget = UnsafeMutablePointer<layeron_mhd_log_target>.allocate(capacity: 1)
 
     /// `onMessage` receives libmicrohttpd's own messages, on its threads, instead of standard error;
-    /// `onRequestTimeout` each connection closed for missing its request deadline.
+    /// `onRequestTimeout` each connection closed for missing its request deadline; `onRefusal` the
+    /// name (`RequestRefusal.label`) of each other request the listener answers itself.
     public init(host: String, port: UInt16, limits: HTTPServerLimits,
                 onMessage: @escaping @Sendable (HTTPServerMessage) -> Void = { _ in },
                 onRequestTimeout: @escaping @Sendable (RequestTimeout) -> Void = { _ in },
+                onRefusal: @escaping @Sendable (String) -> Void = { _ in },
                 handler: @escaping HTTPRequestHandler) {
         self.host = host
         self.port = port
         self.limits = limits
         self.onMessage = onMessage
+        self.onRefusal = onRefusal
         deadlines = RequestDeadlines(limit: limits.requestTimeout, onTimeout: onRequestTimeout)
         self.handler = handler
     }
@@ -426,6 +430,7 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         // Answered from the head: queued now, libmicrohttpd sends no `100 Continue` and reads none
         // of the body.
         if let refusal = state.encodedNUL ? .encodedNUL : framing.refusal(bodyLimit: server.limits.maxBodyBytes, version: version) {
+            server.onRefusal(refusal.label)
             // The pool may have no room for this answer's header either: it goes straight on the socket.
             if refusal == .headTooLarge {
                 state.answeredOnSocket = true
@@ -453,7 +458,9 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         return .YES
     }
     if state.tooLarge {
-        return send(RequestRefusal.bodyTooLarge(limit: server.limits.maxBodyBytes).response, on: connection, closing: server.isClosing)
+        let refusal = RequestRefusal.bodyTooLarge(limit: server.limits.maxBodyBytes)
+        server.onRefusal(refusal.label)
+        return send(refusal.response, on: connection, closing: server.isClosing)
     }
     let headers = collect(connection, kind: .HEADER_KIND, lowercase: true)
     let request = HTTPRequest(

@@ -27,6 +27,24 @@ enum RequestRefusal: Equatable {
     /// A request not whole within the listener's request timeout.
     case requestTimeout(limit: TimeSpan)
 
+    /// The refusal's name in the metrics (`layeron_http_refused_total`): a fixed set, never anything
+    /// the request wrote.
+    var label: String {
+        switch self {
+        case .headTooLarge: "head_too_large"
+        case .spaceBeforeColon: "space_before_colon"
+        case .paddedChunked: "padded_chunked"
+        case .conflictingLengths: "conflicting_lengths"
+        case .missingHost: "missing_host"
+        case .repeatedHost: "repeated_host"
+        case .lengthAndChunked: "length_and_chunked"
+        case .unsupportedCoding: "unsupported_coding"
+        case .encodedNUL: "encoded_nul"
+        case .bodyTooLarge: "body_too_large"
+        case .requestTimeout: "request_timeout"
+        }
+    }
+
     /// Each answer closes the connection: after a framing error nothing that follows on it can be
     /// trusted, and after an answer given from the head the unread body would be taken for the next
     /// request. (libmicrohttpd closes by itself after an early answer to POST and PUT only.)

@@ -27,8 +27,12 @@ final class InboundPipeline: Sendable {
         switch snapshot.router.match(host: host, path: http.path) {
         case let .webhook(i): index = i
         // The configured hosts are not named: a stranger learns no more than that the path exists.
-        case .noHostMatch: return .now(InboundResponses.error(404, "no webhook is configured at \(http.path) for host \(host.isEmpty ? "(none)" : host); the path is served for another host"))
-        case .notFound: return .now(InboundResponses.error(404, "no webhook is configured at \(http.path)"))
+        case .noHostMatch:
+            metrics.countRefusal(listener: "public", reason: "no_webhook_for_host")
+            return .now(InboundResponses.error(404, "no webhook is configured at \(http.path) for host \(host.isEmpty ? "(none)" : host); the path is served for another host"))
+        case .notFound:
+            metrics.countRefusal(listener: "public", reason: "no_webhook")
+            return .now(InboundResponses.error(404, "no webhook is configured at \(http.path)"))
         }
         let webhook = snapshot.inbound[index]
         // The closure below keeps the counters only.

@@ -37,6 +37,8 @@ final class Metrics: @unchecked Sendable {
     private var readAheadStarts: UInt64 = 0
     /// Connections closed for a request not whole in time, by listener (`public`, `admin`).
     private var requestTimeouts: [String: UInt64] = [:]
+    /// (listener, reason): requests answered before any webhook or admin route took them.
+    private var refusals: [LabelPair: UInt64] = [:]
     /// (destination, result)
     private var outboundEmits: [LabelPair: UInt64] = [:]
     /// (destination, outcome)
@@ -101,6 +103,15 @@ final class Metrics: @unchecked Sendable {
     func countRequestTimeout(listener: String) {
         lock.lock()
         requestTimeouts[listener, default: 0] += 1
+        lock.unlock()
+    }
+
+    /// A request the listener answered itself (`RequestRefusal.label`), or a public request whose
+    /// path no webhook serves (`no_webhook`, `no_webhook_for_host`): a fixed set of reasons, since
+    /// the path and everything else in the request are the sender's to choose.
+    func countRefusal(listener: String, reason: String) {
+        lock.lock()
+        refusals[LabelPair(first: listener, second: reason), default: 0] += 1
         lock.unlock()
     }
 
@@ -184,6 +195,8 @@ final class Metrics: @unchecked Sendable {
             + "# TYPE layeron_config_last_reload_successful gauge\nlayeron_config_last_reload_successful \(lastReloadApplied ? 1 : 0)\n"
         counter("layeron_http_request_timeouts_total", "Connections closed because their request was not complete within the listener's request timeout.",
                 labelled(requestTimeouts, "listener"))
+        counter("layeron_http_refused_total", "Requests answered before any webhook or admin route took them: framing the listener refuses, a body or head over its limit, a path no webhook serves.",
+                labelled(refusals, "listener", "reason"))
         counter("layeron_outbound_emits_total", "Outbound events emitted, by destination and result.", labelled(outboundEmits, "destination", "result"))
         counter("layeron_outbound_attempts_total", "Outbound delivery attempts by destination and outcome.",
                 labelled(outboundAttempts, "destination", "outcome"))

@@ -163,8 +163,12 @@ public final class Server: @unchecked Sendable {
                             [("listener", listener), ("peer", timeout.peer)])
             }
         }
+        let refusals = { (listener: String) in
+            { @Sendable (reason: String) in metrics.countRefusal(listener: listener, reason: reason) }
+        }
         let publicListener = HTTPServer(host: config.listen.host, port: config.listen.port, limits: publicLimits,
-                                        onMessage: libraryMessages("public"), onRequestTimeout: requestTimeouts("public")) { request in
+                                        onMessage: libraryMessages("public"), onRequestTimeout: requestTimeouts("public"),
+                                        onRefusal: refusals("public")) { request in
             // The admin mount shares the public port under its own prefix and token.
             if let mount = snapshots.snapshot.config.admin.mount, request.path.hasPrefix(mount.path + "/") {
                 var inner = request
@@ -174,7 +178,8 @@ public final class Server: @unchecked Sendable {
             return pipeline.handle(request)
         }
         let adminListener = HTTPServer(host: config.admin.listen.host, port: config.admin.listen.port, limits: adminLimits,
-                                       onMessage: libraryMessages("admin"), onRequestTimeout: requestTimeouts("admin")) { admin.handle($0) }
+                                       onMessage: libraryMessages("admin"), onRequestTimeout: requestTimeouts("admin"),
+                                       onRefusal: refusals("admin")) { admin.handle($0) }
         do {
             try publicListener.start()
             try adminListener.start()

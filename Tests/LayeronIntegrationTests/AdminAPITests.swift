@@ -274,6 +274,24 @@ final class AdminAPITests: XCTestCase {
         XCTAssertFalse(after.contains(secret))
     }
 
+    /// Requests no webhook took (a path no webhook serves, framing the listener refuses, a body over
+    /// the limit) are counted by listener and a fixed reason, never by anything the request wrote.
+    func testRequestsNoWebhookTookAreCountedByReason() throws {
+        XCTAssertEqual(try server.post("/webhooks/nowhere-\(UUID().uuidString)", body: Array("{}".utf8)).status, 404)
+        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
+        let smuggled = try RawConnection.exchange(port: port,
+            "POST /webhooks/crm HTTP/1.1\r\nHost: x\r\nContent-Length : 2\r\n\r\n{}")
+        XCTAssertTrue(smuggled.hasPrefix("HTTP/1.1 400"), smuggled)
+        let large = try RawConnection.exchange(port: port,
+            "POST /webhooks/crm HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n")
+        XCTAssertTrue(large.hasPrefix("HTTP/1.1 413"), large)
+        let page = try server.admin("GET", "/metrics").text
+        for reason in ["no_webhook", "space_before_colon", "body_too_large"] {
+            XCTAssertTrue(page.contains("layeron_http_refused_total{listener=\"public\",reason=\"\(reason)\"} 1"), page)
+        }
+        XCTAssertFalse(page.contains("nowhere"), "a path is never a label")
+    }
+
     func testRetentionDeletesExactlyWhatIsPastTheWindow() throws {
         let old = try send("crm", id: "old", type: "contact.created")
         try settle()
