@@ -44,10 +44,12 @@ enum InboundResponses {
         case .retry where nextAttemptAt != nil:
             let seconds = max(1, ((nextAttemptAt ?? now) - now + 999) / 1000)
             return StoredResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", String(seconds))],
-                                  body: Array(JSONValue.object([("error", .string(notRun ?? "the handler asked for a retry")), ("retry_after", .int(seconds))]).serialized().utf8))
+                                  body: Array(JSONValue.object([("id", .string(eventID)), ("error", .string(notRun ?? "the handler asked for a retry")),
+                                                                ("retry_after", .int(seconds))]).serialized().utf8))
         case .retry, .error:
+            // The id as in every other answer about a recorded event: the operator looks it up.
             return StoredResponse(status: 500, headers: [("Content-Type", "application/json")],
-                                  body: Array(JSONValue.object([("error", .string(notRun ?? "the handler failed"))]).serialized().utf8))
+                                  body: Array(JSONValue.object([("id", .string(eventID)), ("error", .string(notRun ?? "the handler failed"))]).serialized().utf8))
         }
     }
 
