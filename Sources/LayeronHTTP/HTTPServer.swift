@@ -426,7 +426,7 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
     }
     if !state.started {
         state.started = true
-        let framing = RequestFraming(connection, method: method)
+        let framing = RequestFraming(connection, method: method, hasQuery: !state.rawQuery.isEmpty)
         // Answered from the head: queued now, libmicrohttpd sends no `100 Continue` and reads none
         // of the body.
         if let refusal = state.encodedNUL ? .encodedNUL : framing.refusal(bodyLimit: server.limits.maxBodyBytes, version: version) {

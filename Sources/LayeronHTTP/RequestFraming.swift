@@ -32,8 +32,9 @@ struct RequestFraming {
 
     /// Walks the headers once; the common request (one of each, a dozen headers) costs a few
     /// comparisons per header and allocates nothing. `method` is the request line's, the start of the
-    /// head in libmicrohttpd's read buffer.
-    init(_ connection: OpaquePointer?, method: UnsafePointer<CChar>?) {
+    /// head in libmicrohttpd's read buffer. `hasQuery`: the target has a query, whose arguments
+    /// take pool room too (looked for only then: webhooks rarely have one).
+    init(_ connection: OpaquePointer?, method: UnsafePointer<CChar>?, hasQuery: Bool) {
         var walk = Walk()
         withUnsafeMutablePointer(to: &walk) { pointer in
             _ = MHD_get_connection_values_n(connection, .HEADER_KIND, { cls, _, key, keySize, value, valueSize in
@@ -53,6 +54,9 @@ struct RequestFraming {
                     }
                 } else if keySize == 4, strncasecmp(key, "host", 4) == 0 {
                     walk.pointee.hosts += 1
+                } else if keySize == 6, strncasecmp(key, "cookie", 6) == 0 {
+                    // libmicrohttpd copies each Cookie value into the pool to split it.
+                    walk.pointee.copiedBytes += valueSize + 1
                 } else if keySize == 17, strncasecmp(key, "transfer-encoding", 17) == 0 {
                     walk.pointee.transferEncodings += 1
                     if valueSize > 7, strncasecmp(value, "chunked", 7) == 0, isWhitespace(value + 7, valueSize - 7) {
@@ -72,7 +76,15 @@ struct RequestFraming {
         otherCoding = walk.otherCoding
         paddedChunked = walk.paddedChunked
         spaceBeforeColon = walk.spaceBeforeColon
-        headPoolBytes = HeadRoom.poolBytes(method: method, end: walk.end, headers: walk.count)
+        var entries = walk.count
+        if walk.copiedBytes > 0 { entries += Self.entries(connection, .COOKIE_KIND) }
+        if hasQuery { entries += Self.entries(connection, .GET_ARGUMENT_KIND) }
+        headPoolBytes = HeadRoom.poolBytes(method: method, end: walk.end, entries: entries, copiedBytes: walk.copiedBytes)
+    }
+
+    /// How many values of `kind` libmicrohttpd listed (each takes an entry of the pool).
+    private static func entries(_ connection: OpaquePointer?, _ kind: MHD_ValueKind) -> Int {
+        Int(MHD_get_connection_values_n(connection, kind, nil, nil))
     }
 
     /// Why the request is answered from its head alone, or nil to read its body. A declared body over
@@ -109,6 +121,8 @@ private struct Walk {
     var count = 0
     /// The end of the last header's value: headers are kept in arrival order, in place.
     var end: UnsafePointer<CChar>?
+    /// Header values libmicrohttpd copies into the pool (Cookie's, to split it into cookies).
+    var copiedBytes = 0
 }
 
 /// `size` bytes at `text`, all spaces or tabs.
@@ -118,8 +132,9 @@ private func isWhitespace(_ text: UnsafePointer<CChar>, _ size: Int) -> Bool {
 
 /// libmicrohttpd 0.9.75 keeps a connection's request head and the response's header in one pool
 /// (`HTTPServer.poolBytes`): the head as received, in its read buffer, plus 64 bytes for each
-/// header's entry in its list (measured: the answer fails at the same head bytes plus 64 per header,
-/// whatever the mix of few long and many short headers). It answers 431 itself only when the head
+/// entry in its list of headers, cookies and query arguments (measured: the answer fails at the same
+/// head bytes plus 64 per header, whatever the mix of few long and many short headers), plus a copy
+/// of each Cookie header's value, which it splits into cookies. It answers 431 itself only when the head
 /// does not fit at all; a head that fits but leaves less than the response's header needs (about
 /// 120 to 250 bytes for the server's own answers) was handled, and recorded, and then its answer
 /// could not be built and the connection was closed without one. So a head that leaves less than
@@ -137,11 +152,13 @@ enum HeadRoom {
 
     /// What a head takes of the pool: its bytes from the request line's start to the end of the last
     /// header's value (libmicrohttpd parses in place, so whitespace a client pads with counts too),
-    /// plus each header's entry. Without headers, or if the pointers were not into one buffer, the
-    /// request line alone can be over nothing: libmicrohttpd answered a longer one 414 itself.
-    static func poolBytes(method: UnsafePointer<CChar>?, end: UnsafePointer<CChar>?, headers: Int) -> Int {
-        guard let method, let end, end > method else { return headers * bytesPerHeader }
-        return (end - method) + headers * bytesPerHeader
+    /// plus each list entry and the copied bytes. Without headers, or if the pointers were not into
+    /// one buffer, the request line alone can be over nothing: libmicrohttpd answered a longer one
+    /// 414 itself.
+    static func poolBytes(method: UnsafePointer<CChar>?, end: UnsafePointer<CChar>?, entries: Int, copiedBytes: Int) -> Int {
+        let listed = entries * bytesPerHeader + copiedBytes
+        guard let method, let end, end > method else { return listed }
+        return (end - method) + listed
     }
 }
 

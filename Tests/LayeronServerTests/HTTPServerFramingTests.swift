@@ -143,6 +143,33 @@ final class HTTPServerFramingTests: XCTestCase {
         XCTAssertEqual(Set(outcomes.keys), ["HTTP/1.1 200", "HTTP/1.1 431"], "\(outcomes)")
     }
 
+    /// Cookies and query arguments take pool room too (an entry each, and a copy of the Cookie
+    /// value): a head with them is never handled and then left unanswered. (Past the pool, splitting
+    /// the cookies fails inside libmicrohttpd, which closes without an answer and without calling
+    /// the handler: nothing recorded, and the sender retries.)
+    func testHeadsWithCookiesOrQueryArgumentsAreNeverHandledWithoutAnAnswer() throws {
+        let cookie = "Cookie: session=" + String(repeating: "c", count: 4_000) + "; theme=dark\r\n"
+        let query = (0..<50).map { "k\($0)=v" }.joined(separator: "&")
+        for (target, extra) in [("/hook", cookie), ("/hook?" + query, "")] {
+            var answered: [String: Int] = [:]
+            for fill in stride(from: 0, through: HTTPServer.poolBytes, by: 16) {
+                let before = handledPaths.count
+                let request = "POST \(target) HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\(extra)"
+                    + "X-Big: \(String(repeating: "a", count: fill))\r\n\r\n{}"
+                let answer = try exchange(request)
+                let status = String(answer.text.prefix(12))
+                answered[status, default: 0] += 1
+                switch status {
+                case "HTTP/1.1 200": XCTAssertEqual(handledPaths.count, before + 1, "fill \(fill)")
+                case "HTTP/1.1 431", "": XCTAssertEqual(handledPaths.count, before, "\(target.prefix(8)), fill \(fill): handled, then \(status.isEmpty ? "no answer" : status)")
+                default: XCTFail("\(target.prefix(8)), fill \(fill): \(answer.text)")
+                }
+            }
+            XCTAssertGreaterThan(answered["HTTP/1.1 200"] ?? 0, 0, "\(answered)")
+            XCTAssertGreaterThan(answered["HTTP/1.1 431"] ?? 0, 0, "\(answered)")
+        }
+    }
+
     /// RFC 9112 §5.1: whitespace before the colon must be refused; libmicrohttpd keeps it in the name,
     /// so `Content-Length : N` framed nothing and the body was read as the next request.
     func testWhitespaceBeforeAHeaderColonIsRefused() throws {
