@@ -127,7 +127,7 @@ public enum ConfigLoader {
     /// The public listener hands every path under the admin mount's prefix to the admin API before
     /// any webhook is matched: a webhook there would answer 404 (or 405) to its provider for ever.
     private static func checkReachable(_ webhooks: [(index: Int, webhook: WebhookConfig)], past mount: AdminMount, reader: ConfigReader) {
-        for (i, webhook) in webhooks where webhook.path == mount.path || webhook.path.hasPrefix(mount.path + "/") {
+        for (i, webhook) in webhooks where webhook.path.hasPrefix(mount.path + "/") {
             reader.report("webhooks[\(i)].path", "\(webhook.path) is under admin.mount.path (\(mount.path)), which takes every request under it for the admin API, so this webhook would never be reached; move one of them")
         }
     }
