@@ -31,6 +31,19 @@ final class SecretsDevelopmentFlowTests: XCTestCase {
         XCTAssertEqual(listed.status, 0, listed.stderr)
     }
 
+    /// An empty environment variable is no value (an HMAC key anyone can compute): in development the
+    /// reference gets a random value as an unset one does, and the empty key verifies nothing.
+    func testAnEmptyVariableInDevelopmentIsGivenARandomValue() throws {
+        let server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": ""])
+        server.removedVariables = secretVariables.subtracting(["STRIPE_WEBHOOK_SECRET"])
+        try server.writeStripeConfig()
+        try server.start()
+        defer { server.stop() }
+        XCTAssertTrue(server.waitUntil { server.output.contains("development secrets created with random values") }, server.output)
+        XCTAssertTrue(server.output.contains("STRIPE_WEBHOOK_SECRET"), server.output)
+        XCTAssertEqual(try server.stripeStatus(signedWith: ""), 400)
+    }
+
     /// A webhook added to the config of a running development server gets its random secret as it
     /// would at a start, instead of the reload being refused for an unset reference.
     func testAReloadInDevelopmentGivesANewReferenceItsRandomValue() throws {
