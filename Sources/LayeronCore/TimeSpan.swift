@@ -7,10 +7,11 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     public var seconds: Int64 { milliseconds / 1000 }
 
-    /// The longest span config or a command accepts: ten years. Deadlines are `now + span` in Unix
-    /// milliseconds and backoff doubles spans, so an unbounded span overflowed that arithmetic (a
-    /// crash on the first request, or at every start while its event was pending).
-    public static let longest = TimeSpan(milliseconds: 3650 * 86_400_000)
+    /// The longest span config or a command accepts: a hundred years, room for a retention meant as
+    /// "keep everything". Deadlines are `now + span` in Unix milliseconds and backoff doubles spans,
+    /// so an unbounded span overflowed that arithmetic (a crash on the first request, or at every
+    /// start while its event was pending).
+    public static let longest = TimeSpan(milliseconds: 36_500 * 86_400_000)
 
     /// Why a text is not a span.
     public enum ParseFailure: Error {

@@ -40,10 +40,10 @@ final class RoutingTests: XCTestCase {
         XCTAssertEqual(TimeSpan(parsing: "2h")?.seconds, 7200)
         XCTAssertEqual(TimeSpan(parsing: "7d")?.seconds, 604_800)
         XCTAssertEqual(TimeSpan(parsing: "250ms")?.milliseconds, 250)
-        for bad in ["", "s", "5", "-5s", "+5s", "5x", "1.5h", " 5s", "５s", "3651d", "106751991167d", "99999999999999999999ms"] {
+        for bad in ["", "s", "5", "-5s", "+5s", "5x", "1.5h", " 5s", "５s", "36501d", "106751991167d", "99999999999999999999ms"] {
             XCTAssertNil(TimeSpan(parsing: bad), bad)
         }
-        XCTAssertEqual(TimeSpan(parsing: "3650d"), TimeSpan.longest)
+        XCTAssertEqual(TimeSpan(parsing: "36500d"), TimeSpan.longest)
         XCTAssertEqual(TimeSpan(parsing: "7d")?.description, "7d")
     }
 
