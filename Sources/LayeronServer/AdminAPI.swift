@@ -111,12 +111,22 @@ final class AdminAPI: Sendable {
             tokens = [mount]
         }
         guard let header = request.header("authorization"), let token = Self.bearerToken(header) else { return nil }
-        let presented = Digest.hash(.sha256, Array(token))
+        let presented = Self.tokenDigest(token)
         var granted: AdminScope?
         for (token, digest) in tokens where ConstantTime.equals(presented, digest) {
             granted = max(granted ?? token.scope, token.scope)
         }
         return granted
+    }
+
+    /// What a token is compared by: the SHA-256 of its value without spaces or tabs around it, which
+    /// no header can carry (RFC 9110 drops them), so a configured value stored with them still matches.
+    static func tokenDigest(_ token: some Collection<UInt8>) -> [UInt8] {
+        func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let bytes = Array(token)
+        let start = bytes.firstIndex { !isBlank($0) } ?? bytes.count
+        let end = (bytes.lastIndex { !isBlank($0) } ?? start - 1) + 1
+        return Digest.hash(.sha256, Array(bytes[start..<max(start, end)]))
     }
 
     /// The token of an `Authorization: Bearer <token>` value: the scheme's name in any case

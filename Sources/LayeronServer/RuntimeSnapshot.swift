@@ -138,7 +138,7 @@ final class RuntimeSnapshot: Sendable {
         var tokens: [(AdminToken, [UInt8])] = []
         for token in config.admin.listenerTokens {
             if let value = resolver.resolve(token.secret) {
-                tokens.append((token, Digest.hash(.sha256, value.bytes)))
+                tokens.append((token, AdminAPI.tokenDigest(value.bytes)))
             } else {
                 missing.append(("admin token \(token.name)", token.secret))
             }
@@ -146,7 +146,7 @@ final class RuntimeSnapshot: Sendable {
         var mount: (AdminToken, [UInt8])?
         if let m = config.admin.mount {
             if let value = resolver.resolve(m.token.secret) {
-                mount = (m.token, Digest.hash(.sha256, value.bytes))
+                mount = (m.token, AdminAPI.tokenDigest(value.bytes))
             } else {
                 missing.append(("admin.mount.token", m.token.secret))
             }
