@@ -3,10 +3,19 @@ public struct ConfigIssue: Sendable, CustomStringConvertible, Equatable {
     public let keyPath: String
     public let message: String
 
+    /// The message as it may be printed: it quotes values from the file, so control characters are
+    /// escaped (an escape sequence must not repaint the operator's terminal or a log viewer) and a
+    /// long one is cut (a 50 MB `listen` made a 50 MB line, again at every reload).
     public init(_ keyPath: String, _ message: String) {
         self.keyPath = keyPath
-        self.message = message
+        let printable = TerminalText.escaped(message, newline: "\\n")
+        self.message = printable.count > Self.longest
+            ? "\(printable.prefix(Self.longest)) … (\(printable.count - Self.longest) more characters)"
+            : printable
     }
+
+    /// The most of a message printed whole.
+    static let longest = 1_000
 
     /// An issue of the whole file (not an object at all) has no key path.
     public var description: String { keyPath.isEmpty ? message : "\(keyPath): \(message)" }
