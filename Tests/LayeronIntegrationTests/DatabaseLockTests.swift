@@ -4,19 +4,7 @@ import XCTest
 /// A second `serve` on a database another one is serving is refused at its start: both would take
 /// the same provider retry as a new event (each answers dedupe misses from its own memory) and run
 /// its handler twice. The next server starts as soon as the first has stopped, or died.
-final class DatabaseLockTests: XCTestCase {
-    let secret = "whsec_database_lock"
-    var server: TestServer!
-
-    override func setUpWithError() throws {
-        server = try TestServer.stripeOnly(secret: secret)
-        try server.start()
-    }
-
-    override func tearDown() {
-        server.stop()
-        server = nil
-    }
+final class DatabaseLockTests: RunningStripeServerTestCase {
 
     func testASecondServerOnTheSameDatabaseIsRefusedUntilTheFirstStops() throws {
         let pid = try XCTUnwrap(server.processIdentifier)

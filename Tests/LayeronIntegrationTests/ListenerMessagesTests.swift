@@ -5,19 +5,7 @@ import XCTest
 
 /// libmicrohttpd's own messages (a client's malformed request, a port already taken) reach the
 /// server's log as its own lines, or the error a failed start prints, never raw on standard error.
-final class ListenerMessagesTests: XCTestCase {
-    let secret = "whsec_listener_messages"
-    var server: TestServer!
-
-    override func setUpWithError() throws {
-        server = try TestServer.stripeOnly(secret: secret)
-        try server.start()
-    }
-
-    override func tearDown() {
-        server.stop()
-        server = nil
-    }
+final class ListenerMessagesTests: RunningStripeServerTestCase {
 
     func testMalformedRequestsAreLoggedAsJSONLinesAtInfo() throws {
         let port = try XCTUnwrap(URL(string: server.publicURL)?.port)

@@ -1,4 +1,22 @@
 import Foundation
+import XCTest
+
+/// A test class around one running Stripe-only server (`TestServer.stripeOnly`), started before each
+/// test and stopped after it.
+class RunningStripeServerTestCase: XCTestCase {
+    let secret = "whsec_running_stripe_server"
+    var server: TestServer!
+
+    override func setUpWithError() throws {
+        server = try TestServer.stripeOnly(secret: secret)
+        try server.start()
+    }
+
+    override func tearDown() {
+        server.stop()
+        server = nil
+    }
+}
 
 extension TestServer {
     /// A server (not started) whose config is `writeStripeConfig`'s, with `secret` as STRIPE_WEBHOOK_SECRET.
