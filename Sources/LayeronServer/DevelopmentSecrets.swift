@@ -16,10 +16,11 @@ public enum DevelopmentSecrets {
                                 variables: [String: String]) throws(SecretStoreError) -> [String] {
         let now = WallClock.nowMilliseconds()
         let stored = try store.allValues(environment: SecretsSetup.development, now: now)
+        let environment = DictionarySecretResolver(variables)
         let webhookSecrets = Set(config.webhooks.flatMap { $0.secrets.map(\.name) } + config.outbound.flatMap { $0.secrets.map(\.name) })
         var created: [String] = []
         for (_, reference) in config.secretReferences
-        where !created.contains(reference.name) && stored[reference.name] == nil && (variables[reference.name] ?? "").isEmpty {
+        where !created.contains(reference.name) && stored[reference.name] == nil && environment.resolve(reference) == nil {
             let value = randomValue(webhookSecret: webhookSecrets.contains(reference.name))
             try store.set(reference.name, environment: SecretsSetup.development, value: value, now: now)
             created.append(reference.name)
