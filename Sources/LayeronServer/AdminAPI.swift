@@ -130,17 +130,17 @@ final class AdminAPI: Sendable {
     }
 
     /// The token of an `Authorization: Bearer <token>` value: the scheme's name in any case
-    /// (RFC 9110, section 11.1), then one or more spaces or tabs, then the token; spaces and tabs
-    /// after it are not part of it (RFC 9110's optional whitespace). Nil for another scheme or no token.
+    /// (RFC 9110, section 11.1), then one or more spaces or tabs, then the token, up to the end (the
+    /// blanks after it, RFC 9110's optional whitespace, are dropped by `tokenDigest`). Nil for another
+    /// scheme or no token.
     static func bearerToken(_ header: String) -> ArraySlice<UInt8>? {
         let bytes = Array(header.utf8)
         func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
         let scheme = Array("bearer".utf8)
         guard bytes.count > scheme.count, isBlank(bytes[scheme.count]),
               zip(bytes, scheme).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
-        let start = bytes[scheme.count...].firstIndex { !isBlank($0) } ?? bytes.count
-        let end = (bytes[start...].lastIndex { !isBlank($0) } ?? start - 1) + 1
-        return start < end ? bytes[start..<end] : nil
+        guard let start = bytes[scheme.count...].firstIndex(where: { !isBlank($0) }) else { return nil }
+        return bytes[start...]
     }
 
     private func listWebhooks() -> HTTPResponse {
