@@ -148,23 +148,19 @@ enum OutboundConfigParser {
                 reader.report(keyPath, "expected a string, or a secret reference like {\"secret\": \"NAME\"} for a credential, found \(value.kindName)")
                 continue
             }
-            if name.isEmpty || !name.utf8.allSatisfy(isTokenByte) {
+            if !HTTPToken.isHeaderName(name) {
                 reader.report(keyPath, "\"\(name)\" is not a valid header name")
             } else if reservedHeaders.contains(name.lowercased()) || name.lowercased().hasPrefix("webhook-") {
                 reader.report(keyPath, "\(name) is set by the delivery itself and cannot be configured")
             } else if connectionHeaders.contains(name.lowercased()) {
                 reader.report(keyPath, "\(name) is about the connection or the body's framing, which the HTTP client sets; it cannot be configured")
-            } else if case let .text(text) = headerValue, text.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) {
+            } else if case let .text(text) = headerValue, HTTPToken.breaksAHeaderValue(text) {
                 reader.report(keyPath, "the value holds a line break or NUL")
             } else {
                 out.append((name, headerValue))
             }
         }
         return out
-    }
-
-    private static func isTokenByte(_ b: UInt8) -> Bool {
-        (b >= 0x30 && b <= 0x39) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A) || Array("!#$%&'*+-.^_`|~".utf8).contains(b)
     }
 
     private static func schedule(_ raw: JSONValue, at path: String, reader: ConfigReader) -> DeliverySchedule {

@@ -156,11 +156,7 @@ enum SignatureConfigParser {
     static func headerNameProblem(_ name: String) -> String? {
         let example = "like \"x-signature\""
         if name.isEmpty { return "is empty; name the header the signature arrives in, \(example)" }
-        let symbols = Set("!#$%&'*+-.^_`|~".utf8)
-        let isToken = name.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A) || symbols.contains(c)
-        }
-        return isToken ? nil : "\"\(name)\" is not a header name; a header name is letters, digits and !#$%&'*+-.^_`|~ (RFC 9110), \(example)"
+        return HTTPToken.isHeaderName(name) ? nil : "\"\(name)\" is not a header name; a header name is letters, digits and !#$%&'*+-.^_`|~ (RFC 9110), \(example)"
     }
 
     /// `"timestamp"`: `"format"`, `"header.NAME"`, `"body.PATH"` or `{"from", "unit", "tolerance"}`; a

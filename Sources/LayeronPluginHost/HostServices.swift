@@ -102,8 +102,7 @@ enum HostServices {
             ResultSlots.checked(result, "result_set_http_status")?.httpStatus = status
         }
         table.pointee.result_add_http_header = { result, name, value in
-            guard let slot = ResultSlots.checked(result, "result_add_http_header"), let name = name.text, let value = value.text else { return }
-            slot.httpHeaders.append((name, value))
+            ResultSlots.checked(result, "result_add_http_header")?.addHTTPHeader(name: name, value: value)
         }
         table.pointee.result_set_http_body = { result, body in
             guard let slot = ResultSlots.checked(result, "result_set_http_body"), let body = body.bytes else { return }

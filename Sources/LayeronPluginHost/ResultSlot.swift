@@ -1,4 +1,6 @@
+import CLayeronPlugin
 import Foundation
+import LayeronCore
 import Synchronization
 
 /// What C sees as the opaque `layeron_result`: one call's result, held in a slot that is never
@@ -32,9 +34,47 @@ final class ResultSlot: @unchecked Sendable {
     var retryAfterMilliseconds: UInt64?
     var httpStatus: UInt32?
     var httpHeaders: [(name: String, value: String)] = []
+    /// Bytes of `httpHeaders`, counted as `httpHeaderBytesLimit` counts them.
+    var httpHeaderBytes = 0
+    /// Why the call's first refused header was refused; reported once the call has returned.
+    var refusedHeader: String?
     var httpBody: [UInt8]?
 
+    /// The most bytes of response header one answer takes from its plugin, each header counted as
+    /// it is written (name, ": ", value, CRLF). libmicrohttpd builds an answer's header in the
+    /// connection's pool, which the request's head may fill up to all but 1 KB (`HeadRoom.reserve`
+    /// in LayeronHTTP), and the server's own headers take under 300 bytes of that: with more, the
+    /// answer could not be built and the provider, its event recorded and handled, got none.
+    static let httpHeaderBytesLimit = 512
+
     init(plugin: UInt32) { self.plugin = plugin }
+
+    /// Keeps one header for the answer, or records why not: a name that is not a header name or a
+    /// value with a line break (libmicrohttpd drops either without a word), a framing header (the
+    /// server frames the body it sends), or one past `httpHeaderBytesLimit`. Lengths are checked
+    /// before any byte is copied.
+    func addHTTPHeader(name: layeron_bytes, value: layeron_bytes) {
+        let room = UInt64(Self.httpHeaderBytesLimit - httpHeaderBytes)
+        guard name.len < room, value.len < room, name.len + value.len + 4 <= room else {
+            return refuseHeader("the answer's headers would pass \(Self.httpHeaderBytesLimit) bytes (name, value and 4 bytes a header)")
+        }
+        guard let nameText = name.text, let valueText = value.text else { return }
+        if !HTTPToken.isHeaderName(nameText) {
+            return refuseHeader("\"\(nameText.prefix(64))\" is not a header name (letters, digits and !#$%&'*+-.^_`|~)")
+        }
+        if HTTPToken.breaksAHeaderValue(valueText) {
+            return refuseHeader("the value of \(nameText) holds a line break or NUL")
+        }
+        if ["content-length", "transfer-encoding", "connection"].contains(nameText.lowercased()) {
+            return refuseHeader("\(nameText) is set by the server, which frames the body itself")
+        }
+        httpHeaders.append((nameText, valueText))
+        httpHeaderBytes += Int(name.len + value.len) + 4
+    }
+
+    private func refuseHeader(_ reason: String) {
+        if refusedHeader == nil { refusedHeader = reason }
+    }
 
     /// The pointer given to the plugin. Valid for the process's lifetime: slots are never freed.
     var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
@@ -48,6 +88,8 @@ final class ResultSlot: @unchecked Sendable {
         retryAfterMilliseconds = nil
         httpStatus = nil
         httpHeaders = []
+        httpHeaderBytes = 0
+        refusedHeader = nil
         httpBody = nil
     }
 }

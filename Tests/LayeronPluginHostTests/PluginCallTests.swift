@@ -78,6 +78,35 @@ final class PluginCallTests: XCTestCase {
         XCTAssertTrue(lines.contains("info: emit 4 4 4 4"), "\(lines)")
     }
 
+    /// An answer's headers are bounded, valid and not the body's framing; the rest are left out,
+    /// the first reason logged once per plugin version.
+    func testResponseHeadersPastTheBudgetOrNotValidAreLeftOutAndReportedOnce() throws {
+        let log = LogLines()
+        let many = try call("""
+            char name[16];
+            for (int i = 0; i < 40; i++) {
+                snprintf(name, sizeof name, "x-h%02d", i);
+                host->result_add_http_header(result, text(name), text("0123456789abcdefghijklmnop"));
+            }
+            return LAYERON_OK;
+            """, log: log)
+        XCTAssertEqual(many.httpHeaders.map(\.name), (0..<14).map { String(format: "x-h%02d", $0) }, "35 bytes each, 512 in all")
+        let budget = log.lines.filter { $0.contains("added a response header that was left out of its answer: the answer's headers would pass 512 bytes") }
+        XCTAssertEqual(budget.count, 1, "\(log.lines)")
+
+        let invalid = LogLines()
+        let refused = try call("""
+            host->result_add_http_header(result, text("bad name"), text("v"));
+            host->result_add_http_header(result, text("x-split"), text("a\\r\\nx-injected: 1"));
+            host->result_add_http_header(result, text("Content-Length"), text("1"));
+            host->result_add_http_header(result, text("Transfer-Encoding"), text("chunked"));
+            host->result_add_http_header(result, text("x-fine"), text("yes"));
+            return LAYERON_OK;
+            """, log: invalid)
+        XCTAssertEqual(refused.httpHeaders.map(\.name), ["x-fine"])
+        XCTAssertTrue(invalid.lines.contains { $0.contains(#"left out of its answer: "bad name" is not a header name"#) }, "\(invalid.lines)")
+    }
+
     func testAnUnknownStatusIsRecordedWithThePluginsMessage() throws {
         let outcome = try call(#"host->result_set_message(result, text("custom note")); return 7;"#)
         XCTAssertEqual(outcome.verdict, .error)

@@ -3,8 +3,10 @@
  *  - "late" keeps its layeron_result and sets it 300 ms after returning, from a thread of its own
  *    (the ABI forbids it); init does the same with its error result.
  *  - "answer_then_retry" sets an HTTP answer, then returns LAYERON_RETRY, so the answer is not used.
+ *  - "many_headers" adds 200 response headers of 64 bytes each (x-h000 … x-h199) and answers OK.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -56,9 +58,22 @@ static layeron_status answer_then_retry(void *i, const layeron_event *e, layeron
     return LAYERON_RETRY;
 }
 
+static layeron_status many_headers(void *i, const layeron_event *e, layeron_result *r) {
+    (void)i;
+    (void)e;
+    char name[16];
+    for (int n = 0; n < 200; n++) {
+        snprintf(name, sizeof name, "x-h%03d", n);
+        host->result_add_http_header(r, text(name), text("0123456789012345678901234567890123456789012345678901"));
+    }
+    host->result_set_http_body(r, text("{\"headers\":200}"));
+    return LAYERON_OK;
+}
+
 static const layeron_handler handlers[] = {
     { "late", late, { 0 } },
     { "answer_then_retry", answer_then_retry, { 0 } },
+    { "many_headers", many_headers, { 0 } },
 };
 
 static const layeron_plugin_descriptor descriptor = {

@@ -167,7 +167,10 @@ typedef struct layeron_host {
        or LAYERON_ERROR the server answers with its own 503 (retry) or 500 (error) response, and logs
        a warning once per plugin version when a handler set an answer it did not use. */
     void (*result_set_http_status)(layeron_result *result, uint32_t status);
-    /* For respond "after-handler", with LAYERON_OK: adds one response header. Name and value are copied. */
+    /* For respond "after-handler", with LAYERON_OK: adds one response header. Name and value are copied.
+       At most 512 bytes of headers in all (name + value + 4 each); the host leaves out, and logs, a
+       header past that, one that is not a valid header, and Content-Length, Transfer-Encoding and
+       Connection. */
     void (*result_add_http_header)(layeron_result *result, layeron_bytes name, layeron_bytes value);
     /* For respond "after-handler", with LAYERON_OK: the response body. Copied; the last call wins. */
     void (*result_set_http_body)(layeron_result *result, layeron_bytes body);
