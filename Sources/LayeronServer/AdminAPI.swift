@@ -198,8 +198,9 @@ final class AdminAPI: Sendable {
             ("layeron_store_batch_jobs_total", "Writes those transactions held (events, attempt records, admin writes).", batches.jobs),
             ("layeron_store_write_errors_total", "Writes the store could not commit (events, attempt records, admin writes).",
              store.writeHealth.failedWrites),
-            ("layeron_log_lines_dropped_total", "Log lines standard error refused (the program reading it stopped, a full disk); they are lost.",
-             StandardStream.error.refusedWrites),
+            ("layeron_log_lines_dropped_total",
+             "Log lines lost: standard error refused them (the program reading it stopped, a full disk), or its reader stalled past a 1 MiB backlog.",
+             LogWriter.droppedLines),
         ])
     }
 }

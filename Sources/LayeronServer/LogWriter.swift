@@ -2,15 +2,30 @@ import Foundation
 import LayeronCore
 
 /// Writes log lines to standard error: one JSON object a line for machines, or plain text for a
-/// terminal. One lock keeps lines from interleaving.
+/// terminal. Lines keep their order and never interleave.
+///
+/// A line goes straight to standard error while its reader keeps up, so the line before a crash is
+/// never lost. When the reader stalls (a paused terminal, a log shipper that stopped, Docker's
+/// blocking log driver) a write would block, and with it every thread that logs: an HTTP thread
+/// logging a rejected signature would stop answering. So a line that does not fit at once waits in
+/// a bounded backlog (`LogBacklog`) that a thread of its own writes out; past the bound lines are
+/// dropped, counted in `layeron_log_lines_dropped_total`, and a line says how many once the reader
+/// is back.
 public final class LogWriter: @unchecked Sendable {
     public enum Format: String, Sendable { case json, text }
 
-    /// Guards writes to standard error.
-    private let lock = NSLock()
     private let format: Format
+    private let backlog: LogBacklog
 
-    public init(format: Format) { self.format = format }
+    public init(format: Format) {
+        self.format = format
+        backlog = LogBacklog { count in LogWriter.droppedNote(count, format: format) }
+        LogBacklog.flushAtExit(backlog)
+    }
+
+    /// Lines the log dropped since the process started: refused by standard error, or past the
+    /// backlog's bound while its reader stalled.
+    public static var droppedLines: UInt64 { StandardStream.error.refusedWrites + LogBacklog.dropped }
 
     public func logger(minimum: LogLevel) -> Logger {
         Logger(minimum: minimum) { [self] level, message, fields in write(level, message, fields) }
@@ -44,6 +59,10 @@ public final class LogWriter: @unchecked Sendable {
     }
 
     private func write(_ level: LogLevel, _ message: String, _ fields: [(String, String)]) {
+        backlog.write(Self.line(format, level, message, fields))
+    }
+
+    private static func line(_ format: Format, _ level: LogLevel, _ message: String, _ fields: [(String, String)]) -> String {
         let time = WallClock.rfc3339(milliseconds: WallClock.nowMilliseconds())
         var line: String
         switch format {
@@ -52,12 +71,15 @@ public final class LogWriter: @unchecked Sendable {
             members += fields.map { ($0.0, .string($0.1)) }
             line = JSONValue.object(members).serialized()
         case .text:
-            line = "\(time) \(level.name.uppercased()) \(Self.textMessage(message))"
-            for (key, value) in fields { line += " \(key)=\(Self.textValue(value))" }
+            line = "\(time) \(level.name.uppercased()) \(textMessage(message))"
+            for (key, value) in fields { line += " \(key)=\(textValue(value))" }
         }
-        line += "\n"
-        lock.lock()
-        StandardStream.error.write(line)
-        lock.unlock()
+        return line + "\n"
+    }
+
+    /// The line that tells the reader of a gap, written as the backlog's first line once it drains.
+    static func droppedNote(_ count: UInt64, format: Format) -> String {
+        line(format, .warn, "\(count) log line(s) dropped: standard error was not read for a while "
+            + "(its reader stalled), and the server served on rather than wait for it", [])
     }
 }

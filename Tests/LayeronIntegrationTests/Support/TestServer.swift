@@ -30,6 +30,11 @@ final class TestServer: @unchecked Sendable {
     /// True to close the reading end of the server's standard error as soon as it starts, as when
     /// the program its log is piped to stops: `logs` then holds nothing.
     var closesLogReader = false
+    /// True to leave the server's standard error unread after it starts, as when the program its
+    /// log is piped to stalls, until `readStalledLog()`.
+    var stallsLogReader = false
+    /// The unread end of standard error while `stallsLogReader` holds it.
+    private var stalledLog: FileHandle?
 
     /// `config` receives this server's directory, plugins folder and database path.
     init(environment: [String: String] = [:]) throws {
@@ -75,6 +80,8 @@ final class TestServer: @unchecked Sendable {
         self.process = process
         if closesLogReader {
             try stderr.fileHandleForReading.close()
+        } else if stallsLogReader {
+            stalledLog = stderr.fileHandleForReading
         } else {
             let errors = PipeCapture(stderr.fileHandleForReading)
             logLock.lock()
@@ -135,6 +142,16 @@ final class TestServer: @unchecked Sendable {
     }
 
     var isRunning: Bool { process?.isRunning ?? false }
+
+    /// Starts reading the standard error `stallsLogReader` left unread; `logs` holds it from then on.
+    func readStalledLog() {
+        guard let handle = stalledLog else { return }
+        stalledLog = nil
+        let capture = PipeCapture(handle)
+        logLock.lock()
+        logCaptures.append(capture)
+        logLock.unlock()
+    }
 
     /// How the last server exited: its status, or the signal that ended it; nil while it runs.
     var exit: (reason: Process.TerminationReason, status: Int32)? {

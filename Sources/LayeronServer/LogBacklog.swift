@@ -1,0 +1,119 @@
+import Foundation
+import LayeronCore
+import Synchronization
+
+/// Log lines on their way to a descriptor (standard error), in order, without ever blocking the
+/// thread that logs.
+///
+/// A line is written at once, under the lock that keeps lines whole, when nothing waits before it
+/// and the descriptor takes it without blocking: at most `PIPE_BUF` bytes and `poll` saying it is
+/// writable (a pipe then has a free page, which such a write needs at most). Any other line waits
+/// here for the thread `log-writer`, which may block on a stalled reader for as long as it takes.
+/// Past `limitBytes` of waiting lines, a line is dropped and counted; the writer then writes
+/// `note(count)` after what was waiting.
+final class LogBacklog: @unchecked Sendable {
+    private static let droppedTotal = Atomic<UInt64>(0)
+    /// Lines dropped past the bound since the process started.
+    static var dropped: UInt64 { droppedTotal.load(ordering: .relaxed) }
+
+    /// The most bytes of lines that wait for a stalled reader.
+    private let limitBytes: Int
+    private let descriptor: Int32
+    /// Writes one line to `descriptor`, whole, however long that takes.
+    private let send: @Sendable (String) -> Void
+    private let note: @Sendable (UInt64) -> String
+    /// Guards everything below; the writer waits on it for lines, `flush` for an empty backlog.
+    private let condition = NSCondition()
+    private var waiting: [String] = []
+    private var waitingBytes = 0
+    /// Lines dropped since the writer last took the backlog.
+    private var droppedSinceTaken: UInt64 = 0
+    /// True while the writer writes lines it took: later lines must wait behind them.
+    private var writing = false
+    private var writerStarted = false
+
+    /// A backlog of 1 MiB (a few thousand lines) for standard error.
+    convenience init(note: @escaping @Sendable (UInt64) -> String) {
+        self.init(limitBytes: 1 << 20, descriptor: STDERR_FILENO, send: { StandardStream.error.write($0) }, note: note)
+    }
+
+    init(limitBytes: Int, descriptor: Int32, send: @escaping @Sendable (String) -> Void, note: @escaping @Sendable (UInt64) -> String) {
+        self.limitBytes = limitBytes
+        self.descriptor = descriptor
+        self.send = send
+        self.note = note
+    }
+
+    func write(_ line: String) {
+        condition.lock()
+        defer { condition.unlock() }
+        if waiting.isEmpty, !writing, droppedSinceTaken == 0, line.utf8.count <= Int(PIPE_BUF), takesALine() {
+            send(line)
+            return
+        }
+        guard waitingBytes + line.utf8.count <= limitBytes else {
+            droppedSinceTaken += 1
+            Self.droppedTotal.add(1, ordering: .relaxed)
+            return
+        }
+        waiting.append(line)
+        waitingBytes += line.utf8.count
+        if !writerStarted {
+            writerStarted = true
+            let thread = Thread { [self] in writeOut() }
+            thread.name = "log-writer"
+            thread.start()
+        }
+        condition.signal()
+    }
+
+    /// Waits until every waiting line is written, or `seconds` pass (a reader that never comes
+    /// back); true when nothing is left to write.
+    @discardableResult
+    func flush(seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        condition.lock()
+        defer { condition.unlock() }
+        while !waiting.isEmpty || writing || droppedSinceTaken > 0 {
+            guard condition.wait(until: deadline) else { return false }
+        }
+        return true
+    }
+
+    private func writeOut() {
+        while true {
+            condition.lock()
+            while waiting.isEmpty && droppedSinceTaken == 0 { condition.wait() }
+            let lines = waiting
+            let dropped = droppedSinceTaken
+            waiting = []
+            waitingBytes = 0
+            droppedSinceTaken = 0
+            writing = true
+            condition.unlock()
+            for line in lines { send(line) }
+            if dropped > 0 { send(note(dropped)) }
+            condition.lock()
+            writing = false
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    private func takesALine() -> Bool {
+        var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+        return poll(&ready, 1, 0) == 1 && ready.revents & Int16(POLLOUT) != 0
+    }
+
+    private static let atExit = Mutex<LogBacklog?>(nil)
+
+    /// Lines still waiting when the process exits (`exit`, the end of `main`) are written first, for
+    /// up to two seconds: the last lines of a stop are the ones an operator reads.
+    static func flushAtExit(_ backlog: LogBacklog) {
+        let first = atExit.withLock { registered in
+            defer { registered = backlog }
+            return registered == nil
+        }
+        if first { atexit { LogBacklog.atExit.withLock { $0 }?.flush(seconds: 2) } }
+    }
+}
