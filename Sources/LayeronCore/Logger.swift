@@ -11,8 +11,11 @@ public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
         }
     }
 
+    /// A level by its name in any case, and `warning` for `warn`: `LOG_LEVEL=DEBUG` and `warning` are
+    /// how other tools spell them, and an operator copying one should not get a server that will not start.
     public init?(name: String) {
-        guard let level = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        let lowered = name.lowercased()
+        guard let level = Self.allCases.first(where: { $0.name == lowered }) ?? (lowered == "warning" ? .warn : nil) else { return nil }
         self = level
     }
 

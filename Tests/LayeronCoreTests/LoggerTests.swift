@@ -15,6 +15,18 @@ final class LoggerTests: XCTestCase {
         XCTAssertEqual(built.all, ["warn message", "warn field", "error message"])
         XCTAssertEqual(lines.all, ["warn warn message [\"k=warn field\"]", "error error message []"])
     }
+
+    /// Levels as other tools write them (`DEBUG`, `Warning`) name the same levels; anything else is
+    /// still refused.
+    func testLevelNamesAreReadInAnyCaseWithWarningForWarn() {
+        XCTAssertEqual(LogLevel(name: "DEBUG"), .debug)
+        XCTAssertEqual(LogLevel(name: "Info"), .info)
+        XCTAssertEqual(LogLevel(name: "warning"), .warn)
+        XCTAssertEqual(LogLevel(name: "WARN"), .warn)
+        XCTAssertEqual(LogLevel(name: "error"), .error)
+        XCTAssertNil(LogLevel(name: "verbose"))
+        XCTAssertNil(LogLevel(name: ""))
+    }
 }
 
 /// Collects strings in order.
