@@ -10,9 +10,9 @@ extension AdminAPI {
     static let bulkReplayLimit = 1000
 
     func listEvents(_ request: HTTPRequest) -> HTTPResponse {
-        let params = AdminParameters(request.query)
         var query: EventQuery
         do throws(AdminParameterError) {
+            let params = try AdminParameters(query: request)
             try params.only(["webhook", "direction", "status", "type", "since", "until", "q", "limit", "cursor"])
             query = try params.eventQuery()
             query.limit = try params.integer("limit", in: 1...1000) ?? 25
@@ -53,10 +53,10 @@ extension AdminAPI {
     /// fulfil an order twice. The 202 follows the commit of the replay's request, so a crash after it
     /// loses nothing; running it at once is only the shortcut.
     func replay(_ id: String, _ request: HTTPRequest) -> HTTPResponse {
-        let params = AdminParameters(request.query)
         let force: Bool
         let at: Int64?
         do throws(AdminParameterError) {
+            let params = try AdminParameters(query: request)
             try params.only(["force", "at"])
             force = try params.boolean("force") ?? false
             at = try params.time("at")
@@ -100,6 +100,12 @@ extension AdminAPI {
     /// `POST /admin/events/replay` with a filter body; queues at most `bulkReplayLimit` events, spaced
     /// `bulkReplaysPerSecond` apart, and says how many.
     func bulkReplay(_ request: HTTPRequest) -> HTTPResponse {
+        // The list takes these filters in its query, so a user will try them there; ignored, they
+        // widened the replay to every event.
+        guard request.rawQuery.isEmpty else {
+            return AdminResponses.error(400, "a bulk replay takes its filters in a JSON body, not in the query: "
+                                        + "send {\"webhook\": …, \"status\": …} and no ?query")
+        }
         let body: JSONValue
         do { body = request.body.isEmpty ? .object([]) : try JSONParser.parse(request.body) } catch {
             return AdminResponses.error(400, "the body is not JSON: \(error)")
@@ -140,9 +146,9 @@ extension AdminAPI {
 
     /// `POST /admin/events/purge?before=RFC3339`: deletes older events now, in batches.
     func purge(_ request: HTTPRequest) -> HTTPResponse {
-        let params = AdminParameters(request.query)
         let before: Int64
         do throws(AdminParameterError) {
+            let params = try AdminParameters(query: request)
             try params.only(["before"])
             guard let t = try params.time("before") else { throw AdminParameterError("before is required: an RFC 3339 time such as 2026-01-01T00:00:00Z") }
             before = t
@@ -173,7 +179,22 @@ struct AdminParameterError: Error, CustomStringConvertible {
 struct AdminParameters {
     private let pairs: [(name: String, value: String)]
 
-    init(_ pairs: [(name: String, value: String)]) { self.pairs = pairs }
+    /// A request's query parameters. Empty components (`?&limit=1`) are skipped; a `%00` or a name
+    /// given twice is refused: libmicrohttpd hands values on as C strings, so `cursor=abc%00def`
+    /// would be read as `abc`, and which of two values counts would be a guess.
+    init(query request: HTTPRequest) throws(AdminParameterError) {
+        if request.rawQuery.range(of: "%00") != nil {
+            throw AdminParameterError("a query value holds %00 (a NUL byte), which no parameter takes")
+        }
+        var pairs: [(name: String, value: String)] = []
+        for pair in request.query where !pair.name.isEmpty {
+            if pairs.contains(where: { $0.name == pair.name }) {
+                throw AdminParameterError("parameter \(pair.name) is given twice; give it once")
+            }
+            pairs.append(pair)
+        }
+        self.pairs = pairs
+    }
 
     /// A bulk replay's filter body. Each filter takes one value: an array or an object is refused by
     /// name, since dropping it would widen the filter to every webhook, type or status and replay
@@ -182,9 +203,16 @@ struct AdminParameters {
         var pairs: [(name: String, value: String)] = []
         for (name, value) in members {
             guard known.contains(name) else { throw Self.unknown(name, known) }
+            guard !pairs.contains(where: { $0.name == name }) else {
+                throw AdminParameterError("member \(name) is given twice; give it once")
+            }
             if value == .null { continue }
             guard let text = value.scalarText else {
                 throw AdminParameterError("invalid \(name) \(value.serialized()); expected one string, number or boolean (a filter takes a single value: send one bulk replay per value)")
+            }
+            // `{"webhook": "$WH"}` with WH unset: read as no filter, it replayed every webhook's events.
+            guard !text.isEmpty else {
+                throw AdminParameterError("invalid \(name) \"\"; an empty filter would match every event: leave \(name) out, or null, to mean any")
             }
             pairs.append((name, text))
         }
@@ -223,7 +251,8 @@ struct AdminParameters {
     func time(_ name: String) throws(AdminParameterError) -> Int64? {
         guard let text = self[name] else { return nil }
         guard let ms = RFC3339.unixMilliseconds(text) else {
-            throw AdminParameterError("invalid \(name) \"\(text)\"; expected an RFC 3339 time such as 2026-12-04T17:00:00Z")
+            let plus = text.contains(" ") ? " (a + in a query is read as a space: send it as %2B)" : ""
+            throw AdminParameterError("invalid \(name) \"\(text)\"; expected an RFC 3339 time such as 2026-12-04T17:00:00Z\(plus)")
         }
         return ms
     }

@@ -36,14 +36,17 @@ struct AdminRoute: Sendable {
         AdminRoute(method: "POST", path: "/admin/outbound/{name}/enable", endpoint: .enableOutbound, scope: .replay, mountable: false),
     ]
 
-    /// The parameters when `path` fits this route's shape, else nil.
+    /// The parameters when `path` fits this route's shape, else nil. Empty segments count: split
+    /// without them, `/admin/events//replay` (an id left empty, `replay "$ID"` with ID unset) was
+    /// the bulk replay `/admin/events/replay`, and re-ran handlers of up to 100 events.
     func match(_ path: String) -> [String: String]? {
-        let pattern = self.path.split(separator: "/")
-        let parts = path.split(separator: "/")
+        let pattern = self.path.split(separator: "/", omittingEmptySubsequences: false)
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard pattern.count == parts.count else { return nil }
         var params: [String: String] = [:]
         for (p, part) in zip(pattern, parts) {
             if p.hasPrefix("{") && p.hasSuffix("}") {
+                guard !part.isEmpty else { return nil }
                 params[String(p.dropFirst().dropLast())] = String(part)
             } else if p != part {
                 return nil

@@ -34,7 +34,7 @@ struct AdminClient {
             case let .notTheAdminAPI(status, excerpt, url):
                 return "the server at \(url) answered \(status) \(HTTPStatus.reasonPhrase(status))"
                     + (excerpt.isEmpty ? " with an empty body" : ": \(excerpt)")
-                    + "; the admin API answers errors in JSON, so this may be another server or a proxy: check --admin, LAYERON_ADMIN_URL or the config's admin.listen"
+                    + "; the admin API answers in JSON, so this may be another server or a proxy: check --admin, LAYERON_ADMIN_URL or the config's admin.listen"
             }
         }
     }
@@ -105,17 +105,22 @@ struct AdminClient {
         } catch {
             throw .unreachable(error.description)
         }
-        let json = (try? JSONParser.parse(response.body)) ?? .null
+        let parsed = try? JSONParser.parse(response.body)
+        let json = parsed ?? .null
         if response.status == 401 { throw .unauthorized(sent: token != nil) }
+        func notTheAdminAPI() -> Failure {
+            let text = String(decoding: response.body.prefix(200), as: UTF8.self)
+            let firstLine = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            return .notTheAdminAPI(status: response.status, excerpt: TerminalText.escaped(firstLine.trimmingCharacters(in: .whitespaces), newline: "\\n"),
+                                   url: baseURL)
+        }
         guard (200..<300).contains(response.status) else {
-            guard let message = json["error"]?.stringValue else {
-                let text = String(decoding: response.body.prefix(200), as: UTF8.self)
-                let firstLine = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-                throw .notTheAdminAPI(status: response.status, excerpt: TerminalText.escaped(firstLine.trimmingCharacters(in: .whitespaces), newline: "\\n"),
-                                      url: baseURL)
-            }
+            guard let message = json["error"]?.stringValue else { throw notTheAdminAPI() }
             throw .refused(status: response.status, message: message)
         }
+        // Every success of the admin API is a JSON object: a 2xx page of anything else (a login
+        // portal, a proxy's) was printed as "replay queued" or an empty list, and exited 0.
+        guard case .object = parsed else { throw notTheAdminAPI() }
         return json
     }
 }

@@ -12,6 +12,13 @@ enum EventsCommand {
           layeron events purge --before RFC3339 [--admin URL]
         """
 
+    /// The ID word; an empty one (`replay "$ID"` with ID unset) is a mistake, not sent on.
+    private static func eventID(_ args: Arguments, command: String) throws(UsageError) -> String {
+        guard let id = args.positional.first else { throw UsageError("events \(command) needs an event id") }
+        guard !id.isEmpty else { throw UsageError("events \(command): the event id is empty (an unset variable?)") }
+        return id
+    }
+
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
         guard let sub = words.first else { throw UsageError("events needs list, show, replay or purge") }
         let args = Arguments(Array(words.dropFirst()), switchNames: ["json", "force"])
@@ -38,15 +45,18 @@ enum EventsCommand {
                 if args.has("json") {
                     print(json.serialized())
                 } else {
-                    printEvents(json)
+                    let filters = ["webhook", "direction", "status", "type", "since", "until", "q", "limit"].compactMap { name in
+                        args.value(name).map { (name, $0) }
+                    }
+                    printEvents(json, filters: filters)
                 }
             case "show":
-                guard let id = args.positional.first else { throw UsageError("events show needs an event id") }
+                let id = try eventID(args, command: "show")
                 try args.only(["json", "admin", "config", "database", "env"], words: ["ID"])
                 let json = try client.get("/admin/events/\(queryEscape(id))")
                 if args.has("json") { print(json.serialized()) } else { printEvent(json) }
             case "replay":
-                guard let id = args.positional.first else { throw UsageError("events replay needs an event id") }
+                let id = try eventID(args, command: "replay")
                 try args.only(["admin", "config", "database", "env", "json", "force", "at"], words: ["ID"])
                 var query: [String] = []
                 if args.has("force") { query.append("force=true") }
@@ -77,7 +87,9 @@ enum EventsCommand {
         return 0
     }
 
-    private static func printEvents(_ json: JSONValue) {
+    /// `filters` are the list's own, repeated in the next page's command: with the cursor alone it
+    /// would page through events of every webhook and status.
+    private static func printEvents(_ json: JSONValue, filters: [(String, String)]) {
         guard case let .array(events)? = json["events"] else { return }
         let now = Date().timeIntervalSince1970
         let rows = events.map { e in
@@ -86,7 +98,16 @@ enum EventsCommand {
              age(e["received_at"]?.stringValue, now: now)]
         }
         printTable(["ID", "WEBHOOK", "TYPE", "STATUS", "ATTEMPTS", "AGE"], rows)
-        if let cursor = json["next_cursor"]?.stringValue { print("more: --cursor \(cursor)") }
+        if let cursor = json["next_cursor"]?.stringValue {
+            let options = filters.map { "--\($0.0) \(shellWord($0.1))" } + ["--cursor \(cursor)"]
+            print("more: layeron events list \(options.joined(separator: " "))")
+        }
+    }
+
+    /// A value as one shell word: bare when it is plain, else in single quotes.
+    private static func shellWord(_ value: String) -> String {
+        let plain = !value.isEmpty && value.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "._:-+/@".unicodeScalars.contains($0) }
+        return plain ? value : "'" + TerminalText.escaped(value, newline: "\\n").replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     private static func printEvent(_ e: JSONValue) {

@@ -128,6 +128,32 @@ final class AdminAPITests: XCTestCase {
         XCTAssertEqual(try server.admin("POST", "/admin/events/whevt_01M911DDCN149CAQ6BY66CX4DC/replay").status, 404)
         XCTAssertEqual(try server.admin("GET", "/admin/nothing").status, 404)
         XCTAssertEqual(try server.admin("DELETE", "/admin/events").status, 405)
+        // A name given twice, or a value cut at a NUL (`%00`), is refused; empty components are skipped.
+        for (query, named) in [("limit=5&limit=6", "limit"), ("cursor=abc%00def", "%00")] {
+            let r = try server.admin("GET", "/admin/events?\(query)")
+            XCTAssertEqual(r.status, 400, query)
+            XCTAssertTrue(r.json["error"]?.stringValue?.contains(named) == true, "\(query): \(r.text)")
+        }
+        XCTAssertEqual(try server.admin("GET", "/admin/events?&limit=1&&").status, 200)
+        let plus = try server.admin("GET", "/admin/events?since=2026-12-06T11:00:00+05:30")
+        XCTAssertTrue(plus.text.contains("send it as %2B"), plus.text)
+    }
+
+    /// An empty id (`replay "$ID"` with ID unset) made `/admin/events//replay`, which matched the
+    /// bulk replay and re-ran the handlers of up to 100 events; the CLI sent it and said "queued".
+    func testAnEmptyIdIsNoRoute() throws {
+        try send("shop", id: "e1", type: "order.refunded")
+        try settle()
+        for (method, path) in [("POST", "/admin/events//replay"), ("POST", "/admin/events/%2F/replay"), ("GET", "/admin/events/")] {
+            XCTAssertEqual(try server.admin(method, path).status, 404, "\(method) \(path)")
+        }
+        let cli = try CLI.run(["events", "replay", "", "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertEqual(cli.status, 2, cli.stdout)
+        XCTAssertTrue(cli.stderr.contains("events replay: the event id is empty"), cli.stderr)
+        XCTAssertEqual(try CLI.run(["events", "show", "", "--admin", server.adminURL], token: server.adminToken).status, 2)
+        let store = try StoreReader(path: server.databasePath)
+        usleep(300_000)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts WHERE replay = 1") + (try store.count("SELECT COUNT(*) FROM replay_requests")), 0)
     }
 
     func testReplayOfAProcessedEventNeedsForce() throws {
@@ -204,6 +230,17 @@ final class AdminAPITests: XCTestCase {
         XCTAssertEqual(unset.status, 202, unset.text)
         XCTAssertEqual(try store.count("SELECT COUNT(*) FROM replay_requests") + (try store.count("SELECT COUNT(*) FROM attempts WHERE replay = 1")), 6,
                        "only the three asked for twice were replayed")
+        // Filters in the query (as the list takes them), an empty filter (`{"webhook": "$WH"}` with
+        // WH unset) or one given twice widened the replay to every event; each is refused.
+        let inQuery = try HTTPClientShortcut.post(server.adminURL + "/admin/events/replay?webhook=nosuch&status=failed", token: server.adminToken, body: [])
+        XCTAssertEqual(inQuery.status, 400, inQuery.text)
+        XCTAssertTrue(inQuery.text.contains("not in the query"), inQuery.text)
+        for (body, named) in [(#"{"webhook": "", "force": true}"#, "invalid webhook \"\""), (#"{"webhook": "shop", "limit": 1, "limit": 2}"#, "limit is given twice")] {
+            let r = try HTTPClientShortcut.post(server.adminURL + "/admin/events/replay", token: server.adminToken, body: Array(body.utf8))
+            XCTAssertEqual(r.status, 400, "\(body): \(r.text)")
+            XCTAssertTrue(r.json["error"]?.stringValue?.contains(named) == true, "\(body): \(r.text)")
+        }
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM replay_requests") + (try store.count("SELECT COUNT(*) FROM attempts WHERE replay = 1")), 6)
     }
 
     func testTokenScopesAndTheMount() throws {
@@ -388,8 +425,12 @@ final class AdminAPITests: XCTestCase {
     }
 
     func testCLIListShowReplayAndExitCodes() throws {
+        try send("shop", id: "c0", type: "order.created")
         let a = try send("shop", id: "c1", type: "order.created")
         try settle()
+        // The next page's command keeps the list's filters.
+        let paged = try CLI.run(["events", "list", "--webhook", "shop", "--type", "order.*", "--limit", "1", "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertTrue(paged.stdout.contains("more: layeron events list --webhook shop --type 'order.*' --limit 1 --cursor "), paged.stdout)
         let table = try CLI.run(["events", "list", "--admin", server.adminURL], token: server.adminToken)
         XCTAssertEqual(table.status, 0, table.stderr)
         let lines = table.stdout.split(separator: "\n")
@@ -430,6 +471,14 @@ final class AdminAPITests: XCTestCase {
         let elsewhere = try CLI.run(["events", "list", "--admin", "http://127.0.0.1:\(other.port)"], token: server.adminToken)
         XCTAssertEqual(elsewhere.status, 1)
         XCTAssertTrue(elsewhere.stderr.contains("answered 404 Not Found: scripted answer 404") && elsewhere.stderr.contains("check --admin"), elsewhere.stderr)
+        // A 2xx that is not the admin API's JSON (a login portal) is no success either.
+        let portal = try ScriptedReceiver(replies: [], then: ScriptedReceiver.Reply(status: 200))
+        defer { portal.stop() }
+        for words in [["events", "replay", a], ["events", "list"], ["plugins", "list"]] {
+            let fooled = try CLI.run(words + ["--admin", "http://127.0.0.1:\(portal.port)"], token: server.adminToken)
+            XCTAssertEqual(fooled.status, 1, "\(words): \(fooled.stdout)")
+            XCTAssertTrue(fooled.stderr.contains("answered 200 OK: scripted answer 200"), "\(words): \(fooled.stderr)")
+        }
         let at = WallClockForTests.rfc3339(Date().addingTimeInterval(3600))
         let scheduled = try CLI.run(["events", "replay", a, "--force", "--at", at, "--admin", server.adminURL], token: server.adminToken)
         XCTAssertEqual(scheduled.status, 0, scheduled.stderr)
