@@ -57,7 +57,7 @@ public enum ConfigLoader {
         }
 
         let database = top.string("database") ?? "data/layeron.db"
-        if database.isEmpty { reader.report("database", DatabasePath.emptyRefusal) }
+        if let refusal = DatabasePath.refusal(database) { reader.report("database", refusal) }
         var durability = Durability.normal
         if let text = top.string("durability") {
             if let value = Durability(rawValue: text) {
@@ -153,9 +153,15 @@ public enum ConfigLoader {
 
 /// The events database's path, from the config or `--database`.
 public enum DatabasePath {
-    /// Why `""` is refused: SQLite opens it as a private temporary database, one per connection and
-    /// deleted at close, so readers would not see the writer's events and a restart would lose them.
-    public static let emptyRefusal = "is empty; SQLite would keep the events in a temporary database that is deleted at close; give a file, like \"data/layeron.db\""
+    /// Why a path is refused, or nil. SQLite opens `""` as a private temporary database and
+    /// `:memory:` as a database in memory, one per connection and gone at close: readers would not
+    /// see the writer's events and a restart would lose every event acknowledged.
+    public static func refusal(_ path: String) -> String? {
+        let advice = "give a file, like \"data/layeron.db\""
+        if path.isEmpty { return "is empty; SQLite would keep the events in a temporary database that is deleted at close; \(advice)" }
+        if path == ":memory:" { return "is \":memory:\"; SQLite would keep the events in memory, lost at every stop; \(advice)" }
+        return nil
+    }
 }
 
 /// A config file read past its issues (`ConfigLoader.read`).

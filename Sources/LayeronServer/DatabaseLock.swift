@@ -11,7 +11,21 @@ import Foundation
 final class DatabaseLock {
     private let descriptor: Int32
 
-    static func lockFile(besideDatabase database: String) -> String { database + "-serve.lock" }
+    /// Beside the file SQLite opens, whatever the path's spelling: the lock of a symbolic link's
+    /// name let a second server onto the same database. A database not created yet is placed by its
+    /// folder's real path.
+    static func lockFile(besideDatabase database: String) -> String {
+        func real(_ path: String) -> String? {
+            guard let resolved = realpath(path, nil) else { return nil }
+            defer { free(resolved) }
+            return String(cString: resolved)
+        }
+        if let file = real(database) { return file + "-serve.lock" }
+        let name = (database as NSString).lastPathComponent
+        let folder = (database as NSString).deletingLastPathComponent
+        if let resolved = real(folder.isEmpty ? "." : folder) { return (resolved as NSString).appendingPathComponent(name) + "-serve.lock" }
+        return database + "-serve.lock"
+    }
 
     init(database: String) throws(DatabaseLockError) {
         let path = Self.lockFile(besideDatabase: database)

@@ -54,10 +54,10 @@ enum ProcessEnvironment {
         return (try? loadConfig(path: configPath(args)))?.database
     }
 
-    /// `--database`, refused when empty as the config's `database` is.
+    /// `--database`, refused as the config's `database` is (empty, `:memory:`).
     static func databaseFlag(_ args: Arguments) throws(UsageError) -> String? {
         guard let database = args.value("database") else { return nil }
-        guard !database.isEmpty else { throw UsageError("--database \(DatabasePath.emptyRefusal)") }
+        if let refusal = DatabasePath.refusal(database) { throw UsageError("--database \(refusal)") }
         return database
     }
 }

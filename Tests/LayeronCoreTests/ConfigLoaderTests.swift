@@ -213,6 +213,13 @@ final class ConfigLoaderTests: XCTestCase {
                        [#"test.json: database: is empty; SQLite would keep the events in a temporary database that is deleted at close; give a file, like "data/layeron.db""#])
     }
 
+    /// `:memory:` is SQLite's in-memory database, one per connection: the admin API answered "no such
+    /// table" and a restart lost every event acknowledged.
+    func testAnInMemoryDatabaseIsRefused() {
+        XCTAssertEqual(issues(#"{"database": ":memory:"}"#),
+                       [#"test.json: database: is ":memory:"; SQLite would keep the events in memory, lost at every stop; give a file, like "data/layeron.db""#])
+    }
+
     func testSyntaxErrorsGiveTheLineColumnAndOffset() {
         XCTAssertEqual(issues(#"{"webhooks": [}"#), ["test.json:1:15: invalid JSON at byte 14: unexpected character '}'"])
         // Lines count from 1 after each newline; a column counts characters, so "é" (two bytes) is one.

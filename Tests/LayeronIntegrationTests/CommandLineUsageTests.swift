@@ -58,16 +58,21 @@ final class CommandLineUsageTests: XCTestCase {
         XCTAssertTrue(list.stderr.contains("cannot reach the admin API: http://127.0.0.1:1/admin/events"), list.stderr)
     }
 
-    /// `--database ''` is SQLite's private temporary database: a server on it acknowledged events that
-    /// no reader saw and a restart lost. Refused before anything is read or opened.
+    /// `--database ''` is SQLite's private temporary database, `:memory:` its in-memory one: a server
+    /// on either acknowledged events that no reader saw and a restart lost. Refused before anything
+    /// is read or opened.
     func testAnEmptyDatabaseIsAUsageError() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-emptydb-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        let refusals = [("", "layeron: --database is empty; SQLite would keep the events in a temporary database"),
+                        (":memory:", "layeron: --database is \":memory:\"; SQLite would keep the events in memory, lost at every stop")]
         for words in [["serve", "--config", "none.json"], ["check", "--config", "none.json"], ["secrets", "list"], ["events", "list"]] {
-            let run = try CommandRun.layeron(words + ["--database", ""], directory: directory)
-            XCTAssertEqual(run.status, 2, "\(words): \(run.stderr)")
-            XCTAssertTrue(run.stderr.contains("layeron: --database is empty; SQLite would keep the events in a temporary database"), "\(words): \(run.stderr)")
+            for (database, message) in refusals {
+                let run = try CommandRun.layeron(words + ["--database", database], directory: directory)
+                XCTAssertEqual(run.status, 2, "\(words): \(run.stderr)")
+                XCTAssertTrue(run.stderr.contains(message), "\(words): \(run.stderr)")
+            }
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [])
     }

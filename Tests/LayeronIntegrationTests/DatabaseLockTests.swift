@@ -24,4 +24,15 @@ final class DatabaseLockTests: RunningStripeServerTestCase {
         XCTAssertEqual(try server.postStripe(type: "invoice.paid", providerID: "evt_lock_2", secret: secret).status, 200,
                        "a server that died left no lock behind")
     }
+
+    /// SQLite follows a symbolic link to the database; the lock beside the link's own name let a
+    /// second server onto the same store, and handlers ran twice.
+    func testASecondServerThroughASymbolicLinkToTheDatabaseIsRefused() throws {
+        let link = server.directory.appendingPathComponent("alias.db").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: server.databasePath)
+        let refused = try server.serveAnother(database: link, stripeSecret: secret)
+        XCTAssertEqual(refused.status, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("is in use by another layeron serve"), refused.stderr)
+        XCTAssertFalse(refused.stdout.contains("listening on"), refused.stdout)
+    }
 }
