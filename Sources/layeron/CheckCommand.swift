@@ -1,4 +1,5 @@
 import Foundation
+import LayeronCore
 import LayeronServer
 
 /// `layeron check`: validates config, plugins and secrets; exit 0 when all is well, 1 with every
@@ -25,7 +26,9 @@ enum CheckCommand {
             print("\(path): ok (environment \(secrets.environment))")
             return 0
         }
-        for problem in report.problems { FileHandle.standardError.write(Data("\(problem)\n".utf8)) }
+        // A plugin's refusal is text the plugin chose: one line each, no terminal control, as in
+        // `plugins list` and the server's log.
+        for problem in report.problems { FileHandle.standardError.write(Data("\(TerminalText.escaped(problem, newline: "\\n"))\n".utf8)) }
         return 1
     }
 }

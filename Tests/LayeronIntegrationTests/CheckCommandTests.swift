@@ -27,6 +27,32 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("\(server.pluginsDir)/behaviours.so: plugin behaviours failed to initialise: config needs output; its config is plugins.config.behaviours in \(server.configPath)"), run.stderr)
     }
 
+    /// A plugin's refusal is text it chose: `check` prints it on one line without terminal control,
+    /// as `plugins list` and the log do (an escape sequence reached the terminal raw).
+    func testAPluginsRefusalIsPrintedWithoutTerminalControl() throws {
+        let source = server.directory.appendingPathComponent("refuses.c").path
+        try #"""
+            #include <string.h>
+            #include <layeron/plugin.h>
+            static layeron_status init(const layeron_host *h, layeron_bytes c, layeron_result *e, void **o) {
+                (void)c; (void)o;
+                const char *m = "refusing: \x1b[31mred\nsecond line";
+                layeron_bytes b = { (const uint8_t *)m, strlen(m) };
+                h->result_set_message(e, b);
+                return LAYERON_ERROR;
+            }
+            static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = LAYERON_PLUGIN_ABI_VERSION,
+                .name = "refuses", .version = "1", .init = init };
+            const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
+            """#.write(toFile: source, atomically: true, encoding: .utf8)
+        try PluginBuilder.buildC(source: source, output: "\(server.pluginsDir)/refuses.so")
+        try server.writeConfig(#"{ "plugins": { "dir": "\#(server.pluginsDir)" } }"#)
+        let run = try check()
+        XCTAssertEqual(run.status, 1, run.stdout)
+        XCTAssertFalse(run.stderr.contains("\u{1B}"), run.stderr)
+        XCTAssertTrue(run.stderr.contains(#"refusing: \u{1b}[31mred\nsecond line"#), run.stderr)
+    }
+
     /// A `plugins.config` entry for a name no plugin declares (a typo) is a problem, naming the key
     /// and the names the plugins do declare; a plugin that refused to start still declared its name.
     func testConfigForAPluginNoFileDeclaresIsAProblem() throws {
