@@ -1,0 +1,60 @@
+import Foundation
+import XCTest
+
+/// Loads of one plugin file that overlap (a config reload and a deploy, each on a thread of its own).
+final class HotReloadOverlapTests: XCTestCase {
+    let secret = "overlap-secret"
+    var server: TestServer!
+
+    override func setUpWithError() throws {
+        server = try TestServer(environment: ["HOOK_SECRET": secret])
+    }
+
+    override func tearDown() {
+        server.stop()
+        server = nil
+    }
+
+    /// A config change starts a load of the old build whose `init` is slow; a new build lands while
+    /// it runs and is installed first. The old load, finishing last, used to install over it, and
+    /// the old build then served until the file changed again.
+    func testALoadThatFinishesLastDoesNotInstallOverANewerOne() throws {
+        let gate = server.path("gate")
+        defer { _ = FileManager.default.createFile(atPath: gate, contents: nil) }
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "slow", handlers: ["go"]),
+                                 output: "\(server.pluginsDir)/pv.so")
+        let newer = server.path("pv-5.so")
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "5", handlers: ["go"], waitsAtGate: false), output: newer)
+        try writeConfig(pluginConfig: #"{"round": 1}"#, handlers: ["pv.go"])
+        try server.start()
+        XCTAssertEqual(try server.activeVersion(of: "pv"), "slow")
+
+        try writeConfig(pluginConfig: #"{"round": 2, "gate": "\#(gate)"}"#, handlers: ["pv.go"])
+        XCTAssertTrue(server.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: gate + ".waiting") },
+                      "the config reload's load of the old build waits in init: \(server.logs)")
+        try PluginBuilder.landByRename(newer, into: server.pluginsDir, name: "pv.so")
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.activeVersion(of: "pv") == "5" }, "the new build serves: \(server.logs)")
+
+        _ = FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("plugin load superseded") }, server.logs)
+        XCTAssertEqual(try server.activeVersion(of: "pv"), "5", "the newest build keeps serving: \(server.logs)")
+        XCTAssertNil(try server.failure(for: "\(server.pluginsDir)/pv.so"), "a superseded load is no refusal")
+    }
+
+    /// One webhook per handler in `handlers`, and `pluginConfig` as `plugins.config.pv`.
+    private func writeConfig(pluginConfig: String, handlers: [String]) throws {
+        let webhooks = handlers.enumerated().map { n, handler in
+            """
+            { "name": "hook\(n)", "provider": "custom", "handler": "\(handler)",
+              "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "encoding": "hex", "secret": {"secret": "HOOK_SECRET"}},
+              "event": {"id": "body.id", "type": "body.type"} }
+            """
+        }
+        try server.writeConfig("""
+            {
+              "plugins": { "dir": "\(server.pluginsDir)", "config": { "pv": \(pluginConfig) } },
+              "webhooks": [ \(webhooks.joined(separator: ", ")) ]
+            }
+            """)
+    }
+}
