@@ -165,6 +165,7 @@ public final class PluginRegistry: @unchecked Sendable {
         lock.unlock()
         retiredNow.forEach { $0.plugin.shutdown() }
         logger.info("plugin loaded", [("plugin", plugin.name), ("version", plugin.version), ("file", file)])
+        for name in stale.keys.sorted() { logger.info("plugin retired", [("plugin", name), ("file", file)]) }
         retryRefused(claiming: Set(stale.keys))
         return .success(plugin)
     }

@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 
-/// Loads of one plugin file that overlap (a config reload and a deploy, each on a thread of its own).
+/// Loads of one plugin file that overlap (a config reload and a deploy, each on a thread of its own),
+/// and swaps that take away what the config routes to.
 final class HotReloadOverlapTests: XCTestCase {
     let secret = "overlap-secret"
     var server: TestServer!
@@ -39,6 +40,32 @@ final class HotReloadOverlapTests: XCTestCase {
         XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("plugin load superseded") }, server.logs)
         XCTAssertEqual(try server.activeVersion(of: "pv"), "5", "the newest build keeps serving: \(server.logs)")
         XCTAssertNil(try server.failure(for: "\(server.pluginsDir)/pv.so"), "a superseded load is no refusal")
+    }
+
+    /// A new build without a handler the config routes to, then one declaring another plugin name
+    /// over the same file: each is reported as the same check at start and on config reload does,
+    /// and the name the second gives up is logged as retired.
+    func testASwapThatTakesAwayRoutedHandlersIsReported() throws {
+        let file = "\(server.pluginsDir)/pv.so"
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "1", handlers: ["go", "other"]), output: file)
+        let withoutOther = server.path("pv-2.so")
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "2", handlers: ["go"]), output: withoutOther)
+        let renamed = server.path("pw.so")
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pw", version: "1", handlers: ["go"]), output: renamed)
+        try writeConfig(pluginConfig: "{}", handlers: ["pv.go", "pv.other"])
+        try server.start()
+        XCTAssertFalse(server.logs.contains("cannot run"), server.logs)
+
+        try PluginBuilder.landByRename(withoutOther, into: server.pluginsDir, name: "pv.so")
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("handler pv.other cannot run: plugin pv does not provide it") },
+                      server.logs)
+
+        try PluginBuilder.landByRename(renamed, into: server.pluginsDir, name: "pv.so")
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("handler pv.go cannot run: its plugin pv is not loaded") },
+                      server.logs)
+        let retired = server.logs.split(separator: "\n").filter { $0.contains("plugin retired") }
+        XCTAssertEqual(retired.count, 1, server.logs)
+        XCTAssertTrue(retired.first?.contains(#""plugin":"pv""#) ?? false, server.logs)
     }
 
     /// One webhook per handler in `handlers`, and `pluginConfig` as `plugins.config.pv`.
