@@ -14,7 +14,7 @@ public final class PluginFolderWatcher: Sendable {
         watcher = try FolderWatcher(directory: directory, debounceMilliseconds: debounceMilliseconds, logger: logger) { changes in
             defer { afterChanges() }
             if changes.overflowed {
-                logger.warn("plugin folder changes were lost (inotify queue overflow); rescanning \(directory)")
+                logger.warn("plugin folder changes were lost (inotify queue overflow, or the folder was replaced); rescanning \(directory)")
                 registry.reconcile(directory: directory)
                 return
             }

@@ -68,6 +68,25 @@ final class HotReloadOverlapTests: XCTestCase {
         XCTAssertTrue(retired.first?.contains(#""plugin":"pv""#) ?? false, server.logs)
     }
 
+    /// `rm -rf plugins && mv plugins.new plugins`, a common deploy: the watch went with the old folder,
+    /// and hot reload used to be off until a restart, with every plugin retired.
+    func testAReplacedPluginsFolderIsWatchedAgainAndLoaded() throws {
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "1", handlers: ["go"]), output: "\(server.pluginsDir)/pv.so")
+        try writeConfig(pluginConfig: "{}", handlers: ["pv.go"])
+        try server.start()
+        let staged = server.path("plugins.new")
+        try FileManager.default.createDirectory(atPath: staged, withIntermediateDirectories: true)
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "2", handlers: ["go"]), output: "\(staged)/pv.so")
+
+        try FileManager.default.removeItem(atPath: server.pluginsDir)
+        guard rename(staged, server.pluginsDir) == 0 else { throw TestFailure("rename of plugins.new failed") }
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.activeVersion(of: "pv") == "2" }, server.logs)
+
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "3", handlers: ["go"]), output: server.path("pv-3.so"))
+        try PluginBuilder.landByRename(server.path("pv-3.so"), into: server.pluginsDir, name: "pv.so")
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.activeVersion(of: "pv") == "3" }, "the new folder is watched: \(server.logs)")
+    }
+
     /// One webhook per handler in `handlers`, and `pluginConfig` as `plugins.config.pv`.
     private func writeConfig(pluginConfig: String, handlers: [String]) throws {
         let webhooks = handlers.enumerated().map { n, handler in
