@@ -17,7 +17,8 @@ public enum FolderWatchError: Error, CustomStringConvertible, Sendable {
 public struct FolderChanges: Sendable, Equatable {
     /// Names (not paths) of entries that were written, moved in, moved out or removed.
     public var names: Set<String>
-    /// The kernel queue overflowed: changes were lost, so the listener should rescan the folder.
+    /// Changes were lost, so the listener should rescan the folder: the kernel queue overflowed, or
+    /// the folder itself was replaced (`rm -rf plugins && mv plugins.new plugins`) and is watched again.
     public var overflowed: Bool
 }
 
@@ -31,6 +32,8 @@ public struct FolderChanges: Sendable, Equatable {
 public final class FolderWatcher: @unchecked Sendable {
     public let directory: String
     private let inotify: Int32
+    /// The watch on the folder as it is now; replaced when the folder is (only `run` uses it).
+    private var watch: Int32
     private let wakeRead: Int32
     private let wakeWrite: Int32
     private let debounceNanoseconds: UInt64
@@ -48,7 +51,8 @@ public final class FolderWatcher: @unchecked Sendable {
                 onChange: @escaping @Sendable (FolderChanges) -> Void) throws(FolderWatchError) {
         let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
         guard fd >= 0 else { throw .cannotWatch(directory: directory, reason: String(cString: strerror(errno))) }
-        guard inotify_add_watch(fd, directory, Self.mask) >= 0 else {
+        let watch = inotify_add_watch(fd, directory, Self.mask)
+        guard watch >= 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
             throw .cannotWatch(directory: directory, reason: reason)
@@ -62,6 +66,7 @@ public final class FolderWatcher: @unchecked Sendable {
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         self.directory = directory
         self.inotify = fd
+        self.watch = watch
         self.wakeRead = ends[0]
         self.wakeWrite = ends[1]
         self.debounceNanoseconds = debounceMilliseconds * 1_000_000
@@ -117,9 +122,27 @@ public final class FolderWatcher: @unchecked Sendable {
             if pending.names.isEmpty && !pending.overflowed { firstAt = now }
             lastAt = now
             if !parse(buffer[0..<count], into: &pending) {
-                logger.warn("the watched folder \(directory) was removed or moved; hot reload is off until restart")
+                logger.warn("the watched folder \(directory) was removed or moved; watching for it to come back")
                 if !pending.names.isEmpty { onChange(pending) }
-                return
+                pending = FolderChanges(names: [], overflowed: false)
+                guard waitForFolder() else { return }
+                logger.info("the watched folder \(directory) is back; rescanning it")
+                onChange(FolderChanges(names: [], overflowed: true))
+            }
+        }
+    }
+
+    /// Checks every 500 ms for a folder at `directory` again and watches it; false when stopped first.
+    /// A folder deployed by `mv plugins.new plugins` is a new inode, which the old watch never sees.
+    private func waitForFolder() -> Bool {
+        _ = inotify_rm_watch(inotify, watch)
+        while true {
+            var wake = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
+            if poll(&wake, 1, 500) > 0 { return false }
+            let added = inotify_add_watch(inotify, directory, Self.mask)
+            if added >= 0 {
+                watch = added
+                return true
             }
         }
     }
@@ -136,11 +159,17 @@ public final class FolderWatcher: @unchecked Sendable {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset + headerSize <= raw.count {
+                let watchOfEvent = raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)
                 let mask = raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
                 let length = Int(raw.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
                 let nameBytes = raw[(offset + headerSize)..<min(raw.count, offset + headerSize + length)]
                 let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
                 if mask & UInt32(IN_Q_OVERFLOW) != 0 { changes.overflowed = true }
+                // Events of a watch already replaced (its last IN_IGNORED) say nothing of this folder.
+                if watchOfEvent != watch && mask & UInt32(IN_Q_OVERFLOW) == 0 {
+                    offset += headerSize + length
+                    continue
+                }
                 if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED) != 0 { folderGone = true }
                 // A created file is reported when its writer closes it; only a created link now.
                 let halfWritten = mask & UInt32(IN_CREATE) != 0 && !isSymbolicLink(name)

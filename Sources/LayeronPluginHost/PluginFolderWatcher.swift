@@ -7,11 +7,14 @@ import LayeronCore
 public final class PluginFolderWatcher: Sendable {
     private let watcher: FolderWatcher
 
+    /// `afterChanges` runs after each batch of changes is applied: a new build may lack a handler
+    /// the config routes to, and the server says so as it does at start and on a config reload.
     public init(directory: String, registry: PluginRegistry, logger: Logger,
-                debounceMilliseconds: UInt64 = 100) throws(FolderWatchError) {
+                debounceMilliseconds: UInt64 = 100, afterChanges: @escaping @Sendable () -> Void = {}) throws(FolderWatchError) {
         watcher = try FolderWatcher(directory: directory, debounceMilliseconds: debounceMilliseconds, logger: logger) { changes in
+            defer { afterChanges() }
             if changes.overflowed {
-                logger.warn("plugin folder changes were lost (inotify queue overflow); rescanning \(directory)")
+                logger.warn("plugin folder changes were lost (inotify queue overflow, or the folder was replaced); rescanning \(directory)")
                 registry.reconcile(directory: directory)
                 return
             }

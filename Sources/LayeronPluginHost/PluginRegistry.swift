@@ -29,10 +29,17 @@ public final class PluginRegistry: @unchecked Sendable {
         init(_ plugin: LoadedPlugin) { self.plugin = plugin }
     }
 
-    /// Guards `active`, `failures` and the lease counts of every `Version`.
+    /// Guards `active`, `failures`, `lastChange`, `changeCount` and the lease counts of every `Version`.
     private let lock = NSLock()
     private var active: [String: Version] = [:]
-    private var failures: [String: (error: PluginLoadError, at: Date)] = [:]
+    private var failures: [String: (error: PluginLoadError, at: Date, change: UInt64)] = [:]
+    /// Each load and each removal of a file takes the next number when it starts. Loads of one file
+    /// can overlap (the folder watcher and a config reload run on threads of their own, and an `init`
+    /// may take seconds), so the one that finishes last is not always the newest: `lastChange` keeps,
+    /// per file, the number of the newest install or removal, and an older outcome is dropped
+    /// rather than put over it.
+    private var changeCount: UInt64 = 0
+    private var lastChange: [String: UInt64] = [:]
 
     private let privateDirectory: String
     private let logger: Logger
@@ -113,6 +120,7 @@ public final class PluginRegistry: @unchecked Sendable {
     /// serving version stays and the reason is kept for the admin API.
     @discardableResult
     public func load(file: String) -> Result<LoadedPlugin, PluginLoadError> {
+        let change = startChange()
         let plugin: LoadedPlugin
         do {
             plugin = try LoadedPlugin.load(file: file, privateDirectory: privateDirectory,
@@ -122,15 +130,24 @@ public final class PluginRegistry: @unchecked Sendable {
             // Logged before it is published: whoever sees the failure can also find its log line.
             logger.error("plugin refused: \(error)", [("file", file)])
             lock.lock()
-            failures[file] = (error, Date())
+            if !isOutdatedLocked(change, of: file) { failures[file] = (error, Date(), change) }
             lock.unlock()
             return .failure(error)
         }
 
         lock.lock()
+        // A newer load of this file installed its version (or the file was removed) while this
+        // one ran the plugin's `init`: this version is older content or older config.
+        if (lastChange[file] ?? 0) > change {
+            lock.unlock()
+            plugin.shutdown()
+            logger.info("plugin load superseded: a newer load of the file finished first and keeps serving",
+                        [("plugin", plugin.name), ("version", plugin.version), ("file", file)])
+            return .failure(.superseded(file: file, plugin: plugin.name, version: plugin.version))
+        }
         // Checked again here: another file may have taken the name while this one loaded.
         if let error = nameTakenLocked(plugin.name, version: plugin.version, by: file) {
-            failures[file] = (error, Date())
+            if !isOutdatedLocked(change, of: file) { failures[file] = (error, Date(), change) }
             lock.unlock()
             plugin.shutdown()
             logger.error("plugin refused: \(error)", [("file", file)])
@@ -138,7 +155,9 @@ public final class PluginRegistry: @unchecked Sendable {
         }
         let previous = active[plugin.name]
         active[plugin.name] = Version(plugin)
-        failures[file] = nil
+        lastChange[file] = change
+        // A newer load's refusal stays on record: the serving version is older than what was deployed.
+        if let failure = failures[file], failure.change < change { failures[file] = nil }
         // A file that now declares another name gives its old name up.
         let stale = active.filter { $0.value.plugin.file == file && $0.key != plugin.name }
         for (name, _) in stale { active[name] = nil }
@@ -146,6 +165,7 @@ public final class PluginRegistry: @unchecked Sendable {
         lock.unlock()
         retiredNow.forEach { $0.plugin.shutdown() }
         logger.info("plugin loaded", [("plugin", plugin.name), ("version", plugin.version), ("file", file)])
+        for name in stale.keys.sorted() { logger.info("plugin retired", [("plugin", name), ("file", file)]) }
         retryRefused(claiming: Set(stale.keys))
         return .success(plugin)
     }
@@ -168,7 +188,9 @@ public final class PluginRegistry: @unchecked Sendable {
 
     /// Retires the plugin loaded from `file` (the file was removed).
     public func unload(file: String) {
+        let change = startChange()
         lock.lock()
+        lastChange[file] = change
         failures[file] = nil
         let gone = active.filter { $0.value.plugin.file == file }
         for (name, _) in gone { active[name] = nil }
@@ -177,6 +199,19 @@ public final class PluginRegistry: @unchecked Sendable {
         retiredNow.forEach { $0.plugin.shutdown() }
         for (name, _) in gone { logger.info("plugin retired", [("plugin", name), ("file", file)]) }
         retryRefused(claiming: Set(gone.keys))
+    }
+
+    private func startChange() -> UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        changeCount += 1
+        return changeCount
+    }
+
+    /// True when a newer load or removal of `file` than `change` has already been applied: its
+    /// outcome is the one that stands, installed or refused.
+    private func isOutdatedLocked(_ change: UInt64, of file: String) -> Bool {
+        (lastChange[file] ?? 0) > change || (failures[file]?.change ?? 0) > change
     }
 
     /// Loads again the files that were refused only because one of `names` was held, now that

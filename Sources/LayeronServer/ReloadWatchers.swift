@@ -11,9 +11,10 @@ final class ReloadWatchers: Sendable {
     private let configFolder: FolderWatcher?
 
     init(pluginsDirectory: String, registry: PluginRegistry, configPath: String, logger: Logger,
-         reloadConfig: @escaping @Sendable () -> Void) {
+         afterPluginChanges: @escaping @Sendable () -> Void, reloadConfig: @escaping @Sendable () -> Void) {
         do {
-            pluginFolder = try PluginFolderWatcher(directory: pluginsDirectory, registry: registry, logger: logger)
+            pluginFolder = try PluginFolderWatcher(directory: pluginsDirectory, registry: registry, logger: logger,
+                                                   afterChanges: afterPluginChanges)
         } catch {
             logger.warn("plugin hot reload is off: \(error)")
             pluginFolder = nil

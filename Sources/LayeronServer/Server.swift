@@ -226,7 +226,8 @@ public final class Server: @unchecked Sendable {
                             dispatcher: dispatcher, outbound: outbound, maintenance: maintenance, logger: logger, snapshots: snapshots,
                             options: options, resolver: resolver, metrics: metrics, readiness: readiness, databaseLock: databaseLock)
         server.watchers = ReloadWatchers(pluginsDirectory: config.plugins.dir, registry: plugins, configPath: options.configPath,
-                                         logger: logger) { [weak server] in server?.reload() }
+                                         logger: logger, afterPluginChanges: { [weak server] in server?.warnOfUnavailableHandlers() },
+                                         reloadConfig: { [weak server] in server?.reload() })
         // Changes made while the server started (a deploy writing files as it restarts, a plugin's
         // init), before the watchers existed, would otherwise wait for the next change to be seen.
         plugins.reconcile(directory: config.plugins.dir, changedSince: pluginsSeen)
@@ -295,9 +296,15 @@ public final class Server: @unchecked Sendable {
         return .success(())
     }
 
-    /// Names each handler the config refers to that no loaded plugin provides, at start and on
-    /// each reload: its events would only be retried until they fail, and a typo in a handler name
-    /// would go unnoticed until then.
+    /// The check below against the running config, after a change in the plugins folder.
+    private func warnOfUnavailableHandlers() {
+        Self.warnOfUnavailableHandlers(snapshots.snapshot.config, plugins: plugins, logger: logger)
+    }
+
+    /// Names each handler the config refers to that no loaded plugin provides, at start, on each
+    /// reload and after each change in the plugins folder: its events would only be retried until
+    /// they fail, and a typo in a handler name (or a build that dropped a handler) would go
+    /// unnoticed until then.
     private static func warnOfUnavailableHandlers(_ config: ServerConfig, plugins: PluginRegistry, logger: Logger) {
         for webhook in config.webhooks {
             for handler in webhook.routes.allHandlers {

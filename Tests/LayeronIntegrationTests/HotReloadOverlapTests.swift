@@ -1,0 +1,106 @@
+import Foundation
+import XCTest
+
+/// Loads of one plugin file that overlap (a config reload and a deploy, each on a thread of its own),
+/// and swaps that take away what the config routes to.
+final class HotReloadOverlapTests: XCTestCase {
+    let secret = "overlap-secret"
+    var server: TestServer!
+
+    override func setUpWithError() throws {
+        server = try TestServer(environment: ["HOOK_SECRET": secret])
+    }
+
+    override func tearDown() {
+        server.stop()
+        server = nil
+    }
+
+    /// A config change starts a load of the old build whose `init` is slow; a new build lands while
+    /// it runs and is installed first. The old load, finishing last, used to install over it, and
+    /// the old build then served until the file changed again.
+    func testALoadThatFinishesLastDoesNotInstallOverANewerOne() throws {
+        let gate = server.path("gate")
+        defer { _ = FileManager.default.createFile(atPath: gate, contents: nil) }
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "slow", handlers: ["go"]),
+                                 output: "\(server.pluginsDir)/pv.so")
+        let newer = server.path("pv-5.so")
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "5", handlers: ["go"], waitsAtGate: false), output: newer)
+        try writeConfig(pluginConfig: #"{"round": 1}"#, handlers: ["pv.go"])
+        try server.start()
+        XCTAssertEqual(try server.activeVersion(of: "pv"), "slow")
+
+        try writeConfig(pluginConfig: #"{"round": 2, "gate": "\#(gate)"}"#, handlers: ["pv.go"])
+        XCTAssertTrue(server.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: gate + ".waiting") },
+                      "the config reload's load of the old build waits in init: \(server.logs)")
+        try PluginBuilder.landByRename(newer, into: server.pluginsDir, name: "pv.so")
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.activeVersion(of: "pv") == "5" }, "the new build serves: \(server.logs)")
+
+        _ = FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("plugin load superseded") }, server.logs)
+        XCTAssertEqual(try server.activeVersion(of: "pv"), "5", "the newest build keeps serving: \(server.logs)")
+        XCTAssertNil(try server.failure(for: "\(server.pluginsDir)/pv.so"), "a superseded load is no refusal")
+    }
+
+    /// A new build without a handler the config routes to, then one declaring another plugin name
+    /// over the same file: each is reported as the same check at start and on config reload does,
+    /// and the name the second gives up is logged as retired.
+    func testASwapThatTakesAwayRoutedHandlersIsReported() throws {
+        let file = "\(server.pluginsDir)/pv.so"
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "1", handlers: ["go", "other"]), output: file)
+        let withoutOther = server.path("pv-2.so")
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "2", handlers: ["go"]), output: withoutOther)
+        let renamed = server.path("pw.so")
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pw", version: "1", handlers: ["go"]), output: renamed)
+        try writeConfig(pluginConfig: "{}", handlers: ["pv.go", "pv.other"])
+        try server.start()
+        XCTAssertFalse(server.logs.contains("cannot run"), server.logs)
+
+        try PluginBuilder.landByRename(withoutOther, into: server.pluginsDir, name: "pv.so")
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("handler pv.other cannot run: plugin pv does not provide it") },
+                      server.logs)
+
+        try PluginBuilder.landByRename(renamed, into: server.pluginsDir, name: "pv.so")
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("handler pv.go cannot run: its plugin pv is not loaded") },
+                      server.logs)
+        let retired = server.logs.split(separator: "\n").filter { $0.contains("plugin retired") }
+        XCTAssertEqual(retired.count, 1, server.logs)
+        XCTAssertTrue(retired.first?.contains(#""plugin":"pv""#) ?? false, server.logs)
+    }
+
+    /// `rm -rf plugins && mv plugins.new plugins`, a common deploy: the watch went with the old folder,
+    /// and hot reload used to be off until a restart, with every plugin retired.
+    func testAReplacedPluginsFolderIsWatchedAgainAndLoaded() throws {
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "1", handlers: ["go"]), output: "\(server.pluginsDir)/pv.so")
+        try writeConfig(pluginConfig: "{}", handlers: ["pv.go"])
+        try server.start()
+        let staged = server.path("plugins.new")
+        try FileManager.default.createDirectory(atPath: staged, withIntermediateDirectories: true)
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "2", handlers: ["go"]), output: "\(staged)/pv.so")
+
+        try FileManager.default.removeItem(atPath: server.pluginsDir)
+        guard rename(staged, server.pluginsDir) == 0 else { throw TestFailure("rename of plugins.new failed") }
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.activeVersion(of: "pv") == "2" }, server.logs)
+
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "3", handlers: ["go"]), output: server.path("pv-3.so"))
+        try PluginBuilder.landByRename(server.path("pv-3.so"), into: server.pluginsDir, name: "pv.so")
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.activeVersion(of: "pv") == "3" }, "the new folder is watched: \(server.logs)")
+    }
+
+    /// One webhook per handler in `handlers`, and `pluginConfig` as `plugins.config.pv`.
+    private func writeConfig(pluginConfig: String, handlers: [String]) throws {
+        let webhooks = handlers.enumerated().map { n, handler in
+            """
+            { "name": "hook\(n)", "provider": "custom", "handler": "\(handler)",
+              "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "encoding": "hex", "secret": {"secret": "HOOK_SECRET"}},
+              "event": {"id": "body.id", "type": "body.type"} }
+            """
+        }
+        try server.writeConfig("""
+            {
+              "plugins": { "dir": "\(server.pluginsDir)", "config": { "pv": \(pluginConfig) } },
+              "webhooks": [ \(webhooks.joined(separator: ", ")) ]
+            }
+            """)
+    }
+}
