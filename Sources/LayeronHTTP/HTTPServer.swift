@@ -46,7 +46,7 @@ public struct HTTPServerLimits: Sendable {
     }
 }
 
-/// One libmicrohttpd daemon (its own worker threads, each with an epoll loop) answering with `handler`.
+/// One libmicrohttpd daemon (its own worker threads, each with a poll loop) answering with `handler`.
 public final class HTTPServer: @unchecked Sendable {
     public let host: String
     public private(set) var port: UInt16
@@ -57,14 +57,21 @@ public final class HTTPServer: @unchecked Sendable {
     /// the kernel refuses new connections, and closed after the daemon stops (libmicrohttpd's
     /// threads may still hold it until then).
     private var quiescedSocket: Int32?
-    /// Counts requests from their request line to their completion; stopping waits for none to be
-    /// left. A request suspended for a `.later` reply stays counted until its response has been
-    /// sent, not merely handed over: libmicrohttpd must not be stopped with suspended connections,
-    /// and one resumed but not yet sent when it stops is closed without its answer.
+    /// Counts requests from the moment they are whole (handed to `handler`) to their completion;
+    /// stopping waits for none to be left. One still arriving (a head or a body trickling in) is not
+    /// counted, so it cannot hold the stop until its request timeout: the stop closes it. A request
+    /// suspended for a `.later` reply stays counted until its response has been sent, not merely
+    /// handed over: libmicrohttpd must not be stopped with suspended connections, and one resumed
+    /// but not yet sent when it stops is closed without its answer.
     fileprivate let inFlight = InFlightCount()
     /// Set by `stopAccepting`: every response from then on says `Connection: close`, so a client
     /// with a kept-alive connection opens a new one, which is refused, instead of sending its next
-    /// request on a connection that the stop closes.
+    /// request on a connection that the stop closes; and a request that would be suspended is
+    /// answered 503 at once instead (`RequestRefusal.stopping`). Sequentially consistent, as are
+    /// `inFlight`'s increment and the load `stop` waits on: a request counts itself, then reads this
+    /// flag, while `stop` sets it, then reads the count, so either `stop` sees the request counted
+    /// and waits for it, or the request sees the flag and is not suspended. (On x86 these cost what
+    /// relaxed ones do: the increment is a locked add either way.)
     fileprivate let closing = Atomic<Bool>(false)
     fileprivate let onMessage: @Sendable (HTTPServerMessage) -> Void
     fileprivate let onRefusal: @Sendable (String) -> Void
@@ -149,7 +156,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// afterwards; calling this more than once does nothing.
     public func stopAccepting() {
         guard let daemon, quiescedSocket == nil else { return }
-        closing.store(true, ordering: .relaxed)
+        closing.store(true, ordering: .sequentiallyConsistent)
         // Needs MHD_USE_ITC with internal threads (layeron_mhd_start sets it); returns the
         // listening socket, which becomes ours to close.
         let socket = MHD_quiesce_daemon(daemon)
@@ -160,8 +167,9 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Stops accepting (`stopAccepting`), waits until every request already received has been
     /// answered (the `.later` ones included, however long their reply takes), then stops the
-    /// worker threads, which closes the idle connections. Deadlines are enforced until the daemon
-    /// has stopped: while the drain waits, the connections it has are still served.
+    /// worker threads, which closes the idle connections and those whose request is still
+    /// arriving. Deadlines are enforced until the daemon has stopped: while the drain waits, the
+    /// connections it has are still served.
     public func stop() {
         guard let daemon else { return }
         stopAccepting()
@@ -182,8 +190,8 @@ public final class HTTPServer: @unchecked Sendable {
     /// (`HeadRoom`), about twice nginx's default for one header line (431 beyond).
     static let poolBytes = 16 * 1024
 
-    /// True once `stopAccepting` ran: responses close their connections.
-    fileprivate var isClosing: Bool { closing.load(ordering: .relaxed) }
+    /// True once `stopAccepting` ran: responses close their connections, and no request is suspended.
+    fileprivate var isClosing: Bool { closing.load(ordering: .sequentiallyConsistent) }
 
     public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
@@ -204,6 +212,8 @@ private final class RequestState: @unchecked Sendable {
     @exclusivity(unchecked) var body: [UInt8] = []
     @exclusivity(unchecked) var tooLarge = false
     @exclusivity(unchecked) var deferred = false
+    /// Counted in `HTTPServer.inFlight`: the request reached the handler.
+    @exclusivity(unchecked) var counted = false
     /// Answered from its head straight on the socket (`HeadRoom`): the rest of the request is dropped.
     @exclusivity(unchecked) var answeredOnSocket = false
     /// Guards the response a handler's thread hands over while the connection is suspended.
@@ -232,14 +242,15 @@ private struct ConnectionHandle: @unchecked Sendable {
     let pointer: OpaquePointer?
 }
 
-/// Requests between their request line (`uriCallback`) and their completion (`completedCallback`).
+/// Requests between their handing to the handler and their completion (`completedCallback`).
 /// Counted on every request by libmicrohttpd's threads, so an atomic rather than a lock; only `stop`
-/// waits for zero, and it polls.
+/// waits for zero, and it polls. The increment and the wait's load are sequentially consistent, to
+/// order them against `HTTPServer.closing`.
 final class InFlightCount: Sendable {
     private let count = Atomic<Int>(0)
 
     func increment() {
-        count.add(1, ordering: .relaxed)
+        count.add(1, ordering: .sequentiallyConsistent)
     }
 
     func decrement() {
@@ -247,7 +258,7 @@ final class InFlightCount: Sendable {
     }
 
     func waitForZero() {
-        while count.load(ordering: .acquiring) > 0 { usleep(1_000) }
+        while count.load(ordering: .sequentiallyConsistent) > 0 { usleep(1_000) }
     }
 }
 
@@ -352,8 +363,7 @@ private func send(_ response: HTTPResponse, on connection: OpaquePointer?, closi
     return result
 }
 
-private let uriCallback: layeron_mhd_uri_callback = { cls, uri, connection in
-    if let cls { Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().inFlight.increment() }
+private let uriCallback: layeron_mhd_uri_callback = { _, uri, connection in
     // Set by the connection's start report, which comes before any of its requests.
     let deadline = Unmanaged<ConnectionDeadline>.fromOpaque(layeron_mhd_socket_context(connection)!).takeUnretainedValue()
     let state = RequestState(target: readTarget(uri), deadline: deadline)
@@ -393,9 +403,10 @@ private let logCallback: layeron_mhd_log_callback = { cls, text in
 /// The connection then waits for its next request.
 private let completedCallback: MHD_RequestCompletedCallback = { cls, _, context, _ in
     guard let context, let pointer = context.pointee else { return }
-    Unmanaged<RequestState>.fromOpaque(pointer).takeRetainedValue().deadline.answered(now: ConnectionDeadline.now())
+    let state = Unmanaged<RequestState>.fromOpaque(pointer).takeRetainedValue()
+    state.deadline.answered(now: ConnectionDeadline.now())
     context.pointee = nil
-    if let cls { Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().inFlight.decrement() }
+    if state.counted, let cls { Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().inFlight.decrement() }
 }
 
 private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, method, version, uploadData, uploadSize, context in
@@ -473,6 +484,8 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         invalidUTF8HeaderValues: headers.invalidUTF8,
         body: state.body)
     state.body = []
+    server.inFlight.increment()
+    state.counted = true
     return answer(server.handler(request), state: state, server: server, on: connection)
 }
 
@@ -497,6 +510,14 @@ private func answer(_ reply: HTTPReply, state: RequestState, server: HTTPServer,
     case let .now(response):
         return send(response, on: connection, closing: server.isClosing)
     case let .later(start):
+        // Counted before this load (`HTTPServer.closing`): a stop that has seen no request left may
+        // stop libmicrohttpd at any moment, which must not find this connection suspended. The work
+        // is not started, so the provider's retry finds nothing of it.
+        if server.isClosing {
+            server.onRefusal(RequestRefusal.stopping.label)
+            // The refusal says `Connection: close` itself.
+            return send(RequestRefusal.stopping.response, on: connection, closing: false)
+        }
         state.deferred = true
         MHD_suspend_connection(connection)
         let handle = ConnectionHandle(pointer: connection)

@@ -26,6 +26,9 @@ enum RequestRefusal: Equatable {
     case bodyTooLarge(limit: Int)
     /// A request not whole within the listener's request timeout.
     case requestTimeout(limit: TimeSpan)
+    /// A request whose answer would wait (a commit, a handler) arriving once the listener stops:
+    /// the stop would cut it off, so it is answered at once and its work not started.
+    case stopping
 
     /// The refusal's name in the metrics (`layeron_http_refused_total`): a fixed set, never anything
     /// the request wrote.
@@ -42,6 +45,7 @@ enum RequestRefusal: Equatable {
         case .encodedNUL: "encoded_nul"
         case .bodyTooLarge: "body_too_large"
         case .requestTimeout: "request_timeout"
+        case .stopping: "stopping"
         }
     }
 
@@ -72,6 +76,8 @@ enum RequestRefusal: Equatable {
             return .json(413, "{\"error\":\"request body exceeds the limit of \(limit) bytes\"}", headers: closing)
         case let .requestTimeout(limit):
             return .json(408, "{\"error\":\"the request was not complete within \(limit)\"}", headers: closing)
+        case .stopping:
+            return .json(503, #"{"error":"the server is stopping; retry later"}"#, headers: closing + [("Retry-After", "5")])
         }
     }
 

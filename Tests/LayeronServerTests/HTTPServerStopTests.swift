@@ -124,4 +124,47 @@ final class HTTPServerStopTests: XCTestCase {
             XCTAssertEqual(stopped.wait(timeout: .now() + 5), .success)
         }
     }
+
+    /// A kept-alive connection that sends a request whose answer would wait once the stop has begun:
+    /// it is answered 503 at once, never suspended. Suspended, it could reach libmicrohttpd after the
+    /// stop saw no request left, and libmicrohttpd aborts the process when stopped with a suspended
+    /// connection ("MHD_stop_daemon() called while we have suspended connections").
+    func testARequestThatWouldWaitArrivingAfterTheStopBeganIsAnswered503AtOnce() throws {
+        let listener = try Listener(threads: 2)
+        let port = listener.server.port
+        let kept = try RawHTTPConnection(port: port)
+        try kept.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertTrue(kept.receive(seconds: 0.3).text.hasPrefix("HTTP/1.1 200"))
+        let waiter = try RawHTTPConnection(port: port)
+        try waiter.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertTrue(listener.waitForSuspended(1))
+
+        let stopped = listener.stopInBackground()
+        let deadline = Date().addingTimeInterval(3)
+        while Date() < deadline, connectError(port: port) != ECONNREFUSED { usleep(10_000) }
+        try kept.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+        let answer = kept.receive(seconds: 3)
+        XCTAssertTrue(answer.text.hasPrefix("HTTP/1.1 503"), "the late request was not answered at once: \(answer.text)")
+        XCTAssertTrue(answer.text.lowercased().contains("retry-after: 5"), answer.text)
+        XCTAssertTrue(answer.text.lowercased().contains("connection: close"), answer.text)
+        XCTAssertTrue(answer.closed, "the late request's connection stays open")
+        XCTAssertEqual(listener.waiting.list.withLock { $0.count }, 1, "the late request was suspended")
+
+        listener.answerWaiting(.json(200, "{}"))
+        XCTAssertTrue(waiter.receive(seconds: 5).text.hasPrefix("HTTP/1.1 200"))
+        XCTAssertEqual(stopped.wait(timeout: .now() + 5), .success)
+    }
+
+    /// A request whose body is still arriving when the stop comes is not waited for (it would hold the
+    /// stop until its request timeout, a minute here): the stop closes its connection.
+    func testARequestStillArrivingDoesNotHoldTheStop() throws {
+        let listener = try Listener(threads: 2)
+        let trickling = try RawHTTPConnection(port: listener.server.port)
+        try trickling.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+        // Its head read, the request begun.
+        usleep(200_000)
+        let stopped = listener.stopInBackground()
+        XCTAssertEqual(stopped.wait(timeout: .now() + 3), .success, "the stop waits for a request still arriving")
+        XCTAssertTrue(trickling.receive(seconds: 2).closed)
+    }
 }
