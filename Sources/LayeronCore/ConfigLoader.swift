@@ -10,7 +10,7 @@ public enum ConfigLoader {
     /// config, so that one run lists every problem. Throws only when nothing can be read: the text is
     /// not JSON, or not an object.
     public static func read(text: [UInt8], file: String) throws(ConfigError) -> ConfigReading {
-        if text.starts(with: [0xEF, 0xBB, 0xBF]) {
+        if text.starts(with: JSONParser.byteOrderMark) {
             throw .syntax(file: file, JSONSyntaxError(offset: 0, reason: "the file begins with a UTF-8 byte-order mark (bytes EF BB BF), which JSON does not allow; save it as UTF-8 without one"),
                           line: 1, column: 1)
         }

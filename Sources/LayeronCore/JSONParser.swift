@@ -32,6 +32,8 @@ public struct JSONParser {
     var index = 0
     private var depth = 0
     private static let maxDepth = 512
+    /// U+FEFF in UTF-8, which a document may begin with (see `document`).
+    public static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
 
     public static func parse(_ data: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
         try document(data) { (parser) throws(JSONSyntaxError) in try parser.parseValue() }
@@ -47,7 +49,7 @@ public struct JSONParser {
     static func document(_ data: [UInt8], _ root: (inout JSONParser) throws(JSONSyntaxError) -> JSONValue) throws(JSONSyntaxError) -> JSONValue {
         let result: Result<JSONValue, JSONSyntaxError> = data.withUnsafeBufferPointer { buffer in
             var parser = JSONParser(bytes: buffer)
-            if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { parser.index = 3 }
+            if buffer.starts(with: byteOrderMark) { parser.index = byteOrderMark.count }
             do throws(JSONSyntaxError) {
                 parser.skipWhitespace()
                 let value = try root(&parser)

@@ -80,11 +80,16 @@ enum OutboundConfigParser {
         return destination
     }
 
-    /// Why a destination's URL cannot be delivered to.
+    /// Why a destination's URL cannot be delivered to. Checked at load, so that a URL no attempt can
+    /// use is refused where the operator sees it rather than failed by every attempt for a day.
     enum URLRefusal {
         case notHTTP
         /// `user:password@host`: refused, and never echoed, since the part before `@` is a secret.
         case credentials
+        /// A tab, line break, NUL or other control byte: libcurl cuts the URL at a NUL, so the
+        /// request would go to another path.
+        case controlCharacter
+        case port
 
         init?(_ url: String) {
             let lower = url.lowercased()
@@ -95,17 +100,46 @@ enum OutboundConfigParser {
             let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
             if authority.contains("@") {
                 self = .credentials
-            } else if authority.isEmpty || url.contains(" ") {
+            } else if url.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+                self = .controlCharacter
+            } else if url.contains(" ") {
                 self = .notHTTP
+            } else if let refusal = Self.hostAndPort(authority) {
+                self = refusal
             } else {
                 return nil
             }
+        }
+
+        /// `host`, `host:port`, `[v6]` or `[v6]:port`, with a host and, when given, a port from 1
+        /// to 65535 (an empty one is the scheme's default, as RFC 3986 reads it).
+        private static func hostAndPort(_ authority: Substring) -> URLRefusal? {
+            let host: Substring, port: Substring?
+            if authority.hasPrefix("[") {
+                guard let close = authority.firstIndex(of: "]") else { return .notHTTP }
+                host = authority[authority.index(after: authority.startIndex)..<close]
+                let after = authority[authority.index(after: close)...]
+                guard after.isEmpty || after.hasPrefix(":") else { return .notHTTP }
+                port = after.isEmpty ? nil : after.dropFirst()
+            } else if let colon = authority.lastIndex(of: ":") {
+                (host, port) = (authority[..<colon], authority[authority.index(after: colon)...])
+            } else {
+                (host, port) = (authority, nil)
+            }
+            if host.isEmpty { return .notHTTP }
+            guard let port, !port.isEmpty else { return nil }
+            guard port.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = Int(port.prefix(6)), (1...65535).contains(number) else {
+                return .port
+            }
+            return nil
         }
 
         func message(_ url: String) -> String {
             switch self {
             case .notHTTP: "\"\(url)\" is not an http:// or https:// URL with a host"
             case .credentials: "credentials in the URL (user:password@host) are not allowed; send them as a header from the secrets store, like \"headers\": {\"Authorization\": {\"secret\": \"PARTNER_TOKEN\"}}"
+            case .controlCharacter: "\"\(url)\" holds a control character (a tab, a line break or NUL); write the URL without it, percent-encoded if the receiver needs one"
+            case .port: "\"\(url)\" has a port outside 1-65535"
             }
         }
     }

@@ -1,7 +1,8 @@
 import Foundation
 import LayeronCore
 
-/// The `Retry-After` header of a 429 or 503: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+/// The `Retry-After` header of a 429 or 503: delay-seconds or an HTTP-date (RFC 9110 §10.2.3) in any
+/// of its three formats (`HTTPDate`).
 public enum RetryAfter {
     /// The wait it asks for from `nowMilliseconds`, or nil when the value is neither form. A date in
     /// the past asks for no wait. Whole seconds, rounded up, as the header counts (and as the
@@ -12,12 +13,7 @@ public enum RetryAfter {
             guard let seconds = Int64(text.prefix(12)) else { return nil }
             return .seconds(seconds)
         }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        guard let date = formatter.date(from: text) else { return nil }
-        let at = Int64(date.timeIntervalSince1970 * 1000)
+        guard let at = HTTPDate.unixMilliseconds(text, nowMilliseconds: nowMilliseconds) else { return nil }
         return .seconds((max(0, at - nowMilliseconds) + 999) / 1000)
     }
 }

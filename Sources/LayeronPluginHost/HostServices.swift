@@ -110,16 +110,25 @@ enum HostServices {
         }
         table.pointee.emit = { host, destination, type, payload, key in
             guard let context = HostServices.context(host) else { return LAYERON_UNSUPPORTED }
-            guard let destinationName = destination.text, let typeName = type.text, let payloadBytes = payload.bytes,
-                  let keyText = key.text else {
+            guard let destinationBytes = destination.bytes, let typeBytes = type.bytes, let payloadBytes = payload.bytes,
+                  let keyBytes = key.bytes else {
                 let lengths = [destination.len, type.len, payload.len, key.len].map(String.init).joined(separator: ", ")
                 context.logger.warn("emit refused: an argument's length is not a buffer's length (destination, type, payload, key: \(lengths))",
                                     [("plugin", context.pluginName)])
                 return LAYERON_INVALID
             }
+            // Validated, not decoded with replacement: keys differing only in invalid bytes would
+            // become one key, and the second event would be dropped as a duplicate of the first.
+            func refusedAsText(_ field: String) -> layeron_status {
+                context.logger.warn("emit refused: the \(field) is not valid UTF-8", [("plugin", context.pluginName)])
+                return LAYERON_INVALID
+            }
+            guard let destinationName = String(validating: destinationBytes, as: UTF8.self) else { return refusedAsText("destination") }
+            guard let typeName = String(validating: typeBytes, as: UTF8.self) else { return refusedAsText("type") }
+            guard let keyText = String(validating: keyBytes, as: UTF8.self) else { return refusedAsText("idempotency key") }
             guard let emitter = context.emitter else { return LAYERON_UNSUPPORTED }
             switch emitter.emit(destination: destinationName, type: typeName, payload: payloadBytes,
-                                idempotencyKey: key.len == 0 ? nil : keyText) {
+                                idempotencyKey: keyText.isEmpty ? nil : keyText) {
             case .emitted: return LAYERON_OK
             case let .invalid(reason):
                 context.logger.warn("emit refused: \(reason)", [("plugin", context.pluginName)])

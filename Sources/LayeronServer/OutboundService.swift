@@ -147,9 +147,11 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
             return .failure(Refusal(status: 400, message: "payload is not JSON"))
         }
         let now = WallClock.nowMilliseconds()
-        // The Standard Webhooks envelope; the payload's own bytes are kept as given.
+        // The Standard Webhooks envelope; the payload's own bytes are kept as given, but for a byte
+        // order mark: the parse above steps over one, and inside the envelope it is not JSON.
+        let data = payload.starts(with: JSONParser.byteOrderMark) ? payload.dropFirst(JSONParser.byteOrderMark.count) : payload[...]
         let body = Array("{\"type\":\(JSONValue.string(type).serialized()),\"timestamp\":\"\(WallClock.rfc3339(milliseconds: now))\",\"data\":".utf8)
-            + payload + Array("}".utf8)
+            + data + Array("}".utf8)
         return .success(NewEvent(id: EventID.make(nowMilliseconds: now), webhook: destinationName, direction: .outbound,
                                  provider: "standard-webhooks", type: type, providerEventID: nil, dedupeKey: idempotencyKey,
                                  dedupeExpiresAt: idempotencyKey.map { _ in now + Self.idempotencyWindow.milliseconds },

@@ -4,12 +4,13 @@ import LayeronCrypto
 import LayeronOutbound
 
 /// Why the server cannot run with a config: a secret reference resolves nowhere, or an outbound
-/// destination's secret resolves to a value that cannot sign. Each line names the config file, the
-/// owner and the reference, never a value.
+/// destination's secret resolves to a value it cannot use (a signing key that cannot sign, a header
+/// value with a line break). Each line names the config file, the owner and the reference, never a value.
 public struct SecretResolutionError: Error, CustomStringConvertible {
     public let file: String
     public let missing: [(owner: String, reference: SecretReference)]
-    /// Values that resolved but cannot be used; `problem` says why without quoting the value.
+    /// Values that resolved but cannot be used; `problem` follows the reference's name and says what
+    /// the value cannot do and why, without quoting it.
     public let unusable: [(owner: String, reference: SecretReference, problem: String)]
     public let environment: String
     /// The secrets store could not be read (then nothing else is looked at).
@@ -32,7 +33,7 @@ public struct SecretResolutionError: Error, CustomStringConvertible {
     /// Problems in every environment: development generates missing values, never replaces a set one.
     var unusableLines: [String] {
         unusable.map {
-            "\(file): \($0.owner): secret \($0.reference.name) cannot sign deliveries: its value \($0.problem); set a new value with \(remedy($0.reference))"
+            "\(file): \($0.owner): secret \($0.reference.name) \($0.problem); set a new value with \(remedy($0.reference))"
         }
     }
 
@@ -118,7 +119,7 @@ final class RuntimeSnapshot: Sendable {
                 for (position, value) in resolved.enumerated() {
                     guard let problem = OutboundSigner.problem(with: value) else { continue }
                     let which = position == 0 ? "" : "(the previous one, still in its rotation's grace) "
-                    unusable.append(("outbound \(destination.name)", ref, which + problem))
+                    unusable.append(("outbound \(destination.name)", ref, "cannot sign deliveries: its value " + which + problem))
                 }
                 values += resolved
             }
@@ -129,6 +130,12 @@ final class RuntimeSnapshot: Sendable {
                 case let .secret(ref):
                     guard let resolved = resolver.resolve(ref) else {
                         missing.append(("outbound \(destination.name) header \(name)", ref))
+                        return nil
+                    }
+                    // libcurl would send what follows a line break as headers of their own.
+                    if HTTPToken.breaksAHeaderValue(resolved.text) {
+                        unusable.append(("outbound \(destination.name) header \(name)", ref,
+                                         "cannot be sent as a header: its value holds a line break or NUL"))
                         return nil
                     }
                     return (name, resolved.text)

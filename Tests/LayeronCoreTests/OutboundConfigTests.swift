@@ -81,4 +81,25 @@ final class OutboundConfigTests: XCTestCase {
             #"t.json: outbound[0].headers.X-N: expected a string, or a secret reference like {"secret": "NAME"} for a credential, found a number"#,
         ])
     }
+
+    /// URLs no attempt can use are refused at load, not failed by every attempt for a day: a NUL cut
+    /// the URL short in libcurl and delivered to another path.
+    func testURLsNoAttemptCanUseAreRefused() {
+        func urlIssue(_ url: String) -> String {
+            issues(#"{"name": "p", "url": "\#(url)", "secret": {"secret": "S"}}"#).joined(separator: "\n")
+        }
+        for url in [#"http://127.0.0.1:18603/a\tb"#, #"http://127.0.0.1:18603/a\nb"#, #"http://127.0.0.1:18603/a\u0000/b"#, #"http://x.test/\u007f"#] {
+            XCTAssertTrue(urlIssue(url).hasSuffix("holds a control character (a tab, a line break or NUL); write the URL without it, percent-encoded if the receiver needs one"),
+                          urlIssue(url))
+        }
+        for url in ["http://127.0.0.1:99999/x", "http://127.0.0.1:0/x", "http://x.test:8o/x", "https://[::1]:65536/"] {
+            XCTAssertEqual(urlIssue(url), #"t.json: outbound[0].url: "\#(url)" has a port outside 1-65535"#)
+        }
+        for url in ["http://:18603/x", "http:///x", "https://[]:443/", "https://[::1/"] {
+            XCTAssertEqual(urlIssue(url), #"t.json: outbound[0].url: "\#(url)" is not an http:// or https:// URL with a host"#)
+        }
+        for url in ["http://127.0.0.1:65535/x", "https://x.test:1", "https://[::1]:8443/in", "https://[::1]/", "http://x.test:/x?q=a:b"] {
+            XCTAssertEqual(urlIssue(url), "", url)
+        }
+    }
 }

@@ -152,12 +152,12 @@ final class OutboundReplayAndRestartTests: XCTestCase {
 
     private let shopSecret = "vendor-relay-secret"
 
-    /// A server whose "shop" webhook is handled by the emitter fixture, which emits each event's body
-    /// to "partners".
-    private func startRelay(topLevel: String = "") throws {
+    /// A server whose "shop" webhook is handled by the emitter fixture, whose `relay` emits each
+    /// event's body to "partners".
+    private func startRelay(handler: String = "relay", topLevel: String = "") throws {
         harness = try OutboundHarness(webhooks: """
             ,
-                { "name": "shop", "provider": "custom", "path": "/webhooks/shop", "handler": "emitter.relay",
+                { "name": "shop", "provider": "custom", "path": "/webhooks/shop", "handler": "emitter.\(handler)",
                   "signature": { "header": "x-shop-signature", "algorithm": "hmac-sha256", "encoding": "hex",
                                  "secret": { "secret": "SHOP_SECRET" }, "signedPayload": "rawBody" } }
             """, topLevel: topLevel)
@@ -203,6 +203,39 @@ final class OutboundReplayAndRestartTests: XCTestCase {
         XCTAssertTrue(try harness.server.waitUntil { try harness.event(inboundID)["status"] == .string("failed") }, harness.server.logs.suffix(2000).description)
         XCTAssertEqual(try harness.attempts(inboundID).first?["error"], .string("emit refused"))
         XCTAssertTrue(harness.server.logs.contains("the limit is 1048576 (1 MiB)"), harness.server.logs.suffix(2000).description)
+        let outbound = try harness.server.admin("GET", "/admin/events?direction=outbound").json
+        XCTAssertEqual(outbound["events"], .array([]), outbound.serialized())
+    }
+
+    /// The parse of a plugin's payload steps over a leading byte order mark; the envelope must not
+    /// keep it, or every delivery's body is not JSON.
+    func testAPluginPayloadWithAByteOrderMarkIsDeliveredWithoutIt() throws {
+        try startRelay()
+        let inboundID = try relay([0xEF, 0xBB, 0xBF] + Array(#"{"bom":1}"#.utf8))
+        var outbound: JSONValue = .null
+        XCTAssertTrue(try harness.server.waitUntil {
+            let listed = try harness.server.admin("GET", "/admin/events?direction=outbound").json
+            guard case let .array(events)? = listed["events"], let first = events.first else { return false }
+            outbound = first
+            return first["dedupe_key"] == .string(inboundID) && first["status"] == .string("processed")
+        }, "\(outbound.serialized())\n\(harness.server.logs.suffix(3000))")
+        let id = try XCTUnwrap(outbound["id"]?.stringValue)
+        let body = try JSONParser.parse(Array(try harness.event(id)["body"]?.stringValue?.utf8 ?? "".utf8))
+        XCTAssertEqual(body["data"], .object([("bom", .number(1))]))
+    }
+
+    /// A type or idempotency key that is not UTF-8 is refused, not decoded with replacement: keys
+    /// differing only in their invalid bytes would become one, and the second event would be dropped
+    /// as a duplicate after emit answered LAYERON_OK.
+    func testAPluginEmitWithATypeOrKeyThatIsNotUTF8IsRefused() throws {
+        try startRelay(handler: "invalid_utf8")
+        let inboundID = try relay(Array(#"{"type":"payment.succeeded"}"#.utf8))
+        XCTAssertTrue(try harness.server.waitUntil { try harness.event(inboundID)["status"] == .string("failed") }, harness.server.logs.suffix(2000).description)
+        XCTAssertEqual(try harness.attempts(inboundID).first?["error"], .string("type invalid, key invalid"))
+        XCTAssertTrue(harness.server.waitUntil(timeout: 5) {
+            harness.server.logs.contains("emit refused: the type is not valid UTF-8")
+                && harness.server.logs.contains("emit refused: the idempotency key is not valid UTF-8")
+        }, harness.server.logs.suffix(2000).description)
         let outbound = try harness.server.admin("GET", "/admin/events?direction=outbound").json
         XCTAssertEqual(outbound["events"], .array([]), outbound.serialized())
     }

@@ -17,6 +17,25 @@ final class RetryAfterAndRateTests: XCTestCase {
         XCTAssertNil(RetryAfter.parse("", nowMilliseconds: 0))
     }
 
+    /// RFC 9110 5.6.7: a recipient must accept all three HTTP-date formats. Sun, 06 Dec 2026
+    /// 11:48:53 GMT is 1796557733.
+    func testRetryAfterIMFFixdate() {
+        XCTAssertEqual(RetryAfter.parse("Sun, 06 Dec 2026 11:48:53 GMT", nowMilliseconds: 1_796_557_700_000), .seconds(33))
+    }
+
+    func testRetryAfterRFC850Date() {
+        XCTAssertEqual(RetryAfter.parse("Sunday, 06-Dec-26 11:48:53 GMT", nowMilliseconds: 1_796_557_700_000), .seconds(33))
+        // A two-digit year more than 50 years ahead is the last century's: a date long past, no wait.
+        XCTAssertEqual(RetryAfter.parse("Monday, 06-Dec-99 11:48:53 GMT", nowMilliseconds: 1_796_557_700_000), .seconds(0))
+        XCTAssertNil(RetryAfter.parse("Sunday, 06-Dec-2026 11:48:53 GMT", nowMilliseconds: 0))
+    }
+
+    func testRetryAfterAsctimeDate() {
+        XCTAssertEqual(RetryAfter.parse("Sun Dec  6 11:48:53 2026", nowMilliseconds: 1_796_557_700_000), .seconds(33))
+        XCTAssertEqual(RetryAfter.parse("Thu Dec 10 11:48:53 2026", nowMilliseconds: 1_796_557_700_000), .seconds(33 + 4 * 86_400))
+        XCTAssertNil(RetryAfter.parse("Sun Feb 30 11:48:53 2026", nowMilliseconds: 0), "a day that does not exist")
+    }
+
     /// Retry-After lengthens a step, capped, and never shortens one: a 0 or a past date (a receiver's
     /// clock behind) must not spend the schedule at once.
     func testScheduleUsesRetryAfterCappedAndNeverAddsAttempts() {

@@ -177,9 +177,10 @@ typedef struct layeron_host {
 
     /*
      * Emits an outbound webhook event to the named destination (config "outbound"), committed before
-     * this returns. `payload` is JSON; `idempotency_key` may be empty. All four are copied. Returns
-     * LAYERON_OK, or LAYERON_INVALID for an unknown destination or bad payload, or
-     * LAYERON_UNSUPPORTED when this host has no outbound delivery configured.
+     * this returns. `payload` is JSON (a leading UTF-8 byte order mark is dropped); `idempotency_key`
+     * may be empty. `destination`, `type` and `idempotency_key` must be valid UTF-8. All four are
+     * copied. Returns LAYERON_OK, or LAYERON_INVALID for an unknown destination, bad payload or text
+     * that is not UTF-8, or LAYERON_UNSUPPORTED when this host has no outbound delivery configured.
      */
     layeron_status (*emit)(const struct layeron_host *host, layeron_bytes destination,
                            layeron_bytes type, layeron_bytes payload, layeron_bytes idempotency_key);
