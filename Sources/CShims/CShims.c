@@ -25,13 +25,8 @@ struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *c
                                      MHD_NotifyConnectionCallback connections,
                                      const layeron_mhd_log_target *log) {
     /* MHD_USE_ITC (which MHD_ALLOW_SUSPEND_RESUME implies as well): MHD_quiesce_daemon refuses to
-       quiesce a daemon with internal threads without it, and stopping starts with a quiesce.
-       poll, not epoll: in libmicrohttpd 0.9.75 MHD_quiesce_daemon on an epoll thread pool takes the
-       listening socket out of each worker's epoll set while the worker may be taking it out too,
-       and whichever loses gets ENOENT and aborts the process ("Failed to remove listen FD from
-       epoll set"). With poll the quiesce only sets a flag and wakes each worker, which leaves the
-       socket out of its next poll. Throughput is the same (docs/performance.md). */
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
+       quiesce a daemon with internal threads without it, and stopping starts with a quiesce. */
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
     if (options->address->sa_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }

@@ -121,7 +121,7 @@ final class ConnectionDeadline: Sendable {
     }
 
     /// Ends the connection without closing its socket, which stays libmicrohttpd's to close: it finds
-    /// the stream ended at its next read (the shutdown wakes its poll), closes the connection and
+    /// the stream ended at its next read (the shutdown wakes its epoll), closes the connection and
     /// reports the close. Only on the connection's own thread, or under the lock that the close report
     /// waits for (`RequestDeadlines`), is `socket` surely still this connection's.
     func shutDown() {

@@ -46,7 +46,7 @@ public struct HTTPServerLimits: Sendable {
     }
 }
 
-/// One libmicrohttpd daemon (its own worker threads, each with a poll loop) answering with `handler`.
+/// One libmicrohttpd daemon (its own worker threads, each with an epoll loop) answering with `handler`.
 public final class HTTPServer: @unchecked Sendable {
     public let host: String
     public private(set) var port: UInt16

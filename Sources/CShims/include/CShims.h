@@ -15,7 +15,7 @@
 /* Limits and threading a listener starts with. */
 typedef struct layeron_mhd_options {
     const struct sockaddr *address;     /* IPv4 or IPv6 address to bind, port 0 for any free port */
-    unsigned int thread_pool_size;      /* worker threads, each with its own poll loop */
+    unsigned int thread_pool_size;      /* worker threads, each with its own epoll loop */
     unsigned int connection_timeout_s;  /* idle connections are closed after this many seconds */
     size_t connection_memory_limit;     /* per-connection buffer for headers and parsing */
     unsigned int connection_limit;      /* concurrent connections across the pool */
@@ -35,9 +35,8 @@ typedef struct layeron_mhd_log_target {
     void *cls;
 } layeron_mhd_log_target;
 
-/* Starts a daemon with MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
-   MHD_USE_ITC (so that MHD_quiesce_daemon works on it, and safely: on an epoll thread pool it can
-   abort the process).
+/* Starts a daemon with MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+   MHD_USE_ITC (so that MHD_quiesce_daemon works on it).
    All request and connection callbacks receive `cls`; libmicrohttpd's own messages, including why a
    start failed, go to `log`. `connections` is told of each connection's start and close, on the
    thread that serves it; libmicrohttpd 0.9.75 tells of the close before it closes the socket, so the
