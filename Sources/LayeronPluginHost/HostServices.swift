@@ -77,7 +77,8 @@ enum HostServices {
             case LAYERON_LOG_ERROR: .error
             default: .info
             }
-            guard let text = message.text else {
+            // Cut as a result message is: one log line, whatever the plugin passes.
+            guard let text = message.text(limit: ResultSlot.messageLimit) else {
                 return context.logger.warn("log refused: message length \(message.len) is not a buffer's length",
                                            [("plugin", context.pluginName)])
             }
@@ -105,8 +106,7 @@ enum HostServices {
             ResultSlots.checked(result, "result_add_http_header")?.addHTTPHeader(name: name, value: value)
         }
         table.pointee.result_set_http_body = { result, body in
-            guard let slot = ResultSlots.checked(result, "result_set_http_body"), let body = body.bytes else { return }
-            slot.httpBody = body
+            ResultSlots.checked(result, "result_set_http_body")?.setHTTPBody(body)
         }
         table.pointee.emit = { host, destination, type, payload, key in
             guard let context = HostServices.context(host) else { return LAYERON_UNSUPPORTED }

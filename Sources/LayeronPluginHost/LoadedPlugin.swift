@@ -35,8 +35,8 @@ public final class LoadedPlugin: @unchecked Sendable {
     private let logger: Logger
     /// Set once this version has been reported for setting an HTTP answer it then did not use.
     private let reportedUnusedAnswer = Atomic<Bool>(false)
-    /// Set once this version has been reported for a response header the host refused.
-    private let reportedRefusedHeader = Atomic<Bool>(false)
+    /// Set once this version has been reported for a part of an answer the host left out.
+    private let reportedLeftOut = Atomic<Bool>(false)
 
     /// Copies `file` to a private path, maps it, checks the ABI and initialises it with
     /// `config(name)`, asked once the descriptor has declared the plugin's name (a file need not be
@@ -172,7 +172,7 @@ public final class LoadedPlugin: @unchecked Sendable {
                 outcome.message = outcome.message.map { "\(note): \($0)" } ?? note
             }
             if status != LAYERON_OK, slot.setAnAnswer { reportUnusedAnswer(handler: handler, status: status) }
-            if let reason = slot.refusedHeader { reportRefusedHeader(handler: handler, reason: reason) }
+            if let what = slot.leftOut { reportLeftOut(handler: handler, what: what) }
             outcome.retryAfterMilliseconds = slot.retryAfterMilliseconds
             outcome.httpStatus = slot.httpStatus
             outcome.httpHeaders = slot.httpHeaders
@@ -198,12 +198,11 @@ public final class LoadedPlugin: @unchecked Sendable {
                     [("plugin", name), ("version", version)])
     }
 
-    /// A header the host refused is left out of the answer; the provider still gets the rest. The
-    /// author learns which and why, once per version (a handler that does it does it every time).
-    private func reportRefusedHeader(handler: String, reason: String) {
-        guard !reportedRefusedHeader.exchange(true, ordering: .relaxed) else { return }
-        logger.warn("handler \(name).\(handler) added a response header that was left out of its answer: \(reason) "
-                    + "(logged once per plugin version)", [("plugin", name), ("version", version)])
+    /// A header or a body the host refused is left out of the answer; the provider still gets the
+    /// rest. The author learns what and why, once per version (a handler that does it does it every time).
+    private func reportLeftOut(handler: String, what: String) {
+        guard !reportedLeftOut.exchange(true, ordering: .relaxed) else { return }
+        logger.warn("handler \(name).\(handler) \(what) (logged once per plugin version)", [("plugin", name), ("version", version)])
     }
 
     /// Shuts the instance down and unmaps the library. Only after the last call has returned.

@@ -107,6 +107,34 @@ final class PluginCallTests: XCTestCase {
         XCTAssertTrue(invalid.lines.contains { $0.contains(#"left out of its answer: "bad name" is not a header name"#) }, "\(invalid.lines)")
     }
 
+    /// A body over 1 MiB is left out (an earlier one stays) and reported once; a log line is cut to
+    /// 8 KiB as a message is. A 200 MB body took the server to 1.27 GB and a 10 MB log line was written whole.
+    func testABodyOver1MiBIsLeftOutAndALogLineIsCut() throws {
+        let log = LogLines()
+        let outcome = try call("""
+            static uint8_t big[(1 << 20) + 1];
+            memset(big, 'x', sizeof big);
+            layeron_bytes over = { big, sizeof big };
+            host->result_set_http_body(result, text("small"));
+            host->result_set_http_body(result, over);
+            host->log(host, LAYERON_LOG_INFO, over);
+            return LAYERON_OK;
+            """, log: log)
+        XCTAssertEqual(outcome.httpBody, Array("small".utf8))
+        XCTAssertEqual(log.lines.filter { $0.contains("set a response body of 1048577 bytes, over the 1048576 bytes an answer carries") }.count, 1,
+                       "\(log.lines.map { $0.prefix(200) })")
+        let line = try XCTUnwrap(log.lines.first { $0.hasPrefix("info: xxx") })
+        XCTAssertEqual(line, "info: " + String(repeating: "x", count: 8192) + "… (truncated: 1048577 bytes in all)")
+        let exact = try call("""
+            static uint8_t big[1 << 20];
+            memset(big, 'y', sizeof big);
+            layeron_bytes at = { big, sizeof big };
+            host->result_set_http_body(result, at);
+            return LAYERON_OK;
+            """)
+        XCTAssertEqual(exact.httpBody?.count, 1 << 20)
+    }
+
     func testAnUnknownStatusIsRecordedWithThePluginsMessage() throws {
         let outcome = try call(#"host->result_set_message(result, text("custom note")); return 7;"#)
         XCTAssertEqual(outcome.verdict, .error)

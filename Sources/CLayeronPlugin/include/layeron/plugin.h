@@ -152,7 +152,8 @@ typedef struct layeron_host {
     uint32_t abi_version;  /* LAYERON_PLUGIN_ABI_VERSION of the host */
     void *host_data;       /* the host's own; plugins pass the table back and never read this */
 
-    /* Writes one line to the server log, tagged with the plugin's name. `message` is copied. */
+    /* Writes one line to the server log, tagged with the plugin's name. `message` is copied; the
+       first 8192 bytes are kept, as for result_set_message. */
     void (*log)(const struct layeron_host *host, layeron_log_level level, layeron_bytes message);
 
     /* A human-readable message for the attempt record (why it failed, or a note). Copied; the last
@@ -172,7 +173,8 @@ typedef struct layeron_host {
        header past that, one that is not a valid header, and Content-Length, Transfer-Encoding and
        Connection. */
     void (*result_add_http_header)(layeron_result *result, layeron_bytes name, layeron_bytes value);
-    /* For respond "after-handler", with LAYERON_OK: the response body. Copied; the last call wins. */
+    /* For respond "after-handler", with LAYERON_OK: the response body. Copied; the last call wins.
+       At most 1 MiB: the host leaves a larger body out of the answer, and logs it. */
     void (*result_set_http_body)(layeron_result *result, layeron_bytes body);
 
     /*
