@@ -1,4 +1,5 @@
 import Foundation
+import LayeronCore
 
 /// One `serve` per database. Two servers on one store each answer dedupe misses from their own
 /// memory and run the events they received at once, so a provider's retry that reaches the other
@@ -29,8 +30,7 @@ final class DatabaseLock {
 
     init(database: String) throws(DatabaseLockError) {
         let path = Self.lockFile(besideDatabase: database)
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        PrivateFolders.make(toFile: path)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .unusable(lockFile: path, reason: String(cString: strerror(errno))) }
         guard lockf(fd, F_TLOCK, 0) == 0 else {

@@ -20,10 +20,7 @@ public final class EventStore: @unchecked Sendable {
         self.path = path
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue { throw .directory }
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
+        PrivateFolders.make(toFile: path)
         // Webhook bodies and headers are customers' data: a new database is readable by its owner
         // only (SQLite gives its -wal and -shm files the database's mode). An existing file keeps the
         // mode its operator chose.

@@ -274,10 +274,7 @@ public struct SecretStore: Sendable {
     /// Creates the file with mode 0600 before SQLite opens it (SQLite gives its journal the same mode),
     /// and tightens a file someone loosened.
     private func createPrivateFile() throws(SecretStoreError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
+        PrivateFolders.make(toFile: path)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw .sqlite(path: path, SQLiteError(code: errno, message: "cannot create: \(String(cString: strerror(errno)))"))

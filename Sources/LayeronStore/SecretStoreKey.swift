@@ -122,10 +122,7 @@ public struct MasterKey: Sendable, CustomStringConvertible {
     /// A file next to `path` holding the key in hex, mode 0600 from its creation (the key is never
     /// readable by others) and synced; the caller links or renames it into place.
     private func writeTemporary(beside path: String) -> Result<String, WriteFailure> {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
+        PrivateFolders.make(toFile: path)
         let temporary = "\(path).\(getpid()).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return .failure(WriteFailure(reason: String(cString: strerror(errno)))) }
