@@ -8,12 +8,13 @@ import LayeronServer
 enum VerifyCommand {
     static let usage = """
         layeron verify --provider P --secret S [--now UNIX] [--tolerance SEC] [--url URL]  < request.json
+          layeron verify --provider P --secret-env NAME [...]                             < request.json
           layeron verify --config FILE --webhook NAME [--now UNIX] [--env ENV]            < request.json
         """
 
     static func run(_ words: [String]) throws(UsageError) -> Int32 {
         let args = Arguments(words)
-        try args.only(["provider", "secret", "now", "tolerance", "url", "config", "webhook", "env", "database"], words: [])
+        try args.only(["provider", "secret", "secret-env", "now", "tolerance", "url", "config", "webhook", "env", "database"], words: [])
         var tolerance: Int64?
         if let text = args.value("tolerance") {
             guard let value = Int64(text), value >= 0 else { throw UsageError("--tolerance takes whole seconds, like 300") }
@@ -30,7 +31,7 @@ enum VerifyCommand {
         var scheme: SignatureScheme
         let secrets: [SecretValue]
         if let webhookName = args.value("webhook") {
-            guard args.value("secret") == nil else {
+            guard args.value("secret") == nil, args.value("secret-env") == nil else {
                 throw UsageError("--webhook takes its secrets from --config and the secrets store; drop --secret")
             }
             let path = ProcessEnvironment.configPath(args)
@@ -66,7 +67,7 @@ enum VerifyCommand {
             guard let preset = ProviderPreset.all[provider] else {
                 throw UsageError("unknown provider \(provider); expected one of: \(ProviderPreset.list.map(\.name).joined(separator: ", "))")
             }
-            guard let secret = args.value("secret") else { throw UsageError("--provider needs --secret S") }
+            let secret = try secretArgument(args)
             scheme = preset.scheme(tolerance)
             if let kind = scheme.algorithm.publicKeyKind {
                 do throws(PublicKeyError) {
@@ -90,6 +91,25 @@ enum VerifyCommand {
             scheme.publicURL = nil
         }
         return report(scheme, saved, url: url, secrets: secrets, now: now)
+    }
+
+    /// `--secret S`, or `--secret-env NAME`: the value of that environment variable, so that a
+    /// signing secret need not be in the command line, which other local users can read (`ps`) and
+    /// the shell's history keeps.
+    private static func secretArgument(_ args: Arguments) throws(UsageError) -> String {
+        switch (args.value("secret"), args.value("secret-env")) {
+        case let (secret?, nil):
+            return secret
+        case let (nil, name?):
+            guard let value = ProcessEnvironment.variable(name) else {
+                throw UsageError("--secret-env \(TerminalText.escaped(name, newline: "\\n")): no such environment variable, or it is empty")
+            }
+            return value
+        case (nil, nil):
+            throw UsageError("--provider needs --secret S or --secret-env NAME")
+        case (_?, _?):
+            throw UsageError("give --secret or --secret-env, not both")
+        }
     }
 
     private static func report(_ scheme: SignatureScheme, _ saved: SavedRequest, url: String, secrets: [SecretValue], now: Int64) -> Int32 {

@@ -175,6 +175,10 @@ final class SignatureProvidersTests: XCTestCase {
         let wrong = try verify(["--provider", "github", "--secret", "nope"], request: github)
         XCTAssertEqual(wrong.status, 1)
         XCTAssertEqual(wrong.output, "invalid: no signature matches")
+        // The secret from an environment variable, out of the process list and the shell's history.
+        XCTAssertEqual(try verify(["--provider", "github", "--secret-env", "GH_SECRET"], request: github).output, "valid")
+        XCTAssertEqual(try verify(["--provider", "github", "--secret-env", "NO_SUCH_VARIABLE"], request: github).status, 2)
+        XCTAssertEqual(try verify(["--provider", "github", "--secret", "x", "--secret-env", "GH_SECRET"], request: github).status, 2)
 
         let sw = savedRequest(headers: standardWebhooksHeaders(body, id: "msg_9", timestamp: 1_700_000_000), body: body)
         XCTAssertEqual(try verify(["--config", server.configPath, "--webhook", "sw", "--now", "1700000100"], request: sw).status, 0)
