@@ -38,6 +38,7 @@ struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *c
                             MHD_OPTION_CONNECTION_TIMEOUT, options->connection_timeout_s,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, options->connection_memory_limit,
                             MHD_OPTION_CONNECTION_LIMIT, options->connection_limit,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, options->per_address_limit,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, cls,
                             MHD_OPTION_NOTIFY_CONNECTION, connections, cls,
                             MHD_OPTION_URI_LOG_CALLBACK, uri_callback, cls,

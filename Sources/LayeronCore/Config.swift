@@ -104,8 +104,15 @@ public struct Limits: Sendable, Equatable {
     public var connectionTimeout: TimeSpan
     /// How long a client has to send a whole request, however steadily it trickles.
     public var requestTimeout: TimeSpan
+    /// Connections the public listener holds open at once; past it new clients wait in the
+    /// kernel's backlog until one closes.
+    public var maxConnections: Int
+    /// Connections one client address may hold open at once; 0 is no cap. Off by default: behind a
+    /// reverse proxy every connection comes from the proxy's address.
+    public var maxConnectionsPerAddress: Int
 
-    public static let defaults = Limits(maxBodyBytes: 1 << 20, connectionTimeout: .seconds(30), requestTimeout: .seconds(60))
+    public static let defaults = Limits(maxBodyBytes: 1 << 20, connectionTimeout: .seconds(30), requestTimeout: .seconds(60),
+                                        maxConnections: 1024, maxConnectionsPerAddress: 0)
 }
 
 /// When the provider gets its answer.

@@ -82,8 +82,11 @@ public enum ConfigLoader {
         }
 
         var limits = Limits.defaults
-        if let raw = top.raw("limits"), let view = reader.object(raw, at: "limits", known: ["maxBodyBytes", "connectionTimeout", "requestTimeout"]) {
+        if let raw = top.raw("limits"),
+           let view = reader.object(raw, at: "limits", known: ["maxBodyBytes", "connectionTimeout", "requestTimeout", "maxConnections", "maxConnectionsPerAddress"]) {
             limits.maxBodyBytes = view.integer("maxBodyBytes", range: 1...(256 << 20)) ?? limits.maxBodyBytes
+            limits.maxConnections = view.integer("maxConnections", range: 1...65536) ?? limits.maxConnections
+            limits.maxConnectionsPerAddress = view.integer("maxConnectionsPerAddress", range: 0...65536) ?? limits.maxConnectionsPerAddress
             limits.connectionTimeout = view.duration("connectionTimeout") ?? limits.connectionTimeout
             if limits.connectionTimeout.milliseconds > 3_600_000 {
                 reader.report("limits.connectionTimeout", "must be at most 1h: it is how long an idle or trickling connection is kept")

@@ -35,14 +35,18 @@ public struct HTTPServerLimits: Sendable {
     public var requestTimeout: TimeSpan
     public var threads: UInt32
     public var maxConnections: UInt32
+    /// Connections one client address may hold open at once, 0 for no cap; one past it is closed
+    /// as soon as it is accepted.
+    public var maxConnectionsPerAddress: UInt32
 
     public init(maxBodyBytes: Int, connectionTimeoutSeconds: UInt32, requestTimeout: TimeSpan, threads: UInt32,
-                maxConnections: UInt32 = 1024) {
+                maxConnections: UInt32 = 1024, maxConnectionsPerAddress: UInt32 = 0) {
         self.maxBodyBytes = maxBodyBytes
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
         self.requestTimeout = requestTimeout
         self.threads = threads
         self.maxConnections = maxConnections
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
     }
 }
 
@@ -75,7 +79,9 @@ public final class HTTPServer: @unchecked Sendable {
     fileprivate let closing = Atomic<Bool>(false)
     fileprivate let onMessage: @Sendable (HTTPServerMessage) -> Void
     fileprivate let onRefusal: @Sendable (String) -> Void
+    fileprivate let onConnectionLimit: @Sendable (ConnectionLimitReached) -> Void
     fileprivate let deadlines: RequestDeadlines
+    fileprivate let connections: ConnectionCount
     /// Messages held while `start` runs: a failed start gives libmicrohttpd's reason in its error
     /// (whose "Failed to bind to port 0" names the port it was passed, not the one asked for).
     fileprivate let heldMessages = Mutex<[HTTPServerMessage]?>(nil)
@@ -84,17 +90,22 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// `onMessage` receives libmicrohttpd's own messages, on its threads, instead of standard error;
     /// `onRequestTimeout` each connection closed for missing its request deadline; `onRefusal` the
-    /// name (`RequestRefusal.label`) of each other request the listener answers itself.
+    /// name (`RequestRefusal.label`) of each other request the listener answers itself;
+    /// `onConnectionLimit` each time the listener fills, and each connection closed for its
+    /// address's cap (on libmicrohttpd's threads, so it must not block).
     public init(host: String, port: UInt16, limits: HTTPServerLimits,
                 onMessage: @escaping @Sendable (HTTPServerMessage) -> Void = { _ in },
                 onRequestTimeout: @escaping @Sendable (RequestTimeout) -> Void = { _ in },
                 onRefusal: @escaping @Sendable (String) -> Void = { _ in },
+                onConnectionLimit: @escaping @Sendable (ConnectionLimitReached) -> Void = { _ in },
                 handler: @escaping HTTPRequestHandler) {
         self.host = host
         self.port = port
         self.limits = limits
         self.onMessage = onMessage
         self.onRefusal = onRefusal
+        self.onConnectionLimit = onConnectionLimit
+        connections = ConnectionCount(limit: Int(limits.maxConnections))
         deadlines = RequestDeadlines(limit: limits.requestTimeout, onTimeout: onRequestTimeout)
         self.handler = handler
     }
@@ -130,7 +141,8 @@ public final class HTTPServer: @unchecked Sendable {
                 var options = layeron_mhd_options(
                     address: address, thread_pool_size: max(1, limits.threads),
                     connection_timeout_s: limits.connectionTimeoutSeconds,
-                    connection_memory_limit: Self.poolBytes, connection_limit: limits.maxConnections)
+                    connection_memory_limit: Self.poolBytes, connection_limit: limits.maxConnections,
+                    per_address_limit: limits.maxConnectionsPerAddress)
                 return layeron_mhd_start(&options, cls, uriCallback, accessCallback, completedCallback, connectionCallback, logTarget)
             }
         }
@@ -194,6 +206,20 @@ public final class HTTPServer: @unchecked Sendable {
     fileprivate var isClosing: Bool { closing.load(ordering: .sequentiallyConsistent) }
 
     public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Connections open now, idle ones included.
+    public var openConnections: Int { connections.open }
+
+    /// libmicrohttpd 0.9.75's words for a connection it closed as soon as it accepted it, past the
+    /// listener's limit or its address's cap.
+    private static let limitMessage = "Server reached connection limit"
+
+    /// Whether libmicrohttpd's `message` is a connection closed for its address's cap, which it
+    /// reports in the same words as a full listener's: so when the listener has room. Told to
+    /// `onConnectionLimit` instead of logged, since a client can cause one on every connect.
+    fileprivate func isPerAddressRefusal(_ message: String) -> Bool {
+        limits.maxConnectionsPerAddress > 0 && message.hasPrefix(Self.limitMessage) && connections.open < connections.limit
+    }
 }
 
 /// Per-request state libmicrohttpd keeps for us between the calls of one request.
@@ -376,10 +402,12 @@ private let connectionCallback: MHD_NotifyConnectionCallback = { cls, connection
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
     switch event {
     case .CONNECTION_NOTIFY_STARTED:
+        if server.connections.opened() { server.onConnectionLimit(.listener(limit: server.connections.limit)) }
         let deadline = server.deadlines.opened(socket: layeron_mhd_connection_socket(connection), peer: PeerAddress(of: connection))
         context.pointee = Unmanaged.passRetained(deadline).toOpaque()
     case .CONNECTION_NOTIFY_CLOSED:
         guard let pointer = context.pointee else { return }
+        server.connections.closed()
         server.deadlines.closed(Unmanaged<ConnectionDeadline>.fromOpaque(pointer).takeRetainedValue())
         context.pointee = nil
     @unknown default:
@@ -391,6 +419,10 @@ private let logCallback: layeron_mhd_log_callback = { cls, text in
     guard let cls, let text else { return }
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
     let message = HTTPServerMessage(libraryText: String(cString: text))
+    if server.isPerAddressRefusal(message.text) {
+        server.onConnectionLimit(.perAddress(limit: Int(server.limits.maxConnectionsPerAddress)))
+        return
+    }
     let held = server.heldMessages.withLock { held in
         held?.append(message)
         return held != nil

@@ -1,4 +1,5 @@
 import Foundation
+import LayeronHTTP
 
 /// Counters and histograms for `GET /metrics`, in Prometheus text format. Label values come from
 /// config names and fixed reason codes, never from request data, so the series count stays bounded
@@ -39,6 +40,12 @@ final class Metrics: @unchecked Sendable {
     private var requestTimeouts: [String: UInt64] = [:]
     /// (listener, reason): requests answered before any webhook or admin route took them.
     private var refusals: [LabelPair: UInt64] = [:]
+    /// Times each listener filled (`ConnectionLimitReached.listener`), by listener.
+    private var connectionLimitsReached: [String: UInt64] = [:]
+    /// Connections closed as they opened for their address's cap, by listener.
+    private var perAddressRefusals: [String: UInt64] = [:]
+    /// Each listener's open connections, read at scrape time.
+    private var openConnections: [(listener: String, read: @Sendable () -> Int)] = []
     /// (destination, result)
     private var outboundEmits: [LabelPair: UInt64] = [:]
     /// (destination, outcome)
@@ -112,6 +119,23 @@ final class Metrics: @unchecked Sendable {
     func countRefusal(listener: String, reason: String) {
         lock.lock()
         refusals[LabelPair(first: listener, second: reason), default: 0] += 1
+        lock.unlock()
+    }
+
+    /// A listener filled, or closed a connection for its address's cap.
+    func countConnectionLimit(listener: String, _ reached: ConnectionLimitReached) {
+        lock.lock()
+        switch reached {
+        case .listener: connectionLimitsReached[listener, default: 0] += 1
+        case .perAddress: perAddressRefusals[listener, default: 0] += 1
+        }
+        lock.unlock()
+    }
+
+    /// Shows `read()` (an atomic load) as the listener's open connections.
+    func showOpenConnections(listener: String, _ read: @escaping @Sendable () -> Int) {
+        lock.lock()
+        openConnections.append((listener, read))
         lock.unlock()
     }
 
@@ -197,6 +221,12 @@ final class Metrics: @unchecked Sendable {
                 labelled(requestTimeouts, "listener"))
         counter("layeron_http_refused_total", "Requests answered before any webhook or admin route took them: framing the listener refuses, a body or head over its limit, a path no webhook serves.",
                 labelled(refusals, "listener", "reason"))
+        out += "# HELP layeron_http_connections_open Connections open now, idle ones included, by listener.\n# TYPE layeron_http_connections_open gauge\n"
+        for source in openConnections { out += "layeron_http_connections_open{listener=\"\(source.listener)\"} \(source.read())\n" }
+        counter("layeron_http_connection_limit_reached_total", "Times a listener's connections reached its limit: new clients then wait unanswered until one closes.",
+                labelled(connectionLimitsReached, "listener"))
+        counter("layeron_http_connections_refused_total", "Connections closed as they opened, by listener and reason (per_address_limit: the client's address held limits.maxConnectionsPerAddress).",
+                Dictionary(uniqueKeysWithValues: perAddressRefusals.map { ("listener=\"\($0.key)\",reason=\"per_address_limit\"", $0.value) }))
         counter("layeron_outbound_emits_total", "Outbound events emitted, by destination and result.", labelled(outboundEmits, "destination", "result"))
         counter("layeron_outbound_attempts_total", "Outbound delivery attempts by destination and outcome.",
                 labelled(outboundAttempts, "destination", "outcome"))

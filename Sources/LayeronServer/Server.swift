@@ -143,7 +143,9 @@ public final class Server: @unchecked Sendable {
 
         let publicLimits = HTTPServerLimits(maxBodyBytes: config.limits.maxBodyBytes,
                                             connectionTimeoutSeconds: UInt32(max(1, config.limits.connectionTimeout.seconds)),
-                                            requestTimeout: config.limits.requestTimeout, threads: UInt32(options.httpThreads))
+                                            requestTimeout: config.limits.requestTimeout, threads: UInt32(options.httpThreads),
+                                            maxConnections: UInt32(config.limits.maxConnections),
+                                            maxConnectionsPerAddress: UInt32(config.limits.maxConnectionsPerAddress))
         // The admin listener's limits are fixed; its request timeout is the public listener's default.
         let adminLimits = HTTPServerLimits(maxBodyBytes: 1 << 20, connectionTimeoutSeconds: 30,
                                            requestTimeout: Limits.defaults.requestTimeout, threads: 2)
@@ -166,9 +168,10 @@ public final class Server: @unchecked Sendable {
         let refusals = { (listener: String) in
             { @Sendable (reason: String) in metrics.countRefusal(listener: listener, reason: reason) }
         }
+        let connectionLimits = ConnectionLimitWarnings(logger: logger, metrics: metrics)
         let publicListener = HTTPServer(host: config.listen.host, port: config.listen.port, limits: publicLimits,
                                         onMessage: libraryMessages("public"), onRequestTimeout: requestTimeouts("public"),
-                                        onRefusal: refusals("public")) { request in
+                                        onRefusal: refusals("public"), onConnectionLimit: connectionLimits.reporter(listener: "public")) { request in
             // The admin mount shares the public port under its own prefix and token.
             if let mount = snapshots.snapshot.config.admin.mount, request.path.hasPrefix(mount.path + "/") {
                 var inner = request
@@ -179,7 +182,9 @@ public final class Server: @unchecked Sendable {
         }
         let adminListener = HTTPServer(host: config.admin.listen.host, port: config.admin.listen.port, limits: adminLimits,
                                        onMessage: libraryMessages("admin"), onRequestTimeout: requestTimeouts("admin"),
-                                       onRefusal: refusals("admin")) { admin.handle($0) }
+                                       onRefusal: refusals("admin"), onConnectionLimit: connectionLimits.reporter(listener: "admin")) { admin.handle($0) }
+        metrics.showOpenConnections(listener: "public") { [weak publicListener] in publicListener?.openConnections ?? 0 }
+        metrics.showOpenConnections(listener: "admin") { [weak adminListener] in adminListener?.openConnections ?? 0 }
         do {
             try publicListener.start()
             try adminListener.start()

@@ -19,6 +19,9 @@ typedef struct layeron_mhd_options {
     unsigned int connection_timeout_s;  /* idle connections are closed after this many seconds */
     size_t connection_memory_limit;     /* per-connection buffer for headers and parsing */
     unsigned int connection_limit;      /* concurrent connections across the pool */
+    unsigned int per_address_limit;     /* concurrent connections from one client address, 0 for no cap;
+                                           one past it is closed at once, and libmicrohttpd logs
+                                           "Server reached connection limit" */
 } layeron_mhd_options;
 
 /* Called with the raw request URI (path and query, as sent) before headers are parsed; what it
