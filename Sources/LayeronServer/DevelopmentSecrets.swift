@@ -9,18 +9,20 @@ import LayeronStore
 /// reads the secret with `layeron secrets get` at the moment it is pasted.
 public enum DevelopmentSecrets {
     /// Saves a random value for every reference in `config` that neither the store nor the environment
-    /// knows (an empty variable is no value, as for the resolver), and returns their names in config order. The store is read directly, not through a
-    /// resolver that forgives failures: a value that does not decrypt stops the start instead of
-    /// looking missing and being replaced.
-    static func generateMissing(config: ServerConfig, store: SecretStore,
-                                variables: [String: String]) throws(SecretStoreError) -> [String] {
+    /// knows (an empty variable is no value, as for the resolver), but for those in `keeping` (which
+    /// the running server still holds a value for), and returns their names in config order. The
+    /// store is read directly, not through a resolver that forgives failures: a value that does not
+    /// decrypt stops the start instead of looking missing and being replaced.
+    static func generateMissing(config: ServerConfig, store: SecretStore, variables: [String: String],
+                                keeping: Set<String> = []) throws(SecretStoreError) -> [String] {
         let now = WallClock.nowMilliseconds()
         let stored = try store.allValues(environment: SecretsSetup.development, now: now)
         let environment = DictionarySecretResolver(variables)
         let webhookSecrets = Set(config.webhooks.flatMap { $0.secrets.map(\.name) } + config.outbound.flatMap { $0.secrets.map(\.name) })
         var created: [String] = []
         for (_, reference) in config.secretReferences
-        where !created.contains(reference.name) && stored[reference.name] == nil && environment.resolve(reference) == nil {
+        where !created.contains(reference.name) && !keeping.contains(reference.name) && stored[reference.name] == nil
+            && environment.resolve(reference) == nil {
             let value = randomValue(webhookSecret: webhookSecrets.contains(reference.name))
             try store.set(reference.name, environment: SecretsSetup.development, value: value, now: now)
             created.append(reference.name)

@@ -325,7 +325,8 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
     private func deliver(_ event: StoredEvent, to destination: OutboundDestination, replay: Bool, scheduledSoFar: Int) {
         let n = event.attemptCount + 1
         let startedAt = WallClock.nowMilliseconds()
-        let secrets = snapshots.snapshot.outboundSecrets[destination.name] ?? []
+        let snapshot = snapshots.snapshot
+        let secrets = snapshot.outboundSecrets[destination.name] ?? []
         let start = AttemptRecord(n: n, startedAt: startedAt, finishedAt: nil, outcome: nil, error: nil, replay: replay, plugin: nil, pluginVersion: nil)
         if replay {
             // A replay is sent only once its start has taken one of the event's replay requests:
@@ -344,7 +345,8 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
             store.startAttempt(seq: event.seq, attempt: start)
         }
         let context = AttemptContext(event: event, destination: destination, n: n, startedAt: startedAt, replay: replay,
-                                     scheduledAttempt: scheduledSoFar + 1)
+                                     scheduledAttempt: scheduledSoFar + 1,
+                                     scrubber: snapshot.outboundScrubbers[destination.name] ?? EchoedSecretScrubber(headerValues: [], signingSecrets: []))
         let signature: [(name: String, value: String)]
         do {
             signature = try OutboundSigner.headers(id: event.id, timestamp: startedAt / 1000, body: event.body,
@@ -354,7 +356,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
             return
         }
         let request = DeliveryRequest(url: destination.url,
-                                      headers: [("Content-Type", "application/json")] + (snapshots.snapshot.outboundHeaders[destination.name] ?? []) + signature,
+                                      headers: [("Content-Type", "application/json")] + (snapshot.outboundHeaders[destination.name] ?? []) + signature,
                                       body: event.body, timeoutMilliseconds: destination.timeout.milliseconds,
                                       allowPrivate: destination.allowPrivate)
         recording.enter()
@@ -374,6 +376,9 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         let replay: Bool
         /// This attempt's place in the destination's schedule (replays do not take one).
         let scheduledAttempt: Int
+        /// Cuts the secrets this attempt sent out of its answer; from the snapshot it was sent with,
+        /// as a reload may change them while it is in flight.
+        let scrubber: EchoedSecretScrubber
     }
 
     /// Records what the attempt got and what happens next; only then may the event be picked again.
@@ -385,8 +390,10 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
                                               previousNextAttempt: event.nextAttemptAt, finishedAt: finishedAt)
         let attempt = AttemptRecord(n: context.n, startedAt: context.startedAt, finishedAt: finishedAt, outcome: decision.outcome,
                                     error: decision.message, replay: context.replay, plugin: nil, pluginVersion: nil)
+        // The receiver's answer may echo the request's credentials, which the store must never hold.
+        let answer = context.scrubber.scrub(result)
         let delivery = DeliveryRecord(statusCode: result.status, latencyMilliseconds: result.latencyMilliseconds,
-                                      responseHeaders: result.headers, responseBody: result.bodySnippet, transportError: result.transportError)
+                                      responseHeaders: answer.headers, responseBody: answer.bodySnippet, transportError: result.transportError)
         do {
             try store.finishDelivery(seq: event.seq, attempt: attempt, delivery: delivery, status: decision.status, nextAttemptAt: decision.nextAttemptAt)
             if decision.disablesDestination {

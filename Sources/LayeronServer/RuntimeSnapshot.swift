@@ -69,6 +69,9 @@ final class RuntimeSnapshot: Sendable {
     let outboundSecrets: [String: [SecretValue]]
     /// The headers each destination sends, secret references resolved (`OutboundHeaderValue`).
     let outboundHeaders: [String: [(name: String, value: String)]]
+    /// What each destination's answers are scrubbed of before they are recorded: the values of its
+    /// secret headers and its signing secrets, which a receiver may echo back.
+    let outboundScrubbers: [String: EchoedSecretScrubber]
     /// The admin listener's tokens with the SHA-256 digests of their values; empty means an open
     /// loopback listener. A request's token is compared by its digest (`AdminAPI.authorize`), so the
     /// comparison takes the same time whatever the configured token's length.
@@ -111,6 +114,7 @@ final class RuntimeSnapshot: Sendable {
         }
         var outbound: [String: [SecretValue]] = [:]
         var headers: [String: [(name: String, value: String)]] = [:]
+        var scrubbers: [String: EchoedSecretScrubber] = [:]
         for destination in config.outbound {
             var values: [SecretValue] = []
             for ref in destination.secrets {
@@ -124,6 +128,7 @@ final class RuntimeSnapshot: Sendable {
                 values += resolved
             }
             outbound[destination.name] = values
+            var secretHeaderValues: [String] = []
             headers[destination.name] = destination.headers.compactMap { name, value in
                 switch value {
                 case let .text(text): return (name, text)
@@ -138,9 +143,11 @@ final class RuntimeSnapshot: Sendable {
                                          "cannot be sent as a header: its value holds a line break or NUL"))
                         return nil
                     }
+                    secretHeaderValues.append(resolved.text)
                     return (name, resolved.text)
                 }
             }
+            scrubbers[destination.name] = EchoedSecretScrubber(headerValues: secretHeaderValues, signingSecrets: values)
         }
         var tokens: [(AdminToken, [UInt8])] = []
         for token in config.admin.listenerTokens {
@@ -167,6 +174,7 @@ final class RuntimeSnapshot: Sendable {
         self.inbound = inbound
         self.outboundSecrets = outbound
         self.outboundHeaders = headers
+        self.outboundScrubbers = scrubbers
         self.adminTokens = tokens
         self.mountToken = mount
         var positions: [String: Int] = [:]

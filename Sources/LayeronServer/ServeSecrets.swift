@@ -99,11 +99,13 @@ public struct ServeSecrets: Sendable {
     public let created: [String]
 
     /// In development, random values for the references of `config` that resolve nowhere (a reload
-    /// that adds a webhook), with their names logged, never their values; nothing elsewhere.
-    public func generateMissing(for config: ServerConfig, environment: String, variables: [String: String], logger: Logger) {
+    /// that adds a webhook), but for those in `keeping` (running values the store lost), with their
+    /// names logged, never their values; nothing elsewhere.
+    public func generateMissing(for config: ServerConfig, keeping: Set<String>, environment: String,
+                                variables: [String: String], logger: Logger) {
         guard environment == SecretsSetup.development else { return }
         do {
-            let created = try DevelopmentSecrets.generateMissing(config: config, store: store, variables: variables)
+            let created = try DevelopmentSecrets.generateMissing(config: config, store: store, variables: variables, keeping: keeping)
             if !created.isEmpty {
                 logger.info("development secrets created with random values", [("names", created.joined(separator: ","))])
             }

@@ -17,12 +17,7 @@ extension Server {
             logger.error("secrets reload refused, keeping the running values: cannot read the secrets store: \(reason)")
             return
         }
-        let gone = Set(config.secretReferences.map(\.reference.name).filter { view.resolveAll(SecretReference(name: $0)).isEmpty })
-        let kept = lastValues.values(named: gone)
-        for name in gone.sorted() where kept[name] != nil {
-            logger.error("secret \(name) is no longer set, but the config still references it: the running server keeps its last value until the config stops using it or the secret is set again (to revoke a value, set a new one)")
-        }
-        let effective = ChainedSecretResolver([view, FixedSecretResolver(kept)])
+        let effective = ChainedSecretResolver([view, FixedSecretResolver(keptValues(of: config, in: view))])
         let snapshot: RuntimeSnapshot
         do {
             snapshot = try RuntimeSnapshot(config: config, configFile: options.configPath, resolver: effective,
@@ -35,6 +30,18 @@ extension Server {
         lastValues.remember(config, from: effective)
         snapshot.unverifiableSecrets.forEach { logger.error($0) }
         logger.info("secrets reloaded")
+    }
+
+    /// The running values of the references of `config` that `view` resolves nowhere any more (`secrets
+    /// rm` of a name the config still uses), each name logged as an error. A reference that had no
+    /// value in the running config is not among them.
+    func keptValues(of config: ServerConfig, in view: any SecretResolver) -> [String: [SecretValue]] {
+        let gone = Set(config.secretReferences.map(\.reference.name).filter { view.resolveAll(SecretReference(name: $0)).isEmpty })
+        let kept = lastValues.values(named: gone)
+        for name in gone.sorted() where kept[name] != nil {
+            logger.error("secret \(name) is no longer set, but the config still references it: the running server keeps its last value until the config stops using it or the secret is set again (to revoke a value, set a new one)")
+        }
+        return kept
     }
 }
 

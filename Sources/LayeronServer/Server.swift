@@ -18,8 +18,9 @@ public struct ServeOptions: Sendable {
     /// libmicrohttpd worker threads of the public listener.
     public var httpThreads: Int
     /// Runs on each reload with the config just read, before its secrets are resolved (development
-    /// gives new references their random values here, as at start).
-    public var beforeReload: (@Sendable (ServerConfig) -> Void)?
+    /// gives new references their random values here, as at start). The set names the references
+    /// that keep their running value though the store lost it: nothing is to be made for them.
+    public var beforeReload: (@Sendable (ServerConfig, Set<String>) -> Void)?
 
     public init(configPath: String, listen: ListenAddress? = nil, adminListen: ListenAddress? = nil,
                 database: String? = nil, environment: String, workers: Int? = nil, httpThreads: Int = Int(HTTPServerLimits.defaultThreads)) {
@@ -262,10 +263,16 @@ public final class Server: @unchecked Sendable {
             metrics.countConfigReload(applied: false)
             return .failure(.config(error))
         }
-        options.beforeReload?(config)
+        // In development a reference removed from the store keeps its running value, as on a store
+        // change (`reloadSecrets`): given a new random value instead, it would refuse every sender
+        // still signing with the old one. Elsewhere such a reload is refused (docs/secrets.md).
+        let view = resolver.current()
+        let running = options.environment == SecretsSetup.development && view.unreadable == nil ? keptValues(of: config, in: view) : [:]
+        options.beforeReload?(config, Set(running.keys))
+        let effective = running.isEmpty ? resolver : ChainedSecretResolver([resolver, FixedSecretResolver(running)])
         let snapshot: RuntimeSnapshot
         do {
-            snapshot = try RuntimeSnapshot(config: config, configFile: options.configPath, resolver: resolver, environment: options.environment, metrics: metrics)
+            snapshot = try RuntimeSnapshot(config: config, configFile: options.configPath, resolver: effective, environment: options.environment, metrics: metrics)
         } catch {
             logger.error("config reload refused, keeping the running config: \(error)")
             metrics.countConfigReload(applied: false)
@@ -286,7 +293,7 @@ public final class Server: @unchecked Sendable {
         }
         snapshots.swap(snapshot)
         metrics.countConfigReload(applied: true)
-        lastValues.remember(config, from: resolver)
+        lastValues.remember(config, from: effective)
         snapshot.unverifiableSecrets.forEach { logger.error($0) }
         logger.info("config reloaded", [("webhooks", config.webhooks.map(\.name).joined(separator: ",")),
                                         ("outbound", config.outbound.map(\.name).joined(separator: ","))])

@@ -73,8 +73,8 @@ enum ServeCommand {
                                                ("master_key", secrets.keySource.description)])
             let variables = ProcessEnvironment.variables
             let environment = options.environment
-            options.beforeReload = { [secrets] config in
-                secrets.generateMissing(for: config, environment: environment, variables: variables, logger: logger)
+            options.beforeReload = { [secrets] config, keeping in
+                secrets.generateMissing(for: config, keeping: keeping, environment: environment, variables: variables, logger: logger)
             }
             // Made before the server reads the store, so a change from then on reloads: one made as the
             // listening lines appear would otherwise be the watcher's starting point, and never applied.

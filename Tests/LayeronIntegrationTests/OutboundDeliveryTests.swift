@@ -294,6 +294,32 @@ final class OutboundDeliveryTests: XCTestCase {
         XCTAssertFalse(harness.server.logs.contains("partner-token"), "the token reached the log")
     }
 
+    /// A receiver that echoes the request's credential back (a debug receiver, an error page): the
+    /// recorded answer, in the admin API and in the store, holds `<redacted>` where the value was.
+    func testASecretHeaderEchoedInTheAnswerIsRedactedWhereTheAnswerIsRecorded() throws {
+        let credential = "partner-token-\(UUID().uuidString)"
+        let receiver = try ScriptedReceiver(replies: [], then: .init(status: 500, echoedHeader: "Authorization"))
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "echoing", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "headers": { "Authorization": { "secret": "PARTNER_TOKEN" } } }"#,
+        ])
+        harness.server.environment["PARTNER_TOKEN"] = "Bearer " + credential
+        try harness.start()
+        let id = try harness.emittedID("echoing")
+        let event = try harness.waitForAttempts(id, count: 1)
+        XCTAssertEqual(receiver.received.first?.header("Authorization"), "Bearer " + credential)
+        let attempt = try harness.attempts(id)[0]
+        XCTAssertEqual(attempt["status_code"], .number(500), attempt.serialized())
+        XCTAssertEqual(attempt["response_headers"]?["X-Echoed-Authorization"], .string("<redacted>"), attempt.serialized())
+        XCTAssertEqual(attempt["response_body"], .string("scripted answer 500; you sent Authorization: <redacted>"), attempt.serialized())
+        XCTAssertFalse(event.serialized().contains(credential), event.serialized())
+        let store = try StoreReader(path: harness.server.databasePath)
+        XCTAssertGreaterThanOrEqual(try store.count("SELECT COUNT(*) FROM attempts WHERE instr(response_body, CAST('<redacted>' AS BLOB)) > 0"), 1)
+        XCTAssertEqual(try store.count("""
+            SELECT COUNT(*) FROM attempts
+            WHERE instr(response_headers, 'partner-token') > 0 OR instr(response_body, CAST('partner-token' AS BLOB)) > 0
+            """), 0)
+    }
+
     func testPrivateAddressesAreRefusedAtConnectTimeWithoutAllowPrivate() throws {
         let receiver = try ScriptedReceiver(replies: [])
         harness = try OutboundHarness(destinations: [

@@ -68,6 +68,29 @@ final class SecretsDevelopmentFlowTests: XCTestCase {
         XCTAssertEqual(sent.status, 200, sent.body)
     }
 
+    /// `secrets rm` of a name the config still uses keeps its running value; a config reload after it
+    /// keeps it too, instead of giving the reference a new random value that refuses every sender
+    /// still signing with the old one.
+    func testAReloadInDevelopmentKeepsTheRunningValueOfASecretRemovedFromTheStore() throws {
+        let server = try TestServer()
+        server.removedVariables = secretVariables
+        try server.writeStripeConfig()
+        try server.start()
+        defer { server.stop() }
+        let value = try server.secrets(["get", "STRIPE_WEBHOOK_SECRET"])
+        XCTAssertEqual(value.status, 0, value.stderr)
+        XCTAssertEqual(try server.stripeStatus(signedWith: value.stdout), 200)
+
+        XCTAssertEqual(try server.secrets(["rm", "STRIPE_WEBHOOK_SECRET"]).status, 0)
+        XCTAssertTrue(server.waitUntil { server.logs.contains("secret STRIPE_WEBHOOK_SECRET is no longer set") }, server.logs)
+        let reloads = server.logs.components(separatedBy: "config reloaded").count
+        server.hangUp()
+        XCTAssertTrue(server.waitUntil { server.logs.components(separatedBy: "config reloaded").count > reloads }, server.logs)
+        XCTAssertFalse(server.logs.contains("development secrets created with random values"), server.logs)
+        XCTAssertEqual(try server.stripeStatus(signedWith: value.stdout), 200, "the running value was replaced")
+        XCTAssertNotEqual(try server.secrets(["get", "STRIPE_WEBHOOK_SECRET"]).status, 0, "a value was saved in the store")
+    }
+
     func testMakeRunThenThePrintedCurlThenEventsListJustWorks() throws {
         let server = try TestServer()
         server.removedVariables = secretVariables

@@ -14,6 +14,9 @@ final class ScriptedReceiver: @unchecked Sendable {
         var bodyDelayMilliseconds: UInt32 = 0
         /// Waits this long between the status line and the headers (a head slower than the timeout).
         var headersDelayMilliseconds: UInt32 = 0
+        /// Echoes the request's header of this name back, as debug receivers and error pages do: in a
+        /// response header `X-Echoed-<name>` and at the end of the body.
+        var echoedHeader: String?
     }
 
     struct Received {
@@ -138,15 +141,21 @@ final class ScriptedReceiver: @unchecked Sendable {
                 guard let colon = line.firstIndex(of: ":") else { return nil }
                 return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
             }
+        let request = Received(headers: headers, body: Array(data[end..<min(data.count, end + contentLength)]), at: Date())
         lock.lock()
-        requests.append(Received(headers: headers, body: Array(data[end..<min(data.count, end + contentLength)]), at: Date()))
+        requests.append(request)
         let reply = requests.count <= replies.count ? replies[requests.count - 1] : then
         lock.unlock()
         data.removeFirst(min(data.count, end + contentLength))
         if reply.delayMilliseconds > 0 { usleep(reply.delayMilliseconds * 1000) }
         var text = "HTTP/1.1 \(reply.status) Scripted\r\nContent-Type: text/plain\r\n\(keepAlive ? "" : "Connection: close\r\n")"
+        var echo = ""
+        if let name = reply.echoedHeader, let value = request.header(name) {
+            text += "X-Echoed-\(name): \(value)\r\n"
+            echo = "; you sent \(name): \(value)"
+        }
         for (name, value) in reply.headers { text += "\(name): \(value)\r\n" }
-        let body = Array("scripted answer \(reply.status)".utf8)
+        let body = Array("scripted answer \(reply.status)\(echo)".utf8)
         text += "Content-Length: \(body.count)\r\n\r\n"
         func write(_ bytes: [UInt8]) -> Bool {
             bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
