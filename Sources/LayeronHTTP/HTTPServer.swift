@@ -79,7 +79,8 @@ public final class HTTPServer: @unchecked Sendable {
     fileprivate let closing = Atomic<Bool>(false)
     fileprivate let onMessage: @Sendable (HTTPServerMessage) -> Void
     fileprivate let onRefusal: @Sendable (String) -> Void
-    fileprivate let onConnectionLimit: @Sendable (ConnectionLimitReached) -> Void
+    /// Called with what was reached and the listener's port (for the operator's `ss` command).
+    fileprivate let onConnectionLimit: @Sendable (ConnectionLimitReached, UInt16) -> Void
     fileprivate let deadlines: RequestDeadlines
     fileprivate let connections: ConnectionCount
     /// Messages held while `start` runs: a failed start gives libmicrohttpd's reason in its error
@@ -97,7 +98,7 @@ public final class HTTPServer: @unchecked Sendable {
                 onMessage: @escaping @Sendable (HTTPServerMessage) -> Void = { _ in },
                 onRequestTimeout: @escaping @Sendable (RequestTimeout) -> Void = { _ in },
                 onRefusal: @escaping @Sendable (String) -> Void = { _ in },
-                onConnectionLimit: @escaping @Sendable (ConnectionLimitReached) -> Void = { _ in },
+                onConnectionLimit: @escaping @Sendable (ConnectionLimitReached, UInt16) -> Void = { _, _ in },
                 handler: @escaping HTTPRequestHandler) {
         self.host = host
         self.port = port
@@ -402,7 +403,7 @@ private let connectionCallback: MHD_NotifyConnectionCallback = { cls, connection
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
     switch event {
     case .CONNECTION_NOTIFY_STARTED:
-        if server.connections.opened() { server.onConnectionLimit(.listener(limit: server.connections.limit)) }
+        if server.connections.opened() { server.onConnectionLimit(.listener(limit: server.connections.limit), server.port) }
         let deadline = server.deadlines.opened(socket: layeron_mhd_connection_socket(connection), peer: PeerAddress(of: connection))
         context.pointee = Unmanaged.passRetained(deadline).toOpaque()
     case .CONNECTION_NOTIFY_CLOSED:
@@ -420,7 +421,7 @@ private let logCallback: layeron_mhd_log_callback = { cls, text in
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
     let message = HTTPServerMessage(libraryText: String(cString: text))
     if server.isPerAddressRefusal(message.text) {
-        server.onConnectionLimit(.perAddress(limit: Int(server.limits.maxConnectionsPerAddress)))
+        server.onConnectionLimit(.perAddress(limit: Int(server.limits.maxConnectionsPerAddress)), server.port)
         return
     }
     let held = server.heldMessages.withLock { held in

@@ -19,11 +19,11 @@ final class ConnectionLimitWarnings: Sendable {
     }
 
     /// What the listener named `listener` (`public`, `admin`) hands its `onConnectionLimit`.
-    func reporter(listener: String) -> @Sendable (ConnectionLimitReached) -> Void {
-        { [self] reached in self.reached(reached, listener: listener) }
+    func reporter(listener: String) -> @Sendable (ConnectionLimitReached, _ port: UInt16) -> Void {
+        { [self] reached, port in self.reached(reached, listener: listener, port: port) }
     }
 
-    private func reached(_ reached: ConnectionLimitReached, listener: String) {
+    private func reached(_ reached: ConnectionLimitReached, listener: String, port: UInt16) {
         metrics.countConnectionLimit(listener: listener, reached)
         let key: String
         switch reached {
@@ -32,7 +32,7 @@ final class ConnectionLimitWarnings: Sendable {
         }
         guard let times = lines.withLock({ $0.occurrence(key, now: DispatchTime.now().uptimeNanoseconds) }) else { return }
         let since = times > 1 ? " (\(times) times since the last of these lines)" : ""
-        let find = "ss -tn state established '( sport = :PORT )'"
+        let find = "ss -tn state established '( sport = :\(port) )'"
         switch (reached, listener) {
         case let (.listener(limit), "admin"):
             logger.warn("the admin listener holds all of its \(limit) connections\(since): /healthz, /readyz and /metrics wait unanswered "

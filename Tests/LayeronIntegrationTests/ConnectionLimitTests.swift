@@ -68,6 +68,8 @@ final class ConnectionLimitTests: XCTestCase {
         XCTAssertEqual(line["listener"], .string("public"))
         XCTAssertEqual(line["limit"], .string("4"))
         XCTAssertTrue(line["msg"]?.stringValue?.contains("limits.maxConnections") == true, "\(line)")
+        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
+        XCTAssertTrue(line["msg"]?.stringValue?.contains("sport = :\(port) )") == true, "the command names the listener's port: \(line)")
         XCTAssertEqual(try HTTPClientShortcut.get(server.adminURL + "/healthz"), 200, "the admin listener has its own connections")
 
         // A slot freed: the waiting client is served, and filling the listener again is counted again.
