@@ -45,10 +45,12 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// file before its `init` runs (a name another file holds): nothing the plugin's `init` would do
     /// happens for a version that is then refused. `record`, when given, keeps a marker while the
     /// plugin's code runs and refuses a file whose load a stopped process never finished.
+    /// `pluginLogger`, when given, takes the lines the plugin logs through the host table (and the
+    /// host's refusals of its `log` and `emit` calls) instead of `logger`.
     public static func load(file: String, privateDirectory: String, config: (_ pluginName: String) -> JSONValue?,
                             configFile: String? = nil, refusal: (_ pluginName: String, _ version: String) -> PluginLoadError? = { _, _ in nil },
                             record: PluginLoadRecord? = nil,
-                            logger: Logger, emitter: (any OutboundEmitter)?) throws(PluginLoadError) -> LoadedPlugin {
+                            logger: Logger, pluginLogger: Logger? = nil, emitter: (any OutboundEmitter)?) throws(PluginLoadError) -> LoadedPlugin {
         let identity = FileIdentity(of: file)
         if let record, let identity, let unfinished = record.unfinishedLoad(of: file, identity: identity) {
             throw .stoppedDuringLoad(file: file, load: unfinished)
@@ -88,7 +90,7 @@ public final class LoadedPlugin: @unchecked Sendable {
             throw SharedObjectImage.cxxSymbol(mangling: LAYERON_PLUGIN_ENTRY_SYMBOL, in: file).map { PluginLoadError.cxxEntry(file: file, symbol: $0) } ?? .missingEntry(file: file)
         }
         let entry = unsafeBitCast(entrySymbol, to: layeron_plugin_entry_fn.self)
-        let context = HostContext(pluginFile: file, logger: logger, emitter: emitter)
+        let context = HostContext(pluginFile: file, logger: pluginLogger ?? logger, emitter: emitter)
         let table = HostServices.makeTable(context: context)
         var tableOwned = true
         defer { if tableOwned { HostServices.release(table) } }

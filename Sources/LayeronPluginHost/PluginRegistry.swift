@@ -43,6 +43,7 @@ public final class PluginRegistry: @unchecked Sendable {
 
     private let privateDirectory: String
     private let logger: Logger
+    private let pluginLogger: Logger?
     private let emitter: (any OutboundEmitter)?
     private let config: @Sendable (_ pluginName: String) -> JSONValue?
     private let configFile: String?
@@ -51,12 +52,14 @@ public final class PluginRegistry: @unchecked Sendable {
     /// `config` gives a plugin's `plugins.config` entry by the name it declares; it is asked at each
     /// load, so a reloaded config reaches the next plugin version. `configFile` is named in `init`
     /// refusals. `loadRecord` keeps a file whose load crashed the process from crashing the next
-    /// start (`PluginLoadRecord`); without it every load is tried.
-    public init(privateDirectory: String, logger: Logger, emitter: (any OutboundEmitter)? = nil,
+    /// start (`PluginLoadRecord`); without it every load is tried. `pluginLogger`, when given, takes
+    /// what the plugins themselves say (`LoadedPlugin.load`) apart from the registry's own lines.
+    public init(privateDirectory: String, logger: Logger, pluginLogger: Logger? = nil, emitter: (any OutboundEmitter)? = nil,
                 configFile: String? = nil, loadRecord: PluginLoadRecord? = nil,
                 config: @escaping @Sendable (_ pluginName: String) -> JSONValue?) {
         self.privateDirectory = privateDirectory
         self.logger = logger
+        self.pluginLogger = pluginLogger
         self.emitter = emitter
         self.configFile = configFile
         self.loadRecord = loadRecord
@@ -125,7 +128,7 @@ public final class PluginRegistry: @unchecked Sendable {
         do {
             plugin = try LoadedPlugin.load(file: file, privateDirectory: privateDirectory,
                                            config: config, configFile: configFile, refusal: { [self] name, version in nameTaken(name, version: version, by: file) },
-                                           record: loadRecord, logger: logger, emitter: emitter)
+                                           record: loadRecord, logger: logger, pluginLogger: pluginLogger, emitter: emitter)
         } catch {
             // Logged before it is published: whoever sees the failure can also find its log line.
             logger.error("plugin refused: \(error)", [("file", file)])

@@ -33,7 +33,10 @@ public struct SecretsContext: Sendable {
 /// called before each plugin file's code runs in this process, so that if it crashes the output
 /// names the file. Plugin loads share `serve`'s record beside the database: a file that crashed
 /// either is reported, not run again, and one that crashes here is refused by `serve` too.
-public func checkDeployment(configPath: String, secrets: SecretsContext, loading: (_ file: String) -> Void = { _ in }) -> DeploymentReport {
+/// `pluginLogger` takes what the plugins log as they load (an `init` that refuses often says why in
+/// its log lines); the registry's own lines are left out, as the report says the same.
+public func checkDeployment(configPath: String, secrets: SecretsContext, pluginLogger: Logger = .discard,
+                            loading: (_ file: String) -> Void = { _ in }) -> DeploymentReport {
     var reading: ConfigReading
     do {
         reading = try readConfig(path: configPath)
@@ -45,7 +48,7 @@ public func checkDeployment(configPath: String, secrets: SecretsContext, loading
     var problems = reading.issues.map { "\(configPath): \($0)" }
     let declared = DeclaredPluginNames()
     let registry = PluginRegistry(privateDirectory: PrivateCopy.folder(prefix: "layeron-check"),
-                                  logger: .discard, configFile: configPath,
+                                  logger: .discard, pluginLogger: pluginLogger, configFile: configPath,
                                   loadRecord: .besideDatabase(config.database, loader: "layeron check"),
                                   config: { declared.insert($0); return config.plugins.config[$0] })
     if !FileManager.default.fileExists(atPath: config.plugins.dir) {

@@ -13,7 +13,7 @@ enum CheckCommand {
         let path = ProcessEnvironment.configPath(args)
         let secrets = SecretsContext(environment: try ProcessEnvironment.environmentName(args), database: try ProcessEnvironment.databaseFlag(args),
                                      variables: ProcessEnvironment.variables)
-        let report = checkDeployment(configPath: path, secrets: secrets) { file in
+        let report = checkDeployment(configPath: path, secrets: secrets, pluginLogger: pluginLines) { file in
             // Flushed now: a plugin that crashes while it loads takes this process with it.
             print("loading plugin file \(file)")
             fflush(nil)
@@ -26,9 +26,20 @@ enum CheckCommand {
             print("\(path): ok (environment \(secrets.environment))")
             return 0
         }
-        // A plugin's refusal is text the plugin chose: one line each, no terminal control, as in
-        // `plugins list` and the server's log.
-        for problem in report.problems { FileHandle.standardError.write(Data("\(TerminalText.escaped(problem, newline: "\\n"))\n".utf8)) }
+        for problem in report.problems { writeLine(problem) }
         return 1
+    }
+
+    /// What the plugins log as check loads, starts and stops them, at info and above, on standard error as it
+    /// happens (before a crash, too): `plugin NAME (LEVEL): message`.
+    private static let pluginLines = Logger(minimum: .info) { level, message, fields in
+        let plugin = fields.first { $0.0 == "plugin" }?.1 ?? "?"
+        writeLine("plugin \(plugin) (\(level.name)): \(message)")
+    }
+
+    /// A plugin's refusal or log line is text the plugin chose: one line each, no terminal control,
+    /// as in `plugins list` and the server's log.
+    private static func writeLine(_ text: String) {
+        FileHandle.standardError.write(Data("\(TerminalText.escaped(text, newline: "\\n"))\n".utf8))
     }
 }

@@ -12,6 +12,8 @@ let usage = """
       \(VersionCommand.usage)
     """
 
+// First, before any thread: it may start this program again, with the crash report's settings.
+CrashReportSettings.apply()
 let words = Array(CommandLine.arguments.dropFirst())
 // Before anything else, so that the window in which a signal meets its default action is only the
 // process's own start-up (the loader and the Swift runtime, a few milliseconds).

@@ -53,6 +53,40 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(run.stderr.contains(#"refusing: \u{1b}[31mred\nsecond line"#), run.stderr)
     }
 
+    /// `check` runs each plugin's `init` as `serve` does; what the plugin logs there (often why it
+    /// refuses) reached nothing. Lines at info and above are printed on standard error, one line
+    /// each with the plugin's name and level, without terminal control; debug lines are not.
+    func testWhatAPluginLogsAsItStartsIsPrinted() throws {
+        let source = server.directory.appendingPathComponent("talks.c").path
+        try #"""
+            #include <string.h>
+            #include <layeron/plugin.h>
+            static void say(const layeron_host *h, layeron_log_level level, const char *m) {
+                layeron_bytes b = { (const uint8_t *)m, strlen(m) };
+                h->log(h, level, b);
+            }
+            static layeron_status init(const layeron_host *h, layeron_bytes c, layeron_result *e, void **o) {
+                (void)c; (void)e; (void)o;
+                say(h, LAYERON_LOG_DEBUG, "debug detail");
+                say(h, LAYERON_LOG_INFO, "queue at /var/spool/talks");
+                say(h, LAYERON_LOG_WARN, "token \x1b[31mexpires\nsoon");
+                return LAYERON_OK;
+            }
+            static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = LAYERON_PLUGIN_ABI_VERSION,
+                .name = "talks", .version = "1", .init = init };
+            const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
+            """#.write(toFile: source, atomically: true, encoding: .utf8)
+        try PluginBuilder.buildC(source: source, output: "\(server.pluginsDir)/talks.so")
+        try server.writeConfig(#"{ "plugins": { "dir": "\#(server.pluginsDir)" } }"#)
+        let run = try check()
+        XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
+        let lines = run.stderr.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines.contains("plugin talks (info): queue at /var/spool/talks"), run.stderr)
+        XCTAssertTrue(lines.contains(#"plugin talks (warn): token \u{1b}[31mexpires\nsoon"#), run.stderr)
+        XCTAssertFalse(run.stderr.contains("debug detail"), run.stderr)
+        XCTAssertFalse(run.stderr.contains("\u{1B}"), run.stderr)
+    }
+
     /// A `plugins.config` entry for a name no plugin declares (a typo) is a problem, naming the key
     /// and the names the plugins do declare; a plugin that refused to start still declared its name.
     func testConfigForAPluginNoFileDeclaresIsAProblem() throws {
