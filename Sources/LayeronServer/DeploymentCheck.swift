@@ -48,7 +48,8 @@ public func checkDeployment(configPath: String, secrets: SecretsContext, pluginL
     var problems = reading.issues.map { "\(configPath): \($0)" }
     let declared = DeclaredPluginNames()
     let registry = PluginRegistry(privateDirectory: PrivateCopy.folder(prefix: "layeron-check"),
-                                  logger: .discard, pluginLogger: pluginLogger, configFile: configPath,
+                                  logger: .discard, pluginLogger: pluginLogger,
+                                  emitter: CheckEmitter(destinations: config.outbound.map(\.name)), configFile: configPath,
                                   loadRecord: .besideDatabase(config.database, loader: "layeron check"),
                                   config: { declared.insert($0); return config.plugins.config[$0] })
     if !FileManager.default.fileExists(atPath: config.plugins.dir) {

@@ -95,8 +95,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         let destinations = snapshots.snapshot.config.outbound
         guard let destination = destinations.first(where: { $0.name == destinationName }) else {
             // Not counted: the name comes from the request, and metric labels only take config names.
-            let known = destinations.map(\.name).joined(separator: ", ")
-            return completion(.refused(status: 404, message: "no outbound destination \"\(destinationName)\"; configured: \(known.isEmpty ? "none" : known)"))
+            return completion(.refused(status: 404, message: Self.unknownDestination(destinationName, configured: destinations.map(\.name))))
         }
         let counted: @Sendable (EmitOutcome) -> Void = { [metrics] outcome in
             switch outcome {
@@ -121,9 +120,32 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
     static let maximumPayloadBytes = 1 << 20
 
     /// Why an emit was refused before it reached the store.
-    private struct Refusal: Error {
+    struct Refusal: Error {
         let status: Int
         let message: String
+    }
+
+    static func unknownDestination(_ name: String, configured: [String]) -> String {
+        "no outbound destination \"\(name)\"; configured: \(configured.isEmpty ? "none" : configured.joined(separator: ", "))"
+    }
+
+    /// Why an emit's type, payload or key is refused, whatever its destination; nil when they pass.
+    /// `layeron check` asks the same of the emits plugins make as they start (`CheckEmitter`).
+    static func refusal(type: String, payload: [UInt8], idempotencyKey: String?) -> Refusal? {
+        if type.isEmpty || type.utf8.count > 200 || type.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) {
+            return Refusal(status: 400, message: "type must be 1 to 200 printable characters without spaces, like \"order.paid\"")
+        }
+        if let key = idempotencyKey, key.isEmpty || key.utf8.count > 255 {
+            return Refusal(status: 400, message: "idempotency_key must be 1 to 255 bytes")
+        }
+        // A plugin's emit has no request body limit in front of it, as an admin emit has.
+        if payload.count > maximumPayloadBytes {
+            return Refusal(status: 413, message: "payload is \(payload.count) bytes; the limit is \(maximumPayloadBytes) (1 MiB)")
+        }
+        guard (try? JSONParser.parse(payload)) != nil else {
+            return Refusal(status: 400, message: "payload is not JSON")
+        }
+        return nil
     }
 
     /// The emit's rules for a configured destination, and the event they make.
@@ -133,19 +155,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         if let off = disabledState(destinationName) {
             return .failure(Refusal(status: 409, message: "outbound destination \(destinationName) is disabled since \(WallClock.rfc3339(milliseconds: off.at)) (\(off.reason)); enable it with POST /admin/outbound/\(destinationName)/enable"))
         }
-        if type.isEmpty || type.utf8.count > 200 || type.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) {
-            return .failure(Refusal(status: 400, message: "type must be 1 to 200 printable characters without spaces, like \"order.paid\""))
-        }
-        if let key = idempotencyKey, key.isEmpty || key.utf8.count > 255 {
-            return .failure(Refusal(status: 400, message: "idempotency_key must be 1 to 255 bytes"))
-        }
-        // A plugin's emit has no request body limit in front of it, as an admin emit has.
-        if payload.count > Self.maximumPayloadBytes {
-            return .failure(Refusal(status: 413, message: "payload is \(payload.count) bytes; the limit is \(Self.maximumPayloadBytes) (1 MiB)"))
-        }
-        guard (try? JSONParser.parse(payload)) != nil else {
-            return .failure(Refusal(status: 400, message: "payload is not JSON"))
-        }
+        if let refusal = Self.refusal(type: type, payload: payload, idempotencyKey: idempotencyKey) { return .failure(refusal) }
         let now = WallClock.nowMilliseconds()
         // The Standard Webhooks envelope; the payload's own bytes are kept as given, but for a byte
         // order mark: the parse above steps over one, and inside the envelope it is not JSON.

@@ -1,4 +1,5 @@
 import Foundation
+import LayeronCrypto
 import XCTest
 
 /// `layeron check` names where each problem's fix goes and lists every problem in one run.
@@ -85,6 +86,42 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(lines.contains(#"plugin talks (warn): token \u{1b}[31mexpires\nsoon"#), run.stderr)
         XCTAssertFalse(run.stderr.contains("debug detail"), run.stderr)
         XCTAssertFalse(run.stderr.contains("\u{1B}"), run.stderr)
+    }
+
+    /// An `init` that emits gets what `serve` would answer (check sends nothing): accepted for a
+    /// configured destination, refused for an unknown one. Every emit was refused as if no
+    /// destination were configured, so an `init` that emits passed under `serve` and failed here.
+    func testEmitsFromInitAreAnsweredAsServeWouldAndNotSent() throws {
+        let source = server.directory.appendingPathComponent("emits.c").path
+        try #"""
+            #include <stdio.h>
+            #include <string.h>
+            #include <layeron/plugin.h>
+            static layeron_bytes t(const char *s) { layeron_bytes b = { (const uint8_t *)s, strlen(s) }; return b; }
+            static layeron_status init(const layeron_host *h, layeron_bytes c, layeron_result *e, void **o) {
+                (void)c; (void)e; (void)o;
+                char line[64];
+                snprintf(line, sizeof line, "emits %d %d", h->emit(h, t("partner"), t("order.paid"), t("{}"), t("")),
+                         h->emit(h, t("nobody"), t("order.paid"), t("{}"), t("")));
+                h->log(h, LAYERON_LOG_INFO, t(line));
+                return LAYERON_OK;
+            }
+            static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = LAYERON_PLUGIN_ABI_VERSION,
+                .name = "emits", .version = "1", .init = init };
+            const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
+            """#.write(toFile: source, atomically: true, encoding: .utf8)
+        try PluginBuilder.buildC(source: source, output: "\(server.pluginsDir)/emits.so")
+        try server.writeConfig(#"""
+            { "plugins": { "dir": "\#(server.pluginsDir)" },
+              "outbound": [{ "name": "partner", "url": "https://partner.example/hooks", "secret": { "secret": "PARTNER_SECRET" } }] }
+            """#)
+        let run = try CommandRun.layeron(["check", "--config", server.configPath, "--database", server.databasePath, "--env", "test"],
+                                         environment: ["PARTNER_SECRET": "whsec_" + ByteEncoding.base64.encode(Array(repeating: 7, count: 32)),
+                                                       "LAYERON_MASTER_KEY": testMasterKey], removing: secretVariables,
+                                         directory: server.directory.path)
+        XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
+        XCTAssertTrue(run.stderr.contains("plugin emits (info): emits 0 4"), "LAYERON_OK, LAYERON_INVALID: \(run.stderr)")
+        XCTAssertTrue(run.stderr.contains(#"emit refused: no outbound destination "nobody"; configured: partner"#), run.stderr)
     }
 
     /// A `plugins.config` entry for a name no plugin declares (a typo) is a problem, naming the key
