@@ -179,21 +179,14 @@ struct AdminParameterError: Error, CustomStringConvertible {
 struct AdminParameters {
     private let pairs: [(name: String, value: String)]
 
-    /// A request's query parameters. Empty components (`?&limit=1`) are skipped; a `%00` or a name
-    /// given twice is refused: libmicrohttpd hands values on as C strings, so `cursor=abc%00def`
-    /// would be read as `abc`, and which of two values counts would be a guess.
+    /// A request's query parameters. Empty components (`?&limit=1`) are skipped, and of a name given
+    /// twice the last counts (a script appending an override); a `%00` is refused: libmicrohttpd
+    /// hands values on as C strings, so `cursor=abc%00def` would be read as `abc`.
     init(query request: HTTPRequest) throws(AdminParameterError) {
         if request.rawQuery.range(of: "%00") != nil {
             throw AdminParameterError("a query value holds %00 (a NUL byte), which no parameter takes")
         }
-        var pairs: [(name: String, value: String)] = []
-        for pair in request.query where !pair.name.isEmpty {
-            if pairs.contains(where: { $0.name == pair.name }) {
-                throw AdminParameterError("parameter \(pair.name) is given twice; give it once")
-            }
-            pairs.append(pair)
-        }
-        self.pairs = pairs
+        pairs = request.query.filter { !$0.name.isEmpty }
     }
 
     /// A bulk replay's filter body. Each filter takes one value: an array or an object is refused by

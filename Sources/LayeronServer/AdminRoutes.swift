@@ -36,23 +36,28 @@ struct AdminRoute: Sendable {
         AdminRoute(method: "POST", path: "/admin/outbound/{name}/enable", endpoint: .enableOutbound, scope: .replay, mountable: false),
     ]
 
-    /// The parameters when `path` fits this route's shape, else nil. Empty segments count: split
-    /// without them, `/admin/events//replay` (an id left empty, `replay "$ID"` with ID unset) was
-    /// the bulk replay `/admin/events/replay`, and re-ran handlers of up to 100 events.
+    /// The parameters when `path` fits this route's shape, else nil. Slashes at either end do not
+    /// count (`/healthz/`, a proxy's `//admin/events`), but an empty segment between two others
+    /// matches nothing: collapsed, `/admin/events//replay` (an id left empty, `replay "$ID"` with ID
+    /// unset) was the bulk replay `/admin/events/replay`, and re-ran handlers of up to 100 events.
     func match(_ path: String) -> [String: String]? {
-        let pattern = self.path.split(separator: "/", omittingEmptySubsequences: false)
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard pattern.count == parts.count else { return nil }
+        let pattern = Self.segments(self.path)
+        let parts = Self.segments(path)
+        guard pattern.count == parts.count, !parts.contains(where: \.isEmpty) else { return nil }
         var params: [String: String] = [:]
         for (p, part) in zip(pattern, parts) {
             if p.hasPrefix("{") && p.hasSuffix("}") {
-                guard !part.isEmpty else { return nil }
                 params[String(p.dropFirst().dropLast())] = String(part)
             } else if p != part {
                 return nil
             }
         }
         return params
+    }
+
+    private static func segments(_ path: String) -> [Substring] {
+        let inner = path.drop { $0 == "/" }.reversed().drop { $0 == "/" }.reversed()
+        return inner.isEmpty ? [] : String(inner).split(separator: "/", omittingEmptySubsequences: false)
     }
 
     enum Resolution {

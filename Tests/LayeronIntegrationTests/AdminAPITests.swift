@@ -129,12 +129,16 @@ final class AdminAPITests: XCTestCase {
         XCTAssertEqual(try server.admin("GET", "/admin/nothing").status, 404)
         XCTAssertEqual(try server.admin("DELETE", "/admin/events").status, 405)
         // A name given twice, or a value cut at a NUL (`%00`), is refused; empty components are skipped.
-        for (query, named) in [("limit=5&limit=6", "limit"), ("cursor=abc%00def", "%00")] {
+        for (query, named) in [("cursor=abc%00def", "%00")] {
             let r = try server.admin("GET", "/admin/events?\(query)")
             XCTAssertEqual(r.status, 400, query)
             XCTAssertTrue(r.json["error"]?.stringValue?.contains(named) == true, "\(query): \(r.text)")
         }
         XCTAssertEqual(try server.admin("GET", "/admin/events?&limit=1&&").status, 200)
+        // A parameter given twice: the last counts (a script appending an override).
+        let twice = try server.admin("GET", "/admin/events?limit=1000&limit=1")
+        XCTAssertEqual(twice.status, 200, twice.text)
+        if case let .array(events)? = twice.json["events"] { XCTAssertLessThanOrEqual(events.count, 1) } else { XCTFail(twice.text) }
         let plus = try server.admin("GET", "/admin/events?since=2026-12-06T11:00:00+05:30")
         XCTAssertTrue(plus.text.contains("send it as %2B"), plus.text)
     }
@@ -144,8 +148,12 @@ final class AdminAPITests: XCTestCase {
     func testAnEmptyIdIsNoRoute() throws {
         try send("shop", id: "e1", type: "order.refunded")
         try settle()
-        for (method, path) in [("POST", "/admin/events//replay"), ("POST", "/admin/events/%2F/replay"), ("GET", "/admin/events/")] {
+        for (method, path) in [("POST", "/admin/events//replay"), ("POST", "/admin/events/%2F/replay"), ("GET", "/admin//events")] {
             XCTAssertEqual(try server.admin(method, path).status, 404, "\(method) \(path)")
+        }
+        // Slashes at either end are no segment: probes and proxies write them.
+        for path in ["/admin/events/", "//admin/events", "/healthz/"] {
+            XCTAssertEqual(try server.admin("GET", path).status, 200, path)
         }
         let cli = try CLI.run(["events", "replay", "", "--admin", server.adminURL], token: server.adminToken)
         XCTAssertEqual(cli.status, 2, cli.stdout)
