@@ -6,9 +6,10 @@ import Synchronization
 /// thread that logs.
 ///
 /// A line is written at once, under the lock that keeps lines whole, when nothing waits before it
-/// and the descriptor takes it without blocking: at most `PIPE_BUF` bytes and `poll` saying it is
-/// writable (a pipe then has a free page, which such a write needs at most). Any other line waits
-/// here for the thread `log-writer`, which may block on a stalled reader for as long as it takes.
+/// and the descriptor takes it without blocking: always for a regular file (a write to one does not
+/// wait for a reader), else when the line is at most `PIPE_BUF` bytes and `poll` says the
+/// descriptor is writable (a pipe then has a free page, which such a write needs at most). Any other
+/// line waits here for the thread `log-writer`, which may block on a stalled reader for as long as it takes.
 /// Past `limitBytes` of waiting lines, a line is dropped and counted; the writer then writes
 /// `note(count)` after what was waiting.
 final class LogBacklog: @unchecked Sendable {
@@ -19,6 +20,8 @@ final class LogBacklog: @unchecked Sendable {
     /// The most bytes of lines that wait for a stalled reader.
     private let limitBytes: Int
     private let descriptor: Int32
+    /// The descriptor is a regular file: every line is written at once, with no `poll`.
+    private let isRegularFile: Bool
     /// Writes one line to `descriptor`, whole, however long that takes.
     private let send: @Sendable (String) -> Void
     private let note: @Sendable (UInt64) -> String
@@ -40,6 +43,8 @@ final class LogBacklog: @unchecked Sendable {
     init(limitBytes: Int, descriptor: Int32, send: @escaping @Sendable (String) -> Void, note: @escaping @Sendable (UInt64) -> String) {
         self.limitBytes = limitBytes
         self.descriptor = descriptor
+        var status = stat()
+        isRegularFile = fstat(descriptor, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
         self.send = send
         self.note = note
     }
@@ -47,24 +52,32 @@ final class LogBacklog: @unchecked Sendable {
     func write(_ line: String) {
         condition.lock()
         defer { condition.unlock() }
-        if waiting.isEmpty, !writing, droppedSinceTaken == 0, line.utf8.count <= Int(PIPE_BUF), takesALine() {
+        if waiting.isEmpty, !writing, droppedSinceTaken == 0,
+           isRegularFile || (line.utf8.count <= Int(PIPE_BUF) && takesALine()) {
             send(line)
             return
         }
         guard waitingBytes + line.utf8.count <= limitBytes else {
             droppedSinceTaken += 1
             Self.droppedTotal.add(1, ordering: .relaxed)
+            // The writer says so at once if it is idle, not only after the next line.
+            startWriterIfNeeded()
+            condition.signal()
             return
         }
         waiting.append(line)
         waitingBytes += line.utf8.count
-        if !writerStarted {
-            writerStarted = true
-            let thread = Thread { [self] in writeOut() }
-            thread.name = "log-writer"
-            thread.start()
-        }
+        startWriterIfNeeded()
         condition.signal()
+    }
+
+    /// Called with the lock held.
+    private func startWriterIfNeeded() {
+        guard !writerStarted else { return }
+        writerStarted = true
+        let thread = Thread { [self] in writeOut() }
+        thread.name = "log-writer"
+        thread.start()
     }
 
     /// Waits until every waiting line is written, or `seconds` pass (a reader that never comes
@@ -105,15 +118,21 @@ final class LogBacklog: @unchecked Sendable {
         return poll(&ready, 1, 0) == 1 && ready.revents & Int16(POLLOUT) != 0
     }
 
-    private static let atExit = Mutex<LogBacklog?>(nil)
+    private static let atExit = Mutex<(backlog: LogBacklog, pid: pid_t)?>(nil)
 
     /// Lines still waiting when the process exits (`exit`, the end of `main`) are written first, for
-    /// up to two seconds: the last lines of a stop are the ones an operator reads.
+    /// up to two seconds: the last lines of a stop are the ones an operator reads. Not in a child a
+    /// plugin forked that calls `exit`: the fork may have copied the lock held, and it has no writer.
     static func flushAtExit(_ backlog: LogBacklog) {
         let first = atExit.withLock { registered in
-            defer { registered = backlog }
+            defer { registered = (backlog, getpid()) }
             return registered == nil
         }
-        if first { atexit { LogBacklog.atExit.withLock { $0 }?.flush(seconds: 2) } }
+        if first {
+            atexit {
+                guard let registered = LogBacklog.atExit.withLock({ $0 }), registered.pid == getpid() else { return }
+                registered.backlog.flush(seconds: 2)
+            }
+        }
     }
 }

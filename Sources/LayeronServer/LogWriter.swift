@@ -4,8 +4,9 @@ import LayeronCore
 /// Writes log lines to standard error: one JSON object a line for machines, or plain text for a
 /// terminal. Lines keep their order and never interleave.
 ///
-/// A line goes straight to standard error while its reader keeps up, so the line before a crash is
-/// never lost. When the reader stalls (a paused terminal, a log shipper that stopped, Docker's
+/// A line goes straight to standard error while its reader keeps up (always, when standard error is
+/// a file), so the line before a crash is not lost; only a line over 4 KB to a pipe or terminal, or
+/// one logged while the backlog drains, waits for the writer thread. When the reader stalls (a paused terminal, a log shipper that stopped, Docker's
 /// blocking log driver) a write would block, and with it every thread that logs: an HTTP thread
 /// logging a rejected signature would stop answering. So a line that does not fit at once waits in
 /// a bounded backlog (`LogBacklog`) that a thread of its own writes out; past the bound lines are
