@@ -1,3 +1,5 @@
+/* For accept4, which glibc declares only then. */
+#define _GNU_SOURCE
 #include "CShims.h"
 
 #include <errno.h>
@@ -24,16 +26,14 @@ struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *c
                                      MHD_RequestCompletedCallback completed,
                                      MHD_NotifyConnectionCallback connections,
                                      const layeron_mhd_log_target *log) {
-    /* MHD_USE_ITC (which MHD_ALLOW_SUSPEND_RESUME implies as well): MHD_quiesce_daemon refuses to
-       quiesce a daemon with internal threads without it, and stopping starts with a quiesce. */
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
-    if (options->address->sa_family == AF_INET6) {
-        flags |= MHD_USE_IPv6;
-    }
+    /* MHD_USE_ITC (which MHD_ALLOW_SUSPEND_RESUME implies as well): MHD_add_connection queues the
+       connection to a worker and wakes it through its channel; without one it waits for other
+       activity on that worker. No listening socket: the caller accepts and hands connections over. */
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+                         MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
     /* The logger first, so that messages about the options after it reach it too. */
     return MHD_start_daemon(flags, 0, NULL, NULL, handler, cls,
                             MHD_OPTION_EXTERNAL_LOGGER, layeron_mhd_log, (void *)log,
-                            MHD_OPTION_SOCK_ADDR, options->address,
                             MHD_OPTION_THREAD_POOL_SIZE, options->thread_pool_size,
                             MHD_OPTION_CONNECTION_TIMEOUT, options->connection_timeout_s,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, options->connection_memory_limit,
@@ -45,9 +45,9 @@ struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *c
                             MHD_OPTION_END);
 }
 
-uint16_t layeron_mhd_bound_port(struct MHD_Daemon *daemon) {
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
-    return info == NULL ? 0 : info->port;
+int layeron_accept(int listening, struct sockaddr_storage *address, socklen_t *length) {
+    *length = sizeof *address;
+    return accept4(listening, (struct sockaddr *)address, length, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
 /* MHD_get_connection_info is variadic, so Swift cannot call it. */

@@ -1,9 +1,9 @@
 import Synchronization
 
-/// A listener's open connections, counted in libmicrohttpd's reports of each connection's start and
-/// close: one atomic add per connection, none per request. At its connection limit libmicrohttpd
-/// (in epoll mode) stops watching the listening socket without a word, and new clients wait in the
-/// kernel's backlog; this count is how the listener can tell, and show, that it is full.
+/// A listener's open connections, counted as the accept thread hands each one to libmicrohttpd and
+/// in libmicrohttpd's report of its close: one atomic add per connection, none per request. The
+/// accept thread accepts only while the count is under the limit, so at the limit new clients wait
+/// in the kernel's backlog; the count is also how the listener shows, and warns, that it is full.
 final class ConnectionCount: Sendable {
     let limit: Int
     private let count = Atomic<Int>(0)
@@ -12,8 +12,8 @@ final class ConnectionCount: Sendable {
         self.limit = limit
     }
 
-    /// A connection started; true when it is the one that fills the listener. Relaxed: the count
-    /// orders nothing else, and each start and close is reported once, on the connection's thread.
+    /// A connection was accepted (or, handed over and refused at once, is `closed` again); true when
+    /// it is the one that fills the listener. Relaxed: the count orders nothing else.
     func opened() -> Bool {
         count.wrappingAdd(1, ordering: .relaxed).newValue == limit
     }

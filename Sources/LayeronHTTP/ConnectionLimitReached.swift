@@ -1,6 +1,6 @@
-/// A connection limit a listener met. libmicrohttpd says nothing when the listener fills (it only
-/// stops accepting), and says the same words for a client over its own cap as for a full listener,
-/// so the listener tells its owner which it was.
+/// A connection limit a listener met. Nothing else says when the listener fills (its accept thread
+/// only waits), and libmicrohttpd says the same words for a client over its own cap as for a full
+/// listener, so the listener tells its owner which it was.
 public enum ConnectionLimitReached: Sendable, Equatable {
     /// The connection that opened holds the last of the listener's `limit` slots: until one closes,
     /// new clients wait in the kernel's backlog, unanswered.

@@ -50,17 +50,17 @@ public struct HTTPServerLimits: Sendable {
     }
 }
 
-/// One libmicrohttpd daemon (its own worker threads, each with an epoll loop) answering with `handler`.
+/// One libmicrohttpd daemon (its own worker threads, each with an epoll loop) answering with `handler`
+/// the connections its listening socket's accept thread hands it (`ListeningSocket`).
 public final class HTTPServer: @unchecked Sendable {
     public let host: String
     public private(set) var port: UInt16
     fileprivate let limits: HTTPServerLimits
     fileprivate let handler: HTTPRequestHandler
     private var daemon: OpaquePointer?
-    /// The listening socket once `stopAccepting` took it from libmicrohttpd: shut down at once, so
-    /// the kernel refuses new connections, and closed after the daemon stops (libmicrohttpd's
-    /// threads may still hold it until then).
-    private var quiescedSocket: Int32?
+    /// The listening socket and its accept thread, which hands connections to `daemon`; nil before
+    /// `start` and once `stopAccepting` has closed it.
+    private var listener: ListeningSocket?
     /// Counts requests from the moment they are whole (handed to `handler`) to their completion;
     /// stopping waits for none to be left. One still arriving (a head or a body trickling in) is not
     /// counted, so it cannot hold the stop until its request timeout: the stop closes it. A request
@@ -134,48 +134,55 @@ public final class HTTPServer: @unchecked Sendable {
             guard inet_pton(AF_INET, host, &a.sin_addr) == 1 else { throw .invalidAddress(display) }
             withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
         }
+        let listening = try withUnsafePointer(to: &storage) { (pointer) throws(HTTPServerError) -> ListeningSocket in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (address) throws(HTTPServerError) -> ListeningSocket in
+                try ListeningSocket(address: address, length: socklen_t(isIPv6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size),
+                                    display: display)
+            }
+        }
         let cls = Unmanaged.passUnretained(self).toOpaque()
         logTarget.initialize(to: layeron_mhd_log_target(callback: logCallback, cls: cls))
         heldMessages.withLock { $0 = [] }
-        let started: OpaquePointer? = withUnsafePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                var options = layeron_mhd_options(
-                    address: address, thread_pool_size: max(1, limits.threads),
-                    connection_timeout_s: limits.connectionTimeoutSeconds,
-                    connection_memory_limit: Self.poolBytes, connection_limit: limits.maxConnections,
-                    per_address_limit: limits.maxConnectionsPerAddress)
-                return layeron_mhd_start(&options, cls, uriCallback, accessCallback, completedCallback, connectionCallback, logTarget)
-            }
-        }
+        let threads = max(1, limits.threads)
+        // The accept thread holds the listener to its limit (`ListeningSocket.startAccepting`).
+        // libmicrohttpd splits its own limit evenly between the workers and hands an added
+        // connection to one whose count, which leaves out connections still queued to it, is under
+        // its share: with a share of the whole limit each, no worker refuses one the accept thread let in.
+        let (workerLimits, overflow) = limits.maxConnections.multipliedReportingOverflow(by: threads)
+        var options = layeron_mhd_options(
+            thread_pool_size: threads, connection_timeout_s: limits.connectionTimeoutSeconds,
+            connection_memory_limit: Self.poolBytes, connection_limit: overflow ? UInt32.max : workerLimits,
+            per_address_limit: limits.maxConnectionsPerAddress)
+        let started = layeron_mhd_start(&options, cls, uriCallback, accessCallback, completedCallback, connectionCallback, logTarget)
         let held = heldMessages.withLock { held in
             defer { held = nil }
             return held ?? []
         }
         guard let started else {
+            listening.stop()
             let cause = held.last { $0.concern == .server }
             throw .startFailed(display, reason: cause.map { $0.systemReason ?? $0.text })
         }
         held.forEach(onMessage)
         daemon = started
-        port = layeron_mhd_bound_port(started)
+        port = listening.port
+        listener = listening
         deadlines.start()
+        listening.startAccepting(connections: connections, onMessage: onMessage) { [self] client, address, length in
+            hand(client, address: address, length: length)
+        }
     }
 
     /// Stops accepting: new connections are refused (ECONNREFUSED) from now on, and those that
     /// completed their handshake but were not yet accepted are reset; connections already accepted
-    /// are served on. libmicrohttpd's quiesce only stops watching the listening socket, which stays
-    /// open in the kernel and would go on completing handshakes that nothing serves; shutting it
-    /// down ends the listen without closing a descriptor its threads may still use. Call `stop`
-    /// afterwards; calling this more than once does nothing.
+    /// are served on. The listening socket is the listener's own, not libmicrohttpd's
+    /// (`ListeningSocket`): its accept thread has ended and it is closed when this returns. Call
+    /// `stop` afterwards; calling this more than once does nothing.
     public func stopAccepting() {
-        guard let daemon, quiescedSocket == nil else { return }
+        guard daemon != nil, let listener else { return }
         closing.store(true, ordering: .sequentiallyConsistent)
-        // Needs MHD_USE_ITC with internal threads (layeron_mhd_start sets it); returns the
-        // listening socket, which becomes ours to close.
-        let socket = MHD_quiesce_daemon(daemon)
-        guard socket >= 0 else { return }
-        shutdown(socket, Int32(SHUT_RDWR))
-        quiescedSocket = socket
+        listener.stop()
+        self.listener = nil
     }
 
     /// Stops accepting (`stopAccepting`), waits until every request already received has been
@@ -190,10 +197,14 @@ public final class HTTPServer: @unchecked Sendable {
         MHD_stop_daemon(daemon)
         deadlines.stop()
         self.daemon = nil
-        if let socket = quiescedSocket {
-            close(socket)
-            quiescedSocket = nil
-        }
+    }
+
+    /// Gives an accepted connection to libmicrohttpd, which picks a worker and wakes it; counted
+    /// here, before any worker knows of it, so the accept thread never lets in more than the limit.
+    /// libmicrohttpd closes the socket when it refuses one (the address's cap, out of memory).
+    private func hand(_ client: Int32, address: UnsafePointer<sockaddr>, length: socklen_t) {
+        if connections.opened() { onConnectionLimit(.listener(limit: connections.limit), port) }
+        if MHD_add_connection(daemon, client, address, length) != .YES { connections.closed() }
     }
 
     /// Each connection's libmicrohttpd memory pool, which holds the request head and the response's
@@ -211,15 +222,16 @@ public final class HTTPServer: @unchecked Sendable {
     /// Connections open now, idle ones included.
     public var openConnections: Int { connections.open }
 
-    /// libmicrohttpd 0.9.75's words for a connection it closed as soon as it accepted it, past the
-    /// listener's limit or its address's cap.
+    /// libmicrohttpd 0.9.75's words for a connection it closed as soon as it was handed it, past its
+    /// address's cap.
     private static let limitMessage = "Server reached connection limit"
 
     /// Whether libmicrohttpd's `message` is a connection closed for its address's cap, which it
-    /// reports in the same words as a full listener's: so when the listener has room. Told to
+    /// reports in the same words as a full listener's; the listener's own limit is kept by the
+    /// accept thread before libmicrohttpd sees a connection, so the words mean the cap. Told to
     /// `onConnectionLimit` instead of logged, since a client can cause one on every connect.
     fileprivate func isPerAddressRefusal(_ message: String) -> Bool {
-        limits.maxConnectionsPerAddress > 0 && message.hasPrefix(Self.limitMessage) && connections.open < connections.limit
+        limits.maxConnectionsPerAddress > 0 && message.hasPrefix(Self.limitMessage)
     }
 }
 
@@ -403,7 +415,6 @@ private let connectionCallback: MHD_NotifyConnectionCallback = { cls, connection
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
     switch event {
     case .CONNECTION_NOTIFY_STARTED:
-        if server.connections.opened() { server.onConnectionLimit(.listener(limit: server.connections.limit), server.port) }
         let deadline = server.deadlines.opened(socket: layeron_mhd_connection_socket(connection), peer: PeerAddress(of: connection))
         context.pointee = Unmanaged.passRetained(deadline).toOpaque()
     case .CONNECTION_NOTIFY_CLOSED:

@@ -167,4 +167,35 @@ final class HTTPServerStopTests: XCTestCase {
         XCTAssertEqual(stopped.wait(timeout: .now() + 3), .success, "the stop waits for a request still arriving")
         XCTAssertTrue(trickling.receive(seconds: 2).closed)
     }
+
+    /// libmicrohttpd 0.9.75's quiesce, which the stop used to start with, raced its own epoll
+    /// workers for the listening socket and aborted the process ("Failed to remove listen FD from
+    /// epoll set") when a busy worker woke at that moment. Stops under kept-alive load on many
+    /// workers, for a few seconds: the process must live through every one.
+    func testStoppingUnderKeptAliveLoadNeverAbortsTheProcess() throws {
+        let started = Date()
+        var rounds = 0
+        while rounds < 5 || Date().timeIntervalSince(started) < 3 {
+            rounds += 1
+            let listener = try Listener(threads: 8)
+            let answers = Atomic<Int>(0)
+            let clients = DispatchGroup()
+            for _ in 0..<8 {
+                clients.enter()
+                let port = listener.server.port
+                Thread.detachNewThread {
+                    defer { clients.leave() }
+                    guard let connection = try? RawHTTPConnection(port: port) else { return }
+                    while connection.ask("GET /x HTTP/1.1\r\nHost: x\r\n\r\n") {
+                        answers.add(1, ordering: .relaxed)
+                    }
+                }
+            }
+            let deadline = Date().addingTimeInterval(5)
+            while answers.load(ordering: .relaxed) < 200, Date() < deadline { usleep(1_000) }
+            XCTAssertGreaterThanOrEqual(answers.load(ordering: .relaxed), 200, "round \(rounds): the load never got going")
+            listener.server.stop()
+            XCTAssertEqual(clients.wait(timeout: .now() + 5), .success, "round \(rounds): a client's connection outlived the stop")
+        }
+    }
 }

@@ -29,6 +29,18 @@ final class RawHTTPConnection {
         guard write(fd, bytes, bytes.count) == bytes.count else { throw RawHTTPError("write: errno \(errno)") }
     }
 
+    /// Sends `text` (without SIGPIPE when the server has closed) and reads what has arrived,
+    /// waiting up to 5 s for a first byte: false once the connection is closed or nothing came. For
+    /// clients that send request after request on one connection.
+    func ask(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard Glibc.send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { return false }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        return read(fd, &buffer, buffer.count) > 0
+    }
+
     /// Everything the server sends until it closes the connection (`closed`), or until `seconds`
     /// pass without it closing.
     func receive(seconds: Double) -> (text: String, closed: Bool) {

@@ -1,5 +1,5 @@
-/* The few C calls Swift cannot make directly because they are variadic, and a signal handler, which
-   must be async-signal-safe and so cannot be Swift. */
+/* The few C calls Swift cannot make directly (variadic, or declared only under _GNU_SOURCE), and a
+   signal handler, which must be async-signal-safe and so cannot be Swift. */
 #ifndef LAYERON_CSHIMS_H
 #define LAYERON_CSHIMS_H
 
@@ -14,11 +14,12 @@
 
 /* Limits and threading a listener starts with. */
 typedef struct layeron_mhd_options {
-    const struct sockaddr *address;     /* IPv4 or IPv6 address to bind, port 0 for any free port */
     unsigned int thread_pool_size;      /* worker threads, each with its own epoll loop */
     unsigned int connection_timeout_s;  /* idle connections are closed after this many seconds */
     size_t connection_memory_limit;     /* per-connection buffer for headers and parsing */
-    unsigned int connection_limit;      /* concurrent connections across the pool */
+    unsigned int connection_limit;      /* concurrent connections across the pool, split evenly
+                                           between the workers; MHD_add_connection closes one
+                                           handed over when no worker's count is under its share */
     unsigned int per_address_limit;     /* concurrent connections from one client address, 0 for no cap;
                                            one past it is closed at once, and libmicrohttpd logs
                                            "Server reached connection limit" */
@@ -39,7 +40,9 @@ typedef struct layeron_mhd_log_target {
 } layeron_mhd_log_target;
 
 /* Starts a daemon with MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-   MHD_USE_ITC (so that MHD_quiesce_daemon works on it).
+   MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET: it has no listening socket, and serves the connections
+   given to MHD_add_connection (from any thread; the socket must be non-blocking, and is
+   libmicrohttpd's, closed by it, from the call on, whatever it returns).
    All request and connection callbacks receive `cls`; libmicrohttpd's own messages, including why a
    start failed, go to `log`. `connections` is told of each connection's start and close, on the
    thread that serves it; libmicrohttpd 0.9.75 tells of the close before it closes the socket, so the
@@ -51,8 +54,10 @@ struct MHD_Daemon *layeron_mhd_start(const layeron_mhd_options *options, void *c
                                      MHD_NotifyConnectionCallback connections,
                                      const layeron_mhd_log_target *log);
 
-/* The port the daemon is bound to (resolves port 0), or 0 when unknown. */
-uint16_t layeron_mhd_bound_port(struct MHD_Daemon *daemon);
+/* accept4 (which glibc declares only under _GNU_SOURCE, so Swift does not see it) on `listening`,
+   the new socket non-blocking and close-on-exec: the socket, or -1 with errno set. `address`
+   receives the client's address and `length` its size. */
+int layeron_accept(int listening, struct sockaddr_storage *address, socklen_t *length);
 
 /* The connection's socket, or -1 when unknown. */
 int layeron_mhd_connection_socket(struct MHD_Connection *connection);
