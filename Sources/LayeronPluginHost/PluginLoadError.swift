@@ -27,9 +27,10 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     case nameTaken(file: String, plugin: String, version: String, heldBy: String)
     /// A process stopped while this unchanged file's code ran during its load (`PluginLoadRecord`).
     case stoppedDuringLoad(file: String, load: UnfinishedLoad)
-    /// Loaded, but a load of the same file that started later was installed first: this version
-    /// was built from older content or older config, and is never installed. Not kept as a refusal.
-    case superseded(file: String, plugin: String, version: String)
+    /// Loaded, but a load of the same file that started later was installed first, or the file was
+    /// removed meanwhile (`byRemoval`): this version was built from older content or older config,
+    /// and is never installed. Not kept as a refusal.
+    case superseded(file: String, plugin: String, version: String, byRemoval: Bool)
 
     public var description: String {
         switch self {
@@ -58,8 +59,9 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
             return "\(file): \(load.loader) stopped while \(load.stage.phrase) (pid \(load.pid), \(when)); "
                 + "refused until the file changes, since loading it again would stop this process too "
                 + "(replace it with a fixed build, or touch it to try this one again)"
-        case let .superseded(file, plugin, version):
-            return "\(file): plugin \(plugin) \(version) was not installed: a newer load of this file finished first"
+        case let .superseded(file, plugin, version, byRemoval):
+            return "\(file): plugin \(plugin) \(version) was not installed: "
+                + (byRemoval ? "the file was removed while it loaded" : "a newer load of this file finished first")
         }
     }
 
@@ -67,7 +69,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         switch self {
         case let .copyFailed(file, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .cxxEntry(file, _), let .entryRefused(file),
              let .abiMismatch(file, _), let .unreadableDescriptor(file, _), let .invalidDescriptor(file, _, _), let .cannotInspect(file, _), let .initFailed(file, _, _, _, _, _),
-             let .nameTaken(file, _, _, _), let .stoppedDuringLoad(file, _), let .superseded(file, _, _):
+             let .nameTaken(file, _, _, _), let .stoppedDuringLoad(file, _), let .superseded(file, _, _, _):
             return file
         }
     }
@@ -77,7 +79,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     public var pluginName: String? {
         switch self {
         case let .invalidDescriptor(_, plugin, _): return plugin
-        case let .initFailed(_, plugin, _, _, _, _), let .nameTaken(_, plugin, _, _), let .superseded(_, plugin, _): return plugin
+        case let .initFailed(_, plugin, _, _, _, _), let .nameTaken(_, plugin, _, _), let .superseded(_, plugin, _, _): return plugin
         case let .stoppedDuringLoad(_, load): return load.plugin
         default: return nil
         }
@@ -87,7 +89,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     /// was read: `plugins list` tells the refused build from the one that serves.
     public var pluginVersion: String? {
         switch self {
-        case let .initFailed(_, _, version, _, _, _), let .nameTaken(_, _, version, _), let .superseded(_, _, version): return version
+        case let .initFailed(_, _, version, _, _, _), let .nameTaken(_, _, version, _), let .superseded(_, _, version, _): return version
         default: return nil
         }
     }

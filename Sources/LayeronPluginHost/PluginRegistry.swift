@@ -39,7 +39,7 @@ public final class PluginRegistry: @unchecked Sendable {
     /// per file, the number of the newest install or removal, and an older outcome is dropped
     /// rather than put over it.
     private var changeCount: UInt64 = 0
-    private var lastChange: [String: UInt64] = [:]
+    private var lastChange: [String: (number: UInt64, removal: Bool)] = [:]
 
     private let privateDirectory: String
     private let logger: Logger
@@ -141,12 +141,12 @@ public final class PluginRegistry: @unchecked Sendable {
         lock.lock()
         // A newer load of this file installed its version (or the file was removed) while this
         // one ran the plugin's `init`: this version is older content or older config.
-        if (lastChange[file] ?? 0) > change {
+        if let newer = lastChange[file], newer.number > change {
             lock.unlock()
             plugin.shutdown()
-            logger.info("plugin load superseded: a newer load of the file finished first and keeps serving",
-                        [("plugin", plugin.name), ("version", plugin.version), ("file", file)])
-            return .failure(.superseded(file: file, plugin: plugin.name, version: plugin.version))
+            let why = newer.removal ? "the file was removed while it loaded" : "a newer load of the file finished first and keeps serving"
+            logger.info("plugin load superseded: \(why)", [("plugin", plugin.name), ("version", plugin.version), ("file", file)])
+            return .failure(.superseded(file: file, plugin: plugin.name, version: plugin.version, byRemoval: newer.removal))
         }
         // Checked again here: another file may have taken the name while this one loaded.
         if let error = nameTakenLocked(plugin.name, version: plugin.version, by: file) {
@@ -158,7 +158,7 @@ public final class PluginRegistry: @unchecked Sendable {
         }
         let previous = active[plugin.name]
         active[plugin.name] = Version(plugin)
-        lastChange[file] = change
+        lastChange[file] = (change, removal: false)
         // A newer load's refusal stays on record: the serving version is older than what was deployed.
         if let failure = failures[file], failure.change < change { failures[file] = nil }
         // A file that now declares another name gives its old name up.
@@ -193,7 +193,7 @@ public final class PluginRegistry: @unchecked Sendable {
     public func unload(file: String) {
         let change = startChange()
         lock.lock()
-        lastChange[file] = change
+        lastChange[file] = (change, removal: true)
         failures[file] = nil
         let gone = active.filter { $0.value.plugin.file == file }
         for (name, _) in gone { active[name] = nil }
@@ -214,7 +214,7 @@ public final class PluginRegistry: @unchecked Sendable {
     /// True when a newer load or removal of `file` than `change` has already been applied: its
     /// outcome is the one that stands, installed or refused.
     private func isOutdatedLocked(_ change: UInt64, of file: String) -> Bool {
-        (lastChange[file] ?? 0) > change || (failures[file]?.change ?? 0) > change
+        (lastChange[file]?.number ?? 0) > change || (failures[file]?.change ?? 0) > change
     }
 
     /// Loads again the files that were refused only because one of `names` was held, now that

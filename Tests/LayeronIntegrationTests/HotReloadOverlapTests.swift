@@ -42,6 +42,24 @@ final class HotReloadOverlapTests: XCTestCase {
         XCTAssertNil(try server.failure(for: "\(server.pluginsDir)/pv.so"), "a superseded load is no refusal")
     }
 
+    /// A slow load of a file removed while it runs is not installed, and the log says the file went,
+    /// not that a newer load serves (nothing does).
+    func testALoadOfAFileRemovedWhileItRanIsNotInstalled() throws {
+        let gate = server.path("gate")
+        defer { _ = FileManager.default.createFile(atPath: gate, contents: nil) }
+        let file = "\(server.pluginsDir)/pv.so"
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "slow", handlers: ["go"]), output: file)
+        try writeConfig(pluginConfig: #"{"round": 1}"#, handlers: ["pv.go"])
+        try server.start()
+        try writeConfig(pluginConfig: #"{"round": 2, "gate": "\#(gate)"}"#, handlers: ["pv.go"])
+        XCTAssertTrue(server.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: gate + ".waiting") }, server.logs)
+        try FileManager.default.removeItem(atPath: file)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("plugin retired") }, server.logs)
+        _ = FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("plugin load superseded: the file was removed while it loaded") }, server.logs)
+        XCTAssertNil(try server.activeVersion(of: "pv"), server.logs)
+    }
+
     /// A new build without a handler the config routes to, then one declaring another plugin name
     /// over the same file: each is reported as the same check at start and on config reload does,
     /// and the name the second gives up is logged as retired.
