@@ -31,8 +31,8 @@ enum VerifyCommand {
         var scheme: SignatureScheme
         let secrets: [SecretValue]
         if let webhookName = args.value("webhook") {
-            guard args.value("secret") == nil, args.value("secret-env") == nil else {
-                throw UsageError("--webhook takes its secrets from --config and the secrets store; drop --secret")
+            if let given = ["secret", "secret-env"].first(where: { args.value($0) != nil }) {
+                throw UsageError("--webhook takes its secrets from --config and the secrets store; drop --\(given)")
             }
             let path = ProcessEnvironment.configPath(args)
             let config: ServerConfig

@@ -179,6 +179,9 @@ final class SignatureProvidersTests: XCTestCase {
         XCTAssertEqual(try verify(["--provider", "github", "--secret-env", "GH_SECRET"], request: github).output, "valid")
         XCTAssertEqual(try verify(["--provider", "github", "--secret-env", "NO_SUCH_VARIABLE"], request: github).status, 2)
         XCTAssertEqual(try verify(["--provider", "github", "--secret", "x", "--secret-env", "GH_SECRET"], request: github).status, 2)
+        let both = try verify(["--config", server.configPath, "--webhook", "sw", "--secret-env", "GH_SECRET"], request: github)
+        XCTAssertEqual(both.status, 2)
+        XCTAssertTrue(both.output.contains("drop --secret-env"), both.output)
 
         let sw = savedRequest(headers: standardWebhooksHeaders(body, id: "msg_9", timestamp: 1_700_000_000), body: body)
         XCTAssertEqual(try verify(["--config", server.configPath, "--webhook", "sw", "--now", "1700000100"], request: sw).status, 0)
