@@ -140,7 +140,7 @@ final class RuntimeSnapshot: Sendable {
                     // libcurl would send what follows a line break as headers of their own.
                     if HTTPToken.breaksAHeaderValue(resolved.text) {
                         unusable.append(("outbound \(destination.name) header \(name)", ref,
-                                         "cannot be sent as a header: its value holds a line break or NUL"))
+                                         "cannot be sent as a header: its value holds a line break or NUL (a trailing newline counts, as `echo` or a file mounted from a Kubernetes Secret leaves one)"))
                         return nil
                     }
                     secretHeaderValues.append(resolved.text)
