@@ -1,6 +1,6 @@
 import LayeronCore
 
-/// Cuts the secret values a destination sends out of what its receiver answered, before an attempt's
+/// Cuts a destination's secret values out of what its receiver answered, before an attempt's
 /// response headers and body snippet are recorded. Debug receivers and error pages echo the request's
 /// headers back, in a header or in the body; the stored answer is shown to the admin API's read
 /// scope, which must never see a credential that the request's own recorded headers hide.
@@ -20,7 +20,8 @@ public struct EchoedSecretScrubber: Sendable {
 
     /// `headerValues` are the resolved values of the destination's secret headers; for a value with
     /// an authentication scheme (`Bearer <token>`) the credential after the scheme is looked for on
-    /// its own too. `signingSecrets` are looked for whole (`whsec_…`) and without their prefix.
+    /// its own too. `signingSecrets` are looked for whole (`whsec_…`) and without their prefix: never
+    /// sent, but the receiver holds them too, and a debug page may print its configuration.
     public init(headerValues: [String], signingSecrets: [SecretValue]) {
         var values: [[UInt8]] = []
         for value in headerValues {
