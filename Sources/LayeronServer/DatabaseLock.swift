@@ -13,7 +13,8 @@ final class DatabaseLock {
     private let descriptor: Int32
 
     /// Beside the file SQLite opens, whatever the path's spelling: the lock of a symbolic link's
-    /// name let a second server onto the same database. A database not created yet is placed by its
+    /// name let a second server onto the same database. A link whose target is not created yet is
+    /// followed too (SQLite creates the target), and a database not created yet is placed by its
     /// folder's real path.
     static func lockFile(besideDatabase database: String) -> String {
         func real(_ path: String) -> String? {
@@ -21,11 +22,19 @@ final class DatabaseLock {
             defer { free(resolved) }
             return String(cString: resolved)
         }
-        if let file = real(database) { return file + "-serve.lock" }
-        let name = (database as NSString).lastPathComponent
-        let folder = (database as NSString).deletingLastPathComponent
+        var path = database
+        for _ in 0..<40 {
+            if let file = real(path) { return file + "-serve.lock" }
+            var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let count = readlink(path, &target, target.count - 1)
+            guard count > 0 else { break }
+            let link = String(decoding: target[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            path = link.hasPrefix("/") ? link : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(link)
+        }
+        let name = (path as NSString).lastPathComponent
+        let folder = (path as NSString).deletingLastPathComponent
         if let resolved = real(folder.isEmpty ? "." : folder) { return (resolved as NSString).appendingPathComponent(name) + "-serve.lock" }
-        return database + "-serve.lock"
+        return path + "-serve.lock"
     }
 
     init(database: String) throws(DatabaseLockError) {
