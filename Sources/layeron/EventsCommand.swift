@@ -45,7 +45,8 @@ enum EventsCommand {
                 if args.has("json") {
                     print(json.serialized())
                 } else {
-                    let filters = ["webhook", "direction", "status", "type", "since", "until", "q", "limit"].compactMap { name in
+                    let filters = ["webhook", "direction", "status", "type", "since", "until", "q", "limit",
+                                   "admin", "config", "env", "database"].compactMap { name in
                         args.value(name).map { (name, $0) }
                     }
                     printEvents(json, filters: filters)
@@ -87,8 +88,9 @@ enum EventsCommand {
         return 0
     }
 
-    /// `filters` are the list's own, repeated in the next page's command: with the cursor alone it
-    /// would page through events of every webhook and status.
+    /// `filters` are the list's own and where it asked (`--admin`, `--config`, …), repeated in the
+    /// next page's command: with the cursor alone it would page through events of every webhook and
+    /// status, on the default server.
     private static func printEvents(_ json: JSONValue, filters: [(String, String)]) {
         guard case let .array(events)? = json["events"] else { return }
         let now = Date().timeIntervalSince1970

@@ -438,7 +438,7 @@ final class AdminAPITests: XCTestCase {
         try settle()
         // The next page's command keeps the list's filters.
         let paged = try CLI.run(["events", "list", "--webhook", "shop", "--type", "order.*", "--limit", "1", "--admin", server.adminURL], token: server.adminToken)
-        XCTAssertTrue(paged.stdout.contains("more: layeron events list --webhook shop --type 'order.*' --limit 1 --cursor "), paged.stdout)
+        XCTAssertTrue(paged.stdout.contains("more: layeron events list --webhook shop --type 'order.*' --limit 1 --admin \(server.adminURL) --cursor "), paged.stdout)
         let table = try CLI.run(["events", "list", "--admin", server.adminURL], token: server.adminToken)
         XCTAssertEqual(table.status, 0, table.stderr)
         let lines = table.stdout.split(separator: "\n")
