@@ -7,23 +7,25 @@ import LayeronCore
 public final class PluginFolderWatcher: Sendable {
     private let watcher: FolderWatcher
 
-    /// `afterChanges` runs after each batch of changes is applied: a new build may lack a handler
-    /// the config routes to, and the server says so as it does at start and on a config reload.
+    /// `afterChanges` runs after each batch of changes to plugin files is applied (not for other
+    /// files in the folder, such as an editor's): a new build may lack a handler the config routes
+    /// to, and the server says so as it does at start and on a config reload.
     public init(directory: String, registry: PluginRegistry, logger: Logger,
                 debounceMilliseconds: UInt64 = 100, afterChanges: @escaping @Sendable () -> Void = {}) throws(FolderWatchError) {
         watcher = try FolderWatcher(directory: directory, debounceMilliseconds: debounceMilliseconds, logger: logger) { changes in
-            defer { afterChanges() }
             if changes.overflowed {
                 logger.warn("plugin folder changes were lost (inotify queue overflow, or the folder was replaced); rescanning \(directory)")
                 registry.reconcile(directory: directory)
-                return
+                return afterChanges()
             }
             // Loads before removals: a rename within the folder reports both names at once, and the
             // new name must take the plugin over from the old one before the old one is retired, or
             // the handler would be missing in between (PluginRegistry.load hands the name over).
             let files = changes.names.sorted().filter(Self.isPluginFile).map { "\(directory)/\($0)" }
+            guard !files.isEmpty else { return }
             for file in files where Self.isPluginEntry(file) { registry.load(file: file) }
             for file in files where !Self.isPluginEntry(file) { registry.unload(file: file) }
+            afterChanges()
         }
     }
 

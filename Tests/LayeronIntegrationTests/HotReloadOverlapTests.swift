@@ -77,6 +77,12 @@ final class HotReloadOverlapTests: XCTestCase {
         try PluginBuilder.landByRename(withoutOther, into: server.pluginsDir, name: "pv.so")
         XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("handler pv.other cannot run: plugin pv does not provide it") },
                       server.logs)
+        // Other files in the folder (an editor's, notes) change no plugin and repeat no warning.
+        let warnings = { [server] in server!.logs.components(separatedBy: "handler pv.other cannot run").count - 1 }
+        let before = warnings()
+        try "notes".write(toFile: "\(server.pluginsDir)/README.txt", atomically: false, encoding: .utf8)
+        usleep(600_000)
+        XCTAssertEqual(warnings(), before, server.logs)
 
         try PluginBuilder.landByRename(renamed, into: server.pluginsDir, name: "pv.so")
         XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("handler pv.go cannot run: its plugin pv is not loaded") },
