@@ -77,6 +77,11 @@ public final class HTTPServer: @unchecked Sendable {
     /// and waits for it, or the request sees the flag and is not suspended. (On x86 these cost what
     /// relaxed ones do: the increment is a locked add either way.)
     fileprivate let closing = Atomic<Bool>(false)
+    /// Set by `stop` once no request is left, just before libmicrohttpd stops: a request whose body
+    /// completes after that is answered 503 without reaching the handler, since the stop would cut
+    /// off its answer (a mounted replay would then be committed unanswered, and run twice on the
+    /// client's retry). Ordered against `inFlight` as `closing` is.
+    fileprivate let stopped = Atomic<Bool>(false)
     fileprivate let onMessage: @Sendable (HTTPServerMessage) -> Void
     fileprivate let onRefusal: @Sendable (String) -> Void
     /// Called with what was reached and the listener's port (for the operator's `ss` command).
@@ -193,6 +198,9 @@ public final class HTTPServer: @unchecked Sendable {
     public func stop() {
         guard let daemon else { return }
         stopAccepting()
+        inFlight.waitForZero()
+        stopped.store(true, ordering: .sequentiallyConsistent)
+        // One that counted itself before it could see `stopped` runs to its answer.
         inFlight.waitForZero()
         MHD_stop_daemon(daemon)
         deadlines.stop()
@@ -530,6 +538,10 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
     state.body = []
     server.inFlight.increment()
     state.counted = true
+    if server.stopped.load(ordering: .sequentiallyConsistent) {
+        server.onRefusal(RequestRefusal.stopping.label)
+        return send(RequestRefusal.stopping.response, on: connection, closing: false)
+    }
     return answer(server.handler(request), state: state, server: server, on: connection)
 }
 
