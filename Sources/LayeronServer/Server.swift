@@ -82,6 +82,9 @@ public final class Server: @unchecked Sendable {
     private var databaseLock: DatabaseLock?
     let logger: Logger
     let snapshots: SnapshotHolder
+    /// The config the server started with: the settings read once at start keep its values, so a
+    /// reload compares with them, not with the last file read.
+    private let startConfig: ServerConfig
     let options: ServeOptions
     let resolver: any SecretResolver
     /// A reload gives the webhooks of its snapshot their counters from here.
@@ -279,11 +282,13 @@ public final class Server: @unchecked Sendable {
             return .failure(.secrets(error))
         }
         let old = snapshots.snapshot.config
-        // Settings read once at start: a reload keeps the running ones, and says which it kept.
-        let kept = [("listen", old.listen != config.listen), ("admin.listen", old.admin.listen != config.admin.listen),
-                    ("database", old.database != config.database), ("durability", old.durability != config.durability),
-                    ("limits", old.limits != config.limits),
-                    ("workers", old.workers != config.workers), ("plugins.dir", old.plugins.dir != config.plugins.dir)]
+        // Settings read once at start: a reload keeps the running ones, and says which differ from
+        // them (a file put back to the running value says nothing).
+        let start = startConfig
+        let kept = [("listen", start.listen != config.listen), ("admin.listen", start.admin.listen != config.admin.listen),
+                    ("database", start.database != config.database), ("durability", start.durability != config.durability),
+                    ("limits", start.limits != config.limits),
+                    ("workers", start.workers != config.workers), ("plugins.dir", start.plugins.dir != config.plugins.dir)]
             .filter(\.1).map(\.0)
         if !kept.isEmpty {
             logger.warn("\(kept.joined(separator: ", ")) changed in the config; the running value stays until a restart")
@@ -336,6 +341,7 @@ public final class Server: @unchecked Sendable {
         self.maintenance = maintenance
         self.metrics = metrics
         self.snapshots = snapshots
+        startConfig = snapshots.snapshot.config
         self.options = options
         self.resolver = resolver
         self.publicListener = publicListener
