@@ -1,5 +1,6 @@
 import CShims
 import Foundation
+import LayeronCore
 import Synchronization
 
 /// A listener's bound TCP socket and the one thread that accepts on it, handing each connection on.
@@ -59,12 +60,11 @@ final class ListeningSocket: @unchecked Sendable {
     func startAccepting(connections: ConnectionCount, onMessage: @escaping @Sendable (HTTPServerMessage) -> Void,
                         hand: @escaping @Sendable (Int32, UnsafePointer<sockaddr>, socklen_t) -> Void) {
         acceptThreadRunning = true
-        let thread = Thread { [self] in
+        // Named as the operator sees it (`top -H`, /proc/PID/task/*/comm) and docs/architecture.md lists it.
+        Thread.startNamed("http-accept") { [self] in
             acceptLoop(connections: connections, onMessage: onMessage, hand: hand)
             ended.signal()
         }
-        thread.name = "layeron-accept"
-        thread.start()
     }
 
     private func acceptLoop(connections: ConnectionCount, onMessage: @Sendable (HTTPServerMessage) -> Void,
