@@ -113,4 +113,15 @@ final class ListenerMessagesTests: RunningStripeServerTestCase {
             XCTAssertFalse(run.stderr.contains("crashed"), run.stderr)
         }
     }
+
+    /// Threads carry the names docs/architecture.md lists, as `top -H` and /proc show them: the
+    /// accept threads showed as `layeron`.
+    func testTheListenersThreadsAreNamedForTheOperator() throws {
+        let pid = try XCTUnwrap(server.processIdentifier)
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+        let names = tasks.compactMap { try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8) }
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        XCTAssertEqual(names.filter { $0 == "http-accept" }.count, 2, "one per listener: \(names.sorted())")
+        XCTAssertTrue(names.contains("store-writer"), "\(names.sorted())")
+    }
 }
