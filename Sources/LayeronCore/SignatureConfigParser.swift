@@ -108,7 +108,7 @@ enum SignatureConfigParser {
                 reader.report(view.keyPath("format"), error.description)
             }
         } else if separator != nil {
-            reader.report(view.keyPath("separator"), "only applies with a \"format\" of several fields")
+            reader.report(view.keyPath("separator"), "only applies with a \"format\" (between the fields a one-field format like \"v1,{signature}\" repeats)")
         }
 
         var payload = SignedPayloadTemplate.rawBody

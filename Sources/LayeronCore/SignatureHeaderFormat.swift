@@ -21,6 +21,9 @@ public enum SignatureHeaderFormat: Sendable, Hashable {
             throw .invalid("format \"\(text)\" has no {signature} field")
         }
         let after = text[text.index(after: firstClose)...]
+        if let explicitSeparator, let own = after.first, own != explicitSeparator {
+            throw .invalid("format \"\(text)\" separates its fields with \"\(own)\"; \"separator\" is for a format of one field, so leave it out")
+        }
         let separator = explicitSeparator ?? after.first ?? ","
         var keys: [String: FieldRole] = [:]
         var assignment: Character?

@@ -174,7 +174,11 @@ public struct SignatureScheme: Sendable, Hashable {
                 _ = try PublicKey.cached(text: secret.text, expected: algorithm.publicKeyKind ?? .ed25519)
                 return nil
             } catch {
-                return error.description
+                // Read after the secret's name: "secret S is not a usable … public key: <why>".
+                switch error {
+                case .wrongKind: return error.description
+                case let .unreadable(why): return "is not a usable \((algorithm.publicKeyKind ?? .ed25519).displayName.dropFirst(3)) public key: \(why)"
+                }
             }
         }
     }

@@ -61,6 +61,20 @@ final class SignatureConfigTests: XCTestCase {
                     "t.json: webhooks[0].signature.timestamp.unit: unknown unit \"minutes\"")
         assertIssue(issues(#"{"name": "t", "provider": "twilio", "secret": {"secret": "S"}, "url": "example.com/x?y=1"}"#),
                     "t.json: webhooks[0].url: \"example.com/x?y=1\" must be an http(s) URL without a query")
+        // `separator` is for a one-field format: with a format of several fields it split the format
+        // wrongly ("unknown role"), and without a format the message said the opposite.
+        assertIssue(custom(#"{"header": "x", "algorithm": "hmac-sha256", "secret": {"secret": "S"}, "format": "t={timestamp},v1={signature}", "separator": ";"}"#),
+                    "t.json: webhooks[0].signature.format: format \"t={timestamp},v1={signature}\" separates its fields with \",\"; \"separator\" is for a format of one field")
+        assertIssue(custom(#"{"header": "x", "algorithm": "hmac-sha256", "secret": {"secret": "S"}, "separator": " "}"#),
+                    "t.json: webhooks[0].signature.separator: only applies with a \"format\" (between the fields a one-field format")
+        XCTAssertEqual(custom(#"{"header": "x", "algorithm": "hmac-sha256", "secret": {"secret": "S"}, "format": "v1,{signature}", "separator": " "}"#), [])
+    }
+
+    /// A secret that is no key reads as a sentence after its name (it lacked its verb: "secret S1 not a DER …").
+    func testAnUnusablePublicKeySecretIsDescribedAsOne() throws {
+        let config = try ConfigLoader.load(text: Array(#"{"webhooks": [{"name": "c", "provider": "custom", "signature": {"header": "x", "algorithm": "ecdsa-p256-sha256", "secret": {"secret": "S1"}}}]}"#.utf8), file: "t.json")
+        let reason = config.webhooks[0].scheme.unusableReason(SecretValue("bm90IGEga2V5IGF0IGFsbA=="))
+        XCTAssertEqual(reason, "is not a usable ECDSA P-256 public key: not a DER SubjectPublicKeyInfo")
     }
 
     /// A header no request can carry would refuse every request as unsigned: refused at load instead.
