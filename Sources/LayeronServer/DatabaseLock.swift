@@ -9,7 +9,7 @@ import LayeronCore
 /// child a plugin forks, which would otherwise keep a dead server's database locked. Nothing else in
 /// the process opens the file, so no other descriptor's close can drop it. The file stays and holds
 /// the last holder's pid, for the message.
-final class DatabaseLock {
+public final class DatabaseLock: Sendable {
     private let descriptor: Int32
 
     /// Beside the file SQLite opens, whatever the path's spelling: the lock of a symbolic link's

@@ -6,11 +6,13 @@ import LayeronStore
 public enum SecretsSetupError: Error, CustomStringConvertible {
     case config(ConfigError)
     case store(SecretStoreError)
+    case databaseLock(DatabaseLockError)
 
     public var description: String {
         switch self {
         case let .config(error): return error.description
         case let .store(error): return error.description
+        case let .databaseLock(error): return error.description
         }
     }
 }
@@ -97,6 +99,10 @@ public struct ServeSecrets: Sendable {
     public let resolver: any SecretResolver
     public let config: ServerConfig
     public let created: [String]
+    /// Taken before the store is opened: a `serve` that another one on the database refuses must
+    /// not write development values into the store the running one reads (it did, and the running
+    /// server's secrets changed under it).
+    public let databaseLock: DatabaseLock
 
     /// In development, random values for the references of `config` that resolve nowhere (a reload
     /// that adds a webhook), but for those in `keeping` (running values the store lost), with their
@@ -120,6 +126,8 @@ public struct ServeSecrets: Sendable {
                                logger: Logger) throws(SecretsSetupError) -> ServeSecrets {
         let config: ServerConfig
         do { config = try SecretsSetup.effectiveConfig(options) } catch { throw .config(error) }
+        let databaseLock: DatabaseLock
+        do { databaseLock = try DatabaseLock(database: config.database) } catch { throw .databaseLock(error) }
         do {
             let (store, source) = try SecretsSetup.openStore(database: config.database, environment: options.environment,
                                                              variables: variables)
@@ -128,7 +136,8 @@ public struct ServeSecrets: Sendable {
             if options.environment == SecretsSetup.development {
                 created = try DevelopmentSecrets.generateMissing(config: config, store: store, variables: variables)
             }
-            return ServeSecrets(store: store, keySource: source, resolver: resolver, config: config, created: created)
+            return ServeSecrets(store: store, keySource: source, resolver: resolver, config: config, created: created,
+                                databaseLock: databaseLock)
         } catch {
             throw .store(error)
         }

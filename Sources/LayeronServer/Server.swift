@@ -100,7 +100,9 @@ public final class Server: @unchecked Sendable {
     /// one that built from a snapshot the other has since replaced would install it over the newer one.
     let reloadLock = NSLock()
 
-    public static func start(options: ServeOptions, resolver: any SecretResolver, logger: Logger) throws(ServeError) -> Server {
+    /// `databaseLock` is the one `ServeSecrets.prepare` took for the database; without one it is taken here.
+    public static func start(options: ServeOptions, resolver: any SecretResolver, logger: Logger,
+                             databaseLock heldLock: DatabaseLock? = nil) throws(ServeError) -> Server {
         // Taken before the files are read: what changes between then and the watchers' start is
         // picked up after it (`catchUp`) instead of waiting for the next change.
         let configSeen = FileIdentity(of: options.configPath)
@@ -125,7 +127,9 @@ public final class Server: @unchecked Sendable {
         let snapshots = SnapshotHolder(snapshot)
 
         let databaseLock: DatabaseLock
-        do { databaseLock = try DatabaseLock(database: config.database) } catch { throw .databaseLock(error) }
+        if let heldLock { databaseLock = heldLock } else {
+            do { databaseLock = try DatabaseLock(database: config.database) } catch { throw .databaseLock(error) }
+        }
         let store: EventStore
         do { store = try EventStore(path: config.database, durability: config.durability) } catch { throw .store(config.database, error) }
 

@@ -81,7 +81,7 @@ enum ServeCommand {
             watcher = SecretStoreWatcher(store: secrets.store, environment: options.environment, logger: logger) {
                 running.withLock { $0 }?.reloadSecrets()
             }
-            server = try Server.start(options: options, resolver: secrets.resolver, logger: logger)
+            server = try Server.start(options: options, resolver: secrets.resolver, logger: logger, databaseLock: secrets.databaseLock)
         } catch {
             StandardStream.error.write("layeron serve: \(error)\n")
             return 1

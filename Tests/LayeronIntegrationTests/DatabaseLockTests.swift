@@ -25,6 +25,18 @@ final class DatabaseLockTests: RunningStripeServerTestCase {
                        "a server that died left no lock behind")
     }
 
+    /// A second `serve` refused for the lock wrote a random development value for a secret it could
+    /// not resolve into the store first, and the running server, reading the store, then refused
+    /// every correctly signed webhook. The lock is now taken before the store is touched.
+    func testARefusedSecondServerLeavesTheRunningServersSecretsAlone() throws {
+        let refused = try server.serveAnother(database: server.databasePath, stripeSecret: "", environment: ["LAYERON_ENV": "development"])
+        XCTAssertEqual(refused.status, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("is in use by another layeron serve"), refused.stderr)
+        usleep(1_500_000)
+        XCTAssertFalse(server.logs.contains("secrets reloaded"), server.logs)
+        XCTAssertEqual(try server.postStripe(type: "invoice.paid", providerID: "evt_after_refusal", secret: secret).status, 200)
+    }
+
     /// SQLite follows a symbolic link to the database; the lock beside the link's own name let a
     /// second server onto the same store, and handlers ran twice.
     func testASecondServerThroughASymbolicLinkToTheDatabaseIsRefused() throws {
