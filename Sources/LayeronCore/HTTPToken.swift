@@ -12,9 +12,14 @@ public enum HTTPToken {
         (b >= 0x30 && b <= 0x39) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A) || symbols.contains(b)
     }
 
-    /// True when `value` holds a byte no header value may: CR, LF or NUL (a line break would end
-    /// the header and start another).
-    public static func breaksAHeaderValue(_ value: String) -> Bool {
-        value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 }
+    /// What a header value holds that no header may carry (RFC 9110 5.5: tabs, spaces and visible
+    /// characters only), or nil: a line break would end the header and start another, and other
+    /// control characters make strict clients (Node's parser) refuse the whole answer.
+    public static func headerValueProblem(_ value: String) -> String? {
+        if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) { return "holds a line break or NUL" }
+        if let control = value.utf8.first(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
+            return "holds the control character 0x\(String(control, radix: 16, uppercase: true))"
+        }
+        return nil
     }
 }

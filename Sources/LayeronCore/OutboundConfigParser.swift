@@ -188,8 +188,8 @@ enum OutboundConfigParser {
                 reader.report(keyPath, "\(name) is set by the delivery itself and cannot be configured")
             } else if connectionHeaders.contains(name.lowercased()) {
                 reader.report(keyPath, "\(name) is about the connection or the body's framing, which the HTTP client sets; it cannot be configured")
-            } else if case let .text(text) = headerValue, HTTPToken.breaksAHeaderValue(text) {
-                reader.report(keyPath, "the value holds a line break or NUL")
+            } else if case let .text(text) = headerValue, let problem = HTTPToken.headerValueProblem(text) {
+                reader.report(keyPath, "the value \(problem)")
             } else {
                 out.append((name, headerValue))
             }

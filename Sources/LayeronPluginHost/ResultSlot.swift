@@ -67,8 +67,8 @@ final class ResultSlot: @unchecked Sendable {
         if !HTTPToken.isHeaderName(nameText) {
             return refuseHeader("\"\(nameText.prefix(64))\" is not a header name (letters, digits and !#$%&'*+-.^_`|~)")
         }
-        if HTTPToken.breaksAHeaderValue(valueText) {
-            return refuseHeader("the value of \(nameText) holds a line break or NUL")
+        if let problem = HTTPToken.headerValueProblem(valueText) {
+            return refuseHeader("the value of \(nameText) \(problem)")
         }
         if ["content-length", "transfer-encoding", "connection"].contains(nameText.lowercased()) {
             return refuseHeader("\(nameText) is set by the server, which frames the body itself")

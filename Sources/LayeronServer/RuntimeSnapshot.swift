@@ -138,9 +138,10 @@ final class RuntimeSnapshot: Sendable {
                         return nil
                     }
                     // libcurl would send what follows a line break as headers of their own.
-                    if HTTPToken.breaksAHeaderValue(resolved.text) {
+                    if let problem = HTTPToken.headerValueProblem(resolved.text) {
+                        let hint = resolved.text.utf8.contains(0x0A) ? " (a trailing newline counts, as `echo` or a file mounted from a Kubernetes Secret leaves one)" : ""
                         unusable.append(("outbound \(destination.name) header \(name)", ref,
-                                         "cannot be sent as a header: its value holds a line break or NUL (a trailing newline counts, as `echo` or a file mounted from a Kubernetes Secret leaves one)"))
+                                         "cannot be sent as a header: its value \(problem)\(hint)"))
                         return nil
                     }
                     secretHeaderValues.append(resolved.text)

@@ -66,6 +66,11 @@ final class OutboundConfigTests: XCTestCase {
             "t.json: outbound[0].headers.Transfer-Encoding: Transfer-Encoding is about the connection or the body's framing, which the HTTP client sets; it cannot be configured",
             "t.json: outbound[0].headers.connection: connection is about the connection or the body's framing, which the HTTP client sets; it cannot be configured",
         ])
+        // Control characters other than a tab make strict clients refuse the request (RFC 9110 5.5).
+        XCTAssertEqual(issues(#"{"name": "p", "url": "https://x", "secret": {"secret": "S"}, "headers": {"X-A": "a\u0001b", "X-B": "a\nb", "X-C": "tab\there"}}"#), [
+            "t.json: outbound[0].headers.X-A: the value holds the control character 0x1",
+            "t.json: outbound[0].headers.X-B: the value holds a line break or NUL",
+        ])
         let withPassword = issues(#"{"name": "p", "url": "https://svc:p4ssw0rd@hooks.example.com/in", "secret": {"secret": "S"}}"#)
         XCTAssertEqual(withPassword, [
             #"t.json: outbound[0].url: credentials in the URL (user:password@host) are not allowed; send them as a header from the secrets store, like "headers": {"Authorization": {"secret": "PARTNER_TOKEN"}}"#,

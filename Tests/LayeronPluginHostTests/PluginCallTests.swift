@@ -100,7 +100,9 @@ final class PluginCallTests: XCTestCase {
             host->result_add_http_header(result, text("x-split"), text("a\\r\\nx-injected: 1"));
             host->result_add_http_header(result, text("Content-Length"), text("1"));
             host->result_add_http_header(result, text("Transfer-Encoding"), text("chunked"));
-            host->result_add_http_header(result, text("x-fine"), text("yes"));
+            host->result_add_http_header(result, text("x-control"), text("a\\001b"));
+            host->result_add_http_header(result, text("x-delete"), text("a\\177b"));
+            host->result_add_http_header(result, text("x-fine"), text("yes\\tand tab"));
             return LAYERON_OK;
             """, log: invalid)
         XCTAssertEqual(refused.httpHeaders.map(\.name), ["x-fine"])
