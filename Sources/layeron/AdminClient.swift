@@ -92,10 +92,12 @@ struct AdminClient {
         }
     }
 
-    func get(_ path: String) throws(Failure) -> JSONValue { try send("GET", path) }
-    func post(_ path: String) throws(Failure) -> JSONValue { try send("POST", path) }
+    /// `member` names what every success of the route holds (`events`, `event`, …): another server
+    /// answering 2xx JSON of its own (`{"status":"ok"}`) is not taken for the admin API.
+    func get(_ path: String, expecting member: String) throws(Failure) -> JSONValue { try send("GET", path, expecting: member) }
+    func post(_ path: String, expecting member: String) throws(Failure) -> JSONValue { try send("POST", path, expecting: member) }
 
-    private func send(_ method: String, _ path: String) throws(Failure) -> JSONValue {
+    private func send(_ method: String, _ path: String, expecting member: String) throws(Failure) -> JSONValue {
         var headers: [(String, String)] = [("Accept", "application/json")]
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         let response: (status: Int, body: [UInt8])
@@ -120,7 +122,7 @@ struct AdminClient {
         }
         // Every success of the admin API is a JSON object: a 2xx page of anything else (a login
         // portal, a proxy's) was printed as "replay queued" or an empty list, and exited 0.
-        guard case .object = parsed else { throw notTheAdminAPI() }
+        guard case .object = parsed, json[member] != nil else { throw notTheAdminAPI() }
         return json
     }
 }

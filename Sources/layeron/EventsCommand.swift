@@ -41,7 +41,7 @@ enum EventsCommand {
                 for name in ["webhook", "direction", "status", "type", "since", "until", "q", "limit", "cursor"] {
                     if let value = args.value(name) { query.append("\(name)=\(queryEscape(value))") }
                 }
-                let json = try client.get("/admin/events" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+                let json = try client.get("/admin/events" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), expecting: "events")
                 if args.has("json") {
                     print(json.serialized())
                 } else {
@@ -54,7 +54,7 @@ enum EventsCommand {
             case "show":
                 let id = try eventID(args, command: "show")
                 try args.only(["json", "admin", "config", "database", "env"], words: ["ID"])
-                let json = try client.get("/admin/events/\(queryEscape(id))")
+                let json = try client.get("/admin/events/\(queryEscape(id))", expecting: "id")
                 if args.has("json") { print(json.serialized()) } else { printEvent(json) }
             case "replay":
                 let id = try eventID(args, command: "replay")
@@ -62,7 +62,7 @@ enum EventsCommand {
                 var query: [String] = []
                 if args.has("force") { query.append("force=true") }
                 if let at = args.value("at") { query.append("at=\(queryEscape(at))") }
-                let json = try client.post("/admin/events/\(queryEscape(id))/replay" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+                let json = try client.post("/admin/events/\(queryEscape(id))/replay" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), expecting: "event")
                 if args.has("json") {
                     print(json.serialized())
                 } else {
@@ -72,7 +72,7 @@ enum EventsCommand {
             case "purge":
                 try args.only(["admin", "config", "database", "env", "before", "json"], words: [])
                 guard let before = args.value("before") else { throw UsageError("events purge needs --before RFC3339") }
-                let json = try client.post("/admin/events/purge?before=\(queryEscape(before))")
+                let json = try client.post("/admin/events/purge?before=\(queryEscape(before))", expecting: "deleted")
                 if args.has("json") { print(json.serialized()) } else { print("deleted \(json["deleted"]?.scalarText ?? "0") events received before \(before)") }
             default:
                 throw UsageError("unknown events command \(sub); expected list, show, replay or purge")

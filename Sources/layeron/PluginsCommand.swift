@@ -11,7 +11,7 @@ enum PluginsCommand {
         try args.only(["json", "admin", "config", "database", "env"], words: [])
         let client = try AdminClient(args)
         do {
-            let json = try client.get("/admin/plugins")
+            let json = try client.get("/admin/plugins", expecting: "plugins")
             if args.has("json") {
                 print(json.serialized())
                 return 0

@@ -487,6 +487,15 @@ final class AdminAPITests: XCTestCase {
             XCTAssertEqual(fooled.status, 1, "\(words): \(fooled.stdout)")
             XCTAssertTrue(fooled.stderr.contains("answered 200 OK: scripted answer 200"), "\(words): \(fooled.stderr)")
         }
+        // Nor JSON of another shape (a health endpoint answering everything).
+        let health = try ScriptedReceiver(replies: [], then: ScriptedReceiver.Reply(status: 200, headers: [("Content-Type", "application/json")],
+                                                                                        body: #"{"status":"ok"}"#))
+        defer { health.stop() }
+        for words in [["events", "replay", a], ["events", "show", a], ["events", "list"], ["events", "purge", "--before", "2020-01-01T00:00:00Z"], ["plugins", "list"]] {
+            let fooled = try CLI.run(words + ["--admin", "http://127.0.0.1:\(health.port)"], token: server.adminToken)
+            XCTAssertEqual(fooled.status, 1, "\(words): \(fooled.stdout)")
+            XCTAssertTrue(fooled.stderr.contains(#"answered 200 OK: {"status":"ok"}"#), "\(words): \(fooled.stderr)")
+        }
         let at = WallClockForTests.rfc3339(Date().addingTimeInterval(3600))
         let scheduled = try CLI.run(["events", "replay", a, "--force", "--at", at, "--admin", server.adminURL], token: server.adminToken)
         XCTAssertEqual(scheduled.status, 0, scheduled.stderr)

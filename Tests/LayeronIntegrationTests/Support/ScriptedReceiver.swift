@@ -17,6 +17,8 @@ final class ScriptedReceiver: @unchecked Sendable {
         /// Echoes the request's header of this name back, as debug receivers and error pages do: in a
         /// response header `X-Echoed-<name>` and at the end of the body.
         var echoedHeader: String?
+        /// The body instead of `scripted answer STATUS` (and any echo).
+        var body: String?
     }
 
     struct Received {
@@ -155,7 +157,7 @@ final class ScriptedReceiver: @unchecked Sendable {
             echo = "; you sent \(name): \(value)"
         }
         for (name, value) in reply.headers { text += "\(name): \(value)\r\n" }
-        let body = Array("scripted answer \(reply.status)\(echo)".utf8)
+        let body = Array((reply.body ?? "scripted answer \(reply.status)\(echo)").utf8)
         text += "Content-Length: \(body.count)\r\n\r\n"
         func write(_ bytes: [UInt8]) -> Bool {
             bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
