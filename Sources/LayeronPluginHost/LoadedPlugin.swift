@@ -35,8 +35,8 @@ public final class LoadedPlugin: @unchecked Sendable {
     private let logger: Logger
     /// Set once this version has been reported for setting an HTTP answer it then did not use.
     private let reportedUnusedAnswer = Atomic<Bool>(false)
-    /// Set once this version has been reported for a part of an answer the host left out.
-    private let reportedLeftOut = Atomic<Bool>(false)
+    /// The parts of an answer (`AnswerPart` bits) this version has been reported for leaving out.
+    private let reportedLeftOut = Atomic<UInt8>(0)
 
     /// Copies `file` to a private path, maps it, checks the ABI and initialises it with
     /// `config(name)`, asked once the descriptor has declared the plugin's name (a file need not be
@@ -174,7 +174,7 @@ public final class LoadedPlugin: @unchecked Sendable {
                 outcome.message = outcome.message.map { "\(note): \($0)" } ?? note
             }
             if status != LAYERON_OK, slot.setAnAnswer { reportUnusedAnswer(handler: handler, status: status) }
-            if let what = slot.leftOut { reportLeftOut(handler: handler, what: what) }
+            for (part, what) in slot.leftOut { reportLeftOut(handler: handler, part: part, what: what) }
             outcome.retryAfterMilliseconds = slot.retryAfterMilliseconds
             outcome.httpStatus = slot.httpStatus
             outcome.httpHeaders = slot.httpHeaders
@@ -201,9 +201,10 @@ public final class LoadedPlugin: @unchecked Sendable {
     }
 
     /// A header or a body the host refused is left out of the answer; the provider still gets the
-    /// rest. The author learns what and why, once per version (a handler that does it does it every time).
-    private func reportLeftOut(handler: String, what: String) {
-        guard !reportedLeftOut.exchange(true, ordering: .relaxed) else { return }
+    /// rest. The author learns what and why, once per version and part (a handler that does it does
+    /// it every time).
+    private func reportLeftOut(handler: String, part: AnswerPart, what: String) {
+        guard reportedLeftOut.bitwiseOr(part.rawValue, ordering: .relaxed).oldValue & part.rawValue == 0 else { return }
         logger.warn("handler \(name).\(handler) \(what) (logged once per plugin version)", [("plugin", name), ("version", version)])
     }
 

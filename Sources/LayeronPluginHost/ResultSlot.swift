@@ -10,6 +10,11 @@ import Synchronization
 /// seconds later in a worker thread, naming no plugin. A slot outlives every call and is open only
 /// for the thread of the call it was given to, from the call's start until it returns: each
 /// `result_*` function checks that first (`ResultSlots.checked`) and ignores any other caller.
+/// The parts of an after-handler answer the host may leave out, each reported on its own.
+enum AnswerPart: UInt8, CaseIterable {
+    case header = 1, body = 2
+}
+
 final class ResultSlot: @unchecked Sendable {
     /// The most of a plugin's message kept, in UTF-8 bytes (before the truncation marker). The
     /// message is stored with its attempt, returned by the admin API and logged, on every retry.
@@ -36,9 +41,9 @@ final class ResultSlot: @unchecked Sendable {
     var httpHeaders: [(name: String, value: String)] = []
     /// Bytes of `httpHeaders`, counted as `httpHeaderBytesLimit` counts them.
     var httpHeaderBytes = 0
-    /// What the call set that its answer leaves out, and why (the first such thing); reported once
-    /// the call has returned.
-    var leftOut: String?
+    /// What the call set that its answer leaves out, and why (the first of each part); reported
+    /// once the call has returned.
+    var leftOut: [AnswerPart: String] = [:]
     var httpBody: [UInt8]?
 
     /// The most bytes of response header one answer takes from its plugin, each header counted as
@@ -81,18 +86,18 @@ final class ResultSlot: @unchecked Sendable {
     /// The length is checked before any byte is copied.
     func setHTTPBody(_ body: layeron_bytes) {
         guard body.len <= UInt64(Self.httpBodyLimit) else {
-            return leaveOut("set a response body of \(body.len) bytes, over the \(Self.httpBodyLimit) bytes an answer carries, which was left out of its answer")
+            return leaveOut(.body, "set a response body of \(body.len) bytes, over the \(Self.httpBodyLimit) bytes an answer carries, which was left out of its answer")
         }
         guard let bytes = body.bytes else { return }
         httpBody = bytes
     }
 
     private func refuseHeader(_ reason: String) {
-        leaveOut("added a response header that was left out of its answer: " + reason)
+        leaveOut(.header, "added a response header that was left out of its answer: " + reason)
     }
 
-    private func leaveOut(_ what: String) {
-        if leftOut == nil { leftOut = what }
+    private func leaveOut(_ part: AnswerPart, _ what: String) {
+        if leftOut[part] == nil { leftOut[part] = what }
     }
 
     /// The pointer given to the plugin. Valid for the process's lifetime: slots are never freed.
@@ -108,7 +113,7 @@ final class ResultSlot: @unchecked Sendable {
         httpStatus = nil
         httpHeaders = []
         httpHeaderBytes = 0
-        leftOut = nil
+        leftOut = [:]
         httpBody = nil
     }
 }

@@ -118,6 +118,7 @@ final class PluginCallTests: XCTestCase {
             memset(big, 'x', sizeof big);
             layeron_bytes over = { big, sizeof big };
             host->result_set_http_body(result, text("small"));
+            host->result_add_http_header(result, text("bad name"), text("v"));
             host->result_set_http_body(result, over);
             host->log(host, LAYERON_LOG_INFO, over);
             return LAYERON_OK;
@@ -125,6 +126,8 @@ final class PluginCallTests: XCTestCase {
         XCTAssertEqual(outcome.httpBody, Array("small".utf8))
         XCTAssertEqual(log.lines.filter { $0.contains("set a response body of 1048577 bytes, over the 1048576 bytes an answer carries") }.count, 1,
                        "\(log.lines.map { $0.prefix(200) })")
+        XCTAssertEqual(log.lines.filter { $0.contains(#"added a response header that was left out of its answer: "bad name""#) }.count, 1,
+                       "each part left out is reported, not only the first: \(log.lines.map { $0.prefix(200) })")
         let line = try XCTUnwrap(log.lines.first { $0.hasPrefix("info: xxx") })
         XCTAssertEqual(line, "info: " + String(repeating: "x", count: 8192) + "… (truncated: 1048577 bytes in all)")
         let exact = try call("""
