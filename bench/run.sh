@@ -303,8 +303,9 @@ fi
 if want callgrind; then
 say "callgrind: instructions for $CALLGRIND_REQUESTS requests"
 make_files callgrind "$((CALLGRIND_REQUESTS + 200))"
+# SWIFT_BACKTRACE set: the server would otherwise start itself again (CrashReportSettings), outside valgrind.
 (cd "$RUN" && LAYERON_ENV=bench LAYERON_MASTER_KEY="$MASTER_KEY" STRIPE_WEBHOOK_SECRET="$SECRET" LAYERON_ADMIN_TOKEN="$TOKEN" \
-    exec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$RUN/callgrind.out" \
+    SWIFT_BACKTRACE=registers=none exec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$RUN/callgrind.out" \
     "$BINARY" serve --config "$RUN/layeron.json" --database "$RUN/data/callgrind.db" --log-level warn --log-format json \
     > "$RUN/server.out" 2> "$RUN/callgrind.err") &
 SERVER_PID=$!

@@ -20,10 +20,16 @@ enum CrashReportSettings {
     /// the runtime's defaults).
     static func apply() {
         if let set = getenv(variable), set.pointee != 0 { return }
+        // Under valgrind the new image would run outside it (valgrind follows no exec by default),
+        // and `make bench`'s callgrind figure would count nothing.
+        if let preload = getenv("LD_PRELOAD"), String(cString: preload).contains("vgpreload") { return }
         // The binary's own path rather than /proc/self/exe, whose last component would become the
         // process's name (`ps`, `top`, `pgrep layeron` and the crash report's thread names).
         var path = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let length = readlink("/proc/self/exe", &path, path.count - 1)
+        // Started through the dynamic loader (`ld-linux-x86-64.so.2 ./layeron`, as from a noexec
+        // mount), the path is the loader's, and starting it with this argv would not start layeron.
+        if length > 0, String(cString: path).split(separator: "/").last?.hasPrefix("ld-") == true { return }
         if length > 0 {
             setenv(variable, value, 1)
             execv(path, CommandLine.unsafeArgv)
