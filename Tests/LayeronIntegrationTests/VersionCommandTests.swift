@@ -20,4 +20,13 @@ final class VersionCommandTests: XCTestCase {
         XCTAssertTrue(try CommandRun.layeron(["help"]).stdout.contains("\n  layeron version "))
         XCTAssertEqual(try CommandRun.layeron(["version", "extra"]).status, 2)
     }
+
+    /// Run through the dynamic loader (as from a noexec mount), the crash-report start-again would
+    /// have started the loader with layeron's arguments: `version` was taken for a program.
+    func testACommandRunThroughTheDynamicLoaderRuns() throws {
+        let loader = "/lib64/ld-linux-x86-64.so.2"
+        guard FileManager.default.fileExists(atPath: loader) else { throw XCTSkip("no \(loader) on this machine") }
+        let output = try PluginBuilder.run([loader, TestServer.binaryPath, "version"])
+        XCTAssertTrue(output.hasPrefix("layeron "), output)
+    }
 }
