@@ -230,9 +230,27 @@ public final class LoadedPlugin: @unchecked Sendable {
 public enum PrivateCopy {
     private static let counter = Counter()
 
-    /// A fresh path in the temporary folder for one process's copies; `make` creates it.
+    /// A fresh path in the temporary folder for one process's copies; `make` creates it. The empty
+    /// folders of earlier processes of this user that are gone (killed, crashed: only a clean stop
+    /// removes its own) are removed first, or every crash would leave one behind for good.
     public static func folder(prefix: String) -> String {
-        NSTemporaryDirectory() + "\(prefix)-\(getpid())-\(String(UInt64.random(in: .min ... .max), radix: 16))"
+        removeLeftovers(prefix: prefix)
+        return NSTemporaryDirectory() + "\(prefix)-\(getpid())-\(String(UInt64.random(in: .min ... .max), radix: 16))"
+    }
+
+    /// `rmdir` removes only an empty folder, so one that still holds copies (a process still
+    /// running under a reused pid, say) stays; links and other users' folders are never touched.
+    private static func removeLeftovers(prefix: String) {
+        let temporary = NSTemporaryDirectory()
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: temporary) else { return }
+        for name in names where name.hasPrefix(prefix + "-") {
+            guard let pid = Int32(name.dropFirst(prefix.count + 1).prefix { $0 != "-" }), pid != getpid(),
+                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+            var info = stat()
+            let path = temporary + name
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == getuid() else { continue }
+            _ = rmdir(path)
+        }
     }
 
     static func make(of file: String, in directory: String) throws(PluginLoadError) -> String {

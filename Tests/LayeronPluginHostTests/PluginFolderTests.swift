@@ -51,6 +51,26 @@ final class PluginFolderTests: XCTestCase {
     /// Copies are loaded only from a folder of this process's own, mode 0700: one another local user
     /// created first (its mode open to others, or a link to a folder of theirs) could have its copy
     /// swapped before `dlopen`. A fresh folder is made with mode 0700, and its name is not guessable.
+    /// The private folder of a process that was killed stayed in the temporary folder for good, one
+    /// more with every crash; a new one removes them (empty ones of gone processes only).
+    func testFoldersOfProcessesThatAreGoneAreRemoved() throws {
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let prefix = "layeron-test-\(UUID().uuidString.prefix(8))"
+        let leftover = NSTemporaryDirectory() + "\(prefix)-\(gone.processIdentifier)-abc"
+        let holding = NSTemporaryDirectory() + "\(prefix)-\(gone.processIdentifier)-def"
+        let alive = NSTemporaryDirectory() + "\(prefix)-\(getppid())-abc"
+        for folder in [leftover, holding, alive] { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false) }
+        try "copy".write(toFile: holding + "/x.so", atomically: false, encoding: .utf8)
+        defer { for folder in [leftover, holding, alive] { try? FileManager.default.removeItem(atPath: folder) } }
+        _ = PrivateCopy.folder(prefix: prefix)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: leftover), "an empty folder of a process that is gone")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: holding), "a folder that still holds a copy stays")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: alive), "a running process's folder stays")
+    }
+
     func testCopiesAreLoadedOnlyFromAFolderOfTheProcesssOwn() throws {
         var info = stat()
         XCTAssertEqual(lstat("\(directory!)/private", &info), 0)
