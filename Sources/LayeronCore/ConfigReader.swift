@@ -83,7 +83,7 @@ struct ObjectView {
     func listenAddress(_ key: String) -> ListenAddress? {
         guard let text = string(key) else { return nil }
         guard let address = ListenAddress(parsing: text) else {
-            reader.report(keyPath(key), "invalid address \"\(text)\"; expected HOST:PORT, like \"127.0.0.1:8080\"")
+            reader.report(keyPath(key), "invalid address \"\(text)\"; expected HOST:PORT with a port from 0 to 65535, like \"127.0.0.1:8080\"")
             return nil
         }
         guard address.isIPAddress else {

@@ -13,10 +13,13 @@ public struct HTTPServerMessage: Sendable, Equatable {
 
     public let text: String
     public let concern: Concern
+    /// Who wrote it: `libmicrohttpd`, or `accept` for the listener's own accept thread.
+    public let source: String
 
-    public init(text: String, concern: Concern) {
+    public init(text: String, concern: Concern, source: String = "libmicrohttpd") {
         self.text = text
         self.concern = concern
+        self.source = source
     }
 
     /// Classifies a libmicrohttpd message by the words of its 0.9.75 texts about one connection's

@@ -93,7 +93,7 @@ final class ListeningSocket: @unchecked Sendable {
                     outOfDescriptors = true
                     onMessage(HTTPServerMessage(text: "Failed to accept a connection: \(String(cString: strerror(error))); new clients wait "
                                                     + "until connections close (raise the open-file limit, `ulimit -n`, or lower limits.maxConnections)",
-                                                concern: .server))
+                                                concern: .server, source: "accept"))
                 }
                 usleep(Self.backOffMicroseconds)
             default:

@@ -162,7 +162,7 @@ public final class Server: @unchecked Sendable {
         let libraryMessages = { (listener: String) in
             { @Sendable (message: HTTPServerMessage) in
                 logger.log(message.concern == .client ? .info : .warn, message.text,
-                           [("source", "libmicrohttpd"), ("listener", listener)])
+                           [("source", message.source), ("listener", listener)])
             }
         }
         // At info, like a client's broken request: a slow client, or one holding a connection on purpose.

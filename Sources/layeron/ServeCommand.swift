@@ -129,7 +129,10 @@ enum ServeCommand {
 
     private static func address(_ args: Arguments, _ name: String) throws(UsageError) -> ListenAddress? {
         guard let text = args.value(name) else { return nil }
-        guard let address = ListenAddress(parsing: text), address.isIPAddress else {
+        guard let address = ListenAddress(parsing: text) else {
+            throw UsageError("--\(name) takes HOST:PORT with an IP address and a port from 0 to 65535, like 127.0.0.1:8080")
+        }
+        guard address.isIPAddress else {
             throw UsageError("--\(name) takes HOST:PORT with an IP address, like 127.0.0.1:8080 (host names are not resolved)")
         }
         return address

@@ -77,7 +77,7 @@ final class ConfigLoaderTests: XCTestCase {
     /// A value quoted back from the file cannot repaint a terminal, and a huge one is cut.
     func testQuotedValuesAreEscapedAndCut() {
         let escape = issues(#"{"listen": "\u001b[31mred"}"#)
-        XCTAssertEqual(escape, [#"test.json: listen: invalid address "\u{1b}[31mred"; expected HOST:PORT, like "127.0.0.1:8080""#])
+        XCTAssertEqual(escape, [#"test.json: listen: invalid address "\u{1b}[31mred"; expected HOST:PORT with a port from 0 to 65535, like "127.0.0.1:8080""#])
         let huge = issues(#"{"listen": "\#(String(repeating: "9", count: 50_000))"}"#)
         XCTAssertEqual(huge.count, 1)
         XCTAssertLessThan(huge[0].count, 1_200)

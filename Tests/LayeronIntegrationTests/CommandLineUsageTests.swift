@@ -14,6 +14,8 @@ final class CommandLineUsageTests: XCTestCase {
             // Before the store opens or a plugin loads, as the config's own addresses are.
             (["serve", "--config", "none.json", "--admin-listen", "example.com:1"], "--admin-listen takes HOST:PORT with an IP address"),
             (["serve", "--config", "none.json", "--listen", "example.com:1"], "--listen takes HOST:PORT with an IP address"),
+            // A port out of range is named as such (the message spoke of host names).
+            (["serve", "--config", "none.json", "--listen", "127.0.0.1:65536"], "--listen takes HOST:PORT with an IP address and a port from 0 to 65535"),
         ]
         for (words, message) in cases {
             let run = try CommandRun.layeron(words)

@@ -29,4 +29,28 @@ final class OpenFileLimitTests: XCTestCase {
         XCTAssertNotEqual(hard, "256", "the hard limit must be above the lowered soft one for this test to mean anything")
         XCTAssertEqual(values["soft"], hard == "unlimited" ? "unlimited" : hard, run.stdout)
     }
+
+    /// Out of descriptors, the accept thread says so once, as its own line (it was tagged as
+    /// libmicrohttpd's), and the server serves again once connections close.
+    func testRunningOutOfDescriptorsIsReportedOnceByTheAcceptThread() throws {
+        let secret = "whsec_out_of_files"
+        let server = try TestServer.stripeOnly(secret: secret)
+        try server.start()
+        defer { server.stop() }
+        let pid = try XCTUnwrap(server.processIdentifier)
+        let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
+        _ = try PluginBuilder.run(["prlimit", "--pid", String(pid), "--nofile=\(open + 4):"])
+        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
+        var held: [Int32] = []
+        defer { held.forEach { close($0) } }
+        for _ in 0..<12 { held.append(try LoopbackSocket.connect(port: port)) }
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("Failed to accept a connection: Too many open files") }, server.logs)
+        let lines = server.logs.split(separator: "\n").filter { $0.contains("Failed to accept a connection") }
+        XCTAssertEqual(lines.count, 1, "\(lines)")
+        XCTAssertTrue(lines.first?.contains(#""source":"accept""#) == true, "\(lines)")
+        held.forEach { close($0) }
+        held = []
+        _ = try PluginBuilder.run(["prlimit", "--pid", String(pid), "--nofile=1024:"])
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { (try? server.postStripe(type: "invoice.paid", providerID: "evt_fds", secret: secret).status) == 200 })
+    }
 }
