@@ -50,7 +50,8 @@ public func checkDeployment(configPath: String, secrets: SecretsContext, pluginL
     let registry = PluginRegistry(privateDirectory: PrivateCopy.folder(prefix: "layeron-check"),
                                   logger: .discard, pluginLogger: pluginLogger,
                                   emitter: CheckEmitter(destinations: config.outbound.map(\.name)), configFile: configPath,
-                                  loadRecord: .besideDatabase(config.database, loader: "layeron check"),
+                                  // A database the config refuses (empty, `:memory:`) has no folder to record loads beside.
+                                  loadRecord: DatabasePath.refusal(config.database) == nil ? .besideDatabase(config.database, loader: "layeron check") : nil,
                                   config: { declared.insert($0); return config.plugins.config[$0] })
     if !FileManager.default.fileExists(atPath: config.plugins.dir) {
         problems.append("\(configPath): plugins.dir: folder \(config.plugins.dir) does not exist")

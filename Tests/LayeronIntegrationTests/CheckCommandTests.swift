@@ -124,6 +124,21 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(run.stderr.contains(#"emit refused: no outbound destination "nobody"; configured: partner"#), run.stderr)
     }
 
+    /// A refused database (`:memory:`) is reported, and nothing is written for it: the load record
+    /// folder was made in the current folder, beside a database that is no file.
+    func testARefusedDatabaseIsReportedAndNothingIsWrittenForIt() throws {
+        try PluginBuilder.buildC(source: PluginBuilder.fixturePath("behaviours"), output: "\(server.pluginsDir)/behaviours.so")
+        try server.writeConfig(#"{ "database": ":memory:", "plugins": { "dir": "\#(server.pluginsDir)", "config": { "behaviours": { "output": "x.log" } } } }"#)
+        let folder = server.directory.appendingPathComponent("cwd-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let run = try CommandRun.layeron(["check", "--config", server.configPath, "--env", "test"],
+                                         environment: ["STRIPE_WEBHOOK_SECRET": "whsec_test", "LAYERON_MASTER_KEY": testMasterKey],
+                                         removing: secretVariables, directory: folder)
+        XCTAssertEqual(run.status, 1, run.stdout + run.stderr)
+        XCTAssertTrue(run.stderr.contains(#"database: is ":memory:""#), run.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [])
+    }
+
     /// A `plugins.config` entry for a name no plugin declares (a typo) is a problem, naming the key
     /// and the names the plugins do declare; a plugin that refused to start still declared its name.
     func testConfigForAPluginNoFileDeclaresIsAProblem() throws {
