@@ -89,6 +89,8 @@ enum OutboundConfigParser {
         /// A tab, line break, NUL or other control byte: libcurl cuts the URL at a NUL, so the
         /// request would go to another path.
         case controlCharacter
+        /// A space, which no URL holds (RFC 3986) and libcurl refuses.
+        case space
         case port
 
         init?(_ url: String) {
@@ -103,7 +105,7 @@ enum OutboundConfigParser {
             } else if url.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
                 self = .controlCharacter
             } else if url.contains(" ") {
-                self = .notHTTP
+                self = .space
             } else if let refusal = Self.hostAndPort(authority) {
                 self = refusal
             } else {
@@ -139,6 +141,7 @@ enum OutboundConfigParser {
             case .notHTTP: "\"\(url)\" is not an http:// or https:// URL with a host"
             case .credentials: "credentials in the URL (user:password@host) are not allowed; send them as a header from the secrets store, like \"headers\": {\"Authorization\": {\"secret\": \"PARTNER_TOKEN\"}}"
             case .controlCharacter: "\"\(url)\" holds a control character (a tab, a line break or NUL); write the URL without it, percent-encoded if the receiver needs one"
+            case .space: "\"\(url)\" holds a space; write it percent-encoded, as %20"
             case .port: "\"\(url)\" has a port outside 1-65535"
             }
         }

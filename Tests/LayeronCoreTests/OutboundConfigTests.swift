@@ -103,6 +103,7 @@ final class OutboundConfigTests: XCTestCase {
         for url in ["http://:18603/x", "http:///x", "https://[]:443/", "https://[::1/"] {
             XCTAssertEqual(urlIssue(url), #"t.json: outbound[0].url: "\#(url)" is not an http:// or https:// URL with a host"#)
         }
+        XCTAssertEqual(urlIssue("http://127.0.0.1/x y"), #"t.json: outbound[0].url: "http://127.0.0.1/x y" holds a space; write it percent-encoded, as %20"#)
         for url in ["http://127.0.0.1:65535/x", "https://x.test:1", "https://[::1]:8443/in", "https://[::1]/", "http://x.test:/x?q=a:b"] {
             XCTAssertEqual(urlIssue(url), "", url)
         }
