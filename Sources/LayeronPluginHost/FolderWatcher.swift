@@ -28,12 +28,17 @@ public struct FolderChanges: Sendable, Equatable {
 /// folder, symbolic links created in it (whole the moment they exist), and removals. Events are
 /// debounced: `onChange` runs on the watcher's own thread once the folder has been quiet for
 /// `debounce`, or at the latest after five debounce periods of steady change.
+/// A watch follows an inode, not a path: about once a second the watcher checks which folder the path
+/// leads to, so re-pointing a symbolic link (`ln -sfn rel/v4 plugins.tmp && mv -T plugins.tmp
+/// plugins`), which leaves the old folder in place and sends it no event, moves the watch over too.
 /// This is the only type that touches inotify.
 public final class FolderWatcher: @unchecked Sendable {
     public let directory: String
     private let inotify: Int32
     /// The watch on the folder as it is now; replaced when the folder is (only `run` uses it).
     private var watch: Int32
+    /// The folder `watch` is on, as `directory` led to just before it was added (only `run` uses it).
+    private var watched: FolderIdentity?
     private let wakeRead: Int32
     private let wakeWrite: Int32
     private let debounceNanoseconds: UInt64
@@ -51,6 +56,7 @@ public final class FolderWatcher: @unchecked Sendable {
                 onChange: @escaping @Sendable (FolderChanges) -> Void) throws(FolderWatchError) {
         let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
         guard fd >= 0 else { throw .cannotWatch(directory: directory, reason: String(cString: strerror(errno))) }
+        let watched = FolderIdentity(of: directory)
         let watch = inotify_add_watch(fd, directory, Self.mask)
         guard watch >= 0 else {
             let reason = String(cString: strerror(errno))
@@ -67,6 +73,7 @@ public final class FolderWatcher: @unchecked Sendable {
         self.directory = directory
         self.inotify = fd
         self.watch = watch
+        self.watched = watched
         self.wakeRead = ends[0]
         self.wakeWrite = ends[1]
         self.debounceNanoseconds = debounceMilliseconds * 1_000_000
@@ -97,9 +104,10 @@ public final class FolderWatcher: @unchecked Sendable {
         var pending = FolderChanges(names: [], overflowed: false)
         var firstAt: UInt64 = 0
         var lastAt: UInt64 = 0
+        var checkAt = DispatchTime.now().uptimeNanoseconds + Self.checkNanoseconds
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            var timeout: Int32 = -1
+            var timeout = Int32(Self.checkNanoseconds / 1_000_000)
             if !pending.names.isEmpty || pending.overflowed {
                 let now = DispatchTime.now().uptimeNanoseconds
                 let due = min(lastAt + debounceNanoseconds, firstAt + 5 * debounceNanoseconds)
@@ -115,6 +123,15 @@ public final class FolderWatcher: @unchecked Sendable {
             let ready = poll(&fds, 2, timeout)
             if ready < 0 && errno != EINTR { logger.error("watching \(directory) failed: \(String(cString: strerror(errno)))"); return }
             if fds[1].revents != 0 { return }
+            if DispatchTime.now().uptimeNanoseconds >= checkAt {
+                checkAt = DispatchTime.now().uptimeNanoseconds + Self.checkNanoseconds
+                if followRepointedPath() {
+                    logger.info("the watched folder \(directory) now leads to another folder; rescanning it")
+                    firstAt = DispatchTime.now().uptimeNanoseconds
+                    lastAt = firstAt
+                    pending = FolderChanges(names: [], overflowed: true)
+                }
+            }
             guard fds[0].revents != 0 else { continue }
             let count = buffer.withUnsafeMutableBytes { read(inotify, $0.baseAddress, $0.count) }
             guard count > 0 else { continue }
@@ -139,12 +156,34 @@ public final class FolderWatcher: @unchecked Sendable {
         while true {
             var wake = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
             if poll(&wake, 1, 500) > 0 { return false }
-            let added = inotify_add_watch(inotify, directory, Self.mask)
-            if added >= 0 {
-                watch = added
-                return true
-            }
+            if watchDirectory() { return true }
         }
+    }
+
+    /// How often `run` checks which folder `directory` leads to: one `stat` each time.
+    private static let checkNanoseconds: UInt64 = 1_000_000_000
+
+    /// Moves the watch to the folder `directory` now leads to when that is another one than the
+    /// watched (a symbolic link re-pointed); true when it did. A path that leads nowhere for now (a
+    /// link being replaced by hand) keeps the old watch: the next check looks again.
+    private func followRepointedPath() -> Bool {
+        guard let now = FolderIdentity(of: directory), now != watched else { return false }
+        let old = watch
+        guard watchDirectory() else { return false }
+        // The path may have led back to the old folder in between: inotify then hands out the same watch.
+        if watch != old { _ = inotify_rm_watch(inotify, old) }
+        return true
+    }
+
+    /// Watches the folder at `directory`, recording which one it is first: should the path change
+    /// in between, the next check sees the difference and watches again. False when it cannot.
+    private func watchDirectory() -> Bool {
+        let identity = FolderIdentity(of: directory)
+        let added = inotify_add_watch(inotify, directory, Self.mask)
+        guard added >= 0 else { return false }
+        watch = added
+        watched = identity
+        return true
     }
 
     private func isSymbolicLink(_ name: String) -> Bool {
@@ -178,5 +217,18 @@ public final class FolderWatcher: @unchecked Sendable {
             }
         }
         return !folderGone
+    }
+}
+
+/// Which folder a path leads to (symbolic links followed): the device and inode a watch is on.
+private struct FolderIdentity: Equatable {
+    let device: UInt64
+    let inode: UInt64
+
+    init?(of path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
     }
 }

@@ -111,6 +111,32 @@ final class HotReloadOverlapTests: XCTestCase {
         XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.activeVersion(of: "pv") == "3" }, "the new folder is watched: \(server.logs)")
     }
 
+    /// `plugins` a symbolic link to a release folder, re-pointed atomically (`ln -sfn rel/v2 plugins.tmp
+    /// && mv -T plugins.tmp plugins`): the old release stays, so its watch saw nothing, and the old
+    /// build served for good while builds landed in the new release were never loaded.
+    func testARepointedPluginsLinkIsWatchedAgainAndLoaded() throws {
+        let releases = server.path("rel")
+        for release in ["v1", "v2"] {
+            try FileManager.default.createDirectory(atPath: "\(releases)/\(release)", withIntermediateDirectories: true)
+        }
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "1", handlers: ["go"]), output: "\(releases)/v1/pv.so")
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "2", handlers: ["go"]), output: "\(releases)/v2/pv.so")
+        try FileManager.default.removeItem(atPath: server.pluginsDir)
+        guard symlink("rel/v1", server.pluginsDir) == 0 else { throw TestFailure("symlink plugins -> rel/v1 failed") }
+        try writeConfig(pluginConfig: "{}", handlers: ["pv.go"])
+        try server.start()
+        XCTAssertEqual(try server.activeVersion(of: "pv"), "1")
+
+        let staged = server.path("plugins.tmp")
+        guard symlink("rel/v2", staged) == 0, rename(staged, server.pluginsDir) == 0 else { throw TestFailure("re-pointing plugins failed") }
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.activeVersion(of: "pv") == "2" }, "the new release serves: \(server.logs)")
+        XCTAssertTrue(server.logs.contains("now leads to another folder; rescanning it"), server.logs)
+
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "3", handlers: ["go"]), output: server.path("pv-3.so"))
+        try PluginBuilder.landByRename(server.path("pv-3.so"), into: server.pluginsDir, name: "pv.so")
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.activeVersion(of: "pv") == "3" }, "the new release is watched: \(server.logs)")
+    }
+
     /// One webhook per handler in `handlers`, and `pluginConfig` as `plugins.config.pv`.
     private func writeConfig(pluginConfig: String, handlers: [String]) throws {
         let webhooks = handlers.enumerated().map { n, handler in

@@ -76,6 +76,24 @@ final class FolderWatcherTests: XCTestCase {
         XCTAssertEqual(waitFor(deliveries, count: 2).last?.names, ["open.so"])
     }
 
+    /// A link re-pointed by rename leaves the old folder in place, so the old watch hears nothing: the
+    /// watcher notices the path leads elsewhere, asks for a rescan, and hears the new folder.
+    func testARepointedLinkIsFollowedToItsNewFolder() throws {
+        for release in ["v1", "v2"] { try FileManager.default.createDirectory(atPath: "\(directory!)/\(release)", withIntermediateDirectories: true) }
+        XCTAssertEqual(symlink("v1", "\(directory!)/current"), 0)
+        let deliveries = Deliveries()
+        let watcher = try FolderWatcher(directory: "\(directory!)/current", debounceMilliseconds: 50, logger: .discard) { deliveries.add($0) }
+        defer { watcher.stop() }
+
+        XCTAssertEqual(symlink("v2", "\(directory!)/current.tmp"), 0)
+        XCTAssertEqual(rename("\(directory!)/current.tmp", "\(directory!)/current"), 0)
+        let rescan = waitFor(deliveries, count: 1).first
+        XCTAssertEqual(rescan?.overflowed, true)
+        XCTAssertEqual(rescan?.names, [])
+        try write("v2/a.so")
+        XCTAssertEqual(waitFor(deliveries, count: 2).last?.names, ["a.so"])
+    }
+
     func testAFolderThatDoesNotExistIsAnErrorNamingIt() {
         XCTAssertThrowsError(try FolderWatcher(directory: directory + "/missing", logger: .discard) { _ in }) { error in
             XCTAssertTrue("\(error)".contains("\(directory!)/missing"), "\(error)")
