@@ -14,7 +14,9 @@ public final class PluginFolderWatcher: Sendable {
                 debounceMilliseconds: UInt64 = 100, afterChanges: @escaping @Sendable () -> Void = {}) throws(FolderWatchError) {
         watcher = try FolderWatcher(directory: directory, debounceMilliseconds: debounceMilliseconds, logger: logger) { changes in
             if changes.overflowed {
-                logger.warn("plugin folder changes were lost (inotify queue overflow, or the folder was replaced); rescanning \(directory)")
+                // A rescan loses nothing: after a replaced or re-pointed folder (the watcher's line before
+                // says so) or an overflow of inotify's queue (changes came faster than it kept them).
+                logger.info("rescanning the plugins folder \(directory): it was replaced or re-pointed, or changes came faster than inotify could queue them")
                 registry.reconcile(directory: directory)
                 return afterChanges()
             }
