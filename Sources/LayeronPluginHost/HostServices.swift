@@ -110,6 +110,13 @@ enum HostServices {
         }
         table.pointee.emit = { host, destination, type, payload, key in
             guard let context = HostServices.context(host) else { return LAYERON_UNSUPPORTED }
+            // The name is known once the entry function has returned its descriptor: before that,
+            // the host has not accepted the plugin, and plugin.h allows the entry function `log` only.
+            guard context.resultSlotPlugin != nil else {
+                context.logger.warn("emit refused: called from the entry function, which may call log only; emit from init or later",
+                                    [("plugin", context.pluginName)])
+                return LAYERON_INVALID
+            }
             guard let destinationBytes = destination.bytes, let typeBytes = type.bytes, let payloadBytes = payload.bytes,
                   let keyBytes = key.bytes else {
                 let lengths = [destination.len, type.len, payload.len, key.len].map(String.init).joined(separator: ", ")

@@ -140,6 +140,31 @@ final class PluginCallTests: XCTestCase {
         XCTAssertEqual(exact.httpBody?.count, 1 << 20)
     }
 
+    /// plugin.h allows the entry function `log` only; an emit from it was accepted (and committed an
+    /// outbound event for a plugin the host had not yet accepted).
+    func testAnEmitFromTheEntryFunctionIsRefused() throws {
+        try CPluginSource.build("""
+            #include <stdio.h>
+            #include <string.h>
+            #include <layeron/plugin.h>
+            static layeron_bytes text(const char *s) { layeron_bytes b = { (const uint8_t *)s, strlen(s) }; return b; }
+            static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = LAYERON_PLUGIN_ABI_VERSION,
+                .name = "early", .version = "1" };
+            const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) {
+                (void)v;
+                char line[32];
+                snprintf(line, sizeof line, "emit %d", h->emit(h, text("d"), text("t"), text("{}"), text("")));
+                h->log(h, LAYERON_LOG_INFO, text(line));
+                return &d;
+            }
+            """, to: "\(directory!)/early.so")
+        let log = LogLines()
+        _ = try LoadedPlugin.load(file: "\(directory!)/early.so", privateDirectory: "\(directory!)/private",
+                                  config: { _ in nil }, logger: log.logger, emitter: nil)
+        XCTAssertTrue(log.lines.contains("info: emit 4"), "LAYERON_INVALID: \(log.lines)")
+        XCTAssertTrue(log.lines.contains { $0.hasPrefix("warn: emit refused: called from the entry function") }, "\(log.lines)")
+    }
+
     func testAnUnknownStatusIsRecordedWithThePluginsMessage() throws {
         let outcome = try call(#"host->result_set_message(result, text("custom note")); return 7;"#)
         XCTAssertEqual(outcome.verdict, .error)
