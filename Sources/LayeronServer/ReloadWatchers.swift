@@ -4,8 +4,9 @@ import LayeronPluginHost
 
 /// The running server's hot reloads: the plugins folder (new versions swap in, removed files retire)
 /// and the config file (watched through its folder, so editors that save by renaming a new file over
-/// the old one are seen too). A folder that cannot be watched is logged and the server runs on; SIGHUP
-/// still reloads the config.
+/// the old one are seen too, and so is a config path that is a link re-pointed beside it, as a Kubernetes
+/// ConfigMap does). A folder that cannot be watched is logged and the server runs on; SIGHUP still
+/// reloads the config.
 final class ReloadWatchers: Sendable {
     private let pluginFolder: PluginFolderWatcher?
     private let configFolder: FolderWatcher?
@@ -21,9 +22,11 @@ final class ReloadWatchers: Sendable {
         }
         let configName = (configPath as NSString).lastPathComponent
         let configDirectory = (configPath as NSString).deletingLastPathComponent
+        let configFile = ConfigFileIdentity(path: configPath)
         do {
             configFolder = try FolderWatcher(directory: configDirectory.isEmpty ? "." : configDirectory, logger: logger) { changes in
-                if changes.overflowed || changes.names.contains(configName) { reloadConfig() }
+                let fileChanged = configFile.changed()
+                if changes.overflowed || changes.names.contains(configName) || fileChanged { reloadConfig() }
             }
         } catch {
             logger.warn("config reload on file change is off (SIGHUP still reloads): \(error)")

@@ -57,6 +57,30 @@ final class ConfigReloadTests: XCTestCase {
                        "one database across the reload")
     }
 
+    /// A Kubernetes ConfigMap mounts the config file as a link through `..data`, and an update
+    /// re-points `..data` to a new folder by a rename: no event in the folder names the config file,
+    /// and the change still applies without a SIGHUP.
+    func testAConfigFileReachedThroughARepointedDataLinkReloads() throws {
+        server.stop()
+        let folder = server.directory.path
+        func release(_ name: String, webhooks: [String]) throws {
+            try FileManager.default.createDirectory(atPath: "\(folder)/\(name)", withIntermediateDirectories: false)
+            try config(webhooks: webhooks).write(toFile: "\(folder)/\(name)/layeron.json", atomically: true, encoding: .utf8)
+        }
+        try release("..2026_12_06_v1", webhooks: [stripe, vendor(path: "/webhooks/vendor")])
+        try FileManager.default.createSymbolicLink(atPath: "\(folder)/..data", withDestinationPath: "..2026_12_06_v1")
+        try FileManager.default.removeItem(atPath: server.configPath)
+        try FileManager.default.createSymbolicLink(atPath: server.configPath, withDestinationPath: "..data/layeron.json")
+        try server.start()
+        XCTAssertEqual(try postVendor("/webhooks/partner"), 404)
+
+        try release("..2026_12_06_v2", webhooks: [stripe, vendor(name: "partner", path: "/webhooks/partner")])
+        try FileManager.default.createSymbolicLink(atPath: "\(folder)/..data_tmp", withDestinationPath: "..2026_12_06_v2")
+        XCTAssertEqual(rename("\(folder)/..data_tmp", "\(folder)/..data"), 0)
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try postVendor("/webhooks/partner") == 200 }, server.logs)
+        XCTAssertEqual(try postVendor("/webhooks/vendor"), 404, "the webhook the new release removed is gone")
+    }
+
     /// Scripts read the listening lines to know the server is up, and may signal it at once: a SIGHUP then
     /// reloads and never meets the default action, which would end the process (seen once in CI).
     func testASIGHUPSentAsSoonAsTheListeningLinesAppearReloads() throws {
