@@ -148,6 +148,20 @@ enum Migrations {
         CREATE TABLE seq_high_water (seq INTEGER NOT NULL);
         INSERT INTO seq_high_water SELECT COALESCE(MAX(seq), 0) FROM events;
         """,
+        """
+        -- Builds before step 10 could purge an event while its replay ran, and the replay's attempt
+        -- record outlived it; step 10 set the high-water mark from the events alone, so the first new
+        -- event took that seq and the leftover attempt with it (a replay it never had). The mark now
+        -- covers every seq any table names, and records of events that are gone are dropped. Payloads
+        -- are dropped only above the newest event: below it no new event can take their seq.
+        UPDATE seq_high_water SET seq = MAX(seq,
+            COALESCE((SELECT MAX(event_seq) FROM attempts), 0),
+            COALESCE((SELECT MAX(event_seq) FROM replay_requests), 0),
+            COALESCE((SELECT MAX(seq) FROM event_payloads), 0));
+        DELETE FROM attempts WHERE event_seq NOT IN (SELECT seq FROM events);
+        DELETE FROM replay_requests WHERE event_seq NOT IN (SELECT seq FROM events);
+        DELETE FROM event_payloads WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM events);
+        """,
     ]
 
     /// Runs the `steps` (the events schema unless told otherwise) that `db` has not run yet.

@@ -196,6 +196,38 @@ final class EventStoreSchemaTests: XCTestCase {
         XCTAssertGreaterThan(afterRestart, next, "an empty store after a restart still numbers past the purged events")
     }
 
+    /// A store written before the high-water mark, whose purge deleted an event while its replay
+    /// ran: the replay's attempt record outlived the event. After the upgrade the next event takes a
+    /// seq past it and starts with no history, and the leftovers are gone.
+    func testAnUpgradedStoreNeverGivesANewEventTheRecordsOfAPurgedOne() throws {
+        do {
+            let old = try SQLiteConnection(path: path)
+            try Migrations.migrate(old, steps: Array(Migrations.steps.prefix(9)))
+            try old.execute("""
+                INSERT INTO events (seq, id, webhook, direction, provider, type, status, received_at)
+                VALUES (1, 'whevt_a', 'w', 'inbound', 'p', 't', 'processed', 1000);
+                INSERT INTO event_payloads (seq, headers, body) VALUES (1, '[]', x'7B7D'), (3, '[]', x'7B7D');
+                INSERT INTO attempts (event_seq, n, started_at, finished_at, outcome, replay) VALUES
+                    (1, 1, 1000, 1001, 'ok', 0), (2, 2, 2000, 2001, 'ok', 1);
+                INSERT INTO replay_requests (event_seq, due_at) VALUES (3, 5000);
+                """)
+            try Migrations.migrate(old, steps: Array(Migrations.steps.prefix(10)))
+        }
+        let store = try EventStore(path: path)
+        defer { store.close() }
+        guard case let .recorded(next) = try store.append(event(0, key: nil, at: 3_000)) else { return XCTFail("not recorded") }
+        XCTAssertGreaterThan(next, 3)
+        XCTAssertEqual(try store.attempts(seq: next).count, 0)
+        XCTAssertEqual(try store.attempts(seq: 1).count, 1, "the records of a stored event stay")
+        let reader = try SQLiteConnection(path: path, readOnly: true)
+        for (table, column) in [("attempts", "event_seq"), ("replay_requests", "event_seq"), ("event_payloads", "seq")] {
+            let left = try reader.statement("SELECT COUNT(*) FROM \(table) WHERE \(column) NOT IN (SELECT seq FROM events)")
+            _ = try left.step()
+            XCTAssertEqual(left.int(0), 0, table)
+            left.reset()
+        }
+    }
+
     /// Keys recorded before a restart fold retries after it: the horizon tells the new process that
     /// a miss in its empty memory must still ask the store.
     func testKeysRecordedBeforeARestartStillFold() throws {
