@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "LayeronHTTP", dependencies: ["CMicroHTTPD", "CCurl", "CShims", "LayeronCore"]),
         .target(name: "LayeronOutbound", dependencies: ["CCurl", "CShims", "LayeronCore", "LayeronCrypto"]),
         .target(name: "LayeronServer", dependencies: [
-            "LayeronCore", "LayeronCrypto", "LayeronStore", "LayeronPluginHost", "LayeronHTTP", "LayeronOutbound",
+            "CShims", "LayeronCore", "LayeronCrypto", "LayeronStore", "LayeronPluginHost", "LayeronHTTP", "LayeronOutbound",
         ], resources: [.embedInCode("admin-api.yaml")]),
         .target(name: "LayeronPluginKit", dependencies: ["CLayeronPlugin"]),
         .target(name: "AuditPlugin", dependencies: ["LayeronPluginKit"], path: "plugins/examples/audit"),

@@ -3,9 +3,13 @@
 #include "CShims.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 /* libmicrohttpd hands its messages over as a format and a va_list, which Swift cannot format. */
@@ -150,4 +154,40 @@ int layeron_signals_discard(int number) {
     action.sa_flags = SA_RESTART;
     sigemptyset(&action.sa_mask);
     return sigaction(number, &action, NULL);
+}
+
+int layeron_flock(int fd, int operation) {
+    return flock(fd, operation);
+}
+
+/* A list only ever prepended to, so the child handler walks it without a lock: after fork the
+   child has one thread, and a node is complete before the exchange that links it. */
+struct closed_in_children {
+    int fd;
+    struct closed_in_children *next;
+};
+static struct closed_in_children *_Atomic closed_in_children;
+static pthread_once_t closed_in_children_once = PTHREAD_ONCE_INIT;
+static int closed_in_children_registered = -1;
+
+/* Async-signal-safe: close only. */
+static void close_in_child(void) {
+    for (struct closed_in_children *entry = atomic_load(&closed_in_children); entry != NULL; entry = entry->next) {
+        close(entry->fd);
+    }
+}
+
+static void register_close_in_child(void) {
+    closed_in_children_registered = pthread_atfork(NULL, NULL, close_in_child) == 0 ? 0 : -1;
+}
+
+int layeron_close_in_forked_children(int fd) {
+    pthread_once(&closed_in_children_once, register_close_in_child);
+    if (closed_in_children_registered != 0) return -1;
+    struct closed_in_children *entry = malloc(sizeof *entry);
+    if (entry == NULL) return -1;
+    entry->fd = fd;
+    entry->next = atomic_load(&closed_in_children);
+    while (!atomic_compare_exchange_weak(&closed_in_children, &entry->next, entry)) {}
+    return 0;
 }

@@ -251,6 +251,8 @@ private final class RequestState: @unchecked Sendable {
     let encodedPath: String?
     /// The path as sent holds `%00`.
     let encodedNUL: Bool
+    /// The bytes of scheme and authority before the path of a target in absolute-form, or 0.
+    let absoluteFormPrefix: Int
     /// The connection's, shared by the requests on it.
     let deadline: ConnectionDeadline
     // Touched by one libmicrohttpd thread at a time, so these skip Swift's runtime exclusivity check
@@ -269,6 +271,7 @@ private final class RequestState: @unchecked Sendable {
         rawQuery = target.rawQuery
         encodedPath = target.encodedPath
         encodedNUL = target.encodedNUL
+        absoluteFormPrefix = target.absoluteFormPrefix
         self.deadline = deadline
     }
 
@@ -371,6 +374,8 @@ private struct RequestTarget {
     /// `/webhooks/a%00/b` would be routed as `/webhooks/a`. (`%00` is the only way to a NUL: a raw
     /// one ends the request line.)
     var encodedNUL = false
+    /// `AbsoluteForm.prefixLength`: the path starts after it.
+    var absoluteFormPrefix = 0
 }
 
 /// A raw URI as sent, read in one pass before libmicrohttpd decodes it in place.
@@ -378,7 +383,8 @@ private func readTarget(_ uri: UnsafePointer<CChar>?) -> RequestTarget {
     var target = RequestTarget()
     guard let uri else { return target }
     let bytes = UnsafeRawPointer(uri).assumingMemoryBound(to: UInt8.self)
-    var i = 0
+    target.absoluteFormPrefix = AbsoluteForm.prefixLength(bytes)
+    var i = target.absoluteFormPrefix
     var encoded = false
     while bytes[i] != 0, bytes[i] != UInt8(ascii: "?") {
         if bytes[i] == UInt8(ascii: "%") {
@@ -388,7 +394,10 @@ private func readTarget(_ uri: UnsafePointer<CChar>?) -> RequestTarget {
         }
         i += 1
     }
-    if encoded { target.encodedPath = String(decoding: UnsafeBufferPointer(start: bytes, count: i), as: UTF8.self) }
+    if encoded {
+        let path = UnsafeBufferPointer(start: bytes + target.absoluteFormPrefix, count: i - target.absoluteFormPrefix)
+        target.encodedPath = String(decoding: path, as: UTF8.self)
+    }
     if bytes[i] != 0 { target.rawQuery = String(cString: uri + i + 1) }
     return target
 }
@@ -528,7 +537,7 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
     let headers = collect(connection, kind: .HEADER_KIND, lowercase: true)
     let request = HTTPRequest(
         method: method.map { String(cString: $0) } ?? "GET",
-        path: url.map { String(cString: $0) } ?? "/",
+        path: url.map { AbsoluteForm.path($0, prefixLength: state.absoluteFormPrefix) } ?? "/",
         encodedPath: state.encodedPath,
         rawQuery: state.rawQuery,
         query: collect(connection, kind: .GET_ARGUMENT_KIND, lowercase: false).pairs,

@@ -3,14 +3,16 @@ import LayeronCore
 
 /// One `serve` per database. Two servers on one store each answer dedupe misses from their own
 /// memory and run the events they received at once, so a provider's retry that reaches the other
-/// one is recorded as a second event and handled twice. SQLite would let both write; this lock on a
-/// file beside the database refuses the second at its start. It is a POSIX record lock (`lockf`): it
-/// goes with the process (a crash or SIGKILL releases it) and, unlike `flock`, is not inherited by a
-/// child a plugin forks, which would otherwise keep a dead server's database locked. Nothing else in
-/// the process opens the file, so no other descriptor's close can drop it. The file stays and holds
-/// the last holder's pid, for the message.
+/// one is recorded as a second event and handled twice. SQLite would let both write; two locks
+/// refuse the second at its start, both released with the process however it ends. The first is a
+/// POSIX record lock (`lockf`) on a file beside the database: nothing else in the process opens that
+/// file, so no other descriptor's close can drop it, and it stays and holds the last holder's pid,
+/// for the message. The second is on the database file itself (`DatabaseFileLock`), which a second
+/// name for the file (a hard link) meets too.
 public final class DatabaseLock: Sendable {
     private let descriptor: Int32
+    /// Nil for a path that is a folder, which the store refuses.
+    private let file: DatabaseFileLock.File?
 
     /// Beside the file SQLite opens, whatever the path's spelling: the lock of a symbolic link's
     /// name let a second server onto the same database. A link whose target is not created yet is
@@ -49,7 +51,11 @@ public final class DatabaseLock: Sendable {
             close(fd)
             guard code == EACCES || code == EAGAIN else { throw .unusable(lockFile: path, reason: String(cString: strerror(code))) }
             let holder = count > 0 ? String(decoding: text[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
-            throw .held(database: database, lockFile: path, holder: holder.isEmpty ? nil : holder)
+            throw .held(database: database, lockedFile: path, holder: holder.isEmpty ? nil : holder)
+        }
+        do { file = try DatabaseFileLock.lock(database) } catch {
+            close(fd)
+            throw error
         }
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)
@@ -57,18 +63,23 @@ public final class DatabaseLock: Sendable {
         descriptor = fd
     }
 
-    deinit { close(descriptor) }
+    deinit {
+        if let file { DatabaseFileLock.release(file) }
+        close(descriptor)
+    }
 }
 
 /// Why the lock was not taken.
 public enum DatabaseLockError: Error, CustomStringConvertible {
-    case held(database: String, lockFile: String, holder: String?)
+    /// `lockedFile` is the lock file beside the path, or the database file itself (a second name for
+    /// it, a hard link, has a lock file of its own).
+    case held(database: String, lockedFile: String, holder: String?)
     case unusable(lockFile: String, reason: String)
 
     public var description: String {
         switch self {
-        case let .held(database, lockFile, holder):
-            return "the database \(database) is in use by another layeron serve\(holder.map { " (pid \($0))" } ?? "") (\(lockFile) is locked): "
+        case let .held(database, lockedFile, holder):
+            return "the database \(database) is in use by another layeron serve\(holder.map { " (pid \($0))" } ?? "") (\(lockedFile) is locked): "
                 + "two servers on one database would record a provider's retry as a second event and run its handler twice; "
                 + "stop that server, or give this one its own --database"
         case let .unusable(lockFile, reason):

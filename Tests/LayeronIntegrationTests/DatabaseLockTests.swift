@@ -8,13 +8,7 @@ final class DatabaseLockTests: RunningStripeServerTestCase {
 
     func testASecondServerOnTheSameDatabaseIsRefusedUntilTheFirstStops() throws {
         let pid = try XCTUnwrap(server.processIdentifier)
-        let refused = try server.serveAnother(database: server.databasePath, stripeSecret: secret)
-        XCTAssertEqual(refused.status, 1, refused.stderr)
-        XCTAssertTrue(refused.stderr.contains("the database \(server.databasePath) is in use by another layeron serve (pid \(pid))"), refused.stderr)
-        XCTAssertTrue(refused.stderr.contains("give this one its own --database"), refused.stderr)
-        XCTAssertFalse(refused.stdout.contains("listening on"), refused.stdout)
-        XCTAssertEqual(try server.postStripe(type: "invoice.paid", providerID: "evt_lock", secret: secret).status, 200,
-                       "the first server serves on")
+        try assertSecondServerRefused(database: server.databasePath, providerID: "evt_lock")
 
         server.stop()
         try server.start()
@@ -46,5 +40,26 @@ final class DatabaseLockTests: RunningStripeServerTestCase {
         XCTAssertEqual(refused.status, 1, refused.stderr)
         XCTAssertTrue(refused.stderr.contains("is in use by another layeron serve"), refused.stderr)
         XCTAssertFalse(refused.stdout.contains("listening on"), refused.stdout)
+    }
+
+    /// A hard link is the same file under a second name that no path resolution leads back to: the
+    /// lock beside each name let a second server onto the store, which SQLite then journals in a
+    /// second `-wal` of its own. The lock is now on the file itself.
+    func testASecondServerThroughAHardLinkToTheDatabaseIsRefused() throws {
+        let link = server.directory.appendingPathComponent("other.db").path
+        try FileManager.default.linkItem(atPath: server.databasePath, toPath: link)
+        try assertSecondServerRefused(database: link, providerID: "evt_hard_link")
+    }
+
+    /// A `serve` on `database` stops at its start naming the running server, which serves on.
+    private func assertSecondServerRefused(database: String, providerID: String, line: UInt = #line) throws {
+        let pid = try XCTUnwrap(server.processIdentifier)
+        let refused = try server.serveAnother(database: database, stripeSecret: secret)
+        XCTAssertEqual(refused.status, 1, refused.stderr, line: line)
+        XCTAssertTrue(refused.stderr.contains("the database \(database) is in use by another layeron serve (pid \(pid))"), refused.stderr, line: line)
+        XCTAssertTrue(refused.stderr.contains("give this one its own --database"), refused.stderr, line: line)
+        XCTAssertFalse(refused.stdout.contains("listening on"), refused.stdout, line: line)
+        XCTAssertEqual(try server.postStripe(type: "invoice.paid", providerID: providerID, secret: secret).status, 200,
+                       "the first server serves on", line: line)
     }
 }

@@ -1,5 +1,5 @@
 /* The few C calls Swift cannot make directly (variadic, or declared only under _GNU_SOURCE), and a
-   signal handler, which must be async-signal-safe and so cannot be Swift. */
+   signal handler and a fork handler, which must be async-signal-safe and so cannot be Swift. */
 #ifndef LAYERON_CSHIMS_H
 #define LAYERON_CSHIMS_H
 
@@ -96,5 +96,15 @@ int layeron_signals_forward(const int *signals, int count, int fd);
    write to a closed socket or pipe fails with EPIPE here, and a plugin's `cmd | head` still ends
    `cmd`. Returns 0, or -1 with errno set by sigaction. */
 int layeron_signals_discard(int number);
+
+/* flock(2), which Swift cannot name: `struct flock` (for fcntl) hides the function. */
+int layeron_flock(int fd, int operation);
+
+/* Has every child this process forks afterwards close `fd` at once (a pthread_atfork child handler;
+   an exec'd child loses it through O_CLOEXEC already). For the database file's flock, which belongs
+   to the open file description: a child a plugin forks without exec would share it and keep the
+   database locked after the server is gone. A descriptor stays registered for the process's life;
+   0, or -1 when the handler could not be registered. */
+int layeron_close_in_forked_children(int fd);
 
 #endif

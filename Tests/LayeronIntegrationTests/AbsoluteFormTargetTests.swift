@@ -1,0 +1,40 @@
+import Foundation
+import XCTest
+
+/// A request target in absolute-form (`POST http://example.com/webhooks/stripe`), which proxies and
+/// some clients send and a server must accept (RFC 9112 3.2.2), is routed as its path would be on
+/// both listeners, its query kept; it was answered 404 as a path no route served.
+final class AbsoluteFormTargetTests: RunningStripeServerTestCase {
+
+    func testAWebhookSentInAbsoluteFormIsTaken() throws {
+        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
+        let body = #"{"id":"evt_absolute","type":"invoice.paid","data":{"object":{}}}"#
+        let answer = try RawConnection.exchange(port: port,
+            "POST http://example.com/webhooks/stripe HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n"
+                + "Stripe-Signature: \(Signing.stripeHeader(body: Array(body.utf8), secret: secret))\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200"), answer)
+    }
+
+    func testTheAdminAPIInAbsoluteFormKeepsTheQuery() throws {
+        for providerID in ["evt_absolute_1", "evt_absolute_2"] {
+            XCTAssertEqual(try server.postStripe(type: "invoice.paid", providerID: providerID, secret: secret).status, 200)
+        }
+        let port = try XCTUnwrap(URL(string: server.adminURL)?.port)
+        let answer = try RawConnection.exchange(port: port,
+            "GET HTTPS://Admin.Example:8443/admin/events?limit=1 HTTP/1.1\r\nHost: admin.example\r\n"
+                + "Authorization: Bearer \(server.adminToken)\r\nConnection: close\r\n\r\n")
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200"), answer)
+        XCTAssertTrue(answer.contains("evt_absolute_2"), answer)
+        XCTAssertFalse(answer.contains("evt_absolute_1"), "limit=1 was kept: \(answer)")
+    }
+
+    /// Only the absolute-form changed: `*` and the authority-form (CONNECT's) still find no route.
+    func testOtherFormsStillFindNoRoute() throws {
+        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
+        for target in ["*", "example.com:443"] {
+            let answer = try RawConnection.exchange(port: port, "OPTIONS \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            XCTAssertTrue(answer.hasPrefix("HTTP/1.1 404"), answer)
+        }
+    }
+}
