@@ -128,17 +128,24 @@ public final class PluginRegistry: @unchecked Sendable {
         let change = startChange()
         // Taken before the file is copied: the copy is of this build or a newer one, never an older.
         let build = FileIdentity(of: file)
+        var given: (plugin: String, config: JSONValue?)?
         let plugin: LoadedPlugin
         do {
             plugin = try LoadedPlugin.load(file: file, privateDirectory: privateDirectory,
-                                           config: config, configFile: configFile, refusal: { [self] name, version in nameTaken(name, version: version, by: file) },
+                                           config: { [self] name in
+                                               given = (name, config(name))
+                                               return given?.config
+                                           },
+                                           configFile: configFile, refusal: { [self] name, version in nameTaken(name, version: version, by: file) },
                                            record: loadRecord, logger: logger, pluginLogger: pluginLogger, emitter: emitter)
         } catch {
             // Logged before it is published: whoever sees the failure can also find its log line.
             logger.error("plugin refused: \(error)", [("file", file)])
             lock.lock()
-            if !isOutdatedLocked(change, of: file) { failures[file] = (error, Date(), change, build) }
+            let outdated = isOutdatedLocked(change, of: file)
+            if !outdated { failures[file] = (error, Date(), change, build) }
             lock.unlock()
+            if !outdated, case .initFailed = error, let given, configChanged(since: given) { return load(file: file) }
             return .failure(error)
         }
 
@@ -174,7 +181,19 @@ public final class PluginRegistry: @unchecked Sendable {
         logger.info("plugin loaded", [("plugin", plugin.name), ("version", plugin.version), ("file", file)])
         for name in stale.keys.sorted() { logger.info("plugin retired", [("plugin", name), ("file", file)]) }
         retryRefused(claiming: Set(stale.keys))
+        if let given, configChanged(since: given) { return load(file: file) }
         return .success(plugin)
+    }
+
+    /// True when the plugin's `plugins.config` entry is no longer the one its `init` was given. A
+    /// config reload starts new versions of the plugins it finds loaded or refused (`reload(named:)`);
+    /// a load still running then (a new file landing in the same deploy as its entry, its `init`
+    /// holding the entry from before) is found by neither, so it is started again here, once its
+    /// outcome is on record, with the entry as it is now.
+    private func configChanged(since given: (plugin: String, config: JSONValue?)) -> Bool {
+        guard config(given.plugin) != given.config else { return false }
+        logger.info("plugin config changed while it loaded; starting it again with the new config", [("plugin", given.plugin)])
+        return true
     }
 
     /// Loads the plugins named in `names` again from their files, so that each `init` gets the
