@@ -17,7 +17,7 @@ public final class PluginFolderWatcher: Sendable {
                 // A rescan loses nothing: after a replaced or re-pointed folder (the watcher's line before
                 // says so) or an overflow of inotify's queue (changes came faster than it kept them).
                 logger.info("rescanning the plugins folder \(directory): it was replaced or re-pointed, or changes came faster than inotify could queue them")
-                registry.reconcile(directory: directory)
+                registry.reconcile(directory: directory, retryingRefused: true)
                 return afterChanges()
             }
             // Loads before removals: a rename within the folder reports both names at once, and the

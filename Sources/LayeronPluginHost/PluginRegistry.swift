@@ -23,16 +23,21 @@ public struct PluginStatus: Sendable {
 public final class PluginRegistry: @unchecked Sendable {
     private final class Version {
         let plugin: LoadedPlugin
+        /// The build of the file it was loaded from, as it was when its load started (`reconcile`).
+        let build: FileIdentity?
         // Guarded by the registry's `lock`; no runtime exclusivity check on each call's lease (item 52).
         @exclusivity(unchecked) var leases = 0
         @exclusivity(unchecked) var retired = false
-        init(_ plugin: LoadedPlugin) { self.plugin = plugin }
+        init(_ plugin: LoadedPlugin, build: FileIdentity?) {
+            self.plugin = plugin
+            self.build = build
+        }
     }
 
     /// Guards `active`, `failures`, `lastChange`, `changeCount` and the lease counts of every `Version`.
     private let lock = NSLock()
     private var active: [String: Version] = [:]
-    private var failures: [String: (error: PluginLoadError, at: Date, change: UInt64)] = [:]
+    private var failures: [String: (error: PluginLoadError, at: Date, change: UInt64, build: FileIdentity?)] = [:]
     /// Each load and each removal of a file takes the next number when it starts. Loads of one file
     /// can overlap (the folder watcher and a config reload run on threads of their own, and an `init`
     /// may take seconds), so the one that finishes last is not always the newest: `lastChange` keeps,
@@ -71,31 +76,28 @@ public final class PluginRegistry: @unchecked Sendable {
         for file in Self.pluginFiles(in: directory) { load(file: file) }
     }
 
-    /// The plugin files in `directory` with their identities, to compare with later (`reconcile(directory:changedSince:)`).
-    public static func identities(in directory: String) -> [String: FileIdentity] {
-        var out: [String: FileIdentity] = [:]
-        for file in pluginFiles(in: directory) { out[file] = FileIdentity(of: file) }
-        return out
-    }
-
-    /// Brings the registry in line with `directory` for what changed since `seen` was taken: files
-    /// new or changed since are loaded, files gone are retired, and the rest keep their version.
-    public func reconcile(directory: String, changedSince seen: [String: FileIdentity]) {
+    /// Brings the registry in line with `directory` when changes may have been missed (made while
+    /// the server started, a replaced or re-pointed folder, an overflow of inotify's queue, SIGHUP):
+    /// files that are new, or whose build differs from the one last loaded or refused
+    /// (`FileIdentity`), are loaded, and files that are gone are retired, in that order, as the
+    /// watcher does. A version loaded from the file as it is now keeps serving: starting it again
+    /// would run its `init` for nothing. `retryingRefused` loads the refused files again too, changed
+    /// or not: their refusal may have had a cause outside the file (a library it links to, a service
+    /// its `init` reaches) that the operator has since fixed.
+    public func reconcile(directory: String, retryingRefused: Bool) {
         let present = Self.pluginFiles(in: directory)
-        for file in present.sorted() where seen[file] == nil || FileIdentity(of: file) != seen[file] { load(file: file) }
-        let gone = Set(seen.keys).subtracting(present)
-        for file in gone.sorted() { unload(file: file) }
-    }
-
-    /// Brings the registry in line with `directory` after changes were missed: every file present
-    /// is loaded again and files that are gone are retired, in that order, as the watcher does.
-    public func reconcile(directory: String) {
-        let present = Set(Self.pluginFiles(in: directory))
         lock.lock()
-        let known = Set(active.values.map(\.plugin.file)).union(failures.keys)
+        var lastBuilds: [String: FileIdentity?] = [:]
+        for version in active.values { lastBuilds[version.plugin.file] = version.build }
+        // A refusal is newer than the version beside it: a load that installs clears older refusals.
+        for (file, failure) in failures { lastBuilds[file] = failure.build }
+        let refused = Set(failures.keys)
         lock.unlock()
-        for file in present.sorted() { load(file: file) }
-        for file in known.subtracting(present).sorted() { unload(file: file) }
+        for file in present {
+            let unchanged = lastBuilds[file].map { $0 == FileIdentity(of: file) } ?? false
+            if !unchanged || (retryingRefused && refused.contains(file)) { load(file: file) }
+        }
+        for file in Set(lastBuilds.keys).subtracting(present).sorted() { unload(file: file) }
     }
 
     /// The plugin files in `directory`, in the order they are loaded.
@@ -124,17 +126,26 @@ public final class PluginRegistry: @unchecked Sendable {
     @discardableResult
     public func load(file: String) -> Result<LoadedPlugin, PluginLoadError> {
         let change = startChange()
+        // Taken before the file is copied: the copy is of this build or a newer one, never an older.
+        let build = FileIdentity(of: file)
+        var given: (plugin: String, config: JSONValue?)?
         let plugin: LoadedPlugin
         do {
             plugin = try LoadedPlugin.load(file: file, privateDirectory: privateDirectory,
-                                           config: config, configFile: configFile, refusal: { [self] name, version in nameTaken(name, version: version, by: file) },
+                                           config: { [self] name in
+                                               given = (name, config(name))
+                                               return given?.config
+                                           },
+                                           configFile: configFile, refusal: { [self] name, version in nameTaken(name, version: version, by: file) },
                                            record: loadRecord, logger: logger, pluginLogger: pluginLogger, emitter: emitter)
         } catch {
             // Logged before it is published: whoever sees the failure can also find its log line.
             logger.error("plugin refused: \(error)", [("file", file)])
             lock.lock()
-            if !isOutdatedLocked(change, of: file) { failures[file] = (error, Date(), change) }
+            let outdated = isOutdatedLocked(change, of: file)
+            if !outdated { failures[file] = (error, Date(), change, build) }
             lock.unlock()
+            if !outdated, case .initFailed = error, let given, configChanged(since: given) { return load(file: file) }
             return .failure(error)
         }
 
@@ -150,14 +161,14 @@ public final class PluginRegistry: @unchecked Sendable {
         }
         // Checked again here: another file may have taken the name while this one loaded.
         if let error = nameTakenLocked(plugin.name, version: plugin.version, by: file) {
-            if !isOutdatedLocked(change, of: file) { failures[file] = (error, Date(), change) }
+            if !isOutdatedLocked(change, of: file) { failures[file] = (error, Date(), change, build) }
             lock.unlock()
             plugin.shutdown()
             logger.error("plugin refused: \(error)", [("file", file)])
             return .failure(error)
         }
         let previous = active[plugin.name]
-        active[plugin.name] = Version(plugin)
+        active[plugin.name] = Version(plugin, build: build)
         lastChange[file] = (change, removal: false)
         // A newer load's refusal stays on record: the serving version is older than what was deployed.
         if let failure = failures[file], failure.change < change { failures[file] = nil }
@@ -170,7 +181,19 @@ public final class PluginRegistry: @unchecked Sendable {
         logger.info("plugin loaded", [("plugin", plugin.name), ("version", plugin.version), ("file", file)])
         for name in stale.keys.sorted() { logger.info("plugin retired", [("plugin", name), ("file", file)]) }
         retryRefused(claiming: Set(stale.keys))
+        if let given, configChanged(since: given) { return load(file: file) }
         return .success(plugin)
+    }
+
+    /// True when the plugin's `plugins.config` entry is no longer the one its `init` was given. A
+    /// config reload starts new versions of the plugins it finds loaded or refused (`reload(named:)`);
+    /// a load still running then (a new file landing in the same deploy as its entry, its `init`
+    /// holding the entry from before) is found by neither, so it is started again here, once its
+    /// outcome is on record, with the entry as it is now.
+    private func configChanged(since given: (plugin: String, config: JSONValue?)) -> Bool {
+        guard config(given.plugin) != given.config else { return false }
+        logger.info("plugin config changed while it loaded; starting it again with the new config", [("plugin", given.plugin)])
+        return true
     }
 
     /// Loads the plugins named in `names` again from their files, so that each `init` gets the

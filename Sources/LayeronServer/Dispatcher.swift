@@ -21,6 +21,9 @@ final class Dispatcher: @unchecked Sendable {
         case replay(seq: Int64, webhook: String)
         /// An `after-handler` event whose provider is waiting for the outcome: runs first.
         case waited(StoredEvent, done: @Sendable (AttemptResult) -> Void)
+        /// A provider's retry of an `after-handler` event whose last attempt could not run its
+        /// handler: runs first, if that handler can run now (`providerRetry(seq:webhook:done:)`).
+        case retriedByProvider(seq: Int64, done: @Sendable (AttemptResult?) -> Void)
     }
 
     /// What one attempt came to, for the pipeline to answer the provider with.
@@ -167,9 +170,14 @@ final class Dispatcher: @unchecked Sendable {
         schedulerStopping = true
         schedulerPause.broadcast()
         schedulerPause.unlock()
-        for case let .waited(event, done) in abandoned {
-            done(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
-                               status: .pending, nextAttemptAt: event.nextAttemptAt))
+        for job in abandoned {
+            switch job {
+            case let .waited(event, done):
+                done(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
+                                   status: .pending, nextAttemptAt: event.nextAttemptAt))
+            case let .retriedByProvider(_, done): done(nil)
+            case .fresh, .due, .replay: break
+            }
         }
         finished.wait()
     }
@@ -244,6 +252,38 @@ final class Dispatcher: @unchecked Sendable {
         let woken = takeIdleLocked(1)
         queueLock.unlock()
         wake(woken)
+    }
+
+    /// A provider sent an `after-handler` event again (its dedupe key matched) while the event is
+    /// pending because its last attempt could not run the handler (the plugin was not loaded, or
+    /// lacked the handler). When that handler can run now, the event runs at once, ahead of the
+    /// queue, as the attempt its schedule would have made later, and `done` gets its result: the
+    /// provider's retry is answered by the plugin that is back, not by the record of its absence.
+    /// `done` gets nil when the event does not run now (the handler still cannot, the event is
+    /// settled, or another attempt of it is queued or running); the record then answers.
+    func providerRetry(seq: Int64, webhook: String, done: @escaping @Sendable (AttemptResult?) -> Void) {
+        queueLock.lock()
+        let now = WallClock.nowMilliseconds()
+        if stopping || inFlight[seq].map({ $0 >= now }) == true {
+            queueLock.unlock()
+            return done(nil)
+        }
+        inFlight[seq] = now + lease(webhook)
+        urgent.append(.retriedByProvider(seq: seq, done: done))
+        let woken = takeIdleLocked(1)
+        queueLock.unlock()
+        wake(woken)
+    }
+
+    /// `seq`'s event when a provider's retry runs it now (`providerRetry`): pending, its last
+    /// attempt (replays aside, which keep the event's record) finished without running its handler
+    /// (recorded with no plugin version), and that handler available now.
+    private func waitingForItsHandler(seq: Int64) -> StoredEvent? {
+        guard let event = try? store.event(seq: seq), event.status == .pending,
+              let text = event.handler, let (handler, _) = handlerReferences.reference(text), plugins.isAvailable(handler),
+              let last = (try? store.attempts(seq: seq))?.last(where: { !$0.replay }),
+              last.finishedAt != nil, last.outcome == .retry, last.pluginVersion == nil else { return nil }
+        return event
     }
 
     /// Runs `count` of an operator's replays of `seq`, each requested in the store first
@@ -403,6 +443,20 @@ final class Dispatcher: @unchecked Sendable {
                     release(seq, webhook: nil)
                     done(AttemptResult(outcome: HandlerOutcome(verdict: .error, message: "no handler", plugin: "", pluginVersion: ""),
                                        status: .ignored, nextAttemptAt: nil))
+                }
+            case let .retriedByProvider(seq, done):
+                // Its start is committed first, as any retry's: the event is already recorded.
+                let ran = waitingForItsHandler(seq: seq).map { event in
+                    logger.info("the provider sent the event again and its handler, which could not run last time, can now: running it at once",
+                                [("event", event.id), ("handler", event.handler ?? "")])
+                    return run(event, replay: false, startCommittedFirst: true) { [self] result in
+                        release(seq, webhook: nil)
+                        done(result)
+                    }
+                } ?? false
+                if !ran {
+                    release(seq, webhook: nil)
+                    done(nil)
                 }
             }
         }
@@ -625,7 +679,11 @@ final class Dispatcher: @unchecked Sendable {
         queueLock.lock()
         defer { queueLock.unlock() }
         return urgent.contains { job in
-            if case let .waited(event, _) = job { event.seq == seq } else { false }
+            switch job {
+            case let .waited(event, _): event.seq == seq
+            case let .retriedByProvider(waiting, _): waiting == seq
+            case .fresh, .due, .replay: false
+            }
         }
     }
 

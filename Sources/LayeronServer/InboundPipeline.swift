@@ -139,11 +139,20 @@ final class InboundPipeline: Sendable {
         let receivedAt = event.receivedAt
         let seq: Int64
         switch result {
-        case let .duplicate(originalID, _, status, response):
+        case let .duplicate(originalID, originalSeq, status, response):
             counters.countDuplicate()
             logger.debug("duplicate folded", [("event", originalID), ("webhook", event.webhook)])
-            return .now(InboundResponses.forDuplicate(ofID: originalID, type: event.type, status: status, response: response,
-                                                       rules: (rules.respond, rules.unhandled)))
+            let recordedAnswer = InboundResponses.forDuplicate(ofID: originalID, type: event.type, status: status, response: response,
+                                                               rules: (rules.respond, rules.unhandled))
+            // A pending after-handler event with an answer on record was answered "retry": when its
+            // handler could not even run then and can now, the provider's retry runs it.
+            guard rules.respond == .afterHandler, status == .pending, response != nil else { return .now(recordedAnswer) }
+            return answerAfterHandler(seq: originalSeq, eventID: originalID, handler: event.handler, webhook: event.webhook, rules: rules) {
+                [dispatcher] answer in
+                dispatcher.providerRetry(seq: originalSeq, webhook: event.webhook) { result in
+                    answer(result.map { Self.answer(to: $0, eventID: originalID) } ?? recordedAnswer)
+                }
+            }
         case let .recorded(s):
             seq = s
         }
@@ -164,22 +173,34 @@ final class InboundPipeline: Sendable {
             dispatcher.submit(stored)
             return .now(InboundResponses.accepted(id: event.id))
         }
-        return .later { [dispatcher] respond in
-            // Whichever comes first answers: the handler's outcome or the timeout. A handler that
-            // finishes after the timeout still records its attempt; the provider's retry then gets
-            // the recorded outcome through dedupe.
+        return answerAfterHandler(seq: seq, eventID: event.id, handler: event.handler, webhook: event.webhook, rules: rules) {
+            [dispatcher] answer in
+            dispatcher.submitWaited(stored) { answer(Self.answer(to: $0, eventID: event.id)) }
+        }
+    }
+
+    /// An after-handler answer: `run` starts the event's attempt and gives `answer` what to send.
+    /// Whichever comes first answers: that, or the timeout. A handler that finishes after the
+    /// timeout still records its attempt; the provider's retry then gets the recorded outcome
+    /// through dedupe.
+    private func answerAfterHandler(seq: Int64, eventID: String, handler: String?, webhook: String, rules: AnswerRules,
+                                    run: @escaping @Sendable (_ answer: @escaping @Sendable (HTTPResponse) -> Void) -> Void) -> HTTPReply {
+        .later { [dispatcher] respond in
             let once = AnswerOnce(respond)
-            dispatcher.submitWaited(stored) { result in
-                once.answer(InboundResponses.http(InboundResponses.forOutcome(
-                    result.outcome, nextAttemptAt: result.nextAttemptAt, now: WallClock.nowMilliseconds(), eventID: event.id)))
-            }
+            run { once.answer($0) }
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(rules.timeout.milliseconds))) {
                 let notStarted: InboundResponses.NotStarted? = dispatcher.parkedBehind(seq: seq).map { .pluginBusy($0) }
                     ?? (dispatcher.waitingForWorker(seq: seq) ? .workersBusy : nil)
-                let answered = once.answer(InboundResponses.timedOut(eventID: event.id, timeout: rules.timeout, notStarted: notStarted))
-                if answered { dispatcher.serialTimeouts.timedOut(handler: event.handler, webhook: event.webhook, timeout: rules.timeout) }
+                let answered = once.answer(InboundResponses.timedOut(eventID: eventID, timeout: rules.timeout, notStarted: notStarted))
+                if answered { dispatcher.serialTimeouts.timedOut(handler: handler, webhook: webhook, timeout: rules.timeout) }
             }
         }
+    }
+
+    /// The provider's answer to an attempt it waited for.
+    private static func answer(to result: Dispatcher.AttemptResult, eventID: String) -> HTTPResponse {
+        InboundResponses.http(InboundResponses.forOutcome(result.outcome, nextAttemptAt: result.nextAttemptAt,
+                                                          now: WallClock.nowMilliseconds(), eventID: eventID))
     }
 
     /// The Host header without its port, lower-cased: `Example.com:8080` → `example.com`, `[::1]:80` → `::1`.

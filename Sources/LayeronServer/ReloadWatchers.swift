@@ -6,7 +6,7 @@ import LayeronPluginHost
 /// and the config file (watched through its folder, so editors that save by renaming a new file over
 /// the old one are seen too, and so is a config path that is a link re-pointed beside it, as a Kubernetes
 /// ConfigMap does). A folder that cannot be watched is logged and the server runs on; SIGHUP still
-/// reloads the config.
+/// reloads the config and rescans the plugins folder.
 final class ReloadWatchers: Sendable {
     private let pluginFolder: PluginFolderWatcher?
     private let configFolder: FolderWatcher?
@@ -17,7 +17,7 @@ final class ReloadWatchers: Sendable {
             pluginFolder = try PluginFolderWatcher(directory: pluginsDirectory, registry: registry, logger: logger,
                                                    afterChanges: afterPluginChanges)
         } catch {
-            logger.warn("plugin hot reload is off: \(error)")
+            logger.warn("plugin hot reload is off (SIGHUP still rescans the folder): \(error)")
             pluginFolder = nil
         }
         let configName = (configPath as NSString).lastPathComponent

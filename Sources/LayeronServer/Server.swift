@@ -139,7 +139,6 @@ public final class Server: @unchecked Sendable {
         let plugins = PluginRegistry(privateDirectory: privateDirectory, logger: logger, emitter: outbound,
                                      configFile: options.configPath,
                                      loadRecord: .besideDatabase(config.database, loader: "the server"), config: { snapshots.snapshot.config.plugins.config[$0] })
-        let pluginsSeen = PluginRegistry.identities(in: config.plugins.dir)
         plugins.loadDirectory(config.plugins.dir)
         Self.warnOfUnavailableHandlers(config, plugins: plugins, logger: logger)
 
@@ -243,7 +242,7 @@ public final class Server: @unchecked Sendable {
                                          reloadConfig: { [weak server] in server?.reload() })
         // Changes made while the server started (a deploy writing files as it restarts, a plugin's
         // init), before the watchers existed, would otherwise wait for the next change to be seen.
-        plugins.reconcile(directory: config.plugins.dir, changedSince: pluginsSeen)
+        plugins.reconcile(directory: config.plugins.dir, retryingRefused: false)
         if FileIdentity(of: options.configPath) != configSeen { server.reload() }
         return server
     }
@@ -262,6 +261,25 @@ public final class Server: @unchecked Sendable {
     /// stays. Listener addresses and the database path need a restart; a change to them is reported.
     @discardableResult
     public func reload() -> Result<Void, ServeError> {
+        let result = applyConfigFile()
+        if case .success = result { warnOfUnavailableHandlers() }
+        return result
+    }
+
+    /// What SIGHUP does: `reload`, then a rescan of the plugins folder, for changes its watcher
+    /// cannot see (a plugin that is a symbolic link into a folder swapped as a whole, a ConfigMap's
+    /// `..data` link, a rebuild of a link's target, a filesystem without inotify events) or missed.
+    /// The config comes first, so a plugin deployed with its `plugins.config` entry starts with it.
+    public func reloadOnHangUp() {
+        _ = applyConfigFile()
+        let directory = startConfig.plugins.dir
+        logger.info("SIGHUP: rescanning the plugins folder \(directory): new and changed builds load, removed ones retire, refused ones are tried again")
+        plugins.reconcile(directory: directory, retryingRefused: true)
+        warnOfUnavailableHandlers()
+    }
+
+    /// `reload` without its check of the handlers, which `reloadOnHangUp` makes after its rescan.
+    private func applyConfigFile() -> Result<Void, ServeError> {
         reloadLock.lock()
         defer { reloadLock.unlock() }
         let config: ServerConfig
@@ -313,11 +331,10 @@ public final class Server: @unchecked Sendable {
             logger.info("plugin config changed; starting new versions", [("plugins", changed.sorted().joined(separator: ","))])
             plugins.reload(named: changed)
         }
-        Self.warnOfUnavailableHandlers(config, plugins: plugins, logger: logger)
         return .success(())
     }
 
-    /// The check below against the running config, after a change in the plugins folder.
+    /// The check below against the running config, after a change in the plugins folder or a reload.
     private func warnOfUnavailableHandlers() {
         Self.warnOfUnavailableHandlers(snapshots.snapshot.config, plugins: plugins, logger: logger)
     }

@@ -53,7 +53,7 @@ enum ServeCommand {
                 guard !reloadQueued.exchange(true, ordering: .acquiringAndReleasing) else { return }
                 reloads.async {
                     reloadQueued.store(false, ordering: .releasing)
-                    running.withLock { $0 }?.reload()
+                    running.withLock { $0 }?.reloadOnHangUp()
                 }
             } else if first == 0 {
                 firstStop.store(now, ordering: .relaxed)

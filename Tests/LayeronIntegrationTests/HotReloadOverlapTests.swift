@@ -42,6 +42,33 @@ final class HotReloadOverlapTests: XCTestCase {
         XCTAssertNil(try server.failure(for: "\(server.pluginsDir)/pv.so"), "a superseded load is no refusal")
     }
 
+    /// A deploy lands a new plugin and its `plugins.config` entry together: the file's load read the
+    /// entry before the config reload applied the new one, and the reload, finding the plugin
+    /// neither loaded nor refused, started nothing. The plugin then served with the old entry until
+    /// its file or entry changed again.
+    func testANewPluginWhoseConfigChangesAsItLoadsStartsAgainWithTheNewConfig() throws {
+        let gate = server.path("gate"), record = server.path("inits.log")
+        defer { _ = FileManager.default.createFile(atPath: gate, contents: nil) }
+        try writeConfig(pluginConfig: #"{"round": 1, "gate": "\#(gate)", "record": "\#(record)"}"#, handlers: ["pv.go"])
+        try server.start()
+        XCTAssertNil(try server.activeVersion(of: "pv"))
+
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "1", handlers: ["go"]), output: server.path("pv.so"))
+        try PluginBuilder.landByRename(server.path("pv.so"), into: server.pluginsDir, name: "pv.so")
+        XCTAssertTrue(server.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: gate + ".waiting") },
+                      "the new file's init waits, holding the old entry: \(server.logs)")
+        try writeConfig(pluginConfig: #"{"round": 2, "record": "\#(record)"}"#, handlers: ["pv.go"])
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("plugin config changed; starting new versions") }, server.logs)
+
+        _ = FileManager.default.createFile(atPath: gate, contents: nil)
+        let inits = { TestServer.handledLines(record) }
+        XCTAssertTrue(server.waitUntil(timeout: 10) { inits().last?.contains(#""round":2"#) == true },
+                      "an init with the new entry follows: \(inits()) \(server.logs)")
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.components(separatedBy: "plugin loaded").count >= 3 }, server.logs)
+        XCTAssertTrue(server.logs.contains("plugin config changed while it loaded; starting it again with the new config"), server.logs)
+        XCTAssertEqual(try server.activeVersion(of: "pv"), "1")
+    }
+
     /// A slow load of a file removed while it runs is not installed, and the log says the file went,
     /// not that a newer load serves (nothing does).
     func testALoadOfAFileRemovedWhileItRanIsNotInstalled() throws {

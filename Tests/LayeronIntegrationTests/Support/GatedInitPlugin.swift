@@ -2,7 +2,8 @@ import Foundation
 
 /// A C plugin whose `init` can be held open from a test: with `"gate": PATH` in its config, `init`
 /// creates PATH.waiting and waits until PATH exists. A load can then be made to take as long as a
-/// test needs, so that what overlaps it is deterministic.
+/// test needs, so that what overlaps it is deterministic. With `"record": PATH`, each `init` first
+/// appends the config it was given to PATH, one line each.
 enum GatedInitPlugin {
     /// `waitsAtGate` false builds a version that ignores the gate (a newer build that starts at once).
     static func source(name: String, version: String, handlers: [String], waitsAtGate: Bool = true) -> String {
@@ -14,18 +15,28 @@ enum GatedInitPlugin {
             #include <string.h>
             #include <unistd.h>
             \(functions.joined(separator: "\n"))
+            /* The string value of "key" in text, into out; 0 when there is none. */
+            static int string_of(const char *text, const char *key, char *out, size_t size) {
+                const char *found = strstr(text, key);
+                const char *open = found ? strchr(found + strlen(key), '"') : NULL;
+                const char *close = open ? strchr(open + 1, '"') : NULL;
+                if (!close || (size_t)(close - open - 1) >= size) return 0;
+                memset(out, 0, size);
+                memcpy(out, open + 1, (size_t)(close - open - 1));
+                return 1;
+            }
             static layeron_status start(const layeron_host *host, layeron_bytes config, layeron_result *error, void **out) {
                 (void)host; (void)error; (void)out;
-                if (!\(waitsAtGate ? 1 : 0)) return LAYERON_OK;
                 char text[4096] = { 0 };
                 memcpy(text, config.ptr, config.len < sizeof text - 1 ? config.len : sizeof text - 1);
-                const char *key = strstr(text, "\\"gate\\"");
-                if (!key) return LAYERON_OK;
-                const char *open = strchr(key + 6, '"');
-                const char *close = open ? strchr(open + 1, '"') : NULL;
-                if (!close) return LAYERON_OK;
-                char gate[1024] = { 0 }, waiting[1100];
-                memcpy(gate, open + 1, (size_t)(close - open - 1));
+                char record[1024];
+                if (string_of(text, "\\"record\\"", record, sizeof record)) {
+                    FILE *r = fopen(record, "a");
+                    if (r) { fprintf(r, "%s\\n", text); fclose(r); }
+                }
+                if (!\(waitsAtGate ? 1 : 0)) return LAYERON_OK;
+                char gate[1024], waiting[1100];
+                if (!string_of(text, "\\"gate\\"", gate, sizeof gate)) return LAYERON_OK;
                 snprintf(waiting, sizeof waiting, "%s.waiting", gate);
                 FILE *f = fopen(waiting, "w");
                 if (f) fclose(f);
