@@ -97,7 +97,6 @@ final class InboundPipeline: Sendable {
             receivedAt: receivedAt, headers: webhook.scheme.recordable(http.headers), body: http.body, handler: handler?.description,
             orderingKey: fields.orderingKey,
             firstAttemptAt: rules.respond == .afterHandler ? receivedAt + rules.timeout.milliseconds : nil)
-        if let bodyError = fields.bodyError { warnBodyNotJSON(bodyError, event: event, http: http) }
 
         // The HTTP thread does not wait for the commit: the connection is suspended and resumed by
         // the writer's completion, so all waiting connections share one group commit.
@@ -112,6 +111,7 @@ final class InboundPipeline: Sendable {
                     respond(InboundResponses.error(503, "the event could not be recorded; retry later"))
                 case let .success(result):
                     metrics.commit.observe(seconds: WallClock.secondsSince(appendStarted))
+                    if case .recorded = result, let bodyError = fields.bodyError { warnBodyNotJSON(bodyError, event: event, http: http) }
                     switch recorded(result, event: event, rules: rules, hasHandler: hasHandler, counters: inbound.metrics) {
                     case let .now(response): respond(response)
                     case let .later(start): start(respond)
@@ -124,12 +124,15 @@ final class InboundPipeline: Sendable {
     /// A signed body that the webhook reads fields from but that is not JSON is recorded without
     /// them: routed as an event without a type (unless the type is a header), and not folded with its
     /// retries (unless the key is headers only). Said at warn level, naming the event, since nothing
-    /// else shows it. A form body (Slack's slash commands and interactions) is not JSON by design.
+    /// else shows it; once committed, as the line says it was recorded. A form body (Slack's slash
+    /// commands and interactions) is not JSON by design. A key or handler the event lacks is left out
+    /// rather than written as a word a real key could be.
     private func warnBodyNotJSON(_ error: JSONSyntaxError, event: NewEvent, http: HTTPRequest) {
         if http.header("content-type")?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true { return }
-        logger.warn("event recorded without the fields read from its body: \(error)",
-                    [("event", event.id), ("webhook", event.webhook), ("type", event.type),
-                     ("handler", event.handler ?? "none"), ("dedupe_key", event.dedupeKey ?? "none")])
+        var fields = [("event", event.id), ("webhook", event.webhook), ("type", event.type)]
+        if let handler = event.handler { fields.append(("handler", handler)) }
+        if let key = event.dedupeKey { fields.append(("dedupe_key", key)) }
+        logger.warn("event recorded without the fields read from its body: \(error)", fields)
     }
 
     /// What a committed append is answered with: a duplicate's original answer, or an acknowledgement

@@ -60,6 +60,30 @@ final class StoreReadinessTests: XCTestCase {
         XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts WHERE outcome IS NULL"), 0)
     }
 
+    /// The warning that a body is not JSON says the event was recorded, so it comes once the event
+    /// is: a refused write answers 503 and logs that the event could not be recorded, nothing more.
+    func testABodyThatIsNotJSONIsSaidToBeRecordedOnlyOnceItIs() throws {
+        func postGarbage() throws -> (status: Int, body: String) {
+            let body = Array("not json".utf8)
+            return try server.post("/webhooks/plain", headers: [("x-sig", Signing.hmacHex(body: body, secret: secret)),
+                                                                ("Content-Type", "application/json")], body: body)
+        }
+        let warning = "event recorded without the fields read from its body"
+        var db: OpaquePointer?
+        XCTAssertEqual(sqlite3_open_v2(server.databasePath, &db, SQLITE_OPEN_READWRITE, nil), SQLITE_OK)
+        defer { sqlite3_close(db) }
+        XCTAssertEqual(sqlite3_exec(db, """
+            CREATE TRIGGER refuse_events BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+            """, nil, nil, nil), SQLITE_OK)
+        XCTAssertEqual(try postGarbage().status, 503)
+        XCTAssertTrue(server.waitUntil(timeout: 5) { server.logs.contains("cannot record event") }, server.logs)
+        XCTAssertFalse(server.logs.contains(warning), server.logs)
+
+        XCTAssertEqual(sqlite3_exec(db, "DROP TRIGGER refuse_events", nil, nil, nil), SQLITE_OK)
+        XCTAssertEqual(try postGarbage().status, 200)
+        XCTAssertTrue(server.waitUntil(timeout: 5) { server.logs.contains(warning) }, server.logs)
+    }
+
     func testReadyzAnswers503WhileTheStoreCannotWriteAndRecovers() throws {
         XCTAssertEqual(try server.postSigned("plain", #"{"id":"evt_before","type":"t"}"#, secret: secret).status, 200)
         XCTAssertEqual(try server.admin("GET", "/readyz", authorized: false).status, 200)
