@@ -59,4 +59,13 @@ final class RetryAfterAndRateTests: XCTestCase {
         XCTAssertTrue(limiter.take(nowMilliseconds: 250))
         XCTAssertEqual(limiter.available(nowMilliseconds: 10_000), 4)
     }
+
+    /// A reading earlier than the last (a clock stepped back) is the new reference: the bucket
+    /// refills from it, not only once the clock is back where it was.
+    func testTokenBucketRefillsAfterAnEarlierReading() {
+        var limiter = RateLimiter(cap: RateCap(count: 4, per: .seconds(1)), nowMilliseconds: 600_000)
+        for _ in 0..<4 { XCTAssertTrue(limiter.take(nowMilliseconds: 600_000)) }
+        XCTAssertFalse(limiter.take(nowMilliseconds: 0))
+        XCTAssertTrue(limiter.take(nowMilliseconds: 250))
+    }
 }
