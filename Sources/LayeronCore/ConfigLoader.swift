@@ -46,7 +46,7 @@ public enum ConfigLoader {
             admin.token = view.singleSecretReference("token", required: false)
             admin.retention = view.duration("retention") ?? admin.retention
             if admin.retention.milliseconds == 0 {
-                reader.report("admin.retention", "must be longer than zero: 0s would delete every event, pending ones too, at the next pass")
+                reader.report("admin.retention", "must be longer than zero: 0s would delete each event at the next pass after it settles (pending events are kept)")
             }
             if let rawTokens = view.raw("tokens") {
                 admin.tokens = AdminConfigParser.tokens(rawTokens, at: "admin.tokens", reader: reader)

@@ -73,7 +73,7 @@ struct ObjectView {
         case let .success(span):
             return span
         case .failure(.tooLong):
-            reader.report(keyPath(key), "duration \"\(text)\" is longer than the longest accepted, \(TimeSpan.longest)")
+            reader.report(keyPath(key), TimeSpan.tooLongMessage(text))
         case .failure(.malformed):
             reader.report(keyPath(key), "invalid duration \"\(text)\"; expected a number and a unit, like \"30s\", \"5m\", \"2h\" or \"7d\"")
         }

@@ -212,6 +212,10 @@ enum OutboundConfigParser {
         }
         var delays: [TimeSpan] = []
         for (i, item) in items.enumerated() {
+            if case let .string(text) = item, case .failure(.tooLong) = TimeSpan.parse(text) {
+                reader.report("\(view.keyPath("schedule"))[\(i)]", TimeSpan.tooLongMessage(text))
+                continue
+            }
             guard case let .string(text) = item, let span = TimeSpan(parsing: text) else {
                 reader.report("\(view.keyPath("schedule"))[\(i)]", "invalid duration \(item.serialized()); expected a number and a unit, like \"5s\" or \"2h\"")
                 continue

@@ -5,7 +5,7 @@ import Foundation
 /// torn down under it.
 public final class PeriodicThread: @unchecked Sendable {
     /// Guards `stopping`.
-    private let condition = NSCondition()
+    private let condition = MonotonicCondition()
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
 
@@ -37,7 +37,7 @@ public final class PeriodicThread: @unchecked Sendable {
     public func pause(_ seconds: TimeInterval) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        if !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: seconds)) }
+        if !stopping { condition.wait(seconds: seconds) }
         return !stopping
     }
 }

@@ -34,6 +34,11 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
         return .failure(.malformed)
     }
 
+    /// What to tell the user about a well-formed `text` that `parse` found `tooLong`.
+    public static func tooLongMessage(_ text: String) -> String {
+        "duration \"\(text)\" is longer than the longest accepted, \(longest)"
+    }
+
     /// `parse`, without the reason.
     public init?(parsing text: String) {
         guard case let .success(span) = Self.parse(text) else { return nil }

@@ -2,7 +2,9 @@ import LayeronCore
 
 /// A token bucket for one destination's `rate`: `count` tokens refilled evenly over `per`, so a burst
 /// of up to `count` may start at once and the long-run rate never exceeds the cap. Not thread-safe:
-/// its owner holds it under its own lock.
+/// its owner holds it under its own lock. Its times are a monotonic clock's; a reading earlier than
+/// the last (a wall clock stepped back) refills nothing and becomes the new reference, where the
+/// bucket used to stay empty until the clock caught up.
 public struct RateLimiter: Sendable {
     public let cap: RateCap
     private var tokens: Double
@@ -29,7 +31,10 @@ public struct RateLimiter: Sendable {
     }
 
     private mutating func refill(_ now: Int64) {
-        guard now > updatedAt else { return }
+        guard now > updatedAt else {
+            updatedAt = now
+            return
+        }
         let perMillisecond = Double(cap.count) / Double(max(1, cap.per.milliseconds))
         tokens = min(Double(cap.count), tokens + Double(now - updatedAt) * perMillisecond)
         updatedAt = now

@@ -10,8 +10,10 @@ public enum RetryAfter {
     public static func parse(_ value: String, nowMilliseconds: Int64) -> TimeSpan? {
         let text = value.trimmingCharacters(in: .whitespaces)
         if !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-            guard let seconds = Int64(text.prefix(12)) else { return nil }
-            return .seconds(seconds)
+            // Every digit counts (leading zeros too); a number past `TimeSpan.longest` asks for that.
+            let significant = text.drop { $0 == "0" }
+            let cap = TimeSpan.longest.seconds
+            return .seconds(significant.count > String(cap).count ? cap : min(cap, Int64(significant) ?? 0))
         }
         guard let at = HTTPDate.unixMilliseconds(text, nowMilliseconds: nowMilliseconds) else { return nil }
         return .seconds((max(0, at - nowMilliseconds) + 999) / 1000)

@@ -72,7 +72,8 @@ final class Dispatcher: @unchecked Sendable {
     @exclusivity(unchecked) private var queueHead = 0
     /// Events queued or running, with the time after which a run is presumed stalled. A stalled run
     /// does not strand its event: the scheduler may hand it to another worker after the webhook's
-    /// `lease` (5 minutes unless configured).
+    /// `lease` (5 minutes unless configured). The times are `WallClock.monotonicMilliseconds()`: on
+    /// the wall clock a step forward past the lease ran a handler a second time beside the first.
     @exclusivity(unchecked) private var inFlight: [Int64: Int64] = [:]
     /// Replays asked for while their event was in flight, by event: each runs when the attempt
     /// before it is recorded (`release`), which hands the event's place in `inFlight` on to it. Only
@@ -113,13 +114,13 @@ final class Dispatcher: @unchecked Sendable {
     private let handlerReferences: HandlerReferenceCache
     @exclusivity(unchecked) private var stopping = false
     private let finished = DispatchGroup()
-    /// Paces the scheduler between passes; guards `schedulerStopping` and `poked`.
-    private let schedulerPause = NSCondition()
+    /// Paces the scheduler between passes, on the monotonic clock; guards `schedulerStopping` and `poked`.
+    private let schedulerPause = MonotonicCondition()
     @exclusivity(unchecked) private var schedulerStopping = false
     /// Capped webhooks with a released slot since the scheduler last looked (`cappedBacklog`).
     @exclusivity(unchecked) private var poked: Set<String> = []
-    /// The least time between two of the scheduler's passes, however often it is poked.
-    private let pokedPassSpacing: TimeInterval = 0.001
+    /// The least time between two of the scheduler's passes, however often it is poked, in nanoseconds.
+    private let pokedPassSpacing: UInt64 = 1_000_000
 
     init(store: EventStore, plugins: PluginRegistry, snapshots: SnapshotHolder, metrics: Metrics, logger: Logger) {
         self.store = store
@@ -247,7 +248,7 @@ final class Dispatcher: @unchecked Sendable {
                                status: .pending, nextAttemptAt: event.nextAttemptAt))
             return
         }
-        inFlight[event.seq] = WallClock.nowMilliseconds() + lease(event.webhook)
+        inFlight[event.seq] = WallClock.monotonicMilliseconds() + lease(event.webhook)
         urgent.append(.waited(event, done: done))
         let woken = takeIdleLocked(1)
         queueLock.unlock()
@@ -293,7 +294,7 @@ final class Dispatcher: @unchecked Sendable {
     /// no record overwrites another's.
     func replay(seq: Int64, webhook: String, count: Int = 1) {
         queueLock.lock()
-        let now = WallClock.nowMilliseconds()
+        let now = WallClock.monotonicMilliseconds()
         if let until = inFlight[seq], until >= now {
             replaysWaiting[seq, default: 0] += count
             queueLock.unlock()
@@ -317,7 +318,7 @@ final class Dispatcher: @unchecked Sendable {
     /// is at its concurrency cap. Caller holds `queueLock` and wakes workers (`takeIdleLocked`, `wake`).
     private func admitLocked(seq: Int64, webhook: String, job: Job) -> Bool {
         guard !stopping, queue.count - queueHead < maxQueued else { return false }
-        let now = WallClock.nowMilliseconds()
+        let now = WallClock.monotonicMilliseconds()
         if let until = inFlight[seq] {
             guard until < now else { return false }
             logger.warn("an attempt ran past its lease (\(TimeSpan(milliseconds: lease(webhook)))); handing the event to another worker",
@@ -371,7 +372,7 @@ final class Dispatcher: @unchecked Sendable {
         if !replaysWaiting.isEmpty, let waiting = replaysWaiting[seq] {
             replaysWaiting[seq] = waiting > 1 ? waiting - 1 : nil
             let name = webhook ?? replayOf ?? ""
-            inFlight[seq] = WallClock.nowMilliseconds() + lease(name)
+            inFlight[seq] = WallClock.monotonicMilliseconds() + lease(name)
             queue.append(.replay(seq: seq, webhook: name))
             replaying = true
         } else {
@@ -478,7 +479,7 @@ final class Dispatcher: @unchecked Sendable {
     /// Full passes over every webhook, a pause apart; in between, passes over the capped webhooks
     /// whose events were released (`poke`), at most one per `pokedPassSpacing`.
     private func schedulerLoop() {
-        var nextFullPass = Date()
+        var nextFullPass = WallClock.monotonicNanoseconds()
         var pokedNow: Set<String> = []
         while true {
             queueLock.lock()
@@ -486,12 +487,12 @@ final class Dispatcher: @unchecked Sendable {
             queueLock.unlock()
             if stop { return }
             let now = WallClock.nowMilliseconds()
-            if Date() >= nextFullPass {
+            if WallClock.monotonicNanoseconds() >= nextFullPass {
                 let backlog = scheduleDue(now: now, webhooks: snapshots.snapshot.config.webhooks, outside: true)
                 scheduleReplays(now: now)
                 // A backlog (after a restart, behind a slow handler) drains as fast as the workers
                 // take it, not one page a pause: about 1,000 events a second per webhook (item 43).
-                nextFullPass = Date(timeIntervalSinceNow: backlog ? 0.01 : 0.25)
+                nextFullPass = WallClock.monotonicNanoseconds() + (backlog ? 10_000_000 : 250_000_000)
                 metrics.countSchedulerPass(trigger: "timer")
             } else if !pokedNow.isEmpty {
                 _ = scheduleDue(now: now, webhooks: snapshots.snapshot.config.webhooks.filter { pokedNow.contains($0.name) }, outside: false)
@@ -501,16 +502,16 @@ final class Dispatcher: @unchecked Sendable {
         }
     }
 
-    /// Waits until `deadline`, or until a poke at least `pokedPassSpacing` from now; returns the
+    /// Waits until `deadline` (a `WallClock.monotonicNanoseconds()` reading), or until a poke at least `pokedPassSpacing` from now; returns the
     /// webhooks poked meanwhile. A pause of its own, so that stopping can cut it short.
-    private func pauseScheduler(until deadline: Date) -> Set<String> {
-        let earliest = Date(timeIntervalSinceNow: pokedPassSpacing)
+    private func pauseScheduler(until deadline: UInt64) -> Set<String> {
+        let earliest = WallClock.monotonicNanoseconds() + pokedPassSpacing
         schedulerPause.lock()
         defer { schedulerPause.unlock() }
         while !schedulerStopping {
-            let now = Date()
+            let now = WallClock.monotonicNanoseconds()
             if now >= deadline || (!poked.isEmpty && now >= earliest) { break }
-            _ = schedulerPause.wait(until: poked.isEmpty ? deadline : earliest)
+            schedulerPause.wait(untilUptime: poked.isEmpty ? deadline : earliest)
         }
         defer { poked.removeAll(keepingCapacity: true) }
         return poked
@@ -622,7 +623,7 @@ final class Dispatcher: @unchecked Sendable {
         let seq = event.seq, webhook = event.webhook
         let startLease = { [self] in
             queueLock.lock()
-            if inFlight[seq] != nil { inFlight[seq] = WallClock.nowMilliseconds() + lease(webhook) }
+            if inFlight[seq] != nil { inFlight[seq] = WallClock.monotonicMilliseconds() + lease(webhook) }
             queueLock.unlock()
             attempt()
         }

@@ -47,6 +47,6 @@ struct OutboundOutcome: Equatable {
                                    message: message + " (attempt \(scheduledAttempt) of \(schedule.attempts), the last)")
         }
         return OutboundOutcome(outcome: .retry, status: .pending, nextAttemptAt: finishedAt + delay.milliseconds,
-                               message: message + (retryAfter.map { " (Retry-After \($0); waiting \(delay))" } ?? ""))
+                               message: message + (retryAfter.map { " (Retry-After \($0.milliseconds == 0 ? "asks for no wait" : "\($0)"); waiting \(delay))" } ?? ""))
     }
 }

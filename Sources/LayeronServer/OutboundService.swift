@@ -27,7 +27,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
     private let engine: DeliveryEngine
 
     /// Guards `inFlight`, `replaysWaiting`, `perDestination`, `limiters`, `disabled` and `stopping`.
-    private let stateCondition = NSCondition()
+    private let stateCondition = MonotonicCondition()
     private var inFlight: Set<Int64> = []
     /// Replays asked for while their event was being delivered, by event: each is sent when the
     /// delivery before it is recorded (`release`), which hands the event's slot on to it. Only a
@@ -267,7 +267,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
     private func schedulerLoop() {
         while true {
             stateCondition.lock()
-            if !stopping && !wakeRequested { _ = stateCondition.wait(until: Date(timeIntervalSinceNow: 0.25)) }
+            if !stopping && !wakeRequested { stateCondition.wait(seconds: 0.25) }
             wakeRequested = false
             let stop = stopping
             stateCondition.unlock()
@@ -285,13 +285,15 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         }
     }
 
-    /// Starts as many due deliveries of `destination` as its concurrency and rate allow.
+    /// Starts as many due deliveries of `destination` as its concurrency and rate allow. The rate's
+    /// bucket fills on the monotonic clock, as `now` (the wall clock, for the stored schedule) may step.
     private func scheduleDue(_ destination: OutboundDestination, now: Int64) {
+        let uptime = WallClock.monotonicMilliseconds()
         stateCondition.lock()
         var room = disabled[destination.name] == nil ? destination.concurrency - perDestination[destination.name, default: 0] : 0
         if let cap = destination.rate {
-            if limiters[destination.name]?.cap != cap { limiters[destination.name] = RateLimiter(cap: cap, nowMilliseconds: now) }
-            room = min(room, limiters[destination.name]!.available(nowMilliseconds: now))
+            if limiters[destination.name]?.cap != cap { limiters[destination.name] = RateLimiter(cap: cap, nowMilliseconds: uptime) }
+            room = min(room, limiters[destination.name]!.available(nowMilliseconds: uptime))
         }
         stateCondition.unlock()
         guard room > 0, let due = try? store.dueDeliveries(destination: destination.name, now: now, limit: min(room + 16, 512)) else { return }
@@ -299,7 +301,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         for seq in due where started < room {
             stateCondition.lock()
             let admitted = !stopping && !inFlight.contains(seq)
-                && (destination.rate == nil || limiters[destination.name]!.take(nowMilliseconds: now))
+                && (destination.rate == nil || limiters[destination.name]!.take(nowMilliseconds: uptime))
             if admitted {
                 inFlight.insert(seq)
                 perDestination[destination.name, default: 0] += 1

@@ -1,4 +1,5 @@
 import Foundation
+import LayeronCore
 
 /// Wall-clock time in the units the store and the ABI use.
 public enum WallClock {
@@ -10,10 +11,15 @@ public enum WallClock {
 
     /// A monotonic clock in nanoseconds, for durations: the histograms observe them at full
     /// precision, where whole milliseconds would put every fast call at 0.
+    /// Also the clock `MonotonicCondition.wait(untilUptime:)` takes.
     public static func monotonicNanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+        MonotonicCondition.uptimeNanoseconds()
+    }
+
+    /// The monotonic clock in milliseconds, for deadlines held in memory (leases, rate buckets): no
+    /// step of the wall clock moves them.
+    public static func monotonicMilliseconds() -> Int64 {
+        Int64(monotonicNanoseconds() / 1_000_000)
     }
 
     /// Seconds since `start`, a `monotonicNanoseconds()` reading.

@@ -34,7 +34,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     /// Guards `queue`, `stopping`, `wakeAt`, `batchCounts` and the jobs' `taken` and `superseded`.
-    private let queueCondition = NSCondition()
+    /// Monotonic, so a step of the wall clock back does not hold a batch's gathering (and every
+    /// commit behind it) for as long as the step.
+    private let queueCondition = MonotonicCondition()
     // Every `var` of the writer is guarded by `queueCondition` or touched by the writer thread alone,
     // and skips Swift's runtime exclusivity check, which each job paid several times (item 52).
     @exclusivity(unchecked) private var queue: [Job] = []
@@ -282,7 +284,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         while queuedRecords < wait.jobs && !stopping {
             let now = DispatchTime.now().uptimeNanoseconds
             guard now < wait.until else { break }
-            _ = queueCondition.wait(until: Date(timeIntervalSinceNow: Double(wait.until - now) / 1e9))
+            queueCondition.wait(seconds: Double(wait.until - now) / 1e9)
         }
         wakeAt = 1
     }

@@ -39,6 +39,9 @@ enum SecretsCommand {
                 guard let text = args.value("grace") else {
                     throw UsageError("secrets rotate needs --grace DURATION (like 24h): how long the old value keeps verifying")
                 }
+                if case .failure(.tooLong) = TimeSpan.parse(text) {
+                    throw UsageError("--grace: " + TimeSpan.tooLongMessage(TerminalText.escaped(String(text.prefix(40)), newline: "\\n")))
+                }
                 guard let grace = TimeSpan(parsing: text) else {
                     throw UsageError("--grace \"\(TerminalText.escaped(String(text.prefix(40)), newline: "\\n"))\" is not a duration; write whole digits and one unit, like 24h, 30m or 0s")
                 }

@@ -43,7 +43,7 @@ final class ConfigLoaderTests: XCTestCase {
     /// `check` and then lost data or never matched.
     func testValuesThatCouldNeverWorkAreRefused() {
         XCTAssertEqual(issues(#"{"admin": {"retention": "0s"}}"#),
-                       ["test.json: admin.retention: must be longer than zero: 0s would delete every event, pending ones too, at the next pass"])
+                       ["test.json: admin.retention: must be longer than zero: 0s would delete each event at the next pass after it settles (pending events are kept)"])
         XCTAssertEqual(issues(#"{"admin": {"token": [{"secret": "A"}, {"secret": "B"}]}}"#),
                        [#"test.json: admin.token: expected one secret reference like {"secret": "NAME"}, found a list; several admin tokens are entries of admin.tokens, each with a name and a scope"#])
         XCTAssertEqual(issues(#"{"listen": "hooks.internal:8080"}"#),

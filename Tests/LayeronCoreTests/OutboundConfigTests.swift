@@ -61,6 +61,9 @@ final class OutboundConfigTests: XCTestCase {
             "t.json: outbound[0].headers.webhook-id: webhook-id is set by the delivery itself and cannot be configured",
             #"t.json: outbound[0].retry.schedule[0]: invalid duration "soon"; expected a number and a unit, like "5s" or "2h""#,
         ])
+        XCTAssertEqual(issues(#"{"name": "p", "url": "https://x", "secret": {"secret": "S"}, "retry": {"schedule": ["36501d"]}}"#), [
+            #"t.json: outbound[0].retry.schedule[0]: duration "36501d" is longer than the longest accepted, 36500d"#,
+        ])
         XCTAssertEqual(issues(#"{"name": "p", "url": "https://x", "secret": {"secret": "S"}, "headers": {"Webhook-Version": "2", "Transfer-Encoding": "chunked", "connection": "close", "X-Webhook-Tenant": "ok"}}"#), [
             "t.json: outbound[0].headers.Webhook-Version: Webhook-Version is set by the delivery itself and cannot be configured",
             "t.json: outbound[0].headers.Transfer-Encoding: Transfer-Encoding is about the connection or the body's framing, which the HTTP client sets; it cannot be configured",

@@ -6,6 +6,8 @@ final class RetryAfterAndRateTests: XCTestCase {
     func testRetryAfterSecondsAndDates() {
         XCTAssertEqual(RetryAfter.parse("120", nowMilliseconds: 0), .seconds(120))
         XCTAssertEqual(RetryAfter.parse(" 3 ", nowMilliseconds: 0), .seconds(3))
+        XCTAssertEqual(RetryAfter.parse("0000000000030", nowMilliseconds: 0), .seconds(30), "every digit counts, not the first 12")
+        XCTAssertEqual(RetryAfter.parse("99999999999999999999999", nowMilliseconds: 0), .seconds(TimeSpan.longest.seconds), "saturates")
         // Wed, 21 Oct 2015 07:28:00 GMT is 1445412480.
         XCTAssertEqual(RetryAfter.parse("Wed, 21 Oct 2015 07:28:00 GMT", nowMilliseconds: 1_445_412_470_000), .seconds(10))
         XCTAssertEqual(RetryAfter.parse("Wed, 21 Oct 2015 07:28:00 GMT", nowMilliseconds: 1_445_412_490_000), .seconds(0))
@@ -58,5 +60,14 @@ final class RetryAfterAndRateTests: XCTestCase {
         XCTAssertFalse(limiter.take(nowMilliseconds: 200))
         XCTAssertTrue(limiter.take(nowMilliseconds: 250))
         XCTAssertEqual(limiter.available(nowMilliseconds: 10_000), 4)
+    }
+
+    /// A reading earlier than the last (a clock stepped back) is the new reference: the bucket
+    /// refills from it, not only once the clock is back where it was.
+    func testTokenBucketRefillsAfterAnEarlierReading() {
+        var limiter = RateLimiter(cap: RateCap(count: 4, per: .seconds(1)), nowMilliseconds: 600_000)
+        for _ in 0..<4 { XCTAssertTrue(limiter.take(nowMilliseconds: 600_000)) }
+        XCTAssertFalse(limiter.take(nowMilliseconds: 0))
+        XCTAssertTrue(limiter.take(nowMilliseconds: 250))
     }
 }
