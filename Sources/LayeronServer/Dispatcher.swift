@@ -264,7 +264,7 @@ final class Dispatcher: @unchecked Sendable {
     /// settled, or another attempt of it is queued or running); the record then answers.
     func providerRetry(seq: Int64, webhook: String, done: @escaping @Sendable (AttemptResult?) -> Void) {
         queueLock.lock()
-        let now = WallClock.nowMilliseconds()
+        let now = WallClock.monotonicMilliseconds()
         if stopping || inFlight[seq].map({ $0 >= now }) == true {
             queueLock.unlock()
             return done(nil)
@@ -560,7 +560,7 @@ final class Dispatcher: @unchecked Sendable {
         guard let due = try? store.dueReplays(now: now, limit: 64, direction: .inbound) else { return }
         for event in due {
             queueLock.lock()
-            let held = replaysWaiting[event.seq] != nil || inFlight[event.seq].map { $0 >= now } == true
+            let held = replaysWaiting[event.seq] != nil || inFlight[event.seq].map { $0 >= WallClock.monotonicMilliseconds() } == true
             queueLock.unlock()
             if !held { replay(seq: event.seq, webhook: event.webhook, count: event.count) }
         }
