@@ -142,10 +142,11 @@ final class InboundPipeline: Sendable {
         let receivedAt = event.receivedAt
         let seq: Int64
         switch result {
-        case let .duplicate(originalID, originalSeq, status, response):
+        case let .duplicate(originalID, originalSeq, status, response, nextAttemptAt):
             counters.countDuplicate()
             logger.debug("duplicate folded", [("event", originalID), ("webhook", event.webhook)])
             let recordedAnswer = InboundResponses.forDuplicate(ofID: originalID, type: event.type, status: status, response: response,
+                                                               nextAttemptAt: nextAttemptAt, now: WallClock.nowMilliseconds(),
                                                                rules: (rules.respond, rules.unhandled))
             // A pending after-handler event with an answer on record was answered "retry": when its
             // handler could not even run then and can now, the provider's retry runs it.

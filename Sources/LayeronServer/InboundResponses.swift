@@ -89,16 +89,34 @@ enum InboundResponses {
     /// its retry's 200 for a delivery; `after-record` webhooks otherwise answer 200; `after-handler`
     /// ones answer the original's recorded response, or 503 while its first attempt still runs.
     static func forDuplicate(ofID id: String, type: String, status: EventStatus, response: StoredResponse?,
+                             nextAttemptAt: Int64?, now: Int64,
                              rules: (respond: RespondMode, unhandled: UnhandledPolicy)) -> HTTPResponse {
         if status == .ignored, rules.unhandled == .reject { return rejected(type: type, id: id) }
         if rules.respond == .afterHandler {
-            if let response { return HTTPResponse(status: response.status, headers: response.headers, body: response.body) }
+            if let response {
+                let answer = status == .pending ? (nextAttemptAt.map { retryingAt($0, response, now: now) } ?? response) : response
+                return HTTPResponse(status: answer.status, headers: answer.headers, body: answer.body)
+            }
             if status == .pending {
                 return HTTPResponse(status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "5")],
                                     body: Array(JSONValue.object([("id", .string(id)), ("duplicate", .bool(true)), ("error", .string("the original is still being handled"))]).serialized().utf8))
             }
         }
         return .json(200, JSONValue.object([("id", .string(id)), ("duplicate", .bool(true))]).serialized())
+    }
+
+    /// A recorded "retry later" answer, told again: its `Retry-After` (header and `retry_after` in
+    /// the body) counts down to the original's next attempt, so a provider retrying early is not told
+    /// to wait the whole delay again. Other answers are returned as recorded.
+    private static func retryingAt(_ next: Int64, _ response: StoredResponse, now: Int64) -> StoredResponse {
+        guard let place = response.headers.firstIndex(where: { $0.name.lowercased() == "retry-after" }) else { return response }
+        let seconds = max(1, (next - now + 999) / 1000)
+        var answer = response
+        answer.headers[place].value = String(seconds)
+        if case let .object(members)? = try? JSONParser.parse(response.body) {
+            answer.body = Array(JSONValue.object(members.map { $0.0 == "retry_after" ? ($0.0, .int(seconds)) : $0 }).serialized().utf8)
+        }
+        return answer
     }
 
     static func http(_ r: StoredResponse) -> HTTPResponse {

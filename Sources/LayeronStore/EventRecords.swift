@@ -63,8 +63,9 @@ public enum AppendResult: Sendable, Equatable {
     /// Committed as a new event with this row number.
     case recorded(seq: Int64)
     /// The dedupe key matched a live event: nothing new was stored and its `duplicates` went up.
-    /// `status` and `response` are the original's, so the duplicate can be answered the same way.
-    case duplicate(ofID: String, seq: Int64, status: EventStatus, response: StoredResponse?)
+    /// `status`, `response` and `nextAttemptAt` are the original's, so the duplicate can be answered
+    /// the same way, with the time left until the original's next attempt.
+    case duplicate(ofID: String, seq: Int64, status: EventStatus, response: StoredResponse?, nextAttemptAt: Int64?)
 }
 
 /// The HTTP answer an `after-handler` event got, kept so its duplicates get the same one.

@@ -174,7 +174,7 @@ public final class EventStore: @unchecked Sendable {
     /// expired is the one retries fold into. Runs inside a writer job.
     static func foldIntoLiveEvent(webhook: String, key: String, now: Int64, db: SQLiteConnection) throws(SQLiteError) -> AppendResult? {
         let find = try db.prepared("""
-            SELECT seq, id, status, response FROM events
+            SELECT seq, id, status, response, next_attempt_at FROM events
             WHERE dedupe_key = ?2 AND webhook = ?1 AND dedupe_expires_at > ?3 ORDER BY seq DESC LIMIT 1
             """)
         find.bind(1, webhook).bind(2, key).bind(3, now)
@@ -186,9 +186,10 @@ public final class EventStore: @unchecked Sendable {
         let id = find.string(1) ?? ""
         let status = EventStatus(rawValue: find.string(2) ?? "") ?? .pending
         let response = find.string(3).flatMap(ResponseCoding.decode)
+        let nextAttemptAt = find.optionalInt(4)
         find.reset()
         try db.prepared("UPDATE events SET duplicates = duplicates + 1 WHERE seq = ?1").bind(1, seq).run()
-        return .duplicate(ofID: id, seq: seq, status: status, response: response)
+        return .duplicate(ofID: id, seq: seq, status: status, response: response, nextAttemptAt: nextAttemptAt)
     }
 
     /// The event just inserted carries its key and expiry itself; what is left is to keep the stored

@@ -51,4 +51,19 @@ final class ProviderRetryTests: XCTestCase {
         XCTAssertEqual(after.status, 200, after.body)
         XCTAssertEqual(TestServer.handledLines(output).count, 1, "a processed event is answered from its record, not run again")
     }
+
+    /// A retry that the record answers "retry later" is told the time left until the scheduled
+    /// attempt, not the whole delay again: it got the first answer's Retry-After unchanged.
+    func testARetryIsToldTheTimeLeftUntilTheScheduledAttempt() throws {
+        func retryAfter(_ answer: (status: Int, body: String)) throws -> Int64? {
+            XCTAssertEqual(answer.status, 503, answer.body)
+            return try JSONParser.parse(Array(answer.body.utf8))["retry_after"]?.scalarText.flatMap { Int64($0) }
+        }
+        let first = try XCTUnwrap(try retryAfter(try server.postSigned("waits", #"{"id": "evt_2", "type": "paid"}"#, secret: secret)))
+        XCTAssertGreaterThan(first, 1000, "about an hour, less its jitter")
+        Thread.sleep(forTimeInterval: 2.5)
+        let later = try XCTUnwrap(try retryAfter(try server.postSigned("waits", #"{"id": "evt_2", "type": "paid"}"#, secret: secret)))
+        XCTAssertLessThanOrEqual(later, first - 2, "counted down to the scheduled attempt")
+        XCTAssertGreaterThan(later, first - 30)
+    }
 }

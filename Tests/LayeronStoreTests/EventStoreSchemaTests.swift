@@ -80,7 +80,7 @@ final class EventStoreSchemaTests: XCTestCase {
         let store = try EventStore(path: path)
         defer { store.close() }
         XCTAssertEqual(try store.append(event(3, key: "live", at: 5_000)),
-                       .duplicate(ofID: "whevt_a", seq: 1, status: .processed, response: nil))
+                       .duplicate(ofID: "whevt_a", seq: 1, status: .processed, response: nil, nextAttemptAt: nil))
         guard case .recorded = try store.append(event(4, key: "gone", at: 5_000)) else { return XCTFail("an expired key folded") }
         let reader = try SQLiteConnection(path: path, readOnly: true)
         let horizon = try reader.statement("SELECT live_until FROM dedupe_horizon")
@@ -236,7 +236,7 @@ final class EventStoreSchemaTests: XCTestCase {
         store.close()
         store = try EventStore(path: path)
         defer { store.close() }
-        guard case .duplicate(_, seq, .pending, nil) = try store.append(event(2, key: "k", at: 5_000)) else {
+        guard case .duplicate(_, seq, .pending, nil, _) = try store.append(event(2, key: "k", at: 5_000)) else {
             return XCTFail("a key from before the restart did not fold")
         }
         guard case .recorded = try store.append(event(3, key: "k", at: 11_000)) else { return XCTFail("an expired key folded") }

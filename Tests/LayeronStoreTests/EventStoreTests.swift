@@ -70,7 +70,7 @@ final class EventStoreTests: XCTestCase {
 
     func testExpiredDedupeKeyRecordsAgain() throws {
         _ = try store.append(event(1, key: "k", at: 1_000))
-        XCTAssertEqual(try store.append(event(2, key: "k", at: 5_000)), .duplicate(ofID: try store.list(EventQuery()).first!.id, seq: 1, status: .pending, response: nil))
+        XCTAssertEqual(try store.append(event(2, key: "k", at: 5_000)), .duplicate(ofID: try store.list(EventQuery()).first!.id, seq: 1, status: .pending, response: nil, nextAttemptAt: 1_000))
         guard case .recorded = try store.append(event(3, key: "k", at: 20_000)) else { return XCTFail("expired key folded") }
     }
 
