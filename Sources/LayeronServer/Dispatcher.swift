@@ -801,12 +801,8 @@ final class Dispatcher: @unchecked Sendable {
                                     error: note, replay: replay, plugin: outcome.plugin,
                                     pluginVersion: outcome.pluginVersion.isEmpty ? nil : outcome.pluginVersion)
         let result = AttemptResult(outcome: outcome, status: status, nextAttemptAt: next)
-        let eventID = event.id
-        store.finishAttempt(seq: event.seq, attempt: attempt, status: status, nextAttemptAt: next, response: response,
-                            replacing: start) { error in
-            if let error { logger.error("cannot record attempt: \(error)", [("event", eventID)]) }
-            onRecorded(result)
-        }
+        recordFinish(seq: event.seq, eventID: event.id, attempt, status: status, next: next, response: response,
+                     replacing: start) { onRecorded(result) }
         pluginMetrics.countAttempt(outcome: recorded, seconds: callSeconds)
         if recorded == .ok, !replay { metrics.endToEnd.observe(seconds: Double(finishedAt - event.receivedAt) / 1000) }
         // A function, so that the logger builds the fields only for a line it writes.
@@ -818,6 +814,40 @@ final class Dispatcher: @unchecked Sendable {
         case .retry: logger.warn("handler asked for a retry" + (outcome.message.map { ": \($0)" } ?? ""), fields())
         case .error where outcome.verdict == .retry: logger.warn("\(note ?? "the handler asked for a retry"); the event has failed", fields())
         case .error: logger.warn("handler failed" + (note.map { ": \($0)" } ?? ""), fields())
+        }
+    }
+
+    /// Writes an attempt's end, and again every second while the store refuses it (a full disk):
+    /// its handler has run, so the event stays held here, with no lease deadline, until its outcome
+    /// is recorded, and no pass of the scheduler runs it again meanwhile (the event is still pending
+    /// and due in the store). A stop gives up: the next start finds the attempt open and closes it
+    /// (`recoverInterruptedAttempts`). `onRecorded` runs once the end is committed.
+    private func recordFinish(seq: Int64, eventID: String, _ attempt: AttemptRecord, status: EventStatus, next: Int64?,
+                              response: StoredResponse?, replacing start: AttemptStart?, refusals: Int = 0,
+                              onRecorded: @escaping @Sendable () -> Void) {
+        store.finishAttempt(seq: seq, attempt: attempt, status: status, nextAttemptAt: next, response: response,
+                            replacing: start) { [self] error in
+            let fields = [("event", eventID), ("attempt", String(attempt.n))]
+            guard let error else {
+                if refusals > 0 { logger.info("recorded how the attempt ended, after the store had refused it \(refusals) time(s)", fields) }
+                return onRecorded()
+            }
+            queueLock.lock()
+            let stop = stopping
+            if !stop, inFlight[seq] != nil { inFlight[seq] = .max }
+            queueLock.unlock()
+            if stop {
+                logger.warn("the server stopped before the attempt's end could be recorded; the next start closes it as interrupted: \(error)", fields)
+                return
+            }
+            if refusals == 0 {
+                logger.error("cannot record how the attempt ended; its event is held, and the record written again every second until the store takes it: \(error)",
+                             fields)
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 1) { [self] in
+                recordFinish(seq: seq, eventID: eventID, attempt, status: status, next: next, response: response, replacing: nil,
+                             refusals: refusals + 1, onRecorded: onRecorded)
+            }
         }
     }
 

@@ -213,12 +213,15 @@ public final class Server: @unchecked Sendable {
                 guard let delay = policy.delay(afterAttempt: Int(attempt.scheduledPlace), requestedMilliseconds: nil, random: jitter) else { return .fail }
                 return .runAgain(at: now + delay.milliseconds)
             }
-            let inbound = recovered.attempts - recovered.endedReplays - recovered.outboundDeliveries
+            let inbound = recovered.attempts - recovered.endedReplays - recovered.outboundDeliveries - recovered.unrecordedEnds
             if inbound > 0 {
                 logger.warn("\(inbound) handler attempt(s) were cut off by the last stop; each counts as a failed attempt, and its event runs again on its retry schedule unless that was its last")
             }
             if recovered.outboundDeliveries > 0 {
                 logger.warn("\(recovered.outboundDeliveries) outbound delivery(ies) were cut off by the last stop; each is sent again now, in its place in the retry schedule")
+            }
+            if recovered.unrecordedEnds > 0 {
+                logger.warn("\(recovered.unrecordedEnds) attempt(s) of events since settled by another attempt were left open (the store refused their end, or they ran past their lease); they are recorded as ending unknown and do not run again")
             }
             if recovered.endedReplays > 0 {
                 logger.warn("\(recovered.endedReplays) replay(s) were cut off by the last stop and do not run again; replay their events again if still wanted")

@@ -13,6 +13,12 @@ public struct InterruptedAttempt: Sendable {
     /// nothing sends a replay again by itself, and only a pending event has a schedule that would.
     public static let replayMessage = "interrupted: the server stopped while this replay ran; replay the event again if it is still wanted"
 
+    /// What an attempt left open is closed with when it is no replay and its event is settled
+    /// (processed, failed, ignored) by another record: the store refused this attempt's end (a full
+    /// disk) and a later attempt settled the event, or it ran past its lease and another took over.
+    /// Whether the stop cut it off or it ended unrecorded is not known, and nothing runs it again.
+    public static let unrecordedMessage = "unknown: the server could not record how this attempt ended; its event is settled and it does not run again"
+
     /// How the error of every attempt a stop cut off begins, whichever path closed it.
     public static let errorPrefix = "interrupted: "
 }
@@ -31,6 +37,10 @@ public struct InterruptionRecovery: Sendable {
     public var attempts = 0
     /// Replays of events not pending among `attempts`: they do not run again.
     public var endedReplays = 0
+    /// Attempts among `attempts` left open on events that another record settled
+    /// (`InterruptedAttempt.unrecordedMessage`): nothing runs them again, nor were they necessarily
+    /// cut off by the stop.
+    public var unrecordedEnds = 0
     /// The ids of the events that failed because their interrupted attempt was their last.
     public var failedEvents: [String] = []
     /// Outbound deliveries among `attempts` (not the ended replays): they are sent again at once, in
@@ -40,7 +50,8 @@ public struct InterruptionRecovery: Sendable {
 
 extension EventStore {
     /// Closes the attempts a previous process started and never finished (it crashed or was killed),
-    /// so they read as interrupted (a replay of an event not pending as ended, see `replayMessage`), and schedules what follows each pending inbound event's last one
+    /// so they read as interrupted (a replay of an event not pending as ended, see `replayMessage`;
+    /// another attempt of an event not pending as unrecorded, see `unrecordedMessage`), and schedules what follows each pending inbound event's last one
     /// as `next` says: again at a time (never sooner than it was due), or failed. Call before
     /// dispatching.
     public func recoverInterruptedAttempts(now: Int64, next: @escaping @Sendable (InterruptedAttempt) -> AfterInterruption)
@@ -89,6 +100,11 @@ extension EventStore {
                 WHERE outcome IS NULL AND replay = 1 AND event_seq IN (SELECT seq FROM events WHERE status != 'pending')
                 """).bind(1, now).bind(2, InterruptedAttempt.replayMessage).run()
             recovery.endedReplays = db.changes
+            try db.prepared("""
+                UPDATE attempts SET finished_at = ?1, outcome = 'error', error = ?2
+                WHERE outcome IS NULL AND replay = 0 AND event_seq IN (SELECT seq FROM events WHERE status != 'pending')
+                """).bind(1, now).bind(2, InterruptedAttempt.unrecordedMessage).run()
+            recovery.unrecordedEnds = db.changes
             let outbound = try db.prepared("""
                 SELECT COUNT(*) FROM attempts WHERE outcome IS NULL AND event_seq IN (SELECT seq FROM events WHERE direction = 'outbound')
                 """)
@@ -100,7 +116,7 @@ extension EventStore {
                     error = 'interrupted: the server stopped while this attempt ran; it will run again'
                 WHERE outcome IS NULL
                 """).bind(1, now).run()
-            recovery.attempts = db.changes + recovery.failedEvents.count + recovery.endedReplays
+            recovery.attempts = db.changes + recovery.failedEvents.count + recovery.endedReplays + recovery.unrecordedEnds
             box.value = recovery
         }
         return box.value ?? InterruptionRecovery()

@@ -84,6 +84,39 @@ final class StoreReadinessTests: XCTestCase {
         XCTAssertTrue(server.waitUntil(timeout: 5) { server.logs.contains(warning) }, server.logs)
     }
 
+    /// A handler that returned keeps its outcome while the store refuses to record it (here a
+    /// trigger refuses every finished attempt row, as a full disk refuses every write): the event is
+    /// held instead of being found due again and run at the next pass, and the record is written
+    /// again until the store takes it, with the handler's real outcome.
+    func testAnAttemptWhoseEndTheStoreRefusedIsRecordedLaterAndNotRunAgain() throws {
+        let output = server.path("handled.log")
+        var db: OpaquePointer?
+        XCTAssertEqual(sqlite3_open_v2(server.databasePath, &db, SQLITE_OPEN_READWRITE, nil), SQLITE_OK)
+        defer { sqlite3_close(db) }
+        // An upsert's BEFORE INSERT trigger fires whether the row exists or not: it covers both a
+        // finish that replaced its queued start and one that updates the committed start row.
+        XCTAssertEqual(sqlite3_exec(db, """
+            CREATE TRIGGER refuse_finishes BEFORE INSERT ON attempts WHEN NEW.outcome IS NOT NULL
+            BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+            """, nil, nil, nil), SQLITE_OK)
+
+        XCTAssertEqual(try server.postSigned("plain", #"{"id":"evt_unrecorded","type":"t"}"#, secret: secret).status, 200)
+        XCTAssertTrue(server.waitUntil { TestServer.handledLines(output).count == 1 }, server.logs)
+        // The scheduler passes every 250 ms: an event handed back unrecorded would run again at once.
+        Thread.sleep(forTimeInterval: 3)
+        XCTAssertEqual(TestServer.handledLines(output).count, 1, "the handler ran again while its first run was unrecorded")
+        XCTAssertTrue(server.logs.contains("cannot record how the attempt ended; its event is held"), server.logs)
+        let store = try StoreReader(path: server.databasePath)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts WHERE outcome IS NOT NULL"), 0)
+
+        XCTAssertEqual(sqlite3_exec(db, "DROP TRIGGER refuse_finishes", nil, nil, nil), SQLITE_OK)
+        XCTAssertTrue(try server.waitUntil { try store.count("SELECT COUNT(*) FROM events WHERE status = 'processed'") == 1 }, server.logs)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts"), 1, server.logs)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts WHERE n = 1 AND outcome = 'ok' AND finished_at IS NOT NULL"), 1)
+        XCTAssertEqual(TestServer.handledLines(output).count, 1)
+        XCTAssertTrue(server.logs.contains("recorded how the attempt ended, after the store had refused it"), server.logs)
+    }
+
     func testReadyzAnswers503WhileTheStoreCannotWriteAndRecovers() throws {
         XCTAssertEqual(try server.postSigned("plain", #"{"id":"evt_before","type":"t"}"#, secret: secret).status, 200)
         XCTAssertEqual(try server.admin("GET", "/readyz", authorized: false).status, 200)

@@ -78,6 +78,37 @@ extension EventStoreTests {
         XCTAssertEqual(asked.all.first?.scheduledPlace, 2)
         XCTAssertEqual(try store.event(seq: replayed)?.nextAttemptAt, 7_000)
     }
+
+    /// Attempts left open on an event that a later attempt settled (the store refused their ends, a
+    /// full disk) do not run again, whatever the stop: they are closed saying their end is unknown,
+    /// not that they will run again, are counted apart from the cut-off ones, and the event keeps
+    /// its status with no next attempt.
+    func testOpenAttemptsOfASettledEventAreClosedAsUnrecorded() throws {
+        let seq = try recordedForInterruption(6, direction: .inbound)
+        for n in Int64(1)...2 { try store.startAttemptCommitted(seq: seq, attempt: openOrFinished(n, replay: false, finished: false)) }
+        try store.finishAttempt(seq: seq, attempt: openOrFinished(3, replay: false, finished: true), status: .processed, nextAttemptAt: nil)
+        let pending = try recordedForInterruption(7, direction: .inbound)
+        try store.startAttemptCommitted(seq: pending, attempt: openOrFinished(1, replay: false, finished: false))
+
+        let asked = AskedAttempts()
+        let recovery = try store.recoverInterruptedAttempts(now: 5_000) { attempt in
+            asked.add(attempt)
+            return .runAgain(at: 6_000)
+        }
+        XCTAssertEqual(asked.all.map(\.seq), [pending])
+        XCTAssertEqual(recovery.attempts, 3)
+        XCTAssertEqual(recovery.unrecordedEnds, 2)
+        let attempts = try store.attempts(seq: seq)
+        XCTAssertEqual(attempts.map(\.outcome), [.error, .error, .ok])
+        for open in attempts.prefix(2) {
+            XCTAssertEqual(open.error, "unknown: the server could not record how this attempt ended; its event is settled and it does not run again")
+            XCTAssertEqual(open.finishedAt, 5_000)
+        }
+        let event = try XCTUnwrap(try store.event(seq: seq))
+        XCTAssertEqual(event.status, .processed)
+        XCTAssertNil(event.nextAttemptAt)
+        XCTAssertEqual(try store.attempts(seq: pending).last?.error, "interrupted: the server stopped while this attempt ran; it will run again")
+    }
 }
 
 private final class AskedAttempts: @unchecked Sendable {
