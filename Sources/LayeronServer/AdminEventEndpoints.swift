@@ -99,8 +99,9 @@ extension AdminAPI {
     }
 
     /// `POST /admin/events/replay` with a filter body; queues at most `bulkReplayLimit` events, spaced
-    /// `bulkReplaysPerSecond` apart, and says how many. Events purged between the list and the
-    /// requests are left out of the answer, as nothing was queued for them.
+    /// `bulkReplaysPerSecond` apart and oldest first (the list is newest first: replayed in its order,
+    /// a key's later events ran before its earlier ones), and says how many. Events purged between
+    /// the list and the requests are left out of the answer, as nothing was queued for them.
     func bulkReplay(_ request: HTTPRequest) -> HTTPResponse {
         // The list takes these filters in its query, so a user will try them there; ignored, they
         // widened the replay to every event.
@@ -124,7 +125,7 @@ extension AdminAPI {
             return AdminResponses.error(400, error.description)
         }
         do {
-            let events = try store.list(query)
+            let events = try store.list(query).sorted { $0.seq < $1.seq }
             var chosen: [StoredEvent] = []
             var requests: [(seq: Int64, at: Int64)] = []
             let start = WallClock.nowMilliseconds()
