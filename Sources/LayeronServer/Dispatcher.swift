@@ -452,14 +452,14 @@ final class Dispatcher: @unchecked Sendable {
             if stop { return }
             let now = WallClock.nowMilliseconds()
             if Date() >= nextFullPass {
-                let backlog = scheduleDue(now: now, webhooks: snapshots.snapshot.config.webhooks, outside: true)
+                let backlog = scheduleDue(now: now, webhooks: snapshots.snapshot.config.webhooks)
                 scheduleReplays(now: now)
                 // A backlog (after a restart, behind a slow handler) drains as fast as the workers
                 // take it, not one page a pause: about 1,000 events a second per webhook (item 43).
                 nextFullPass = Date(timeIntervalSinceNow: backlog ? 0.01 : 0.25)
                 metrics.countSchedulerPass(trigger: "timer")
             } else if !pokedNow.isEmpty {
-                _ = scheduleDue(now: now, webhooks: snapshots.snapshot.config.webhooks.filter { pokedNow.contains($0.name) }, outside: false)
+                _ = scheduleDue(now: now, webhooks: snapshots.snapshot.config.webhooks.filter { pokedNow.contains($0.name) })
                 metrics.countSchedulerPass(trigger: "release")
             }
             pokedNow = pauseScheduler(until: nextFullPass)
@@ -486,7 +486,10 @@ final class Dispatcher: @unchecked Sendable {
     /// reaches past them, or a backlog would be read one page behind its own queued events at a time.
     /// A webhook has at most `scheduledAhead` events queued or running from here, so a page stays
     /// short. True when a webhook's page was full: more are due, and the scheduler comes back soon.
-    private func scheduleDue(now: Int64, webhooks: [WebhookConfig], outside: Bool) -> Bool {
+    /// The events of a webhook no longer configured wait in the store: run, they would take the
+    /// default retry policy, lease and no cap instead of the webhook's (as a removed outbound
+    /// destination's do), and they resume on the webhook's own once it is added back.
+    private func scheduleDue(now: Int64, webhooks: [WebhookConfig]) -> Bool {
         var backlog = false
         for webhook in webhooks {
             queueLock.lock()
@@ -507,10 +510,6 @@ final class Dispatcher: @unchecked Sendable {
             }
             enqueueDue(due, webhook: webhook.name, keepingTheRest: capped)
             if due.count == page { backlog = true }
-        }
-        // Events of webhooks that are no longer configured still run (their handler may still exist).
-        if outside, let due = try? store.dueEvents(now: now, limit: 64, outside: webhooks.map(\.name)) {
-            for (seq, webhook) in due { enqueueDue([seq], webhook: webhook) }
         }
         return backlog
     }
@@ -709,7 +708,6 @@ final class Dispatcher: @unchecked Sendable {
                                                  plugin: handler.plugin)
         let finishedAt = WallClock.nowMilliseconds()
 
-        let policy = rules?.retry ?? .defaults
         var status: EventStatus
         var next: Int64?
         let recorded: AttemptOutcome
@@ -728,6 +726,15 @@ final class Dispatcher: @unchecked Sendable {
                 recorded = .retry
                 status = event.status
                 note = (note ?? "the handler asked for a retry") + " (a replay is not retried: replay the event again if it is still wanted)"
+                break
+            }
+            guard let policy = rules?.retry else {
+                // Its webhook was removed while it ran: the policy is unknown, so the event waits in
+                // the store, due, and runs on the webhook's policy when it is added back.
+                recorded = .retry
+                status = .pending
+                next = finishedAt
+                note = (note ?? "the handler asked for a retry") + " (webhook \(event.webhook) is no longer configured: the event waits until it is again)"
                 break
             }
             let jitter = Double(SecureRandom.bytes(1)[0]) / 256

@@ -71,4 +71,22 @@ final class ReplayLimitsTests: XCTestCase {
         XCTAssertEqual(replayed, [ids[0]], "o2 and o3 wait behind o1, pending")
         XCTAssertEqual(try store.count("SELECT COUNT(*) FROM replay_requests"), 2, "their replays stay asked for")
     }
+
+    /// A webhook removed from the config keeps its pending events in the store, and they resume on its
+    /// own policy once it is back: they ran on the default policy (5 s doubling, more attempts).
+    func testARemovedWebhooksPendingEventsWaitAndResumeOnItsPolicy() throws {
+        let id = try send("removable", #"{"id": "r1", "type": "t"}"#)
+        let store = try StoreReader(path: server.databasePath)
+        let attempts = "SELECT COUNT(*) FROM attempts a JOIN events e ON e.seq = a.event_seq WHERE e.webhook = 'removable' AND a.outcome IS NOT NULL"
+        XCTAssertTrue(try server.waitUntil { try store.count(attempts) == 1 })
+        try writeConfig(keepingRemovable: false)
+        server.hangUp()
+        XCTAssertTrue(server.waitUntil { server.logs.contains("webhook removable is no longer configured") }, server.logs)
+        usleep(2_000_000)
+        XCTAssertEqual(try store.count(attempts), 1, "the event waits while its webhook is gone")
+        try writeConfig(keepingRemovable: true)
+        server.hangUp()
+        XCTAssertTrue(try server.waitUntil(timeout: 15) { try server.admin("GET", "/admin/events/\(id)").json["status"]?.stringValue == "failed" })
+        XCTAssertEqual(try store.count(attempts), 4, "its own policy's four attempts")
+    }
 }
