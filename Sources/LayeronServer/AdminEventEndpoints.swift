@@ -80,7 +80,8 @@ extension AdminAPI {
             }
             let now = WallClock.nowMilliseconds()
             let runsAt = max(at ?? now, now)
-            try store.requestReplays([(event.seq, runsAt)])
+            // Purged since it was read: a request for it would never run.
+            guard try store.requestReplays([(event.seq, runsAt)]).isEmpty else { return AdminResponses.error(404, "no event \(id)") }
             if runsAt == now {
                 if event.direction == .outbound {
                     outbound.replay(seq: event.seq)
@@ -98,7 +99,9 @@ extension AdminAPI {
     }
 
     /// `POST /admin/events/replay` with a filter body; queues at most `bulkReplayLimit` events, spaced
-    /// `bulkReplaysPerSecond` apart, and says how many.
+    /// `bulkReplaysPerSecond` apart and oldest first (the list is newest first: replayed in its order,
+    /// a key's later events ran before its earlier ones), and says how many. Events purged between
+    /// the list and the requests are left out of the answer, as nothing was queued for them.
     func bulkReplay(_ request: HTTPRequest) -> HTTPResponse {
         // The list takes these filters in its query, so a user will try them there; ignored, they
         // widened the replay to every event.
@@ -122,18 +125,19 @@ extension AdminAPI {
             return AdminResponses.error(400, error.description)
         }
         do {
-            let events = try store.list(query)
-            var queued: [String] = []
+            let events = try store.list(query).sorted { $0.seq < $1.seq }
+            var chosen: [StoredEvent] = []
             var requests: [(seq: Int64, at: Int64)] = []
             let start = WallClock.nowMilliseconds()
             for event in events {
                 let replayable = event.direction == .outbound ? outboundReplayRefusal(event) == nil : event.handler != nil
                 guard replayable, force || event.status != .processed else { continue }
-                requests.append((event.seq, start + Int64(queued.count) * 1000 / Self.bulkReplaysPerSecond))
-                queued.append(event.id)
+                requests.append((event.seq, start + Int64(chosen.count) * 1000 / Self.bulkReplaysPerSecond))
+                chosen.append(event)
             }
-            try store.requestReplays(requests)
-            let skipped = events.count - queued.count
+            let gone = try store.requestReplays(requests)
+            let queued = chosen.filter { !gone.contains($0.seq) }.map(\.id)
+            let skipped = events.count - chosen.count
             return .json(202, JSONValue.object([
                 ("queued", .int(Int64(queued.count))),
                 ("skipped", .int(Int64(skipped))),

@@ -291,18 +291,21 @@ final class Dispatcher: @unchecked Sendable {
     /// (`EventStore.requestReplays`): at once, or, while another attempt of the event is queued
     /// or running, right after that one is recorded. Replays of one event run one at a time, each
     /// reading the event as the one before left it, so every run takes its own attempt number and
-    /// no record overwrites another's.
+    /// no record overwrites another's. A replay takes a place under its webhook's `concurrency` like
+    /// any attempt: at the cap (or with the queue full) it stays a request in the store, which the
+    /// scheduler's next pass starts (`scheduleReplays`).
     func replay(seq: Int64, webhook: String, count: Int = 1) {
         queueLock.lock()
-        let now = WallClock.monotonicMilliseconds()
-        if let until = inFlight[seq], until >= now {
+        if let until = inFlight[seq], until >= WallClock.monotonicMilliseconds() {
             replaysWaiting[seq, default: 0] += count
             queueLock.unlock()
             return
         }
+        guard admitLocked(seq: seq, webhook: webhook, job: .replay(seq: seq, webhook: webhook)) else {
+            queueLock.unlock()
+            return
+        }
         if count > 1 { replaysWaiting[seq, default: 0] += count - 1 }
-        inFlight[seq] = now + lease(webhook)
-        queue.append(.replay(seq: seq, webhook: webhook))
         let woken = takeIdleLocked(1)
         queueLock.unlock()
         wake(woken)
@@ -364,21 +367,23 @@ final class Dispatcher: @unchecked Sendable {
 
     /// Hands `seq` back once its attempt is recorded: to a replay waiting for it, else to whoever
     /// finds it due next. `webhook` is the webhook whose `concurrency` the attempt counted against
-    /// (nil for attempts that count against none: replays, after-handler runs); `replayOf` names
-    /// the event's webhook when only that is known, for a waiting replay's lease.
-    private func release(_ seq: Int64, webhook: String?, replayOf: String? = nil) {
+    /// (nil for attempts that count against none: after-handler runs); `replayOf` names the event's
+    /// webhook when only that is known, for a waiting replay. A waiting replay is admitted like any
+    /// attempt (`admitLocked`); one turned away, or held back (`waitingReplaysHeld`), stays a request
+    /// in the store for the scheduler, so the event's waiting replays are dropped here.
+    private func release(_ seq: Int64, webhook: String?, replayOf: String? = nil, waitingReplaysHeld: Bool = false) {
         queueLock.lock()
+        inFlight[seq] = nil
+        if let webhook, let n = perWebhook[webhook] { perWebhook[webhook] = n > 1 ? n - 1 : nil }
         var replaying = false
         if !replaysWaiting.isEmpty, let waiting = replaysWaiting[seq] {
-            replaysWaiting[seq] = waiting > 1 ? waiting - 1 : nil
-            let name = webhook ?? replayOf ?? ""
-            inFlight[seq] = WallClock.monotonicMilliseconds() + lease(name)
-            queue.append(.replay(seq: seq, webhook: name))
-            replaying = true
-        } else {
-            inFlight[seq] = nil
+            replaysWaiting[seq] = nil
+            if !waitingReplaysHeld, let name = webhook ?? replayOf,
+               admitLocked(seq: seq, webhook: name, job: .replay(seq: seq, webhook: name)) {
+                replaysWaiting[seq] = waiting > 1 ? waiting - 1 : nil
+                replaying = true
+            }
         }
-        if let webhook, let n = perWebhook[webhook] { perWebhook[webhook] = n > 1 ? n - 1 : nil }
         var started = false
         if let webhook, !readAhead.isEmpty, var ahead = readAhead[webhook] {
             while !started, let next = ahead.popFirst() {
@@ -429,10 +434,18 @@ final class Dispatcher: @unchecked Sendable {
                 }
                 release(seq, webhook: event.webhook)
             case let .replay(seq, webhook):
-                let ran = (try? store.event(seq: seq)).map { event in
-                    run(event, replay: true) { [self] _ in release(seq, webhook: nil, replayOf: webhook) }
-                } ?? false
-                if !ran { release(seq, webhook: nil, replayOf: webhook) }
+                guard let event = try? store.event(seq: seq) else {
+                    release(seq, webhook: webhook)
+                    continue
+                }
+                // Per-key order holds for replays too: one of an event behind an earlier pending
+                // event with its key stays a request, and a later pass of the scheduler tries again.
+                if waitsForEarlierKey(event) {
+                    release(seq, webhook: webhook, waitingReplaysHeld: true)
+                    continue
+                }
+                if run(event, replay: true, onRecorded: { [self] _ in release(seq, webhook: webhook) }) { continue }
+                release(seq, webhook: webhook)
             case let .waited(event, done):
                 // The provider's answer waits for the record too, so its retry finds the response.
                 let seq = event.seq
@@ -476,6 +489,12 @@ final class Dispatcher: @unchecked Sendable {
         return run(event, replay: false, startCommittedFirst: startCommittedFirst) { _ in then() }
     }
 
+    /// Whether an earlier event with `event`'s ordering key (`ordering: per-key`) is pending.
+    private func waitsForEarlierKey(_ event: StoredEvent) -> Bool {
+        guard let key = event.orderingKey else { return false }
+        return (try? store.earlierPending(webhook: event.webhook, orderingKey: key, before: event.seq)) != nil
+    }
+
     /// Full passes over every webhook, a pause apart; in between, passes over the capped webhooks
     /// whose events were released (`poke`), at most one per `pokedPassSpacing`.
     private func schedulerLoop() {
@@ -488,14 +507,14 @@ final class Dispatcher: @unchecked Sendable {
             if stop { return }
             let now = WallClock.nowMilliseconds()
             if WallClock.monotonicNanoseconds() >= nextFullPass {
-                let backlog = scheduleDue(now: now, webhooks: snapshots.snapshot.config.webhooks, outside: true)
+                let backlog = scheduleDue(now: now, webhooks: snapshots.snapshot.config.webhooks)
                 scheduleReplays(now: now)
                 // A backlog (after a restart, behind a slow handler) drains as fast as the workers
                 // take it, not one page a pause: about 1,000 events a second per webhook (item 43).
                 nextFullPass = WallClock.monotonicNanoseconds() + (backlog ? 10_000_000 : 250_000_000)
                 metrics.countSchedulerPass(trigger: "timer")
             } else if !pokedNow.isEmpty {
-                _ = scheduleDue(now: now, webhooks: snapshots.snapshot.config.webhooks.filter { pokedNow.contains($0.name) }, outside: false)
+                _ = scheduleDue(now: now, webhooks: snapshots.snapshot.config.webhooks.filter { pokedNow.contains($0.name) })
                 metrics.countSchedulerPass(trigger: "release")
             }
             pokedNow = pauseScheduler(until: nextFullPass)
@@ -522,7 +541,10 @@ final class Dispatcher: @unchecked Sendable {
     /// reaches past them, or a backlog would be read one page behind its own queued events at a time.
     /// A webhook has at most `scheduledAhead` events queued or running from here, so a page stays
     /// short. True when a webhook's page was full: more are due, and the scheduler comes back soon.
-    private func scheduleDue(now: Int64, webhooks: [WebhookConfig], outside: Bool) -> Bool {
+    /// The events of a webhook no longer configured wait in the store: run, they would take the
+    /// default retry policy, lease and no cap instead of the webhook's (as a removed outbound
+    /// destination's do), and they resume on the webhook's own once it is added back.
+    private func scheduleDue(now: Int64, webhooks: [WebhookConfig]) -> Bool {
         var backlog = false
         for webhook in webhooks {
             queueLock.lock()
@@ -543,10 +565,6 @@ final class Dispatcher: @unchecked Sendable {
             }
             enqueueDue(due, webhook: webhook.name, keepingTheRest: capped)
             if due.count == page { backlog = true }
-        }
-        // Events of webhooks that are no longer configured still run (their handler may still exist).
-        if outside, let due = try? store.dueEvents(now: now, limit: 64, outside: webhooks.map(\.name)) {
-            for (seq, webhook) in due { enqueueDue([seq], webhook: webhook) }
         }
         return backlog
     }
@@ -749,7 +767,6 @@ final class Dispatcher: @unchecked Sendable {
                                                  plugin: handler.plugin)
         let finishedAt = WallClock.nowMilliseconds()
 
-        let policy = rules?.retry ?? .defaults
         var status: EventStatus
         var next: Int64?
         let recorded: AttemptOutcome
@@ -768,6 +785,15 @@ final class Dispatcher: @unchecked Sendable {
                 recorded = .retry
                 status = event.status
                 note = (note ?? "the handler asked for a retry") + " (a replay is not retried: replay the event again if it is still wanted)"
+                break
+            }
+            guard let policy = rules?.retry else {
+                // Its webhook was removed while it ran: the policy is unknown, so the event waits in
+                // the store, due, and runs on the webhook's policy when it is added back.
+                recorded = .retry
+                status = .pending
+                next = finishedAt
+                note = (note ?? "the handler asked for a retry") + " (webhook \(event.webhook) is no longer configured: the event waits until it is again)"
                 break
             }
             let jitter = Double(SecureRandom.bytes(1)[0]) / 256

@@ -208,7 +208,9 @@ public final class Server: @unchecked Sendable {
             // server cannot crash every start after it.
             let now = WallClock.nowMilliseconds()
             let recovered = try store.recoverInterruptedAttempts(now: now) { [snapshots] attempt in
-                let policy = snapshots.snapshot.attemptRules(ofWebhook: attempt.webhook)?.retry ?? .defaults
+                // A webhook no longer configured: its policy is unknown, so the event waits in the
+                // store, due, and its policy takes over when the webhook is added back.
+                guard let policy = snapshots.snapshot.attemptRules(ofWebhook: attempt.webhook)?.retry else { return .runAgain(at: now) }
                 let jitter = Double(SecureRandom.bytes(1)[0]) / 256
                 guard let delay = policy.delay(afterAttempt: Int(attempt.scheduledPlace), requestedMilliseconds: nil, random: jitter) else { return .fail }
                 return .runAgain(at: now + delay.milliseconds)
@@ -225,6 +227,11 @@ public final class Server: @unchecked Sendable {
             }
             if recovered.endedReplays > 0 {
                 logger.warn("\(recovered.endedReplays) replay(s) were cut off by the last stop and do not run again; replay their events again if still wanted")
+            }
+            let configured = snapshots.snapshot.config.webhooks.map(\.name)
+            let waiting = Set(try store.dueEvents(now: .max, limit: 1000, outside: configured).map(\.webhook))
+            for removed in waiting.sorted() {
+                logger.warn("webhook \(removed) is no longer configured: its pending events wait in the store until it is again, then run on its retry policy")
             }
             for id in recovered.failedEvents {
                 logger.error("event failed: the attempt the last stop cut off was the last its retry policy allows (did its handler crash the server?)",
@@ -317,6 +324,9 @@ public final class Server: @unchecked Sendable {
             .filter(\.1).map(\.0)
         if !kept.isEmpty {
             logger.warn("\(kept.joined(separator: ", ")) changed in the config; the running value stays until a restart")
+        }
+        for removed in old.webhooks.map(\.name) where !config.webhooks.contains(where: { $0.name == removed }) {
+            logger.warn("webhook \(removed) is no longer configured: its pending events wait in the store until it is again, then run on its retry policy")
         }
         for removed in old.outbound.map(\.name) where !config.outbound.contains(where: { $0.name == removed }) {
             logger.warn("outbound destination \(removed) is no longer configured: its pending events wait in the store until it is again, and replays of them are refused")

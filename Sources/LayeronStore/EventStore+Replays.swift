@@ -18,15 +18,24 @@ public struct DueReplays: Sendable, Equatable {
 /// acknowledged replay and cannot run one twice, whatever the dispatchers held in memory.
 extension EventStore {
     /// Records one replay of each event at its time (now, `?at=`, or a bulk replay's spacing), in one
-    /// transaction; returns once committed.
-    public func requestReplays(_ requests: [(seq: Int64, at: Int64)]) throws(SQLiteError) {
-        guard !requests.isEmpty else { return }
+    /// transaction; returns once committed, with the events that are gone (purged since the caller
+    /// read them), for which nothing was recorded. The check is part of the insert, in the writer: a
+    /// request read-then-inserted could land after a purge of its event, and such a row never runs
+    /// (`dueReplays` joins the events) while the caller had promised it would.
+    @discardableResult
+    public func requestReplays(_ requests: [(seq: Int64, at: Int64)]) throws(SQLiteError) -> Set<Int64> {
+        guard !requests.isEmpty else { return [] }
+        let box = ResultBox<Set<Int64>>()
         try writer.perform { (db) throws(SQLiteError) in
+            var gone: Set<Int64> = []
             for request in requests {
-                try db.prepared("INSERT INTO replay_requests (event_seq, due_at) VALUES (?1, ?2)")
+                try db.prepared("INSERT INTO replay_requests (event_seq, due_at) SELECT seq, ?2 FROM events WHERE seq = ?1")
                     .bind(1, request.seq).bind(2, request.at).run()
+                if db.changes == 0 { gone.insert(request.seq) }
             }
+            box.value = gone
         }
+        return box.value ?? []
     }
 
     /// When each of the event's replays not yet started was asked to run (now, `?at=`, a bulk

@@ -522,7 +522,7 @@ public final class EventStore: @unchecked Sendable {
         }
     }
 
-    /// Due rows of webhooks not in `configured` (removed from the config, whose events still run),
+    /// Due rows of webhooks not in `configured` (removed from the config, whose events wait for it),
     /// oldest due first, with their webhook, without reading the events themselves. The webhooks
     /// with due rows are found one index seek each (a loose scan of `events_due_by_webhook`), then
     /// only the unconfigured ones are read: a single query filtering out the configured names read

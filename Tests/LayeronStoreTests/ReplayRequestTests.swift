@@ -43,6 +43,29 @@ final class ReplayRequestTests: XCTestCase {
         XCTAssertEqual(try store.attempts(seq: seq).count, 2)
     }
 
+    /// A purge that commits between the admin API's read of an event and its replay request leaves
+    /// no orphan request (it would never be due, as `dueReplays` joins the events): the request is
+    /// not recorded, and the caller hears the event is gone, to answer 404 rather than 202.
+    func testARequestForAPurgedEventIsNotRecordedAndIsReportedGone() throws {
+        let store = try EventStore(path: path)
+        defer { store.close() }
+        var seqs: [Int64] = []
+        for receivedAt: Int64 in [1_000, 5_000] {
+            guard case let .recorded(seq) = try store.append(NewEvent(
+                id: EventID.make(nowMilliseconds: receivedAt), webhook: "w", direction: .inbound, provider: "p", type: "t",
+                providerEventID: nil, dedupeKey: nil, dedupeExpiresAt: nil, receivedAt: receivedAt, headers: [], body: [], handler: "p.h"))
+            else { return XCTFail("not recorded") }
+            try store.finishAttempt(seq: seq, attempt: AttemptRecord(n: 1, startedAt: receivedAt, finishedAt: receivedAt, outcome: .ok, error: nil,
+                                                                     replay: false, plugin: nil, pluginVersion: nil),
+                                    status: .processed, nextAttemptAt: nil)
+            seqs.append(seq)
+        }
+        XCTAssertEqual(try store.purge(before: 2_000), 1)
+        XCTAssertEqual(try store.requestReplays([(seqs[0], 6_000), (seqs[1], 6_000)]), [seqs[0]])
+        XCTAssertEqual(try store.replaysWaiting(seq: seqs[0]), [], "no orphan request for the purged event")
+        XCTAssertEqual(try store.dueReplays(now: 6_000, limit: 10, direction: .inbound), [DueReplays(seq: seqs[1], webhook: "w", count: 1)])
+    }
+
     /// Migration 9: a replay scheduled in the events' old `replay_at` column is a request, due then.
     func testAReplayScheduledBeforeTheMigrationIsStillDue() throws {
         do {
