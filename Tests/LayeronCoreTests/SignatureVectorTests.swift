@@ -46,7 +46,9 @@ final class SignatureVectorTests: XCTestCase {
 
     func testCustomSchemesFromConfig() throws {
         let file = try SignatureVectors.json("custom.json")
-        guard case let .array(schemes)? = file["schemes"] else { return XCTFail("no schemes") }
+        guard case let .array(schemes)? = file["schemes"], !schemes.isEmpty else { return XCTFail("no schemes") }
+        var checkedSchemes = 0
+        var checkedCases = 0
         for scheme in schemes {
             let name = scheme["name"]?.stringValue ?? "?"
             let signature = try XCTUnwrap(scheme["signature"]).serialized()
@@ -58,13 +60,19 @@ final class SignatureVectorTests: XCTestCase {
             }
             let webhook = try XCTUnwrap(config.webhooks.first)
             let secrets = SignatureVectors.strings(scheme["secrets"]).map(SecretValue.init)
-            guard case let .array(cases)? = scheme["cases"] else { continue }
+            guard case let .array(cases)? = scheme["cases"], !cases.isEmpty else {
+                XCTFail("\(name): no cases, so nothing checks the scheme")
+                continue
+            }
+            checkedSchemes += 1
             for entry in cases {
+                checkedCases += 1
                 let request = try SignatureVectors.request(entry["request"])
                 let now = Int64(entry["now"]?.scalarText ?? "") ?? 0
                 let result = webhook.scheme.verify(request.inbound(url: request.url), url: request.url, secrets: secrets, now: now)
                 XCTAssertEqual(SignatureVectors.outcome(result), entry["expect"]?.stringValue, "\(name)/\(entry["name"]?.stringValue ?? "?")")
             }
         }
+        XCTAssertEqual(checkedSchemes, schemes.count, "every scheme in custom.json was checked (\(checkedCases) cases)")
     }
 }

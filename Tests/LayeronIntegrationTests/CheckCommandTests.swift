@@ -111,9 +111,12 @@ final class CheckCommandTests: XCTestCase {
             const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
             """#.write(toFile: source, atomically: true, encoding: .utf8)
         try PluginBuilder.buildC(source: source, output: "\(server.pluginsDir)/emits.so")
+        // A destination that would take the delivery, had check sent it.
+        let receiver = try ScriptedReceiver(replies: [])
+        defer { receiver.stop() }
         try server.writeConfig(#"""
             { "plugins": { "dir": "\#(server.pluginsDir)" },
-              "outbound": [{ "name": "partner", "url": "https://partner.example/hooks", "secret": { "secret": "PARTNER_SECRET" } }] }
+              "outbound": [{ "name": "partner", "url": "\#(receiver.url)", "allow_private": true, "secret": { "secret": "PARTNER_SECRET" } }] }
             """#)
         let run = try CommandRun.layeron(["check", "--config", server.configPath, "--database", server.databasePath, "--env", "test"],
                                          environment: ["PARTNER_SECRET": "whsec_" + ByteEncoding.base64.encode(Array(repeating: 7, count: 32)),
@@ -122,6 +125,10 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
         XCTAssertTrue(run.stderr.contains("plugin emits (info): emits 0 4"), "LAYERON_OK, LAYERON_INVALID: \(run.stderr)")
         XCTAssertTrue(run.stderr.contains(#"emit refused: no outbound destination "nobody"; configured: partner"#), run.stderr)
+        // Answered LAYERON_OK, and still neither sent nor stored.
+        usleep(300_000)
+        XCTAssertEqual(receiver.connections, 0, "check delivered an emit from init")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: server.databasePath), "check created the database, where an emit is stored")
     }
 
     /// A refused database (`:memory:`) is reported, and nothing is written for it: the load record
@@ -155,7 +162,11 @@ final class CheckCommandTests: XCTestCase {
             { "plugins": { "dir": "\(server.pluginsDir)", "config": { "behaviours": { } } } }
             """)
         let refused = try check()
+        // The entry names a plugin that is there, so the problem left is the plugin's own refusal.
         XCTAssertFalse(refused.stderr.contains("no plugin in"), refused.stderr)
+        XCTAssertEqual(refused.status, 1, refused.stdout)
+        XCTAssertEqual(refused.stderr, "\(server.pluginsDir)/behaviours.so: plugin behaviours failed to initialise: config needs output; "
+                                       + "its config is plugins.config.behaviours in \(server.configPath)\n")
     }
 
     /// Config issues do not hide the rest: handlers no plugin provides and secrets that resolve

@@ -11,7 +11,11 @@ final class CrashSafetyTests: XCTestCase {
     override func setUpWithError() throws {
         server = try TestServer(environment: ["HOOK_SECRET": secret])
         try server.installBehaviours()
-        try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)", "sleep_ms": 5 }"#, workers: 2,
+    }
+
+    /// Starts the server with two workers whose handler takes `handlerMilliseconds` per event.
+    private func start(handlerMilliseconds: Int) throws {
+        try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)", "sleep_ms": \#(handlerMilliseconds) }"#, workers: 2,
                                          webhooks: [("load", #""dedupe": {"key": "body.id"}, "handler": "behaviours.slow""#)])
         try server.start()
     }
@@ -21,15 +25,16 @@ final class CrashSafetyTests: XCTestCase {
         server = nil
     }
 
-    /// Sends unique events from `clients` threads until `stop` is set; returns the ids answered 2xx.
-    private func load(clients: Int, stop: StopFlag, prefix: String) -> AcceptedIDs {
+    /// Sends unique events from `clients` threads until `stop` is set or each has sent `perClient`;
+    /// returns the ids answered 2xx.
+    private func load(clients: Int, stop: StopFlag, prefix: String, perClient: Int = 5000) -> AcceptedIDs {
         let accepted = AcceptedIDs()
         let server = self.server!
         let secret = self.secret
         for client in 0..<clients {
             Thread.detachNewThread {
                 var n = 0
-                while !stop.isSet && n < 5000 {
+                while !stop.isSet && n < perClient {
                     n += 1
                     let body = Array(#"{"id": "\#(prefix)-\#(client)-\#(n)", "type": "load"}"#.utf8)
                     guard let r = try? server.post("/webhooks/load", headers: [("x-sig", Signing.hmacHex(body: body, secret: secret))], body: body) else {
@@ -44,6 +49,7 @@ final class CrashSafetyTests: XCTestCase {
     }
 
     func testEverythingAcknowledgedSurvivesSIGKILLAndIsProcessed() throws {
+        try start(handlerMilliseconds: 5)
         let stop = StopFlag()
         let accepted = load(clients: 4, stop: stop, prefix: "k")
         // About a second of load, and on a slow machine as long as it takes to have enough acknowledged.
@@ -54,9 +60,12 @@ final class CrashSafetyTests: XCTestCase {
         accepted.waitForClients(4)
         let ids = accepted.ids
         XCTAssertGreaterThan(ids.count, 20, "too little load reached the server to test anything")
+        // The attempts the kill cut off, as the next start finds them.
+        let store = try StoreReader(path: server.databasePath)
+        let open = try store.count("SELECT COUNT(*) FROM attempts WHERE outcome IS NULL")
+        XCTAssertGreaterThan(open, 0, "both workers were busy under the load, so the kill cut attempts off")
 
         try server.start()
-        let store = try StoreReader(path: server.databasePath)
         let done = try server.waitUntil(timeout: 60) {
             try store.count("SELECT COUNT(*) FROM events WHERE status != 'processed'") == 0
         }
@@ -66,16 +75,21 @@ final class CrashSafetyTests: XCTestCase {
         let lost = Set(ids).subtracting(stored)
         XCTAssertTrue(lost.isEmpty, "\(lost.count) acknowledged events were lost")
         XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts WHERE outcome IS NULL"), 0)
-        // Attempts cut off by the kill say so.
+        // Attempts cut off by the kill say so, each of them and no other.
         let interrupted = try store.count("SELECT COUNT(*) FROM attempts WHERE error LIKE 'interrupted:%'")
+        XCTAssertEqual(interrupted, open, "attempts open after the kill and attempts closed as interrupted")
         let handled = Set(((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) })
         XCTAssertTrue(Set(ids).isSubset(of: handled), "some acknowledged events never reached the handler")
-        print("SIGKILL test: \(ids.count) acknowledged, \(stored.count) stored, \(interrupted) interrupted attempts")
+        print("SIGKILL test: \(ids.count) acknowledged, \(stored.count) stored, \(open) open at the kill, \(interrupted) interrupted attempts")
     }
 
     func testSIGTERMDrainsRunningHandlersAndKeepsTheRestDue() throws {
+        // Two workers at 50 ms an event handle far fewer than the load sends: events still wait
+        // for a handler when the stop comes. The load is capped so that the rest runs in seconds
+        // after the next start.
+        try start(handlerMilliseconds: 50)
         let stop = StopFlag()
-        let accepted = load(clients: 2, stop: stop, prefix: "t")
+        let accepted = load(clients: 2, stop: stop, prefix: "t", perClient: 150)
         usleep(600_000)
         stop.set()
         accepted.waitForClients(2)
@@ -85,9 +99,12 @@ final class CrashSafetyTests: XCTestCase {
         XCTAssertFalse(server.isRunning)
         let store = try StoreReader(path: server.databasePath)
         XCTAssertEqual(try store.count("SELECT COUNT(*) FROM attempts WHERE outcome IS NULL"), 0, "a drain left an attempt running")
+        let waiting = try store.count("SELECT COUNT(*) FROM events WHERE status = 'pending' AND attempt_count = 0")
+        XCTAssertGreaterThan(waiting, 0, "no event was still waiting at the stop, so nothing showed the rest kept due")
+        print("SIGTERM test: \(accepted.ids.count) acknowledged, \(waiting) waiting at the stop")
 
         try server.start()
-        XCTAssertTrue(try server.waitUntil(timeout: 60) {
+        XCTAssertTrue(try server.waitUntil(timeout: 120) {
             try store.count("SELECT COUNT(*) FROM events WHERE status != 'processed'") == 0
         })
         XCTAssertEqual(Set(try store.rows("SELECT id FROM events").compactMap { $0[0] }), Set(accepted.ids))

@@ -336,6 +336,7 @@ final class OutboundDeliveryTests: XCTestCase {
             XCTAssertTrue(error.contains("loopback") && error.contains("allow_private"), "\(destination): \(attempt.serialized())")
         }
         XCTAssertEqual(receiver.received.count, 0, "no byte may reach a refused address")
+        XCTAssertEqual(receiver.connections, 0, "a refused address is not even connected to")
     }
 
     /// Every destination shares libcurl's connection cache: a connection an `allow_private`

@@ -33,4 +33,20 @@ final class SecretStoreWatcherTests: XCTestCase {
         while changes.withLock({ $0 }) == 0, Date() < deadline { usleep(10_000) }
         XCTAssertEqual(changes.withLock { $0 }, 1, "the change made before start was never reloaded")
     }
+
+    /// The control for the test above: a store written before the watcher is made, and not after,
+    /// is no change however many intervals pass.
+    func testAWatcherOfAnUnchangedStoreReportsNoChange() throws {
+        let store = try SecretStore(path: directory.appendingPathComponent("data/secrets.db").path, key: MasterKey.random())
+        _ = try store.set("STRIPE_WEBHOOK_SECRET", environment: "development", value: SecretValue("whsec_set_before"),
+                          now: WallClock.nowMilliseconds())
+        let changes = Mutex(0)
+        let watcher = SecretStoreWatcher(store: store, environment: "development", interval: 0.05, logger: .discard) {
+            changes.withLock { $0 += 1 }
+        }
+        defer { watcher.stop() }
+        watcher.start()
+        usleep(1_000_000)
+        XCTAssertEqual(changes.withLock { $0 }, 0, "a store nobody changed was reported changed")
+    }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import LayeronCore
-import LayeronStore
+@testable import LayeronStore
 import XCTest
 
 final class EventStoreTests: XCTestCase {
@@ -47,14 +47,24 @@ final class EventStoreTests: XCTestCase {
     func testAsynchronousAppendsCompleteAfterTheirCommit() throws {
         let results = ResultsBox()
         let finished = DispatchGroup()
+        // Another connection, as the HTTP front's answer is read by other processes: what a
+        // completion reports must already be committed, not only in the writer's transaction.
+        let committed = try CommittedSeqs(path: store.path)
         for i in 0..<300 {
             finished.enter()
             store.append(event(i, key: i < 10 ? "same" : "k\(i)")) { outcome in
-                results.add(try? outcome.get())
+                let result = try? outcome.get()
+                results.add(result)
+                switch result {
+                case let .recorded(seq)?, let .duplicate(_, seq, _, _)?: committed.check(seq)
+                case nil: break
+                }
                 finished.leave()
             }
         }
         XCTAssertEqual(finished.wait(timeout: .now() + 30), .success)
+        XCTAssertEqual(committed.checked, 300)
+        XCTAssertEqual(committed.missing, [], "completions ran before their event was visible to another connection")
         let recorded = results.values.filter { if case .recorded = $0 { true } else { false } }
         XCTAssertEqual(recorded.count, 291)
         XCTAssertEqual(try store.list(EventQuery(limit: 1000)).count, 291)
@@ -138,6 +148,32 @@ final class EventStoreTests: XCTestCase {
         store.close()
         store = try EventStore(path: directory.appendingPathComponent("events.db").path)
         XCTAssertEqual(try store.list(EventQuery()).count, 1)
+    }
+}
+
+/// Looks up, from completions on any thread, whether an event's row is visible to a read-only
+/// connection of its own.
+private final class CommittedSeqs: @unchecked Sendable {
+    private let lock = NSLock()
+    private let connection: SQLiteConnection
+    private(set) var checked = 0
+    private(set) var missing: [Int64] = []
+
+    init(path: String) throws {
+        connection = try SQLiteConnection(path: path, readOnly: true)
+    }
+
+    func check(_ seq: Int64) {
+        lock.lock()
+        defer { lock.unlock() }
+        checked += 1
+        do {
+            let statement = try connection.prepared("SELECT COUNT(*) FROM events WHERE seq = ?1").bind(1, seq)
+            defer { statement.reset() }
+            if try !statement.step() || statement.int(0) != 1 { missing.append(seq) }
+        } catch {
+            missing.append(seq)
+        }
     }
 }
 

@@ -11,7 +11,8 @@ enum PageResidency {
 
     /// The share (0...1) of the pages of `range` (bytes of the file at `path`, 4 KB pages) that are
     /// cached, among those whose first byte is each of `types` (every page for nil). The residency of
-    /// every page is taken before any type is read: reading a page caches it.
+    /// every page is taken before any type is read: reading a page caches it. Throws when `range`
+    /// holds no page of a type, as a share of nothing would pass any bound a test sets.
     static func cachedShares(of path: String, in range: Range<Int>, types: [UInt8?]) throws -> [Double] {
         let page = 4096
         let cached = try residency(of: path, pages: range.lowerBound / page..<(range.upperBound + page - 1) / page, pageSize: page)
@@ -22,9 +23,9 @@ enum PageResidency {
             try handle.seek(toOffset: UInt64(index * page))
             pageTypes.append(try handle.read(upToCount: 1)?.first ?? 0)
         }
-        return types.map { type in
+        return try types.map { type in
             let considered = zip(cached, pageTypes).filter { type == nil || $0.1 == type }
-            guard !considered.isEmpty else { return 0 }
+            guard !considered.isEmpty else { throw ResidencyError.noPages(path, range, type) }
             return Double(considered.filter { $0.0.1 }.count) / Double(considered.count)
         }
     }
@@ -68,9 +69,12 @@ enum PageResidency {
 enum ResidencyError: Error, CustomStringConvertible {
     case cannotOpen(String, Int32)
     case cannotMap(String, Int32)
+    case noPages(String, Range<Int>, UInt8?)
 
     var description: String {
         switch self {
+        case let .noPages(path, range, type):
+            "bytes \(range) of \(path) hold no page of type \(type.map(String.init) ?? "any"): a share of them means nothing"
         case let .cannotOpen(path, code): "cannot open \(path): \(String(cString: strerror(code)))"
         case let .cannotMap(path, code): "cannot map \(path): \(String(cString: strerror(code)))"
         }

@@ -29,6 +29,7 @@ final class WrittenPageReleaseTests: XCTestCase {
         XCTAssertGreaterThan(released.olderIndex, 0.9, "index pages (random keys here) stay cached")
         XCTAssertGreaterThan(released.newest, 0.9, "the newest 2 MB stay cached")
         XCTAssertGreaterThan(kept.olderRows, 0.9, "without a release the kernel keeps what a pass wrote")
+        XCTAssertGreaterThan(kept.olderOverflow, 0.9, "its overflow pages too, so their release above is the pass's")
     }
 
     /// Commits 14 MB of rows with random keys in an index (a hundred of them 20 KB, on overflow

@@ -2,6 +2,7 @@
  * Test plugin "emitter": its handler "relay" turns each inbound event into an outbound "order.paid"
  * event for the destination "partners", while it handles the inbound one. The payload is the inbound
  * body; the idempotency key is the inbound event id, so a retried handler does not emit twice.
+ * A failed emit is named by its status (refused, unsupported, or the number), so a test sees which one it got.
  * Its handler "invalid_utf8" emits once with a type and once with an idempotency key that are not
  * UTF-8, and fails with a message naming what each emit returned.
  */
@@ -21,7 +22,15 @@ static layeron_status relay(void *instance, const layeron_event *event, layeron_
     (void)instance;
     layeron_status status = host->emit(host, cstr("partners"), cstr("order.paid"), event->body, event->id);
     if (status != LAYERON_OK) {
-        host->result_set_message(result, cstr(status == LAYERON_INVALID ? "emit refused" : "emit unsupported"));
+        char message[32];
+        if (status == LAYERON_INVALID) {
+            snprintf(message, sizeof message, "emit refused");
+        } else if (status == LAYERON_UNSUPPORTED) {
+            snprintf(message, sizeof message, "emit unsupported");
+        } else {
+            snprintf(message, sizeof message, "emit status %d", (int)status);
+        }
+        host->result_set_message(result, cstr(message));
         return LAYERON_ERROR;
     }
     return LAYERON_OK;
