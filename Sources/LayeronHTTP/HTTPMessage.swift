@@ -27,10 +27,6 @@ public struct HTTPRequest: Sendable {
 
     /// The path exactly as the request line carried it.
     public var pathAsSent: String { encodedPath ?? path }
-
-    public func queryValue(_ name: String) -> String? {
-        query.first(where: { $0.name == name })?.value
-    }
 }
 
 /// The answer to a request.
