@@ -14,8 +14,8 @@ final class Dispatcher: @unchecked Sendable {
     enum Job {
         /// A new event, handed over by the pipeline right after its commit.
         case fresh(StoredEvent)
-        /// An event the scheduler found due in the store.
-        case due(seq: Int64)
+        /// An event the scheduler found due in the store, counted against `webhook`'s `concurrency`.
+        case due(seq: Int64, webhook: String)
         /// An operator's replay: runs whatever the status, when it takes one of the event's replay
         /// requests from the store (`EventStore.takeReplay`).
         case replay(seq: Int64, webhook: String)
@@ -387,7 +387,7 @@ final class Dispatcher: @unchecked Sendable {
         var started = false
         if let webhook, !readAhead.isEmpty, var ahead = readAhead[webhook] {
             while !started, let next = ahead.popFirst() {
-                started = admitLocked(seq: next, webhook: webhook, job: .due(seq: next))
+                started = admitLocked(seq: next, webhook: webhook, job: .due(seq: next, webhook: webhook))
             }
             readAhead[webhook] = ahead.isEmpty ? nil : ahead
         }
@@ -422,17 +422,18 @@ final class Dispatcher: @unchecked Sendable {
                 let seq = event.seq, webhook = event.webhook
                 if runIfInOrder(event, then: { [self] in release(seq, webhook: webhook) }) { continue }
                 release(seq, webhook: webhook)
-            case let .due(seq):
-                // The scheduler's read may predate a worker's commit: re-read and re-check.
+            case let .due(seq, webhook):
+                // The scheduler's read may predate a worker's commit: re-read and re-check. An event
+                // gone meanwhile (purged) gives its place under the cap back all the same.
                 guard let event = try? store.event(seq: seq) else {
-                    release(seq, webhook: nil)
+                    release(seq, webhook: webhook)
                     continue
                 }
                 if event.status == .pending, let due = event.nextAttemptAt, due <= WallClock.nowMilliseconds() {
                     noteRunBeforeHandOver(event)
-                    if runIfInOrder(event, startCommittedFirst: true, then: { [self] in release(seq, webhook: event.webhook) }) { continue }
+                    if runIfInOrder(event, startCommittedFirst: true, then: { [self] in release(seq, webhook: webhook) }) { continue }
                 }
-                release(seq, webhook: event.webhook)
+                release(seq, webhook: webhook)
             case let .replay(seq, webhook):
                 guard let event = try? store.event(seq: seq) else {
                     release(seq, webhook: webhook)
@@ -592,7 +593,7 @@ final class Dispatcher: @unchecked Sendable {
         var admitted = 0
         var rest: [Int64] = []
         for seq in seqs {
-            if admitLocked(seq: seq, webhook: webhook, job: .due(seq: seq)) {
+            if admitLocked(seq: seq, webhook: webhook, job: .due(seq: seq, webhook: webhook)) {
                 admitted += 1
             } else if keepingTheRest, inFlight[seq] == nil {
                 rest.append(seq)

@@ -406,25 +406,58 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         let answer = context.scrubber.scrub(result)
         let delivery = DeliveryRecord(statusCode: result.status, latencyMilliseconds: result.latencyMilliseconds,
                                       responseHeaders: answer.headers, responseBody: answer.bodySnippet, transportError: result.transportError)
-        do {
-            try store.finishDelivery(seq: event.seq, attempt: attempt, delivery: delivery, status: decision.status, nextAttemptAt: decision.nextAttemptAt)
-            if decision.disablesDestination {
-                let reason = "the receiver answered 410 Gone to event \(event.id)"
-                try store.disableDestination(context.destination.name, at: finishedAt, reason: reason)
-                stateCondition.lock()
-                disabled[context.destination.name] = DisabledDestination(name: context.destination.name, at: finishedAt, reason: reason)
-                stateCondition.unlock()
-                logger.warn("outbound destination disabled: \(reason)", [("destination", context.destination.name)])
-            }
-        } catch {
-            logger.error("cannot record delivery attempt: \(error)", [("event", event.id)])
-        }
         metrics.countDelivery(destination: context.destination.name, outcome: decision.outcome.rawValue,
                               seconds: Double(result.latencyMilliseconds) / 1000)
         let fields = [("event", event.id), ("destination", context.destination.name), ("attempt", String(context.n))]
         switch decision.outcome {
         case .ok: logger.debug("delivered", fields)
         case .retry, .error: logger.warn("delivery failed: \(decision.message ?? "")", fields)
+        }
+        recordFinish(context, attempt, delivery, decision, finishedAt: finishedAt)
+    }
+
+    /// Writes a delivery's end, and again every second while the store refuses it (a full disk): the
+    /// receiver has had the request, so the event stays in `inFlight` until its outcome is recorded,
+    /// and no pass of the scheduler sends it again meanwhile (the store still has it pending and due).
+    /// A stop gives up: the next start finds the attempt open and closes it as interrupted. Only a
+    /// recorded end releases the event and disables the destination after a 410.
+    private func recordFinish(_ context: AttemptContext, _ attempt: AttemptRecord, _ delivery: DeliveryRecord,
+                              _ decision: OutboundOutcome, finishedAt: Int64, refusals: Int = 0) {
+        let event = context.event
+        let fields = [("event", event.id), ("destination", context.destination.name), ("attempt", String(context.n))]
+        do throws(SQLiteError) {
+            try store.finishDelivery(seq: event.seq, attempt: attempt, delivery: delivery, status: decision.status, nextAttemptAt: decision.nextAttemptAt)
+        } catch {
+            stateCondition.lock()
+            let stop = stopping
+            stateCondition.unlock()
+            if stop {
+                logger.warn("the server stopped before the delivery's end could be recorded; the next start closes it as interrupted: \(error)", fields)
+                return
+            }
+            if refusals == 0 {
+                logger.error("cannot record how the delivery ended; its event is held, and the record written again every second until the store takes it: \(error)",
+                             fields)
+            }
+            recording.enter()
+            recorder.asyncAfter(deadline: .now() + 1) { [self] in
+                recordFinish(context, attempt, delivery, decision, finishedAt: finishedAt, refusals: refusals + 1)
+                recording.leave()
+            }
+            return
+        }
+        if refusals > 0 { logger.info("recorded how the delivery ended, after the store had refused it \(refusals) time(s)", fields) }
+        if decision.disablesDestination {
+            let reason = "the receiver answered 410 Gone to event \(event.id)"
+            do {
+                try store.disableDestination(context.destination.name, at: finishedAt, reason: reason)
+                stateCondition.lock()
+                disabled[context.destination.name] = DisabledDestination(name: context.destination.name, at: finishedAt, reason: reason)
+                stateCondition.unlock()
+                logger.warn("outbound destination disabled: \(reason)", [("destination", context.destination.name)])
+            } catch {
+                logger.error("cannot disable the destination after a 410 Gone: \(error)", fields)
+            }
         }
         release(event.seq, destination: context.destination.name)
     }

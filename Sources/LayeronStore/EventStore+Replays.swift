@@ -54,12 +54,18 @@ extension EventStore {
 
     /// The events of `direction` with replays due at `now`, the longest due first. The dispatchers
     /// start what they do not already hold in memory; a request taken meanwhile only makes a run find
-    /// nothing to take (`takeReplay`).
+    /// nothing to take (`takeReplay`). An event behind an earlier pending event with its ordering key
+    /// is left out: its replays wait for that one (per-key order), and listed they filled the page
+    /// pass after pass, so 64 of them held up every other due replay.
     public func dueReplays(now: Int64, limit: Int, direction: EventDirection) throws(SQLiteError) -> [DueReplays] {
         try readers.with { (db) throws(SQLiteError) in
             let stmt = try db.prepared("""
                 SELECT r.event_seq, e.webhook, COUNT(*) FROM replay_requests r JOIN events e ON e.seq = r.event_seq
-                WHERE r.due_at <= ?1 AND e.direction = ?3 GROUP BY r.event_seq ORDER BY MIN(r.due_at) LIMIT ?2
+                WHERE r.due_at <= ?1 AND e.direction = ?3
+                  AND (e.ordering_key IS NULL OR NOT EXISTS (
+                      SELECT 1 FROM events b WHERE b.webhook = e.webhook AND b.ordering_key = e.ordering_key
+                                                AND b.status = 'pending' AND b.seq < e.seq))
+                GROUP BY r.event_seq ORDER BY MIN(r.due_at) LIMIT ?2
                 """)
             stmt.bind(1, now).bind(2, Int64(limit)).bind(3, direction.rawValue)
             defer { stmt.reset() }

@@ -25,12 +25,7 @@ final class StoreReadinessTests: XCTestCase {
         server = nil
     }
 
-    /// The value of the unlabelled `layeron_store_write_errors_total` sample.
-    private func writeErrors() throws -> UInt64? {
-        let name = "layeron_store_write_errors_total"
-        return try server.admin("GET", "/metrics").text.split(separator: "\n")
-            .first { $0.hasPrefix(name + " ") }.flatMap { UInt64($0.dropFirst(name.count + 1)) }
-    }
+    private func writeErrors() throws -> Double? { try server.metric("layeron_store_write_errors_total") }
 
     /// A retry's handler runs only once its start is committed: while the store refuses it (here a
     /// trigger refuses the second attempt's row, as a full disk refuses every write), the handler is

@@ -66,6 +66,35 @@ final class ReplayRequestTests: XCTestCase {
         XCTAssertEqual(try store.dueReplays(now: 6_000, limit: 10, direction: .inbound), [DueReplays(seq: seqs[1], webhook: "w", count: 1)])
     }
 
+    /// A replay behind an earlier pending event with its ordering key waits for that one, so it is
+    /// not listed: listed, such replays filled the scheduler's page (64) pass after pass, and no other
+    /// due replay ran. Here a page of one must reach past it.
+    func testAReplayBlockedByItsKeyDoesNotTakeAPlaceInTheDuePage() throws {
+        let store = try EventStore(path: path)
+        defer { store.close() }
+        var seqs: [Int64] = []
+        for (receivedAt, key) in [(1_000, "k"), (1_100, "k"), (1_200, nil)] as [(Int64, String?)] {
+            guard case let .recorded(seq) = try store.append(NewEvent(
+                id: EventID.make(nowMilliseconds: receivedAt), webhook: "w", direction: .inbound, provider: "p", type: "t",
+                providerEventID: nil, dedupeKey: nil, dedupeExpiresAt: nil, receivedAt: receivedAt, headers: [], body: [],
+                handler: "p.h", orderingKey: key))
+            else { return XCTFail("not recorded") }
+            seqs.append(seq)
+        }
+        let blocker = seqs[0], blocked = seqs[1], free = seqs[2]
+        try store.finishAttempt(seq: blocker, attempt: AttemptRecord(n: 1, startedAt: 1_000, finishedAt: 1_000, outcome: .retry, error: nil,
+                                                                    replay: false, plugin: nil, pluginVersion: nil),
+                                status: .pending, nextAttemptAt: 60_000)
+        try store.requestReplays([(blocked, 2_000), (free, 3_000)])
+        XCTAssertEqual(try store.dueReplays(now: 3_000, limit: 1, direction: .inbound), [DueReplays(seq: free, webhook: "w", count: 1)])
+
+        try store.finishAttempt(seq: blocker, attempt: AttemptRecord(n: 2, startedAt: 4_000, finishedAt: 4_000, outcome: .ok, error: nil,
+                                                                    replay: false, plugin: nil, pluginVersion: nil),
+                                status: .processed, nextAttemptAt: nil)
+        XCTAssertEqual(try store.dueReplays(now: 4_000, limit: 1, direction: .inbound), [DueReplays(seq: blocked, webhook: "w", count: 1)],
+                       "once the earlier event is settled, its replay is the longest due")
+    }
+
     /// Migration 9: a replay scheduled in the events' old `replay_at` column is a request, due then.
     func testAReplayScheduledBeforeTheMigrationIsStillDue() throws {
         do {

@@ -205,6 +205,12 @@ final class TestServer: @unchecked Sendable {
         return (r.status, (try? JSONParser.parse(r.body)) ?? .null, text)
     }
 
+    /// The value of the unlabelled sample `name` in `GET /metrics`; nil when there is none.
+    func metric(_ name: String) throws -> Double? {
+        try admin("GET", "/metrics").text.split(separator: "\n")
+            .first { $0.hasPrefix(name + " ") }.flatMap { Double($0.dropFirst(name.count + 1)) }
+    }
+
     /// Polls until `condition` holds or `timeout` passes. The default is generous: a loaded CI machine
     /// can be ten times slower than a quiet one, and a deadline costs nothing until a test fails.
     func waitUntil(timeout: TimeInterval = 30, _ condition: () throws -> Bool) rethrows -> Bool {
