@@ -101,6 +101,8 @@ final class InboundPipeline: Sendable {
         // The HTTP thread does not wait for the commit: the connection is suspended and resumed by
         // the writer's completion, so all waiting connections share one group commit.
         let hasHandler = handler != nil
+        // Decided here, so the closures below capture one optional and not the whole request.
+        let bodyNotJSON = fields.bodyError.flatMap { Self.isForm(http) ? nil : $0 }
         return .later { [self] respond in
             let appendStarted = WallClock.monotonicNanoseconds()
             store.append(event) { [self] outcome in
@@ -111,7 +113,7 @@ final class InboundPipeline: Sendable {
                     respond(InboundResponses.error(503, "the event could not be recorded; retry later"))
                 case let .success(result):
                     metrics.commit.observe(seconds: WallClock.secondsSince(appendStarted))
-                    if case .recorded = result, let bodyError = fields.bodyError { warnBodyNotJSON(bodyError, event: event, http: http) }
+                    if case .recorded = result, let bodyNotJSON { warnBodyNotJSON(bodyNotJSON, event: event) }
                     switch recorded(result, event: event, rules: rules, hasHandler: hasHandler, counters: inbound.metrics) {
                     case let .now(response): respond(response)
                     case let .later(start): start(respond)
@@ -127,12 +129,15 @@ final class InboundPipeline: Sendable {
     /// else shows it; once committed, as the line says it was recorded. A form body (Slack's slash
     /// commands and interactions) is not JSON by design. A key or handler the event lacks is left out
     /// rather than written as a word a real key could be.
-    private func warnBodyNotJSON(_ error: JSONSyntaxError, event: NewEvent, http: HTTPRequest) {
-        if http.header("content-type")?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true { return }
+    private func warnBodyNotJSON(_ error: JSONSyntaxError, event: NewEvent) {
         var fields = [("event", event.id), ("webhook", event.webhook), ("type", event.type)]
         if let handler = event.handler { fields.append(("handler", handler)) }
         if let key = event.dedupeKey { fields.append(("dedupe_key", key)) }
         logger.warn("event recorded without the fields read from its body: \(error)", fields)
+    }
+
+    private static func isForm(_ http: HTTPRequest) -> Bool {
+        http.header("content-type")?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
     }
 
     /// What a committed append is answered with: a duplicate's original answer, or an acknowledgement
