@@ -276,6 +276,12 @@ final class Dispatcher: @unchecked Sendable {
         wake(woken)
     }
 
+    /// Whether the handler `text` names (PLUGIN.HANDLER) is loaded and can be called now.
+    func canRunHandler(_ text: String?) -> Bool {
+        guard let text, let (handler, _) = handlerReferences.reference(text) else { return false }
+        return plugins.isAvailable(handler)
+    }
+
     /// `seq`'s event when a provider's retry runs it now (`providerRetry`): pending, its last
     /// attempt (replays aside, which keep the event's record) finished without running its handler
     /// (recorded with no plugin version), and that handler available now.

@@ -147,15 +147,17 @@ final class InboundPipeline: Sendable {
         let receivedAt = event.receivedAt
         let seq: Int64
         switch result {
-        case let .duplicate(originalID, originalSeq, status, response, nextAttemptAt):
+        case let .duplicate(originalID, originalSeq, status, response, nextAttemptAt, handlerDidNotRun):
             counters.countDuplicate()
             logger.debug("duplicate folded", [("event", originalID), ("webhook", event.webhook)])
             let recordedAnswer = InboundResponses.forDuplicate(ofID: originalID, type: event.type, status: status, response: response,
                                                                nextAttemptAt: nextAttemptAt, now: WallClock.nowMilliseconds(),
                                                                rules: (rules.respond, rules.unhandled))
             // A pending after-handler event with an answer on record was answered "retry": when its
-            // handler could not even run then and can now, the provider's retry runs it.
-            guard rules.respond == .afterHandler, status == .pending, response != nil else { return .now(recordedAnswer) }
+            // handler could not even run then and can now, the provider's retry runs it. Any other
+            // retry is answered from the record at once, without a worker.
+            guard rules.respond == .afterHandler, status == .pending, response != nil, handlerDidNotRun,
+                  dispatcher.canRunHandler(event.handler) else { return .now(recordedAnswer) }
             return answerAfterHandler(seq: originalSeq, eventID: originalID, handler: event.handler, webhook: event.webhook, rules: rules) {
                 [dispatcher] answer in
                 dispatcher.providerRetry(seq: originalSeq, webhook: event.webhook) { result in

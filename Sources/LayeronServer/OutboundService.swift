@@ -176,7 +176,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
             let duplicate: Bool
             switch try result.get() {
             case let .recorded(s): (seq, duplicate) = (s, false)
-            case let .duplicate(_, s, _, _, _): (seq, duplicate) = (s, true)
+            case let .duplicate(_, s, _, _, _, _): (seq, duplicate) = (s, true)
             }
             guard let stored = try store.event(seq: seq) else { return .refused(status: 500, message: "the event vanished after its commit") }
             if !duplicate { wake() }

@@ -64,8 +64,11 @@ public enum AppendResult: Sendable, Equatable {
     case recorded(seq: Int64)
     /// The dedupe key matched a live event: nothing new was stored and its `duplicates` went up.
     /// `status`, `response` and `nextAttemptAt` are the original's, so the duplicate can be answered
-    /// the same way, with the time left until the original's next attempt.
-    case duplicate(ofID: String, seq: Int64, status: EventStatus, response: StoredResponse?, nextAttemptAt: Int64?)
+    /// the same way, with the time left until the original's next attempt. `handlerDidNotRun`: the
+    /// original is pending with an answer on record and its last attempt (replays aside) could not
+    /// run its handler (no plugin version recorded), the one case a provider's retry may run it.
+    case duplicate(ofID: String, seq: Int64, status: EventStatus, response: StoredResponse?, nextAttemptAt: Int64?,
+                   handlerDidNotRun: Bool = false)
 }
 
 /// The HTTP answer an `after-handler` event got, kept so its duplicates get the same one.

@@ -189,7 +189,18 @@ public final class EventStore: @unchecked Sendable {
         let nextAttemptAt = find.optionalInt(4)
         find.reset()
         try db.prepared("UPDATE events SET duplicates = duplicates + 1 WHERE seq = ?1").bind(1, seq).run()
-        return .duplicate(ofID: id, seq: seq, status: status, response: response, nextAttemptAt: nextAttemptAt)
+        var handlerDidNotRun = false
+        if status == .pending, response != nil {
+            let last = try db.prepared("""
+                SELECT finished_at IS NOT NULL AND outcome = 'retry' AND plugin_version IS NULL FROM attempts
+                WHERE event_seq = ?1 AND replay = 0 ORDER BY n DESC LIMIT 1
+                """)
+            last.bind(1, seq)
+            handlerDidNotRun = try last.step() && last.int(0) == 1
+            last.reset()
+        }
+        return .duplicate(ofID: id, seq: seq, status: status, response: response, nextAttemptAt: nextAttemptAt,
+                          handlerDidNotRun: handlerDidNotRun)
     }
 
     /// The event just inserted carries its key and expiry itself; what is left is to keep the stored

@@ -21,6 +21,7 @@ final class BusyWorkersTests: XCTestCase {
             ("held", #""handler": "behaviours.gated", "lease": "1h""#),
             ("waiting", #""handler": "behaviours.ok", "respond": "after-handler", "timeout": "300ms", "dedupe": {"key": "body.id"}"#),
             ("capped", #""handler": "behaviours.always_retry", "concurrency": 1, "retry": {"attempts": 5, "initial": "1s", "backoff": "fixed", "jitter": false}"#),
+            ("asking", #""handler": "behaviours.always_retry", "respond": "after-handler", "timeout": "2s", "dedupe": {"key": "body.id"}, "retry": {"attempts": 5, "initial": "1h"}"#),
         ])
         try server.start()
     }
@@ -33,6 +34,20 @@ final class BusyWorkersTests: XCTestCase {
     }
 
     private func lines() -> [String] { TestServer.handledLines(output) }
+
+    /// A provider's retry of an after-handler event whose handler ran and asked for a retry is
+    /// answered from the record at once: it needs no worker, so busy workers do not turn the
+    /// recorded "retry later" into a timeout saying the handler had not started.
+    func testARetryOfAnEventWhoseHandlerAskedForARetryIsAnsweredFromTheRecordWhileWorkersAreBusy() throws {
+        let first = try server.postSigned("asking", #"{"id": "again", "type": "t"}"#, secret: secret)
+        XCTAssertEqual(first.status, 503, first.body)
+        XCTAssertTrue(first.body.contains("retry_after"), first.body)
+        _ = try server.startGatedCall("held", eventID: "busy", secret: secret, "the only worker is in the gated call")
+        let retry = try server.postSigned("asking", #"{"id": "again", "type": "t"}"#, secret: secret)
+        XCTAssertEqual(retry.status, 503, retry.body)
+        XCTAssertTrue(retry.body.contains("retry_after"), "the recorded answer: \(retry.body)")
+        XCTAssertFalse(retry.body.contains("had not started"), retry.body)
+    }
 
     func testAnAfterHandlerTimeoutWithEveryWorkerBusySaysTheHandlerHadNotStarted() throws {
         _ = try server.startGatedCall("held", eventID: "busy", secret: secret, "the only worker is in the gated call")

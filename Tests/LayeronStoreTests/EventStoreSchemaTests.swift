@@ -236,7 +236,7 @@ final class EventStoreSchemaTests: XCTestCase {
         store.close()
         store = try EventStore(path: path)
         defer { store.close() }
-        guard case .duplicate(_, seq, .pending, nil, _) = try store.append(event(2, key: "k", at: 5_000)) else {
+        guard case .duplicate(_, seq, .pending, nil, _, _) = try store.append(event(2, key: "k", at: 5_000)) else {
             return XCTFail("a key from before the restart did not fold")
         }
         guard case .recorded = try store.append(event(3, key: "k", at: 11_000)) else { return XCTFail("an expired key folded") }
