@@ -870,7 +870,7 @@ final class Dispatcher: @unchecked Sendable {
             if !stop, inFlight[seq] != nil { inFlight[seq] = .max }
             queueLock.unlock()
             if stop {
-                logger.warn("the server stopped before the attempt's end could be recorded; the next start closes it as interrupted: \(error)", fields)
+                logger.warn("the server stopped before the attempt's end could be recorded; its event runs again after the next start: \(error)", fields)
                 return
             }
             if refusals == 0 {

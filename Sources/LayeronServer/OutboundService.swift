@@ -432,7 +432,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
             let stop = stopping
             stateCondition.unlock()
             if stop {
-                logger.warn("the server stopped before the delivery's end could be recorded; the next start closes it as interrupted: \(error)", fields)
+                logger.warn("the server stopped before the delivery's end could be recorded; its event is sent again after the next start: \(error)", fields)
                 return
             }
             if refusals == 0 {
