@@ -22,7 +22,7 @@ final class Dispatcher: @unchecked Sendable {
         /// An `after-handler` event whose provider is waiting for the outcome: runs first.
         case waited(StoredEvent, done: @Sendable (AttemptResult) -> Void)
         /// A provider's retry of an `after-handler` event whose last attempt could not run its
-        /// handler: runs first, if that handler can run now (`providerRetry(seq:webhook:done:)`).
+        /// handler: runs first, if that handler can run now (`providerRetry(seq:done:)`).
         case retriedByProvider(seq: Int64, done: @Sendable (AttemptResult?) -> Void)
     }
 
@@ -74,6 +74,10 @@ final class Dispatcher: @unchecked Sendable {
     /// does not strand its event: the scheduler may hand it to another worker after the webhook's
     /// `lease` (5 minutes unless configured). The times are `WallClock.monotonicMilliseconds()`: on
     /// the wall clock a step forward past the lease ran a handler a second time beside the first.
+    /// An event waiting for a worker (queued, or parked behind a plugin that takes one call at a time)
+    /// is held with `.max`, no deadline: its lease starts when its handler is called (`startLease`).
+    /// A lease started at admission ran out in the queue behind a backlog, and the event was queued
+    /// again and run twice.
     @exclusivity(unchecked) private var inFlight: [Int64: Int64] = [:]
     /// Replays asked for while their event was in flight, by event: each runs when the attempt
     /// before it is recorded (`release`), which hands the event's place in `inFlight` on to it. Only
@@ -248,7 +252,7 @@ final class Dispatcher: @unchecked Sendable {
                                status: .pending, nextAttemptAt: event.nextAttemptAt))
             return
         }
-        inFlight[event.seq] = WallClock.monotonicMilliseconds() + lease(event.webhook)
+        inFlight[event.seq] = .max
         urgent.append(.waited(event, done: done))
         let woken = takeIdleLocked(1)
         queueLock.unlock()
@@ -262,14 +266,14 @@ final class Dispatcher: @unchecked Sendable {
     /// provider's retry is answered by the plugin that is back, not by the record of its absence.
     /// `done` gets nil when the event does not run now (the handler still cannot, the event is
     /// settled, or another attempt of it is queued or running); the record then answers.
-    func providerRetry(seq: Int64, webhook: String, done: @escaping @Sendable (AttemptResult?) -> Void) {
+    func providerRetry(seq: Int64, done: @escaping @Sendable (AttemptResult?) -> Void) {
         queueLock.lock()
         let now = WallClock.monotonicMilliseconds()
         if stopping || inFlight[seq].map({ $0 >= now }) == true {
             queueLock.unlock()
             return done(nil)
         }
-        inFlight[seq] = now + lease(webhook)
+        inFlight[seq] = .max
         urgent.append(.retriedByProvider(seq: seq, done: done))
         let woken = takeIdleLocked(1)
         queueLock.unlock()
@@ -338,7 +342,7 @@ final class Dispatcher: @unchecked Sendable {
             cappedBacklog.insert(webhook)
             return false
         }
-        inFlight[seq] = now + limits.leaseMilliseconds
+        inFlight[seq] = .max
         perWebhook[webhook, default: 0] += 1
         queue.append(job)
         return true
@@ -641,23 +645,11 @@ final class Dispatcher: @unchecked Sendable {
                                onRecorded: @escaping @Sendable (AttemptResult) -> Void, attempt: @escaping () -> Void) {
         let abandon = { onRecorded(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
                                                  status: .pending, nextAttemptAt: event.nextAttemptAt)) }
-        // A parked attempt has not started, so its lease must not run out while it waits (the
-        // scheduler would hand the event to another worker, and both would run it): it holds the
-        // event with no deadline, and its lease starts when it does. (Lock order: serialLock, then
-        // queueLock; nothing takes them the other way round.)
-        let seq = event.seq, webhook = event.webhook
-        let startLease = { [self] in
-            queueLock.lock()
-            if inFlight[seq] != nil { inFlight[seq] = WallClock.monotonicMilliseconds() + lease(webhook) }
-            queueLock.unlock()
-            attempt()
-        }
+        // A parked attempt keeps its event held with no deadline, as it was queued: its lease starts
+        // when its handler is called (`startLease`).
         serialLock.lock()
         if serialRunning.contains(gate) {
-            queueLock.lock()
-            if inFlight[seq] != nil { inFlight[seq] = .max }
-            queueLock.unlock()
-            parked[gate, default: []].append(ParkedAttempt(seq: seq, plugin: plugin, run: startLease, abandon: abandon))
+            parked[gate, default: []].append(ParkedAttempt(seq: event.seq, plugin: plugin, run: attempt, abandon: abandon))
             serialLock.unlock()
             return
         }
@@ -747,6 +739,7 @@ final class Dispatcher: @unchecked Sendable {
             } else {
                 start = store.startAttempt(seq: event.seq, attempt: record)
             }
+            startLease(of: event)
             let callStarted = WallClock.monotonicNanoseconds()
             defer { callSeconds = WallClock.secondsSince(callStarted) }
             return plugin.call(handler.handler, handlerEvent)
@@ -848,6 +841,16 @@ final class Dispatcher: @unchecked Sendable {
         case .error where outcome.verdict == .retry: logger.warn("\(note ?? "the handler asked for a retry"); the event has failed", fields())
         case .error: logger.warn("handler failed" + (note.map { ": \($0)" } ?? ""), fields())
         }
+    }
+
+    /// Starts the lease of `event`'s attempt, its handler about to be called: only a call that runs
+    /// past it is presumed stalled, not the wait for a worker before it (`inFlight`). An event no
+    /// longer held (a stalled run before this one has been recorded) stays so.
+    private func startLease(of event: StoredEvent) {
+        let until = WallClock.monotonicMilliseconds() + lease(event.webhook)
+        queueLock.lock()
+        if inFlight[event.seq] != nil { inFlight[event.seq] = until }
+        queueLock.unlock()
     }
 
     /// Writes an attempt's end, and again every second while the store refuses it (a full disk):

@@ -160,7 +160,7 @@ final class InboundPipeline: Sendable {
                   dispatcher.canRunHandler(event.handler) else { return .now(recordedAnswer) }
             return answerAfterHandler(seq: originalSeq, eventID: originalID, handler: event.handler, webhook: event.webhook, rules: rules) {
                 [dispatcher] answer in
-                dispatcher.providerRetry(seq: originalSeq, webhook: event.webhook) { result in
+                dispatcher.providerRetry(seq: originalSeq) { result in
                     answer(result.map { Self.answer(to: $0, eventID: originalID) } ?? recordedAnswer)
                 }
             }
