@@ -75,9 +75,7 @@ final class LogBacklog: @unchecked Sendable {
     private func startWriterIfNeeded() {
         guard !writerStarted else { return }
         writerStarted = true
-        let thread = Thread { [self] in writeOut() }
-        thread.name = "log-writer"
-        thread.start()
+        Thread.startNamed("log-writer") { [self] in writeOut() }
     }
 
     /// Waits until every waiting line is written, or `seconds` pass (a reader that never comes

@@ -15,12 +15,12 @@ public final class SecretStoreWatcher: @unchecked Sendable {
     private let environment: String
     private let logger: Logger
     private let onChange: @Sendable () -> Void
-    /// Owns `signature` and `graceEnd`: the timer fires on it and nothing else touches them.
-    private let queue = DispatchQueue(label: "layeron.secrets-watcher")
+    /// Owns `signature` and `graceEnd`: each poll runs on it and nothing else touches them. A thread
+    /// of its own rather than a libdispatch timer: libdispatch spins for ever, holding up the start
+    /// and every signal, when it cannot create the thread a timer fires on (a low `ulimit -u`), where
+    /// this one stops the server with a message saying so.
+    private let poller = PeriodicThread()
     private let interval: TimeInterval
-    /// Made by `start`: libdispatch traps when a timer source is released without ever having been
-    /// resumed, which a watcher made for a start that then fails (a port in use) would be.
-    private var timer: DispatchSourceTimer?
     private var signature: FileSignature?
     private var graceEnd: Int64?
 
@@ -38,15 +38,12 @@ public final class SecretStoreWatcher: @unchecked Sendable {
 
     /// Polls from here on, against the store as it was when the watcher was made.
     public func start() {
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(100))
-        timer.setEventHandler { [weak self] in self?.tick() }
-        timer.resume()
-        self.timer = timer
+        poller.start(named: "secrets-watch", first: interval, every: interval) { [weak self] in self?.tick() }
     }
 
+    /// Only after `start`; returns once a poll under way has finished.
     public func stop() {
-        timer?.cancel()
+        poller.stop()
     }
 
     private func tick() {

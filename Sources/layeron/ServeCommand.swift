@@ -36,25 +36,17 @@ enum ServeCommand {
         // within `sameStop` is the same stop sent twice (`timeout` signals the process and then its
         // group): the kernel merged such pairs while the signals waited blocked, the forwarding handler
         // takes each. A SIGHUP before the server exists changes nothing: the server reads the config and
-        // secrets as it starts. A SIGHUP's reload runs on a queue of its own, not on the signal thread:
-        // it can wait for a plugin's `init` (or for another reload doing so), however long that takes,
-        // and a stop signal must still be taken meanwhile. SIGHUPs that arrive while one is queued
-        // share its reload, which reads the files as they are when it runs.
+        // secrets as it starts. A SIGHUP's reload runs on a thread of its own (`HangUpReloads`).
         let stop = DispatchSemaphore(value: 0)
         let firstStop = Atomic<UInt64>(0)
         let sameStop: UInt64 = 250_000_000
         let running = Mutex<Server?>(nil)
-        let reloads = DispatchQueue(label: "layeron.sighup-reload")
-        let reloadQueued = Atomic<Bool>(false)
+        let reloads = HangUpReloads { running.withLock { $0 }?.reloadOnHangUp() }
         ProcessSignals.deliver { sig in
             let now = DispatchTime.now().uptimeNanoseconds
             let first = firstStop.load(ordering: .relaxed)
             if sig == SIGHUP {
-                guard !reloadQueued.exchange(true, ordering: .acquiringAndReleasing) else { return }
-                reloads.async {
-                    reloadQueued.store(false, ordering: .releasing)
-                    running.withLock { $0 }?.reloadOnHangUp()
-                }
+                reloads.request()
             } else if first == 0 {
                 firstStop.store(now, ordering: .relaxed)
                 stop.signal()
@@ -102,7 +94,7 @@ enum ServeCommand {
         watcher.stop()
         running.withLock { $0 = nil }
         // A SIGHUP's reload under way finishes first: the drain shuts the plugins down.
-        reloads.sync {}
+        reloads.waitUntilIdle()
         logger.info("draining")
         server.stop()
         return 0
