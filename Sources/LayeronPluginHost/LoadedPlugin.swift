@@ -94,7 +94,7 @@ public final class LoadedPlugin: @unchecked Sendable {
         let table = HostServices.makeTable(context: context)
         var tableOwned = true
         defer { if tableOwned { HostServices.release(table) } }
-        guard let memory = ReadableMemory() else { throw .cannotInspect(file: file, reason: String(cString: strerror(errno))) }
+        guard let memory = ReadableMemory() else { throw .cannotInspect(file: file, errorNumber: errno) }
 
         marker?.enter(.entry)
         guard let address = entry(hostABIVersion, table) else { throw .entryRefused(file: file) }
