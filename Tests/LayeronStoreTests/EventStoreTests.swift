@@ -24,6 +24,53 @@ final class EventStoreTests: XCTestCase {
                  headers: [("x-n", String(n))], body: Array("body \(n)".utf8), handler: handler)
     }
 
+    /// The WAL cannot restart inside a transaction, so a batch is what it can grow past its cycle at
+    /// once: 300 bodies of 1 MB in one batch grew it to 209 MB. Forty bodies of 1 MiB queued while
+    /// the writer is busy commit in batches of about 8 MiB, not one.
+    func testLargeBodiesCommitInBatchesOfAboutEightMegabytes() throws {
+        let body = [UInt8](repeating: 0x61, count: 1 << 20)
+        let before = store.writerBatchCounts.batches
+        let release = store.writer.hold()
+        let results = ResultsBox()
+        let committed = DispatchGroup()
+        for i in 0..<40 {
+            let large = NewEvent(id: EventID.make(nowMilliseconds: 1_000), webhook: "w", direction: .inbound, provider: "stripe", type: "t", providerEventID: "evt_\(i)",
+                             dedupeKey: nil, dedupeExpiresAt: nil, receivedAt: 1_000, headers: [], body: body, handler: "p.h")
+            committed.enter()
+            store.append(large) { result in
+                results.add(try? result.get())
+                committed.leave()
+            }
+        }
+        release()
+        XCTAssertEqual(committed.wait(timeout: .now() + 60), .success)
+        XCTAssertEqual(results.values.count, 40)
+        let batches = store.writerBatchCounts.batches - before - 1
+        XCTAssertGreaterThanOrEqual(batches, 5, "40 MiB of bodies in \(batches) batch(es)")
+    }
+
+    /// SQLite keeps the WAL file's size when the WAL starts over, so one spike (a store written by
+    /// a build with no byte cap on batches reached 209 MB) stayed on disk for good. Past the limit,
+    /// the first commit after the writer's own checkpoint cuts it back.
+    func testAWALGrownPastItsLimitIsCutBackWhenItStartsOver() throws {
+        let wal = directory.appendingPathComponent("events.db-wal").path
+        let walSize = { (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0 }
+        try store.writer.perform { (db) throws(SQLiteError) in
+            try db.execute("CREATE TABLE spike (b BLOB)")
+            for _ in 0..<110 { try db.execute("INSERT INTO spike VALUES (zeroblob(1048576))") }
+        }
+        XCTAssertGreaterThan(walSize(), EventStore.walSizeLimit)
+        let restarts = ResultsBox()
+        store.afterEachWALRestart { _ in restarts.add(.recorded(seq: 0)) }
+        let deadline = Date().addingTimeInterval(30)
+        while restarts.values.isEmpty && Date() < deadline {
+            try store.writer.perform { (db) throws(SQLiteError) in try db.execute("DELETE FROM spike WHERE rowid = (SELECT min(rowid) FROM spike)") }
+        }
+        XCTAssertFalse(restarts.values.isEmpty, "the writer never checkpointed")
+        try store.writer.perform { (db) throws(SQLiteError) in try db.execute("DELETE FROM spike WHERE rowid = (SELECT min(rowid) FROM spike)") }
+        XCTAssertLessThanOrEqual(walSize(), EventStore.walSizeLimit)
+    }
+
     func testConcurrentAppendsAllCommitAndDuplicatesFoldOnce() throws {
         let results = ResultsBox()
         // 20 copies of one key among 180 unique events.
