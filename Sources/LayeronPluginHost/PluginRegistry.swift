@@ -34,7 +34,7 @@ public final class PluginRegistry: @unchecked Sendable {
         }
     }
 
-    /// Guards `active`, `failures`, `lastChange`, `changeCount` and the lease counts of every `Version`.
+    /// Guards `active`, `failures`, `lastChange`, `changeCount`, `shutDown` and the lease counts of every `Version`.
     private let lock = NSLock()
     private var active: [String: Version] = [:]
     private var failures: [String: (error: PluginLoadError, at: Date, change: UInt64, build: FileIdentity?)] = [:]
@@ -45,6 +45,8 @@ public final class PluginRegistry: @unchecked Sendable {
     /// rather than put over it.
     private var changeCount: UInt64 = 0
     private var lastChange: [String: (number: UInt64, removal: Bool)] = [:]
+    /// Set by `shutdownAll`: a retry due after it (`retryLater`) loads nothing.
+    private var shutDown = false
 
     private let privateDirectory: String
     private let logger: Logger
@@ -214,7 +216,7 @@ public final class PluginRegistry: @unchecked Sendable {
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(temporaryRetry.after.milliseconds))) { [weak self] in
             guard let self else { return }
             lock.lock()
-            let current = failures[file]?.change == change
+            let current = failures[file]?.change == change && !shutDown
             lock.unlock()
             guard current, FileIdentity(of: file) == build else { return }
             load(file: file, temporaryRetries: retries + 1)
@@ -371,6 +373,7 @@ public final class PluginRegistry: @unchecked Sendable {
         lock.lock()
         let all = Array(active.values)
         active.removeAll()
+        shutDown = true
         let retiredNow = all.filter(retireLocked)
         lock.unlock()
         retiredNow.forEach { $0.plugin.shutdown() }
