@@ -156,7 +156,10 @@ enum SignatureConfigParser {
     static func headerNameProblem(_ name: String) -> String? {
         let example = "like \"x-signature\""
         if name.isEmpty { return "is empty; name the header the signature arrives in, \(example)" }
-        return HTTPToken.isHeaderName(name) ? nil : "\"\(name)\" is not a header name; a header name is letters, digits and !#$%&'*+-.^_`|~ (RFC 9110), \(example)"
+        guard HTTPToken.isHeaderName(name) else {
+            return "\"\(name)\" is not a header name; a header name is letters, digits and !#$%&'*+-.^_`|~ (RFC 9110), \(example)"
+        }
+        return RequestHeadLimit.headerNameProblem(name)
     }
 
     /// `"timestamp"`: `"format"`, `"header.NAME"`, `"body.PATH"` or `{"from", "unit", "tolerance"}`; a

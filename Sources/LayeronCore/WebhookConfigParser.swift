@@ -19,6 +19,8 @@ enum WebhookConfigParser {
             reader.report(view.keyPath("path"), "\"\(configuredPath)\" must start with / and hold no query or spaces")
         } else if configuredPath.contains("%") {
             reader.report(view.keyPath("path"), "\"\(configuredPath)\" holds %: a request's path is percent-decoded before it is matched, so this one would need each % sent as %25; write it without percent-escapes")
+        } else if let problem = RequestHeadLimit.pathProblem(configuredPath) {
+            reader.report(view.keyPath("path"), problem)
         }
         // Stored as the router matches it: a path written with a trailing slash was unreachable.
         let routePath = WebhookRouter.key(configuredPath)

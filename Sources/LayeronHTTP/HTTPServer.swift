@@ -220,7 +220,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// the read buffer's shrink), so it is the smallest that holds generous headers: 15 KB of request
     /// line and headers, counting 64 bytes for each header, with room left for the answer
     /// (`HeadRoom`), about twice nginx's default for one header line (431 beyond).
-    static let poolBytes = 16 * 1024
+    static let poolBytes = RequestHeadLimit.bytes + HeadRoom.reserve
 
     /// True once `stopAccepting` ran: responses close their connections, and no request is suspended.
     fileprivate var isClosing: Bool { closing.load(ordering: .sequentiallyConsistent) }

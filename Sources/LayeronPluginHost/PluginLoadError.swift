@@ -2,7 +2,9 @@ import Foundation
 
 /// Why a plugin file was refused. Each message names the file and what to fix.
 public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
-    case copyFailed(file: String, reason: String)
+    /// `errorNumber` is the `errno` of the call that failed, when one did (not for a private
+    /// folder that is not the process's own).
+    case copyFailed(file: String, reason: String, errorNumber: Int32?)
     /// A symbolic link whose target does not exist (a typo in `ln -sf`, a build folder cleaned).
     case danglingLink(file: String, target: String)
     /// Refused before `dlopen`, which would crash the process on it (`SharedObjectImage`).
@@ -17,8 +19,8 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     case unreadableDescriptor(file: String, address: String)
     /// `plugin` is the name the descriptor declared, when it was read before the fault was found.
     case invalidDescriptor(file: String, plugin: String?, reason: String)
-    /// No pipe for `ReadableMemory`: the host is out of file descriptors, nothing the plugin did.
-    case cannotInspect(file: String, reason: String)
+    /// No pipe for `ReadableMemory` (`errorNumber`): the host is out of file descriptors, nothing the plugin did.
+    case cannotInspect(file: String, errorNumber: Int32)
     /// `configFile` is the config whose `plugins.config.NAME` the plugin was given, when known:
     /// that entry is usually where the fix goes. `configAbsent` when there is no such entry (or, for `check`, one that is not an object) and
     /// `init` was given `{}`, so the user does not go looking for a key that is not there.
@@ -34,7 +36,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case let .copyFailed(file, reason): return "\(file): cannot make a private copy to load: \(reason)"
+        case let .copyFailed(file, reason, _): return "\(file): cannot make a private copy to load: \(reason)"
         case let .danglingLink(file, target): return "\(file): is a symbolic link to \(target), which does not exist; point it at the plugin's build (ln -sf BUILD \(file))"
         case let .incompleteImage(file, reason): return "\(file): not loaded: \(reason)"
         case let .dlopenFailed(file, reason): return "\(file): not a loadable shared library: \(reason)"
@@ -47,7 +49,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         case let .unreadableDescriptor(file, address):
             return "\(file): layeron_plugin_entry returned \(address), which is not readable memory (return the address of a descriptor that lives as long as the library)"
         case let .invalidDescriptor(file, _, reason): return "\(file): invalid plugin descriptor: \(reason)"
-        case let .cannotInspect(file, reason): return "\(file): cannot read its descriptor safely: \(reason)"
+        case let .cannotInspect(file, errorNumber): return "\(file): cannot read its descriptor safely: no pipe: \(String(cString: strerror(errorNumber)))"
         case let .initFailed(file, plugin, _, message, configFile, configAbsent):
             let key = "plugins.config.\(plugin)"
             let place = configFile.map { "\(key) in \($0)" } ?? key
@@ -67,11 +69,23 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
 
     public var file: String {
         switch self {
-        case let .copyFailed(file, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .cxxEntry(file, _), let .entryRefused(file),
+        case let .copyFailed(file, _, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .cxxEntry(file, _), let .entryRefused(file),
              let .abiMismatch(file, _), let .unreadableDescriptor(file, _), let .invalidDescriptor(file, _, _), let .cannotInspect(file, _), let .initFailed(file, _, _, _, _, _),
              let .nameTaken(file, _, _, _), let .stoppedDuringLoad(file, _), let .superseded(file, _, _, _):
             return file
         }
+    }
+
+    /// True when the refusal came from a shortage of the host's that passes by itself (descriptors,
+    /// memory, disk space or quota): the same file may load a little later, unchanged.
+    public var isTemporary: Bool {
+        let code: Int32?
+        switch self {
+        case let .copyFailed(_, _, errorNumber): code = errorNumber
+        case let .cannotInspect(_, errorNumber): code = errorNumber
+        default: code = nil
+        }
+        return code.map { [EMFILE, ENFILE, ENOSPC, EDQUOT, ENOMEM].contains($0) } ?? false
     }
 
     /// The plugin name the file declared, when the load got that far: `plugins list` shows what is

@@ -34,7 +34,7 @@ public final class PluginRegistry: @unchecked Sendable {
         }
     }
 
-    /// Guards `active`, `failures`, `lastChange`, `changeCount` and the lease counts of every `Version`.
+    /// Guards `active`, `failures`, `lastChange`, `changeCount`, `shutDown` and the lease counts of every `Version`.
     private let lock = NSLock()
     private var active: [String: Version] = [:]
     private var failures: [String: (error: PluginLoadError, at: Date, change: UInt64, build: FileIdentity?)] = [:]
@@ -45,6 +45,8 @@ public final class PluginRegistry: @unchecked Sendable {
     /// rather than put over it.
     private var changeCount: UInt64 = 0
     private var lastChange: [String: (number: UInt64, removal: Bool)] = [:]
+    /// Set by `shutdownAll`: a retry due after it (`retryLater`) loads nothing.
+    private var shutDown = false
 
     private let privateDirectory: String
     private let logger: Logger
@@ -53,15 +55,23 @@ public final class PluginRegistry: @unchecked Sendable {
     private let config: @Sendable (_ pluginName: String) -> JSONValue?
     private let configFile: String?
     private let loadRecord: PluginLoadRecord?
+    /// How long after a refusal for a temporary reason (`PluginLoadError.isTemporary`) the file is
+    /// loaded again, and how many times in a row.
+    private let temporaryRetry: (after: TimeSpan, times: Int)
 
     /// `config` gives a plugin's `plugins.config` entry by the name it declares; it is asked at each
     /// load, so a reloaded config reaches the next plugin version. `configFile` is named in `init`
     /// refusals. `loadRecord` keeps a file whose load crashed the process from crashing the next
     /// start (`PluginLoadRecord`); without it every load is tried. `pluginLogger`, when given, takes
     /// what the plugins themselves say (`LoadedPlugin.load`) apart from the registry's own lines.
+    /// A file refused for a temporary reason (the process out of descriptors, a full temporary
+    /// folder) is loaded again `temporaryRetry.after` later, up to `temporaryRetry.times` times
+    /// while it stays unchanged: nobody touches a file to retry a load that failed for no fault of its own.
     public init(privateDirectory: String, logger: Logger, pluginLogger: Logger? = nil, emitter: (any OutboundEmitter)? = nil,
                 configFile: String? = nil, loadRecord: PluginLoadRecord? = nil,
+                temporaryRetry: (after: TimeSpan, times: Int) = (.seconds(5), 12),
                 config: @escaping @Sendable (_ pluginName: String) -> JSONValue?) {
+        self.temporaryRetry = temporaryRetry
         self.privateDirectory = privateDirectory
         self.logger = logger
         self.pluginLogger = pluginLogger
@@ -125,6 +135,11 @@ public final class PluginRegistry: @unchecked Sendable {
     /// serving version stays and the reason is kept for the admin API.
     @discardableResult
     public func load(file: String) -> Result<LoadedPlugin, PluginLoadError> {
+        load(file: file, temporaryRetries: 0)
+    }
+
+    /// `load(file:)`, the `temporaryRetries`th time in a row after refusals for a temporary reason.
+    private func load(file: String, temporaryRetries: Int) -> Result<LoadedPlugin, PluginLoadError> {
         let change = startChange()
         // Taken before the file is copied: the copy is of this build or a newer one, never an older.
         let build = FileIdentity(of: file)
@@ -146,6 +161,7 @@ public final class PluginRegistry: @unchecked Sendable {
             if !outdated { failures[file] = (error, Date(), change, build) }
             lock.unlock()
             if !outdated, case .initFailed = error, let given, configChanged(since: given) { return load(file: file) }
+            if !outdated, error.isTemporary { retryLater(file: file, change: change, build: build, retries: temporaryRetries) }
             return .failure(error)
         }
 
@@ -183,6 +199,28 @@ public final class PluginRegistry: @unchecked Sendable {
         retryRefused(claiming: Set(stale.keys))
         if let given, configChanged(since: given) { return load(file: file) }
         return .success(plugin)
+    }
+
+    /// Loads `file` again `temporaryRetry.after` from now, unless its refusal (`change`) is no
+    /// longer the newest outcome for it or the file changed from `build` meanwhile: a newer load or
+    /// removal has then had its say. After `temporaryRetry.times` tries in a row, the file stays
+    /// refused until it changes or a SIGHUP rescans the folder.
+    private func retryLater(file: String, change: UInt64, build: FileIdentity?, retries: Int) {
+        guard retries < temporaryRetry.times else {
+            logger.warn("plugin load not tried again: it was refused for a temporary reason \(retries) times in a row; "
+                + "touch the file or send SIGHUP once the host has room again", [("file", file)])
+            return
+        }
+        logger.info("plugin load will be tried again in \(temporaryRetry.after): it was refused for a temporary reason "
+            + "(try \(retries + 1) of \(temporaryRetry.times))", [("file", file)])
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(temporaryRetry.after.milliseconds))) { [weak self] in
+            guard let self else { return }
+            lock.lock()
+            let current = failures[file]?.change == change && !shutDown
+            lock.unlock()
+            guard current, FileIdentity(of: file) == build else { return }
+            load(file: file, temporaryRetries: retries + 1)
+        }
     }
 
     /// True when the plugin's `plugins.config` entry is no longer the one its `init` was given. A
@@ -335,6 +373,7 @@ public final class PluginRegistry: @unchecked Sendable {
         lock.lock()
         let all = Array(active.values)
         active.removeAll()
+        shutDown = true
         let retiredNow = all.filter(retireLocked)
         lock.unlock()
         retiredNow.forEach { $0.plugin.shutdown() }

@@ -11,8 +11,17 @@ import Synchronization
 /// descriptor is writable (a pipe then has a free page, which such a write needs at most). Any other
 /// line waits here for the thread `log-writer`, which may block on a stalled reader for as long as it takes.
 /// Past `limitBytes` of waiting lines, a line is dropped and counted; the writer then writes
-/// `note(count)` after what was waiting.
+/// `note(.readerStalled(count))` after what was waiting. A line the descriptor refuses (a full disk,
+/// a closed pipe) is lost; the first line it takes again comes after `note(.writesRefused(count))`.
 final class LogBacklog: @unchecked Sendable {
+    /// A gap in the log, and how many lines it lost.
+    enum Gap: Equatable {
+        /// Dropped past the bound while the reader stalled.
+        case readerStalled(UInt64)
+        /// Refused by the descriptor.
+        case writesRefused(UInt64)
+    }
+
     private static let droppedTotal = Atomic<UInt64>(0)
     /// Lines dropped past the bound since the process started.
     static var dropped: UInt64 { droppedTotal.load(ordering: .relaxed) }
@@ -22,9 +31,9 @@ final class LogBacklog: @unchecked Sendable {
     private let descriptor: Int32
     /// The descriptor is a regular file: every line is written at once, with no `poll`.
     private let isRegularFile: Bool
-    /// Writes one line to `descriptor`, whole, however long that takes.
-    private let send: @Sendable (String) -> Void
-    private let note: @Sendable (UInt64) -> String
+    /// Writes one line to `descriptor`, whole, however long that takes; false when it refused it.
+    private let send: @Sendable (String) -> Bool
+    private let note: @Sendable (Gap) -> String
     /// Guards everything below; the writer waits on it for lines, `flush` for an empty backlog.
     private let condition = NSCondition()
     private var waiting: [String] = []
@@ -33,14 +42,17 @@ final class LogBacklog: @unchecked Sendable {
     private var droppedSinceTaken: UInt64 = 0
     /// True while the writer writes lines it took: later lines must wait behind them.
     private var writing = false
+    /// Lines refused since the descriptor last took one. Touched by whoever sends, and sends never
+    /// overlap: a line is sent at once only under the lock while the writer is not `writing`.
+    private var refusedSinceWritten: UInt64 = 0
     private var writerStarted = false
 
     /// A backlog of 1 MiB (a few thousand lines) for standard error.
-    convenience init(note: @escaping @Sendable (UInt64) -> String) {
+    convenience init(note: @escaping @Sendable (Gap) -> String) {
         self.init(limitBytes: 1 << 20, descriptor: STDERR_FILENO, send: { StandardStream.error.write($0) }, note: note)
     }
 
-    init(limitBytes: Int, descriptor: Int32, send: @escaping @Sendable (String) -> Void, note: @escaping @Sendable (UInt64) -> String) {
+    init(limitBytes: Int, descriptor: Int32, send: @escaping @Sendable (String) -> Bool, note: @escaping @Sendable (Gap) -> String) {
         self.limitBytes = limitBytes
         self.descriptor = descriptor
         var status = stat()
@@ -54,7 +66,7 @@ final class LogBacklog: @unchecked Sendable {
         defer { condition.unlock() }
         if waiting.isEmpty, !writing, droppedSinceTaken == 0,
            isRegularFile || (line.utf8.count <= Int(PIPE_BUF) && takesALine()) {
-            send(line)
+            deliver(line)
             return
         }
         guard waitingBytes + line.utf8.count <= limitBytes else {
@@ -102,12 +114,23 @@ final class LogBacklog: @unchecked Sendable {
             droppedSinceTaken = 0
             writing = true
             condition.unlock()
-            for line in lines { send(line) }
-            if dropped > 0 { send(note(dropped)) }
+            for line in lines { deliver(line) }
+            if dropped > 0 { deliver(note(.readerStalled(dropped))) }
             condition.lock()
             writing = false
             condition.broadcast()
             condition.unlock()
+        }
+    }
+
+    /// Sends `line`, after a note of the lines refused before it if there were any. The two go in
+    /// one write, so a refused pair counts as the one line it lost.
+    private func deliver(_ line: String) {
+        let gap = refusedSinceWritten
+        if send(gap > 0 ? note(.writesRefused(gap)) + line : line) {
+            refusedSinceWritten = 0
+        } else {
+            refusedSinceWritten += 1
         }
     }
 

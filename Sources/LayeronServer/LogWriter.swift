@@ -11,7 +11,8 @@ import LayeronCore
 /// logging a rejected signature would stop answering. So a line that does not fit at once waits in
 /// a bounded backlog (`LogBacklog`) that a thread of its own writes out; past the bound lines are
 /// dropped, counted in `layeron_log_lines_dropped_total`, and a line says how many once the reader
-/// is back.
+/// is back. Lines standard error refuses (a full disk, a reader that closed its end) are counted in
+/// the same metric, and the first line it takes again is preceded by one that says how many were lost.
 public final class LogWriter: @unchecked Sendable {
     public enum Format: String, Sendable { case json, text }
 
@@ -20,7 +21,7 @@ public final class LogWriter: @unchecked Sendable {
 
     public init(format: Format) {
         self.format = format
-        backlog = LogBacklog { count in LogWriter.droppedNote(count, format: format) }
+        backlog = LogBacklog { gap in LogWriter.droppedNote(gap, format: format) }
         LogBacklog.flushAtExit(backlog)
     }
 
@@ -78,9 +79,16 @@ public final class LogWriter: @unchecked Sendable {
         return line + "\n"
     }
 
-    /// The line that tells the reader of a gap, written as the backlog's first line once it drains.
-    static func droppedNote(_ count: UInt64, format: Format) -> String {
-        line(format, .warn, "\(count) log line(s) dropped: standard error was not read for a while "
-            + "(its reader stalled), and the server served on rather than wait for it", [])
+    /// The line that tells the reader of a gap: written after what waited in the backlog once it
+    /// drains, or before the first line standard error takes after refusing some.
+    static func droppedNote(_ gap: LogBacklog.Gap, format: Format) -> String {
+        switch gap {
+        case let .readerStalled(count):
+            return line(format, .warn, "\(count) log line(s) dropped: standard error was not read for a while "
+                + "(its reader stalled), and the server served on rather than wait for it", [])
+        case let .writesRefused(count):
+            return line(format, .warn, "\(count) log line(s) dropped: standard error refused them "
+                + "(a full disk, or its reader closed it), and the server served on without them", [])
+        }
     }
 }

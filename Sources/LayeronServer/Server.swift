@@ -335,8 +335,8 @@ public final class Server: @unchecked Sendable {
         metrics.countConfigReload(applied: true)
         lastValues.remember(config, from: effective)
         snapshot.unverifiableSecrets.forEach { logger.error($0) }
-        logger.info("config reloaded", [("webhooks", config.webhooks.map(\.name).joined(separator: ",")),
-                                        ("outbound", config.outbound.map(\.name).joined(separator: ","))])
+        logger.info("config reloaded", [("webhooks", nameListSummary(config.webhooks.map(\.name))),
+                                        ("outbound", nameListSummary(config.outbound.map(\.name)))])
         // After the swap: the registry reads each plugin's config from the snapshot as it loads it.
         let changed = Set(old.plugins.config.keys).union(config.plugins.config.keys)
             .filter { old.plugins.config[$0] != config.plugins.config[$0] }

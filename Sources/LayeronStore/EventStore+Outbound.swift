@@ -50,7 +50,8 @@ extension EventStore {
     public func appendOutbound(_ event: NewEvent, deliver: Bool,
                                completion: @escaping @Sendable (Result<AppendResult, SQLiteError>) -> Void) {
         let box = ResultBox<AppendResult>()
-        writer.enqueue(Self.outboundWork(event, deliver: deliver, numbering: numbering, into: box), done: { error in
+        writer.enqueue(Self.outboundWork(event, deliver: deliver, numbering: numbering, into: box),
+                       bytes: event.body.count, done: { error in
             if let error { completion(.failure(error)) } else { completion(.success(box.value!)) }
         })
     }

@@ -9,6 +9,8 @@ public final class EventStore: @unchecked Sendable {
     let writer: GroupCommitWriter
     let readers: ReaderPool
     public let path: String
+    /// The most bytes the WAL file keeps once it starts over (`PRAGMA journal_size_limit`).
+    static let walSizeLimit = 96 << 20
     /// Answers most dedupe misses without a lookup; used only inside writer jobs.
     private let dedupeWindow: DedupeWindow
     /// Numbers new events; used only inside writer jobs.
@@ -37,6 +39,12 @@ public final class EventStore: @unchecked Sendable {
             connection = try SQLiteConnection(path: path, vfs: vfs)
             try connection.execute("PRAGMA journal_mode=WAL")
             try connection.execute("PRAGMA synchronous=\(synchronous)")
+            // The WAL file keeps its size when it starts over. A cycle ends near 64 MB, at most 72
+            // plus one batch (`WALCycle`, `GroupCommitWriter.maxBatchBytes`), so this limit never
+            // cuts a normal cycle; a WAL that one large transaction grew past it (a store written by
+            // a build whose batches had no byte cap reached 209 MB) is cut back to it when the
+            // writer's next commit after its own checkpoint starts it over.
+            try connection.execute("PRAGMA journal_size_limit=\(EventStore.walSizeLimit)")
             try connection.execute("PRAGMA foreign_keys=OFF")
             try Migrations.migrate(connection)
             let statement = try connection.statement("PRAGMA user_version")
@@ -128,7 +136,7 @@ public final class EventStore: @unchecked Sendable {
         let headers = HeaderCoding.encode(event.headers)
         writer.enqueue({ (db) throws(SQLiteError) in
             box.value = try self.insert(event, headers: headers, into: db)
-        }, done: { error in
+        }, bytes: event.body.count + headers.count, done: { error in
             if let error { completion(.failure(error)) } else { completion(.success(box.value!)) }
         })
     }

@@ -22,8 +22,12 @@ final class GroupCommitWriter: @unchecked Sendable {
         /// sizes and the gathering count records, so that a bulk job's items weigh as they did when
         /// each was a job of its own. Changed under `queueCondition` while not `taken`.
         var records = 1
-        init(work: @escaping Work, done: ((SQLiteError?) -> Void)?) {
+        /// About how many bytes the job writes when they are many (an event's body and headers),
+        /// else 0: a batch stops taking jobs at `maxBatchBytes`.
+        let bytes: Int
+        init(work: @escaping Work, bytes: Int = 0, done: ((SQLiteError?) -> Void)?) {
             self.work = work
+            self.bytes = bytes
             self.done = done
         }
     }
@@ -59,6 +63,11 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let stopped = DispatchSemaphore(value: 0)
     private let connection: SQLiteConnection
     private let maxBatch = 1024
+    /// A batch takes no more jobs once they write this many bytes (`Job.bytes`): the WAL cannot
+    /// restart inside a transaction, so a batch is what the WAL can grow past its cycle at once, and
+    /// 1,024 bodies of the default 1 MiB limit grew it to 209 MB. Far above the common batch (a dozen
+    /// events of a few kilobytes), which it never cuts.
+    private let maxBatchBytes: Int
     /// Told after every rollback, so that what the rolled-back jobs noted in memory can be undone.
     private let afterRollback: () -> Void
     /// Run after each batch's completions (added with `afterEachBatch`), so that what the
@@ -75,8 +84,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     @exclusivity(unchecked) private var walCycle: WALCycle
 
     init(connection: SQLiteConnection, checkpointer: WALCheckpointer, gathering: BatchGathering = .standard,
-         afterRollback: @escaping () -> Void = {}) {
+         maxBatchBytes: Int = 8 << 20, afterRollback: @escaping () -> Void = {}) {
         self.connection = connection
+        self.maxBatchBytes = maxBatchBytes
         self.gathering = gathering
         self.afterRollback = afterRollback
         self.checkpointer = checkpointer
@@ -101,9 +111,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// committed (nil) or failed, after the completions of earlier batches, so it must be short: it
     /// hands the result on and returns.
     /// When `replacing` has not been taken by the writer yet, it is dropped: `work` must do what it
-    /// would have done.
-    func enqueue(_ work: @escaping Work, replacing: Replaceable? = nil, done: @escaping @Sendable (SQLiteError?) -> Void) {
-        push(Job(work: work, done: done), replacing: replacing?.job)
+    /// would have done. `bytes` is about what `work` writes, when that is much (see `Job.bytes`).
+    func enqueue(_ work: @escaping Work, bytes: Int = 0, replacing: Replaceable? = nil, done: @escaping @Sendable (SQLiteError?) -> Void) {
+        push(Job(work: work, bytes: bytes, done: done), replacing: replacing?.job)
     }
 
     /// Adds `item` to the queued job of `bulk` while the writer has not taken it, or queues a new
@@ -216,15 +226,19 @@ final class GroupCommitWriter: @unchecked Sendable {
             var superseded: [Job] = []
             batch.reserveCapacity(min(queue.count, maxBatch))
             var records = 0
+            var taken = 0
+            var bytes = 0
             for job in queue.prefix(maxBatch) {
+                guard bytes < maxBatchBytes else { break }
+                taken += 1
                 job.taken = true
                 queuedRecords -= job.records
-                if job.superseded { superseded.append(job) } else { batch.append(job); records += job.records }
+                if job.superseded { superseded.append(job) } else { batch.append(job); records += job.records; bytes += job.bytes }
             }
-            if queue.count <= maxBatch {
+            if queue.count == taken {
                 queue.removeAll(keepingCapacity: true)
             } else {
-                queue.removeFirst(maxBatch)
+                queue.removeFirst(taken)
             }
             let hooks = batchHooks
             let observers = restartObservers

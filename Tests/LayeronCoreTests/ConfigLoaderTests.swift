@@ -75,6 +75,24 @@ final class ConfigLoaderTests: XCTestCase {
     }
 
     /// A value quoted back from the file cannot repaint a terminal, and a huge one is cut.
+    /// A path or a signature header name longer than a request's head may be could never be
+    /// matched: every request that tried would be answered 431.
+    func testAPathOrHeaderNameNoRequestHeadCouldHoldIsRefused() {
+        let long = "/" + String(repeating: "p", count: 20_000)
+        XCTAssertEqual(issues(webhooks(#"{"name": "s", "provider": "stripe", "secret": {"secret": "S"}, "handler": "b.x", "path": "\#(long)"}"#)),
+                       ["test.json: webhooks[0].path: is too long: a request line with it takes 20015 bytes, and a request's line and headers may take at most 15360 (a longer head is answered 431), so no request could reach it; shorten it"])
+        let header = String(repeating: "h", count: 20_000)
+        XCTAssertEqual(issues(webhooks(#"{"name": "v", "provider": "custom", "handler": "b.x", "signature": {"header": "\#(header)", "algorithm": "hmac-sha256", "secret": {"secret": "S"}}}"#)),
+                       ["test.json: webhooks[0].signature.header: is too long: the header with a request line takes 20019 bytes, and a request's line and headers may take at most 15360 (a longer head is answered 431), so no request could reach it; shorten it"])
+        XCTAssertEqual(issues(webhooks(#"{"name": "s", "provider": "stripe", "secret": {"secret": "S"}, "handler": "b.x", "path": "/\#(String(repeating: "p", count: 8_000))"}"#)), [])
+    }
+
+    func testALogLineListsTwentyNamesAndCountsTheRest() {
+        XCTAssertEqual(nameListSummary(["a", "b"]), "a,b")
+        let names = (1...2_000).map { "hook\($0)" }
+        XCTAssertEqual(nameListSummary(names), (1...20).map { "hook\($0)" }.joined(separator: ",") + ",… and 1980 more")
+    }
+
     func testQuotedValuesAreEscapedAndCut() {
         let escape = issues(#"{"listen": "\u001b[31mred"}"#)
         XCTAssertEqual(escape, [#"test.json: listen: invalid address "\u{1b}[31mred"; expected HOST:PORT with a port from 0 to 65535, like "127.0.0.1:8080""#])

@@ -12,15 +12,19 @@ final class LogBacklogTests: XCTestCase {
         defer { close(reader) }
         let backlog = LogBacklog(limitBytes: 16_384, descriptor: writer, send: { line in
             var line = line
-            line.withUTF8 { bytes in
+            return line.withUTF8 { bytes in
                 var offset = 0
                 while offset < bytes.count {
                     let n = write(writer, bytes.baseAddress! + offset, bytes.count - offset)
-                    guard n > 0 else { return }
+                    guard n > 0 else { return false }
                     offset += n
                 }
+                return true
             }
-        }, note: { "dropped \($0)\n" })
+        }, note: { gap in
+            guard case let .readerStalled(count) = gap else { return "refused\n" }
+            return "dropped \(count)\n"
+        })
 
         // About 200 KB: a pipe holds 64 KB, so without the backlog the writes would block here.
         let started = Date()
@@ -50,5 +54,36 @@ final class LogBacklogTests: XCTestCase {
         XCTAssertFalse(notes.isEmpty, "no line says lines were dropped")
         XCTAssertEqual(notes.reduce(0, +), 2_000 - numbers.count, "the notes count every line that is missing")
         XCTAssertGreaterThanOrEqual(LogBacklog.dropped, UInt64(2_000 - numbers.count))
+    }
+}
+
+/// Lines standard error refused (a full disk) leave a gap that the first line it takes again names.
+final class LogRefusalGapTests: XCTestCase {
+    func testTheFirstLineAfterRefusedWritesSaysHowManyWereLost() throws {
+        let path = NSTemporaryDirectory() + "layeron-log-gap-\(UUID().uuidString)"
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data()))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let saved = dup(STDERR_FILENO)
+        defer {
+            dup2(saved, STDERR_FILENO)
+            close(saved)
+        }
+        // Opened for reading only: every write to standard error is refused, as on a full disk.
+        let refusing = open(path, O_RDONLY | O_CLOEXEC)
+        XCTAssertEqual(dup2(refusing, STDERR_FILENO), STDERR_FILENO)
+        close(refusing)
+        let logger = LogWriter(format: .text).logger(minimum: .info)
+        for i in 0..<3 { logger.info("lost \(i)") }
+        let taking = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        XCTAssertEqual(dup2(taking, STDERR_FILENO), STDERR_FILENO)
+        close(taking)
+        logger.info("back")
+        logger.info("after")
+        dup2(saved, STDERR_FILENO)
+
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 3, "\(lines)")
+        XCTAssertTrue(lines.first?.contains("WARN 3 log line(s) dropped: standard error refused them") == true, "\(lines)")
+        XCTAssertTrue(lines.dropFirst().first?.hasSuffix("INFO back") == true, "\(lines)")
     }
 }
