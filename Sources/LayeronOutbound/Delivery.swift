@@ -27,13 +27,18 @@ public struct DeliveryResult: Sendable {
     public var transportError: String?
     /// From handing the request to libcurl to the transfer's end.
     public var latencyMilliseconds: Int64
+    /// The server failed before contacting the receiver, for a cause of its own (out of file
+    /// descriptors): the attempt says nothing of the receiver and takes no place in its schedule.
+    public var notSent: Bool
 
-    public init(status: Int?, headers: [(name: String, value: String)], bodySnippet: [UInt8], transportError: String?, latencyMilliseconds: Int64) {
+    public init(status: Int?, headers: [(name: String, value: String)], bodySnippet: [UInt8], transportError: String?, latencyMilliseconds: Int64,
+                notSent: Bool = false) {
         self.status = status
         self.headers = headers
         self.bodySnippet = bodySnippet
         self.transportError = transportError
         self.latencyMilliseconds = latencyMilliseconds
+        self.notSent = notSent
     }
 
     public var isSuccess: Bool { status.map { (200..<300).contains($0) } ?? false }

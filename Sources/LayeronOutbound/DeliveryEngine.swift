@@ -24,6 +24,9 @@ public final class DeliveryEngine: @unchecked Sendable {
         var headComplete = false
         /// Set by the socket callback when the guard refused the resolved address.
         var refusal: String?
+        /// Set by the socket callback when `socket` failed: libcurl reports only "Couldn't connect",
+        /// and leaves `CURLINFO_OS_ERRNO` at 0 for a socket that could not be made.
+        var socketErrno: Int32?
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
         init(request: DeliveryRequest, completion: @escaping @Sendable (DeliveryResult) -> Void) {
@@ -179,17 +182,21 @@ public final class DeliveryEngine: @unchecked Sendable {
             return size * count
         }
         _ = layeron_curl_set_pointer(easy, CURLOPT_HEADERDATA, user)
-        if !request.allowPrivate {
-            _ = layeron_curl_set_opensocket_function(easy) { user, _, address in
-                guard let user, let address else { return CURL_SOCKET_BAD }
-                let transfer = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
-                if let refusal = DeliveryEngine.refusal(address) {
-                    transfer.refusal = refusal
-                    return CURL_SOCKET_BAD
-                }
-                return socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
+        // Every socket is made here: the guard checks the address first (unless the destination
+        // allows private ones), and a failed `socket` keeps its errno, which libcurl drops.
+        _ = layeron_curl_set_opensocket_function(easy) { user, _, address in
+            guard let user, let address else { return CURL_SOCKET_BAD }
+            let transfer = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
+            if !transfer.request.allowPrivate, let refusal = DeliveryEngine.refusal(address) {
+                transfer.refusal = refusal
+                return CURL_SOCKET_BAD
             }
-            _ = layeron_curl_set_pointer(easy, CURLOPT_OPENSOCKETDATA, user)
+            let made = socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
+            if made < 0 { transfer.socketErrno = errno }
+            return made
+        }
+        _ = layeron_curl_set_pointer(easy, CURLOPT_OPENSOCKETDATA, user)
+        if !request.allowPrivate {
             // The socket check above sees only new connections, and every destination shares the
             // multi handle's connection cache: a connection an `allow_private` destination opened
             // to an inside address would serve a guarded one to the same host and port. This check
@@ -246,6 +253,7 @@ public final class DeliveryEngine: @unchecked Sendable {
         let latency = Int64((DispatchTime.now().uptimeNanoseconds - transfer.startedAt) / 1_000_000)
         var status: Int?
         var error: String?
+        var notSent = false
         if let easy = transfer.easy {
             var answered = 0
             _ = layeron_curl_get_response_code(easy, &answered)
@@ -260,6 +268,10 @@ public final class DeliveryEngine: @unchecked Sendable {
                 error = "the server is shutting down"
             } else if let refusal = transfer.refusal {
                 error = refusal
+            } else if let code = Self.descriptorErrno(transfer) {
+                notSent = true
+                error = "the server is out of file descriptors (\(String(cString: strerror(code)))) "
+                    + "and did not contact the receiver; raise its open-file limit (LimitNOFILE=, `ulimit -n`) or lower limits.maxConnections"
             } else {
                 let detail = transfer.errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
                 error = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : "\(String(cString: curl_easy_strerror(code))): \(detail)"
@@ -272,6 +284,12 @@ public final class DeliveryEngine: @unchecked Sendable {
         curl_slist_free_all(transfer.headerList)
         transfer.headerList = nil
         transfer.completion(DeliveryResult(status: status, headers: transfer.headers, bodySnippet: transfer.body,
-                                           transportError: error, latencyMilliseconds: latency))
+                                           transportError: error, latencyMilliseconds: latency, notSent: notSent))
+    }
+
+    /// EMFILE or ENFILE when the transfer failed for want of a descriptor of the server's own.
+    private static func descriptorErrno(_ transfer: Transfer) -> Int32? {
+        guard let code = transfer.socketErrno, code == EMFILE || code == ENFILE else { return nil }
+        return code
     }
 }

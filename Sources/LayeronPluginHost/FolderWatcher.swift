@@ -1,14 +1,34 @@
 import Foundation
 import LayeronCore
 
-/// Why a folder cannot be watched.
-public enum FolderWatchError: Error, CustomStringConvertible, Sendable {
-    case cannotWatch(directory: String, reason: String)
+/// Why a folder cannot be watched: the call that failed and its errno, worded by cause, since the
+/// fix differs (a descriptor limit, an inotify sysctl, a missing folder). The watch is not tried
+/// again, so each says what to change before the next start.
+public enum FolderWatchError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// `inotify_init1` (an inotify instance), `inotify_add_watch` or `pipe` failed with `errno`.
+    case cannotWatch(directory: String, call: String, errno: Int32)
 
     public var description: String {
         switch self {
-        case let .cannotWatch(directory, reason):
-            return "cannot watch \(directory) for changes: \(reason); hot reload is off until the server restarts with the folder in place"
+        case let .cannotWatch(directory, call, code):
+            let reason = "\(call): \(String(cString: strerror(code)))"
+            let cause: String
+            switch code {
+            case EMFILE where call == "inotify_init1":
+                // The same errno means either limit here.
+                cause = "the server is out of file descriptors (raise LimitNOFILE= in its systemd unit or `ulimit -n`), or this user "
+                    + "holds fs.inotify.max_user_instances inotify instances (raise that sysctl); hot reload returns with the next start"
+            case EMFILE, ENFILE:
+                cause = "the server is out of file descriptors (raise LimitNOFILE= in its systemd unit or `ulimit -n`, "
+                    + "or lower limits.maxConnections); hot reload returns with the next start"
+            case ENOSPC:
+                cause = "this user's inotify watches are used up (raise the sysctl fs.inotify.max_user_watches); hot reload returns with the next start"
+            case ENOENT, ENOTDIR:
+                cause = "the folder is missing; hot reload returns when the server restarts with the folder in place"
+            default:
+                cause = "hot reload returns with the next start that can watch it"
+            }
+            return "cannot watch \(directory) for changes (\(reason)): \(cause)"
         }
     }
 }
@@ -55,19 +75,19 @@ public final class FolderWatcher: @unchecked Sendable {
     public init(directory: String, debounceMilliseconds: UInt64 = 100, logger: Logger,
                 onChange: @escaping @Sendable (FolderChanges) -> Void) throws(FolderWatchError) {
         let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        guard fd >= 0 else { throw .cannotWatch(directory: directory, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw .cannotWatch(directory: directory, call: "inotify_init1", errno: errno) }
         let watched = FolderIdentity(of: directory)
         let watch = inotify_add_watch(fd, directory, Self.mask)
         guard watch >= 0 else {
-            let reason = String(cString: strerror(errno))
+            let code = errno
             close(fd)
-            throw .cannotWatch(directory: directory, reason: reason)
+            throw .cannotWatch(directory: directory, call: "inotify_add_watch", errno: code)
         }
         var ends: [Int32] = [0, 0]
         guard pipe(&ends) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let code = errno
             close(fd)
-            throw .cannotWatch(directory: directory, reason: reason)
+            throw .cannotWatch(directory: directory, call: "pipe", errno: code)
         }
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         self.directory = directory

@@ -11,6 +11,10 @@ struct OutboundOutcome: Equatable {
     var message: String?
     var disablesDestination = false
 
+    /// How long a delivery the server could not send waits before the next try: long enough not to
+    /// spin while descriptors are short, short enough that a brief shortage delays it little.
+    static let notSentDelay = TimeSpan(milliseconds: 5000)
+
     static func decide(_ result: DeliveryResult, schedule: DeliverySchedule, scheduledAttempt: Int, replay: Bool,
                        previousStatus: EventStatus, previousNextAttempt: Int64?, finishedAt: Int64) -> OutboundOutcome {
         if result.isSuccess {
@@ -33,6 +37,14 @@ struct OutboundOutcome: Equatable {
             // Cut off by a stop: due again at once, so the next start sends it.
             return OutboundOutcome(outcome: .retry, status: previousStatus, nextAttemptAt: previousNextAttempt ?? finishedAt,
                                    message: InterruptedAttempt.errorPrefix + "the server stopped during this delivery; it will run again")
+        }
+        if result.notSent {
+            // The server's own want of descriptors: the receiver was not contacted, so a replay just
+            // failed and a scheduled attempt takes no place in the schedule and comes again soon.
+            let notSent = NotSentAttempt.errorPrefix + message
+            if replay { return OutboundOutcome(outcome: .error, status: previousStatus, nextAttemptAt: previousNextAttempt, message: notSent) }
+            return OutboundOutcome(outcome: .retry, status: previousStatus, nextAttemptAt: finishedAt + notSentDelay.milliseconds,
+                                   message: notSent + " (not counted as an attempt; trying again in \(notSentDelay))")
         }
         // A replay is one extra try: it never moves the event's own schedule.
         if replay {

@@ -202,6 +202,10 @@ public final class Server: @unchecked Sendable {
             store.close()
             throw .listen(error)
         }
+        if let warning = DescriptorBudget.current(publicConnections: Int(publicLimits.maxConnections),
+                                                  adminConnections: Int(adminLimits.maxConnections))?.warning {
+            logger.warn(warning)
+        }
         do {
             // A cut-off attempt counts like a failed one: its event runs again on its webhook's
             // retry schedule, and fails after the last attempt, so a handler that crashes the

@@ -141,13 +141,15 @@ extension EventStore {
     /// How many attempts of the event's own schedule have run. Replays are extra and do not count, nor
     /// do deliveries a stop cut off: a delivery cannot crash the server, so its re-run takes the
     /// interrupted attempt's place in the schedule (inbound attempts count, see `InterruptedAttempt`).
+    /// Nor do deliveries the server could not send (`NotSentAttempt`): the receiver never saw them.
     public func scheduledAttempts(seq: Int64) throws(SQLiteError) -> Int {
         try readers.with { (db) throws(SQLiteError) in
             let stmt = try db.prepared("""
                 SELECT COUNT(*) FROM attempts
-                WHERE event_seq = ?1 AND replay = 0 AND NOT (outcome IS 'retry' AND substr(error, 1, length(?2)) IS ?2)
+                WHERE event_seq = ?1 AND replay = 0
+                  AND NOT (outcome IS 'retry' AND (substr(error, 1, length(?2)) IS ?2 OR substr(error, 1, length(?3)) IS ?3))
                 """)
-            stmt.bind(1, seq).bind(2, InterruptedAttempt.errorPrefix)
+            stmt.bind(1, seq).bind(2, InterruptedAttempt.errorPrefix).bind(3, NotSentAttempt.errorPrefix)
             defer { stmt.reset() }
             _ = try stmt.step()
             return Int(stmt.int(0))

@@ -30,6 +30,37 @@ final class OpenFileLimitTests: XCTestCase {
         XCTAssertEqual(values["soft"], hard == "unlimited" ? "unlimited" : hard, run.stdout)
     }
 
+    /// A hard limit below what the listeners may hold is said at start, with the numbers and the fix;
+    /// the folder watches it leaves no room for say they are out of descriptors, not that the folder
+    /// is missing (the probe's server said "restart with the folder in place" with the folder there).
+    func testServeWarnsWhenTheOpenFileLimitCannotCoverItsConnections() throws {
+        let secret = "whsec_few_files"
+        let server = try TestServer.stripeOnly(secret: secret)
+        let run = try CommandRun.bash("""
+            ulimit -n 32
+            "$LAYERON" serve --config "$CONFIG" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --database "$DATABASE" --log-format text > out 2> err &
+            pid=$!
+            for _ in $(seq 1 100); do grep -q '^admin listening' out && break; sleep 0.1; done
+            grep -q '^admin listening' out || { cat err; exit 1; }
+            kill $pid
+            wait $pid
+            cat err
+            """, environment: ["LAYERON": TestServer.binaryPath, "CONFIG": server.configPath, "DATABASE": server.databasePath,
+                               "STRIPE_WEBHOOK_SECRET": secret, "LAYERON_ADMIN_TOKEN": server.adminToken],
+            directory: server.directory.path)
+        XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
+        XCTAssertTrue(run.stdout.contains("the open-file limit (32) is below what the listeners may hold: limits.maxConnections 1024 "
+                                          + "+ the admin listener's 1024 + "), run.stdout)
+        XCTAssertTrue(run.stdout.contains("LimitNOFILE="), run.stdout)
+        let watches = run.stdout.split(separator: "\n").filter { $0.contains("cannot watch") }
+        XCTAssertFalse(watches.isEmpty, "at 32 descriptors the folder watches cannot start: \(run.stdout)")
+        for line in watches {
+            XCTAssertTrue(line.contains("out of file descriptors"), String(line))
+            XCTAssertFalse(line.contains("folder in place"), String(line))
+            XCTAssertTrue(line.contains("SIGHUP still"), String(line))
+        }
+    }
+
     /// Out of descriptors, the accept thread says so once, as its own line (it was tagged as
     /// libmicrohttpd's), and the server serves again once connections close.
     func testRunningOutOfDescriptorsIsReportedOnceByTheAcceptThread() throws {

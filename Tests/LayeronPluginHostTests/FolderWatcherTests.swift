@@ -97,6 +97,29 @@ final class FolderWatcherTests: XCTestCase {
     func testAFolderThatDoesNotExistIsAnErrorNamingIt() {
         XCTAssertThrowsError(try FolderWatcher(directory: directory + "/missing", logger: .discard) { _ in }) { error in
             XCTAssertTrue("\(error)".contains("\(directory!)/missing"), "\(error)")
+            XCTAssertEqual(error as? FolderWatchError, .cannotWatch(directory: directory + "/missing", call: "inotify_add_watch", errno: ENOENT))
+            XCTAssertTrue("\(error)".contains("the folder is missing"), "\(error)")
         }
+    }
+
+    /// Each cause names its own fix; only a missing folder asks for the folder to be put in place
+    /// (the probe's server said so when it was out of descriptors with the folder there).
+    func testEachCauseOfAFailedWatchNamesItsFix() {
+        func text(_ call: String, _ code: Int32) -> String { "\(FolderWatchError.cannotWatch(directory: "/srv/plugins", call: call, errno: code))" }
+        let expected: [(call: String, errno: Int32, says: String)] = [
+            ("inotify_init1", EMFILE, "fs.inotify.max_user_instances"),
+            ("inotify_init1", EMFILE, "out of file descriptors"),
+            ("pipe", EMFILE, "out of file descriptors"),
+            ("inotify_add_watch", ENFILE, "out of file descriptors"),
+            ("inotify_add_watch", ENOSPC, "fs.inotify.max_user_watches"),
+            ("inotify_add_watch", ENOENT, "the folder is missing"),
+            ("inotify_add_watch", ENOTDIR, "the folder is missing"),
+        ]
+        for (call, code, says) in expected {
+            XCTAssertTrue(text(call, code).contains(says), text(call, code))
+            XCTAssertTrue(text(call, code).contains("(\(call): \(String(cString: strerror(code))))"), text(call, code))
+            XCTAssertEqual(text(call, code).contains("folder in place"), code == ENOENT || code == ENOTDIR, text(call, code))
+        }
+        XCTAssertFalse(text("pipe", EMFILE).contains("max_user_instances"), text("pipe", EMFILE))
     }
 }
