@@ -92,7 +92,8 @@ final class ListeningSocket: @unchecked Sendable {
                 if !outOfDescriptors && !stopping.load(ordering: .acquiring) {
                     outOfDescriptors = true
                     onMessage(HTTPServerMessage(text: "Failed to accept a connection: \(String(cString: strerror(error))); new clients wait "
-                                                    + "until connections close (raise the open-file limit, `ulimit -n`, or lower limits.maxConnections)",
+                                                    + "until a descriptor is free again, which the server's own files may hold for good (raise "
+                                                    + "the open-file limit, `ulimit -n` or `LimitNOFILE=`, or lower limits.maxConnections)",
                                                 concern: .server, source: "accept"))
                 }
                 usleep(Self.backOffMicroseconds)
