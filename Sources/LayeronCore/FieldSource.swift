@@ -10,8 +10,9 @@ public enum FieldSource: Sendable, Hashable, CustomStringConvertible {
             guard !path.isEmpty, !path.contains(where: \.isEmpty) else { return nil }
             self = .body(path)
         } else if text.hasPrefix("header.") {
-            let name = text.dropFirst(7)
-            guard !name.isEmpty, !name.contains(" ") else { return nil }
+            // A name no request can carry (`x:id`) would read nothing from every request.
+            let name = String(text.dropFirst(7))
+            guard HTTPToken.isHeaderName(name) else { return nil }
             self = .header(name.lowercased())
         } else {
             return nil
