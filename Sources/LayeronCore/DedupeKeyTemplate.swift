@@ -6,7 +6,7 @@
 /// and the second event would be answered as a duplicate and never recorded. A value holding neither
 /// character is written as it is, so keys stored before escaping existed still match after an
 /// upgrade. The last field needs no escaping: the fields before it end where their separators start,
-/// and the text after it is the template's own.
+/// and the text after it is the template's own. A value that lost bytes to U+FFFD gives no key.
 public struct DedupeKeyTemplate: Sendable, Hashable, CustomStringConvertible {
     public enum Part: Sendable, Hashable {
         case literal(String)
@@ -69,15 +69,17 @@ public struct DedupeKeyTemplate: Sendable, Hashable, CustomStringConvertible {
         self.escapedCharacters = escapedCharacters
     }
 
-    /// The key for a request; nil when any field it names is missing, so that such events are not
-    /// wrongly folded together.
-    public func key(in request: InboundRequest, body: JSONValue?) -> String? {
+    /// The key for a request; nil when any field it names is missing, or holds U+FFFD for what it
+    /// could not hold (`FieldSource.distinctValue`), so that such events are not wrongly folded
+    /// together. `bodyBuiltLoneSurrogate` is what the body's parse said of its strings.
+    public func key(in request: InboundRequest, body: JSONValue?, bodyBuiltLoneSurrogate: Bool = false) -> String? {
         var out = ""
         for (i, part) in parts.enumerated() {
             switch part {
             case let .literal(s): out += s
             case let .field(source):
-                guard let value = source.value(in: request, body: body), !value.isEmpty else { return nil }
+                guard let value = source.distinctValue(in: request, body: body, bodyBuiltLoneSurrogate: bodyBuiltLoneSurrogate),
+                      !value.isEmpty else { return nil }
                 if let separator = escapedCharacters[i] {
                     Self.append(value, escaping: separator, to: &out)
                 } else {

@@ -21,18 +21,25 @@ public struct EventFields: Sendable, Equatable {
     /// Extracts the fields `webhook` names. A body that is not JSON yields an empty type rather than a
     /// failure: the event is still recorded and routed as an event without a type (`"*"`, else the
     /// catch-all `handler`), and `bodyError` says why. Only the body members the fields name are
-    /// built; the rest of the event is checked and skipped.
+    /// built; the rest of the event is checked and skipped. The type, id and ordering key keep U+FFFD
+    /// for what they could not hold: two types or ordering keys read alike route alike or wait for
+    /// each other, and lose nothing, where a dedupe key read alike would drop an event.
     public static func extract(from request: InboundRequest, webhook: WebhookConfig) -> EventFields {
         let paths = bodyPaths(of: webhook)
         var body: JSONValue?
         var bodyError: JSONSyntaxError?
+        var builtLoneSurrogate = false
         if !paths.isEmpty {
-            do { body = try JSONParser.parse(request.body, keepingPaths: paths) } catch { bodyError = error }
+            do {
+                body = try JSONParser.parse(request.body, keepingPaths: paths, builtLoneSurrogate: &builtLoneSurrogate)
+            } catch {
+                bodyError = error
+            }
         }
         return EventFields(
             providerEventID: webhook.eventID?.value(in: request, body: body),
             type: webhook.eventType?.value(in: request, body: body) ?? "",
-            dedupeKey: webhook.dedupe?.key.key(in: request, body: body),
+            dedupeKey: webhook.dedupe?.key.key(in: request, body: body, bodyBuiltLoneSurrogate: builtLoneSurrogate),
             orderingKey: webhook.ordering?.key.value(in: request, body: body),
             bodyError: bodyError)
     }

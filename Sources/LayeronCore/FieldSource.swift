@@ -10,8 +10,9 @@ public enum FieldSource: Sendable, Hashable, CustomStringConvertible {
             guard !path.isEmpty, !path.contains(where: \.isEmpty) else { return nil }
             self = .body(path)
         } else if text.hasPrefix("header.") {
-            let name = text.dropFirst(7)
-            guard !name.isEmpty, !name.contains(" ") else { return nil }
+            // A name no request can carry (`x:id`) would read nothing from every request.
+            let name = String(text.dropFirst(7))
+            guard HTTPToken.isHeaderName(name) else { return nil }
             self = .header(name.lowercased())
         } else {
             return nil
@@ -30,6 +31,23 @@ public enum FieldSource: Sendable, Hashable, CustomStringConvertible {
         case let .header(name):
             return request.header(name).map(Self.droppingTrailingWhitespace)
         }
+    }
+
+    /// The value as part of a dedupe key, or nil when it does not tell its value apart: a header that
+    /// was not valid UTF-8 (U+FFFD stands in for its bytes: `caf\xE9` and `caf\xE8` read alike), or,
+    /// when `bodyBuiltLoneSurrogate`, a body string holding U+FFFD, which an escaped lone surrogate
+    /// may have left (`\ud83d` and `\ud83e` read alike). Such a value would fold different events
+    /// into one key and answer the later ones as duplicates, never recorded. Checking costs a valid
+    /// request one look at an empty table or a flag.
+    func distinctValue(in request: InboundRequest, body: JSONValue?, bodyBuiltLoneSurrogate: Bool) -> String? {
+        guard let value = value(in: request, body: body) else { return nil }
+        switch self {
+        case .body:
+            guard !bodyBuiltLoneSurrogate || !value.unicodeScalars.contains("\u{FFFD}") else { return nil }
+        case let .header(name):
+            guard request.invalidUTF8Bytes(ofHeader: name) == nil else { return nil }
+        }
+        return value
     }
 
     /// Nearly every value ends in neither, and is returned after one look at its last byte.

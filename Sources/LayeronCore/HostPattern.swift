@@ -3,16 +3,47 @@ public enum HostPattern: Sendable, Hashable, CustomStringConvertible {
     case exact(String)
     case wildcard(suffix: String)
 
-    public init?(parsing text: String) {
-        let lower = text.lowercased()
-        if lower.hasPrefix("*.") {
-            let suffix = String(lower.dropFirst(1))
-            guard suffix.count > 1, !suffix.dropFirst().contains("*") else { return nil }
-            self = .wildcard(suffix: suffix)
-        } else {
-            guard !lower.isEmpty, !lower.contains("*"), !lower.contains("/") else { return nil }
-            self = .exact(lower)
+    /// Why a `host` could never equal a request's host (`InboundPipeline.hostWithoutPort`: lower-case,
+    /// without the port, an IPv6 literal without its brackets): the message says what to write.
+    public enum ParseError: Error, Equatable, CustomStringConvertible {
+        case port(String)
+        case trailingDot(String)
+        case notASCII(String)
+        case notAHostName(String)
+
+        public var description: String {
+            switch self {
+            case let .port(text):
+                return "\"\(text)\": a request's host is matched without its port; leave the port out (an IPv6 address goes in brackets, like \"[::1]\")"
+            case let .trailingDot(text):
+                return "\"\(text)\" ends with a dot, which a request's host never has; leave it out, like \"\(text.dropLast())\""
+            case let .notASCII(text):
+                return "\"\(text)\" is not ASCII: requests carry an international name in its punycode form; write that (xn--…, as `idn2` prints it)"
+            case let .notAHostName(text):
+                return "\"\(text)\" is not a host name, *.domain pattern or [IPv6] address; a name is letters, digits, - and _ in labels joined by dots"
+            }
         }
+    }
+
+    public init(parsing text: String) throws(ParseError) {
+        let lower = text.lowercased()
+        if lower.hasPrefix("["), lower.hasSuffix("]"), lower.count > 2 {
+            // A request's `[::1]:8080` is matched as `::1`.
+            let address = lower.dropFirst().dropLast()
+            guard address.contains(":"), address.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { throw .notAHostName(text) }
+            self = .exact(String(address))
+            return
+        }
+        if lower.contains(":") { throw .port(text) }
+        if lower.hasSuffix("."), (try? HostPattern(parsing: String(text.dropLast()))) != nil { throw .trailingDot(text) }
+        if !lower.allSatisfy(\.isASCII) { throw .notASCII(text) }
+        let name = lower.hasPrefix("*.") ? lower.dropFirst(2) : Substring(lower)
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard !name.isEmpty, !labels.contains(where: \.isEmpty),
+              name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+            throw .notAHostName(text)
+        }
+        self = lower.hasPrefix("*.") ? .wildcard(suffix: String(lower.dropFirst(1))) : .exact(lower)
     }
 
     /// `host` is already lower-case and without a port.
@@ -28,7 +59,7 @@ public enum HostPattern: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .exact(h): return h
+        case let .exact(h): return h.contains(":") ? "[\(h)]" : h
         case let .wildcard(suffix): return "*" + suffix
         }
     }

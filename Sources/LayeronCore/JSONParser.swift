@@ -31,6 +31,9 @@ public struct JSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
     private var depth = 0
+    /// Whether a string value built so far held an escaped surrogate without its other half, and so
+    /// U+FFFD in its place (keys are not counted: a path names them, no value is read from them).
+    private(set) var builtLoneSurrogate = false
     private static let maxDepth = 512
     /// U+FEFF in UTF-8, which a document may begin with (see `document`).
     public static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
@@ -93,7 +96,10 @@ public struct JSONParser {
             var elements: [JSONValue] = []
             try walkArray { (parser) throws(JSONSyntaxError) in elements.append(try parser.parseValue()) }
             return .array(elements)
-        case UInt8(ascii: "\""): return .string(string(try scanString()))
+        case UInt8(ascii: "\""):
+            let token = try scanString()
+            if token.hasLoneSurrogate { builtLoneSurrogate = true }
+            return .string(string(token))
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         default: return try parseLiteral()
         }

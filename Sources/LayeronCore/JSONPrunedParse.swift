@@ -6,11 +6,25 @@ extension JSONParser {
     /// `JSONValue.subscript`, the first of repeated keys is the one kept. More than 64 paths are
     /// not pruned: the whole document is built, which answers the same lookups.
     public static func parse(_ data: [UInt8], keepingPaths paths: [[String]]) throws(JSONSyntaxError) -> JSONValue {
-        guard let selection = JSONPathSelection(paths) else { return try parse(data) }
-        return try document(data) { (parser) throws(JSONSyntaxError) in
+        var builtLoneSurrogate = false
+        return try parse(data, keepingPaths: paths, builtLoneSurrogate: &builtLoneSurrogate)
+    }
+
+    /// As `parse(_:keepingPaths:)`, and sets `builtLoneSurrogate` when a string it built holds U+FFFD
+    /// for an escaped surrogate without its other half: `"evt_\ud83d"` and `"evt_\ud83e"` then read
+    /// the same, so a caller that must tell values apart (a dedupe key) can refuse them.
+    public static func parse(_ data: [UInt8], keepingPaths paths: [[String]],
+                             builtLoneSurrogate: inout Bool) throws(JSONSyntaxError) -> JSONValue {
+        let selection = JSONPathSelection(paths)
+        var sawLoneSurrogate = false
+        let value = try document(data) { (parser) throws(JSONSyntaxError) in
+            defer { sawLoneSurrogate = parser.builtLoneSurrogate }
+            guard let selection else { return try parser.parseValue() }
             if selection.anyEnds(selection.all, atLevel: 0) { return try parser.parseValue() }
             return try parser.parsePruned(selection, paths: selection.all, level: 0) ?? .null
         }
+        builtLoneSurrogate = sawLoneSurrogate
+        return value
     }
 
     /// Builds the object at the cursor pruned to `paths` (a set of the selection's paths whose

@@ -7,6 +7,9 @@ struct JSONStringToken {
     let end: Int
     /// When false the bytes between the quotes are the string's UTF-8 as they are.
     let hasEscapes: Bool
+    /// Whether an escaped surrogate without its other half stands in it: the string made of it holds
+    /// U+FFFD there, as it would for `\ud83d`, `\ud83e` or a real U+FFFD alike.
+    let hasLoneSurrogate: Bool
 }
 
 extension JSONParser {
@@ -19,6 +22,7 @@ extension JSONParser {
     mutating func scanString() throws(JSONSyntaxError) -> JSONStringToken {
         let start = index + 1
         var hasEscapes = false
+        var hasLoneSurrogate = false
         var i = start
         while true {
             i = plainRun(from: i)
@@ -27,11 +31,11 @@ extension JSONParser {
             let c = bytes[i]
             if c == UInt8(ascii: "\"") {
                 index += 1
-                return JSONStringToken(start: start, end: i, hasEscapes: hasEscapes)
+                return JSONStringToken(start: start, end: i, hasEscapes: hasEscapes, hasLoneSurrogate: hasLoneSurrogate)
             }
             if c == UInt8(ascii: "\\") {
                 index += 1
-                _ = try escapedScalar()
+                if try escapedScalar() == nil { hasLoneSurrogate = true }
                 hasEscapes = true
             } else if c < 0x20 {
                 throw error("control character in string")
@@ -62,9 +66,11 @@ extension JSONParser {
             let c = bytes[decoder.index]
             decoder.index += 1
             if c == UInt8(ascii: "\\") {
-                // Checked by `scanString`: this cannot fail.
-                guard let scalar = try? decoder.escapedScalar() else { break }
-                UTF8.encode(scalar) { out.append($0) }
+                // Checked by `scanString`: this cannot fail. (`try?` would fold a lone surrogate's nil
+                // into the failure.)
+                let scalar: Unicode.Scalar?
+                do { scalar = try decoder.escapedScalar() } catch { break }
+                UTF8.encode(scalar ?? "\u{FFFD}") { out.append($0) }
             } else {
                 out.append(c)
             }
@@ -80,9 +86,9 @@ extension JSONParser {
     }
 
     /// The scalar an escape stands for; the cursor is on the character after the backslash and ends
-    /// after the escape (after both halves of a surrogate pair). A surrogate without its other half
-    /// stands for U+FFFD, the replacement character.
-    private mutating func escapedScalar() throws(JSONSyntaxError) -> Unicode.Scalar {
+    /// after the escape (after both halves of a surrogate pair); nil for a surrogate without its other
+    /// half, which the string holds as U+FFFD, the replacement character.
+    private mutating func escapedScalar() throws(JSONSyntaxError) -> Unicode.Scalar? {
         guard index < bytes.count else { throw error("unterminated escape") }
         let e = bytes[index]
         index += 1
@@ -101,12 +107,12 @@ extension JSONParser {
                 if index + 5 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u"),
                    let low = Self.hex4(bytes, at: index + 2), (0xDC00...0xDFFF).contains(low) {
                     index += 6
-                    return Unicode.Scalar(0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)) ?? "\u{FFFD}"
+                    return Unicode.Scalar(0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00))
                 }
-                return "\u{FFFD}"
+                return nil
             }
             // A lone low surrogate is not a scalar either.
-            return Unicode.Scalar(scalar) ?? "\u{FFFD}"
+            return Unicode.Scalar(scalar)
         default:
             throw error("invalid escape")
         }

@@ -65,6 +65,10 @@ enum SignatureConfigParser {
             }
         }
 
+        if encoding == .text, algorithm != .token {
+            reader.report(view.keyPath("encoding"), "\"text\" compares the header with the secret as it is, which is algorithm \"token\"; a \(algorithm) signature is bytes sent as hex, base64 or base64url")
+        }
+
         var secrets: [SecretReference] = []
         var keys: [PublicKey] = []
         var secretFormat = SecretFormat.text
@@ -137,6 +141,9 @@ enum SignatureConfigParser {
             if id == nil { reader.report(view.keyPath("id"), "\"\(text)\" is not a source; expected \"format\", header.<name> or body.<path>") }
         } else if format.hasIDField {
             id = .formatField
+        }
+        if format.hasIDField, let id, id != .formatField {
+            reader.report(view.keyPath("format"), "has an {id} field but \"id\" reads it from \(id); drop one")
         }
         if id == .formatField, !format.hasIDField {
             reader.report(view.keyPath("id"), "\"format\" needs a \"format\" with an {id} field")

@@ -24,6 +24,11 @@ public enum SignatureHeaderFormat: Sendable, Hashable {
         if let explicitSeparator, let own = after.first, own != explicitSeparator {
             throw .invalid("format \"\(text)\" separates its fields with \"\(own)\"; \"separator\" is for a format of one field, so leave it out")
         }
+        // `v1,{signature}` with the default separator would split between its key and its value.
+        if explicitSeparator == nil, after.isEmpty, let open = text.firstIndex(of: "{"), open > text.startIndex,
+           text[text.index(before: open)] == "," {
+            throw .invalid("format \"\(text)\" puts \",\" between its key and value, and \",\" is also the default separator between fields; set \"separator\" to the character between the fields, like \" \"")
+        }
         let separator = explicitSeparator ?? after.first ?? ","
         var keys: [String: FieldRole] = [:]
         var assignment: Character?
@@ -44,6 +49,11 @@ public enum SignatureHeaderFormat: Sendable, Hashable {
             let roleName = trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)]
             guard let role = FieldRole(rawValue: String(roleName)) else {
                 throw .invalid("format field \"\(trimmed)\": unknown role {\(roleName)}; expected signature, timestamp or id")
+            }
+            // A second value for one key would replace the first: `v1={timestamp},v1={signature}`
+            // would read no timestamp at all.
+            guard keys[key] == nil else {
+                throw .invalid("format \"\(text)\" names the key \"\(key)\" twice; give each field its own key, like \"t={timestamp},v1={signature}\"")
             }
             keys[key] = role
         }

@@ -19,18 +19,17 @@ enum WebhookConfigParser {
             reader.report(view.keyPath("path"), "\"\(configuredPath)\" must start with / and hold no query or spaces")
         } else if configuredPath.contains("%") {
             reader.report(view.keyPath("path"), "\"\(configuredPath)\" holds %: a request's path is percent-decoded before it is matched, so this one would need each % sent as %25; write it without percent-escapes")
-        } else if let problem = RequestHeadLimit.pathProblem(configuredPath) {
+        } else if let problem = RequestHeadLimit.pathProblem(configuredPath) ?? Self.segmentProblem(configuredPath) {
             reader.report(view.keyPath("path"), problem)
         }
         // Stored as the router matches it: a path written with a trailing slash was unreachable.
         let routePath = WebhookRouter.key(configuredPath)
         var host: HostPattern?
         if let text = view.string("host") {
-            if text.contains(":") {
-                reader.report(view.keyPath("host"), "\"\(text)\": a request's host is matched without its port; leave the port out")
-            } else {
-                host = HostPattern(parsing: text)
-                if host == nil { reader.report(view.keyPath("host"), "\"\(text)\" is not a host name or *.domain pattern") }
+            do throws(HostPattern.ParseError) {
+                host = try HostPattern(parsing: text)
+            } catch {
+                reader.report(view.keyPath("host"), error.description)
             }
         }
         let tolerance = SignatureConfigParser.tolerance(in: view)
@@ -178,10 +177,23 @@ enum WebhookConfigParser {
         return s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
     }
 
+    /// Why a path no request reaches, or nil: an empty segment (`/x//`, kept as `/x/`, while a request
+    /// to `/x/` is routed as `/x`) or a `.` or `..` segment, which clients remove before they send.
+    private static func segmentProblem(_ path: String) -> String? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        let inner = path.hasSuffix("/") ? segments.dropLast() : segments
+        guard inner.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else { return nil }
+        var kept: [Substring] = []
+        for segment in segments where !segment.isEmpty && segment != "." {
+            if segment == ".." { _ = kept.popLast() } else { kept.append(segment) }
+        }
+        return "\"\(path)\" holds an empty, . or .. segment, which no request's path keeps (clients remove them); write \"/\(kept.joined(separator: "/"))\""
+    }
+
     private static func fieldSource(_ view: ObjectView, _ key: String, reader: ConfigReader) -> FieldSource? {
         guard let text = view.string(key) else { return nil }
         guard let source = FieldSource(parsing: text) else {
-            reader.report(view.keyPath(key), "\"\(text)\" is not a field; expected body.<path> or header.<name>")
+            reader.report(view.keyPath(key), "\"\(text)\" is not a field; expected body.<path> or header.<name>, a header name being letters, digits and !#$%&'*+-.^_`|~")
             return nil
         }
         return source

@@ -53,7 +53,13 @@ public enum ByteEncoding: String, Sendable, CaseIterable {
             }
             return valid ? out : nil
         case .base64:
-            return Data(base64Encoded: String(decoding: utf8, as: UTF8.self)).map { [UInt8]($0) }
+            // Go's RawStdEncoding and others leave the padding out, as base64url senders nearly all do;
+            // it is put back only when none is there, so a cut padding (`ab=`) is still refused.
+            var s = String(decoding: utf8, as: UTF8.self)
+            if utf8.count % 4 != 0, !utf8.contains(UInt8(ascii: "=")) {
+                s.append(String(repeating: "=", count: 4 - utf8.count % 4))
+            }
+            return Data(base64Encoded: s).map { [UInt8]($0) }
         case .base64url:
             var s = String(decoding: utf8, as: UTF8.self).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
             while s.utf8.count % 4 != 0 { s.append("=") }

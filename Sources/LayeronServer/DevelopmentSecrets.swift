@@ -18,24 +18,63 @@ public enum DevelopmentSecrets {
         let now = WallClock.nowMilliseconds()
         let stored = try store.allValues(environment: SecretsSetup.development, now: now)
         let environment = DictionarySecretResolver(variables)
-        let webhookSecrets = Set(config.webhooks.flatMap { $0.secrets.map(\.name) } + config.outbound.flatMap { $0.secrets.map(\.name) })
+        let forms = secretForms(config)
         var created: [String] = []
         for (_, reference) in config.secretReferences
         where !created.contains(reference.name) && !keeping.contains(reference.name) && stored[reference.name] == nil
             && environment.resolve(reference) == nil {
-            let value = randomValue(webhookSecret: webhookSecrets.contains(reference.name))
+            // A public key is left unset: the start then names it as a secret to set.
+            guard let value = randomValue(forms[reference.name] ?? .plain) else { continue }
             try store.set(reference.name, environment: SecretsSetup.development, value: value, now: now)
             created.append(reference.name)
         }
         return created
     }
 
-    /// 32 random bytes. Webhook secrets take the `whsec_<base64>` form: Stripe keys HMAC with the whole
-    /// string, and Standard Webhooks/Svix-style providers decode the base64 after the prefix, so one
-    /// form works for every scheme. Other values (admin tokens) are hex, inert in a shell.
-    static func randomValue(webhookSecret: Bool) -> SecretValue {
+    /// The form a random value must take to be read by what uses it.
+    enum SecretForm: Equatable {
+        /// `whsec_<base64>`: Stripe keys HMAC with the whole string, and Standard Webhooks/Svix-style
+        /// providers (and outbound destinations) decode the base64 after the prefix.
+        case whsec
+        /// A custom scheme's `secretEncoding`: hex or base64 of the key bytes, nothing around them.
+        case encoded(ByteEncoding)
+        /// A public key: the provider holds the private half, so a random value verifies nothing.
+        case publicKey
+        /// Not a signing secret (admin tokens): hex, inert in a shell.
+        case plain
+    }
+
+    /// By name, the form each signing secret of `config` takes; the first use of a name decides.
+    static func secretForms(_ config: ServerConfig) -> [String: SecretForm] {
+        var forms: [String: SecretForm] = [:]
+        for webhook in config.webhooks {
+            let form: SecretForm
+            if webhook.scheme.algorithm.publicKeyKind != nil {
+                form = .publicKey
+            } else {
+                switch webhook.scheme.secretFormat {
+                case .hex: form = .encoded(.hex)
+                case .base64: form = .encoded(.base64)
+                case .text, .whsec: form = .whsec
+                }
+            }
+            for reference in webhook.secrets where forms[reference.name] == nil { forms[reference.name] = form }
+        }
+        for destination in config.outbound {
+            for reference in destination.secrets where forms[reference.name] == nil { forms[reference.name] = .whsec }
+        }
+        return forms
+    }
+
+    /// 32 random bytes in `form`; nil for a public key.
+    static func randomValue(_ form: SecretForm) -> SecretValue? {
         let bytes = SecureRandom.bytes(32)
-        return SecretValue(webhookSecret ? "whsec_" + ByteEncoding.base64.encode(bytes) : ByteEncoding.hex.encode(bytes))
+        switch form {
+        case .whsec: return SecretValue("whsec_" + ByteEncoding.base64.encode(bytes))
+        case let .encoded(encoding): return SecretValue(encoding.encode(bytes))
+        case .plain: return SecretValue(ByteEncoding.hex.encode(bytes))
+        case .publicKey: return nil
+        }
     }
 
     /// The terminal lines after the `listening on` lines: the created names, then a signed `curl` for

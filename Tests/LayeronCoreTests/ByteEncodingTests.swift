@@ -14,4 +14,14 @@ final class ByteEncodingTests: XCTestCase {
             XCTAssertNil(ByteEncoding.hex.decode(text[...]), text)
         }
     }
+
+    /// Go's RawStdEncoding leaves the padding out; base64url already took both forms.
+    func testBase64TakesMissingPaddingButNotInvalidText() {
+        XCTAssertEqual(ByteEncoding.base64.decode("YQ"[...]), [0x61])
+        XCTAssertEqual(ByteEncoding.base64.decode("YWI"[...]), [0x61, 0x62])
+        XCTAssertEqual(ByteEncoding.base64.decode("YWI="[...]), [0x61, 0x62])
+        for text in ["Y", "YWI=a", "Y=", "YQ=", "Y*Q", "YW I"] {
+            XCTAssertNil(ByteEncoding.base64.decode(text[...]), text)
+        }
+    }
 }

@@ -55,7 +55,7 @@ final class ConfigLoaderTests: XCTestCase {
             #"test.json: webhooks[0].on.*.completed: invalid pattern "*.completed"; a pattern is an exact type, ends in .* (like order.*) or is *"#,
         ])
         XCTAssertEqual(issues(webhooks(hook + #""handler": "b.x", "host": "api.example.com:8443"}"#)),
-                       [#"test.json: webhooks[0].host: "api.example.com:8443": a request's host is matched without its port; leave the port out"#])
+                       [#"test.json: webhooks[0].host: "api.example.com:8443": a request's host is matched without its port; leave the port out (an IPv6 address goes in brackets, like "[::1]")"#])
         XCTAssertEqual(issues(webhooks(hook + #""handler": "b.x", "tolerance": "250ms", "dedupe": {"key": "body.id", "ttl": "0s"}}"#)), [
             "test.json: webhooks[0].tolerance: must be at least 1s: timestamps are whole seconds, so a shorter tolerance would refuse every request",
             "test.json: webhooks[0].dedupe.ttl: must be longer than zero; leave dedupe out to fold no retries",

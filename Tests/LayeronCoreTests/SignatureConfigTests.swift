@@ -70,6 +70,24 @@ final class SignatureConfigTests: XCTestCase {
         XCTAssertEqual(custom(#"{"header": "x", "algorithm": "hmac-sha256", "secret": {"secret": "S"}, "format": "v1,{signature}", "separator": " "}"#), [])
     }
 
+    /// Settings that contradict each other were accepted and one of them silently ignored: the
+    /// format's {id} beside an `id` source, a key given twice (its timestamp field vanished), and
+    /// `text`, which an HMAC can never match. `v1,{signature}` without `separator` was refused as
+    /// "not of the form key={signature}" when the separator was what to set.
+    func testContradictorySettingsAreRefused() {
+        let hmac = #""header": "x", "algorithm": "hmac-sha256", "secret": {"secret": "S"}"#
+        assertIssue(custom(#"{\#(hmac), "format": "id={id},v1={signature}", "id": "header.x-id"}"#),
+                    "t.json: webhooks[0].signature.format: has an {id} field but \"id\" reads it from header.x-id; drop one")
+        assertIssue(custom(#"{\#(hmac), "format": "v1={timestamp},v1={signature}"}"#),
+                    "t.json: webhooks[0].signature.format: format \"v1={timestamp},v1={signature}\" names the key \"v1\" twice")
+        assertIssue(custom(#"{\#(hmac), "encoding": "text"}"#),
+                    "t.json: webhooks[0].signature.encoding: \"text\" compares the header with the secret as it is, which is algorithm \"token\"; a hmac-sha256 signature is bytes")
+        assertIssue(custom(#"{\#(hmac), "format": "v1,{signature}"}"#),
+                    "t.json: webhooks[0].signature.format: format \"v1,{signature}\" puts \",\" between its key and value, and \",\" is also the default separator between fields; set \"separator\"")
+        XCTAssertEqual(custom(#"{"header": "x", "algorithm": "token", "secret": {"secret": "S"}, "encoding": "text"}"#), [])
+        XCTAssertEqual(custom(#"{\#(hmac), "format": "id={id},v1={signature}"}"#), [])
+    }
+
     /// A secret that is no key reads as a sentence after its name (it lacked its verb: "secret S1 not a DER …").
     func testAnUnusablePublicKeySecretIsDescribedAsOne() throws {
         let config = try ConfigLoader.load(text: Array(#"{"webhooks": [{"name": "c", "provider": "custom", "signature": {"header": "x", "algorithm": "ecdsa-p256-sha256", "secret": {"secret": "S1"}}}]}"#.utf8), file: "t.json")

@@ -1,5 +1,6 @@
 import Foundation
 import LayeronCore
+import LayeronCrypto
 import XCTest
 
 /// What a newcomer does after `make run`: no environment variables, paste the printed `curl`, then
@@ -42,6 +43,44 @@ final class SecretsDevelopmentFlowTests: XCTestCase {
         XCTAssertTrue(server.waitUntil { server.output.contains("development secrets created with random values") }, server.output)
         XCTAssertTrue(server.output.contains("STRIPE_WEBHOOK_SECRET"), server.output)
         XCTAssertEqual(try server.stripeStatus(signedWith: ""), 400)
+    }
+
+    /// A custom scheme's `secretEncoding` decides the form of its random value: a `whsec_` value was
+    /// made for every scheme, logged as "not hex" and answered 500. A public key is not made up at
+    /// all (a random one verified nothing): `check` says to set it, and `serve` stops on it unset.
+    func testDevelopmentSecretsTakeTheFormTheirSchemeReads() throws {
+        let server = try TestServer()
+        server.removedVariables = secretVariables
+        func config(_ hooks: [String]) -> String {
+            #"{ "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } }, "database": "data/layeron.db", "plugins": { "dir": "\#(server.pluginsDir)" }, "webhooks": [ \#(hooks.joined(separator: ", ")) ] }"#
+        }
+        func custom(_ name: String, _ signature: String) -> String {
+            #"{ "name": "\#(name)", "provider": "custom", "signature": { "header": "x-sig", \#(signature) } }"#
+        }
+        let hex = custom("hex", #""algorithm": "hmac-sha256", "secretEncoding": "hex", "secret": { "secret": "GEN_HEX" }"#)
+        let base64 = custom("b64", #""algorithm": "hmac-sha256", "secretEncoding": "base64", "secret": { "secret": "GEN_B64" }"#)
+        let publicKey = custom("pk", #""algorithm": "ed25519", "secret": { "secret": "GEN_PK" }"#)
+        try server.writeConfig(config([hex, base64, publicKey]))
+        let check = try CommandRun.layeron(["check", "--config", server.configPath, "--database", server.databasePath, "--env", "development"],
+                                           removing: secretVariables, directory: server.directory.path)
+        XCTAssertNotEqual(check.status, 0, check.stdout)
+        XCTAssertTrue((check.stdout + check.stderr).contains("webhook pk: secret GEN_PK is not set for development and holds a public key, which serve cannot make up; set it to the provider's public key with `layeron secrets set GEN_PK --env development`"),
+                      check.stdout + check.stderr)
+
+        try server.writeConfig(config([hex, base64]))
+        try server.start()
+        defer { server.stop() }
+        XCTAssertTrue(server.waitUntil { server.output.contains("development secrets created") }, server.output)
+        let body = Array(#"{"type":"t"}"#.utf8)
+        for (name, path, encoding) in [("GEN_HEX", "/webhooks/hex", ByteEncoding.hex), ("GEN_B64", "/webhooks/b64", .base64)] {
+            let value = try server.secrets(["get", name])
+            XCTAssertEqual(value.status, 0, value.stderr)
+            let key = try XCTUnwrap(encoding.decode(value.stdout.trimmingCharacters(in: .whitespacesAndNewlines)[...]), value.stdout)
+            XCTAssertEqual(key.count, 32)
+            let signature = ByteEncoding.hex.encode(HMAC.authenticate(.sha256, key: key, message: body))
+            XCTAssertEqual(try server.post(path, headers: [("X-Sig", signature)], body: body).status, 200, name)
+        }
+        XCTAssertFalse(server.logs.contains("is not hex"), server.logs)
     }
 
     /// A webhook added to the config of a running development server gets its random secret as it

@@ -1,0 +1,58 @@
+import LayeronCore
+import XCTest
+
+/// A path, host or field no request can match was accepted, and its webhook answered 404 or read
+/// nothing; each is refused at load with what to write.
+final class UnreachableWebhookConfigTests: XCTestCase {
+    private func issues(_ keys: String) -> [String] {
+        let text = #"{"webhooks": [{"name": "s", "provider": "stripe", "secret": {"secret": "S"}, \#(keys)}]}"#
+        do {
+            _ = try ConfigLoader.load(text: Array(text.utf8), file: "t.json")
+            return []
+        } catch {
+            return error.description.split(separator: "\n").map(String.init)
+        }
+    }
+
+    private func webhook(_ keys: String) throws -> WebhookConfig {
+        let text = #"{"webhooks": [{"name": "s", "provider": "stripe", "secret": {"secret": "S"}, \#(keys)}]}"#
+        return try XCTUnwrap(try ConfigLoader.load(text: Array(text.utf8), file: "t.json").webhooks.first)
+    }
+
+    func testPathsWithEmptyOrDotSegmentsAreRefused() throws {
+        for (path, instead) in [("/x//", "/x"), ("/a/../b", "/b"), ("/p5/./z", "/p5/z"), ("//a", "/a"), ("/a/..", "/")] {
+            XCTAssertEqual(issues(#""path": "\#(path)""#),
+                           [#"t.json: webhooks[0].path: "\#(path)" holds an empty, . or .. segment, which no request's path keeps (clients remove them); write "\#(instead)""#])
+        }
+        for path in ["/x/", "/a.b/..c/.d", "/"] {
+            XCTAssertEqual(issues(#""path": "\#(path)""#), [], path)
+        }
+    }
+
+    func testHostsNoRequestCarriesAreRefused() throws {
+        XCTAssertEqual(issues(#""host": "a.com.""#), [#"t.json: webhooks[0].host: "a.com." ends with a dot, which a request's host never has; leave it out, like "a.com""#])
+        XCTAssertEqual(issues(#""host": "bücher.de""#),
+                       [#"t.json: webhooks[0].host: "bücher.de" is not ASCII: requests carry an international name in its punycode form; write that (xn--…, as `idn2` prints it)"#])
+        for bad in ["a b.com", "a..com", "*.", "*.a*.com", "a/b", "[zz::1]"] {
+            XCTAssertEqual(issues(#""host": "\#(bad)""#),
+                           [#"t.json: webhooks[0].host: "\#(bad)" is not a host name, *.domain pattern or [IPv6] address; a name is letters, digits, - and _ in labels joined by dots"#], bad)
+        }
+        XCTAssertEqual(issues(#""host": "::1""#),
+                       [#"t.json: webhooks[0].host: "::1": a request's host is matched without its port; leave the port out (an IPv6 address goes in brackets, like "[::1]")"#])
+        let v6 = try webhook(#""host": "[::1]""#)
+        XCTAssertEqual(v6.host, .exact("::1"))
+        XCTAssertTrue(v6.host?.matches("::1") ?? false)
+        XCTAssertEqual(try webhook(#""host": "Hooks.Example.com""#).host, .exact("hooks.example.com"))
+        XCTAssertEqual(try webhook(#""host": "*.example.com""#).host, .wildcard(suffix: ".example.com"))
+        XCTAssertEqual(try webhook(#""host": "10.0.0.1""#).host, .exact("10.0.0.1"))
+    }
+
+    func testFieldsNamingNoHeaderAreRefused() {
+        let expected = #"is not a field; expected body.<path> or header.<name>, a header name being letters, digits and !#$%&'*+-.^_`|~"#
+        XCTAssertEqual(issues(#""event": {"type": "header.x:id"}"#), [#"t.json: webhooks[0].event.type: "header.x:id" "# + expected])
+        XCTAssertEqual(issues(#""dedupe": {"key": "header.x:id"}"#),
+                       [#"t.json: webhooks[0].dedupe.key: "header.x:id" is not a dedupe key; expected body.<path>, header.<name> or a template like "{header.x-id}:{body.id}""#])
+        XCTAssertEqual(issues(#""dedupe": {"key": "{header.x(id)}:{body.id}"}"#).count, 1)
+        XCTAssertEqual(issues(#""event": {"type": "header.X-Event_Type"}"#), [])
+    }
+}
