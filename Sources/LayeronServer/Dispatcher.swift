@@ -863,9 +863,10 @@ final class Dispatcher: @unchecked Sendable {
                               onRecorded: @escaping @Sendable () -> Void) {
         store.finishAttempt(seq: seq, attempt: attempt, status: status, nextAttemptAt: next, response: response,
                             replacing: start) { [self] error in
-            let fields = [("event", eventID), ("attempt", String(attempt.n))]
+            // A function, so that the common path (recorded at once, nothing logged) builds no fields.
+            func fields() -> [(String, String)] { [("event", eventID), ("attempt", String(attempt.n))] }
             guard let error else {
-                if refusals > 0 { logger.info("recorded how the attempt ended, after the store had refused it \(refusals) time(s)", fields) }
+                if refusals > 0 { logger.info("recorded how the attempt ended, after the store had refused it \(refusals) time(s)", fields()) }
                 return onRecorded()
             }
             queueLock.lock()
@@ -873,12 +874,12 @@ final class Dispatcher: @unchecked Sendable {
             if !stop, inFlight[seq] != nil { inFlight[seq] = .max }
             queueLock.unlock()
             if stop {
-                logger.warn("the server stopped before the attempt's end could be recorded; its event runs again after the next start: \(error)", fields)
+                logger.warn("the server stopped before the attempt's end could be recorded; its event runs again after the next start: \(error)", fields())
                 return
             }
             if refusals == 0 {
                 logger.error("cannot record how the attempt ended; its event is held, and the record written again every second until the store takes it: \(error)",
-                             fields)
+                             fields())
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + 1) { [self] in
                 recordFinish(seq: seq, eventID: eventID, attempt, status: status, next: next, response: response, replacing: nil,

@@ -408,12 +408,16 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
                                       responseHeaders: answer.headers, responseBody: answer.bodySnippet, transportError: result.transportError)
         metrics.countDelivery(destination: context.destination.name, outcome: decision.outcome.rawValue,
                               seconds: Double(result.latencyMilliseconds) / 1000)
-        let fields = [("event", event.id), ("destination", context.destination.name), ("attempt", String(context.n))]
         switch decision.outcome {
-        case .ok: logger.debug("delivered", fields)
-        case .retry, .error: logger.warn("delivery failed: \(decision.message ?? "")", fields)
+        case .ok: logger.debug("delivered", Self.fields(context))
+        case .retry, .error: logger.warn("delivery failed: \(decision.message ?? "")", Self.fields(context))
         }
         recordFinish(context, attempt, delivery, decision, finishedAt: finishedAt)
+    }
+
+    /// The fields of a delivery's log lines, built only for a line that is written.
+    private static func fields(_ context: AttemptContext) -> [(String, String)] {
+        [("event", context.event.id), ("destination", context.destination.name), ("attempt", String(context.n))]
     }
 
     /// Writes a delivery's end, and again every second while the store refuses it (a full disk): the
@@ -424,7 +428,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
     private func recordFinish(_ context: AttemptContext, _ attempt: AttemptRecord, _ delivery: DeliveryRecord,
                               _ decision: OutboundOutcome, finishedAt: Int64, refusals: Int = 0) {
         let event = context.event
-        let fields = [("event", event.id), ("destination", context.destination.name), ("attempt", String(context.n))]
+        func fields() -> [(String, String)] { Self.fields(context) }
         do throws(SQLiteError) {
             try store.finishDelivery(seq: event.seq, attempt: attempt, delivery: delivery, status: decision.status, nextAttemptAt: decision.nextAttemptAt)
         } catch {
@@ -432,12 +436,12 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
             let stop = stopping
             stateCondition.unlock()
             if stop {
-                logger.warn("the server stopped before the delivery's end could be recorded; its event is sent again after the next start: \(error)", fields)
+                logger.warn("the server stopped before the delivery's end could be recorded; its event is sent again after the next start: \(error)", fields())
                 return
             }
             if refusals == 0 {
                 logger.error("cannot record how the delivery ended; its event is held, and the record written again every second until the store takes it: \(error)",
-                             fields)
+                             fields())
             }
             recording.enter()
             recorder.asyncAfter(deadline: .now() + 1) { [self] in
@@ -446,7 +450,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
             }
             return
         }
-        if refusals > 0 { logger.info("recorded how the delivery ended, after the store had refused it \(refusals) time(s)", fields) }
+        if refusals > 0 { logger.info("recorded how the delivery ended, after the store had refused it \(refusals) time(s)", fields()) }
         if decision.disablesDestination {
             let reason = "the receiver answered 410 Gone to event \(event.id)"
             do {
@@ -456,7 +460,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
                 stateCondition.unlock()
                 logger.warn("outbound destination disabled: \(reason)", [("destination", context.destination.name)])
             } catch {
-                logger.error("cannot disable the destination after a 410 Gone: \(error)", fields)
+                logger.error("cannot disable the destination after a 410 Gone: \(error)", fields())
             }
         }
         release(event.seq, destination: context.destination.name)
