@@ -226,6 +226,20 @@ public final class EventStore: @unchecked Sendable {
         return db.changes == 1 ? .routed(ofID: id, seq: seq) : nil
     }
 
+    /// Gives `ignored` events the handlers the config routes their types to now, for an operator's
+    /// replay to run them, and returns once committed. Their status stays `ignored` until a replay
+    /// settles them (a replay is one extra run: it schedules nothing). An event that has a handler
+    /// already (routed meanwhile by its provider's retry) keeps it.
+    public func assignHandlers(_ routes: [(seq: Int64, handler: String)]) throws(SQLiteError) {
+        guard !routes.isEmpty else { return }
+        try writer.perform { (db) throws(SQLiteError) in
+            for route in routes {
+                try db.prepared("UPDATE events SET handler = ?2 WHERE seq = ?1 AND status = 'ignored' AND handler IS NULL")
+                    .bind(1, route.seq).bind(2, route.handler).run()
+            }
+        }
+    }
+
     /// The event just inserted carries its key and expiry itself; what is left is to keep the stored
     /// horizon past the expiry (so a restart knows until when misses must ask the store) and to
     /// remember the key in memory. Runs inside a writer job, after the event's insert.

@@ -3,9 +3,9 @@ import LayeronCore
 import XCTest
 
 /// An event recorded `ignored` (no handler took its type) that the operator then gives a handler: the
-/// provider's retry of it runs it through the handler the config has now. With `"unhandled": "reject"`
-/// the 422 asks the provider to retry until the config is fixed; before, no retry could ever run such
-/// an event.
+/// provider's retry of it, and a replay of it, run it through the handler the config has now. With
+/// `"unhandled": "reject"` the 422 asks the provider to retry until the config is fixed; before, no
+/// retry or replay could ever run such an event.
 final class IgnoredEventRoutingTests: XCTestCase {
     let secret = "ignored-secret"
     var server: TestServer!
@@ -93,6 +93,34 @@ final class IgnoredEventRoutingTests: XCTestCase {
         XCTAssertTrue(again.body.contains(#""duplicate":true"#), again.body)
         usleep(300_000)
         XCTAssertEqual(attempts(try event(queuedID)).count, 1)
+        XCTAssertEqual(TestServer.handledLines(output).count, 2, TestServer.handledLines(output).joined(separator: "\n"))
+    }
+
+    /// A replay of an ignored event routes it through the config: refused with what to do while no
+    /// handler takes its type, run by the handler added since (for `ignore` and `reject` webhooks).
+    func testAReplayOfAnIgnoredEventRunsTheHandlerAddedSince() throws {
+        let lenient = try send("lenient", #"{"id": "p1", "type": "late"}"#)
+        XCTAssertEqual(lenient.status, 200, lenient.body)
+        let strict = try send("strict", #"{"id": "p2", "type": "late"}"#)
+        XCTAssertEqual(strict.status, 422, strict.body)
+        let lenientID = try recordedID(lenient), strictID = try recordedID(strict)
+
+        let refused = try server.admin("POST", "/admin/events/\(lenientID)/replay")
+        XCTAssertEqual(refused.status, 409, refused.text)
+        XCTAssertTrue(refused.text.contains("add one to the webhook's"), refused.text)
+        XCTAssertNil(try event(lenientID)["handler"]?.stringValue)
+
+        try addHandlerAndReload()
+
+        for id in [lenientID, strictID] {
+            let replayed = try server.admin("POST", "/admin/events/\(id)/replay")
+            XCTAssertEqual(replayed.status, 202, replayed.text)
+            XCTAssertEqual(replayed.json["event"]?["handler"]?.stringValue, "behaviours.ok", replayed.text)
+            XCTAssertTrue(try server.waitUntil(timeout: 10) { try event(id)["status"]?.stringValue == "processed" },
+                          (try? event(id).serialized()) ?? "")
+            let stored = try event(id)
+            XCTAssertEqual(attempts(stored).map { $0["replay"] }, [.bool(true)], stored.serialized())
+        }
         XCTAssertEqual(TestServer.handledLines(output).count, 2, TestServer.handledLines(output).joined(separator: "\n"))
     }
 }
