@@ -51,7 +51,9 @@ extension AdminAPI {
 
     /// Replays now, or at `?at=`. A processed event needs `?force=true`, so that a stray click cannot
     /// fulfil an order twice. The 202 follows the commit of the replay's request, so a crash after it
-    /// loses nothing; running it at once is only the shortcut.
+    /// loses nothing; running it at once is only the shortcut. An `ignored` event is routed through
+    /// the current config first, and its handler committed before the replay's request: so an
+    /// operator who adds a handler for a type that came in unhandled can run the events of it.
     func replay(_ id: String, _ request: HTTPRequest) -> HTTPResponse {
         let force: Bool
         let at: Int64?
@@ -64,16 +66,21 @@ extension AdminAPI {
             return AdminResponses.error(400, error.description)
         }
         do {
-            guard let event = try store.event(id: id) else { return AdminResponses.error(404, "no event \(id)") }
+            guard var event = try store.event(id: id) else { return AdminResponses.error(404, "no event \(id)") }
+            if event.direction == .inbound, event.handler == nil {
+                guard let handler = snapshots.snapshot.handler(forType: event.type, ofWebhook: event.webhook) else {
+                    return AdminResponses.error(409, "event \(id) matched no handler (status ignored), and the config routes no handler for type \"\(event.type)\" of webhook \(event.webhook) now: add one to the webhook's \"on\" (or a catch-all \"handler\"), reload, and replay it again")
+                }
+                try store.assignHandlers([(event.seq, handler.description)])
+                guard let routed = try store.event(id: id) else { return AdminResponses.error(404, "no event \(id)") }
+                event = routed
+            }
             if event.direction == .outbound {
                 if let refusal = outboundReplayRefusal(event) { return AdminResponses.error(409, refusal) }
                 if event.status == .processed, !force {
                     return AdminResponses.error(409, "event \(id) was already delivered; replaying it sends it to \(event.webhook) again: confirm with ?force=true (`layeron events replay \(id) --force`)")
                 }
             } else {
-                guard event.handler != nil else {
-                    return AdminResponses.error(409, "event \(id) matched no handler (status ignored); there is nothing to replay it through")
-                }
                 if event.status == .processed, !force {
                     return AdminResponses.error(409, "event \(id) was already processed; replaying it runs its handler again: confirm with ?force=true (`layeron events replay \(id) --force`)")
                 }
@@ -128,13 +135,25 @@ extension AdminAPI {
             let events = try store.list(query).sorted { $0.seq < $1.seq }
             var chosen: [StoredEvent] = []
             var requests: [(seq: Int64, at: Int64)] = []
+            var routes: [(seq: Int64, handler: String)] = []
             let start = WallClock.nowMilliseconds()
+            let snapshot = snapshots.snapshot
             for event in events {
-                let replayable = event.direction == .outbound ? outboundReplayRefusal(event) == nil : event.handler != nil
+                let replayable: Bool
+                if event.direction == .outbound {
+                    replayable = outboundReplayRefusal(event) == nil
+                } else if event.handler == nil, let handler = snapshot.handler(forType: event.type, ofWebhook: event.webhook) {
+                    routes.append((event.seq, handler.description))
+                    replayable = true
+                } else {
+                    replayable = event.handler != nil
+                }
                 guard replayable, force || event.status != .processed else { continue }
                 requests.append((event.seq, start + Int64(chosen.count) * 1000 / Self.bulkReplaysPerSecond))
                 chosen.append(event)
             }
+            // Ignored events the config routes now take their handlers before their replays are asked for.
+            try store.assignHandlers(routes)
             let gone = try store.requestReplays(requests)
             let queued = chosen.filter { !gone.contains($0.seq) }.map(\.id)
             let skipped = events.count - chosen.count

@@ -24,6 +24,10 @@ final class Dispatcher: @unchecked Sendable {
         /// A provider's retry of an `after-handler` event whose last attempt could not run its
         /// handler: runs first, if that handler can run now (`providerRetry(seq:done:)`).
         case retriedByProvider(seq: Int64, done: @Sendable (AttemptResult?) -> Void)
+        /// A provider's retry of an `after-handler` event recorded `ignored`, which the config now
+        /// routes (`AppendResult.routed`): its first attempt, run first as a fresh event's
+        /// `waited` one is (`runRouted(seq:done:)`).
+        case routedByProvider(seq: Int64, done: @Sendable (AttemptResult?) -> Void)
     }
 
     /// What one attempt came to, for the pipeline to answer the provider with.
@@ -180,7 +184,7 @@ final class Dispatcher: @unchecked Sendable {
             case let .waited(event, done):
                 done(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
                                    status: .pending, nextAttemptAt: event.nextAttemptAt))
-            case let .retriedByProvider(_, done): done(nil)
+            case let .retriedByProvider(_, done), let .routedByProvider(_, done): done(nil)
             case .fresh, .due, .replay: break
             }
         }
@@ -267,17 +271,41 @@ final class Dispatcher: @unchecked Sendable {
     /// `done` gets nil when the event does not run now (the handler still cannot, the event is
     /// settled, or another attempt of it is queued or running); the record then answers.
     func providerRetry(seq: Int64, done: @escaping @Sendable (AttemptResult?) -> Void) {
+        if !runFirst(.retriedByProvider(seq: seq, done: done), seq: seq) { done(nil) }
+    }
+
+    /// A provider sent an `after-handler` event recorded `ignored` again, and its fold gave the
+    /// event the handler the config routes its type to now (`AppendResult.routed`): its first
+    /// attempt runs at once, ahead of the queue, and `done` gets its result, as a fresh event's
+    /// waiting provider would. `done` gets nil when it does not run now (stopping, or an attempt
+    /// of it is queued or running, or has run since); the record then answers.
+    func runRouted(seq: Int64, done: @escaping @Sendable (AttemptResult?) -> Void) {
+        if !runFirst(.routedByProvider(seq: seq, done: done), seq: seq) { done(nil) }
+    }
+
+    /// An `after-record` event recorded `ignored` that the config now routes (`AppendResult.routed`):
+    /// queued as the scheduler would queue it once due, under its webhook's cap. Not handed over as
+    /// a fresh event: the scheduler may find it due first, and a fresh event's hand-over is dropped
+    /// then only when it was received within `handOverWindow`, which an old event's retry was not.
+    func runRouted(seq: Int64, webhook: String) {
+        enqueueDue([seq], webhook: webhook)
+    }
+
+    /// Queues `job` (a provider's retry of `seq`) ahead of the queue, unless the server is stopping
+    /// or an attempt of `seq` is queued or running within its lease.
+    private func runFirst(_ job: Job, seq: Int64) -> Bool {
         queueLock.lock()
         let now = WallClock.monotonicMilliseconds()
         if stopping || inFlight[seq].map({ $0 >= now }) == true {
             queueLock.unlock()
-            return done(nil)
+            return false
         }
         inFlight[seq] = .max
-        urgent.append(.retriedByProvider(seq: seq, done: done))
+        urgent.append(job)
         let woken = takeIdleLocked(1)
         queueLock.unlock()
         wake(woken)
+        return true
     }
 
     /// Whether the handler `text` names (PLUGIN.HANDLER) is loaded and can be called now.
@@ -294,6 +322,15 @@ final class Dispatcher: @unchecked Sendable {
               let text = event.handler, let (handler, _) = handlerReferences.reference(text), plugins.isAvailable(handler),
               let last = (try? store.attempts(seq: seq))?.last(where: { !$0.replay }),
               last.finishedAt != nil, last.outcome == .retry, last.pluginVersion == nil else { return nil }
+        return event
+    }
+
+    /// `seq`'s event when a provider's retry of it, routed from `ignored` (`runRouted(seq:done:)`),
+    /// runs its first attempt: pending, and no attempt of it has run but replays (the scheduler
+    /// runs it once its grace after the retry is past, should this run wait that long for a worker).
+    private func routedAndNotRun(seq: Int64) -> StoredEvent? {
+        guard let event = try? store.event(seq: seq), event.status == .pending,
+              (try? store.attempts(seq: seq))?.contains(where: { !$0.replay }) == false else { return nil }
         return event
     }
 
@@ -470,20 +507,33 @@ final class Dispatcher: @unchecked Sendable {
                                        status: .ignored, nextAttemptAt: nil))
                 }
             case let .retriedByProvider(seq, done):
-                // Its start is committed first, as any retry's: the event is already recorded.
-                let ran = waitingForItsHandler(seq: seq).map { event in
+                let event = waitingForItsHandler(seq: seq)
+                if let event {
                     logger.info("the provider sent the event again and its handler, which could not run last time, can now: running it at once",
                                 [("event", event.id), ("handler", event.handler ?? "")])
-                    return run(event, replay: false, startCommittedFirst: true) { [self] result in
-                        release(seq, webhook: nil)
-                        done(result)
-                    }
-                } ?? false
-                if !ran {
-                    release(seq, webhook: nil)
-                    done(nil)
                 }
+                // Its start is committed first, as any retry's: the event is already recorded.
+                runForProvider(event, seq: seq, startCommittedFirst: true, done: done)
+            case let .routedByProvider(seq, done):
+                // As a fresh after-handler event's first run: its start is not waited for.
+                runForProvider(routedAndNotRun(seq: seq), seq: seq, startCommittedFirst: false, done: done)
             }
+        }
+    }
+
+    /// Runs the attempt a provider's retry is waiting for, `event` (nil when it does not run now), on
+    /// this worker, and gives `done` its result once recorded, or nil when nothing ran.
+    private func runForProvider(_ event: StoredEvent?, seq: Int64, startCommittedFirst: Bool,
+                                done: @escaping @Sendable (AttemptResult?) -> Void) {
+        let ran = event.map { event in
+            run(event, replay: false, startCommittedFirst: startCommittedFirst) { [self] result in
+                release(seq, webhook: nil)
+                done(result)
+            }
+        } ?? false
+        if !ran {
+            release(seq, webhook: nil)
+            done(nil)
         }
     }
 
@@ -699,7 +749,7 @@ final class Dispatcher: @unchecked Sendable {
         return urgent.contains { job in
             switch job {
             case let .waited(event, _): event.seq == seq
-            case let .retriedByProvider(waiting, _): waiting == seq
+            case let .retriedByProvider(waiting, _), let .routedByProvider(waiting, _): waiting == seq
             case .fresh, .due, .replay: false
             }
         }

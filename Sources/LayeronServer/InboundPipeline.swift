@@ -164,6 +164,11 @@ final class InboundPipeline: Sendable {
                     answer(result.map { Self.answer(to: $0, eventID: originalID) } ?? recordedAnswer)
                 }
             }
+        case let .routed(originalID, originalSeq):
+            counters.countDuplicate()
+            logger.info("the provider sent an event recorded as ignored again, and its type now has a handler: running it",
+                        [("event", originalID), ("webhook", event.webhook), ("type", event.type), ("handler", event.handler ?? "")])
+            return routed(originalID: originalID, seq: originalSeq, event: event, rules: rules)
         case let .recorded(s):
             seq = s
         }
@@ -187,6 +192,26 @@ final class InboundPipeline: Sendable {
         return answerAfterHandler(seq: seq, eventID: event.id, handler: event.handler, webhook: event.webhook, rules: rules) {
             [dispatcher] answer in
             dispatcher.submitWaited(stored) { answer(Self.answer(to: $0, eventID: event.id)) }
+        }
+    }
+
+    /// A provider's retry of an `ignored` event that the store gave the handler its type has now
+    /// (`AppendResult.routed`), answered as a first delivery: after-record, 200 once it is queued;
+    /// after-handler, the outcome of its first attempt. Should that attempt not run now (an attempt of
+    /// it is under way, the server is stopping), the answer is a duplicate's while its original runs.
+    private func routed(originalID: String, seq: Int64, event: NewEvent, rules: AnswerRules) -> HTTPReply {
+        guard rules.respond == .afterHandler else {
+            dispatcher.runRouted(seq: seq, webhook: event.webhook)
+            return .now(InboundResponses.accepted(id: originalID))
+        }
+        let stillRunning = InboundResponses.forDuplicate(ofID: originalID, type: event.type, status: .pending, response: nil,
+                                                         nextAttemptAt: nil, now: event.receivedAt,
+                                                         rules: (rules.respond, rules.unhandled))
+        return answerAfterHandler(seq: seq, eventID: originalID, handler: event.handler, webhook: event.webhook, rules: rules) {
+            [dispatcher] answer in
+            dispatcher.runRouted(seq: seq) { result in
+                answer(result.map { Self.answer(to: $0, eventID: originalID) } ?? stillRunning)
+            }
         }
     }
 

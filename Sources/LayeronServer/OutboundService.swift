@@ -176,7 +176,8 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
             let duplicate: Bool
             switch try result.get() {
             case let .recorded(s): (seq, duplicate) = (s, false)
-            case let .duplicate(_, s, _, _, _, _): (seq, duplicate) = (s, true)
+            // Emits are not routed by type (`routed` is the inbound append's).
+            case let .duplicate(_, s, _, _, _, _), let .routed(_, s): (seq, duplicate) = (s, true)
             }
             guard let stored = try store.event(seq: seq) else { return .refused(status: 500, message: "the event vanished after its commit") }
             if !duplicate { wake() }

@@ -192,6 +192,13 @@ final class RuntimeSnapshot: Sendable {
         return (config.webhooks[index].concurrency, config.webhooks[index].lease.milliseconds)
     }
 
+    /// The handler webhook `name`'s routes give `type` now; nil when none does, or the webhook is no
+    /// longer configured. An operator's replay of an `ignored` event routes it with this.
+    func handler(forType type: String, ofWebhook name: String) -> HandlerReference? {
+        guard let index = webhookPositions[name] else { return nil }
+        return config.webhooks[index].routes.handler(for: type)
+    }
+
     /// What an attempt's outcome is recorded with, read the same way: nil for a webhook no longer
     /// configured.
     func attemptRules(ofWebhook name: String) -> (retry: RetryPolicy, respond: RespondMode)? {

@@ -69,6 +69,10 @@ public enum AppendResult: Sendable, Equatable {
     /// run its handler (no plugin version recorded), the one case a provider's retry may run it.
     case duplicate(ofID: String, seq: Int64, status: EventStatus, response: StoredResponse?, nextAttemptAt: Int64?,
                    handlerDidNotRun: Bool = false)
+    /// The dedupe key matched a live `ignored` event of the same type, and the retry names a handler
+    /// for it (the config routes the type now): the event took that handler and is pending, due at
+    /// the retry's `firstAttemptAt`, committed with the fold. Its first attempt is still to run.
+    case routed(ofID: String, seq: Int64)
 }
 
 /// The HTTP answer an `after-handler` event got, kept so its duplicates get the same one.

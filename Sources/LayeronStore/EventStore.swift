@@ -146,7 +146,7 @@ public final class EventStore: @unchecked Sendable {
         if let key = event.dedupeKey, expires != nil,
            dedupeWindow.needsLookup(webhook: event.webhook, key: key, now: event.receivedAt) {
             if let duplicate = try Self.foldIntoLiveEvent(webhook: event.webhook, key: key, now: event.receivedAt, db: db) {
-                return duplicate
+                return try Self.routeIgnored(duplicate, by: event, db: db) ?? duplicate
             }
         }
         let seq = numbering.next()
@@ -209,6 +209,35 @@ public final class EventStore: @unchecked Sendable {
         }
         return .duplicate(ofID: id, seq: seq, status: status, response: response, nextAttemptAt: nextAttemptAt,
                           handlerDidNotRun: handlerDidNotRun)
+    }
+
+    /// A provider's retry of an `ignored` event whose type the config now routes (`event.handler`,
+    /// chosen for the retry as for a new event): the event takes that handler and becomes pending,
+    /// due as the retry would be, in the fold's transaction, so the handler's run follows a commit
+    /// that records it. An `"unhandled": "reject"` webhook answers 422 so that the provider retries
+    /// until the operator adds a handler; folded as a plain duplicate, that retry could never run it.
+    /// Nil (a plain duplicate) for any other original, or one of another type than the retry.
+    static func routeIgnored(_ duplicate: AppendResult, by event: NewEvent, db: SQLiteConnection) throws(SQLiteError) -> AppendResult? {
+        guard case let .duplicate(id, seq, .ignored, _, _, _) = duplicate, let handler = event.handler else { return nil }
+        try db.prepared("""
+            UPDATE events SET handler = ?2, status = 'pending', next_attempt_at = ?3
+            WHERE seq = ?1 AND status = 'ignored' AND type = ?4
+            """).bind(1, seq).bind(2, handler).bind(3, event.firstAttemptAt).bind(4, event.type).run()
+        return db.changes == 1 ? .routed(ofID: id, seq: seq) : nil
+    }
+
+    /// Gives `ignored` events the handlers the config routes their types to now, for an operator's
+    /// replay to run them, and returns once committed. Their status stays `ignored` until a replay
+    /// settles them (a replay is one extra run: it schedules nothing). An event that has a handler
+    /// already (routed meanwhile by its provider's retry) keeps it.
+    public func assignHandlers(_ routes: [(seq: Int64, handler: String)]) throws(SQLiteError) {
+        guard !routes.isEmpty else { return }
+        try writer.perform { (db) throws(SQLiteError) in
+            for route in routes {
+                try db.prepared("UPDATE events SET handler = ?2 WHERE seq = ?1 AND status = 'ignored' AND handler IS NULL")
+                    .bind(1, route.seq).bind(2, route.handler).run()
+            }
+        }
     }
 
     /// The event just inserted carries its key and expiry itself; what is left is to keep the stored

@@ -56,7 +56,7 @@ final class EventStoreTests: XCTestCase {
                 let result = try? outcome.get()
                 results.add(result)
                 switch result {
-                case let .recorded(seq)?, let .duplicate(_, seq, _, _, _, _)?: committed.check(seq)
+                case let .recorded(seq)?, let .duplicate(_, seq, _, _, _, _)?, let .routed(_, seq)?: committed.check(seq)
                 case nil: break
                 }
                 finished.leave()
