@@ -13,21 +13,30 @@ public final class PluginFolderWatcher: Sendable {
     public init(directory: String, registry: PluginRegistry, logger: Logger,
                 debounceMilliseconds: UInt64 = 100, afterChanges: @escaping @Sendable () -> Void = {}) throws(FolderWatchError) {
         watcher = try FolderWatcher(directory: directory, debounceMilliseconds: debounceMilliseconds, logger: logger) { changes in
+            // Each load runs on a thread of its own (`PluginLoadThreads`), so that a slow `init` holds
+            // up no other file's new build and no later removal; the registry's numbering keeps a
+            // load that a newer one of its file overtook from being installed.
+            let apply = { (loads: [String], removals: [String]) in
+                PluginLoadThreads.run(loads, logger: logger, load: { registry.load(file: $0) }) {
+                    // Removed again only if still gone: a later batch may have landed a new build by now.
+                    for file in removals where !Self.entryExists(file) { registry.unload(file: file) }
+                    afterChanges()
+                }
+            }
             if changes.overflowed {
                 // A rescan loses nothing: after a replaced or re-pointed folder (the watcher's line before
                 // says so) or an overflow of inotify's queue (changes came faster than it kept them).
                 logger.info("rescanning the plugins folder \(directory): it was replaced or re-pointed, or changes came faster than inotify could queue them")
-                registry.reconcile(directory: directory, retryingRefused: true)
-                return afterChanges()
+                let rescan = registry.changes(in: directory, retryingRefused: true)
+                return apply(rescan.loads, rescan.removals)
             }
             // Loads before removals: a rename within the folder reports both names at once, and the
             // new name must take the plugin over from the old one before the old one is retired, or
-            // the handler would be missing in between (PluginRegistry.load hands the name over).
+            // the handler would be missing in between (PluginRegistry.load hands the name over). So
+            // the removals of a batch wait for that batch's loads, and only for those.
             let files = changes.names.sorted().filter(Self.isPluginFile).map { "\(directory)/\($0)" }
             guard !files.isEmpty else { return }
-            for file in files where Self.isPluginEntry(file) { registry.load(file: file) }
-            for file in files where !Self.isPluginEntry(file) { registry.unload(file: file) }
-            afterChanges()
+            apply(files.filter(Self.isPluginEntry), files.filter { !Self.isPluginEntry($0) })
         }
     }
 

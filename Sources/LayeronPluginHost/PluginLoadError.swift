@@ -63,7 +63,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
                 + "(replace it with a fixed build, or touch it to try this one again)"
         case let .superseded(file, plugin, version, byRemoval):
             return "\(file): plugin \(plugin) \(version) was not installed: "
-                + (byRemoval ? "the file was removed while it loaded" : "a newer load of this file finished first")
+                + (byRemoval ? "the file was removed while it loaded" : "a newer load of this file started while it loaded")
         }
     }
 

@@ -34,17 +34,21 @@ public final class PluginRegistry: @unchecked Sendable {
         }
     }
 
-    /// Guards `active`, `failures`, `lastChange`, `changeCount`, `shutDown` and the lease counts of every `Version`.
+    /// Guards `active`, `failures`, `lastChange`, `newestLoad`, `changeCount`, `shutDown` and the lease counts of every `Version`.
     private let lock = NSLock()
     private var active: [String: Version] = [:]
     private var failures: [String: (error: PluginLoadError, at: Date, change: UInt64, build: FileIdentity?)] = [:]
     /// Each load and each removal of a file takes the next number when it starts. Loads of one file
-    /// can overlap (the folder watcher and a config reload run on threads of their own, and an `init`
-    /// may take seconds), so the one that finishes last is not always the newest: `lastChange` keeps,
-    /// per file, the number of the newest install or removal, and an older outcome is dropped
-    /// rather than put over it.
+    /// can overlap (each of the folder watcher's loads and a config reload run on threads of their
+    /// own, and an `init` may take seconds), so the one that finishes last is not always the newest:
+    /// `lastChange` keeps, per file, the number of the newest install or removal, and an older
+    /// outcome is dropped rather than put over it.
     private var changeCount: UInt64 = 0
     private var lastChange: [String: (number: UInt64, removal: Bool)] = [:]
+    /// Per file, the number of the newest load started. A load that finishes after a newer one of
+    /// its file started is not installed: it holds older content or older config, and installing it
+    /// would put an outdated build in service until the newer one's `init` returns.
+    private var newestLoad: [String: UInt64] = [:]
     /// Set by `shutdownAll`: a retry due after it (`retryLater`) loads nothing.
     private var shutDown = false
 
@@ -95,6 +99,14 @@ public final class PluginRegistry: @unchecked Sendable {
     /// or not: their refusal may have had a cause outside the file (a library it links to, a service
     /// its `init` reaches) that the operator has since fixed.
     public func reconcile(directory: String, retryingRefused: Bool) {
+        let changes = changes(in: directory, retryingRefused: retryingRefused)
+        for file in changes.loads { load(file: file) }
+        for file in changes.removals { unload(file: file) }
+    }
+
+    /// What `reconcile` would do, for a caller that runs the loads on threads of its own
+    /// (`PluginFolderWatcher`): the files to load, then the files to retire.
+    public func changes(in directory: String, retryingRefused: Bool) -> (loads: [String], removals: [String]) {
         let present = Self.pluginFiles(in: directory)
         lock.lock()
         var lastBuilds: [String: FileIdentity?] = [:]
@@ -103,11 +115,12 @@ public final class PluginRegistry: @unchecked Sendable {
         for (file, failure) in failures { lastBuilds[file] = failure.build }
         let refused = Set(failures.keys)
         lock.unlock()
-        for file in present {
-            let unchanged = lastBuilds[file].map { $0 == FileIdentity(of: file) } ?? false
-            if !unchanged || (retryingRefused && refused.contains(file)) { load(file: file) }
+        let loads = present.filter { file in
+            let build = FileIdentity(of: file)
+            let unchanged = lastBuilds[file].map { $0 == build } ?? false
+            return !unchanged || (retryingRefused && refused.contains(file))
         }
-        for file in Set(lastBuilds.keys).subtracting(present).sorted() { unload(file: file) }
+        return (loads, Set(lastBuilds.keys).subtracting(present).sorted())
     }
 
     /// The plugin files in `directory`, in the order they are loaded.
@@ -140,7 +153,7 @@ public final class PluginRegistry: @unchecked Sendable {
 
     /// `load(file:)`, the `temporaryRetries`th time in a row after refusals for a temporary reason.
     private func load(file: String, temporaryRetries: Int) -> Result<LoadedPlugin, PluginLoadError> {
-        let change = startChange()
+        let change = startLoad(of: file)
         // Taken before the file is copied: the copy is of this build or a newer one, never an older.
         let build = FileIdentity(of: file)
         var given: (plugin: String, config: JSONValue?)?
@@ -160,24 +173,25 @@ public final class PluginRegistry: @unchecked Sendable {
             let outdated = isOutdatedLocked(change, of: file)
             if !outdated { failures[file] = (error, Date(), change, build) }
             lock.unlock()
-            if !outdated, case .initFailed = error, let given, configChanged(since: given) { return load(file: file) }
+            if !outdated, case .initFailed = error, let given, configChanged(since: given, loadOf: file, number: change) { return load(file: file) }
             if !outdated, error.isTemporary { retryLater(file: file, change: change, build: build, retries: temporaryRetries) }
             return .failure(error)
         }
 
         lock.lock()
-        // A newer load of this file installed its version (or the file was removed) while this
-        // one ran the plugin's `init`: this version is older content or older config.
-        if let newer = lastChange[file], newer.number > change {
+        // A newer load of this file started (or the file was removed) while this one ran the
+        // plugin's `init`: this version is older content or older config.
+        if isOutdatedLocked(change, of: file) {
+            let byRemoval = lastChange[file].map { $0.removal && $0.number > change } ?? false
             lock.unlock()
             plugin.shutdown()
-            let why = newer.removal ? "the file was removed while it loaded" : "a newer load of the file finished first and keeps serving"
+            let why = byRemoval ? "the file was removed while it loaded" : "a newer load of the file started while it loaded, and takes over"
             logger.info("plugin load superseded: \(why)", [("plugin", plugin.name), ("version", plugin.version), ("file", file)])
-            return .failure(.superseded(file: file, plugin: plugin.name, version: plugin.version, byRemoval: newer.removal))
+            return .failure(.superseded(file: file, plugin: plugin.name, version: plugin.version, byRemoval: byRemoval))
         }
         // Checked again here: another file may have taken the name while this one loaded.
         if let error = nameTakenLocked(plugin.name, version: plugin.version, by: file) {
-            if !isOutdatedLocked(change, of: file) { failures[file] = (error, Date(), change, build) }
+            failures[file] = (error, Date(), change, build)
             lock.unlock()
             plugin.shutdown()
             logger.error("plugin refused: \(error)", [("file", file)])
@@ -197,7 +211,7 @@ public final class PluginRegistry: @unchecked Sendable {
         logger.info("plugin loaded", [("plugin", plugin.name), ("version", plugin.version), ("file", file)])
         for name in stale.keys.sorted() { logger.info("plugin retired", [("plugin", name), ("file", file)]) }
         retryRefused(claiming: Set(stale.keys))
-        if let given, configChanged(since: given) { return load(file: file) }
+        if let given, configChanged(since: given, loadOf: file, number: change) { return load(file: file) }
         return .success(plugin)
     }
 
@@ -227,9 +241,13 @@ public final class PluginRegistry: @unchecked Sendable {
     /// config reload starts new versions of the plugins it finds loaded or refused (`reload(named:)`);
     /// a load still running then (a new file landing in the same deploy as its entry, its `init`
     /// holding the entry from before) is found by neither, so it is started again here, once its
-    /// outcome is on record, with the entry as it is now.
-    private func configChanged(since given: (plugin: String, config: JSONValue?)) -> Bool {
-        guard config(given.plugin) != given.config else { return false }
+    /// outcome is on record, with the entry as it is now. Unless a newer load of the file has
+    /// started: the config reload's own, or a new build's, which reads the entry as it is now.
+    private func configChanged(since given: (plugin: String, config: JSONValue?), loadOf file: String, number change: UInt64) -> Bool {
+        lock.lock()
+        let newerStarted = (newestLoad[file] ?? 0) > change
+        lock.unlock()
+        guard !newerStarted, config(given.plugin) != given.config else { return false }
         logger.info("plugin config changed while it loaded; starting it again with the new config", [("plugin", given.plugin)])
         return true
     }
@@ -272,10 +290,19 @@ public final class PluginRegistry: @unchecked Sendable {
         return changeCount
     }
 
-    /// True when a newer load or removal of `file` than `change` has already been applied: its
-    /// outcome is the one that stands, installed or refused.
+    /// `startChange` for a load of `file`, which becomes the newest load of it.
+    private func startLoad(of file: String) -> UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        changeCount += 1
+        newestLoad[file] = changeCount
+        return changeCount
+    }
+
+    /// True when a newer load of `file` than `change` has started, or a newer removal has been
+    /// applied: its outcome is the one that stands, installed or refused, and this one is dropped.
     private func isOutdatedLocked(_ change: UInt64, of file: String) -> Bool {
-        (lastChange[file]?.number ?? 0) > change || (failures[file]?.change ?? 0) > change
+        (newestLoad[file] ?? 0) > change || (lastChange[file]?.number ?? 0) > change
     }
 
     /// Loads again the files that were refused only because one of `names` was held, now that
