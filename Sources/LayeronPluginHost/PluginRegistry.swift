@@ -34,7 +34,7 @@ public final class PluginRegistry: @unchecked Sendable {
         }
     }
 
-    /// Guards `active`, `failures`, `lastChange`, `newestLoad`, `changeCount`, `shutDown` and the lease counts of every `Version`.
+    /// Guards `active`, `failures`, `lastChange`, `newestLoad`, `running`, `changeCount`, `shutDown` and the lease counts of every `Version`.
     private let lock = NSLock()
     private var active: [String: Version] = [:]
     private var failures: [String: (error: PluginLoadError, at: Date, change: UInt64, build: FileIdentity?)] = [:]
@@ -49,6 +49,9 @@ public final class PluginRegistry: @unchecked Sendable {
     /// its file started is not installed: it holds older content or older config, and installing it
     /// would put an outdated build in service until the newer one's `init` returns.
     private var newestLoad: [String: UInt64] = [:]
+    /// The loads running now, per file: their number and the build they copy. `reconcile` leaves a
+    /// file alone while a load of the build it holds runs, which would otherwise run its `init` twice.
+    private var running: [String: [UInt64: FileIdentity?]] = [:]
     /// Set by `shutdownAll`: a retry due after it (`retryLater`) loads nothing.
     private var shutDown = false
 
@@ -105,7 +108,8 @@ public final class PluginRegistry: @unchecked Sendable {
     }
 
     /// What `reconcile` would do, for a caller that runs the loads on threads of its own
-    /// (`PluginFolderWatcher`): the files to load, then the files to retire.
+    /// (`PluginFolderWatcher`): the files to load, then the files to retire. A file whose build
+    /// as it is now is being loaded already is in neither: that load is its new version.
     public func changes(in directory: String, retryingRefused: Bool) -> (loads: [String], removals: [String]) {
         let present = Self.pluginFiles(in: directory)
         lock.lock()
@@ -114,9 +118,11 @@ public final class PluginRegistry: @unchecked Sendable {
         // A refusal is newer than the version beside it: a load that installs clears older refusals.
         for (file, failure) in failures { lastBuilds[file] = failure.build }
         let refused = Set(failures.keys)
+        let loading = running
         lock.unlock()
         let loads = present.filter { file in
             let build = FileIdentity(of: file)
+            if loading[file]?.values.contains(where: { $0 == build }) ?? false { return false }
             let unchanged = lastBuilds[file].map { $0 == build } ?? false
             return !unchanged || (retryingRefused && refused.contains(file))
         }
@@ -156,6 +162,15 @@ public final class PluginRegistry: @unchecked Sendable {
         let change = startLoad(of: file)
         // Taken before the file is copied: the copy is of this build or a newer one, never an older.
         let build = FileIdentity(of: file)
+        lock.lock()
+        running[file, default: [:]][change] = build
+        lock.unlock()
+        defer {
+            lock.lock()
+            running[file]?[change] = nil
+            if running[file]?.isEmpty ?? false { running[file] = nil }
+            lock.unlock()
+        }
         var given: (plugin: String, config: JSONValue?)?
         let plugin: LoadedPlugin
         do {

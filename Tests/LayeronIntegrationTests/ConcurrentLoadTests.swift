@@ -69,6 +69,27 @@ final class ConcurrentLoadTests: XCTestCase {
         XCTAssertEqual(installedSlow, [], "the outdated build is never installed: \(server.logs)")
     }
 
+    /// SIGHUP while a new plugin's `init` runs: the rescan took the file, neither loaded nor
+    /// refused yet, for a changed one and ran its `init` a second time.
+    func testHangUpDuringALoadDoesNotLoadTheSameBuildAgain() throws {
+        let gate = server.path("gate"), record = server.path("inits.log")
+        defer { _ = FileManager.default.createFile(atPath: gate, contents: nil) }
+        try writeConfig(["pv": #"{"gate": "\#(gate)", "record": "\#(record)"}"#])
+        try server.start()
+
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "pv", version: "1", handlers: ["go"]), output: server.path("pv.so"))
+        try PluginBuilder.landByRename(server.path("pv.so"), into: server.pluginsDir, name: "pv.so")
+        XCTAssertTrue(server.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: gate + ".waiting") }, server.logs)
+        server.hangUp()
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("SIGHUP: rescanning the plugins folder") }, server.logs)
+        usleep(500_000)
+
+        _ = FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.activeVersion(of: "pv") == "1" }, server.logs)
+        usleep(500_000)
+        XCTAssertEqual(TestServer.handledLines(record).count, 1, "one init for one build: \(server.logs)")
+    }
+
     /// The entry of a plugin changes while its new build's `init` runs with the old entry: the
     /// config reload starts the build again with the new entry, and the first load, once its `init`
     /// returned, was installed and then started a third time, though the reload's load already had
