@@ -248,7 +248,7 @@ public final class PluginRegistry: @unchecked Sendable {
             let current = failures[file]?.change == change && !shutDown
             lock.unlock()
             guard current, FileIdentity(of: file) == build else { return }
-            load(file: file, temporaryRetries: retries + 1)
+            _ = load(file: file, temporaryRetries: retries + 1)
         }
     }
 
