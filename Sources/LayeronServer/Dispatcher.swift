@@ -51,7 +51,7 @@ final class Dispatcher: @unchecked Sendable {
     /// How many of a webhook's events the scheduler keeps queued or running at most (`scheduleDue`).
     private let scheduledAhead = 1024
 
-    /// Guards `urgent`, `queue`, `queueHead`, `inFlight`, `replaysWaiting`, `perWebhook`, `cappedBacklog`, `readAhead`,
+    /// Guards `urgent`, `queue`, `queueHead`, `cappedQueue`, `cappedTurn`, `inFlight`, `replaysWaiting`, `perWebhook`, `cappedBacklog`, `readAhead`,
     /// `ranBeforeHandOver`, `idle` and `stopping`.
     private let queueLock = NSLock()
     // Every `var` below is guarded by `queueLock`, by the lock its comment names or confined to the
@@ -74,6 +74,14 @@ final class Dispatcher: @unchecked Sendable {
     /// prefix is dropped (1,024 and more events' bodies and headers at a time, item 42).
     @exclusivity(unchecked) private var queue: [Job?] = []
     @exclusivity(unchecked) private var queueHead = 0
+    /// The jobs of webhooks with a `concurrency` cap, waiting beside `queue` rather than in it: in
+    /// one queue a capped webhook's few jobs, and each next one its releases start, waited behind
+    /// the backlog of every uncapped webhook (up to `scheduledAhead` each, and the hand-overs), so
+    /// under such a backlog it ran a handful of events a minute. Its cap bounds how many it holds.
+    @exclusivity(unchecked) private var cappedQueue: [Job] = []
+    /// Whether the next job comes from `cappedQueue` when both queues hold one: workers take from
+    /// each in turn, so neither a capped webhook's backlog nor the others' starves the other side.
+    @exclusivity(unchecked) private var cappedTurn = true
     /// Events queued or running, with the time after which a run is presumed stalled. A stalled run
     /// does not strand its event: the scheduler may hand it to another worker after the webhook's
     /// `lease` (5 minutes unless configured). The times are `WallClock.monotonicMilliseconds()`: on
@@ -172,6 +180,7 @@ final class Dispatcher: @unchecked Sendable {
         // requests in the store and run after the next start.
         var notStarted = replaysWaiting.values.reduce(0, +)
         for case .replay? in queue[queueHead...] { notStarted += 1 }
+        for case .replay in cappedQueue { notStarted += 1 }
         queueLock.unlock()
         if notStarted > 0 { logger.info("\(notStarted) replay(s) asked for and not yet run stay in the store and run after the next start") }
         for worker in sleeping { worker.signal() }
@@ -361,27 +370,30 @@ final class Dispatcher: @unchecked Sendable {
     var queueDepth: Int {
         queueLock.lock()
         defer { queueLock.unlock() }
-        return queue.count - queueHead + urgent.count
+        return queue.count - queueHead + cappedQueue.count + urgent.count
     }
 
     /// Queues a job unless the event is already queued or running, the queue is full, or its webhook
-    /// is at its concurrency cap. Caller holds `queueLock` and wakes workers (`takeIdleLocked`, `wake`).
+    /// is at its concurrency cap. A capped webhook's job goes to `cappedQueue`, which its cap keeps
+    /// short, so a full `queue` does not turn it away. Caller holds `queueLock` and wakes workers
+    /// (`takeIdleLocked`, `wake`).
     private func admitLocked(seq: Int64, webhook: String, job: Job) -> Bool {
-        guard !stopping, queue.count - queueHead < maxQueued else { return false }
+        guard !stopping else { return false }
+        let limits = snapshots.snapshot.dispatchLimits(ofWebhook: webhook)
+        guard limits.concurrency != nil || queue.count - queueHead < maxQueued else { return false }
         let now = WallClock.monotonicMilliseconds()
         if let until = inFlight[seq] {
             guard until < now else { return false }
             logger.warn("an attempt ran past its lease (\(TimeSpan(milliseconds: lease(webhook)))); handing the event to another worker",
                         [("seq", String(seq)), ("webhook", webhook)])
         }
-        let limits = snapshots.snapshot.dispatchLimits(ofWebhook: webhook)
         if let cap = limits.concurrency, perWebhook[webhook, default: 0] >= cap {
             cappedBacklog.insert(webhook)
             return false
         }
         inFlight[seq] = .max
         perWebhook[webhook, default: 0] += 1
-        queue.append(job)
+        if limits.concurrency != nil { cappedQueue.append(job) } else { queue.append(job) }
         return true
     }
 
@@ -394,7 +406,7 @@ final class Dispatcher: @unchecked Sendable {
     private func nextJob(wakeUp: DispatchSemaphore) -> Job? {
         queueLock.lock()
         defer { queueLock.unlock() }
-        while urgent.isEmpty && queueHead == queue.count && !stopping {
+        while urgent.isEmpty && queueHead == queue.count && cappedQueue.isEmpty && !stopping {
             // Whoever takes `wakeUp` out of `idle` signals it once, after unlocking.
             idle.append(wakeUp)
             queueLock.unlock()
@@ -403,6 +415,11 @@ final class Dispatcher: @unchecked Sendable {
         }
         if stopping { return nil }
         if !urgent.isEmpty { return urgent.removeFirst() }
+        if !cappedQueue.isEmpty && (cappedTurn || queueHead == queue.count) {
+            cappedTurn = false
+            return cappedQueue.removeFirst()
+        }
+        cappedTurn = true
         let job = queue[queueHead].take()
         queueHead += 1
         if queueHead > 1024 && queueHead * 2 > queue.count {
@@ -597,7 +614,8 @@ final class Dispatcher: @unchecked Sendable {
         return poked
     }
 
-    /// Each webhook is asked for its own due events, so one webhook's backlog cannot starve another's.
+    /// Each webhook is asked for its own due events, and a capped webhook's jobs wait in `cappedQueue`,
+    /// not behind the others' in `queue`, so one webhook's backlog cannot starve another's.
     /// The events it has queued or running are still due in the store, and the earliest: the page
     /// reaches past them, or a backlog would be read one page behind its own queued events at a time.
     /// A webhook has at most `scheduledAhead` events queued or running from here, so a page stays

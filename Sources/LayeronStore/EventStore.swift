@@ -552,12 +552,22 @@ public final class EventStore: @unchecked Sendable {
     }
 
     /// Inbound rows due for an attempt at `now`, oldest due first; only `webhook`'s when given.
-    /// Outbound rows are the delivery scheduler's (`dueDeliveries`).
+    /// Outbound rows are the delivery scheduler's (`dueDeliveries`). A webhook's event behind an
+    /// earlier pending event with its ordering key (`ordering: per-key`) is left out, as in
+    /// `dueReplays`: it cannot run before that one settles, and listed it took one of a capped
+    /// webhook's places only to be rescheduled, so blocked events held the places the first
+    /// event of each key needed.
     public func dueEvents(now: Int64, limit: Int, webhook: String? = nil) throws(SQLiteError) -> [Int64] {
         try readers.with { (db) throws(SQLiteError) in
             let stmt: Statement
             if let webhook {
-                stmt = try db.prepared("SELECT seq FROM events WHERE webhook = ?3 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 AND direction = 'inbound' ORDER BY next_attempt_at LIMIT ?2")
+                stmt = try db.prepared("""
+                    SELECT seq FROM events e WHERE webhook = ?3 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 AND direction = 'inbound'
+                      AND (ordering_key IS NULL OR NOT EXISTS (
+                          SELECT 1 FROM events b WHERE b.webhook = e.webhook AND b.ordering_key = e.ordering_key
+                                                    AND b.status = 'pending' AND b.seq < e.seq))
+                    ORDER BY next_attempt_at LIMIT ?2
+                    """)
                 stmt.bind(3, webhook)
             } else {
                 stmt = try db.prepared("SELECT seq FROM events WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 AND direction = 'inbound' ORDER BY next_attempt_at LIMIT ?2")

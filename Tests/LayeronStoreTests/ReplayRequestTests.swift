@@ -4,7 +4,8 @@ import LayeronCore
 import XCTest
 
 /// Operators' replays as rows of their own: each request is taken once, by the start it runs
-/// with, only once it is due; a store from before keeps its scheduled replays.
+/// with, only once it is due; a store from before keeps its scheduled replays. Per-key order keeps
+/// blocked events and their replays out of the scheduler's due reads.
 final class ReplayRequestTests: XCTestCase {
     var directory: URL!
     var path: String { directory.appendingPathComponent("events.db").path }
@@ -72,15 +73,7 @@ final class ReplayRequestTests: XCTestCase {
     func testAReplayBlockedByItsKeyDoesNotTakeAPlaceInTheDuePage() throws {
         let store = try EventStore(path: path)
         defer { store.close() }
-        var seqs: [Int64] = []
-        for (receivedAt, key) in [(1_000, "k"), (1_100, "k"), (1_200, nil)] as [(Int64, String?)] {
-            guard case let .recorded(seq) = try store.append(NewEvent(
-                id: EventID.make(nowMilliseconds: receivedAt), webhook: "w", direction: .inbound, provider: "p", type: "t",
-                providerEventID: nil, dedupeKey: nil, dedupeExpiresAt: nil, receivedAt: receivedAt, headers: [], body: [],
-                handler: "p.h", orderingKey: key))
-            else { return XCTFail("not recorded") }
-            seqs.append(seq)
-        }
+        let seqs = try append([(1_000, "k"), (1_100, "k"), (1_200, nil)], to: store)
         let blocker = seqs[0], blocked = seqs[1], free = seqs[2]
         try store.finishAttempt(seq: blocker, attempt: AttemptRecord(n: 1, startedAt: 1_000, finishedAt: 1_000, outcome: .retry, error: nil,
                                                                     replay: false, plugin: nil, pluginVersion: nil),
@@ -93,6 +86,38 @@ final class ReplayRequestTests: XCTestCase {
                                 status: .processed, nextAttemptAt: nil)
         XCTAssertEqual(try store.dueReplays(now: 4_000, limit: 1, direction: .inbound), [DueReplays(seq: blocked, webhook: "w", count: 1)],
                        "once the earlier event is settled, its replay is the longest due")
+    }
+
+    /// The scheduler's read of a webhook's due events leaves out those behind an earlier pending
+    /// event with their key, as the due replays do: listed, they took a capped webhook's few places
+    /// only to be rescheduled, and the first event of each key waited for a place.
+    func testAnEventBlockedByItsKeyIsLeftOutOfTheDueEvents() throws {
+        let store = try EventStore(path: path)
+        defer { store.close() }
+        let seqs = try append([(1_000, "k"), (1_100, "k"), (1_200, "k"), (1_300, "other"), (1_400, nil)], to: store)
+        XCTAssertEqual(try store.dueEvents(now: 2_000, limit: 10, webhook: "w"), [seqs[0], seqs[3], seqs[4]])
+        XCTAssertEqual(try store.dueEvents(now: 2_000, limit: 2, webhook: "w"), [seqs[0], seqs[3]], "the page reaches past the blocked events")
+
+        try store.finishAttempt(seq: seqs[0], attempt: AttemptRecord(n: 1, startedAt: 2_000, finishedAt: 2_000, outcome: .ok, error: nil,
+                                                                    replay: false, plugin: nil, pluginVersion: nil),
+                                status: .processed, nextAttemptAt: nil)
+        XCTAssertEqual(try store.dueEvents(now: 2_000, limit: 10, webhook: "w"), [seqs[1], seqs[3], seqs[4]],
+                       "once the first settles, the next with its key is listed")
+    }
+
+    /// Records an inbound event of webhook "w" per (received at, ordering key); returns their seqs.
+    private func append(_ events: [(Int64, String?)], to store: EventStore) throws -> [Int64] {
+        try events.map { receivedAt, key in
+            guard case let .recorded(seq) = try store.append(NewEvent(
+                id: EventID.make(nowMilliseconds: receivedAt), webhook: "w", direction: .inbound, provider: "p", type: "t",
+                providerEventID: nil, dedupeKey: nil, dedupeExpiresAt: nil, receivedAt: receivedAt, headers: [], body: [],
+                handler: "p.h", orderingKey: key))
+            else {
+                XCTFail("not recorded")
+                return -1
+            }
+            return seq
+        }
     }
 
     /// Migration 9: a replay scheduled in the events' old `replay_at` column is a request, due then.
