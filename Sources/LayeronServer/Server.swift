@@ -103,6 +103,7 @@ public final class Server: @unchecked Sendable {
     /// `databaseLock` is the one `ServeSecrets.prepare` took for the database; without one it is taken here.
     public static func start(options: ServeOptions, resolver: any SecretResolver, logger: Logger,
                              databaseLock heldLock: DatabaseLock? = nil) throws(ServeError) -> Server {
+        DispatchTimers.prepare()
         // Taken before the files are read: what changes between then and the watchers' start is
         // picked up after it (`catchUp`) instead of waiting for the next change.
         let configSeen = FileIdentity(of: options.configPath)

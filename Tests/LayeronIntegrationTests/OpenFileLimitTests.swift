@@ -84,4 +84,32 @@ final class OpenFileLimitTests: XCTestCase {
         _ = try PluginBuilder.run(["prlimit", "--pid", String(pid), "--nofile=1024:"])
         XCTAssertTrue(try server.waitUntil(timeout: 10) { (try? server.postStripe(type: "invoice.paid", providerID: "evt_fds", secret: secret).status) == 200 })
     }
+
+    /// A plugin landing while the server is out of descriptors is refused for a temporary reason and
+    /// tried again: the retry's timer was libdispatch's first, whose event loop could not get its
+    /// descriptor then, and the process died of SIGILL within half a second.
+    func testAPluginLandingWhileOutOfDescriptorsIsRetriedAndTheServerLivesOn() throws {
+        let secret = "whsec_plugin_out_of_files"
+        let server = try TestServer.stripeOnly(secret: secret)
+        let staged = server.path("late.so")
+        try PluginBuilder.buildC(text: GatedInitPlugin.source(name: "late", version: "1", handlers: ["go"], waitsAtGate: false), output: staged)
+        try server.start()
+        defer { server.stop() }
+        let pid = try XCTUnwrap(server.processIdentifier)
+        let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
+        _ = try PluginBuilder.run(["prlimit", "--pid", String(pid), "--nofile=\(open + 4):"])
+        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
+        var held: [Int32] = []
+        defer { held.forEach { close($0) } }
+        for _ in 0..<12 { held.append(try LoopbackSocket.connect(port: port)) }
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("Failed to accept a connection: Too many open files") }, server.logs)
+        XCTAssertEqual(rename(staged, "\(server.pluginsDir)/late.so"), 0)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("plugin load will be tried again") }, server.logs)
+        Thread.sleep(forTimeInterval: 1)
+        XCTAssertTrue(server.isRunning, "out of descriptors, the retry's timer ended the process: \(server.logs.suffix(1500))")
+        held.forEach { close($0) }
+        held = []
+        _ = try PluginBuilder.run(["prlimit", "--pid", String(pid), "--nofile=1024:"])
+        XCTAssertTrue(try server.waitUntil(timeout: 20) { (try? server.activeVersion(of: "late")) == "1" }, server.logs)
+    }
 }
