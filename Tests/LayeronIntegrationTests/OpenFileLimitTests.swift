@@ -69,13 +69,8 @@ final class OpenFileLimitTests: XCTestCase {
         try server.start()
         defer { server.stop() }
         let pid = try XCTUnwrap(server.processIdentifier)
-        let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
-        _ = try PluginBuilder.run(["prlimit", "--pid", String(pid), "--nofile=\(open + 4):"])
-        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
-        var held: [Int32] = []
+        var held = try exhaustDescriptors(of: server, pid: pid)
         defer { held.forEach { close($0) } }
-        for _ in 0..<12 { held.append(try LoopbackSocket.connect(port: port)) }
-        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("Failed to accept a connection: Too many open files") }, server.logs)
         let lines = server.logs.split(separator: "\n").filter { $0.contains("Failed to accept a connection") }
         XCTAssertEqual(lines.count, 1, "\(lines)")
         XCTAssertTrue(lines.first?.contains(#""source":"accept""#) == true, "\(lines)")
@@ -96,13 +91,8 @@ final class OpenFileLimitTests: XCTestCase {
         try server.start()
         defer { server.stop() }
         let pid = try XCTUnwrap(server.processIdentifier)
-        let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
-        _ = try PluginBuilder.run(["prlimit", "--pid", String(pid), "--nofile=\(open + 4):"])
-        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
-        var held: [Int32] = []
+        var held = try exhaustDescriptors(of: server, pid: pid)
         defer { held.forEach { close($0) } }
-        for _ in 0..<12 { held.append(try LoopbackSocket.connect(port: port)) }
-        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("Failed to accept a connection: Too many open files") }, server.logs)
         XCTAssertEqual(rename(staged, "\(server.pluginsDir)/late.so"), 0)
         XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("plugin load will be tried again") }, server.logs)
         Thread.sleep(forTimeInterval: 1)
@@ -111,5 +101,17 @@ final class OpenFileLimitTests: XCTestCase {
         held = []
         _ = try PluginBuilder.run(["prlimit", "--pid", String(pid), "--nofile=1024:"])
         XCTAssertTrue(try server.waitUntil(timeout: 20) { (try? server.activeVersion(of: "late")) == "1" }, server.logs)
+    }
+
+    /// Lowers the running server's open-file limit to four above what it holds, then opens
+    /// connections until its accept thread says it is out of descriptors; returns them, held.
+    private func exhaustDescriptors(of server: TestServer, pid: Int32) throws -> [Int32] {
+        let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
+        _ = try PluginBuilder.run(["prlimit", "--pid", String(pid), "--nofile=\(open + 4):"])
+        let port = try XCTUnwrap(URL(string: server.publicURL)?.port)
+        var held: [Int32] = []
+        for _ in 0..<12 { held.append(try LoopbackSocket.connect(port: port)) }
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.logs.contains("Failed to accept a connection: Too many open files") }, server.logs)
+        return held
     }
 }
