@@ -30,14 +30,14 @@ final class OpenFileLimitTests: XCTestCase {
         XCTAssertEqual(values["soft"], hard == "unlimited" ? "unlimited" : hard, run.stdout)
     }
 
-    /// A hard limit below what the listeners may hold is said at start, with the numbers and the fix;
-    /// the folder watches it leaves no room for say they are out of descriptors, not that the folder
-    /// is missing (the probe's server said "restart with the folder in place" with the folder there).
+    /// A hard limit below what the listeners may hold is said at start, with the numbers and the fix.
+    /// (What a folder watch that finds no descriptor says is `FolderWatcherTests`'s: the window of
+    /// limits at which the server starts and its watches do not is a few descriptors wide.)
     func testServeWarnsWhenTheOpenFileLimitCannotCoverItsConnections() throws {
         let secret = "whsec_few_files"
         let server = try TestServer.stripeOnly(secret: secret)
         let run = try CommandRun.bash("""
-            ulimit -n 32
+            ulimit -n 64
             "$LAYERON" serve --config "$CONFIG" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --database "$DATABASE" --log-format text > out 2> err &
             pid=$!
             for _ in $(seq 1 100); do grep -q '^admin listening' out && break; sleep 0.1; done
@@ -49,16 +49,9 @@ final class OpenFileLimitTests: XCTestCase {
                                "STRIPE_WEBHOOK_SECRET": secret, "LAYERON_ADMIN_TOKEN": server.adminToken],
             directory: server.directory.path)
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
-        XCTAssertTrue(run.stdout.contains("the open-file limit (32) is below what the listeners may hold: limits.maxConnections 1024 "
+        XCTAssertTrue(run.stdout.contains("the open-file limit (64) is below what the listeners may hold: limits.maxConnections 1024 "
                                           + "+ the admin listener's 1024 + "), run.stdout)
         XCTAssertTrue(run.stdout.contains("LimitNOFILE="), run.stdout)
-        let watches = run.stdout.split(separator: "\n").filter { $0.contains("cannot watch") }
-        XCTAssertFalse(watches.isEmpty, "at 32 descriptors the folder watches cannot start: \(run.stdout)")
-        for line in watches {
-            XCTAssertTrue(line.contains("out of file descriptors"), String(line))
-            XCTAssertFalse(line.contains("folder in place"), String(line))
-            XCTAssertTrue(line.contains("SIGHUP still"), String(line))
-        }
     }
 
     /// Out of descriptors, the accept thread says so once, as its own line (it was tagged as
