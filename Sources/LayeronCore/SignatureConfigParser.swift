@@ -93,6 +93,11 @@ enum SignatureConfigParser {
                     reader.report(view.keyPath("secretEncoding"), "unknown secret encoding \"\(text)\"; expected \(SecretFormat.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
             }
+            // A token is compared with the secret's bytes: decoded from hex or base64, they are not
+            // the text the header carries, so no request could match.
+            if algorithm == .token, secretFormat != .text, encoding == .text {
+                reader.report(view.keyPath("secretEncoding"), "\"\(secretFormat.rawValue)\" decodes the secret to bytes, which a token header sent as text never equals; set \"encoding\": \"\(secretFormat.rawValue)\" too (the header then carries the token in that encoding), or drop \"secretEncoding\"")
+            }
         }
 
         var separator: Character?

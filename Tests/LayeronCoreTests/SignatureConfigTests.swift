@@ -85,6 +85,9 @@ final class SignatureConfigTests: XCTestCase {
         assertIssue(custom(#"{\#(hmac), "format": "v1,{signature}"}"#),
                     "t.json: webhooks[0].signature.format: format \"v1,{signature}\" puts \",\" between its key and value, and \",\" is also the default separator between fields; set \"separator\"")
         XCTAssertEqual(custom(#"{"header": "x", "algorithm": "token", "secret": {"secret": "S"}, "encoding": "text"}"#), [])
+        assertIssue(custom(#"{"header": "x", "algorithm": "token", "secret": {"secret": "S"}, "secretEncoding": "hex"}"#),
+                    "t.json: webhooks[0].signature.secretEncoding: \"hex\" decodes the secret to bytes, which a token header sent as text never equals; set \"encoding\": \"hex\" too")
+        XCTAssertEqual(custom(#"{"header": "x", "algorithm": "token", "secret": {"secret": "S"}, "secretEncoding": "hex", "encoding": "hex"}"#), [])
         XCTAssertEqual(custom(#"{\#(hmac), "format": "id={id},v1={signature}"}"#), [])
     }
 
