@@ -253,6 +253,8 @@ private final class RequestState: @unchecked Sendable {
     let encodedNUL: Bool
     /// The bytes of scheme and authority before the path of a target in absolute-form, or 0.
     let absoluteFormPrefix: Int
+    /// The authority of a target in absolute-form, the request's `Host` (RFC 9112 3.2.2).
+    let authority: String?
     /// The connection's, shared by the requests on it.
     let deadline: ConnectionDeadline
     // Touched by one libmicrohttpd thread at a time, so these skip Swift's runtime exclusivity check
@@ -272,6 +274,7 @@ private final class RequestState: @unchecked Sendable {
         encodedPath = target.encodedPath
         encodedNUL = target.encodedNUL
         absoluteFormPrefix = target.absoluteFormPrefix
+        authority = target.authority
         self.deadline = deadline
     }
 
@@ -376,6 +379,8 @@ private struct RequestTarget {
     var encodedNUL = false
     /// `AbsoluteForm.prefixLength`: the path starts after it.
     var absoluteFormPrefix = 0
+    /// An absolute-form target's authority, which replaces the `Host` header; nil for the origin-form.
+    var authority: String?
 }
 
 /// A raw URI as sent, read in one pass before libmicrohttpd decodes it in place.
@@ -384,6 +389,7 @@ private func readTarget(_ uri: UnsafePointer<CChar>?) -> RequestTarget {
     guard let uri else { return target }
     let bytes = UnsafeRawPointer(uri).assumingMemoryBound(to: UInt8.self)
     target.absoluteFormPrefix = AbsoluteForm.prefixLength(bytes)
+    if target.absoluteFormPrefix > 0 { target.authority = AbsoluteForm.authority(bytes, prefixLength: target.absoluteFormPrefix) }
     var i = target.absoluteFormPrefix
     var encoded = false
     while bytes[i] != 0, bytes[i] != UInt8(ascii: "?") {
@@ -534,7 +540,15 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
         server.onRefusal(refusal.label)
         return send(refusal.response, on: connection, closing: server.isClosing)
     }
-    let headers = collect(connection, kind: .HEADER_KIND, lowercase: true)
+    var headers = collect(connection, kind: .HEADER_KIND, lowercase: true)
+    if let authority = state.authority {
+        if let host = headers.pairs.firstIndex(where: { $0.name == "host" }) {
+            headers.pairs[host].value = authority
+            headers.invalidUTF8[host] = nil
+        } else {
+            headers.pairs.append((name: "host", value: authority))
+        }
+    }
     let request = HTTPRequest(
         method: method.map { String(cString: $0) } ?? "GET",
         path: url.map { AbsoluteForm.path($0, prefixLength: state.absoluteFormPrefix) } ?? "/",

@@ -37,4 +37,32 @@ final class AbsoluteFormTargetTests: RunningStripeServerTestCase {
             XCTAssertTrue(answer.hasPrefix("HTTP/1.1 404"), answer)
         }
     }
+
+    /// The target's host decides, not the `Host` header, which an origin server must ignore then
+    /// (RFC 9112 3.2.2): a webhook served for one host is reached through a target naming it, and not
+    /// through one naming another host with its name in `Host`.
+    func testTheTargetsHostRoutesInsteadOfTheHostHeader() throws {
+        let vendorSecret = "vendor_absolute"
+        let hosted = try TestServer(environment: ["VENDOR_WEBHOOK_SECRET": vendorSecret])
+        try hosted.writeConfig(#"""
+            { "plugins": { "dir": "\#(hosted.pluginsDir)" }, "webhooks": [
+              { "name": "vendor", "provider": "custom", "path": "/h", "host": "a.example.com",
+                "signature": { "header": "x-vendor-signature", "algorithm": "hmac-sha256", "encoding": "hex",
+                               "secret": { "secret": "VENDOR_WEBHOOK_SECRET" } } } ] }
+            """#)
+        try hosted.start()
+        defer { hosted.stop() }
+        let port = try XCTUnwrap(URL(string: hosted.publicURL)?.port)
+        let body = #"{"id":"v1","type":"thing"}"#
+        func send(target: String, host: String) throws -> String {
+            try RawConnection.exchange(port: port,
+                "POST \(target) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
+                    + "X-Vendor-Signature: \(Signing.hmacHex(body: Array(body.utf8), secret: vendorSecret))\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        }
+        let named = try send(target: "http://user@a.example.com:8080/h", host: "b.example.com")
+        XCTAssertTrue(named.hasPrefix("HTTP/1.1 200"), named)
+        let other = try send(target: "http://b.example.com/h", host: "a.example.com")
+        XCTAssertTrue(other.hasPrefix("HTTP/1.1 404"), other)
+    }
 }
