@@ -51,7 +51,7 @@ final class Dispatcher: @unchecked Sendable {
     /// How many of a webhook's events the scheduler keeps queued or running at most (`scheduleDue`).
     private let scheduledAhead = 1024
 
-    /// Guards `urgent`, `queue`, `queueHead`, `cappedQueue`, `cappedTurn`, `inFlight`, `replaysWaiting`, `perWebhook`, `cappedBacklog`, `readAhead`,
+    /// Guards `urgent`, `queue`, `queueHead`, `cappedQueue`, `cappedTurn`, `inFlight`, `runningKeys`, `replaysWaiting`, `perWebhook`, `cappedBacklog`, `readAhead`,
     /// `ranBeforeHandOver`, `idle` and `stopping`.
     private let queueLock = NSLock()
     // Every `var` below is guarded by `queueLock`, by the lock its comment names or confined to the
@@ -91,6 +91,12 @@ final class Dispatcher: @unchecked Sendable {
     /// A lease started at admission ran out in the queue behind a backlog, and the event was queued
     /// again and run twice.
     @exclusivity(unchecked) private var inFlight: [Int64: Int64] = [:]
+    /// The ordering keys (`ordering: per-key`) an attempt holds, with the event whose attempt it is:
+    /// from the check that lets it run (`holdKey`) until its record (`release`). The store only
+    /// knows pending events, and a replay of a settled one is not: it ran beside its key's next event.
+    /// A hold counts while its event is in `inFlight` within its lease, so a stalled call does not
+    /// hold its key for longer than it holds its event.
+    @exclusivity(unchecked) private var runningKeys: [WebhookOrderingKey: Int64] = [:]
     /// Replays asked for while their event was in flight, by event: each runs when the attempt
     /// before it is recorded (`release`), which hands the event's place in `inFlight` on to it. Only
     /// a shortcut: every replay is a request in the store until its attempt starts.
@@ -435,9 +441,11 @@ final class Dispatcher: @unchecked Sendable {
     /// webhook when only that is known, for a waiting replay. A waiting replay is admitted like any
     /// attempt (`admitLocked`); one turned away, or held back (`waitingReplaysHeld`), stays a request
     /// in the store for the scheduler, so the event's waiting replays are dropped here.
-    private func release(_ seq: Int64, webhook: String?, replayOf: String? = nil, waitingReplaysHeld: Bool = false) {
+    private func release(_ seq: Int64, webhook: String?, replayOf: String? = nil, waitingReplaysHeld: Bool = false,
+                         key: WebhookOrderingKey? = nil) {
         queueLock.lock()
         inFlight[seq] = nil
+        if let key { Self.letGo(&runningKeys[key], by: seq) }
         if let webhook, let n = perWebhook[webhook] { perWebhook[webhook] = n > 1 ? n - 1 : nil }
         var replaying = false
         if !replaysWaiting.isEmpty, let waiting = replaysWaiting[seq] {
@@ -484,8 +492,7 @@ final class Dispatcher: @unchecked Sendable {
                 // started it first, `submit` would have dropped the hand-over (`ranBeforeHandOver`),
                 // or `admitLocked` while it runs. So its state is the one it was recorded with.
                 let seq = event.seq, webhook = event.webhook
-                if runIfInOrder(event, then: { [self] in release(seq, webhook: webhook) }) { continue }
-                release(seq, webhook: webhook)
+                runIfInOrder(event) { [self] key in release(seq, webhook: webhook, key: key) }
             case let .due(seq, webhook):
                 // The scheduler's read may predate a worker's commit: re-read and re-check. An event
                 // gone meanwhile (purged) gives its place under the cap back all the same.
@@ -495,7 +502,8 @@ final class Dispatcher: @unchecked Sendable {
                 }
                 if event.status == .pending, let due = event.nextAttemptAt, due <= WallClock.nowMilliseconds() {
                     noteRunBeforeHandOver(event)
-                    if runIfInOrder(event, startCommittedFirst: true, then: { [self] in release(seq, webhook: webhook) }) { continue }
+                    runIfInOrder(event, startCommittedFirst: true) { [self] key in release(seq, webhook: webhook, key: key) }
+                    continue
                 }
                 release(seq, webhook: webhook)
             case let .replay(seq, webhook):
@@ -504,13 +512,15 @@ final class Dispatcher: @unchecked Sendable {
                     continue
                 }
                 // Per-key order holds for replays too: one of an event behind an earlier pending
-                // event with its key stays a request, and a later pass of the scheduler tries again.
-                if waitsForEarlierKey(event) {
+                // event with its key, or while another attempt holds its key, stays a request, and a
+                // later pass of the scheduler tries again.
+                let key = event.orderingKey.map { WebhookOrderingKey(webhook: event.webhook, key: $0) }
+                if let key, waitsForKey(key, of: event) {
                     release(seq, webhook: webhook, waitingReplaysHeld: true)
                     continue
                 }
-                if run(event, replay: true, onRecorded: { [self] _ in release(seq, webhook: webhook) }) { continue }
-                release(seq, webhook: webhook)
+                if run(event, replay: true, onRecorded: { [self] _ in release(seq, webhook: webhook, key: key) }) { continue }
+                release(seq, webhook: webhook, key: key)
             case let .waited(event, done):
                 // The provider's answer waits for the record too, so its retry finds the response.
                 let seq = event.seq
@@ -554,23 +564,55 @@ final class Dispatcher: @unchecked Sendable {
         }
     }
 
-    /// With `ordering: per-key`, an event waits while an earlier event with its key is pending; it is
-    /// rescheduled for when that one is next due, so blocked events do not spin. True when it ran,
-    /// and `then` will be called once its attempt is committed.
-    private func runIfInOrder(_ event: StoredEvent, startCommittedFirst: Bool = false, then: @escaping @Sendable () -> Void) -> Bool {
-        if let key = event.orderingKey,
-           let blocker = try? store.earlierPending(webhook: event.webhook, orderingKey: key, before: event.seq) {
+    /// Runs `event`'s attempt unless it must wait: with `ordering: per-key`, while an earlier event with
+    /// its key is pending (rescheduled for when that one is next due, so blocked events do not spin)
+    /// or another attempt holds its key (a replay of a settled event, which is not pending: 200 ms
+    /// on). `then` is called once: when the attempt is committed, or at once when nothing ran, with
+    /// the key the attempt held, for `release` to let go of.
+    private func runIfInOrder(_ event: StoredEvent, startCommittedFirst: Bool = false,
+                              then: @escaping @Sendable (WebhookOrderingKey?) -> Void) {
+        guard let orderingKey = event.orderingKey else {
+            if !run(event, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { _ in then(nil) }) { then(nil) }
+            return
+        }
+        let key = WebhookOrderingKey(webhook: event.webhook, key: orderingKey)
+        if let blocker = try? store.earlierPending(webhook: event.webhook, orderingKey: orderingKey, before: event.seq) {
             let now = WallClock.nowMilliseconds()
             try? store.schedule(seq: event.seq, at: max(now + 200, blocker ?? now + 200))
-            return false
+            return then(nil)
         }
-        return run(event, replay: false, startCommittedFirst: startCommittedFirst) { _ in then() }
+        guard holdKey(key, for: event.seq) else {
+            try? store.schedule(seq: event.seq, at: WallClock.nowMilliseconds() + 200)
+            return then(nil)
+        }
+        if !run(event, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { _ in then(key) }) { then(key) }
     }
 
-    /// Whether an earlier event with `event`'s ordering key (`ordering: per-key`) is pending.
-    private func waitsForEarlierKey(_ event: StoredEvent) -> Bool {
-        guard let key = event.orderingKey else { return false }
-        return (try? store.earlierPending(webhook: event.webhook, orderingKey: key, before: event.seq)) != nil
+    /// Whether a replay of `event`, whose ordering key is `key`, waits: while an earlier event with
+    /// its key is pending or another attempt holds the key. When it does not, it holds the key itself.
+    private func waitsForKey(_ key: WebhookOrderingKey, of event: StoredEvent) -> Bool {
+        if (try? store.earlierPending(webhook: event.webhook, orderingKey: key.key, before: event.seq)) != nil { return true }
+        return !holdKey(key, for: event.seq)
+    }
+
+    /// Takes `key` for an attempt of `seq`, unless another event's attempt holds it within its lease
+    /// (an attempt of `seq` itself holding it ran past its lease, and this one takes over from it).
+    private func holdKey(_ key: WebhookOrderingKey, for seq: Int64) -> Bool {
+        let now = WallClock.monotonicMilliseconds()
+        queueLock.lock()
+        defer { queueLock.unlock() }
+        // One lookup of `runningKeys`, through the subscript's in-place access.
+        return { (holder: inout Int64?) -> Bool in
+            if let other = holder, other != seq, let until = inFlight[other], until >= now { return false }
+            holder = seq
+            return true
+        }(&runningKeys[key])
+    }
+
+    /// Lets go of a key `seq`'s attempt held, in place in `runningKeys`; a key another event's attempt
+    /// holds since (this one ran past its lease) stays held. Caller holds `queueLock`.
+    private static func letGo(_ holder: inout Int64?, by seq: Int64) {
+        if holder == seq { holder = nil }
     }
 
     /// Full passes over every webhook, a pause apart; in between, passes over the capped webhooks
@@ -996,6 +1038,12 @@ private final class HandlerReferenceCache: @unchecked Sendable {
         parsed[text] = resolved
         return resolved
     }
+}
+
+/// An ordering key value of a webhook (`ordering: per-key`), as `Dispatcher.runningKeys` holds it.
+private struct WebhookOrderingKey: Hashable {
+    let webhook: String
+    let key: String
 }
 
 /// An attempt parked behind a plugin that takes one call at a time: run it, or, when the server

@@ -17,6 +17,7 @@ final class ReplayLimitsTests: XCTestCase {
         try server.writeBehavioursConfig(plugin: #"{ "output": "\#(output)", "gate": "\#(gate)" }"#, webhooks: [
             ("capped", keyed + #""handler": "behaviours.gated", "concurrency": 1"#),
             ("ordered", keyed + #""handler": "behaviours.always_retry", "ordering": "per-key", "orderingKey": "body.customer", "retry": {"attempts": 5, "initial": "1h", "max": "1h"}"#),
+            ("keyed", keyed + #""handler": "behaviours.gated", "ordering": "per-key", "orderingKey": "body.customer", "concurrency": 2"#),
         ] + (keepingRemovable ? [removable] : []))
     }
 
@@ -70,6 +71,50 @@ final class ReplayLimitsTests: XCTestCase {
         let replayed = try store.rows("SELECT e.id FROM attempts a JOIN events e ON e.seq = a.event_seq WHERE a.replay = 1").map { $0[0] ?? "" }
         XCTAssertEqual(replayed, [ids[0]], "o2 and o3 wait behind o1, pending")
         XCTAssertEqual(try store.count("SELECT COUNT(*) FROM replay_requests"), 2, "their replays stay asked for")
+    }
+
+    /// A running attempt holds its ordering key, a replay of a settled event too: a fresh event with
+    /// the key waits until the replay is recorded, and a replay waits while a fresh event with its
+    /// key runs. Only a pending event held a key, so a replay of a processed event ran beside the
+    /// key's next event (the crash probe saw 30 such overlaps).
+    func testAReplayOfASettledEventHoldsItsKeyAndWaitsForIt() throws {
+        let store = try StoreReader(path: server.databasePath)
+        func attempt(_ id: String, replay: Bool) throws -> (started: Int64, finished: Int64?)? {
+            let rows = try store.rows("SELECT a.started_at, a.finished_at FROM attempts a JOIN events e ON e.seq = a.event_seq WHERE e.id = '\(id)' AND a.replay = \(replay ? 1 : 0)")
+            return rows.first.map { (Int64($0[0] ?? "") ?? 0, $0[1].flatMap { Int64($0) }) }
+        }
+        func line(_ id: String, replay: Bool) -> Int? {
+            TestServer.handledLines(output).firstIndex { $0.hasPrefix("gated \(id) ") && $0.hasSuffix("replay=\(replay ? 1 : 0)") }
+        }
+        func openGate() { XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil), "the gate file opens the handler") }
+        func closeGate() throws { try FileManager.default.removeItem(atPath: gate) }
+        func replay(_ id: String) throws { XCTAssertEqual(try server.admin("POST", "/admin/events/\(id)/replay?force=true").status, 202) }
+        /// The attempt `waiting` does not start while `holder`'s, at the closed gate, runs, and starts
+        /// once the gate opens and that one is recorded.
+        func waits(_ waiting: (id: String, replay: Bool), behind holder: (id: String, replay: Bool)) throws {
+            usleep(800_000)
+            XCTAssertNil(try attempt(waiting.id, replay: waiting.replay), "\(waiting) started beside \(holder), an attempt with its key")
+            openGate()
+            XCTAssertTrue(try server.waitUntil { try attempt(waiting.id, replay: waiting.replay)?.finished != nil }, "\(waiting) runs once \(holder) is recorded")
+            let held = try XCTUnwrap(try attempt(holder.id, replay: holder.replay)?.finished)
+            XCTAssertGreaterThanOrEqual(try XCTUnwrap(try attempt(waiting.id, replay: waiting.replay)).started, held)
+        }
+
+        openGate()
+        let a = try send("keyed", #"{"id": "key1", "type": "t", "customer": "cus_k"}"#)
+        XCTAssertTrue(try server.waitUntil { try attempt(a, replay: false)?.finished != nil }, "a is processed")
+        try closeGate()
+        try replay(a)
+        XCTAssertTrue(try server.waitUntil { try attempt(a, replay: true) != nil }, "a's replay starts and waits at the gate")
+        let b = try send("keyed", #"{"id": "key2", "type": "t", "customer": "cus_k"}"#)
+        try waits((b, replay: false), behind: (a, replay: true))
+        XCTAssertLessThan(try XCTUnwrap(line(a, replay: true)), try XCTUnwrap(line(b, replay: false)), "the replay's call ends before b's")
+
+        try closeGate()
+        let c = try send("keyed", #"{"id": "key3", "type": "t", "customer": "cus_k"}"#)
+        XCTAssertTrue(try server.waitUntil { try attempt(c, replay: false) != nil }, "c starts and waits at the gate")
+        try replay(b)
+        try waits((b, replay: true), behind: (c, replay: false))
     }
 
     /// A webhook removed from the config keeps its pending events in the store, and they resume on its
