@@ -849,7 +849,7 @@ final class Dispatcher: @unchecked Sendable {
             } else {
                 start = store.startAttempt(seq: event.seq, attempt: record)
             }
-            startLease(of: event)
+            startLease(of: event, lease: rules?.leaseMilliseconds ?? WebhookConfig.defaultLease.milliseconds)
             let callStarted = WallClock.monotonicNanoseconds()
             defer { callSeconds = WallClock.secondsSince(callStarted) }
             return plugin.call(handler.handler, handlerEvent)
@@ -956,8 +956,10 @@ final class Dispatcher: @unchecked Sendable {
     /// Starts the lease of `event`'s attempt, its handler about to be called: only a call that runs
     /// past it is presumed stalled, not the wait for a worker before it (`inFlight`). An event no
     /// longer held (a stalled run before this one has been recorded) stays so.
-    private func startLease(of event: StoredEvent) {
-        let until = WallClock.monotonicMilliseconds() + lease(event.webhook)
+    /// `lease` comes with the attempt's rules, already read for it: a second lookup of the webhook
+    /// was one more string hash on every attempt.
+    private func startLease(of event: StoredEvent, lease: Int64) {
+        let until = WallClock.monotonicMilliseconds() + lease
         queueLock.lock()
         if inFlight[event.seq] != nil { inFlight[event.seq] = until }
         queueLock.unlock()

@@ -199,11 +199,11 @@ final class RuntimeSnapshot: Sendable {
         return config.webhooks[index].routes.handler(for: type)
     }
 
-    /// What an attempt's outcome is recorded with, read the same way: nil for a webhook no longer
-    /// configured.
-    func attemptRules(ofWebhook name: String) -> (retry: RetryPolicy, respond: RespondMode)? {
+    /// What an attempt runs and is recorded with, read the same way: nil for a webhook no longer
+    /// configured. One lookup for all three, as every attempt needs them.
+    func attemptRules(ofWebhook name: String) -> (retry: RetryPolicy, respond: RespondMode, leaseMilliseconds: Int64)? {
         guard let index = webhookPositions[name] else { return nil }
-        return (config.webhooks[index].retry, config.webhooks[index].respond)
+        return (config.webhooks[index].retry, config.webhooks[index].respond, config.webhooks[index].lease.milliseconds)
     }
 }
 
