@@ -48,10 +48,23 @@ enum ProcessEnvironment {
         return SecretsSetup.resolver(store: store, environment: environment, variables: variables, logger: logger)
     }
 
-    /// `--database`, else the config's `database`; nil when the config does not load.
-    static func databasePath(_ args: Arguments) throws(UsageError) -> String? {
+    /// `--database`, else the config's `database`. A config with errors elsewhere still names its
+    /// database (the errors are printed as a warning): `secrets set` is often what fixes it. One that
+    /// does not read, or whose `database` is the error, is refused with the config's own message.
+    static func databasePath(_ args: Arguments) throws(UsageError) -> String {
         if let database = try databaseFlag(args) { return database }
-        return (try? loadConfig(path: configPath(args)))?.database
+        let path = configPath(args)
+        let reading: ConfigReading
+        do { reading = try readConfig(path: path) } catch {
+            throw UsageError("cannot find the database: \(error); fix the config or give --database FILE")
+        }
+        guard !reading.issues.contains(where: { $0.keyPath == "database" }) else {
+            throw UsageError("cannot find the database: \(ConfigError.invalid(file: path, issues: reading.issues)); fix the config or give --database FILE")
+        }
+        if !reading.issues.isEmpty {
+            FileHandle.standardError.write(Data("layeron: warning: \(ConfigError.invalid(file: path, issues: reading.issues)); using its database \(reading.config.database)\n".utf8))
+        }
+        return reading.config.database
     }
 
     /// `--database`, refused as the config's `database` is (empty, `:memory:`).

@@ -71,7 +71,7 @@ enum SecretsCommand {
                 try args.only(common.union(["json"]), words: [])
                 guard let store = try existingStore(args, environment) else {
                     // An empty table alone would not tell a store with nothing set from a mistyped --database.
-                    FileHandle.standardError.write(Data("layeron secrets list: there is no secrets store at \(SecretStore.path(besideDatabase: try database(args))) yet\n".utf8))
+                    FileHandle.standardError.write(Data("layeron secrets list: there is no secrets store at \(SecretStore.path(besideDatabase: try ProcessEnvironment.databasePath(args))) yet\n".utf8))
                     printListings([], json: args.has("json"))
                     return 0
                 }
@@ -127,19 +127,12 @@ enum SecretsCommand {
         return name
     }
 
-    private static func database(_ args: Arguments) throws(UsageError) -> String {
-        guard let database = try ProcessEnvironment.databasePath(args) else {
-            throw UsageError("cannot find the database: \(ProcessEnvironment.configPath(args)) does not load; give --config FILE or --database FILE")
-        }
-        return database
-    }
-
     private static func openStore(_ args: Arguments, _ environment: String) throws -> SecretStore {
-        try SecretsSetup.openStore(database: try database(args), environment: environment, variables: ProcessEnvironment.variables).store
+        try SecretsSetup.openStore(database: try ProcessEnvironment.databasePath(args), environment: environment, variables: ProcessEnvironment.variables).store
     }
 
     private static func existingStore(_ args: Arguments, _ environment: String) throws -> SecretStore? {
-        try SecretsSetup.openExistingStore(database: try database(args), environment: environment, variables: ProcessEnvironment.variables)?.store
+        try SecretsSetup.openExistingStore(database: try ProcessEnvironment.databasePath(args), environment: environment, variables: ProcessEnvironment.variables)?.store
     }
 
     /// Reseals the whole store (every environment's values) under the master key on standard input.
@@ -147,7 +140,7 @@ enum SecretsCommand {
     /// beside it first, the store resealed, then the file renamed into place. A key from
     /// `LAYERON_MASTER_KEY` or `LAYERON_MASTER_KEY_FILE` is the operator's to change.
     private static func rekey(_ args: Arguments, _ environment: String) throws {
-        let database = try database(args)
+        let database = try ProcessEnvironment.databasePath(args)
         guard let (store, source) = try SecretsSetup.openExistingStore(database: database, environment: environment,
                                                                       variables: ProcessEnvironment.variables) else {
             throw UsageError("there is no secrets store beside \(database) yet; nothing to rekey")

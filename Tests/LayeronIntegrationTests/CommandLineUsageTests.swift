@@ -78,4 +78,32 @@ final class CommandLineUsageTests: XCTestCase {
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [])
     }
+
+    /// `secrets` commands find the database of a config with an error elsewhere (fixing that error
+    /// may need the secret) and say what the error is; a config that does not read, or whose
+    /// `database` is the error, is refused with the config's own message, not "does not load".
+    func testSecretsCommandsNameTheConfigsErrorAndUseItsDatabaseWhenThatIsFine() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("layeron-secretsconfig-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try #"{"database": "store/events.db", "workers": "x"}"#.write(toFile: directory + "/bad.json", atomically: true, encoding: .utf8)
+        let set = try CommandRun.layeron(["secrets", "set", "SOME_SECRET", "--config", "bad.json"], stdin: "value",
+                                         removing: secretVariables, directory: directory)
+        XCTAssertEqual(set.status, 0, set.stderr)
+        XCTAssertTrue(set.stderr.contains("bad.json: workers: expected a whole number from 1 to 256"), set.stderr)
+        XCTAssertTrue(set.stderr.contains("using its database store/events.db"), set.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/store/secrets.db"))
+        let list = try CommandRun.layeron(["secrets", "list", "--config", "bad.json"], removing: secretVariables, directory: directory)
+        XCTAssertEqual(list.status, 0, list.stderr)
+        XCTAssertTrue(list.stdout.contains("SOME_SECRET"), list.stdout)
+
+        try #"{"database": ":memory:"}"#.write(toFile: directory + "/memory.json", atomically: true, encoding: .utf8)
+        try #"{"database": "#.write(toFile: directory + "/broken.json", atomically: true, encoding: .utf8)
+        for (file, message) in [("memory.json", "memory.json: database:"), ("broken.json", "broken.json"), ("none.json", "none.json: cannot read the config")] {
+            let run = try CommandRun.layeron(["secrets", "list", "--config", file], removing: secretVariables, directory: directory)
+            XCTAssertEqual(run.status, 2, "\(file): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains("cannot find the database: \(message)"), "\(file): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains("fix the config or give --database FILE"), "\(file): \(run.stderr)")
+        }
+    }
 }
