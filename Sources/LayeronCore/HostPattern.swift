@@ -4,12 +4,15 @@ public enum HostPattern: Sendable, Hashable, CustomStringConvertible {
     case wildcard(suffix: String)
 
     /// Why a `host` could never equal a request's host (`InboundPipeline.hostWithoutPort`: lower-case,
-    /// without the port, an IPv6 literal without its brackets): the message says what to write.
+    /// without the port, an IPv6 literal without its brackets and in its `IPv6Literal` spelling): the
+    /// message says what to write.
     public enum ParseError: Error, Equatable, CustomStringConvertible {
         case port(String)
         case trailingDot(String)
         case notASCII(String)
         case notAHostName(String)
+        case notAnIPv6Address(String)
+        case bareIPv6Address(String)
 
         public var description: String {
             switch self {
@@ -21,6 +24,10 @@ public enum HostPattern: Sendable, Hashable, CustomStringConvertible {
                 return "\"\(text)\" is not ASCII: requests carry an international name in its punycode form; write that (xn--…, as `idn2` prints it)"
             case let .notAHostName(text):
                 return "\"\(text)\" is not a host name, *.domain pattern or [IPv6] address; a name is letters, digits, - and _ in labels joined by dots"
+            case let .bareIPv6Address(text):
+                return "\"\(text)\" is an IPv6 address: write it in brackets, \"[\(text)]\", as a request's Host carries it"
+            case let .notAnIPv6Address(text):
+                return "\"\(text)\" is not an IPv6 address in brackets, like \"[2001:db8::1]\" (without a zone such as %eth0, which no request's host carries)"
             }
         }
     }
@@ -28,13 +35,12 @@ public enum HostPattern: Sendable, Hashable, CustomStringConvertible {
     public init(parsing text: String) throws(ParseError) {
         let lower = text.lowercased()
         if lower.hasPrefix("["), lower.hasSuffix("]"), lower.count > 2 {
-            // A request's `[::1]:8080` is matched as `::1`.
-            let address = lower.dropFirst().dropLast()
-            guard address.contains(":"), address.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { throw .notAHostName(text) }
-            self = .exact(String(address))
+            // A request's `[::1]:8080` is matched as `::1`, each side in its canonical spelling.
+            guard let address = IPv6Literal.canonical(String(lower.dropFirst().dropLast())) else { throw .notAnIPv6Address(text) }
+            self = .exact(address)
             return
         }
-        if lower.contains(":") { throw .port(text) }
+        if lower.contains(":") { throw IPv6Literal.canonical(lower) == nil ? .port(text) : .bareIPv6Address(text) }
         if lower.hasSuffix("."), (try? HostPattern(parsing: String(text.dropLast()))) != nil { throw .trailingDot(text) }
         if !lower.allSatisfy(\.isASCII) { throw .notASCII(text) }
         let name = lower.hasPrefix("*.") ? lower.dropFirst(2) : Substring(lower)

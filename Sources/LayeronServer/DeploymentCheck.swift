@@ -127,9 +127,7 @@ private func unresolvedSecrets(config: ServerConfig, configPath: String,
             let forms = DevelopmentSecrets.secretForms(config)
             let publicKeys = error.missing.filter { forms[$0.reference.name] == .publicKey }
             let generated = error.missing.filter { forms[$0.reference.name] != .publicKey }
-            return (error.unreadableLines + error.unusableLines + publicKeys.map {
-                "\(configPath): \($0.owner): secret \($0.reference.name) is not set for development and holds a public key, which serve cannot make up; set it to the provider's public key with `layeron secrets set \($0.reference.name) --env development`"
-            }, generated.map {
+            return (error.unreadableLines + error.unusableLines + publicKeys.map(error.missingLine), generated.map {
                 "\(configPath): \($0.owner): secret \($0.reference.name) is not set for development; serve will give it a random value"
             })
         }

@@ -240,15 +240,21 @@ final class InboundPipeline: Sendable {
     }
 
     /// The Host header without its port, lower-cased: `Example.com:8080` → `example.com`, `[::1]:80` → `::1`.
+    /// An IPv6 literal takes its one spelling (`IPv6Literal`), as a configured `host` does:
+    /// `[0:0::1]` → `::1`.
     static func hostWithoutPort(_ header: String) -> String {
         var header = header
         // Host headers are ASCII in practice: cut and lower-case the bytes. Anything else takes the
         // general path, which lower-cases with the full Unicode mapping.
+        var bracketed = false
         let ascii: String? = header.withUTF8 { utf8 in
             guard !utf8.contains(where: { $0 >= 0x80 }) else { return nil }
             var host = utf8[...]
             if host.first == UInt8(ascii: "[") {
-                if let close = host.firstIndex(of: UInt8(ascii: "]")) { host = host[(host.startIndex + 1)..<close] }
+                if let close = host.firstIndex(of: UInt8(ascii: "]")) {
+                    host = host[(host.startIndex + 1)..<close]
+                    bracketed = true
+                }
             } else if let colon = host.lastIndex(of: UInt8(ascii: ":")) {
                 host = host[..<colon]
             }
@@ -257,7 +263,9 @@ final class InboundPipeline: Sendable {
                 return host.count
             }
         }
-        return ascii ?? unicodeHostWithoutPort(header)
+        guard let ascii else { return unicodeHostWithoutPort(header) }
+        // Not an address (a zone, a typo): kept as sent, for the 404 to name.
+        return bracketed ? IPv6Literal.canonical(ascii) ?? ascii : ascii
     }
 
     private static func unicodeHostWithoutPort(_ header: String) -> String {

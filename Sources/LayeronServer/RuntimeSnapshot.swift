@@ -8,7 +8,9 @@ import LayeronOutbound
 /// value with a line break). Each line names the config file, the owner and the reference, never a value.
 public struct SecretResolutionError: Error, CustomStringConvertible {
     public let file: String
-    public let missing: [(owner: String, reference: SecretReference)]
+    /// `publicKey` is the key type when the reference holds a provider's public key (a webhook whose
+    /// signatures are ed25519, ECDSA or RSA, such as Discord's or SendGrid's), nil for a shared secret.
+    public let missing: [(owner: String, reference: SecretReference, publicKey: PublicKey.Kind?)]
     /// Values that resolved but cannot be used; `problem` follows the reference's name and says what
     /// the value cannot do and why, without quoting it.
     public let unusable: [(owner: String, reference: SecretReference, problem: String)]
@@ -24,10 +26,16 @@ public struct SecretResolutionError: Error, CustomStringConvertible {
         } ?? []
     }
 
-    var missingLines: [String] {
-        missing.map {
-            "\(file): \($0.owner): secret \($0.reference.name) is not set for environment \(environment); set it with \(remedy($0.reference))"
-        }
+    var missingLines: [String] { missing.map(missingLine) }
+
+    /// What to set for one unset reference. A public key is no shared secret to make up (development
+    /// leaves it unset), and an operator told only "set it" looks for a signing secret the provider
+    /// never shows: the line says which key it is and where it comes from.
+    func missingLine(_ entry: (owner: String, reference: SecretReference, publicKey: PublicKey.Kind?)) -> String {
+        let unset = "\(file): \(entry.owner): secret \(entry.reference.name) is not set for environment \(environment)"
+        guard let kind = entry.publicKey else { return "\(unset); set it with \(remedy(entry.reference))" }
+        return "\(unset) and holds a public key (\(kind.displayName) key: the provider signs with its private key and publishes this one), "
+            + "which serve cannot make up; set it to the provider's public key with \(remedy(entry.reference))"
     }
 
     /// Problems in every environment: development generates missing values, never replaces a set one.
@@ -94,7 +102,7 @@ final class RuntimeSnapshot: Sendable {
         if let reason = resolver.unreadable {
             throw SecretResolutionError(file: configFile, missing: [], unusable: [], environment: environment, unreadableStore: reason)
         }
-        var missing: [(String, SecretReference)] = []
+        var missing: [(String, SecretReference, PublicKey.Kind?)] = []
         var unusable: [(String, SecretReference, String)] = []
         var unverifiable: [String] = []
         var inbound: [InboundWebhook] = []
@@ -102,7 +110,7 @@ final class RuntimeSnapshot: Sendable {
             var values: [SecretValue] = []
             for ref in webhook.secrets {
                 let resolved = resolver.resolveAll(ref)
-                if resolved.isEmpty { missing.append(("webhook \(webhook.name)", ref)) }
+                if resolved.isEmpty { missing.append(("webhook \(webhook.name)", ref, webhook.scheme.algorithm.publicKeyKind)) }
                 for (index, value) in resolved.enumerated() {
                     guard let reason = webhook.scheme.unusableReason(value) else { continue }
                     let which = index == 0 ? "" : " (a previous value kept for its rotation)"
@@ -119,7 +127,7 @@ final class RuntimeSnapshot: Sendable {
             var values: [SecretValue] = []
             for ref in destination.secrets {
                 let resolved = resolver.resolveAll(ref)
-                if resolved.isEmpty { missing.append(("outbound \(destination.name)", ref)) }
+                if resolved.isEmpty { missing.append(("outbound \(destination.name)", ref, nil)) }
                 for (position, value) in resolved.enumerated() {
                     guard let problem = OutboundSigner.problem(with: value) else { continue }
                     let which = position == 0 ? "" : "(the previous one, still in its rotation's grace) "
@@ -134,7 +142,7 @@ final class RuntimeSnapshot: Sendable {
                 case let .text(text): return (name, text)
                 case let .secret(ref):
                     guard let resolved = resolver.resolve(ref) else {
-                        missing.append(("outbound \(destination.name) header \(name)", ref))
+                        missing.append(("outbound \(destination.name) header \(name)", ref, nil))
                         return nil
                     }
                     // libcurl would send what follows a line break as headers of their own.
@@ -155,7 +163,7 @@ final class RuntimeSnapshot: Sendable {
             if let value = resolver.resolve(token.secret) {
                 tokens.append((token, AdminAPI.tokenDigest(value.bytes)))
             } else {
-                missing.append(("admin token \(token.name)", token.secret))
+                missing.append(("admin token \(token.name)", token.secret, nil))
             }
         }
         var mount: (AdminToken, [UInt8])?
@@ -163,7 +171,7 @@ final class RuntimeSnapshot: Sendable {
             if let value = resolver.resolve(m.token.secret) {
                 mount = (m.token, AdminAPI.tokenDigest(value.bytes))
             } else {
-                missing.append(("admin.mount.token", m.token.secret))
+                missing.append(("admin.mount.token", m.token.secret, nil))
             }
         }
         guard missing.isEmpty, unusable.isEmpty else {

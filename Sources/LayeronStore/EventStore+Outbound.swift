@@ -39,7 +39,9 @@ extension EventStore {
     /// on this destination returns the first event instead. Returns once committed.
     public func appendOutbound(_ event: NewEvent, deliver: Bool) throws(SQLiteError) -> AppendResult {
         let box = ResultBox<AppendResult>()
-        try writer.perform(Self.outboundWork(event, deliver: deliver, numbering: numbering, into: box))
+        let headers = HeaderCoding.encode(event.headers)
+        try writer.perform(Self.outboundWork(event, headers: headers, deliver: deliver, numbering: numbering, into: box),
+                           bytes: event.body.count + headers.count)
         return box.value!
     }
 
@@ -50,13 +52,15 @@ extension EventStore {
     public func appendOutbound(_ event: NewEvent, deliver: Bool,
                                completion: @escaping @Sendable (Result<AppendResult, SQLiteError>) -> Void) {
         let box = ResultBox<AppendResult>()
-        writer.enqueue(Self.outboundWork(event, deliver: deliver, numbering: numbering, into: box),
-                       bytes: event.body.count, done: { error in
+        // Encoded on the caller's thread, as an inbound append's: the single writer is the scarcest thread.
+        let headers = HeaderCoding.encode(event.headers)
+        writer.enqueue(Self.outboundWork(event, headers: headers, deliver: deliver, numbering: numbering, into: box),
+                       bytes: event.body.count + headers.count, done: { error in
             if let error { completion(.failure(error)) } else { completion(.success(box.value!)) }
         })
     }
 
-    private static func outboundWork(_ event: NewEvent, deliver: Bool, numbering: EventNumbering,
+    private static func outboundWork(_ event: NewEvent, headers: [UInt8], deliver: Bool, numbering: EventNumbering,
                                      into box: ResultBox<AppendResult>) -> GroupCommitWriter.Work {
         { (db) throws(SQLiteError) in
             if let key = event.dedupeKey,
@@ -76,7 +80,7 @@ extension EventStore {
                 .bind(10, seq).run()
             // Emits always ask the store (above), so their keys need neither the in-memory window nor
             // the restart horizon.
-            try Self.insertPayload(seq: seq, headers: HeaderCoding.encode(event.headers), body: event.body, into: db)
+            try Self.insertPayload(seq: seq, headers: headers, body: event.body, into: db)
             box.value = .recorded(seq: seq)
         }
     }

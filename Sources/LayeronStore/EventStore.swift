@@ -121,9 +121,9 @@ public final class EventStore: @unchecked Sendable {
     public func append(_ event: NewEvent) throws(SQLiteError) -> AppendResult {
         let box = ResultBox<AppendResult>()
         let headers = HeaderCoding.encode(event.headers)
-        try writer.perform { (db) throws(SQLiteError) in
+        try writer.perform({ (db) throws(SQLiteError) in
             box.value = try self.insert(event, headers: headers, into: db)
-        }
+        }, bytes: event.body.count + headers.count)
         return box.value!
     }
 

@@ -146,11 +146,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         if rejected { bulk.done([item], SQLiteError(code: 21, message: "the store is closed")) }
     }
 
-    /// Queues `work` and waits until its batch has committed (or failed).
-    func perform(_ work: @escaping Work) throws(SQLiteError) {
+    /// Queues `work` and waits until its batch has committed (or failed). `bytes` is about what
+    /// `work` writes, when that is much (see `Job.bytes`): callers waiting on their own threads queue
+    /// as many jobs at once as callers that do not.
+    func perform(_ work: @escaping Work, bytes: Int = 0) throws(SQLiteError) {
         let finished = DispatchSemaphore(value: 0)
         let box = ErrorBox()
-        push(Job(work: work, done: { error in
+        push(Job(work: work, bytes: bytes, done: { error in
             box.error = error
             finished.signal()
         }))

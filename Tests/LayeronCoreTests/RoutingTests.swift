@@ -34,6 +34,36 @@ final class RoutingTests: XCTestCase {
         XCTAssertEqual(router.match(host: "", path: "/missing"), .notFound)
     }
 
+    /// Each spelling of an IPv6 address, on either side, routes to the webhook of that address:
+    /// the config's `[0:0::1]` and a request's `::1` (and the other way round) were compared as text.
+    func testEverySpellingOfAnIPv6HostMatches() throws {
+        let config = try ConfigLoader.load(text: Array(#"""
+            {"webhooks": [
+              {"name": "loopback", "provider": "stripe", "path": "/w", "host": "[0:0::1]", "secret": {"secret": "S"}},
+              {"name": "doc", "provider": "stripe", "path": "/w", "host": "[2001:DB8::0:1]", "secret": {"secret": "S"}}
+            ]}
+            """#.utf8), file: "t.json")
+        let router = WebhookRouter(config.webhooks)
+        for host in ["::1", "0:0:0:0:0:0:0:1", "0000::0001"] {
+            XCTAssertEqual(router.match(host: IPv6Literal.canonical(host) ?? host, path: "/w"), .webhook(0), host)
+        }
+        for host in ["2001:db8::1", "2001:0DB8:0:0:0:0:0:1"] {
+            XCTAssertEqual(router.match(host: IPv6Literal.canonical(host) ?? host, path: "/w"), .webhook(1), host)
+        }
+        XCTAssertEqual(router.match(host: "::2", path: "/w"), .noHostMatch)
+    }
+
+    func testIPv6LiteralsTakeTheirRFC5952Spelling() {
+        XCTAssertEqual(IPv6Literal.canonical("0:0::1"), "::1")
+        XCTAssertEqual(IPv6Literal.canonical("2001:DB8:0000:0000:0001:0000:0000:0001"), "2001:db8::1:0:0:1")
+        XCTAssertEqual(IPv6Literal.canonical("2001:db8:0:1:1:1:1:1"), "2001:db8:0:1:1:1:1:1", "one zero group is not shortened")
+        XCTAssertEqual(IPv6Literal.canonical("0:0:0:0:0:ffff:c000:0201"), "::ffff:192.0.2.1")
+        XCTAssertEqual(IPv6Literal.canonical("::"), "::")
+        for bad in ["", "1.2.3.4", "::1%eth0", "1::2::3", "example.com", "[::1]"] {
+            XCTAssertNil(IPv6Literal.canonical(bad), bad)
+        }
+    }
+
     func testTimeSpans() {
         XCTAssertEqual(TimeSpan(parsing: "30s")?.milliseconds, 30_000)
         XCTAssertEqual(TimeSpan(parsing: "5m")?.milliseconds, 300_000)

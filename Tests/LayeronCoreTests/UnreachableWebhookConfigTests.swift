@@ -33,18 +33,34 @@ final class UnreachableWebhookConfigTests: XCTestCase {
         XCTAssertEqual(issues(#""host": "a.com.""#), [#"t.json: webhooks[0].host: "a.com." ends with a dot, which a request's host never has; leave it out, like "a.com""#])
         XCTAssertEqual(issues(#""host": "bücher.de""#),
                        [#"t.json: webhooks[0].host: "bücher.de" is not ASCII: requests carry an international name in its punycode form; write that (xn--…, as `idn2` prints it)"#])
-        for bad in ["a b.com", "a..com", "*.", "*.a*.com", "a/b", "[zz::1]"] {
+        for bad in ["a b.com", "a..com", "*.", "*.a*.com", "a/b"] {
             XCTAssertEqual(issues(#""host": "\#(bad)""#),
                            [#"t.json: webhooks[0].host: "\#(bad)" is not a host name, *.domain pattern or [IPv6] address; a name is letters, digits, - and _ in labels joined by dots"#], bad)
         }
+        for bad in ["[zz::1]", "[1:2]", "[1::2::3]", "[fe80::1%eth0]", "[10.0.0.1]"] {
+            XCTAssertEqual(issues(#""host": "\#(bad)""#),
+                           [#"t.json: webhooks[0].host: "\#(bad)" is not an IPv6 address in brackets, like "[2001:db8::1]" (without a zone such as %eth0, which no request's host carries)"#], bad)
+        }
         XCTAssertEqual(issues(#""host": "::1""#),
-                       [#"t.json: webhooks[0].host: "::1": a request's host is matched without its port; leave the port out (an IPv6 address goes in brackets, like "[::1]")"#])
+                       [#"t.json: webhooks[0].host: "::1" is an IPv6 address: write it in brackets, "[::1]", as a request's Host carries it"#])
+        XCTAssertEqual(issues(#""host": "example.com:443""#),
+                       [#"t.json: webhooks[0].host: "example.com:443": a request's host is matched without its port; leave the port out (an IPv6 address goes in brackets, like "[::1]")"#])
         let v6 = try webhook(#""host": "[::1]""#)
         XCTAssertEqual(v6.host, .exact("::1"))
         XCTAssertTrue(v6.host?.matches("::1") ?? false)
         XCTAssertEqual(try webhook(#""host": "Hooks.Example.com""#).host, .exact("hooks.example.com"))
         XCTAssertEqual(try webhook(#""host": "*.example.com""#).host, .wildcard(suffix: ".example.com"))
         XCTAssertEqual(try webhook(#""host": "10.0.0.1""#).host, .exact("10.0.0.1"))
+    }
+
+    /// An IPv6 `host` is kept in its RFC 5952 spelling, which a request's Host is given too
+    /// (`InboundPipeline.hostWithoutPort`): `[0:0::1]` and `[::1]` name one address.
+    func testAnIPv6HostIsKeptInItsOneSpelling() throws {
+        for (written, kept) in [("[0:0::1]", "::1"), ("[0000:0000:0000:0000:0000:0000:0000:0001]", "::1"), ("[2001:DB8:0:0:1:0:0:1]", "2001:db8::1:0:0:1"),
+                                ("[2001:db8:0:1:1:1:1:1]", "2001:db8:0:1:1:1:1:1"), ("[::FFFF:192.0.2.1]", "::ffff:192.0.2.1"), ("[::1]", "::1")] {
+            XCTAssertEqual(try webhook(#""host": "\#(written)""#).host, .exact(kept), written)
+        }
+        XCTAssertEqual(try webhook(#""host": "[0:0::1]""#).host?.description, "[::1]")
     }
 
     func testFieldsNamingNoHeaderAreRefused() {

@@ -42,27 +42,51 @@ final class AbsoluteFormTargetTests: RunningStripeServerTestCase {
     /// (RFC 9112 3.2.2): a webhook served for one host is reached through a target naming it, and not
     /// through one naming another host with its name in `Host`.
     func testTheTargetsHostRoutesInsteadOfTheHostHeader() throws {
-        let vendorSecret = "vendor_absolute"
-        let hosted = try TestServer(environment: ["VENDOR_WEBHOOK_SECRET": vendorSecret])
-        try hosted.writeConfig(#"""
-            { "plugins": { "dir": "\#(hosted.pluginsDir)" }, "webhooks": [
-              { "name": "vendor", "provider": "custom", "path": "/h", "host": "a.example.com",
+        let hosted = try HostedWebhook(host: "a.example.com")
+        defer { hosted.server.stop() }
+        let named = try hosted.send(target: "http://user@a.example.com:8080/h", host: "b.example.com")
+        XCTAssertTrue(named.hasPrefix("HTTP/1.1 200"), named)
+        let other = try hosted.send(target: "http://b.example.com/h", host: "a.example.com")
+        XCTAssertTrue(other.hasPrefix("HTTP/1.1 404"), other)
+    }
+
+    /// An IPv6 host matches in any spelling, in the `Host` header as in an absolute-form target:
+    /// the config's `[0:0::1]` and a request's `[::1]` were compared as text, and answered 404.
+    func testAnIPv6HostMatchesInAnySpelling() throws {
+        let hosted = try HostedWebhook(host: "[0:0::1]")
+        defer { hosted.server.stop() }
+        for (target, host) in [("/h", "[::1]:8080"), ("/h", "[0000:0000:0000:0000:0000:0000:0000:0001]"),
+                               ("http://[0::1]:8080/h", "example.com"), ("/h", "[::2]")] {
+            let answer = try hosted.send(target: target, host: host)
+            XCTAssertTrue(answer.hasPrefix(host == "[::2]" ? "HTTP/1.1 404" : "HTTP/1.1 200"), "\(target) Host: \(host): \(answer)")
+        }
+    }
+}
+
+/// A running server with one custom webhook at `/h` served for `host` only.
+private struct HostedWebhook {
+    let server: TestServer
+    private let secret = "vendor_hosted"
+    private let port: Int
+
+    init(host: String) throws {
+        server = try TestServer(environment: ["VENDOR_WEBHOOK_SECRET": secret])
+        try server.writeConfig(#"""
+            { "plugins": { "dir": "\#(server.pluginsDir)" }, "webhooks": [
+              { "name": "vendor", "provider": "custom", "path": "/h", "host": "\#(host)",
                 "signature": { "header": "x-vendor-signature", "algorithm": "hmac-sha256", "encoding": "hex",
                                "secret": { "secret": "VENDOR_WEBHOOK_SECRET" } } } ] }
             """#)
-        try hosted.start()
-        defer { hosted.stop() }
-        let port = try XCTUnwrap(URL(string: hosted.publicURL)?.port)
-        let body = #"{"id":"v1","type":"thing"}"#
-        func send(target: String, host: String) throws -> String {
-            try RawConnection.exchange(port: port,
-                "POST \(target) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
-                    + "X-Vendor-Signature: \(Signing.hmacHex(body: Array(body.utf8), secret: vendorSecret))\r\n"
-                    + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
-        }
-        let named = try send(target: "http://user@a.example.com:8080/h", host: "b.example.com")
-        XCTAssertTrue(named.hasPrefix("HTTP/1.1 200"), named)
-        let other = try send(target: "http://b.example.com/h", host: "a.example.com")
-        XCTAssertTrue(other.hasPrefix("HTTP/1.1 404"), other)
+        try server.start()
+        port = try XCTUnwrap(URL(string: server.publicURL)?.port)
+    }
+
+    /// The answer to a signed POST of a new event to `target` with `Host: host`.
+    func send(target: String, host: String) throws -> String {
+        let body = #"{"id":"\#(UUID().uuidString)","type":"thing"}"#
+        return try RawConnection.exchange(port: port,
+            "POST \(target) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
+                + "X-Vendor-Signature: \(Signing.hmacHex(body: Array(body.utf8), secret: secret))\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
     }
 }

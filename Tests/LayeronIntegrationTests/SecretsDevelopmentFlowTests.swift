@@ -64,7 +64,7 @@ final class SecretsDevelopmentFlowTests: XCTestCase {
         let check = try CommandRun.layeron(["check", "--config", server.configPath, "--database", server.databasePath, "--env", "development"],
                                            removing: secretVariables, directory: server.directory.path)
         XCTAssertNotEqual(check.status, 0, check.stdout)
-        XCTAssertTrue((check.stdout + check.stderr).contains("webhook pk: secret GEN_PK is not set for development and holds a public key, which serve cannot make up; set it to the provider's public key with `layeron secrets set GEN_PK --env development`"),
+        XCTAssertTrue((check.stdout + check.stderr).contains("webhook pk: secret GEN_PK is not set for environment development and holds a public key (an Ed25519 key: the provider signs with its private key and publishes this one), which serve cannot make up; set it to the provider's public key with `layeron secrets set GEN_PK --env development` or the environment variable GEN_PK"),
                       check.stdout + check.stderr)
 
         try server.writeConfig(config([hex, base64]))
