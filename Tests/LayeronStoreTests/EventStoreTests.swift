@@ -24,6 +24,28 @@ final class EventStoreTests: XCTestCase {
                  headers: [("x-n", String(n))], body: Array("body \(n)".utf8), handler: handler)
     }
 
+    /// SQLite keeps the WAL file's size when the WAL starts over, so one spike (a store written by
+    /// a build with no byte cap on batches reached 209 MB) stayed on disk for good. Past the limit,
+    /// the first commit after the writer's own checkpoint cuts it back.
+    func testAWALGrownPastItsLimitIsCutBackWhenItStartsOver() throws {
+        let wal = directory.appendingPathComponent("events.db-wal").path
+        let walSize = { (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0 }
+        try store.writer.perform { (db) throws(SQLiteError) in
+            try db.execute("CREATE TABLE spike (b BLOB)")
+            for _ in 0..<110 { try db.execute("INSERT INTO spike VALUES (zeroblob(1048576))") }
+        }
+        XCTAssertGreaterThan(walSize(), EventStore.walSizeLimit)
+        let restarts = ResultsBox()
+        store.afterEachWALRestart { _ in restarts.add(.recorded(seq: 0)) }
+        let deadline = Date().addingTimeInterval(30)
+        while restarts.values.isEmpty && Date() < deadline {
+            try store.writer.perform { (db) throws(SQLiteError) in try db.execute("DELETE FROM spike WHERE rowid = (SELECT min(rowid) FROM spike)") }
+        }
+        XCTAssertFalse(restarts.values.isEmpty, "the writer never checkpointed")
+        try store.writer.perform { (db) throws(SQLiteError) in try db.execute("DELETE FROM spike WHERE rowid = (SELECT min(rowid) FROM spike)") }
+        XCTAssertLessThanOrEqual(walSize(), EventStore.walSizeLimit)
+    }
+
     func testConcurrentAppendsAllCommitAndDuplicatesFoldOnce() throws {
         let results = ResultsBox()
         // 20 copies of one key among 180 unique events.
