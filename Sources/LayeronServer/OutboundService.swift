@@ -249,7 +249,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
                         [("event", event.id)])
             skipReplays(of: event, count)
         }
-        if admitted { deliver(event, to: destination, replay: true, scheduledSoFar: 0) }
+        if admitted { deliver(event, to: destination, replay: true, progress: DeliveryProgress(scheduledAttempts: 0, notSentSince: nil)) }
     }
 
     /// Takes `count` of `event`'s due replay requests without sending them, so that they do not stay due.
@@ -312,11 +312,11 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
             started += 1
             // Re-read: the list may predate the commit of an attempt that just settled this event.
             guard let event = try? store.event(seq: seq), event.status == .pending, let at = event.nextAttemptAt, at <= now,
-                  let done = try? store.scheduledAttempts(seq: seq) else {
+                  let progress = try? store.deliveryProgress(seq: seq) else {
                 release(seq, destination: destination.name)
                 continue
             }
-            deliver(event, to: destination, replay: false, scheduledSoFar: done)
+            deliver(event, to: destination, replay: false, progress: progress)
         }
     }
 
@@ -335,7 +335,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
     // MARK: Delivering
 
     /// One attempt: sign, record its start, hand it to libcurl; the answer is recorded in `settle`.
-    private func deliver(_ event: StoredEvent, to destination: OutboundDestination, replay: Bool, scheduledSoFar: Int) {
+    private func deliver(_ event: StoredEvent, to destination: OutboundDestination, replay: Bool, progress: DeliveryProgress) {
         let n = event.attemptCount + 1
         let startedAt = WallClock.nowMilliseconds()
         let snapshot = snapshots.snapshot
@@ -358,7 +358,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
             store.startAttempt(seq: event.seq, attempt: start)
         }
         let context = AttemptContext(event: event, destination: destination, n: n, startedAt: startedAt, replay: replay,
-                                     scheduledAttempt: scheduledSoFar + 1,
+                                     scheduledAttempt: progress.scheduledAttempts + 1, notSentSince: progress.notSentSince ?? startedAt,
                                      scrubber: snapshot.outboundScrubbers[destination.name] ?? EchoedSecretScrubber(headerValues: [], signingSecrets: []))
         let signature: [(name: String, value: String)]
         do {
@@ -389,6 +389,9 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         let replay: Bool
         /// This attempt's place in the destination's schedule (replays do not take one).
         let scheduledAttempt: Int
+        /// When the run of deliveries not sent that this attempt would extend began (`startedAt`
+        /// when the attempt before it was sent).
+        let notSentSince: Int64
         /// Cuts the secrets this attempt sent out of its answer; from the snapshot it was sent with,
         /// as a reload may change them while it is in flight.
         let scrubber: EchoedSecretScrubber
@@ -400,7 +403,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         let event = context.event
         let decision = OutboundOutcome.decide(result, schedule: context.destination.schedule, scheduledAttempt: context.scheduledAttempt,
                                               replay: context.replay, previousStatus: event.status,
-                                              previousNextAttempt: event.nextAttemptAt, finishedAt: finishedAt)
+                                              previousNextAttempt: event.nextAttemptAt, notSentSince: context.notSentSince, finishedAt: finishedAt)
         let attempt = AttemptRecord(n: context.n, startedAt: context.startedAt, finishedAt: finishedAt, outcome: decision.outcome,
                                     error: decision.message, replay: context.replay, plugin: nil, pluginVersion: nil)
         // The receiver's answer may echo the request's credentials, which the store must never hold.

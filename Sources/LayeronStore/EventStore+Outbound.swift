@@ -18,6 +18,20 @@ public struct DeliveryRecord: Sendable {
     }
 }
 
+/// How far an outbound event's schedule has gone (`EventStore.deliveryProgress`).
+public struct DeliveryProgress: Sendable, Equatable {
+    /// Attempts that took a step of the destination's schedule.
+    public var scheduledAttempts: Int
+    /// When the run of deliveries the server could not send began, none sent since; nil when the
+    /// last attempt that counted is the latest (or there is none).
+    public var notSentSince: Int64?
+
+    public init(scheduledAttempts: Int, notSentSince: Int64?) {
+        self.scheduledAttempts = scheduledAttempts
+        self.notSentSince = notSentSince
+    }
+}
+
 /// A destination the receiver told to go away (410 Gone); deliveries stop until an operator enables it.
 public struct DisabledDestination: Sendable {
     public var name: String
@@ -138,21 +152,26 @@ extension EventStore {
         }
     }
 
-    /// How many attempts of the event's own schedule have run. Replays are extra and do not count, nor
-    /// do deliveries a stop cut off: a delivery cannot crash the server, so its re-run takes the
+    /// How far the event's own schedule has gone. Replays are extra and do not count, nor do
+    /// deliveries a stop cut off: a delivery cannot crash the server, so its re-run takes the
     /// interrupted attempt's place in the schedule (inbound attempts count, see `InterruptedAttempt`).
-    /// Nor do deliveries the server could not send (`NotSentAttempt`): the receiver never saw them.
-    public func scheduledAttempts(seq: Int64) throws(SQLiteError) -> Int {
+    /// Nor do deliveries the server could not send (`NotSentAttempt`): the receiver never saw them;
+    /// the run of them since the last attempt that counted has its own bound (`nextNotSentTry`).
+    public func deliveryProgress(seq: Int64) throws(SQLiteError) -> DeliveryProgress {
         try readers.with { (db) throws(SQLiteError) in
             let stmt = try db.prepared("""
-                SELECT COUNT(*) FROM attempts
-                WHERE event_seq = ?1 AND replay = 0
-                  AND NOT (outcome IS 'retry' AND (substr(error, 1, length(?2)) IS ?2 OR substr(error, 1, length(?3)) IS ?3))
+                WITH a AS (
+                    SELECT n, started_at,
+                           outcome IS 'retry' AND substr(error, 1, length(?3)) IS ?3 AS not_sent,
+                           NOT (outcome IS 'retry' AND (substr(error, 1, length(?2)) IS ?2 OR substr(error, 1, length(?3)) IS ?3)) AS counted
+                    FROM attempts WHERE event_seq = ?1 AND replay = 0)
+                SELECT (SELECT COUNT(*) FROM a WHERE counted),
+                       (SELECT MIN(started_at) FROM a WHERE not_sent AND n > (SELECT COALESCE(MAX(n), 0) FROM a WHERE counted))
                 """)
             stmt.bind(1, seq).bind(2, InterruptedAttempt.errorPrefix).bind(3, NotSentAttempt.errorPrefix)
             defer { stmt.reset() }
             _ = try stmt.step()
-            return Int(stmt.int(0))
+            return DeliveryProgress(scheduledAttempts: Int(stmt.int(0)), notSentSince: stmt.optionalInt(1))
         }
     }
 
