@@ -96,9 +96,12 @@ extension EventStore {
     }
 
     /// Records how a delivery attempt ended and what the event's status and next attempt become.
-    /// Returns once committed, so the event is not picked again on its stale schedule.
+    /// Returns once committed, so the event is not picked again on its stale schedule. `disabling`
+    /// (the receiver answered 410 Gone) disables the destination in the same transaction
+    /// (`disable`): the store takes the attempt and the disable together or neither, so a refused
+    /// write is retried whole and no recorded 410 leaves its destination enabled.
     public func finishDelivery(seq: Int64, attempt: AttemptRecord, delivery: DeliveryRecord, status: EventStatus,
-                               nextAttemptAt: Int64?) throws(SQLiteError) {
+                               nextAttemptAt: Int64?, disabling: DisabledDestination? = nil) throws(SQLiteError) {
         try writer.perform { (db) throws(SQLiteError) in
             try db.prepared("""
                 INSERT OR REPLACE INTO attempts (event_seq, n, started_at, finished_at, outcome, error, replay, plugin, plugin_version,
@@ -130,6 +133,7 @@ extension EventStore {
                     WHERE attempts.event_seq = ?1 AND attempts.n = ?2 AND e.seq = ?1 AND d.name = e.webhook AND d.disabled_at IS NOT NULL
                     """).bind(1, seq).bind(2, attempt.n).bind(3, Self.disabledNote).run()
             }
+            if let disabling { try Self.disable(disabling, in: db) }
         }
     }
 
@@ -193,22 +197,20 @@ extension EventStore {
         }
     }
 
-    /// Disables `destination` (its receiver answered 410 Gone) and fails its other pending events, so
-    /// nothing more is sent until an operator enables it again. Returns once committed.
-    public func disableDestination(_ destination: String, at: Int64, reason: String) throws(SQLiteError) {
-        try writer.perform { (db) throws(SQLiteError) in
-            try db.prepared("INSERT OR REPLACE INTO outbound_destinations (name, disabled_at, disabled_reason) VALUES (?1, ?2, ?3)")
-                .bind(1, destination).bind(2, at).bind(3, reason).run()
-            // Their last attempt said `retry`; none follows now, and the event's own record says why.
-            try db.prepared("""
-                UPDATE attempts SET outcome = 'error', error = COALESCE(error || '; ', '') || ?2 || ?3 || ')'
-                WHERE outcome = 'retry'
-                  AND event_seq IN (SELECT seq FROM events WHERE webhook = ?1 AND direction = 'outbound' AND status = 'pending')
-                  AND n = (SELECT MAX(m.n) FROM attempts m WHERE m.event_seq = attempts.event_seq)
-                """).bind(1, destination).bind(2, Self.disabledNote).bind(3, reason).run()
-            try db.prepared("UPDATE events SET status = 'failed', next_attempt_at = NULL WHERE webhook = ?1 AND direction = 'outbound' AND status = 'pending'")
-                .bind(1, destination).run()
-        }
+    /// Disables a destination (its receiver answered 410 Gone) and fails its other pending events, so
+    /// nothing more is sent until an operator enables it again.
+    private static func disable(_ destination: DisabledDestination, in db: SQLiteConnection) throws(SQLiteError) {
+        try db.prepared("INSERT OR REPLACE INTO outbound_destinations (name, disabled_at, disabled_reason) VALUES (?1, ?2, ?3)")
+            .bind(1, destination.name).bind(2, destination.at).bind(3, destination.reason).run()
+        // Their last attempt said `retry`; none follows now, and the event's own record says why.
+        try db.prepared("""
+            UPDATE attempts SET outcome = 'error', error = COALESCE(error || '; ', '') || ?2 || ?3 || ')'
+            WHERE outcome = 'retry'
+              AND event_seq IN (SELECT seq FROM events WHERE webhook = ?1 AND direction = 'outbound' AND status = 'pending')
+              AND n = (SELECT MAX(m.n) FROM attempts m WHERE m.event_seq = attempts.event_seq)
+            """).bind(1, destination.name).bind(2, Self.disabledNote).bind(3, destination.reason).run()
+        try db.prepared("UPDATE events SET status = 'failed', next_attempt_at = NULL WHERE webhook = ?1 AND direction = 'outbound' AND status = 'pending'")
+            .bind(1, destination.name).run()
     }
 
     /// Lets deliveries to `destination` run again; events it failed while disabled stay failed (replay them).
