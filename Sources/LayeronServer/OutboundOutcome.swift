@@ -11,12 +11,10 @@ struct OutboundOutcome: Equatable {
     var message: String?
     var disablesDestination = false
 
-    /// How long a delivery the server could not send waits before the next try: long enough not to
-    /// spin while descriptors are short, short enough that a brief shortage delays it little.
-    static let notSentDelay = TimeSpan(milliseconds: 5000)
-
+    /// `notSentSince` is when the run of deliveries the server could not send that this attempt
+    /// belongs to began (the attempt's own start when no attempt before it was one).
     static func decide(_ result: DeliveryResult, schedule: DeliverySchedule, scheduledAttempt: Int, replay: Bool,
-                       previousStatus: EventStatus, previousNextAttempt: Int64?, finishedAt: Int64) -> OutboundOutcome {
+                       previousStatus: EventStatus, previousNextAttempt: Int64?, notSentSince: Int64, finishedAt: Int64) -> OutboundOutcome {
         if result.isSuccess {
             return OutboundOutcome(outcome: .ok, status: .processed, nextAttemptAt: nil, message: nil)
         }
@@ -40,11 +38,18 @@ struct OutboundOutcome: Equatable {
         }
         if result.notSent {
             // The server's own want of descriptors: the receiver was not contacted, so a replay just
-            // failed and a scheduled attempt takes no place in the schedule and comes again soon.
+            // failed and a scheduled attempt takes no place in the schedule and comes again soon,
+            // but not for longer than the schedule gives a receiver: then the event fails.
             let notSent = NotSentAttempt.errorPrefix + message
             if replay { return OutboundOutcome(outcome: .error, status: previousStatus, nextAttemptAt: previousNextAttempt, message: notSent) }
-            return OutboundOutcome(outcome: .retry, status: previousStatus, nextAttemptAt: finishedAt + notSentDelay.milliseconds,
-                                   message: notSent + " (not counted as an attempt; trying again in \(notSentDelay))")
+            guard let next = schedule.nextNotSentTry(since: notSentSince, now: finishedAt) else {
+                return OutboundOutcome(outcome: .error, status: .failed, nextAttemptAt: nil,
+                                       message: notSent + " (not sent for \(TimeSpan.seconds((finishedAt - notSentSince) / 1000)), the limit of \(schedule.notSentHorizon): "
+                                           + "the span of the destination's retry schedule, at least \(DeliverySchedule.firstNotSentWait); "
+                                           + "the event failed: replay it once the server can send again)")
+            }
+            return OutboundOutcome(outcome: .retry, status: previousStatus, nextAttemptAt: next,
+                                   message: notSent + " (not counted as an attempt; trying again in \(TimeSpan(milliseconds: next - finishedAt)))")
         }
         // A replay is one extra try: it never moves the event's own schedule.
         if replay {

@@ -249,7 +249,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
                         [("event", event.id)])
             skipReplays(of: event, count)
         }
-        if admitted { deliver(event, to: destination, replay: true, scheduledSoFar: 0) }
+        if admitted { deliver(event, to: destination, replay: true, progress: DeliveryProgress(scheduledAttempts: 0, notSentSince: nil)) }
     }
 
     /// Takes `count` of `event`'s due replay requests without sending them, so that they do not stay due.
@@ -312,11 +312,11 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
             started += 1
             // Re-read: the list may predate the commit of an attempt that just settled this event.
             guard let event = try? store.event(seq: seq), event.status == .pending, let at = event.nextAttemptAt, at <= now,
-                  let done = try? store.scheduledAttempts(seq: seq) else {
+                  let progress = try? store.deliveryProgress(seq: seq) else {
                 release(seq, destination: destination.name)
                 continue
             }
-            deliver(event, to: destination, replay: false, scheduledSoFar: done)
+            deliver(event, to: destination, replay: false, progress: progress)
         }
     }
 
@@ -335,7 +335,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
     // MARK: Delivering
 
     /// One attempt: sign, record its start, hand it to libcurl; the answer is recorded in `settle`.
-    private func deliver(_ event: StoredEvent, to destination: OutboundDestination, replay: Bool, scheduledSoFar: Int) {
+    private func deliver(_ event: StoredEvent, to destination: OutboundDestination, replay: Bool, progress: DeliveryProgress) {
         let n = event.attemptCount + 1
         let startedAt = WallClock.nowMilliseconds()
         let snapshot = snapshots.snapshot
@@ -358,7 +358,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
             store.startAttempt(seq: event.seq, attempt: start)
         }
         let context = AttemptContext(event: event, destination: destination, n: n, startedAt: startedAt, replay: replay,
-                                     scheduledAttempt: scheduledSoFar + 1,
+                                     scheduledAttempt: progress.scheduledAttempts + 1, notSentSince: progress.notSentSince ?? startedAt,
                                      scrubber: snapshot.outboundScrubbers[destination.name] ?? EchoedSecretScrubber(headerValues: [], signingSecrets: []))
         let signature: [(name: String, value: String)]
         do {
@@ -389,6 +389,9 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         let replay: Bool
         /// This attempt's place in the destination's schedule (replays do not take one).
         let scheduledAttempt: Int
+        /// When the run of deliveries not sent that this attempt would extend began (`startedAt`
+        /// when the attempt before it was sent).
+        let notSentSince: Int64
         /// Cuts the secrets this attempt sent out of its answer; from the snapshot it was sent with,
         /// as a reload may change them while it is in flight.
         let scrubber: EchoedSecretScrubber
@@ -400,7 +403,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         let event = context.event
         let decision = OutboundOutcome.decide(result, schedule: context.destination.schedule, scheduledAttempt: context.scheduledAttempt,
                                               replay: context.replay, previousStatus: event.status,
-                                              previousNextAttempt: event.nextAttemptAt, finishedAt: finishedAt)
+                                              previousNextAttempt: event.nextAttemptAt, notSentSince: context.notSentSince, finishedAt: finishedAt)
         let attempt = AttemptRecord(n: context.n, startedAt: context.startedAt, finishedAt: finishedAt, outcome: decision.outcome,
                                     error: decision.message, replay: context.replay, plugin: nil, pluginVersion: nil)
         // The receiver's answer may echo the request's credentials, which the store must never hold.
@@ -413,7 +416,18 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         case .ok: logger.debug("delivered", Self.fields(context))
         case .retry, .error: logger.warn("delivery failed: \(decision.message ?? "")", Self.fields(context))
         }
-        recordFinish(context, attempt, delivery, decision, finishedAt: finishedAt)
+        var disabling: DisabledDestination?
+        if decision.disablesDestination {
+            // The receiver's word holds from its answer on: no delivery starts to the destination
+            // while the store is yet to take the disable (which it takes with this attempt's end).
+            let off = DisabledDestination(name: context.destination.name, at: finishedAt,
+                                          reason: "the receiver answered 410 Gone to event \(event.id)")
+            stateCondition.lock()
+            disabled[off.name] = off
+            stateCondition.unlock()
+            disabling = off
+        }
+        recordFinish(context, attempt, delivery, decision, disabling: disabling)
     }
 
     /// The fields of a delivery's log lines, built only for a line that is written.
@@ -425,44 +439,46 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
     /// receiver has had the request, so the event stays in `inFlight` until its outcome is recorded,
     /// and no pass of the scheduler sends it again meanwhile (the store still has it pending and due).
     /// A stop gives up: the next start finds the attempt open and closes it as interrupted. Only a
-    /// recorded end releases the event and disables the destination after a 410.
+    /// recorded end releases the event. After a 410 the destination's disable (`disabling`, in force
+    /// in memory since the answer) is written in the same transaction as the end, and so retried with
+    /// it: a 410 is never recorded without its disable, which a restart would otherwise forget.
     private func recordFinish(_ context: AttemptContext, _ attempt: AttemptRecord, _ delivery: DeliveryRecord,
-                              _ decision: OutboundOutcome, finishedAt: Int64, refusals: Int = 0) {
+                              _ decision: OutboundOutcome, disabling: DisabledDestination?, refusals: Int = 0) {
         let event = context.event
         func fields() -> [(String, String)] { Self.fields(context) }
         do throws(SQLiteError) {
-            try store.finishDelivery(seq: event.seq, attempt: attempt, delivery: delivery, status: decision.status, nextAttemptAt: decision.nextAttemptAt)
+            try store.finishDelivery(seq: event.seq, attempt: attempt, delivery: delivery, status: decision.status,
+                                     nextAttemptAt: decision.nextAttemptAt, disabling: disabling)
         } catch {
             stateCondition.lock()
             let stop = stopping
             stateCondition.unlock()
             if stop {
-                logger.warn("the server stopped before the delivery's end could be recorded; its event is sent again after the next start: \(error)", fields())
+                logger.warn("the server stopped before the delivery's end could be recorded; its event is sent again after the next start"
+                            + (disabling == nil ? "" : ", and the destination, not recorded as disabled, is disabled again if its receiver answers 410 Gone again")
+                            + ": \(error)", fields())
                 return
             }
             if refusals == 0 {
-                logger.error("cannot record how the delivery ended; its event is held, and the record written again every second until the store takes it: \(error)",
-                             fields())
+                logger.error("cannot record how the delivery ended"
+                             + (disabling == nil ? "" : " nor disable the destination after its 410 Gone (no delivery to it starts meanwhile)")
+                             + "; its event is held, and the record written again every second until the store takes it: \(error)", fields())
             }
             recording.enter()
             recorder.asyncAfter(deadline: .now() + 1) { [self] in
-                recordFinish(context, attempt, delivery, decision, finishedAt: finishedAt, refusals: refusals + 1)
+                recordFinish(context, attempt, delivery, decision, disabling: disabling, refusals: refusals + 1)
                 recording.leave()
             }
             return
         }
         if refusals > 0 { logger.info("recorded how the delivery ended, after the store had refused it \(refusals) time(s)", fields()) }
-        if decision.disablesDestination {
-            let reason = "the receiver answered 410 Gone to event \(event.id)"
-            do {
-                try store.disableDestination(context.destination.name, at: finishedAt, reason: reason)
-                stateCondition.lock()
-                disabled[context.destination.name] = DisabledDestination(name: context.destination.name, at: finishedAt, reason: reason)
-                stateCondition.unlock()
-                logger.warn("outbound destination disabled: \(reason)", [("destination", context.destination.name)])
-            } catch {
-                logger.error("cannot disable the destination after a 410 Gone: \(error)", fields())
-            }
+        if let disabling {
+            // An enable asked for while the store refused the disable came before the 410 was
+            // recorded: the disable, now in the store, is in force again.
+            stateCondition.lock()
+            disabled[disabling.name] = disabling
+            stateCondition.unlock()
+            logger.warn("outbound destination disabled: \(disabling.reason)", [("destination", disabling.name)])
         }
         release(event.seq, destination: context.destination.name)
     }

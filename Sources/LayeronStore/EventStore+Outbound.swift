@@ -18,6 +18,20 @@ public struct DeliveryRecord: Sendable {
     }
 }
 
+/// How far an outbound event's schedule has gone (`EventStore.deliveryProgress`).
+public struct DeliveryProgress: Sendable, Equatable {
+    /// Attempts that took a step of the destination's schedule.
+    public var scheduledAttempts: Int
+    /// When the run of deliveries the server could not send began, none sent since; nil when the
+    /// last attempt that counted is the latest (or there is none).
+    public var notSentSince: Int64?
+
+    public init(scheduledAttempts: Int, notSentSince: Int64?) {
+        self.scheduledAttempts = scheduledAttempts
+        self.notSentSince = notSentSince
+    }
+}
+
 /// A destination the receiver told to go away (410 Gone); deliveries stop until an operator enables it.
 public struct DisabledDestination: Sendable {
     public var name: String
@@ -86,9 +100,12 @@ extension EventStore {
     }
 
     /// Records how a delivery attempt ended and what the event's status and next attempt become.
-    /// Returns once committed, so the event is not picked again on its stale schedule.
+    /// Returns once committed, so the event is not picked again on its stale schedule. `disabling`
+    /// (the receiver answered 410 Gone) disables the destination in the same transaction
+    /// (`disable`): the store takes the attempt and the disable together or neither, so a refused
+    /// write is retried whole and no recorded 410 leaves its destination enabled.
     public func finishDelivery(seq: Int64, attempt: AttemptRecord, delivery: DeliveryRecord, status: EventStatus,
-                               nextAttemptAt: Int64?) throws(SQLiteError) {
+                               nextAttemptAt: Int64?, disabling: DisabledDestination? = nil) throws(SQLiteError) {
         try writer.perform { (db) throws(SQLiteError) in
             try db.prepared("""
                 INSERT OR REPLACE INTO attempts (event_seq, n, started_at, finished_at, outcome, error, replay, plugin, plugin_version,
@@ -120,6 +137,7 @@ extension EventStore {
                     WHERE attempts.event_seq = ?1 AND attempts.n = ?2 AND e.seq = ?1 AND d.name = e.webhook AND d.disabled_at IS NOT NULL
                     """).bind(1, seq).bind(2, attempt.n).bind(3, Self.disabledNote).run()
             }
+            if let disabling { try Self.disable(disabling, in: db) }
         }
     }
 
@@ -142,21 +160,26 @@ extension EventStore {
         }
     }
 
-    /// How many attempts of the event's own schedule have run. Replays are extra and do not count, nor
-    /// do deliveries a stop cut off: a delivery cannot crash the server, so its re-run takes the
+    /// How far the event's own schedule has gone. Replays are extra and do not count, nor do
+    /// deliveries a stop cut off: a delivery cannot crash the server, so its re-run takes the
     /// interrupted attempt's place in the schedule (inbound attempts count, see `InterruptedAttempt`).
-    /// Nor do deliveries the server could not send (`NotSentAttempt`): the receiver never saw them.
-    public func scheduledAttempts(seq: Int64) throws(SQLiteError) -> Int {
+    /// Nor do deliveries the server could not send (`NotSentAttempt`): the receiver never saw them;
+    /// the run of them since the last attempt that counted has its own bound (`nextNotSentTry`).
+    public func deliveryProgress(seq: Int64) throws(SQLiteError) -> DeliveryProgress {
         try readers.with { (db) throws(SQLiteError) in
             let stmt = try db.prepared("""
-                SELECT COUNT(*) FROM attempts
-                WHERE event_seq = ?1 AND replay = 0
-                  AND NOT (outcome IS 'retry' AND (substr(error, 1, length(?2)) IS ?2 OR substr(error, 1, length(?3)) IS ?3))
+                WITH a AS (
+                    SELECT n, started_at,
+                           outcome IS 'retry' AND substr(error, 1, length(?3)) IS ?3 AS not_sent,
+                           NOT (outcome IS 'retry' AND (substr(error, 1, length(?2)) IS ?2 OR substr(error, 1, length(?3)) IS ?3)) AS counted
+                    FROM attempts WHERE event_seq = ?1 AND replay = 0)
+                SELECT (SELECT COUNT(*) FROM a WHERE counted),
+                       (SELECT MIN(started_at) FROM a WHERE not_sent AND n > (SELECT COALESCE(MAX(n), 0) FROM a WHERE counted))
                 """)
             stmt.bind(1, seq).bind(2, InterruptedAttempt.errorPrefix).bind(3, NotSentAttempt.errorPrefix)
             defer { stmt.reset() }
             _ = try stmt.step()
-            return Int(stmt.int(0))
+            return DeliveryProgress(scheduledAttempts: Int(stmt.int(0)), notSentSince: stmt.optionalInt(1))
         }
     }
 
@@ -178,22 +201,20 @@ extension EventStore {
         }
     }
 
-    /// Disables `destination` (its receiver answered 410 Gone) and fails its other pending events, so
-    /// nothing more is sent until an operator enables it again. Returns once committed.
-    public func disableDestination(_ destination: String, at: Int64, reason: String) throws(SQLiteError) {
-        try writer.perform { (db) throws(SQLiteError) in
-            try db.prepared("INSERT OR REPLACE INTO outbound_destinations (name, disabled_at, disabled_reason) VALUES (?1, ?2, ?3)")
-                .bind(1, destination).bind(2, at).bind(3, reason).run()
-            // Their last attempt said `retry`; none follows now, and the event's own record says why.
-            try db.prepared("""
-                UPDATE attempts SET outcome = 'error', error = COALESCE(error || '; ', '') || ?2 || ?3 || ')'
-                WHERE outcome = 'retry'
-                  AND event_seq IN (SELECT seq FROM events WHERE webhook = ?1 AND direction = 'outbound' AND status = 'pending')
-                  AND n = (SELECT MAX(m.n) FROM attempts m WHERE m.event_seq = attempts.event_seq)
-                """).bind(1, destination).bind(2, Self.disabledNote).bind(3, reason).run()
-            try db.prepared("UPDATE events SET status = 'failed', next_attempt_at = NULL WHERE webhook = ?1 AND direction = 'outbound' AND status = 'pending'")
-                .bind(1, destination).run()
-        }
+    /// Disables a destination (its receiver answered 410 Gone) and fails its other pending events, so
+    /// nothing more is sent until an operator enables it again.
+    private static func disable(_ destination: DisabledDestination, in db: SQLiteConnection) throws(SQLiteError) {
+        try db.prepared("INSERT OR REPLACE INTO outbound_destinations (name, disabled_at, disabled_reason) VALUES (?1, ?2, ?3)")
+            .bind(1, destination.name).bind(2, destination.at).bind(3, destination.reason).run()
+        // Their last attempt said `retry`; none follows now, and the event's own record says why.
+        try db.prepared("""
+            UPDATE attempts SET outcome = 'error', error = COALESCE(error || '; ', '') || ?2 || ?3 || ')'
+            WHERE outcome = 'retry'
+              AND event_seq IN (SELECT seq FROM events WHERE webhook = ?1 AND direction = 'outbound' AND status = 'pending')
+              AND n = (SELECT MAX(m.n) FROM attempts m WHERE m.event_seq = attempts.event_seq)
+            """).bind(1, destination.name).bind(2, Self.disabledNote).bind(3, destination.reason).run()
+        try db.prepared("UPDATE events SET status = 'failed', next_attempt_at = NULL WHERE webhook = ?1 AND direction = 'outbound' AND status = 'pending'")
+            .bind(1, destination.name).run()
     }
 
     /// Lets deliveries to `destination` run again; events it failed while disabled stay failed (replay them).

@@ -46,4 +46,43 @@ final class OutboundStoreRefusalTests: XCTestCase {
         XCTAssertEqual(receiver.received.count, 1)
         XCTAssertTrue(harness.server.logs.contains("recorded how the delivery ended, after the store had refused it"), harness.server.logs)
     }
+
+    /// A 410 disables its destination; when the store refused to record the disable, it was only
+    /// logged: emits were taken and deliveries went on to the receiver that said it is gone (and a
+    /// restart forgot the 410). The disable now holds from the answer on and is written with it.
+    func testADisableTheStoreRefusesHoldsAndIsRecordedLater() throws {
+        let receiver = try ScriptedReceiver(replies: [ScriptedReceiver.Reply(status: 500), ScriptedReceiver.Reply(status: 410)])
+        harness = try OutboundHarness(destinations: [
+            #"{ "name": "fading", "url": "\#(receiver.url)", "secret": { "secret": "SW_SECRET" }, "allow_private": true, "retry": { "schedule": ["2s"] } }"#,
+        ])
+        try harness.start()
+        var db: OpaquePointer?
+        XCTAssertEqual(sqlite3_open_v2(harness.server.databasePath, &db, SQLITE_OPEN_READWRITE, nil), SQLITE_OK)
+        defer { sqlite3_close(db) }
+        XCTAssertEqual(sqlite3_exec(db, """
+            CREATE TRIGGER refuse_disables BEFORE INSERT ON outbound_destinations
+            BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+            """, nil, nil, nil), SQLITE_OK)
+
+        // The first event waits 2 s for its second attempt; the second meets the 410 meanwhile.
+        let waiting = try harness.emittedID("fading", payload: #"{"order":1}"#)
+        _ = try harness.waitForAttempts(waiting, count: 1, status: "pending")
+        let gone = try harness.emittedID("fading", payload: #"{"order":2}"#)
+        XCTAssertTrue(harness.server.waitUntil { receiver.received.count == 2 }, harness.server.logs)
+        XCTAssertTrue(harness.server.waitUntil { harness.server.logs.contains("nor disable the destination after its 410 Gone") }, harness.server.logs)
+        let refused = try harness.emit("fading")
+        XCTAssertEqual(refused.status, 409, "an emit to a destination whose receiver answered 410: \(refused.json.serialized())")
+        Thread.sleep(forTimeInterval: 3)
+        XCTAssertEqual(receiver.received.count, 2, "the waiting event was sent to the destination its receiver said is gone")
+
+        XCTAssertEqual(sqlite3_exec(db, "DROP TRIGGER refuse_disables", nil, nil, nil), SQLITE_OK)
+        let settled = try harness.waitForAttempts(gone, count: 1, status: "failed")
+        XCTAssertEqual(try harness.attempts(gone)[0]["status_code"], .number(410), settled.serialized())
+        let store = try StoreReader(path: harness.server.databasePath)
+        XCTAssertEqual(try store.count("SELECT COUNT(*) FROM outbound_destinations WHERE name = 'fading' AND disabled_at IS NOT NULL"), 1)
+        let failed = try harness.event(waiting)
+        XCTAssertEqual(failed["status"], .string("failed"), failed.serialized())
+        XCTAssertEqual(receiver.received.count, 2)
+        XCTAssertTrue(harness.server.logs.contains("outbound destination disabled: the receiver answered 410 Gone to event \(gone)"), harness.server.logs)
+    }
 }
