@@ -117,7 +117,10 @@ public final class DeliveryEngine: @unchecked Sendable {
 
     private func add(_ transfer: Transfer) {
         guard let easy = curl_easy_init() else {
-            transfer.completion(DeliveryResult(status: nil, headers: [], bodySnippet: [], transportError: "libcurl failed to initialise", latencyMilliseconds: 0))
+            // Only a want of memory makes it fail: the server's own state, not the receiver's, so
+            // the try is not sent and takes no step of the receiver's schedule.
+            transfer.completion(DeliveryResult(status: nil, headers: [], bodySnippet: [], transportError: "libcurl failed to initialise (out of memory)",
+                                               latencyMilliseconds: 0, notSent: true))
             return
         }
         transfer.easy = easy
