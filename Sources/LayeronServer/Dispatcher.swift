@@ -93,7 +93,12 @@ final class Dispatcher: @unchecked Sendable {
     /// An event waiting for a worker (queued, or parked behind a plugin that takes one call at a time)
     /// is held with `.max`, no deadline: its lease starts when its handler is called (`startLease`).
     /// A lease started at admission ran out in the queue behind a backlog, and the event was queued
-    /// again and run twice.
+    /// again and run twice. Nor is there a longer deadline for the way from admission to the call:
+    /// a queue behind a backlog of slow handlers can outlast any fixed one, and every other wait on
+    /// that way is the store's (a reader, each statement bounded by SQLite's 5 s busy timeout; the
+    /// writer's commit of a start record or a reschedule) or the plugin's (parked behind a call of a
+    /// plugin that takes one call at a time). Another run would wait for the same store or park behind
+    /// the same call, and only tie up one more worker per deadline.
     @exclusivity(unchecked) private var inFlight: [Int64: Hold] = [:]
     /// The last run admitted (`newRunLocked`): each admission of an event is a run of its own.
     @exclusivity(unchecked) private var runs: UInt64 = 0
