@@ -14,7 +14,9 @@ final class Dispatcher: @unchecked Sendable {
     enum Job {
         /// A new event, handed over by the pipeline right after its commit.
         case fresh(StoredEvent, run: UInt64)
-        /// An event the scheduler found due in the store, counted against `webhook`'s `concurrency`.
+        /// An event the scheduler found due in the store, counted against `webhook`'s `concurrency`;
+        /// or one that waited for its ordering key and was let in when the key was let go of
+        /// (`freedFromKey`).
         case due(seq: Int64, webhook: String, run: UInt64)
         /// An operator's replay: runs whatever the status, when it takes one of the event's replay
         /// requests from the store (`EventStore.takeReplay`).
@@ -51,7 +53,7 @@ final class Dispatcher: @unchecked Sendable {
     /// How many of a webhook's events the scheduler keeps queued or running at most (`scheduleDue`).
     private let scheduledAhead = 1024
 
-    /// Guards `urgent`, `queue`, `queueHead`, `cappedQueue`, `cappedTurn`, `inFlight`, `runs`, `runningKeys`, `replaysWaiting`, `perWebhook`,
+    /// Guards `urgent`, `queue`, `queueHead`, `cappedQueue`, `cappedTurn`, `inFlight`, `runs`, `runningKeys`, `freedFromKey`, `replaysWaiting`, `perWebhook`,
     /// `cappedBacklog`, `readAhead`, `ranBeforeHandOver`, `idle` and `stopping`.
     private let queueLock = NSLock()
     // Every `var` below is guarded by `queueLock`, by the lock its comment names or confined to the
@@ -108,6 +110,10 @@ final class Dispatcher: @unchecked Sendable {
     /// its event in `inFlight` within its lease, so a stalled call does not hold its key for longer
     /// than it holds its event, and the run it was handed to takes the key over.
     @exclusivity(unchecked) private var runningKeys: [WebhookOrderingKey: KeyHold] = [:]
+    /// Events that waited for an ordering key and were let in again when it was let go of (`release`),
+    /// with the time they were rescheduled for in the store: the worker runs such an event though that
+    /// time has not come (`Job.due`). An entry goes when its job runs or its event is released.
+    @exclusivity(unchecked) private var freedFromKey: [Int64: Int64] = [:]
     /// Replays asked for while their event was in flight, by event: each runs when the attempt
     /// before it is recorded (`release`), which hands the event's place in `inFlight` on to it. Only
     /// a shortcut: every replay is a request in the store until its attempt starts.
@@ -465,15 +471,23 @@ final class Dispatcher: @unchecked Sendable {
     /// after-handler runs); `replayOf` names the event's webhook when only that is known, for a
     /// waiting replay. A waiting replay is admitted like any attempt (`admitLocked`); one turned away,
     /// or held back (`waitingReplaysHeld`), stays a request in the store for the scheduler, so the
-    /// event's waiting replays are dropped here. `key` is the ordering key the attempt held.
+    /// event's waiting replays are dropped here. `key` is what the attempt did with its ordering key.
     private func release(_ seq: Int64, run: UInt64, webhook: String?, replayOf: String? = nil, waitingReplaysHeld: Bool = false,
-                         key: WebhookOrderingKey? = nil) {
+                         key: KeyUse? = nil) {
         queueLock.lock()
         let held = inFlight[seq]?.run == run
         if held { inFlight[seq] = nil }
-        if let key { Self.letGo(&runningKeys[key], by: run) }
+        if !freedFromKey.isEmpty { freedFromKey[seq] = nil }
         if let webhook, let n = perWebhook[webhook] { perWebhook[webhook] = n > 1 ? n - 1 : nil }
         var admitted = 0
+        switch key {
+        case let .held(key)?:
+            admitted += letGoLocked(key, by: run)
+        case let .waits(key, until)? where held:
+            admitted += waitForKeyLocked(key, seq: seq, until: until)
+        case .waits?, nil:
+            break
+        }
         if held, !replaysWaiting.isEmpty, let waiting = replaysWaiting[seq] {
             replaysWaiting[seq] = nil
             if !waitingReplaysHeld, let name = webhook ?? replayOf,
@@ -526,7 +540,8 @@ final class Dispatcher: @unchecked Sendable {
                     release(seq, run: run, webhook: webhook)
                     continue
                 }
-                if event.status == .pending, let due = event.nextAttemptAt, due <= WallClock.nowMilliseconds() {
+                if event.status == .pending, let due = event.nextAttemptAt,
+                   due <= WallClock.nowMilliseconds() || freedFromKey(seq, due: due) {
                     noteRunBeforeHandOver(event)
                     runIfInOrder(event, run: run, startCommittedFirst: true) { [self] key in release(seq, run: run, webhook: webhook, key: key) }
                     continue
@@ -545,8 +560,9 @@ final class Dispatcher: @unchecked Sendable {
                     release(seq, run: run, webhook: webhook, waitingReplaysHeld: true)
                     continue
                 }
-                if self.run(event, run: run, replay: true, onRecorded: { [self] _ in release(seq, run: run, webhook: webhook, key: key) }) { continue }
-                release(seq, run: run, webhook: webhook, key: key)
+                let use = key.map(KeyUse.held)
+                if self.run(event, run: run, replay: true, onRecorded: { [self] _ in release(seq, run: run, webhook: webhook, key: use) }) { continue }
+                release(seq, run: run, webhook: webhook, key: use)
             case let .waited(event, run, done):
                 // The provider's answer waits for the record too, so its retry finds the response.
                 let seq = event.seq
@@ -593,10 +609,14 @@ final class Dispatcher: @unchecked Sendable {
     /// Runs `event`'s attempt, as run `run`, unless it must wait: with `ordering: per-key`, while an
     /// earlier event with its key is pending (rescheduled for when that one is next due, so blocked
     /// events do not spin) or another attempt holds its key (a replay of a settled event, which is
-    /// not pending: 200 ms on). `then` is called once: when the attempt is committed, or at once when
-    /// nothing ran, with the key the attempt held, for `release` to let go of.
+    /// not pending, or a stalled run's). `then` is called once: when the attempt is committed, or at
+    /// once when nothing ran, with what the attempt did with its key, for `release`.
+    /// An event that finds its key held is rescheduled for as long again as the holder has held it
+    /// (200 ms at least, `keyWaitLimit` at most), and let in at once when the holder lets go of the
+    /// key (`KeyHold.waiting`): the 200 ms it was rescheduled by before were a store write each,
+    /// for as long as a slow replay ran, and the wait for the key stays short all the same.
     private func runIfInOrder(_ event: StoredEvent, run: UInt64, startCommittedFirst: Bool = false,
-                              then: @escaping @Sendable (WebhookOrderingKey?) -> Void) {
+                              then: @escaping @Sendable (KeyUse?) -> Void) {
         guard let orderingKey = event.orderingKey else {
             if !self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { _ in then(nil) }) { then(nil) }
             return
@@ -607,32 +627,43 @@ final class Dispatcher: @unchecked Sendable {
             try? store.schedule(seq: event.seq, at: max(now + 200, blocker ?? now + 200))
             return then(nil)
         }
-        guard holdKey(key, for: event.seq, run: run) else {
-            try? store.schedule(seq: event.seq, at: WallClock.nowMilliseconds() + 200)
-            return then(nil)
+        if let heldFor = holdKey(key, for: event.seq, run: run) {
+            let until = WallClock.nowMilliseconds() + min(max(heldFor, 200), keyWaitLimit)
+            try? store.schedule(seq: event.seq, at: until)
+            return then(.waits(key, until: until))
         }
-        if !self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { _ in then(key) }) { then(key) }
+        if !self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { _ in then(.held(key)) }) {
+            then(.held(key))
+        }
     }
+
+    /// The longest an event that finds its ordering key held is rescheduled by, in milliseconds: it is
+    /// let in when the key is let go of, and this bounds the wait should that pass it by (the holder
+    /// stalled past its lease, or the queue was full then).
+    private let keyWaitLimit: Int64 = 5_000
 
     /// Whether a replay of `event`, whose ordering key is `key`, waits: while an earlier event with
     /// its key is pending or another attempt holds the key. When it does not, it holds the key itself.
     private func waitsForKey(_ key: WebhookOrderingKey, of event: StoredEvent, run: UInt64) -> Bool {
         if (try? store.earlierPending(webhook: event.webhook, orderingKey: key.key, before: event.seq)) != nil { return true }
-        return !holdKey(key, for: event.seq, run: run)
+        return holdKey(key, for: event.seq, run: run) != nil
     }
 
     /// Takes `key` for run `run` of `seq`, unless another run holds it within its lease (a run of
     /// `seq` itself that ran past its lease included: this one takes over from it, as from any
-    /// stalled holder).
-    private func holdKey(_ key: WebhookOrderingKey, for seq: Int64, run: UInt64) -> Bool {
+    /// stalled holder, and the events waiting for the key wait for this one). Nil when taken, else
+    /// how long the holder has held it, in milliseconds.
+    private func holdKey(_ key: WebhookOrderingKey, for seq: Int64, run: UInt64) -> Int64? {
         let now = WallClock.monotonicMilliseconds()
         queueLock.lock()
         defer { queueLock.unlock() }
         // One lookup of `runningKeys`, through the subscript's in-place access.
-        return { (holder: inout KeyHold?) -> Bool in
-            if let other = holder, holdsLocked(other, now: now) { return false }
-            holder = KeyHold(seq: seq, run: run)
-            return true
+        return { (holder: inout KeyHold?) -> Int64? in
+            if let other = holder, holdsLocked(other, now: now) { return now - other.since }
+            var waiting = holder?.waiting ?? []
+            if !waiting.isEmpty { waiting.removeAll { $0.seq == seq } }
+            holder = KeyHold(seq: seq, run: run, since: now, waiting: waiting)
+            return nil
         }(&runningKeys[key])
     }
 
@@ -643,11 +674,50 @@ final class Dispatcher: @unchecked Sendable {
         return event.run == hold.run && event.until >= now
     }
 
-    /// Lets go of a key run `run` held, in place in `runningKeys`; a key another run holds since
-    /// (this one ran past its lease, and the run its event was handed to took the key over) stays
-    /// held. Caller holds `queueLock`.
-    private static func letGo(_ holder: inout KeyHold?, by run: UInt64) {
-        if holder?.run == run { holder = nil }
+    /// Lets go of `key` if run `run` holds it (a stalled run's key may be another's since), and lets
+    /// in the events that waited for it. Returns how many it queued. Caller holds `queueLock`.
+    private func letGoLocked(_ key: WebhookOrderingKey, by run: UInt64) -> Int {
+        guard let hold = runningKeys[key], hold.run == run else { return 0 }
+        runningKeys[key] = nil
+        var admitted = 0
+        for (seq, until) in hold.waiting {
+            freedFromKey[seq] = until
+            if admitLocked(seq: seq, webhook: key.webhook, job: { .due(seq: seq, webhook: key.webhook, run: $0) }) {
+                admitted += 1
+            } else {
+                freedFromKey[seq] = nil
+            }
+        }
+        return admitted
+    }
+
+    /// `seq`, just released, waits for `key` until `until` (its time in the store) or until the run
+    /// that holds the key lets go of it; if none holds it by now, it is let in again at once.
+    /// Returns how many it queued. Caller holds `queueLock`.
+    private func waitForKeyLocked(_ key: WebhookOrderingKey, seq: Int64, until: Int64) -> Int {
+        let now = WallClock.monotonicMilliseconds()
+        let waiting = { (holder: inout KeyHold?) -> Bool in
+            guard let hold = holder, holdsLocked(hold, now: now) else { return false }
+            if let i = hold.waiting.firstIndex(where: { $0.seq == seq }) {
+                holder?.waiting[i].until = until
+            } else {
+                holder?.waiting.append((seq, until))
+            }
+            return true
+        }(&runningKeys[key])
+        if waiting { return 0 }
+        freedFromKey[seq] = until
+        if admitLocked(seq: seq, webhook: key.webhook, job: { .due(seq: seq, webhook: key.webhook, run: $0) }) { return 1 }
+        freedFromKey[seq] = nil
+        return 0
+    }
+
+    /// Whether the `Job.due` of `seq`, whose time in the store is `due`, was let in by its ordering
+    /// key's release before that time (`freedFromKey`); takes the note.
+    private func freedFromKey(_ seq: Int64, due: Int64) -> Bool {
+        queueLock.lock()
+        defer { queueLock.unlock() }
+        return freedFromKey.removeValue(forKey: seq) == due
     }
 
     /// Full passes over every webhook, a pause apart; in between, passes over the capped webhooks
@@ -1100,6 +1170,20 @@ private struct Hold {
 private struct KeyHold {
     let seq: Int64
     let run: UInt64
+    /// When the run took the key (`WallClock.monotonicMilliseconds()`): an event that finds the key
+    /// held waits about as long again.
+    let since: Int64
+    /// The events that found the key held, each with the time it was rescheduled for in the store:
+    /// they are let in when the key is let go of.
+    var waiting: [(seq: Int64, until: Int64)]
+}
+
+/// What an attempt did with its event's ordering key, for `Dispatcher.release`.
+private enum KeyUse {
+    /// It held the key: let go of it, and let in the events waiting for it.
+    case held(WebhookOrderingKey)
+    /// Another run held it: the event was rescheduled for `until`, and waits for the key.
+    case waits(WebhookOrderingKey, until: Int64)
 }
 
 /// An attempt parked behind a plugin that takes one call at a time: run it, or, when the server
