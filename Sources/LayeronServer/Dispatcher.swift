@@ -10,24 +10,26 @@ import Synchronization
 /// just received, so a full queue, a crash or a restart loses nothing: the scheduler finds every due
 /// event in the store again.
 final class Dispatcher: @unchecked Sendable {
-    /// What a worker runs next.
+    /// What a worker runs next. `run` is the run the job was admitted as (`Hold.run`).
     enum Job {
         /// A new event, handed over by the pipeline right after its commit.
-        case fresh(StoredEvent)
-        /// An event the scheduler found due in the store, counted against `webhook`'s `concurrency`.
-        case due(seq: Int64, webhook: String)
+        case fresh(StoredEvent, run: UInt64)
+        /// An event the scheduler found due in the store, counted against `webhook`'s `concurrency`;
+        /// or one that waited for its ordering key and was let in when the key was let go of
+        /// (`freedFromKey`).
+        case due(seq: Int64, webhook: String, run: UInt64)
         /// An operator's replay: runs whatever the status, when it takes one of the event's replay
         /// requests from the store (`EventStore.takeReplay`).
-        case replay(seq: Int64, webhook: String)
+        case replay(seq: Int64, webhook: String, run: UInt64)
         /// An `after-handler` event whose provider is waiting for the outcome: runs first.
-        case waited(StoredEvent, done: @Sendable (AttemptResult) -> Void)
+        case waited(StoredEvent, run: UInt64, done: @Sendable (AttemptResult) -> Void)
         /// A provider's retry of an `after-handler` event whose last attempt could not run its
         /// handler: runs first, if that handler can run now (`providerRetry(seq:done:)`).
-        case retriedByProvider(seq: Int64, done: @Sendable (AttemptResult?) -> Void)
+        case retriedByProvider(seq: Int64, run: UInt64, done: @Sendable (AttemptResult?) -> Void)
         /// A provider's retry of an `after-handler` event recorded `ignored`, which the config now
         /// routes (`AppendResult.routed`): its first attempt, run first as a fresh event's
         /// `waited` one is (`runRouted(seq:done:)`).
-        case routedByProvider(seq: Int64, done: @Sendable (AttemptResult?) -> Void)
+        case routedByProvider(seq: Int64, run: UInt64, done: @Sendable (AttemptResult?) -> Void)
     }
 
     /// What one attempt came to, for the pipeline to answer the provider with.
@@ -51,8 +53,8 @@ final class Dispatcher: @unchecked Sendable {
     /// How many of a webhook's events the scheduler keeps queued or running at most (`scheduleDue`).
     private let scheduledAhead = 1024
 
-    /// Guards `urgent`, `queue`, `queueHead`, `cappedQueue`, `cappedTurn`, `inFlight`, `runningKeys`, `replaysWaiting`, `perWebhook`, `cappedBacklog`, `readAhead`,
-    /// `ranBeforeHandOver`, `idle` and `stopping`.
+    /// Guards `urgent`, `queue`, `queueHead`, `cappedQueue`, `cappedTurn`, `inFlight`, `runs`, `runningKeys`, `freedFromKey`, `replaysWaiting`, `perWebhook`,
+    /// `cappedBacklog`, `readAhead`, `ranBeforeHandOver`, `idle` and `stopping`.
     private let queueLock = NSLock()
     // Every `var` below is guarded by `queueLock`, by the lock its comment names or confined to the
     // thread it names, and is marked `@exclusivity(unchecked)`: Swift's runtime exclusivity checks
@@ -82,21 +84,36 @@ final class Dispatcher: @unchecked Sendable {
     /// Whether the next job comes from `cappedQueue` when both queues hold one: workers take from
     /// each in turn, so neither a capped webhook's backlog nor the others' starves the other side.
     @exclusivity(unchecked) private var cappedTurn = true
-    /// Events queued or running, with the time after which a run is presumed stalled. A stalled run
-    /// does not strand its event: the scheduler may hand it to another worker after the webhook's
-    /// `lease` (5 minutes unless configured). The times are `WallClock.monotonicMilliseconds()`: on
-    /// the wall clock a step forward past the lease ran a handler a second time beside the first.
+    /// Events queued or running, each with the run that holds it and the time after which that run is
+    /// presumed stalled. A stalled run does not strand its event: the scheduler may hand it to another
+    /// worker after the webhook's `lease` (5 minutes unless configured), as a new run that holds the
+    /// event from then on. The stalled run goes on, and its end lets go of nothing that is the new
+    /// run's (`release`): it cleared the event's hold, so a third run started beside the second, and
+    /// the event's ordering key, so the key's next event ran beside it too.
+    /// The times are `WallClock.monotonicMilliseconds()`: on the wall clock a step forward past the
+    /// lease ran a handler a second time beside the first.
     /// An event waiting for a worker (queued, or parked behind a plugin that takes one call at a time)
     /// is held with `.max`, no deadline: its lease starts when its handler is called (`startLease`).
     /// A lease started at admission ran out in the queue behind a backlog, and the event was queued
-    /// again and run twice.
-    @exclusivity(unchecked) private var inFlight: [Int64: Int64] = [:]
-    /// The ordering keys (`ordering: per-key`) an attempt holds, with the event whose attempt it is:
-    /// from the check that lets it run (`holdKey`) until its record (`release`). The store only
-    /// knows pending events, and a replay of a settled one is not: it ran beside its key's next event.
-    /// A hold counts while its event is in `inFlight` within its lease, so a stalled call does not
-    /// hold its key for longer than it holds its event.
-    @exclusivity(unchecked) private var runningKeys: [WebhookOrderingKey: Int64] = [:]
+    /// again and run twice. Nor is there a longer deadline for the way from admission to the call:
+    /// a queue behind a backlog of slow handlers can outlast any fixed one, and every other wait on
+    /// that way is the store's (a reader, each statement bounded by SQLite's 5 s busy timeout; the
+    /// writer's commit of a start record or a reschedule) or the plugin's (parked behind a call of a
+    /// plugin that takes one call at a time). Another run would wait for the same store or park behind
+    /// the same call, and only tie up one more worker per deadline.
+    @exclusivity(unchecked) private var inFlight: [Int64: Hold] = [:]
+    /// The last run admitted (`newRunLocked`): each admission of an event is a run of its own.
+    @exclusivity(unchecked) private var runs: UInt64 = 0
+    /// The ordering keys (`ordering: per-key`) a run holds: from the check that lets it run
+    /// (`holdKey`) until its record (`release`). The store only knows pending events, and a replay of
+    /// a settled one is not: it ran beside its key's next event. A hold counts while its run holds
+    /// its event in `inFlight` within its lease, so a stalled call does not hold its key for longer
+    /// than it holds its event, and the run it was handed to takes the key over.
+    @exclusivity(unchecked) private var runningKeys: [WebhookOrderingKey: KeyHold] = [:]
+    /// Events that waited for an ordering key and were let in again when it was let go of (`release`),
+    /// with the time they were rescheduled for in the store: the worker runs such an event though that
+    /// time has not come (`Job.due`). An entry goes when its job runs or its event is released.
+    @exclusivity(unchecked) private var freedFromKey: [Int64: Int64] = [:]
     /// Replays asked for while their event was in flight, by event: each runs when the attempt
     /// before it is recorded (`release`), which hands the event's place in `inFlight` on to it. Only
     /// a shortcut: every replay is a request in the store until its attempt starts.
@@ -196,10 +213,10 @@ final class Dispatcher: @unchecked Sendable {
         schedulerPause.unlock()
         for job in abandoned {
             switch job {
-            case let .waited(event, done):
+            case let .waited(event, _, done):
                 done(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
                                    status: .pending, nextAttemptAt: event.nextAttemptAt))
-            case let .retriedByProvider(_, done), let .routedByProvider(_, done): done(nil)
+            case let .retriedByProvider(_, _, done), let .routedByProvider(_, _, done): done(nil)
             case .fresh, .due, .replay: break
             }
         }
@@ -226,7 +243,7 @@ final class Dispatcher: @unchecked Sendable {
         queueLock.lock()
         var admitted = 0
         for event in handingOver where ranBeforeHandOver.removeValue(forKey: event.seq) == nil {
-            if admitLocked(seq: event.seq, webhook: event.webhook, job: .fresh(event)) { admitted += 1 }
+            if admitLocked(seq: event.seq, webhook: event.webhook, job: { .fresh(event, run: $0) }) { admitted += 1 }
         }
         let woken = takeIdleLocked(admitted)
         queueLock.unlock()
@@ -271,8 +288,9 @@ final class Dispatcher: @unchecked Sendable {
                                status: .pending, nextAttemptAt: event.nextAttemptAt))
             return
         }
-        inFlight[event.seq] = .max
-        urgent.append(.waited(event, done: done))
+        let run = newRunLocked()
+        inFlight[event.seq] = Hold(until: .max, run: run)
+        urgent.append(.waited(event, run: run, done: done))
         let woken = takeIdleLocked(1)
         queueLock.unlock()
         wake(woken)
@@ -286,7 +304,7 @@ final class Dispatcher: @unchecked Sendable {
     /// `done` gets nil when the event does not run now (the handler still cannot, the event is
     /// settled, or another attempt of it is queued or running); the record then answers.
     func providerRetry(seq: Int64, done: @escaping @Sendable (AttemptResult?) -> Void) {
-        if !runFirst(.retriedByProvider(seq: seq, done: done), seq: seq) { done(nil) }
+        if !runFirst({ .retriedByProvider(seq: seq, run: $0, done: done) }, seq: seq) { done(nil) }
     }
 
     /// A provider sent an `after-handler` event recorded `ignored` again, and its fold gave the
@@ -295,7 +313,7 @@ final class Dispatcher: @unchecked Sendable {
     /// waiting provider would. `done` gets nil when it does not run now (stopping, or an attempt
     /// of it is queued or running, or has run since); the record then answers.
     func runRouted(seq: Int64, done: @escaping @Sendable (AttemptResult?) -> Void) {
-        if !runFirst(.routedByProvider(seq: seq, done: done), seq: seq) { done(nil) }
+        if !runFirst({ .routedByProvider(seq: seq, run: $0, done: done) }, seq: seq) { done(nil) }
     }
 
     /// An `after-record` event recorded `ignored` that the config now routes (`AppendResult.routed`):
@@ -308,15 +326,16 @@ final class Dispatcher: @unchecked Sendable {
 
     /// Queues `job` (a provider's retry of `seq`) ahead of the queue, unless the server is stopping
     /// or an attempt of `seq` is queued or running within its lease.
-    private func runFirst(_ job: Job, seq: Int64) -> Bool {
+    private func runFirst(_ job: (UInt64) -> Job, seq: Int64) -> Bool {
         queueLock.lock()
         let now = WallClock.monotonicMilliseconds()
-        if stopping || inFlight[seq].map({ $0 >= now }) == true {
+        if stopping || inFlight[seq].map({ $0.until >= now }) == true {
             queueLock.unlock()
             return false
         }
-        inFlight[seq] = .max
-        urgent.append(job)
+        let run = newRunLocked()
+        inFlight[seq] = Hold(until: .max, run: run)
+        urgent.append(job(run))
         let woken = takeIdleLocked(1)
         queueLock.unlock()
         wake(woken)
@@ -358,12 +377,12 @@ final class Dispatcher: @unchecked Sendable {
     /// scheduler's next pass starts (`scheduleReplays`).
     func replay(seq: Int64, webhook: String, count: Int = 1) {
         queueLock.lock()
-        if let until = inFlight[seq], until >= WallClock.monotonicMilliseconds() {
+        if let hold = inFlight[seq], hold.until >= WallClock.monotonicMilliseconds() {
             replaysWaiting[seq, default: 0] += count
             queueLock.unlock()
             return
         }
-        guard admitLocked(seq: seq, webhook: webhook, job: .replay(seq: seq, webhook: webhook)) else {
+        guard admitLocked(seq: seq, webhook: webhook, job: { .replay(seq: seq, webhook: webhook, run: $0) }) else {
             queueLock.unlock()
             return
         }
@@ -379,17 +398,19 @@ final class Dispatcher: @unchecked Sendable {
         return queue.count - queueHead + cappedQueue.count + urgent.count
     }
 
-    /// Queues a job unless the event is already queued or running, the queue is full, or its webhook
-    /// is at its concurrency cap. A capped webhook's job goes to `cappedQueue`, which its cap keeps
-    /// short, so a full `queue` does not turn it away. Caller holds `queueLock` and wakes workers
-    /// (`takeIdleLocked`, `wake`).
-    private func admitLocked(seq: Int64, webhook: String, job: Job) -> Bool {
+    /// Queues a job, made for the run it is admitted as, unless the event is already queued or
+    /// running, the queue is full, or its webhook is at its concurrency cap. A capped webhook's job
+    /// goes to `cappedQueue`, which its cap keeps short, so a full `queue` does not turn it away.
+    /// Each admitted run takes a place under the cap until it is released, a stalled run handed
+    /// over included: it still runs. Caller holds `queueLock` and wakes workers (`takeIdleLocked`,
+    /// `wake`).
+    private func admitLocked(seq: Int64, webhook: String, job: (UInt64) -> Job) -> Bool {
         guard !stopping else { return false }
         let limits = snapshots.snapshot.dispatchLimits(ofWebhook: webhook)
         guard limits.concurrency != nil || queue.count - queueHead < maxQueued else { return false }
         let now = WallClock.monotonicMilliseconds()
-        if let until = inFlight[seq] {
-            guard until < now else { return false }
+        if let hold = inFlight[seq] {
+            guard hold.until < now else { return false }
             logger.warn("an attempt ran past its lease (\(TimeSpan(milliseconds: lease(webhook)))); handing the event to another worker",
                         [("seq", String(seq)), ("webhook", webhook)])
         }
@@ -397,10 +418,17 @@ final class Dispatcher: @unchecked Sendable {
             cappedBacklog.insert(webhook)
             return false
         }
-        inFlight[seq] = .max
+        let run = newRunLocked()
+        inFlight[seq] = Hold(until: .max, run: run)
         perWebhook[webhook, default: 0] += 1
-        if limits.concurrency != nil { cappedQueue.append(job) } else { queue.append(job) }
+        if limits.concurrency != nil { cappedQueue.append(job(run)) } else { queue.append(job(run)) }
         return true
+    }
+
+    /// A run not yet taken, for an admission. Caller holds `queueLock`.
+    private func newRunLocked() -> UInt64 {
+        runs &+= 1
+        return runs
     }
 
     /// The webhook's lease in milliseconds; the default for a webhook no longer configured.
@@ -435,35 +463,47 @@ final class Dispatcher: @unchecked Sendable {
         return job
     }
 
-    /// Hands `seq` back once its attempt is recorded: to a replay waiting for it, else to whoever
-    /// finds it due next. `webhook` is the webhook whose `concurrency` the attempt counted against
-    /// (nil for attempts that count against none: after-handler runs); `replayOf` names the event's
-    /// webhook when only that is known, for a waiting replay. A waiting replay is admitted like any
-    /// attempt (`admitLocked`); one turned away, or held back (`waitingReplaysHeld`), stays a request
-    /// in the store for the scheduler, so the event's waiting replays are dropped here.
-    private func release(_ seq: Int64, webhook: String?, replayOf: String? = nil, waitingReplaysHeld: Bool = false,
-                         key: WebhookOrderingKey? = nil) {
+    /// Hands `seq` back once its attempt, of run `run`, is recorded: to a replay waiting for it, else
+    /// to whoever finds it due next. A run that no longer holds its event (it ran past its lease and
+    /// the event was handed to another run) gives back only its place under the cap: the event, its
+    /// waiting replays and its ordering key are the newer run's. `webhook` is the webhook whose
+    /// `concurrency` the attempt counted against (nil for attempts that count against none:
+    /// after-handler runs); `replayOf` names the event's webhook when only that is known, for a
+    /// waiting replay. A waiting replay is admitted like any attempt (`admitLocked`); one turned away,
+    /// or held back (`waitingReplaysHeld`), stays a request in the store for the scheduler, so the
+    /// event's waiting replays are dropped here. `key` is what the attempt did with its ordering key.
+    private func release(_ seq: Int64, run: UInt64, webhook: String?, replayOf: String? = nil, waitingReplaysHeld: Bool = false,
+                         key: KeyUse? = nil) {
         queueLock.lock()
-        inFlight[seq] = nil
-        if let key { Self.letGo(&runningKeys[key], by: seq) }
+        let held = inFlight[seq]?.run == run
+        if held { inFlight[seq] = nil }
+        if !freedFromKey.isEmpty { freedFromKey[seq] = nil }
         if let webhook, let n = perWebhook[webhook] { perWebhook[webhook] = n > 1 ? n - 1 : nil }
-        var replaying = false
-        if !replaysWaiting.isEmpty, let waiting = replaysWaiting[seq] {
+        var admitted = 0
+        switch key {
+        case let .held(key)?:
+            admitted += letGoLocked(key, by: run)
+        case let .waits(key, until)? where held:
+            admitted += waitForKeyLocked(key, seq: seq, until: until)
+        case .waits?, nil:
+            break
+        }
+        if held, !replaysWaiting.isEmpty, let waiting = replaysWaiting[seq] {
             replaysWaiting[seq] = nil
             if !waitingReplaysHeld, let name = webhook ?? replayOf,
-               admitLocked(seq: seq, webhook: name, job: .replay(seq: seq, webhook: name)) {
+               admitLocked(seq: seq, webhook: name, job: { .replay(seq: seq, webhook: name, run: $0) }) {
                 replaysWaiting[seq] = waiting > 1 ? waiting - 1 : nil
-                replaying = true
+                admitted += 1
             }
         }
         var started = false
         if let webhook, !readAhead.isEmpty, var ahead = readAhead[webhook] {
             while !started, let next = ahead.popFirst() {
-                started = admitLocked(seq: next, webhook: webhook, job: .due(seq: next, webhook: webhook))
+                started = admitLocked(seq: next, webhook: webhook, job: { .due(seq: next, webhook: webhook, run: $0) })
             }
             readAhead[webhook] = ahead.isEmpty ? nil : ahead
         }
-        let woken = takeIdleLocked((started ? 1 : 0) + (replaying ? 1 : 0))
+        let woken = takeIdleLocked((started ? 1 : 0) + admitted)
         let backlogged = !started && !cappedBacklog.isEmpty && webhook.map { cappedBacklog.contains($0) } == true
         queueLock.unlock()
         wake(woken)
@@ -487,92 +527,98 @@ final class Dispatcher: @unchecked Sendable {
         let wakeUp = DispatchSemaphore(value: 0)
         while let job = nextJob(wakeUp: wakeUp) {
             switch job {
-            case let .fresh(event):
+            case let .fresh(event, run):
                 // Handed over right after its commit, and never run: had the scheduler found and
                 // started it first, `submit` would have dropped the hand-over (`ranBeforeHandOver`),
                 // or `admitLocked` while it runs. So its state is the one it was recorded with.
                 let seq = event.seq, webhook = event.webhook
-                runIfInOrder(event) { [self] key in release(seq, webhook: webhook, key: key) }
-            case let .due(seq, webhook):
+                runIfInOrder(event, run: run) { [self] key in release(seq, run: run, webhook: webhook, key: key) }
+            case let .due(seq, webhook, run):
                 // The scheduler's read may predate a worker's commit: re-read and re-check. An event
                 // gone meanwhile (purged) gives its place under the cap back all the same.
                 guard let event = try? store.event(seq: seq) else {
-                    release(seq, webhook: webhook)
+                    release(seq, run: run, webhook: webhook)
                     continue
                 }
-                if event.status == .pending, let due = event.nextAttemptAt, due <= WallClock.nowMilliseconds() {
+                if event.status == .pending, let due = event.nextAttemptAt,
+                   due <= WallClock.nowMilliseconds() || freedFromKey(seq, due: due) {
                     noteRunBeforeHandOver(event)
-                    runIfInOrder(event, startCommittedFirst: true) { [self] key in release(seq, webhook: webhook, key: key) }
+                    runIfInOrder(event, run: run, startCommittedFirst: true) { [self] key in release(seq, run: run, webhook: webhook, key: key) }
                     continue
                 }
-                release(seq, webhook: webhook)
-            case let .replay(seq, webhook):
+                release(seq, run: run, webhook: webhook)
+            case let .replay(seq, webhook, run):
                 guard let event = try? store.event(seq: seq) else {
-                    release(seq, webhook: webhook)
+                    release(seq, run: run, webhook: webhook)
                     continue
                 }
                 // Per-key order holds for replays too: one of an event behind an earlier pending
                 // event with its key, or while another attempt holds its key, stays a request, and a
                 // later pass of the scheduler tries again.
                 let key = event.orderingKey.map { WebhookOrderingKey(webhook: event.webhook, key: $0) }
-                if let key, waitsForKey(key, of: event) {
-                    release(seq, webhook: webhook, waitingReplaysHeld: true)
+                if let key, waitsForKey(key, of: event, run: run) {
+                    release(seq, run: run, webhook: webhook, waitingReplaysHeld: true)
                     continue
                 }
-                if run(event, replay: true, onRecorded: { [self] _ in release(seq, webhook: webhook, key: key) }) { continue }
-                release(seq, webhook: webhook, key: key)
-            case let .waited(event, done):
+                let use = key.map(KeyUse.held)
+                if self.run(event, run: run, replay: true, onRecorded: { [self] _ in release(seq, run: run, webhook: webhook, key: use) }) { continue }
+                release(seq, run: run, webhook: webhook, key: use)
+            case let .waited(event, run, done):
                 // The provider's answer waits for the record too, so its retry finds the response.
                 let seq = event.seq
-                let ran = run(event, replay: false) { [self] result in
-                    release(seq, webhook: nil)
+                let ran = self.run(event, run: run, replay: false) { [self] result in
+                    release(seq, run: run, webhook: nil)
                     done(result)
                 }
                 if !ran {
-                    release(seq, webhook: nil)
+                    release(seq, run: run, webhook: nil)
                     done(AttemptResult(outcome: HandlerOutcome(verdict: .error, message: "no handler", plugin: "", pluginVersion: ""),
                                        status: .ignored, nextAttemptAt: nil))
                 }
-            case let .retriedByProvider(seq, done):
+            case let .retriedByProvider(seq, run, done):
                 let event = waitingForItsHandler(seq: seq)
                 if let event {
                     logger.info("the provider sent the event again and its handler, which could not run last time, can now: running it at once",
                                 [("event", event.id), ("handler", event.handler ?? "")])
                 }
                 // Its start is committed first, as any retry's: the event is already recorded.
-                runForProvider(event, seq: seq, startCommittedFirst: true, done: done)
-            case let .routedByProvider(seq, done):
+                runForProvider(event, seq: seq, run: run, startCommittedFirst: true, done: done)
+            case let .routedByProvider(seq, run, done):
                 // As a fresh after-handler event's first run: its start is not waited for.
-                runForProvider(routedAndNotRun(seq: seq), seq: seq, startCommittedFirst: false, done: done)
+                runForProvider(routedAndNotRun(seq: seq), seq: seq, run: run, startCommittedFirst: false, done: done)
             }
         }
     }
 
     /// Runs the attempt a provider's retry is waiting for, `event` (nil when it does not run now), on
     /// this worker, and gives `done` its result once recorded, or nil when nothing ran.
-    private func runForProvider(_ event: StoredEvent?, seq: Int64, startCommittedFirst: Bool,
+    private func runForProvider(_ event: StoredEvent?, seq: Int64, run: UInt64, startCommittedFirst: Bool,
                                 done: @escaping @Sendable (AttemptResult?) -> Void) {
         let ran = event.map { event in
-            run(event, replay: false, startCommittedFirst: startCommittedFirst) { [self] result in
-                release(seq, webhook: nil)
+            self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst) { [self] result in
+                release(seq, run: run, webhook: nil)
                 done(result)
             }
         } ?? false
         if !ran {
-            release(seq, webhook: nil)
+            release(seq, run: run, webhook: nil)
             done(nil)
         }
     }
 
-    /// Runs `event`'s attempt unless it must wait: with `ordering: per-key`, while an earlier event with
-    /// its key is pending (rescheduled for when that one is next due, so blocked events do not spin)
-    /// or another attempt holds its key (a replay of a settled event, which is not pending: 200 ms
-    /// on). `then` is called once: when the attempt is committed, or at once when nothing ran, with
-    /// the key the attempt held, for `release` to let go of.
-    private func runIfInOrder(_ event: StoredEvent, startCommittedFirst: Bool = false,
-                              then: @escaping @Sendable (WebhookOrderingKey?) -> Void) {
+    /// Runs `event`'s attempt, as run `run`, unless it must wait: with `ordering: per-key`, while an
+    /// earlier event with its key is pending (rescheduled for when that one is next due, so blocked
+    /// events do not spin) or another attempt holds its key (a replay of a settled event, which is
+    /// not pending, or a stalled run's). `then` is called once: when the attempt is committed, or at
+    /// once when nothing ran, with what the attempt did with its key, for `release`.
+    /// An event that finds its key held is rescheduled for as long again as the holder has held it
+    /// (200 ms at least, `keyWaitLimit` at most), and let in at once when the holder lets go of the
+    /// key (`KeyHold.waiting`): the 200 ms it was rescheduled by before were a store write each,
+    /// for as long as a slow replay ran, and the wait for the key stays short all the same.
+    private func runIfInOrder(_ event: StoredEvent, run: UInt64, startCommittedFirst: Bool = false,
+                              then: @escaping @Sendable (KeyUse?) -> Void) {
         guard let orderingKey = event.orderingKey else {
-            if !run(event, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { _ in then(nil) }) { then(nil) }
+            if !self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { _ in then(nil) }) { then(nil) }
             return
         }
         let key = WebhookOrderingKey(webhook: event.webhook, key: orderingKey)
@@ -581,38 +627,97 @@ final class Dispatcher: @unchecked Sendable {
             try? store.schedule(seq: event.seq, at: max(now + 200, blocker ?? now + 200))
             return then(nil)
         }
-        guard holdKey(key, for: event.seq) else {
-            try? store.schedule(seq: event.seq, at: WallClock.nowMilliseconds() + 200)
-            return then(nil)
+        if let heldFor = holdKey(key, for: event.seq, run: run) {
+            let until = WallClock.nowMilliseconds() + min(max(heldFor, 200), keyWaitLimit)
+            try? store.schedule(seq: event.seq, at: until)
+            return then(.waits(key, until: until))
         }
-        if !run(event, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { _ in then(key) }) { then(key) }
+        if !self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { _ in then(.held(key)) }) {
+            then(.held(key))
+        }
     }
+
+    /// The longest an event that finds its ordering key held is rescheduled by, in milliseconds: it is
+    /// let in when the key is let go of, and this bounds the wait should that pass it by (the holder
+    /// stalled past its lease, or the queue was full then).
+    private let keyWaitLimit: Int64 = 5_000
 
     /// Whether a replay of `event`, whose ordering key is `key`, waits: while an earlier event with
     /// its key is pending or another attempt holds the key. When it does not, it holds the key itself.
-    private func waitsForKey(_ key: WebhookOrderingKey, of event: StoredEvent) -> Bool {
+    private func waitsForKey(_ key: WebhookOrderingKey, of event: StoredEvent, run: UInt64) -> Bool {
         if (try? store.earlierPending(webhook: event.webhook, orderingKey: key.key, before: event.seq)) != nil { return true }
-        return !holdKey(key, for: event.seq)
+        return holdKey(key, for: event.seq, run: run) != nil
     }
 
-    /// Takes `key` for an attempt of `seq`, unless another event's attempt holds it within its lease
-    /// (an attempt of `seq` itself holding it ran past its lease, and this one takes over from it).
-    private func holdKey(_ key: WebhookOrderingKey, for seq: Int64) -> Bool {
+    /// Takes `key` for run `run` of `seq`, unless another run holds it within its lease (a run of
+    /// `seq` itself that ran past its lease included: this one takes over from it, as from any
+    /// stalled holder, and the events waiting for the key wait for this one). Nil when taken, else
+    /// how long the holder has held it, in milliseconds.
+    private func holdKey(_ key: WebhookOrderingKey, for seq: Int64, run: UInt64) -> Int64? {
         let now = WallClock.monotonicMilliseconds()
         queueLock.lock()
         defer { queueLock.unlock() }
         // One lookup of `runningKeys`, through the subscript's in-place access.
-        return { (holder: inout Int64?) -> Bool in
-            if let other = holder, other != seq, let until = inFlight[other], until >= now { return false }
-            holder = seq
-            return true
+        return { (holder: inout KeyHold?) -> Int64? in
+            if let other = holder, holdsLocked(other, now: now) { return now - other.since }
+            var waiting = holder?.waiting ?? []
+            if !waiting.isEmpty { waiting.removeAll { $0.seq == seq } }
+            holder = KeyHold(seq: seq, run: run, since: now, waiting: waiting)
+            return nil
         }(&runningKeys[key])
     }
 
-    /// Lets go of a key `seq`'s attempt held, in place in `runningKeys`; a key another event's attempt
-    /// holds since (this one ran past its lease) stays held. Caller holds `queueLock`.
-    private static func letGo(_ holder: inout Int64?, by seq: Int64) {
-        if holder == seq { holder = nil }
+    /// Whether `hold`'s run still holds its key: it holds its event, within its lease. Caller holds
+    /// `queueLock`.
+    private func holdsLocked(_ hold: KeyHold, now: Int64) -> Bool {
+        guard let event = inFlight[hold.seq] else { return false }
+        return event.run == hold.run && event.until >= now
+    }
+
+    /// Lets go of `key` if run `run` holds it (a stalled run's key may be another's since), and lets
+    /// in the events that waited for it. Returns how many it queued. Caller holds `queueLock`.
+    private func letGoLocked(_ key: WebhookOrderingKey, by run: UInt64) -> Int {
+        guard let hold = runningKeys[key], hold.run == run else { return 0 }
+        runningKeys[key] = nil
+        var admitted = 0
+        for (seq, until) in hold.waiting {
+            freedFromKey[seq] = until
+            if admitLocked(seq: seq, webhook: key.webhook, job: { .due(seq: seq, webhook: key.webhook, run: $0) }) {
+                admitted += 1
+            } else {
+                freedFromKey[seq] = nil
+            }
+        }
+        return admitted
+    }
+
+    /// `seq`, just released, waits for `key` until `until` (its time in the store) or until the run
+    /// that holds the key lets go of it; if none holds it by now, it is let in again at once.
+    /// Returns how many it queued. Caller holds `queueLock`.
+    private func waitForKeyLocked(_ key: WebhookOrderingKey, seq: Int64, until: Int64) -> Int {
+        let now = WallClock.monotonicMilliseconds()
+        let waiting = { (holder: inout KeyHold?) -> Bool in
+            guard let hold = holder, holdsLocked(hold, now: now) else { return false }
+            if let i = hold.waiting.firstIndex(where: { $0.seq == seq }) {
+                holder?.waiting[i].until = until
+            } else {
+                holder?.waiting.append((seq, until))
+            }
+            return true
+        }(&runningKeys[key])
+        if waiting { return 0 }
+        freedFromKey[seq] = until
+        if admitLocked(seq: seq, webhook: key.webhook, job: { .due(seq: seq, webhook: key.webhook, run: $0) }) { return 1 }
+        freedFromKey[seq] = nil
+        return 0
+    }
+
+    /// Whether the `Job.due` of `seq`, whose time in the store is `due`, was let in by its ordering
+    /// key's release before that time (`freedFromKey`); takes the note.
+    private func freedFromKey(_ seq: Int64, due: Int64) -> Bool {
+        queueLock.lock()
+        defer { queueLock.unlock() }
+        return freedFromKey.removeValue(forKey: seq) == due
     }
 
     /// Full passes over every webhook, a pause apart; in between, passes over the capped webhooks
@@ -699,7 +804,7 @@ final class Dispatcher: @unchecked Sendable {
         guard let due = try? store.dueReplays(now: now, limit: 64, direction: .inbound) else { return }
         for event in due {
             queueLock.lock()
-            let held = replaysWaiting[event.seq] != nil || inFlight[event.seq].map { $0 >= WallClock.monotonicMilliseconds() } == true
+            let held = replaysWaiting[event.seq] != nil || inFlight[event.seq].map { $0.until >= WallClock.monotonicMilliseconds() } == true
             queueLock.unlock()
             if !held { replay(seq: event.seq, webhook: event.webhook, count: event.count) }
         }
@@ -713,7 +818,7 @@ final class Dispatcher: @unchecked Sendable {
         var admitted = 0
         var rest: [Int64] = []
         for seq in seqs {
-            if admitLocked(seq: seq, webhook: webhook, job: .due(seq: seq, webhook: webhook)) {
+            if admitLocked(seq: seq, webhook: webhook, job: { .due(seq: seq, webhook: webhook, run: $0) }) {
                 admitted += 1
             } else if keepingTheRest, inFlight[seq] == nil {
                 rest.append(seq)
@@ -733,17 +838,17 @@ final class Dispatcher: @unchecked Sendable {
     /// that a crash in it is counted (`recoverInterruptedAttempts`). Retries and runs after a restart
     /// pay that commit, and replays always do (it takes their request, `takeReplayRequest`); a fresh
     /// event's first run does not wait.
-    private func run(_ event: StoredEvent, replay: Bool, startCommittedFirst: Bool = false,
+    private func run(_ event: StoredEvent, run: UInt64, replay: Bool, startCommittedFirst: Bool = false,
                      onRecorded: @escaping @Sendable (AttemptResult) -> Void) -> Bool {
         guard let handlerText = event.handler, let (handler, pluginMetrics) = handlerReferences.reference(handlerText) else { return false }
         // The common case, a concurrent plugin, runs at once, with no closure to allocate.
         guard let gate = plugins.oneAtATimeVersion(handler) else {
-            attempt(event, handler: handler, pluginMetrics: pluginMetrics, replay: replay,
+            attempt(event, run: run, handler: handler, pluginMetrics: pluginMetrics, replay: replay,
                     startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
             return true
         }
         runOneAtATime(on: gate, of: handler.plugin, event, onRecorded: onRecorded) { [self] in
-            attempt(event, handler: handler, pluginMetrics: pluginMetrics, replay: replay,
+            attempt(event, run: run, handler: handler, pluginMetrics: pluginMetrics, replay: replay,
                     startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
         }
         return true
@@ -808,15 +913,15 @@ final class Dispatcher: @unchecked Sendable {
         defer { queueLock.unlock() }
         return urgent.contains { job in
             switch job {
-            case let .waited(event, _): event.seq == seq
-            case let .retriedByProvider(waiting, _), let .routedByProvider(waiting, _): waiting == seq
+            case let .waited(event, _, _): event.seq == seq
+            case let .retriedByProvider(waiting, _, _), let .routedByProvider(waiting, _, _): waiting == seq
             case .fresh, .due, .replay: false
             }
         }
     }
 
     /// `run`'s attempt itself, on the calling worker.
-    private func attempt(_ event: StoredEvent, handler: HandlerReference, pluginMetrics: PluginMetrics, replay: Bool,
+    private func attempt(_ event: StoredEvent, run: UInt64, handler: HandlerReference, pluginMetrics: PluginMetrics, replay: Bool,
                          startCommittedFirst: Bool, onRecorded: @escaping @Sendable (AttemptResult) -> Void) {
         let rules = snapshots.snapshot.attemptRules(ofWebhook: event.webhook)
         let n = event.attemptCount + 1
@@ -849,7 +954,7 @@ final class Dispatcher: @unchecked Sendable {
             } else {
                 start = store.startAttempt(seq: event.seq, attempt: record)
             }
-            startLease(of: event, lease: rules?.leaseMilliseconds ?? WebhookConfig.defaultLease.milliseconds)
+            startLease(of: event.seq, run: run, lease: rules?.leaseMilliseconds ?? WebhookConfig.defaultLease.milliseconds)
             let callStarted = WallClock.monotonicNanoseconds()
             defer { callSeconds = WallClock.secondsSince(callStarted) }
             return plugin.call(handler.handler, handlerEvent)
@@ -937,7 +1042,7 @@ final class Dispatcher: @unchecked Sendable {
                                     error: note, replay: replay, plugin: outcome.plugin,
                                     pluginVersion: outcome.pluginVersion.isEmpty ? nil : outcome.pluginVersion)
         let result = AttemptResult(outcome: outcome, status: status, nextAttemptAt: next)
-        recordFinish(seq: event.seq, eventID: event.id, attempt, status: status, next: next, response: response,
+        recordFinish(seq: event.seq, run: run, eventID: event.id, attempt, status: status, next: next, response: response,
                      replacing: start) { onRecorded(result) }
         pluginMetrics.countAttempt(outcome: recorded, seconds: callSeconds)
         if recorded == .ok, !replay { metrics.endToEnd.observe(seconds: Double(finishedAt - event.receivedAt) / 1000) }
@@ -953,16 +1058,21 @@ final class Dispatcher: @unchecked Sendable {
         }
     }
 
-    /// Starts the lease of `event`'s attempt, its handler about to be called: only a call that runs
-    /// past it is presumed stalled, not the wait for a worker before it (`inFlight`). An event no
-    /// longer held (a stalled run before this one has been recorded) stays so.
+    /// Starts the lease of run `run` of `seq`, its handler about to be called: only a call that runs
+    /// past it is presumed stalled, not the wait for a worker before it (`inFlight`). A run that no
+    /// longer holds its event (the event was handed to another run) leaves the other's lease alone.
     /// `lease` comes with the attempt's rules, already read for it: a second lookup of the webhook
     /// was one more string hash on every attempt.
-    private func startLease(of event: StoredEvent, lease: Int64) {
+    private func startLease(of seq: Int64, run: UInt64, lease: Int64) {
         let until = WallClock.monotonicMilliseconds() + lease
         queueLock.lock()
-        if inFlight[event.seq] != nil { inFlight[event.seq] = until }
+        Self.hold(&inFlight[seq], of: run, until: until)
         queueLock.unlock()
+    }
+
+    /// Sets when `run`'s hold of its event runs out, in place in `inFlight`, if `run` holds it.
+    private static func hold(_ hold: inout Hold?, of run: UInt64, until: Int64) {
+        if hold?.run == run { hold?.until = until }
     }
 
     /// Writes an attempt's end, and again every second while the store refuses it (a full disk):
@@ -970,7 +1080,7 @@ final class Dispatcher: @unchecked Sendable {
     /// is recorded, and no pass of the scheduler runs it again meanwhile (the event is still pending
     /// and due in the store). A stop gives up: the next start finds the attempt open and closes it
     /// (`recoverInterruptedAttempts`). `onRecorded` runs once the end is committed.
-    private func recordFinish(seq: Int64, eventID: String, _ attempt: AttemptRecord, status: EventStatus, next: Int64?,
+    private func recordFinish(seq: Int64, run: UInt64, eventID: String, _ attempt: AttemptRecord, status: EventStatus, next: Int64?,
                               response: StoredResponse?, replacing start: AttemptStart?, refusals: Int = 0,
                               onRecorded: @escaping @Sendable () -> Void) {
         store.finishAttempt(seq: seq, attempt: attempt, status: status, nextAttemptAt: next, response: response,
@@ -983,7 +1093,7 @@ final class Dispatcher: @unchecked Sendable {
             }
             queueLock.lock()
             let stop = stopping
-            if !stop, inFlight[seq] != nil { inFlight[seq] = .max }
+            if !stop { Self.hold(&inFlight[seq], of: run, until: .max) }
             queueLock.unlock()
             if stop {
                 logger.warn("the server stopped before the attempt's end could be recorded; its event runs again after the next start: \(error)", fields())
@@ -994,7 +1104,7 @@ final class Dispatcher: @unchecked Sendable {
                              fields())
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + 1) { [self] in
-                recordFinish(seq: seq, eventID: eventID, attempt, status: status, next: next, response: response, replacing: nil,
+                recordFinish(seq: seq, run: run, eventID: eventID, attempt, status: status, next: next, response: response, replacing: nil,
                              refusals: refusals + 1, onRecorded: onRecorded)
             }
         }
@@ -1046,6 +1156,34 @@ private final class HandlerReferenceCache: @unchecked Sendable {
 private struct WebhookOrderingKey: Hashable {
     let webhook: String
     let key: String
+}
+
+/// An event's place in `Dispatcher.inFlight`: the run that holds it, and the time after which that
+/// run is presumed stalled (`.max` until its handler is called).
+private struct Hold {
+    var until: Int64
+    /// Tells the event's runs apart: one presumed stalled goes on beside the one it was handed to.
+    let run: UInt64
+}
+
+/// An ordering key's hold by a run (`Dispatcher.runningKeys`).
+private struct KeyHold {
+    let seq: Int64
+    let run: UInt64
+    /// When the run took the key (`WallClock.monotonicMilliseconds()`): an event that finds the key
+    /// held waits about as long again.
+    let since: Int64
+    /// The events that found the key held, each with the time it was rescheduled for in the store:
+    /// they are let in when the key is let go of.
+    var waiting: [(seq: Int64, until: Int64)]
+}
+
+/// What an attempt did with its event's ordering key, for `Dispatcher.release`.
+private enum KeyUse {
+    /// It held the key: let go of it, and let in the events waiting for it.
+    case held(WebhookOrderingKey)
+    /// Another run held it: the event was rescheduled for `until`, and waits for the key.
+    case waits(WebhookOrderingKey, until: Int64)
 }
 
 /// An attempt parked behind a plugin that takes one call at a time: run it, or, when the server

@@ -73,4 +73,59 @@ final class HandlerLeaseTests: XCTestCase {
         XCTAssertEqual(calls.count, 20, "\(calls)")
         XCTAssertFalse(server.logs.contains("ran past its lease"), server.logs)
     }
+
+    /// A stalled run that returns after its event was handed to another run leaves the event and its
+    /// ordering key to that run. Its end let go of both (they were held by event, and both runs are
+    /// of the one event): the scheduler ran the event a third time beside the second run, and the
+    /// key's next event ran beside it too.
+    func testAStalledRunEndingLateLeavesTheEventAndItsKeyToTheRunThatTookOver() throws {
+        let secret = "lease-secret"
+        let server = try TestServer(environment: ["HOOK_SECRET": secret])
+        let output = try server.installHeldCalls(webhooks: [
+            ("stalls", #""handler": "behaviours.held", "lease": "3s", "retry": {"attempts": 5, "initial": "100ms", "max": "100ms", "jitter": false}"#),
+            ("keyed", #""handler": "behaviours.held", "lease": "3s", "ordering": "per-key", "orderingKey": "body.customer""#),
+        ])
+        try server.start()
+        defer {
+            // Calls still waiting would hold the drain for their minute.
+            for (type, attempt) in [("retry_first", 2), ("retry_first", 3), ("k1", 2), ("k1", 3)] { server.endHeldCall(type, attempt: attempt) }
+            server.stop()
+        }
+        func send(_ webhook: String, _ json: String) throws -> String {
+            let response = try server.postSigned(webhook, json, secret: secret)
+            XCTAssertEqual(response.status, 200, response.body)
+            return try XCTUnwrap(try JSONParser.parse(response.body)["id"]?.stringValue, response.body)
+        }
+        func calls(_ id: String) -> [String] { TestServer.handledLines(output).filter { $0.hasPrefix("held \(id) ") } }
+        func firstRunRecorded(_ id: String) throws -> Bool {
+            try server.attempts(id).contains { $0["n"]?.serialized() == "1" && $0["outcome"]?.stringValue != nil }
+        }
+        /// Run 1 of `id` stalls past its 3 s lease, run 2 starts, and run 1 then returns and is
+        /// recorded while run 2 goes on.
+        func stallThenHandOver(_ id: String, type: String) throws {
+            XCTAssertTrue(server.waitUntil { calls(id).count == 2 }, "\(id) is handed to a second run: \(calls(id))")
+            server.endHeldCall(type, attempt: 1)
+            XCTAssertTrue(try server.waitUntil { try firstRunRecorded(id) }, "the stalled run of \(id) is recorded")
+        }
+
+        // The first run asks for a retry: the event is pending and due while its second run goes on.
+        let retried = try send("stalls", #"{"id": "stall-1", "type": "retry_first"}"#)
+        try stallThenHandOver(retried, type: "retry_first")
+        usleep(1_000_000)
+        XCTAssertEqual(calls(retried), ["held \(retried) retry_first attempt=1 replay=0", "held \(retried) retry_first attempt=2 replay=0"],
+                       "no third run beside the second, within its lease")
+        server.endHeldCall("retry_first", attempt: 2)
+        XCTAssertTrue(try server.waitUntil { try server.event(retried)["status"]?.stringValue == "processed" }, server.logs)
+
+        // The first run settles its event; the second still holds the event's ordering key.
+        let first = try send("keyed", #"{"id": "key-1", "type": "k1", "customer": "cus_1"}"#)
+        try stallThenHandOver(first, type: "k1")
+        server.endHeldCall("k2", attempt: 1)
+        let next = try send("keyed", #"{"id": "key-2", "type": "k2", "customer": "cus_1"}"#)
+        usleep(1_000_000)
+        XCTAssertEqual(calls(next), [], "the key's next event waits for the run that holds the key")
+        server.endHeldCall("k1", attempt: 2)
+        XCTAssertTrue(server.waitUntil { calls(next).count == 1 }, "it runs once that run is recorded")
+        XCTAssertEqual(calls(first).count, 2, "\(calls(first))")
+    }
 }

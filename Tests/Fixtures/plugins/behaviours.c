@@ -152,6 +152,23 @@ static layeron_status gated(void *i, const layeron_event *e, layeron_result *r) 
     return LAYERON_OK;
 }
 
+/* Records its call as it starts, then returns once the file "<gate>-<type>-<attempt>" exists (or
+   after a minute): each run of each event lasts until the test ends it, and the test sees every
+   run start. An event of type "retry_first" asks for a retry 50 ms on from its first attempt. */
+static layeron_status held(void *i, const layeron_event *e, layeron_result *r) {
+    state *s = i;
+    record(s, "held", e);
+    char path[2400];
+    snprintf(path, sizeof path, "%s-%.*s-%u", s->gate, (int)e->type.len, (const char *)e->type.ptr, e->attempt);
+    for (long waited = 0; access(path, F_OK) != 0 && waited < 60000; waited += 10) pause_ms(10);
+    if (e->attempt == 1 && e->type.len == 11 && memcmp(e->type.ptr, "retry_first", 11) == 0) {
+        s->host->result_set_message(r, cstr("the first attempt asks for a retry"));
+        s->host->result_set_retry_after_ms(r, 50);
+        return LAYERON_RETRY;
+    }
+    return LAYERON_OK;
+}
+
 /* Succeeds on the first attempt only: a forced replay of its processed event fails. */
 static layeron_status first_only(void *i, const layeron_event *e, layeron_result *r) {
     state *s = i;
@@ -192,6 +209,7 @@ static const layeron_handler handlers[] = {
     { "crash", crash, { 0 } },
     { "first_only", first_only, { 0 } },
     { "gated", gated, { 0 } },
+    { "held", held, { 0 } },
 };
 
 static const layeron_plugin_descriptor descriptor = {

@@ -30,6 +30,22 @@ extension TestServer {
             """)
     }
 
+    /// Installs the `behaviours` plugin with a config for its `held` handler, whose call of an event of
+    /// type T, attempt N, returns once `endHeldCall(T, attempt: N)` is called. Returns the file the
+    /// handlers append their calls to (`handledLines`).
+    func installHeldCalls(webhooks: [(name: String, members: String)]) throws -> String {
+        let output = path("handled.log")
+        try installBehaviours()
+        try writeBehavioursConfig(plugin: #"{ "output": "\#(output)", "gate": "\#(path("gate"))" }"#, webhooks: webhooks)
+        return output
+    }
+
+    /// Ends `behaviours.held`'s call of an event of type `type`, attempt `attempt`, or the call's wait
+    /// when it has not started (`installHeldCalls`).
+    func endHeldCall(_ type: String, attempt: Int, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertTrue(FileManager.default.createFile(atPath: "\(path("gate"))-\(type)-\(attempt)", contents: nil), file: file, line: line)
+    }
+
     /// The lines the `behaviours` handlers appended to `output` (their config's file), one per run;
     /// none while the file does not exist.
     static func handledLines(_ output: String) -> [String] {

@@ -1,0 +1,57 @@
+import Foundation
+import LayeronCore
+import XCTest
+
+/// An event that finds its ordering key held by a running attempt (here a slow replay of a settled
+/// event with the key) waits for it without a store write every 200 ms, and runs as soon as the
+/// holder is recorded.
+final class OrderingKeyWaitTests: XCTestCase {
+    func testAnEventWaitingForAHeldKeyIsRescheduledSeldomAndRunsWhenTheKeyIsLetGo() throws {
+        let secret = "key-wait-secret"
+        let server = try TestServer(environment: ["HOOK_SECRET": secret])
+        let output = try server.installHeldCalls(webhooks: [
+            ("keyed", #""handler": "behaviours.held", "ordering": "per-key", "orderingKey": "body.customer""#),
+        ])
+        try server.start()
+        defer {
+            // A call still waiting would hold the drain for its minute.
+            server.endHeldCall("first", attempt: 2)
+            server.stop()
+        }
+        func send(_ json: String) throws -> String {
+            let response = try server.postSigned("keyed", json, secret: secret)
+            XCTAssertEqual(response.status, 200, response.body)
+            return try XCTUnwrap(try JSONParser.parse(response.body)["id"]?.stringValue, response.body)
+        }
+        let store = try StoreReader(path: server.databasePath)
+
+        server.endHeldCall("first", attempt: 1)
+        server.endHeldCall("second", attempt: 1)
+        let first = try send(#"{"id": "wait-1", "type": "first", "customer": "cus_w"}"#)
+        XCTAssertTrue(try server.waitUntil { try server.event(first)["status"]?.stringValue == "processed" })
+        XCTAssertEqual(try server.admin("POST", "/admin/events/\(first)/replay?force=true").status, 202)
+        XCTAssertTrue(server.waitUntil { TestServer.handledLines(output).contains("held \(first) first attempt=2 replay=1") },
+                      "the replay starts and holds the key")
+        let second = try send(#"{"id": "wait-2", "type": "second", "customer": "cus_w"}"#)
+
+        // Five seconds of the replay's hold: every time the second event's next attempt moves is a
+        // store write. At 200 ms each it moved 15 times and more.
+        var times: [String] = []
+        let watchedUntil = Date().addingTimeInterval(5)
+        while Date() < watchedUntil {
+            let at = try store.rows("SELECT next_attempt_at FROM events WHERE id = '\(second)'").first?.first ?? nil
+            if let at, times.last != at { times.append(at) }
+            usleep(20_000)
+        }
+        XCTAssertFalse(TestServer.handledLines(output).contains { $0.hasPrefix("held \(second) ") }, "the second event waits for the key")
+        XCTAssertLessThanOrEqual(times.count, 8, "rescheduled \(times.count) times in 5 s: \(times)")
+
+        server.endHeldCall("first", attempt: 2)
+        let attempt = "SELECT a.started_at, a.finished_at FROM attempts a JOIN events e ON e.seq = a.event_seq WHERE e.id = "
+        XCTAssertTrue(try server.waitUntil { try server.event(second)["status"]?.stringValue == "processed" }, server.logs)
+        let replayEnded = try XCTUnwrap(Int64(try XCTUnwrap(try store.rows(attempt + "'\(first)' AND a.replay = 1").first?[1])))
+        let secondStarted = try XCTUnwrap(Int64(try XCTUnwrap(try store.rows(attempt + "'\(second)'").first?[0])))
+        XCTAssertGreaterThanOrEqual(secondStarted, replayEnded, "the second event ran beside the replay")
+        XCTAssertLessThan(secondStarted - replayEnded, 1000, "the second event runs as soon as the replay is recorded, not at its rescheduled time")
+    }
+}
