@@ -9,7 +9,10 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     case danglingLink(file: String, target: String)
     /// Refused before `dlopen`, which would crash the process on it (`SharedObjectImage`).
     case incompleteImage(file: String, reason: String)
-    case dlopenFailed(file: String, reason: String)
+    /// `errorNumber` is the `errno` of the call that failed inside dlopen (an `open` of the copy or
+    /// of a library it needs), when its message ends with that reason: out of descriptors, the same
+    /// file loads later (`isTemporary`). glibc names no `errno` for a segment it cannot map.
+    case dlopenFailed(file: String, reason: String, errorNumber: Int32?)
     case missingEntry(file: String)
     /// No `layeron_plugin_entry`, but `symbol` is that function under a C++ mangled name.
     case cxxEntry(file: String, symbol: String)
@@ -39,7 +42,8 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         case let .copyFailed(file, reason, _): return "\(file): cannot make a private copy to load: \(reason)"
         case let .danglingLink(file, target): return "\(file): is a symbolic link to \(target), which does not exist; point it at the plugin's build (ln -sf BUILD \(file))"
         case let .incompleteImage(file, reason): return "\(file): not loaded: \(reason)"
-        case let .dlopenFailed(file, reason): return "\(file): not a loadable shared library: \(reason)"
+        case let .dlopenFailed(file, reason, _) where isTemporary: return "\(file): cannot be loaded for now (dlopen of its private copy): \(reason)"
+        case let .dlopenFailed(file, reason, _): return "\(file): not a loadable shared library: \(reason)"
         case let .missingEntry(file): return "\(file): does not export layeron_plugin_entry (build it against layeron/plugin.h)"
         case let .cxxEntry(file, symbol): return "\(file): exports the C++ name \(symbol), not layeron_plugin_entry; declare it extern \"C\" (include layeron/plugin.h, which declares it)"
         case let .entryRefused(file): return "\(file): layeron_plugin_entry returned NULL: the plugin refused this host's ABI version \(hostABIVersion)"
@@ -69,7 +73,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
 
     public var file: String {
         switch self {
-        case let .copyFailed(file, _, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .cxxEntry(file, _), let .entryRefused(file),
+        case let .copyFailed(file, _, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _, _), let .missingEntry(file), let .cxxEntry(file, _), let .entryRefused(file),
              let .abiMismatch(file, _), let .unreadableDescriptor(file, _), let .invalidDescriptor(file, _, _), let .cannotInspect(file, _), let .initFailed(file, _, _, _, _, _),
              let .nameTaken(file, _, _, _), let .stoppedDuringLoad(file, _), let .superseded(file, _, _, _):
             return file
@@ -83,9 +87,17 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         switch self {
         case let .copyFailed(_, _, errorNumber): code = errorNumber
         case let .cannotInspect(_, errorNumber): code = errorNumber
+        case let .dlopenFailed(_, _, errorNumber): code = errorNumber
         default: code = nil
         }
         return code.map { [EMFILE, ENFILE, ENOSPC, EDQUOT, ENOMEM].contains($0) } ?? false
+    }
+
+    /// The `errno` behind a failed `dlopen` whose message is `reason`: `errno` as dlopen left it
+    /// (`code`), when `reason` ends with its text, which glibc appends to the message of a failed
+    /// system call; nil for a file the loader refused on its own account (not ELF, a missing symbol).
+    static func dlopenErrorNumber(_ code: Int32, reason: String) -> Int32? {
+        code != 0 && reason.hasSuffix(": " + String(cString: strerror(code))) ? code : nil
     }
 
     /// The plugin name the file declared, when the load got that far: `plugins list` shows what is
