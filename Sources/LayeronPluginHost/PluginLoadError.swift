@@ -36,6 +36,10 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     /// removed meanwhile (`byRemoval`): this version was built from older content or older config,
     /// and is never installed. Not kept as a refusal.
     case superseded(file: String, plugin: String, version: String, byRemoval: Bool)
+    /// The server began to stop before or while this load ran: its `init` did not run, or it returned
+    /// after the stop's shutdown pass and the version was shut down at once. `plugin` and `version`
+    /// are the descriptor's, when it was read. Not kept as a refusal.
+    case stopping(file: String, plugin: String?, version: String?)
 
     public var description: String {
         switch self {
@@ -68,6 +72,9 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         case let .superseded(file, plugin, version, byRemoval):
             return "\(file): plugin \(plugin) \(version) was not installed: "
                 + (byRemoval ? "the file was removed while it loaded" : "a newer load of this file started while it loaded")
+        case let .stopping(file, plugin?, version?):
+            return "\(file): plugin \(plugin) \(version) was not installed: the server began to stop while it loaded"
+        case let .stopping(file, _, _): return "\(file): not loaded: the server is stopping"
         }
     }
 
@@ -75,7 +82,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         switch self {
         case let .copyFailed(file, _, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _, _), let .missingEntry(file), let .cxxEntry(file, _), let .entryRefused(file),
              let .abiMismatch(file, _), let .unreadableDescriptor(file, _), let .invalidDescriptor(file, _, _), let .cannotInspect(file, _), let .initFailed(file, _, _, _, _, _),
-             let .nameTaken(file, _, _, _), let .stoppedDuringLoad(file, _), let .superseded(file, _, _, _):
+             let .nameTaken(file, _, _, _), let .stoppedDuringLoad(file, _), let .superseded(file, _, _, _), let .stopping(file, _, _):
             return file
         }
     }
@@ -106,6 +113,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         switch self {
         case let .invalidDescriptor(_, plugin, _): return plugin
         case let .initFailed(_, plugin, _, _, _, _), let .nameTaken(_, plugin, _, _), let .superseded(_, plugin, _, _): return plugin
+        case let .stopping(_, plugin, _): return plugin
         case let .stoppedDuringLoad(_, load): return load.plugin
         default: return nil
         }
@@ -116,6 +124,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     public var pluginVersion: String? {
         switch self {
         case let .initFailed(_, _, version, _, _, _), let .nameTaken(_, _, version, _), let .superseded(_, _, version, _): return version
+        case let .stopping(_, _, version): return version
         default: return nil
         }
     }
@@ -124,7 +133,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     public var pluginABIVersion: UInt32? {
         switch self {
         case let .abiMismatch(_, abi): return abi
-        case .invalidDescriptor, .initFailed, .nameTaken, .superseded: return hostABIVersion
+        case .invalidDescriptor, .initFailed, .nameTaken, .superseded, .stopping(_, _?, _): return hostABIVersion
         case let .stoppedDuringLoad(_, load) where load.stage == .`init`: return hostABIVersion
         default: return nil
         }
