@@ -106,18 +106,31 @@ public final class FolderWatcher: @unchecked Sendable {
     }
 
     /// Stops the thread (a change being delivered finishes first) and closes the descriptors.
-    public func stop() {
+    /// With `waitingUntil`, a change still being delivered then (a reload held up by a plugin's
+    /// `init` that does not return) is left to finish on its thread, which still owns the
+    /// descriptors, so they stay open; the log says so. False then.
+    @discardableResult
+    public func stop(waitingUntil deadline: DispatchTime? = nil) -> Bool {
         stopLock.lock()
         let already = stopped
         stopped = true
         stopLock.unlock()
-        guard !already else { return }
+        guard !already else { return true }
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
-        finished.wait()
+        if let deadline {
+            guard finished.wait(timeout: deadline) == .success else {
+                logger.warn("stopped waiting for the watch of \(directory): the change it is applying has not finished "
+                            + "(a reload waiting for a plugin's init that does not return?)")
+                return false
+            }
+        } else {
+            finished.wait()
+        }
         close(inotify)
         close(wakeRead)
         close(wakeWrite)
+        return true
     }
 
     private func run() {

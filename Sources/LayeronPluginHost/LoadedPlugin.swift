@@ -71,11 +71,13 @@ public final class LoadedPlugin: @unchecked Sendable {
         let marker = identity.flatMap { record?.begin(file: file, identity: $0) }
         defer { marker?.finish() }
         guard let library = dlopen(copy, RTLD_NOW | RTLD_LOCAL) else {
+            let code = errno
             let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             try? FileManager.default.removeItem(atPath: copy)
             // dlerror names the private copy; the user knows the file by its own name.
             throw .dlopenFailed(file: file, reason: reason.hasPrefix("\(copy): ") ? String(reason.dropFirst(copy.count + 2))
-                                                                                 : reason.replacingOccurrences(of: copy, with: file))
+                                                                                 : reason.replacingOccurrences(of: copy, with: file),
+                                errorNumber: PluginLoadError.dlopenErrorNumber(code, reason: reason))
         }
         // The mapping outlives the file; removing the copy leaves nothing behind if we crash.
         try? FileManager.default.removeItem(atPath: copy)

@@ -9,7 +9,10 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     case danglingLink(file: String, target: String)
     /// Refused before `dlopen`, which would crash the process on it (`SharedObjectImage`).
     case incompleteImage(file: String, reason: String)
-    case dlopenFailed(file: String, reason: String)
+    /// `errorNumber` is the `errno` of the call that failed inside dlopen (an `open` of the copy or
+    /// of a library it needs), when its message ends with that reason: out of descriptors, the same
+    /// file loads later (`isTemporary`). glibc names no `errno` for a segment it cannot map.
+    case dlopenFailed(file: String, reason: String, errorNumber: Int32?)
     case missingEntry(file: String)
     /// No `layeron_plugin_entry`, but `symbol` is that function under a C++ mangled name.
     case cxxEntry(file: String, symbol: String)
@@ -33,13 +36,18 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     /// removed meanwhile (`byRemoval`): this version was built from older content or older config,
     /// and is never installed. Not kept as a refusal.
     case superseded(file: String, plugin: String, version: String, byRemoval: Bool)
+    /// The server began to stop before or while this load ran: its `init` did not run, or it returned
+    /// after the stop's shutdown pass and the version was shut down at once. `plugin` and `version`
+    /// are the descriptor's, when it was read. Not kept as a refusal.
+    case stopping(file: String, plugin: String?, version: String?)
 
     public var description: String {
         switch self {
         case let .copyFailed(file, reason, _): return "\(file): cannot make a private copy to load: \(reason)"
         case let .danglingLink(file, target): return "\(file): is a symbolic link to \(target), which does not exist; point it at the plugin's build (ln -sf BUILD \(file))"
         case let .incompleteImage(file, reason): return "\(file): not loaded: \(reason)"
-        case let .dlopenFailed(file, reason): return "\(file): not a loadable shared library: \(reason)"
+        case let .dlopenFailed(file, reason, _) where isTemporary: return "\(file): cannot be loaded for now (dlopen of its private copy): \(reason)"
+        case let .dlopenFailed(file, reason, _): return "\(file): not a loadable shared library: \(reason)"
         case let .missingEntry(file): return "\(file): does not export layeron_plugin_entry (build it against layeron/plugin.h)"
         case let .cxxEntry(file, symbol): return "\(file): exports the C++ name \(symbol), not layeron_plugin_entry; declare it extern \"C\" (include layeron/plugin.h, which declares it)"
         case let .entryRefused(file): return "\(file): layeron_plugin_entry returned NULL: the plugin refused this host's ABI version \(hostABIVersion)"
@@ -64,14 +72,17 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         case let .superseded(file, plugin, version, byRemoval):
             return "\(file): plugin \(plugin) \(version) was not installed: "
                 + (byRemoval ? "the file was removed while it loaded" : "a newer load of this file started while it loaded")
+        case let .stopping(file, plugin?, version?):
+            return "\(file): plugin \(plugin) \(version) was not installed: the server began to stop while it loaded"
+        case let .stopping(file, _, _): return "\(file): not loaded: the server is stopping"
         }
     }
 
     public var file: String {
         switch self {
-        case let .copyFailed(file, _, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _), let .missingEntry(file), let .cxxEntry(file, _), let .entryRefused(file),
+        case let .copyFailed(file, _, _), let .danglingLink(file, _), let .incompleteImage(file, _), let .dlopenFailed(file, _, _), let .missingEntry(file), let .cxxEntry(file, _), let .entryRefused(file),
              let .abiMismatch(file, _), let .unreadableDescriptor(file, _), let .invalidDescriptor(file, _, _), let .cannotInspect(file, _), let .initFailed(file, _, _, _, _, _),
-             let .nameTaken(file, _, _, _), let .stoppedDuringLoad(file, _), let .superseded(file, _, _, _):
+             let .nameTaken(file, _, _, _), let .stoppedDuringLoad(file, _), let .superseded(file, _, _, _), let .stopping(file, _, _):
             return file
         }
     }
@@ -83,9 +94,17 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         switch self {
         case let .copyFailed(_, _, errorNumber): code = errorNumber
         case let .cannotInspect(_, errorNumber): code = errorNumber
+        case let .dlopenFailed(_, _, errorNumber): code = errorNumber
         default: code = nil
         }
         return code.map { [EMFILE, ENFILE, ENOSPC, EDQUOT, ENOMEM].contains($0) } ?? false
+    }
+
+    /// The `errno` behind a failed `dlopen` whose message is `reason`: `errno` as dlopen left it
+    /// (`code`), when `reason` ends with its text, which glibc appends to the message of a failed
+    /// system call; nil for a file the loader refused on its own account (not ELF, a missing symbol).
+    static func dlopenErrorNumber(_ code: Int32, reason: String) -> Int32? {
+        code != 0 && reason.hasSuffix(": " + String(cString: strerror(code))) ? code : nil
     }
 
     /// The plugin name the file declared, when the load got that far: `plugins list` shows what is
@@ -94,6 +113,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         switch self {
         case let .invalidDescriptor(_, plugin, _): return plugin
         case let .initFailed(_, plugin, _, _, _, _), let .nameTaken(_, plugin, _, _), let .superseded(_, plugin, _, _): return plugin
+        case let .stopping(_, plugin, _): return plugin
         case let .stoppedDuringLoad(_, load): return load.plugin
         default: return nil
         }
@@ -104,6 +124,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     public var pluginVersion: String? {
         switch self {
         case let .initFailed(_, _, version, _, _, _), let .nameTaken(_, _, version, _), let .superseded(_, _, version, _): return version
+        case let .stopping(_, _, version): return version
         default: return nil
         }
     }
@@ -112,7 +133,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     public var pluginABIVersion: UInt32? {
         switch self {
         case let .abiMismatch(_, abi): return abi
-        case .invalidDescriptor, .initFailed, .nameTaken, .superseded: return hostABIVersion
+        case .invalidDescriptor, .initFailed, .nameTaken, .superseded, .stopping(_, _?, _): return hostABIVersion
         case let .stoppedDuringLoad(_, load) where load.stage == .`init`: return hostABIVersion
         default: return nil
         }

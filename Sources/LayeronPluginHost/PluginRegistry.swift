@@ -34,8 +34,17 @@ public final class PluginRegistry: @unchecked Sendable {
         }
     }
 
+    /// One load under way: the build it copies, and the plugin name its descriptor declared once read.
+    private struct RunningLoad {
+        let build: FileIdentity?
+        var plugin: String?
+    }
+
     /// Guards `active`, `failures`, `lastChange`, `newestLoad`, `running`, `changeCount`, `shutDown` and the lease counts of every `Version`.
     private let lock = NSLock()
+    /// Broadcast, under itself, each time a load ends (after `running` is updated under `lock`):
+    /// `shutdownAll` waits on it for the loads still under way.
+    private let loadEnded = MonotonicCondition()
     private var active: [String: Version] = [:]
     private var failures: [String: (error: PluginLoadError, at: Date, change: UInt64, build: FileIdentity?)] = [:]
     /// Each load and each removal of a file takes the next number when it starts. Loads of one file
@@ -49,10 +58,12 @@ public final class PluginRegistry: @unchecked Sendable {
     /// its file started is not installed: it holds older content or older config, and installing it
     /// would put an outdated build in service until the newer one's `init` returns.
     private var newestLoad: [String: UInt64] = [:]
-    /// The loads running now, per file: their number and the build they copy. `reconcile` leaves a
-    /// file alone while a load of the build it holds runs, which would otherwise run its `init` twice.
-    private var running: [String: [UInt64: FileIdentity?]] = [:]
-    /// Set by `shutdownAll`: a retry due after it (`retryLater`) loads nothing.
+    /// The loads running now, per file, by number. `reconcile` leaves a file alone while a load of
+    /// the build it holds runs, which would otherwise run its `init` twice; `shutdownAll` waits for them.
+    private var running: [String: [UInt64: RunningLoad]] = [:]
+    /// Set by `shutdownAll`: a retry due after it (`retryLater`) loads nothing, a load that has not
+    /// reached `init` yet stops there, and one whose `init` returns after it is shut down at once
+    /// instead of installed, since the shutdown pass that would have called its `shutdown` is over.
     private var shutDown = false
 
     private let privateDirectory: String
@@ -65,6 +76,14 @@ public final class PluginRegistry: @unchecked Sendable {
     /// How long after a refusal for a temporary reason (`PluginLoadError.isTemporary`) the file is
     /// loaded again, and how many times in a row.
     private let temporaryRetry: (after: TimeSpan, times: Int)
+    /// How long a plugin's `init` may run before the log says which one is still in it; a thread
+    /// inside a plugin's code cannot be stopped, so the line is all an operator gets to go on.
+    private let slowInitWarning: TimeSpan
+    /// How long `shutdownAll` waits for the loads under way to end, unless given a deadline.
+    private let stopWait: TimeSpan
+    /// `stopWait` unless told otherwise: how long a stop waits for plugins' code, loads and the
+    /// reloads that wait for them alike.
+    public static let defaultStopWait = TimeSpan.seconds(10)
 
     /// `config` gives a plugin's `plugins.config` entry by the name it declares; it is asked at each
     /// load, so a reloaded config reaches the next plugin version. `configFile` is named in `init`
@@ -74,11 +93,16 @@ public final class PluginRegistry: @unchecked Sendable {
     /// A file refused for a temporary reason (the process out of descriptors, a full temporary
     /// folder) is loaded again `temporaryRetry.after` later, up to `temporaryRetry.times` times
     /// while it stays unchanged: nobody touches a file to retry a load that failed for no fault of its own.
+    /// An `init` still running `slowInitWarning` after it started is named in a warning; `shutdownAll`
+    /// waits up to `stopWait` for the loads under way.
     public init(privateDirectory: String, logger: Logger, pluginLogger: Logger? = nil, emitter: (any OutboundEmitter)? = nil,
                 configFile: String? = nil, loadRecord: PluginLoadRecord? = nil,
                 temporaryRetry: (after: TimeSpan, times: Int) = (.seconds(5), 12),
+                slowInitWarning: TimeSpan = .seconds(10), stopWait: TimeSpan = defaultStopWait,
                 config: @escaping @Sendable (_ pluginName: String) -> JSONValue?) {
         self.temporaryRetry = temporaryRetry
+        self.slowInitWarning = slowInitWarning
+        self.stopWait = stopWait
         self.privateDirectory = privateDirectory
         self.logger = logger
         self.pluginLogger = pluginLogger
@@ -122,7 +146,7 @@ public final class PluginRegistry: @unchecked Sendable {
         lock.unlock()
         let loads = present.filter { file in
             let build = FileIdentity(of: file)
-            if loading[file]?.values.contains(where: { $0 == build }) ?? false { return false }
+            if loading[file]?.values.contains(where: { $0.build == build }) ?? false { return false }
             let unchanged = lastBuilds[file].map { $0 == build } ?? false
             return !unchanged || (retryingRefused && refused.contains(file))
         }
@@ -136,15 +160,42 @@ public final class PluginRegistry: @unchecked Sendable {
             .filter(PluginFolderWatcher.isPluginEntry)
     }
 
+    /// Asked once the descriptor of load `change` of `file` is read, just before its `init`: why it
+    /// must not run (the server is stopping, or another file holds the name), else nil. Notes the
+    /// plugin's name for `shutdownAll` and sets the warning for an `init` that runs long.
+    private func beforeInit(_ name: String, version: String, file: String, change: UInt64) -> PluginLoadError? {
+        lock.lock()
+        if shutDown {
+            lock.unlock()
+            return .stopping(file: file, plugin: name, version: version)
+        }
+        running[file]?[change]?.plugin = name
+        let refusal = nameTakenLocked(name, version: version, by: file)
+        lock.unlock()
+        if refusal == nil { warnIfStillInInit(name, version: version, file: file, change: change) }
+        return refusal
+    }
+
+    /// Logs a warning naming the plugin if load `change` of `file` is still under way
+    /// `slowInitWarning` from now: a hung `init` keeps its thread for ever, and this is how the
+    /// operator learns which plugin holds it.
+    private func warnIfStillInInit(_ name: String, version: String, file: String, change: UInt64) {
+        let after = slowInitWarning
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(after.milliseconds))) { [weak self] in
+            guard let self else { return }
+            lock.lock()
+            let stillRunning = running[file]?[change] != nil && !shutDown
+            lock.unlock()
+            guard stillRunning else { return }
+            logger.warn("plugin \(name)'s init has run for \(after) and not returned: its load holds a thread until it does "
+                + "(a thread inside a plugin's code cannot be stopped); init must return promptly, and a newer build dropped "
+                + "in the folder still loads", [("plugin", name), ("version", version), ("file", file)])
+        }
+    }
+
     /// Why `file` cannot have the plugin name `name`: another file that still exists holds it. A
     /// holder whose file is gone was renamed or removed and is about to be retired: the new file
     /// takes the name over as a replacement would, so a rename leaves no gap.
-    private func nameTaken(_ name: String, version: String, by file: String) -> PluginLoadError? {
-        lock.lock()
-        defer { lock.unlock() }
-        return nameTakenLocked(name, version: version, by: file)
-    }
-
     private func nameTakenLocked(_ name: String, version: String, by file: String) -> PluginLoadError? {
         guard let holder = active[name], holder.plugin.file != file, PluginFolderWatcher.entryExists(holder.plugin.file) else { return nil }
         return .nameTaken(file: file, plugin: name, version: version, heldBy: holder.plugin.file)
@@ -159,17 +210,22 @@ public final class PluginRegistry: @unchecked Sendable {
 
     /// `load(file:)`, the `temporaryRetries`th time in a row after refusals for a temporary reason.
     private func load(file: String, temporaryRetries: Int) -> Result<LoadedPlugin, PluginLoadError> {
-        let change = startLoad(of: file)
+        // A load asked for after the stop (a reload or a watcher's batch that was under way) would
+        // run the plugin's constructors for nothing.
+        guard let change = startLoad(of: file) else { return .failure(.stopping(file: file, plugin: nil, version: nil)) }
         // Taken before the file is copied: the copy is of this build or a newer one, never an older.
         let build = FileIdentity(of: file)
         lock.lock()
-        running[file, default: [:]][change] = build
+        running[file, default: [:]][change] = RunningLoad(build: build)
         lock.unlock()
         defer {
             lock.lock()
             running[file]?[change] = nil
             if running[file]?.isEmpty ?? false { running[file] = nil }
             lock.unlock()
+            loadEnded.lock()
+            loadEnded.broadcast()
+            loadEnded.unlock()
         }
         var given: (plugin: String, config: JSONValue?)?
         let plugin: LoadedPlugin
@@ -179,9 +235,13 @@ public final class PluginRegistry: @unchecked Sendable {
                                                given = (name, config(name))
                                                return given?.config
                                            },
-                                           configFile: configFile, refusal: { [self] name, version in nameTaken(name, version: version, by: file) },
+                                           configFile: configFile, refusal: { [self] name, version in beforeInit(name, version: version, file: file, change: change) },
                                            record: loadRecord, logger: logger, pluginLogger: pluginLogger, emitter: emitter)
         } catch {
+            if case .stopping = error {
+                logger.info("plugin load abandoned: \(error)", [("file", file)])
+                return .failure(error)
+            }
             // Logged before it is published: whoever sees the failure can also find its log line.
             logger.error("plugin refused: \(error)", [("file", file)])
             lock.lock()
@@ -194,6 +254,15 @@ public final class PluginRegistry: @unchecked Sendable {
         }
 
         lock.lock()
+        // The stop's shutdown pass ran while this `init` did: installed now, this version would
+        // never be shut down (whatever its `init` registered or opened would leak).
+        if shutDown {
+            lock.unlock()
+            plugin.shutdown()
+            logger.info("plugin load finished after the stop began: shut down instead of installed",
+                        [("plugin", plugin.name), ("version", plugin.version), ("file", file)])
+            return .failure(.stopping(file: file, plugin: plugin.name, version: plugin.version))
+        }
         // A newer load of this file started (or the file was removed) while this one ran the
         // plugin's `init`: this version is older content or older config.
         if isOutdatedLocked(change, of: file) {
@@ -305,10 +374,11 @@ public final class PluginRegistry: @unchecked Sendable {
         return changeCount
     }
 
-    /// `startChange` for a load of `file`, which becomes the newest load of it.
-    private func startLoad(of file: String) -> UInt64 {
+    /// `startChange` for a load of `file`, which becomes the newest load of it; nil once `shutdownAll` ran.
+    private func startLoad(of file: String) -> UInt64? {
         lock.lock()
         defer { lock.unlock() }
+        guard !shutDown else { return nil }
         changeCount += 1
         newestLoad[file] = changeCount
         return changeCount
@@ -408,10 +478,15 @@ public final class PluginRegistry: @unchecked Sendable {
         return out.sorted { ($0.file, $0.state.rawValue) < ($1.file, $1.state.rawValue) }
     }
 
-    /// Shuts every version down once its calls end, and removes the private folder: each copy in it
-    /// was removed as soon as it was mapped, so it is empty, and every `check` or `serve` run would
-    /// otherwise leave one behind in the temporary folder.
-    public func shutdownAll() {
+    /// Shuts every version down once its calls end, waits up to `stopWait` for the loads under way
+    /// (each one whose `init` returns meanwhile shuts its version down itself, `load`), and removes
+    /// the private folder: each copy in it was removed as soon as it was mapped, so it is empty, and
+    /// every `check` or `serve` run would otherwise leave one behind in the temporary folder.
+    /// A load still under way after the wait is named in the log and left to its thread: a thread
+    /// inside a plugin's code cannot be stopped. Returns the files of those loads. `waitingUntil`, when
+    /// given, ends the wait instead of `stopWait`: a stop that waited for a reload already counts that.
+    @discardableResult
+    public func shutdownAll(waitingUntil deadline: DispatchTime? = nil) -> [String] {
         lock.lock()
         let all = Array(active.values)
         active.removeAll()
@@ -419,7 +494,26 @@ public final class PluginRegistry: @unchecked Sendable {
         let retiredNow = all.filter(retireLocked)
         lock.unlock()
         retiredNow.forEach { $0.plugin.shutdown() }
+        let deadline = deadline ?? .now() + .milliseconds(Int(stopWait.milliseconds))
+        loadEnded.lock()
+        while !loadsUnderWay().isEmpty, DispatchTime.now() < deadline { loadEnded.wait(seconds: deadline.secondsFromNow) }
+        let left = loadsUnderWay()
+        loadEnded.unlock()
+        for (file, plugin) in left {
+            let what = plugin.map { "plugin \($0)'s init" } ?? "the plugin's code (its library's constructors or layeron_plugin_entry)"
+            logger.warn("stopping without waiting any longer for the load of \(file): \(what) has not returned "
+                + "(a thread inside a plugin's code cannot be stopped; init must return promptly)",
+                        [("file", file)] + (plugin.map { [("plugin", $0)] } ?? []))
+        }
         rmdir(privateDirectory)
+        return left.map(\.file)
+    }
+
+    /// The loads running now: their file, and their plugin's name once their descriptor was read.
+    private func loadsUnderWay() -> [(file: String, plugin: String?)] {
+        lock.lock()
+        defer { lock.unlock() }
+        return running.flatMap { file, loads in loads.values.map { (file, $0.plugin) } }.sorted { $0.file < $1.file }
     }
 
     /// Marks a version retired; true when no call holds it, so the caller shuts it down now.

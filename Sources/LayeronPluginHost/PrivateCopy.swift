@@ -41,7 +41,7 @@ public enum PrivateCopy {
         if PluginFolderWatcher.isDanglingLink(file) {
             throw .danglingLink(file: file, target: (try? FileManager.default.destinationOfSymbolicLink(atPath: file)) ?? "?")
         }
-        if let problem = ownFolderProblem(directory) { throw .copyFailed(file: file, reason: problem, errorNumber: nil) }
+        if let problem = ownFolderProblem(directory) { throw .copyFailed(file: file, reason: problem.reason, errorNumber: problem.errorNumber) }
         do {
             try copyContents(of: file, to: destination)
         } catch {
@@ -101,15 +101,21 @@ public enum PrivateCopy {
     }
 
     /// Creates `directory` with mode 0700 unless it exists; nil when it is then a folder of this
-    /// process's user that no one else may enter, else why not (a link, another owner, wider modes).
-    static func ownFolderProblem(_ directory: String) -> String? {
+    /// process's user that no one else may enter, else why not (a link, another owner, wider modes),
+    /// with the `errno` of the call that failed when one did: a full disk (`ENOSPC` from `mkdir`) is
+    /// a temporary refusal (`PluginLoadError.isTemporary`), a folder that is not ours is not.
+    static func ownFolderProblem(_ directory: String) -> (reason: String, errorNumber: Int32?)? {
         if mkdir(directory, 0o700) != 0, errno != EEXIST {
-            return "cannot create the private folder \(directory): \(String(cString: strerror(errno)))"
+            let code = errno
+            return ("cannot create the private folder \(directory) (mkdir): \(String(cString: strerror(code)))", code)
         }
         var info = stat()
-        guard lstat(directory, &info) == 0 else { return "cannot read the private folder \(directory): \(String(cString: strerror(errno)))" }
+        guard lstat(directory, &info) == 0 else {
+            let code = errno
+            return ("cannot read the private folder \(directory) (lstat): \(String(cString: strerror(code)))", code)
+        }
         guard info.st_mode & S_IFMT == S_IFDIR, info.st_uid == geteuid(), info.st_mode & 0o077 == 0 else {
-            return "the private folder \(directory) is not this process's own (a folder of mode 0700 owned by uid \(geteuid())); nothing is loaded from it"
+            return ("the private folder \(directory) is not this process's own (a folder of mode 0700 owned by uid \(geteuid())); nothing is loaded from it", nil)
         }
         return nil
     }

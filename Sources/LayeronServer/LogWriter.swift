@@ -29,6 +29,12 @@ public final class LogWriter: @unchecked Sendable {
     /// backlog's bound while its reader stalled.
     public static var droppedLines: UInt64 { StandardStream.error.refusedWrites + LogBacklog.dropped }
 
+    /// Writes the lines still waiting, for up to `seconds`: for a process about to `_exit`, which
+    /// runs none of the `atexit` handlers that would.
+    public func flush(seconds: Double) {
+        backlog.flush(seconds: seconds)
+    }
+
     public func logger(minimum: LogLevel) -> Logger {
         Logger(minimum: minimum) { [self] level, message, fields in write(level, message, fields) }
     }

@@ -34,8 +34,11 @@ final class ReloadWatchers: Sendable {
         }
     }
 
-    func stop() {
+    /// The config watch applies a change on its own thread, and a changed `plugins.config` entry
+    /// waits there for the plugin's new `init`: a stop waits for it only until `deadline`, since an
+    /// `init` may never return.
+    func stop(waitingUntil deadline: DispatchTime) {
         pluginFolder?.stop()
-        configFolder?.stop()
+        configFolder?.stop(waitingUntil: deadline)
     }
 }

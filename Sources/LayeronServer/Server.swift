@@ -401,17 +401,25 @@ public final class Server: @unchecked Sendable {
     /// after-handler ones by their handler or their timeout, those waiting for a commit by it. The
     /// admin listener answers on until the running handlers have finished, so that an operator can
     /// watch a long drain (`/healthz` says `draining`, `/readyz` answers 503); then it too refuses.
-    public func stop() {
+    ///
+    /// Plugins' code that has not returned (a load's `init`, a config reload waiting for one) is waited
+    /// for until `pluginWaitEnds` (`PluginRegistry.defaultStopWait` from now unless given): it may never
+    /// return. Returns the plugin files whose load was still in the plugin's code then
+    /// (`PluginRegistry.shutdownAll`); their threads run on.
+    @discardableResult
+    public func stop(pluginWaitEnds: DispatchTime? = nil) -> [String] {
+        let pluginWaitEnds = pluginWaitEnds ?? .now() + .milliseconds(Int(PluginRegistry.defaultStopWait.milliseconds))
         readiness.beginDrain()
-        watchers?.stop()
+        watchers?.stop(waitingUntil: pluginWaitEnds)
         publicListener.stop()
         dispatcher.stop()
         adminListener.stop()
         outbound.stop()
         maintenance.stop()
-        plugins.shutdownAll()
+        let abandoned = plugins.shutdownAll(waitingUntil: pluginWaitEnds)
         store.close()
         databaseLock = nil
         logger.info("stopped")
+        return abandoned
     }
 }

@@ -38,10 +38,11 @@ final class HangUpReloads: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Waits until no reload is queued or running.
-    func waitUntilIdle() {
+    /// Waits until no reload is queued or running, or until `deadline`; false when one still is.
+    func waitUntilIdle(until deadline: DispatchTime) -> Bool {
         condition.lock()
-        while queued || running { condition.wait() }
-        condition.unlock()
+        defer { condition.unlock() }
+        while queued || running, DispatchTime.now() < deadline { condition.wait(seconds: deadline.secondsFromNow) }
+        return !(queued || running)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import LayeronCore
+import LayeronPluginHost
 import LayeronServer
 import Synchronization
 
@@ -26,7 +27,8 @@ enum ServeCommand {
         }
         let formatName = args.value("log-format") ?? (isatty(STDERR_FILENO) == 1 ? "text" : "json")
         guard let format = LogWriter.Format(rawValue: formatName) else { throw UsageError("--log-format takes text or json") }
-        let logger = LogWriter(format: format).logger(minimum: level)
+        let logWriter = LogWriter(format: format)
+        let logger = logWriter.logger(minimum: level)
 
         // Signals (set up by main.swift before anything else) are acted on by one thread rather than
         // in a signal handler, so draining can take locks.
@@ -93,10 +95,23 @@ enum ServeCommand {
         stop.wait()
         watcher.stop()
         running.withLock { $0 = nil }
-        // A SIGHUP's reload under way finishes first: the drain shuts the plugins down.
-        reloads.waitUntilIdle()
+        // A SIGHUP's reload under way finishes first: the drain shuts the plugins down. Only for so
+        // long: it may be waiting for a plugin's `init` that never returns, and a version whose `init`
+        // returns after the drain is shut down by its load (`PluginRegistry.shutdownAll`).
+        // The stop waits for plugins' code this long in all (`Server.stop`).
+        let pluginWaitEnds = DispatchTime.now() + .milliseconds(Int(PluginRegistry.defaultStopWait.milliseconds))
+        if !reloads.waitUntilIdle(until: pluginWaitEnds) {
+            logger.warn("draining without waiting any longer for the SIGHUP reload under way: it has not finished after "
+                        + "\(PluginRegistry.defaultStopWait) (a plugin's init that does not return?)")
+        }
         logger.info("draining")
-        server.stop()
+        // With a thread still inside a plugin's code, `exit` would run the destructors of the very
+        // library it runs in, and wait for ever for the loader's lock if that code is a constructor
+        // inside `dlopen`: what had to be kept is committed and closed by now.
+        if !server.stop(pluginWaitEnds: pluginWaitEnds).isEmpty {
+            logWriter.flush(seconds: 2)
+            _exit(0)
+        }
         return 0
     }
 

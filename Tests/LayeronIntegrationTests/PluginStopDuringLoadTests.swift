@@ -1,0 +1,136 @@
+import Foundation
+import XCTest
+
+/// A stop that comes while a plugin's `init` runs: a slow one is waited for and its version shut
+/// down, a hung one is waited for only so long, and neither holds up newer builds of the plugin.
+final class PluginStopDuringLoadTests: XCTestCase {
+    let secret = "stop-during-load-secret"
+    var server: TestServer!
+
+    override func setUpWithError() throws {
+        server = try TestServer(environment: ["HOOK_SECRET": secret])
+    }
+
+    override func tearDown() {
+        server.kill()
+        server = nil
+    }
+
+    /// The load finished after the stop's shutdown pass and installed its version, whose `shutdown`
+    /// then never ran (the process exited under the `init`, or after it, with the version live).
+    func testAStopDuringASlowInitShutsTheNewVersionDown() throws {
+        let started = server.path("started"), shutdown = server.path("shutdown")
+        try writeConfig(#"{"sleep_ms": "2000", "started": "\#(started)", "shutdown": "\#(shutdown)"}"#)
+        try server.start()
+        try land(version: "1")
+        XCTAssertTrue(server.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: started) }, "init started: \(server.logs)")
+        server.send(SIGTERM)
+        XCTAssertTrue(server.waitUntil(timeout: 20) { !server.isRunning }, "the stop ends once the init returns: \(server.logs)")
+        XCTAssertEqual(lines(shutdown), ["1"], "the version whose init returned during the stop was shut down: \(server.logs)")
+        XCTAssertTrue(server.logs.contains("plugin load finished after the stop began"), server.logs)
+        XCTAssertEqual(server.exit?.status, 0, server.logs)
+    }
+
+    /// A changed `plugins.config` entry starts a new version on the config watcher's thread; its
+    /// `init` never returns. The stop waited for that thread for ever.
+    func testAStopWhileAReloadsInitHangsEndsInBoundedTimeNamingThePlugin() throws {
+        let started = server.path("started"), shutdown = server.path("shutdown")
+        try writeConfig(#"{"shutdown": "\#(shutdown)"}"#)
+        try PluginBuilder.buildC(text: Self.source(version: "1"), output: "\(server.pluginsDir)/slowstop.so")
+        try server.start()
+        XCTAssertEqual(try server.activeVersion(of: "slowstop"), "1")
+        try writeConfig(#"{"hang": "yes", "started": "\#(started)", "shutdown": "\#(shutdown)"}"#)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: started) }, "the new init hangs: \(server.logs)")
+        let stopAt = Date()
+        server.send(SIGTERM)
+        XCTAssertTrue(server.waitUntil(timeout: 30) { !server.isRunning }, "the stop waits for a hung init only so long: \(server.logs)")
+        XCTAssertGreaterThan(Date().timeIntervalSince(stopAt), 5, "the stop waited for the init a while first")
+        XCTAssertTrue(server.logs.contains("stopping without waiting any longer for the load of \(server.pluginsDir)/slowstop.so: plugin slowstop's init has not returned"),
+                      server.logs)
+        XCTAssertEqual(lines(shutdown), ["1"], "the serving version was shut down: \(server.logs)")
+    }
+
+    /// A dropped build whose `init` hangs: a newer build still loads and serves, the log names the
+    /// plugin whose `init` runs long, and the stop ends in bounded time.
+    func testANewerBuildServesWhileAnOlderInitHangsAndTheLogNamesIt() throws {
+        let started = server.path("started"), shutdown = server.path("shutdown")
+        try writeConfig(#"{"hang": "yes", "started": "\#(started)", "shutdown": "\#(shutdown)"}"#)
+        try server.start()
+        try land(version: "1")
+        XCTAssertTrue(server.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: started) }, "init hangs: \(server.logs)")
+        try land(version: "2", waits: false)
+        XCTAssertTrue(try server.waitUntil(timeout: 10) { try server.activeVersion(of: "slowstop") == "2" }, "the newer build serves: \(server.logs)")
+        XCTAssertTrue(server.waitUntil(timeout: 20) { server.logs.contains("plugin slowstop's init has run for 10s and not returned") },
+                      "a long init is named: \(server.logs)")
+        server.send(SIGTERM)
+        XCTAssertTrue(server.waitUntil(timeout: 30) { !server.isRunning }, "the stop waits for a hung init only so long: \(server.logs)")
+        XCTAssertTrue(server.logs.contains("plugin slowstop's init has not returned"), server.logs)
+        XCTAssertEqual(lines(shutdown), ["2"], "the serving version was shut down: \(server.logs)")
+    }
+
+    private func land(version: String, waits: Bool = true) throws {
+        let staged = server.path("slowstop-\(version).so")
+        try PluginBuilder.buildC(text: Self.source(version: version, waits: waits), output: staged)
+        try PluginBuilder.landByRename(staged, into: server.pluginsDir, name: "slowstop.so")
+    }
+
+    private func lines(_ path: String) -> [String] {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    private func writeConfig(_ pluginConfig: String) throws {
+        try server.writeConfig("""
+            {
+              "admin": { "token": { "secret": "LAYERON_ADMIN_TOKEN" } },
+              "plugins": { "dir": "\(server.pluginsDir)", "config": { "slowstop": \(pluginConfig) } },
+              "webhooks": [ { "name": "hook", "provider": "custom", "handler": "slowstop.go",
+                "signature": {"header": "x-sig", "algorithm": "hmac-sha256", "encoding": "hex", "secret": {"secret": "HOOK_SECRET"}},
+                "event": {"id": "body.id", "type": "body.type"} } ]
+            }
+            """)
+    }
+
+    /// A plugin whose `init` creates the file `"started"` names, then sleeps `"sleep_ms"` or, with
+    /// `"hang"`, never returns (unless built with `waits` false); its `shutdown` appends its version
+    /// to the file `"shutdown"` names.
+    static func source(version: String, waits: Bool = true) -> String {
+        """
+        #include <layeron/plugin.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <unistd.h>
+        static char shutdown_marker[1024];
+        static layeron_status go(void *i, const layeron_event *e, layeron_result *r) { (void)i; (void)e; (void)r; return LAYERON_OK; }
+        static int string_of(const char *text, const char *key, char *out, size_t size) {
+            const char *found = strstr(text, key);
+            const char *open = found ? strchr(found + strlen(key), '"') : NULL;
+            const char *close = open ? strchr(open + 1, '"') : NULL;
+            if (!close || (size_t)(close - open - 1) >= size) return 0;
+            memset(out, 0, size);
+            memcpy(out, open + 1, (size_t)(close - open - 1));
+            return 1;
+        }
+        static layeron_status start(const layeron_host *host, layeron_bytes config, layeron_result *error, void **out) {
+            (void)host; (void)error; (void)out;
+            char text[4096] = { 0 }, value[1024];
+            memcpy(text, config.ptr, config.len < sizeof text - 1 ? config.len : sizeof text - 1);
+            string_of(text, "\\"shutdown\\"", shutdown_marker, sizeof shutdown_marker);
+            if (string_of(text, "\\"started\\"", value, sizeof value)) { FILE *f = fopen(value, "w"); if (f) fclose(f); }
+            if (!\(waits ? 1 : 0)) return LAYERON_OK;
+            if (string_of(text, "\\"sleep_ms\\"", value, sizeof value)) usleep((useconds_t)atoi(value) * 1000);
+            if (string_of(text, "\\"hang\\"", value, sizeof value)) for (;;) sleep(1);
+            return LAYERON_OK;
+        }
+        static void stop(void *instance) {
+            (void)instance;
+            FILE *f = shutdown_marker[0] ? fopen(shutdown_marker, "a") : NULL;
+            if (f) { fputs("\(version)\\n", f); fclose(f); }
+        }
+        static const layeron_handler handlers[] = { { "go", go, { 0 } } };
+        static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = LAYERON_PLUGIN_ABI_VERSION,
+            .name = "slowstop", .version = "\(version)", .handler_count = 1, .handlers = handlers, .init = start, .shutdown = stop };
+        const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
+        """
+    }
+}
