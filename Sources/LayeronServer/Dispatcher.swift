@@ -477,7 +477,8 @@ final class Dispatcher: @unchecked Sendable {
         queueLock.lock()
         let held = inFlight[seq]?.run == run
         if held { inFlight[seq] = nil }
-        if !freedFromKey.isEmpty { freedFromKey[seq] = nil }
+        // A note of the run that took over (a key's release let it in) stays for that run.
+        if held, !freedFromKey.isEmpty { freedFromKey[seq] = nil }
         if let webhook, let n = perWebhook[webhook] { perWebhook[webhook] = n > 1 ? n - 1 : nil }
         var admitted = 0
         switch key {

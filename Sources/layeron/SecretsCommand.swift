@@ -69,9 +69,10 @@ enum SecretsCommand {
                 print("removed \(name) from environment \(environment)")
             case "list":
                 try args.only(common.union(["json"]), words: [])
-                guard let store = try existingStore(args, environment) else {
+                let database = try ProcessEnvironment.databasePath(args)
+                guard let store = try SecretsSetup.openExistingStore(database: database, environment: environment, variables: ProcessEnvironment.variables)?.store else {
                     // An empty table alone would not tell a store with nothing set from a mistyped --database.
-                    FileHandle.standardError.write(Data("layeron secrets list: there is no secrets store at \(SecretStore.path(besideDatabase: try ProcessEnvironment.databasePath(args))) yet\n".utf8))
+                    FileHandle.standardError.write(Data("layeron secrets list: there is no secrets store at \(SecretStore.path(besideDatabase: database)) yet\n".utf8))
                     printListings([], json: args.has("json"))
                     return 0
                 }

@@ -87,6 +87,10 @@ final class CommandLineUsageTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try #"{"database": "store/events.db", "workers": "x"}"#.write(toFile: directory + "/bad.json", atomically: true, encoding: .utf8)
+        let empty = try CommandRun.layeron(["secrets", "list", "--config", "bad.json"], removing: secretVariables, directory: directory)
+        XCTAssertEqual(empty.status, 0, empty.stderr)
+        XCTAssertEqual(empty.stderr.components(separatedBy: "using its database").count, 2, "the warning once: \(empty.stderr)")
+        XCTAssertTrue(empty.stderr.contains("there is no secrets store at store/secrets.db yet"), empty.stderr)
         let set = try CommandRun.layeron(["secrets", "set", "SOME_SECRET", "--config", "bad.json"], stdin: "value",
                                          removing: secretVariables, directory: directory)
         XCTAssertEqual(set.status, 0, set.stderr)
