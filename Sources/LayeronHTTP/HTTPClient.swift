@@ -1,6 +1,7 @@
 import CCurl
 import CShims
 import Foundation
+import LayeronCore
 
 /// A failed outbound request: the transport failed before any HTTP status arrived.
 public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
@@ -13,8 +14,9 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
 public enum HTTPClient {
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
+    /// The status, headers and body of the answer; after a 1xx, the final answer's.
     public static func request(method: String, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-                               timeoutSeconds: Int = 30) throws(HTTPClientError) -> (status: Int, body: [UInt8]) {
+                               timeoutSeconds: Int = 30) throws(HTTPClientError) -> (status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
         _ = globalInit
         guard let curl = curl_easy_init() else { throw HTTPClientError(url: url, reason: "libcurl failed to initialise") }
         defer { curl_easy_cleanup(curl) }
@@ -42,6 +44,17 @@ public enum HTTPClient {
             return size * count
         }
         _ = layeron_curl_set_pointer(curl, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque())
+        _ = layeron_curl_set_header_function(curl) { data, size, count, user in
+            guard let data, let user else { return 0 }
+            let sink = Unmanaged<ResponseSink>.fromOpaque(user).takeUnretainedValue()
+            switch ResponseHeadLine(data, count: size * count) {
+            case .status: sink.headers.removeAll()
+            case let .field(name, value): sink.headers.append((name, value))
+            case .end, .other: break
+            }
+            return size * count
+        }
+        _ = layeron_curl_set_pointer(curl, CURLOPT_HEADERDATA, Unmanaged.passUnretained(sink).toOpaque())
         let payload = body ?? []
         let code: CURLcode = payload.withUnsafeBufferPointer { buffer in
             if body != nil {
@@ -55,10 +68,11 @@ public enum HTTPClient {
         }
         var status = 0
         _ = layeron_curl_get_response_code(curl, &status)
-        return (status, sink.bytes)
+        return (status, sink.headers, sink.bytes)
     }
 }
 
 private final class ResponseSink {
+    var headers: [(name: String, value: String)] = []
     var bytes: [UInt8] = []
 }

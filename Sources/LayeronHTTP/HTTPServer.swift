@@ -209,10 +209,16 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Gives an accepted connection to libmicrohttpd, which picks a worker and wakes it; counted
     /// here, before any worker knows of it, so the accept thread never lets in more than the limit.
-    /// libmicrohttpd closes the socket when it refuses one (the address's cap, out of memory).
+    /// libmicrohttpd closes the socket when it refuses one (the address's cap, out of memory), and
+    /// refuses it before it returns: only a connection it keeps can be the one that fills the
+    /// listener, or a client past its address's cap would be reported as a full listener.
     private func hand(_ client: Int32, address: UnsafePointer<sockaddr>, length: socklen_t) {
-        if connections.opened() { onConnectionLimit(.listener(limit: connections.limit), port) }
-        if MHD_add_connection(daemon, client, address, length) != .YES { connections.closed() }
+        let fills = connections.opened()
+        if MHD_add_connection(daemon, client, address, length) != .YES {
+            connections.closed()
+        } else if fills {
+            onConnectionLimit(.listener(limit: connections.limit), port)
+        }
     }
 
     /// Each connection's libmicrohttpd memory pool, which holds the request head and the response's

@@ -168,19 +168,19 @@ public final class DeliveryEngine: @unchecked Sendable {
         _ = layeron_curl_set_header_function(easy) { data, size, count, user in
             guard let data, let user else { return 0 }
             let transfer = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
-            let line = data.withMemoryRebound(to: UInt8.self, capacity: size * count) {
-                String(decoding: UnsafeBufferPointer(start: $0, count: size * count), as: UTF8.self)
-            }
-            if line.hasPrefix("HTTP/") {
+            switch ResponseHeadLine(data, count: size * count) {
+            case .status:
                 // A new response (after a 1xx): only the final one's headers are kept.
                 transfer.headers.removeAll()
                 transfer.headerBytes = 0
                 transfer.headComplete = false
-            } else if line == "\r\n" || line == "\n" {
+            case .end:
                 transfer.headComplete = true
-            } else if let colon = line.firstIndex(of: ":"), transfer.headerBytes + line.utf8.count <= DeliveryLimits.headerBytes {
-                transfer.headerBytes += line.utf8.count
-                transfer.headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)))
+            case let .field(name, value) where transfer.headerBytes + size * count <= DeliveryLimits.headerBytes:
+                transfer.headerBytes += size * count
+                transfer.headers.append((name, value))
+            case .field, .other:
+                break
             }
             return size * count
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import LayeronCore
 
 /// Which plugin files a process was loading when it stopped. A plugin runs in the host's process,
 /// so one whose constructors, entry function or `init` crashes takes the process down; without a
@@ -15,8 +16,10 @@ import Glibc
 /// kernel when its holder dies) tells a stopped load from one still running in another process,
 /// even when the new process has the old one's pid, as in a container.
 public final class PluginLoadRecord: Sendable {
-    /// The folder the markers live in. It is created on first use, but only inside a folder that
-    /// exists: `layeron check` on a machine with no data folder yet records nothing.
+    /// The folder the markers live in. It is created on first use, with the folders on the way to it
+    /// (mode 0700, as `serve` makes its data folder): `layeron check` often runs before the first
+    /// `serve` (a fresh checkout, CI), and a crash it could not record would be run again by every
+    /// later check.
     public let directory: String
     /// Who loads, as a refusal names it: "the server", "layeron check".
     let loader: String
@@ -44,11 +47,9 @@ public final class PluginLoadRecord: Sendable {
     /// Writes and locks the marker for a load of `file` that is about to run the plugin's code; nil
     /// when it cannot be written (the load goes ahead unrecorded).
     func begin(file: String, identity: FileIdentity) -> LoadMarker? {
-        let parent = (directory as NSString).deletingLastPathComponent
-        guard FileManager.default.fileExists(atPath: parent.isEmpty ? "." : parent) else { return nil }
-        mkdir(directory, 0o700)
         let name = UUID().uuidString
         let pending = "\(directory)/.\(name).new"
+        PrivateFolders.make(toFile: pending)
         let fd = open(pending, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return nil }
         // Locked before it is visible under its final name, so no reader takes it for a stopped load.

@@ -64,8 +64,7 @@ final class AdminAPI: Sendable {
         if let needed = route.scope {
             switch authorize(request, listener: listener) {
             case nil:
-                return .answer(HTTPResponse(status: 401, headers: [("Content-Type", "application/json"), ("WWW-Authenticate", "Bearer")],
-                                            body: Array("{\"error\":\"missing or wrong bearer token\"}".utf8)))
+                return .answer(AdminResponses.error(401, "missing or wrong bearer token", headers: [("WWW-Authenticate", "Bearer")]))
             case let scope? where scope < needed:
                 return .answer(AdminResponses.error(403, "this token's scope is \(scope.rawValue); \(request.method) \(route.path) needs \(needed.rawValue)"))
             default:
@@ -206,7 +205,7 @@ final class AdminAPI: Sendable {
 }
 
 enum AdminResponses {
-    static func error(_ status: Int, _ message: String) -> HTTPResponse {
-        .json(status, JSONValue.object([("error", .string(message))]).serialized())
+    static func error(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        .json(status, JSONValue.object([("error", .string(message))]).serialized(), headers: [(AdminAnswerMark.name, AdminAnswerMark.value)] + headers)
     }
 }

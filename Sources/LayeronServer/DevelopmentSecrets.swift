@@ -94,7 +94,7 @@ public enum DevelopmentSecrets {
         }
         let get = secrets(["get", reference.name])
         var curl = "curl -s -X POST \(shellQuoted("http://\(reachable(publicAddress))\(stripe.path)"))"
-        if case let .exact(host)? = stripe.host { curl += " -H \(shellQuoted("Host: \(host)"))" }
+        if let host = stripe.host { curl += " -H \(shellQuoted("Host: \(exampleHost(host))"))" }
         curl += #" -H "Stripe-Signature: t=$t,v1=$sig" -d "$body"; echo"#
         lines += [
             "send a signed test event to webhook \(stripe.name) (paste these lines; the secret is read when they run, never printed):",
@@ -105,6 +105,16 @@ public enum DevelopmentSecrets {
             "  " + ([command, "events", "list"] + adminArguments).map(shellQuoted).joined(separator: " "),
         ]
         return lines
+    }
+
+    /// A Host the webhook's `host` matches, so the printed `curl` is not answered 404: a wildcard's
+    /// `*` becomes the label `dev`, and an IPv6 address keeps its brackets (bare, its last `:` would
+    /// be taken for a port's).
+    private static func exampleHost(_ pattern: HostPattern) -> String {
+        switch pattern {
+        case .exact: return pattern.description
+        case let .wildcard(suffix): return "dev" + suffix
+        }
     }
 
     /// A wildcard listener is reached on loopback.

@@ -12,8 +12,10 @@ struct AdminClient {
         /// 401; `sent` says whether a token went with the request at all.
         case unauthorized(sent: Bool)
         case refused(status: Int, message: String)
-        /// An answer that is not the admin API's: no JSON error (an empty or HTML page), as from
-        /// another server or a proxy at the URL. `excerpt` is the start of its body, if any.
+        /// An answer that is not the admin API's: an error without its `AdminAnswerMark` (an empty
+        /// or HTML page, or the public listener's JSON error), or a success without its JSON, as from
+        /// the public listener, another server or a proxy at the URL. `excerpt` is the error's
+        /// message, else the start of its body, if any.
         case notTheAdminAPI(status: Int, excerpt: String, url: String)
 
         var exitCode: Int32 {
@@ -34,7 +36,8 @@ struct AdminClient {
             case let .notTheAdminAPI(status, excerpt, url):
                 return "the server at \(url) answered \(status) \(HTTPStatus.reasonPhrase(status))"
                     + (excerpt.isEmpty ? " with an empty body" : ": \(excerpt)")
-                    + "; the admin API answers in JSON, so this may be another server or a proxy: check --admin, LAYERON_ADMIN_URL or the config's admin.listen"
+                    + "; that is not the admin API's answer (its answers are JSON and its errors carry a \(AdminAnswerMark.name) header), so this may be "
+                    + "the public listener, another server or a proxy: check --admin, LAYERON_ADMIN_URL or the config's admin.listen"
             }
         }
     }
@@ -100,7 +103,7 @@ struct AdminClient {
     private func send(_ method: String, _ path: String, expecting member: String) throws(Failure) -> JSONValue {
         var headers: [(String, String)] = [("Accept", "application/json")]
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
-        let response: (status: Int, body: [UInt8])
+        let response: (status: Int, headers: [(name: String, value: String)], body: [UInt8])
         do {
             response = try HTTPClient.request(method: method, url: baseURL + path, headers: headers,
                                               body: method == "POST" ? [] : nil, timeoutSeconds: 30)
@@ -111,13 +114,15 @@ struct AdminClient {
         let json = parsed ?? .null
         if response.status == 401 { throw .unauthorized(sent: token != nil) }
         func notTheAdminAPI() -> Failure {
-            let text = String(decoding: response.body.prefix(200), as: UTF8.self)
+            let text = json["error"]?.stringValue ?? String(decoding: response.body.prefix(200), as: UTF8.self)
             let firstLine = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
             return .notTheAdminAPI(status: response.status, excerpt: TerminalText.escaped(firstLine.trimmingCharacters(in: .whitespaces), newline: "\\n"),
                                    url: baseURL)
         }
         guard (200..<300).contains(response.status) else {
-            guard let message = json["error"]?.stringValue else { throw notTheAdminAPI() }
+            // The public listener's errors are JSON of the same shape: only the mark tells them apart.
+            let marked = response.headers.contains { $0.name.lowercased() == AdminAnswerMark.name.lowercased() && $0.value == AdminAnswerMark.value }
+            guard marked, let message = json["error"]?.stringValue else { throw notTheAdminAPI() }
             throw .refused(status: response.status, message: message)
         }
         // Every success of the admin API is a JSON object: a 2xx page of anything else (a login

@@ -17,7 +17,8 @@ enum VerifyCommand {
         try args.only(["provider", "secret", "secret-env", "now", "tolerance", "url", "config", "webhook", "env", "database"], words: [])
         var tolerance: Int64?
         if let text = args.value("tolerance") {
-            guard let value = Int64(text), value >= 0 else { throw UsageError("--tolerance takes whole seconds, like 300") }
+            // As the config's `tolerance`: timestamps are whole seconds, so 0 would refuse nearly every request.
+            guard let value = Int64(text), value >= 1 else { throw UsageError("--tolerance takes whole seconds, at least 1, like 300") }
             tolerance = value
         }
         let now: Int64
@@ -30,6 +31,8 @@ enum VerifyCommand {
 
         var scheme: SignatureScheme
         let secrets: [SecretValue]
+        // What the scheme is, as a refusal of `--tolerance` names it.
+        let signer: String
         if let webhookName = args.value("webhook") {
             if let given = ["secret", "secret-env"].first(where: { args.value($0) != nil }) {
                 throw UsageError("--webhook takes its secrets from --config and the secrets store; drop --\(given)")
@@ -61,6 +64,7 @@ enum VerifyCommand {
             }
             scheme = webhook.scheme.withTolerance(tolerance)
             secrets = values
+            signer = "webhook \(webhookName) (provider \(webhook.provider))"
         } else {
             guard let provider = args.value("provider") else { throw UsageError("give --provider P --secret S, or --config FILE --webhook NAME") }
             guard provider != "custom" else { throw UsageError("--provider custom needs a scheme from config: use --config FILE --webhook NAME") }
@@ -69,6 +73,7 @@ enum VerifyCommand {
             }
             let secret = try secretArgument(args)
             scheme = preset.scheme(tolerance)
+            signer = "provider \(provider)"
             if let kind = scheme.algorithm.publicKeyKind {
                 do throws(PublicKeyError) {
                     scheme.publicKeys = [try PublicKey(text: secret, expected: kind)]
@@ -81,6 +86,10 @@ enum VerifyCommand {
             }
         }
 
+        if tolerance != nil, scheme.timestamp == nil {
+            // Ignored, it would let `valid` read as if the tolerance given had been applied.
+            throw UsageError("--tolerance: \(signer) signs no timestamp, so there is no tolerance to change; drop --tolerance")
+        }
         let input = FileHandle.standardInput.readDataToEndOfFile()
         let saved: SavedRequest
         do { saved = try SavedRequest(parsing: [UInt8](input)) } catch { throw UsageError("standard input: \(error)") }

@@ -459,7 +459,10 @@ final class AdminAPITests: XCTestCase {
         XCTAssertEqual(try JSONParser.parse(show.stdout)["status"]?.stringValue, "processed")
         XCTAssertEqual(try CLI.run(["events", "replay", a, "--admin", server.adminURL], token: server.adminToken).status, 1)
         XCTAssertEqual(try CLI.run(["events", "replay", a, "--force", "--admin", server.adminURL], token: server.adminToken).status, 0)
-        XCTAssertEqual(try CLI.run(["events", "show", "whevt_01M911DDCN149CAQ6BY66CX4DC", "--admin", server.adminURL], token: server.adminToken).status, 1)
+        let missing = try CLI.run(["events", "show", "whevt_01M911DDCN149CAQ6BY66CX4DC", "--admin", server.adminURL], token: server.adminToken)
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("the server answered 404: no event whevt_01M911DDCN149CAQ6BY66CX4DC") && !missing.stderr.contains("check --admin"),
+                      "the admin API's own 404 is its answer: \(missing.stderr)")
         let wrongToken = try CLI.run(["events", "list", "--admin", server.adminURL], token: "nope")
         XCTAssertEqual(wrongToken.status, 4)
         XCTAssertTrue(wrongToken.stderr.contains("token"), wrongToken.stderr)
@@ -485,6 +488,11 @@ final class AdminAPITests: XCTestCase {
         let elsewhere = try CLI.run(["events", "list", "--admin", "http://127.0.0.1:\(other.port)"], token: server.adminToken)
         XCTAssertEqual(elsewhere.status, 1)
         XCTAssertTrue(elsewhere.stderr.contains("answered 404 Not Found: scripted answer 404") && elsewhere.stderr.contains("check --admin"), elsewhere.stderr)
+        // The public listener answers JSON errors of the admin API's shape, but not the admin API's.
+        let publicListener = try CLI.run(["events", "list", "--admin", server.publicURL], token: server.adminToken)
+        XCTAssertEqual(publicListener.status, 1)
+        XCTAssertTrue(publicListener.stderr.contains("answered 404 Not Found: no webhook is configured at /admin/events")
+                      && publicListener.stderr.contains("check --admin"), publicListener.stderr)
         // A 2xx that is not the admin API's JSON (a login portal) is no success either.
         let portal = try ScriptedReceiver(replies: [], then: ScriptedReceiver.Reply(status: 200))
         defer { portal.stop() }

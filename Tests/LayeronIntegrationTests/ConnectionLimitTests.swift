@@ -106,4 +106,22 @@ final class ConnectionLimitTests: XCTestCase {
         let answer = try XCTUnwrap(ask(held[0], within: 10))
         XCTAssertTrue(answer.hasPrefix("HTTP/1.1 404"), answer)
     }
+
+    /// A connection the address's cap closes is not held: it does not fill the listener, even when
+    /// it is the one that would have reached `maxConnections`.
+    func testAConnectionClosedForItsAddressDoesNotFillTheListener() throws {
+        try start(limits: #"{ "maxConnections": 3, "maxConnectionsPerAddress": 2 }"#)
+        for _ in 0..<2 { held.append(try LoopbackSocket.connect(port: port)) }
+        let refused = try LoopbackSocket.connect(port: port)
+        XCTAssertEqual(ask(refused, within: 10), "", "closed without an answer")
+        close(refused)
+        XCTAssertTrue(server.waitUntil(timeout: 10) {
+            metrics().contains(#"layeron_http_connections_refused_total{listener="public",reason="per_address_limit"} 1"#)
+        }, metrics())
+        XCTAssertTrue(metrics().contains(#"layeron_http_connections_open{listener="public"} 2"#), metrics())
+        XCTAssertFalse(metrics().contains("layeron_http_connection_limit_reached_total{"), "the listener never held 3: \(metrics())")
+        XCTAssertFalse(server.logs.contains("holds all of its"), server.logs)
+        let answer = try XCTUnwrap(ask(held[0], within: 10))
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 404"), answer)
+    }
 }

@@ -108,4 +108,24 @@ final class PluginLoadCrashTests: XCTestCase {
         try server.start()
         try assertServesWithCrashingFileRefused(by: "layeron check", 2)
     }
+
+    /// `check` often runs before the first `serve` has made the data folder (a fresh checkout, CI):
+    /// it makes the folder (private, as `serve` does) to record its own crash, so the next check
+    /// refuses the file instead of crashing again.
+    func testACheckThatCrashesBeforeTheDataFolderExistsIsRecordedAndTheNextCheckRefusesTheFile() throws {
+        try PluginBuilder.landByRename(try buildCrashing(), into: server.pluginsDir, name: "crashinit.so")
+        let folder = server.path("fresh/data")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: server.path("fresh")))
+        let check = { try CommandRun.layeron(["check", "--config", self.server.configPath, "--database", "\(folder)/layeron.db", "--env", "test"],
+                                             environment: ["STRIPE_WEBHOOK_SECRET": self.secret]) }
+        let crashed = try check()
+        XCTAssertEqual(crashed.status, SIGSEGV, crashed.stdout + crashed.stderr)
+        let again = try check()
+        XCTAssertEqual(again.status, 1, again.stdout + again.stderr)
+        XCTAssertTrue(again.stderr.contains("\(crashing): layeron check stopped while its init ran"), again.stderr)
+        for made in [server.path("fresh"), folder, "\(folder)/plugin-loads"] {
+            let mode = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: made)[.posixPermissions] as? Int, made)
+            XCTAssertEqual(mode & 0o777, 0o700, made)
+        }
+    }
 }

@@ -209,27 +209,46 @@ final class SecretsDevelopmentFlowTests: XCTestCase {
     /// `curl`, pasted in the shell that exported it, signs with that value too.
     func testThePrintedCurlSignsWithTheEnvironmentVariableWhenTheStoreLacksTheSecret() throws {
         let secret = "whsec_from_the_environment"
+        let (server, sent) = try pasteThePrintedExample(webhookFields: "", secret: secret)
+        defer { server.stop() }
+        XCTAssertTrue(sent.stderr.contains("wrote the environment variable STRIPE_WEBHOOK_SECRET"), sent.stderr)
+    }
+
+    /// A webhook that answers only its `host` is sent one it matches: the host itself, or for a
+    /// wildcard a name under it (without a Host the server answers 404 for host 127.0.0.1).
+    func testThePrintedCurlSendsAHostTheWebhooksHostMatches() throws {
+        for (host, sends) in [("*.example.com", "dev.example.com"), ("hooks.example.com", "hooks.example.com"), ("[::1]", "[::1]")] {
+            let (server, _) = try pasteThePrintedExample(webhookFields: #""host": "\#(host)", "#, secret: "whsec_for_\(sends)")
+            defer { server.stop() }
+            XCTAssertTrue(server.output.contains("-H 'Host: \(sends)'"), server.output)
+        }
+    }
+
+    /// Starts a development server whose one Stripe webhook has `webhookFields`, its secret in the
+    /// environment variable, and runs the printed example in a shell that exported it; it must be
+    /// accepted (an event id in the answer).
+    private func pasteThePrintedExample(webhookFields: String, secret: String,
+                                        file: StaticString = #filePath, line: UInt = #line) throws -> (TestServer, CommandRun) {
         let server = try TestServer(environment: ["STRIPE_WEBHOOK_SECRET": secret])
         try server.writeConfig("""
             {
               "database": "data/layeron.db",
               "plugins": { "dir": "\(server.pluginsDir)" },
-              "webhooks": [ { "name": "stripe", "provider": "stripe", "path": "/webhooks/stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" } } ]
+              "webhooks": [ { "name": "stripe", "provider": "stripe", \(webhookFields)"path": "/webhooks/stripe", "secret": { "secret": "STRIPE_WEBHOOK_SECRET" } } ]
             }
             """)
         try server.start()
-        defer { server.stop() }
-        XCTAssertTrue(server.waitUntil(timeout: 10) { server.output.contains("then list it:\n  ") && server.output.hasSuffix("\n") }, server.output)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { server.output.contains("then list it:\n  ") && server.output.hasSuffix("\n") }, server.output, file: file, line: line)
         let lines = server.output.split(separator: "\n").map(String.init)
-        XCTAssertFalse(lines.contains { $0.hasPrefix("development secrets created") && $0.contains("STRIPE_WEBHOOK_SECRET") }, server.output)
-        let example = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("send a signed test event") })
-        let listAt = try XCTUnwrap(lines.firstIndex(of: "then list it:"))
+        XCTAssertFalse(lines.contains { $0.hasPrefix("development secrets created") && $0.contains("STRIPE_WEBHOOK_SECRET") }, server.output, file: file, line: line)
+        let example = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("send a signed test event") }, file: file, line: line)
+        let listAt = try XCTUnwrap(lines.firstIndex(of: "then list it:"), file: file, line: line)
         let paste = lines[(example + 1)..<listAt].joined(separator: "\n")
         let sent = try CommandRun.bash(paste, environment: ["STRIPE_WEBHOOK_SECRET": secret], removing: secretVariables,
                                        directory: server.directory.path)
-        XCTAssertEqual(sent.status, 0, sent.stderr)
-        XCTAssertNotNil(try JSONParser.parse(Array(sent.stdout.utf8))["id"]?.stringValue, sent.stdout + sent.stderr)
-        XCTAssertTrue(sent.stderr.contains("wrote the environment variable STRIPE_WEBHOOK_SECRET"), sent.stderr)
+        XCTAssertEqual(sent.status, 0, sent.stderr, file: file, line: line)
+        XCTAssertNotNil(try JSONParser.parse(Array(sent.stdout.utf8))["id"]?.stringValue, sent.stdout + sent.stderr, file: file, line: line)
+        return (server, sent)
     }
 
     /// A port nothing listens on right now, for a config that names its admin address.

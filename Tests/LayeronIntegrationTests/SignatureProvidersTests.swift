@@ -190,6 +190,18 @@ final class SignatureProvidersTests: XCTestCase {
         XCTAssertEqual(stale.status, 1)
         XCTAssertEqual(stale.output, "invalid: timestamp outside tolerance (412 s > 300 s)")
         XCTAssertEqual(try verify(["--provider", "standard-webhooks", "--secret", swSecret, "--now", "1700000412", "--tolerance", "600"], request: sw).output, "valid")
+        // A tolerance the config would refuse, or one with no timestamp to apply it to, is a usage error, not ignored.
+        for seconds in ["0", "abc"] {
+            let refused = try verify(["--provider", "standard-webhooks", "--secret", swSecret, "--tolerance", seconds], request: sw)
+            XCTAssertEqual(refused.status, 2, "--tolerance \(seconds): \(refused.output)")
+            XCTAssertTrue(refused.output.contains("--tolerance takes whole seconds, at least 1, like 300"), refused.output)
+        }
+        for (words, signer) in [(["--config", server.configPath, "--webhook", "gh"], "webhook gh (provider github)"),
+                                (["--provider", "github", "--secret", githubSecret], "provider github")] {
+            let untimed = try verify(words + ["--tolerance", "600"], request: github)
+            XCTAssertEqual(untimed.status, 2, untimed.output)
+            XCTAssertTrue(untimed.output.contains("--tolerance: \(signer) signs no timestamp, so there is no tolerance to change; drop --tolerance"), untimed.output)
+        }
 
         let custom = try verify(["--provider", "custom", "--secret", "x"], request: github)
         XCTAssertEqual(custom.status, 2)
