@@ -158,9 +158,19 @@ final class RuntimeSnapshot: Sendable {
             }
             scrubbers[destination.name] = EchoedSecretScrubber(headerValues: secretHeaderValues, signingSecrets: values)
         }
+        // An admin token with the value of a signing secret or public key opens the admin API to
+        // whoever holds that value: the provider, every receiver of a destination, or anyone at all
+        // for a provider's published key. Compared here, on values, since two names may hold one.
+        let signingValues = inbound.flatMap { webhook in webhook.secrets.map { ($0, "webhook \(webhook.config.name)'s signing secret") } }
+            + config.outbound.flatMap { destination in (outbound[destination.name] ?? []).map { ($0, "outbound \(destination.name)'s signing secret") } }
+        func checkOwnValue(_ value: SecretValue, of owner: String, _ reference: SecretReference) {
+            guard let shared = signingValues.first(where: { $0.0 == value }) else { return }
+            unusable.append((owner, reference, "has the same value as \(shared.1): whoever holds that value could use the admin API; give the token a value of its own"))
+        }
         var tokens: [(AdminToken, [UInt8])] = []
         for token in config.admin.listenerTokens {
             if let value = resolver.resolve(token.secret) {
+                checkOwnValue(value, of: "admin token \(token.name)", token.secret)
                 tokens.append((token, AdminAPI.tokenDigest(value.bytes)))
             } else {
                 missing.append(("admin token \(token.name)", token.secret, nil))
@@ -169,6 +179,7 @@ final class RuntimeSnapshot: Sendable {
         var mount: (AdminToken, [UInt8])?
         if let m = config.admin.mount {
             if let value = resolver.resolve(m.token.secret) {
+                checkOwnValue(value, of: "admin.mount.token", m.token.secret)
                 mount = (m.token, AdminAPI.tokenDigest(value.bytes))
             } else {
                 missing.append(("admin.mount.token", m.token.secret, nil))
