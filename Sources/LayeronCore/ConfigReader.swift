@@ -127,6 +127,11 @@ struct ObjectView {
             reader.report(view.keyPath("secret"), "invalid secret name \"\(name)\"; use letters, digits and _ (like STRIPE_WEBHOOK_SECRET)")
             return nil
         }
+        if let holder = SecretReference.variableHeldForAnotherUse(name) {
+            reader.report(view.keyPath("secret"), "\(name) is \(holder), not a secret: a reference to it would take that variable's value "
+                          + "when no secret of that name is set; name the secret for what it holds (like STRIPE_WEBHOOK_SECRET)")
+            return nil
+        }
         return SecretReference(name: name)
     }
 }

@@ -15,6 +15,24 @@ public struct SecretReference: Sendable, Hashable, CustomStringConvertible {
         guard let first = bytes.first, isLetter(first) || first == UInt8(ascii: "_") else { return false }
         return bytes.allSatisfy { isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "_") }
     }
+
+    /// What sets the environment variable `name` for a use of its own, when something does: a
+    /// reference falls back to the variable of its name, so `{"secret": "HOME"}` verified with a value
+    /// anyone can guess, and `{"secret": "LAYERON_MASTER_KEY"}` handed the store's key to a provider.
+    public static func variableHeldForAnotherUse(_ name: String) -> String? {
+        if layeronSettings.contains(name) { return "a variable layeron reads for its own settings" }
+        if systemVariables.contains(name) || name.hasPrefix("LC_") || name.hasPrefix("LD_") || name.hasPrefix("XDG_") {
+            return "a variable the system sets"
+        }
+        return nil
+    }
+
+    /// `LAYERON_ADMIN_TOKEN` is not among them: it is the admin token's own reference.
+    private static let layeronSettings: Set<String> = ["LAYERON_MASTER_KEY", "LAYERON_MASTER_KEY_FILE", "LAYERON_ENV", "LAYERON_CONFIG",
+                                                      "LAYERON_ADMIN_URL", "LAYERON_LOG_LEVEL"]
+    private static let systemVariables: Set<String> = ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "PWD", "OLDPWD", "HOSTNAME", "HOSTTYPE",
+                                                       "LANG", "LANGUAGE", "TERM", "TMPDIR", "TZ", "MAIL", "EDITOR", "DISPLAY", "SHLVL",
+                                                       "INVOCATION_ID", "JOURNAL_STREAM", "NOTIFY_SOCKET", "SSH_AUTH_SOCK"]
 }
 
 /// A secret's bytes. Its description never shows the value, so it cannot leak through logging.

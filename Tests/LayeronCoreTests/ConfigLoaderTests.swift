@@ -193,6 +193,18 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(issues(webhooks(#"{"name": "s", "provider": "stripe", "secret": "whsec_abc"}"#)).first?.hasPrefix("test.json: webhooks[0].secret: secrets are never written in config"), true)
     }
 
+    /// A reference falls back to the environment variable of its name: one that names a variable set
+    /// for another use (`HOME`, `LAYERON_MASTER_KEY`) would verify with its value.
+    func testAReferenceToAVariableSetForAnotherUseIsRefused() {
+        XCTAssertEqual(issues(webhooks(#"{"name": "s", "provider": "stripe", "secret": {"secret": "HOME"}}"#)),
+                       [#"test.json: webhooks[0].secret.secret: HOME is a variable the system sets, not a secret: a reference to it would take that variable's value when no secret of that name is set; name the secret for what it holds (like STRIPE_WEBHOOK_SECRET)"#])
+        XCTAssertEqual(issues(webhooks(#"{"name": "s", "provider": "stripe", "secret": [{"secret": "S"}, {"secret": "LAYERON_MASTER_KEY"}]}"#)).first?
+                           .hasPrefix("test.json: webhooks[0].secret[1].secret: LAYERON_MASTER_KEY is a variable layeron reads for its own settings, not a secret"), true)
+        XCTAssertEqual(issues(webhooks(#"{"name": "s", "provider": "stripe", "secret": {"secret": "LD_PRELOAD"}}"#)).count, 1)
+        XCTAssertEqual(issues(webhooks(#"{"name": "s", "provider": "stripe", "secret": {"secret": "HOME_WEBHOOK_SECRET"}}"#)), [])
+        XCTAssertEqual(issues(#"{"admin": {"token": {"secret": "LAYERON_ADMIN_TOKEN"}}}"#), [])
+    }
+
     func testUnknownProviderListsTheKnownOnes() {
         let found = issues(webhooks(#"{"name": "s", "provider": "stripey", "secret": {"secret": "S"}}"#))
         XCTAssertEqual(found.count, 1)
