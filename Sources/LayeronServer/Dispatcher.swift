@@ -532,7 +532,7 @@ final class Dispatcher: @unchecked Sendable {
                 // started it first, `submit` would have dropped the hand-over (`ranBeforeHandOver`),
                 // or `admitLocked` while it runs. So its state is the one it was recorded with.
                 let seq = event.seq, webhook = event.webhook
-                runIfInOrder(event, run: run) { [self] key in release(seq, run: run, webhook: webhook, key: key) }
+                runIfInOrder(event, run: run) { [self] key, _ in release(seq, run: run, webhook: webhook, key: key) }
             case let .due(seq, webhook, run):
                 // The scheduler's read may predate a worker's commit: re-read and re-check. An event
                 // gone meanwhile (purged) gives its place under the cap back all the same.
@@ -543,7 +543,9 @@ final class Dispatcher: @unchecked Sendable {
                 if event.status == .pending, let due = event.nextAttemptAt,
                    due <= WallClock.nowMilliseconds() || freedFromKey(seq, due: due) {
                     noteRunBeforeHandOver(event)
-                    runIfInOrder(event, run: run, startCommittedFirst: true) { [self] key in release(seq, run: run, webhook: webhook, key: key) }
+                    runIfInOrder(event, run: run, startCommittedFirst: true) { [self] key, _ in
+                        release(seq, run: run, webhook: webhook, key: key)
+                    }
                     continue
                 }
                 release(seq, run: run, webhook: webhook)
@@ -565,15 +567,13 @@ final class Dispatcher: @unchecked Sendable {
                 release(seq, run: run, webhook: webhook, key: use)
             case let .waited(event, run, done):
                 // The provider's answer waits for the record too, so its retry finds the response.
-                let seq = event.seq
-                let ran = self.run(event, run: run, replay: false) { [self] result in
-                    release(seq, run: run, webhook: nil)
-                    done(result)
-                }
-                if !ran {
-                    release(seq, run: run, webhook: nil)
-                    done(AttemptResult(outcome: HandlerOutcome(verdict: .error, message: "no handler", plugin: "", pluginVersion: ""),
-                                       status: .ignored, nextAttemptAt: nil))
+                // It keeps to its ordering key as any attempt does: one that must wait is answered
+                // at once that it waits (`runIfInOrder`), and runs in its turn.
+                runIfInOrder(event, run: run) { [self] key, went in
+                    release(event.seq, run: run, webhook: nil, key: key)
+                    done(forProvider(went, of: event)
+                        ?? AttemptResult(outcome: HandlerOutcome(verdict: .error, message: "no handler", plugin: "", pluginVersion: ""),
+                                         status: .ignored, nextAttemptAt: nil))
                 }
             case let .retriedByProvider(seq, run, done):
                 let event = waitingForItsHandler(seq: seq)
@@ -591,18 +591,17 @@ final class Dispatcher: @unchecked Sendable {
     }
 
     /// Runs the attempt a provider's retry is waiting for, `event` (nil when it does not run now), on
-    /// this worker, and gives `done` its result once recorded, or nil when nothing ran.
+    /// this worker, in its ordering key's turn, and gives `done` its result once recorded, what it
+    /// waits for when it must wait (`runIfInOrder`), or nil when nothing ran.
     private func runForProvider(_ event: StoredEvent?, seq: Int64, run: UInt64, startCommittedFirst: Bool,
                                 done: @escaping @Sendable (AttemptResult?) -> Void) {
-        let ran = event.map { event in
-            self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst) { [self] result in
-                release(seq, run: run, webhook: nil)
-                done(result)
-            }
-        } ?? false
-        if !ran {
+        guard let event else {
             release(seq, run: run, webhook: nil)
-            done(nil)
+            return done(nil)
+        }
+        runIfInOrder(event, run: run, startCommittedFirst: startCommittedFirst) { [self] key, went in
+            release(seq, run: run, webhook: nil, key: key)
+            done(forProvider(went, of: event))
         }
     }
 
@@ -610,31 +609,79 @@ final class Dispatcher: @unchecked Sendable {
     /// earlier event with its key is pending (rescheduled for when that one is next due, so blocked
     /// events do not spin) or another attempt holds its key (a replay of a settled event, which is
     /// not pending, or a stalled run's). `then` is called once: when the attempt is committed, or at
-    /// once when nothing ran, with what the attempt did with its key, for `release`.
+    /// once when nothing ran, with what the attempt did with its key, for `release`, and how it went
+    /// (`forProvider`): the provider of an `after-handler` event that must wait is answered at once
+    /// that it waits, rather than kept waiting behind another event's run. An after-handler run that
+    /// goes ahead holds its key as any other, so a replay of another event with the key waits for it.
     /// An event that finds its key held is rescheduled for as long again as the holder has held it
     /// (200 ms at least, `keyWaitLimit` at most), and let in at once when the holder lets go of the
     /// key (`KeyHold.waiting`): the 200 ms it was rescheduled by before were a store write each,
     /// for as long as a slow replay ran, and the wait for the key stays short all the same.
     private func runIfInOrder(_ event: StoredEvent, run: UInt64, startCommittedFirst: Bool = false,
-                              then: @escaping @Sendable (KeyUse?) -> Void) {
+                              then: @escaping @Sendable (KeyUse?, InOrder) -> Void) {
         guard let orderingKey = event.orderingKey else {
-            if !self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { _ in then(nil) }) { then(nil) }
+            if !self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { then(nil, .ran($0)) }) {
+                then(nil, .noHandler)
+            }
             return
         }
         let key = WebhookOrderingKey(webhook: event.webhook, key: orderingKey)
         if let blocker = try? store.earlierPending(webhook: event.webhook, orderingKey: orderingKey, before: event.seq) {
             let now = WallClock.nowMilliseconds()
-            try? store.schedule(seq: event.seq, at: max(now + 200, blocker ?? now + 200))
-            return then(nil)
+            let until = max(now + 200, blocker ?? now + 200)
+            try? store.schedule(seq: event.seq, at: until)
+            // While an attempt with the key runs (the earlier event's, most often) the event waits
+            // for the key too, and is let in to look again when it is let go of: an earlier
+            // after-handler event is due only its `timeout` after its arrival, which its run does
+            // not wait for, and a later one waited that long behind it.
+            return then(isHeld(key) ? .waits(key, until: until) : nil, .behindEarlier(until: until))
         }
         if let heldFor = holdKey(key, for: event.seq, run: run) {
             let until = WallClock.nowMilliseconds() + min(max(heldFor, 200), keyWaitLimit)
             try? store.schedule(seq: event.seq, at: until)
-            return then(.waits(key, until: until))
+            return then(.waits(key, until: until), .keyHeld(until: until))
         }
-        if !self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { _ in then(.held(key)) }) {
-            then(.held(key))
+        if !self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { then(.held(key), .ran($0)) }) {
+            then(.held(key), .noHandler)
         }
+    }
+
+    /// How `runIfInOrder` left its event.
+    private enum InOrder {
+        /// Its attempt ran and is recorded, with this result.
+        case ran(AttemptResult)
+        /// It has no handler: nothing ran.
+        case noHandler
+        /// It waits behind an earlier pending event with its ordering key, rescheduled in the store
+        /// for `until`.
+        case behindEarlier(until: Int64)
+        /// It waits while another attempt holds its ordering key, rescheduled in the store for `until`.
+        case keyHeld(until: Int64)
+    }
+
+    /// What a waiting provider of `event` is told of `went`: the attempt's result; for an event that
+    /// waits for its ordering key, a retry at its new time whose message says why (answered 503 with
+    /// `Retry-After`, as a handler's retry is); nil when it has no handler. Built only for a provider
+    /// who waits: blocked events of `after-record` webhooks pay no string work.
+    private func forProvider(_ went: InOrder, of event: StoredEvent) -> AttemptResult? {
+        switch went {
+        case let .ran(result):
+            return result
+        case .noHandler:
+            return nil
+        case let .behindEarlier(until):
+            return waiting(event, until: until, "an earlier event with its ordering key is pending, and it runs after that one")
+        case let .keyHeld(until):
+            return waiting(event, until: until, "another attempt with its ordering key is running, and it runs once that one is recorded")
+        }
+    }
+
+    /// A retry of `event` at `until`, its handler not run because it waits for its turn (`reason`).
+    private func waiting(_ event: StoredEvent, until: Int64, _ reason: String) -> AttemptResult {
+        let plugin = event.handler.flatMap { handlerReferences.reference($0)?.0.plugin } ?? ""
+        return AttemptResult(outcome: .notRun("the handler has not run: \(reason) (ordering: per-key); the event is recorded and runs in its turn",
+                                              plugin: plugin),
+                             status: .pending, nextAttemptAt: until)
     }
 
     /// The longest an event that finds its ordering key held is rescheduled by, in milliseconds: it is
@@ -665,6 +712,14 @@ final class Dispatcher: @unchecked Sendable {
             holder = KeyHold(seq: seq, run: run, since: now, waiting: waiting)
             return nil
         }(&runningKeys[key])
+    }
+
+    /// Whether a run holds `key` now, within its lease.
+    private func isHeld(_ key: WebhookOrderingKey) -> Bool {
+        let now = WallClock.monotonicMilliseconds()
+        queueLock.lock()
+        defer { queueLock.unlock() }
+        return runningKeys[key].map { holdsLocked($0, now: now) } ?? false
     }
 
     /// Whether `hold`'s run still holds its key: it holds its event, within its lease. Caller holds
