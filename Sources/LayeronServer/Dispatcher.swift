@@ -11,7 +11,7 @@ import Synchronization
 /// event in the store again.
 final class Dispatcher: @unchecked Sendable {
     /// What a worker runs next. `run` is the run the job was admitted as (`Hold.run`).
-    enum Job {
+    private enum Job {
         /// A new event, handed over by the pipeline right after its commit.
         case fresh(StoredEvent, run: UInt64)
         /// An event the scheduler found due in the store, counted against `webhook`'s `concurrency`;
@@ -30,6 +30,9 @@ final class Dispatcher: @unchecked Sendable {
         /// routes (`AppendResult.routed`): its first attempt, run first as a fresh event's
         /// `waited` one is (`runRouted(seq:done:)`).
         case routedByProvider(seq: Int64, run: UInt64, done: @Sendable (AttemptResult?) -> Void)
+        /// An attempt parked behind a call of a plugin version that a new version has replaced since
+        /// (`resumeParked`): it starts again, first, as it was waiting already.
+        case unparked(ParkedAttempt)
     }
 
     /// What one attempt came to, for the pipeline to answer the provider with.
@@ -170,6 +173,7 @@ final class Dispatcher: @unchecked Sendable {
         self.logger = logger
         serialTimeouts = SerialTimeoutWarnings(plugins: plugins, logger: logger)
         store.afterEachBatch { [weak self] in self?.handOverSubmitted() }
+        plugins.afterEachLoad { [weak self] in self?.resumeParked(behindOlderVersionsOf: $0) }
     }
 
     func start(workers: Int) {
@@ -217,6 +221,7 @@ final class Dispatcher: @unchecked Sendable {
                 done(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
                                    status: .pending, nextAttemptAt: event.nextAttemptAt))
             case let .retriedByProvider(_, _, done), let .routedByProvider(_, _, done): done(nil)
+            case let .unparked(attempt): attempt.abandon()
             case .fresh, .due, .replay: break
             }
         }
@@ -586,6 +591,8 @@ final class Dispatcher: @unchecked Sendable {
             case let .routedByProvider(seq, run, done):
                 // As a fresh after-handler event's first run: its start is not waited for.
                 runForProvider(routedAndNotRun(seq: seq), seq: seq, run: run, startCommittedFirst: false, done: done)
+            case let .unparked(attempt):
+                attempt.resume()
             }
         }
     }
@@ -902,7 +909,9 @@ final class Dispatcher: @unchecked Sendable {
                     startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
             return true
         }
-        runOneAtATime(on: gate, of: handler.plugin, event, onRecorded: onRecorded) { [self] in
+        runOneAtATime(on: gate, of: handler.plugin, event, onRecorded: onRecorded,
+                      resume: { [self] in _ = self.run(event, run: run, replay: replay, startCommittedFirst: startCommittedFirst, onRecorded: onRecorded) }) {
+            [self] in
             attempt(event, run: run, handler: handler, pluginMetrics: pluginMetrics, replay: replay,
                     startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
         }
@@ -911,15 +920,24 @@ final class Dispatcher: @unchecked Sendable {
 
     /// A plugin version that takes one call at a time holds one worker, not all of them: an attempt
     /// that finds it busy is parked, and the worker in its call runs the parked ones after its own.
+    /// `resume` starts the attempt over (`run`), for when a new version of the plugin is loaded while
+    /// it is parked (`resumeParked`).
     private func runOneAtATime(on gate: ObjectIdentifier, of plugin: String, _ event: StoredEvent,
-                               onRecorded: @escaping @Sendable (AttemptResult) -> Void, attempt: @escaping () -> Void) {
+                               onRecorded: @escaping @Sendable (AttemptResult) -> Void, resume: @escaping () -> Void,
+                               attempt: @escaping () -> Void) {
         let abandon = { onRecorded(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
                                                  status: .pending, nextAttemptAt: event.nextAttemptAt)) }
         // A parked attempt keeps its event held with no deadline, as it was queued: its lease starts
         // when its handler is called (`startLease`).
         serialLock.lock()
         if serialRunning.contains(gate) {
-            parked[gate, default: []].append(ParkedAttempt(seq: event.seq, plugin: plugin, run: attempt, abandon: abandon))
+            // A version replaced since `run` looked it up is not waited for: the attempt takes the
+            // new one's turn, as those parked before the load do (`resumeParked`).
+            guard plugins.oneAtATimeVersion(ofPlugin: plugin) == gate else {
+                serialLock.unlock()
+                return resume()
+            }
+            parked[gate, default: []].append(ParkedAttempt(seq: event.seq, plugin: plugin, run: attempt, resume: resume, abandon: abandon))
             serialLock.unlock()
             return
         }
@@ -949,6 +967,32 @@ final class Dispatcher: @unchecked Sendable {
         }
     }
 
+    /// A new version of `plugin` is loaded: the attempts parked behind a call of an older version
+    /// (one that stalled, most often) start over on workers, in the new version's turn, instead of
+    /// waiting for that call to return. They were parked by the version, so that a new build is not
+    /// held up by its predecessor's calls, and stayed behind the old one's however long it ran. The
+    /// old call's worker finds them gone when it returns.
+    private func resumeParked(behindOlderVersionsOf plugin: String) {
+        let current = plugins.oneAtATimeVersion(ofPlugin: plugin)
+        serialLock.lock()
+        var resumed: [ParkedAttempt] = []
+        for (gate, waiting) in parked where gate != current && waiting.first?.plugin == plugin {
+            resumed += waiting
+            parked[gate] = nil
+        }
+        serialLock.unlock()
+        guard !resumed.isEmpty else { return }
+        queueLock.lock()
+        let stop = stopping
+        if !stop { urgent += resumed.map(Job.unparked) }
+        let woken = stop ? [] : takeIdleLocked(resumed.count)
+        queueLock.unlock()
+        if stop { return resumed.forEach { $0.abandon() } }
+        wake(woken)
+        logger.info("a new version of plugin \(plugin) is loaded: \(resumed.count) attempt(s) that waited for a call of the previous one run on it",
+                    [("plugin", plugin)])
+    }
+
     /// The plugin that an attempt of `seq` waits for, parked because that plugin takes one call at a
     /// time and is in another event's; nil when no attempt of `seq` is parked. An after-handler
     /// answer that times out says so: its handler has not started, rather than not finished.
@@ -970,6 +1014,7 @@ final class Dispatcher: @unchecked Sendable {
             switch job {
             case let .waited(event, _, _): event.seq == seq
             case let .retriedByProvider(waiting, _, _), let .routedByProvider(waiting, _, _): waiting == seq
+            case let .unparked(attempt): attempt.seq == seq
             case .fresh, .due, .replay: false
             }
         }
@@ -1247,6 +1292,9 @@ private struct ParkedAttempt {
     let seq: Int64
     /// The plugin whose version it waits for.
     let plugin: String
+    /// Runs it, on the worker in its plugin version's call.
     let run: () -> Void
+    /// Starts it over, through `Dispatcher.run`: its plugin version was replaced while it waited.
+    let resume: () -> Void
     let abandon: () -> Void
 }
