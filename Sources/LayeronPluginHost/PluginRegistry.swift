@@ -40,7 +40,7 @@ public final class PluginRegistry: @unchecked Sendable {
         var plugin: String?
     }
 
-    /// Guards `active`, `failures`, `lastChange`, `newestLoad`, `running`, `changeCount`, `shutDown` and the lease counts of every `Version`.
+    /// Guards `active`, `failures`, `lastChange`, `newestLoad`, `running`, `changeCount`, `shutDown`, `loaded` and the lease counts of every `Version`.
     private let lock = NSLock()
     /// Broadcast, under itself, each time a load ends (after `running` is updated under `lock`):
     /// `shutdownAll` waits on it for the loads still under way.
@@ -65,6 +65,8 @@ public final class PluginRegistry: @unchecked Sendable {
     /// reached `init` yet stops there, and one whose `init` returns after it is shut down at once
     /// instead of installed, since the shutdown pass that would have called its `shutdown` is over.
     private var shutDown = false
+    /// Told of each new live version (`afterEachLoad`).
+    private var loaded: (@Sendable (_ plugin: String) -> Void)?
 
     private let privateDirectory: String
     private let logger: Logger
@@ -290,9 +292,11 @@ public final class PluginRegistry: @unchecked Sendable {
         let stale = active.filter { $0.value.plugin.file == file && $0.key != plugin.name }
         for (name, _) in stale { active[name] = nil }
         let retiredNow = ([previous].compactMap { $0 } + stale.map(\.value)).filter(retireLocked)
+        let loaded = self.loaded
         lock.unlock()
         retiredNow.forEach { $0.plugin.shutdown() }
         logger.info("plugin loaded", [("plugin", plugin.name), ("version", plugin.version), ("file", file)])
+        loaded?(plugin.name)
         for name in stale.keys.sorted() { logger.info("plugin retired", [("plugin", name), ("file", file)]) }
         retryRefused(claiming: Set(stale.keys))
         if let given, configChanged(since: given, loadOf: file, number: change) { return load(file: file) }
@@ -438,10 +442,25 @@ public final class PluginRegistry: @unchecked Sendable {
     /// declare LAYERON_PLUGIN_CONCURRENT): each version has a lock of its own, so a new version is
     /// not held up by its predecessor's calls. Nil when it is concurrent or not loaded.
     public func oneAtATimeVersion(_ reference: HandlerReference) -> ObjectIdentifier? {
+        oneAtATimeVersion(ofPlugin: reference.plugin)
+    }
+
+    /// The loaded version of the plugin named `name` when it takes one call at a time (see
+    /// `oneAtATimeVersion(_:)`); nil when it is concurrent or not loaded.
+    public func oneAtATimeVersion(ofPlugin name: String) -> ObjectIdentifier? {
         lock.lock()
         defer { lock.unlock() }
-        guard let version = active[reference.plugin], !version.plugin.concurrent else { return nil }
+        guard let version = active[name], !version.plugin.concurrent else { return nil }
         return ObjectIdentifier(version.plugin)
+    }
+
+    /// Calls `body` with a plugin's name after each load that makes a new version of it the live
+    /// one, outside the registry's lock: calls waiting for the previous version can move on to it.
+    /// One callback; a second call replaces the first.
+    public func afterEachLoad(_ body: @escaping @Sendable (_ plugin: String) -> Void) {
+        lock.lock()
+        loaded = body
+        lock.unlock()
     }
 
     public func isAvailable(_ reference: HandlerReference) -> Bool {

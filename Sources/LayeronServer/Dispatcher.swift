@@ -11,7 +11,7 @@ import Synchronization
 /// event in the store again.
 final class Dispatcher: @unchecked Sendable {
     /// What a worker runs next. `run` is the run the job was admitted as (`Hold.run`).
-    enum Job {
+    private enum Job {
         /// A new event, handed over by the pipeline right after its commit.
         case fresh(StoredEvent, run: UInt64)
         /// An event the scheduler found due in the store, counted against `webhook`'s `concurrency`;
@@ -30,6 +30,9 @@ final class Dispatcher: @unchecked Sendable {
         /// routes (`AppendResult.routed`): its first attempt, run first as a fresh event's
         /// `waited` one is (`runRouted(seq:done:)`).
         case routedByProvider(seq: Int64, run: UInt64, done: @Sendable (AttemptResult?) -> Void)
+        /// An attempt parked behind a call of a plugin version that a new version has replaced since
+        /// (`resumeParked`): it starts again, first, as it was waiting already.
+        case unparked(ParkedAttempt)
     }
 
     /// What one attempt came to, for the pipeline to answer the provider with.
@@ -170,6 +173,7 @@ final class Dispatcher: @unchecked Sendable {
         self.logger = logger
         serialTimeouts = SerialTimeoutWarnings(plugins: plugins, logger: logger)
         store.afterEachBatch { [weak self] in self?.handOverSubmitted() }
+        plugins.afterEachLoad { [weak self] in self?.resumeParked(behindOlderVersionsOf: $0) }
     }
 
     func start(workers: Int) {
@@ -217,6 +221,7 @@ final class Dispatcher: @unchecked Sendable {
                 done(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
                                    status: .pending, nextAttemptAt: event.nextAttemptAt))
             case let .retriedByProvider(_, _, done), let .routedByProvider(_, _, done): done(nil)
+            case let .unparked(attempt): attempt.abandon()
             case .fresh, .due, .replay: break
             }
         }
@@ -533,7 +538,7 @@ final class Dispatcher: @unchecked Sendable {
                 // started it first, `submit` would have dropped the hand-over (`ranBeforeHandOver`),
                 // or `admitLocked` while it runs. So its state is the one it was recorded with.
                 let seq = event.seq, webhook = event.webhook
-                runIfInOrder(event, run: run) { [self] key in release(seq, run: run, webhook: webhook, key: key) }
+                runIfInOrder(event, run: run) { [self] key, _ in release(seq, run: run, webhook: webhook, key: key) }
             case let .due(seq, webhook, run):
                 // The scheduler's read may predate a worker's commit: re-read and re-check. An event
                 // gone meanwhile (purged) gives its place under the cap back all the same.
@@ -544,7 +549,9 @@ final class Dispatcher: @unchecked Sendable {
                 if event.status == .pending, let due = event.nextAttemptAt,
                    due <= WallClock.nowMilliseconds() || freedFromKey(seq, due: due) {
                     noteRunBeforeHandOver(event)
-                    runIfInOrder(event, run: run, startCommittedFirst: true) { [self] key in release(seq, run: run, webhook: webhook, key: key) }
+                    runIfInOrder(event, run: run, startCommittedFirst: true) { [self] key, _ in
+                        release(seq, run: run, webhook: webhook, key: key)
+                    }
                     continue
                 }
                 release(seq, run: run, webhook: webhook)
@@ -566,15 +573,13 @@ final class Dispatcher: @unchecked Sendable {
                 release(seq, run: run, webhook: webhook, key: use)
             case let .waited(event, run, done):
                 // The provider's answer waits for the record too, so its retry finds the response.
-                let seq = event.seq
-                let ran = self.run(event, run: run, replay: false) { [self] result in
-                    release(seq, run: run, webhook: nil)
-                    done(result)
-                }
-                if !ran {
-                    release(seq, run: run, webhook: nil)
-                    done(AttemptResult(outcome: HandlerOutcome(verdict: .error, message: "no handler", plugin: "", pluginVersion: ""),
-                                       status: .ignored, nextAttemptAt: nil))
+                // It keeps to its ordering key as any attempt does: one that must wait is answered
+                // at once that it waits (`runIfInOrder`), and runs in its turn.
+                runIfInOrder(event, run: run) { [self] key, went in
+                    release(event.seq, run: run, webhook: nil, key: key)
+                    done(forProvider(went, of: event)
+                        ?? AttemptResult(outcome: HandlerOutcome(verdict: .error, message: "no handler", plugin: "", pluginVersion: ""),
+                                         status: .ignored, nextAttemptAt: nil))
                 }
             case let .retriedByProvider(seq, run, done):
                 let event = waitingForItsHandler(seq: seq)
@@ -587,23 +592,24 @@ final class Dispatcher: @unchecked Sendable {
             case let .routedByProvider(seq, run, done):
                 // As a fresh after-handler event's first run: its start is not waited for.
                 runForProvider(routedAndNotRun(seq: seq), seq: seq, run: run, startCommittedFirst: false, done: done)
+            case let .unparked(attempt):
+                attempt.resume()
             }
         }
     }
 
     /// Runs the attempt a provider's retry is waiting for, `event` (nil when it does not run now), on
-    /// this worker, and gives `done` its result once recorded, or nil when nothing ran.
+    /// this worker, in its ordering key's turn, and gives `done` its result once recorded, what it
+    /// waits for when it must wait (`runIfInOrder`), or nil when nothing ran.
     private func runForProvider(_ event: StoredEvent?, seq: Int64, run: UInt64, startCommittedFirst: Bool,
                                 done: @escaping @Sendable (AttemptResult?) -> Void) {
-        let ran = event.map { event in
-            self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst) { [self] result in
-                release(seq, run: run, webhook: nil)
-                done(result)
-            }
-        } ?? false
-        if !ran {
+        guard let event else {
             release(seq, run: run, webhook: nil)
-            done(nil)
+            return done(nil)
+        }
+        runIfInOrder(event, run: run, startCommittedFirst: startCommittedFirst) { [self] key, went in
+            release(seq, run: run, webhook: nil, key: key)
+            done(forProvider(went, of: event))
         }
     }
 
@@ -611,31 +617,79 @@ final class Dispatcher: @unchecked Sendable {
     /// earlier event with its key is pending (rescheduled for when that one is next due, so blocked
     /// events do not spin) or another attempt holds its key (a replay of a settled event, which is
     /// not pending, or a stalled run's). `then` is called once: when the attempt is committed, or at
-    /// once when nothing ran, with what the attempt did with its key, for `release`.
+    /// once when nothing ran, with what the attempt did with its key, for `release`, and how it went
+    /// (`forProvider`): the provider of an `after-handler` event that must wait is answered at once
+    /// that it waits, rather than kept waiting behind another event's run. An after-handler run that
+    /// goes ahead holds its key as any other, so a replay of another event with the key waits for it.
     /// An event that finds its key held is rescheduled for as long again as the holder has held it
     /// (200 ms at least, `keyWaitLimit` at most), and let in at once when the holder lets go of the
     /// key (`KeyHold.waiting`): the 200 ms it was rescheduled by before were a store write each,
     /// for as long as a slow replay ran, and the wait for the key stays short all the same.
     private func runIfInOrder(_ event: StoredEvent, run: UInt64, startCommittedFirst: Bool = false,
-                              then: @escaping @Sendable (KeyUse?) -> Void) {
+                              then: @escaping @Sendable (KeyUse?, InOrder) -> Void) {
         guard let orderingKey = event.orderingKey else {
-            if !self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { _ in then(nil) }) { then(nil) }
+            if !self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { then(nil, .ran($0)) }) {
+                then(nil, .noHandler)
+            }
             return
         }
         let key = WebhookOrderingKey(webhook: event.webhook, key: orderingKey)
         if let blocker = try? store.earlierPending(webhook: event.webhook, orderingKey: orderingKey, before: event.seq) {
             let now = WallClock.nowMilliseconds()
-            try? store.schedule(seq: event.seq, at: max(now + 200, blocker ?? now + 200))
-            return then(nil)
+            let until = max(now + 200, blocker ?? now + 200)
+            try? store.schedule(seq: event.seq, at: until)
+            // While an attempt with the key runs (the earlier event's, most often) the event waits
+            // for the key too, and is let in to look again when it is let go of: an earlier
+            // after-handler event is due only its `timeout` after its arrival, which its run does
+            // not wait for, and a later one waited that long behind it.
+            return then(isHeld(key) ? .waits(key, until: until) : nil, .behindEarlier(until: until))
         }
         if let heldFor = holdKey(key, for: event.seq, run: run) {
             let until = WallClock.nowMilliseconds() + min(max(heldFor, 200), keyWaitLimit)
             try? store.schedule(seq: event.seq, at: until)
-            return then(.waits(key, until: until))
+            return then(.waits(key, until: until), .keyHeld(until: until))
         }
-        if !self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { _ in then(.held(key)) }) {
-            then(.held(key))
+        if !self.run(event, run: run, replay: false, startCommittedFirst: startCommittedFirst, onRecorded: { then(.held(key), .ran($0)) }) {
+            then(.held(key), .noHandler)
         }
+    }
+
+    /// How `runIfInOrder` left its event.
+    private enum InOrder {
+        /// Its attempt ran and is recorded, with this result.
+        case ran(AttemptResult)
+        /// It has no handler: nothing ran.
+        case noHandler
+        /// It waits behind an earlier pending event with its ordering key, rescheduled in the store
+        /// for `until`.
+        case behindEarlier(until: Int64)
+        /// It waits while another attempt holds its ordering key, rescheduled in the store for `until`.
+        case keyHeld(until: Int64)
+    }
+
+    /// What a waiting provider of `event` is told of `went`: the attempt's result; for an event that
+    /// waits for its ordering key, a retry at its new time whose message says why (answered 503 with
+    /// `Retry-After`, as a handler's retry is); nil when it has no handler. Built only for a provider
+    /// who waits: blocked events of `after-record` webhooks pay no string work.
+    private func forProvider(_ went: InOrder, of event: StoredEvent) -> AttemptResult? {
+        switch went {
+        case let .ran(result):
+            return result
+        case .noHandler:
+            return nil
+        case let .behindEarlier(until):
+            return waiting(event, until: until, "an earlier event with its ordering key is pending, and it runs after that one")
+        case let .keyHeld(until):
+            return waiting(event, until: until, "another attempt with its ordering key is running, and it runs once that one is recorded")
+        }
+    }
+
+    /// A retry of `event` at `until`, its handler not run because it waits for its turn (`reason`).
+    private func waiting(_ event: StoredEvent, until: Int64, _ reason: String) -> AttemptResult {
+        let plugin = event.handler.flatMap { handlerReferences.reference($0)?.0.plugin } ?? ""
+        return AttemptResult(outcome: .notRun("the handler has not run: \(reason) (ordering: per-key); the event is recorded and runs in its turn",
+                                              plugin: plugin),
+                             status: .pending, nextAttemptAt: until)
     }
 
     /// The longest an event that finds its ordering key held is rescheduled by, in milliseconds: it is
@@ -666,6 +720,14 @@ final class Dispatcher: @unchecked Sendable {
             holder = KeyHold(seq: seq, run: run, since: now, waiting: waiting)
             return nil
         }(&runningKeys[key])
+    }
+
+    /// Whether a run holds `key` now, within its lease.
+    private func isHeld(_ key: WebhookOrderingKey) -> Bool {
+        let now = WallClock.monotonicMilliseconds()
+        queueLock.lock()
+        defer { queueLock.unlock() }
+        return runningKeys[key].map { holdsLocked($0, now: now) } ?? false
     }
 
     /// Whether `hold`'s run still holds its key: it holds its event, within its lease. Caller holds
@@ -848,7 +910,9 @@ final class Dispatcher: @unchecked Sendable {
                     startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
             return true
         }
-        runOneAtATime(on: gate, of: handler.plugin, event, onRecorded: onRecorded) { [self] in
+        runOneAtATime(on: gate, of: handler.plugin, event, onRecorded: onRecorded,
+                      resume: { [self] in _ = self.run(event, run: run, replay: replay, startCommittedFirst: startCommittedFirst, onRecorded: onRecorded) }) {
+            [self] in
             attempt(event, run: run, handler: handler, pluginMetrics: pluginMetrics, replay: replay,
                     startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
         }
@@ -857,15 +921,24 @@ final class Dispatcher: @unchecked Sendable {
 
     /// A plugin version that takes one call at a time holds one worker, not all of them: an attempt
     /// that finds it busy is parked, and the worker in its call runs the parked ones after its own.
+    /// `resume` starts the attempt over (`run`), for when a new version of the plugin is loaded while
+    /// it is parked (`resumeParked`).
     private func runOneAtATime(on gate: ObjectIdentifier, of plugin: String, _ event: StoredEvent,
-                               onRecorded: @escaping @Sendable (AttemptResult) -> Void, attempt: @escaping () -> Void) {
+                               onRecorded: @escaping @Sendable (AttemptResult) -> Void, resume: @escaping () -> Void,
+                               attempt: @escaping () -> Void) {
         let abandon = { onRecorded(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
                                                  status: .pending, nextAttemptAt: event.nextAttemptAt)) }
         // A parked attempt keeps its event held with no deadline, as it was queued: its lease starts
         // when its handler is called (`startLease`).
         serialLock.lock()
         if serialRunning.contains(gate) {
-            parked[gate, default: []].append(ParkedAttempt(seq: event.seq, plugin: plugin, run: attempt, abandon: abandon))
+            // A version replaced since `run` looked it up is not waited for: the attempt takes the
+            // new one's turn, as those parked before the load do (`resumeParked`).
+            guard plugins.oneAtATimeVersion(ofPlugin: plugin) == gate else {
+                serialLock.unlock()
+                return resume()
+            }
+            parked[gate, default: []].append(ParkedAttempt(seq: event.seq, plugin: plugin, run: attempt, resume: resume, abandon: abandon))
             serialLock.unlock()
             return
         }
@@ -895,6 +968,32 @@ final class Dispatcher: @unchecked Sendable {
         }
     }
 
+    /// A new version of `plugin` is loaded: the attempts parked behind a call of an older version
+    /// (one that stalled, most often) start over on workers, in the new version's turn, instead of
+    /// waiting for that call to return. They were parked by the version, so that a new build is not
+    /// held up by its predecessor's calls, and stayed behind the old one's however long it ran. The
+    /// old call's worker finds them gone when it returns.
+    private func resumeParked(behindOlderVersionsOf plugin: String) {
+        let current = plugins.oneAtATimeVersion(ofPlugin: plugin)
+        serialLock.lock()
+        var resumed: [ParkedAttempt] = []
+        for (gate, waiting) in parked where gate != current && waiting.first?.plugin == plugin {
+            resumed += waiting
+            parked[gate] = nil
+        }
+        serialLock.unlock()
+        guard !resumed.isEmpty else { return }
+        queueLock.lock()
+        let stop = stopping
+        if !stop { urgent += resumed.map(Job.unparked) }
+        let woken = stop ? [] : takeIdleLocked(resumed.count)
+        queueLock.unlock()
+        if stop { return resumed.forEach { $0.abandon() } }
+        wake(woken)
+        logger.info("a new version of plugin \(plugin) is loaded: \(resumed.count) attempt(s) that waited for a call of the previous one run on it",
+                    [("plugin", plugin)])
+    }
+
     /// The plugin that an attempt of `seq` waits for, parked because that plugin takes one call at a
     /// time and is in another event's; nil when no attempt of `seq` is parked. An after-handler
     /// answer that times out says so: its handler has not started, rather than not finished.
@@ -916,6 +1015,7 @@ final class Dispatcher: @unchecked Sendable {
             switch job {
             case let .waited(event, _, _): event.seq == seq
             case let .retriedByProvider(waiting, _, _), let .routedByProvider(waiting, _, _): waiting == seq
+            case let .unparked(attempt): attempt.seq == seq
             case .fresh, .due, .replay: false
             }
         }
@@ -1193,6 +1293,9 @@ private struct ParkedAttempt {
     let seq: Int64
     /// The plugin whose version it waits for.
     let plugin: String
+    /// Runs it, on the worker in its plugin version's call.
     let run: () -> Void
+    /// Starts it over, through `Dispatcher.run`: its plugin version was replaced while it waited.
+    let resume: () -> Void
     let abandon: () -> Void
 }

@@ -94,6 +94,26 @@ final class SerialPluginTests: XCTestCase {
         XCTAssertTrue(server.waitUntil { lines().count == 2 }, "\(lines())")
     }
 
+    /// Attempts parked behind a call of a version that a new build replaces start over on the new
+    /// version at once: they waited for the old version's call, which may never return.
+    func testAttemptsParkedBehindTheOldVersionsCallRunOnTheNewVersion() throws {
+        _ = try server.startGatedCall("held", eventID: "v1-stalled", secret: secret, "version 1's call is under way")
+        XCTAssertEqual(try server.postSigned("serialok", #"{"id": "parked", "type": "t"}"#, secret: secret).status, 200)
+        let store = try StoreReader(path: server.databasePath)
+        XCTAssertTrue(try server.waitUntil { try server.admin("GET", "/metrics").text.contains("layeron_dispatch_queue_depth 0") })
+        usleep(300_000)
+        XCTAssertEqual(lines(), [], "the second event waits behind version 1's call")
+        try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "serial.so",
+                                  defines: ["BEHAVIOURS_SERIAL", #"PLUGIN_VERSION="2.0.0""#])
+        XCTAssertTrue(try server.waitUntil { try server.admin("GET", "/admin/plugins").text.contains(#""version":"2.0.0""#) })
+        XCTAssertTrue(server.waitUntil(timeout: 10) { lines().contains { $0.hasPrefix("ok ") } },
+                      "the parked attempt stayed behind version 1's call: \(lines())")
+        XCTAssertEqual(lines().filter { $0.hasPrefix("gated ") }, [], "version 1's call ended with its gate shut")
+        XCTAssertEqual(try store.rows("SELECT plugin_version FROM attempts a JOIN events e ON e.seq = a.event_seq WHERE e.provider_event_id = 'parked'").first?.first, "2.0.0")
+        XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil), "the gate file opens the handler")
+        XCTAssertTrue(server.waitUntil { lines().count == 2 }, "\(lines())")
+    }
+
     /// An after-handler event whose serial plugin is in another event's call when its timeout passes
     /// is answered 503 saying the handler had not started and why, not that it did not finish; the
     /// event runs once the plugin is free.
