@@ -584,7 +584,8 @@ final class Dispatcher: @unchecked Sendable {
             case let .retriedByProvider(seq, run, done):
                 let event = waitingForItsHandler(seq: seq)
                 if let event {
-                    logger.info("the provider sent the event again and its handler, which could not run last time, can now: running it at once",
+                    let when = event.orderingKey == nil ? "at once" : "at once if no other event with its ordering key comes first"
+                    logger.info("the provider sent the event again and its handler, which could not run last time, can now: running it \(when)",
                                 [("event", event.id), ("handler", event.handler ?? "")])
                 }
                 // Its start is committed first, as any retry's: the event is already recorded.
