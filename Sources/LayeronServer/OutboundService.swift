@@ -38,6 +38,12 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
     private var disabled: [String: DisabledDestination] = [:]
     private var stopping = false
     private var wakeRequested = false
+    /// Held by each change of a destination's disabled state, an operator's enable or a 410's
+    /// disable, from its commit to its update of `disabled`, so that memory takes the changes in
+    /// the order the store committed them. Without it, an enable committed after a 410's disable
+    /// could clear `disabled` before the recorder put the disable back: the store enabled, memory
+    /// disabled, every emit refused until another enable. Only enables and 410s take it.
+    private let toggling = NSLock()
 
     /// Records attempts off the libcurl thread, waiting for each commit before the event may be picked again.
     private let recorder = DispatchQueue(label: "layeron-outbound-recorder", attributes: .concurrent)
@@ -207,6 +213,8 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
     }
 
     func enable(_ name: String) throws(SQLiteError) {
+        toggling.lock()
+        defer { toggling.unlock() }
         try store.enableDestination(name)
         stateCondition.lock()
         disabled[name] = nil
@@ -447,8 +455,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         let event = context.event
         func fields() -> [(String, String)] { Self.fields(context) }
         do throws(SQLiteError) {
-            try store.finishDelivery(seq: event.seq, attempt: attempt, delivery: delivery, status: decision.status,
-                                     nextAttemptAt: decision.nextAttemptAt, disabling: disabling)
+            try commitFinish(event.seq, attempt, delivery, decision, disabling: disabling)
         } catch {
             stateCondition.lock()
             let stop = stopping
@@ -472,15 +479,27 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
             return
         }
         if refusals > 0 { logger.info("recorded how the delivery ended, after the store had refused it \(refusals) time(s)", fields()) }
-        if let disabling {
-            // An enable asked for while the store refused the disable came before the 410 was
-            // recorded: the disable, now in the store, is in force again.
-            stateCondition.lock()
-            disabled[disabling.name] = disabling
-            stateCondition.unlock()
-            logger.warn("outbound destination disabled: \(disabling.reason)", [("destination", disabling.name)])
-        }
+        if let disabling { logger.warn("outbound destination disabled: \(disabling.reason)", [("destination", disabling.name)]) }
         release(event.seq, destination: context.destination.name)
+    }
+
+    /// Commits a delivery's end, with the destination's disable after a 410. The disable is put in
+    /// force in memory again once committed: an enable asked for while the store refused it came
+    /// before the 410 was recorded. Both under `toggling`, so an enable that commits after this one
+    /// also clears `disabled` after it, and the destination is not left disabled in memory only.
+    private func commitFinish(_ seq: Int64, _ attempt: AttemptRecord, _ delivery: DeliveryRecord, _ decision: OutboundOutcome,
+                              disabling: DisabledDestination?) throws(SQLiteError) {
+        guard let disabling else {
+            return try store.finishDelivery(seq: seq, attempt: attempt, delivery: delivery, status: decision.status,
+                                            nextAttemptAt: decision.nextAttemptAt)
+        }
+        toggling.lock()
+        defer { toggling.unlock() }
+        try store.finishDelivery(seq: seq, attempt: attempt, delivery: delivery, status: decision.status,
+                                 nextAttemptAt: decision.nextAttemptAt, disabling: disabling)
+        stateCondition.lock()
+        disabled[disabling.name] = disabling
+        stateCondition.unlock()
     }
 }
 
