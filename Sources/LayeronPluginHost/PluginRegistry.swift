@@ -34,10 +34,35 @@ public final class PluginRegistry: @unchecked Sendable {
         }
     }
 
-    /// One load under way: the build it copies, and the plugin name its descriptor declared once read.
+    /// One load under way: the build it copies, and how far it got.
     private struct RunningLoad {
+        /// Where a load is, for the slow-init warning and the stop's log: a load stays under way
+        /// after its `init` returned while it shuts down the version it replaced, loads the files that
+        /// waited for its name (`retryRefused`) or starts again for a changed config, and a slow
+        /// load nested in those is not its `init`.
+        enum Stage {
+            /// Copying the file, or in the library's constructors or its entry function.
+            case opening
+            /// In the `init` of the plugin its descriptor declared.
+            case initialising(plugin: String)
+            /// Past the plugin's `init` (or refused before it).
+            case finishing(plugin: String?)
+        }
+
         let build: FileIdentity?
-        var plugin: String?
+        var stage = Stage.opening
+
+        var plugin: String? {
+            switch stage {
+            case .opening: nil
+            case let .initialising(plugin): plugin
+            case let .finishing(plugin): plugin
+            }
+        }
+
+        var isInInit: Bool {
+            if case .initialising = stage { true } else { false }
+        }
     }
 
     /// Guards `active`, `failures`, `lastChange`, `newestLoad`, `running`, `changeCount`, `shutDown` and the lease counts of every `Version`.
@@ -169,14 +194,21 @@ public final class PluginRegistry: @unchecked Sendable {
             lock.unlock()
             return .stopping(file: file, plugin: name, version: version)
         }
-        running[file]?[change]?.plugin = name
+        running[file]?[change]?.stage = .initialising(plugin: name)
         let refusal = nameTakenLocked(name, version: version, by: file)
         lock.unlock()
         if refusal == nil { warnIfStillInInit(name, version: version, file: file, change: change) }
         return refusal
     }
 
-    /// Logs a warning naming the plugin if load `change` of `file` is still under way
+    /// Marks load `change` of `file` past the plugin's `init`: what it does from here on is the host's.
+    private func leftPluginCode(file: String, change: UInt64) {
+        lock.lock()
+        if let load = running[file]?[change] { running[file]?[change]?.stage = .finishing(plugin: load.plugin) }
+        lock.unlock()
+    }
+
+    /// Logs a warning naming the plugin if load `change` of `file` is still in its `init`
     /// `slowInitWarning` from now: a hung `init` keeps its thread for ever, and this is how the
     /// operator learns which plugin holds it.
     private func warnIfStillInInit(_ name: String, version: String, file: String, change: UInt64) {
@@ -184,7 +216,7 @@ public final class PluginRegistry: @unchecked Sendable {
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(after.milliseconds))) { [weak self] in
             guard let self else { return }
             lock.lock()
-            let stillRunning = running[file]?[change] != nil && !shutDown
+            let stillRunning = running[file]?[change]?.isInInit == true && !shutDown
             lock.unlock()
             guard stillRunning else { return }
             logger.warn("plugin \(name)'s init has run for \(after) and not returned: its load holds a thread until it does "
@@ -230,6 +262,7 @@ public final class PluginRegistry: @unchecked Sendable {
         var given: (plugin: String, config: JSONValue?)?
         let plugin: LoadedPlugin
         do {
+            defer { leftPluginCode(file: file, change: change) }
             plugin = try LoadedPlugin.load(file: file, privateDirectory: privateDirectory,
                                            config: { [self] name in
                                                given = (name, config(name))
@@ -499,21 +532,26 @@ public final class PluginRegistry: @unchecked Sendable {
         while !loadsUnderWay().isEmpty, DispatchTime.now() < deadline { loadEnded.wait(seconds: deadline.secondsFromNow) }
         let left = loadsUnderWay()
         loadEnded.unlock()
-        for (file, plugin) in left {
-            let what = plugin.map { "plugin \($0)'s init" } ?? "the plugin's code (its library's constructors or layeron_plugin_entry)"
-            logger.warn("stopping without waiting any longer for the load of \(file): \(what) has not returned "
+        for (file, load) in left {
+            let what = switch load.stage {
+            case .opening: "it is still loading (copying the file, or in its library's constructors or layeron_plugin_entry)"
+            case let .initialising(plugin): "plugin \(plugin)'s init has not returned"
+            case .finishing: "its init has returned; it is shutting down the version it replaced, or waiting for a load it started "
+                + "(named on a line of its own)"
+            }
+            logger.warn("stopping without waiting any longer for the load of \(file): \(what) "
                 + "(a thread inside a plugin's code cannot be stopped; init must return promptly)",
-                        [("file", file)] + (plugin.map { [("plugin", $0)] } ?? []))
+                        [("file", file)] + (load.plugin.map { [("plugin", $0)] } ?? []))
         }
         rmdir(privateDirectory)
         return left.map(\.file)
     }
 
-    /// The loads running now: their file, and their plugin's name once their descriptor was read.
-    private func loadsUnderWay() -> [(file: String, plugin: String?)] {
+    /// The loads running now, by file.
+    private func loadsUnderWay() -> [(file: String, load: RunningLoad)] {
         lock.lock()
         defer { lock.unlock() }
-        return running.flatMap { file, loads in loads.values.map { (file, $0.plugin) } }.sorted { $0.file < $1.file }
+        return running.flatMap { file, loads in loads.values.map { (file, $0) } }.sorted { $0.file < $1.file }
     }
 
     /// Marks a version retired; true when no call holds it, so the caller shuts it down now.
