@@ -40,7 +40,12 @@ public final class PluginFolderWatcher: Sendable {
         }
     }
 
-    public func stop() { watcher.stop() }
+    /// Stops watching. A load runs on the watcher's own thread when the system refused it a thread
+    /// of its own (`PluginLoadThreads`) or a removal freed the name its file waited for
+    /// (`PluginRegistry.unload`), and its `init` may never return: with `waitingUntil`, the stop
+    /// waits for it only until then (`FolderWatcher.stop`); false when it still runs.
+    @discardableResult
+    public func stop(waitingUntil deadline: DispatchTime? = nil) -> Bool { watcher.stop(waitingUntil: deadline) }
 
     static func isPluginFile(_ name: String) -> Bool {
         name.hasSuffix(".so") && !name.hasPrefix(".")

@@ -100,6 +100,31 @@ final class PluginStopDuringLoadTests: XCTestCase {
         XCTAssertEqual(try server.activeVersion(of: "slowstop"), "2", "the next start loads the unchanged file: \(server.logs)")
     }
 
+    /// Removing the file that holds a name loads the file refused for wanting it, on the plugins
+    /// folder watch's own thread; that `init` never returns. The stop waited for the watch for ever.
+    func testAStopWhileTheFolderWatchWaitsForAHungInitEndsInBoundedTime() throws {
+        let started = server.path("started"), shutdown = server.path("shutdown")
+        let holder = "\(server.pluginsDir)/a.so", waiter = "\(server.pluginsDir)/b.so"
+        try writeConfig(#"{"hang": "yes", "started": "\#(started)", "shutdown": "\#(shutdown)"}"#)
+        try PluginBuilder.buildC(text: Self.source(version: "1", waits: false), output: holder)
+        try PluginBuilder.buildC(text: Self.source(version: "2"), output: waiter)
+        try server.start()
+        XCTAssertEqual(try server.activeVersion(of: "slowstop"), "1")
+        XCTAssertNotNil(try server.failure(for: waiter), "b.so waits for the name a.so holds: \(server.logs)")
+        try FileManager.default.removeItem(atPath: started)
+        try FileManager.default.removeItem(atPath: holder)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: started) }, "b.so's init hangs: \(server.logs)")
+        let stopAt = Date()
+        server.send(SIGTERM)
+        XCTAssertTrue(server.waitUntil(timeout: 30) { !server.isRunning }, "the stop waits for the folder watch only so long: \(server.logs)")
+        XCTAssertGreaterThan(Date().timeIntervalSince(stopAt), 5, "the stop waited for the init a while first")
+        XCTAssertTrue(server.logs.contains("stopped waiting for the watch of \(server.pluginsDir)"), server.logs)
+        XCTAssertTrue(server.logs.contains("stopping without waiting any longer for the load of \(waiter): plugin slowstop's init has not returned"),
+                      server.logs)
+        XCTAssertEqual(lines(shutdown), ["1"], "the removed file's version was shut down: \(server.logs)")
+        XCTAssertEqual(server.exit?.status, 0, server.logs)
+    }
+
     private func land(version: String, waits: Bool = true) throws {
         let staged = server.path("slowstop-\(version).so")
         try PluginBuilder.buildC(text: Self.source(version: version, waits: waits), output: staged)
