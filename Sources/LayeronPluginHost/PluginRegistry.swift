@@ -240,8 +240,24 @@ public final class PluginRegistry: @unchecked Sendable {
         load(file: file, temporaryRetries: 0)
     }
 
+    /// `load(file:)`, telling `declared` the plugin name the file declares once its descriptor is
+    /// read, before its `init` runs (not at all for a load that ends before that): the plugins
+    /// folder's removals wait for the loads that may take their plugin over (`BatchRemovals`).
+    @discardableResult
+    public func load(file: String, declared: (_ pluginName: String) -> Void) -> Result<LoadedPlugin, PluginLoadError> {
+        load(file: file, temporaryRetries: 0, declared: declared)
+    }
+
+    /// The plugin names the live versions loaded from `file` serve under.
+    public func pluginNames(loadedFrom file: String) -> Set<String> {
+        lock.lock()
+        defer { lock.unlock() }
+        return Set(active.filter { $0.value.plugin.file == file }.keys)
+    }
+
     /// `load(file:)`, the `temporaryRetries`th time in a row after refusals for a temporary reason.
-    private func load(file: String, temporaryRetries: Int) -> Result<LoadedPlugin, PluginLoadError> {
+    private func load(file: String, temporaryRetries: Int,
+                      declared: (_ pluginName: String) -> Void = { _ in }) -> Result<LoadedPlugin, PluginLoadError> {
         // A load asked for after the stop (a reload or a watcher's batch that was under way) would
         // run the plugin's constructors for nothing.
         guard let change = startLoad(of: file) else { return .failure(.stopping(file: file, plugin: nil, version: nil)) }
@@ -268,7 +284,10 @@ public final class PluginRegistry: @unchecked Sendable {
                                                given = (name, config(name))
                                                return given?.config
                                            },
-                                           configFile: configFile, refusal: { [self] name, version in beforeInit(name, version: version, file: file, change: change) },
+                                           configFile: configFile, refusal: { [self] name, version in
+                                               declared(name)
+                                               return beforeInit(name, version: version, file: file, change: change)
+                                           },
                                            record: loadRecord, logger: logger, pluginLogger: pluginLogger, emitter: emitter)
         } catch {
             if case .stopping = error {
