@@ -13,15 +13,8 @@ public final class PluginFolderWatcher: Sendable {
     public init(directory: String, registry: PluginRegistry, logger: Logger,
                 debounceMilliseconds: UInt64 = 100, afterChanges: @escaping @Sendable () -> Void = {}) throws(FolderWatchError) {
         watcher = try FolderWatcher(directory: directory, debounceMilliseconds: debounceMilliseconds, logger: logger) { changes in
-            // Each load runs on a thread of its own (`PluginLoadThreads`), so that a slow `init` holds
-            // up no other file's new build and no later removal; the registry's numbering keeps a
-            // load that a newer one of its file overtook from being installed.
             let apply = { (loads: [String], removals: [String]) in
-                PluginLoadThreads.run(loads, logger: logger, load: { registry.load(file: $0) }) {
-                    // Removed again only if still gone: a later batch may have landed a new build by now.
-                    for file in removals where !Self.entryExists(file) { registry.unload(file: file) }
-                    afterChanges()
-                }
+                Self.apply(loads: loads, removals: removals, registry: registry, logger: logger, afterChanges: afterChanges)
             }
             if changes.overflowed {
                 // A rescan loses nothing: after a replaced or re-pointed folder (the watcher's line before
@@ -30,17 +23,39 @@ public final class PluginFolderWatcher: Sendable {
                 let rescan = registry.changes(in: directory, retryingRefused: true)
                 return apply(rescan.loads, rescan.removals)
             }
-            // Loads before removals: a rename within the folder reports both names at once, and the
-            // new name must take the plugin over from the old one before the old one is retired, or
-            // the handler would be missing in between (PluginRegistry.load hands the name over). So
-            // the removals of a batch wait for that batch's loads, and only for those.
+            // A rename within the folder reports both names at once, and the new name must take the
+            // plugin over from the old one before the old one is retired, or the handler would be
+            // missing in between (PluginRegistry.load hands the name over). So a removal waits for
+            // the loads of its batch that may take its plugin over, and only for those (`BatchRemovals`).
             let files = changes.names.sorted().filter(Self.isPluginFile).map { "\(directory)/\($0)" }
             guard !files.isEmpty else { return }
             apply(files.filter(Self.isPluginEntry), files.filter { !Self.isPluginEntry($0) })
         }
     }
 
-    public func stop() { watcher.stop() }
+    /// Each load runs on a thread of its own (`PluginLoadThreads`), so that a slow `init` holds up no
+    /// other file's new build and no removal; the registry's numbering keeps a load that a newer one
+    /// of its file overtook from being installed.
+    private static func apply(loads: [String], removals: [String], registry: PluginRegistry, logger: Logger,
+                              afterChanges: @escaping @Sendable () -> Void) {
+        let batch = BatchRemovals(loads: loads)
+        let removed = removals.map { (file: $0, names: registry.pluginNames(loadedFrom: $0)) }
+        // Removed again only if still gone: a later batch may have landed a new build by now.
+        let retire: (@Sendable () -> Void)? = removed.isEmpty ? nil : { @Sendable in
+            batch.apply(removed) { file in if !entryExists(file) { registry.unload(file: file) } }
+        }
+        PluginLoadThreads.run(loads, logger: logger, load: { file in
+            registry.load(file: file, declared: { batch.load(of: file, declared: $0) })
+            batch.loadEnded(of: file)
+        }, retire: retire, afterAll: afterChanges)
+    }
+
+    /// Stops watching. A load runs on the watcher's own thread when the system refused it a thread
+    /// of its own (`PluginLoadThreads`) or a removal freed the name its file waited for
+    /// (`PluginRegistry.unload`), and its `init` may never return: with `waitingUntil`, the stop
+    /// waits for it only until then (`FolderWatcher.stop`); false when it still runs.
+    @discardableResult
+    public func stop(waitingUntil deadline: DispatchTime? = nil) -> Bool { watcher.stop(waitingUntil: deadline) }
 
     static func isPluginFile(_ name: String) -> Bool {
         name.hasSuffix(".so") && !name.hasPrefix(".")

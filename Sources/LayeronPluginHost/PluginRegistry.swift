@@ -34,10 +34,35 @@ public final class PluginRegistry: @unchecked Sendable {
         }
     }
 
-    /// One load under way: the build it copies, and the plugin name its descriptor declared once read.
+    /// One load under way: the build it copies, and how far it got.
     private struct RunningLoad {
+        /// Where a load is, for the slow-init warning and the stop's log: a load stays under way
+        /// after its `init` returned while it shuts down the version it replaced, loads the files that
+        /// waited for its name (`retryRefused`) or starts again for a changed config, and a slow
+        /// load nested in those is not its `init`.
+        enum Stage {
+            /// Copying the file, or in the library's constructors or its entry function.
+            case opening
+            /// In the `init` of the plugin its descriptor declared.
+            case initialising(plugin: String)
+            /// Past the plugin's `init` (or refused before it).
+            case finishing(plugin: String?)
+        }
+
         let build: FileIdentity?
-        var plugin: String?
+        var stage = Stage.opening
+
+        var plugin: String? {
+            switch stage {
+            case .opening: nil
+            case let .initialising(plugin): plugin
+            case let .finishing(plugin): plugin
+            }
+        }
+
+        var isInInit: Bool {
+            if case .initialising = stage { true } else { false }
+        }
     }
 
     /// Guards `active`, `failures`, `lastChange`, `newestLoad`, `running`, `changeCount`, `shutDown`, `loaded` and the lease counts of every `Version`.
@@ -171,14 +196,21 @@ public final class PluginRegistry: @unchecked Sendable {
             lock.unlock()
             return .stopping(file: file, plugin: name, version: version)
         }
-        running[file]?[change]?.plugin = name
+        running[file]?[change]?.stage = .initialising(plugin: name)
         let refusal = nameTakenLocked(name, version: version, by: file)
         lock.unlock()
         if refusal == nil { warnIfStillInInit(name, version: version, file: file, change: change) }
         return refusal
     }
 
-    /// Logs a warning naming the plugin if load `change` of `file` is still under way
+    /// Marks load `change` of `file` past the plugin's `init`: what it does from here on is the host's.
+    private func leftPluginCode(file: String, change: UInt64) {
+        lock.lock()
+        if let load = running[file]?[change] { running[file]?[change]?.stage = .finishing(plugin: load.plugin) }
+        lock.unlock()
+    }
+
+    /// Logs a warning naming the plugin if load `change` of `file` is still in its `init`
     /// `slowInitWarning` from now: a hung `init` keeps its thread for ever, and this is how the
     /// operator learns which plugin holds it.
     private func warnIfStillInInit(_ name: String, version: String, file: String, change: UInt64) {
@@ -186,7 +218,7 @@ public final class PluginRegistry: @unchecked Sendable {
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(after.milliseconds))) { [weak self] in
             guard let self else { return }
             lock.lock()
-            let stillRunning = running[file]?[change] != nil && !shutDown
+            let stillRunning = running[file]?[change]?.isInInit == true && !shutDown
             lock.unlock()
             guard stillRunning else { return }
             logger.warn("plugin \(name)'s init has run for \(after) and not returned: its load holds a thread until it does "
@@ -210,8 +242,24 @@ public final class PluginRegistry: @unchecked Sendable {
         load(file: file, temporaryRetries: 0)
     }
 
+    /// `load(file:)`, telling `declared` the plugin name the file declares once its descriptor is
+    /// read, before its `init` runs (not at all for a load that ends before that): the plugins
+    /// folder's removals wait for the loads that may take their plugin over (`BatchRemovals`).
+    @discardableResult
+    public func load(file: String, declared: (_ pluginName: String) -> Void) -> Result<LoadedPlugin, PluginLoadError> {
+        load(file: file, temporaryRetries: 0, declared: declared)
+    }
+
+    /// The plugin names the live versions loaded from `file` serve under.
+    public func pluginNames(loadedFrom file: String) -> Set<String> {
+        lock.lock()
+        defer { lock.unlock() }
+        return Set(active.filter { $0.value.plugin.file == file }.keys)
+    }
+
     /// `load(file:)`, the `temporaryRetries`th time in a row after refusals for a temporary reason.
-    private func load(file: String, temporaryRetries: Int) -> Result<LoadedPlugin, PluginLoadError> {
+    private func load(file: String, temporaryRetries: Int,
+                      declared: (_ pluginName: String) -> Void = { _ in }) -> Result<LoadedPlugin, PluginLoadError> {
         // A load asked for after the stop (a reload or a watcher's batch that was under way) would
         // run the plugin's constructors for nothing.
         guard let change = startLoad(of: file) else { return .failure(.stopping(file: file, plugin: nil, version: nil)) }
@@ -232,12 +280,16 @@ public final class PluginRegistry: @unchecked Sendable {
         var given: (plugin: String, config: JSONValue?)?
         let plugin: LoadedPlugin
         do {
+            defer { leftPluginCode(file: file, change: change) }
             plugin = try LoadedPlugin.load(file: file, privateDirectory: privateDirectory,
                                            config: { [self] name in
                                                given = (name, config(name))
                                                return given?.config
                                            },
-                                           configFile: configFile, refusal: { [self] name, version in beforeInit(name, version: version, file: file, change: change) },
+                                           configFile: configFile, refusal: { [self] name, version in
+                                               declared(name)
+                                               return beforeInit(name, version: version, file: file, change: change)
+                                           },
                                            record: loadRecord, logger: logger, pluginLogger: pluginLogger, emitter: emitter)
         } catch {
             if case .stopping = error {
@@ -518,21 +570,26 @@ public final class PluginRegistry: @unchecked Sendable {
         while !loadsUnderWay().isEmpty, DispatchTime.now() < deadline { loadEnded.wait(seconds: deadline.secondsFromNow) }
         let left = loadsUnderWay()
         loadEnded.unlock()
-        for (file, plugin) in left {
-            let what = plugin.map { "plugin \($0)'s init" } ?? "the plugin's code (its library's constructors or layeron_plugin_entry)"
-            logger.warn("stopping without waiting any longer for the load of \(file): \(what) has not returned "
+        for (file, load) in left {
+            let what = switch load.stage {
+            case .opening: "it is still loading (copying the file, or in its library's constructors or layeron_plugin_entry)"
+            case let .initialising(plugin): "plugin \(plugin)'s init has not returned"
+            case .finishing: "its init has returned; it is shutting down the version it replaced, or waiting for a load it started "
+                + "(named on a line of its own)"
+            }
+            logger.warn("stopping without waiting any longer for the load of \(file): \(what) "
                 + "(a thread inside a plugin's code cannot be stopped; init must return promptly)",
-                        [("file", file)] + (plugin.map { [("plugin", $0)] } ?? []))
+                        [("file", file)] + (load.plugin.map { [("plugin", $0)] } ?? []))
         }
         rmdir(privateDirectory)
         return left.map(\.file)
     }
 
-    /// The loads running now: their file, and their plugin's name once their descriptor was read.
-    private func loadsUnderWay() -> [(file: String, plugin: String?)] {
+    /// The loads running now, by file.
+    private func loadsUnderWay() -> [(file: String, load: RunningLoad)] {
         lock.lock()
         defer { lock.unlock() }
-        return running.flatMap { file, loads in loads.values.map { (file, $0.plugin) } }.sorted { $0.file < $1.file }
+        return running.flatMap { file, loads in loads.values.map { (file, $0) } }.sorted { $0.file < $1.file }
     }
 
     /// Marks a version retired; true when no call holds it, so the caller shuts it down now.

@@ -402,21 +402,22 @@ public final class Server: @unchecked Sendable {
     /// admin listener answers on until the running handlers have finished, so that an operator can
     /// watch a long drain (`/healthz` says `draining`, `/readyz` answers 503); then it too refuses.
     ///
-    /// Plugins' code that has not returned (a load's `init`, a config reload waiting for one) is waited
-    /// for until `pluginWaitEnds` (`PluginRegistry.defaultStopWait` from now unless given): it may never
-    /// return. Returns the plugin files whose load was still in the plugin's code then
-    /// (`PluginRegistry.shutdownAll`); their threads run on.
+    /// Plugins' code that has not returned (a load's `init`, a reload waiting for one) is waited for
+    /// as long as `pluginWait` leaves (`PluginRegistry.defaultStopWait` unless given), counting only
+    /// those waits: it may never return, while the drain of running handlers in between may take
+    /// minutes and must not leave a healthy `init` no wait at all. Returns the plugin files whose
+    /// load was still in the plugin's code then (`PluginRegistry.shutdownAll`); their threads run on.
     @discardableResult
-    public func stop(pluginWaitEnds: DispatchTime? = nil) -> [String] {
-        let pluginWaitEnds = pluginWaitEnds ?? .now() + .milliseconds(Int(PluginRegistry.defaultStopWait.milliseconds))
+    public func stop(pluginWait: WaitBudget = WaitBudget(PluginRegistry.defaultStopWait)) -> [String] {
+        var pluginWait = pluginWait
         readiness.beginDrain()
-        watchers?.stop(waitingUntil: pluginWaitEnds)
+        pluginWait.spend { watchers?.stop(waitingUntil: $0) }
         publicListener.stop()
         dispatcher.stop()
         adminListener.stop()
         outbound.stop()
         maintenance.stop()
-        let abandoned = plugins.shutdownAll(waitingUntil: pluginWaitEnds)
+        let abandoned = pluginWait.spend { plugins.shutdownAll(waitingUntil: $0) }
         store.close()
         databaseLock = nil
         logger.info("stopped")

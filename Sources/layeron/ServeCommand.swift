@@ -98,9 +98,9 @@ enum ServeCommand {
         // A SIGHUP's reload under way finishes first: the drain shuts the plugins down. Only for so
         // long: it may be waiting for a plugin's `init` that never returns, and a version whose `init`
         // returns after the drain is shut down by its load (`PluginRegistry.shutdownAll`).
-        // The stop waits for plugins' code this long in all (`Server.stop`).
-        let pluginWaitEnds = DispatchTime.now() + .milliseconds(Int(PluginRegistry.defaultStopWait.milliseconds))
-        if !reloads.waitUntilIdle(until: pluginWaitEnds) {
+        // The stop waits for plugins' code this long in all, the drain of handlers not counted (`Server.stop`).
+        var pluginWait = WaitBudget(PluginRegistry.defaultStopWait)
+        if !pluginWait.spend({ reloads.waitUntilIdle(until: $0) }) {
             logger.warn("draining without waiting any longer for the SIGHUP reload under way: it has not finished after "
                         + "\(PluginRegistry.defaultStopWait) (a plugin's init that does not return?)")
         }
@@ -108,7 +108,7 @@ enum ServeCommand {
         // With a thread still inside a plugin's code, `exit` would run the destructors of the very
         // library it runs in, and wait for ever for the loader's lock if that code is a constructor
         // inside `dlopen`: what had to be kept is committed and closed by now.
-        if !server.stop(pluginWaitEnds: pluginWaitEnds).isEmpty {
+        if !server.stop(pluginWait: pluginWait).isEmpty {
             logWriter.flush(seconds: 2)
             _exit(0)
         }

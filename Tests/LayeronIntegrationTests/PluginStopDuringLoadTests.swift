@@ -68,6 +68,63 @@ final class PluginStopDuringLoadTests: XCTestCase {
         XCTAssertEqual(lines(shutdown), ["2"], "the serving version was shut down: \(server.logs)")
     }
 
+    /// The stop's wait for loads was counted from the signal, so a drain longer than it (a handler
+    /// running on) left a load still in `init` no wait at all: the process left under it, its version
+    /// was never shut down, and its load marker made the next start refuse the unchanged file.
+    func testADrainLongerThanTheStopWaitLeavesALoadItsWait() throws {
+        let handlerGate = server.path("handler-gate"), initGate = server.path("init-gate"), shutdown = server.path("shutdown")
+        try writeConfig(#"{"handler_gate": "\#(handlerGate)", "gate": "\#(initGate)", "shutdown": "\#(shutdown)"}"#)
+        try PluginBuilder.buildC(text: Self.source(version: "1", waits: false), output: "\(server.pluginsDir)/slowstop.so")
+        try server.start()
+        XCTAssertEqual(try server.activeVersion(of: "slowstop"), "1")
+        XCTAssertEqual(try server.postSigned("hook", #"{"id": "long", "type": "t"}"#, secret: secret).status, 200)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: handlerGate + ".waiting") },
+                      "the handler runs: \(server.logs)")
+        try land(version: "2")
+        XCTAssertTrue(server.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: initGate + ".waiting") },
+                      "the new build's init runs: \(server.logs)")
+
+        server.send(SIGTERM)
+        // The drain outlasts the stop's wait for plugins' code, then the init returns a moment later.
+        Thread.sleep(forTimeInterval: 11)
+        XCTAssertTrue(server.isRunning, "the drain waits for the running handler: \(server.logs)")
+        FileManager.default.createFile(atPath: handlerGate, contents: nil)
+        _ = server.waitUntil(timeout: 1) { !server.isRunning }
+        FileManager.default.createFile(atPath: initGate, contents: nil)
+        XCTAssertTrue(server.waitUntil(timeout: 15) { !server.isRunning }, "the stop ends once the init returns: \(server.logs)")
+        XCTAssertEqual(lines(shutdown), ["1", "2"], "the version whose init returned after the drain was shut down: \(server.logs)")
+        XCTAssertFalse(server.logs.contains("stopping without waiting any longer"), server.logs)
+        XCTAssertEqual(server.exit?.status, 0, server.logs)
+
+        try server.start()
+        XCTAssertEqual(try server.activeVersion(of: "slowstop"), "2", "the next start loads the unchanged file: \(server.logs)")
+    }
+
+    /// Removing the file that holds a name loads the file refused for wanting it, on the plugins
+    /// folder watch's own thread; that `init` never returns. The stop waited for the watch for ever.
+    func testAStopWhileTheFolderWatchWaitsForAHungInitEndsInBoundedTime() throws {
+        let started = server.path("started"), shutdown = server.path("shutdown")
+        let holder = "\(server.pluginsDir)/a.so", waiter = "\(server.pluginsDir)/b.so"
+        try writeConfig(#"{"hang": "yes", "started": "\#(started)", "shutdown": "\#(shutdown)"}"#)
+        try PluginBuilder.buildC(text: Self.source(version: "1", waits: false), output: holder)
+        try PluginBuilder.buildC(text: Self.source(version: "2"), output: waiter)
+        try server.start()
+        XCTAssertEqual(try server.activeVersion(of: "slowstop"), "1")
+        XCTAssertNotNil(try server.failure(for: waiter), "b.so waits for the name a.so holds: \(server.logs)")
+        try FileManager.default.removeItem(atPath: started)
+        try FileManager.default.removeItem(atPath: holder)
+        XCTAssertTrue(server.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: started) }, "b.so's init hangs: \(server.logs)")
+        let stopAt = Date()
+        server.send(SIGTERM)
+        XCTAssertTrue(server.waitUntil(timeout: 30) { !server.isRunning }, "the stop waits for the folder watch only so long: \(server.logs)")
+        XCTAssertGreaterThan(Date().timeIntervalSince(stopAt), 5, "the stop waited for the init a while first")
+        XCTAssertTrue(server.logs.contains("stopped waiting for the watch of \(server.pluginsDir)"), server.logs)
+        XCTAssertTrue(server.logs.contains("stopping without waiting any longer for the load of \(waiter): plugin slowstop's init has not returned"),
+                      server.logs)
+        XCTAssertEqual(lines(shutdown), ["1"], "the removed file's version was shut down: \(server.logs)")
+        XCTAssertEqual(server.exit?.status, 0, server.logs)
+    }
+
     private func land(version: String, waits: Bool = true) throws {
         let staged = server.path("slowstop-\(version).so")
         try PluginBuilder.buildC(text: Self.source(version: version, waits: waits), output: staged)
@@ -90,9 +147,10 @@ final class PluginStopDuringLoadTests: XCTestCase {
             """)
     }
 
-    /// A plugin whose `init` creates the file `"started"` names, then sleeps `"sleep_ms"` or, with
+    /// A plugin whose `init` creates the file `"started"` names, then sleeps `"sleep_ms"`, waits
+    /// until the file `"gate"` names exists (creating it with `.waiting` appended first) or, with
     /// `"hang"`, never returns (unless built with `waits` false); its `shutdown` appends its version
-    /// to the file `"shutdown"` names.
+    /// to the file `"shutdown"` names. Its handler waits likewise for the file `"handler_gate"` names.
     static func source(version: String, waits: Bool = true) -> String {
         """
         #include <layeron/plugin.h>
@@ -100,8 +158,19 @@ final class PluginStopDuringLoadTests: XCTestCase {
         #include <stdlib.h>
         #include <string.h>
         #include <unistd.h>
-        static char shutdown_marker[1024];
-        static layeron_status go(void *i, const layeron_event *e, layeron_result *r) { (void)i; (void)e; (void)r; return LAYERON_OK; }
+        static char shutdown_marker[1024], handler_gate[1024];
+        static void wait_at(const char *gate) {
+            char waiting[1100];
+            snprintf(waiting, sizeof waiting, "%s.waiting", gate);
+            FILE *f = fopen(waiting, "w");
+            if (f) fclose(f);
+            while (access(gate, F_OK) != 0) usleep(10000);
+        }
+        static layeron_status go(void *i, const layeron_event *e, layeron_result *r) {
+            (void)i; (void)e; (void)r;
+            if (handler_gate[0]) wait_at(handler_gate);
+            return LAYERON_OK;
+        }
         static int string_of(const char *text, const char *key, char *out, size_t size) {
             const char *found = strstr(text, key);
             const char *open = found ? strchr(found + strlen(key), '"') : NULL;
@@ -116,9 +185,11 @@ final class PluginStopDuringLoadTests: XCTestCase {
             char text[4096] = { 0 }, value[1024];
             memcpy(text, config.ptr, config.len < sizeof text - 1 ? config.len : sizeof text - 1);
             string_of(text, "\\"shutdown\\"", shutdown_marker, sizeof shutdown_marker);
+            string_of(text, "\\"handler_gate\\"", handler_gate, sizeof handler_gate);
             if (string_of(text, "\\"started\\"", value, sizeof value)) { FILE *f = fopen(value, "w"); if (f) fclose(f); }
             if (!\(waits ? 1 : 0)) return LAYERON_OK;
             if (string_of(text, "\\"sleep_ms\\"", value, sizeof value)) usleep((useconds_t)atoi(value) * 1000);
+            if (string_of(text, "\\"gate\\"", value, sizeof value)) wait_at(value);
             if (string_of(text, "\\"hang\\"", value, sizeof value)) for (;;) sleep(1);
             return LAYERON_OK;
         }

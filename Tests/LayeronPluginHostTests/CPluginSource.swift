@@ -55,4 +55,25 @@ enum CPluginSource {
         const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
         """
     }
+
+    /// A plugin called `name` at `version` whose `init` creates `gate`.waiting, then waits until `gate` exists.
+    static func gated(name: String, version: String = "1", gate: String) -> String {
+        """
+        #include <layeron/plugin.h>
+        #include <stdio.h>
+        #include <unistd.h>
+        static layeron_status ok(void *i, const layeron_event *e, layeron_result *r) { (void)i; (void)e; (void)r; return LAYERON_OK; }
+        static layeron_status start(const layeron_host *host, layeron_bytes config, layeron_result *error, void **out) {
+            (void)host; (void)config; (void)error; (void)out;
+            FILE *f = fopen("\(gate).waiting", "w");
+            if (f) fclose(f);
+            while (access("\(gate)", F_OK) != 0) usleep(10000);
+            return LAYERON_OK;
+        }
+        static const layeron_handler handlers[] = { { "ok", ok, { 0 } } };
+        static const layeron_plugin_descriptor d = { .struct_size = sizeof d, .abi_version = LAYERON_PLUGIN_ABI_VERSION,
+            .name = "\(name)", .version = "\(version)", .handler_count = 1, .handlers = handlers, .init = start };
+        const layeron_plugin_descriptor *layeron_plugin_entry(uint32_t v, const layeron_host *h) { (void)v; (void)h; return &d; }
+        """
+    }
 }

@@ -135,6 +135,40 @@ final class PluginFolderTests: XCTestCase {
         XCTAssertEqual(failures, [])
     }
 
+    /// A removal waited for every load of its batch: `rm vendor.so` together with a new file whose
+    /// `init` hangs left the removed plugin serving until that `init` returned.
+    func testARemovalIsNotHeldUpByTheInitOfAnotherPluginInItsBatch() throws {
+        let gate = "\(directory!)/gate"
+        try CPluginSource.build(CPluginSource.gated(name: "other", gate: gate), to: "\(plugins)/.other.so.tmp")
+        XCTAssertEqual(unlink("\(plugins)/vendor.so"), 0)
+        XCTAssertEqual(rename("\(plugins)/.other.so.tmp", "\(plugins)/other.so"), 0)
+        XCTAssertTrue(waitUntil { FileManager.default.fileExists(atPath: gate + ".waiting") }, "other's init runs")
+        XCTAssertTrue(waitUntil { !registry.isAvailable(vendor) }, "the removed plugin serves on: \(registry.statuses())")
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(waitUntil { activeFiles == ["\(plugins)/other.so"] }, "\(registry.statuses())")
+    }
+
+    /// A renamed file whose `init` takes a while: the old name serves until the new one takes over.
+    func testARenamedPluginServesUntilTheInitUnderItsNewNameReturns() throws {
+        let gate = "\(directory!)/gate"
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        try CPluginSource.build(CPluginSource.gated(name: "vendor", version: "2", gate: gate), to: "\(plugins)/.vendor.so.tmp")
+        XCTAssertEqual(rename("\(plugins)/.vendor.so.tmp", "\(plugins)/vendor.so"), 0)
+        XCTAssertTrue(waitUntil { registry.statuses().first?.version == "2" }, "\(registry.statuses())")
+        try FileManager.default.removeItem(atPath: gate)
+
+        let gaps = GapWatch(registry, vendor)
+        XCTAssertEqual(rename("\(plugins)/vendor.so", "\(plugins)/renamed.so"), 0)
+        XCTAssertTrue(waitUntil { FileManager.default.fileExists(atPath: gate + ".waiting") }, "the init under the new name runs")
+        usleep(300_000)
+        XCTAssertEqual(activeFiles, ["\(plugins)/vendor.so"], "the old name serves while the new one's init runs")
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        let swapped = waitUntil { activeFiles == ["\(plugins)/renamed.so"] }
+        XCTAssertFalse(gaps.stop(), "vendor.ok was missing during the rename")
+        XCTAssertTrue(swapped, "\(registry.statuses())")
+        XCTAssertEqual(failures, [])
+    }
+
     func testRemovingTheFileThatHoldsANameLoadsAFileRefusedForThatName() throws {
         try place("x.so")
         try place("y.so")
