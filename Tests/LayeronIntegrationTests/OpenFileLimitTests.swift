@@ -84,7 +84,7 @@ final class OpenFileLimitTests: XCTestCase {
         held.forEach { close($0) }
         held = []
         _ = try PluginBuilder.run(["prlimit", "--pid", String(pid), "--nofile=1024:"])
-        XCTAssertTrue(try server.waitUntil(timeout: 10) { (try? server.postStripe(type: "invoice.paid", providerID: "evt_fds", secret: secret).status) == 200 })
+        XCTAssertTrue(server.waitUntil(timeout: 10) { (try? server.postStripe(type: "invoice.paid", providerID: "evt_fds", secret: secret).status) == 200 })
     }
 
     /// A plugin landing while the server is out of descriptors is refused for a temporary reason and
@@ -107,7 +107,7 @@ final class OpenFileLimitTests: XCTestCase {
         held.forEach { close($0) }
         held = []
         _ = try PluginBuilder.run(["prlimit", "--pid", String(pid), "--nofile=1024:"])
-        XCTAssertTrue(try server.waitUntil(timeout: 20) { (try? server.activeVersion(of: "late")) == "1" }, server.logs)
+        XCTAssertTrue(server.waitUntil(timeout: 20) { (try? server.activeVersion(of: "late")) == "1" }, server.logs)
     }
 
     /// Lowers the running server's open-file limit to four above what it holds, then opens

@@ -88,9 +88,9 @@ final class PluginStopDuringLoadTests: XCTestCase {
         // The drain outlasts the stop's wait for plugins' code, then the init returns a moment later.
         Thread.sleep(forTimeInterval: 11)
         XCTAssertTrue(server.isRunning, "the drain waits for the running handler: \(server.logs)")
-        FileManager.default.createFile(atPath: handlerGate, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: handlerGate, contents: nil))
         _ = server.waitUntil(timeout: 1) { !server.isRunning }
-        FileManager.default.createFile(atPath: initGate, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: initGate, contents: nil))
         XCTAssertTrue(server.waitUntil(timeout: 15) { !server.isRunning }, "the stop ends once the init returns: \(server.logs)")
         XCTAssertEqual(lines(shutdown), ["1", "2"], "the version whose init returned after the drain was shut down: \(server.logs)")
         XCTAssertFalse(server.logs.contains("stopping without waiting any longer"), server.logs)
