@@ -123,6 +123,8 @@ final class RuntimeSnapshot: Sendable {
         var outbound: [String: [SecretValue]] = [:]
         var headers: [String: [(name: String, value: String)]] = [:]
         var scrubbers: [String: EchoedSecretScrubber] = [:]
+        /// Secret header values each delivery sends verbatim, with where they are sent.
+        var sentHeaderValues: [(SecretValue, String)] = []
         for destination in config.outbound {
             var values: [SecretValue] = []
             for ref in destination.secrets {
@@ -153,16 +155,19 @@ final class RuntimeSnapshot: Sendable {
                         return nil
                     }
                     secretHeaderValues.append(resolved.text)
+                    sentHeaderValues.append((resolved, "outbound \(destination.name)'s header \(name), sent to its receiver"))
                     return (name, resolved.text)
                 }
             }
             scrubbers[destination.name] = EchoedSecretScrubber(headerValues: secretHeaderValues, signingSecrets: values)
         }
-        // An admin token with the value of a signing secret or public key opens the admin API to
-        // whoever holds that value: the provider, every receiver of a destination, or anyone at all
-        // for a provider's published key. Compared here, on values, since two names may hold one.
+        // An admin token with the value of a signing secret, a public key or a secret header opens
+        // the admin API to whoever holds that value: the provider, every receiver of a destination
+        // (a header's value is sent to it with each delivery), or anyone at all for a provider's
+        // published key. Compared here, on values, since two names may hold one.
         let signingValues = inbound.flatMap { webhook in webhook.secrets.map { ($0, "webhook \(webhook.config.name)'s signing secret") } }
             + config.outbound.flatMap { destination in (outbound[destination.name] ?? []).map { ($0, "outbound \(destination.name)'s signing secret") } }
+            + sentHeaderValues
         func checkOwnValue(_ value: SecretValue, of owner: String, _ reference: SecretReference) {
             guard let shared = signingValues.first(where: { $0.0 == value }) else { return }
             unusable.append((owner, reference, "has the same value as \(shared.1): whoever holds that value could use the admin API; give the token a value of its own"))
