@@ -428,11 +428,15 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         if decision.disablesDestination {
             // The receiver's word holds from its answer on: no delivery starts to the destination
             // while the store is yet to take the disable (which it takes with this attempt's end).
+            // Under `toggling`: an enable committing now would otherwise clear it again, and
+            // deliveries could start until this attempt's end is written.
             let off = DisabledDestination(name: context.destination.name, at: finishedAt,
                                           reason: "the receiver answered 410 Gone to event \(event.id)")
+            toggling.lock()
             stateCondition.lock()
             disabled[off.name] = off
             stateCondition.unlock()
+            toggling.unlock()
             disabling = off
         }
         recordFinish(context, attempt, delivery, decision, disabling: disabling)
