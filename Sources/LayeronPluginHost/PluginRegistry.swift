@@ -555,7 +555,8 @@ public final class PluginRegistry: @unchecked Sendable {
     /// every `check` or `serve` run would otherwise leave one behind in the temporary folder.
     /// A load still under way after the wait is named in the log and left to its thread: a thread
     /// inside a plugin's code cannot be stopped. Returns the files of those loads. `waitingUntil`, when
-    /// given, ends the wait instead of `stopWait`: a stop that waited for a reload already counts that.
+    /// given, ends the wait instead of `stopWait`: a stop that waited for a reload already counts that;
+    /// one already past still gives a load about to end `WaitBudget.leastWait`.
     @discardableResult
     public func shutdownAll(waitingUntil deadline: DispatchTime? = nil) -> [String] {
         lock.lock()
@@ -565,7 +566,7 @@ public final class PluginRegistry: @unchecked Sendable {
         let retiredNow = all.filter(retireLocked)
         lock.unlock()
         retiredNow.forEach { $0.plugin.shutdown() }
-        let deadline = deadline ?? .now() + .milliseconds(Int(stopWait.milliseconds))
+        let deadline = WaitBudget.givingLeastWait(deadline ?? .now() + .milliseconds(Int(stopWait.milliseconds)))
         loadEnded.lock()
         while !loadsUnderWay().isEmpty, DispatchTime.now() < deadline { loadEnded.wait(seconds: deadline.secondsFromNow) }
         let left = loadsUnderWay()
