@@ -32,7 +32,9 @@ final class PluginStopDuringLoadTests: XCTestCase {
     }
 
     /// A changed `plugins.config` entry starts a new version on the config watcher's thread; its
-    /// `init` never returns. The stop waited for that thread for ever.
+    /// `init` never returns. The stop waited for that thread for ever. The next start refuses the
+    /// unchanged file, as it would one whose load crashed, but said it was refused because loading
+    /// it again "would stop this process too", which a stop that gave up waiting never showed.
     func testAStopWhileAReloadsInitHangsEndsInBoundedTimeNamingThePlugin() throws {
         let started = server.path("started"), shutdown = server.path("shutdown")
         try writeConfig(#"{"shutdown": "\#(shutdown)"}"#)
@@ -48,6 +50,14 @@ final class PluginStopDuringLoadTests: XCTestCase {
         XCTAssertTrue(server.logs.contains("stopping without waiting any longer for the load of \(server.pluginsDir)/slowstop.so: plugin slowstop's init has not returned"),
                       server.logs)
         XCTAssertEqual(lines(shutdown), ["1"], "the serving version was shut down: \(server.logs)")
+
+        try server.start()
+        let file = "\(server.pluginsDir)/slowstop.so"
+        let refusal = try XCTUnwrap(try server.failure(for: file), "the file whose init the stop gave up on is refused: \(server.logs)")
+        XCTAssertTrue(refusal.hasPrefix("\(file): the last stop of the server gave up waiting for plugin slowstop's init after its load had run "),
+                      refusal)
+        XCTAssertTrue(refusal.hasSuffix("; refused until the file changes, since it may hang again (fix it, or touch the file to try this build again)"),
+                      refusal)
     }
 
     /// A dropped build whose `init` hangs: a newer build still loads and serves, the log names the
