@@ -18,4 +18,16 @@ public struct WaitBudget: Sendable {
         defer { nanoseconds -= min(nanoseconds, DispatchTime.now().uptimeNanoseconds - start) }
         return try wait(DispatchTime(uptimeNanoseconds: start + nanoseconds))
     }
+
+    /// The least each wait made under a budget is given, the budget spent or not: a thread that is
+    /// idle or about to finish (a folder watch woken to stop, a load whose `init` has just returned)
+    /// still needs a moment to be scheduled and say so. A wait given a deadline already past found
+    /// it still running, so once a hung `init` had used the budget up, the stop warned of a watch
+    /// that was idle and left its descriptors open, and named a load that was ending as abandoned.
+    public static let leastWait = TimeSpan(milliseconds: 200)
+
+    /// `deadline`, or `leastWait` from now when that is later.
+    public static func givingLeastWait(_ deadline: DispatchTime) -> DispatchTime {
+        max(deadline, .now() + .milliseconds(Int(leastWait.milliseconds)))
+    }
 }

@@ -108,7 +108,8 @@ public final class FolderWatcher: @unchecked Sendable {
     /// Stops the thread (a change being delivered finishes first) and closes the descriptors.
     /// With `waitingUntil`, a change still being delivered then (a reload held up by a plugin's
     /// `init` that does not return) is left to finish on its thread, which still owns the
-    /// descriptors, so they stay open; the log says so. False then.
+    /// descriptors, so they stay open; the log says so. False then. A deadline already past (a stop
+    /// whose wait a hung `init` used up) still gives the thread `WaitBudget.leastWait` to end.
     @discardableResult
     public func stop(waitingUntil deadline: DispatchTime? = nil) -> Bool {
         stopLock.lock()
@@ -119,7 +120,7 @@ public final class FolderWatcher: @unchecked Sendable {
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
         if let deadline {
-            guard finished.wait(timeout: deadline) == .success else {
+            guard finished.wait(timeout: WaitBudget.givingLeastWait(deadline)) == .success else {
                 logger.warn("stopped waiting for the watch of \(directory): the change it is applying has not finished "
                             + "(a reload waiting for a plugin's init that does not return?)")
                 return false

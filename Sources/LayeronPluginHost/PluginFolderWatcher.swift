@@ -51,9 +51,8 @@ public final class PluginFolderWatcher: Sendable {
     }
 
     /// Stops watching. A load runs on the watcher's own thread when the system refused it a thread
-    /// of its own (`PluginLoadThreads`) or a removal freed the name its file waited for
-    /// (`PluginRegistry.unload`), and its `init` may never return: with `waitingUntil`, the stop
-    /// waits for it only until then (`FolderWatcher.stop`); false when it still runs.
+    /// of its own (`PluginLoadThreads`), and its `init` may never return: with `waitingUntil`, the
+    /// stop waits for it only until then (`FolderWatcher.stop`); false when it still runs.
     @discardableResult
     public func stop(waitingUntil deadline: DispatchTime? = nil) -> Bool { watcher.stop(waitingUntil: deadline) }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LayeronCore
 
 /// Why a plugin file was refused. Each message names the file and what to fix.
 public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
@@ -30,7 +31,8 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
     /// `version` (here and in `nameTaken`) is the one the descriptor declared: it tells which build was refused.
     case initFailed(file: String, plugin: String, version: String, message: String, configFile: String?, configAbsent: Bool)
     case nameTaken(file: String, plugin: String, version: String, heldBy: String)
-    /// A process stopped while this unchanged file's code ran during its load (`PluginLoadRecord`).
+    /// A process stopped while this unchanged file's code ran during its load (`PluginLoadRecord`):
+    /// it crashed there, was killed, or its stop gave up waiting for that code (`load.abandonedAt`).
     case stoppedDuringLoad(file: String, load: UnfinishedLoad)
     /// Loaded, but a load of the same file that started later was installed first, or the file was
     /// removed meanwhile (`byRemoval`): this version was built from older content or older config,
@@ -66,6 +68,13 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable {
         case let .nameTaken(file, plugin, _, heldBy): return "\(file): plugin name \"\(plugin)\" is already held by \(heldBy)"
         case let .stoppedDuringLoad(file, load):
             let when = ISO8601DateFormatter().string(from: load.startedAt)
+            if let abandonedAt = load.abandonedAt {
+                let milliseconds = Int64(max(0, abandonedAt.timeIntervalSince(load.startedAt)) * 1000)
+                let ran = milliseconds < 1000 ? TimeSpan(milliseconds: milliseconds) : .seconds((milliseconds + 500) / 1000)
+                return "\(file): the last stop of \(load.loader) gave up waiting for \(load.stage.code(ofPlugin: load.plugin)) "
+                    + "after its load had run \(ran) (pid \(load.pid), started \(when)); refused until the file changes, "
+                    + "since it may hang again (fix it, or touch the file to try this build again)"
+            }
             return "\(file): \(load.loader) stopped while \(load.stage.phrase) (pid \(load.pid), \(when)); "
                 + "refused until the file changes, since loading it again would stop this process too "
                 + "(replace it with a fixed build, or touch it to try this one again)"

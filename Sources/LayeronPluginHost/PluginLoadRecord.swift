@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LayeronCore
+import Synchronization
 
 /// Which plugin files a process was loading when it stopped. A plugin runs in the host's process,
 /// so one whose constructors, entry function or `init` crashes takes the process down; without a
@@ -10,6 +11,10 @@ import LayeronCore
 /// locked belongs to a process that stopped mid-load: while the file is unchanged, a later load
 /// (the next start, a hot-reload scan, `layeron check`) refuses it instead of running it again.
 /// A new build, or `touch`, gives the file a new identity, and the marker is dropped.
+///
+/// A graceful stop that gives up waiting for a load (an `init` that does not return) leaves its
+/// marker too, marked as such (`abandon`): the next start refuses the file as well, since its `init`
+/// may hang again, but does not blame a crash.
 ///
 /// The marker lives in the page cache once written, so it survives the process; only a machine
 /// crash can lose it, and then the file is simply tried again. The lock (`flock`, released by the
@@ -23,6 +28,8 @@ public final class PluginLoadRecord: Sendable {
     public let directory: String
     /// Who loads, as a refusal names it: "the server", "layeron check".
     let loader: String
+    /// The markers of this record's loads still running, by identity, for `abandon`.
+    private let live = Mutex<[ObjectIdentifier: LoadMarker]>([:])
 
     public init(directory: String, loader: String) {
         self.directory = directory
@@ -58,16 +65,28 @@ public final class PluginLoadRecord: Sendable {
             unlink(pending)
             return nil
         }
-        let marker = LoadMarker(fd: fd, path: "\(directory)/\(name)\(Self.suffix)",
+        let marker = LoadMarker(fd: fd, path: "\(directory)/\(name)\(Self.suffix)", record: self,
                                 load: UnfinishedLoad(file: file, identity: identity, loader: loader, pid: getpid(),
-                                                     startedAt: Date(), stage: .constructors, plugin: nil))
-        marker.write()
+                                                     startedAt: Date(), stage: .constructors, plugin: nil, abandonedAt: nil))
         guard rename(pending, marker.path) == 0 else {
             unlink(pending)
             marker.finish()
             return nil
         }
+        live.withLock { $0[ObjectIdentifier(marker)] = marker }
         return marker
+    }
+
+    /// Marks the loads of `files` still running as given up by a stop: the process leaves while
+    /// their plugin's code runs (`PluginRegistry.shutdownAll`), and the next start's refusal says
+    /// that a stop gave up waiting, not that the load crashed the process.
+    func abandon(files: Set<String>) {
+        let now = Date()
+        for marker in live.withLock({ Array($0.values) }) { marker.abandon(ifLoadOf: files, at: now) }
+    }
+
+    fileprivate func forget(_ marker: LoadMarker) {
+        _ = live.withLock { $0.removeValue(forKey: ObjectIdentifier(marker)) }
     }
 
     private static let suffix = ".loading"
@@ -91,32 +110,55 @@ public final class PluginLoadRecord: Sendable {
     }
 }
 
-/// A load in progress, recorded by a locked marker file until `finish`.
-final class LoadMarker {
+/// A load in progress, recorded by a locked marker file until `finish`. Its load's thread moves it
+/// on; a stop that gives up waiting for that load marks it from another (`abandon`).
+final class LoadMarker: @unchecked Sendable {
     private let fd: Int32
     let path: String
+    private let record: PluginLoadRecord
+    /// Guards `load` and `finished`, and the writes of the file, which each rewrite it whole.
+    private let lock = NSLock()
     private var load: UnfinishedLoad
+    private var finished = false
 
-    fileprivate init(fd: Int32, path: String, load: UnfinishedLoad) {
+    fileprivate init(fd: Int32, path: String, record: PluginLoadRecord, load: UnfinishedLoad) {
         self.fd = fd
         self.path = path
+        self.record = record
         self.load = load
+        write()
     }
 
     /// Records that the load moved on to `stage`, of the plugin named `plugin` once it is known.
     func enter(_ stage: UnfinishedLoad.Stage, plugin: String? = nil) {
-        load.stage = stage
-        load.plugin = plugin ?? load.plugin
-        write()
+        lock.withLock {
+            load.stage = stage
+            load.plugin = plugin ?? load.plugin
+            write()
+        }
+    }
+
+    /// Records that a stop gave up waiting for this load at `time`, when it loads one of `files`.
+    fileprivate func abandon(ifLoadOf files: Set<String>, at time: Date) {
+        lock.withLock {
+            guard !finished, files.contains(load.file) else { return }
+            load.abandonedAt = time
+            write()
+        }
     }
 
     /// Removes the marker: the load returned.
     func finish() {
-        unlink(path)
-        close(fd)
+        lock.withLock {
+            finished = true
+            unlink(path)
+            close(fd)
+        }
+        record.forget(self)
     }
 
-    fileprivate func write() {
+    /// Called with `lock` held, or before the marker is shared.
+    private func write() {
         let bytes = Array(load.text.utf8)
         _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         _ = ftruncate(fd, off_t(bytes.count))
@@ -152,6 +194,15 @@ public struct UnfinishedLoad: Sendable {
             case .`init`: return "its init ran"
             }
         }
+
+        /// The code that was running, for a refusal that says a stop gave up waiting for it.
+        func code(ofPlugin plugin: String?) -> String {
+            switch self {
+            case .constructors: return "its library's constructors"
+            case .entry: return "its entry function (layeron_plugin_entry)"
+            case .`init`: return plugin.map { "plugin \($0)'s init" } ?? "its init"
+            }
+        }
     }
 
     let file: String
@@ -161,12 +212,16 @@ public struct UnfinishedLoad: Sendable {
     let startedAt: Date
     var stage: Stage
     var plugin: String?
+    /// When a graceful stop gave up waiting for the load and the process left under it; nil when
+    /// the process stopped some other way (a crash in the plugin's code, a SIGKILL).
+    var abandonedAt: Date?
 
     /// One `key=value` a line; values never hold a newline but a file name might, so it goes last
     /// and takes the rest of the text.
     var text: String {
         "identity=\(identity.text)\nloader=\(loader)\npid=\(pid)\nstarted=\(startedAt.timeIntervalSince1970)\n"
-            + "stage=\(stage.rawValue)\nplugin=\(plugin ?? "")\nfile=\(file)"
+            + "stage=\(stage.rawValue)\nplugin=\(plugin ?? "")\nabandoned=\(abandonedAt.map { "\($0.timeIntervalSince1970)" } ?? "")\n"
+            + "file=\(file)"
     }
 }
 
@@ -185,6 +240,7 @@ extension UnfinishedLoad {
               let stage = fields["stage"].flatMap({ Stage(rawValue: String($0)) }) else { return nil }
         self.init(file: String(rest.dropFirst("file=".count)), identity: FileIdentity(text: String(identity)), loader: String(loader),
                   pid: pid, startedAt: Date(timeIntervalSince1970: started), stage: stage,
-                  plugin: fields["plugin"].flatMap { $0.isEmpty ? nil : String($0) })
+                  plugin: fields["plugin"].flatMap { $0.isEmpty ? nil : String($0) },
+                  abandonedAt: fields["abandoned"].flatMap { Double($0) }.map { Date(timeIntervalSince1970: $0) })
     }
 }

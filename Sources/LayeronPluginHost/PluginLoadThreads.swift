@@ -9,17 +9,16 @@ import LayeronCore
 enum PluginLoadThreads {
     /// Runs `load` for each of `files` on a thread of its own and `retire` (the batch's removals,
     /// which may wait for those loads, `BatchRemovals`) on one more, then `afterAll` on the thread of
-    /// the last to finish. With no loads, `retire` and `afterAll` run at once on the calling thread.
+    /// the last to finish. `retire` gets its thread in a batch of removals alone too: a removal that
+    /// frees a plugin name loads the files refused for wanting it (`PluginRegistry.unload`), whose
+    /// `init` may take as long as any other, and on the calling thread it held up every later change
+    /// to the folder. With neither, `afterAll` runs at once on the calling thread.
     /// A load or `retire` whose thread the system refuses to create runs on the calling thread
     /// instead, and the log says so: hot reload goes on, held up by that `init`, rather than
     /// stopping the server. `retire` is started last, so that it never waits there for a load
     /// that is still to start on the same thread.
     static func run(_ files: [String], logger: Logger, load: @escaping @Sendable (String) -> Void,
                     retire: (@Sendable () -> Void)?, afterAll: @escaping @Sendable () -> Void) {
-        guard !files.isEmpty else {
-            retire?()
-            return afterAll()
-        }
         var jobs = files.map { file in
             Job(thread: "plugin-load", body: { load(file) }, fields: [("file", file)],
                 onCallingThread: "loading the plugin on the folder watcher's thread, which waits for its init")
@@ -28,6 +27,7 @@ enum PluginLoadThreads {
             jobs.append(Job(thread: "plugin-retire", body: retire, fields: [],
                             onCallingThread: "retiring the removed plugins on the folder watcher's thread, which waits for the loads that may take them over"))
         }
+        guard !jobs.isEmpty else { return afterAll() }
         let remaining = Countdown(jobs.count)
         for job in jobs {
             let body: @Sendable () -> Void = {

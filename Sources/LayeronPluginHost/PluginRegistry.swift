@@ -554,8 +554,10 @@ public final class PluginRegistry: @unchecked Sendable {
     /// the private folder: each copy in it was removed as soon as it was mapped, so it is empty, and
     /// every `check` or `serve` run would otherwise leave one behind in the temporary folder.
     /// A load still under way after the wait is named in the log and left to its thread: a thread
-    /// inside a plugin's code cannot be stopped. Returns the files of those loads. `waitingUntil`, when
-    /// given, ends the wait instead of `stopWait`: a stop that waited for a reload already counts that.
+    /// inside a plugin's code cannot be stopped. Its load record says a stop gave up waiting for it
+    /// (`PluginLoadRecord.abandon`). Returns the files of those loads. `waitingUntil`, when
+    /// given, ends the wait instead of `stopWait`: a stop that waited for a reload already counts that;
+    /// one already past still gives a load about to end `WaitBudget.leastWait`.
     @discardableResult
     public func shutdownAll(waitingUntil deadline: DispatchTime? = nil) -> [String] {
         lock.lock()
@@ -565,11 +567,13 @@ public final class PluginRegistry: @unchecked Sendable {
         let retiredNow = all.filter(retireLocked)
         lock.unlock()
         retiredNow.forEach { $0.plugin.shutdown() }
-        let deadline = deadline ?? .now() + .milliseconds(Int(stopWait.milliseconds))
+        let deadline = WaitBudget.givingLeastWait(deadline ?? .now() + .milliseconds(Int(stopWait.milliseconds)))
         loadEnded.lock()
         while !loadsUnderWay().isEmpty, DispatchTime.now() < deadline { loadEnded.wait(seconds: deadline.secondsFromNow) }
         let left = loadsUnderWay()
         loadEnded.unlock()
+        // The process leaves under these (`_exit`): their markers say so, for the next start's refusal.
+        loadRecord?.abandon(files: Set(left.map(\.file)))
         for (file, load) in left {
             let what = switch load.stage {
             case .opening: "it is still loading (copying the file, or in its library's constructors or layeron_plugin_entry)"

@@ -36,9 +36,8 @@ final class ReloadWatchers: Sendable {
 
     /// The config watch applies a change on its own thread, and a changed `plugins.config` entry
     /// waits there for the plugin's new `init`; so does the plugins folder's watch for a load it runs
-    /// on its own thread (one refused a thread of its own, `PluginLoadThreads`, or one a removal
-    /// starts for the file that waited for the name it freed): a stop waits for them only until
-    /// `deadline`, since an `init` may never return.
+    /// on its own thread (one refused a thread of its own, `PluginLoadThreads`): a stop waits for
+    /// them only until `deadline`, since an `init` may never return.
     func stop(waitingUntil deadline: DispatchTime) {
         pluginFolder?.stop(waitingUntil: deadline)
         configFolder?.stop(waitingUntil: deadline)

@@ -32,7 +32,9 @@ final class PluginStopDuringLoadTests: XCTestCase {
     }
 
     /// A changed `plugins.config` entry starts a new version on the config watcher's thread; its
-    /// `init` never returns. The stop waited for that thread for ever.
+    /// `init` never returns. The stop waited for that thread for ever. The next start refuses the
+    /// unchanged file, as it would one whose load crashed, but said it was refused because loading
+    /// it again "would stop this process too", which a stop that gave up waiting never showed.
     func testAStopWhileAReloadsInitHangsEndsInBoundedTimeNamingThePlugin() throws {
         let started = server.path("started"), shutdown = server.path("shutdown")
         try writeConfig(#"{"shutdown": "\#(shutdown)"}"#)
@@ -48,6 +50,14 @@ final class PluginStopDuringLoadTests: XCTestCase {
         XCTAssertTrue(server.logs.contains("stopping without waiting any longer for the load of \(server.pluginsDir)/slowstop.so: plugin slowstop's init has not returned"),
                       server.logs)
         XCTAssertEqual(lines(shutdown), ["1"], "the serving version was shut down: \(server.logs)")
+
+        try server.start()
+        let file = "\(server.pluginsDir)/slowstop.so"
+        let refusal = try XCTUnwrap(try server.failure(for: file), "the file whose init the stop gave up on is refused: \(server.logs)")
+        XCTAssertTrue(refusal.hasPrefix("\(file): the last stop of the server gave up waiting for plugin slowstop's init after its load had run "),
+                      refusal)
+        XCTAssertTrue(refusal.hasSuffix("; refused until the file changes, since it may hang again (fix it, or touch the file to try this build again)"),
+                      refusal)
     }
 
     /// A dropped build whose `init` hangs: a newer build still loads and serves, the log names the
@@ -100,9 +110,11 @@ final class PluginStopDuringLoadTests: XCTestCase {
         XCTAssertEqual(try server.activeVersion(of: "slowstop"), "2", "the next start loads the unchanged file: \(server.logs)")
     }
 
-    /// Removing the file that holds a name loads the file refused for wanting it, on the plugins
-    /// folder watch's own thread; that `init` never returns. The stop waited for the watch for ever.
-    func testAStopWhileTheFolderWatchWaitsForAHungInitEndsInBoundedTime() throws {
+    /// Removing the file that holds a name loads the file refused for wanting it; that `init` never
+    /// returns. The load ran on the plugins folder watch's own thread, and the stop waited for the
+    /// watch for ever; then only so long, still naming the watch as stuck. It runs on a load thread
+    /// now: the watch stops at once, and the stop waits for the load only so long.
+    func testAStopWhileALoadARemovalStartedHangsEndsInBoundedTime() throws {
         let started = server.path("started"), shutdown = server.path("shutdown")
         let holder = "\(server.pluginsDir)/a.so", waiter = "\(server.pluginsDir)/b.so"
         try writeConfig(#"{"hang": "yes", "started": "\#(started)", "shutdown": "\#(shutdown)"}"#)
@@ -116,9 +128,9 @@ final class PluginStopDuringLoadTests: XCTestCase {
         XCTAssertTrue(server.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: started) }, "b.so's init hangs: \(server.logs)")
         let stopAt = Date()
         server.send(SIGTERM)
-        XCTAssertTrue(server.waitUntil(timeout: 30) { !server.isRunning }, "the stop waits for the folder watch only so long: \(server.logs)")
+        XCTAssertTrue(server.waitUntil(timeout: 30) { !server.isRunning }, "the stop waits for the load only so long: \(server.logs)")
         XCTAssertGreaterThan(Date().timeIntervalSince(stopAt), 5, "the stop waited for the init a while first")
-        XCTAssertTrue(server.logs.contains("stopped waiting for the watch of \(server.pluginsDir)"), server.logs)
+        XCTAssertFalse(server.logs.contains("stopped waiting for the watch of"), "the watch is not held by the load: \(server.logs)")
         XCTAssertTrue(server.logs.contains("stopping without waiting any longer for the load of \(waiter): plugin slowstop's init has not returned"),
                       server.logs)
         XCTAssertEqual(lines(shutdown), ["1"], "the removed file's version was shut down: \(server.logs)")

@@ -182,6 +182,26 @@ final class PluginFolderTests: XCTestCase {
         XCTAssertTrue(waitUntil { failures == [refusal] }, "\(failures)")
     }
 
+    /// Removing the file that holds a name loads the file refused for it; in a batch of removals
+    /// alone, that load ran on the watch's own thread, so while its `init` ran no later change to
+    /// the folder was seen.
+    func testALoadARemovalStartsDoesNotHoldUpLaterChanges() throws {
+        let gate = "\(directory!)/gate"
+        defer { _ = FileManager.default.createFile(atPath: gate, contents: nil) }
+        try CPluginSource.build(CPluginSource.gated(name: "vendor", version: "2", gate: gate), to: "\(plugins)/.waiter.so.tmp")
+        XCTAssertEqual(rename("\(plugins)/.waiter.so.tmp", "\(plugins)/waiter.so"), 0)
+        XCTAssertTrue(waitUntil { failures.contains { $0.contains("already held by \(plugins)/vendor.so") } }, "\(registry.statuses())")
+
+        XCTAssertEqual(unlink("\(plugins)/vendor.so"), 0)
+        XCTAssertTrue(waitUntil { FileManager.default.fileExists(atPath: gate + ".waiting") }, "waiter.so's init runs")
+        try CPluginSource.build(CPluginSource.named("other"), to: "\(plugins)/.other.so.tmp")
+        XCTAssertEqual(rename("\(plugins)/.other.so.tmp", "\(plugins)/other.so"), 0)
+        XCTAssertTrue(waitUntil { registry.isAvailable(HandlerReference(plugin: "other", handler: "ok")) },
+                      "a new file loads while waiter.so's init runs: \(registry.statuses())")
+        XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil))
+        XCTAssertTrue(waitUntil { activeFiles == ["\(plugins)/other.so", "\(plugins)/waiter.so"] }, "\(registry.statuses())")
+    }
+
     /// A file refused because another file holds its plugin name is refused before its `init` runs:
     /// nothing `init` would start (threads, files, connections) happens for a version never used.
     func testAFileRefusedForAHeldNameNeverRunsItsInit() throws {
