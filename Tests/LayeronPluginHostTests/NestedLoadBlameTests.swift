@@ -47,7 +47,7 @@ final class NestedLoadBlameTests: XCTestCase {
             + "it is shutting down the version it replaced, or waiting for a load it started"), log)
         XCTAssertTrue(log.contains("stopping without waiting any longer for the load of \(waiter): plugin shared's init has not returned"), log)
         XCTAssertFalse(log.contains("plugin other's init has not returned"), log)
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil))
         XCTAssertEqual(loaded.wait(timeout: .now() + 10), .success)
     }
 

@@ -144,7 +144,7 @@ final class PluginFolderTests: XCTestCase {
         XCTAssertEqual(rename("\(plugins)/.other.so.tmp", "\(plugins)/other.so"), 0)
         XCTAssertTrue(waitUntil { FileManager.default.fileExists(atPath: gate + ".waiting") }, "other's init runs")
         XCTAssertTrue(waitUntil { !registry.isAvailable(vendor) }, "the removed plugin serves on: \(registry.statuses())")
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil))
         XCTAssertTrue(waitUntil { activeFiles == ["\(plugins)/other.so"] }, "\(registry.statuses())")
     }
 
