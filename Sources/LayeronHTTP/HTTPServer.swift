@@ -56,6 +56,9 @@ public final class HTTPServer: @unchecked Sendable {
     public let host: String
     public private(set) var port: UInt16
     fileprivate let limits: HTTPServerLimits
+    /// Headers every answer the listener gives itself carries (a refused framing, 413, 408, 503 while
+    /// stopping), so a client can tell them from another server's as it tells its handler's answers.
+    fileprivate let refusalHeaders: [(name: String, value: String)]
     fileprivate let handler: HTTPRequestHandler
     private var daemon: OpaquePointer?
     /// The listening socket and its accept thread, which hands connections to `daemon`; nil before
@@ -104,10 +107,12 @@ public final class HTTPServer: @unchecked Sendable {
                 onRequestTimeout: @escaping @Sendable (RequestTimeout) -> Void = { _ in },
                 onRefusal: @escaping @Sendable (String) -> Void = { _ in },
                 onConnectionLimit: @escaping @Sendable (ConnectionLimitReached, UInt16) -> Void = { _, _ in },
+                refusalHeaders: [(name: String, value: String)] = [],
                 handler: @escaping HTTPRequestHandler) {
         self.host = host
         self.port = port
         self.limits = limits
+        self.refusalHeaders = refusalHeaders
         self.onMessage = onMessage
         self.onRefusal = onRefusal
         self.onConnectionLimit = onConnectionLimit
@@ -506,7 +511,7 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
             uploadSize.pointee = 0
             return .YES
         }
-        return send(RequestRefusal.headTooLarge.response, on: connection, closing: true)
+        return send(RequestRefusal.headTooLarge.response(adding: server.refusalHeaders), on: connection, closing: true)
     }
     if !state.started {
         state.started = true
@@ -518,10 +523,10 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
             // The pool may have no room for this answer's header either: it goes straight on the socket.
             if refusal == .headTooLarge {
                 state.answeredOnSocket = true
-                state.deadline.answerAndShutDown(refusal.wireBytes)
+                state.deadline.answerAndShutDown(refusal.wireBytes(adding: server.refusalHeaders))
                 return .YES
             }
-            return send(refusal.response, on: connection, closing: server.isClosing)
+            return send(refusal.response(adding: server.refusalHeaders), on: connection, closing: server.isClosing)
         }
         if let declared = framing.declaredLength { state.body.reserveCapacity(declared) }
         return .YES
@@ -544,7 +549,7 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
     if state.tooLarge {
         let refusal = RequestRefusal.bodyTooLarge(limit: server.limits.maxBodyBytes)
         server.onRefusal(refusal.label)
-        return send(refusal.response, on: connection, closing: server.isClosing)
+        return send(refusal.response(adding: server.refusalHeaders), on: connection, closing: server.isClosing)
     }
     var headers = collect(connection, kind: .HEADER_KIND, lowercase: true)
     if let authority = state.authority {
@@ -569,7 +574,7 @@ private let accessCallback: MHD_AccessHandlerCallback = { cls, connection, url, 
     state.counted = true
     if server.stopped.load(ordering: .sequentiallyConsistent) {
         server.onRefusal(RequestRefusal.stopping.label)
-        return send(RequestRefusal.stopping.response, on: connection, closing: false)
+        return send(RequestRefusal.stopping.response(adding: server.refusalHeaders), on: connection, closing: false)
     }
     return answer(server.handler(request), state: state, server: server, on: connection)
 }
@@ -582,9 +587,9 @@ private func refuseLate(_ check: ConnectionDeadline.Check, state: RequestState, 
                         uploadSize: UnsafeMutablePointer<Int>, on connection: OpaquePointer?) -> MHD_Result {
     if check == .missed { server.deadlines.report(state.deadline) }
     let refusal = RequestRefusal.requestTimeout(limit: server.limits.requestTimeout)
-    guard uploadSize.pointee > 0 else { return send(refusal.response, on: connection, closing: server.isClosing) }
+    guard uploadSize.pointee > 0 else { return send(refusal.response(adding: server.refusalHeaders), on: connection, closing: server.isClosing) }
     uploadSize.pointee = 0
-    if check == .missed { state.deadline.answerAndShutDown(refusal.wireBytes) }
+    if check == .missed { state.deadline.answerAndShutDown(refusal.wireBytes(adding: server.refusalHeaders)) }
     return .YES
 }
 
@@ -601,7 +606,7 @@ private func answer(_ reply: HTTPReply, state: RequestState, server: HTTPServer,
         if server.isClosing {
             server.onRefusal(RequestRefusal.stopping.label)
             // The refusal says `Connection: close` itself.
-            return send(RequestRefusal.stopping.response, on: connection, closing: false)
+            return send(RequestRefusal.stopping.response(adding: server.refusalHeaders), on: connection, closing: false)
         }
         state.deferred = true
         MHD_suspend_connection(connection)

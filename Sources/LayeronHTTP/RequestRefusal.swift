@@ -52,7 +52,13 @@ enum RequestRefusal: Equatable {
     /// Each answer closes the connection: after a framing error nothing that follows on it can be
     /// trusted, and after an answer given from the head the unread body would be taken for the next
     /// request. (libmicrohttpd closes by itself after an early answer to POST and PUT only.)
-    var response: HTTPResponse {
+    func response(adding extra: [(name: String, value: String)]) -> HTTPResponse {
+        var response = self.response
+        response.headers += extra
+        return response
+    }
+
+    private var response: HTTPResponse {
         switch self {
         case .headTooLarge:
             return .json(431, "{\"error\":\"the request line and headers exceed the limit of \(HeadRoom.limit) bytes, counting \(HeadRoom.bytesPerHeader) bytes for each header\"}", headers: closing)
@@ -83,8 +89,8 @@ enum RequestRefusal: Equatable {
 
     /// The response as it goes on the wire, for the one moment libmicrohttpd takes no response: while
     /// it hands over a piece of the body (`ConnectionDeadline.answerAndShutDown`).
-    var wireBytes: [UInt8] {
-        let response = self.response
+    func wireBytes(adding extra: [(name: String, value: String)]) -> [UInt8] {
+        let response = self.response(adding: extra)
         var head = "HTTP/1.1 \(response.status) \(HTTPStatus.reasonPhrase(response.status))\r\n"
         for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
         head += "Content-Length: \(response.body.count)\r\n\r\n"

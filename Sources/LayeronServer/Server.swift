@@ -190,7 +190,8 @@ public final class Server: @unchecked Sendable {
         }
         let adminListener = HTTPServer(host: config.admin.listen.host, port: config.admin.listen.port, limits: adminLimits,
                                        onMessage: libraryMessages("admin"), onRequestTimeout: requestTimeouts("admin"),
-                                       onRefusal: refusals("admin"), onConnectionLimit: connectionLimits.reporter(listener: "admin")) { admin.handle($0) }
+                                       onRefusal: refusals("admin"), onConnectionLimit: connectionLimits.reporter(listener: "admin"),
+                                       refusalHeaders: [(AdminAnswerMark.name, AdminAnswerMark.value)]) { admin.handle($0) }
         metrics.showOpenConnections(listener: "public") { [weak publicListener] in publicListener?.openConnections ?? 0 }
         metrics.showOpenConnections(listener: "admin") { [weak adminListener] in adminListener?.openConnections ?? 0 }
         do {

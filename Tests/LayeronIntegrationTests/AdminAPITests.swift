@@ -336,6 +336,14 @@ final class AdminAPITests: XCTestCase {
         let large = try RawConnection.exchange(port: port,
             "POST /webhooks/crm HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n")
         XCTAssertTrue(large.hasPrefix("HTTP/1.1 413"), large)
+        XCTAssertFalse(large.contains("Layeron-Admin-API"), large)
+        // The admin listener's own refusals carry the admin API's mark, as its handler's errors do:
+        // the CLI takes an unmarked error for another server's and says to check the URL.
+        let adminPort = try XCTUnwrap(URL(string: server.adminURL)?.port)
+        let adminLarge = try RawConnection.exchange(port: adminPort,
+            "POST /admin/events/replay HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n")
+        XCTAssertTrue(adminLarge.hasPrefix("HTTP/1.1 413"), adminLarge)
+        XCTAssertTrue(adminLarge.contains("Layeron-Admin-API: 1\r\n"), adminLarge)
         let page = try server.admin("GET", "/metrics").text
         for reason in ["no_webhook", "space_before_colon", "body_too_large"] {
             XCTAssertTrue(page.contains("layeron_http_refused_total{listener=\"public\",reason=\"\(reason)\"} 1"), page)
