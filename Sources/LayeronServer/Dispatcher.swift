@@ -1038,6 +1038,8 @@ final class Dispatcher: @unchecked Sendable {
         var callSeconds: Double?
         var replayTaken = true
         var startRecorded = true
+        /// When the run's hold of its event runs out (monotonic): past it, another run may take over.
+        var leaseEnds = Int64.max
         let logger = self.logger
         let called = plugins.withHandler(handler) { plugin -> HandlerOutcome? in
             let record = AttemptRecord(n: n, startedAt: startedAt, finishedAt: nil, outcome: nil, error: nil, replay: replay,
@@ -1056,7 +1058,7 @@ final class Dispatcher: @unchecked Sendable {
             } else {
                 start = store.startAttempt(seq: event.seq, attempt: record)
             }
-            startLease(of: event.seq, run: run, lease: rules?.leaseMilliseconds ?? WebhookConfig.defaultLease.milliseconds)
+            leaseEnds = startLease(of: event.seq, run: run, lease: rules?.leaseMilliseconds ?? WebhookConfig.defaultLease.milliseconds)
             let callStarted = WallClock.monotonicNanoseconds()
             defer { callSeconds = WallClock.secondsSince(callStarted) }
             return plugin.call(handler.handler, handlerEvent)
@@ -1144,8 +1146,15 @@ final class Dispatcher: @unchecked Sendable {
                                     error: note, replay: replay, plugin: outcome.plugin,
                                     pluginVersion: outcome.pluginVersion.isEmpty ? nil : outcome.pluginVersion)
         let result = AttemptResult(outcome: outcome, status: status, nextAttemptAt: next)
+        // Runs of one event overlap only when one is handed over after its lease. A success always
+        // settles the event; a RETRY or ERROR only if no overlapping run settled it meanwhile, and is
+        // otherwise recorded on its attempt alone. Such a run ends near or past its lease (the
+        // margin covers a handover between now and this end's commit), or is not its event's first
+        // attempt (it may be the run that took over); the common case settles in the batch's
+        // shared statement.
+        let mayOverlap = recorded != .ok && (n > 1 || WallClock.monotonicMilliseconds() >= leaseEnds - Self.handOverMargin)
         recordFinish(seq: event.seq, run: run, eventID: event.id, attempt, status: status, next: next, response: response,
-                     replacing: start) { onRecorded(result) }
+                     replacing: start, settlesUnlessOvertaken: mayOverlap) { onRecorded(result) }
         pluginMetrics.countAttempt(outcome: recorded, seconds: callSeconds)
         if recorded == .ok, !replay { metrics.endToEnd.observe(seconds: Double(finishedAt - event.receivedAt) / 1000) }
         // A function, so that the logger builds the fields only for a line it writes.
@@ -1165,12 +1174,16 @@ final class Dispatcher: @unchecked Sendable {
     /// longer holds its event (the event was handed to another run) leaves the other's lease alone.
     /// `lease` comes with the attempt's rules, already read for it: a second lookup of the webhook
     /// was one more string hash on every attempt.
-    private func startLease(of seq: Int64, run: UInt64, lease: Int64) {
+    private func startLease(of seq: Int64, run: UInt64, lease: Int64) -> Int64 {
         let until = WallClock.monotonicMilliseconds() + lease
         queueLock.lock()
         Self.hold(&inFlight[seq], of: run, until: until)
         queueLock.unlock()
+        return until
     }
+
+    /// How close to its lease's end an attempt may finish and still settle its event unguarded.
+    private static let handOverMargin: Int64 = 5_000
 
     /// Sets when `run`'s hold of its event runs out, in place in `inFlight`, if `run` holds it.
     private static func hold(_ hold: inout Hold?, of run: UInt64, until: Int64) {
@@ -1183,10 +1196,10 @@ final class Dispatcher: @unchecked Sendable {
     /// and due in the store). A stop gives up: the next start finds the attempt open and closes it
     /// (`recoverInterruptedAttempts`). `onRecorded` runs once the end is committed.
     private func recordFinish(seq: Int64, run: UInt64, eventID: String, _ attempt: AttemptRecord, status: EventStatus, next: Int64?,
-                              response: StoredResponse?, replacing start: AttemptStart?, refusals: Int = 0,
+                              response: StoredResponse?, replacing start: AttemptStart?, settlesUnlessOvertaken: Bool, refusals: Int = 0,
                               onRecorded: @escaping @Sendable () -> Void) {
         store.finishAttempt(seq: seq, attempt: attempt, status: status, nextAttemptAt: next, response: response,
-                            replacing: start) { [self] error in
+                            replacing: start, settlesUnlessOvertaken: settlesUnlessOvertaken) { [self] error in
             // A function, so that the common path (recorded at once, nothing logged) builds no fields.
             func fields() -> [(String, String)] { [("event", eventID), ("attempt", String(attempt.n))] }
             guard let error else {
@@ -1207,7 +1220,7 @@ final class Dispatcher: @unchecked Sendable {
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + 1) { [self] in
                 recordFinish(seq: seq, run: run, eventID: eventID, attempt, status: status, next: next, response: response, replacing: nil,
-                             refusals: refusals + 1, onRecorded: onRecorded)
+                             settlesUnlessOvertaken: settlesUnlessOvertaken, refusals: refusals + 1, onRecorded: onRecorded)
             }
         }
     }

@@ -14,6 +14,12 @@ enum AttemptFinishes {
         let status: EventStatus
         let nextAttemptAt: Int64?
         let response: StoredResponse?
+        /// A RETRY or ERROR of a run another run of the event may have overlapped (it ran near or
+        /// past its lease, so it may have been handed over, or it is not a first attempt, so it may
+        /// be the run that took over): it changes the event only if no other run settled it (ended
+        /// `ok` or `error`) between this one's start and its end. A stalled run's late RETRY or
+        /// ERROR set a processed event back to pending (a third run) or failed.
+        let settlesUnlessOvertaken: Bool
         let recorded: @Sendable (SQLiteError?) -> Void
     }
 
@@ -49,10 +55,14 @@ enum AttemptFinishes {
         let repeated = repeatedSeqs(finishes)
         var groups: [(outcome: SharedOutcome, seqs: [Int64])] = []
         for finish in finishes {
-            guard finish.response == nil, !repeated.contains(finish.seq) else {
-                try db.prepared("UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4), response = COALESCE(?5, response) WHERE seq = ?1")
+            guard finish.response == nil, !finish.settlesUnlessOvertaken, !repeated.contains(finish.seq) else {
+                let statement = try db.prepared(finish.settlesUnlessOvertaken ? updateUnlessOvertakenSQL : updateSQL)
                     .bind(1, finish.seq).bind(2, finish.status.rawValue).bind(3, finish.nextAttemptAt).bind(4, finish.attempt.n)
-                    .bind(5, finish.response.map(ResponseCoding.encode)).run()
+                    .bind(5, finish.response.map(ResponseCoding.encode))
+                if finish.settlesUnlessOvertaken {
+                    statement.bind(6, finish.attempt.startedAt).bind(7, finish.attempt.finishedAt ?? finish.attempt.startedAt)
+                }
+                try statement.run()
                 continue
             }
             let outcome = SharedOutcome(status: finish.status, nextAttemptAt: finish.nextAttemptAt, n: finish.attempt.n)
@@ -75,6 +85,18 @@ enum AttemptFinishes {
             }
         }
     }
+
+    private static let updateSQL: StaticString =
+        "UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4), response = COALESCE(?5, response) WHERE seq = ?1"
+    /// Another run that settled its event between this one's start (?6) and its end (?7), the
+    /// earlier of two ends in the same millisecond being the smaller number's, overtook it. Replays
+    /// are left out: they do not overlap a run of their event (they wait for it), and one that
+    /// failed settles nothing.
+    private static let updateUnlessOvertakenSQL: StaticString = """
+        UPDATE events SET status = ?2, next_attempt_at = ?3, attempt_count = MAX(attempt_count, ?4), response = COALESCE(?5, response)
+        WHERE seq = ?1 AND NOT EXISTS (SELECT 1 FROM attempts WHERE event_seq = ?1 AND n != ?4 AND replay = 0 AND outcome IN ('ok', 'error')
+                                       AND finished_at >= ?6 AND (finished_at < ?7 OR (finished_at = ?7 AND n < ?4)))
+        """
 
     /// The events finished more than once in `finishes`. Almost always none (an event's next attempt
     /// starts once its last finish has committed), so the check allocates nothing then: pairwise

@@ -282,20 +282,22 @@ public final class EventStore: @unchecked Sendable {
     /// Records how attempt `n` ended and what the event's status and next attempt become, and
     /// returns once that is committed.
     public func finishAttempt(seq: Int64, attempt: AttemptRecord, status: EventStatus, nextAttemptAt: Int64?,
-                              response: StoredResponse? = nil) throws(SQLiteError) {
+                              response: StoredResponse? = nil, settlesUnlessOvertaken: Bool = false) throws(SQLiteError) {
         let finish = AttemptFinishes.Finish(seq: seq, attempt: attempt, status: status, nextAttemptAt: nextAttemptAt,
-                                            response: response, recorded: { _ in })
+                                            response: response, settlesUnlessOvertaken: settlesUnlessOvertaken, recorded: { _ in })
         try writer.perform { (db) throws(SQLiteError) in try AttemptFinishes.write([finish], into: db) }
     }
 
     /// The same without waiting: `recorded` runs on the completion thread once the batch committed (nil)
     /// or failed, so it must be short. `start` is the attempt's queued start record, which this
-    /// finish replaces if the writer has not taken it yet.
+    /// finish replaces if the writer has not taken it yet. `settlesUnlessOvertaken`: the event's
+    /// status, schedule and answer change only if no other run of it ended while this one ran (a
+    /// run that may overlap another, `AttemptFinishes.Finish`).
     public func finishAttempt(seq: Int64, attempt: AttemptRecord, status: EventStatus, nextAttemptAt: Int64?,
-                              response: StoredResponse? = nil, replacing start: AttemptStart? = nil,
+                              response: StoredResponse? = nil, replacing start: AttemptStart? = nil, settlesUnlessOvertaken: Bool = false,
                               recorded: @escaping @Sendable (SQLiteError?) -> Void) {
         writer.add(AttemptFinishes.Finish(seq: seq, attempt: attempt, status: status, nextAttemptAt: nextAttemptAt,
-                                          response: response, recorded: recorded),
+                                          response: response, settlesUnlessOvertaken: settlesUnlessOvertaken, recorded: recorded),
                    to: finishes, replacing: start?.queued)
     }
 

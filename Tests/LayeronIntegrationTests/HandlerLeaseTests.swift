@@ -128,4 +128,33 @@ final class HandlerLeaseTests: XCTestCase {
         XCTAssertTrue(server.waitUntil { calls(next).count == 1 }, "it runs once that run is recorded")
         XCTAssertEqual(calls(first).count, 2, "\(calls(first))")
     }
+
+    /// The run that took over settles the event: a stalled run that ends after it, asking for a retry,
+    /// is recorded on its own attempt and leaves the event as the later run left it. Its late end set
+    /// a processed event back to pending, and a third run followed (or `failed`, for an error).
+    func testAStalledRunEndingAfterTheRunThatTookOverDoesNotUnsettleTheEvent() throws {
+        let secret = "lease-secret"
+        let server = try TestServer(environment: ["HOOK_SECRET": secret])
+        let output = try server.installHeldCalls(webhooks: [
+            ("stalls", #""handler": "behaviours.held", "lease": "3s", "retry": {"attempts": 5, "initial": "100ms", "max": "100ms", "jitter": false}"#),
+        ])
+        try server.start()
+        defer {
+            server.endHeldCall("retry_first", attempt: 3)
+            server.stop()
+        }
+        let response = try server.postSigned("stalls", #"{"id": "late-1", "type": "retry_first"}"#, secret: secret)
+        XCTAssertEqual(response.status, 200, response.body)
+        let id = try XCTUnwrap(try JSONParser.parse(response.body)["id"]?.stringValue, response.body)
+        func calls() -> [String] { TestServer.handledLines(output).filter { $0.hasPrefix("held \(id) ") } }
+        XCTAssertTrue(server.waitUntil { calls().count == 2 }, "handed to a second run: \(calls())")
+        server.endHeldCall("retry_first", attempt: 2)
+        XCTAssertTrue(try server.waitUntil { try server.event(id)["status"]?.stringValue == "processed" }, server.logs)
+        server.endHeldCall("retry_first", attempt: 1)
+        XCTAssertTrue(try server.waitUntil { try server.attempts(id).contains { $0["n"]?.serialized() == "1" && $0["outcome"]?.stringValue == "retry" } },
+                      "the stalled run's end is recorded on its attempt: \((try? server.attempts(id)) ?? [])")
+        usleep(1_500_000)
+        XCTAssertEqual(try server.event(id)["status"]?.stringValue, "processed")
+        XCTAssertEqual(calls().count, 2, "no third run after the stalled one's retry: \(calls())")
+    }
 }
