@@ -576,10 +576,11 @@ final class Dispatcher: @unchecked Sendable {
                 // It keeps to its ordering key as any attempt does: one that must wait is answered
                 // at once that it waits (`runIfInOrder`), and runs in its turn.
                 runIfInOrder(event, run: run) { [self] key, went in
-                    release(event.seq, run: run, webhook: nil, key: key)
-                    done(forProvider(went, of: event)
+                    answerThenRelease(key, done: done, with: forProvider(went, of: event)
                         ?? AttemptResult(outcome: HandlerOutcome(verdict: .error, message: "no handler", plugin: "", pluginVersion: ""),
-                                         status: .ignored, nextAttemptAt: nil))
+                                         status: .ignored, nextAttemptAt: nil)) {
+                        release(event.seq, run: run, webhook: nil, key: key)
+                    }
                 }
             case let .retriedByProvider(seq, run, done):
                 let event = waitingForItsHandler(seq: seq)
@@ -609,8 +610,22 @@ final class Dispatcher: @unchecked Sendable {
             return done(nil)
         }
         runIfInOrder(event, run: run, startCommittedFirst: startCommittedFirst) { [self] key, went in
-            release(seq, run: run, webhook: nil, key: key)
-            done(forProvider(went, of: event))
+            answerThenRelease(key, done: done, with: forProvider(went, of: event)) { release(seq, run: run, webhook: nil, key: key) }
+        }
+    }
+
+    /// Gives a waiting provider `result` and lets go of the attempt (`release`), in the order that
+    /// keeps the answer true: one that waits for its key is answered first, as its release may let it
+    /// in at once (`waitForKeyLocked`) and another worker run its handler before a "has not run"
+    /// answer went out; one that ran is released first, so the provider's next event finds the key
+    /// free.
+    private func answerThenRelease<Result>(_ key: KeyUse?, done: (Result) -> Void, with result: Result, release: () -> Void) {
+        if case .waits? = key {
+            done(result)
+            release()
+        } else {
+            release()
+            done(result)
         }
     }
 
