@@ -654,11 +654,21 @@ final class Dispatcher: @unchecked Sendable {
             let now = WallClock.nowMilliseconds()
             let until = max(now + 200, blocker ?? now + 200)
             try? store.schedule(seq: event.seq, at: until)
-            // While an attempt with the key runs (the earlier event's, most often) the event waits
-            // for the key too, and is let in to look again when it is let go of: an earlier
-            // after-handler event is due only its `timeout` after its arrival, which its run does
-            // not wait for, and a later one waited that long behind it.
-            return then(isHeld(key) ? .waits(key, until: until) : nil, .behindEarlier(until: until))
+            // The event waits for the key too, and is let in to look again when it is let go of: an
+            // earlier after-handler event is due only its `timeout` after its arrival, which its run
+            // does not wait for, and a later one waited that long behind it. It goes on the key's
+            // waiting list before the store is read again: the earlier event's run may have let go
+            // of the key since the first read (it is recorded first, so the second read does not
+            // see it pending), or not have taken it yet (it takes the list over, `holdKey`).
+            waitBehindEarlier(key, seq: event.seq, until: until)
+            let stillBehind: Bool
+            do throws(SQLiteError) {
+                stillBehind = try store.earlierPending(webhook: event.webhook, orderingKey: orderingKey, before: event.seq) != nil
+            } catch {
+                stillBehind = true
+            }
+            if !stillBehind { return runIfInOrder(event, run: run, startCommittedFirst: startCommittedFirst, then: then) }
+            return then(.waits(key, until: until), .behindEarlier(until: until))
         }
         if let heldFor = holdKey(key, for: event.seq, run: run) {
             let until = WallClock.nowMilliseconds() + min(max(heldFor, 200), keyWaitLimit)
@@ -738,45 +748,61 @@ final class Dispatcher: @unchecked Sendable {
         }(&runningKeys[key])
     }
 
-    /// Whether a run holds `key` now, within its lease.
-    private func isHeld(_ key: WebhookOrderingKey) -> Bool {
-        let now = WallClock.monotonicMilliseconds()
+    /// Puts `seq`, rescheduled for `until` behind an earlier pending event with `key`, on the key's
+    /// waiting list: the holder's, or, when no run holds the key, one kept for the run that takes it
+    /// next (`holdKey`), the earlier event's most often.
+    private func waitBehindEarlier(_ key: WebhookOrderingKey, seq: Int64, until: Int64) {
         queueLock.lock()
         defer { queueLock.unlock() }
-        return runningKeys[key].map { holdsLocked($0, now: now) } ?? false
+        { (holder: inout KeyHold?) in
+            var hold = holder ?? KeyHold(seq: seq, run: nil, since: 0, waiting: [])
+            if let i = hold.waiting.firstIndex(where: { $0.seq == seq }) {
+                hold.waiting[i].until = until
+            } else {
+                hold.waiting.append((seq, until))
+            }
+            holder = hold
+        }(&runningKeys[key])
     }
 
     /// Whether `hold`'s run still holds its key: it holds its event, within its lease. Caller holds
     /// `queueLock`.
     private func holdsLocked(_ hold: KeyHold, now: Int64) -> Bool {
-        guard let event = inFlight[hold.seq] else { return false }
+        guard hold.run != nil, let event = inFlight[hold.seq] else { return false }
         return event.run == hold.run && event.until >= now
     }
 
     /// Lets go of `key` if run `run` holds it (a stalled run's key may be another's since), and lets
-    /// in the events that waited for it. Returns how many it queued. Caller holds `queueLock`.
+    /// in the earliest event that waited for it; the others stay on the key's waiting list for the
+    /// run that takes it next. They are all pending events of the key, so each later one would only
+    /// find the earliest ahead of it: letting in all of them cost a store read and write each per
+    /// release, for a backlog of up to `scheduledAhead` events. Returns how many it queued (0 or 1).
+    /// Caller holds `queueLock`.
     private func letGoLocked(_ key: WebhookOrderingKey, by run: UInt64) -> Int {
-        guard let hold = runningKeys[key], hold.run == run else { return 0 }
-        runningKeys[key] = nil
-        var admitted = 0
-        for (seq, until) in hold.waiting {
-            freedFromKey[seq] = until
-            if admitLocked(seq: seq, webhook: key.webhook, job: { .due(seq: seq, webhook: key.webhook, run: $0) }) {
-                admitted += 1
-            } else {
-                freedFromKey[seq] = nil
-            }
+        guard var hold = runningKeys[key], hold.run == run else { return 0 }
+        hold.waiting.sort { $0.seq < $1.seq }
+        let letIn = hold.waiting.firstIndex { waiter in
+            let seq = waiter.seq
+            freedFromKey[seq] = waiter.until
+            if admitLocked(seq: seq, webhook: key.webhook, job: { .due(seq: seq, webhook: key.webhook, run: $0) }) { return true }
+            freedFromKey[seq] = nil
+            return false
         }
-        return admitted
+        if let letIn { hold.waiting.remove(at: letIn) }
+        runningKeys[key] = hold.waiting.isEmpty ? nil : KeyHold(seq: hold.seq, run: nil, since: 0, waiting: hold.waiting)
+        return letIn == nil ? 0 : 1
     }
 
     /// `seq`, just released, waits for `key` until `until` (its time in the store) or until the run
-    /// that holds the key lets go of it; if none holds it by now, it is let in again at once.
+    /// that holds the key lets go of it; if none holds it by now, it is let in again at once, unless
+    /// it waits on the list kept for the key's next holder (`waitBehindEarlier`, `letGoLocked`): the
+    /// earlier event it waits behind has not let go of the key since it went on that list.
     /// Returns how many it queued. Caller holds `queueLock`.
     private func waitForKeyLocked(_ key: WebhookOrderingKey, seq: Int64, until: Int64) -> Int {
         let now = WallClock.monotonicMilliseconds()
         let waiting = { (holder: inout KeyHold?) -> Bool in
-            guard let hold = holder, holdsLocked(hold, now: now) else { return false }
+            guard let hold = holder,
+                  holdsLocked(hold, now: now) || (hold.run == nil && hold.waiting.contains { $0.seq == seq }) else { return false }
             if let i = hold.waiting.firstIndex(where: { $0.seq == seq }) {
                 holder?.waiting[i].until = until
             } else {
@@ -1286,7 +1312,9 @@ private struct Hold {
 /// An ordering key's hold by a run (`Dispatcher.runningKeys`).
 private struct KeyHold {
     let seq: Int64
-    let run: UInt64
+    /// Nil when no run holds the key: the entry only keeps its waiting list for the run that takes it
+    /// next (`Dispatcher.holdKey`).
+    let run: UInt64?
     /// When the run took the key (`WallClock.monotonicMilliseconds()`): an event that finds the key
     /// held waits about as long again.
     let since: Int64

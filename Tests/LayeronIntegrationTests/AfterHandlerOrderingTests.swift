@@ -165,3 +165,30 @@ final class AfterHandlerOrderingTests: XCTestCase {
         XCTAssertLessThan(later.started - earlier.finished, 1000, "the second event runs as soon as the first is recorded")
     }
 }
+
+    /// Pairs of events with a key each, sent together, whose handlers return at once: the later of a
+    /// pair finds the earlier pending, and that one's run often lets go of the key before the later
+    /// one is on its waiting list (their store writes share a commit), or takes the key only after.
+    /// Each runs once the earlier is recorded all the same, not the earlier's `timeout` (30 s) after
+    /// its arrival, when the earlier is next due in the store.
+    func testEventsBehindQuickEarlierOnesRunOnceThoseAreRecordedWhateverTheRace() throws {
+        let (server, _) = try startServer()
+        defer { server.stop() }
+        let store = try StoreReader(path: server.databasePath)
+        server.endHeldCall("first", attempt: 1)
+        server.endHeldCall("second", attempt: 1)
+
+        let pairs = 16
+        var sent: [(AnswerBox, DispatchSemaphore)] = []
+        for k in 0..<pairs {
+            sent.append(sendInBackground(server, #"{"id": "race-a-\#(k)", "type": "first", "customer": "cus_race_\#(k)"}"#))
+            sent.append(sendInBackground(server, #"{"id": "race-b-\#(k)", "type": "second", "customer": "cus_race_\#(k)"}"#))
+        }
+        for (answer, answered) in sent {
+            XCTAssertEqual(answered.wait(timeout: .now() + 10), .success, "a provider waited behind an earlier event")
+            XCTAssertTrue(answer.value.hasPrefix("200 ") || answer.value.hasPrefix("503 "), answer.value)
+        }
+        let handled = "SELECT COUNT(*) FROM events WHERE provider_event_id LIKE 'race-%' AND status = 'processed'"
+        XCTAssertTrue(try server.waitUntil(timeout: 8) { try store.count(handled) == 2 * pairs },
+                      "events behind a quick earlier one waited for its timeout: \((try? store.rows("SELECT provider_event_id, status, next_attempt_at FROM events WHERE status != 'processed'")) ?? [])")
+    }
