@@ -33,6 +33,9 @@ final class Dispatcher: @unchecked Sendable {
         /// An attempt parked behind a call of a plugin version that a new version has replaced since
         /// (`resumeParked`): it starts again, first, as it was waiting already.
         case unparked(ParkedAttempt)
+        /// Attempts moved to a new version of a plugin that takes one call at a time, parked on it in
+        /// their arrival order with no worker in its call (`resumeParked`): run them.
+        case runParked(ObjectIdentifier)
     }
 
     /// What one attempt came to, for the pipeline to answer the provider with.
@@ -145,13 +148,15 @@ final class Dispatcher: @unchecked Sendable {
     /// Events run from a backlog within the window all stay, and pruning at a fixed size made every
     /// run of one cost a pass over all of them, under the lock (item 43).
     @exclusivity(unchecked) private var pruneRanBeforeHandOverAt = 1024
-    /// Guards `serialRunning` and `parked`.
+    /// Guards `serialRunning`, `parked` and `parkings`.
     private let serialLock = NSLock()
     /// Plugin versions that take one call at a time and have a worker in a call now (by the version:
     /// a new build is not held up by its predecessor's calls, as each version has its own lock).
     @exclusivity(unchecked) private var serialRunning: Set<ObjectIdentifier> = []
     /// Attempts waiting for such a version, in arrival order; the worker in its call runs them next.
     @exclusivity(unchecked) private var parked: [ObjectIdentifier: [ParkedAttempt]] = [:]
+    /// How many attempts were parked so far, for each one's `ParkedAttempt.arrival`.
+    @exclusivity(unchecked) private var parkings: UInt64 = 0
     /// Handler references by their stored text, so an attempt does not parse the text again.
     private let handlerReferences: HandlerReferenceCache
     @exclusivity(unchecked) private var stopping = false
@@ -221,7 +226,7 @@ final class Dispatcher: @unchecked Sendable {
                 done(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
                                    status: .pending, nextAttemptAt: event.nextAttemptAt))
             case let .retriedByProvider(_, _, done), let .routedByProvider(_, _, done): done(nil)
-            case let .unparked(attempt): attempt.abandon()
+            case .unparked, .runParked: abandon(job)
             case .fresh, .due, .replay: break
             }
         }
@@ -596,6 +601,8 @@ final class Dispatcher: @unchecked Sendable {
                 runForProvider(routedAndNotRun(seq: seq), seq: seq, run: run, startCommittedFirst: false, done: done)
             case let .unparked(attempt):
                 attempt.resume()
+            case let .runParked(gate):
+                runParked(on: gate)
             }
         }
     }
@@ -952,9 +959,8 @@ final class Dispatcher: @unchecked Sendable {
                     startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
             return true
         }
-        runOneAtATime(on: gate, of: handler.plugin, event, onRecorded: onRecorded,
-                      resume: { [self] in _ = self.run(event, run: run, replay: replay, startCommittedFirst: startCommittedFirst, onRecorded: onRecorded) }) {
-            [self] in
+        runOneAtATime(on: gate, of: handler.plugin, event, run: run, replay: replay, startCommittedFirst: startCommittedFirst,
+                      onRecorded: onRecorded) { [self] in
             attempt(event, run: run, handler: handler, pluginMetrics: pluginMetrics, replay: replay,
                     startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
         }
@@ -963,13 +969,13 @@ final class Dispatcher: @unchecked Sendable {
 
     /// A plugin version that takes one call at a time holds one worker, not all of them: an attempt
     /// that finds it busy is parked, and the worker in its call runs the parked ones after its own.
-    /// `resume` starts the attempt over (`run`), for when a new version of the plugin is loaded while
-    /// it is parked (`resumeParked`).
-    private func runOneAtATime(on gate: ObjectIdentifier, of plugin: String, _ event: StoredEvent,
-                               onRecorded: @escaping @Sendable (AttemptResult) -> Void, resume: @escaping () -> Void,
+    /// `run`, `replay`, `startCommittedFirst` and `onRecorded` are `run`'s, to start the attempt over
+    /// should a new version of the plugin be loaded while it is parked (`ParkedAttempt.resume`). Its
+    /// closures are built only when it parks: this is every attempt's way to a plugin that declares
+    /// no `LAYERON_PLUGIN_CONCURRENT`, the default, and most find it free.
+    private func runOneAtATime(on gate: ObjectIdentifier, of plugin: String, _ event: StoredEvent, run: UInt64, replay: Bool,
+                               startCommittedFirst: Bool, onRecorded: @escaping @Sendable (AttemptResult) -> Void,
                                attempt: @escaping () -> Void) {
-        let abandon = { onRecorded(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
-                                                 status: .pending, nextAttemptAt: event.nextAttemptAt)) }
         // A parked attempt keeps its event held with no deadline, as it was queued: its lease starts
         // when its handler is called (`startLease`).
         serialLock.lock()
@@ -978,15 +984,29 @@ final class Dispatcher: @unchecked Sendable {
             // new one's turn, as those parked before the load do (`resumeParked`).
             guard plugins.oneAtATimeVersion(ofPlugin: plugin) == gate else {
                 serialLock.unlock()
-                return resume()
+                _ = self.run(event, run: run, replay: replay, startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
+                return
             }
-            parked[gate, default: []].append(ParkedAttempt(seq: event.seq, plugin: plugin, run: attempt, resume: resume, abandon: abandon))
+            parkings &+= 1
+            parked[gate, default: []].append(ParkedAttempt(
+                seq: event.seq, plugin: plugin, arrival: parkings, run: attempt,
+                resume: { [self] in _ = self.run(event, run: run, replay: replay, startCommittedFirst: startCommittedFirst, onRecorded: onRecorded) },
+                abandon: {
+                    onRecorded(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
+                                             status: .pending, nextAttemptAt: event.nextAttemptAt))
+                }))
             serialLock.unlock()
             return
         }
         serialRunning.insert(gate)
         serialLock.unlock()
         attempt()
+        runParked(on: gate)
+    }
+
+    /// Runs the attempts parked on `gate`, one after another, on the calling worker, which holds the
+    /// gate (`serialRunning`), until none is left; lets go of the gate then.
+    private func runParked(on gate: ObjectIdentifier) {
         while true {
             serialLock.lock()
             guard var waiting = parked[gate], !waiting.isEmpty else {
@@ -1011,10 +1031,15 @@ final class Dispatcher: @unchecked Sendable {
     }
 
     /// A new version of `plugin` is loaded: the attempts parked behind a call of an older version
-    /// (one that stalled, most often) start over on workers, in the new version's turn, instead of
-    /// waiting for that call to return. They were parked by the version, so that a new build is not
-    /// held up by its predecessor's calls, and stayed behind the old one's however long it ran. The
-    /// old call's worker finds them gone when it returns.
+    /// (one that stalled, most often) move on to the new version, instead of waiting for that call
+    /// to return. They were parked by the version, so that a new build is not held up by its
+    /// predecessor's calls, and stayed behind the old one's however long it ran. The old call's
+    /// worker finds them gone when it returns.
+    ///
+    /// They keep their arrival order, ahead of the attempts parked on the new version since its load
+    /// (which came after them): they are parked on it as they were, not queued for workers one by
+    /// one, who raced to park them again in any order. A new version that takes calls concurrently
+    /// needs no order, and they are queued as urgent jobs.
     private func resumeParked(behindOlderVersionsOf plugin: String) {
         let current = plugins.oneAtATimeVersion(ofPlugin: plugin)
         serialLock.lock()
@@ -1023,17 +1048,41 @@ final class Dispatcher: @unchecked Sendable {
             resumed += waiting
             parked[gate] = nil
         }
+        guard !resumed.isEmpty else {
+            serialLock.unlock()
+            return
+        }
+        var toRun: [Job] = []
+        if let current {
+            resumed.sort { $0.arrival < $1.arrival }
+            parked[current] = resumed + (parked[current] ?? [])
+            // With no worker in the new version's call, one starts on the parked attempts.
+            if serialRunning.insert(current).inserted { toRun = [.runParked(current)] }
+        } else {
+            toRun = resumed.map(Job.unparked)
+        }
         serialLock.unlock()
-        guard !resumed.isEmpty else { return }
         queueLock.lock()
         let stop = stopping
-        if !stop { urgent += resumed.map(Job.unparked) }
-        let woken = stop ? [] : takeIdleLocked(resumed.count)
+        if !stop { urgent += toRun }
+        let woken = stop ? [] : takeIdleLocked(toRun.count)
         queueLock.unlock()
-        if stop { return resumed.forEach { $0.abandon() } }
+        if stop {
+            for job in toRun { abandon(job) }
+            return
+        }
         wake(woken)
         logger.info("a new version of plugin \(plugin) is loaded: \(resumed.count) attempt(s) that waited for a call of the previous one run on it",
                     [("plugin", plugin)])
+    }
+
+    /// Abandons a job of attempts moved to a new plugin version, the server stopping before it ran.
+    private func abandon(_ job: Job) {
+        switch job {
+        case let .unparked(attempt): attempt.abandon()
+        case let .runParked(gate): runParked(on: gate)
+        case .fresh, .due, .replay, .waited, .retriedByProvider, .routedByProvider: break
+        }
     }
 
     /// The plugin that an attempt of `seq` waits for, parked because that plugin takes one call at a
@@ -1058,7 +1107,7 @@ final class Dispatcher: @unchecked Sendable {
             case let .waited(event, _, _): event.seq == seq
             case let .retriedByProvider(waiting, _, _), let .routedByProvider(waiting, _, _): waiting == seq
             case let .unparked(attempt): attempt.seq == seq
-            case .fresh, .due, .replay: false
+            case .fresh, .due, .replay, .runParked: false
             }
         }
     }
@@ -1337,6 +1386,8 @@ private struct ParkedAttempt {
     let seq: Int64
     /// The plugin whose version it waits for.
     let plugin: String
+    /// When it was parked (`Dispatcher.parkings`): attempts moved to a new version keep this order.
+    let arrival: UInt64
     /// Runs it, on the worker in its plugin version's call.
     let run: () -> Void
     /// Starts it over, through `Dispatcher.run`: its plugin version was replaced while it waited.
