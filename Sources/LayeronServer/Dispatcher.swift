@@ -33,6 +33,9 @@ final class Dispatcher: @unchecked Sendable {
         /// An attempt parked behind a call of a plugin version that a new version has replaced since
         /// (`resumeParked`): it starts again, first, as it was waiting already.
         case unparked(ParkedAttempt)
+        /// Attempts moved to a new version of a plugin that takes one call at a time, parked on it in
+        /// their arrival order with no worker in its call (`resumeParked`): run them.
+        case runParked(ObjectIdentifier)
     }
 
     /// What one attempt came to, for the pipeline to answer the provider with.
@@ -145,13 +148,15 @@ final class Dispatcher: @unchecked Sendable {
     /// Events run from a backlog within the window all stay, and pruning at a fixed size made every
     /// run of one cost a pass over all of them, under the lock (item 43).
     @exclusivity(unchecked) private var pruneRanBeforeHandOverAt = 1024
-    /// Guards `serialRunning` and `parked`.
+    /// Guards `serialRunning`, `parked` and `parkings`.
     private let serialLock = NSLock()
     /// Plugin versions that take one call at a time and have a worker in a call now (by the version:
     /// a new build is not held up by its predecessor's calls, as each version has its own lock).
     @exclusivity(unchecked) private var serialRunning: Set<ObjectIdentifier> = []
     /// Attempts waiting for such a version, in arrival order; the worker in its call runs them next.
     @exclusivity(unchecked) private var parked: [ObjectIdentifier: [ParkedAttempt]] = [:]
+    /// How many attempts were parked so far, for each one's `ParkedAttempt.arrival`.
+    @exclusivity(unchecked) private var parkings: UInt64 = 0
     /// Handler references by their stored text, so an attempt does not parse the text again.
     private let handlerReferences: HandlerReferenceCache
     @exclusivity(unchecked) private var stopping = false
@@ -221,7 +226,7 @@ final class Dispatcher: @unchecked Sendable {
                 done(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
                                    status: .pending, nextAttemptAt: event.nextAttemptAt))
             case let .retriedByProvider(_, _, done), let .routedByProvider(_, _, done): done(nil)
-            case let .unparked(attempt): attempt.abandon()
+            case .unparked, .runParked: abandon(job)
             case .fresh, .due, .replay: break
             }
         }
@@ -576,10 +581,11 @@ final class Dispatcher: @unchecked Sendable {
                 // It keeps to its ordering key as any attempt does: one that must wait is answered
                 // at once that it waits (`runIfInOrder`), and runs in its turn.
                 runIfInOrder(event, run: run) { [self] key, went in
-                    release(event.seq, run: run, webhook: nil, key: key)
-                    done(forProvider(went, of: event)
+                    answerThenRelease(key, done: done, with: forProvider(went, of: event)
                         ?? AttemptResult(outcome: HandlerOutcome(verdict: .error, message: "no handler", plugin: "", pluginVersion: ""),
-                                         status: .ignored, nextAttemptAt: nil))
+                                         status: .ignored, nextAttemptAt: nil)) {
+                        release(event.seq, run: run, webhook: nil, key: key)
+                    }
                 }
             case let .retriedByProvider(seq, run, done):
                 let event = waitingForItsHandler(seq: seq)
@@ -595,6 +601,8 @@ final class Dispatcher: @unchecked Sendable {
                 runForProvider(routedAndNotRun(seq: seq), seq: seq, run: run, startCommittedFirst: false, done: done)
             case let .unparked(attempt):
                 attempt.resume()
+            case let .runParked(gate):
+                runParked(on: gate)
             }
         }
     }
@@ -609,8 +617,22 @@ final class Dispatcher: @unchecked Sendable {
             return done(nil)
         }
         runIfInOrder(event, run: run, startCommittedFirst: startCommittedFirst) { [self] key, went in
-            release(seq, run: run, webhook: nil, key: key)
-            done(forProvider(went, of: event))
+            answerThenRelease(key, done: done, with: forProvider(went, of: event)) { release(seq, run: run, webhook: nil, key: key) }
+        }
+    }
+
+    /// Gives a waiting provider `result` and lets go of the attempt (`release`), in the order that
+    /// keeps the answer true: one that waits for its key is answered first, as its release may let it
+    /// in at once (`waitForKeyLocked`) and another worker run its handler before a "has not run"
+    /// answer went out; one that ran is released first, so the provider's next event finds the key
+    /// free.
+    private func answerThenRelease<Result>(_ key: KeyUse?, done: (Result) -> Void, with result: Result, release: () -> Void) {
+        if case .waits? = key {
+            done(result)
+            release()
+        } else {
+            release()
+            done(result)
         }
     }
 
@@ -639,11 +661,21 @@ final class Dispatcher: @unchecked Sendable {
             let now = WallClock.nowMilliseconds()
             let until = max(now + 200, blocker ?? now + 200)
             try? store.schedule(seq: event.seq, at: until)
-            // While an attempt with the key runs (the earlier event's, most often) the event waits
-            // for the key too, and is let in to look again when it is let go of: an earlier
-            // after-handler event is due only its `timeout` after its arrival, which its run does
-            // not wait for, and a later one waited that long behind it.
-            return then(isHeld(key) ? .waits(key, until: until) : nil, .behindEarlier(until: until))
+            // The event waits for the key too, and is let in to look again when it is let go of: an
+            // earlier after-handler event is due only its `timeout` after its arrival, which its run
+            // does not wait for, and a later one waited that long behind it. It goes on the key's
+            // waiting list before the store is read again: the earlier event's run may have let go
+            // of the key since the first read (it is recorded first, so the second read does not
+            // see it pending), or not have taken it yet (it takes the list over, `holdKey`).
+            waitBehindEarlier(key, seq: event.seq, until: until)
+            let stillBehind: Bool
+            do throws(SQLiteError) {
+                stillBehind = try store.earlierPending(webhook: event.webhook, orderingKey: orderingKey, before: event.seq) != nil
+            } catch {
+                stillBehind = true
+            }
+            if !stillBehind { return runIfInOrder(event, run: run, startCommittedFirst: startCommittedFirst, then: then) }
+            return then(.waits(key, until: until), .behindEarlier(until: until))
         }
         if let heldFor = holdKey(key, for: event.seq, run: run) {
             let until = WallClock.nowMilliseconds() + min(max(heldFor, 200), keyWaitLimit)
@@ -723,45 +755,61 @@ final class Dispatcher: @unchecked Sendable {
         }(&runningKeys[key])
     }
 
-    /// Whether a run holds `key` now, within its lease.
-    private func isHeld(_ key: WebhookOrderingKey) -> Bool {
-        let now = WallClock.monotonicMilliseconds()
+    /// Puts `seq`, rescheduled for `until` behind an earlier pending event with `key`, on the key's
+    /// waiting list: the holder's, or, when no run holds the key, one kept for the run that takes it
+    /// next (`holdKey`), the earlier event's most often.
+    private func waitBehindEarlier(_ key: WebhookOrderingKey, seq: Int64, until: Int64) {
         queueLock.lock()
         defer { queueLock.unlock() }
-        return runningKeys[key].map { holdsLocked($0, now: now) } ?? false
+        { (holder: inout KeyHold?) in
+            var hold = holder ?? KeyHold(seq: seq, run: nil, since: 0, waiting: [])
+            if let i = hold.waiting.firstIndex(where: { $0.seq == seq }) {
+                hold.waiting[i].until = until
+            } else {
+                hold.waiting.append((seq, until))
+            }
+            holder = hold
+        }(&runningKeys[key])
     }
 
     /// Whether `hold`'s run still holds its key: it holds its event, within its lease. Caller holds
     /// `queueLock`.
     private func holdsLocked(_ hold: KeyHold, now: Int64) -> Bool {
-        guard let event = inFlight[hold.seq] else { return false }
+        guard hold.run != nil, let event = inFlight[hold.seq] else { return false }
         return event.run == hold.run && event.until >= now
     }
 
     /// Lets go of `key` if run `run` holds it (a stalled run's key may be another's since), and lets
-    /// in the events that waited for it. Returns how many it queued. Caller holds `queueLock`.
+    /// in the earliest event that waited for it; the others stay on the key's waiting list for the
+    /// run that takes it next. They are all pending events of the key, so each later one would only
+    /// find the earliest ahead of it: letting in all of them cost a store read and write each per
+    /// release, for a backlog of up to `scheduledAhead` events. Returns how many it queued (0 or 1).
+    /// Caller holds `queueLock`.
     private func letGoLocked(_ key: WebhookOrderingKey, by run: UInt64) -> Int {
-        guard let hold = runningKeys[key], hold.run == run else { return 0 }
-        runningKeys[key] = nil
-        var admitted = 0
-        for (seq, until) in hold.waiting {
-            freedFromKey[seq] = until
-            if admitLocked(seq: seq, webhook: key.webhook, job: { .due(seq: seq, webhook: key.webhook, run: $0) }) {
-                admitted += 1
-            } else {
-                freedFromKey[seq] = nil
-            }
+        guard var hold = runningKeys[key], hold.run == run else { return 0 }
+        hold.waiting.sort { $0.seq < $1.seq }
+        let letIn = hold.waiting.firstIndex { waiter in
+            let seq = waiter.seq
+            freedFromKey[seq] = waiter.until
+            if admitLocked(seq: seq, webhook: key.webhook, job: { .due(seq: seq, webhook: key.webhook, run: $0) }) { return true }
+            freedFromKey[seq] = nil
+            return false
         }
-        return admitted
+        if let letIn { hold.waiting.remove(at: letIn) }
+        runningKeys[key] = hold.waiting.isEmpty ? nil : KeyHold(seq: hold.seq, run: nil, since: 0, waiting: hold.waiting)
+        return letIn == nil ? 0 : 1
     }
 
     /// `seq`, just released, waits for `key` until `until` (its time in the store) or until the run
-    /// that holds the key lets go of it; if none holds it by now, it is let in again at once.
+    /// that holds the key lets go of it; if none holds it by now, it is let in again at once, unless
+    /// it waits on the list kept for the key's next holder (`waitBehindEarlier`, `letGoLocked`): the
+    /// earlier event it waits behind has not let go of the key since it went on that list.
     /// Returns how many it queued. Caller holds `queueLock`.
     private func waitForKeyLocked(_ key: WebhookOrderingKey, seq: Int64, until: Int64) -> Int {
         let now = WallClock.monotonicMilliseconds()
         let waiting = { (holder: inout KeyHold?) -> Bool in
-            guard let hold = holder, holdsLocked(hold, now: now) else { return false }
+            guard let hold = holder,
+                  holdsLocked(hold, now: now) || (hold.run == nil && hold.waiting.contains { $0.seq == seq }) else { return false }
             if let i = hold.waiting.firstIndex(where: { $0.seq == seq }) {
                 holder?.waiting[i].until = until
             } else {
@@ -911,9 +959,8 @@ final class Dispatcher: @unchecked Sendable {
                     startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
             return true
         }
-        runOneAtATime(on: gate, of: handler.plugin, event, onRecorded: onRecorded,
-                      resume: { [self] in _ = self.run(event, run: run, replay: replay, startCommittedFirst: startCommittedFirst, onRecorded: onRecorded) }) {
-            [self] in
+        runOneAtATime(on: gate, of: handler.plugin, event, run: run, replay: replay, startCommittedFirst: startCommittedFirst,
+                      onRecorded: onRecorded) { [self] in
             attempt(event, run: run, handler: handler, pluginMetrics: pluginMetrics, replay: replay,
                     startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
         }
@@ -922,13 +969,13 @@ final class Dispatcher: @unchecked Sendable {
 
     /// A plugin version that takes one call at a time holds one worker, not all of them: an attempt
     /// that finds it busy is parked, and the worker in its call runs the parked ones after its own.
-    /// `resume` starts the attempt over (`run`), for when a new version of the plugin is loaded while
-    /// it is parked (`resumeParked`).
-    private func runOneAtATime(on gate: ObjectIdentifier, of plugin: String, _ event: StoredEvent,
-                               onRecorded: @escaping @Sendable (AttemptResult) -> Void, resume: @escaping () -> Void,
+    /// `run`, `replay`, `startCommittedFirst` and `onRecorded` are `run`'s, to start the attempt over
+    /// should a new version of the plugin be loaded while it is parked (`ParkedAttempt.resume`). Its
+    /// closures are built only when it parks: this is every attempt's way to a plugin that declares
+    /// no `LAYERON_PLUGIN_CONCURRENT`, the default, and most find it free.
+    private func runOneAtATime(on gate: ObjectIdentifier, of plugin: String, _ event: StoredEvent, run: UInt64, replay: Bool,
+                               startCommittedFirst: Bool, onRecorded: @escaping @Sendable (AttemptResult) -> Void,
                                attempt: @escaping () -> Void) {
-        let abandon = { onRecorded(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
-                                                 status: .pending, nextAttemptAt: event.nextAttemptAt)) }
         // A parked attempt keeps its event held with no deadline, as it was queued: its lease starts
         // when its handler is called (`startLease`).
         serialLock.lock()
@@ -937,15 +984,29 @@ final class Dispatcher: @unchecked Sendable {
             // new one's turn, as those parked before the load do (`resumeParked`).
             guard plugins.oneAtATimeVersion(ofPlugin: plugin) == gate else {
                 serialLock.unlock()
-                return resume()
+                _ = self.run(event, run: run, replay: replay, startCommittedFirst: startCommittedFirst, onRecorded: onRecorded)
+                return
             }
-            parked[gate, default: []].append(ParkedAttempt(seq: event.seq, plugin: plugin, run: attempt, resume: resume, abandon: abandon))
+            parkings &+= 1
+            parked[gate, default: []].append(ParkedAttempt(
+                seq: event.seq, plugin: plugin, arrival: parkings, run: attempt,
+                resume: { [self] in _ = self.run(event, run: run, replay: replay, startCommittedFirst: startCommittedFirst, onRecorded: onRecorded) },
+                abandon: {
+                    onRecorded(AttemptResult(outcome: HandlerOutcome(verdict: .retry, message: "the server is shutting down", plugin: "", pluginVersion: ""),
+                                             status: .pending, nextAttemptAt: event.nextAttemptAt))
+                }))
             serialLock.unlock()
             return
         }
         serialRunning.insert(gate)
         serialLock.unlock()
         attempt()
+        runParked(on: gate)
+    }
+
+    /// Runs the attempts parked on `gate`, one after another, on the calling worker, which holds the
+    /// gate (`serialRunning`), until none is left; lets go of the gate then.
+    private func runParked(on gate: ObjectIdentifier) {
         while true {
             serialLock.lock()
             guard var waiting = parked[gate], !waiting.isEmpty else {
@@ -970,10 +1031,15 @@ final class Dispatcher: @unchecked Sendable {
     }
 
     /// A new version of `plugin` is loaded: the attempts parked behind a call of an older version
-    /// (one that stalled, most often) start over on workers, in the new version's turn, instead of
-    /// waiting for that call to return. They were parked by the version, so that a new build is not
-    /// held up by its predecessor's calls, and stayed behind the old one's however long it ran. The
-    /// old call's worker finds them gone when it returns.
+    /// (one that stalled, most often) move on to the new version, instead of waiting for that call
+    /// to return. They were parked by the version, so that a new build is not held up by its
+    /// predecessor's calls, and stayed behind the old one's however long it ran. The old call's
+    /// worker finds them gone when it returns.
+    ///
+    /// They keep their arrival order, ahead of the attempts parked on the new version since its load
+    /// (which came after them): they are parked on it as they were, not queued for workers one by
+    /// one, who raced to park them again in any order. A new version that takes calls concurrently
+    /// needs no order, and they are queued as urgent jobs.
     private func resumeParked(behindOlderVersionsOf plugin: String) {
         let current = plugins.oneAtATimeVersion(ofPlugin: plugin)
         serialLock.lock()
@@ -982,17 +1048,41 @@ final class Dispatcher: @unchecked Sendable {
             resumed += waiting
             parked[gate] = nil
         }
+        guard !resumed.isEmpty else {
+            serialLock.unlock()
+            return
+        }
+        var toRun: [Job] = []
+        if let current {
+            resumed.sort { $0.arrival < $1.arrival }
+            parked[current] = resumed + (parked[current] ?? [])
+            // With no worker in the new version's call, one starts on the parked attempts.
+            if serialRunning.insert(current).inserted { toRun = [.runParked(current)] }
+        } else {
+            toRun = resumed.map(Job.unparked)
+        }
         serialLock.unlock()
-        guard !resumed.isEmpty else { return }
         queueLock.lock()
         let stop = stopping
-        if !stop { urgent += resumed.map(Job.unparked) }
-        let woken = stop ? [] : takeIdleLocked(resumed.count)
+        if !stop { urgent += toRun }
+        let woken = stop ? [] : takeIdleLocked(toRun.count)
         queueLock.unlock()
-        if stop { return resumed.forEach { $0.abandon() } }
+        if stop {
+            for job in toRun { abandon(job) }
+            return
+        }
         wake(woken)
         logger.info("a new version of plugin \(plugin) is loaded: \(resumed.count) attempt(s) that waited for a call of the previous one run on it",
                     [("plugin", plugin)])
+    }
+
+    /// Abandons a job of attempts moved to a new plugin version, the server stopping before it ran.
+    private func abandon(_ job: Job) {
+        switch job {
+        case let .unparked(attempt): attempt.abandon()
+        case let .runParked(gate): runParked(on: gate)
+        case .fresh, .due, .replay, .waited, .retriedByProvider, .routedByProvider: break
+        }
     }
 
     /// The plugin that an attempt of `seq` waits for, parked because that plugin takes one call at a
@@ -1017,7 +1107,7 @@ final class Dispatcher: @unchecked Sendable {
             case let .waited(event, _, _): event.seq == seq
             case let .retriedByProvider(waiting, _, _), let .routedByProvider(waiting, _, _): waiting == seq
             case let .unparked(attempt): attempt.seq == seq
-            case .fresh, .due, .replay: false
+            case .fresh, .due, .replay, .runParked: false
             }
         }
     }
@@ -1284,7 +1374,9 @@ private struct Hold {
 /// An ordering key's hold by a run (`Dispatcher.runningKeys`).
 private struct KeyHold {
     let seq: Int64
-    let run: UInt64
+    /// Nil when no run holds the key: the entry only keeps its waiting list for the run that takes it
+    /// next (`Dispatcher.holdKey`).
+    let run: UInt64?
     /// When the run took the key (`WallClock.monotonicMilliseconds()`): an event that finds the key
     /// held waits about as long again.
     let since: Int64
@@ -1307,6 +1399,8 @@ private struct ParkedAttempt {
     let seq: Int64
     /// The plugin whose version it waits for.
     let plugin: String
+    /// When it was parked (`Dispatcher.parkings`): attempts moved to a new version keep this order.
+    let arrival: UInt64
     /// Runs it, on the worker in its plugin version's call.
     let run: () -> Void
     /// Starts it over, through `Dispatcher.run`: its plugin version was replaced while it waited.

@@ -85,12 +85,25 @@ final class AfterHandlerOrderingTests: XCTestCase {
         XCTAssertFalse(TestServer.handledLines(output).contains { $0.hasPrefix("held \(second) ") }, "the second event waits for the key")
         XCTAssertEqual(try server.event(second)["status"]?.stringValue, "pending")
 
+        // Ended just after the second event was rescheduled again (its time in the store then a
+        // second or more away, as long as the replay has held the key): had it waited for that time
+        // rather than the key's release, it would start at or after it.
+        let nextAttempt = "SELECT next_attempt_at FROM events WHERE id = '\(second)'"
+        let seen = try store.rows(nextAttempt).first?.first ?? nil
+        var due: Int64?
+        XCTAssertTrue(server.waitUntil {
+            let at = (try? store.rows(nextAttempt).first?.first) ?? nil
+            if let at, at != seen { due = Int64(at) }
+            return due != nil
+        }, "the second event is rescheduled again while the replay holds the key")
+        let dueWhenTheReplayEnded = try XCTUnwrap(due)
         server.endHeldCall("first", attempt: 2)
         XCTAssertTrue(try server.waitUntil { try server.event(second)["status"]?.stringValue == "processed" }, server.logs)
         let replay = try attemptTimes(store, first, replay: true)
         let run = try attemptTimes(store, second, replay: false)
         XCTAssertGreaterThanOrEqual(run.started, replay.finished, "the second event ran beside the replay")
-        XCTAssertLessThan(run.started - replay.finished, 1000, "the second event runs as soon as the replay is recorded")
+        XCTAssertLessThan(run.started, dueWhenTheReplayEnded,
+                          "the second event ran at its rescheduled time (\(dueWhenTheReplayEnded)), not when the replay let go of the key (\(replay.finished))")
 
         // The provider's retry is answered with the handler's outcome, recorded by that run.
         let retried = try server.postSigned("keyed", body, secret: secret)
@@ -163,5 +176,32 @@ final class AfterHandlerOrderingTests: XCTestCase {
         let later = try attemptTimes(store, second, replay: false)
         XCTAssertGreaterThanOrEqual(later.started, earlier.finished, "the second event ran beside the first")
         XCTAssertLessThan(later.started - earlier.finished, 1000, "the second event runs as soon as the first is recorded")
+    }
+
+    /// Pairs of events with a key each, sent together, whose handlers return at once: the later of a
+    /// pair finds the earlier pending, and that one's run often lets go of the key before the later
+    /// one is on its waiting list (their store writes share a commit), or takes the key only after.
+    /// Each runs once the earlier is recorded all the same, not the earlier's `timeout` (30 s) after
+    /// its arrival, when the earlier is next due in the store.
+    func testEventsBehindQuickEarlierOnesRunOnceThoseAreRecordedWhateverTheRace() throws {
+        let (server, _) = try startServer()
+        defer { server.stop() }
+        let store = try StoreReader(path: server.databasePath)
+        server.endHeldCall("first", attempt: 1)
+        server.endHeldCall("second", attempt: 1)
+
+        let pairs = 16
+        var sent: [(AnswerBox, DispatchSemaphore)] = []
+        for k in 0..<pairs {
+            sent.append(sendInBackground(server, #"{"id": "race-a-\#(k)", "type": "first", "customer": "cus_race_\#(k)"}"#))
+            sent.append(sendInBackground(server, #"{"id": "race-b-\#(k)", "type": "second", "customer": "cus_race_\#(k)"}"#))
+        }
+        for (answer, answered) in sent {
+            XCTAssertEqual(answered.wait(timeout: .now() + 10), .success, "a provider waited behind an earlier event")
+            XCTAssertTrue(answer.value.hasPrefix("200 ") || answer.value.hasPrefix("503 "), answer.value)
+        }
+        let handled = "SELECT COUNT(*) FROM events WHERE provider_event_id LIKE 'race-%' AND status = 'processed'"
+        XCTAssertTrue(try server.waitUntil(timeout: 8) { try store.count(handled) == 2 * pairs },
+                      "events behind a quick earlier one waited for its timeout: \((try? store.rows("SELECT provider_event_id, status, next_attempt_at FROM events WHERE status != 'processed'")) ?? [])")
     }
 }

@@ -66,4 +66,56 @@ final class OrderingKeyWaitTests: XCTestCase {
         XCTAssertLessThan(secondStarted, dueWhenTheReplayEnded,
                           "the second event ran at its rescheduled time (\(dueWhenTheReplayEnded)), not when the replay let go of the key (\(replayEnded))")
     }
+
+    /// A release of a key lets in only the earliest event that waited for it: the others would only
+    /// find it ahead of them, and each one let in cost a store read and a reschedule. They stay
+    /// untouched in the store while the earliest runs, and run in their turn.
+    func testAReleaseLetsInOnlyTheEarliestWaitingEvent() throws {
+        let secret = "key-wait-secret"
+        let server = try TestServer(environment: ["HOOK_SECRET": secret])
+        let output = try server.installHeldCalls(webhooks: [
+            ("keyed", #""handler": "behaviours.held", "ordering": "per-key", "orderingKey": "body.customer""#),
+        ])
+        try server.start()
+        defer {
+            server.endHeldCall("first", attempt: 2)
+            server.endHeldCall("second", attempt: 1)
+            server.stop()
+        }
+        func send(_ json: String) throws -> String {
+            let response = try server.postSigned("keyed", json, secret: secret)
+            XCTAssertEqual(response.status, 200, response.body)
+            return try XCTUnwrap(try JSONParser.parse(response.body)["id"]?.stringValue, response.body)
+        }
+        let store = try StoreReader(path: server.databasePath)
+
+        server.endHeldCall("first", attempt: 1)
+        server.endHeldCall("third", attempt: 1)
+        let first = try send(#"{"id": "only-1", "type": "first", "customer": "cus_o"}"#)
+        XCTAssertTrue(try server.waitUntil { try server.event(first)["status"]?.stringValue == "processed" })
+        XCTAssertEqual(try server.admin("POST", "/admin/events/\(first)/replay?force=true").status, 202)
+        XCTAssertTrue(server.waitUntil { TestServer.handledLines(output).contains("held \(first) first attempt=2 replay=1") },
+                      "the replay starts and holds the key")
+        let second = try send(#"{"id": "only-2", "type": "second", "customer": "cus_o"}"#)
+        var later: [String] = []
+        for k in 3...6 { later.append(try send(#"{"id": "only-\#(k)", "type": "third", "customer": "cus_o"}"#)) }
+        let times = "SELECT next_attempt_at FROM events WHERE id IN ('\(later.joined(separator: "', '"))') ORDER BY seq"
+        XCTAssertTrue(try server.waitUntil { try store.rows(times).allSatisfy { $0.first != nil } })
+        Thread.sleep(forTimeInterval: 0.5)
+        let before = try store.rows(times)
+
+        server.endHeldCall("first", attempt: 2)
+        XCTAssertTrue(server.waitUntil { TestServer.handledLines(output).contains("held \(second) second attempt=1 replay=0") },
+                      "the earliest waiting event runs once the replay lets go of the key")
+        Thread.sleep(forTimeInterval: 0.5)
+        XCTAssertEqual(try store.rows(times), before, "the events behind the earliest were let in and rescheduled at the release")
+        XCTAssertFalse(TestServer.handledLines(output).contains { $0.hasPrefix("held ") && $0.contains(" third ") })
+
+        server.endHeldCall("second", attempt: 1)
+        XCTAssertTrue(try server.waitUntil(timeout: 10) {
+            try later.allSatisfy { try server.event($0)["status"]?.stringValue == "processed" }
+        }, "the events behind it run in their turn: \(TestServer.handledLines(output))")
+        let ran = TestServer.handledLines(output).filter { $0.contains(" third ") }.map { String($0.split(separator: " ")[1]) }
+        XCTAssertEqual(ran, later, "they ran out of arrival order")
+    }
 }

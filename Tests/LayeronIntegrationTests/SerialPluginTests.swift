@@ -114,6 +114,28 @@ final class SerialPluginTests: XCTestCase {
         XCTAssertTrue(server.waitUntil { lines().count == 2 }, "\(lines())")
     }
 
+    /// Attempts moved from a replaced version to the new one keep their arrival order there: they are
+    /// parked on it as they were, not handed to workers that race to park them again.
+    func testAttemptsMovedToANewVersionKeepTheirArrivalOrder() throws {
+        _ = try server.startGatedCall("held", eventID: "v1-stalled-order", secret: secret, "version 1's call is under way")
+        var ids: [String] = []
+        for k in 0..<8 {
+            let sent = try server.postSigned("serialok", #"{"id": "moved-\#(k)", "type": "t"}"#, secret: secret)
+            XCTAssertEqual(sent.status, 200, sent.body)
+            ids.append(try XCTUnwrap(try JSONParser.parse(Array(sent.body.utf8))["id"]?.stringValue, sent.body))
+            // Each parks before the next arrives: their arrival order is the order they were sent in.
+            XCTAssertTrue(try server.waitUntil { try server.admin("GET", "/metrics").text.contains("layeron_dispatch_queue_depth 0") })
+            usleep(50_000)
+        }
+        XCTAssertEqual(lines(), [], "the events wait behind version 1's call")
+        try PluginBuilder.install(source: PluginBuilder.fixturePath("behaviours"), into: server.pluginsDir, name: "serial.so",
+                                  defines: ["BEHAVIOURS_SERIAL", #"PLUGIN_VERSION="2.0.0""#])
+        XCTAssertTrue(server.waitUntil(timeout: 10) { lines().filter { $0.hasPrefix("ok ") }.count == ids.count },
+                      "the parked attempts stayed behind version 1's call: \(lines())")
+        let ran = lines().filter { $0.hasPrefix("ok ") }.map { String($0.split(separator: " ")[1]) }
+        XCTAssertEqual(ran, ids, "the moved attempts ran out of their arrival order")
+    }
+
     /// An after-handler event whose serial plugin is in another event's call when its timeout passes
     /// is answered 503 saying the handler had not started and why, not that it did not finish; the
     /// event runs once the plugin is free.
