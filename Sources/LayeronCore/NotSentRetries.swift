@@ -21,14 +21,15 @@ extension DeliverySchedule {
 
     /// When to try again a delivery that was not sent at `now`, with `since` the start of the first
     /// try of this run that was not sent (no try since reached the receiver); nil when the run has
-    /// lasted `notSentHorizon` and the event fails. The wait is as long as the run so far, in whole
-    /// seconds (so it doubles from try to try), from `firstNotSentWait` up to `longestNotSentWait`;
-    /// the last try falls on the horizon.
+    /// lasted `notSentHorizon` and the event fails. The wait is as long as the run so far, cut to
+    /// whole seconds (so it doubles from try to try: a try's own milliseconds rounded up made the
+    /// waits 5, 6, 12, 24 s), from `firstNotSentWait` up to `longestNotSentWait`; the last try falls
+    /// on the horizon.
     public func nextNotSentTry(since: Int64, now: Int64) -> Int64? {
         let elapsed = max(0, now - since)
         let horizon = notSentHorizon.milliseconds
         guard elapsed < horizon else { return nil }
-        let wait = min(max((elapsed + 999) / 1000 * 1000, Self.firstNotSentWait.milliseconds), Self.longestNotSentWait.milliseconds)
+        let wait = min(max(elapsed / 1000 * 1000, Self.firstNotSentWait.milliseconds), Self.longestNotSentWait.milliseconds)
         return min(now + wait, since + horizon)
     }
 }

@@ -434,7 +434,7 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
                                           reason: "the receiver answered 410 Gone to event \(event.id)")
             toggling.lock()
             stateCondition.lock()
-            disabled[off.name] = off
+            if disabled[off.name] == nil { disabled[off.name] = off }
             stateCondition.unlock()
             toggling.unlock()
             disabling = off
@@ -502,7 +502,8 @@ final class OutboundService: OutboundEmitter, @unchecked Sendable {
         try store.finishDelivery(seq: seq, attempt: attempt, delivery: delivery, status: decision.status,
                                  nextAttemptAt: decision.nextAttemptAt, disabling: disabling)
         stateCondition.lock()
-        disabled[disabling.name] = disabling
+        // The first 410 of a run of them stays the one shown, as in the store.
+        if disabled[disabling.name] == nil { disabled[disabling.name] = disabling }
         stateCondition.unlock()
     }
 }

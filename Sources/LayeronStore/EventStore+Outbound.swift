@@ -204,7 +204,9 @@ extension EventStore {
     /// Disables a destination (its receiver answered 410 Gone) and fails its other pending events, so
     /// nothing more is sent until an operator enables it again.
     private static func disable(_ destination: DisabledDestination, in db: SQLiteConnection) throws(SQLiteError) {
-        try db.prepared("INSERT OR REPLACE INTO outbound_destinations (name, disabled_at, disabled_reason) VALUES (?1, ?2, ?3)")
+        // A second 410 (deliveries in flight at the first) keeps the first's time and reason: the
+        // destination is disabled since then.
+        try db.prepared("INSERT OR IGNORE INTO outbound_destinations (name, disabled_at, disabled_reason) VALUES (?1, ?2, ?3)")
             .bind(1, destination.name).bind(2, destination.at).bind(3, destination.reason).run()
         // Their last attempt said `retry`; none follows now, and the event's own record says why.
         try db.prepared("""

@@ -9,7 +9,8 @@ final class NotSentRetriesTests: XCTestCase {
         XCTAssertEqual(schedule.nextNotSentTry(since: 0, now: 0), 5000, "the first wait")
         XCTAssertEqual(schedule.nextNotSentTry(since: 0, now: 5000), 10_000)
         XCTAssertEqual(schedule.nextNotSentTry(since: 0, now: 10_000), 20_000, "as long as the run so far: it doubles")
-        XCTAssertEqual(schedule.nextNotSentTry(since: 0, now: 10_200), 21_200, "in whole seconds")
+        XCTAssertEqual(schedule.nextNotSentTry(since: 0, now: 10_200), 20_200, "in whole seconds, cut")
+        XCTAssertEqual(schedule.nextNotSentTry(since: 0, now: 5_009), 10_009, "a try a few milliseconds late does not add a second")
         XCTAssertEqual(schedule.nextNotSentTry(since: 0, now: 3_600_000), 3_900_000, "at most 5 minutes")
         XCTAssertEqual(schedule.nextNotSentTry(since: 10_000, now: 0), 5000, "a clock stepped back waits the first wait")
     }
