@@ -50,6 +50,8 @@ public final class PluginRegistry: @unchecked Sendable {
         }
 
         let build: FileIdentity?
+        /// A load of the server's start (`loadAtStart`): the server listens only once it ends.
+        let holdsUpStart: Bool
         var stage = Stage.opening
 
         var plugin: String? {
@@ -144,6 +146,29 @@ public final class PluginRegistry: @unchecked Sendable {
         for file in Self.pluginFiles(in: directory) { load(file: file) }
     }
 
+    /// Loads `files` as the server starts, one after another in their order on a load thread
+    /// (`plugin-load`), then calls `afterAll` there (at once on the calling thread with none). The
+    /// thread that starts the server only waits meanwhile, so that a stop can end that wait (an
+    /// `init` may never return) and the signals it takes land there rather than inside an `init`,
+    /// where they would cut its sleeps and waits short. One after another, as before: the first
+    /// file by name holds a plugin name two files declare, and the other is refused before its
+    /// `init` runs. An `init` still running `slowInitWarning` after it started is named as holding
+    /// the start up. When the system refuses the thread, the loads run on the calling thread, and
+    /// the log says so.
+    public func loadAtStart(_ files: [String], afterAll: @escaping @Sendable () -> Void) {
+        guard !files.isEmpty else { return afterAll() }
+        let loads: @Sendable () -> Void = { [self] in
+            for file in files { _ = load(file: file, temporaryRetries: 0, holdsUpStart: true) }
+            afterAll()
+        }
+        do {
+            try NamedThread.start("plugin-load", loads)
+        } catch {
+            logger.warn("\(error); loading the plugins on the thread that starts the server, which cannot take a stop until their init returns")
+            loads()
+        }
+    }
+
     /// Brings the registry in line with `directory` when changes may have been missed (made while
     /// the server started, a replaced or re-pointed folder, an overflow of inotify's queue, SIGHUP):
     /// files that are new, or whose build differs from the one last loaded or refused
@@ -197,9 +222,10 @@ public final class PluginRegistry: @unchecked Sendable {
             return .stopping(file: file, plugin: name, version: version)
         }
         running[file]?[change]?.stage = .initialising(plugin: name)
+        let holdsUpStart = running[file]?[change]?.holdsUpStart ?? false
         let refusal = nameTakenLocked(name, version: version, by: file)
         lock.unlock()
-        if refusal == nil { warnIfStillInInit(name, version: version, file: file, change: change) }
+        if refusal == nil { warnIfStillInInit(name, version: version, file: file, change: change, holdsUpStart: holdsUpStart) }
         return refusal
     }
 
@@ -212,8 +238,9 @@ public final class PluginRegistry: @unchecked Sendable {
 
     /// Logs a warning naming the plugin if load `change` of `file` is still in its `init`
     /// `slowInitWarning` from now: a hung `init` keeps its thread for ever, and this is how the
-    /// operator learns which plugin holds it.
-    private func warnIfStillInInit(_ name: String, version: String, file: String, change: UInt64) {
+    /// operator learns which plugin holds it. A load of the start (`holdsUpStart`) holds the start
+    /// up too: no folder watch runs yet to load a newer build, and the server listens once it ends.
+    private func warnIfStillInInit(_ name: String, version: String, file: String, change: UInt64, holdsUpStart: Bool) {
         let after = slowInitWarning
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(after.milliseconds))) { [weak self] in
             guard let self else { return }
@@ -221,9 +248,13 @@ public final class PluginRegistry: @unchecked Sendable {
             let stillRunning = running[file]?[change]?.isInInit == true && !shutDown
             lock.unlock()
             guard stillRunning else { return }
-            logger.warn("plugin \(name)'s init has run for \(after) and not returned: its load holds a thread until it does "
-                + "(a thread inside a plugin's code cannot be stopped); init must return promptly, and a newer build dropped "
-                + "in the folder still loads", [("plugin", name), ("version", version), ("file", file)])
+            let consequence = holdsUpStart
+                ? "the server starts listening once every plugin present at start has loaded or been refused, so not until it "
+                    + "returns (a stop signal still ends the start, waiting \(stopWait) at most for it)"
+                : "its load holds a thread until it does (a thread inside a plugin's code cannot be stopped); a newer build "
+                    + "dropped in the folder still loads"
+            logger.warn("plugin \(name)'s init has run for \(after) and not returned: \(consequence); init must return promptly",
+                        [("plugin", name), ("version", version), ("file", file)])
         }
     }
 
@@ -258,7 +289,8 @@ public final class PluginRegistry: @unchecked Sendable {
     }
 
     /// `load(file:)`, the `temporaryRetries`th time in a row after refusals for a temporary reason.
-    private func load(file: String, temporaryRetries: Int,
+    /// `holdsUpStart` for a load of the server's start (`loadAtStart`).
+    private func load(file: String, temporaryRetries: Int, holdsUpStart: Bool = false,
                       declared: (_ pluginName: String) -> Void = { _ in }) -> Result<LoadedPlugin, PluginLoadError> {
         // A load asked for after the stop (a reload or a watcher's batch that was under way) would
         // run the plugin's constructors for nothing.
@@ -266,7 +298,7 @@ public final class PluginRegistry: @unchecked Sendable {
         // Taken before the file is copied: the copy is of this build or a newer one, never an older.
         let build = FileIdentity(of: file)
         lock.lock()
-        running[file, default: [:]][change] = RunningLoad(build: build)
+        running[file, default: [:]][change] = RunningLoad(build: build, holdsUpStart: holdsUpStart)
         lock.unlock()
         defer {
             lock.lock()

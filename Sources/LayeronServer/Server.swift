@@ -41,6 +41,10 @@ public enum ServeError: Error, CustomStringConvertible {
     case store(String, EventStoreOpenError)
     case listen(HTTPServerError)
     case databaseLock(DatabaseLockError)
+    /// A stop was asked for before the plugins present at start had loaded (`StopRequest`): the
+    /// server never listened. The files whose load was still in the plugin's code after the stop's
+    /// wait (`PluginRegistry.shutdownAll`); their threads run on.
+    case stoppedWhileStarting(abandonedLoads: [String])
 
     public var description: String {
         switch self {
@@ -49,6 +53,7 @@ public enum ServeError: Error, CustomStringConvertible {
         case let .store(path, e): return "cannot open the database \(path): \(e)"
         case let .listen(e): return e.description
         case let .databaseLock(e): return e.description
+        case .stoppedWhileStarting: return "stopped before listening: a stop signal came while the plugins present at start loaded"
         }
     }
 }
@@ -101,8 +106,14 @@ public final class Server: @unchecked Sendable {
     let reloadLock = NSLock()
 
     /// `databaseLock` is the one `ServeSecrets.prepare` took for the database; without one it is taken here.
+    /// The plugins present at start load before the listeners start, so that no event is refused
+    /// for want of its plugin; a stop asked for meanwhile (`stop`) ends the start with
+    /// `ServeError.stoppedWhileStarting` once the loads have ended or the stop's wait for plugins'
+    /// code is over. The caller checks `stop` again before it announces the server: one asked for
+    /// during the loads of the files that changed as the server started ends the wait for them,
+    /// and the server is then returned to be stopped.
     public static func start(options: ServeOptions, resolver: any SecretResolver, logger: Logger,
-                             databaseLock heldLock: DatabaseLock? = nil) throws(ServeError) -> Server {
+                             databaseLock heldLock: DatabaseLock? = nil, stop: StopRequest = StopRequest()) throws(ServeError) -> Server {
         DispatchTimers.prepare()
         // Taken before the files are read: what changes between then and the watchers' start is
         // picked up after it (`catchUp`) instead of waiting for the next change.
@@ -140,7 +151,14 @@ public final class Server: @unchecked Sendable {
         let plugins = PluginRegistry(privateDirectory: privateDirectory, logger: logger, emitter: outbound,
                                      configFile: options.configPath,
                                      loadRecord: .besideDatabase(config.database, loader: "the server"), config: { snapshots.snapshot.config.plugins.config[$0] })
-        plugins.loadDirectory(config.plugins.dir)
+        let present = PluginRegistry.pluginFiles(in: config.plugins.dir)
+        guard stop.wait(for: { plugins.loadAtStart(present, afterAll: $0) }) else {
+            logger.info("stop signal while the server starts: not starting; waiting for the plugin loads under way")
+            let abandoned = plugins.shutdownAll()
+            store.close()
+            logger.info("stopped")
+            throw .stoppedWhileStarting(abandonedLoads: abandoned)
+        }
         Self.warnOfUnavailableHandlers(config, plugins: plugins, logger: logger)
 
         let dispatcher = Dispatcher(store: store, plugins: plugins, snapshots: snapshots, metrics: metrics, logger: logger)
@@ -258,7 +276,10 @@ public final class Server: @unchecked Sendable {
                                          reloadConfig: { [weak server] in server?.reload() })
         // Changes made while the server started (a deploy writing files as it restarts, a plugin's
         // init), before the watchers existed, would otherwise wait for the next change to be seen.
-        plugins.reconcile(directory: config.plugins.dir, retryingRefused: false)
+        // As `reconcile`, with the loads on a load thread, as those of the files present at start.
+        let changes = plugins.changes(in: config.plugins.dir, retryingRefused: false)
+        guard stop.wait(for: { plugins.loadAtStart(changes.loads, afterAll: $0) }) else { return server }
+        for file in changes.removals { plugins.unload(file: file) }
         if FileIdentity(of: options.configPath) != configSeen { server.reload() }
         return server
     }

@@ -46,6 +46,18 @@ enum ProcessSignals {
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
+    /// Runs `wait` with the handled signals unblocked in the calling thread, as `takeOnThisThread`
+    /// does for good: for the main thread while the start waits for plugin loads, so that a signal
+    /// lands on it rather than inside a plugin's `init`. The mask is put back after, so that the
+    /// threads the start goes on to make inherit the block.
+    @Sendable static func takingSignals(_ wait: () -> Void) {
+        var set = signalSet()
+        var previous = sigset_t()
+        pthread_sigmask(SIG_UNBLOCK, &set, &previous)
+        wait()
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
+    }
+
     /// Starts the thread that passes each handled signal to `handle`, for the life of the process.
     static func deliver(to handle: @escaping @Sendable (Int32) -> Void) {
         Thread.startNamed("signals") {

@@ -37,21 +37,28 @@ enum ServeCommand {
         // committed, and the cut-off attempts run again after the next start. One that follows the first
         // within `sameStop` is the same stop sent twice (`timeout` signals the process and then its
         // group): the kernel merged such pairs while the signals waited blocked, the forwarding handler
-        // takes each. A SIGHUP before the server exists changes nothing: the server reads the config and
-        // secrets as it starts. A SIGHUP's reload runs on a thread of its own (`HangUpReloads`).
-        let stop = DispatchSemaphore(value: 0)
+        // takes each. A stop during the start ends it: the start waits on `stop` for the plugins present
+        // at start to load, taking the signals on this thread meanwhile (`StopRequest`). A SIGHUP during
+        // the start is taken once the server runs: the start reads the config, secrets and plugins
+        // folder as they are, but the SIGHUP may be meant to retry a plugin the start refused. A
+        // SIGHUP's reload runs on a thread of its own (`HangUpReloads`).
+        let stop = StopRequest(whileWaiting: ProcessSignals.takingSignals)
         let firstStop = Atomic<UInt64>(0)
         let sameStop: UInt64 = 250_000_000
-        let running = Mutex<Server?>(nil)
-        let reloads = HangUpReloads { running.withLock { $0 }?.reloadOnHangUp() }
+        let phase = Mutex(ServePhase.starting(hangUpWaiting: false))
+        let reloads = HangUpReloads { phase.withLock { $0 }.server?.reloadOnHangUp() }
         ProcessSignals.deliver { sig in
             let now = DispatchTime.now().uptimeNanoseconds
             let first = firstStop.load(ordering: .relaxed)
             if sig == SIGHUP {
-                reloads.request()
+                if phase.withLock({ $0.holdHangUp() }) {
+                    logger.info("SIGHUP while the server starts: its reload and plugins folder rescan run once it has started")
+                } else {
+                    reloads.request()
+                }
             } else if first == 0 {
                 firstStop.store(now, ordering: .relaxed)
-                stop.signal()
+                stop.request()
             } else if now - first >= sameStop {
                 logger.warn("second signal: exiting without waiting for running handlers; their events run again after the next start")
                 _exit(1)
@@ -73,9 +80,17 @@ enum ServeCommand {
             // Made before the server reads the store, so a change from then on reloads: one made as the
             // listening lines appear would otherwise be the watcher's starting point, and never applied.
             watcher = SecretStoreWatcher(store: secrets.store, environment: options.environment, logger: logger) {
-                running.withLock { $0 }?.reloadSecrets()
+                phase.withLock { $0 }.server?.reloadSecrets()
             }
-            server = try Server.start(options: options, resolver: secrets.resolver, logger: logger, databaseLock: secrets.databaseLock)
+            server = try Server.start(options: options, resolver: secrets.resolver, logger: logger, databaseLock: secrets.databaseLock,
+                                      stop: stop)
+        } catch let ServeError.stoppedWhileStarting(abandoned) {
+            // As after a drain, below: a thread may still be inside a plugin's code.
+            if !abandoned.isEmpty {
+                logWriter.flush(seconds: 2)
+                _exit(0)
+            }
+            return 0
         } catch {
             StandardStream.error.write("layeron serve: \(error)\n")
             return 1
@@ -87,14 +102,19 @@ enum ServeCommand {
                                                command: CommandLine.arguments[0], secretsArguments: storeArguments(args),
                                                adminArguments: adminArguments(args, server))
         }
-        running.withLock { $0 = server }
-        watcher.start()
-        StandardStream.output.write(lines.joined(separator: "\n") + "\n")
-        // After every thread of the start exists (each inherited the block from this one).
-        ProcessSignals.takeOnThisThread()
-        stop.wait()
-        watcher.stop()
-        running.withLock { $0 = nil }
+        // A stop asked for during the loads of the files that changed as the server started ended
+        // that wait (`Server.start`): the server drains at once, unannounced.
+        let hangUpWaiting = phase.withLock { $0.begin(server) }
+        if !stop.isRequested {
+            watcher.start()
+            StandardStream.output.write(lines.joined(separator: "\n") + "\n")
+            // After every thread of the start exists (each inherited the block from this one).
+            ProcessSignals.takeOnThisThread()
+            if hangUpWaiting { reloads.request() }
+            stop.wait()
+            watcher.stop()
+        }
+        phase.withLock { $0 = .stopping }
         // A SIGHUP's reload under way finishes first: the drain shuts the plugins down. Only for so
         // long: it may be waiting for a plugin's `init` that never returns, and a version whose `init`
         // returns after the drain is shut down by its load (`PluginRegistry.shutdownAll`).

@@ -50,13 +50,4 @@ final class NestedLoadBlameTests: XCTestCase {
         XCTAssertTrue(FileManager.default.createFile(atPath: gate, contents: nil))
         XCTAssertEqual(loaded.wait(timeout: .now() + 10), .success)
     }
-
-    private func waitUntil(_ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(10)
-        while !condition() {
-            if Date() > deadline { return false }
-            usleep(10_000)
-        }
-        return true
-    }
 }

@@ -49,13 +49,4 @@ final class SpentStopWaitTests: XCTestCase {
         XCTAssertEqual(registry.shutdownAll(waitingUntil: .now()), [], "the load that was ending was waited for")
         XCTAssertEqual(loaded.wait(timeout: .now() + 10), .success)
     }
-
-    private func waitUntil(_ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(10)
-        while !condition() {
-            if Date() > deadline { return false }
-            usleep(10_000)
-        }
-        return true
-    }
 }
