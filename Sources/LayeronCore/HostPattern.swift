@@ -13,6 +13,7 @@ public enum HostPattern: Sendable, Hashable, CustomStringConvertible {
         case notAHostName(String)
         case notAnIPv6Address(String)
         case bareIPv6Address(String)
+        case wildcardAddress(String)
 
         public var description: String {
             switch self {
@@ -26,6 +27,8 @@ public enum HostPattern: Sendable, Hashable, CustomStringConvertible {
                 return "\"\(text)\" is not a host name, *.domain pattern or [IPv6] address; a name is letters, digits, - and _ in labels joined by dots"
             case let .bareIPv6Address(text):
                 return "\"\(text)\" is an IPv6 address: write it in brackets, \"[\(text)]\", as a request's Host carries it"
+            case let .wildcardAddress(text):
+                return "\"\(text)\": a wildcard stands for one label of a name, and an IP address has none; match the address itself, or a name like \"*.example.com\""
             case let .notAnIPv6Address(text):
                 return "\"\(text)\" is not an IPv6 address in brackets, like \"[2001:db8::1]\" (without a zone such as %eth0, which no request's host carries)"
             }
@@ -40,6 +43,10 @@ public enum HostPattern: Sendable, Hashable, CustomStringConvertible {
             self = .exact(address)
             return
         }
+        if lower.hasPrefix("*.["), lower.hasSuffix("]"), IPv6Literal.canonical(String(lower.dropFirst(3).dropLast())) != nil {
+            throw .wildcardAddress(text)
+        }
+        if lower.hasPrefix("["), lower.hasSuffix("]."), (try? HostPattern(parsing: String(text.dropLast()))) != nil { throw .trailingDot(text) }
         if lower.contains(":") { throw IPv6Literal.canonical(lower) == nil ? .port(text) : .bareIPv6Address(text) }
         if lower.hasSuffix("."), (try? HostPattern(parsing: String(text.dropLast()))) != nil { throw .trailingDot(text) }
         if !lower.allSatisfy(\.isASCII) { throw .notASCII(text) }

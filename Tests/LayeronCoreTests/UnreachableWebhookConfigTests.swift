@@ -31,6 +31,10 @@ final class UnreachableWebhookConfigTests: XCTestCase {
 
     func testHostsNoRequestCarriesAreRefused() throws {
         XCTAssertEqual(issues(#""host": "a.com.""#), [#"t.json: webhooks[0].host: "a.com." ends with a dot, which a request's host never has; leave it out, like "a.com""#])
+        // An IPv6 address with a final dot, or under a wildcard, was told to leave out a port it does not have.
+        XCTAssertEqual(issues(#""host": "[::1].""#), [#"t.json: webhooks[0].host: "[::1]." ends with a dot, which a request's host never has; leave it out, like "[::1]""#])
+        XCTAssertEqual(issues(#""host": "*.[::1]""#),
+                       [#"t.json: webhooks[0].host: "*.[::1]": a wildcard stands for one label of a name, and an IP address has none; match the address itself, or a name like "*.example.com""#])
         XCTAssertEqual(issues(#""host": "bücher.de""#),
                        [#"t.json: webhooks[0].host: "bücher.de" is not ASCII: requests carry an international name in its punycode form; write that (xn--…, as `idn2` prints it)"#])
         for bad in ["a b.com", "a..com", "*.", "*.a*.com", "a/b"] {
