@@ -6,33 +6,42 @@ import XCTest
 /// event with the key) waits for it without a store write every 200 ms, and runs as soon as the
 /// holder is recorded, before the time it was rescheduled for.
 final class OrderingKeyWaitTests: XCTestCase {
-    func testAnEventWaitingForAHeldKeyIsRescheduledSeldomAndRunsWhenTheKeyIsLetGo() throws {
-        let secret = "key-wait-secret"
+    private let secret = "key-wait-secret"
+
+    /// A started server whose `keyed` webhook (`per-key` on `body.customer`) has a processed event
+    /// of type `first` and customer `customer`, whose forced replay runs now and holds the key: its
+    /// call waits at its gate (`endHeldCall("first", attempt: 2)` lets it return). The calls of the
+    /// types in `free` return at once.
+    private func replayHoldingTheKey(of customer: String, free: [String]) throws -> (server: TestServer, output: String, first: String) {
         let server = try TestServer(environment: ["HOOK_SECRET": secret])
         let output = try server.installHeldCalls(webhooks: [
             ("keyed", #""handler": "behaviours.held", "ordering": "per-key", "orderingKey": "body.customer""#),
         ])
         try server.start()
+        for type in ["first"] + free { server.endHeldCall(type, attempt: 1) }
+        let first = try send(#"{"id": "\#(customer)-1", "type": "first", "customer": "\#(customer)"}"#, to: server)
+        XCTAssertTrue(try server.waitUntil { try server.event(first)["status"]?.stringValue == "processed" })
+        XCTAssertEqual(try server.admin("POST", "/admin/events/\(first)/replay?force=true").status, 202)
+        XCTAssertTrue(server.waitUntil { TestServer.handledLines(output).contains("held \(first) first attempt=2 replay=1") },
+                      "the replay starts and holds the key")
+        return (server, output, first)
+    }
+
+    private func send(_ json: String, to server: TestServer) throws -> String {
+        let response = try server.postSigned("keyed", json, secret: secret)
+        XCTAssertEqual(response.status, 200, response.body)
+        return try XCTUnwrap(try JSONParser.parse(response.body)["id"]?.stringValue, response.body)
+    }
+
+    func testAnEventWaitingForAHeldKeyIsRescheduledSeldomAndRunsWhenTheKeyIsLetGo() throws {
+        let (server, output, first) = try replayHoldingTheKey(of: "cus_w", free: ["second"])
         defer {
             // A call still waiting would hold the drain for its minute.
             server.endHeldCall("first", attempt: 2)
             server.stop()
         }
-        func send(_ json: String) throws -> String {
-            let response = try server.postSigned("keyed", json, secret: secret)
-            XCTAssertEqual(response.status, 200, response.body)
-            return try XCTUnwrap(try JSONParser.parse(response.body)["id"]?.stringValue, response.body)
-        }
         let store = try StoreReader(path: server.databasePath)
-
-        server.endHeldCall("first", attempt: 1)
-        server.endHeldCall("second", attempt: 1)
-        let first = try send(#"{"id": "wait-1", "type": "first", "customer": "cus_w"}"#)
-        XCTAssertTrue(try server.waitUntil { try server.event(first)["status"]?.stringValue == "processed" })
-        XCTAssertEqual(try server.admin("POST", "/admin/events/\(first)/replay?force=true").status, 202)
-        XCTAssertTrue(server.waitUntil { TestServer.handledLines(output).contains("held \(first) first attempt=2 replay=1") },
-                      "the replay starts and holds the key")
-        let second = try send(#"{"id": "wait-2", "type": "second", "customer": "cus_w"}"#)
+        let second = try send(#"{"id": "wait-2", "type": "second", "customer": "cus_w"}"#, to: server)
 
         // Five seconds of the replay's hold: every time the second event's next attempt moves is a
         // store write. At 200 ms each it moved 15 times and more.
@@ -71,34 +80,16 @@ final class OrderingKeyWaitTests: XCTestCase {
     /// find it ahead of them, and each one let in cost a store read and a reschedule. They stay
     /// untouched in the store while the earliest runs, and run in their turn.
     func testAReleaseLetsInOnlyTheEarliestWaitingEvent() throws {
-        let secret = "key-wait-secret"
-        let server = try TestServer(environment: ["HOOK_SECRET": secret])
-        let output = try server.installHeldCalls(webhooks: [
-            ("keyed", #""handler": "behaviours.held", "ordering": "per-key", "orderingKey": "body.customer""#),
-        ])
-        try server.start()
+        let (server, output, _) = try replayHoldingTheKey(of: "cus_o", free: ["third"])
         defer {
             server.endHeldCall("first", attempt: 2)
             server.endHeldCall("second", attempt: 1)
             server.stop()
         }
-        func send(_ json: String) throws -> String {
-            let response = try server.postSigned("keyed", json, secret: secret)
-            XCTAssertEqual(response.status, 200, response.body)
-            return try XCTUnwrap(try JSONParser.parse(response.body)["id"]?.stringValue, response.body)
-        }
         let store = try StoreReader(path: server.databasePath)
-
-        server.endHeldCall("first", attempt: 1)
-        server.endHeldCall("third", attempt: 1)
-        let first = try send(#"{"id": "only-1", "type": "first", "customer": "cus_o"}"#)
-        XCTAssertTrue(try server.waitUntil { try server.event(first)["status"]?.stringValue == "processed" })
-        XCTAssertEqual(try server.admin("POST", "/admin/events/\(first)/replay?force=true").status, 202)
-        XCTAssertTrue(server.waitUntil { TestServer.handledLines(output).contains("held \(first) first attempt=2 replay=1") },
-                      "the replay starts and holds the key")
-        let second = try send(#"{"id": "only-2", "type": "second", "customer": "cus_o"}"#)
+        let second = try send(#"{"id": "only-2", "type": "second", "customer": "cus_o"}"#, to: server)
         var later: [String] = []
-        for k in 3...6 { later.append(try send(#"{"id": "only-\#(k)", "type": "third", "customer": "cus_o"}"#)) }
+        for k in 3...6 { later.append(try send(#"{"id": "only-\#(k)", "type": "third", "customer": "cus_o"}"#, to: server)) }
         let times = "SELECT next_attempt_at FROM events WHERE id IN ('\(later.joined(separator: "', '"))') ORDER BY seq"
         XCTAssertTrue(try server.waitUntil { try store.rows(times).allSatisfy { $0.first != nil } })
         Thread.sleep(forTimeInterval: 0.5)
