@@ -183,15 +183,7 @@ final class PluginStopDuringLoadTests: XCTestCase {
             if (handler_gate[0]) wait_at(handler_gate);
             return LAYERON_OK;
         }
-        static int string_of(const char *text, const char *key, char *out, size_t size) {
-            const char *found = strstr(text, key);
-            const char *open = found ? strchr(found + strlen(key), '"') : NULL;
-            const char *close = open ? strchr(open + 1, '"') : NULL;
-            if (!close || (size_t)(close - open - 1) >= size) return 0;
-            memset(out, 0, size);
-            memcpy(out, open + 1, (size_t)(close - open - 1));
-            return 1;
-        }
+        \(GatedInitPlugin.stringOf)
         static layeron_status start(const layeron_host *host, layeron_bytes config, layeron_result *error, void **out) {
             (void)host; (void)error; (void)out;
             char text[4096] = { 0 }, value[1024];

@@ -5,6 +5,20 @@ import Foundation
 /// test needs, so that what overlaps it is deterministic. With `"record": PATH`, each `init` first
 /// appends the config it was given to PATH, one line each.
 enum GatedInitPlugin {
+    /// C: `string_of(text, key, out, size)` copies the string value of `key` (quoted, as `"\"gate\""`)
+    /// in a plugin's config text into `out`; 0 when there is none. Test plugins read their config with it.
+    static let stringOf = """
+        static int string_of(const char *text, const char *key, char *out, size_t size) {
+            const char *found = strstr(text, key);
+            const char *open = found ? strchr(found + strlen(key), '"') : NULL;
+            const char *close = open ? strchr(open + 1, '"') : NULL;
+            if (!close || (size_t)(close - open - 1) >= size) return 0;
+            memset(out, 0, size);
+            memcpy(out, open + 1, (size_t)(close - open - 1));
+            return 1;
+        }
+        """
+
     /// `waitsAtGate` false builds a version that ignores the gate (a newer build that starts at once).
     static func source(name: String, version: String, handlers: [String], waitsAtGate: Bool = true) -> String {
         let functions = handlers.map { "static layeron_status \($0)(void *i, const layeron_event *e, layeron_result *r) { (void)i; (void)e; (void)r; return LAYERON_OK; }" }
@@ -15,16 +29,7 @@ enum GatedInitPlugin {
             #include <string.h>
             #include <unistd.h>
             \(functions.joined(separator: "\n"))
-            /* The string value of "key" in text, into out; 0 when there is none. */
-            static int string_of(const char *text, const char *key, char *out, size_t size) {
-                const char *found = strstr(text, key);
-                const char *open = found ? strchr(found + strlen(key), '"') : NULL;
-                const char *close = open ? strchr(open + 1, '"') : NULL;
-                if (!close || (size_t)(close - open - 1) >= size) return 0;
-                memset(out, 0, size);
-                memcpy(out, open + 1, (size_t)(close - open - 1));
-                return 1;
-            }
+            \(stringOf)
             static layeron_status start(const layeron_host *host, layeron_bytes config, layeron_result *error, void **out) {
                 (void)host; (void)error; (void)out;
                 char text[4096] = { 0 };
